@@ -1,0 +1,181 @@
+import { link, mkdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { compareBytes, parentPath } from '../manifest/path.js';
+import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
+import { emptyCounts, type BuildCounts, type ImageNode } from '../image/model.js';
+import { isFound, type SourceSearch } from '../sources/search.js';
+import { describeError } from '../util/errors.js';
+import type { AtomicLineWriter } from '../util/atomic.js';
+import { copyWithMd5, mapLimit } from './copy.js';
+import { formatLogLine } from './log-format.js';
+
+/** Mode and owner SPEC 2 gives a parent directory that no `d` entry names. */
+export const IMPLICIT_DIR = { mode: 0o755, owner: 'root', group: 'sys' } as const;
+
+// Staging files stay writable by the builder so the customize step can edit
+// them; the image's real modes are kept in the model.
+const STAGING_DIR_MODE = 0o755;
+const STAGING_FILE_MODE = 0o644;
+const COPY_CONCURRENCY = 8;
+const COPY_BUFFER = 1 << 20;
+
+export interface AssemblyProgress {
+  phase: 'directories' | 'files' | 'symlinks' | 'hard links';
+  done: number;
+  total: number;
+  bytes: number;
+}
+
+export interface AssemblyOptions {
+  entries: ReadonlyMap<string, ManifestEntry>;
+  search: SourceSearch;
+  stagingRoot: string;
+  log: AtomicLineWriter;
+  onProgress?: (progress: AssemblyProgress) => void;
+}
+
+export interface AssemblyResult {
+  /** Every node of the image by path (manifest entries and implicit parents). */
+  nodes: Map<string, ImageNode>;
+  /** Nodes in the order they were applied (the order of the log). */
+  applied: ImageNode[];
+  warnings: Diagnostic[];
+  counts: BuildCounts;
+}
+
+function nodeFromEntry(entry: ManifestEntry): ImageNode {
+  const base = { path: entry.path, type: entry.type, origin: 'manifest' as const, loc: entry };
+  const owned = { uid: 0, gid: 0, status: 'ok' as const };
+  if (entry.type === 'd' || entry.type === 'f') {
+    return { ...base, ...owned, mode: entry.mode, owner: entry.owner, group: entry.group };
+  }
+  // Links take mode and owner from what they point at; filled in later for h.
+  return { ...base, ...owned, mode: 0o777, owner: 'root', group: 'root', target: entry.target };
+}
+
+/** Adds a node for every parent directory that no entry names (with a warning). */
+function addImplicitParents(nodes: Map<string, ImageNode>, warnings: Diagnostic[]) {
+  for (const node of [...nodes.values()].sort((a, b) => compareBytes(a.path, b.path))) {
+    for (let parent = parentPath(node.path); parent; parent = parentPath(parent)) {
+      if (nodes.has(parent)) break;
+      nodes.set(parent, {
+        path: parent,
+        type: 'd',
+        origin: 'implicit',
+        ...IMPLICIT_DIR,
+        uid: 0,
+        gid: 0,
+        status: 'ok',
+      });
+      warnings.push({
+        severity: 'warning',
+        loc: node.loc,
+        message: `parent directory ${parent} of ${node.path} is not in the manifest: created ${IMPLICIT_DIR.mode.toString(8).padStart(4, '0')} ${IMPLICIT_DIR.owner} ${IMPLICIT_DIR.group}`,
+      });
+    }
+  }
+}
+
+/**
+ * Builds the staging tree (SPEC 2): directories parents first, then files
+ * from the first source that has them, then symlinks, then hard links.
+ * A file no source has is logged FAILED and the build goes on.
+ */
+export async function assembleImage(options: AssemblyOptions): Promise<AssemblyResult> {
+  const { search, stagingRoot, log, onProgress } = options;
+  const nodes = new Map<string, ImageNode>();
+  for (const entry of options.entries.values()) nodes.set(entry.path, nodeFromEntry(entry));
+  const warnings: Diagnostic[] = [];
+  addImplicitParents(nodes, warnings);
+
+  const byType = (type: ImageNode['type']) =>
+    [...nodes.values()].filter((n) => n.type === type).sort((a, b) => compareBytes(a.path, b.path));
+  const counts = emptyCounts();
+  const applied: ImageNode[] = [];
+  const record = async (node: ImageNode) => {
+    applied.push(node);
+    if (node.status === 'failed') counts.failed++;
+    await log.line(formatLogLine(node));
+  };
+  const staged = (path: string) => join(stagingRoot, path);
+
+  const dirs = byType('d');
+  for (const [i, node] of dirs.entries()) {
+    try {
+      await mkdir(staged(node.path), STAGING_DIR_MODE);
+      counts.dirs++;
+    } catch (err) {
+      node.status = 'failed';
+      node.error = describeError(err);
+    }
+    await record(node);
+    onProgress?.({ phase: 'directories', done: i + 1, total: dirs.length, bytes: 0 });
+  }
+
+  const files = byType('f');
+  const buffers = Array.from({ length: COPY_CONCURRENCY }, () => Buffer.allocUnsafe(COPY_BUFFER));
+  let filesDone = 0;
+  await mapLimit(files, COPY_CONCURRENCY, async (node, _index, worker) => {
+    const found = await search.find(node.path);
+    if (!isFound(found)) {
+      node.status = 'failed';
+      node.searched = found.searched;
+    } else {
+      try {
+        const digest = await copyWithMd5(
+          found.resolved,
+          staged(node.path),
+          STAGING_FILE_MODE,
+          buffers[worker],
+        );
+        Object.assign(node, digest, { tag: found.tag, source: found.path });
+        if (found.viaSymlink) node.resolved = found.resolved;
+        counts[found.tag]++;
+        counts.files++;
+        counts.bytes += digest.size;
+      } catch (err) {
+        node.status = 'failed';
+        node.error = `cannot copy ${found.path}: ${describeError(err)}`;
+        node.searched = [`${found.tag}:${found.path}`];
+      }
+    }
+    onProgress?.({ phase: 'files', done: ++filesDone, total: files.length, bytes: counts.bytes });
+  });
+  for (const node of files) await record(node);
+
+  const symlinks = byType('s');
+  for (const [i, node] of symlinks.entries()) {
+    try {
+      await symlink(node.target!, staged(node.path));
+      counts.symlinks++;
+    } catch (err) {
+      node.status = 'failed';
+      node.error = describeError(err);
+    }
+    await record(node);
+    onProgress?.({ phase: 'symlinks', done: i + 1, total: symlinks.length, bytes: counts.bytes });
+  }
+
+  const hardlinks = byType('h');
+  for (const [i, node] of hardlinks.entries()) {
+    // The manifest loader checked that the chain ends at a file entry.
+    let file = nodes.get(node.target!)!;
+    while (file.type === 'h') file = nodes.get(file.target!)!;
+    node.linkedFile = file.path;
+    if (file.status !== 'ok') {
+      node.status = 'failed';
+      node.error = `${file.path} FAILED, so there is nothing to link to`;
+    } else {
+      try {
+        await link(staged(file.path), staged(node.path));
+        counts.hardlinks++;
+      } catch (err) {
+        node.status = 'failed';
+        node.error = describeError(err);
+      }
+    }
+    await record(node);
+    onProgress?.({ phase: 'hard links', done: i + 1, total: hardlinks.length, bytes: counts.bytes });
+  }
+  return { nodes, applied, warnings, counts };
+}

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { compareBytes } from '../manifest/path.js';
+import { describeError, UserError } from '../util/errors.js';
+
+/** The customize script and its `<script>.*` siblings, in C-locale order (SPEC 2). */
+export async function customizeScripts(script: string): Promise<string[]> {
+  const info = await stat(script).catch((err: unknown) => {
+    throw new UserError(`customize script ${script}: ${describeError(err)}`);
+  });
+  if (!info.isFile()) throw new UserError(`customize script ${script} is not a file`);
+  const dir = dirname(script);
+  const prefix = basename(script) + '.';
+  const siblings = (await readdir(dir))
+    .filter((name) => name.startsWith(prefix) && name.length > prefix.length)
+    .sort(compareBytes)
+    .map((name) => join(dir, name));
+  return [script, ...siblings];
+}
+
+export interface CustomizeEnv {
+  imageRoot: string;
+  firstOverlay: string;
+  buildstamp: string;
+  proto: string;
+}
+
+/**
+ * Runs each script as `<script> <image-root> <first-overlay>`, its output
+ * going to our stderr. Any failure stops the build with the script's name
+ * and exit status.
+ */
+export async function runCustomize(scripts: readonly string[], env: CustomizeEnv): Promise<void> {
+  for (const script of scripts) {
+    const file = resolve(script);
+    const status = await new Promise<{ code: number | null; signal: string | null }>(
+      (done, fail) => {
+        const child = spawn(file, [env.imageRoot, env.firstOverlay], {
+          stdio: ['ignore', process.stderr, process.stderr],
+          env: {
+            ...process.env,
+            BUILDSTAMP: env.buildstamp,
+            PROTO: env.proto,
+            IMAGE_ROOT: env.imageRoot,
+          },
+        });
+        child.on('error', fail);
+        child.on('close', (code, signal) => done({ code, signal }));
+      },
+    ).catch((err: unknown) => {
+      throw new UserError(`customize script ${script} could not be run: ${describeError(err)}`);
+    });
+    if (status.code !== 0) {
+      const how = status.signal ? `was killed by ${status.signal}` : `exited with status ${status.code}`;
+      throw new UserError(`customize script ${script} ${how}`);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import { formatMode } from '../manifest/types.js';
+import type { ImageNode } from '../image/model.js';
+
+/** File names of the build log and its JSONL twin (SPEC 3). */
+export function logFileNames(buildstamp: string) {
+  return { log: `build_live.${buildstamp}.log`, jsonl: `build_live.${buildstamp}.jsonl` };
+}
+
+/** The SPEC 3 line for one applied entry. */
+export function formatLogLine(node: ImageNode): string {
+  const status = node.status === 'ok' ? 'OK' : '*FAILED*';
+  switch (node.type) {
+    case 'd':
+      return `${status} - DIR: ${node.path}`;
+    case 'f':
+      return node.status === 'ok' ? `OK[${node.tag}] - FILE: ${node.path}` : `${status} - FILE: ${node.path}`;
+    case 's':
+      return `${status} - SYMLINK: ${node.target} -> ${node.path}`;
+    case 'h':
+      return `${status} - LINK: ${node.target} -> ${node.path}`;
+  }
+}
+
+/** The JSONL twin's record for one entry: a stable key order. */
+export function formatLogRecord(node: ImageNode): string {
+  const record = {
+    path: node.path,
+    type: node.type,
+    origin: node.origin,
+    manifest: node.loc?.file ?? null,
+    line: node.loc?.line ?? null,
+    mode: node.type === 's' ? null : formatMode(node.mode),
+    owner: node.type === 's' ? null : node.owner,
+    uid: node.type === 's' ? null : node.uid,
+    group: node.type === 's' ? null : node.group,
+    gid: node.type === 's' ? null : node.gid,
+    tag: node.tag ?? null,
+    source: node.source ?? null,
+    resolved: node.resolved && node.resolved !== node.source ? node.resolved : null,
+    size: node.size ?? null,
+    md5: node.md5 ?? null,
+    target: node.target ?? null,
+    status: node.status === 'ok' ? 'OK' : 'FAILED',
+    searched: node.status === 'failed' ? (node.searched ?? []) : null,
+    error: node.error ?? null,
+  };
+  return JSON.stringify(record);
+}

@@ -1,0 +1,118 @@
+import { Command, Option } from 'commander';
+import {
+  ARCHIVE_FORMATS,
+  buildLive,
+  defaultSystemRoot,
+  type ArchiveFormat,
+  type BuildLiveResult,
+} from '../build/build-live.js';
+import { SOURCE_TAGS } from '../sources/search.js';
+import { UsageError } from '../util/errors.js';
+import { humanBytes, ProgressReporter } from './progress.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function parseDefines(values: readonly string[]): Map<string, string> {
+  const defines = new Map<string, string>();
+  for (const value of values) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(value);
+    if (!m) throw new UsageError(`--define "${value}" is not NAME=VALUE`);
+    defines.set(m[1]!, m[2]!);
+  }
+  return defines;
+}
+
+interface BuildLiveFlags {
+  manifest?: string[];
+  proto?: string;
+  overlay?: string[];
+  manDir?: string;
+  systemRoot?: string | false;
+  customize?: string;
+  output: string;
+  logDir: string;
+  buildstamp?: string;
+  define?: string[];
+  archive: ArchiveFormat;
+  keepStaging?: boolean;
+  json?: boolean;
+}
+
+/** The closing summary a person reads. */
+export function formatSummary(result: BuildLiveResult, seconds: number): string[] {
+  const c = result.counts;
+  const lines = [
+    `build-live ${result.buildstamp}: ${result.exitCode === 0 ? 'OK' : `${c.failed} FAILED`}`,
+    `  files: ${SOURCE_TAGS.map((t) => `${t}=${c[t]}`).join(' ')}  (${humanBytes(c.bytes)})`,
+    `  dirs: ${c.dirs}  symlinks: ${c.symlinks}  hard links: ${c.hardlinks}  image entries: ${result.imageEntries}`,
+    `  FAILED: ${c.failed}  unknown owners: ${c.unknownOwners}  warnings: ${result.warnings.length}`,
+  ];
+  for (const f of result.failed) {
+    const where = f.file ? `${f.file}:${f.line}: ` : '';
+    lines.push(`  ${where}FAILED ${f.path}${f.error ? ` (${f.error})` : ''}`);
+    for (const place of f.searched) lines.push(`      searched ${place}`);
+  }
+  lines.push(`  platform: ${result.platformDir}`);
+  if (result.tgz) lines.push(`  tgz: ${result.tgz}`);
+  if (result.imageDir) lines.push(`  image: ${result.imageDir}`);
+  lines.push(`  log: ${result.log}`, `  time: ${seconds.toFixed(1)} s`);
+  return lines;
+}
+
+const MAX_WARNINGS_SHOWN = 20;
+
+export function buildLiveCommand(setExitCode: (code: number) => void): Command {
+  return new Command('build-live')
+    .description('build a live platform image from manifests (smartos-live `make live`)')
+    .option('-m, --manifest <path>', 'manifest file or directory of snippets (repeatable)', collect)
+    .option('--proto <dir>', 'proto area (source P)')
+    .option('--overlay <dir>', 'overlay directory, searched in the order given (source A, repeatable)', collect)
+    .option('--man-dir <dir>', 'man page directory for usr/share/man/ (source M)')
+    .option('--system-root <dir>', 'root of the running system (source S; default / on illumos only)')
+    .option('--no-system-root', 'never take files from the running system')
+    .option('--customize <script>', 'customize script; its <script>.* siblings run after it')
+    .option('-o, --output <dir>', 'output directory', 'output')
+    .option('--log-dir <dir>', 'log directory', 'log')
+    .option('--buildstamp <stamp>', 'BUILDSTAMP, UTC %Y%m%dT%H%M%SZ (default: SOURCE_DATE_EPOCH, else now)')
+    .option('--define <NAME=VALUE>', 'value for $NAME in manifests (repeatable)', collect)
+    .addOption(
+      new Option('--archive <format>', 'boot_archive format').choices(ARCHIVE_FORMATS).default('auto'),
+    )
+    .option('--keep-staging', 'keep the staged tree as <output>/image-<STAMP>/ (always kept for none)')
+    .option('--json', 'print a machine-readable summary on stdout')
+    .action(async (flags: BuildLiveFlags) => {
+      const started = performance.now();
+      const progress = new ProgressReporter();
+      const systemRoot =
+        flags.systemRoot === false ? undefined : (flags.systemRoot ?? defaultSystemRoot());
+      const result = await buildLive({
+        manifests: flags.manifest ?? [],
+        proto: flags.proto,
+        overlays: flags.overlay ?? [],
+        manDir: flags.manDir,
+        systemRoot,
+        customize: flags.customize,
+        output: flags.output,
+        logDir: flags.logDir,
+        buildstamp: flags.buildstamp,
+        defines: parseDefines(flags.define ?? []),
+        archive: flags.archive,
+        keepStaging: flags.keepStaging,
+        sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
+        onInfo: (message) => progress.info(message),
+        onProgress: (p) => progress.update(p),
+      }).finally(() => progress.stop());
+      const seconds = (performance.now() - started) / 1000;
+      const human = flags.json ? process.stderr : process.stdout;
+      const shown = result.warnings.slice(0, MAX_WARNINGS_SHOWN);
+      for (const warning of shown) process.stderr.write(`${warning}\n`);
+      if (result.warnings.length > shown.length) {
+        process.stderr.write(
+          `... and ${result.warnings.length - shown.length} more warnings (see ${result.log})\n`,
+        );
+      }
+      human.write(formatSummary(result, seconds).join('\n') + '\n');
+      if (flags.json) process.stdout.write(JSON.stringify({ ...result, seconds }, null, 2) + '\n');
+      setExitCode(result.exitCode);
+    });
+}

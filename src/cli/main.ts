@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../util/errors.js';
+import { VERSION } from '../version.js';
+import { buildLiveCommand } from './build-live-command.js';
+
+/**
+ * Runs the CLI and returns its exit code (SPEC 8): 0 built clean, 3 built
+ * with FAILED entries, 1 error, 2 usage. Messages only, never a stack trace.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('joyent-live')
+    .description('Build illumos live platform images the SmartOS way')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .addCommand(buildLiveCommand((code) => (exitCode = code)));
+  for (const command of program.commands) command.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version print themselves and succeed; anything else is usage.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`joyent-live: error: ${err.message}\n`);
+      for (const detail of err.details) process.stderr.write(`  ${detail}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`joyent-live: internal error: ${message}\n`);
+    if (process.env.JOYENT_LIVE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,57 @@
+import { SingleBar } from 'cli-progress';
+import type { AssemblyProgress } from '../assembly/assemble.js';
+
+export function humanBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * Progress on stderr: a live bar on a terminal, one plain line per phase
+ * otherwise (CI logs are not terminals).
+ */
+export class ProgressReporter {
+  private bar: SingleBar | undefined;
+  private phase: string | undefined;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly interactive = Boolean(stream.isTTY),
+  ) {}
+
+  info(message: string): void {
+    this.stop();
+    this.stream.write(`${message}\n`);
+  }
+
+  update(p: AssemblyProgress): void {
+    if (p.phase !== this.phase) {
+      this.stop();
+      this.phase = p.phase;
+      if (this.interactive) {
+        this.bar = new SingleBar({
+          stream: this.stream,
+          format: `${p.phase.padEnd(11)} [{bar}] {value}/{total} {size}`,
+          hideCursor: true,
+          clearOnComplete: false,
+        });
+        this.bar.start(p.total, 0, { size: '' });
+      } else {
+        this.stream.write(`${p.phase}: ${p.total}\n`);
+      }
+    }
+    this.bar?.update(p.done, { size: p.bytes ? humanBytes(p.bytes) : '' });
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+    this.phase = undefined;
+  }
+}

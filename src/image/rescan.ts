@@ -1,0 +1,103 @@
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Stats, BigIntStats } from 'node:fs';
+import { md5OfFile } from '../assembly/copy.js';
+import type { ImageIdentities } from './owners.js';
+import type { ImageNode } from './model.js';
+
+interface Fingerprint {
+  ino: bigint;
+  ctimeNs: bigint;
+  mode: bigint;
+}
+
+export type StagingSnapshot = Map<string, Fingerprint>;
+
+/** Records how each staged node looks before the customize step runs. */
+export async function snapshotStaging(
+  nodes: ReadonlyMap<string, ImageNode>,
+  stagingRoot: string,
+): Promise<StagingSnapshot> {
+  const snapshot: StagingSnapshot = new Map();
+  for (const node of nodes.values()) {
+    if (node.status !== 'ok') continue;
+    const st = await lstat(join(stagingRoot, node.path), { bigint: true }).catch(() => undefined);
+    if (st) snapshot.set(node.path, { ino: st.ino, ctimeNs: st.ctimeNs, mode: st.mode });
+  }
+  return snapshot;
+}
+
+function typeOf(st: Stats | BigIntStats): ImageNode['type'] | undefined {
+  if (st.isDirectory()) return 'd';
+  if (st.isFile()) return 'f';
+  if (st.isSymbolicLink()) return 's';
+  return undefined;
+}
+
+/**
+ * The image after the customize step: walks the staging tree, keeps what
+ * the scripts left alone as it was recorded (no second read), re-reads what
+ * they changed, adds what they created and drops what they removed.
+ * Returns the nodes of the final image, and warnings for what it skipped.
+ */
+export async function rescanAfterCustomize(
+  nodes: ReadonlyMap<string, ImageNode>,
+  snapshot: StagingSnapshot,
+  stagingRoot: string,
+  ids: ImageIdentities,
+  warnings: string[],
+): Promise<Map<string, ImageNode>> {
+  const final = new Map<string, ImageNode>();
+  const asRoot = process.getuid?.() === 0;
+  const walk = async (dir: string): Promise<void> => {
+    const names = await readdir(join(stagingRoot, dir));
+    for (const name of names) {
+      const path = dir ? `${dir}/${name}` : name;
+      const st = await lstat(join(stagingRoot, path), { bigint: true });
+      const type = typeOf(st);
+      if (!type) {
+        warnings.push(`${path}: the customize step made a special file; it is left out`);
+        continue;
+      }
+      const before = snapshot.get(path);
+      const known = nodes.get(path);
+      const untouched =
+        known && before && before.ino === st.ino && before.ctimeNs === st.ctimeNs;
+      if (untouched) {
+        final.set(path, known);
+      } else {
+        const node: ImageNode =
+          known && known.status === 'ok' && (known.type === 'h' ? 'f' : known.type) === type
+            ? { ...known, type }
+            : {
+                path,
+                type,
+                origin: 'customize',
+                mode: 0,
+                owner: '',
+                group: '',
+                uid: asRoot ? Number(st.uid) : 0,
+                gid: asRoot ? Number(st.gid) : 0,
+                status: 'ok',
+              };
+        if (node.origin === 'customize') {
+          node.mode = Number(st.mode & 0o7777n);
+          node.owner = ids.users.nameOf(node.uid) ?? String(node.uid);
+          node.group = ids.groups.nameOf(node.gid) ?? String(node.gid);
+        } else if (before && before.mode !== st.mode) {
+          node.mode = Number(st.mode & 0o7777n);
+        }
+        if (type === 'f') Object.assign(node, await md5OfFile(join(stagingRoot, path)));
+        if (type === 's') {
+          node.target = await readlink(join(stagingRoot, path));
+          node.mode = 0o777;
+        }
+        delete node.linkedFile;
+        final.set(path, node);
+      }
+      if (type === 'd') await walk(path);
+    }
+  };
+  await walk('');
+  return final;
+}

@@ -1,0 +1,167 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError } from '../util/errors.js';
+import { parseManifestFile, type Defines } from './parse.js';
+import { compareBytes, parentPath } from './path.js';
+import {
+  formatLocation,
+  TYPE_NAMES,
+  type Diagnostic,
+  type ManifestEntry,
+  type SourceLocation,
+} from './types.js';
+
+export interface LoadedManifest {
+  /** The manifest files read, in the order they were merged. */
+  files: string[];
+  /** Merged entries by image path (the last definition of a path wins). */
+  entries: Map<string, ManifestEntry>;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Expands the manifest inputs: a file stands for itself, a directory for its
+ * snippet files in C-locale name order (dot files are skipped).
+ */
+async function expandInputs(inputs: readonly string[], diagnostics: Diagnostic[]) {
+  const files: string[] = [];
+  for (const input of inputs) {
+    let info;
+    try {
+      info = await stat(input);
+    } catch (err) {
+      diagnostics.push({
+        severity: 'error',
+        message: `cannot read manifest ${input}: ${describeError(err)}`,
+      });
+      continue;
+    }
+    if (!info.isDirectory()) {
+      files.push(input);
+      continue;
+    }
+    let names: string[];
+    try {
+      names = await readdir(input);
+    } catch (err) {
+      diagnostics.push({
+        severity: 'error',
+        message: `cannot read manifest directory ${input}: ${describeError(err)}`,
+      });
+      continue;
+    }
+    const snippets: string[] = [];
+    for (const name of names.filter((n) => !n.startsWith('.')).sort(compareBytes)) {
+      const file = join(input, name);
+      if ((await stat(file).catch(() => undefined))?.isFile()) snippets.push(file);
+    }
+    if (snippets.length === 0) {
+      diagnostics.push({
+        severity: 'warning',
+        message: `manifest directory ${input} has no snippet files`,
+      });
+    }
+    files.push(...snippets);
+  }
+  return files;
+}
+
+function sameDefinition(a: ManifestEntry, b: ManifestEntry): boolean {
+  if (a.type !== b.type) return false;
+  if (a.type === 'd' || a.type === 'f') {
+    const o = b as typeof a;
+    return a.mode === o.mode && a.owner === o.owner && a.group === o.group;
+  }
+  return a.target === (b as typeof a).target;
+}
+
+const at = (loc: SourceLocation) => formatLocation(loc);
+
+/**
+ * Checks what only the merged image can show: parents that are not
+ * directories, and hard links whose target is not a file of the image.
+ */
+function checkStructure(entries: Map<string, ManifestEntry>, diagnostics: Diagnostic[]) {
+  for (const entry of entries.values()) {
+    for (let parent = parentPath(entry.path); parent; parent = parentPath(parent)) {
+      const p = entries.get(parent);
+      if (p && p.type !== 'd') {
+        diagnostics.push({
+          severity: 'error',
+          loc: entry,
+          message:
+            `${entry.path}: parent ${parent} is a ${TYPE_NAMES[p.type]} (${at(p)}), ` +
+            `not a directory`,
+        });
+        break;
+      }
+    }
+    if (entry.type !== 'h') continue;
+    // Follow chains of hard links to the file they end at.
+    const seen = new Set<string>([entry.path]);
+    let target = entries.get(entry.target);
+    while (target?.type === 'h' && !seen.has(target.path)) {
+      seen.add(target.path);
+      target = entries.get(target.target);
+    }
+    if (!target) {
+      diagnostics.push({
+        severity: 'error',
+        loc: entry,
+        message: `hard link ${entry.path}: target ${entry.target} is not in the image (no f or h entry defines it)`,
+      });
+    } else if (target.type === 'h') {
+      diagnostics.push({
+        severity: 'error',
+        loc: entry,
+        message: `hard link ${entry.path}: the links from ${entry.target} form a cycle`,
+      });
+    } else if (target.type !== 'f') {
+      diagnostics.push({
+        severity: 'error',
+        loc: entry,
+        message: `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file`,
+      });
+    }
+  }
+}
+
+/**
+ * Reads and merges manifests (SPEC 1): every problem in every file is
+ * collected before anything is built.
+ */
+export async function loadManifests(
+  inputs: readonly string[],
+  defines: Defines,
+): Promise<LoadedManifest> {
+  const diagnostics: Diagnostic[] = [];
+  const files = await expandInputs(inputs, diagnostics);
+  const entries = new Map<string, ManifestEntry>();
+  for (const file of files) {
+    const parsed = await parseManifestFile(file, defines);
+    diagnostics.push(...parsed.diagnostics);
+    for (const entry of parsed.entries) {
+      const previous = entries.get(entry.path);
+      if (previous && previous.type !== entry.type) {
+        diagnostics.push({
+          severity: 'error',
+          loc: entry,
+          message:
+            `${entry.path} is defined as a ${TYPE_NAMES[entry.type]} here and as a ` +
+            `${TYPE_NAMES[previous.type]} at ${at(previous)}`,
+        });
+        continue;
+      }
+      if (previous && !sameDefinition(previous, entry)) {
+        diagnostics.push({
+          severity: 'warning',
+          loc: entry,
+          message: `${entry.path} redefined: this definition overrides ${at(previous)}`,
+        });
+      }
+      entries.set(entry.path, entry);
+    }
+  }
+  if (!diagnostics.some((d) => d.severity === 'error')) checkStructure(entries, diagnostics);
+  return { files, entries, diagnostics };
+}

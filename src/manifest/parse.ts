@@ -1,0 +1,116 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { describeError } from '../util/errors.js';
+import { checkImagePath } from './path.js';
+import type { Diagnostic, ManifestEntry, SourceLocation } from './types.js';
+
+/** Values for `$NAME` / `${NAME}` in manifests, from `--define NAME=VALUE`. */
+export type Defines = ReadonlyMap<string, string>;
+
+const VARIABLE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+const OCTAL_MODE = /^[0-7]+$/;
+
+export interface ParsedLine {
+  entry?: ManifestEntry;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Parses one manifest line (SPEC 1). Comments and blank lines give neither
+ * an entry nor a diagnostic.
+ */
+export function parseManifestLine(raw: string, loc: SourceLocation, defines: Defines): ParsedLine {
+  const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  const trimmed = line.trim();
+  if (trimmed === '' || trimmed.startsWith('#')) return { diagnostics: [] };
+  const error = (message: string): ParsedLine => ({
+    diagnostics: [{ severity: 'error', message: `${message}: ${JSON.stringify(trimmed)}`, loc }],
+  });
+  if (line.includes('\0')) return error('NUL byte in line');
+
+  const fields = trimmed.split(/[ \t]+/);
+  const undefinedNames = new Set<string>();
+  const expanded = fields.map((field) =>
+    field.replace(VARIABLE, (whole, braced?: string, bare?: string) => {
+      const name = (braced ?? bare)!;
+      const value = defines.get(name);
+      if (value === undefined) undefinedNames.add(name);
+      return value ?? whole;
+    }),
+  );
+  if (undefinedNames.size > 0) {
+    const names = [...undefinedNames];
+    return error(
+      `undefined variable ${names.map((n) => `$${n}`).join(', ')} ` +
+        `(pass ${names.map((n) => `--define ${n}=VALUE`).join(' ')})`,
+    );
+  }
+
+  const [type, ...rest] = expanded as [string, ...string[]];
+  switch (type) {
+    case 'd':
+    case 'f': {
+      if (rest.length !== 4) {
+        return error(`"${type}" takes 4 fields (path mode owner group), found ${rest.length}`);
+      }
+      const [path, modeText, owner, group] = rest as [string, string, string, string];
+      const unsafe = checkImagePath(path);
+      if (unsafe) return error(`unsafe path: ${unsafe}`);
+      if (!OCTAL_MODE.test(modeText)) return error(`mode "${modeText}" is not octal`);
+      const mode = parseInt(modeText, 8);
+      if (mode > 0o7777) return error(`mode "${modeText}" is larger than 07777`);
+      return { entry: { type, path, mode, owner, group, ...loc }, diagnostics: [] };
+    }
+    case 's':
+    case 'h': {
+      if (rest.length !== 1) {
+        return error(`"${type}" takes 1 field (path=target), found ${rest.length}`);
+      }
+      const spec = rest[0]!;
+      const parts = spec.split('=');
+      if (parts.length < 2) return error(`missing "=" in "${spec}" (expected path=target)`);
+      if (parts.length > 2) return error(`more than one "=" in "${spec}"`);
+      const [path, target] = parts as [string, string];
+      const unsafe = checkImagePath(path);
+      if (unsafe) return error(`unsafe path: ${unsafe}`);
+      if (target === '') return error(`empty ${type === 's' ? 'link text' : 'link target'}`);
+      if (type === 'h') {
+        const unsafeTarget = checkImagePath(target);
+        if (unsafeTarget) return error(`unsafe hard link target: ${unsafeTarget}`);
+      }
+      return { entry: { type, path, target, ...loc }, diagnostics: [] };
+    }
+    default:
+      return error(`unknown entry type "${type}" (expected d, f, s or h)`);
+  }
+}
+
+export interface ParsedManifest {
+  file: string;
+  entries: ManifestEntry[];
+  diagnostics: Diagnostic[];
+}
+
+/** Reads one manifest file line by line (it can be tens of thousands of lines). */
+export async function parseManifestFile(file: string, defines: Defines): Promise<ParsedManifest> {
+  const entries: ManifestEntry[] = [];
+  const diagnostics: Diagnostic[] = [];
+  let lineNo = 0;
+  try {
+    const input = createReadStream(file, { encoding: 'utf8' });
+    const lines = createInterface({ input, crlfDelay: Infinity });
+    for await (const text of lines) {
+      lineNo++;
+      const parsed = parseManifestLine(text, { file, line: lineNo }, defines);
+      if (parsed.entry) entries.push(parsed.entry);
+      diagnostics.push(...parsed.diagnostics);
+    }
+  } catch (err) {
+    diagnostics.push({
+      severity: 'error',
+      message: `cannot read manifest ${file}: ${describeError(err)}`,
+      loc: lineNo > 0 ? { file, line: lineNo } : undefined,
+    });
+  }
+  return { file, entries, diagnostics };
+}

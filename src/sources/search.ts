@@ -1,0 +1,116 @@
+import { realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { describeError, errnoCode, UserError } from '../util/errors.js';
+
+/** Where a file's content came from (SPEC 2). */
+export type SourceTag = 'A' | 'P' | 'M' | 'S';
+export const SOURCE_TAGS: readonly SourceTag[] = ['A', 'P', 'M', 'S'];
+
+export interface SourceRoot {
+  tag: SourceTag;
+  /** The directory as the user named it (shown in logs). */
+  dir: string;
+  /** Its real path, against which symlinks are checked. */
+  real: string;
+}
+
+export interface FoundSource {
+  tag: SourceTag;
+  root: SourceRoot;
+  /** `root.dir` joined with the path looked up. */
+  path: string;
+  /** The real file read. */
+  resolved: string;
+  /** True when a symlink (the file or a parent) was followed to reach it. */
+  viaSymlink: boolean;
+  size: number;
+}
+
+export interface SearchMiss {
+  /** Each place looked at, `TAG:path`, with why it did not serve when it exists. */
+  searched: string[];
+}
+
+export const MAN_PREFIX = 'usr/share/man/';
+
+/** True when `path` is `root` or below it (both real, absolute paths). */
+export function isInside(path: string, root: string): boolean {
+  const prefix = root.endsWith(sep) ? root : root + sep;
+  return path === root || path.startsWith(prefix);
+}
+
+export interface SourceDirs {
+  overlays: readonly string[];
+  proto?: string;
+  manDir?: string;
+  systemRoot?: string;
+}
+
+async function openRoot(tag: SourceTag, dir: string, what: string): Promise<SourceRoot> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch (err) {
+    throw new UserError(`${what} ${dir}: ${describeError(err)}`);
+  }
+  if (!info.isDirectory()) throw new UserError(`${what} ${dir} is not a directory`);
+  return { tag, dir, real: await realpath(dir) };
+}
+
+/**
+ * The ordered source search of SPEC 2: overlays (A) in order, proto (P),
+ * man dir (M, only under usr/share/man/), system root (S).
+ */
+export class SourceSearch {
+  private constructor(readonly roots: readonly SourceRoot[]) {}
+
+  static async open(dirs: SourceDirs): Promise<SourceSearch> {
+    const roots: SourceRoot[] = [];
+    for (const overlay of dirs.overlays) roots.push(await openRoot('A', overlay, 'overlay'));
+    if (dirs.proto !== undefined) roots.push(await openRoot('P', dirs.proto, 'proto area'));
+    if (dirs.manDir !== undefined) roots.push(await openRoot('M', dirs.manDir, 'man directory'));
+    if (dirs.systemRoot !== undefined) {
+      roots.push(await openRoot('S', dirs.systemRoot, 'system root'));
+    }
+    return new SourceSearch(roots);
+  }
+
+  /** The first source that has `path` as a regular file, or every place searched. */
+  async find(path: string): Promise<FoundSource | SearchMiss> {
+    const searched: string[] = [];
+    for (const root of this.roots) {
+      let rel = path;
+      if (root.tag === 'M') {
+        if (!path.startsWith(MAN_PREFIX)) continue;
+        rel = path.slice(MAN_PREFIX.length);
+      }
+      const candidate = join(root.dir, rel);
+      const place = `${root.tag}:${candidate}`;
+      let resolved: string;
+      try {
+        resolved = await realpath(candidate);
+      } catch (err) {
+        const code = errnoCode(err);
+        searched.push(code === 'ENOENT' || code === 'ENOTDIR' ? place : `${place} (${describeError(err)})`);
+        continue;
+      }
+      // A symlink in a source is followed only while it stays in that source.
+      if (!isInside(resolved, root.real)) {
+        searched.push(`${place} (resolves to ${resolved}, outside ${root.dir}: not used)`);
+        continue;
+      }
+      const info = await stat(resolved).catch(() => undefined);
+      if (!info?.isFile()) {
+        searched.push(`${place} (${info?.isDirectory() ? 'a directory' : 'not a regular file'})`);
+        continue;
+      }
+      const viaSymlink = resolved !== join(root.real, rel);
+      return { tag: root.tag, root, path: candidate, resolved, viaSymlink, size: info.size };
+    }
+    return { searched };
+  }
+}
+
+export function isFound(result: FoundSource | SearchMiss): result is FoundSource {
+  return 'tag' in result;
+}
