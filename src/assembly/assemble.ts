@@ -175,7 +175,12 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
       }
     }
     await record(node);
-    onProgress?.({ phase: 'hard links', done: i + 1, total: hardlinks.length, bytes: counts.bytes });
+    onProgress?.({
+      phase: 'hard links',
+      done: i + 1,
+      total: hardlinks.length,
+      bytes: counts.bytes,
+    });
   }
   return { nodes, applied, warnings, counts };
 }

@@ -76,7 +76,7 @@ export async function mapLimit<T, R>(
   const runners = Array.from({ length: Math.min(limit, items.length) }, async (_, worker) => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await work(items[index]!, index, worker);
+      results[index] = await work(items[index], index, worker);
     }
   });
   await Promise.all(runners);

@@ -52,7 +52,9 @@ export async function runCustomize(scripts: readonly string[], env: CustomizeEnv
       throw new UserError(`customize script ${script} could not be run: ${describeError(err)}`);
     });
     if (status.code !== 0) {
-      const how = status.signal ? `was killed by ${status.signal}` : `exited with status ${status.code}`;
+      const how = status.signal
+        ? `was killed by ${status.signal}`
+        : `exited with status ${status.code}`;
       throw new UserError(`customize script ${script} ${how}`);
     }
   }

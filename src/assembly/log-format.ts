@@ -13,7 +13,9 @@ export function formatLogLine(node: ImageNode): string {
     case 'd':
       return `${status} - DIR: ${node.path}`;
     case 'f':
-      return node.status === 'ok' ? `OK[${node.tag}] - FILE: ${node.path}` : `${status} - FILE: ${node.path}`;
+      return node.status === 'ok'
+        ? `OK[${node.tag}] - FILE: ${node.path}`
+        : `${status} - FILE: ${node.path}`;
     case 's':
       return `${status} - SYMLINK: ${node.target} -> ${node.path}`;
     case 'h':

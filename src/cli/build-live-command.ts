@@ -17,7 +17,7 @@ function parseDefines(values: readonly string[]): Map<string, string> {
   for (const value of values) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(value);
     if (!m) throw new UsageError(`--define "${value}" is not NAME=VALUE`);
-    defines.set(m[1]!, m[2]!);
+    defines.set(m[1], m[2]);
   }
   return defines;
 }
@@ -66,19 +66,34 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
     .description('build a live platform image from manifests (smartos-live `make live`)')
     .option('-m, --manifest <path>', 'manifest file or directory of snippets (repeatable)', collect)
     .option('--proto <dir>', 'proto area (source P)')
-    .option('--overlay <dir>', 'overlay directory, searched in the order given (source A, repeatable)', collect)
+    .option(
+      '--overlay <dir>',
+      'overlay directory, searched in the order given (source A, repeatable)',
+      collect,
+    )
     .option('--man-dir <dir>', 'man page directory for usr/share/man/ (source M)')
-    .option('--system-root <dir>', 'root of the running system (source S; default / on illumos only)')
+    .option(
+      '--system-root <dir>',
+      'root of the running system (source S; default / on illumos only)',
+    )
     .option('--no-system-root', 'never take files from the running system')
     .option('--customize <script>', 'customize script; its <script>.* siblings run after it')
     .option('-o, --output <dir>', 'output directory', 'output')
     .option('--log-dir <dir>', 'log directory', 'log')
-    .option('--buildstamp <stamp>', 'BUILDSTAMP, UTC %Y%m%dT%H%M%SZ (default: SOURCE_DATE_EPOCH, else now)')
+    .option(
+      '--buildstamp <stamp>',
+      'BUILDSTAMP, UTC %Y%m%dT%H%M%SZ (default: SOURCE_DATE_EPOCH, else now)',
+    )
     .option('--define <NAME=VALUE>', 'value for $NAME in manifests (repeatable)', collect)
     .addOption(
-      new Option('--archive <format>', 'boot_archive format').choices(ARCHIVE_FORMATS).default('auto'),
+      new Option('--archive <format>', 'boot_archive format')
+        .choices(ARCHIVE_FORMATS)
+        .default('auto'),
     )
-    .option('--keep-staging', 'keep the staged tree as <output>/image-<STAMP>/ (always kept for none)')
+    .option(
+      '--keep-staging',
+      'keep the staged tree as <output>/image-<STAMP>/ (always kept for none)',
+    )
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (flags: BuildLiveFlags) => {
       const started = performance.now();

@@ -31,7 +31,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`joyent-live: internal error: ${message}\n`);
-    if (process.env.JOYENT_LIVE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    if (process.env.JOYENT_LIVE_DEBUG && err instanceof Error)
+      process.stderr.write(`${err.stack}\n`);
     return 1;
   }
 }

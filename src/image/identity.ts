@@ -40,7 +40,7 @@ export class IdentityTable {
           const fields = line.split(':');
           if (fields.length < 3 || fields[0] === '' || line.startsWith('#')) continue;
           const id = Number(fields[2]);
-          if (Number.isInteger(id) && id >= 0 && !names.has(fields[0]!)) names.set(fields[0]!, id);
+          if (Number.isInteger(id) && id >= 0 && !names.has(fields[0])) names.set(fields[0], id);
         }
       } catch {
         // An unreadable or absent file resolves no names; every owner then warns.

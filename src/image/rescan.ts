@@ -61,8 +61,7 @@ export async function rescanAfterCustomize(
       }
       const before = snapshot.get(path);
       const known = nodes.get(path);
-      const untouched =
-        known && before && before.ino === st.ino && before.ctimeNs === st.ctimeNs;
+      const untouched = known && before && before.ino === st.ino && before.ctimeNs === st.ctimeNs;
       if (untouched) {
         final.set(path, known);
       } else {

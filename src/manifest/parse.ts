@@ -66,7 +66,7 @@ export function parseManifestLine(raw: string, loc: SourceLocation, defines: Def
       if (rest.length !== 1) {
         return error(`"${type}" takes 1 field (path=target), found ${rest.length}`);
       }
-      const spec = rest[0]!;
+      const spec = rest[0];
       const parts = spec.split('=');
       if (parts.length < 2) return error(`missing "=" in "${spec}" (expected path=target)`);
       if (parts.length > 2) return error(`more than one "=" in "${spec}"`);

@@ -91,7 +91,9 @@ export class SourceSearch {
         resolved = await realpath(candidate);
       } catch (err) {
         const code = errnoCode(err);
-        searched.push(code === 'ENOENT' || code === 'ENOTDIR' ? place : `${place} (${describeError(err)})`);
+        searched.push(
+          code === 'ENOENT' || code === 'ENOTDIR' ? place : `${place} (${describeError(err)})`,
+        );
         continue;
       }
       // A symlink in a source is followed only while it stays in that source.

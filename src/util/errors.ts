@@ -25,7 +25,7 @@ export class UsageError extends UserError {
 /** Node's system errors carry a `code` such as ENOENT; this reads it safely. */
 export function errnoCode(err: unknown): string | undefined {
   if (err && typeof err === 'object' && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
