@@ -1,0 +1,368 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, lchown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { bootManifestLines } from '../archive/boot-manifest.js';
+import { findIsoTool, writeHsfs } from '../archive/hsfs.js';
+import { writePlatformTgz } from '../archive/tgz.js';
+import { assembleImage, IMPLICIT_DIR, type AssemblyProgress } from '../assembly/assemble.js';
+import { md5OfFile } from '../assembly/copy.js';
+import { customizeScripts, runCustomize } from '../assembly/customize.js';
+import { formatLogRecord, logFileNames } from '../assembly/log-format.js';
+import type { BuildCounts, ImageNode } from '../image/model.js';
+import { readImageIdentities, resolveOwners } from '../image/owners.js';
+import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
+import { loadManifests } from '../manifest/load.js';
+import { compareBytes, parentPath } from '../manifest/path.js';
+import { formatDiagnostic, type Diagnostic } from '../manifest/types.js';
+import { SourceSearch } from '../sources/search.js';
+import { AtomicLineWriter } from '../util/atomic.js';
+import { UserError } from '../util/errors.js';
+import { VERSION } from '../version.js';
+import { resolveBuildTime } from './buildstamp.js';
+import { ensureWritableDir, outputLayout, replaceWith } from './output.js';
+
+export type ArchiveFormat = 'auto' | 'hsfs' | 'none';
+export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['auto', 'hsfs', 'none'];
+
+export interface BuildLiveOptions {
+  manifests: readonly string[];
+  proto?: string;
+  overlays?: readonly string[];
+  manDir?: string;
+  /** Root of the running system (tag S); undefined: none. */
+  systemRoot?: string;
+  customize?: string;
+  output: string;
+  logDir: string;
+  buildstamp?: string;
+  defines?: ReadonlyMap<string, string>;
+  archive?: ArchiveFormat;
+  /** Keep the staged tree as `image-<STAMP>/` for every format, not only `none`. */
+  keepStaging?: boolean;
+  /** SOURCE_DATE_EPOCH, usually from the environment. */
+  sourceDateEpoch?: string;
+  onInfo?: (message: string) => void;
+  onProgress?: (progress: AssemblyProgress) => void;
+}
+
+export interface FailedEntry {
+  path: string;
+  type: ImageNode['type'];
+  file?: string;
+  line?: number;
+  searched: string[];
+  error?: string;
+}
+
+export interface BuildLiveResult {
+  buildstamp: string;
+  archive: 'hsfs' | 'none';
+  platformDir: string;
+  bootManifest: string;
+  bootArchive?: string;
+  bootArchiveHash?: string;
+  tgz?: string;
+  imageDir?: string;
+  log: string;
+  jsonl: string;
+  counts: BuildCounts;
+  /** Entries in the final image (after customize), the root excluded. */
+  imageEntries: number;
+  failed: FailedEntry[];
+  warnings: string[];
+  /** SPEC 8: 0 built clean, 3 built with FAILED entries. */
+  exitCode: 0 | 3;
+}
+
+/** The OS-independent default for the S source: `/` only on illumos. */
+export function defaultSystemRoot(platform: NodeJS.Platform = process.platform): string | undefined {
+  switch (platform) {
+    case 'sunos':
+      return '/';
+    default:
+      return undefined;
+  }
+}
+
+async function sha1File(path: string): Promise<string> {
+  const hash = createHash('sha1');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** Adds (and creates) the parent directories of `path` that the image lacks. */
+async function ensureParents(
+  path: string,
+  nodes: Map<string, ImageNode>,
+  stagingRoot: string,
+  warnings: Diagnostic[],
+  why: string,
+) {
+  const missing: string[] = [];
+  for (let p = parentPath(path); p && !nodes.has(p); p = parentPath(p)) missing.unshift(p);
+  for (const dir of missing) {
+    await mkdir(join(stagingRoot, dir), 0o755);
+    nodes.set(dir, { path: dir, type: 'd', origin: 'implicit', ...IMPLICIT_DIR, uid: 0, gid: 0, status: 'ok' });
+    warnings.push({
+      severity: 'warning',
+      message: `directory ${dir} is not in the manifest: created for ${why}`,
+    });
+  }
+}
+
+/**
+ * `make live` (SPEC 2-5): manifests in, platform directory, tgz, build log
+ * and boot_archive.manifest out. Throws UserError for bad input, before
+ * writing anything when the input can be checked up front.
+ */
+export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveResult> {
+  const info = options.onInfo ?? (() => undefined);
+  const time = resolveBuildTime(options.buildstamp, options.sourceDateEpoch);
+  const { buildstamp, epoch } = time;
+
+  // Everything that can be checked is checked before the first write.
+  let archive: 'hsfs' | 'none' = 'none';
+  let xorriso: string | undefined;
+  const requested = options.archive ?? 'auto';
+  if (requested !== 'none') {
+    xorriso = await findIsoTool();
+    if (xorriso) archive = 'hsfs';
+    else if (requested === 'hsfs') {
+      throw new UserError('--archive hsfs needs xorriso on PATH (Debian: apt-get install xorriso)');
+    }
+    if (requested === 'auto') {
+      info(xorriso ? `archive: hsfs (auto: found ${xorriso})` : 'archive: none (auto: no xorriso on PATH)');
+    }
+  }
+  if (options.manifests.length === 0) throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
+  const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    throw new UserError(
+      `${errors.length} error${errors.length === 1 ? '' : 's'} in the manifests; nothing was built`,
+      { details: errors.map(formatDiagnostic) },
+    );
+  }
+  const warnings: Diagnostic[] = loaded.diagnostics.filter((d) => d.severity === 'warning');
+  const overlays = options.overlays ?? [];
+  const search = await SourceSearch.open({
+    overlays,
+    proto: options.proto,
+    manDir: options.manDir,
+    systemRoot: options.systemRoot,
+  });
+  const scripts = options.customize ? await customizeScripts(options.customize) : [];
+  await ensureWritableDir(options.output, 'output directory');
+  await ensureWritableDir(options.logDir, 'log directory');
+
+  const layout = outputLayout(options.output, buildstamp);
+  const names = logFileNames(buildstamp);
+  const logPath = join(options.logDir, names.log);
+  const jsonlPath = join(options.logDir, names.jsonl);
+  await rm(layout.workDir, { recursive: true, force: true });
+  await mkdir(layout.stagingRoot, { recursive: true });
+  const log = new AtomicLineWriter(logPath);
+  const jsonl = new AtomicLineWriter(jsonlPath);
+  try {
+    await log.line(`# joyent-live build-live ${VERSION}`);
+    await log.line(`# buildstamp: ${buildstamp}`);
+    for (const file of loaded.files) await log.line(`# manifest: ${file}`);
+    for (const root of search.roots) await log.line(`# source ${root.tag}: ${root.dir}`);
+    for (const script of scripts) await log.line(`# customize: ${script}`);
+    await log.line(`# archive: ${archive}`);
+
+    const stagingRoot = layout.stagingRoot;
+    const assembled = await assembleImage({
+      entries: loaded.entries,
+      search,
+      stagingRoot,
+      log,
+      onProgress: options.onProgress,
+    });
+    const { nodes, counts } = assembled;
+    warnings.push(...assembled.warnings);
+    const ids = await readImageIdentities(nodes, stagingRoot);
+    counts.unknownOwners = resolveOwners(nodes, ids, warnings);
+    for (const node of assembled.applied) await jsonl.line(formatLogRecord(node));
+
+    // etc/joyent_buildstamp (SPEC 2.1); a manifest entry for it keeps its mode and owner.
+    const stampPath = 'etc/joyent_buildstamp';
+    await ensureParents(stampPath, nodes, stagingRoot, warnings, stampPath);
+    await rm(join(stagingRoot, stampPath), { force: true });
+    await writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 });
+    const stampNode: ImageNode = nodes.get(stampPath) ?? {
+      path: stampPath,
+      type: 'f',
+      origin: 'buildstamp',
+      mode: 0o644,
+      owner: 'root',
+      group: 'root',
+      uid: 0,
+      gid: 0,
+      status: 'ok',
+    };
+    Object.assign(stampNode, await md5OfFile(join(stagingRoot, stampPath)), { status: 'ok' });
+    nodes.set(stampPath, stampNode);
+
+    let image: Map<string, ImageNode>;
+    const rescanNotes: string[] = [];
+    if (scripts.length > 0) {
+      const snapshot = await snapshotStaging(nodes, stagingRoot);
+      info(`customize: running ${scripts.join(', ')}`);
+      await runCustomize(scripts, {
+        imageRoot: stagingRoot,
+        firstOverlay: overlays[0] ?? '',
+        buildstamp,
+        proto: options.proto ?? '',
+      });
+      image = await rescanAfterCustomize(nodes, snapshot, stagingRoot, ids, rescanNotes);
+    } else {
+      image = new Map([...nodes].filter(([, node]) => node.status === 'ok'));
+    }
+
+    // boot_archive.manifest (SPEC 4), and its copy at var/log/manifest,
+    // which does not list itself.
+    const manifestCopy = 'var/log/manifest';
+    await ensureParents(manifestCopy, image, stagingRoot, warnings, manifestCopy);
+    image.delete(manifestCopy);
+    const archiveDir = layout.archiveDir(layout.platformPartial);
+    await mkdir(archiveDir, { recursive: true });
+    const bootManifestTmp = join(archiveDir, 'boot_archive.manifest');
+    const manifestWriter = new AtomicLineWriter(bootManifestTmp);
+    for (const line of bootManifestLines(image.values(), ids)) await manifestWriter.line(line);
+    await manifestWriter.commit();
+    await rm(join(stagingRoot, manifestCopy), { force: true });
+    await copyFile(bootManifestTmp, join(stagingRoot, manifestCopy));
+    image.set(manifestCopy, {
+      path: manifestCopy,
+      type: 'f',
+      origin: 'manifest-copy',
+      mode: 0o444,
+      owner: 'root',
+      group: 'root',
+      uid: 0,
+      gid: 0,
+      status: 'ok',
+      ...(await md5OfFile(bootManifestTmp)),
+    });
+
+    let bootArchiveHash: string | undefined;
+    if (archive === 'hsfs') {
+      const bootArchive = join(archiveDir, 'boot_archive');
+      info('hsfs: writing boot_archive with xorriso');
+      await writeHsfs({
+        xorriso: xorriso!,
+        stagingRoot,
+        nodes: [...image.values()],
+        output: bootArchive,
+        commandFile: join(layout.workDir, 'xorriso.commands'),
+        epoch,
+      });
+      bootArchiveHash = await sha1File(bootArchive);
+      await writeFile(join(archiveDir, 'boot_archive.hash'), `${bootArchiveHash}\n`);
+      const unix = 'platform/i86pc/kernel/amd64/unix';
+      if (image.get(unix)?.type === 'f') {
+        const kernelDir = join(layout.platformPartial, 'i86pc', 'kernel', 'amd64');
+        await mkdir(kernelDir, { recursive: true });
+        await copyFile(join(stagingRoot, unix), join(kernelDir, 'unix'));
+      }
+    }
+    await normalizeModes(layout.platformPartial);
+
+    // Closing lines of the log: warnings (ignorable `#` lines) and a summary.
+    const warningLines = [...warnings.map(formatDiagnostic), ...rescanNotes.map((n) => `warning: ${n}`)];
+    for (const line of warningLines) await log.line(`# ${line}`);
+    await log.line(
+      `# summary: ${assembled.applied.length} entries, A=${counts.A} P=${counts.P} M=${counts.M} ` +
+        `S=${counts.S}, ${counts.failed} FAILED, ${counts.unknownOwners} unknown owners, ` +
+        `${counts.bytes} bytes`,
+    );
+
+    // Everything is complete: move it into place.
+    if (archive === 'hsfs') {
+      info('tgz: packing the platform directory');
+      await writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch);
+    } else {
+      await rm(layout.tgz, { force: true });
+    }
+    await replaceWith(layout.platformPartial, layout.platformDir);
+    let imageDir: string | undefined;
+    if (archive === 'none' || options.keepStaging) {
+      await applyModelToTree(stagingRoot, image);
+      await replaceWith(stagingRoot, layout.imageDir);
+      imageDir = layout.imageDir;
+    }
+    await log.commit();
+    await jsonl.commit();
+    await rm(layout.workDir, { recursive: true, force: true });
+
+    const platformArchiveDir = layout.archiveDir(layout.platformDir);
+    return {
+      buildstamp,
+      archive,
+      platformDir: layout.platformDir,
+      bootManifest: join(platformArchiveDir, 'boot_archive.manifest'),
+      bootArchive: archive === 'hsfs' ? join(platformArchiveDir, 'boot_archive') : undefined,
+      bootArchiveHash,
+      tgz: archive === 'hsfs' ? layout.tgz : undefined,
+      imageDir,
+      log: logPath,
+      jsonl: jsonlPath,
+      counts,
+      imageEntries: image.size,
+      failed: assembled.applied
+        .filter((n) => n.status === 'failed')
+        .map((n) => ({
+          path: n.path,
+          type: n.type,
+          file: n.loc?.file,
+          line: n.loc?.line,
+          searched: n.searched ?? [],
+          error: n.error,
+        })),
+      warnings: warningLines,
+      exitCode: counts.failed > 0 ? 3 : 0,
+    };
+  } catch (err) {
+    await log.abort();
+    await jsonl.abort();
+    await rm(layout.workDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Platform files get fixed modes, whatever the umask, so the tgz is reproducible. */
+async function normalizeModes(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await normalizeModes(path);
+    else await chmod(path, 0o644);
+  }
+}
+
+/**
+ * The kept staged tree carries the image's modes (and, as root, owners),
+ * directories last so that their modes do not block the rest.
+ */
+async function applyModelToTree(root: string, image: ReadonlyMap<string, ImageNode>) {
+  const asRoot = process.getuid?.() === 0;
+  const dirs: ImageNode[] = [];
+  for (const node of image.values()) {
+    if (node.type === 'd') {
+      dirs.push(node);
+      continue;
+    }
+    const path = join(root, node.path);
+    if (asRoot) await lchown(path, node.uid, node.gid);
+    if (node.type !== 's') await chmod(path, node.mode);
+  }
+  // Children sort after their parents: walk backwards so parents come last.
+  for (const node of dirs.sort((a, b) => compareBytes(b.path, a.path))) {
+    const path = join(root, node.path);
+    if (asRoot) await lchown(path, node.uid, node.gid);
+    await chmod(path, node.mode);
+  }
+}

@@ -1,0 +1,51 @@
+import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeError, UserError } from '../util/errors.js';
+
+/** Creates `dir` if needed and checks that we can write into it. */
+export async function ensureWritableDir(dir: string, what: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info && !info.isDirectory()) throw new UserError(`${what} ${dir} exists and is not a directory`);
+  try {
+    if (!info) await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new UserError(`${what} ${dir} is not writable: ${describeError(err)}`);
+  }
+}
+
+/** Paths of one build's outputs (SPEC 5). */
+export interface OutputLayout {
+  platformName: string;
+  platformDir: string;
+  tgz: string;
+  /** The staged tree kept for `--archive none` (and `--keep-staging`). */
+  imageDir: string;
+  /** Scratch space; removed when the build ends. */
+  workDir: string;
+  stagingRoot: string;
+  /** The platform directory is filled here and renamed when complete. */
+  platformPartial: string;
+  archiveDir: (platformDir: string) => string;
+}
+
+export function outputLayout(output: string, buildstamp: string): OutputLayout {
+  const platformName = `platform-${buildstamp}`;
+  const workDir = join(output, `.work-${buildstamp}.partial`);
+  return {
+    platformName,
+    platformDir: join(output, platformName),
+    tgz: join(output, `${platformName}.tgz`),
+    imageDir: join(output, `image-${buildstamp}`),
+    workDir,
+    stagingRoot: join(workDir, 'root'),
+    platformPartial: join(workDir, platformName),
+    archiveDir: (platformDir) => join(platformDir, 'i86pc', 'amd64'),
+  };
+}
+
+/** Renames `from` onto `to`, replacing what an earlier build left there. */
+export async function replaceWith(from: string, to: string): Promise<void> {
+  await rm(to, { recursive: true, force: true });
+  await rename(from, to);
+}
