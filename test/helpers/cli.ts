@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI } from './paths.js';
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Run as an unprivileged user (uid/gid 65534) when the tests run as root. */
+  unprivileged?: boolean;
+}
+
+export const isRoot = process.getuid?.() === 0;
+
+/** Runs `bin/joyent-live` as a user would, capturing its output. */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const drop = options.unprivileged && isRoot ? { uid: 65534, gid: 65534 } : {};
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, SOURCE_DATE_EPOCH: '1323461708', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...drop,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * A scratch directory for one test, removed afterwards. It is world-readable
+ * so that an unprivileged run (see CliOptions) can use it.
+ */
+export async function scratchDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'joyent-live-test-'));
+  await chmod(dir, 0o755);
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Every path below `dir`, relative and sorted: to prove what a run wrote. */
+export async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      out.push(path);
+      if (e.isDirectory()) await walk(path);
+    }
+  };
+  await walk('');
+  return out.sort();
+}
