@@ -77,7 +77,9 @@ export interface BuildLiveResult {
 }
 
 /** The OS-independent default for the S source: `/` only on illumos. */
-export function defaultSystemRoot(platform: NodeJS.Platform = process.platform): string | undefined {
+export function defaultSystemRoot(
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
   switch (platform) {
     case 'sunos':
       return '/';
@@ -104,7 +106,15 @@ async function ensureParents(
   for (let p = parentPath(path); p && !nodes.has(p); p = parentPath(p)) missing.unshift(p);
   for (const dir of missing) {
     await mkdir(join(stagingRoot, dir), 0o755);
-    nodes.set(dir, { path: dir, type: 'd', origin: 'implicit', ...IMPLICIT_DIR, uid: 0, gid: 0, status: 'ok' });
+    nodes.set(dir, {
+      path: dir,
+      type: 'd',
+      origin: 'implicit',
+      ...IMPLICIT_DIR,
+      uid: 0,
+      gid: 0,
+      status: 'ok',
+    });
     warnings.push({
       severity: 'warning',
       message: `directory ${dir} is not in the manifest: created for ${why}`,
@@ -133,10 +143,15 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       throw new UserError('--archive hsfs needs xorriso on PATH (Debian: apt-get install xorriso)');
     }
     if (requested === 'auto') {
-      info(xorriso ? `archive: hsfs (auto: found ${xorriso})` : 'archive: none (auto: no xorriso on PATH)');
+      info(
+        xorriso
+          ? `archive: hsfs (auto: found ${xorriso})`
+          : 'archive: none (auto: no xorriso on PATH)',
+      );
     }
   }
-  if (options.manifests.length === 0) throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
+  if (options.manifests.length === 0)
+    throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
   const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
@@ -272,7 +287,10 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     await normalizeModes(layout.platformPartial);
 
     // Closing lines of the log: warnings (ignorable `#` lines) and a summary.
-    const warningLines = [...warnings.map(formatDiagnostic), ...rescanNotes.map((n) => `warning: ${n}`)];
+    const warningLines = [
+      ...warnings.map(formatDiagnostic),
+      ...rescanNotes.map((n) => `warning: ${n}`),
+    ];
     for (const line of warningLines) await log.line(`# ${line}`);
     await log.line(
       `# summary: ${assembled.applied.length} entries, A=${counts.A} P=${counts.P} M=${counts.M} ` +

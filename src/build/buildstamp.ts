@@ -4,7 +4,10 @@ const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 /** UTC `%Y%m%dT%H%M%SZ`, as smartos-live names its platforms. */
 export function formatBuildstamp(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(epochSeconds * 1000)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** Seconds since the epoch of a BUILDSTAMP, or undefined when it is not one. */

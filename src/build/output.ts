@@ -5,7 +5,8 @@ import { describeError, UserError } from '../util/errors.js';
 /** Creates `dir` if needed and checks that we can write into it. */
 export async function ensureWritableDir(dir: string, what: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
-  if (info && !info.isDirectory()) throw new UserError(`${what} ${dir} exists and is not a directory`);
+  if (info && !info.isDirectory())
+    throw new UserError(`${what} ${dir} exists and is not a directory`);
   try {
     if (!info) await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK | constants.X_OK);
