@@ -12,6 +12,7 @@ import { fixtureArgs, REPO_ROOT } from './helpers/paths.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708, set by runCli
 const md5 = (data: Buffer | string) => createHash('md5').update(data).digest('hex');
+const needsXorriso = { skip: !hasXorriso && 'xorriso is not installed (apt-get install xorriso)' };
 const sha1 = (data: Buffer) => createHash('sha1').update(data).digest('hex');
 
 async function buildFixtures(t: Parameters<typeof scratchDir>[0], extra: string[] = []) {
@@ -48,169 +49,184 @@ function parseBootManifest(text: string): ManifestLine[] {
     });
 }
 
-test('the fixture build (npm start) makes the SPEC 5 layout, log, manifest and image', async (t) => {
-  const b = await buildFixtures(t);
-  assert.equal(b.run.code, 0, b.run.stderr);
-  assert.match(b.run.stdout, /build-live 20111209T201508Z: OK/);
-  assert.match(b.run.stdout, /files: A=6 P=7 M=2 S=1/);
-  assert.deepEqual(await listTree(b.output), [
-    `platform-${STAMP}`,
-    `platform-${STAMP}.tgz`,
-    `platform-${STAMP}/i86pc`,
-    `platform-${STAMP}/i86pc/amd64`,
-    `platform-${STAMP}/i86pc/amd64/boot_archive`,
-    `platform-${STAMP}/i86pc/amd64/boot_archive.hash`,
-    `platform-${STAMP}/i86pc/amd64/boot_archive.manifest`,
-    `platform-${STAMP}/i86pc/kernel`,
-    `platform-${STAMP}/i86pc/kernel/amd64`,
-    `platform-${STAMP}/i86pc/kernel/amd64/unix`,
-  ]);
-  assert.deepEqual(await listTree(b.log), [`build_live.${STAMP}.jsonl`, `build_live.${STAMP}.log`]);
+test(
+  'the fixture build (npm start) makes the SPEC 5 layout, log, manifest and image',
+  needsXorriso,
+  async (t) => {
+    const b = await buildFixtures(t);
+    assert.equal(b.run.code, 0, b.run.stderr);
+    assert.match(b.run.stdout, /build-live 20111209T201508Z: OK/);
+    assert.match(b.run.stdout, /files: A=6 P=7 M=2 S=1/);
+    assert.deepEqual(await listTree(b.output), [
+      `platform-${STAMP}`,
+      `platform-${STAMP}.tgz`,
+      `platform-${STAMP}/i86pc`,
+      `platform-${STAMP}/i86pc/amd64`,
+      `platform-${STAMP}/i86pc/amd64/boot_archive`,
+      `platform-${STAMP}/i86pc/amd64/boot_archive.hash`,
+      `platform-${STAMP}/i86pc/amd64/boot_archive.manifest`,
+      `platform-${STAMP}/i86pc/kernel`,
+      `platform-${STAMP}/i86pc/kernel/amd64`,
+      `platform-${STAMP}/i86pc/kernel/amd64/unix`,
+    ]);
+    assert.deepEqual(await listTree(b.log), [
+      `build_live.${STAMP}.jsonl`,
+      `build_live.${STAMP}.log`,
+    ]);
 
-  // The log: every line is a SPEC 3 entry line or an ignorable `#` line.
-  const log = (await readFile(join(b.log, `build_live.${STAMP}.log`), 'utf8'))
-    .trimEnd()
-    .split('\n');
-  const entryLine =
-    /^(OK - DIR: \S+|OK\[[APMS]\] - FILE: \S+|OK - SYMLINK: \S+ -> \S+|OK - LINK: \S+ -> \S+)$/;
-  for (const line of log) assert.ok(line.startsWith('#') || entryLine.test(line), line);
-  for (const expected of [
-    'OK - DIR: usr/bin',
-    'OK[A] - FILE: etc/passwd',
-    'OK[P] - FILE: usr/bin/su',
-    'OK[P] - FILE: usr/bin/dir',
-    'OK[M] - FILE: usr/share/man/man1/ls.1',
-    'OK[S] - FILE: etc/security/policy.conf',
-    'OK - SYMLINK: ../bin/ls -> usr/sbin/ls',
-    'OK - LINK: usr/bin/su -> usr/bin/sh-su',
-  ]) {
-    assert.ok(log.includes(expected), expected);
-  }
-  const entries = log.filter((l) => !l.startsWith('#'));
-  // Applied directories first, then files, symlinks, hard links.
-  const kinds = entries.map((l) => /(DIR|FILE|SYMLINK|LINK):/.exec(l)![1]);
-  assert.deepEqual(
-    kinds,
-    [...kinds].sort(
-      (a, b) =>
-        ['DIR', 'FILE', 'SYMLINK', 'LINK'].indexOf(a) -
-        ['DIR', 'FILE', 'SYMLINK', 'LINK'].indexOf(b),
-    ),
-  );
-
-  // The JSONL twin: one record per entry line, same order.
-  const records = (await readFile(join(b.log, `build_live.${STAMP}.jsonl`), 'utf8'))
-    .trimEnd()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.equal(records.length, entries.length);
-  const su = records.find((r) => r.path === 'usr/bin/su')!;
-  assert.equal(su.mode, '4555');
-  assert.equal(su.uid, 0);
-  assert.equal(su.group, 'sys');
-  assert.equal(su.gid, 3);
-  assert.equal(su.tag, 'P');
-  assert.equal(su.line, 13);
-  assert.match(String(su.manifest), /10-files\.manifest$/);
-  assert.equal(su.md5, md5(await readFile(join(REPO_ROOT, 'action-fixtures/proto/usr/bin/su'))));
-  const dir = records.find((r) => r.path === 'usr/bin/dir')!;
-  assert.match(String(dir.resolved), /action-fixtures\/proto\/usr\/bin\/ls$/);
-
-  // boot_archive.manifest: SPEC 4, sorted, customize's changes included.
-  const text = await readFile(join(b.archive, 'boot_archive.manifest'), 'utf8');
-  assert.ok(text.endsWith('\n') && !/[ \t]$/m.test(text));
-  const lines = parseBootManifest(text);
-  assert.deepEqual(lines[0], {
-    type: 'd',
-    path: '.',
-    mode: 0o755,
-    owner: 'root',
-    group: 'root',
-    md5: undefined,
-  });
-  const paths = lines.map((l) => l.path);
-  assert.deepEqual(paths, [...paths].sort(compareBytes));
-  const byPath = new Map(lines.map((l) => [l.path.replace(/^\.\//, ''), l]));
-  assert.equal(byPath.get('etc/joyent_buildstamp')?.md5, md5(`${STAMP}\n`));
-  assert.equal(byPath.get('etc/release')?.mode, 0o444, 'made by the customize script');
-  assert.equal(
-    byPath.get('etc/motd')?.md5,
-    md5(`SmartOS Live Image (joyent-live fixture)\nbuild: ${STAMP}\n`),
-  );
-  assert.equal(byPath.get('usr/bin/sh-su')?.md5, byPath.get('usr/bin/su')?.md5);
-  assert.equal(byPath.get('usr/bin/sh-su')?.mode, 0o4555);
-  assert.deepEqual(byPath.get('usr/sbin/ls'), {
-    type: 's',
-    path: './usr/sbin/ls',
-    target: '../bin/ls',
-  });
-  assert.equal(byPath.get('tmp')?.mode, 0o1777);
-  assert.equal(byPath.has('var/log/manifest'), false, 'the copy does not list itself');
-
-  const bootArchive = await readFile(join(b.archive, 'boot_archive'));
-  assert.equal(
-    await readFile(join(b.archive, 'boot_archive.hash'), 'utf8'),
-    `${sha1(bootArchive)}\n`,
-  );
-  assert.deepEqual(
-    await readFile(join(b.platform, 'i86pc/kernel/amd64/unix')),
-    await readFile(join(REPO_ROOT, 'action-fixtures/proto/platform/i86pc/kernel/amd64/unix')),
-  );
-});
-
-test('two builds with the same inputs give byte-identical log, manifest, tgz and image', async (t) => {
-  const one = await buildFixtures(t);
-  const two = await buildFixtures(t);
-  assert.equal(one.run.code, 0, one.run.stderr);
-  assert.equal(two.run.code, 0, two.run.stderr);
-  for (const file of [
-    `log/build_live.${STAMP}.log`,
-    `log/build_live.${STAMP}.jsonl`,
-    `output/platform-${STAMP}.tgz`,
-    `output/platform-${STAMP}/i86pc/amd64/boot_archive.manifest`,
-    `output/platform-${STAMP}/i86pc/amd64/boot_archive`,
-  ]) {
+    // The log: every line is a SPEC 3 entry line or an ignorable `#` line.
+    const log = (await readFile(join(b.log, `build_live.${STAMP}.log`), 'utf8'))
+      .trimEnd()
+      .split('\n');
+    const entryLine =
+      /^(OK - DIR: \S+|OK\[[APMS]\] - FILE: \S+|OK - SYMLINK: \S+ -> \S+|OK - LINK: \S+ -> \S+)$/;
+    for (const line of log) assert.ok(line.startsWith('#') || entryLine.test(line), line);
+    for (const expected of [
+      'OK - DIR: usr/bin',
+      'OK[A] - FILE: etc/passwd',
+      'OK[P] - FILE: usr/bin/su',
+      'OK[P] - FILE: usr/bin/dir',
+      'OK[M] - FILE: usr/share/man/man1/ls.1',
+      'OK[S] - FILE: etc/security/policy.conf',
+      'OK - SYMLINK: ../bin/ls -> usr/sbin/ls',
+      'OK - LINK: usr/bin/su -> usr/bin/sh-su',
+    ]) {
+      assert.ok(log.includes(expected), expected);
+    }
+    const entries = log.filter((l) => !l.startsWith('#'));
+    // Applied directories first, then files, symlinks, hard links.
+    const kinds = entries.map((l) => /(DIR|FILE|SYMLINK|LINK):/.exec(l)![1]);
     assert.deepEqual(
-      await readFile(join(one.dir, file)),
-      await readFile(join(two.dir, file)),
-      file,
+      kinds,
+      [...kinds].sort(
+        (a, b) =>
+          ['DIR', 'FILE', 'SYMLINK', 'LINK'].indexOf(a) -
+          ['DIR', 'FILE', 'SYMLINK', 'LINK'].indexOf(b),
+      ),
     );
-  }
-});
 
-test('the tgz: members under platform-<STAMP>/, sorted, owner 0/0, fixed mtimes, bare gzip header', async (t) => {
-  const b = await buildFixtures(t);
-  assert.equal(b.run.code, 0, b.run.stderr);
-  const tgz = join(b.output, `platform-${STAMP}.tgz`);
-  const header = (await readFile(tgz)).subarray(0, 10);
-  assert.equal(header[3] & 0x08, 0, 'no FNAME in the gzip header');
-  assert.equal(header.readUInt32LE(4), 0, 'no time in the gzip header');
-  // GNU tar reads it back: names, owners and times as promised.
-  const list = spawnSync('tar', ['--numeric-owner', '--full-time', '-tvzf', tgz], {
-    encoding: 'utf8',
-  });
-  assert.equal(list.status, 0, list.stderr);
-  const rows = list.stdout
-    .trimEnd()
-    .split('\n')
-    .map((l) => l.split(/\s+/));
-  const names = rows.map((r) => r[5]);
-  assert.ok(
-    names.every((n) => n.startsWith(`platform-${STAMP}/`)),
-    names.join(' '),
-  );
-  assert.deepEqual(names, [...names].sort(compareBytes));
-  assert.ok(rows.every((r) => r[1] === '0/0'));
-  assert.ok(
-    rows.every((r) => `${r[3]} ${r[4]}` === '2011-12-09 20:15:08'),
-    list.stdout,
-  );
-  assert.ok(names.includes(`platform-${STAMP}/i86pc/amd64/boot_archive`));
-});
+    // The JSONL twin: one record per entry line, same order.
+    const records = (await readFile(join(b.log, `build_live.${STAMP}.jsonl`), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(records.length, entries.length);
+    const su = records.find((r) => r.path === 'usr/bin/su')!;
+    assert.equal(su.mode, '4555');
+    assert.equal(su.uid, 0);
+    assert.equal(su.group, 'sys');
+    assert.equal(su.gid, 3);
+    assert.equal(su.tag, 'P');
+    assert.equal(su.line, 13);
+    assert.match(String(su.manifest), /10-files\.manifest$/);
+    assert.equal(su.md5, md5(await readFile(join(REPO_ROOT, 'action-fixtures/proto/usr/bin/su'))));
+    const dir = records.find((r) => r.path === 'usr/bin/dir')!;
+    assert.match(String(dir.resolved), /action-fixtures\/proto\/usr\/bin\/ls$/);
+
+    // boot_archive.manifest: SPEC 4, sorted, customize's changes included.
+    const text = await readFile(join(b.archive, 'boot_archive.manifest'), 'utf8');
+    assert.ok(text.endsWith('\n') && !/[ \t]$/m.test(text));
+    const lines = parseBootManifest(text);
+    assert.deepEqual(lines[0], {
+      type: 'd',
+      path: '.',
+      mode: 0o755,
+      owner: 'root',
+      group: 'root',
+      md5: undefined,
+    });
+    const paths = lines.map((l) => l.path);
+    assert.deepEqual(paths, [...paths].sort(compareBytes));
+    const byPath = new Map(lines.map((l) => [l.path.replace(/^\.\//, ''), l]));
+    assert.equal(byPath.get('etc/joyent_buildstamp')?.md5, md5(`${STAMP}\n`));
+    assert.equal(byPath.get('etc/release')?.mode, 0o444, 'made by the customize script');
+    assert.equal(
+      byPath.get('etc/motd')?.md5,
+      md5(`SmartOS Live Image (joyent-live fixture)\nbuild: ${STAMP}\n`),
+    );
+    assert.equal(byPath.get('usr/bin/sh-su')?.md5, byPath.get('usr/bin/su')?.md5);
+    assert.equal(byPath.get('usr/bin/sh-su')?.mode, 0o4555);
+    assert.deepEqual(byPath.get('usr/sbin/ls'), {
+      type: 's',
+      path: './usr/sbin/ls',
+      target: '../bin/ls',
+    });
+    assert.equal(byPath.get('tmp')?.mode, 0o1777);
+    assert.equal(byPath.has('var/log/manifest'), false, 'the copy does not list itself');
+
+    const bootArchive = await readFile(join(b.archive, 'boot_archive'));
+    assert.equal(
+      await readFile(join(b.archive, 'boot_archive.hash'), 'utf8'),
+      `${sha1(bootArchive)}\n`,
+    );
+    assert.deepEqual(
+      await readFile(join(b.platform, 'i86pc/kernel/amd64/unix')),
+      await readFile(join(REPO_ROOT, 'action-fixtures/proto/platform/i86pc/kernel/amd64/unix')),
+    );
+  },
+);
+
+test(
+  'two builds with the same inputs give byte-identical log, manifest, tgz and image',
+  needsXorriso,
+  async (t) => {
+    const one = await buildFixtures(t);
+    const two = await buildFixtures(t);
+    assert.equal(one.run.code, 0, one.run.stderr);
+    assert.equal(two.run.code, 0, two.run.stderr);
+    for (const file of [
+      `log/build_live.${STAMP}.log`,
+      `log/build_live.${STAMP}.jsonl`,
+      `output/platform-${STAMP}.tgz`,
+      `output/platform-${STAMP}/i86pc/amd64/boot_archive.manifest`,
+      `output/platform-${STAMP}/i86pc/amd64/boot_archive`,
+    ]) {
+      assert.deepEqual(
+        await readFile(join(one.dir, file)),
+        await readFile(join(two.dir, file)),
+        file,
+      );
+    }
+  },
+);
+
+test(
+  'the tgz: members under platform-<STAMP>/, sorted, owner 0/0, fixed mtimes, bare gzip header',
+  needsXorriso,
+  async (t) => {
+    const b = await buildFixtures(t);
+    assert.equal(b.run.code, 0, b.run.stderr);
+    const tgz = join(b.output, `platform-${STAMP}.tgz`);
+    const header = (await readFile(tgz)).subarray(0, 10);
+    assert.equal(header[3] & 0x08, 0, 'no FNAME in the gzip header');
+    assert.equal(header.readUInt32LE(4), 0, 'no time in the gzip header');
+    // GNU tar reads it back: names, owners and times as promised.
+    const list = spawnSync('tar', ['--numeric-owner', '--full-time', '-tvzf', tgz], {
+      encoding: 'utf8',
+    });
+    assert.equal(list.status, 0, list.stderr);
+    const rows = list.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s+/));
+    const names = rows.map((r) => r[5]);
+    assert.ok(
+      names.every((n) => n.startsWith(`platform-${STAMP}/`)),
+      names.join(' '),
+    );
+    assert.deepEqual(names, [...names].sort(compareBytes));
+    assert.ok(rows.every((r) => r[1] === '0/0'));
+    assert.ok(
+      rows.every((r) => `${r[3]} ${r[4]}` === '2011-12-09 20:15:08'),
+      list.stdout,
+    );
+    assert.ok(names.includes(`platform-${STAMP}/i86pc/amd64/boot_archive`));
+  },
+);
 
 test(
   'the hsfs image, read back by xorriso, has every path, mode, owner, link and md5 of the manifest',
-  { skip: !hasXorriso && 'xorriso is not installed' },
+  needsXorriso,
   async (t) => {
     const b = await buildFixtures(t);
     assert.equal(b.run.code, 0, b.run.stderr);
@@ -276,26 +292,30 @@ test('--archive none: manifest, log and the staged tree with the image modes; no
   assert.equal(await readFile(join(image, 'etc/joyent_buildstamp'), 'utf8'), `${STAMP}\n`);
 });
 
-test('--json prints a machine-readable summary on stdout; --buildstamp wins over SOURCE_DATE_EPOCH', async (t) => {
-  const b = await buildFixtures(t, ['--json', '--buildstamp', '20200102T030405Z']);
-  assert.equal(b.run.code, 0, b.run.stderr);
-  const summary = JSON.parse(b.run.stdout) as Record<string, unknown> & {
-    counts: Record<string, number>;
-  };
-  assert.equal(summary.buildstamp, '20200102T030405Z');
-  assert.equal(summary.exitCode, 0);
-  assert.deepEqual(
-    ['A', 'P', 'M', 'S', 'failed', 'unknownOwners'].map((k) => summary.counts[k]),
-    [6, 7, 2, 1, 0, 0],
-  );
-  assert.match(String(summary.tgz), /platform-20200102T030405Z\.tgz$/);
-  assert.match(b.run.stderr, /build-live 20200102T030405Z: OK/);
-  // Timestamps inside still come from SOURCE_DATE_EPOCH.
-  const list = spawnSync('tar', ['--full-time', '-tvzf', String(summary.tgz)], {
-    encoding: 'utf8',
-  });
-  assert.match(list.stdout, new RegExp(`2011-12-09 20:15:08 platform-20200102T030405Z/`));
-});
+test(
+  '--json prints a machine-readable summary on stdout; --buildstamp wins over SOURCE_DATE_EPOCH',
+  needsXorriso,
+  async (t) => {
+    const b = await buildFixtures(t, ['--json', '--buildstamp', '20200102T030405Z']);
+    assert.equal(b.run.code, 0, b.run.stderr);
+    const summary = JSON.parse(b.run.stdout) as Record<string, unknown> & {
+      counts: Record<string, number>;
+    };
+    assert.equal(summary.buildstamp, '20200102T030405Z');
+    assert.equal(summary.exitCode, 0);
+    assert.deepEqual(
+      ['A', 'P', 'M', 'S', 'failed', 'unknownOwners'].map((k) => summary.counts[k]),
+      [6, 7, 2, 1, 0, 0],
+    );
+    assert.match(String(summary.tgz), /platform-20200102T030405Z\.tgz$/);
+    assert.match(b.run.stderr, /build-live 20200102T030405Z: OK/);
+    // Timestamps inside still come from SOURCE_DATE_EPOCH.
+    const list = spawnSync('tar', ['--full-time', '-tvzf', String(summary.tgz)], {
+      encoding: 'utf8',
+    });
+    assert.match(list.stdout, new RegExp(`2011-12-09 20:15:08 platform-20200102T030405Z/`));
+  },
+);
 
 test('--help documents every option; --version matches package.json', async () => {
   const help = await runCli(['build-live', '--help']);
