@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { buildLive } from '../src/build/build-live.js';
 import { compareBytes } from '../src/manifest/path.js';
 import { VERSION } from '../src/version.js';
 import { listTree, runCli, scratchDir } from './helpers/cli.js';
@@ -343,4 +344,42 @@ test('--help documents every option; --version matches package.json', async () =
   assert.equal(VERSION, pkg.version);
   const version = await runCli(['--version']);
   assert.equal(version.stdout.trim(), pkg.version);
+});
+
+test('parents no d entry names are created 0755 root sys, with a warning naming file:line', async (t) => {
+  const dir = await scratchDir(t);
+  const manifest = join(dir, 'm');
+  // No `d etc`, `d usr` or `d var`: etc/passwd's parent, usr/bin's and the
+  // ones etc/joyent_buildstamp and var/log/manifest need are made for them.
+  await writeFile(
+    manifest,
+    'f etc/passwd 0644 root sys\nf etc/group 0644 root sys\nd usr/bin 0755 root bin\n',
+  );
+  const result = await buildLive({
+    manifests: [manifest],
+    overlays: [join(REPO_ROOT, 'action-fixtures/overlay-base')],
+    output: join(dir, 'out'),
+    logDir: join(dir, 'log'),
+    archive: 'none',
+    sourceDateEpoch: '1323461708',
+  });
+  assert.equal(result.exitCode, 0);
+  assert.deepEqual(result.warnings, [
+    `${manifest}:2: warning: parent directory etc of etc/group is not in the manifest: created 0755 root sys`,
+    `${manifest}:3: warning: parent directory usr of usr/bin is not in the manifest: created 0755 root sys`,
+    'warning: directory var is not in the manifest: created for var/log/manifest',
+    'warning: directory var/log is not in the manifest: created for var/log/manifest',
+  ]);
+  const text = await readFile(result.bootManifest, 'utf8');
+  for (const line of [
+    'd ./etc 0755 root sys',
+    'd ./usr 0755 root sys',
+    'd ./var 0755 root sys',
+    'd ./var/log 0755 root sys',
+  ]) {
+    assert.ok(text.split('\n').includes(line), line);
+  }
+  const log = await readFile(result.log, 'utf8');
+  assert.match(log, /^OK - DIR: etc$/m);
+  assert.match(log, /^# .*:2: warning: parent directory etc of etc\/group/m);
 });

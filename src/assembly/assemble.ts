@@ -1,7 +1,7 @@
 import { link, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareBytes, parentPath } from '../manifest/path.js';
-import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
+import { formatMode, type Diagnostic, type ManifestEntry } from '../manifest/types.js';
 import { emptyCounts, type BuildCounts, type ImageNode } from '../image/model.js';
 import { isFound, type SourceSearch } from '../sources/search.js';
 import { describeError } from '../util/errors.js';
@@ -53,24 +53,22 @@ function nodeFromEntry(entry: ManifestEntry): ImageNode {
   return { ...base, ...owned, mode: 0o777, owner: 'root', group: 'root', target: entry.target };
 }
 
+/** A parent directory that no `d` entry names; ids are resolved with the rest. */
+export function implicitDirNode(path: string): ImageNode {
+  return { path, type: 'd', origin: 'implicit', ...IMPLICIT_DIR, uid: 0, gid: 0, status: 'ok' };
+}
+
 /** Adds a node for every parent directory that no entry names (with a warning). */
 function addImplicitParents(nodes: Map<string, ImageNode>, warnings: Diagnostic[]) {
+  const made = `${formatMode(IMPLICIT_DIR.mode)} ${IMPLICIT_DIR.owner} ${IMPLICIT_DIR.group}`;
   for (const node of [...nodes.values()].sort((a, b) => compareBytes(a.path, b.path))) {
     for (let parent = parentPath(node.path); parent; parent = parentPath(parent)) {
       if (nodes.has(parent)) break;
-      nodes.set(parent, {
-        path: parent,
-        type: 'd',
-        origin: 'implicit',
-        ...IMPLICIT_DIR,
-        uid: 0,
-        gid: 0,
-        status: 'ok',
-      });
+      nodes.set(parent, implicitDirNode(parent));
       warnings.push({
         severity: 'warning',
         loc: node.loc,
-        message: `parent directory ${parent} of ${node.path} is not in the manifest: created ${IMPLICIT_DIR.mode.toString(8).padStart(4, '0')} ${IMPLICIT_DIR.owner} ${IMPLICIT_DIR.group}`,
+        message: `parent directory ${parent} of ${node.path} is not in the manifest: created ${made}`,
       });
     }
   }

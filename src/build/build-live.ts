@@ -6,12 +6,12 @@ import { pipeline } from 'node:stream/promises';
 import { bootManifestLines } from '../archive/boot-manifest.js';
 import { findIsoTool, writeHsfs } from '../archive/hsfs.js';
 import { writePlatformTgz } from '../archive/tgz.js';
-import { assembleImage, IMPLICIT_DIR, type AssemblyProgress } from '../assembly/assemble.js';
+import { assembleImage, implicitDirNode, type AssemblyProgress } from '../assembly/assemble.js';
 import { md5OfFile } from '../assembly/copy.js';
 import { customizeScripts, runCustomize } from '../assembly/customize.js';
 import { formatLogRecord, logFileNames } from '../assembly/log-format.js';
 import type { BuildCounts, ImageNode } from '../image/model.js';
-import { readImageIdentities, resolveOwners } from '../image/owners.js';
+import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { loadManifests } from '../manifest/load.js';
 import { compareBytes, parentPath } from '../manifest/path.js';
@@ -98,26 +98,19 @@ async function sha1File(path: string): Promise<string> {
 async function ensureParents(
   path: string,
   nodes: Map<string, ImageNode>,
-  stagingRoot: string,
-  warnings: Diagnostic[],
-  why: string,
+  context: { stagingRoot: string; ids: ImageIdentities; warnings: Diagnostic[] },
 ) {
   const missing: string[] = [];
   for (let p = parentPath(path); p && !nodes.has(p); p = parentPath(p)) missing.unshift(p);
   for (const dir of missing) {
-    await mkdir(join(stagingRoot, dir), 0o755);
-    nodes.set(dir, {
-      path: dir,
-      type: 'd',
-      origin: 'implicit',
-      ...IMPLICIT_DIR,
-      uid: 0,
-      gid: 0,
-      status: 'ok',
-    });
-    warnings.push({
+    await mkdir(join(context.stagingRoot, dir), 0o755);
+    const node = implicitDirNode(dir);
+    node.uid = context.ids.users.idOf(node.owner) ?? 0;
+    node.gid = context.ids.groups.idOf(node.group) ?? 0;
+    nodes.set(dir, node);
+    context.warnings.push({
       severity: 'warning',
-      message: `directory ${dir} is not in the manifest: created for ${why}`,
+      message: `directory ${dir} is not in the manifest: created for ${path}`,
     });
   }
 }
@@ -204,7 +197,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
 
     // etc/joyent_buildstamp (SPEC 2.1); a manifest entry for it keeps its mode and owner.
     const stampPath = 'etc/joyent_buildstamp';
-    await ensureParents(stampPath, nodes, stagingRoot, warnings, stampPath);
+    await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings });
     await rm(join(stagingRoot, stampPath), { force: true });
     await writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 });
     const stampNode: ImageNode = nodes.get(stampPath) ?? {
@@ -240,7 +233,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     // boot_archive.manifest (SPEC 4), and its copy at var/log/manifest,
     // which does not list itself.
     const manifestCopy = 'var/log/manifest';
-    await ensureParents(manifestCopy, image, stagingRoot, warnings, manifestCopy);
+    await ensureParents(manifestCopy, image, { stagingRoot, ids, warnings });
     image.delete(manifestCopy);
     const archiveDir = layout.archiveDir(layout.platformPartial);
     await mkdir(archiveDir, { recursive: true });
