@@ -383,3 +383,39 @@ test('parents no d entry names are created 0755 root sys, with a warning naming 
   assert.match(log, /^OK - DIR: etc$/m);
   assert.match(log, /^# .*:2: warning: parent directory etc of etc\/group/m);
 });
+
+test('what the customize step changes, adds and removes is what boot_archive.manifest lists', async (t) => {
+  const dir = await scratchDir(t);
+  const script = join(dir, 'customize');
+  await writeFile(
+    script,
+    [
+      '#!/bin/sh',
+      'set -eu',
+      'test "$IMAGE_ROOT" = "$1" && test -n "$BUILDSTAMP" && test -n "$PROTO"',
+      'chmod 0700 "$1/usr/bin/ls"',
+      'rm "$1/usr/bin/dir"',
+      'ln -s ls "$1/usr/bin/list"',
+      'mkdir "$1/opt"',
+      'echo added > "$1/opt/added"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  const args = fixtureArgs(join(dir, 'out'), join(dir, 'log'));
+  args[args.indexOf('--customize') + 1] = script;
+  const run = await runCli([...args, '--archive', 'none']);
+  assert.equal(run.code, 0, run.stderr);
+  const lines = (
+    await readFile(join(dir, 'out', `platform-${STAMP}/i86pc/amd64/boot_archive.manifest`), 'utf8')
+  ).split('\n');
+  assert.ok(
+    lines.includes(
+      `f ./usr/bin/ls 0700 root bin ${md5(await readFile(join(REPO_ROOT, 'action-fixtures/proto/usr/bin/ls')))}`,
+    ),
+  );
+  assert.ok(!lines.some((l) => l.startsWith('f ./usr/bin/dir ')));
+  assert.ok(lines.includes('s ./usr/bin/list=ls'));
+  assert.ok(lines.includes('d ./opt 0755 root root'));
+  assert.ok(lines.includes(`f ./opt/added 0644 root root ${md5('added\n')}`));
+});
