@@ -15,7 +15,12 @@ import { readImageIdentities, resolveOwners, type ImageIdentities } from '../ima
 import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { loadManifests } from '../manifest/load.js';
 import { compareBytes, parentPath } from '../manifest/path.js';
-import { formatDiagnostic, type Diagnostic } from '../manifest/types.js';
+import {
+  formatDiagnostic,
+  TYPE_NAMES,
+  type Diagnostic,
+  type ManifestEntry,
+} from '../manifest/types.js';
 import { SourceSearch } from '../sources/search.js';
 import { AtomicLineWriter } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
@@ -94,12 +99,61 @@ async function sha1File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Adds (and creates) the parent directories of `path` that the image lacks. */
+/** Files the build itself writes into the image (SPEC 2). */
+const BUILD_WRITES = ['etc/joyent_buildstamp', 'var/log/manifest'];
+
+/**
+ * The build writes BUILD_WRITES into the staged tree: a manifest that makes
+ * one of their parents a symlink (or a file) would send that write through
+ * it, possibly out of the output directory (SPEC 2: never written outside).
+ */
+function checkBuildWrites(entries: ReadonlyMap<string, ManifestEntry>): Diagnostic[] {
+  const errors: Diagnostic[] = [];
+  for (const path of BUILD_WRITES) {
+    const own = entries.get(path);
+    if (own && own.type !== 'f') {
+      errors.push({
+        severity: 'error',
+        loc: own,
+        message: `${path} is a ${TYPE_NAMES[own.type]}, but the build writes it as a file`,
+      });
+    }
+    for (let p = parentPath(path); p; p = parentPath(p)) {
+      const entry = entries.get(p);
+      if (entry && entry.type !== 'd') {
+        errors.push({
+          severity: 'error',
+          loc: entry,
+          message:
+            `${p} is a ${TYPE_NAMES[entry.type]}, but the build writes ${path} below it: ` +
+            `${p} must be a directory`,
+        });
+      }
+    }
+  }
+  return errors;
+}
+
+/**
+ * Adds (and creates) the parent directories of `path` that the image lacks.
+ * Refuses to write through a parent that is not a directory (a customize
+ * step may have replaced one with a symlink).
+ */
 async function ensureParents(
   path: string,
   nodes: Map<string, ImageNode>,
   context: { stagingRoot: string; ids: ImageIdentities; warnings: Diagnostic[] },
 ) {
+  for (let p: string | undefined = path; p; p = parentPath(p)) {
+    const node = nodes.get(p);
+    if (node && (p === path ? node.type === 'd' : node.type !== 'd')) {
+      const made = node.origin === 'customize' ? ' (made by the customize step)' : '';
+      throw new UserError(
+        `cannot write ${path} into the image: ${p} is a ${TYPE_NAMES[node.type]}${made}` +
+          (p === path ? '' : ', not a directory'),
+      );
+    }
+  }
   const missing: string[] = [];
   for (let p = parentPath(path); p && !nodes.has(p); p = parentPath(p)) missing.unshift(p);
   for (const dir of missing) {
@@ -146,7 +200,10 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
   if (options.manifests.length === 0)
     throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
   const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
-  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  const errors = [
+    ...loaded.diagnostics.filter((d) => d.severity === 'error'),
+    ...checkBuildWrites(loaded.entries),
+  ];
   if (errors.length > 0) {
     throw new UserError(
       `${errors.length} error${errors.length === 1 ? '' : 's'} in the manifests; nothing was built`,
