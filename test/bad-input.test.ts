@@ -271,9 +271,9 @@ const LINE_ERRORS: { name: string; line: string; reason: string }[] = [
     reason: 'unsafe path: empty component in "usr//bin"',
   },
   {
-    name: 'empty component (trailing slash)',
-    line: 'd usr/bin/ 0755 root bin',
-    reason: 'unsafe path: empty component in "usr/bin/"',
+    name: 'empty component (trailing slash on a file)',
+    line: 'f usr/bin/ls/ 0555 root bin',
+    reason: 'unsafe path: empty component in "usr/bin/ls/"',
   },
 ];
 
@@ -746,7 +746,7 @@ test('a customize script that is not executable', async (t) => {
   const r = await run(scene, goodArgs(scene));
   await assertOutcome(scene, r, {
     code: 1,
-    stderr: [`customize script ${script} could not be run: permission denied`],
+    stderr: [`customize script ${script} is not executable (chmod +x it)`],
   });
 });
 

@@ -419,3 +419,40 @@ test('what the customize step changes, adds and removes is what boot_archive.man
   assert.ok(lines.includes('d ./opt 0755 root root'));
   assert.ok(lines.includes(`f ./opt/added 0644 root root ${md5('added\n')}`));
 });
+
+test(
+  'a hard link to a symlink becomes a symlink with the same text, in the manifest and the image',
+  needsXorriso,
+  async (t) => {
+    const dir = await scratchDir(t);
+    const manifest = join(dir, 'm');
+    await writeFile(
+      manifest,
+      [
+        'd etc 0755 root sys',
+        'd etc/fs 0755 root sys',
+        'd lib 0755 root sys',
+        'd lib/fs 0755 root sys',
+        's etc/fs/mount=../../sbin/zfs',
+        'h lib/fs/mount=etc/fs/mount',
+        '',
+      ].join('\n'),
+    );
+    const result = await buildLive({
+      manifests: [manifest],
+      output: join(dir, 'out'),
+      logDir: join(dir, 'log'),
+      archive: 'hsfs',
+      sourceDateEpoch: '1323461708',
+    });
+    assert.equal(result.exitCode, 0);
+    const lines = (await readFile(result.bootManifest, 'utf8')).split('\n');
+    assert.ok(lines.includes('s ./lib/fs/mount=../../sbin/zfs'), lines.join('\n'));
+    assert.match(
+      await readFile(result.log, 'utf8'),
+      /^OK - LINK: etc\/fs\/mount -> lib\/fs\/mount$/m,
+    );
+    const node = listIso(result.bootArchive!).find((n) => n.path === 'lib/fs/mount');
+    assert.deepEqual([node?.type, node?.target], ['s', '../../sbin/zfs']);
+  },
+);

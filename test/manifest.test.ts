@@ -57,6 +57,14 @@ test('the oddities of the real 2011 manifest parse: 07555 and 044', () => {
   assert.equal(modeOf('f usr/share/man/man1m/svc.startd.1m 044 root bin'), 0o44);
 });
 
+test('one trailing slash on a directory (smartos-live src/manifest has one) is dropped with a warning', () => {
+  const { entry, diagnostics } = parse('d usr/vm/node_modules/macaddr/ 0755 root root');
+  assert.equal(entry?.path, 'usr/vm/node_modules/macaddr');
+  assert.deepEqual(diagnostics.map(formatDiagnostic), [
+    'm:7: warning: trailing "/" dropped from directory "usr/vm/node_modules/macaddr/"',
+  ]);
+});
+
 test('comments and blank lines give nothing', () => {
   for (const line of ['', '   ', '# comment', '   # indented comment', '\r']) {
     assert.deepEqual(parse(line), { diagnostics: [] });
@@ -79,7 +87,9 @@ test('every malformed line is an error naming file:line, the line and the fault'
     ['f usr/../etc 0644 root sys', /unsafe path: "\.\." component/],
     ['f ./etc 0644 root sys', /unsafe path: "\." component/],
     ['d usr//bin 0755 root bin', /unsafe path: empty component/],
-    ['d usr/bin/ 0755 root bin', /unsafe path: empty component/],
+    ['f usr/bin/ 0644 root bin', /unsafe path: empty component/],
+    ['d usr/bin// 0755 root bin', /unsafe path: empty component/],
+    ['s usr/lib/=x', /unsafe path: empty component/],
     ['h a=../b', /unsafe hard link target/],
     ['s a=', /empty link text/],
     ['f a\0b 0644 root sys', /NUL byte/],
@@ -154,7 +164,7 @@ test('a path defined with two types, a parent that is not a directory and a dang
   assert.deepEqual(structure.diagnostics.map(formatDiagnostic), [
     `${b}:1: error: usr/lib/libc.so.1: parent usr/lib is a file (${a}:3), not a directory`,
     `${b}:2: error: hard link usr/x: target usr/nothere is not in the image (no f or h entry defines it)`,
-    `${b}:3: error: hard link usr/y: target usr is a directory (${a}:1), not a file`,
+    `${b}:3: error: hard link usr/y: target usr is a directory (${a}:1), not a file or symlink`,
   ]);
 });
 
@@ -175,4 +185,58 @@ test('a missing manifest is an error that names it', async (t) => {
   assert.deepEqual(loaded.diagnostics.map(formatDiagnostic), [
     `error: cannot read manifest ${join(dir, 'nope')}: does not exist`,
   ]);
+});
+
+test('bytes that are not UTF-8 are an error, not a silently renamed path', async (t) => {
+  const dir = await scratchDir(t);
+  const m = join(dir, 'm');
+  await writeFile(
+    m,
+    Buffer.concat([
+      Buffer.from('d etc 0755 root sys\nf etc/caf'),
+      Buffer.from([0xe9]),
+      Buffer.from(' 0644 root sys\n'),
+    ]),
+  );
+  const loaded = await loadManifests([m], none);
+  assert.match(
+    formatDiagnostic(loaded.diagnostics[0]),
+    new RegExp(`^${m}:2: error: not valid UTF-8`),
+  );
+});
+
+test('a snippet directory: subdirectories are skipped with a warning; no entries at all is an error', async (t) => {
+  const dir = await scratchDir(t);
+  await mkdir(join(dir, 'snippets', 'nested'), { recursive: true });
+  const empty = await loadManifests([join(dir, 'snippets')], none);
+  assert.deepEqual(empty.diagnostics.map(formatDiagnostic), [
+    `warning: ${join(dir, 'snippets', 'nested')}: not a regular file: skipped (snippets are the files directly in ${join(dir, 'snippets')})`,
+    `warning: manifest directory ${join(dir, 'snippets')} has no snippet files`,
+  ]);
+  await writeFile(join(dir, 'comments-only'), '# nothing here\n');
+  const nothing = await loadManifests([join(dir, 'comments-only')], none);
+  assert.deepEqual(nothing.diagnostics.map(formatDiagnostic), [
+    `error: the manifests define no entries: ${join(dir, 'comments-only')}`,
+  ]);
+});
+
+test('errors come in file and line order, syntax and structure alike', async (t) => {
+  const dir = await scratchDir(t);
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  await writeFile(a, 'h x=nothere\nbogus line\n');
+  await writeFile(b, 'd ok 0755 root sys\nf /abs 0644 root sys\n');
+  const loaded = await loadManifests([a, b], none);
+  assert.deepEqual(
+    loaded.diagnostics.map((d) => `${d.loc?.file}:${d.loc?.line}`),
+    [`${a}:1`, `${a}:2`, `${b}:2`],
+  );
+});
+
+test('a hard link may name a symlink (2011: h lib/fs/zfs/mount=etc/fs/zfs/mount)', async (t) => {
+  const dir = await scratchDir(t);
+  const m = join(dir, 'm');
+  await writeFile(m, 's a=../sbin/zfs\nh b=a\n');
+  const loaded = await loadManifests([m], none);
+  assert.deepEqual(loaded.diagnostics, []);
 });

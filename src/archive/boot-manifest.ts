@@ -26,7 +26,8 @@ export function* bootManifestLines(
         break;
       case 'f':
       case 'h':
-        yield `f ./${node.path} ${owner} ${node.md5}`;
+        if (node.linkText !== undefined) yield `s ./${node.path}=${node.linkText}`;
+        else yield `f ./${node.path} ${owner} ${node.md5}`;
         break;
       case 's':
         yield `s ./${node.path}=${node.target}`;

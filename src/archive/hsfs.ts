@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { compareBytes } from '../manifest/path.js';
-import type { ImageNode } from '../image/model.js';
+import { isSymlinkNode, type ImageNode } from '../image/model.js';
 import { UserError } from '../util/errors.js';
 import { which } from '../util/which.js';
 import { ROOT_DIR } from './boot-manifest.js';
@@ -10,6 +10,8 @@ import { ROOT_DIR } from './boot-manifest.js';
 export async function findIsoTool(): Promise<string | undefined> {
   return which('xorriso');
 }
+
+const MAX_LINE = 3000;
 
 /** Quotes a path for xorriso's -options_from_file word splitting. */
 function quote(isoPath: string): string {
@@ -32,12 +34,18 @@ function groupedCommands(
     paths.push(quote(`/${node.path}`));
     groups.set(value, paths);
   }
+  // xorriso cuts -options_from_file lines at 4095 characters: keep well below.
   const lines: string[] = [];
   for (const value of [...groups.keys()].sort(compareBytes)) {
-    const paths = groups.get(value)!;
-    for (let i = 0; i < paths.length; i += 64) {
-      lines.push(`${command} ${value} ${paths.slice(i, i + 64).join(' ')} --`);
+    let line = '';
+    for (const path of groups.get(value)!) {
+      if (line && line.length + path.length > MAX_LINE) {
+        lines.push(`${line} --`);
+        line = '';
+      }
+      line = line ? `${line} ${path}` : `${command} ${value} ${path}`;
     }
+    if (line) lines.push(`${line} --`);
   }
   return lines;
 }
@@ -59,7 +67,7 @@ export async function writeHsfs(options: {
 }): Promise<void> {
   const sorted = [...options.nodes].sort((a, b) => compareBytes(a.path, b.path));
   const octal = (mode: number) => '0' + mode.toString(8);
-  const withMode = sorted.filter((n) => n.type !== 's');
+  const withMode = sorted.filter((n) => !isSymlinkNode(n));
   const commands = [
     '-iso_rr_pattern off',
     '-disk_pattern off',

@@ -156,7 +156,7 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
 
   const hardlinks = byType('h');
   for (const [i, node] of hardlinks.entries()) {
-    // The manifest loader checked that the chain ends at a file entry.
+    // The manifest loader checked that the chain ends at a file or symlink.
     let file = nodes.get(node.target!)!;
     while (file.type === 'h') file = nodes.get(file.target!)!;
     node.linkedFile = file.path;
@@ -165,7 +165,12 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
       node.error = `${file.path} FAILED, so there is nothing to link to`;
     } else {
       try {
-        await link(staged(file.path), staged(node.path));
+        if (file.type === 's') {
+          node.linkText = file.target;
+          await symlink(file.target!, staged(node.path));
+        } else {
+          await link(staged(file.path), staged(node.path));
+        }
         counts.hardlinks++;
       } catch (err) {
         node.status = 'failed';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { access, constants, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { compareBytes } from '../manifest/path.js';
 import { describeError, UserError } from '../util/errors.js';
@@ -16,6 +16,12 @@ export async function customizeScripts(script: string): Promise<string[]> {
     .filter((name) => name.startsWith(prefix) && name.length > prefix.length)
     .sort(compareBytes)
     .map((name) => join(dir, name));
+  // Checked now, before the build writes anything, not when its turn comes.
+  for (const file of [script, ...siblings]) {
+    await access(file, constants.X_OK).catch(() => {
+      throw new UserError(`customize script ${file} is not executable (chmod +x it)`);
+    });
+  }
   return [script, ...siblings];
 }
 

@@ -1,5 +1,5 @@
 import { formatMode } from '../manifest/types.js';
-import type { ImageNode } from '../image/model.js';
+import { isSymlinkNode, type ImageNode } from '../image/model.js';
 
 /** File names of the build log and its JSONL twin (SPEC 3). */
 export function logFileNames(buildstamp: string) {
@@ -25,17 +25,18 @@ export function formatLogLine(node: ImageNode): string {
 
 /** The JSONL twin's record for one entry: a stable key order. */
 export function formatLogRecord(node: ImageNode): string {
+  const link = isSymlinkNode(node);
   const record = {
     path: node.path,
     type: node.type,
     origin: node.origin,
     manifest: node.loc?.file ?? null,
     line: node.loc?.line ?? null,
-    mode: node.type === 's' ? null : formatMode(node.mode),
-    owner: node.type === 's' ? null : node.owner,
-    uid: node.type === 's' ? null : node.uid,
-    group: node.type === 's' ? null : node.group,
-    gid: node.type === 's' ? null : node.gid,
+    mode: link ? null : formatMode(node.mode),
+    owner: link ? null : node.owner,
+    uid: link ? null : node.uid,
+    group: link ? null : node.group,
+    gid: link ? null : node.gid,
     tag: node.tag ?? null,
     source: node.source ?? null,
     resolved: node.resolved && node.resolved !== node.source ? node.resolved : null,

@@ -26,7 +26,7 @@ import { AtomicLineWriter } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { resolveBuildTime } from './buildstamp.js';
-import { ensureWritableDir, outputLayout, replaceWith } from './output.js';
+import { checkDirOrAbsent, ensureWritableDir, outputLayout, replaceWith } from './output.js';
 
 export type ArchiveFormat = 'auto' | 'hsfs' | 'none';
 export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['auto', 'hsfs', 'none'];
@@ -219,6 +219,8 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     systemRoot: options.systemRoot,
   });
   const scripts = options.customize ? await customizeScripts(options.customize) : [];
+  await checkDirOrAbsent(options.output, 'output directory');
+  await checkDirOrAbsent(options.logDir, 'log directory');
   await ensureWritableDir(options.output, 'output directory');
   await ensureWritableDir(options.logDir, 'log directory');
 

@@ -34,11 +34,22 @@ export interface ImageNode {
   md5?: string;
   /** s: link text; h: the existing path as written in the manifest. */
   target?: string;
-  /** h: the file the link chain ends at. */
+  /** h: the file (or symlink) the link chain ends at. */
   linkedFile?: string;
+  /**
+   * h to a symlink (the 2011 manifest has `h lib/fs/zfs/mount=etc/fs/zfs/mount`):
+   * the symlink's text. Such a link is made as a symlink with the same text,
+   * which is what every host's link(2) gives or is equivalent to.
+   */
+  linkText?: string;
   /** FAILED: the places searched or the reason. */
   searched?: string[];
   error?: string;
+}
+
+/** True for nodes that are symlinks in the image (no mode or owner of their own). */
+export function isSymlinkNode(node: ImageNode): boolean {
+  return node.type === 's' || node.linkText !== undefined;
 }
 
 export interface SourceCounts {

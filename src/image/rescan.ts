@@ -27,6 +27,12 @@ export async function snapshotStaging(
   return snapshot;
 }
 
+/** The type a node has on disk: hard links are files, or symlinks when they link one. */
+function diskType(node: ImageNode): ImageNode['type'] {
+  if (node.type !== 'h') return node.type;
+  return node.linkText === undefined ? 'f' : 's';
+}
+
 function typeOf(st: Stats | BigIntStats): ImageNode['type'] | undefined {
   if (st.isDirectory()) return 'd';
   if (st.isFile()) return 'f';
@@ -66,7 +72,7 @@ export async function rescanAfterCustomize(
         final.set(path, known);
       } else {
         const node: ImageNode =
-          known && known.status === 'ok' && (known.type === 'h' ? 'f' : known.type) === type
+          known && known.status === 'ok' && diskType(known) === type
             ? { ...known, type }
             : {
                 path,
@@ -92,6 +98,7 @@ export async function rescanAfterCustomize(
           node.mode = 0o777;
         }
         delete node.linkedFile;
+        delete node.linkText;
         final.set(path, node);
       }
       if (type === 'd') await walk(path);

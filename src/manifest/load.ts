@@ -53,7 +53,14 @@ async function expandInputs(inputs: readonly string[], diagnostics: Diagnostic[]
     const snippets: string[] = [];
     for (const name of names.filter((n) => !n.startsWith('.')).sort(compareBytes)) {
       const file = join(input, name);
-      if ((await stat(file).catch(() => undefined))?.isFile()) snippets.push(file);
+      const kind = await stat(file).catch(() => undefined);
+      if (kind?.isFile()) snippets.push(file);
+      else {
+        diagnostics.push({
+          severity: 'warning',
+          message: `${file}: ${kind ? 'not a regular file' : 'unreadable or a dangling link'}: skipped (snippets are the files directly in ${input})`,
+        });
+      }
     }
     if (snippets.length === 0) {
       diagnostics.push({
@@ -116,11 +123,11 @@ function checkStructure(entries: Map<string, ManifestEntry>, diagnostics: Diagno
         loc: entry,
         message: `hard link ${entry.path}: the links from ${entry.target} form a cycle`,
       });
-    } else if (target.type !== 'f') {
+    } else if (target.type === 'd') {
       diagnostics.push({
         severity: 'error',
         loc: entry,
-        message: `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file`,
+        message: `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
       });
     }
   }
@@ -162,6 +169,16 @@ export async function loadManifests(
       entries.set(entry.path, entry);
     }
   }
-  if (!diagnostics.some((d) => d.severity === 'error')) checkStructure(entries, diagnostics);
+  checkStructure(entries, diagnostics);
+  if (files.length > 0 && entries.size === 0 && !diagnostics.some((d) => d.severity === 'error')) {
+    diagnostics.push({
+      severity: 'error',
+      message: `the manifests define no entries: ${files.join(', ')}`,
+    });
+  }
+  // Report in the order of the files and their lines, whatever found it.
+  const order = new Map(files.map((file, i) => [file, i]));
+  const rank = (d: Diagnostic) => (d.loc ? (order.get(d.loc.file) ?? -1) : -1);
+  diagnostics.sort((a, b) => rank(a) - rank(b) || (a.loc?.line ?? 0) - (b.loc?.line ?? 0));
   return { files, entries, diagnostics };
 }

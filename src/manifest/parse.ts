@@ -27,6 +27,7 @@ export function parseManifestLine(raw: string, loc: SourceLocation, defines: Def
     diagnostics: [{ severity: 'error', message: `${message}: ${JSON.stringify(trimmed)}`, loc }],
   });
   if (line.includes('\0')) return error('NUL byte in line');
+  if (line.includes('\uFFFD')) return error('not valid UTF-8');
 
   const fields = trimmed.split(/[ \t]+/);
   const undefinedNames = new Set<string>();
@@ -53,13 +54,26 @@ export function parseManifestLine(raw: string, loc: SourceLocation, defines: Def
       if (rest.length !== 4) {
         return error(`"${type}" takes 4 fields (path mode owner group), found ${rest.length}`);
       }
-      const [path, modeText, owner, group] = rest as [string, string, string, string];
+      const [written, modeText, owner, group] = rest as [string, string, string, string];
+      // smartos-live's own src/manifest has `d usr/vm/node_modules/macaddr/`:
+      // one trailing slash on a directory is dropped, with a warning.
+      const trailing = type === 'd' && /[^/]\/$/.test(written);
+      const path = trailing ? written.slice(0, -1) : written;
       const unsafe = checkImagePath(path);
       if (unsafe) return error(`unsafe path: ${unsafe}`);
       if (!OCTAL_MODE.test(modeText)) return error(`mode "${modeText}" is not octal`);
       const mode = parseInt(modeText, 8);
       if (mode > 0o7777) return error(`mode "${modeText}" is larger than 07777`);
-      return { entry: { type, path, mode, owner, group, ...loc }, diagnostics: [] };
+      const diagnostics: Diagnostic[] = trailing
+        ? [
+            {
+              severity: 'warning',
+              loc,
+              message: `trailing "/" dropped from directory "${written}"`,
+            },
+          ]
+        : [];
+      return { entry: { type, path, mode, owner, group, ...loc }, diagnostics };
     }
     case 's':
     case 'h': {
