@@ -20,6 +20,18 @@ function quote(isoPath: string): string {
   throw new UserError(`${isoPath}: a path with both ' and " cannot be written to an hsfs image`);
 }
 
+/** The most frequent value (ties: the first in byte order), or undefined for none. */
+function mostCommon(values: readonly string[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [v, n] of counts) {
+    const b = best === undefined ? 0 : counts.get(best)!;
+    if (n > b || (n === b && compareBytes(v, best!) < 0)) best = v;
+  }
+  return best;
+}
+
 /** `-cmd value path... --` lines, grouping paths that share a value. */
 function groupedCommands(
   command: string,
@@ -65,9 +77,42 @@ export async function writeHsfs(options: {
   commandFile: string;
   epoch: number;
 }): Promise<void> {
-  const sorted = [...options.nodes].sort((a, b) => compareBytes(a.path, b.path));
+  const root: ImageNode = {
+    path: '',
+    type: 'd',
+    origin: 'implicit',
+    owner: 'root',
+    group: 'root',
+    status: 'ok',
+    ...ROOT_DIR,
+  };
+  const sorted = [root, ...options.nodes].sort((a, b) => compareBytes(a.path, b.path));
   const octal = (mode: number) => '0' + mode.toString(8);
-  const withMode = sorted.filter((n) => !isSymlinkNode(n));
+  const attributes = [
+    ['chmod', (n: ImageNode) => octal(n.mode)],
+    ['chown', (n: ImageNode) => String(n.uid)],
+    ['chgrp', (n: ImageNode) => String(n.gid)],
+  ] as const;
+  // Per type, the most common value goes to every node in one -find; only
+  // the others are named, which keeps the command file (and xorriso) small.
+  const ownership: string[] = [
+    '-find / -type l -exec chown 0 --',
+    '-find / -type l -exec chgrp 0 --',
+  ];
+  for (const type of ['d', 'f'] as const) {
+    const nodes = sorted.filter((n) => !isSymlinkNode(n) && (n.type === 'd') === (type === 'd'));
+    for (const [command, valueOf] of attributes) {
+      const common = mostCommon(nodes.map(valueOf));
+      if (common === undefined) continue;
+      ownership.push(`-find / -type ${type} -exec ${command} ${common} --`);
+      ownership.push(
+        ...groupedCommands(`-${command}`, nodes, (n) => {
+          const value = valueOf(n);
+          return value === common ? undefined : value;
+        }),
+      );
+    }
+  }
   const commands = [
     '-iso_rr_pattern off',
     '-disk_pattern off',
@@ -75,12 +120,7 @@ export async function writeHsfs(options: {
     '-rockridge on',
     '-joliet off',
     '-volid JOYENT_LIVE',
-    '-chown_r 0 / --',
-    '-chgrp_r 0 / --',
-    `-chmod ${octal(ROOT_DIR.mode)} / --`,
-    ...groupedCommands('-chmod', withMode, (n) => octal(n.mode)),
-    ...groupedCommands('-chown', withMode, (n) => (n.uid === 0 ? undefined : String(n.uid))),
-    ...groupedCommands('-chgrp', withMode, (n) => (n.gid === 0 ? undefined : String(n.gid))),
+    ...ownership,
     `-alter_date_r b =${options.epoch} / --`,
   ];
   await writeFile(options.commandFile, commands.join('\n') + '\n');

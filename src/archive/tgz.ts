@@ -1,8 +1,12 @@
+import { createWriteStream } from 'node:fs';
 import { readdir, rename, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { join } from 'node:path';
 import { create } from 'tar';
 import { compareBytes } from '../manifest/path.js';
 import { partialName } from '../util/atomic.js';
+import { parallelGzip } from './gzip.js';
 
 /** Every path below `dir` (itself first), parents before children, in byte order. */
 async function listTree(base: string, dir: string): Promise<string[]> {
@@ -28,12 +32,11 @@ export async function writePlatformTgz(
   epoch: number,
 ): Promise<void> {
   const tmp = partialName(tgzPath);
+  const output = createWriteStream(tmp, { mode: 0o644 });
   try {
-    await create(
+    const tar = create(
       {
-        file: tmp,
         cwd: outputDir,
-        gzip: { level: 6 },
         portable: true,
         noDirRecurse: true,
         mtime: new Date(epoch * 1000),
@@ -44,8 +47,13 @@ export async function writePlatformTgz(
       },
       await listTree(outputDir, platformName),
     );
+    // node-tar's own gzip runs on the main thread; this one uses every core.
+    await parallelGzip(tar as unknown as Readable, output);
+    output.end();
+    await finished(output);
     await rename(tmp, tgzPath);
   } catch (err) {
+    output.destroy();
     await rm(tmp, { force: true });
     throw err;
   }

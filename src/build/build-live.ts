@@ -351,15 +351,20 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     );
 
     // Everything is complete: move it into place.
+    const keepImage = archive === 'none' || options.keepStaging;
     if (archive === 'hsfs') {
       info('tgz: packing the platform directory');
-      await writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch);
+      // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
+      await Promise.all([
+        writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch),
+        keepImage ? undefined : rm(stagingRoot, { recursive: true, force: true }),
+      ]);
     } else {
       await rm(layout.tgz, { force: true });
     }
     await replaceWith(layout.platformPartial, layout.platformDir);
     let imageDir: string | undefined;
-    if (archive === 'none' || options.keepStaging) {
+    if (keepImage) {
       await applyModelToTree(stagingRoot, image);
       await replaceWith(stagingRoot, layout.imageDir);
       imageDir = layout.imageDir;

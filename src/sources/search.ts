@@ -1,5 +1,6 @@
-import { realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import type { Stats } from 'node:fs';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
 
 /** Where a file's content came from (SPEC 2). */
@@ -62,7 +63,23 @@ async function openRoot(tag: SourceTag, dir: string, what: string): Promise<Sour
  * man dir (M, only under usr/share/man/), system root (S).
  */
 export class SourceSearch {
+  private readonly realDirs = new Map<string, Promise<string | undefined>>();
+
   private constructor(readonly roots: readonly SourceRoot[]) {}
+
+  /** Real path of a directory in a source, or undefined when there is none. */
+  private realDir(dir: string): Promise<string | undefined> {
+    let real = this.realDirs.get(dir);
+    if (!real) {
+      real = realpath(dir).catch((err: unknown) => {
+        const code = errnoCode(err);
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw err;
+      });
+      this.realDirs.set(dir, real);
+    }
+    return real;
+  }
 
   static async open(dirs: SourceDirs): Promise<SourceSearch> {
     const roots: SourceRoot[] = [];
@@ -87,8 +104,20 @@ export class SourceSearch {
       const candidate = join(root.dir, rel);
       const place = `${root.tag}:${candidate}`;
       let resolved: string;
+      let info: Stats;
       try {
-        resolved = await realpath(candidate);
+        // The parent's real path is cached: one lstat per place in the common case.
+        const parent = await this.realDir(dirname(candidate));
+        if (parent === undefined) {
+          searched.push(place);
+          continue;
+        }
+        resolved = join(parent, basename(candidate));
+        info = await lstat(resolved);
+        if (info.isSymbolicLink()) {
+          resolved = await realpath(resolved);
+          info = await stat(resolved);
+        }
       } catch (err) {
         const code = errnoCode(err);
         searched.push(
@@ -101,9 +130,8 @@ export class SourceSearch {
         searched.push(`${place} (resolves to ${resolved}, outside ${root.dir}: not used)`);
         continue;
       }
-      const info = await stat(resolved).catch(() => undefined);
-      if (!info?.isFile()) {
-        searched.push(`${place} (${info?.isDirectory() ? 'a directory' : 'not a regular file'})`);
+      if (!info.isFile()) {
+        searched.push(`${place} (${info.isDirectory() ? 'a directory' : 'not a regular file'})`);
         continue;
       }
       const viaSymlink = resolved !== join(root.real, rel);
