@@ -4,7 +4,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/', 'dist/', 'node_modules/', 'output/', 'log/', 'action-fixtures/'] },
+  {
+    ignores: ['build/', 'dist/', 'node_modules/', 'output/', 'log/', 'action-fixtures/', '.bench/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -392,7 +392,11 @@ test('what the customize step changes, adds and removes is what boot_archive.man
     [
       '#!/bin/sh',
       'set -eu',
-      'test "$IMAGE_ROOT" = "$1" && test -n "$BUILDSTAMP" && test -n "$PROTO"',
+      'test "$IMAGE_ROOT" = "$1" && test -n "$BUILDSTAMP" && test -d "$PROTO" && test -d "$2"',
+      // Absolute paths, whatever the command line used: scripts may cd.
+      'case "$1$PROTO$2" in /*/*/*) ;; *) exit 9 ;; esac',
+      'case "$PROTO" in /*) ;; *) exit 9 ;; esac',
+      'case "$2" in /*) ;; *) exit 9 ;; esac',
       'chmod 0700 "$1/usr/bin/ls"',
       'rm "$1/usr/bin/dir"',
       'ln -s ls "$1/usr/bin/list"',

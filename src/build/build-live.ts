@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, lchown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { bootManifestLines } from '../archive/boot-manifest.js';
 import { findIsoTool, writeHsfs } from '../archive/hsfs.js';
@@ -26,7 +26,13 @@ import { AtomicLineWriter } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { resolveBuildTime } from './buildstamp.js';
-import { checkDirOrAbsent, ensureWritableDir, outputLayout, replaceWith } from './output.js';
+import {
+  checkDirOrAbsent,
+  ensureWritableDir,
+  outputLayout,
+  replaceWith,
+  type OutputLayout,
+} from './output.js';
 
 export type ArchiveFormat = 'auto' | 'hsfs' | 'none';
 export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['auto', 'hsfs', 'none'];
@@ -100,7 +106,9 @@ async function sha1File(path: string): Promise<string> {
 }
 
 /** Files the build itself writes into the image (SPEC 2). */
-const BUILD_WRITES = ['etc/joyent_buildstamp', 'var/log/manifest'];
+const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
+const MANIFEST_COPY = 'var/log/manifest';
+const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
 
 /**
  * The build writes BUILD_WRITES into the staged tree: a manifest that makes
@@ -255,7 +263,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     for (const node of assembled.applied) await jsonl.line(formatLogRecord(node));
 
     // etc/joyent_buildstamp (SPEC 2.1); a manifest entry for it keeps its mode and owner.
-    const stampPath = 'etc/joyent_buildstamp';
+    const stampPath = BUILDSTAMP_FILE;
     await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings });
     await rm(join(stagingRoot, stampPath), { force: true });
     await writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 });
@@ -278,63 +286,27 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     if (scripts.length > 0) {
       const snapshot = await snapshotStaging(nodes, stagingRoot);
       info(`customize: running ${scripts.join(', ')}`);
+      // Absolute paths: a script may change directory before it uses them.
       await runCustomize(scripts, {
-        imageRoot: stagingRoot,
-        firstOverlay: overlays[0] ?? '',
+        imageRoot: resolve(stagingRoot),
+        firstOverlay: overlays[0] === undefined ? '' : resolve(overlays[0]),
         buildstamp,
-        proto: options.proto ?? '',
+        proto: options.proto === undefined ? '' : resolve(options.proto),
       });
       image = await rescanAfterCustomize(nodes, snapshot, stagingRoot, ids, rescanNotes);
     } else {
       image = new Map([...nodes].filter(([, node]) => node.status === 'ok'));
     }
 
-    // boot_archive.manifest (SPEC 4), and its copy at var/log/manifest,
-    // which does not list itself.
-    const manifestCopy = 'var/log/manifest';
-    await ensureParents(manifestCopy, image, { stagingRoot, ids, warnings });
-    image.delete(manifestCopy);
+    await ensureParents(MANIFEST_COPY, image, { stagingRoot, ids, warnings });
+    image.delete(MANIFEST_COPY);
     const archiveDir = layout.archiveDir(layout.platformPartial);
     await mkdir(archiveDir, { recursive: true });
-    const bootManifestTmp = join(archiveDir, 'boot_archive.manifest');
-    const manifestWriter = new AtomicLineWriter(bootManifestTmp);
-    for (const line of bootManifestLines(image.values(), ids)) await manifestWriter.line(line);
-    await manifestWriter.commit();
-    await rm(join(stagingRoot, manifestCopy), { force: true });
-    await copyFile(bootManifestTmp, join(stagingRoot, manifestCopy));
-    image.set(manifestCopy, {
-      path: manifestCopy,
-      type: 'f',
-      origin: 'manifest-copy',
-      mode: 0o444,
-      owner: 'root',
-      group: 'root',
-      uid: 0,
-      gid: 0,
-      status: 'ok',
-      ...(await md5OfFile(bootManifestTmp)),
-    });
-
+    await writeBootManifest(image, ids, archiveDir, stagingRoot);
     let bootArchiveHash: string | undefined;
     if (archive === 'hsfs') {
-      const bootArchive = join(archiveDir, 'boot_archive');
       info('hsfs: writing boot_archive with xorriso');
-      await writeHsfs({
-        xorriso: xorriso!,
-        stagingRoot,
-        nodes: [...image.values()],
-        output: bootArchive,
-        commandFile: join(layout.workDir, 'xorriso.commands'),
-        epoch,
-      });
-      bootArchiveHash = await sha1File(bootArchive);
-      await writeFile(join(archiveDir, 'boot_archive.hash'), `${bootArchiveHash}\n`);
-      const unix = 'platform/i86pc/kernel/amd64/unix';
-      if (image.get(unix)?.type === 'f') {
-        const kernelDir = join(layout.platformPartial, 'i86pc', 'kernel', 'amd64');
-        await mkdir(kernelDir, { recursive: true });
-        await copyFile(join(stagingRoot, unix), join(kernelDir, 'unix'));
-      }
+      bootArchiveHash = await packHsfs(xorriso!, image, layout, epoch);
     }
     await normalizeModes(layout.platformPartial);
 
@@ -406,6 +378,64 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     await rm(layout.workDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * boot_archive.manifest (SPEC 4) into the platform directory, and its copy
+ * at var/log/manifest in the image, which does not list itself.
+ */
+async function writeBootManifest(
+  image: Map<string, ImageNode>,
+  ids: ImageIdentities,
+  archiveDir: string,
+  stagingRoot: string,
+): Promise<void> {
+  const path = join(archiveDir, 'boot_archive.manifest');
+  const writer = new AtomicLineWriter(path);
+  for (const line of bootManifestLines(image.values(), ids)) await writer.line(line);
+  await writer.commit();
+  await rm(join(stagingRoot, MANIFEST_COPY), { force: true });
+  await copyFile(path, join(stagingRoot, MANIFEST_COPY));
+  image.set(MANIFEST_COPY, {
+    path: MANIFEST_COPY,
+    type: 'f',
+    origin: 'manifest-copy',
+    mode: 0o444,
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    status: 'ok',
+    ...(await md5OfFile(path)),
+  });
+}
+
+/** The hsfs boot_archive, its .hash, and the kernel beside it; returns the sha1. */
+async function packHsfs(
+  xorriso: string,
+  image: ReadonlyMap<string, ImageNode>,
+  layout: OutputLayout,
+  epoch: number,
+): Promise<string> {
+  const archiveDir = layout.archiveDir(layout.platformPartial);
+  const bootArchive = join(archiveDir, 'boot_archive');
+  await writeHsfs({
+    xorriso,
+    stagingRoot: layout.stagingRoot,
+    nodes: [...image.values()],
+    output: bootArchive,
+    commandFile: join(layout.workDir, 'xorriso.commands'),
+    epoch,
+  });
+  const hash = await sha1File(bootArchive);
+  await writeFile(join(archiveDir, 'boot_archive.hash'), `${hash}\n`);
+  const unix = 'platform/i86pc/kernel/amd64/unix';
+  if (image.get(unix)?.type === 'f') {
+    const kernelDir = join(layout.platformPartial, 'i86pc', 'kernel', 'amd64');
+    await mkdir(kernelDir, { recursive: true });
+    await copyFile(join(layout.stagingRoot, unix), join(kernelDir, 'unix'));
+  }
+  return hash;
 }
 
 /** Platform files get fixed modes, whatever the umask, so the tgz is reproducible. */
