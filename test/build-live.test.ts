@@ -460,3 +460,23 @@ test(
     assert.deepEqual([node?.type, node?.target], ['s', '../../sbin/zfs']);
   },
 );
+
+test('--archive none never follows a symlink of the image when it applies modes (regression)', async (t) => {
+  const dir = await scratchDir(t);
+  const hostFile = join(dir, 'host-file');
+  await writeFile(hostFile, 'a file of the build host\n', { mode: 0o600 });
+  const manifest = join(dir, 'm');
+  // An absolute link text points at the build host; h to it is a symlink too.
+  await writeFile(manifest, `d etc 0755 root sys\ns etc/a=${hostFile}\nh etc/b=etc/a\n`);
+  const result = await buildLive({
+    manifests: [manifest],
+    output: join(dir, 'out'),
+    logDir: join(dir, 'log'),
+    archive: 'none',
+    sourceDateEpoch: '1323461708',
+  });
+  assert.equal(result.exitCode, 0);
+  const host = await stat(hostFile);
+  assert.equal(host.mode & 0o7777, 0o600);
+  assert.notEqual(host.mtimeMs, 1323461708000);
+});

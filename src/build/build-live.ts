@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, lchown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { bootManifestLines } from '../archive/boot-manifest.js';
+import { bootManifestLines, ROOT_DIR } from '../archive/boot-manifest.js';
+import { applyModelToTree } from '../image/apply-tree.js';
 import { findIsoTool, writeHsfs } from '../archive/hsfs.js';
 import { writePlatformTgz } from '../archive/tgz.js';
 import { assembleImage, implicitDirNode, type AssemblyProgress } from '../assembly/assemble.js';
@@ -14,7 +15,7 @@ import type { BuildCounts, ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { loadManifests } from '../manifest/load.js';
-import { compareBytes, parentPath } from '../manifest/path.js';
+import { parentPath } from '../manifest/path.js';
 import {
   formatDiagnostic,
   TYPE_NAMES,
@@ -337,7 +338,10 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     await replaceWith(layout.platformPartial, layout.platformDir);
     let imageDir: string | undefined;
     if (keepImage) {
-      await applyModelToTree(stagingRoot, image);
+      await applyModelToTree(stagingRoot, image.values(), ROOT_DIR, {
+        owners: process.getuid?.() === 0,
+        time: epoch,
+      });
       await replaceWith(stagingRoot, layout.imageDir);
       imageDir = layout.imageDir;
     }
@@ -445,29 +449,5 @@ async function normalizeModes(dir: string): Promise<void> {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await normalizeModes(path);
     else await chmod(path, 0o644);
-  }
-}
-
-/**
- * The kept staged tree carries the image's modes (and, as root, owners),
- * directories last so that their modes do not block the rest.
- */
-async function applyModelToTree(root: string, image: ReadonlyMap<string, ImageNode>) {
-  const asRoot = process.getuid?.() === 0;
-  const dirs: ImageNode[] = [];
-  for (const node of image.values()) {
-    if (node.type === 'd') {
-      dirs.push(node);
-      continue;
-    }
-    const path = join(root, node.path);
-    if (asRoot) await lchown(path, node.uid, node.gid);
-    if (node.type !== 's') await chmod(path, node.mode);
-  }
-  // Children sort after their parents: walk backwards so parents come last.
-  for (const node of dirs.sort((a, b) => compareBytes(b.path, a.path))) {
-    const path = join(root, node.path);
-    if (asRoot) await lchown(path, node.uid, node.gid);
-    await chmod(path, node.mode);
   }
 }
