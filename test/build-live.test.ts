@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { isoToolProblem } from '../src/archive/hsfs.js';
 import { buildLive } from '../src/build/build-live.js';
 import { compareBytes } from '../src/manifest/path.js';
 import { VERSION } from '../src/version.js';
-import { listTree, runCli, scratchDir } from './helpers/cli.js';
+import { isRoot, listTree, runCli, scratchDir } from './helpers/cli.js';
 import { hasXorriso, listIso } from './helpers/iso.js';
 import { fixtureArgs, REPO_ROOT } from './helpers/paths.js';
 
@@ -479,4 +480,54 @@ test('--archive none never follows a symlink of the image when it applies modes 
   const host = await stat(hostFile);
   assert.equal(host.mode & 0o7777, 0o600);
   assert.notEqual(host.mtimeMs, 1323461708000);
+});
+
+const genisoimage = spawnSync('sh', ['-c', 'command -v genisoimage'], {
+  encoding: 'utf8',
+}).stdout.trim();
+
+test(
+  'without xorriso, genisoimage (as root) makes the hsfs image with the manifest modes and owners',
+  {
+    skip:
+      (!isRoot && 'genisoimage needs root for owners') ||
+      (!genisoimage && 'genisoimage is not installed') ||
+      (!hasXorriso && 'xorriso is needed to read the image back'),
+  },
+  async (t) => {
+    const dir = await scratchDir(t);
+    // A PATH with genisoimage but no xorriso (and chmod for the customize script).
+    const bin = join(dir, 'bin');
+    await mkdir(bin);
+    await symlink(genisoimage, join(bin, 'genisoimage'));
+    await symlink(
+      spawnSync('sh', ['-c', 'command -v chmod'], { encoding: 'utf8' }).stdout.trim(),
+      join(bin, 'chmod'),
+    );
+    const output = join(dir, 'output');
+    const run = await runCli([...fixtureArgs(output, join(dir, 'log')), '--archive', 'hsfs'], {
+      env: { PATH: bin },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /hsfs: writing boot_archive with genisoimage/);
+    assert.match(run.stderr, /warning: genisoimage stamps the current time into the image/);
+    const archive = join(output, `platform-${STAMP}`, 'i86pc', 'amd64');
+    const lines = parseBootManifest(await readFile(join(archive, 'boot_archive.manifest'), 'utf8'));
+    const iso = new Map(listIso(join(archive, 'boot_archive')).map((n) => [n.path, n]));
+    for (const line of lines.filter((l) => l.type !== 's')) {
+      const node = iso.get(line.path.replace(/^\.\//, ''));
+      assert.equal(node?.mode.toString(8), line.mode!.toString(8), line.path);
+    }
+    assert.deepEqual([iso.get('usr/bin/su')?.uid, iso.get('usr/bin/su')?.gid], [0, 3]);
+    assert.deepEqual([iso.get('usr/bin')?.gid, iso.get('root')?.mode], [2, 0o700]);
+  },
+);
+
+test('genisoimage and mkisofs are refused without root, xorriso never', () => {
+  assert.equal(isoToolProblem({ name: 'xorriso', path: '/x' }, false), undefined);
+  assert.equal(isoToolProblem({ name: 'genisoimage', path: '/g' }, true), undefined);
+  assert.equal(
+    isoToolProblem({ name: 'mkisofs', path: '/m' }, false),
+    'mkisofs takes owners from the staged files, which needs root (install xorriso instead)',
+  );
 });

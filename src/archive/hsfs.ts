@@ -1,14 +1,45 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { compareBytes } from '../manifest/path.js';
+import { applyModelToTree } from '../image/apply-tree.js';
 import { isSymlinkNode, type ImageNode } from '../image/model.js';
 import { UserError } from '../util/errors.js';
 import { which } from '../util/which.js';
 import { ROOT_DIR } from './boot-manifest.js';
 
-/** xorriso sets mode and owner per node, so the staging files need not carry them. */
-export async function findIsoTool(): Promise<string | undefined> {
-  return which('xorriso');
+/** A program that writes ISO 9660 + Rock Ridge images. */
+export interface IsoTool {
+  name: 'xorriso' | 'genisoimage' | 'mkisofs';
+  path: string;
+}
+
+/**
+ * xorriso first: it sets mode, owner and time per node and writes the same
+ * bytes for the same input. genisoimage and mkisofs take all of that from
+ * the staged files (so they need root for owners) and stamp the current
+ * time into the volume descriptor.
+ */
+export async function findIsoTool(): Promise<IsoTool | undefined> {
+  for (const name of ['xorriso', 'genisoimage', 'mkisofs'] as const) {
+    const path = await which(name);
+    if (path) return { name, path };
+  }
+  return undefined;
+}
+
+/** Why `tool` cannot make the image here, or undefined when it can. */
+export function isoToolProblem(
+  tool: IsoTool,
+  isRoot = process.getuid?.() === 0,
+): string | undefined {
+  if (tool.name === 'xorriso' || isRoot) return undefined;
+  return `${tool.name} takes owners from the staged files, which needs root (install xorriso instead)`;
+}
+
+/** Caveat to print when `tool` is used. */
+export function isoToolNote(tool: IsoTool): string | undefined {
+  if (tool.name === 'xorriso') return undefined;
+  return `${tool.name} stamps the current time into the image, so it is not byte-reproducible; xorriso's is`;
 }
 
 const MAX_LINE = 3000;
@@ -70,7 +101,7 @@ function groupedCommands(
  * differ from build to build.
  */
 export async function writeHsfs(options: {
-  xorriso: string;
+  tool: IsoTool;
   stagingRoot: string;
   nodes: readonly ImageNode[];
   output: string;
@@ -140,13 +171,36 @@ export async function writeHsfs(options: {
     '-commit',
     '-end',
   ];
+  await runIsoTool(options.tool, args, options.epoch);
+}
+
+/**
+ * The same image with genisoimage or mkisofs, which read mode, owner and
+ * times from the files: the model is put on the staged tree first (as root).
+ */
+export async function writeHsfsFromTree(options: {
+  tool: IsoTool;
+  stagingRoot: string;
+  nodes: readonly ImageNode[];
+  output: string;
+  epoch: number;
+}): Promise<void> {
+  await applyModelToTree(options.stagingRoot, options.nodes, ROOT_DIR, {
+    owners: true,
+    time: options.epoch,
+  });
+  const args = ['-quiet', '-R', '-V', 'JOYENT_LIVE', '-o', options.output, options.stagingRoot];
+  await runIsoTool(options.tool, args, options.epoch);
+}
+
+async function runIsoTool(tool: IsoTool, args: readonly string[], epoch: number): Promise<void> {
   const stderr: string[] = [];
   const code = await new Promise<number | null>((done, fail) => {
-    const child = spawn(options.xorriso, args, {
+    const child = spawn(tool.path, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, SOURCE_DATE_EPOCH: String(options.epoch) },
+      env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
     });
-    // Keep only the tail of what xorriso says: enough to explain a failure.
+    // Keep only the tail of what the tool says: enough to explain a failure.
     child.stderr.setEncoding('utf8').on('data', (text: string) => {
       stderr.push(text);
       if (stderr.length > 50) stderr.shift();
@@ -155,7 +209,7 @@ export async function writeHsfs(options: {
     child.on('close', done);
   });
   if (code !== 0) {
-    throw new UserError(`xorriso failed (exit ${code}) writing the hsfs boot_archive`, {
+    throw new UserError(`${tool.name} failed (exit ${code}) writing the hsfs boot_archive`, {
       details: stderr.join('').trim().split('\n').slice(-10),
     });
   }

@@ -5,7 +5,14 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { bootManifestLines, ROOT_DIR } from '../archive/boot-manifest.js';
 import { applyModelToTree } from '../image/apply-tree.js';
-import { findIsoTool, writeHsfs } from '../archive/hsfs.js';
+import {
+  findIsoTool,
+  isoToolNote,
+  isoToolProblem,
+  writeHsfs,
+  writeHsfsFromTree,
+  type IsoTool,
+} from '../archive/hsfs.js';
 import { writePlatformTgz } from '../archive/tgz.js';
 import { assembleImage, implicitDirNode, type AssemblyProgress } from '../assembly/assemble.js';
 import { md5OfFile } from '../assembly/copy.js';
@@ -190,21 +197,30 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
 
   // Everything that can be checked is checked before the first write.
   let archive: 'hsfs' | 'none' = 'none';
-  let xorriso: string | undefined;
+  let isoTool: IsoTool | undefined;
   const requested = options.archive ?? 'auto';
   if (requested !== 'none') {
-    xorriso = await findIsoTool();
-    if (xorriso) archive = 'hsfs';
-    else if (requested === 'hsfs') {
-      throw new UserError('--archive hsfs needs xorriso on PATH (Debian: apt-get install xorriso)');
+    const found = await findIsoTool();
+    const problem = found && isoToolProblem(found);
+    if (found && !problem) {
+      archive = 'hsfs';
+      isoTool = found;
+    } else if (requested === 'hsfs') {
+      throw new UserError(
+        problem
+          ? `--archive hsfs: ${problem}`
+          : '--archive hsfs needs xorriso on PATH (Debian: apt-get install xorriso)',
+      );
     }
     if (requested === 'auto') {
       info(
-        xorriso
-          ? `archive: hsfs (auto: found ${xorriso})`
-          : 'archive: none (auto: no xorriso on PATH)',
+        isoTool
+          ? `archive: hsfs (auto: found ${isoTool.path})`
+          : `archive: none (auto: ${problem ?? 'no xorriso, genisoimage or mkisofs on PATH'})`,
       );
     }
+    const note = isoTool && isoToolNote(isoTool);
+    if (note) info(`warning: ${note}`);
   }
   if (options.manifests.length === 0)
     throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
@@ -306,8 +322,8 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     await writeBootManifest(image, ids, archiveDir, stagingRoot);
     let bootArchiveHash: string | undefined;
     if (archive === 'hsfs') {
-      info('hsfs: writing boot_archive with xorriso');
-      bootArchiveHash = await packHsfs(xorriso!, image, layout, epoch);
+      info(`hsfs: writing boot_archive with ${isoTool!.name}`);
+      bootArchiveHash = await packHsfs(isoTool!, image, layout, epoch);
     }
     await normalizeModes(layout.platformPartial);
 
@@ -416,21 +432,21 @@ async function writeBootManifest(
 
 /** The hsfs boot_archive, its .hash, and the kernel beside it; returns the sha1. */
 async function packHsfs(
-  xorriso: string,
+  tool: IsoTool,
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
   epoch: number,
 ): Promise<string> {
   const archiveDir = layout.archiveDir(layout.platformPartial);
   const bootArchive = join(archiveDir, 'boot_archive');
-  await writeHsfs({
-    xorriso,
-    stagingRoot: layout.stagingRoot,
-    nodes: [...image.values()],
-    output: bootArchive,
-    commandFile: join(layout.workDir, 'xorriso.commands'),
-    epoch,
-  });
+  const nodes = [...image.values()];
+  const { stagingRoot } = layout;
+  if (tool.name === 'xorriso') {
+    const commandFile = join(layout.workDir, 'xorriso.commands');
+    await writeHsfs({ tool, stagingRoot, nodes, output: bootArchive, commandFile, epoch });
+  } else {
+    await writeHsfsFromTree({ tool, stagingRoot, nodes, output: bootArchive, epoch });
+  }
   const hash = await sha1File(bootArchive);
   await writeFile(join(archiveDir, 'boot_archive.hash'), `${hash}\n`);
   const unix = 'platform/i86pc/kernel/amd64/unix';
