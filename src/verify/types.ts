@@ -1,0 +1,101 @@
+import type { SourceTag } from '../sources/search.js';
+
+/** One entry line of a build log, in either style SPEC 3 describes. */
+export interface LogEntry {
+  status: 'OK' | 'FAILED';
+  kind: 'DIR' | 'FILE' | 'SYMLINK' | 'LINK';
+  /** Image path of the entry. */
+  path: string;
+  /** joyent-live logs: where a file's content came from. */
+  tag?: SourceTag;
+  /** smartos-live C builder logs: the directory a file came from. */
+  sourceDir?: string;
+  /** Link text (SYMLINK) or existing path (LINK). */
+  target?: string;
+  /** Where in the log (1-based). */
+  line: number;
+  style: 'joyent-live' | 'smartos-live';
+}
+
+/** What a report says about one FAILED entry. */
+export interface FailureReport {
+  path: string;
+  kind: LogEntry['kind'];
+  log: string;
+  logLine: number;
+  /** The manifest entry, when a manifest (or the JSONL twin) names it. */
+  manifest?: { file: string; line: number };
+  /** The places searched, from the JSONL twin of a joyent-live log. */
+  searched: string[];
+  /** Matches an --allow-missing glob: reported, not fatal. */
+  allowed: boolean;
+  /** The manifests given do not contain this path (log and manifest from different builds?). */
+  notInManifest: boolean;
+}
+
+export type DiffKind = 'added' | 'removed' | 'content' | 'mode' | 'owner' | 'target' | 'type';
+
+export interface DiffEntry {
+  kind: DiffKind;
+  path: string;
+  before?: string;
+  after?: string;
+}
+
+export interface ContentCheck {
+  /** What was checked, e.g. "hsfs boot_archive read with xorriso". */
+  method: string;
+  checked: number;
+  mismatches: { path: string; expected: string; actual: string }[];
+  missing: string[];
+  hash?: { expected: string; actual: string; ok: boolean };
+  /** Why content was not checked, when it was not. */
+  skipped?: string;
+}
+
+export const FAIL_ON = [
+  'failed',
+  'system-source',
+  'unknown-owner',
+  'added',
+  'removed',
+  'changed',
+] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+/** The whole verify-manifest result; `--format json` prints exactly this. */
+export interface VerifyReport {
+  schema: 'joyent-live/verify-report@1';
+  verdict: 'pass' | 'fail';
+  /** Which --fail-on conditions occurred (those that make the verdict fail). */
+  reasons: FailOn[];
+  failOn: FailOn[];
+  logs: {
+    path: string;
+    style: LogEntry['style'] | 'unknown';
+    lines: number;
+    entries: number;
+    truncatedLastLine: boolean;
+  }[];
+  counts: {
+    entries: number;
+    ok: number;
+    failed: number;
+    allowedMissing: number;
+    unknownOwners: number;
+    byTag: { A: number; P: number; M: number; S: number; other: number };
+    byKind: { DIR: number; FILE: number; SYMLINK: number; LINK: number };
+  };
+  failures: FailureReport[];
+  content?: ContentCheck;
+  diff?: {
+    baseline: string;
+    added: number;
+    removed: number;
+    changed: number;
+    entries: DiffEntry[];
+    /** boot_archive size change in bytes, when both sizes are known. */
+    sizeDelta?: number;
+  };
+  notes: string[];
+}
