@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { buildLiveCommand } from './build-live-command.js';
+import { manifestCommand } from './manifest-command.js';
+import { verifyCommand } from './verify-command.js';
 
 /**
  * Runs the CLI and returns its exit code (SPEC 8): 0 built clean, 3 built
@@ -9,13 +11,21 @@ import { buildLiveCommand } from './build-live-command.js';
  */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
+  const setExitCode = (code: number) => (exitCode = code);
   const program = new Command('joyent-live')
     .description('Build illumos live platform images the SmartOS way')
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
-    .addCommand(buildLiveCommand((code) => (exitCode = code)));
-  for (const command of program.commands) command.exitOverride();
+    .addCommand(buildLiveCommand(setExitCode))
+    .addCommand(verifyCommand(setExitCode))
+    .addCommand(manifestCommand(setExitCode));
+  // Nested commands (manifest lint, ...) must not exit the process either.
+  const override = (command: Command) => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
