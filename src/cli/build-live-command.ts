@@ -7,20 +7,8 @@ import {
   type BuildLiveResult,
 } from '../build/build-live.js';
 import { SOURCE_TAGS } from '../sources/search.js';
-import { UsageError } from '../util/errors.js';
+import { collect, parseDefines } from './options.js';
 import { humanBytes, ProgressReporter } from './progress.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function parseDefines(values: readonly string[]): Map<string, string> {
-  const defines = new Map<string, string>();
-  for (const value of values) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(value);
-    if (!m) throw new UsageError(`--define "${value}" is not NAME=VALUE`);
-    defines.set(m[1], m[2]);
-  }
-  return defines;
-}
 
 interface BuildLiveFlags {
   manifest?: string[];

@@ -1,16 +1,8 @@
 import { SingleBar } from 'cli-progress';
 import type { AssemblyProgress } from '../assembly/assemble.js';
+import { humanBytes } from '../util/format.js';
 
-export function humanBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+export { humanBytes };
 
 /**
  * Progress on stderr: a live bar on a terminal, one plain line per phase

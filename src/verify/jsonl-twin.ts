@@ -1,0 +1,59 @@
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+
+export interface TwinFailure {
+  manifest?: { file: string; line: number };
+  searched: string[];
+}
+
+/** `build_live.X.log` -> `build_live.X.jsonl`, the twin SPEC 3 describes. */
+export function twinPath(logPath: string): string | undefined {
+  return logPath.endsWith('.log') ? `${logPath.slice(0, -4)}.jsonl` : undefined;
+}
+
+/**
+ * The FAILED records of a log's JSONL twin, by path: their manifest
+ * file:line and the places searched. Only FAILED lines are parsed.
+ */
+export async function readTwinFailures(logPath: string): Promise<Map<string, TwinFailure>> {
+  const failures = new Map<string, TwinFailure>();
+  const path = twinPath(logPath);
+  if (
+    !path ||
+    !(await access(path).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return failures;
+  const lines = createInterface({
+    input: createReadStream(path, { encoding: 'utf8' }),
+    crlfDelay: Infinity,
+  });
+  for await (const line of lines) {
+    if (!line.includes('"status":"FAILED"')) continue;
+    try {
+      const record = JSON.parse(line) as {
+        path?: unknown;
+        manifest?: unknown;
+        line?: unknown;
+        searched?: unknown;
+        error?: unknown;
+      };
+      if (typeof record.path !== 'string') continue;
+      const searched = Array.isArray(record.searched) ? record.searched.map(String) : [];
+      if (typeof record.error === 'string' && record.error) searched.push(`(${record.error})`);
+      failures.set(record.path, {
+        manifest:
+          typeof record.manifest === 'string' && typeof record.line === 'number'
+            ? { file: record.manifest, line: record.line }
+            : undefined,
+        searched,
+      });
+    } catch {
+      // A damaged twin line only costs that entry its details.
+    }
+  }
+  return failures;
+}

@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { extract, list } from 'tar';
+import { md5OfFile } from '../assembly/copy.js';
+import { describeError, UserError } from '../util/errors.js';
+import { which } from '../util/which.js';
+import type { BootManifest } from './boot-manifest-reader.js';
+import type { ContentCheck } from './types.js';
+
+/** A platform directory to read, and how to clean up after reading it. */
+export interface OpenedPlatform {
+  dir: string;
+  archiveDir: string;
+  /** Removes the temporary directory a tgz was unpacked into. */
+  close: () => Promise<void>;
+}
+
+const escapes = (member: string) =>
+  isAbsolute(member) || member.split('/').some((part) => part === '..');
+
+/** Lists a tgz and refuses it when it is not gzip or a member would land outside. */
+async function checkTgz(tgz: string): Promise<void> {
+  const handle = await open(tgz, 'r');
+  const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+  await handle.close();
+  if (bytesRead < 2 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) {
+    throw new UserError(`${tgz} is not a gzip file (expected platform-<STAMP>.tgz)`);
+  }
+  const bad: string[] = [];
+  try {
+    await list({
+      file: tgz,
+      strict: true,
+      onReadEntry: (entry) => {
+        const link = entry.linkpath;
+        if (escapes(entry.path) || (entry.type === 'Link' && link && escapes(link)))
+          bad.push(entry.path);
+        if (entry.type === 'SymbolicLink' && link && (isAbsolute(link) || link.includes('..')))
+          bad.push(entry.path);
+      },
+    });
+  } catch (err) {
+    throw new UserError(`${tgz} is not a readable tar.gz: ${describeError(err)}`);
+  }
+  if (bad.length > 0) {
+    throw new UserError(
+      `${tgz}: member ${bad[0]} would land outside the platform directory; refusing to unpack it`,
+    );
+  }
+}
+
+/**
+ * Opens `--platform`: a `platform-<STAMP>` directory, or its tgz, unpacked
+ * into a new temporary directory (never anywhere else).
+ */
+export async function openPlatform(path: string): Promise<OpenedPlatform> {
+  const info = await stat(path).catch((err: unknown) => {
+    throw new UserError(`--platform ${path}: ${describeError(err)}`);
+  });
+  let dir = path;
+  let close = () => Promise.resolve();
+  if (!info.isDirectory()) {
+    await checkTgz(path);
+    const temp = await mkdtemp(join(tmpdir(), 'joyent-live-verify-'));
+    close = () => rm(temp, { recursive: true, force: true });
+    try {
+      await extract({ file: path, cwd: temp, strict: true, preservePaths: false });
+      const top = (await readdir(temp)).filter((n) => n.startsWith('platform-'));
+      if (top.length !== 1)
+        throw new UserError(`${path} does not hold one platform-<STAMP>/ directory`);
+      dir = join(temp, top[0]);
+    } catch (err) {
+      await close();
+      if (err instanceof UserError) throw err;
+      throw new UserError(`cannot unpack ${path}: ${describeError(err)}`);
+    }
+  }
+  const archiveDir = join(dir, 'i86pc', 'amd64');
+  if (!(await stat(join(archiveDir, 'boot_archive.manifest')).catch(() => undefined))) {
+    await close();
+    throw new UserError(
+      `--platform ${path}: no i86pc/amd64/boot_archive.manifest in it (is it a platform directory?)`,
+    );
+  }
+  return { dir, archiveDir, close };
+}
+
+async function sha1(path: string): Promise<string> {
+  const hash = createHash('sha1');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** What kind of image a boot_archive is, from its magic numbers. */
+async function archiveFormat(path: string): Promise<'hsfs' | 'unknown'> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer } = await handle.read(Buffer.alloc(5), 0, 5, 0x8001);
+    return buffer.toString('latin1') === 'CD001' ? 'hsfs' : 'unknown';
+  } finally {
+    await handle.close();
+  }
+}
+
+function run(command: string, args: readonly string[]): Promise<number | null> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { stdio: 'ignore' });
+    child.on('error', fail);
+    child.on('close', done);
+  });
+}
+
+/**
+ * Checks boot_archive.hash and every `f` md5 of the platform's manifest
+ * against the boot_archive itself, where its format is readable here.
+ */
+export async function checkContent(
+  platform: OpenedPlatform,
+  manifest: BootManifest,
+): Promise<ContentCheck> {
+  const archive = join(platform.archiveDir, 'boot_archive');
+  const check: ContentCheck = { method: 'none', checked: 0, mismatches: [], missing: [] };
+  if (!(await stat(archive).catch(() => undefined))) {
+    check.skipped = 'the platform has no boot_archive (built with --archive none)';
+    return check;
+  }
+  const expected = (
+    await readFile(join(platform.archiveDir, 'boot_archive.hash'), 'utf8').catch(() => '')
+  ).trim();
+  const actual = await sha1(archive);
+  check.hash = { expected: expected || '(no boot_archive.hash)', actual, ok: expected === actual };
+  if ((await archiveFormat(archive)) !== 'hsfs') {
+    check.skipped = 'the boot_archive format is not one this tool reads yet (hsfs is)';
+    return check;
+  }
+  const xorriso = await which('xorriso');
+  if (!xorriso) {
+    check.skipped = 'reading an hsfs boot_archive needs xorriso on PATH';
+    return check;
+  }
+  const temp = await mkdtemp(join(tmpdir(), 'joyent-live-image-'));
+  try {
+    const code = await run(xorriso, [
+      '-no_rc',
+      '-osirrox',
+      'on',
+      '-indev',
+      archive,
+      '-extract',
+      '/',
+      join(temp, 'root'),
+    ]);
+    if (code !== 0) throw new UserError(`xorriso could not read ${archive} (exit ${code})`);
+    check.method = 'hsfs boot_archive read with xorriso';
+    for (const entry of manifest.entries.values()) {
+      if (entry.type !== 'f' || !entry.md5) continue;
+      const digest = await md5OfFile(join(temp, 'root', entry.path)).catch(() => undefined);
+      if (!digest) check.missing.push(entry.path);
+      else if (digest.md5 !== entry.md5)
+        check.mismatches.push({ path: entry.path, expected: entry.md5, actual: digest.md5 });
+      else check.checked++;
+    }
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+  return check;
+}

@@ -1,0 +1,201 @@
+import { humanBytes } from '../util/format.js';
+import type { DiffEntry, DiffKind, FailureReport, VerifyReport } from './types.js';
+
+const DIFF_KINDS: readonly DiffKind[] = [
+  'added',
+  'removed',
+  'type',
+  'content',
+  'mode',
+  'owner',
+  'target',
+];
+const DIFF_TITLES: Record<DiffKind, string> = {
+  added: 'added',
+  removed: 'removed',
+  type: 'changed type',
+  content: 'changed content',
+  mode: 'changed mode',
+  owner: 'changed owner',
+  target: 'changed link target',
+};
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The verdict line every format starts with. */
+export function verdictLine(report: VerifyReport): string {
+  if (report.verdict === 'pass') {
+    const allowed = report.counts.allowedMissing;
+    return `verify-manifest: PASS: ${plural(report.counts.entries, 'entry', 'entries')}${allowed ? `, ${allowed} allowed missing` : ''}`;
+  }
+  const why: string[] = [];
+  const blocking = report.failures.filter((f) => !f.allowed).length;
+  for (const reason of report.reasons) {
+    if (reason === 'failed') {
+      if (blocking) why.push(`${blocking} FAILED`);
+      const c = report.content;
+      if (c?.hash?.ok === false) why.push('boot_archive.hash does not match');
+      if (c && c.mismatches.length + c.missing.length > 0)
+        why.push(`${c.mismatches.length + c.missing.length} md5 mismatches`);
+    } else if (reason === 'system-source')
+      why.push(`${report.counts.byTag.S} files from the system root`);
+    else if (reason === 'unknown-owner') why.push(`${report.counts.unknownOwners} unknown owners`);
+    else why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
+  }
+  return `verify-manifest: FAIL: ${why.join(', ')}`;
+}
+
+function tagLine(report: VerifyReport): string {
+  const t = report.counts.byTag;
+  const k = report.counts.byKind;
+  return `files by source: A=${t.A} P=${t.P} M=${t.M} S=${t.S}${t.other ? ` other=${t.other}` : ''}; entries: ${report.counts.entries} (DIR ${k.DIR}, FILE ${k.FILE}, SYMLINK ${k.SYMLINK}, LINK ${k.LINK})`;
+}
+
+function failureLines(f: FailureReport): string[] {
+  const where = f.manifest
+    ? `${f.manifest.file}:${f.manifest.line}`
+    : f.notInManifest
+      ? 'not in the manifests given'
+      : undefined;
+  return [
+    `FAILED ${f.kind} ${f.path}${f.allowed ? ' (allowed missing)' : ''}`,
+    ...(where ? [`  manifest: ${where}`] : []),
+    `  log: ${f.log}:${f.logLine}`,
+    ...f.searched.map((place) => `  searched: ${place}`),
+  ];
+}
+
+function diffGroups(entries: readonly DiffEntry[]): [DiffKind, DiffEntry[]][] {
+  return DIFF_KINDS.map(
+    (kind) => [kind, entries.filter((e) => e.kind === kind)] as [DiffKind, DiffEntry[]],
+  ).filter(([, list]) => list.length > 0);
+}
+
+function change(e: DiffEntry): string {
+  if (e.kind === 'added') return `${e.path}  (${e.after})`;
+  if (e.kind === 'removed') return `${e.path}  (${e.before})`;
+  return `${e.path}  ${e.before} -> ${e.after}`;
+}
+
+/** The text report: verdict, counts, each failure, content check, diff, notes. */
+export function formatText(report: VerifyReport): string {
+  const out = [verdictLine(report)];
+  for (const log of report.logs)
+    out.push(`log: ${log.path} (${log.style}, ${log.lines} lines, ${log.entries} entries)`);
+  out.push(tagLine(report));
+  for (const failure of report.failures) out.push(...failureLines(failure));
+  const c = report.content;
+  if (c) {
+    if (c.hash)
+      out.push(
+        `boot_archive.hash: ${c.hash.ok ? 'OK' : `MISMATCH (file says ${c.hash.expected}, boot_archive is ${c.hash.actual})`}`,
+      );
+    if (!c.skipped) out.push(`content: ${c.checked} files match their md5 (${c.method})`);
+    for (const m of c.mismatches)
+      out.push(`  md5 mismatch: ${m.path}: manifest ${m.expected}, image ${m.actual}`);
+    for (const m of c.missing) out.push(`  missing from the image: ${m}`);
+  }
+  if (report.diff) {
+    const d = report.diff;
+    const size =
+      d.sizeDelta === undefined
+        ? ''
+        : `, boot_archive ${d.sizeDelta >= 0 ? '+' : ''}${humanBytes(d.sizeDelta)}`;
+    out.push(
+      `diff against ${d.baseline}: ${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`,
+    );
+    for (const [kind, list] of diffGroups(d.entries)) {
+      out.push(`  ${DIFF_TITLES[kind]} (${list.length}):`);
+      for (const e of list) out.push(`    ${change(e)}`);
+    }
+  }
+  for (const note of report.notes) out.push(`note: ${note}`);
+  return out.join('\n') + '\n';
+}
+
+/** GitHub's step-summary limit is 1 MiB; lists are cut well before it. */
+const MARKDOWN_LIST_LIMIT = 200;
+const MARKDOWN_BYTE_LIMIT = 900 * 1024;
+
+const code = (s: string) => '`' + s.replace(/`/g, "'") + '`';
+
+function capped<T>(items: readonly T[], render: (item: T) => string[], what: string): string[] {
+  const out = items.slice(0, MARKDOWN_LIST_LIMIT).flatMap(render);
+  if (items.length > MARKDOWN_LIST_LIMIT)
+    out.push(`- … and ${items.length - MARKDOWN_LIST_LIMIT} more ${what} (see the JSON report)`);
+  return out;
+}
+
+/** The markdown report: what the Action puts in the job summary. */
+export function formatMarkdown(report: VerifyReport): string {
+  const icon = report.verdict === 'pass' ? '✅' : '❌';
+  const t = report.counts.byTag;
+  const out = [
+    `### ${icon} ${verdictLine(report).replace(/^verify-manifest: /, 'verify-manifest ')}`,
+    '',
+    '| A (overlay) | P (proto) | M (man) | S (system) | FAILED | allowed missing | entries |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${t.A} | ${t.P} | ${t.M} | ${t.S} | ${report.counts.failed} | ${report.counts.allowedMissing} | ${report.counts.entries} |`,
+    '',
+  ];
+  if (report.failures.length > 0) {
+    out.push(`#### FAILED entries (${report.failures.length})`, '');
+    out.push(
+      ...capped(
+        report.failures,
+        (f) => [
+          `- ${code(f.path)} (${f.kind})${f.allowed ? ' — allowed missing' : ''}${f.manifest ? ` at ${code(`${f.manifest.file}:${f.manifest.line}`)}` : f.notInManifest ? ' — not in the manifests given' : ''}`,
+          ...f.searched.map((place) => `  - searched ${code(place)}`),
+        ],
+        'failures',
+      ),
+      '',
+    );
+  }
+  const c = report.content;
+  if (c) {
+    out.push('#### Content', '');
+    if (c.hash)
+      out.push(
+        `- boot_archive.hash: ${c.hash.ok ? 'OK' : `**mismatch** (${code(c.hash.expected)} vs ${code(c.hash.actual)})`}`,
+      );
+    out.push(
+      c.skipped
+        ? `- not checked: ${c.skipped}`
+        : `- ${c.checked} files match their md5 (${c.method})`,
+    );
+    out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
+    out.push(
+      ...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'),
+      '',
+    );
+  }
+  if (report.diff) {
+    const d = report.diff;
+    const size =
+      d.sizeDelta === undefined
+        ? ''
+        : `, boot_archive ${d.sizeDelta >= 0 ? '+' : ''}${humanBytes(d.sizeDelta)}`;
+    out.push(
+      `#### Changes against the baseline`,
+      '',
+      `${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`,
+      '',
+    );
+    for (const [kind, list] of diffGroups(d.entries)) {
+      out.push(`<details><summary>${DIFF_TITLES[kind]} (${list.length})</summary>`, '');
+      out.push(...capped(list, (e) => [`- ${code(change(e))}`], 'entries'), '', '</details>', '');
+    }
+  }
+  if (report.notes.length > 0) out.push('#### Notes', '', ...report.notes.map((n) => `- ${n}`), '');
+  let text = out.join('\n');
+  if (Buffer.byteLength(text) > MARKDOWN_BYTE_LIMIT) {
+    text = Buffer.from(text)
+      .subarray(0, MARKDOWN_BYTE_LIMIT)
+      .toString('utf8')
+      .replace(/\n[^\n]*$/, '');
+    text +=
+      '\n\n… the report was cut to stay under the 1 MiB job-summary limit (see the JSON report)\n';
+  }
+  return text;
+}

@@ -1,0 +1,186 @@
+import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import picomatch from 'picomatch';
+import { loadManifests } from '../manifest/load.js';
+import { formatDiagnostic } from '../manifest/types.js';
+import { UsageError, UserError } from '../util/errors.js';
+import { readBootManifest } from './boot-manifest-reader.js';
+import { diffBootManifests } from './diff.js';
+import { readTwinFailures } from './jsonl-twin.js';
+import { readBuildLog } from './log-reader.js';
+import { checkContent, openPlatform } from './platform.js';
+import type { FailOn, FailureReport, VerifyReport } from './types.js';
+
+export interface VerifyOptions {
+  logs: readonly string[];
+  manifests?: readonly string[];
+  defines?: ReadonlyMap<string, string>;
+  platform?: string;
+  baseline?: string;
+  allowMissing?: readonly string[];
+  failOn?: readonly FailOn[];
+}
+
+const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))?.size;
+
+/**
+ * verify-manifest (SPEC 6): reads build logs, maps failures to manifest
+ * lines, checks the platform's content and diffs against a baseline. The
+ * verdict fails when anything named in `failOn` happened, and always when
+ * the boot_archive does not match its own hash or manifest.
+ */
+export async function verifyManifest(options: VerifyOptions): Promise<VerifyReport> {
+  if (options.logs.length === 0) throw new UsageError('no log given (--log)');
+  if (options.baseline && !options.platform) {
+    throw new UsageError(
+      '--baseline needs --platform (the build whose boot_archive.manifest is compared)',
+    );
+  }
+  const failOn: FailOn[] = [...new Set<FailOn>(options.failOn ?? ['failed'])];
+  const report: VerifyReport = {
+    schema: 'joyent-live/verify-report@1',
+    verdict: 'pass',
+    reasons: [],
+    failOn,
+    logs: [],
+    counts: {
+      entries: 0,
+      ok: 0,
+      failed: 0,
+      allowedMissing: 0,
+      unknownOwners: 0,
+      byTag: { A: 0, P: 0, M: 0, S: 0, other: 0 },
+      byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
+    },
+    failures: [],
+    notes: [],
+  };
+  const { counts } = report;
+
+  for (const log of options.logs) {
+    const failures: FailureReport[] = [];
+    const summary = await readBuildLog(log, (entry) => {
+      counts.entries++;
+      counts.byKind[entry.kind]++;
+      if (entry.status === 'FAILED') {
+        counts.failed++;
+        failures.push({
+          path: entry.path,
+          kind: entry.kind,
+          log,
+          logLine: entry.line,
+          searched: [],
+          allowed: false,
+          notInManifest: false,
+        });
+        return;
+      }
+      counts.ok++;
+      if (entry.kind === 'FILE') counts.byTag[entry.tag ?? 'other']++;
+    });
+    counts.unknownOwners += summary.unknownOwners;
+    report.logs.push({
+      path: log,
+      style: summary.style,
+      lines: summary.lines,
+      entries: summary.entries,
+      truncatedLastLine: summary.truncatedLastLine,
+    });
+    if (summary.truncatedLastLine) {
+      report.notes.push(
+        summary.truncatedText === undefined
+          ? `${log}: the last line has no newline (the log may have been cut off)`
+          : `${log}:${summary.lines}: the last line is truncated and was ignored: ${JSON.stringify(summary.truncatedText.slice(0, 120))}`,
+      );
+    }
+    const twin = await readTwinFailures(log);
+    for (const failure of failures) {
+      const details = twin.get(failure.path);
+      if (details) Object.assign(failure, details);
+    }
+    report.failures.push(...failures);
+  }
+
+  if (options.manifests && options.manifests.length > 0) {
+    const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
+    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length > 0) {
+      throw new UserError(`${errors.length} error(s) in the manifests`, {
+        details: errors.map(formatDiagnostic),
+      });
+    }
+    for (const failure of report.failures) {
+      const entry = loaded.entries.get(failure.path);
+      if (entry) failure.manifest = { file: entry.file, line: entry.line };
+      else failure.notInManifest = true;
+    }
+    const strays = report.failures.filter((f) => f.notInManifest).length;
+    if (strays > 0) {
+      report.notes.push(
+        `${strays} FAILED path(s) are not in the manifests given: are the log and the manifests from the same build?`,
+      );
+    }
+  }
+
+  const allowed = (options.allowMissing ?? []).map((glob) => picomatch(glob, { dot: true }));
+  for (const failure of report.failures) {
+    failure.allowed = allowed.some((match) => match(failure.path));
+    if (failure.allowed) counts.allowedMissing++;
+  }
+
+  let integrityFailed = false;
+  if (options.platform) {
+    const platform = await openPlatform(options.platform);
+    try {
+      const current = await readBootManifest(join(platform.archiveDir, 'boot_archive.manifest'));
+      report.content = await checkContent(platform, current);
+      if (report.content.skipped)
+        report.notes.push(`content not checked: ${report.content.skipped}`);
+      integrityFailed =
+        report.content.mismatches.length > 0 ||
+        report.content.missing.length > 0 ||
+        report.content.hash?.ok === false;
+      if (options.baseline) {
+        const baseline = await readBootManifest(options.baseline);
+        const entries = diffBootManifests(baseline, current);
+        const changedPaths = new Set(
+          entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path),
+        );
+        const [sizeNow, sizeBefore] = await Promise.all([
+          sizeOf(join(platform.archiveDir, 'boot_archive')),
+          sizeOf(join(dirname(options.baseline), 'boot_archive')),
+        ]);
+        report.diff = {
+          baseline: options.baseline,
+          added: entries.filter((e) => e.kind === 'added').length,
+          removed: entries.filter((e) => e.kind === 'removed').length,
+          changed: changedPaths.size,
+          entries,
+          ...(sizeNow !== undefined && sizeBefore !== undefined
+            ? { sizeDelta: sizeNow - sizeBefore }
+            : {}),
+        };
+        if (baseline.format === 'md5sum') {
+          report.notes.push(
+            `${options.baseline} is an md5sum listing: only file contents were compared`,
+          );
+        }
+      }
+    } finally {
+      await platform.close();
+    }
+  }
+
+  const happened: Record<FailOn, boolean> = {
+    failed: report.failures.some((f) => !f.allowed),
+    'system-source': counts.byTag.S > 0,
+    'unknown-owner': counts.unknownOwners > 0,
+    added: (report.diff?.added ?? 0) > 0,
+    removed: (report.diff?.removed ?? 0) > 0,
+    changed: (report.diff?.changed ?? 0) > 0,
+  };
+  report.reasons = failOn.filter((reason) => happened[reason]);
+  if (integrityFailed && !report.reasons.includes('failed')) report.reasons.unshift('failed');
+  report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
+  return report;
+}
