@@ -9,19 +9,8 @@ import {
 import { formatLintText, lintJson, lintManifests } from '../manifest/lint.js';
 import { mergeManifests } from '../manifest/merged-output.js';
 import { formatDiagnostic, type Diagnostic } from '../manifest/types.js';
-import { errnoCode, UsageError, UserError } from '../util/errors.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function parseDefines(values: readonly string[] = []): Map<string, string> {
-  const defines = new Map<string, string>();
-  for (const value of values) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(value);
-    if (!m) throw new UsageError(`--define "${value}" is not NAME=VALUE`);
-    defines.set(m[1], m[2]);
-  }
-  return defines;
-}
+import { errnoCode, UserError } from '../util/errors.js';
+import { collect, parseDefines } from './options.js';
 
 const FORMATS = ['text', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -85,7 +74,7 @@ function lintCommand(setExitCode: (code: number) => void): Command {
     .option('--strict', 'warnings fail too (exit 1), and absolute symlink text is a warning')
     .addOption(formatOption())
     .action(async (inputs: string[], flags: LintFlags) => {
-      const defines = parseDefines(flags.define);
+      const defines = parseDefines(flags.define ?? []);
       const result = await lintManifests(inputs, defines, { strict: flags.strict });
       writeOut(
         flags.format === 'json'
@@ -118,7 +107,7 @@ function mergeCommand(): Command {
     .argument('<manifest...>', 'manifest files, or directories of snippets (C-locale name order)')
     .option('--define <NAME=VALUE>', DEFINE_HELP, collect)
     .action(async (inputs: string[], flags: MergeFlags) => {
-      const defines = parseDefines(flags.define);
+      const defines = parseDefines(flags.define ?? []);
       const result = await mergeManifests(inputs, defines);
       writeDiagnostics(result.diagnostics);
       if (result.text === undefined) {
@@ -159,7 +148,7 @@ function diffCommand(setExitCode: (code: number) => void): Command {
     .option('--define <NAME=VALUE>', `${DEFINE_HELP}; applies to both sides`, collect)
     .addOption(formatOption())
     .action(async (inputA: string, inputB: string, flags: DiffFlags) => {
-      const defines = parseDefines(flags.define);
+      const defines = parseDefines(flags.define ?? []);
       const result = await diffManifests(inputA, inputB, defines);
       writeDiagnostics(result.a.loaded.diagnostics);
       writeDiagnostics(result.b.loaded.diagnostics);
