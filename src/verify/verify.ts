@@ -4,6 +4,7 @@ import picomatch from 'picomatch';
 import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic } from '../manifest/types.js';
 import { UsageError, UserError } from '../util/errors.js';
+import { ownString } from '../util/format.js';
 import { readBootManifest } from './boot-manifest-reader.js';
 import { diffBootManifests } from './diff.js';
 import { readTwinFailures } from './jsonl-twin.js';
@@ -65,7 +66,8 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       if (entry.status === 'FAILED') {
         counts.failed++;
         failures.push({
-          path: entry.path,
+          // Kept to the end: copied so it does not pin the log chunk it came from.
+          path: ownString(entry.path),
           kind: entry.kind,
           log,
           logLine: entry.line,
