@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../util/errors.js';
+import { errnoCode, UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { buildLiveCommand } from './build-live-command.js';
 import { manifestCommand } from './manifest-command.js';
@@ -10,6 +10,16 @@ import { verifyCommand } from './verify-command.js';
  * with FAILED entries, 1 error, 2 usage. Messages only, never a stack trace.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  // A reader that stops early (`| head`) is not an error of ours. Without
+  // stdout there is nothing more to say: stop. Without stderr (progress,
+  // warnings) the work goes on, silently.
+  process.stdout.on('error', (err) => {
+    if (errnoCode(err) === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  process.stderr.on('error', (err) => {
+    if (errnoCode(err) !== 'EPIPE') throw err;
+  });
   let exitCode = 0;
   const setExitCode = (code: number) => (exitCode = code);
   const program = new Command('joyent-live')

@@ -114,20 +114,41 @@ export function formatText(report: VerifyReport): string {
 }
 
 /** GitHub's step-summary limit is 1 MiB; lists are cut well before it. */
-const MARKDOWN_LIST_LIMIT = 200;
 const MARKDOWN_BYTE_LIMIT = 900 * 1024;
+/** Items shown per list: 200, fewer when long lines would pass the limit. */
+const LIST_LIMITS = [200, 100, 50, 20, 10, 5, 1];
 
 const code = (s: string) => '`' + s.replace(/`/g, "'") + '`';
 
-function capped<T>(items: readonly T[], render: (item: T) => string[], what: string): string[] {
-  const out = items.slice(0, MARKDOWN_LIST_LIMIT).flatMap(render);
-  if (items.length > MARKDOWN_LIST_LIMIT)
-    out.push(`- … and ${items.length - MARKDOWN_LIST_LIMIT} more ${what} (see the JSON report)`);
-  return out;
+function cappedAt(limit: number) {
+  return <T>(items: readonly T[], render: (item: T) => string[], what: string): string[] => {
+    const out = items.slice(0, limit).flatMap(render);
+    if (items.length > limit) {
+      out.push(`- … and ${items.length - limit} more ${what} (see the JSON report)`);
+    }
+    return out;
+  };
 }
 
-/** The markdown report: what the Action puts in the job summary. */
+/**
+ * The markdown report: what the Action puts in the job summary. Lists are
+ * cut, saying how much was left out, until the whole stays under the limit.
+ */
 export function formatMarkdown(report: VerifyReport): string {
+  for (const limit of LIST_LIMITS) {
+    const text = markdownWithLimit(report, limit);
+    if (Buffer.byteLength(text) <= MARKDOWN_BYTE_LIMIT) return text;
+  }
+  // Only absurdly long single entries get here: cut at a line boundary.
+  const text = Buffer.from(markdownWithLimit(report, 1))
+    .subarray(0, MARKDOWN_BYTE_LIMIT)
+    .toString('utf8')
+    .replace(/\n[^\n]*$/, '');
+  return `${text}\n\n… the report was cut to stay under the 1 MiB job-summary limit (see the JSON report)\n`;
+}
+
+function markdownWithLimit(report: VerifyReport, limit: number): string {
+  const capped = cappedAt(limit);
   const icon = report.verdict === 'pass' ? '✅' : '❌';
   const t = report.counts.byTag;
   const out = [
@@ -188,14 +209,5 @@ export function formatMarkdown(report: VerifyReport): string {
     }
   }
   if (report.notes.length > 0) out.push('#### Notes', '', ...report.notes.map((n) => `- ${n}`), '');
-  let text = out.join('\n');
-  if (Buffer.byteLength(text) > MARKDOWN_BYTE_LIMIT) {
-    text = Buffer.from(text)
-      .subarray(0, MARKDOWN_BYTE_LIMIT)
-      .toString('utf8')
-      .replace(/\n[^\n]*$/, '');
-    text +=
-      '\n\n… the report was cut to stay under the 1 MiB job-summary limit (see the JSON report)\n';
-  }
-  return text;
+  return out.join('\n');
 }
