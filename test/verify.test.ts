@@ -1238,3 +1238,66 @@ test('a reader that stops early (verify-manifest ... | head -1) gets no stack tr
   assert.doesNotMatch(result.stderr, /^\s+at |Unhandled 'error' event/m, result.stderr);
   assert.notEqual(result.code, 0, 'the gate still fails');
 });
+
+// Follow-ups: integrity as its own reason, what system-source and
+// unknown-owner name, and a twin written with other JSON spacing.
+
+test(
+  'a corrupted image fails as "integrity" whatever --fail-on says, not as a FAILED entry',
+  needsXorriso,
+  async (t) => {
+    const b = await broken();
+    const dir = await scratchDir(t);
+    const copy = join(dir, PLATFORM);
+    await cp(b.platform, copy, { recursive: true });
+    const image = join(copy, 'i86pc', 'amd64', 'boot_archive');
+    const bytes = await readFile(image);
+    bytes[0x8000 - 1] ^= 0xff; // the system area: only the hash notices
+    await writeFile(image, bytes);
+    const { run, report } = await verifyJson([
+      '--log',
+      b.log,
+      '--platform',
+      copy,
+      '--fail-on',
+      'added',
+    ]);
+    assert.equal(run.code, 1, show(run));
+    assert.deepEqual(report.reasons, ['integrity']);
+    const text = await verify(['--log', b.log, '--platform', copy, '--fail-on', 'added']);
+    assert.equal(firstLine(text), 'verify-manifest: FAIL: boot_archive.hash does not match');
+  },
+);
+
+test('--fail-on system-source and unknown-owner name the files and the warnings', async (t) => {
+  const b = await clean();
+  const { report } = await verifyJson(['--log', b.log, '--fail-on', 'system-source']);
+  assert.deepEqual(report.systemFiles, ['etc/security/policy.conf']);
+  const text = await verify(['--log', b.log, '--fail-on', 'system-source']);
+  assert.equal(firstLine(text), 'verify-manifest: FAIL: 1 file from the system root');
+  assert.match(text.stdout, /^from the system root \(S\): etc\/security\/policy\.conf$/m);
+
+  const dir = await scratchDir(t);
+  const log = join(dir, 'owners.log');
+  await writeFile(
+    log,
+    'OK - DIR: admin\n# m:1: warning: admin: owner "admin" is not a user of the image (etc/passwd): using id 0\n',
+  );
+  const owners = await verify(['--log', log, '--fail-on', 'unknown-owner']);
+  assert.equal(owners.code, 1, show(owners));
+  assert.equal(firstLine(owners), 'verify-manifest: FAIL: 1 unknown owner');
+  assert.match(owners.stdout, /^unknown owner: m:1: warning: admin: owner "admin" is not a user/m);
+});
+
+test('a JSONL twin with spaces after its colons still gives file:line and places searched', async (t) => {
+  const dir = await scratchDir(t);
+  const log = join(dir, 'build_live.x.log');
+  await writeFile(log, '*FAILED* - FILE: opt/a/b\n');
+  await writeFile(
+    join(dir, 'build_live.x.jsonl'),
+    '{"path": "opt/a/b", "status": "FAILED", "manifest": "m", "line": 4, "searched": ["P:proto/opt/a/b"]}\n',
+  );
+  const { report } = await verifyJson(['--log', log]);
+  assert.deepEqual(report.failures[0].manifest, { file: 'm', line: 4 });
+  assert.deepEqual(report.failures[0].searched, ['P:proto/opt/a/b']);
+});

@@ -7,6 +7,9 @@ export interface TwinFailure {
   searched: string[];
 }
 
+// Only FAILED records are parsed; any JSON spacing is accepted.
+const FAILED_RECORD = /"status"\s*:\s*"FAILED"/;
+
 /** `build_live.X.log` -> `build_live.X.jsonl`, the twin SPEC 3 describes. */
 export function twinPath(logPath: string): string | undefined {
   return logPath.endsWith('.log') ? `${logPath.slice(0, -4)}.jsonl` : undefined;
@@ -32,7 +35,7 @@ export async function readTwinFailures(logPath: string): Promise<Map<string, Twi
     crlfDelay: Infinity,
   });
   for await (const line of lines) {
-    if (!line.includes('"status":"FAILED"')) continue;
+    if (!FAILED_RECORD.test(line)) continue;
     try {
       const record = JSON.parse(line) as {
         path?: unknown;

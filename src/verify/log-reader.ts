@@ -73,7 +73,12 @@ export interface LogSummary {
   /** The last line, when it is truncated and is not an entry line. */
   truncatedText?: string;
   unknownOwners: number;
+  /** The first MAX_LISTED unknown-owner warnings, as the log words them. */
+  unknownOwnerWarnings: string[];
 }
+
+/** How many system-source files or owner warnings a report names. */
+export const MAX_LISTED = 1000;
 
 async function endsWithNewline(path: string, size: number): Promise<boolean> {
   const handle = await open(path, 'r');
@@ -112,6 +117,7 @@ export async function readBuildLog(
     entries: 0,
     truncatedLastLine: !(await endsWithNewline(path, size)),
     unknownOwners: 0,
+    unknownOwnerWarnings: [],
   };
   let last = '';
   let lastWasEntry = false;
@@ -122,7 +128,11 @@ export async function readBuildLog(
     const parsed = parseLogLine(text);
     lastWasEntry = parsed !== undefined;
     if (!parsed) {
-      if (text.startsWith('#') && UNKNOWN_OWNER.test(text)) summary.unknownOwners++;
+      if (text.startsWith('#') && UNKNOWN_OWNER.test(text)) {
+        if (summary.unknownOwners++ < MAX_LISTED) {
+          summary.unknownOwnerWarnings.push(ownString(text.replace(/^#\s*/, '')));
+        }
+      }
       return;
     }
     summary.entries++;

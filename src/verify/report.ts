@@ -31,16 +31,17 @@ export function verdictLine(report: VerifyReport): string {
   const why: string[] = [];
   const blocking = report.failures.filter((f) => !f.allowed).length;
   for (const reason of report.reasons) {
-    if (reason === 'failed') {
-      if (blocking) why.push(`${blocking} FAILED`);
+    if (reason === 'integrity') {
       const c = report.content;
       if (c?.hash?.ok === false) why.push('boot_archive.hash does not match');
-      if (c && c.mismatches.length + c.missing.length > 0)
-        why.push(`${c.mismatches.length + c.missing.length} md5 mismatches`);
-    } else if (reason === 'system-source')
-      why.push(`${report.counts.byTag.S} files from the system root`);
-    else if (reason === 'unknown-owner') why.push(`${report.counts.unknownOwners} unknown owners`);
-    else why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
+      const bad = (c?.mismatches.length ?? 0) + (c?.missing.length ?? 0);
+      if (bad > 0) why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));
+    } else if (reason === 'failed') why.push(`${blocking} FAILED`);
+    else if (reason === 'system-source') {
+      why.push(plural(report.counts.byTag.S, 'file', 'files') + ' from the system root');
+    } else if (reason === 'unknown-owner') {
+      why.push(plural(report.counts.unknownOwners, 'unknown owner'));
+    } else why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
   }
   return `verify-manifest: FAIL: ${why.join(', ')}`;
 }
@@ -84,6 +85,12 @@ export function formatText(report: VerifyReport): string {
     out.push(`log: ${log.path} (${log.style}, ${log.lines} lines, ${log.entries} entries)`);
   out.push(tagLine(report));
   for (const failure of report.failures) out.push(...failureLines(failure));
+  if (report.failOn.includes('system-source')) {
+    for (const path of report.systemFiles) out.push(`from the system root (S): ${path}`);
+  }
+  if (report.failOn.includes('unknown-owner')) {
+    for (const warning of report.unknownOwnerWarnings) out.push(`unknown owner: ${warning}`);
+  }
   const c = report.content;
   if (c) {
     if (c.hash)
@@ -172,6 +179,14 @@ function markdownWithLimit(report: VerifyReport, limit: number): string {
       ),
       '',
     );
+  }
+  if (report.failOn.includes('system-source') && report.systemFiles.length > 0) {
+    out.push(`#### From the system root (${report.counts.byTag.S})`, '');
+    out.push(...capped(report.systemFiles, (p) => [`- ${code(p)}`], 'files'), '');
+  }
+  if (report.failOn.includes('unknown-owner') && report.unknownOwnerWarnings.length > 0) {
+    out.push(`#### Unknown owners (${report.counts.unknownOwners})`, '');
+    out.push(...capped(report.unknownOwnerWarnings, (w) => [`- ${code(w)}`], 'warnings'), '');
   }
   const c = report.content;
   if (c) {

@@ -63,12 +63,19 @@ export const FAIL_ON = [
 ] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
+/** Why a verdict failed: a --fail-on condition, or an image that is not what its manifest says. */
+export type FailReason = FailOn | 'integrity';
+
 /** The whole verify-manifest result; `--format json` prints exactly this. */
 export interface VerifyReport {
   schema: 'joyent-live/verify-report@1';
   verdict: 'pass' | 'fail';
-  /** Which --fail-on conditions occurred (those that make the verdict fail). */
-  reasons: FailOn[];
+  /**
+   * What made the verdict fail: the --fail-on conditions that occurred, and
+   * `integrity` when the boot_archive does not match its hash or md5s (that
+   * always fails).
+   */
+  reasons: FailReason[];
   failOn: FailOn[];
   logs: {
     path: string;
@@ -87,6 +94,10 @@ export interface VerifyReport {
     byKind: { DIR: number; FILE: number; SYMLINK: number; LINK: number };
   };
   failures: FailureReport[];
+  /** Files served from the running system (tag S), the first 1,000. */
+  systemFiles: string[];
+  /** The log's unknown-owner warnings, the first 1,000. */
+  unknownOwnerWarnings: string[];
   content?: ContentCheck;
   diff?: {
     baseline: string;

@@ -8,7 +8,7 @@ import { ownString } from '../util/format.js';
 import { readBootManifest } from './boot-manifest-reader.js';
 import { diffBootManifests } from './diff.js';
 import { readTwinFailures } from './jsonl-twin.js';
-import { readBuildLog } from './log-reader.js';
+import { MAX_LISTED, readBuildLog } from './log-reader.js';
 import { checkContent, openPlatform } from './platform.js';
 import type { FailOn, FailureReport, VerifyReport } from './types.js';
 
@@ -54,6 +54,8 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
     },
     failures: [],
+    systemFiles: [],
+    unknownOwnerWarnings: [],
     notes: [],
   };
   const { counts } = report;
@@ -78,9 +80,16 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
         return;
       }
       counts.ok++;
-      if (entry.kind === 'FILE') counts.byTag[entry.tag ?? 'other']++;
+      if (entry.kind !== 'FILE') return;
+      counts.byTag[entry.tag ?? 'other']++;
+      if (entry.tag === 'S' && report.systemFiles.length < MAX_LISTED) {
+        report.systemFiles.push(ownString(entry.path));
+      }
     });
     counts.unknownOwners += summary.unknownOwners;
+    report.unknownOwnerWarnings.push(
+      ...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - report.unknownOwnerWarnings.length),
+    );
     report.logs.push({
       path: log,
       style: summary.style,
@@ -181,8 +190,10 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     removed: (report.diff?.removed ?? 0) > 0,
     changed: (report.diff?.changed ?? 0) > 0,
   };
-  report.reasons = failOn.filter((reason) => happened[reason]);
-  if (integrityFailed && !report.reasons.includes('failed')) report.reasons.unshift('failed');
+  report.reasons = [
+    ...(integrityFailed ? (['integrity'] as const) : []),
+    ...failOn.filter((reason) => happened[reason]),
+  ];
   report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
   return report;
 }
