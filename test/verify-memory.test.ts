@@ -4,12 +4,11 @@
 // as a user runs it, with a preload that records the peak (maxRSS) at exit.
 // No timing is asserted.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { VerifyReport } from '../src/verify/types.js';
 import { writeBigLog } from './helpers/big-log.js';
-import { scratchDir } from './helpers/cli.js';
+import { runCaptured, scratchDir } from './helpers/cli.js';
 import { maxRssArgs, readMaxRss } from './helpers/max-rss-run.js';
 import { CLI } from './helpers/paths.js';
 import { schemaErrors } from './helpers/report-schema.js';
@@ -17,20 +16,8 @@ import { schemaErrors } from './helpers/report-schema.js';
 const LINES = 1_000_000;
 const LIMIT = 100 * 1000 * 1000;
 
-function runNode(args: readonly string[], env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const runNode = (args: readonly string[], env: NodeJS.ProcessEnv) =>
+  runCaptured(process.execPath, args, { env: { ...process.env, ...env } });
 
 test(`verify-manifest --format json on a ${LINES.toLocaleString('en')}-line log peaks under 100 MB`, async (t) => {
   const dir = await scratchDir(t);

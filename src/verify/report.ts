@@ -72,6 +72,11 @@ function diffGroups(entries: readonly DiffEntry[]): [DiffKind, DiffEntry[]][] {
   ).filter(([, list]) => list.length > 0);
 }
 
+/** ", boot_archive +1.5 KiB", or nothing when the size change is not known. */
+function sizeText(delta: number | undefined): string {
+  return delta === undefined ? '' : `, boot_archive ${delta >= 0 ? '+' : ''}${humanBytes(delta)}`;
+}
+
 function change(e: DiffEntry): string {
   if (e.kind === 'added') return `${e.path}  (${e.after})`;
   if (e.kind === 'removed') return `${e.path}  (${e.before})`;
@@ -104,10 +109,7 @@ export function formatText(report: VerifyReport): string {
   }
   if (report.diff) {
     const d = report.diff;
-    const size =
-      d.sizeDelta === undefined
-        ? ''
-        : `, boot_archive ${d.sizeDelta >= 0 ? '+' : ''}${humanBytes(d.sizeDelta)}`;
+    const size = sizeText(d.sizeDelta);
     out.push(
       `diff against ${d.baseline}: ${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`,
     );
@@ -208,10 +210,7 @@ function markdownWithLimit(report: VerifyReport, limit: number): string {
   }
   if (report.diff) {
     const d = report.diff;
-    const size =
-      d.sizeDelta === undefined
-        ? ''
-        : `, boot_archive ${d.sizeDelta >= 0 ? '+' : ''}${humanBytes(d.sizeDelta)}`;
+    const size = sizeText(d.sizeDelta);
     out.push(
       `#### Changes against the baseline`,
       '',

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,22 +19,30 @@ export interface CliOptions {
 
 export const isRoot = process.getuid?.() === 0;
 
-/** Runs `bin/joyent-live` as a user would, capturing its output. */
-export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+/** Runs a program to its end, capturing what it prints. */
+export function runCaptured(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const drop = options.unprivileged && isRoot ? { uid: 65534, gid: 65534 } : {};
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, SOURCE_DATE_EPOCH: '1323461708', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...drop,
-    });
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs `bin/joyent-live` as a user would, capturing its output. */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  const drop = options.unprivileged && isRoot ? { uid: 65534, gid: 65534 } : {};
+  return runCaptured(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, SOURCE_DATE_EPOCH: '1323461708', ...options.env },
+    ...drop,
   });
 }
 
