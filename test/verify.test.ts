@@ -147,6 +147,14 @@ const changed = () =>
   });
 
 // ---------------------------------------------------------------------------
+/** A scratch copy of a build's platform directory, with its boot_archive read in. */
+async function platformCopy(t: Parameters<typeof scratchDir>[0], b: Build) {
+  const platform = join(await scratchDir(t), PLATFORM);
+  await cp(b.platform, platform, { recursive: true });
+  const image = join(platform, 'i86pc', 'amd64', 'boot_archive');
+  return { platform, image, bytes: await readFile(image) };
+}
+
 // Running verify-manifest.
 
 const verify = (args: readonly string[], options?: CliOptions) =>
@@ -614,11 +622,7 @@ test(
   needsXorriso,
   async (t) => {
     const c = await clean();
-    const dir = await scratchDir(t);
-    const platform = join(dir, PLATFORM);
-    await cp(c.platform, platform, { recursive: true });
-    const image = join(platform, 'i86pc', 'amd64', 'boot_archive');
-    const bytes = await readFile(image);
+    const { platform, image, bytes } = await platformCopy(t, c);
     // The ISO system area (the first 32 KiB) is zeros that no reader uses:
     // only the hash can notice this byte.
     assert.equal(bytes[100], 0);
@@ -642,11 +646,7 @@ test(
   needsXorriso,
   async (t) => {
     const c = await clean();
-    const dir = await scratchDir(t);
-    const platform = join(dir, PLATFORM);
-    await cp(c.platform, platform, { recursive: true });
-    const image = join(platform, 'i86pc', 'amd64', 'boot_archive');
-    const bytes = await readFile(image);
+    const { platform, image, bytes } = await platformCopy(t, c);
     const content = await readFile(join(FIXTURES, 'overlay-site/etc/ssh/sshd_config'));
     const at = bytes.indexOf(content);
     assert.ok(at > 0 && bytes.indexOf(content, at + 1) < 0, 'the file is stored once, verbatim');
@@ -1247,11 +1247,7 @@ test(
   needsXorriso,
   async (t) => {
     const b = await broken();
-    const dir = await scratchDir(t);
-    const copy = join(dir, PLATFORM);
-    await cp(b.platform, copy, { recursive: true });
-    const image = join(copy, 'i86pc', 'amd64', 'boot_archive');
-    const bytes = await readFile(image);
+    const { platform: copy, image, bytes } = await platformCopy(t, b);
     bytes[0x8000 - 1] ^= 0xff; // the system area: only the hash notices
     await writeFile(image, bytes);
     const { run, report } = await verifyJson([
