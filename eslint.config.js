@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint's recommended type-aware rules for
 // the sources, tests and benchmarks; generated and bundled code is ignored.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -23,7 +24,12 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-floating-promises': 'off' },
   },
   {
-    files: ['**/*.js', 'bin/*'],
+    files: ['**/*.js', '**/*.mjs', 'bin/*'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // Plain scripts run by node.
+    files: ['scripts/*.mjs', 'bin/*'],
+    languageOptions: { globals: globals.node },
   },
 );

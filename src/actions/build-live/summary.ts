@@ -1,0 +1,64 @@
+/** The build-live job summary: verdict, counts by source tag, FAILED entries with file:line. */
+import { basename } from 'node:path';
+import type { BuildLiveResult } from '../../build/build-live.js';
+import { humanBytes } from '../../util/format.js';
+import { code, workspacePath } from '../common/report.js';
+
+/** FAILED entries listed in the summary; the log has them all. */
+const MAX_LISTED = 200;
+
+export function verdict(result: BuildLiveResult): string {
+  const n = result.counts.failed;
+  return `build-live ${result.buildstamp}: ${n === 0 ? 'OK' : `${n} FAILED`}`;
+}
+
+export function buildLiveMarkdown(result: BuildLiveResult, failOnMissing: boolean): string {
+  const c = result.counts;
+  const icon = c.failed === 0 ? '✅' : failOnMissing ? '❌' : '⚠️';
+  const out = [
+    `### ${icon} ${verdict(result)}`,
+    '',
+    '| A (overlay) | P (proto) | M (man) | S (system) | dirs | symlinks | hard links | FAILED | unknown owners | image entries |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${c.A} | ${c.P} | ${c.M} | ${c.S} | ${c.dirs} | ${c.symlinks} | ${c.hardlinks} | ${c.failed} | ${c.unknownOwners} | ${result.imageEntries} |`,
+    '',
+    `File content: ${humanBytes(c.bytes)}. Archive: ${result.archive}. ` +
+      `Platform: ${code(workspacePath(result.platformDir))}` +
+      (result.tgz ? `, tgz: ${code(basename(result.tgz))}` : '') +
+      `. Log: ${code(workspacePath(result.log))}.`,
+    '',
+  ];
+  if (result.failed.length > 0) {
+    out.push(
+      `#### FAILED entries (${result.failed.length})`,
+      '',
+      failOnMissing
+        ? 'These fail the step (`fail-on-missing: true`).'
+        : 'These do not fail this step; verify-manifest gates on them.',
+      '',
+    );
+    for (const f of result.failed.slice(0, MAX_LISTED)) {
+      const where = f.file ? ` at ${code(`${workspacePath(f.file)}:${f.line}`)}` : '';
+      out.push(`- ${code(f.path)} (${f.type})${where}${f.error ? `: ${f.error}` : ''}`);
+      for (const place of f.searched) out.push(`  - searched ${code(place)}`);
+    }
+    if (result.failed.length > MAX_LISTED) {
+      out.push(`- … and ${result.failed.length - MAX_LISTED} more (see the log)`);
+    }
+    out.push('');
+  }
+  if (result.warnings.length > 0) {
+    out.push(
+      `<details><summary>Warnings (${result.warnings.length})</summary>`,
+      '',
+      ...result.warnings.slice(0, MAX_LISTED).map((w) => `- ${code(w)}`),
+      ...(result.warnings.length > MAX_LISTED
+        ? [`- … and ${result.warnings.length - MAX_LISTED} more (see the log)`]
+        : []),
+      '',
+      '</details>',
+      '',
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,24 @@
+/**
+ * The frame of every action entry: run the body, and turn what it throws
+ * into `core.setFailed`. A UserError (something the user can fix) fails the
+ * step with its message and details, never a stack trace; anything else is
+ * a bug in this project, reported as such with the stack in the debug log.
+ */
+import * as core from '@actions/core';
+import { UserError } from '../../util/errors.js';
+import { findingFromText, report } from './report.js';
+
+export async function runAction(name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    if (err instanceof UserError) {
+      report(err.details.map(findingFromText), 'error');
+      core.setFailed(err.message);
+    } else {
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof Error && err.stack) core.debug(err.stack);
+      core.setFailed(`${name}: unexpected error (a bug, please report it): ${message}`);
+    }
+  }
+}

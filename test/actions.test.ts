@@ -1,0 +1,261 @@
+/**
+ * The runner contract of the bundled actions: each dist/<name>/index.js is
+ * run the way a GitHub runner runs a node action, with INPUT_* variables
+ * (dashes kept, upper-cased) and the GITHUB_OUTPUT / GITHUB_STEP_SUMMARY /
+ * GITHUB_STATE / GITHUB_ENV files, and judged by its exit code, outputs,
+ * job summary and the workflow commands it prints.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { type as osType } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCaptured, scratchDir, type CliRun } from './helpers/cli.js';
+import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
+
+const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708
+const BROKEN = join('action-fixtures', 'manifests', 'broken');
+const GOOD = join('action-fixtures', 'manifests', 'good');
+
+interface ActionRun extends CliRun {
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+/** Parses the `name<<DELIMITER ... DELIMITER` records @actions/core writes to GITHUB_OUTPUT. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<=]+)<<(.+)$/.exec(lines[i]);
+    if (!m) {
+      const kv = /^([^=]+)=(.*)$/.exec(lines[i]);
+      if (kv) outputs[kv[1]] = kv[2];
+      continue;
+    }
+    const value: string[] = [];
+    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i]);
+    outputs[m[1]] = value.join('\n');
+  }
+  return outputs;
+}
+
+/** Runs dist/<name>/index.js as a runner would, in a scratch runner directory. */
+async function runAction(
+  t: Parameters<typeof scratchDir>[0],
+  name: string,
+  inputs: Record<string, string>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ActionRun & { dir: string }> {
+  const bundle = join(REPO_ROOT, 'dist', name, 'index.js');
+  assert.ok(existsSync(bundle), `${bundle} is missing: run npm run build:dist`);
+  const dir = await scratchDir(t);
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output.txt'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
+    GITHUB_STATE: join(dir, 'state.txt'),
+    GITHUB_ENV: join(dir, 'env.txt'),
+  };
+  for (const file of Object.values(files)) await writeFile(file, '');
+  // Only what a runner would pass: no ambient GitHub/runner variables from the host.
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) base[k] = v;
+  }
+  const inputEnv = Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
+  );
+  const run = await runCaptured(process.execPath, [bundle], {
+    cwd: REPO_ROOT,
+    env: {
+      ...base,
+      ...files,
+      RUNNER_TEMP: dir,
+      GITHUB_WORKSPACE: REPO_ROOT,
+      SOURCE_DATE_EPOCH: '1323461708',
+      ...inputEnv,
+      ...env,
+    },
+  });
+  return {
+    ...run,
+    dir,
+    outputs: parseOutputFile(await readFile(files.GITHUB_OUTPUT, 'utf8')),
+    summary: await readFile(files.GITHUB_STEP_SUMMARY, 'utf8'),
+  };
+}
+
+/** The fixture sources as build-live inputs (multi-line lists). */
+function fixtureInputs(dir: string, manifests: string[]): Record<string, string> {
+  return {
+    manifests: manifests.join('\n'),
+    proto: join(FIXTURES, 'proto'),
+    overlays: `${join(FIXTURES, 'overlay-base')}\n${join(FIXTURES, 'overlay-site')}\n`,
+    'man-dir': join(FIXTURES, 'man'),
+    'system-root': join(FIXTURES, 'system-root'),
+    customize: join(FIXTURES, 'customize', 'customize'),
+    output: join(dir, 'output'),
+    'log-dir': join(dir, 'log'),
+    'upload-artifacts': 'false',
+  };
+}
+
+function assertNoStack(run: CliRun) {
+  assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at .+\(.*:\d+:\d+\)/, 'a stack trace');
+  assert.doesNotMatch(run.stdout, /%0A\s+at /, 'a stack trace in a workflow command');
+}
+
+test('build-live: the fixture build sets every output and writes the summary', async (t) => {
+  const out = await scratchDir(t);
+  const run = await runAction(t, 'build-live', fixtureInputs(out, [GOOD]));
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const o = run.outputs;
+  assert.equal(o.buildstamp, STAMP);
+  assert.equal(o['platform-dir'], join(out, 'output', `platform-${STAMP}`));
+  assert.equal(o.log, join(out, 'log', `build_live.${STAMP}.log`));
+  assert.equal(o.manifest, join(o['platform-dir'], 'i86pc', 'amd64', 'boot_archive.manifest'));
+  assert.ok(existsSync(o.manifest));
+  assert.ok(o.tgz === '' || existsSync(o.tgz), o.tgz);
+  assert.equal(o['failed-count'], '0');
+  const counts = JSON.parse(o.counts) as Record<string, number>;
+  assert.deepEqual(
+    [counts.A, counts.P, counts.M, counts.S, counts.failed],
+    [6, 7, 2, 1, 0],
+    o.counts,
+  );
+  assert.match(run.summary, new RegExp(`build-live ${STAMP}: OK`));
+  assert.match(run.summary, /\| 6 \| 7 \| 2 \| 1 \|/);
+  assert.match(run.stdout, /upload-artifacts is false/);
+  assert.doesNotMatch(run.stdout, /::error/);
+});
+
+test('build-live + verify-manifest on the broken fixture: annotation at the manifest line', async (t) => {
+  const out = await scratchDir(t);
+  const manifests = [GOOD, BROKEN];
+  const build = await runAction(t, 'build-live', fixtureInputs(out, manifests));
+  // FAILED entries do not fail build-live (fail-on-missing defaults to false).
+  assert.equal(build.code, 0, build.stdout + build.stderr);
+  assert.equal(build.outputs['failed-count'], '1');
+  assert.match(build.summary, /1 FAILED/);
+  assert.match(build.summary, /90-missing\.manifest:3/);
+  assert.match(
+    build.stdout,
+    /^::warning title=.*,file=action-fixtures\/manifests\/broken\/90-missing\.manifest,line=3::/m,
+  );
+
+  const verify = await runAction(t, 'verify-manifest', {
+    logs: build.outputs.log,
+    manifests: manifests.join('\n'),
+  });
+  assert.equal(verify.code, 1, verify.stdout + verify.stderr);
+  assert.match(
+    verify.stdout,
+    /^::error title=[^\n]*file=action-fixtures\/manifests\/broken\/90-missing\.manifest,line=3::FILE usr\/share\/man\/man1\/missing\.1/m,
+  );
+  assert.match(
+    verify.stdout,
+    /^FAILED usr\/share\/man\/man1\/missing\.1 \(action-fixtures\/manifests\/broken\/90-missing\.manifest:3\)$/m,
+  );
+  assert.match(verify.stdout, /^::error::verify-manifest: FAIL: 1 FAILED$/m);
+  assert.match(verify.summary, /❌ verify-manifest FAIL: 1 FAILED/);
+  assert.match(
+    verify.summary,
+    /`usr\/share\/man\/man1\/missing\.1` \(FILE\) at `.*90-missing\.manifest:3`/,
+  );
+  assert.equal(verify.outputs['failed-count'], '1');
+  assert.equal(verify.outputs.verdict, 'fail');
+  assert.ok(verify.outputs.report.startsWith(verify.dir), verify.outputs.report);
+  const report = JSON.parse(await readFile(verify.outputs.report, 'utf8')) as {
+    verdict: string;
+    failures: { path: string; manifest?: { line: number } }[];
+  };
+  assert.equal(report.verdict, 'fail');
+  assert.deepEqual(
+    report.failures.map((f) => [f.path, f.manifest?.line]),
+    [['usr/share/man/man1/missing.1', 3]],
+  );
+  assertNoStack(verify);
+});
+
+test('build-live fail-on-missing: true fails the step on FAILED entries', async (t) => {
+  const out = await scratchDir(t);
+  const run = await runAction(t, 'build-live', {
+    ...fixtureInputs(out, [GOOD, BROKEN]),
+    'fail-on-missing': 'true',
+  });
+  assert.equal(run.code, 1);
+  assert.match(run.stdout, /^::error title=[^\n]*90-missing\.manifest,line=3::/m);
+  assert.match(run.stdout, /^::error::1 FAILED entries \(fail-on-missing is true\)$/m);
+  assert.equal(run.outputs['failed-count'], '1');
+});
+
+test('verify-manifest passes a clean build', async (t) => {
+  const out = await scratchDir(t);
+  const build = await runAction(t, 'build-live', fixtureInputs(out, [GOOD]));
+  assert.equal(build.code, 0, build.stdout + build.stderr);
+  const verify = await runAction(t, 'verify-manifest', {
+    logs: build.outputs.log,
+    manifests: GOOD,
+    platform: build.outputs['platform-dir'],
+  });
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  assert.equal(verify.outputs['failed-count'], '0');
+  assert.equal(verify.outputs.verdict, 'pass');
+  assert.match(verify.summary, /✅ verify-manifest PASS/);
+  assert.doesNotMatch(verify.stdout, /::error/);
+});
+
+test('verify-manifest: a missing log and a bad input fail clearly', async (t) => {
+  const missing = await runAction(t, 'verify-manifest', { logs: '/nonexistent/build_live.log' });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stdout, /^::error::.*\/nonexistent\/build_live\.log/m);
+  assertNoStack(missing);
+  const bad = await runAction(t, 'verify-manifest', { logs: 'x.log', 'fail-on': 'failed,bogus' });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /^::error::input "fail-on": unknown value "bogus"/m);
+  assertNoStack(bad);
+});
+
+for (const name of ['setup-illumos-host', 'build-world']) {
+  test(
+    `${name} fails at once on a non-illumos host`,
+    { skip: osType() === 'SunOS' && 'this host is illumos' },
+    async (t) => {
+      const run = await runAction(t, name, {});
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stdout,
+        new RegExp(`^::error::${name} needs an illumos host \\(uname -s: ${osType()}\\)$`, 'm'),
+      );
+      assertNoStack(run);
+    },
+  );
+}
+
+test('build-live: uploads without a results service fail clearly', async (t) => {
+  const out = await scratchDir(t);
+  const run = await runAction(t, 'build-live', {
+    ...fixtureInputs(out, [GOOD]),
+    'upload-artifacts': 'true',
+  });
+  assert.notEqual(run.code, 0);
+  assert.match(
+    run.stdout,
+    /^::error::cannot upload artifact platform-\w+-20111209T201508Z: .*ACTIONS_RUNTIME_TOKEN/m,
+  );
+  assertNoStack(run);
+  // The build itself happened and was reported before the upload.
+  assert.equal(run.outputs.buildstamp, STAMP);
+  assert.match(run.summary, /build-live 20111209T201508Z: OK/);
+});
+
+test('build-live: a bad boolean input names the input', async (t) => {
+  const run = await runAction(t, 'build-live', { manifests: GOOD, 'upload-artifacts': 'maybe' });
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stdout,
+    /^::error::input "upload-artifacts" must be true or false, not "maybe"$/m,
+  );
+  assertNoStack(run);
+});
