@@ -6,6 +6,7 @@
  * job summary and the workflow commands it prints.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { type as osType } from 'node:os';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCaptured, scratchDir, type CliRun } from './helpers/cli.js';
 import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
+import { startResultsServer } from './helpers/results-server.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708
 const BROKEN = join('action-fixtures', 'manifests', 'broken');
@@ -256,6 +258,57 @@ test('build-live: a bad boolean input names the input', async (t) => {
   assert.match(
     run.stdout,
     /^::error::input "upload-artifacts" must be true or false, not "maybe"$/m,
+  );
+  assertNoStack(run);
+});
+
+test('build-live uploads its three artifacts to the loopback stand-in for GitHub results service; the tgz comes back byte-identical', async (t) => {
+  const server = await startResultsServer();
+  t.after(() => server.close());
+  const out = await scratchDir(t);
+  const run = await runAction(
+    t,
+    'build-live',
+    {
+      ...fixtureInputs(out, [GOOD]),
+      'upload-artifacts': 'true',
+      'artifact-prefix': 'fx',
+      'retention-days': '3',
+    },
+    server.env,
+  );
+  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+  assertNoStack(run);
+  const names = server.artifacts.map((a) => a.name).sort();
+  assert.deepEqual(names, [`fx-log-${STAMP}`, `fx-manifest-${STAMP}`, `fx-tgz-${STAMP}`]);
+  const tgzArtifact = server.artifacts.find((a) => a.name === `fx-tgz-${STAMP}`)!;
+  const zip = join(out, 'tgz.zip');
+  await writeFile(zip, server.blobOf(tgzArtifact)!);
+  const unzipped = spawnSync('unzip', ['-p', zip, `platform-${STAMP}.tgz`], {
+    maxBuffer: 64 << 20,
+  });
+  assert.equal(unzipped.status, 0, String(unzipped.stderr));
+  assert.ok(
+    unzipped.stdout.equals(await readFile(run.outputs.tgz)),
+    'the uploaded tgz is byte-identical',
+  );
+});
+
+test('build-live: an artifact upload the results service refuses fails the step clearly', async (t) => {
+  const server = await startResultsServer();
+  t.after(() => server.close());
+  server.refuseNext('CreateArtifact', { message: 'artifact storage is full' });
+  const out = await scratchDir(t);
+  const run = await runAction(
+    t,
+    'build-live',
+    { ...fixtureInputs(out, [GOOD]), 'upload-artifacts': 'true' },
+    server.env,
+  );
+  assert.notEqual(run.code, 0);
+  assert.match(
+    run.stdout,
+    /^::error::cannot upload artifact platform-tgz-20111209T201508Z: .*artifact storage is full/m,
   );
   assertNoStack(run);
 });
