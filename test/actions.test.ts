@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { runCaptured, scratchDir, type CliRun } from './helpers/cli.js';
 import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
 import { startResultsServer } from './helpers/results-server.js';
+import { cleanRunnerEnv, parseOutputFile, runComposite } from './helpers/runner.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708
 const BROKEN = join('action-fixtures', 'manifests', 'broken');
@@ -23,24 +24,6 @@ const GOOD = join('action-fixtures', 'manifests', 'good');
 interface ActionRun extends CliRun {
   outputs: Record<string, string>;
   summary: string;
-}
-
-/** Parses the `name<<DELIMITER ... DELIMITER` records @actions/core writes to GITHUB_OUTPUT. */
-export function parseOutputFile(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([^<=]+)<<(.+)$/.exec(lines[i]);
-    if (!m) {
-      const kv = /^([^=]+)=(.*)$/.exec(lines[i]);
-      if (kv) outputs[kv[1]] = kv[2];
-      continue;
-    }
-    const value: string[] = [];
-    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i]);
-    outputs[m[1]] = value.join('\n');
-  }
-  return outputs;
 }
 
 /** Runs dist/<name>/index.js as a runner would, in a scratch runner directory. */
@@ -61,10 +44,7 @@ async function runAction(
   };
   for (const file of Object.values(files)) await writeFile(file, '');
   // Only what a runner would pass: no ambient GitHub/runner variables from the host.
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/.test(k)) base[k] = v;
-  }
+  const base = cleanRunnerEnv();
   const inputEnv = Object.fromEntries(
     Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
   );
@@ -311,4 +291,58 @@ test('build-live: an artifact upload the results service refuses fails the step 
     /^::error::cannot upload artifact platform-tgz-20111209T201508Z: .*artifact storage is full/m,
   );
   assertNoStack(run);
+});
+
+// The root action.yml, run step by step by a minimal stand-in for the
+// runner's composite executor (test/helpers/runner.ts).
+
+const compositeInputs = (dir: string, manifests: string[]) => ({
+  manifests: manifests.join('\n'),
+  proto: join(FIXTURES, 'proto'),
+  overlays: `${join(FIXTURES, 'overlay-base')}\n${join(FIXTURES, 'overlay-site')}`,
+  'man-dir': join(FIXTURES, 'man'),
+  'system-root': join(FIXTURES, 'system-root'),
+  customize: join(FIXTURES, 'customize', 'customize'),
+  output: join(dir, 'output'),
+  'log-dir': join(dir, 'log'),
+  'upload-artifacts': 'false',
+});
+
+test('root composite (runner stand-in): build-live then verify-manifest pass on the good fixture', async (t) => {
+  const dir = await scratchDir(t);
+  const { steps, summary } = await runComposite(compositeInputs(dir, [GOOD]), {
+    dir,
+    env: { SOURCE_DATE_EPOCH: '1323461708' },
+  });
+  assert.deepEqual(
+    steps.map((s) => [s.id, s.code]),
+    [
+      ['build', 0],
+      ['verify', 0],
+    ],
+  );
+  assert.equal(steps[0].outputs.buildstamp, STAMP);
+  assert.equal(steps[1].outputs.verdict, 'pass');
+  assert.match(summary, /verify-manifest PASS/);
+});
+
+test('root composite (runner stand-in): verify-manifest fails on the broken fixture with an annotation at the manifest line', async (t) => {
+  const dir = await scratchDir(t);
+  const { steps } = await runComposite(compositeInputs(dir, [GOOD, BROKEN]), {
+    dir,
+    env: { SOURCE_DATE_EPOCH: '1323461708' },
+  });
+  assert.deepEqual(
+    steps.map((s) => [s.id, s.code]),
+    [
+      ['build', 0],
+      ['verify', 1],
+    ],
+  );
+  assert.equal(steps[0].outputs['failed-count'], '1');
+  assert.match(
+    steps[1].stdout,
+    /^::error [^:]*file=action-fixtures\/manifests\/broken\/90-missing\.manifest,line=3[^:]*::.*usr\/share\/man\/man1\/missing\.1/m,
+  );
+  assert.match(steps[1].stdout, /^FAILED usr\/share\/man\/man1\/missing\.1 /m);
 });
