@@ -296,21 +296,9 @@ test('build-live: an artifact upload the results service refuses fails the step 
 // The root action.yml, run step by step by a minimal stand-in for the
 // runner's composite executor (test/helpers/runner.ts).
 
-const compositeInputs = (dir: string, manifests: string[]) => ({
-  manifests: manifests.join('\n'),
-  proto: join(FIXTURES, 'proto'),
-  overlays: `${join(FIXTURES, 'overlay-base')}\n${join(FIXTURES, 'overlay-site')}`,
-  'man-dir': join(FIXTURES, 'man'),
-  'system-root': join(FIXTURES, 'system-root'),
-  customize: join(FIXTURES, 'customize', 'customize'),
-  output: join(dir, 'output'),
-  'log-dir': join(dir, 'log'),
-  'upload-artifacts': 'false',
-});
-
 test('root composite (runner stand-in): build-live then verify-manifest pass on the good fixture', async (t) => {
   const dir = await scratchDir(t);
-  const { steps, summary } = await runComposite(compositeInputs(dir, [GOOD]), {
+  const { steps, summary } = await runComposite(fixtureInputs(dir, [GOOD]), {
     dir,
     env: { SOURCE_DATE_EPOCH: '1323461708' },
   });
@@ -328,7 +316,7 @@ test('root composite (runner stand-in): build-live then verify-manifest pass on 
 
 test('root composite (runner stand-in): verify-manifest fails on the broken fixture with an annotation at the manifest line', async (t) => {
   const dir = await scratchDir(t);
-  const { steps } = await runComposite(compositeInputs(dir, [GOOD, BROKEN]), {
+  const { steps } = await runComposite(fixtureInputs(dir, [GOOD, BROKEN]), {
     dir,
     env: { SOURCE_DATE_EPOCH: '1323461708' },
   });
