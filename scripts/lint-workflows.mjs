@@ -162,6 +162,32 @@ function asBoolean(node) {
 // ---------------------------------------------------------------------------------------
 // Findings
 
+/**
+ * The entries of an `inputs:` or `outputs:` mapping that have a valid id and
+ * a mapping as value; every other problem is reported.
+ */
+function idEntries(file, node, what) {
+  if (node === undefined || isNull(node)) return [];
+  if (node.kind !== 'map') {
+    report(file, node, `"${what}s" must be a mapping`);
+    return [];
+  }
+  const entries = [];
+  for (const entry of node.entries) {
+    if (!ID_PATTERN.test(entry.key)) {
+      report(
+        file,
+        entry.keyNode,
+        `${what} id "${entry.key}" must start with a letter or _ and contain only letters, digits, - and _`,
+      );
+    }
+    if (entry.value.kind !== 'map')
+      report(file, entry.value, `${what} "${entry.key}" must be a mapping`);
+    else entries.push(entry);
+  }
+  return entries;
+}
+
 /** @type {{file: string, line: number, col: number, message: string, checker: string}[]} */
 const findings = [];
 
@@ -261,33 +287,17 @@ async function checkActionMetadata(root, file, text) {
 
   /** @type {Map<string, {required: boolean, hasDefault: boolean}>} */
   const inputs = new Map();
-  const inputsNode = get(doc, 'inputs');
-  if (inputsNode !== undefined && !isNull(inputsNode)) {
-    if (inputsNode.kind !== 'map') report(file, inputsNode, '"inputs" must be a mapping');
-    else {
-      for (const { key, keyNode, value } of inputsNode.entries) {
-        if (!ID_PATTERN.test(key))
-          report(
-            file,
-            keyNode,
-            `input id "${key}" must start with a letter or _ and contain only letters, digits, - and _`,
-          );
-        if (value.kind !== 'map') {
-          report(file, value, `input "${key}" must be a mapping`);
-          continue;
-        }
-        checkKeys(file, value, INPUT_KEYS, `input "${key}"`);
-        checkRequiredString(file, value, 'description', `input "${key}"`);
-        const required = get(value, 'required');
-        if (required !== undefined && asBoolean(required) === undefined) {
-          report(file, required, `"required" of input "${key}" must be true or false`);
-        }
-        const def = get(value, 'default');
-        if (def !== undefined && !isString(def))
-          report(file, def, `"default" of input "${key}" must be a scalar`);
-        inputs.set(key, { required: asBoolean(required) === true, hasDefault: def !== undefined });
-      }
+  for (const { key, value } of idEntries(file, get(doc, 'inputs'), 'input')) {
+    checkKeys(file, value, INPUT_KEYS, `input "${key}"`);
+    checkRequiredString(file, value, 'description', `input "${key}"`);
+    const required = get(value, 'required');
+    if (required !== undefined && asBoolean(required) === undefined) {
+      report(file, required, `"required" of input "${key}" must be true or false`);
     }
+    const def = get(value, 'default');
+    if (def !== undefined && !isString(def))
+      report(file, def, `"default" of input "${key}" must be a scalar`);
+    inputs.set(key, { required: asBoolean(required) === true, hasDefault: def !== undefined });
   }
 
   const runs = get(doc, 'runs');
@@ -329,27 +339,12 @@ async function checkActionMetadata(root, file, text) {
   }
 
   const outputs = get(doc, 'outputs');
-  if (outputs !== undefined && !isNull(outputs)) {
-    if (outputs.kind !== 'map') report(file, outputs, '"outputs" must be a mapping');
-    else {
-      for (const { key, keyNode, value } of outputs.entries) {
-        if (!ID_PATTERN.test(key))
-          report(
-            file,
-            keyNode,
-            `output id "${key}" must start with a letter or _ and contain only letters, digits, - and _`,
-          );
-        if (value.kind !== 'map') {
-          report(file, value, `output "${key}" must be a mapping`);
-          continue;
-        }
-        const allowed = using === 'composite' ? ['description', 'value'] : ['description'];
-        checkKeys(file, value, allowed, `output "${key}"`);
-        checkRequiredString(file, value, 'description', `output "${key}"`);
-        if (using === 'composite')
-          checkRequiredString(file, value, 'value', `output "${key}" of a composite action`);
-      }
-    }
+  for (const { key, value } of idEntries(file, outputs, 'output')) {
+    const allowed = using === 'composite' ? ['description', 'value'] : ['description'];
+    checkKeys(file, value, allowed, `output "${key}"`);
+    checkRequiredString(file, value, 'description', `output "${key}"`);
+    if (using === 'composite')
+      checkRequiredString(file, value, 'value', `output "${key}" of a composite action`);
   }
 
   /** @type {Set<string>} */

@@ -30738,7 +30738,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   lS: () => (/* binding */ definesInput)
 /* harmony export */ });
-/* unused harmony exports requiredInput, booleanInput, choiceInput, integerInput */
+/* unused harmony exports booleanInput, choiceInput, integerInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5009);
 /* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6143);
 /**
@@ -30752,13 +30752,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 function optionalInput(name) {
     const value = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name).trim();
     return value === '' ? undefined : value;
-}
-/** A single-line input that must be given. */
-function requiredInput(name) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        throw new UserError(`input "${name}" is required`);
-    return value;
 }
 /**
  * A list input: one item a line (YAML `|` block), blank lines and lines

@@ -12,13 +12,6 @@ export function optionalInput(name: string): string | undefined {
   return value === '' ? undefined : value;
 }
 
-/** A single-line input that must be given. */
-export function requiredInput(name: string): string {
-  const value = optionalInput(name);
-  if (value === undefined) throw new UserError(`input "${name}" is required`);
-  return value;
-}
-
 /**
  * A list input: one item a line (YAML `|` block), blank lines and lines
  * starting with `#` ignored, each item trimmed. Items are never split on
