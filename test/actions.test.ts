@@ -208,7 +208,10 @@ for (const name of ['setup-illumos-host', 'build-world']) {
       assert.equal(run.code, 1);
       assert.match(
         run.stdout,
-        new RegExp(`^::error::${name} needs an illumos host \\(uname -s: ${osType()}\\)$`, 'm'),
+        new RegExp(
+          `^::error::${name} needs an illumos host \\(uname -s: ${osType()}\\); nothing was done$`,
+          'm',
+        ),
       );
       assertNoStack(run);
     },

@@ -1,0 +1,32 @@
+/**
+ * Which kernel this host runs, as `uname -s` on PATH says it (so tests can
+ * put a stand-in first on PATH). Never core.platform.getDetails(): it
+ * throws on illumos.
+ */
+import { execFile } from 'node:child_process';
+import { type as osType } from 'node:os';
+import { UserError } from '../util/errors.js';
+
+/** `uname -s` (`SunOS` on illumos, `Linux`, `Darwin`); os.type() where there is no uname. */
+export function unameS(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return new Promise((done) => {
+    execFile('uname', ['-s'], { env, encoding: 'utf8' }, (err, stdout) => {
+      const name = stdout?.trim();
+      done(!err && name ? name : osType());
+    });
+  });
+}
+
+/** True on illumos (and Solaris): what the illumos build steps need. */
+export function isIllumos(uname: string): boolean {
+  return uname === 'SunOS';
+}
+
+/** Fails at once, naming the kernel found, unless this is an illumos host (SPEC 7). */
+export async function requireIllumos(what: string, env?: NodeJS.ProcessEnv): Promise<string> {
+  const uname = await unameS(env);
+  if (!isIllumos(uname)) {
+    throw new UserError(`${what} needs an illumos host (uname -s: ${uname}); nothing was done`);
+  }
+  return uname;
+}
