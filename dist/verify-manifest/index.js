@@ -30964,7 +30964,7 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5009);
 /* harmony import */ var _verify_report_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3329);
 /* harmony import */ var _verify_types_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(9742);
-/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5489);
+/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8626);
 /* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6143);
 /* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6122);
 /* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9697);
@@ -31362,7 +31362,7 @@ const FAIL_ON = [
 
 /***/ }),
 
-/***/ 5489:
+/***/ 8626:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32160,6 +32160,68 @@ async function mapLimit(items, limit, work) {
     return results;
 }
 //# sourceMappingURL=copy.js.map
+;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
+/**
+ * Checks a tar (or tar.gz) before anything is unpacked from it: every
+ * member must land inside the directory it is unpacked into. Used for
+ * platform tgzs (verify-manifest), man page tarballs and proto cache
+ * entries, which all come from elsewhere and must not be trusted.
+ */
+
+
+
+
+const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
+const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+/** Throws a UserError naming the first member that would land outside, or an unreadable archive. */
+async function checkTarMembers(file, options) {
+    if (options.gzip) {
+        const handle = await (0,promises_.open)(file, 'r');
+        const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+        await handle.close();
+        if (bytesRead < 2 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) {
+            throw new util_errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
+        }
+    }
+    const symlinks = new Set();
+    let bad;
+    const underSymlink = (path) => {
+        const parts = path.split('/');
+        for (let i = 1; i < parts.length; i++) {
+            if (symlinks.has(parts.slice(0, i).join('/')))
+                return true;
+        }
+        return false;
+    };
+    try {
+        await Ct({
+            file,
+            strict: true,
+            onReadEntry: (entry) => {
+                if (bad !== undefined)
+                    return;
+                const path = trimSlashes(entry.path);
+                const link = entry.linkpath;
+                if (escapes(entry.path) || underSymlink(path))
+                    bad = entry.path;
+                else if (entry.type === 'Link' && link && escapes(link))
+                    bad = entry.path;
+                else if (entry.type === 'SymbolicLink') {
+                    if (!options.allowOutwardSymlinks && link && ((0,external_node_path_.isAbsolute)(link) || link.includes('..')))
+                        bad = entry.path;
+                    symlinks.add(path);
+                }
+            },
+        });
+    }
+    catch (err) {
+        throw new util_errors/* UserError */.yo(`${file} is not a readable ${options.gzip ? 'tar.gz' : 'tar'}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    if (bad !== undefined) {
+        throw new util_errors/* UserError */.yo(`${file}: member ${bad} would land outside ${options.into}; refusing to unpack it`);
+    }
+}
+//# sourceMappingURL=tar-safety.js.map
 ;// CONCATENATED MODULE: ./build/src/util/which.js
 
 
@@ -32192,36 +32254,7 @@ async function which(name, path = process.env.PATH ?? '') {
 
 
 
-const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
-/** Lists a tgz and refuses it when it is not gzip or a member would land outside. */
-async function checkTgz(tgz) {
-    const handle = await (0,promises_.open)(tgz, 'r');
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-    await handle.close();
-    if (bytesRead < 2 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) {
-        throw new util_errors/* UserError */.yo(`${tgz} is not a gzip file (expected platform-<STAMP>.tgz)`);
-    }
-    const bad = [];
-    try {
-        await Ct({
-            file: tgz,
-            strict: true,
-            onReadEntry: (entry) => {
-                const link = entry.linkpath;
-                if (escapes(entry.path) || (entry.type === 'Link' && link && escapes(link)))
-                    bad.push(entry.path);
-                if (entry.type === 'SymbolicLink' && link && ((0,external_node_path_.isAbsolute)(link) || link.includes('..')))
-                    bad.push(entry.path);
-            },
-        });
-    }
-    catch (err) {
-        throw new util_errors/* UserError */.yo(`${tgz} is not a readable tar.gz: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    }
-    if (bad.length > 0) {
-        throw new util_errors/* UserError */.yo(`${tgz}: member ${bad[0]} would land outside the platform directory; refusing to unpack it`);
-    }
-}
+
 /**
  * Opens `--platform`: a `platform-<STAMP>` directory, or its tgz, unpacked
  * into a new temporary directory (never anywhere else).
@@ -32233,7 +32266,10 @@ async function openPlatform(path) {
     let dir = path;
     let close = () => Promise.resolve();
     if (!info.isDirectory()) {
-        await checkTgz(path);
+        await checkTarMembers(path, {
+            into: 'the platform directory',
+            gzip: { expected: 'platform-<STAMP>.tgz' },
+        });
         const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'joyent-live-verify-'));
         close = () => (0,promises_.rm)(temp, { recursive: true, force: true });
         try {

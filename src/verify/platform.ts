@@ -3,11 +3,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { extract, list } from 'tar';
+import { extract } from 'tar';
 import { md5OfFile } from '../assembly/copy.js';
 import { describeError, UserError } from '../util/errors.js';
+import { checkTarMembers } from '../util/tar-safety.js';
 import { which } from '../util/which.js';
 import type { BootManifest } from './boot-manifest-reader.js';
 import type { ContentCheck } from './types.js';
@@ -18,40 +19,6 @@ export interface OpenedPlatform {
   archiveDir: string;
   /** Removes the temporary directory a tgz was unpacked into. */
   close: () => Promise<void>;
-}
-
-const escapes = (member: string) =>
-  isAbsolute(member) || member.split('/').some((part) => part === '..');
-
-/** Lists a tgz and refuses it when it is not gzip or a member would land outside. */
-async function checkTgz(tgz: string): Promise<void> {
-  const handle = await open(tgz, 'r');
-  const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-  await handle.close();
-  if (bytesRead < 2 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) {
-    throw new UserError(`${tgz} is not a gzip file (expected platform-<STAMP>.tgz)`);
-  }
-  const bad: string[] = [];
-  try {
-    await list({
-      file: tgz,
-      strict: true,
-      onReadEntry: (entry) => {
-        const link = entry.linkpath;
-        if (escapes(entry.path) || (entry.type === 'Link' && link && escapes(link)))
-          bad.push(entry.path);
-        if (entry.type === 'SymbolicLink' && link && (isAbsolute(link) || link.includes('..')))
-          bad.push(entry.path);
-      },
-    });
-  } catch (err) {
-    throw new UserError(`${tgz} is not a readable tar.gz: ${describeError(err)}`);
-  }
-  if (bad.length > 0) {
-    throw new UserError(
-      `${tgz}: member ${bad[0]} would land outside the platform directory; refusing to unpack it`,
-    );
-  }
 }
 
 /**
@@ -65,7 +32,10 @@ export async function openPlatform(path: string): Promise<OpenedPlatform> {
   let dir = path;
   let close = () => Promise.resolve();
   if (!info.isDirectory()) {
-    await checkTgz(path);
+    await checkTarMembers(path, {
+      into: 'the platform directory',
+      gzip: { expected: 'platform-<STAMP>.tgz' },
+    });
     const temp = await mkdtemp(join(tmpdir(), 'joyent-live-verify-'));
     close = () => rm(temp, { recursive: true, force: true });
     try {
