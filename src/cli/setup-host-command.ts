@@ -1,0 +1,147 @@
+import { Command, Option } from 'commander';
+import { COMPRESSIONS, exportPathLine, type CompressionChoice } from '../host/cache-tools.js';
+import { setupHost, type SetupHostResult } from '../host/setup-host.js';
+import { UsageError } from '../util/errors.js';
+import { collect, parseDefines } from './options.js';
+
+interface SetupHostFlags {
+  workspace: string;
+  proto?: string;
+  manDir?: string;
+  releaseFile?: string;
+  installPackages?: boolean;
+  illumosRepo?: string;
+  illumosRef?: string;
+  illumosExtraRepo?: string;
+  illumosExtraRef?: string;
+  primaryCompiler?: string;
+  shadowCompiler?: string[];
+  gate?: string;
+  nightlyOptions?: string;
+  maxJobs?: string;
+  onClosedBins?: string;
+  illumosEnv?: string[];
+  compression: CompressionChoice;
+  gnuTar?: string;
+  shimDir?: string;
+  manUrl?: string;
+  manSha256?: string;
+  manStripComponents?: string;
+  json?: boolean;
+}
+
+function wholeNumber(flag: string, value: string | undefined, min: number, max: number) {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(
+      `${flag} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return Number(value);
+}
+
+/** What a person reads at the end. */
+export function formatSetupSummary(r: SetupHostResult): string[] {
+  const lines = [
+    `setup-host: ${r.distro} (${r.release}): ready`,
+    `  packages: ${r.packages.required.length} required present (${r.packages.packager})` +
+      (r.packages.installed.length ? `; installed ${r.packages.installed.join(', ')}` : ''),
+  ];
+  for (const c of r.compilers)
+    lines.push(`  ${c.role} compiler ${c.name}: ${c.path}: ${c.version}`);
+  lines.push(`  GNU tar: ${r.tools.gnuTar}`, `  caches compress with: ${r.tools.compression}`);
+  for (const p of r.projects)
+    lines.push(`  projects/${p.name}: ${p.state}${p.symlink ? ' (symlink)' : ''}`);
+  lines.push(`  illumos.sh: ${r.illumosSh}`, `  proto: ${r.proto}`);
+  if (r.man) lines.push(`  man pages: ${r.man.manDir} (sha256 ${r.man.sha256})`);
+  lines.push(
+    '  put the tool shims first on PATH before build-world:',
+    `    ${exportPathLine(r.tools.shimDir)}`,
+  );
+  return lines;
+}
+
+export function setupHostCommand(setExitCode: (code: number) => void): Command {
+  return new Command('setup-host')
+    .description(
+      'check and prepare an illumos build host for build-world (packages, compilers, GNU tar, projects, illumos.sh, man pages)',
+    )
+    .option('--workspace <dir>', 'the smartos-live style workspace', '.')
+    .option('--proto <dir>', 'proto area, ROOT in illumos.sh (default <workspace>/proto)')
+    .option('--man-dir <dir>', 'where the man pages go (default <workspace>/man)')
+    .option(
+      '--release-file <file>',
+      'the release banner to identify the distribution by',
+      '/etc/release',
+    )
+    .option(
+      '--install-packages',
+      'install missing required packages (pkgin or pkg); else only check',
+    )
+    .option('--illumos-repo <url>', 'repository to clone into projects/illumos when it is missing')
+    .option('--illumos-ref <ref>', 'branch, tag or commit of --illumos-repo')
+    .option(
+      '--illumos-extra-repo <url>',
+      'repository to clone into projects/illumos-extra when it is missing',
+    )
+    .option('--illumos-extra-ref <ref>', 'branch, tag or commit of --illumos-extra-repo')
+    .option(
+      '--primary-compiler <spec>',
+      'PRIMARY_CC as name,path,style (default: gcc10 of the distribution)',
+    )
+    .option(
+      '--shadow-compiler <spec>',
+      'a SHADOW_CCS entry as name,path,style (repeatable)',
+      collect,
+    )
+    .option('--gate <name>', 'GATE in illumos.sh', 'joyent-live')
+    .option('--nightly-options <flags>', 'NIGHTLY_OPTIONS (default -CiLmMNnt)')
+    .option('--max-jobs <n>', 'MAX_JOBS (default: the CPU count)')
+    .option('--on-closed-bins <dir>', 'ON_CLOSED_BINS (only written when given)')
+    .option('--illumos-env <NAME=VALUE>', 'a further variable for illumos.sh (repeatable)', collect)
+    .addOption(
+      new Option('--compression <method>', 'what the caches compress with')
+        .choices(COMPRESSIONS)
+        .default('auto'),
+    )
+    .option('--gnu-tar <path>', 'the GNU tar to use (default: gtar on PATH, else /usr/gnu/bin/tar)')
+    .option(
+      '--shim-dir <dir>',
+      'where the tar/zstd shims go (default <workspace>/.joyent-live/bin)',
+    )
+    .option('--man-url <url>', 'man pages tarball to unpack into --man-dir (http, https, file)')
+    .option('--man-sha256 <hex>', 'the sha256 the man pages tarball must have')
+    .option('--man-strip-components <n>', 'leading directories to drop from its members', '0')
+    .option('--json', 'print a machine-readable summary on stdout')
+    .action(async (flags: SetupHostFlags) => {
+      const result = await setupHost({
+        workspace: flags.workspace,
+        proto: flags.proto,
+        manDir: flags.manDir,
+        releaseFile: flags.releaseFile,
+        installPackages: flags.installPackages ?? false,
+        illumosRepo: flags.illumosRepo,
+        illumosRef: flags.illumosRef,
+        illumosExtraRepo: flags.illumosExtraRepo,
+        illumosExtraRef: flags.illumosExtraRef,
+        primaryCompiler: flags.primaryCompiler,
+        shadowCompilers: flags.shadowCompiler ?? [],
+        gate: flags.gate,
+        nightlyOptions: flags.nightlyOptions,
+        maxJobs: wholeNumber('--max-jobs', flags.maxJobs, 1, 4096),
+        onClosedBins: flags.onClosedBins,
+        illumosEnv: parseDefines(flags.illumosEnv ?? [], '--illumos-env'),
+        compression: flags.compression,
+        gnuTar: flags.gnuTar,
+        shimDir: flags.shimDir,
+        manUrl: flags.manUrl,
+        manSha256: flags.manSha256,
+        manStripComponents: wholeNumber('--man-strip-components', flags.manStripComponents, 0, 64),
+        onInfo: (message) => process.stderr.write(`${message}\n`),
+      });
+      const human = flags.json ? process.stderr : process.stdout;
+      human.write(formatSetupSummary(result).join('\n') + '\n');
+      if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      setExitCode(0);
+    });
+}

@@ -1,0 +1,80 @@
+/**
+ * Compilers as illumos names them in illumos.sh (PRIMARY_CC, SHADOW_CCS):
+ * `<name>,<path>,<style>`, e.g. `gcc10,/opt/gcc-10/bin/gcc,gnu`. Each one
+ * must exist and answer `--version`; its first line is the version
+ * reported (and, by build-world, part of the proto cache key).
+ */
+import { access, constants } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { describeError, UserError } from '../util/errors.js';
+import type { Distro } from './release.js';
+import { lastLine, runTool } from './run.js';
+
+export interface CompilerSpec {
+  name: string;
+  path: string;
+  style: string;
+  /** The spec as given: `gcc10,/opt/gcc-10/bin/gcc,gnu`. */
+  spec: string;
+}
+
+export interface CheckedCompiler extends CompilerSpec {
+  role: 'primary' | 'shadow';
+  /** First line of `<path> --version`. */
+  version: string;
+}
+
+/** Where each distribution's build compiler lives (gcc 10, what illumos builds with). */
+export const DEFAULT_PRIMARY_COMPILER: Record<Distro, string> = {
+  SmartOS: 'gcc10,/opt/local/gcc10/bin/gcc,gnu',
+  OmniOS: 'gcc10,/opt/gcc-10/bin/gcc,gnu',
+  OpenIndiana: 'gcc10,/usr/gcc/10/bin/gcc,gnu',
+};
+
+const STYLES = ['gnu', 'studio', 'smatch'];
+
+/** Parses `name,path,style`; `what` names the option in messages. */
+export function parseCompilerSpec(spec: string, what: string): CompilerSpec {
+  const parts = spec.split(',');
+  if (parts.length !== 3 || parts.some((p) => p.trim() === '')) {
+    throw new UserError(
+      `${what}: ${JSON.stringify(spec)} is not name,path,style (e.g. gcc10,/opt/gcc-10/bin/gcc,gnu)`,
+    );
+  }
+  const [name, path, style] = parts.map((p) => p.trim());
+  if (!/^[A-Za-z0-9_.+-]+$/.test(name)) {
+    throw new UserError(`${what}: compiler name ${JSON.stringify(name)} must be a plain word`);
+  }
+  if (!isAbsolute(path)) throw new UserError(`${what}: compiler path ${path} must be absolute`);
+  if (!STYLES.includes(style)) {
+    throw new UserError(
+      `${what}: style ${JSON.stringify(style)} is not one of ${STYLES.join(', ')}`,
+    );
+  }
+  return { name, path, style, spec: `${name},${path},${style}` };
+}
+
+/** The C++ driver beside a C compiler (illumos.sh's PRIMARY_CCC/SHADOW_CCCS): gcc -> g++. */
+export function cxxSpec(c: CompilerSpec): string {
+  const base = basename(c.path);
+  const cxx = base === 'gcc' ? 'g++' : base.replace(/gcc(?=[^/]*$)/, 'g++');
+  return `${c.name},${join(dirname(c.path), cxx)},${c.style}`;
+}
+
+export async function checkCompiler(
+  c: CompilerSpec,
+  role: 'primary' | 'shadow',
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CheckedCompiler> {
+  try {
+    await access(c.path, constants.X_OK);
+  } catch (err) {
+    throw new UserError(`${role} compiler ${c.name}: ${c.path} ${describeError(err)}`);
+  }
+  const run = await runTool(c.path, ['--version'], { env });
+  const first = run.stdout.split('\n')[0]?.trim() ?? '';
+  if (run.code !== 0 || !first) {
+    throw new UserError(`${role} compiler ${c.name}: ${c.path} --version failed: ${lastLine(run)}`);
+  }
+  return { ...c, role, version: first };
+}
