@@ -8,11 +8,19 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { type as osType } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { REQUIRED_PACKAGES } from '../src/host/packages.js';
 import { runCaptured, scratchDir, type CliRun } from './helpers/cli.js';
+import {
+  hostScene,
+  makeManTarball,
+  RELEASE_OF,
+  serveFiles,
+  STANDIN_BIN,
+} from './helpers/illumos-host.js';
 import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
 import { startResultsServer } from './helpers/results-server.js';
 import { cleanRunnerEnv, parseOutputFile, runComposite } from './helpers/runner.js';
@@ -199,7 +207,7 @@ test('verify-manifest: a missing log and a bad input fail clearly', async (t) =>
   assertNoStack(bad);
 });
 
-for (const name of ['setup-illumos-host', 'build-world']) {
+for (const name of ['build-world']) {
   test(
     `${name} fails at once on a non-illumos host`,
     { skip: osType() === 'SunOS' && 'this host is illumos' },
@@ -217,6 +225,110 @@ for (const name of ['setup-illumos-host', 'build-world']) {
     },
   );
 }
+
+test(
+  'setup-illumos-host fails at once on a non-illumos host (the uname stand-in saying Linux, and the real uname)',
+  { skip: osType() === 'SunOS' && 'this host is illumos' },
+  async (t) => {
+    const scene = await hostScene(t, 'OmniOS');
+    for (const env of [{ ...scene.env, UNAME_STANDIN_S: 'Linux' }, {}]) {
+      const run = await runAction(t, 'setup-illumos-host', { workspace: scene.workspace }, env);
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stdout,
+        new RegExp(
+          `^::error::setup-illumos-host needs an illumos host \\(uname -s: ${osType()}\\); nothing was done$`,
+          'm',
+        ),
+      );
+      assertNoStack(run);
+    }
+    assert.deepEqual(await scene.calls(), []);
+  },
+);
+
+test('setup-illumos-host on a stand-in OmniOS host: outputs, PATH shims, illumos.sh, summary', async (t) => {
+  const scene = await hostScene(t, 'OmniOS');
+  const man = await makeManTarball(scene.dir);
+  const base = await serveFiles(t, { 'man.tgz': man.file });
+  const pathFile = join(scene.dir, 'github-path.txt');
+  await writeFile(pathFile, '');
+  const run = await runAction(
+    t,
+    'setup-illumos-host',
+    {
+      workspace: scene.workspace,
+      'release-file': RELEASE_OF.OmniOS,
+      'primary-compiler': `gcc10,${process.execPath},gnu`,
+      'shadow-compilers': '',
+      'illumos-repo': scene.repo,
+      'illumos-extra-repo': scene.repo,
+      'illumos-extra-ref': 'v1',
+      'illumos-env': 'PERL=/usr/bin/perl\n',
+      compression: 'gzip',
+      'man-url': `${base}/man.tgz`,
+      'man-sha256': man.sha256,
+    },
+    { ...scene.env, GITHUB_PATH: pathFile },
+  );
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assertNoStack(run);
+  const shim = join(run.dir, 'joyent-live-bin');
+  assert.equal(run.outputs.distro, 'OmniOS');
+  assert.equal(run.outputs.release, 'OmniOS v11 r151026');
+  assert.equal(run.outputs['gnu-tar'], join(STANDIN_BIN, 'gtar'));
+  assert.equal(run.outputs.compression, 'gzip');
+  assert.equal(run.outputs['shim-dir'], shim);
+  assert.equal(run.outputs.proto, join(scene.workspace, 'proto'));
+  const sh = join(scene.workspace, 'projects', 'illumos', 'illumos.sh');
+  assert.equal(run.outputs['illumos-sh'], sh);
+  assert.match(await readFile(sh, 'utf8'), /^export PERL="\/usr\/bin\/perl"$/m);
+  assert.deepEqual(
+    (JSON.parse(run.outputs.compilers) as { role: string; version: string }[]).map((c) => [
+      c.role,
+      c.version,
+    ]),
+    [['primary', process.version]],
+  );
+  assert.equal(await readFile(pathFile, 'utf8'), `${shim}\n`);
+  assert.equal(await readlink(join(shim, 'tar')), join(STANDIN_BIN, 'gtar'));
+  assert.match(run.summary, /^### setup-illumos-host: OmniOS ready$/m);
+  assert.match(run.summary, /^\| cache compression \| gzip/m);
+  assert.match(run.summary, /^\| projects\/illumos-extra \| cloned \|$/m);
+  assert.match(run.summary, /^\| man pages \| /m);
+});
+
+test('setup-illumos-host on a stand-in SmartOS host: a package that fails to install fails the step by name', async (t) => {
+  const required = REQUIRED_PACKAGES.SmartOS.packages;
+  const scene = await hostScene(t, 'SmartOS', required.slice(1));
+  const run = await runAction(
+    t,
+    'setup-illumos-host',
+    {
+      workspace: scene.workspace,
+      'release-file': RELEASE_OF.SmartOS,
+      'install-packages': 'true',
+    },
+    { ...scene.env, PKG_STANDIN_FAIL: required[0] },
+  );
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stdout,
+    new RegExp(`^::error::1 package did not install: ${required[0]} \\(pkgin exit code 0`, 'm'),
+  );
+  assertNoStack(run);
+  const bad = await runAction(
+    t,
+    'setup-illumos-host',
+    { workspace: scene.workspace, compression: 'xz' },
+    scene.env,
+  );
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stdout,
+    /^::error::input "compression" must be one of auto, zstd, gzip, not "xz"/m,
+  );
+});
 
 test('build-live: uploads without a results service fail clearly', async (t) => {
   const out = await scratchDir(t);

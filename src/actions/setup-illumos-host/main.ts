@@ -1,5 +1,103 @@
-/** setup-illumos-host: check and prepare an illumos runner (engine: later release). */
-import { illumosOnlyPlaceholder } from '../common/host.js';
+/**
+ * setup-illumos-host action: reads the inputs, runs the engine's
+ * setupHost(), puts the tar/zstd shims first on PATH for the later steps
+ * (@actions/cache in build-world), and reports: outputs, job summary.
+ */
+import { join } from 'node:path';
+import * as core from '@actions/core';
+import { COMPRESSIONS } from '../../host/cache-tools.js';
+import { setupHost } from '../../host/setup-host.js';
+import {
+  booleanInput,
+  choiceInput,
+  definesInput,
+  integerInput,
+  listInput,
+  optionalInput,
+} from '../common/inputs.js';
+import { code, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
 
-await runAction('setup-illumos-host', () => illumosOnlyPlaceholder('setup-illumos-host'));
+await runAction('setup-illumos-host', async () => {
+  const workspace = optionalInput('workspace') ?? process.env.GITHUB_WORKSPACE ?? process.cwd();
+  const runnerTemp = process.env.RUNNER_TEMP;
+  const result = await setupHost({
+    name: 'setup-illumos-host',
+    workspace,
+    proto: optionalInput('proto'),
+    manDir: optionalInput('man-dir'),
+    releaseFile: optionalInput('release-file'),
+    installPackages: booleanInput('install-packages', false),
+    illumosRepo: optionalInput('illumos-repo'),
+    illumosRef: optionalInput('illumos-ref'),
+    illumosExtraRepo: optionalInput('illumos-extra-repo'),
+    illumosExtraRef: optionalInput('illumos-extra-ref'),
+    primaryCompiler: optionalInput('primary-compiler'),
+    shadowCompilers: listInput('shadow-compilers'),
+    gate: optionalInput('gate'),
+    nightlyOptions: optionalInput('nightly-options'),
+    maxJobs: integerInput('max-jobs', 1, 4096),
+    onClosedBins: optionalInput('on-closed-bins'),
+    illumosEnv: definesInput('illumos-env'),
+    compression: choiceInput('compression', COMPRESSIONS, 'auto'),
+    gnuTar: optionalInput('gnu-tar'),
+    // RUNNER_TEMP lives as long as the job and is not in the checkout.
+    shimDir:
+      optionalInput('shim-dir') ?? (runnerTemp ? join(runnerTemp, 'joyent-live-bin') : undefined),
+    manUrl: optionalInput('man-url'),
+    manSha256: optionalInput('man-sha256'),
+    manStripComponents: integerInput('man-strip-components', 0, 64),
+    onInfo: (message) => core.info(message),
+  });
+
+  core.addPath(result.tools.shimDir);
+  core.setOutput('distro', result.distro);
+  core.setOutput('release', result.release);
+  core.setOutput('gnu-tar', result.tools.gnuTar);
+  core.setOutput('compression', result.tools.compression);
+  core.setOutput('shim-dir', result.tools.shimDir);
+  core.setOutput('illumos-sh', result.illumosSh);
+  core.setOutput('proto', result.proto);
+  core.setOutput(
+    'compilers',
+    JSON.stringify(
+      result.compilers.map((c) => ({ role: c.role, spec: c.spec, version: c.version })),
+    ),
+  );
+  core.info(`setup-illumos-host: ${result.distro} (${result.release}): ready`);
+
+  const rows = [
+    ['distribution', `${result.distro} (${code(result.release)})`],
+    [
+      'packages',
+      `${result.packages.required.length} required present (${result.packages.packager})` +
+        (result.packages.installed.length
+          ? `; installed ${result.packages.installed.map(code).join(', ')}`
+          : ''),
+    ],
+    ...result.compilers.map((c) => [`${c.role} compiler`, `${code(c.spec)}: ${code(c.version)}`]),
+    ['GNU tar', code(result.tools.gnuTar)],
+    [
+      'cache compression',
+      result.tools.compression + (result.tools.zstdHidden ? ' (zstd hidden)' : ''),
+    ],
+    ...result.projects.map((p) => [
+      `projects/${p.name}`,
+      p.state + (p.symlink ? ' (symlink)' : ''),
+    ]),
+    ['illumos.sh', code(result.illumosSh)],
+    ...(result.man
+      ? [['man pages', `${code(result.man.manDir)} (sha256 ${code(result.man.sha256)})`]]
+      : []),
+  ];
+  await writeSummary(
+    [
+      `### setup-illumos-host: ${result.distro} ready`,
+      '',
+      '| | |',
+      '|---|---|',
+      ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
+      '',
+    ].join('\n'),
+  );
+});
