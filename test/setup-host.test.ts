@@ -6,7 +6,16 @@
  * sh are real.
  */
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -582,6 +591,10 @@ test(
         /cannot download http:\/\/127\.0\.0\.1:\d+\/missing\.tgz: HTTP 404 Not Found/,
       ],
       [
+        `${base.replace('//', '//user:s3cret@')}/missing.tgz`,
+        /cannot download http:\/\/127\.0\.0\.1:\d+\/missing\.tgz: HTTP 404 Not Found/,
+      ],
+      [
         'http://127.0.0.1:1/man.tgz',
         /cannot download http:\/\/127\.0\.0\.1:1\/man\.tgz: .*ECONNREFUSED/,
       ],
@@ -593,6 +606,7 @@ test(
       assert.equal(bad.code, 1, url);
       assert.match(bad.stderr, message);
       assertClean(bad);
+      assert.doesNotMatch(bad.stderr, /s3cret/);
     }
     const half = await runCli(args(scene, 'OmniOS', ['--man-url', `${base}/evil.tgz`]), {
       env: scene.env,
@@ -630,6 +644,26 @@ test('stand-in host: projects: a clone that fails leaves nothing; a missing proj
   assert.equal(gone.code, 1);
   assert.match(gone.stderr, /error: cannot clone .*\/no-such-repo: /);
   assert.deepEqual(await readdir(join(scene.workspace, 'projects')), []);
+
+  // A clone interrupted earlier (its temporary directory left behind) is redone.
+  await mkdir(join(scene.workspace, 'projects', '.illumos-extra.partial', 'half'), {
+    recursive: true,
+  });
+  const redo = await runCli(
+    args(scene, 'OmniOS', ['--primary-compiler', `gcc10,${process.execPath},gnu`]),
+    { env: scene.env },
+  );
+  assert.equal(redo.code, 0, redo.stderr);
+  assert.deepEqual((await readdir(join(scene.workspace, 'projects'))).sort(), [
+    'illumos',
+    'illumos-extra',
+  ]);
+  assert.equal(
+    await readFile(join(scene.workspace, 'projects', 'illumos-extra', 'README'), 'utf8'),
+    'master\n',
+  );
+  await rm(join(scene.workspace, 'projects'), { recursive: true });
+  await mkdir(join(scene.workspace, 'projects'));
 
   const noRepo = await runCli(
     [

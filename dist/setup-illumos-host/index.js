@@ -32421,7 +32421,7 @@ function parseManUrl(text) {
         throw new errors/* UserError */.yo(`man-url ${JSON.stringify(text)} is not a URL`);
     }
     if (!['http:', 'https:', 'file:'].includes(url.protocol)) {
-        throw new errors/* UserError */.yo(`man-url ${text}: only http, https and file URLs are supported`);
+        throw new errors/* UserError */.yo(`man-url ${shownUrl(url)}: only http, https and file URLs are supported`);
     }
     return url;
 }
@@ -32432,6 +32432,15 @@ function checkSha256(text) {
     }
     return hex;
 }
+/** The URL as messages show it: without a user name or password. */
+function shownUrl(url) {
+    if (!url.username && !url.password)
+        return url.href;
+    const copy = new URL(url.href);
+    copy.username = '';
+    copy.password = '';
+    return copy.href;
+}
 function openHttp(url, redirects = 0) {
     return new Promise((resolve, reject) => {
         const get = url.protocol === 'https:' ? external_node_https_namespaceObject.get : external_node_http_.get;
@@ -32440,12 +32449,12 @@ function openHttp(url, redirects = 0) {
             if (status >= 300 && status < 400 && res.headers.location) {
                 res.resume();
                 if (redirects >= MAX_REDIRECTS) {
-                    reject(new errors/* UserError */.yo(`${url.href}: more than ${MAX_REDIRECTS} redirects`));
+                    reject(new errors/* UserError */.yo(`${shownUrl(url)}: more than ${MAX_REDIRECTS} redirects`));
                     return;
                 }
                 const next = new URL(res.headers.location, url);
                 if (!['http:', 'https:'].includes(next.protocol)) {
-                    reject(new errors/* UserError */.yo(`${url.href}: redirect to unsupported ${next.href}`));
+                    reject(new errors/* UserError */.yo(`${shownUrl(url)}: redirect to unsupported ${shownUrl(next)}`));
                     return;
                 }
                 openHttp(next, redirects + 1).then(resolve, reject);
@@ -32453,13 +32462,13 @@ function openHttp(url, redirects = 0) {
             }
             if (status !== 200) {
                 res.resume();
-                reject(new errors/* UserError */.yo(`cannot download ${url.href}: HTTP ${status} ${res.statusMessage ?? ''}`.trim()));
+                reject(new errors/* UserError */.yo(`cannot download ${shownUrl(url)}: HTTP ${status} ${res.statusMessage ?? ''}`.trim()));
                 return;
             }
             resolve(res);
         });
         req.setTimeout(IDLE_MS, () => req.destroy(new Error(`no answer for ${IDLE_MS / 1000} s`)));
-        req.on('error', (err) => reject(new errors/* UserError */.yo(`cannot download ${url.href}: ${(0,errors/* describeError */.Uc)(err)}`)));
+        req.on('error', (err) => reject(new errors/* UserError */.yo(`cannot download ${shownUrl(url)}: ${(0,errors/* describeError */.Uc)(err)}`)));
     });
 }
 async function openSource(url) {
@@ -32468,7 +32477,7 @@ async function openSource(url) {
         const stream = (0,external_node_fs_.createReadStream)(path);
         await new Promise((resolve, reject) => {
             stream.once('open', () => resolve());
-            stream.once('error', (err) => reject(new errors/* UserError */.yo(`cannot read ${url.href}: ${(0,errors/* describeError */.Uc)(err)}`)));
+            stream.once('error', (err) => reject(new errors/* UserError */.yo(`cannot read ${shownUrl(url)}: ${(0,errors/* describeError */.Uc)(err)}`)));
         });
         return stream;
     }
@@ -32490,7 +32499,7 @@ async function fetchManPages(options) {
     await (0,promises_.rm)(staging, { recursive: true, force: true });
     await (0,promises_.rm)(download, { force: true });
     try {
-        options.onInfo?.(`downloading ${url.href}`);
+        options.onInfo?.(`downloading ${shownUrl(url)}`);
         const source = await openSource(url);
         const hash = (0,external_node_crypto_.createHash)('sha256');
         let bytes = 0;
@@ -32507,11 +32516,11 @@ async function fetchManPages(options) {
         catch (err) {
             if (err instanceof errors/* UserError */.yo)
                 throw err;
-            throw new errors/* UserError */.yo(`cannot download ${url.href}: ${(0,errors/* describeError */.Uc)(err)}`);
+            throw new errors/* UserError */.yo(`cannot download ${shownUrl(url)}: ${(0,errors/* describeError */.Uc)(err)}`);
         }
         const actual = hash.digest('hex');
         if (actual !== expected) {
-            throw new errors/* UserError */.yo(`${url.href}: sha256 mismatch: expected ${expected}, got ${actual} (${bytes} bytes); nothing was unpacked`);
+            throw new errors/* UserError */.yo(`${shownUrl(url)}: sha256 mismatch: expected ${expected}, got ${actual} (${bytes} bytes); nothing was unpacked`);
         }
         await checkTarMembers(download, { into: manDir });
         await (0,promises_.mkdir)(staging);
@@ -32525,7 +32534,7 @@ async function fetchManPages(options) {
             });
         }
         catch (err) {
-            throw new errors/* UserError */.yo(`cannot unpack ${url.href}: ${(0,errors/* describeError */.Uc)(err)}`);
+            throw new errors/* UserError */.yo(`cannot unpack ${shownUrl(url)}: ${(0,errors/* describeError */.Uc)(err)}`);
         }
         const had = await (0,promises_.lstat)(manDir).catch(() => undefined);
         if (had) {
@@ -32536,7 +32545,7 @@ async function fetchManPages(options) {
         if (had)
             await (0,promises_.rm)(old, { recursive: true, force: true });
         options.onInfo?.(`man pages: ${bytes} bytes, sha256 ${actual}, unpacked into ${manDir}`);
-        return { url: url.href, sha256: actual, bytes, manDir };
+        return { url: shownUrl(url), sha256: actual, bytes, manDir };
     }
     catch (err) {
         await (0,promises_.rm)(staging, { recursive: true, force: true });

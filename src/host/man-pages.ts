@@ -47,7 +47,7 @@ export function parseManUrl(text: string): URL {
     throw new UserError(`man-url ${JSON.stringify(text)} is not a URL`);
   }
   if (!['http:', 'https:', 'file:'].includes(url.protocol)) {
-    throw new UserError(`man-url ${text}: only http, https and file URLs are supported`);
+    throw new UserError(`man-url ${shownUrl(url)}: only http, https and file URLs are supported`);
   }
   return url;
 }
@@ -60,6 +60,15 @@ export function checkSha256(text: string): string {
   return hex;
 }
 
+/** The URL as messages show it: without a user name or password. */
+export function shownUrl(url: URL): string {
+  if (!url.username && !url.password) return url.href;
+  const copy = new URL(url.href);
+  copy.username = '';
+  copy.password = '';
+  return copy.href;
+}
+
 function openHttp(url: URL, redirects = 0): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const get = url.protocol === 'https:' ? httpsGet : httpGet;
@@ -68,12 +77,12 @@ function openHttp(url: URL, redirects = 0): Promise<IncomingMessage> {
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
         if (redirects >= MAX_REDIRECTS) {
-          reject(new UserError(`${url.href}: more than ${MAX_REDIRECTS} redirects`));
+          reject(new UserError(`${shownUrl(url)}: more than ${MAX_REDIRECTS} redirects`));
           return;
         }
         const next = new URL(res.headers.location, url);
         if (!['http:', 'https:'].includes(next.protocol)) {
-          reject(new UserError(`${url.href}: redirect to unsupported ${next.href}`));
+          reject(new UserError(`${shownUrl(url)}: redirect to unsupported ${shownUrl(next)}`));
           return;
         }
         openHttp(next, redirects + 1).then(resolve, reject);
@@ -83,7 +92,7 @@ function openHttp(url: URL, redirects = 0): Promise<IncomingMessage> {
         res.resume();
         reject(
           new UserError(
-            `cannot download ${url.href}: HTTP ${status} ${res.statusMessage ?? ''}`.trim(),
+            `cannot download ${shownUrl(url)}: HTTP ${status} ${res.statusMessage ?? ''}`.trim(),
           ),
         );
         return;
@@ -92,7 +101,7 @@ function openHttp(url: URL, redirects = 0): Promise<IncomingMessage> {
     });
     req.setTimeout(IDLE_MS, () => req.destroy(new Error(`no answer for ${IDLE_MS / 1000} s`)));
     req.on('error', (err) =>
-      reject(new UserError(`cannot download ${url.href}: ${describeError(err)}`)),
+      reject(new UserError(`cannot download ${shownUrl(url)}: ${describeError(err)}`)),
     );
   });
 }
@@ -104,7 +113,7 @@ async function openSource(url: URL): Promise<Readable> {
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
       stream.once('error', (err) =>
-        reject(new UserError(`cannot read ${url.href}: ${describeError(err)}`)),
+        reject(new UserError(`cannot read ${shownUrl(url)}: ${describeError(err)}`)),
       );
     });
     return stream;
@@ -127,7 +136,7 @@ export async function fetchManPages(options: ManPagesOptions): Promise<ManPagesR
   await rm(staging, { recursive: true, force: true });
   await rm(download, { force: true });
   try {
-    options.onInfo?.(`downloading ${url.href}`);
+    options.onInfo?.(`downloading ${shownUrl(url)}`);
     const source = await openSource(url);
     const hash = createHash('sha256');
     let bytes = 0;
@@ -142,12 +151,12 @@ export async function fetchManPages(options: ManPagesOptions): Promise<ManPagesR
       await pipeline(source, hasher, createWriteStream(download));
     } catch (err) {
       if (err instanceof UserError) throw err;
-      throw new UserError(`cannot download ${url.href}: ${describeError(err)}`);
+      throw new UserError(`cannot download ${shownUrl(url)}: ${describeError(err)}`);
     }
     const actual = hash.digest('hex');
     if (actual !== expected) {
       throw new UserError(
-        `${url.href}: sha256 mismatch: expected ${expected}, got ${actual} (${bytes} bytes); nothing was unpacked`,
+        `${shownUrl(url)}: sha256 mismatch: expected ${expected}, got ${actual} (${bytes} bytes); nothing was unpacked`,
       );
     }
     await checkTarMembers(download, { into: manDir });
@@ -161,7 +170,7 @@ export async function fetchManPages(options: ManPagesOptions): Promise<ManPagesR
         strip: options.stripComponents ?? 0,
       });
     } catch (err) {
-      throw new UserError(`cannot unpack ${url.href}: ${describeError(err)}`);
+      throw new UserError(`cannot unpack ${shownUrl(url)}: ${describeError(err)}`);
     }
     const had = await lstat(manDir).catch(() => undefined);
     if (had) {
@@ -171,7 +180,7 @@ export async function fetchManPages(options: ManPagesOptions): Promise<ManPagesR
     await rename(staging, manDir);
     if (had) await rm(old, { recursive: true, force: true });
     options.onInfo?.(`man pages: ${bytes} bytes, sha256 ${actual}, unpacked into ${manDir}`);
-    return { url: url.href, sha256: actual, bytes, manDir };
+    return { url: shownUrl(url), sha256: actual, bytes, manDir };
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
     if (err instanceof UserError) throw err;
