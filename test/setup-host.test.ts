@@ -22,6 +22,7 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { REQUIRED_PACKAGES } from '../src/host/packages.js';
 import { listTree, runCaptured, runCli, type CliRun } from './helpers/cli.js';
+import { REPO_ROOT } from './helpers/paths.js';
 import {
   git,
   hostScene,
@@ -54,6 +55,29 @@ function args(scene: HostScene, distro: keyof typeof RELEASE_OF, extra: string[]
     scene.repo,
     ...extra,
   ];
+}
+
+/**
+ * The compression the real @actions/cache client picks with this PATH
+ * (its internal getCompressionMethod, loaded by file: the package exports
+ * only its entry point).
+ */
+async function cacheCompression(path: string): Promise<string> {
+  const utils = pathToFileURL(
+    join(REPO_ROOT, 'node_modules', '@actions', 'cache', 'lib', 'internal', 'cacheUtils.js'),
+  ).href;
+  const run = await runCaptured(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const u = await import(${JSON.stringify(utils)}); process.stdout.write('\\n' + (await u.getCompressionMethod()));`,
+    ],
+    { env: { PATH: path } },
+  );
+  assert.equal(run.code, 0, run.stderr);
+  // Its debug lines come first (::debug:: workflow commands on stdout).
+  return run.stdout.split('\n').at(-1) ?? '';
 }
 
 function assertClean(run: CliRun): void {
@@ -428,6 +452,9 @@ test(
     });
     assert.equal(seen.stdout + seen.stderr, '');
     assert.notEqual(seen.code, 0);
+    // And the real @actions/cache client's own decision, with and without the shim.
+    assert.equal(await cacheCompression(`${shim}:${bin}:${zstdBin}`), 'gzip');
+    assert.equal(await cacheCompression(`${bin}:${zstdBin}`), 'zstd-without-long');
 
     // zstd again: the hider goes.
     const back = await runCli(args(scene, 'OmniOS', ['--compression', 'zstd']), { env: withZstd });
