@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { bootManifestLines, ROOT_DIR } from '../archive/boot-manifest.js';
@@ -14,6 +14,8 @@ import {
   type IsoTool,
 } from '../archive/hsfs.js';
 import { writePlatformTgz } from '../archive/tgz.js';
+import { planUfs } from '../archive/ufs/plan.js';
+import { writeUfs } from '../archive/ufs/write.js';
 import { assembleImage, implicitDirNode, type AssemblyProgress } from '../assembly/assemble.js';
 import { md5OfFile } from '../assembly/copy.js';
 import { customizeScripts, runCustomize } from '../assembly/customize.js';
@@ -42,8 +44,8 @@ import {
   type OutputLayout,
 } from './output.js';
 
-export type ArchiveFormat = 'auto' | 'hsfs' | 'none';
-export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['auto', 'hsfs', 'none'];
+export type ArchiveFormat = 'auto' | 'hsfs' | 'ufs' | 'none';
+export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['auto', 'hsfs', 'ufs', 'none'];
 
 export interface BuildLiveOptions {
   manifests: readonly string[];
@@ -77,7 +79,7 @@ export interface FailedEntry {
 
 export interface BuildLiveResult {
   buildstamp: string;
-  archive: 'hsfs' | 'none';
+  archive: 'hsfs' | 'ufs' | 'none';
   platformDir: string;
   bootManifest: string;
   bootArchive?: string;
@@ -196,10 +198,13 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
   const { buildstamp, epoch } = time;
 
   // Everything that can be checked is checked before the first write.
-  let archive: 'hsfs' | 'none' = 'none';
+  let archive: 'hsfs' | 'ufs' | 'none' = 'none';
   let isoTool: IsoTool | undefined;
   const requested = options.archive ?? 'auto';
-  if (requested !== 'none') {
+  if (requested === 'ufs') {
+    // The UFS writer is part of the engine: nothing to find on the host.
+    archive = 'ufs';
+  } else if (requested !== 'none') {
     const found = await findIsoTool();
     const problem = found && isoToolProblem(found);
     if (found && !problem) {
@@ -324,6 +329,9 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     if (archive === 'hsfs') {
       info(`hsfs: writing boot_archive with ${isoTool!.name}`);
       bootArchiveHash = await packHsfs(isoTool!, image, layout, epoch);
+    } else if (archive === 'ufs') {
+      info('ufs: writing boot_archive');
+      bootArchiveHash = await packUfs(image, layout, epoch);
     }
     await normalizeModes(layout.platformPartial);
 
@@ -341,7 +349,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
 
     // Everything is complete: move it into place.
     const keepImage = archive === 'none' || options.keepStaging;
-    if (archive === 'hsfs') {
+    if (archive !== 'none') {
       info('tgz: packing the platform directory');
       // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
       await Promise.all([
@@ -371,9 +379,9 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       archive,
       platformDir: layout.platformDir,
       bootManifest: join(platformArchiveDir, 'boot_archive.manifest'),
-      bootArchive: archive === 'hsfs' ? join(platformArchiveDir, 'boot_archive') : undefined,
+      bootArchive: archive !== 'none' ? join(platformArchiveDir, 'boot_archive') : undefined,
       bootArchiveHash,
-      tgz: archive === 'hsfs' ? layout.tgz : undefined,
+      tgz: archive !== 'none' ? layout.tgz : undefined,
       imageDir,
       log: logPath,
       jsonl: jsonlPath,
@@ -447,7 +455,36 @@ async function packHsfs(
   } else {
     await writeHsfsFromTree({ tool, stagingRoot, nodes, output: bootArchive, epoch });
   }
-  const hash = await sha1File(bootArchive);
+  return finishBootArchive(image, layout);
+}
+
+/**
+ * The UFS boot_archive (written by our own writer, sized by the plan with
+ * its default headroom), its .hash, and the kernel beside it; returns the sha1.
+ */
+async function packUfs(
+  image: ReadonlyMap<string, ImageNode>,
+  layout: OutputLayout,
+  epoch: number,
+): Promise<string> {
+  const archiveDir = layout.archiveDir(layout.platformPartial);
+  const bootArchive = join(archiveDir, 'boot_archive');
+  const nodes = [...image.values()];
+  const { stagingRoot } = layout;
+  const plan = planUfs(nodes, { stagingRoot, root: ROOT_DIR });
+  const partial = join(layout.workDir, 'boot_archive.ufs');
+  await writeUfs({ stagingRoot, nodes, root: ROOT_DIR, output: partial, epoch, plan });
+  await rename(partial, bootArchive);
+  return finishBootArchive(image, layout);
+}
+
+/** boot_archive.hash and the kernel beside the archive; returns the sha1. */
+async function finishBootArchive(
+  image: ReadonlyMap<string, ImageNode>,
+  layout: OutputLayout,
+): Promise<string> {
+  const archiveDir = layout.archiveDir(layout.platformPartial);
+  const hash = await sha1File(join(archiveDir, 'boot_archive'));
   await writeFile(join(archiveDir, 'boot_archive.hash'), `${hash}\n`);
   const unix = 'platform/i86pc/kernel/amd64/unix';
   if (image.get(unix)?.type === 'f') {
