@@ -95,6 +95,11 @@ test('--archive ufs: the SPEC 5 layout, a UFS boot_archive our reader opens, its
   t.after(() => reader.close());
   const seen: string[] = [];
   for await (const entry of reader.entries()) {
+    // The copy of the manifest in the image does not list itself (SPEC 2).
+    if (entry.path === 'var/log/manifest') {
+      assert.equal(await reader.md5(entry), md5(await readFile(b.bootManifest)));
+      continue;
+    }
     seen.push(entry.path);
     const line = listed.get(entry.path);
     assert.ok(line, `${entry.path} is in the image but not in the manifest`);
@@ -260,21 +265,30 @@ test('--ufs-max-size too small: one message naming both sizes, exit 1, nothing w
   assert.deepEqual(await listTree(dir), []);
 });
 
-test('--ufs-max-size that fits, and the free-space options change the plan', async (t) => {
+test('--ufs-free-percent and --ufs-free-inodes change the plan; a --ufs-max-size that fits builds', async (t) => {
   const dir = await scratchDir(t);
-  const args = fixtureArgs(join(dir, 'output'), join(dir, 'log'));
+  // 8 MiB of content, so that the headroom shows over the smallest image.
+  const fx = await copyFixtures(join(dir, 'fx'));
+  await writeFile(join(fx, 'overlay-site', 'etc', 'big'), Buffer.alloc(8 << 20, 0x61));
+  await writeFile(join(fx, 'manifests', 'good', '30-big.manifest'), 'f etc/big 0644 root sys\n');
+  const args = copiedFixtureArgs(fx, join(dir, 'output'), join(dir, 'log'));
   const plan = async (extra: string[]) => {
     const run = await runCli([...args, '--plan', '--json', ...extra]);
     assert.equal(run.code, 0, show(run));
     return (JSON.parse(run.stdout) as { ufs: { imageBytes: number; inodes: number } }).ufs;
   };
   const base = await plan([]);
-  const roomy = await plan(['--ufs-free-percent', '200']);
+  const roomy = await plan(['--ufs-free-percent', '100']);
+  const tight = await plan(['--ufs-free-percent', '0']);
   const inodes = await plan(['--ufs-free-inodes', '5000']);
-  assert.ok(roomy.imageBytes > base.imageBytes, 'more free space, a bigger image');
+  assert.ok(roomy.imageBytes > base.imageBytes, `${roomy.imageBytes} > ${base.imageBytes}`);
+  assert.ok(tight.imageBytes <= base.imageBytes, `${tight.imageBytes} <= ${base.imageBytes}`);
+  assert.ok(roomy.imageBytes >= 16 << 20, 'twice the content at least');
   assert.ok(inodes.inodes >= base.inodes + 4000, 'more free inodes');
-  const built = await runCli([...args, '--ufs-max-size', '2G', '--ufs-free-percent', '0']);
+  const built = await runCli([...args, '--ufs-max-size', '1G', '--ufs-free-percent', '0']);
   assert.equal(built.code, 0, show(built));
+  const image = await stat(join(dir, 'output', PLATFORM, 'i86pc', 'amd64', 'boot_archive'));
+  assert.equal(image.size, tight.imageBytes);
 });
 
 for (const [option, value, message] of [
@@ -352,7 +366,8 @@ test('verify-manifest --platform on a UFS build: every md5 and entry checked aga
   assert.equal(c.skipped, undefined, c.skipped);
   assert.match(c.method, /^ufs boot_archive read with/);
   const files = [...(await manifestLines(b.bootManifest)).values()].filter((l) => l[0] === 'f');
-  assert.equal(c.checked, files.length);
+  // Every file, and var/log/manifest (the manifest's own copy, which it does not list).
+  assert.equal(c.checked, files.length + 1);
   assert.deepEqual(c.mismatches, []);
   assert.deepEqual(c.missing, []);
   assert.deepEqual(c.differences, []);
@@ -361,7 +376,7 @@ test('verify-manifest --platform on a UFS build: every md5 and entry checked aga
   // The tgz too (unpacked in a temporary directory).
   const tgz = await verifyJson(['--log', logFile, '--platform', join(b.output, `${PLATFORM}.tgz`)]);
   assert.equal(tgz.run.code, 0, show(tgz.run));
-  assert.equal(tgz.report.content?.checked, files.length);
+  assert.equal(tgz.report.content?.checked, files.length + 1);
 });
 
 test('verify-manifest on a UFS build: one changed byte in a file block is an md5 mismatch on that path', async (t) => {

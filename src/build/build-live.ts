@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { bootManifestLines, ROOT_DIR } from '../archive/boot-manifest.js';
@@ -250,7 +250,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       info(`hsfs: writing boot_archive with ${isoTool!.name}`);
       await packHsfs(isoTool!, image, layout, epoch);
     } else if (isUfs(archive)) {
-      ufsPlan = planUfs(image.values(), ufsOptions);
+      ufsPlan = planUfs(image.values(), { ...ufsOptions, stagingRoot, root: ROOT_DIR });
       checkMaxSize(ufsPlan, ufsOptions, 'after the customize step');
       info(
         `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
@@ -387,7 +387,9 @@ async function packUfs(
   const nodes = [...image.values()];
   const { stagingRoot } = layout;
   if (archive === 'ufs') {
-    await writeUfs({ stagingRoot, nodes, root: ROOT_DIR, output, epoch, plan });
+    const partial = join(layout.workDir, 'boot_archive.ufs');
+    await writeUfs({ stagingRoot, nodes, root: ROOT_DIR, output: partial, epoch, plan });
+    await rename(partial, output);
   } else {
     await writeUfsNative({ stagingRoot, nodes, output, epoch, plan, workDir: layout.workDir });
   }
