@@ -599,3 +599,73 @@ test('ufs-native on a host that is not illumos (uname stand-in says Linux): a cl
   );
   assert.deepEqual(await listTree(dir), []);
 });
+
+// ---------------------------------------------------------------------------
+// What UFS cannot hold, through the CLI: one message with the manifest line,
+// exit 1, nothing written (the dry run finds it before anything is copied).
+
+async function withExtraManifest(t: TestContext, text: string) {
+  const dir = await scratchDir(t);
+  const fx = await copyFixtures(join(dir, 'fx'));
+  const extra = join(fx, 'manifests', 'good', '30-extra.manifest');
+  await writeFile(extra, text);
+  const args = copiedFixtureArgs(fx, join(dir, 'output'), join(dir, 'log'));
+  return { dir, extra, args };
+}
+
+test('a name longer than 255 bytes: file:line and the limit, exit 1, nothing written', async (t) => {
+  const name = 'n'.repeat(256);
+  const s = await withExtraManifest(t, `s etc/${name}=motd\n`);
+  const run = await runCli(s.args);
+  assert.equal(run.code, 1, show(run));
+  assert.ok(
+    run.stderr.includes(
+      `${s.extra}:1: etc/${name}: the name is 256 bytes long; UFS names are at most 255 bytes`,
+    ),
+    show(run),
+  );
+  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+  assert.deepEqual(await listTree(s.dir).then((l) => l.filter((p) => !p.startsWith('fx'))), []);
+  // --plan says the same.
+  const plan = await runCli([...s.args, '--plan']);
+  assert.equal(plan.code, 1, show(plan));
+  assert.ok(plan.stderr.includes(`${s.extra}:1: etc/${name}: the name is 256 bytes`), show(plan));
+});
+
+test('a symlink target longer than UFS holds: file:line and the limit, exit 1, nothing written', async (t) => {
+  const target = 'a/'.repeat(600);
+  const s = await withExtraManifest(t, `s etc/far=${target}\n`);
+  const run = await runCli(s.args);
+  assert.equal(run.code, 1, show(run));
+  assert.ok(
+    run.stderr.includes(
+      `${s.extra}:1: etc/far: the symlink target is 1200 bytes long; illumos allows at most 1023 (MAXPATHLEN)`,
+    ),
+    show(run),
+  );
+  assert.deepEqual(await listTree(s.dir).then((l) => l.filter((p) => !p.startsWith('fx'))), []);
+});
+
+test('more entries than a fixed inode budget would hold: the plan counts them, --ufs-free-inodes 0 still builds', async (t) => {
+  // --ufs-free-inodes is headroom beyond the inodes the content uses, so it
+  // can never be too small: 3000 directories get 3000 inodes and more.
+  const lines = Array.from(
+    { length: 3000 },
+    (_, i) => `d opt/d${String(i).padStart(4, '0')} 0755 root sys`,
+  );
+  const s = await withExtraManifest(t, `d opt 0755 root sys\n${lines.join('\n')}\n`);
+  const planned = await runCli([...s.args, '--plan', '--json', '--ufs-free-inodes', '0']);
+  assert.equal(planned.code, 0, show(planned));
+  const plan = (JSON.parse(planned.stdout) as { ufs: { inodes: number; inodesUsed: number } }).ufs;
+  assert.ok(plan.inodesUsed > 3000, String(plan.inodesUsed));
+  assert.ok(plan.inodes >= plan.inodesUsed);
+  const run = await runCli([...s.args, '--ufs-free-inodes', '0']);
+  assert.equal(run.code, 0, show(run));
+  const reader = await UfsReader.open(
+    join(s.dir, 'output', PLATFORM, 'i86pc', 'amd64', 'boot_archive'),
+  );
+  t.after(() => reader.close());
+  let dirs = 0;
+  for await (const entry of reader.entries()) if (/^opt\/d\d{4}$/.test(entry.path)) dirs++;
+  assert.equal(dirs, 3000);
+});

@@ -37,7 +37,7 @@ import {
   replaceWith,
   type OutputLayout,
 } from './output.js';
-import { dryRunImage } from './plan-live.js';
+import { dryRunImage, withManifestLine } from './plan-live.js';
 import {
   BUILDSTAMP_FILE,
   failedEntries,
@@ -163,10 +163,13 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
   const { buildstamp, epoch, search, scripts } = prepared;
   const warnings: Diagnostic[] = [...prepared.warnings];
   const overlays = options.overlays ?? [];
-  if (isUfs(archive) && ufsOptions.maxSize !== undefined) {
-    // A dry run (stat only) finds an image too big before anything is copied.
+  if (isUfs(archive)) {
+    // A dry run (stat only) finds what UFS cannot hold (a name over 255
+    // bytes, a symlink target over 1023) and an image over --ufs-max-size
+    // before anything is copied.
     const dry = await dryRunImage(prepared);
-    checkMaxSize(planUfs(dry.image.values(), ufsOptions), ufsOptions, 'before the customize step');
+    const plan = withManifestLine(prepared, () => planUfs(dry.image.values(), ufsOptions));
+    checkMaxSize(plan, ufsOptions, 'before the customize step');
   }
   await checkDirOrAbsent(options.output, 'output directory');
   await checkDirOrAbsent(options.logDir, 'log directory');

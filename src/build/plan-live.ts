@@ -11,7 +11,8 @@ import { IdentityTable } from '../image/identity.js';
 import { type BuildCounts, type ImageNode } from '../image/model.js';
 import { resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { parentPath } from '../manifest/path.js';
-import type { Diagnostic } from '../manifest/types.js';
+import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
+import { UserError } from '../util/errors.js';
 import { chooseArchive, type ArchiveFormat } from './archive-choice.js';
 import {
   BUILDSTAMP_FILE,
@@ -122,13 +123,36 @@ export interface LivePlan {
   exitCode: 0 | 1 | 3;
 }
 
+/**
+ * Runs `plan`; a UserError it throws about a manifest entry (the UFS layer
+ * names the path first) gets the entry's file:line in front.
+ */
+export function withManifestLine<T>(prepared: PreparedBuild, plan: () => T): T {
+  try {
+    return plan();
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    let entry: ManifestEntry | undefined;
+    for (const candidate of prepared.entries.values()) {
+      if (err.message.startsWith(`${candidate.path}: `)) {
+        if (!entry || candidate.path.length > entry.path.length) entry = candidate;
+      }
+    }
+    if (!entry) throw err;
+    throw new UserError(`${entry.file}:${entry.line}: ${err.message}`, {
+      exitCode: err.exitCode,
+      details: err.details,
+    });
+  }
+}
+
 export function livePlan(
   prepared: PreparedBuild,
   dry: DryImage,
   archive: string,
   ufsOptions: UfsOptions,
 ): LivePlan {
-  const ufs = planUfs(dry.image.values(), ufsOptions);
+  const ufs = withManifestLine(prepared, () => planUfs(dry.image.values(), ufsOptions));
   const entries = { total: dry.image.size, d: 0, f: 0, s: 0, h: 0 };
   for (const node of dry.image.values()) entries[node.type]++;
   const c = dry.counts;
