@@ -261,7 +261,10 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       );
       await packUfs(archive, ufsPlan, image, layout, epoch);
     }
-    if (archive !== 'none') bootArchiveHash = await finishBootArchive(image, layout);
+    if (archive !== 'none') {
+      info('sha1: hashing the boot_archive');
+      bootArchiveHash = await finishBootArchive(image, layout);
+    }
     await normalizeModes(layout.platformPartial);
 
     // Closing lines of the log: warnings (ignorable `#` lines) and a summary.
