@@ -1,13 +1,13 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 4006:
+/***/ 6310:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const pico = __nccwpck_require__(8016);
-const utils = __nccwpck_require__(4059);
+const pico = __nccwpck_require__(3936);
+const utils = __nccwpck_require__(3211);
 
 function picomatch(glob, options, returnState = false) {
   // default to os.platform()
@@ -25,7 +25,7 @@ module.exports = picomatch;
 
 /***/ }),
 
-/***/ 5595:
+/***/ 667:
 /***/ ((module) => {
 
 
@@ -212,13 +212,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8265:
+/***/ 3721:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const constants = __nccwpck_require__(5595);
-const utils = __nccwpck_require__(4059);
+const constants = __nccwpck_require__(667);
+const utils = __nccwpck_require__(3211);
 
 /**
  * Constants
@@ -1304,15 +1304,15 @@ module.exports = parse;
 
 /***/ }),
 
-/***/ 8016:
+/***/ 3936:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const scan = __nccwpck_require__(1781);
-const parse = __nccwpck_require__(8265);
-const utils = __nccwpck_require__(4059);
-const constants = __nccwpck_require__(5595);
+const scan = __nccwpck_require__(117);
+const parse = __nccwpck_require__(3721);
+const utils = __nccwpck_require__(3211);
+const constants = __nccwpck_require__(667);
 const isObject = val => val && typeof val === 'object' && !Array.isArray(val);
 
 /**
@@ -1652,12 +1652,12 @@ module.exports = picomatch;
 
 /***/ }),
 
-/***/ 1781:
+/***/ 117:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const utils = __nccwpck_require__(4059);
+const utils = __nccwpck_require__(3211);
 const {
   CHAR_ASTERISK,             /* * */
   CHAR_AT,                   /* @ */
@@ -1674,7 +1674,7 @@ const {
   CHAR_RIGHT_CURLY_BRACE,    /* } */
   CHAR_RIGHT_PARENTHESES,    /* ) */
   CHAR_RIGHT_SQUARE_BRACKET  /* ] */
-} = __nccwpck_require__(5595);
+} = __nccwpck_require__(667);
 
 const isPathSeparator = code => {
   return code === CHAR_FORWARD_SLASH || code === CHAR_BACKWARD_SLASH;
@@ -2050,7 +2050,7 @@ module.exports = scan;
 
 /***/ }),
 
-/***/ 4059:
+/***/ 3211:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 /*global navigator*/
@@ -2061,7 +2061,7 @@ const {
   REGEX_REMOVE_BACKSLASH,
   REGEX_SPECIAL_CHARS,
   REGEX_SPECIAL_CHARS_GLOBAL
-} = __nccwpck_require__(5595);
+} = __nccwpck_require__(667);
 
 exports.isObject = val => val !== null && typeof val === 'object' && !Array.isArray(val);
 exports.hasRegexChars = str => REGEX_SPECIAL_CHARS.test(str);
@@ -2129,15 +2129,15 @@ exports.basename = (path, { windows } = {}) => {
 
 /***/ }),
 
-/***/ 770:
+/***/ 8482:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+/* unused reexport */ __nccwpck_require__(9290);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 9290:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
@@ -2409,34 +2409,34 @@ __webpack_unused_export__ = debug; // for test
 
 /***/ }),
 
-/***/ 6752:
+/***/ 2480:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
-const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(1285)
+const Dispatcher = __nccwpck_require__(7939)
+const Pool = __nccwpck_require__(2244)
+const BalancedPool = __nccwpck_require__(2549)
+const Agent = __nccwpck_require__(8285)
+const ProxyAgent = __nccwpck_require__(9920)
+const EnvHttpProxyAgent = __nccwpck_require__(929)
+const RetryAgent = __nccwpck_require__(1346)
+const errors = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
-const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const api = __nccwpck_require__(8567)
+const buildConnector = __nccwpck_require__(2784)
+const MockClient = __nccwpck_require__(9493)
+const MockAgent = __nccwpck_require__(1437)
+const MockPool = __nccwpck_require__(5220)
+const mockErrors = __nccwpck_require__(9917)
+const RetryHandler = __nccwpck_require__(5640)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(8421)
+const DecoratorHandler = __nccwpck_require__(91)
+const RedirectHandler = __nccwpck_require__(7970)
+const createRedirectInterceptor = __nccwpck_require__(6036)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -2454,10 +2454,10 @@ __webpack_unused_export__ = DecoratorHandler
 __webpack_unused_export__ = RedirectHandler
 __webpack_unused_export__ = createRedirectInterceptor
 __webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+  redirect: __nccwpck_require__(730),
+  retry: __nccwpck_require__(4346),
+  dump: __nccwpck_require__(8412),
+  dns: __nccwpck_require__(8731)
 }
 
 __webpack_unused_export__ = buildConnector
@@ -2519,7 +2519,7 @@ function makeDispatcher (fn) {
 __webpack_unused_export__ = setGlobalDispatcher
 __webpack_unused_export__ = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
+const fetchImpl = (__nccwpck_require__(8702).fetch)
 __webpack_unused_export__ = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -2531,39 +2531,39 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
+/* unused reexport */ __nccwpck_require__(5524).Headers
+/* unused reexport */ __nccwpck_require__(715).Response
+/* unused reexport */ __nccwpck_require__(175).Request
+/* unused reexport */ __nccwpck_require__(1142).FormData
 __webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+/* unused reexport */ __nccwpck_require__(4848).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(179)
 
 __webpack_unused_export__ = setGlobalOrigin
 __webpack_unused_export__ = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { CacheStorage } = __nccwpck_require__(5965)
+const { kConstruct } = __nccwpck_require__(61)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 __webpack_unused_export__ = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(6933)
 
 __webpack_unused_export__ = deleteCookie
 __webpack_unused_export__ = getCookies
 __webpack_unused_export__ = getSetCookies
 __webpack_unused_export__ = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(7708)
 
 __webpack_unused_export__ = parseMIMEType
 __webpack_unused_export__ = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(7316)
+/* unused reexport */ __nccwpck_require__(1886).WebSocket
 __webpack_unused_export__ = CloseEvent
 __webpack_unused_export__ = ErrorEvent
 __webpack_unused_export__ = MessageEvent
@@ -2579,18 +2579,18 @@ __webpack_unused_export__ = MockPool
 __webpack_unused_export__ = MockAgent
 __webpack_unused_export__ = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(1670)
 
 __webpack_unused_export__ = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 670:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { addAbortListener } = __nccwpck_require__(4640)
+const { RequestAbortedError } = __nccwpck_require__(4627)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -2650,16 +2650,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 2004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -2765,7 +2765,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 5646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -2779,10 +2779,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -3023,16 +3023,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 4203:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { Readable } = __nccwpck_require__(471)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -3244,18 +3244,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 9656:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(2247)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -3471,15 +3471,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 6730:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(4627)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const util = __nccwpck_require__(4640)
+const { addSignal, removeSignal } = __nccwpck_require__(670)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -3586,21 +3586,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 8567:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.request = __nccwpck_require__(4203)
+module.exports.stream = __nccwpck_require__(9656)
+module.exports.pipeline = __nccwpck_require__(5646)
+module.exports.upgrade = __nccwpck_require__(6730)
+module.exports.connect = __nccwpck_require__(2004)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -3609,9 +3609,9 @@ module.exports.connect = __nccwpck_require__(2279)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { ReadableStreamFrom } = __nccwpck_require__(4640)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -3992,15 +3992,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 2247:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(471)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -4092,16 +4092,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 2784:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(4640)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(4627)
+const timers = __nccwpck_require__(1275)
 
 function noop () {}
 
@@ -4339,7 +4339,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 2303:
 /***/ ((module) => {
 
 
@@ -4464,7 +4464,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 3374:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4673,7 +4673,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 4627:
 /***/ ((module) => {
 
 
@@ -5105,7 +5105,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 7311:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -5113,7 +5113,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -5128,9 +5128,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+} = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -5594,7 +5594,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 4043:
 /***/ ((module) => {
 
 module.exports = {
@@ -5668,7 +5668,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 4152:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -5676,7 +5676,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(2303)
 
 class TstNode {
   /** @type {any} */
@@ -5827,13 +5827,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 4640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(4043)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -5841,9 +5841,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(2303)
+const { tree } = __nccwpck_require__(4152)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -6553,18 +6553,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 8285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
-const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
+const DispatcherBase = __nccwpck_require__(9265)
+const Pool = __nccwpck_require__(2244)
+const Client = __nccwpck_require__(1285)
+const util = __nccwpck_require__(4640)
+const createRedirectInterceptor = __nccwpck_require__(6036)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -6693,7 +6693,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 2549:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6701,7 +6701,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   PoolBase,
   kClients,
@@ -6709,10 +6709,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const { parseOrigin } = __nccwpck_require__(3440)
+} = __nccwpck_require__(3856)
+const Pool = __nccwpck_require__(2244)
+const { kUrl, kInterceptors } = __nccwpck_require__(4043)
+const { parseOrigin } = __nccwpck_require__(4640)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -6909,7 +6909,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 9133:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6917,9 +6917,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const timers = __nccwpck_require__(1275)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -6932,7 +6932,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   kUrl,
   kReset,
@@ -6965,9 +6965,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(4043)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(776)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -6979,11 +6979,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(7630) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(8586))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -6991,7 +6991,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(7630))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -7906,7 +7906,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(6396).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -8429,7 +8429,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 4548:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8437,13 +8437,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(4640)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(4627)
 const {
   kUrl,
   kReset,
@@ -8462,7 +8462,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(4043)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -8868,7 +8868,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(6396).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -9228,7 +9228,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 1285:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -9238,16 +9238,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const util = __nccwpck_require__(4640)
+const { channels } = __nccwpck_require__(3374)
+const Request = __nccwpck_require__(7311)
+const DispatcherBase = __nccwpck_require__(9265)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(4627)
+const buildConnector = __nccwpck_require__(2784)
 const {
   kUrl,
   kServerName,
@@ -9289,9 +9289,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+} = __nccwpck_require__(4043)
+const connectH1 = __nccwpck_require__(9133)
+const connectH2 = __nccwpck_require__(4548)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -9599,7 +9599,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(6036)
 
 function onError (client, err) {
   if (
@@ -9859,19 +9859,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 9265:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(7939)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(4627)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(4043)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -10074,7 +10074,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 7939:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10146,15 +10146,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 929:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(9265)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(4043)
+const ProxyAgent = __nccwpck_require__(9920)
+const Agent = __nccwpck_require__(8285)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -10313,7 +10313,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 5844:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -10437,15 +10437,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 3856:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(9265)
+const FixedQueue = __nccwpck_require__(5844)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(4043)
+const PoolStats = __nccwpck_require__(5710)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -10638,10 +10638,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 5710:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(4043)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -10679,7 +10679,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 2244:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10690,14 +10690,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(3856)
+const Client = __nccwpck_require__(1285)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(4627)
+const util = __nccwpck_require__(4640)
+const { kUrl, kInterceptors } = __nccwpck_require__(4043)
+const buildConnector = __nccwpck_require__(2784)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -10793,19 +10793,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 9920:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(4043)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const Agent = __nccwpck_require__(8285)
+const Pool = __nccwpck_require__(2244)
+const DispatcherBase = __nccwpck_require__(9265)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(4627)
+const buildConnector = __nccwpck_require__(2784)
+const Client = __nccwpck_require__(1285)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -11074,13 +11074,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 1346:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(7939)
+const RetryHandler = __nccwpck_require__(5640)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -11116,7 +11116,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 8421:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -11124,8 +11124,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const Agent = __nccwpck_require__(8285)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -11155,7 +11155,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 91:
 /***/ ((module) => {
 
 
@@ -11206,15 +11206,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 8754:
+/***/ 7970:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
+const util = __nccwpck_require__(4640)
+const { kBodyUsed } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -11445,20 +11445,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 5640:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(4043)
+const { RequestRetryError } = __nccwpck_require__(4627)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(4640)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -11889,14 +11889,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 8731:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(91)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(4627)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -12271,14 +12271,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 8412:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const util = __nccwpck_require__(4640)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(4627)
+const DecoratorHandler = __nccwpck_require__(91)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -12401,12 +12401,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 6036:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(7970)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -12429,11 +12429,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 730:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(7970)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -12460,11 +12460,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 4346:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(5640)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -12486,13 +12486,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 776:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(1308);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -12770,7 +12770,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 7630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -12782,7 +12782,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 8586:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -12794,7 +12794,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 1308:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -12815,13 +12815,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 1437:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(4043)
+const Agent = __nccwpck_require__(8285)
 const {
   kAgent,
   kMockAgentSet,
@@ -12832,14 +12832,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(941)
+const MockClient = __nccwpck_require__(9493)
+const MockPool = __nccwpck_require__(5220)
+const { matchValue, buildMockOptions } = __nccwpck_require__(8981)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(4627)
+const Dispatcher = __nccwpck_require__(7939)
+const Pluralizer = __nccwpck_require__(3289)
+const PendingInterceptorsFormatter = __nccwpck_require__(1726)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -12982,14 +12982,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 9493:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Client = __nccwpck_require__(1285)
+const { buildMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kMockAgent,
@@ -12998,10 +12998,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(941)
+const { MockInterceptor } = __nccwpck_require__(5015)
+const Symbols = __nccwpck_require__(4043)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -13048,12 +13048,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 9917:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(4627)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -13083,12 +13083,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 5015:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kDispatchKey,
@@ -13096,9 +13096,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(941)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
+const { buildURL } = __nccwpck_require__(4640)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -13297,14 +13297,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 5220:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Pool = __nccwpck_require__(2244)
+const { buildMockDispatch } = __nccwpck_require__(8981)
 const {
   kDispatches,
   kMockAgent,
@@ -13313,10 +13313,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(941)
+const { MockInterceptor } = __nccwpck_require__(5015)
+const Symbols = __nccwpck_require__(4043)
+const { InvalidArgumentError } = __nccwpck_require__(4627)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -13363,7 +13363,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 941:
 /***/ ((module) => {
 
 
@@ -13393,20 +13393,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 8981:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(9917)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(941)
+const { buildURL } = __nccwpck_require__(4640)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -13767,7 +13767,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 1726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -13817,7 +13817,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 3289:
 /***/ ((module) => {
 
 
@@ -13853,7 +13853,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 1275:
 /***/ ((module) => {
 
 
@@ -14283,20 +14283,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 8514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
-const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
+const { kConstruct } = __nccwpck_require__(61)
+const { urlEquals, getFieldValues } = __nccwpck_require__(6814)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(4640)
+const { webidl } = __nccwpck_require__(5701)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(715)
+const { Request, fromInnerRequest } = __nccwpck_require__(175)
+const { kState } = __nccwpck_require__(1995)
+const { fetching } = __nccwpck_require__(8702)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(9520)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -15149,15 +15149,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 5965:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(61)
+const { Cache } = __nccwpck_require__(8514)
+const { webidl } = __nccwpck_require__(5701)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 
 class CacheStorage {
   /**
@@ -15308,26 +15308,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 61:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(4043).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 6814:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { isValidHeaderName } = __nccwpck_require__(9520)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -15372,7 +15372,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 3404:
 /***/ ((module) => {
 
 
@@ -15391,15 +15391,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 6933:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(8906)
+const { stringify } = __nccwpck_require__(1077)
+const { webidl } = __nccwpck_require__(5701)
+const { Headers } = __nccwpck_require__(5524)
 
 /**
  * @typedef {Object} Cookie
@@ -15582,14 +15582,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 8906:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(3404)
+const { isCTLExcludingHtab } = __nccwpck_require__(1077)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(7708)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -15899,7 +15899,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 1077:
 /***/ ((module) => {
 
 
@@ -16258,13 +16258,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 335:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(3691)
 
 /**
  * @type {number[]} BOM
@@ -16839,23 +16839,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 1670:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
-const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { fetching } = __nccwpck_require__(8702)
+const { makeRequest } = __nccwpck_require__(175)
+const { webidl } = __nccwpck_require__(5701)
+const { EventSourceStream } = __nccwpck_require__(335)
+const { parseMIMEType } = __nccwpck_require__(7708)
+const { createFastMessageEvent } = __nccwpck_require__(7316)
+const { isNetworkError } = __nccwpck_require__(715)
+const { delay } = __nccwpck_require__(3691)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { environmentSettingsObject } = __nccwpck_require__(9520)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
 
 let experimentalWarned = false
 
@@ -17329,7 +17329,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 3691:
 /***/ ((module) => {
 
 
@@ -17373,12 +17373,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 6396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(4640)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -17388,16 +17388,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(9520)
+const { FormData } = __nccwpck_require__(1142)
+const { kState } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const { serializeAMimeType } = __nccwpck_require__(7708)
+const { multipartFormDataParser } = __nccwpck_require__(3028)
 let random
 
 try {
@@ -17909,7 +17909,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 7775:
 /***/ ((module) => {
 
 
@@ -18040,7 +18040,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 7708:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -18791,12 +18791,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 9197:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(4043)
 
 class CompatWeakRef {
   constructor (value) {
@@ -18844,14 +18844,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 2538:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -18977,16 +18977,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 3028:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
+const { utf8DecodeBytes } = __nccwpck_require__(9520)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(7708)
+const { isFileLike } = __nccwpck_require__(2538)
+const { makeEntry } = __nccwpck_require__(1142)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -19458,16 +19458,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 1142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(9520)
+const { kState } = __nccwpck_require__(1995)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { FileLike, isFileLike } = __nccwpck_require__(2538)
+const { webidl } = __nccwpck_require__(5701)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -19717,7 +19717,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 179:
 /***/ ((module) => {
 
 
@@ -19764,21 +19764,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 5524:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(4043)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(9520)
+const { webidl } = __nccwpck_require__(5701)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -20458,7 +20458,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 8702:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -20471,9 +20471,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
-const { Request, cloneRequest } = __nccwpck_require__(9967)
+} = __nccwpck_require__(715)
+const { HeadersList } = __nccwpck_require__(5524)
+const { Request, cloneRequest } = __nccwpck_require__(175)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -20509,23 +20509,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
+} = __nccwpck_require__(9520)
+const { kState, kDispatcher } = __nccwpck_require__(1995)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(6396)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(7775)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(4640)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(7708)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
+const { webidl } = __nccwpck_require__(5701)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -22735,23 +22735,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 175:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(6396)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(5524)
+const { FinalizationRegistry } = __nccwpck_require__(9197)()
+const util = __nccwpck_require__(4640)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(9520)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -22761,12 +22761,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(7775)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { kConstruct } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -23779,14 +23779,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 715:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(5524)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(6396)
+const util = __nccwpck_require__(4640)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -23798,16 +23798,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(9520)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+} = __nccwpck_require__(7775)
+const { kState, kHeaders } = __nccwpck_require__(1995)
+const { webidl } = __nccwpck_require__(5701)
+const { FormData } = __nccwpck_require__(1142)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { kConstruct } = __nccwpck_require__(4043)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -24396,7 +24396,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 1995:
 /***/ ((module) => {
 
 
@@ -24412,21 +24412,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 9520:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(7775)
+const { getGlobalOrigin } = __nccwpck_require__(179)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(7708)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(4640)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(5701)
 
 let supportedHashes = []
 
@@ -26051,14 +26051,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 5701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(3440)
+const { toUSVString } = __nccwpck_require__(4640)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -26753,7 +26753,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 2927:
 /***/ ((module) => {
 
 
@@ -27050,7 +27050,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 4848:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -27059,16 +27059,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(410)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+} = __nccwpck_require__(4929)
+const { webidl } = __nccwpck_require__(5701)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -27401,12 +27401,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 5549:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(5701)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -27486,7 +27486,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 4929:
 /***/ ((module) => {
 
 
@@ -27503,7 +27503,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 410:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -27514,10 +27514,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
+} = __nccwpck_require__(4929)
+const { ProgressEvent } = __nccwpck_require__(5549)
+const { getEncoding } = __nccwpck_require__(2927)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(7708)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -27901,27 +27901,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 7905:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(6096)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+} = __nccwpck_require__(32)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(1025)
+const { channels } = __nccwpck_require__(3374)
+const { CloseEvent } = __nccwpck_require__(7316)
+const { makeRequest } = __nccwpck_require__(175)
+const { fetching } = __nccwpck_require__(8702)
+const { Headers, getHeadersList } = __nccwpck_require__(5524)
+const { getDecodeSplit } = __nccwpck_require__(9520)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
 
 /** @type {import('crypto')} */
 let crypto
@@ -28279,7 +28279,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 6096:
 /***/ ((module) => {
 
 
@@ -28352,14 +28352,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 7316:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
+const { webidl } = __nccwpck_require__(5701)
+const { kEnumerableProperty } = __nccwpck_require__(4640)
+const { kConstruct } = __nccwpck_require__(4043)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -28688,12 +28688,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 9104:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(6096)
 
 const BUFFER_SIZE = 16386
 
@@ -28791,14 +28791,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 1869:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { isValidClientWindowBits } = __nccwpck_require__(1025)
+const { MessageSizeExceededError } = __nccwpck_require__(4627)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -28903,16 +28903,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 9332:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(6096)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(32)
+const { channels } = __nccwpck_require__(3374)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -28922,11 +28922,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(1025)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { closeWebSocketConnection } = __nccwpck_require__(7905)
+const { PerMessageDeflate } = __nccwpck_require__(1869)
+const { MessageSizeExceededError } = __nccwpck_require__(4627)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -29437,14 +29437,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 9388:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { opcodes, sendHints } = __nccwpck_require__(6096)
+const FixedQueue = __nccwpck_require__(5844)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -29548,7 +29548,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 32:
 /***/ ((module) => {
 
 
@@ -29567,16 +29567,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 1025:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(32)
+const { states, opcodes } = __nccwpck_require__(6096)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(7316)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(7708)
 
 /* globals Blob */
 
@@ -29896,15 +29896,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 1886:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(5701)
+const { URLSerializer } = __nccwpck_require__(7708)
+const { environmentSettingsObject } = __nccwpck_require__(9520)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(6096)
 const {
   kWebSocketURL,
   kReadyState,
@@ -29913,21 +29913,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(32)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+} = __nccwpck_require__(1025)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(7905)
+const { ByteParser } = __nccwpck_require__(9332)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(4640)
+const { getGlobalDispatcher } = __nccwpck_require__(8421)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(7316)
+const { SendQueue } = __nccwpck_require__(9388)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -30729,1831 +30729,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 6122:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $m: () => (/* binding */ optionalInput),
-/* harmony export */   aZ: () => (/* binding */ choiceListInput),
-/* harmony export */   dt: () => (/* binding */ listInput),
-/* harmony export */   lS: () => (/* binding */ definesInput)
-/* harmony export */ });
-/* unused harmony exports booleanInput, choiceInput, integerInput */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5009);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6143);
-/**
- * Action inputs, read with @actions/core and checked here so that a wrong
- * value fails the step with a message naming the input (a UserError: no
- * stack trace), not deep inside the engine.
- */
-
-
-/** A single-line input, or undefined when it is empty or unset. */
-function optionalInput(name) {
-    const value = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name).trim();
-    return value === '' ? undefined : value;
-}
-/**
- * A list input: one item a line (YAML `|` block), blank lines and lines
- * starting with `#` ignored, each item trimmed. Items are never split on
- * commas or spaces: paths may contain both.
- */
-function listInput(name) {
-    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name)
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line !== '' && !line.startsWith('#'));
-}
-const TRUE = (/* unused pure expression or super */ null && (['true', 'True', 'TRUE']));
-const FALSE = (/* unused pure expression or super */ null && (['false', 'False', 'FALSE']));
-/** A boolean input (YAML 1.2 core schema spellings); empty means `fallback`. */
-function booleanInput(name, fallback) {
-    const value = core.getInput(name).trim();
-    if (value === '')
-        return fallback;
-    if (TRUE.includes(value))
-        return true;
-    if (FALSE.includes(value))
-        return false;
-    throw new UserError(`input "${name}" must be true or false, not ${JSON.stringify(value)}`);
-}
-/** One of a fixed set of values; empty means `fallback`. */
-function choiceInput(name, choices, fallback) {
-    const value = core.getInput(name).trim();
-    if (value === '')
-        return fallback;
-    if (choices.includes(value))
-        return value;
-    throw new UserError(`input "${name}" must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
-}
-/** A whole number within [min, max], or undefined when empty. */
-function integerInput(name, min, max) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return undefined;
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new UserError(`input "${name}" must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
-    }
-    return Number(value);
-}
-/** `NAME=VALUE` lines (manifest `$NAME` variables) as a map. */
-function definesInput(name) {
-    const defines = new Map();
-    for (const item of listInput(name)) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
-        if (!m)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`input "${name}": ${JSON.stringify(item)} is not NAME=VALUE`);
-        defines.set(m[1], m[2]);
-    }
-    return defines;
-}
-/**
- * A list whose items may be given one a line or comma-separated on one line
- * (`fail-on: failed,unknown-owner`), each checked against `choices`.
- */
-function choiceListInput(name, choices, fallback) {
-    const items = listInput(name)
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter(Boolean);
-    if (items.length === 0)
-        return [...fallback];
-    for (const item of items) {
-        if (!choices.includes(item)) {
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`input "${name}": unknown value ${JSON.stringify(item)} (choose from ${choices.join(', ')})`);
-        }
-    }
-    return items;
-}
-//# sourceMappingURL=inputs.js.map
-
-/***/ }),
-
-/***/ 9697:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Sy: () => (/* binding */ writeSummary),
-/* harmony export */   jl: () => (/* binding */ findingFromText),
-/* harmony export */   z8: () => (/* binding */ report)
-/* harmony export */ });
-/* unused harmony exports MAX_ANNOTATIONS, workspacePath, code */
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5009);
-/**
- * What an action tells the people reading a run: annotations on the
- * manifest line at fault (capped: GitHub shows only a few per step), the
- * same facts as plain log lines (self-hosted runners such as
- * github-act-runner show no annotations), and the job summary.
- */
-
-
-/** GitHub shows at most 10 error (and 10 warning) annotations per step. */
-const MAX_ANNOTATIONS = 10;
-/**
- * A path as an annotation wants it: relative to GITHUB_WORKSPACE when it is
- * inside it (the runner resolves `file=` against the checkout).
- */
-function workspacePath(path) {
-    const workspace = process.env.GITHUB_WORKSPACE;
-    if (!workspace || !(0,node_path__WEBPACK_IMPORTED_MODULE_0__.isAbsolute)(path))
-        return path;
-    const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_0__.relative)(workspace, path);
-    return rel === '' || rel.startsWith('..') || (0,node_path__WEBPACK_IMPORTED_MODULE_0__.isAbsolute)(rel) ? path : rel;
-}
-/** Annotations made so far in this step, by level (GitHub's cap is per level). */
-const annotated = { error: 0, warning: 0 };
-/**
- * Prints every finding as a plain line and annotates them at their
- * file:line until the step has MAX_ANNOTATIONS of that level; says how many
- * were not annotated. Report the findings that matter most first.
- */
-function report(findings, level) {
-    const annotate = level === 'error' ? _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .error */ .z3 : _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e;
-    let skipped = 0;
-    for (const f of findings) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(f.line);
-        if (annotated[level] >= MAX_ANNOTATIONS) {
-            skipped++;
-            continue;
-        }
-        annotated[level]++;
-        annotate(f.message ?? f.line, {
-            ...(f.title ? { title: f.title } : {}),
-            ...(f.file ? { file: workspacePath(f.file) } : {}),
-            ...(f.file && f.startLine ? { startLine: f.startLine } : {}),
-        });
-    }
-    if (skipped > 0) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step); all are listed above`);
-    }
-}
-/** `file:line: rest` (engine diagnostics and warnings) split for an annotation. */
-function findingFromText(text) {
-    const m = /^(.+?):(\d+): (.*)$/s.exec(text);
-    return m ? { line: text, message: m[3], file: m[1], startLine: Number(m[2]) } : { line: text };
-}
-/**
- * Appends markdown to the job summary. Without GITHUB_STEP_SUMMARY (a local
- * run, an old runner) it says so in the log instead of failing the step.
- */
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
-        return;
-    }
-    await _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .summary */ .z.addRaw(markdown, true).write();
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .summary */ .z.emptyBuffer();
-}
-/** Markdown inline code that survives backticks in the text. */
-function code(text) {
-    const ticks = text.includes('`') ? '``' : '`';
-    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-    return `${ticks}${pad}${text}${pad}${ticks}`;
-}
-//# sourceMappingURL=report.js.map
-
-/***/ }),
-
-/***/ 9962:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
-/* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5009);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6143);
-/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9697);
-/**
- * The frame of every action entry: run the body, and turn what it throws
- * into `core.setFailed`. A UserError (something the user can fix) fails the
- * step with its message and details, never a stack trace; anything else is
- * a bug in this project, reported as such with the stack in the debug log.
- */
-
-
-
-async function runAction(name, body) {
-    try {
-        await body();
-    }
-    catch (err) {
-        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo) {
-            (0,_report_js__WEBPACK_IMPORTED_MODULE_2__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_2__/* .findingFromText */ .jl), 'error');
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(err.message);
-        }
-        else {
-            const message = err instanceof Error ? err.message : String(err);
-            if (err instanceof Error && err.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(err.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`${name}: unexpected error (a bug, please report it): ${message}`);
-        }
-    }
-}
-//# sourceMappingURL=run.js.map
-
-/***/ }),
-
-/***/ 2882:
-/***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5009);
-/* harmony import */ var _verify_report_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3329);
-/* harmony import */ var _verify_types_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(9742);
-/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8626);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6143);
-/* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6122);
-/* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9697);
-/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(9962);
-/**
- * verify-manifest action: runs the engine's verifyManifest() on build logs,
- * writes its markdown report to the job summary and its JSON report under
- * RUNNER_TEMP, annotates the manifest line of each FAILED entry (capped),
- * prints every failure as a plain line, and fails when the verdict does.
- */
-
-
-
-
-
-
-
-
-
-
-
-await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .C)('verify-manifest', async () => {
-    const logs = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .listInput */ .dt)('logs');
-    if (logs.length === 0)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .UserError */ .yo('input "logs" is required (one build log a line)');
-    const result = await (0,_verify_verify_js__WEBPACK_IMPORTED_MODULE_5__/* .verifyManifest */ .T)({
-        logs,
-        manifests: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .listInput */ .dt)('manifests'),
-        defines: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .definesInput */ .lS)('defines'),
-        platform: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .optionalInput */ .$m)('platform'),
-        baseline: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .optionalInput */ .$m)('baseline'),
-        allowMissing: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .listInput */ .dt)('allow-missing'),
-        failOn: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .choiceListInput */ .aZ)('fail-on', _verify_types_js__WEBPACK_IMPORTED_MODULE_10__/* .FAIL_ON */ .d, ['failed']),
-    });
-    const dir = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'joyent-live-verify-'));
-    const reportPath = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'verify-report.json');
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(reportPath, JSON.stringify(result, null, 2) + '\n');
-    const blocking = result.failures.filter((f) => !f.allowed);
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('failed-count', String(blocking.length));
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('verdict', result.verdict);
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('report', reportPath);
-    const where = (f) => f.manifest ? `${f.manifest.file}:${f.manifest.line}` : `${f.log}:${f.logLine}`;
-    (0,_common_report_js__WEBPACK_IMPORTED_MODULE_8__/* .report */ .z8)(blocking.map((f) => ({
-        line: `FAILED ${f.path} (${where(f)})`,
-        message: `${f.kind} ${f.path} is missing from the image` +
-            (f.searched.length ? `; searched ${f.searched.join(', ')}` : ''),
-        title: 'verify-manifest: FAILED entry',
-        file: f.manifest?.file ?? f.log,
-        startLine: f.manifest?.line ?? f.logLine,
-    })), 'error');
-    for (const f of result.failures.filter((x) => x.allowed)) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`FAILED ${f.path} (${where(f)}) (allowed missing)`);
-    }
-    for (const note of result.notes)
-        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`note: ${note}`);
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .verdictLine */ .MT)(result));
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`JSON report: ${reportPath}`);
-    await (0,_common_report_js__WEBPACK_IMPORTED_MODULE_8__/* .writeSummary */ .Sy)((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .formatMarkdown */ .jI)(result));
-    if (result.verdict === 'fail')
-        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setFailed */ .C1((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .verdictLine */ .MT)(result));
-});
-//# sourceMappingURL=main.js.map
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 6143:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Uc: () => (/* binding */ describeError),
-/* harmony export */   eb: () => (/* binding */ UsageError),
-/* harmony export */   yo: () => (/* binding */ UserError)
-/* harmony export */ });
-/* unused harmony export errnoCode */
-/**
- * Errors a user can act on. The CLI and the actions print `message` alone
- * (never a stack trace) and exit with `exitCode`.
- */
-class UserError extends Error {
-    exitCode;
-    details;
-    constructor(message, options = {}) {
-        super(message);
-        this.name = 'UserError';
-        this.exitCode = options.exitCode ?? 1;
-        this.details = options.details ?? [];
-    }
-}
-/** A bad command line: exit code 2 per SPEC 8. */
-class UsageError extends UserError {
-    constructor(message) {
-        super(message, { exitCode: 2 });
-        this.name = 'UsageError';
-    }
-}
-/** Node's system errors carry a `code` such as ENOENT; this reads it safely. */
-function errnoCode(err) {
-    if (err && typeof err === 'object' && 'code' in err) {
-        const code = err.code;
-        return typeof code === 'string' ? code : undefined;
-    }
-    return undefined;
-}
-const REASONS = {
-    ENOENT: 'does not exist',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    ENOTDIR: 'a component of the path is not a directory',
-    EISDIR: 'is a directory',
-    EROFS: 'read-only file system',
-    ENOSPC: 'no space left on device',
-    EEXIST: 'already exists',
-    ELOOP: 'too many levels of symbolic links',
-};
-/** A short human reason for a system error ("does not exist", ...). */
-function describeError(err) {
-    const code = errnoCode(err);
-    if (code && REASONS[code])
-        return REASONS[code];
-    if (err instanceof Error)
-        return err.message;
-    return String(err);
-}
-//# sourceMappingURL=errors.js.map
-
-/***/ }),
-
-/***/ 1899:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   A: () => (/* binding */ ownString),
-/* harmony export */   p: () => (/* binding */ humanBytes)
-/* harmony export */ });
-/** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
-function humanBytes(bytes) {
-    if (bytes < 0)
-        return `-${humanBytes(-bytes)}`;
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-/**
- * A copy of `text` that shares no memory with the string it was cut from.
- * V8 keeps a substring's whole parent alive: a path matched out of a line
- * of a 64 KiB read chunk would pin the chunk for as long as it is kept.
- */
-function ownString(text) {
-    return Buffer.from(text, 'utf8').toString('utf8');
-}
-//# sourceMappingURL=format.js.map
-
-/***/ }),
-
-/***/ 3329:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   MT: () => (/* binding */ verdictLine),
-/* harmony export */   jI: () => (/* binding */ formatMarkdown)
-/* harmony export */ });
-/* unused harmony export formatText */
-/* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1899);
-
-const DIFF_KINDS = [
-    'added',
-    'removed',
-    'type',
-    'content',
-    'mode',
-    'owner',
-    'target',
-];
-const DIFF_TITLES = {
-    added: 'added',
-    removed: 'removed',
-    type: 'changed type',
-    content: 'changed content',
-    mode: 'changed mode',
-    owner: 'changed owner',
-    target: 'changed link target',
-};
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-/** The verdict line every format starts with. */
-function verdictLine(report) {
-    if (report.verdict === 'pass') {
-        const allowed = report.counts.allowedMissing;
-        return `verify-manifest: PASS: ${plural(report.counts.entries, 'entry', 'entries')}${allowed ? `, ${allowed} allowed missing` : ''}`;
-    }
-    const why = [];
-    const blocking = report.failures.filter((f) => !f.allowed).length;
-    for (const reason of report.reasons) {
-        if (reason === 'integrity') {
-            const c = report.content;
-            if (c?.hash?.ok === false)
-                why.push('boot_archive.hash does not match');
-            const bad = (c?.mismatches.length ?? 0) + (c?.missing.length ?? 0);
-            if (bad > 0)
-                why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));
-        }
-        else if (reason === 'failed')
-            why.push(`${blocking} FAILED`);
-        else if (reason === 'system-source') {
-            why.push(plural(report.counts.byTag.S, 'file', 'files') + ' from the system root');
-        }
-        else if (reason === 'unknown-owner') {
-            why.push(plural(report.counts.unknownOwners, 'unknown owner'));
-        }
-        else
-            why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
-    }
-    return `verify-manifest: FAIL: ${why.join(', ')}`;
-}
-function tagLine(report) {
-    const t = report.counts.byTag;
-    const k = report.counts.byKind;
-    return `files by source: A=${t.A} P=${t.P} M=${t.M} S=${t.S}${t.other ? ` other=${t.other}` : ''}; entries: ${report.counts.entries} (DIR ${k.DIR}, FILE ${k.FILE}, SYMLINK ${k.SYMLINK}, LINK ${k.LINK})`;
-}
-function failureLines(f) {
-    const where = f.manifest
-        ? `${f.manifest.file}:${f.manifest.line}`
-        : f.notInManifest
-            ? 'not in the manifests given'
-            : undefined;
-    return [
-        `FAILED ${f.kind} ${f.path}${f.allowed ? ' (allowed missing)' : ''}`,
-        ...(where ? [`  manifest: ${where}`] : []),
-        `  log: ${f.log}:${f.logLine}`,
-        ...f.searched.map((place) => `  searched: ${place}`),
-    ];
-}
-function diffGroups(entries) {
-    return DIFF_KINDS.map((kind) => [kind, entries.filter((e) => e.kind === kind)]).filter(([, list]) => list.length > 0);
-}
-/** ", boot_archive +1.5 KiB", or nothing when the size change is not known. */
-function sizeText(delta) {
-    return delta === undefined ? '' : `, boot_archive ${delta >= 0 ? '+' : ''}${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_0__/* .humanBytes */ .p)(delta)}`;
-}
-function change(e) {
-    if (e.kind === 'added')
-        return `${e.path}  (${e.after})`;
-    if (e.kind === 'removed')
-        return `${e.path}  (${e.before})`;
-    return `${e.path}  ${e.before} -> ${e.after}`;
-}
-/** The text report: verdict, counts, each failure, content check, diff, notes. */
-function formatText(report) {
-    const out = [verdictLine(report)];
-    for (const log of report.logs)
-        out.push(`log: ${log.path} (${log.style}, ${log.lines} lines, ${log.entries} entries)`);
-    out.push(tagLine(report));
-    for (const failure of report.failures)
-        out.push(...failureLines(failure));
-    if (report.failOn.includes('system-source')) {
-        for (const path of report.systemFiles)
-            out.push(`from the system root (S): ${path}`);
-    }
-    if (report.failOn.includes('unknown-owner')) {
-        for (const warning of report.unknownOwnerWarnings)
-            out.push(`unknown owner: ${warning}`);
-    }
-    const c = report.content;
-    if (c) {
-        if (c.hash)
-            out.push(`boot_archive.hash: ${c.hash.ok ? 'OK' : `MISMATCH (file says ${c.hash.expected}, boot_archive is ${c.hash.actual})`}`);
-        if (!c.skipped)
-            out.push(`content: ${c.checked} files match their md5 (${c.method})`);
-        for (const m of c.mismatches)
-            out.push(`  md5 mismatch: ${m.path}: manifest ${m.expected}, image ${m.actual}`);
-        for (const m of c.missing)
-            out.push(`  missing from the image: ${m}`);
-    }
-    if (report.diff) {
-        const d = report.diff;
-        const size = sizeText(d.sizeDelta);
-        out.push(`diff against ${d.baseline}: ${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`);
-        for (const [kind, list] of diffGroups(d.entries)) {
-            out.push(`  ${DIFF_TITLES[kind]} (${list.length}):`);
-            for (const e of list)
-                out.push(`    ${change(e)}`);
-        }
-    }
-    for (const note of report.notes)
-        out.push(`note: ${note}`);
-    return out.join('\n') + '\n';
-}
-/** GitHub's step-summary limit is 1 MiB; lists are cut well before it. */
-const MARKDOWN_BYTE_LIMIT = 900 * 1024;
-/** Items shown per list: 200, fewer when long lines would pass the limit. */
-const LIST_LIMITS = [200, 100, 50, 20, 10, 5, 1];
-const code = (s) => '`' + s.replace(/`/g, "'") + '`';
-function cappedAt(limit) {
-    return (items, render, what) => {
-        const out = items.slice(0, limit).flatMap(render);
-        if (items.length > limit) {
-            out.push(`- … and ${items.length - limit} more ${what} (see the JSON report)`);
-        }
-        return out;
-    };
-}
-/**
- * The markdown report: what the Action puts in the job summary. Lists are
- * cut, saying how much was left out, until the whole stays under the limit.
- */
-function formatMarkdown(report) {
-    for (const limit of LIST_LIMITS) {
-        const text = markdownWithLimit(report, limit);
-        if (Buffer.byteLength(text) <= MARKDOWN_BYTE_LIMIT)
-            return text;
-    }
-    // Only absurdly long single entries get here: cut at a line boundary.
-    const text = Buffer.from(markdownWithLimit(report, 1))
-        .subarray(0, MARKDOWN_BYTE_LIMIT)
-        .toString('utf8')
-        .replace(/\n[^\n]*$/, '');
-    return `${text}\n\n… the report was cut to stay under the 1 MiB job-summary limit (see the JSON report)\n`;
-}
-function markdownWithLimit(report, limit) {
-    const capped = cappedAt(limit);
-    const icon = report.verdict === 'pass' ? '✅' : '❌';
-    const t = report.counts.byTag;
-    const out = [
-        `### ${icon} ${verdictLine(report).replace(/^verify-manifest: /, 'verify-manifest ')}`,
-        '',
-        '| A (overlay) | P (proto) | M (man) | S (system) | FAILED | allowed missing | entries |',
-        '|---:|---:|---:|---:|---:|---:|---:|',
-        `| ${t.A} | ${t.P} | ${t.M} | ${t.S} | ${report.counts.failed} | ${report.counts.allowedMissing} | ${report.counts.entries} |`,
-        '',
-    ];
-    if (report.failures.length > 0) {
-        out.push(`#### FAILED entries (${report.failures.length})`, '');
-        out.push(...capped(report.failures, (f) => [
-            `- ${code(f.path)} (${f.kind})${f.allowed ? ' — allowed missing' : ''}${f.manifest ? ` at ${code(`${f.manifest.file}:${f.manifest.line}`)}` : f.notInManifest ? ' — not in the manifests given' : ''}`,
-            ...f.searched.map((place) => `  - searched ${code(place)}`),
-        ], 'failures'), '');
-    }
-    if (report.failOn.includes('system-source') && report.systemFiles.length > 0) {
-        out.push(`#### From the system root (${report.counts.byTag.S})`, '');
-        out.push(...capped(report.systemFiles, (p) => [`- ${code(p)}`], 'files'), '');
-    }
-    if (report.failOn.includes('unknown-owner') && report.unknownOwnerWarnings.length > 0) {
-        out.push(`#### Unknown owners (${report.counts.unknownOwners})`, '');
-        out.push(...capped(report.unknownOwnerWarnings, (w) => [`- ${code(w)}`], 'warnings'), '');
-    }
-    const c = report.content;
-    if (c) {
-        out.push('#### Content', '');
-        if (c.hash)
-            out.push(`- boot_archive.hash: ${c.hash.ok ? 'OK' : `**mismatch** (${code(c.hash.expected)} vs ${code(c.hash.actual)})`}`);
-        out.push(c.skipped
-            ? `- not checked: ${c.skipped}`
-            : `- ${c.checked} files match their md5 (${c.method})`);
-        out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
-        out.push(...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'), '');
-    }
-    if (report.diff) {
-        const d = report.diff;
-        const size = sizeText(d.sizeDelta);
-        out.push(`#### Changes against the baseline`, '', `${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`, '');
-        for (const [kind, list] of diffGroups(d.entries)) {
-            out.push(`<details><summary>${DIFF_TITLES[kind]} (${list.length})</summary>`, '');
-            out.push(...capped(list, (e) => [`- ${code(change(e))}`], 'entries'), '', '</details>', '');
-        }
-    }
-    if (report.notes.length > 0)
-        out.push('#### Notes', '', ...report.notes.map((n) => `- ${n}`), '');
-    return out.join('\n');
-}
-//# sourceMappingURL=report.js.map
-
-/***/ }),
-
-/***/ 9742:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   d: () => (/* binding */ FAIL_ON)
-/* harmony export */ });
-const FAIL_ON = [
-    'failed',
-    'system-source',
-    'unknown-owner',
-    'added',
-    'removed',
-    'changed',
-];
-//# sourceMappingURL=types.js.map
-
-/***/ }),
-
-/***/ 8626:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  T: () => (/* binding */ verifyManifest)
-});
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./node_modules/picomatch/index.js
-var picomatch = __nccwpck_require__(4006);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var util_errors = __nccwpck_require__(6143);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
-;// CONCATENATED MODULE: ./build/src/manifest/path.js
-/**
- * Image paths as SPEC 1 allows them: relative to the image root, with no
- * leading `/`, no `.` or `..` component and no empty component. Returns the
- * reason a path is unsafe, or undefined when it is fine.
- */
-function checkImagePath(path) {
-    if (path.length === 0)
-        return 'empty path';
-    if (path.startsWith('/'))
-        return `absolute path "${path}" (paths are relative to the image root)`;
-    for (const component of path.split('/')) {
-        if (component === '')
-            return `empty component in "${path}"`;
-        if (component === '.' || component === '..') {
-            return `"${component}" component in "${path}"`;
-        }
-    }
-    return undefined;
-}
-/** Parent of an image path, or undefined for a top-level name. */
-function parentPath(path) {
-    const slash = path.lastIndexOf('/');
-    return slash < 0 ? undefined : path.slice(0, slash);
-}
-/** Byte-order comparison (C locale), the order of every listing we write. */
-function compareBytes(a, b) {
-    const n = Math.min(a.length, b.length);
-    for (let i = 0; i < n; i++) {
-        const x = a.charCodeAt(i);
-        const y = b.charCodeAt(i);
-        if (x === y)
-            continue;
-        // UTF-16 order equals UTF-8 byte order except around surrogate pairs.
-        if (x < 0xd800 && y < 0xd800)
-            return x - y;
-        return Buffer.compare(Buffer.from(a.slice(i)), Buffer.from(b.slice(i)));
-    }
-    return a.length - b.length;
-}
-//# sourceMappingURL=path.js.map
-;// CONCATENATED MODULE: ./build/src/manifest/parse.js
-
-
-
-
-const VARIABLE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
-const OCTAL_MODE = /^[0-7]+$/;
-/**
- * Parses one manifest line (SPEC 1). Comments and blank lines give neither
- * an entry nor a diagnostic.
- */
-function parseManifestLine(raw, loc, defines) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#'))
-        return { diagnostics: [] };
-    const error = (message) => ({
-        diagnostics: [{ severity: 'error', message: `${message}: ${JSON.stringify(trimmed)}`, loc }],
-    });
-    if (line.includes('\0'))
-        return error('NUL byte in line');
-    if (line.includes('\uFFFD'))
-        return error('not valid UTF-8');
-    const fields = trimmed.split(/[ \t]+/);
-    const undefinedNames = new Set();
-    const expanded = fields.map((field) => field.replace(VARIABLE, (whole, braced, bare) => {
-        const name = (braced ?? bare);
-        const value = defines.get(name);
-        if (value === undefined)
-            undefinedNames.add(name);
-        return value ?? whole;
-    }));
-    if (undefinedNames.size > 0) {
-        const names = [...undefinedNames];
-        return error(`undefined variable ${names.map((n) => `$${n}`).join(', ')} ` +
-            `(pass ${names.map((n) => `--define ${n}=VALUE`).join(' ')})`);
-    }
-    const [type, ...rest] = expanded;
-    switch (type) {
-        case 'd':
-        case 'f': {
-            if (rest.length !== 4) {
-                return error(`"${type}" takes 4 fields (path mode owner group), found ${rest.length}`);
-            }
-            const [written, modeText, owner, group] = rest;
-            // smartos-live's own src/manifest has `d usr/vm/node_modules/macaddr/`:
-            // one trailing slash on a directory is dropped, with a warning.
-            const trailing = type === 'd' && /[^/]\/$/.test(written);
-            const path = trailing ? written.slice(0, -1) : written;
-            const unsafe = checkImagePath(path);
-            if (unsafe)
-                return error(`unsafe path: ${unsafe}`);
-            if (!OCTAL_MODE.test(modeText))
-                return error(`mode "${modeText}" is not octal`);
-            const mode = parseInt(modeText, 8);
-            if (mode > 0o7777)
-                return error(`mode "${modeText}" is larger than 07777`);
-            const diagnostics = trailing
-                ? [
-                    {
-                        severity: 'warning',
-                        loc,
-                        message: `trailing "/" dropped from directory "${written}"`,
-                    },
-                ]
-                : [];
-            return { entry: { type, path, mode, owner, group, ...loc }, diagnostics };
-        }
-        case 's':
-        case 'h': {
-            if (rest.length !== 1) {
-                return error(`"${type}" takes 1 field (path=target), found ${rest.length}`);
-            }
-            const spec = rest[0];
-            const parts = spec.split('=');
-            if (parts.length < 2)
-                return error(`missing "=" in "${spec}" (expected path=target)`);
-            if (parts.length > 2)
-                return error(`more than one "=" in "${spec}"`);
-            const [path, target] = parts;
-            const unsafe = checkImagePath(path);
-            if (unsafe)
-                return error(`unsafe path: ${unsafe}`);
-            if (target === '')
-                return error(`empty ${type === 's' ? 'link text' : 'link target'}`);
-            if (type === 'h') {
-                const unsafeTarget = checkImagePath(target);
-                if (unsafeTarget)
-                    return error(`unsafe hard link target: ${unsafeTarget}`);
-            }
-            return { entry: { type, path, target, ...loc }, diagnostics: [] };
-        }
-        default:
-            return error(`unknown entry type "${type}" (expected d, f, s or h)`);
-    }
-}
-/** Reads one manifest file line by line (it can be tens of thousands of lines). */
-async function parseManifestFile(file, defines) {
-    const entries = [];
-    const diagnostics = [];
-    let lineNo = 0;
-    try {
-        const input = (0,external_node_fs_namespaceObject.createReadStream)(file, { encoding: 'utf8' });
-        const lines = (0,external_node_readline_namespaceObject.createInterface)({ input, crlfDelay: Infinity });
-        for await (const text of lines) {
-            lineNo++;
-            const parsed = parseManifestLine(text, { file, line: lineNo }, defines);
-            if (parsed.entry)
-                entries.push(parsed.entry);
-            diagnostics.push(...parsed.diagnostics);
-        }
-    }
-    catch (err) {
-        diagnostics.push({
-            severity: 'error',
-            message: `cannot read manifest ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`,
-            loc: lineNo > 0 ? { file, line: lineNo } : undefined,
-        });
-    }
-    return { file, entries, diagnostics };
-}
-//# sourceMappingURL=parse.js.map
-;// CONCATENATED MODULE: ./build/src/manifest/types.js
-function formatLocation(loc) {
-    return `${loc.file}:${loc.line}`;
-}
-const TYPE_NAMES = {
-    d: 'directory',
-    f: 'file',
-    s: 'symlink',
-    h: 'hard link',
-};
-function formatDiagnostic(d) {
-    const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
-    return `${where}${d.severity}: ${d.message}`;
-}
-/** Mode as SmartOS manifests print it: at least four octal digits. */
-function formatMode(mode) {
-    return mode.toString(8).padStart(4, '0');
-}
-//# sourceMappingURL=types.js.map
-;// CONCATENATED MODULE: ./build/src/manifest/load.js
-
-
-
-
-
-
-/**
- * Expands the manifest inputs: a file stands for itself, a directory for its
- * snippet files in C-locale name order (dot files are skipped).
- */
-async function expandInputs(inputs, diagnostics) {
-    const files = [];
-    for (const input of inputs) {
-        let info;
-        try {
-            info = await (0,promises_.stat)(input);
-        }
-        catch (err) {
-            diagnostics.push({
-                severity: 'error',
-                message: `cannot read manifest ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
-            });
-            continue;
-        }
-        if (!info.isDirectory()) {
-            files.push(input);
-            continue;
-        }
-        let names;
-        try {
-            names = await (0,promises_.readdir)(input);
-        }
-        catch (err) {
-            diagnostics.push({
-                severity: 'error',
-                message: `cannot read manifest directory ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
-            });
-            continue;
-        }
-        const snippets = [];
-        for (const name of names.filter((n) => !n.startsWith('.')).sort(compareBytes)) {
-            const file = (0,external_node_path_.join)(input, name);
-            const kind = await (0,promises_.stat)(file).catch(() => undefined);
-            if (kind?.isFile())
-                snippets.push(file);
-            else {
-                diagnostics.push({
-                    severity: 'warning',
-                    message: `${file}: ${kind ? 'not a regular file' : 'unreadable or a dangling link'}: skipped (snippets are the files directly in ${input})`,
-                });
-            }
-        }
-        if (snippets.length === 0) {
-            diagnostics.push({
-                severity: 'warning',
-                message: `manifest directory ${input} has no snippet files`,
-            });
-        }
-        files.push(...snippets);
-    }
-    return files;
-}
-function sameDefinition(a, b) {
-    if (a.type !== b.type)
-        return false;
-    if (a.type === 'd' || a.type === 'f') {
-        const o = b;
-        return a.mode === o.mode && a.owner === o.owner && a.group === o.group;
-    }
-    return a.target === b.target;
-}
-const at = (loc) => formatLocation(loc);
-/**
- * Checks what only the merged image can show: parents that are not
- * directories, and hard links whose target is not a file of the image.
- */
-function checkStructure(entries, diagnostics) {
-    for (const entry of entries.values()) {
-        for (let parent = parentPath(entry.path); parent; parent = parentPath(parent)) {
-            const p = entries.get(parent);
-            if (p && p.type !== 'd') {
-                diagnostics.push({
-                    severity: 'error',
-                    loc: entry,
-                    message: `${entry.path}: parent ${parent} is a ${TYPE_NAMES[p.type]} (${at(p)}), ` +
-                        `not a directory`,
-                });
-                break;
-            }
-        }
-        if (entry.type !== 'h')
-            continue;
-        // Follow chains of hard links to the file they end at.
-        const seen = new Set([entry.path]);
-        let target = entries.get(entry.target);
-        while (target?.type === 'h' && !seen.has(target.path)) {
-            seen.add(target.path);
-            target = entries.get(target.target);
-        }
-        if (!target) {
-            diagnostics.push({
-                severity: 'error',
-                loc: entry,
-                message: `hard link ${entry.path}: target ${entry.target} is not in the image (no f or h entry defines it)`,
-            });
-        }
-        else if (target.type === 'h') {
-            diagnostics.push({
-                severity: 'error',
-                loc: entry,
-                message: `hard link ${entry.path}: the links from ${entry.target} form a cycle`,
-            });
-        }
-        else if (target.type === 'd') {
-            diagnostics.push({
-                severity: 'error',
-                loc: entry,
-                message: `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
-            });
-        }
-    }
-}
-/**
- * Reads and merges manifests (SPEC 1): every problem in every file is
- * collected before anything is built.
- */
-async function loadManifests(inputs, defines) {
-    const diagnostics = [];
-    const files = await expandInputs(inputs, diagnostics);
-    const entries = new Map();
-    for (const file of files) {
-        const parsed = await parseManifestFile(file, defines);
-        diagnostics.push(...parsed.diagnostics);
-        for (const entry of parsed.entries) {
-            const previous = entries.get(entry.path);
-            if (previous && previous.type !== entry.type) {
-                diagnostics.push({
-                    severity: 'error',
-                    loc: entry,
-                    message: `${entry.path} is defined as a ${TYPE_NAMES[entry.type]} here and as a ` +
-                        `${TYPE_NAMES[previous.type]} at ${at(previous)}`,
-                });
-                continue;
-            }
-            if (previous && !sameDefinition(previous, entry)) {
-                diagnostics.push({
-                    severity: 'warning',
-                    loc: entry,
-                    message: `${entry.path} redefined: this definition overrides ${at(previous)}`,
-                });
-            }
-            entries.set(entry.path, entry);
-        }
-    }
-    checkStructure(entries, diagnostics);
-    if (files.length > 0 && entries.size === 0 && !diagnostics.some((d) => d.severity === 'error')) {
-        diagnostics.push({
-            severity: 'error',
-            message: `the manifests define no entries: ${files.join(', ')}`,
-        });
-    }
-    // Report in the order of the files and their lines, whatever found it.
-    const order = new Map(files.map((file, i) => [file, i]));
-    const rank = (d) => (d.loc ? (order.get(d.loc.file) ?? -1) : -1);
-    diagnostics.sort((a, b) => rank(a) - rank(b) || (a.loc?.line ?? 0) - (b.loc?.line ?? 0));
-    return { files, entries, diagnostics };
-}
-//# sourceMappingURL=load.js.map
-// EXTERNAL MODULE: ./build/src/util/format.js
-var format = __nccwpck_require__(1899);
-;// CONCATENATED MODULE: ./build/src/verify/boot-manifest-reader.js
-
-
-
-const SPEC_NODE = /^([df]) (\.(?:\/\S+)?) ([0-7]{3,5}) (\S+) (\S+)(?: ([0-9a-f]{32}))?$/;
-const SPEC_LINK = /^s (\.\/[^=\s]+)=(.+)$/;
-const MD5SUM = /^([0-9a-f]{32}) [ *](\.\/.+|\.)$/;
-const imagePath = (dotted) => (dotted === '.' ? '' : dotted.replace(/^\.\//, ''));
-/**
- * Reads a boot_archive.manifest in SPEC 4's format, or in md5sum's
- * (`<md5>  ./path`, which smartos-live ships); the first entry line decides.
- */
-async function readBootManifest(file) {
-    const entries = new Map();
-    let format;
-    let lineNo = 0;
-    try {
-        const lines = (0,external_node_readline_namespaceObject.createInterface)({
-            input: (0,external_node_fs_namespaceObject.createReadStream)(file, { encoding: 'utf8' }),
-            crlfDelay: Infinity,
-        });
-        for await (const text of lines) {
-            lineNo++;
-            if (text.trim() === '')
-                continue;
-            const md5sum = MD5SUM.exec(text);
-            format ??= md5sum ? 'md5sum' : 'boot_archive.manifest';
-            let entry;
-            if (format === 'md5sum') {
-                if (md5sum)
-                    entry = { type: 'f', path: imagePath(md5sum[2]), md5: md5sum[1] };
-            }
-            else {
-                const node = SPEC_NODE.exec(text);
-                const link = SPEC_LINK.exec(text);
-                if (node && (node[1] === 'f') === (node[6] !== undefined)) {
-                    entry = {
-                        type: node[1],
-                        path: imagePath(node[2]),
-                        mode: node[3].padStart(4, '0'),
-                        owner: node[4],
-                        group: node[5],
-                        md5: node[6],
-                    };
-                }
-                else if (link) {
-                    entry = { type: 's', path: imagePath(link[1]), target: link[2] };
-                }
-            }
-            if (!entry) {
-                throw new util_errors/* UserError */.yo(`${file}:${lineNo}: not a ${format} line: ${JSON.stringify(text.slice(0, 200))}`);
-            }
-            entries.set(entry.path, entry);
-        }
-    }
-    catch (err) {
-        if (err instanceof util_errors/* UserError */.yo)
-            throw err;
-        throw new util_errors/* UserError */.yo(`cannot read ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    }
-    if (!format)
-        throw new util_errors/* UserError */.yo(`${file} is empty: not a boot_archive.manifest`);
-    return { file, format, entries };
-}
-//# sourceMappingURL=boot-manifest-reader.js.map
-;// CONCATENATED MODULE: ./build/src/verify/diff.js
-
-const show = (e) => (e.path === '' ? '.' : `./${e.path}`);
-/**
- * Compares two boot_archive manifests entry by entry: added, removed, and
- * for paths in both, each kind of change once (type; else content, mode,
- * owner, link target). What one side does not record (an md5sum listing has
- * no modes) is not compared.
- */
-function diffBootManifests(before, after) {
-    const out = [];
-    const paths = new Set([...before.entries.keys(), ...after.entries.keys()]);
-    for (const path of [...paths].sort(compareBytes)) {
-        const a = before.entries.get(path);
-        const b = after.entries.get(path);
-        if (!a) {
-            out.push({ kind: 'added', path: show(b), after: describe(b) });
-            continue;
-        }
-        if (!b) {
-            // An md5sum baseline lists files only: a directory or link is not "removed".
-            out.push({ kind: 'removed', path: show(a), before: describe(a) });
-            continue;
-        }
-        if (a.type !== b.type) {
-            out.push({ kind: 'type', path: show(b), before: describe(a), after: describe(b) });
-            continue;
-        }
-        if (a.md5 && b.md5 && a.md5 !== b.md5)
-            out.push({ kind: 'content', path: show(b), before: a.md5, after: b.md5 });
-        if (a.mode && b.mode && a.mode !== b.mode)
-            out.push({ kind: 'mode', path: show(b), before: a.mode, after: b.mode });
-        const ownerA = a.owner && `${a.owner}:${a.group}`;
-        const ownerB = b.owner && `${b.owner}:${b.group}`;
-        if (ownerA && ownerB && ownerA !== ownerB)
-            out.push({ kind: 'owner', path: show(b), before: ownerA, after: ownerB });
-        if (a.type === 's' && a.target !== b.target)
-            out.push({ kind: 'target', path: show(b), before: a.target, after: b.target });
-    }
-    if (before.format === 'md5sum') {
-        // Only files can be compared with an md5sum listing.
-        return out.filter((d) => d.kind !== 'added' || after.entries.get(d.path.replace(/^\.\/?/, ''))?.type === 'f');
-    }
-    return out;
-}
-function describe(e) {
-    switch (e.type) {
-        case 'd':
-            return `d ${e.mode ?? ''} ${e.owner ?? ''}:${e.group ?? ''}`.trim();
-        case 'f':
-            return e.mode ? `f ${e.mode} ${e.owner}:${e.group} ${e.md5}` : `f ${e.md5}`;
-        case 's':
-            return `s ${e.target}`;
-    }
-}
-//# sourceMappingURL=diff.js.map
-;// CONCATENATED MODULE: ./build/src/verify/jsonl-twin.js
-
-
-
-// Only FAILED records are parsed; any JSON spacing is accepted.
-const FAILED_RECORD = /"status"\s*:\s*"FAILED"/;
-/** `build_live.X.log` -> `build_live.X.jsonl`, the twin SPEC 3 describes. */
-function twinPath(logPath) {
-    return logPath.endsWith('.log') ? `${logPath.slice(0, -4)}.jsonl` : undefined;
-}
-/**
- * The FAILED records of a log's JSONL twin, by path: their manifest
- * file:line and the places searched. Only FAILED lines are parsed.
- */
-async function readTwinFailures(logPath) {
-    const failures = new Map();
-    const path = twinPath(logPath);
-    if (!path ||
-        !(await (0,promises_.access)(path).then(() => true, () => false)))
-        return failures;
-    const lines = (0,external_node_readline_namespaceObject.createInterface)({
-        input: (0,external_node_fs_namespaceObject.createReadStream)(path, { encoding: 'utf8' }),
-        crlfDelay: Infinity,
-    });
-    for await (const line of lines) {
-        if (!FAILED_RECORD.test(line))
-            continue;
-        try {
-            const record = JSON.parse(line);
-            if (typeof record.path !== 'string')
-                continue;
-            const searched = Array.isArray(record.searched) ? record.searched.map(String) : [];
-            if (typeof record.error === 'string' && record.error)
-                searched.push(`(${record.error})`);
-            failures.set(record.path, {
-                manifest: typeof record.manifest === 'string' && typeof record.line === 'number'
-                    ? { file: record.manifest, line: record.line }
-                    : undefined,
-                searched,
-            });
-        }
-        catch {
-            // A damaged twin line only costs that entry its details.
-        }
-    }
-    return failures;
-}
-//# sourceMappingURL=jsonl-twin.js.map
-;// CONCATENATED MODULE: ./build/src/verify/log-reader.js
-
-
-
-
-// joyent-live (SPEC 3): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
-const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
-const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): (.+)$/;
-// smartos-live's C builder: "FILE: [path][0444][root/0][bin/2]: OK (dir)", ...
-const SL_NODE = /^(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[[^\]]*\]\[[^\]]*\]: (OK|FAILED)(?: \((.*)\))?$/;
-const SL_LINK = /^LINK\((symlink|link)\): (\S+) => (.+): (OK|FAILED)$/;
-/** The warning build-live writes for an owner or group the image lacks. */
-const UNKNOWN_OWNER = /^# .*warning: .* is not a (user|group) of the image/;
-/** Parses one log line; undefined for anything that is not an entry line. */
-function parseLogLine(text) {
-    // Most other lines are rejected by their first character, without a regex.
-    if (!'O*DFL'.includes(text.charAt(0)) || text === '')
-        return undefined;
-    let m = JL_FILE_OK.exec(text);
-    if (m)
-        return { status: 'OK', kind: 'FILE', path: m[2], tag: m[1], style: 'joyent-live' };
-    m = JL_ENTRY.exec(text);
-    if (m) {
-        const status = m[1] === 'OK' ? 'OK' : 'FAILED';
-        const kind = m[2];
-        if (kind === 'DIR' || kind === 'FILE') {
-            // "OK - FILE:" has no tag: not a line build-live writes.
-            if (kind === 'FILE' && status === 'OK')
-                return undefined;
-            return /\s/.test(m[3]) ? undefined : { status, kind, path: m[3], style: 'joyent-live' };
-        }
-        // "<target> -> <path>": the path has no blanks, link text may.
-        const arrow = m[3].lastIndexOf(' -> ');
-        if (arrow <= 0)
-            return undefined;
-        const path = m[3].slice(arrow + 4);
-        if (/\s/.test(path) || path === '')
-            return undefined;
-        return { status, kind, path, target: m[3].slice(0, arrow), style: 'joyent-live' };
-    }
-    m = SL_NODE.exec(text);
-    if (m) {
-        return {
-            status: m[3],
-            kind: m[1],
-            path: m[2],
-            sourceDir: m[4],
-            style: 'smartos-live',
-        };
-    }
-    m = SL_LINK.exec(text);
-    if (m) {
-        return {
-            status: m[4],
-            kind: m[1] === 'symlink' ? 'SYMLINK' : 'LINK',
-            path: m[2],
-            target: m[3],
-            style: 'smartos-live',
-        };
-    }
-    return undefined;
-}
-/** How many system-source files or owner warnings a report names. */
-const MAX_LISTED = 1000;
-async function endsWithNewline(path, size) {
-    const handle = await (0,promises_.open)(path, 'r');
-    try {
-        const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
-        return buffer[0] === 0x0a;
-    }
-    finally {
-        await handle.close();
-    }
-}
-/**
- * Streams a build log (either style of SPEC 3) line by line, handing each
- * entry to `onEntry`; nothing but the summary is kept, so a log of millions
- * of lines reads in constant memory. Every other line is ignored. An empty
- * log, or one without a single entry line, is an error: it is the wrong file.
- */
-async function readBuildLog(path, onEntry) {
-    let size;
-    try {
-        const handle = await (0,promises_.open)(path, 'r');
-        size = (await handle.stat()).size;
-        await handle.close();
-    }
-    catch (err) {
-        throw new util_errors/* UserError */.yo(`cannot read log ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    }
-    if (size === 0)
-        throw new util_errors/* UserError */.yo(`log ${path} is empty: the build wrote nothing, or this is the wrong file`);
-    const summary = {
-        path,
-        style: 'unknown',
-        lines: 0,
-        entries: 0,
-        truncatedLastLine: !(await endsWithNewline(path, size)),
-        unknownOwners: 0,
-        unknownOwnerWarnings: [],
-    };
-    let last = '';
-    let lastWasEntry = false;
-    const handleLine = (raw) => {
-        const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-        summary.lines++;
-        last = text;
-        const parsed = parseLogLine(text);
-        lastWasEntry = parsed !== undefined;
-        if (!parsed) {
-            if (text.startsWith('#') && UNKNOWN_OWNER.test(text)) {
-                if (summary.unknownOwners++ < MAX_LISTED) {
-                    summary.unknownOwnerWarnings.push((0,format/* ownString */.A)(text.replace(/^#\s*/, '')));
-                }
-            }
-            return;
-        }
-        summary.entries++;
-        if (summary.style === 'unknown')
-            summary.style = parsed.style;
-        parsed.line = summary.lines;
-        onEntry(parsed);
-    };
-    // Split by hand rather than with readline: fewer objects per line, which
-    // keeps the peak memory of a million-line log low.
-    let rest = '';
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { encoding: 'utf8' })) {
-        let start = 0;
-        let end = chunk.indexOf('\n');
-        if (end >= 0 && rest) {
-            handleLine(rest + chunk.slice(0, end));
-            rest = '';
-            start = end + 1;
-            end = chunk.indexOf('\n', start);
-        }
-        while (end >= 0) {
-            handleLine(chunk.slice(start, end));
-            start = end + 1;
-            end = chunk.indexOf('\n', start);
-        }
-        rest += chunk.slice(start);
-    }
-    if (rest)
-        handleLine(rest);
-    if (summary.entries === 0) {
-        throw new util_errors/* UserError */.yo(`log ${path} has no build-log entry line in ${summary.lines} lines (neither "OK[P] - FILE: ..." nor "FILE: [...]: OK"): it is probably the wrong file`);
-    }
-    if (summary.truncatedLastLine && !lastWasEntry)
-        summary.truncatedText = (0,format/* ownString */.A)(last);
-    return summary;
-}
-//# sourceMappingURL=log-reader.js.map
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: external "buffer"
-const external_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
-;// CONCATENATED MODULE: external "zlib"
-const external_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
-var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_zlib_namespaceObject, 2);
-// EXTERNAL MODULE: external "node:assert"
-var external_node_assert_ = __nccwpck_require__(4589);
-;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
-var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),index_min_at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[index_min_at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[index_min_at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[index_min_at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[index_min_at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[index_min_at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[index_min_at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[index_min_at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[index_min_at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_namespaceObject.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_namespaceObject.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_namespaceObject.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_namespaceObject.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_namespaceObject.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_namespaceObject.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_namespaceObject.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_.posix.dirname(i),i=external_node_path_.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_.posix.join(external_node_path_.posix.basename(r),i),r=external_node_path_.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
-`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
-`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_namespaceObject.openSync(e,"r");let r=external_node_fs_namespaceObject.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_namespaceObject.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_namespaceObject.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_namespaceObject.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_namespaceObject.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_namespaceObject.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_namespaceObject.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_.resolve(s,t.name),e,i),ps(external_node_path_.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_namespaceObject.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_namespaceObject.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_namespaceObject.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_.resolve(s+"/"+h));external_node_fs_namespaceObject.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_namespaceObject.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_namespaceObject.unlink(s,c=>{if(c)return o(c);external_node_fs_namespaceObject.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_namespaceObject.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_namespaceObject.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_namespaceObject.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_.resolve(x));try{external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_namespaceObject.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_namespaceObject.unlinkSync(x),external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_namespaceObject.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.rename(s,e,i=>{if(i)return t(i);external_node_fs_namespaceObject.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_namespaceObject.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.renameSync(s,t),external_node_fs_namespaceObject.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_.posix.dirname(t.path),l=external_node_path_.posix.normalize(external_node_path_.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_.isAbsolute(t.path)?f(external_node_path_.resolve(t.path)):f(external_node_path_.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_namespaceObject.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_namespaceObject.futimes(l,c,d,y=>y?external_node_fs_namespaceObject.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_namespaceObject.fchown(l,c,d,y=>y?external_node_fs_namespaceObject.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_namespaceObject.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_namespaceObject.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_.relative(this.cwd,external_node_path_.resolve(external_node_path_.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_.resolve(e,o);external_node_fs_namespaceObject.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_namespaceObject.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_namespaceObject.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_namespaceObject.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_namespaceObject[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_namespaceObject.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_namespaceObject.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_namespaceObject.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_namespaceObject.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_namespaceObject.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_namespaceObject.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_namespaceObject.futimesSync(n,a,l)}catch(c){try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_namespaceObject.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_.resolve(o,h);let[a,l]=ye(()=>external_node_fs_namespaceObject.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_namespaceObject[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_namespaceObject.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_namespaceObject.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_namespaceObject.openSync(s.file,"w+");else throw a}let o=external_node_fs_namespaceObject.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_namespaceObject.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_namespaceObject.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_namespaceObject.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_namespaceObject.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_namespaceObject.read(n,d,0,512,l,y)};external_node_fs_namespaceObject.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_namespaceObject.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_namespaceObject.fstat(c,(d,y)=>{if(d)return external_node_fs_namespaceObject.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_namespaceObject.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
-//# sourceMappingURL=index.min.js.map
-
-;// CONCATENATED MODULE: ./build/src/assembly/copy.js
-
-
-const CHUNK = 1 << 20;
-/** Reads `input` to the end in chunks, hashing each and passing it to `sink`. */
-async function digestChunks(input, buffer, sink) {
-    const hash = (0,external_node_crypto_.createHash)('md5');
-    let size = 0;
-    for (;;) {
-        const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
-        if (bytesRead === 0)
-            break;
-        const chunk = buffer.subarray(0, bytesRead);
-        hash.update(chunk);
-        if (sink)
-            await sink(chunk);
-        size += bytesRead;
-    }
-    return { size, md5: hash.digest('hex') };
-}
-/**
- * Copies `from` to a new file `to` (never over an existing one) and returns
- * its size and md5, computed from the same reads that feed the copy.
- */
-async function copyWithMd5(from, to, mode, buffer = Buffer.allocUnsafe(CHUNK)) {
-    const input = await open(from, 'r');
-    try {
-        const output = await open(to, 'wx', mode);
-        try {
-            return await digestChunks(input, buffer, async (chunk) => {
-                let written = 0;
-                while (written < chunk.length) {
-                    written += (await output.write(chunk, written, chunk.length - written)).bytesWritten;
-                }
-            });
-        }
-        finally {
-            await output.close();
-        }
-    }
-    finally {
-        await input.close();
-    }
-}
-/** md5 of a file (for files the customize step created or changed). */
-async function md5OfFile(path) {
-    const input = await (0,promises_.open)(path, 'r');
-    try {
-        return await digestChunks(input, Buffer.allocUnsafe(CHUNK));
-    }
-    finally {
-        await input.close();
-    }
-}
-/** Runs `work` over `items` with at most `limit` in flight, keeping result order. */
-async function mapLimit(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    const runners = Array.from({ length: Math.min(limit, items.length) }, async (_, worker) => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index], index, worker);
-        }
-    });
-    await Promise.all(runners);
-    return results;
-}
-//# sourceMappingURL=copy.js.map
-;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
-/**
- * Checks a tar (or tar.gz) before anything is unpacked from it: every
- * member must land inside the directory it is unpacked into. Used for
- * platform tgzs (verify-manifest), man page tarballs and proto cache
- * entries, which all come from elsewhere and must not be trusted.
- */
-
-
-
-
-const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
-const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-/** Throws a UserError naming the first member that would land outside, or an unreadable archive. */
-async function checkTarMembers(file, options) {
-    if (options.gzip) {
-        const handle = await (0,promises_.open)(file, 'r');
-        const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-        await handle.close();
-        if (bytesRead < 2 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) {
-            throw new util_errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
-        }
-    }
-    const symlinks = new Set();
-    let bad;
-    const underSymlink = (path) => {
-        const parts = path.split('/');
-        for (let i = 1; i < parts.length; i++) {
-            if (symlinks.has(parts.slice(0, i).join('/')))
-                return true;
-        }
-        return false;
-    };
-    try {
-        await Ct({
-            file,
-            strict: true,
-            onReadEntry: (entry) => {
-                if (bad !== undefined)
-                    return;
-                const path = trimSlashes(entry.path);
-                const link = entry.linkpath;
-                if (escapes(entry.path) || underSymlink(path))
-                    bad = entry.path;
-                else if (entry.type === 'Link' && link && escapes(link))
-                    bad = entry.path;
-                else if (entry.type === 'SymbolicLink') {
-                    if (!options.allowOutwardSymlinks && link && ((0,external_node_path_.isAbsolute)(link) || link.includes('..')))
-                        bad = entry.path;
-                    symlinks.add(path);
-                }
-            },
-        });
-    }
-    catch (err) {
-        throw new util_errors/* UserError */.yo(`${file} is not a readable ${options.gzip ? 'tar.gz' : 'tar'}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    }
-    if (bad !== undefined) {
-        throw new util_errors/* UserError */.yo(`${file}: member ${bad} would land outside ${options.into}; refusing to unpack it`);
-    }
-}
-//# sourceMappingURL=tar-safety.js.map
-;// CONCATENATED MODULE: ./build/src/util/which.js
-
-
-/** The first executable called `name` on PATH, or undefined. */
-async function which(name, path = process.env.PATH ?? '') {
-    for (const dir of path.split(external_node_path_.delimiter)) {
-        if (!dir)
-            continue;
-        const candidate = (0,external_node_path_.join)(dir, name);
-        try {
-            await (0,promises_.access)(candidate, promises_.constants.X_OK);
-            return candidate;
-        }
-        catch {
-            // not here; keep looking
-        }
-    }
-    return undefined;
-}
-//# sourceMappingURL=which.js.map
-;// CONCATENATED MODULE: ./build/src/verify/platform.js
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Opens `--platform`: a `platform-<STAMP>` directory, or its tgz, unpacked
- * into a new temporary directory (never anywhere else).
- */
-async function openPlatform(path) {
-    const info = await (0,promises_.stat)(path).catch((err) => {
-        throw new util_errors/* UserError */.yo(`--platform ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    });
-    let dir = path;
-    let close = () => Promise.resolve();
-    if (!info.isDirectory()) {
-        await checkTarMembers(path, {
-            into: 'the platform directory',
-            gzip: { expected: 'platform-<STAMP>.tgz' },
-        });
-        const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'joyent-live-verify-'));
-        close = () => (0,promises_.rm)(temp, { recursive: true, force: true });
-        try {
-            await So({ file: path, cwd: temp, strict: true, preservePaths: false });
-            const top = (await (0,promises_.readdir)(temp)).filter((n) => n.startsWith('platform-'));
-            if (top.length !== 1)
-                throw new util_errors/* UserError */.yo(`${path} does not hold one platform-<STAMP>/ directory`);
-            dir = (0,external_node_path_.join)(temp, top[0]);
-        }
-        catch (err) {
-            await close();
-            if (err instanceof util_errors/* UserError */.yo)
-                throw err;
-            throw new util_errors/* UserError */.yo(`cannot unpack ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-        }
-    }
-    const archiveDir = (0,external_node_path_.join)(dir, 'i86pc', 'amd64');
-    if (!(await (0,promises_.stat)((0,external_node_path_.join)(archiveDir, 'boot_archive.manifest')).catch(() => undefined))) {
-        await close();
-        throw new util_errors/* UserError */.yo(`--platform ${path}: no i86pc/amd64/boot_archive.manifest in it (is it a platform directory?)`);
-    }
-    return { dir, archiveDir, close };
-}
-async function sha1(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha1');
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(path), hash);
-    return hash.digest('hex');
-}
-/** What kind of image a boot_archive is, from its magic numbers. */
-async function archiveFormat(path) {
-    const handle = await (0,promises_.open)(path, 'r');
-    try {
-        const { buffer } = await handle.read(Buffer.alloc(5), 0, 5, 0x8001);
-        return buffer.toString('latin1') === 'CD001' ? 'hsfs' : 'unknown';
-    }
-    finally {
-        await handle.close();
-    }
-}
-function run(command, args) {
-    return new Promise((done, fail) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, { stdio: 'ignore' });
-        child.on('error', fail);
-        child.on('close', done);
-    });
-}
-/**
- * Checks boot_archive.hash and every `f` md5 of the platform's manifest
- * against the boot_archive itself, where its format is readable here.
- */
-async function checkContent(platform, manifest) {
-    const archive = (0,external_node_path_.join)(platform.archiveDir, 'boot_archive');
-    const check = { method: 'none', checked: 0, mismatches: [], missing: [] };
-    if (!(await (0,promises_.stat)(archive).catch(() => undefined))) {
-        check.skipped = 'the platform has no boot_archive (built with --archive none)';
-        return check;
-    }
-    const expected = (await (0,promises_.readFile)((0,external_node_path_.join)(platform.archiveDir, 'boot_archive.hash'), 'utf8').catch(() => '')).trim();
-    const actual = await sha1(archive);
-    check.hash = { expected: expected || '(no boot_archive.hash)', actual, ok: expected === actual };
-    if ((await archiveFormat(archive)) !== 'hsfs') {
-        check.skipped = 'the boot_archive format is not one this tool reads yet (hsfs is)';
-        return check;
-    }
-    const xorriso = await which('xorriso');
-    if (!xorriso) {
-        check.skipped = 'reading an hsfs boot_archive needs xorriso on PATH';
-        return check;
-    }
-    const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'joyent-live-image-'));
-    try {
-        const code = await run(xorriso, [
-            '-no_rc',
-            '-osirrox',
-            'on',
-            '-indev',
-            archive,
-            '-extract',
-            '/',
-            (0,external_node_path_.join)(temp, 'root'),
-        ]);
-        if (code !== 0)
-            throw new util_errors/* UserError */.yo(`xorriso could not read ${archive} (exit ${code})`);
-        check.method = 'hsfs boot_archive read with xorriso';
-        for (const entry of manifest.entries.values()) {
-            if (entry.type !== 'f' || !entry.md5)
-                continue;
-            const digest = await md5OfFile((0,external_node_path_.join)(temp, 'root', entry.path)).catch(() => undefined);
-            if (!digest)
-                check.missing.push(entry.path);
-            else if (digest.md5 !== entry.md5)
-                check.mismatches.push({ path: entry.path, expected: entry.md5, actual: digest.md5 });
-            else
-                check.checked++;
-        }
-    }
-    finally {
-        await (0,promises_.rm)(temp, { recursive: true, force: true });
-    }
-    return check;
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./build/src/verify/verify.js
-
-
-
-
-
-
-
-
-
-
-
-
-const sizeOf = async (path) => (await (0,promises_.stat)(path).catch(() => undefined))?.size;
-/**
- * verify-manifest (SPEC 6): reads build logs, maps failures to manifest
- * lines, checks the platform's content and diffs against a baseline. The
- * verdict fails when anything named in `failOn` happened, and always when
- * the boot_archive does not match its own hash or manifest.
- */
-async function verifyManifest(options) {
-    if (options.logs.length === 0)
-        throw new util_errors/* UsageError */.eb('no log given (--log)');
-    if (options.baseline && !options.platform) {
-        throw new util_errors/* UsageError */.eb('--baseline needs --platform (the build whose boot_archive.manifest is compared)');
-    }
-    const failOn = [...new Set(options.failOn ?? ['failed'])];
-    const report = {
-        schema: 'joyent-live/verify-report@1',
-        verdict: 'pass',
-        reasons: [],
-        failOn,
-        logs: [],
-        counts: {
-            entries: 0,
-            ok: 0,
-            failed: 0,
-            allowedMissing: 0,
-            unknownOwners: 0,
-            byTag: { A: 0, P: 0, M: 0, S: 0, other: 0 },
-            byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
-        },
-        failures: [],
-        systemFiles: [],
-        unknownOwnerWarnings: [],
-        notes: [],
-    };
-    const { counts } = report;
-    for (const log of options.logs) {
-        const failures = [];
-        const summary = await readBuildLog(log, (entry) => {
-            counts.entries++;
-            counts.byKind[entry.kind]++;
-            if (entry.status === 'FAILED') {
-                counts.failed++;
-                failures.push({
-                    // Kept to the end: copied so it does not pin the log chunk it came from.
-                    path: (0,format/* ownString */.A)(entry.path),
-                    kind: entry.kind,
-                    log,
-                    logLine: entry.line,
-                    searched: [],
-                    allowed: false,
-                    notInManifest: false,
-                });
-                return;
-            }
-            counts.ok++;
-            if (entry.kind !== 'FILE')
-                return;
-            counts.byTag[entry.tag ?? 'other']++;
-            if (entry.tag === 'S' && report.systemFiles.length < MAX_LISTED) {
-                report.systemFiles.push((0,format/* ownString */.A)(entry.path));
-            }
-        });
-        counts.unknownOwners += summary.unknownOwners;
-        report.unknownOwnerWarnings.push(...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - report.unknownOwnerWarnings.length));
-        report.logs.push({
-            path: log,
-            style: summary.style,
-            lines: summary.lines,
-            entries: summary.entries,
-            truncatedLastLine: summary.truncatedLastLine,
-        });
-        if (summary.truncatedLastLine) {
-            report.notes.push(summary.truncatedText === undefined
-                ? `${log}: the last line has no newline (the log may have been cut off)`
-                : `${log}:${summary.lines}: the last line is truncated and was ignored: ${JSON.stringify(summary.truncatedText.slice(0, 120))}`);
-        }
-        const twin = await readTwinFailures(log);
-        for (const failure of failures) {
-            const details = twin.get(failure.path);
-            if (details)
-                Object.assign(failure, details);
-        }
-        report.failures.push(...failures);
-    }
-    if (options.manifests && options.manifests.length > 0) {
-        const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
-        const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-        if (errors.length > 0) {
-            throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the manifests`, {
-                details: errors.map(formatDiagnostic),
-            });
-        }
-        for (const failure of report.failures) {
-            const entry = loaded.entries.get(failure.path);
-            if (entry)
-                failure.manifest = { file: entry.file, line: entry.line };
-            else
-                failure.notInManifest = true;
-        }
-        const strays = report.failures.filter((f) => f.notInManifest).length;
-        if (strays > 0) {
-            report.notes.push(`${strays} FAILED path(s) are not in the manifests given: are the log and the manifests from the same build?`);
-        }
-    }
-    const allowed = (options.allowMissing ?? []).map((glob) => picomatch(glob, { dot: true }));
-    for (const failure of report.failures) {
-        failure.allowed = allowed.some((match) => match(failure.path));
-        if (failure.allowed)
-            counts.allowedMissing++;
-    }
-    let integrityFailed = false;
-    if (options.platform) {
-        const platform = await openPlatform(options.platform);
-        try {
-            const current = await readBootManifest((0,external_node_path_.join)(platform.archiveDir, 'boot_archive.manifest'));
-            report.content = await checkContent(platform, current);
-            if (report.content.skipped)
-                report.notes.push(`content not checked: ${report.content.skipped}`);
-            integrityFailed =
-                report.content.mismatches.length > 0 ||
-                    report.content.missing.length > 0 ||
-                    report.content.hash?.ok === false;
-            if (options.baseline) {
-                const baseline = await readBootManifest(options.baseline);
-                const entries = diffBootManifests(baseline, current);
-                const changedPaths = new Set(entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path));
-                const [sizeNow, sizeBefore] = await Promise.all([
-                    sizeOf((0,external_node_path_.join)(platform.archiveDir, 'boot_archive')),
-                    sizeOf((0,external_node_path_.join)((0,external_node_path_.dirname)(options.baseline), 'boot_archive')),
-                ]);
-                report.diff = {
-                    baseline: options.baseline,
-                    added: entries.filter((e) => e.kind === 'added').length,
-                    removed: entries.filter((e) => e.kind === 'removed').length,
-                    changed: changedPaths.size,
-                    entries,
-                    ...(sizeNow !== undefined && sizeBefore !== undefined
-                        ? { sizeDelta: sizeNow - sizeBefore }
-                        : {}),
-                };
-                if (baseline.format === 'md5sum') {
-                    report.notes.push(`${options.baseline} is an md5sum listing: only file contents were compared`);
-                }
-            }
-        }
-        finally {
-            await platform.close();
-        }
-    }
-    const happened = {
-        failed: report.failures.some((f) => !f.allowed),
-        'system-source': counts.byTag.S > 0,
-        'unknown-owner': counts.unknownOwners > 0,
-        added: (report.diff?.added ?? 0) > 0,
-        removed: (report.diff?.removed ?? 0) > 0,
-        changed: (report.diff?.changed ?? 0) > 0,
-    };
-    report.reasons = [
-        ...(integrityFailed ? ['integrity'] : []),
-        ...failOn.filter((reason) => happened[reason]),
-    ];
-    report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
-    return report;
-}
-//# sourceMappingURL=verify.js.map
-
-/***/ }),
-
-/***/ 5009:
+/***/ 1217:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32573,7 +30749,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -32609,7 +30785,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -32705,7 +30881,7 @@ function escapeProperty(s) {
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -32746,7 +30922,7 @@ var external_path_ = __nccwpck_require__(6928);
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -32837,11 +31013,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ../main/node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(8482);
+// EXTERNAL MODULE: ../main/node_modules/undici/index.js
+var undici = __nccwpck_require__(2480);
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -33538,7 +31714,7 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -33614,7 +31790,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -33688,7 +31864,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -33969,7 +32145,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -34011,7 +32187,7 @@ var external_events_ = __nccwpck_require__(4434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -34191,7 +32367,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -34465,7 +32641,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -35053,7 +33229,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -35133,7 +33309,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -35198,7 +33374,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -35517,6 +33693,2872 @@ function getIDToken(aud) {
 
 //# sourceMappingURL=core.js.map
 
+/***/ }),
+
+/***/ 9316:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $m: () => (/* binding */ optionalInput),
+/* harmony export */   aZ: () => (/* binding */ choiceListInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
+/* harmony export */   lS: () => (/* binding */ definesInput)
+/* harmony export */ });
+/* unused harmony exports booleanInput, choiceInput, integerInput */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1217);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4081);
+/**
+ * Action inputs, read with @actions/core and checked here so that a wrong
+ * value fails the step with a message naming the input (a UserError: no
+ * stack trace), not deep inside the engine.
+ */
+
+
+/** A single-line input, or undefined when it is empty or unset. */
+function optionalInput(name) {
+    const value = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name).trim();
+    return value === '' ? undefined : value;
+}
+/**
+ * A list input: one item a line (YAML `|` block), blank lines and lines
+ * starting with `#` ignored, each item trimmed. Items are never split on
+ * commas or spaces: paths may contain both.
+ */
+function listInput(name) {
+    return _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name)
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'));
+}
+const TRUE = (/* unused pure expression or super */ null && (['true', 'True', 'TRUE']));
+const FALSE = (/* unused pure expression or super */ null && (['false', 'False', 'FALSE']));
+/** A boolean input (YAML 1.2 core schema spellings); empty means `fallback`. */
+function booleanInput(name, fallback) {
+    const value = core.getInput(name).trim();
+    if (value === '')
+        return fallback;
+    if (TRUE.includes(value))
+        return true;
+    if (FALSE.includes(value))
+        return false;
+    throw new UserError(`input "${name}" must be true or false, not ${JSON.stringify(value)}`);
+}
+/** One of a fixed set of values; empty means `fallback`. */
+function choiceInput(name, choices, fallback) {
+    const value = core.getInput(name).trim();
+    if (value === '')
+        return fallback;
+    if (choices.includes(value))
+        return value;
+    throw new UserError(`input "${name}" must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
+}
+/** A whole number within [min, max], or undefined when empty. */
+function integerInput(name, min, max) {
+    const value = optionalInput(name);
+    if (value === undefined)
+        return undefined;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new UserError(`input "${name}" must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
+    }
+    return Number(value);
+}
+/** `NAME=VALUE` lines (manifest `$NAME` variables) as a map. */
+function definesInput(name) {
+    const defines = new Map();
+    for (const item of listInput(name)) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
+        if (!m)
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`input "${name}": ${JSON.stringify(item)} is not NAME=VALUE`);
+        defines.set(m[1], m[2]);
+    }
+    return defines;
+}
+/**
+ * A list whose items may be given one a line or comma-separated on one line
+ * (`fail-on: failed,unknown-owner`), each checked against `choices`.
+ */
+function choiceListInput(name, choices, fallback) {
+    const items = listInput(name)
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter(Boolean);
+    if (items.length === 0)
+        return [...fallback];
+    for (const item of items) {
+        if (!choices.includes(item)) {
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`input "${name}": unknown value ${JSON.stringify(item)} (choose from ${choices.join(', ')})`);
+        }
+    }
+    return items;
+}
+//# sourceMappingURL=inputs.js.map
+
+/***/ }),
+
+/***/ 5215:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   jl: () => (/* binding */ findingFromText),
+/* harmony export */   z8: () => (/* binding */ report)
+/* harmony export */ });
+/* unused harmony exports MAX_ANNOTATIONS, workspacePath, code */
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1217);
+/**
+ * What an action tells the people reading a run: annotations on the
+ * manifest line at fault (capped: GitHub shows only a few per step), the
+ * same facts as plain log lines (self-hosted runners such as
+ * github-act-runner show no annotations), and the job summary.
+ */
+
+
+/** GitHub shows at most 10 error (and 10 warning) annotations per step. */
+const MAX_ANNOTATIONS = 10;
+/**
+ * A path as an annotation wants it: relative to GITHUB_WORKSPACE when it is
+ * inside it (the runner resolves `file=` against the checkout).
+ */
+function workspacePath(path) {
+    const workspace = process.env.GITHUB_WORKSPACE;
+    if (!workspace || !(0,node_path__WEBPACK_IMPORTED_MODULE_0__.isAbsolute)(path))
+        return path;
+    const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_0__.relative)(workspace, path);
+    return rel === '' || rel.startsWith('..') || (0,node_path__WEBPACK_IMPORTED_MODULE_0__.isAbsolute)(rel) ? path : rel;
+}
+/** Annotations made so far in this step, by level (GitHub's cap is per level). */
+const annotated = { error: 0, warning: 0 };
+/**
+ * Prints every finding as a plain line and annotates them at their
+ * file:line until the step has MAX_ANNOTATIONS of that level; says how many
+ * were not annotated. Report the findings that matter most first.
+ */
+function report(findings, level) {
+    const annotate = level === 'error' ? _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .error */ .z3 : _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e;
+    let skipped = 0;
+    for (const f of findings) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(f.line);
+        if (annotated[level] >= MAX_ANNOTATIONS) {
+            skipped++;
+            continue;
+        }
+        annotated[level]++;
+        annotate(f.message ?? f.line, {
+            ...(f.title ? { title: f.title } : {}),
+            ...(f.file ? { file: workspacePath(f.file) } : {}),
+            ...(f.file && f.startLine ? { startLine: f.startLine } : {}),
+        });
+    }
+    if (skipped > 0) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step); all are listed above`);
+    }
+}
+/** `file:line: rest` (engine diagnostics and warnings) split for an annotation. */
+function findingFromText(text) {
+    const m = /^(.+?):(\d+): (.*)$/s.exec(text);
+    return m ? { line: text, message: m[3], file: m[1], startLine: Number(m[2]) } : { line: text };
+}
+/**
+ * Appends markdown to the job summary. Without GITHUB_STEP_SUMMARY (a local
+ * run, an old runner) it says so in the log instead of failing the step.
+ */
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
+        return;
+    }
+    await _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .summary */ .z.addRaw(markdown, true).write();
+    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .summary */ .z.emptyBuffer();
+}
+/** Markdown inline code that survives backticks in the text. */
+function code(text) {
+    const ticks = text.includes('`') ? '``' : '`';
+    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+    return `${ticks}${pad}${text}${pad}${ticks}`;
+}
+//# sourceMappingURL=report.js.map
+
+/***/ }),
+
+/***/ 1232:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   C: () => (/* binding */ runAction)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1217);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4081);
+/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5215);
+/**
+ * The frame of every action entry: run the body, and turn what it throws
+ * into `core.setFailed`. A UserError (something the user can fix) fails the
+ * step with its message and details, never a stack trace; anything else is
+ * a bug in this project, reported as such with the stack in the debug log.
+ */
+
+
+
+async function runAction(name, body) {
+    try {
+        await body();
+    }
+    catch (err) {
+        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo) {
+            (0,_report_js__WEBPACK_IMPORTED_MODULE_2__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_2__/* .findingFromText */ .jl), 'error');
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(err.message);
+        }
+        else {
+            const message = err instanceof Error ? err.message : String(err);
+            if (err instanceof Error && err.stack)
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(err.stack);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`${name}: unexpected error (a bug, please report it): ${message}`);
+        }
+    }
+}
+//# sourceMappingURL=run.js.map
+
+/***/ }),
+
+/***/ 8124:
+/***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1217);
+/* harmony import */ var _verify_report_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8815);
+/* harmony import */ var _verify_types_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(9072);
+/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9034);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(4081);
+/* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(9316);
+/* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5215);
+/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(1232);
+/**
+ * verify-manifest action: runs the engine's verifyManifest() on build logs,
+ * writes its markdown report to the job summary and its JSON report under
+ * RUNNER_TEMP, annotates the manifest line of each FAILED entry (capped),
+ * prints every failure as a plain line, and fails when the verdict does.
+ */
+
+
+
+
+
+
+
+
+
+
+
+await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .C)('verify-manifest', async () => {
+    const logs = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .listInput */ .dt)('logs');
+    if (logs.length === 0)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .UserError */ .yo('input "logs" is required (one build log a line)');
+    const result = await (0,_verify_verify_js__WEBPACK_IMPORTED_MODULE_5__/* .verifyManifest */ .T)({
+        logs,
+        manifests: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .listInput */ .dt)('manifests'),
+        defines: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .definesInput */ .lS)('defines'),
+        platform: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .optionalInput */ .$m)('platform'),
+        baseline: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .optionalInput */ .$m)('baseline'),
+        allowMissing: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .listInput */ .dt)('allow-missing'),
+        failOn: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .choiceListInput */ .aZ)('fail-on', _verify_types_js__WEBPACK_IMPORTED_MODULE_10__/* .FAIL_ON */ .d, ['failed']),
+    });
+    const dir = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'joyent-live-verify-'));
+    const reportPath = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'verify-report.json');
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(reportPath, JSON.stringify(result, null, 2) + '\n');
+    const blocking = result.failures.filter((f) => !f.allowed);
+    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('failed-count', String(blocking.length));
+    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('verdict', result.verdict);
+    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('report', reportPath);
+    const where = (f) => f.manifest ? `${f.manifest.file}:${f.manifest.line}` : `${f.log}:${f.logLine}`;
+    (0,_common_report_js__WEBPACK_IMPORTED_MODULE_8__/* .report */ .z8)(blocking.map((f) => ({
+        line: `FAILED ${f.path} (${where(f)})`,
+        message: `${f.kind} ${f.path} is missing from the image` +
+            (f.searched.length ? `; searched ${f.searched.join(', ')}` : ''),
+        title: 'verify-manifest: FAILED entry',
+        file: f.manifest?.file ?? f.log,
+        startLine: f.manifest?.line ?? f.logLine,
+    })), 'error');
+    for (const f of result.failures.filter((x) => x.allowed)) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`FAILED ${f.path} (${where(f)}) (allowed missing)`);
+    }
+    for (const note of result.notes)
+        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`note: ${note}`);
+    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .verdictLine */ .MT)(result));
+    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`JSON report: ${reportPath}`);
+    await (0,_common_report_js__WEBPACK_IMPORTED_MODULE_8__/* .writeSummary */ .Sy)((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .formatMarkdown */ .jI)(result));
+    if (result.verdict === 'fail')
+        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setFailed */ .C1((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .verdictLine */ .MT)(result));
+});
+//# sourceMappingURL=main.js.map
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 4081:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   eb: () => (/* binding */ UsageError),
+/* harmony export */   yo: () => (/* binding */ UserError)
+/* harmony export */ });
+/* unused harmony export errnoCode */
+/**
+ * Errors a user can act on. The CLI and the actions print `message` alone
+ * (never a stack trace) and exit with `exitCode`.
+ */
+class UserError extends Error {
+    exitCode;
+    details;
+    constructor(message, options = {}) {
+        super(message);
+        this.name = 'UserError';
+        this.exitCode = options.exitCode ?? 1;
+        this.details = options.details ?? [];
+    }
+}
+/** A bad command line: exit code 2 per SPEC 8. */
+class UsageError extends UserError {
+    constructor(message) {
+        super(message, { exitCode: 2 });
+        this.name = 'UsageError';
+    }
+}
+/** Node's system errors carry a `code` such as ENOENT; this reads it safely. */
+function errnoCode(err) {
+    if (err && typeof err === 'object' && 'code' in err) {
+        const code = err.code;
+        return typeof code === 'string' ? code : undefined;
+    }
+    return undefined;
+}
+const REASONS = {
+    ENOENT: 'does not exist',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOTDIR: 'a component of the path is not a directory',
+    EISDIR: 'is a directory',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    EEXIST: 'already exists',
+    ELOOP: 'too many levels of symbolic links',
+};
+/** A short human reason for a system error ("does not exist", ...). */
+function describeError(err) {
+    const code = errnoCode(err);
+    if (code && REASONS[code])
+        return REASONS[code];
+    if (err instanceof Error)
+        return err.message;
+    return String(err);
+}
+//# sourceMappingURL=errors.js.map
+
+/***/ }),
+
+/***/ 1205:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ao: () => (/* binding */ ownString),
+/* harmony export */   p6: () => (/* binding */ humanBytes)
+/* harmony export */ });
+/* unused harmony export parseSize */
+/** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
+function humanBytes(bytes) {
+    if (bytes < 0)
+        return `-${humanBytes(-bytes)}`;
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+/**
+ * A copy of `text` that shares no memory with the string it was cut from.
+ * V8 keeps a substring's whole parent alive: a path matched out of a line
+ * of a 64 KiB read chunk would pin the chunk for as long as it is kept.
+ */
+function ownString(text) {
+    return Buffer.from(text, 'utf8').toString('utf8');
+}
+const SIZE_UNITS = {
+    '': 1,
+    K: 2 ** 10,
+    M: 2 ** 20,
+    G: 2 ** 30,
+    T: 2 ** 40,
+};
+/**
+ * A size as people write it: bytes (`1048576`), or a whole or decimal
+ * number with K, M, G or T (powers of 1024, as mkfile reads them; `512M`,
+ * `1.5G`, `2GiB` and `2gb` alike). Undefined when `text` is not a size.
+ */
+function parseSize(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+    if (!m || (m[2] === '' && m[1].includes('.')))
+        return undefined;
+    const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
+    return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+//# sourceMappingURL=format.js.map
+
+/***/ }),
+
+/***/ 8815:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   MT: () => (/* binding */ verdictLine),
+/* harmony export */   jI: () => (/* binding */ formatMarkdown)
+/* harmony export */ });
+/* unused harmony export formatText */
+/* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1205);
+
+const DIFF_KINDS = [
+    'added',
+    'removed',
+    'type',
+    'content',
+    'mode',
+    'owner',
+    'target',
+];
+const DIFF_TITLES = {
+    added: 'added',
+    removed: 'removed',
+    type: 'changed type',
+    content: 'changed content',
+    mode: 'changed mode',
+    owner: 'changed owner',
+    target: 'changed link target',
+};
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** What differs about one entry of the image, for people (without its path). */
+function differenceText(d) {
+    return d.field === 'extra'
+        ? `in the image (${d.actual}) but not in boot_archive.manifest`
+        : `${d.field} ${d.actual} in the image, ${d.expected} in the manifest`;
+}
+/** The verdict line every format starts with. */
+function verdictLine(report) {
+    if (report.verdict === 'pass') {
+        const allowed = report.counts.allowedMissing;
+        return `verify-manifest: PASS: ${plural(report.counts.entries, 'entry', 'entries')}${allowed ? `, ${allowed} allowed missing` : ''}`;
+    }
+    const why = [];
+    const blocking = report.failures.filter((f) => !f.allowed).length;
+    for (const reason of report.reasons) {
+        if (reason === 'integrity') {
+            const c = report.content;
+            if (c?.hash?.ok === false)
+                why.push('boot_archive.hash does not match');
+            const bad = (c?.mismatches.length ?? 0) + (c?.missing.length ?? 0);
+            if (bad > 0)
+                why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));
+            const other = c?.differences?.length ?? 0;
+            if (other > 0)
+                why.push(plural(other, 'entry', 'entries') + ' not as the manifest says');
+        }
+        else if (reason === 'failed')
+            why.push(`${blocking} FAILED`);
+        else if (reason === 'system-source') {
+            why.push(plural(report.counts.byTag.S, 'file', 'files') + ' from the system root');
+        }
+        else if (reason === 'unknown-owner') {
+            why.push(plural(report.counts.unknownOwners, 'unknown owner'));
+        }
+        else
+            why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
+    }
+    return `verify-manifest: FAIL: ${why.join(', ')}`;
+}
+function tagLine(report) {
+    const t = report.counts.byTag;
+    const k = report.counts.byKind;
+    return `files by source: A=${t.A} P=${t.P} M=${t.M} S=${t.S}${t.other ? ` other=${t.other}` : ''}; entries: ${report.counts.entries} (DIR ${k.DIR}, FILE ${k.FILE}, SYMLINK ${k.SYMLINK}, LINK ${k.LINK})`;
+}
+function failureLines(f) {
+    const where = f.manifest
+        ? `${f.manifest.file}:${f.manifest.line}`
+        : f.notInManifest
+            ? 'not in the manifests given'
+            : undefined;
+    return [
+        `FAILED ${f.kind} ${f.path}${f.allowed ? ' (allowed missing)' : ''}`,
+        ...(where ? [`  manifest: ${where}`] : []),
+        `  log: ${f.log}:${f.logLine}`,
+        ...f.searched.map((place) => `  searched: ${place}`),
+    ];
+}
+function diffGroups(entries) {
+    return DIFF_KINDS.map((kind) => [kind, entries.filter((e) => e.kind === kind)]).filter(([, list]) => list.length > 0);
+}
+/** ", boot_archive +1.5 KiB", or nothing when the size change is not known. */
+function sizeText(delta) {
+    return delta === undefined ? '' : `, boot_archive ${delta >= 0 ? '+' : ''}${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_0__/* .humanBytes */ .p6)(delta)}`;
+}
+function change(e) {
+    if (e.kind === 'added')
+        return `${e.path}  (${e.after})`;
+    if (e.kind === 'removed')
+        return `${e.path}  (${e.before})`;
+    return `${e.path}  ${e.before} -> ${e.after}`;
+}
+/** The text report: verdict, counts, each failure, content check, diff, notes. */
+function formatText(report) {
+    const out = [verdictLine(report)];
+    for (const log of report.logs)
+        out.push(`log: ${log.path} (${log.style}, ${log.lines} lines, ${log.entries} entries)`);
+    out.push(tagLine(report));
+    for (const failure of report.failures)
+        out.push(...failureLines(failure));
+    if (report.failOn.includes('system-source')) {
+        for (const path of report.systemFiles)
+            out.push(`from the system root (S): ${path}`);
+    }
+    if (report.failOn.includes('unknown-owner')) {
+        for (const warning of report.unknownOwnerWarnings)
+            out.push(`unknown owner: ${warning}`);
+    }
+    const c = report.content;
+    if (c) {
+        if (c.hash)
+            out.push(`boot_archive.hash: ${c.hash.ok ? 'OK' : `MISMATCH (file says ${c.hash.expected}, boot_archive is ${c.hash.actual})`}`);
+        if (!c.skipped)
+            out.push(`content: ${c.checked} files match their md5 (${c.method})`);
+        for (const m of c.mismatches)
+            out.push(`  md5 mismatch: ${m.path}: manifest ${m.expected}, image ${m.actual}`);
+        for (const m of c.missing)
+            out.push(`  missing from the image: ${m}`);
+        for (const d of c.differences ?? [])
+            out.push(`  ${d.path}: ${differenceText(d)}`);
+    }
+    if (report.diff) {
+        const d = report.diff;
+        const size = sizeText(d.sizeDelta);
+        out.push(`diff against ${d.baseline}: ${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`);
+        for (const [kind, list] of diffGroups(d.entries)) {
+            out.push(`  ${DIFF_TITLES[kind]} (${list.length}):`);
+            for (const e of list)
+                out.push(`    ${change(e)}`);
+        }
+    }
+    for (const note of report.notes)
+        out.push(`note: ${note}`);
+    return out.join('\n') + '\n';
+}
+/** GitHub's step-summary limit is 1 MiB; lists are cut well before it. */
+const MARKDOWN_BYTE_LIMIT = 900 * 1024;
+/** Items shown per list: 200, fewer when long lines would pass the limit. */
+const LIST_LIMITS = [200, 100, 50, 20, 10, 5, 1];
+const code = (s) => '`' + s.replace(/`/g, "'") + '`';
+function cappedAt(limit) {
+    return (items, render, what) => {
+        const out = items.slice(0, limit).flatMap(render);
+        if (items.length > limit) {
+            out.push(`- … and ${items.length - limit} more ${what} (see the JSON report)`);
+        }
+        return out;
+    };
+}
+/**
+ * The markdown report: what the Action puts in the job summary. Lists are
+ * cut, saying how much was left out, until the whole stays under the limit.
+ */
+function formatMarkdown(report) {
+    for (const limit of LIST_LIMITS) {
+        const text = markdownWithLimit(report, limit);
+        if (Buffer.byteLength(text) <= MARKDOWN_BYTE_LIMIT)
+            return text;
+    }
+    // Only absurdly long single entries get here: cut at a line boundary.
+    const text = Buffer.from(markdownWithLimit(report, 1))
+        .subarray(0, MARKDOWN_BYTE_LIMIT)
+        .toString('utf8')
+        .replace(/\n[^\n]*$/, '');
+    return `${text}\n\n… the report was cut to stay under the 1 MiB job-summary limit (see the JSON report)\n`;
+}
+function markdownWithLimit(report, limit) {
+    const capped = cappedAt(limit);
+    const icon = report.verdict === 'pass' ? '✅' : '❌';
+    const t = report.counts.byTag;
+    const out = [
+        `### ${icon} ${verdictLine(report).replace(/^verify-manifest: /, 'verify-manifest ')}`,
+        '',
+        '| A (overlay) | P (proto) | M (man) | S (system) | FAILED | allowed missing | entries |',
+        '|---:|---:|---:|---:|---:|---:|---:|',
+        `| ${t.A} | ${t.P} | ${t.M} | ${t.S} | ${report.counts.failed} | ${report.counts.allowedMissing} | ${report.counts.entries} |`,
+        '',
+    ];
+    if (report.failures.length > 0) {
+        out.push(`#### FAILED entries (${report.failures.length})`, '');
+        out.push(...capped(report.failures, (f) => [
+            `- ${code(f.path)} (${f.kind})${f.allowed ? ' — allowed missing' : ''}${f.manifest ? ` at ${code(`${f.manifest.file}:${f.manifest.line}`)}` : f.notInManifest ? ' — not in the manifests given' : ''}`,
+            ...f.searched.map((place) => `  - searched ${code(place)}`),
+        ], 'failures'), '');
+    }
+    if (report.failOn.includes('system-source') && report.systemFiles.length > 0) {
+        out.push(`#### From the system root (${report.counts.byTag.S})`, '');
+        out.push(...capped(report.systemFiles, (p) => [`- ${code(p)}`], 'files'), '');
+    }
+    if (report.failOn.includes('unknown-owner') && report.unknownOwnerWarnings.length > 0) {
+        out.push(`#### Unknown owners (${report.counts.unknownOwners})`, '');
+        out.push(...capped(report.unknownOwnerWarnings, (w) => [`- ${code(w)}`], 'warnings'), '');
+    }
+    const c = report.content;
+    if (c) {
+        out.push('#### Content', '');
+        if (c.hash)
+            out.push(`- boot_archive.hash: ${c.hash.ok ? 'OK' : `**mismatch** (${code(c.hash.expected)} vs ${code(c.hash.actual)})`}`);
+        out.push(c.skipped
+            ? `- not checked: ${c.skipped}`
+            : `- ${c.checked} files match their md5 (${c.method})`);
+        out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
+        out.push(...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'), ...capped(c.differences ?? [], (d) => [`- ${code(d.path)}: ${differenceText(d)}`], 'differences'), '');
+    }
+    if (report.diff) {
+        const d = report.diff;
+        const size = sizeText(d.sizeDelta);
+        out.push(`#### Changes against the baseline`, '', `${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`, '');
+        for (const [kind, list] of diffGroups(d.entries)) {
+            out.push(`<details><summary>${DIFF_TITLES[kind]} (${list.length})</summary>`, '');
+            out.push(...capped(list, (e) => [`- ${code(change(e))}`], 'entries'), '', '</details>', '');
+        }
+    }
+    if (report.notes.length > 0)
+        out.push('#### Notes', '', ...report.notes.map((n) => `- ${n}`), '');
+    return out.join('\n');
+}
+//# sourceMappingURL=report.js.map
+
+/***/ }),
+
+/***/ 9072:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   d: () => (/* binding */ FAIL_ON)
+/* harmony export */ });
+const FAIL_ON = [
+    'failed',
+    'system-source',
+    'unknown-owner',
+    'added',
+    'removed',
+    'changed',
+];
+//# sourceMappingURL=types.js.map
+
+/***/ }),
+
+/***/ 9034:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  T: () => (/* binding */ verifyManifest)
+});
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ../main/node_modules/picomatch/index.js
+var picomatch = __nccwpck_require__(6310);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var util_errors = __nccwpck_require__(4081);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./build/src/manifest/path.js
+/**
+ * Image paths as SPEC 1 allows them: relative to the image root, with no
+ * leading `/`, no `.` or `..` component and no empty component. Returns the
+ * reason a path is unsafe, or undefined when it is fine.
+ */
+function checkImagePath(path) {
+    if (path.length === 0)
+        return 'empty path';
+    if (path.startsWith('/'))
+        return `absolute path "${path}" (paths are relative to the image root)`;
+    for (const component of path.split('/')) {
+        if (component === '')
+            return `empty component in "${path}"`;
+        if (component === '.' || component === '..') {
+            return `"${component}" component in "${path}"`;
+        }
+    }
+    return undefined;
+}
+/** Parent of an image path, or undefined for a top-level name. */
+function path_parentPath(path) {
+    const slash = path.lastIndexOf('/');
+    return slash < 0 ? undefined : path.slice(0, slash);
+}
+/** Byte-order comparison (C locale), the order of every listing we write. */
+function path_compareBytes(a, b) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+        const x = a.charCodeAt(i);
+        const y = b.charCodeAt(i);
+        if (x === y)
+            continue;
+        // UTF-16 order equals UTF-8 byte order except around surrogate pairs.
+        if (x < 0xd800 && y < 0xd800)
+            return x - y;
+        return Buffer.compare(Buffer.from(a.slice(i)), Buffer.from(b.slice(i)));
+    }
+    return a.length - b.length;
+}
+//# sourceMappingURL=path.js.map
+;// CONCATENATED MODULE: ./build/src/manifest/parse.js
+
+
+
+
+const VARIABLE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+const OCTAL_MODE = /^[0-7]+$/;
+/**
+ * Parses one manifest line (SPEC 1). Comments and blank lines give neither
+ * an entry nor a diagnostic.
+ */
+function parseManifestLine(raw, loc, defines) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#'))
+        return { diagnostics: [] };
+    const error = (message) => ({
+        diagnostics: [{ severity: 'error', message: `${message}: ${JSON.stringify(trimmed)}`, loc }],
+    });
+    if (line.includes('\0'))
+        return error('NUL byte in line');
+    if (line.includes('\uFFFD'))
+        return error('not valid UTF-8');
+    const fields = trimmed.split(/[ \t]+/);
+    const undefinedNames = new Set();
+    const expanded = fields.map((field) => field.replace(VARIABLE, (whole, braced, bare) => {
+        const name = (braced ?? bare);
+        const value = defines.get(name);
+        if (value === undefined)
+            undefinedNames.add(name);
+        return value ?? whole;
+    }));
+    if (undefinedNames.size > 0) {
+        const names = [...undefinedNames];
+        return error(`undefined variable ${names.map((n) => `$${n}`).join(', ')} ` +
+            `(pass ${names.map((n) => `--define ${n}=VALUE`).join(' ')})`);
+    }
+    const [type, ...rest] = expanded;
+    switch (type) {
+        case 'd':
+        case 'f': {
+            if (rest.length !== 4) {
+                return error(`"${type}" takes 4 fields (path mode owner group), found ${rest.length}`);
+            }
+            const [written, modeText, owner, group] = rest;
+            // smartos-live's own src/manifest has `d usr/vm/node_modules/macaddr/`:
+            // one trailing slash on a directory is dropped, with a warning.
+            const trailing = type === 'd' && /[^/]\/$/.test(written);
+            const path = trailing ? written.slice(0, -1) : written;
+            const unsafe = checkImagePath(path);
+            if (unsafe)
+                return error(`unsafe path: ${unsafe}`);
+            if (!OCTAL_MODE.test(modeText))
+                return error(`mode "${modeText}" is not octal`);
+            const mode = parseInt(modeText, 8);
+            if (mode > 0o7777)
+                return error(`mode "${modeText}" is larger than 07777`);
+            const diagnostics = trailing
+                ? [
+                    {
+                        severity: 'warning',
+                        loc,
+                        message: `trailing "/" dropped from directory "${written}"`,
+                    },
+                ]
+                : [];
+            return { entry: { type, path, mode, owner, group, ...loc }, diagnostics };
+        }
+        case 's':
+        case 'h': {
+            if (rest.length !== 1) {
+                return error(`"${type}" takes 1 field (path=target), found ${rest.length}`);
+            }
+            const spec = rest[0];
+            const parts = spec.split('=');
+            if (parts.length < 2)
+                return error(`missing "=" in "${spec}" (expected path=target)`);
+            if (parts.length > 2)
+                return error(`more than one "=" in "${spec}"`);
+            const [path, target] = parts;
+            const unsafe = checkImagePath(path);
+            if (unsafe)
+                return error(`unsafe path: ${unsafe}`);
+            if (target === '')
+                return error(`empty ${type === 's' ? 'link text' : 'link target'}`);
+            if (type === 'h') {
+                const unsafeTarget = checkImagePath(target);
+                if (unsafeTarget)
+                    return error(`unsafe hard link target: ${unsafeTarget}`);
+            }
+            return { entry: { type, path, target, ...loc }, diagnostics: [] };
+        }
+        default:
+            return error(`unknown entry type "${type}" (expected d, f, s or h)`);
+    }
+}
+/** Reads one manifest file line by line (it can be tens of thousands of lines). */
+async function parseManifestFile(file, defines) {
+    const entries = [];
+    const diagnostics = [];
+    let lineNo = 0;
+    try {
+        const input = (0,external_node_fs_namespaceObject.createReadStream)(file, { encoding: 'utf8' });
+        const lines = (0,external_node_readline_namespaceObject.createInterface)({ input, crlfDelay: Infinity });
+        for await (const text of lines) {
+            lineNo++;
+            const parsed = parseManifestLine(text, { file, line: lineNo }, defines);
+            if (parsed.entry)
+                entries.push(parsed.entry);
+            diagnostics.push(...parsed.diagnostics);
+        }
+    }
+    catch (err) {
+        diagnostics.push({
+            severity: 'error',
+            message: `cannot read manifest ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`,
+            loc: lineNo > 0 ? { file, line: lineNo } : undefined,
+        });
+    }
+    return { file, entries, diagnostics };
+}
+//# sourceMappingURL=parse.js.map
+;// CONCATENATED MODULE: ./build/src/manifest/types.js
+function formatLocation(loc) {
+    return `${loc.file}:${loc.line}`;
+}
+const types_TYPE_NAMES = {
+    d: 'directory',
+    f: 'file',
+    s: 'symlink',
+    h: 'hard link',
+};
+function types_formatDiagnostic(d) {
+    const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
+    return `${where}${d.severity}: ${d.message}`;
+}
+/** Mode as SmartOS manifests print it: at least four octal digits. */
+function formatMode(mode) {
+    return mode.toString(8).padStart(4, '0');
+}
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ./build/src/manifest/load.js
+
+
+
+
+
+
+/**
+ * Expands the manifest inputs: a file stands for itself, a directory for its
+ * snippet files in C-locale name order (dot files are skipped).
+ */
+async function expandInputs(inputs, diagnostics) {
+    const files = [];
+    for (const input of inputs) {
+        let info;
+        try {
+            info = await (0,promises_.stat)(input);
+        }
+        catch (err) {
+            diagnostics.push({
+                severity: 'error',
+                message: `cannot read manifest ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
+            });
+            continue;
+        }
+        if (!info.isDirectory()) {
+            files.push(input);
+            continue;
+        }
+        let names;
+        try {
+            names = await (0,promises_.readdir)(input);
+        }
+        catch (err) {
+            diagnostics.push({
+                severity: 'error',
+                message: `cannot read manifest directory ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
+            });
+            continue;
+        }
+        const snippets = [];
+        for (const name of names.filter((n) => !n.startsWith('.')).sort(path_compareBytes)) {
+            const file = (0,external_node_path_.join)(input, name);
+            const kind = await (0,promises_.stat)(file).catch(() => undefined);
+            if (kind?.isFile())
+                snippets.push(file);
+            else {
+                diagnostics.push({
+                    severity: 'warning',
+                    message: `${file}: ${kind ? 'not a regular file' : 'unreadable or a dangling link'}: skipped (snippets are the files directly in ${input})`,
+                });
+            }
+        }
+        if (snippets.length === 0) {
+            diagnostics.push({
+                severity: 'warning',
+                message: `manifest directory ${input} has no snippet files`,
+            });
+        }
+        files.push(...snippets);
+    }
+    return files;
+}
+function sameDefinition(a, b) {
+    if (a.type !== b.type)
+        return false;
+    if (a.type === 'd' || a.type === 'f') {
+        const o = b;
+        return a.mode === o.mode && a.owner === o.owner && a.group === o.group;
+    }
+    return a.target === b.target;
+}
+const at = (loc) => formatLocation(loc);
+/**
+ * Checks what only the merged image can show: parents that are not
+ * directories, and hard links whose target is not a file of the image.
+ */
+function checkStructure(entries, diagnostics) {
+    for (const entry of entries.values()) {
+        for (let parent = path_parentPath(entry.path); parent; parent = path_parentPath(parent)) {
+            const p = entries.get(parent);
+            if (p && p.type !== 'd') {
+                diagnostics.push({
+                    severity: 'error',
+                    loc: entry,
+                    message: `${entry.path}: parent ${parent} is a ${types_TYPE_NAMES[p.type]} (${at(p)}), ` +
+                        `not a directory`,
+                });
+                break;
+            }
+        }
+        if (entry.type !== 'h')
+            continue;
+        // Follow chains of hard links to the file they end at.
+        const seen = new Set([entry.path]);
+        let target = entries.get(entry.target);
+        while (target?.type === 'h' && !seen.has(target.path)) {
+            seen.add(target.path);
+            target = entries.get(target.target);
+        }
+        if (!target) {
+            diagnostics.push({
+                severity: 'error',
+                loc: entry,
+                message: `hard link ${entry.path}: target ${entry.target} is not in the image (no f or h entry defines it)`,
+            });
+        }
+        else if (target.type === 'h') {
+            diagnostics.push({
+                severity: 'error',
+                loc: entry,
+                message: `hard link ${entry.path}: the links from ${entry.target} form a cycle`,
+            });
+        }
+        else if (target.type === 'd') {
+            diagnostics.push({
+                severity: 'error',
+                loc: entry,
+                message: `hard link ${entry.path}: target ${target.path} is a ${types_TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
+            });
+        }
+    }
+}
+/**
+ * Reads and merges manifests (SPEC 1): every problem in every file is
+ * collected before anything is built.
+ */
+async function load_loadManifests(inputs, defines) {
+    const diagnostics = [];
+    const files = await expandInputs(inputs, diagnostics);
+    const entries = new Map();
+    for (const file of files) {
+        const parsed = await parseManifestFile(file, defines);
+        diagnostics.push(...parsed.diagnostics);
+        for (const entry of parsed.entries) {
+            const previous = entries.get(entry.path);
+            if (previous && previous.type !== entry.type) {
+                diagnostics.push({
+                    severity: 'error',
+                    loc: entry,
+                    message: `${entry.path} is defined as a ${types_TYPE_NAMES[entry.type]} here and as a ` +
+                        `${types_TYPE_NAMES[previous.type]} at ${at(previous)}`,
+                });
+                continue;
+            }
+            if (previous && !sameDefinition(previous, entry)) {
+                diagnostics.push({
+                    severity: 'warning',
+                    loc: entry,
+                    message: `${entry.path} redefined: this definition overrides ${at(previous)}`,
+                });
+            }
+            entries.set(entry.path, entry);
+        }
+    }
+    checkStructure(entries, diagnostics);
+    if (files.length > 0 && entries.size === 0 && !diagnostics.some((d) => d.severity === 'error')) {
+        diagnostics.push({
+            severity: 'error',
+            message: `the manifests define no entries: ${files.join(', ')}`,
+        });
+    }
+    // Report in the order of the files and their lines, whatever found it.
+    const order = new Map(files.map((file, i) => [file, i]));
+    const rank = (d) => (d.loc ? (order.get(d.loc.file) ?? -1) : -1);
+    diagnostics.sort((a, b) => rank(a) - rank(b) || (a.loc?.line ?? 0) - (b.loc?.line ?? 0));
+    return { files, entries, diagnostics };
+}
+//# sourceMappingURL=load.js.map
+// EXTERNAL MODULE: ./build/src/util/format.js
+var format = __nccwpck_require__(1205);
+;// CONCATENATED MODULE: ./build/src/verify/boot-manifest-reader.js
+
+
+
+const SPEC_NODE = /^([df]) (\.(?:\/\S+)?) ([0-7]{3,5}) (\S+) (\S+)(?: ([0-9a-f]{32}))?$/;
+const SPEC_LINK = /^s (\.\/[^=\s]+)=(.+)$/;
+const MD5SUM = /^([0-9a-f]{32}) [ *](\.\/.+|\.)$/;
+const imagePath = (dotted) => (dotted === '.' ? '' : dotted.replace(/^\.\//, ''));
+/**
+ * Reads a boot_archive.manifest in SPEC 4's format, or in md5sum's
+ * (`<md5>  ./path`, which smartos-live ships); the first entry line decides.
+ */
+async function readBootManifest(file) {
+    const entries = new Map();
+    let format;
+    let lineNo = 0;
+    try {
+        const lines = (0,external_node_readline_namespaceObject.createInterface)({
+            input: (0,external_node_fs_namespaceObject.createReadStream)(file, { encoding: 'utf8' }),
+            crlfDelay: Infinity,
+        });
+        for await (const text of lines) {
+            lineNo++;
+            if (text.trim() === '')
+                continue;
+            const md5sum = MD5SUM.exec(text);
+            format ??= md5sum ? 'md5sum' : 'boot_archive.manifest';
+            let entry;
+            if (format === 'md5sum') {
+                if (md5sum)
+                    entry = { type: 'f', path: imagePath(md5sum[2]), md5: md5sum[1] };
+            }
+            else {
+                const node = SPEC_NODE.exec(text);
+                const link = SPEC_LINK.exec(text);
+                if (node && (node[1] === 'f') === (node[6] !== undefined)) {
+                    entry = {
+                        type: node[1],
+                        path: imagePath(node[2]),
+                        mode: node[3].padStart(4, '0'),
+                        owner: node[4],
+                        group: node[5],
+                        md5: node[6],
+                    };
+                }
+                else if (link) {
+                    entry = { type: 's', path: imagePath(link[1]), target: link[2] };
+                }
+            }
+            if (!entry) {
+                throw new util_errors/* UserError */.yo(`${file}:${lineNo}: not a ${format} line: ${JSON.stringify(text.slice(0, 200))}`);
+            }
+            entries.set(entry.path, entry);
+        }
+    }
+    catch (err) {
+        if (err instanceof util_errors/* UserError */.yo)
+            throw err;
+        throw new util_errors/* UserError */.yo(`cannot read ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    if (!format)
+        throw new util_errors/* UserError */.yo(`${file} is empty: not a boot_archive.manifest`);
+    return { file, format, entries };
+}
+//# sourceMappingURL=boot-manifest-reader.js.map
+;// CONCATENATED MODULE: ./build/src/verify/diff.js
+
+const show = (e) => (e.path === '' ? '.' : `./${e.path}`);
+/**
+ * Compares two boot_archive manifests entry by entry: added, removed, and
+ * for paths in both, each kind of change once (type; else content, mode,
+ * owner, link target). What one side does not record (an md5sum listing has
+ * no modes) is not compared.
+ */
+function diffBootManifests(before, after) {
+    const out = [];
+    const paths = new Set([...before.entries.keys(), ...after.entries.keys()]);
+    for (const path of [...paths].sort(path_compareBytes)) {
+        const a = before.entries.get(path);
+        const b = after.entries.get(path);
+        if (!a) {
+            out.push({ kind: 'added', path: show(b), after: describe(b) });
+            continue;
+        }
+        if (!b) {
+            // An md5sum baseline lists files only: a directory or link is not "removed".
+            out.push({ kind: 'removed', path: show(a), before: describe(a) });
+            continue;
+        }
+        if (a.type !== b.type) {
+            out.push({ kind: 'type', path: show(b), before: describe(a), after: describe(b) });
+            continue;
+        }
+        if (a.md5 && b.md5 && a.md5 !== b.md5)
+            out.push({ kind: 'content', path: show(b), before: a.md5, after: b.md5 });
+        if (a.mode && b.mode && a.mode !== b.mode)
+            out.push({ kind: 'mode', path: show(b), before: a.mode, after: b.mode });
+        const ownerA = a.owner && `${a.owner}:${a.group}`;
+        const ownerB = b.owner && `${b.owner}:${b.group}`;
+        if (ownerA && ownerB && ownerA !== ownerB)
+            out.push({ kind: 'owner', path: show(b), before: ownerA, after: ownerB });
+        if (a.type === 's' && a.target !== b.target)
+            out.push({ kind: 'target', path: show(b), before: a.target, after: b.target });
+    }
+    if (before.format === 'md5sum') {
+        // Only files can be compared with an md5sum listing.
+        return out.filter((d) => d.kind !== 'added' || after.entries.get(d.path.replace(/^\.\/?/, ''))?.type === 'f');
+    }
+    return out;
+}
+function describe(e) {
+    switch (e.type) {
+        case 'd':
+            return `d ${e.mode ?? ''} ${e.owner ?? ''}:${e.group ?? ''}`.trim();
+        case 'f':
+            return e.mode ? `f ${e.mode} ${e.owner}:${e.group} ${e.md5}` : `f ${e.md5}`;
+        case 's':
+            return `s ${e.target}`;
+    }
+}
+//# sourceMappingURL=diff.js.map
+;// CONCATENATED MODULE: ./build/src/verify/jsonl-twin.js
+
+
+
+// Only FAILED records are parsed; any JSON spacing is accepted.
+const FAILED_RECORD = /"status"\s*:\s*"FAILED"/;
+/** `build_live.X.log` -> `build_live.X.jsonl`, the twin SPEC 3 describes. */
+function twinPath(logPath) {
+    return logPath.endsWith('.log') ? `${logPath.slice(0, -4)}.jsonl` : undefined;
+}
+/**
+ * The FAILED records of a log's JSONL twin, by path: their manifest
+ * file:line and the places searched. Only FAILED lines are parsed.
+ */
+async function readTwinFailures(logPath) {
+    const failures = new Map();
+    const path = twinPath(logPath);
+    if (!path ||
+        !(await (0,promises_.access)(path).then(() => true, () => false)))
+        return failures;
+    const lines = (0,external_node_readline_namespaceObject.createInterface)({
+        input: (0,external_node_fs_namespaceObject.createReadStream)(path, { encoding: 'utf8' }),
+        crlfDelay: Infinity,
+    });
+    for await (const line of lines) {
+        if (!FAILED_RECORD.test(line))
+            continue;
+        try {
+            const record = JSON.parse(line);
+            if (typeof record.path !== 'string')
+                continue;
+            const searched = Array.isArray(record.searched) ? record.searched.map(String) : [];
+            if (typeof record.error === 'string' && record.error)
+                searched.push(`(${record.error})`);
+            failures.set(record.path, {
+                manifest: typeof record.manifest === 'string' && typeof record.line === 'number'
+                    ? { file: record.manifest, line: record.line }
+                    : undefined,
+                searched,
+            });
+        }
+        catch {
+            // A damaged twin line only costs that entry its details.
+        }
+    }
+    return failures;
+}
+//# sourceMappingURL=jsonl-twin.js.map
+;// CONCATENATED MODULE: ./build/src/verify/log-reader.js
+
+
+
+
+// joyent-live (SPEC 3): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
+const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
+const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): (.+)$/;
+// smartos-live's C builder: "FILE: [path][0444][root/0][bin/2]: OK (dir)", ...
+const SL_NODE = /^(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[[^\]]*\]\[[^\]]*\]: (OK|FAILED)(?: \((.*)\))?$/;
+const SL_LINK = /^LINK\((symlink|link)\): (\S+) => (.+): (OK|FAILED)$/;
+/** The warning build-live writes for an owner or group the image lacks. */
+const UNKNOWN_OWNER = /^# .*warning: .* is not a (user|group) of the image/;
+/** Parses one log line; undefined for anything that is not an entry line. */
+function parseLogLine(text) {
+    // Most other lines are rejected by their first character, without a regex.
+    if (!'O*DFL'.includes(text.charAt(0)) || text === '')
+        return undefined;
+    let m = JL_FILE_OK.exec(text);
+    if (m)
+        return { status: 'OK', kind: 'FILE', path: m[2], tag: m[1], style: 'joyent-live' };
+    m = JL_ENTRY.exec(text);
+    if (m) {
+        const status = m[1] === 'OK' ? 'OK' : 'FAILED';
+        const kind = m[2];
+        if (kind === 'DIR' || kind === 'FILE') {
+            // "OK - FILE:" has no tag: not a line build-live writes.
+            if (kind === 'FILE' && status === 'OK')
+                return undefined;
+            return /\s/.test(m[3]) ? undefined : { status, kind, path: m[3], style: 'joyent-live' };
+        }
+        // "<target> -> <path>": the path has no blanks, link text may.
+        const arrow = m[3].lastIndexOf(' -> ');
+        if (arrow <= 0)
+            return undefined;
+        const path = m[3].slice(arrow + 4);
+        if (/\s/.test(path) || path === '')
+            return undefined;
+        return { status, kind, path, target: m[3].slice(0, arrow), style: 'joyent-live' };
+    }
+    m = SL_NODE.exec(text);
+    if (m) {
+        return {
+            status: m[3],
+            kind: m[1],
+            path: m[2],
+            sourceDir: m[4],
+            style: 'smartos-live',
+        };
+    }
+    m = SL_LINK.exec(text);
+    if (m) {
+        return {
+            status: m[4],
+            kind: m[1] === 'symlink' ? 'SYMLINK' : 'LINK',
+            path: m[2],
+            target: m[3],
+            style: 'smartos-live',
+        };
+    }
+    return undefined;
+}
+/** How many system-source files or owner warnings a report names. */
+const MAX_LISTED = 1000;
+async function endsWithNewline(path, size) {
+    const handle = await (0,promises_.open)(path, 'r');
+    try {
+        const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
+        return buffer[0] === 0x0a;
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * Streams a build log (either style of SPEC 3) line by line, handing each
+ * entry to `onEntry`; nothing but the summary is kept, so a log of millions
+ * of lines reads in constant memory. Every other line is ignored. An empty
+ * log, or one without a single entry line, is an error: it is the wrong file.
+ */
+async function readBuildLog(path, onEntry) {
+    let size;
+    try {
+        const handle = await (0,promises_.open)(path, 'r');
+        size = (await handle.stat()).size;
+        await handle.close();
+    }
+    catch (err) {
+        throw new util_errors/* UserError */.yo(`cannot read log ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    if (size === 0)
+        throw new util_errors/* UserError */.yo(`log ${path} is empty: the build wrote nothing, or this is the wrong file`);
+    const summary = {
+        path,
+        style: 'unknown',
+        lines: 0,
+        entries: 0,
+        truncatedLastLine: !(await endsWithNewline(path, size)),
+        unknownOwners: 0,
+        unknownOwnerWarnings: [],
+    };
+    let last = '';
+    let lastWasEntry = false;
+    const handleLine = (raw) => {
+        const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        summary.lines++;
+        last = text;
+        const parsed = parseLogLine(text);
+        lastWasEntry = parsed !== undefined;
+        if (!parsed) {
+            if (text.startsWith('#') && UNKNOWN_OWNER.test(text)) {
+                if (summary.unknownOwners++ < MAX_LISTED) {
+                    summary.unknownOwnerWarnings.push((0,format/* ownString */.Ao)(text.replace(/^#\s*/, '')));
+                }
+            }
+            return;
+        }
+        summary.entries++;
+        if (summary.style === 'unknown')
+            summary.style = parsed.style;
+        parsed.line = summary.lines;
+        onEntry(parsed);
+    };
+    // Split by hand rather than with readline: fewer objects per line, which
+    // keeps the peak memory of a million-line log low.
+    let rest = '';
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { encoding: 'utf8' })) {
+        let start = 0;
+        let end = chunk.indexOf('\n');
+        if (end >= 0 && rest) {
+            handleLine(rest + chunk.slice(0, end));
+            rest = '';
+            start = end + 1;
+            end = chunk.indexOf('\n', start);
+        }
+        while (end >= 0) {
+            handleLine(chunk.slice(start, end));
+            start = end + 1;
+            end = chunk.indexOf('\n', start);
+        }
+        rest += chunk.slice(start);
+    }
+    if (rest)
+        handleLine(rest);
+    if (summary.entries === 0) {
+        throw new util_errors/* UserError */.yo(`log ${path} has no build-log entry line in ${summary.lines} lines (neither "OK[P] - FILE: ..." nor "FILE: [...]: OK"): it is probably the wrong file`);
+    }
+    if (summary.truncatedLastLine && !lastWasEntry)
+        summary.truncatedText = (0,format/* ownString */.Ao)(last);
+    return summary;
+}
+//# sourceMappingURL=log-reader.js.map
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+;// CONCATENATED MODULE: external "buffer"
+const external_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+;// CONCATENATED MODULE: external "zlib"
+const external_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_zlib_namespaceObject, 2);
+// EXTERNAL MODULE: external "node:assert"
+var external_node_assert_ = __nccwpck_require__(4589);
+;// CONCATENATED MODULE: ../main/node_modules/tar/dist/esm/index.min.js
+var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),index_min_at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[index_min_at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[index_min_at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[index_min_at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[index_min_at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[index_min_at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[index_min_at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[index_min_at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[index_min_at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_namespaceObject.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_namespaceObject.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_namespaceObject.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_namespaceObject.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_namespaceObject.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_namespaceObject.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_namespaceObject.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_.posix.dirname(i),i=external_node_path_.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_.posix.join(external_node_path_.posix.basename(r),i),r=external_node_path_.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
+`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
+`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_namespaceObject.openSync(e,"r");let r=external_node_fs_namespaceObject.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_namespaceObject.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_namespaceObject.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_namespaceObject.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_namespaceObject.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_namespaceObject.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_namespaceObject.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_.resolve(s,t.name),e,i),ps(external_node_path_.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_namespaceObject.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_namespaceObject.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_namespaceObject.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_.resolve(s+"/"+h));external_node_fs_namespaceObject.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_namespaceObject.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_namespaceObject.unlink(s,c=>{if(c)return o(c);external_node_fs_namespaceObject.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_namespaceObject.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_namespaceObject.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_namespaceObject.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_.resolve(x));try{external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_namespaceObject.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_namespaceObject.unlinkSync(x),external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_namespaceObject.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.rename(s,e,i=>{if(i)return t(i);external_node_fs_namespaceObject.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_namespaceObject.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.renameSync(s,t),external_node_fs_namespaceObject.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_.posix.dirname(t.path),l=external_node_path_.posix.normalize(external_node_path_.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_.isAbsolute(t.path)?f(external_node_path_.resolve(t.path)):f(external_node_path_.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_namespaceObject.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_namespaceObject.futimes(l,c,d,y=>y?external_node_fs_namespaceObject.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_namespaceObject.fchown(l,c,d,y=>y?external_node_fs_namespaceObject.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_namespaceObject.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_namespaceObject.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_.relative(this.cwd,external_node_path_.resolve(external_node_path_.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_.resolve(e,o);external_node_fs_namespaceObject.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_namespaceObject.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_namespaceObject.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_namespaceObject.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_namespaceObject[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_namespaceObject.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_namespaceObject.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_namespaceObject.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_namespaceObject.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_namespaceObject.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_namespaceObject.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_namespaceObject.futimesSync(n,a,l)}catch(c){try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_namespaceObject.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_.resolve(o,h);let[a,l]=ye(()=>external_node_fs_namespaceObject.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_namespaceObject[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_namespaceObject.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_namespaceObject.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_namespaceObject.openSync(s.file,"w+");else throw a}let o=external_node_fs_namespaceObject.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_namespaceObject.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_namespaceObject.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_namespaceObject.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_namespaceObject.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_namespaceObject.read(n,d,0,512,l,y)};external_node_fs_namespaceObject.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_namespaceObject.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_namespaceObject.fstat(c,(d,y)=>{if(d)return external_node_fs_namespaceObject.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_namespaceObject.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
+//# sourceMappingURL=index.min.js.map
+
+;// CONCATENATED MODULE: ./build/src/archive/ufs/layout.js
+/**
+ * The illumos x86 UFS on-disk format (little-endian): constants, the
+ * geometry this writer uses, and encoders/decoders of the superblock, the
+ * cylinder group block, the on-disk inode and directory entries.
+ *
+ * Learned from illumos-gate's usr/src/uts/common/sys/fs/ufs_fs.h,
+ * ufs_inode.h, ufs_fsdir.h and cmd/fs.d/ufs/mkfs/mkfs.c, FreeBSD's makefs,
+ * and the checks of Linux's fs/ufs (ufstype=sunx86).
+ */
+const SECTOR = 512; // DEV_BSIZE
+const BSIZE = 8192; // fs_bsize
+const FSIZE = 1024; // fs_fsize
+const FRAG = BSIZE / FSIZE; // fs_frag
+const NSPF = FSIZE / SECTOR; // sectors per fragment
+const INODE_SIZE = 128; // sizeof (struct dinode)
+const INOPB = BSIZE / INODE_SIZE; // inodes per block
+const INOPF = FSIZE / INODE_SIZE; // inodes per fragment
+const NDADDR = 12;
+const NIADDR = 3;
+const NINDIR = BSIZE / 4; // block addresses in an indirect block
+const DIRBLKSIZ = 512; // a directory entry never crosses one
+const MAXNAMLEN = 255;
+/** MAXPATHLEN: symlink(2) refuses targets of this length or more. */
+const MAXPATHLEN = 1024;
+/** UFS_MAXOFFSET_T: the largest file offset illumos UFS allows (1 TiB - 1). */
+const MAX_FILE_SIZE = (/* unused pure expression or super */ null && (2 ** 40 - 1));
+/** MAXOFF32_T: a file at least this large sets FSLARGEFILES. */
+const LARGEFILE_SIZE = (/* unused pure expression or super */ null && (2 ** 31));
+const SBLOCK_OFFSET = 8192; // the superblock's byte offset
+const SBSIZE = 2048; // fs_sbsize: sizeof (struct fs), rounded to a fragment
+const FS_MAGIC = 0x011954;
+const CG_MAGIC = 0x090255;
+const FSOKAY = 0x7c269d38; // fs_state + fs_time == FSOKAY when clean
+const FSCLEAN = 1;
+const FSLARGEFILES = 1;
+const FS_OPTSPACE = 1;
+const FS_DYNAMICPOSTBLFMT = 1;
+const ROOTINO = 2;
+const IFDIR = 0o040000;
+const IFREG = 0o100000;
+const IFLNK = 0o120000;
+const IFMT = 0o170000;
+/**
+ * Geometry. Like FreeBSD's makefs for UFS1 this writer has no use for the
+ * rotational tables (fs_cpc = 0, which illumos' allocator reads as "block
+ * layout info is not available"): one track per cylinder of 1 MiB, 16
+ * cylinders (16 MiB) per cylinder group, cylinder groups not staggered
+ * (fs_cgoffset 0, fs_cgmask all ones).
+ */
+const NTRAK = 1;
+const NSECT = 2048;
+const SPC = NTRAK * NSECT; // sectors per cylinder
+const FPC = SPC / NSPF; // fragments per cylinder (1024)
+const CPG = 16;
+const FPG = CPG * FPC; // fragments per cylinder group (16384)
+const NRPOS = 8;
+const SBLKNO = 16; // boot block (8 KiB) + superblock (8 KiB), in fragments
+const CBLKNO = 24;
+const IBLKNO = 32;
+/** Offsets in the cylinder group block (struct cg). */
+const CG_SPACE = 168;
+const CG_BTOTOFF = CG_SPACE;
+const CG_BOFF = CG_BTOTOFF + CPG * 4;
+const CG_IUSEDOFF = CG_BOFF + CPG * NRPOS * 2;
+/** The largest inodes per group whose maps still fit the cylinder group block. */
+const MAX_IPG = Math.floor(((BSIZE - CG_IUSEDOFF - FPG / 8) * 8) / INOPB) * INOPB;
+function cgFreeOff(ipg) {
+    return CG_IUSEDOFF + Math.ceil(ipg / 8);
+}
+function cgNextFreeOff(ipg) {
+    return cgFreeOff(ipg) + FPG / 8;
+}
+function fragRoundUp(bytes) {
+    return Math.ceil(bytes / FSIZE) * FSIZE;
+}
+/** First fragment after the inode blocks of a group, relative to the group. */
+function dblkno(ipg) {
+    return IBLKNO + ipg / INOPF;
+}
+function writeCsum(buf, off, cs) {
+    buf.writeInt32LE(cs.ndir, off);
+    buf.writeInt32LE(cs.nbfree, off + 4);
+    buf.writeInt32LE(cs.nifree, off + 8);
+    buf.writeInt32LE(cs.nffree, off + 12);
+}
+function readCsum(buf, off) {
+    return {
+        ndir: buf.readInt32LE(off),
+        nbfree: buf.readInt32LE(off + 4),
+        nifree: buf.readInt32LE(off + 8),
+        nffree: buf.readInt32LE(off + 12),
+    };
+}
+const i32 = (n) => n | 0;
+/** struct fs, little-endian, fs_sbsize (2048) bytes. */
+function encodeSuperblock(sb) {
+    const b = Buffer.alloc(SBSIZE);
+    const d = dblkno(sb.ipg);
+    const w = (off, v) => b.writeInt32LE(i32(v), off);
+    w(0, 0); // fs_link
+    w(4, 0); // fs_rolled: FS_PRE_FLAG, no log
+    w(8, SBLKNO);
+    w(12, CBLKNO);
+    w(16, IBLKNO);
+    w(20, d);
+    w(24, 0); // fs_cgoffset
+    w(28, -1); // fs_cgmask
+    w(32, sb.time);
+    w(36, sb.size);
+    w(40, sb.dsize);
+    w(44, sb.ncg);
+    w(48, BSIZE);
+    w(52, FSIZE);
+    w(56, FRAG);
+    w(60, sb.minfree);
+    w(64, 0); // fs_rotdelay
+    w(68, 60); // fs_rps
+    w(72, ~(BSIZE - 1)); // fs_bmask
+    w(76, ~(FSIZE - 1)); // fs_fmask
+    w(80, 13); // fs_bshift
+    w(84, 10); // fs_fshift
+    w(88, 16); // fs_maxcontig
+    w(92, BSIZE / 4); // fs_maxbpg
+    w(96, 3); // fs_fragshift
+    w(100, 1); // fs_fsbtodb
+    w(104, SBSIZE);
+    w(108, ~(BSIZE - 1)); // fs_csmask
+    w(112, 13); // fs_csshift
+    w(116, NINDIR);
+    w(120, INOPB);
+    w(124, NSPF);
+    w(128, FS_OPTSPACE); // fs_optim
+    w(132, FSOKAY - sb.time); // fs_state (x86 position)
+    w(136, 0); // fs_si
+    w(140, 0); // fs_trackskew
+    w(144, 0); // fs_id[0]
+    w(148, 0); // fs_id[1]
+    w(152, d); // fs_csaddr: the first data fragment of group 0
+    w(156, sb.cssize);
+    w(160, fragRoundUp(cgNextFreeOff(sb.ipg))); // fs_cgsize
+    w(164, NTRAK);
+    w(168, NSECT);
+    w(172, SPC);
+    w(176, sb.ncyl);
+    w(180, CPG);
+    w(184, sb.ipg);
+    w(188, FPG);
+    writeCsum(b, 192, sb.cstotal);
+    b[208] = 0; // fs_fmod
+    b[209] = FSCLEAN; // fs_clean
+    b[210] = 0; // fs_ronly
+    b[211] = sb.largefiles ? FSLARGEFILES : 0; // fs_flags
+    // fs_fsmnt[512] at 212, fs_cgrotor at 724, fs_u at 728: zero
+    w(856, 0); // fs_cpc: no rotational layout tables
+    // fs_opostbl at 860, fs_sparecon[51] at 1116, fs_version 1320,
+    // fs_logbno 1324, fs_reclaim 1328, fs_sparecon2 1332: zero
+    w(1336, NSECT); // fs_npsect (x86 position)
+    b.writeBigInt64LE(BigInt(BSIZE - 1), 1340); // fs_qbmask
+    b.writeBigInt64LE(BigInt(FSIZE - 1), 1348); // fs_qfmask
+    w(1356, FS_DYNAMICPOSTBLFMT);
+    w(1360, NRPOS);
+    w(1364, 860); // fs_postbloff: the static table space (fs_opostbl)
+    w(1368, 1376); // fs_rotbloff: fs_space
+    w(1372, FS_MAGIC);
+    return b;
+}
+function decodeSuperblock(b) {
+    const r = (off) => b.readInt32LE(off);
+    return {
+        magic: r(1372),
+        sblkno: r(8),
+        cblkno: r(12),
+        iblkno: r(16),
+        dblkno: r(20),
+        time: r(32),
+        size: r(36),
+        dsize: r(40),
+        ncg: r(44),
+        bsize: r(48),
+        fsize: r(52),
+        minfree: r(60),
+        csaddr: r(152),
+        cssize: r(156),
+        ncyl: r(176),
+        ipg: r(184),
+        fpg: r(188),
+        cstotal: readCsum(b, 192),
+        clean: b[209],
+        largefiles: (b[211] & FSLARGEFILES) !== 0,
+        state: r(132),
+    };
+}
+function encodeCylinderGroup(cg) {
+    const b = Buffer.alloc(BSIZE);
+    const w = (off, v) => b.writeInt32LE(i32(v), off);
+    w(0, 0); // cg_link
+    w(4, CG_MAGIC);
+    w(8, cg.time);
+    w(12, cg.cgx);
+    b.writeInt16LE(cg.ncyl, 16);
+    b.writeInt16LE(cg.ipg / INOPB, 18); // cg_niblk
+    w(20, cg.ndblk);
+    writeCsum(b, 24, cg.cs);
+    // cg_rotor, cg_frotor, cg_irotor at 40..51: zero
+    for (let i = 0; i < FRAG; i++)
+        w(52 + 4 * i, cg.frsum[i] ?? 0);
+    w(84, CG_BTOTOFF);
+    w(88, CG_BOFF);
+    w(92, CG_IUSEDOFF);
+    w(96, cgFreeOff(cg.ipg));
+    w(100, cgNextFreeOff(cg.ipg));
+    for (let i = 0; i < CPG; i++)
+        w(CG_BTOTOFF + 4 * i, cg.btot[i] ?? 0);
+    for (let i = 0; i < CPG * NRPOS; i++)
+        b.writeInt16LE(cg.blks[i] ?? 0, CG_BOFF + 2 * i);
+    cg.iused.copy(b, CG_IUSEDOFF);
+    cg.free.copy(b, cgFreeOff(cg.ipg));
+    return b;
+}
+function encodeDinode(ino, buf, off) {
+    buf.fill(0, off, off + INODE_SIZE);
+    buf.writeUInt16LE(ino.mode, off);
+    buf.writeInt16LE(ino.nlink, off + 2);
+    // o_uid_t/o_gid_t: 65535 (UID_LONG) says "use the 32-bit ic_uid/ic_gid"
+    buf.writeUInt16LE(Math.min(ino.uid, 0xffff), off + 4);
+    buf.writeUInt16LE(Math.min(ino.gid, 0xffff), off + 6);
+    buf.writeBigUInt64LE(BigInt(ino.size), off + 8);
+    buf.writeInt32LE(i32(ino.time), off + 16); // atime
+    buf.writeInt32LE(i32(ino.time), off + 24); // mtime
+    buf.writeInt32LE(i32(ino.time), off + 32); // ctime
+    for (let i = 0; i < NDADDR; i++)
+        buf.writeInt32LE(ino.db[i] ?? 0, off + 40 + 4 * i);
+    for (let i = 0; i < NIADDR; i++)
+        buf.writeInt32LE(ino.ib[i] ?? 0, off + 88 + 4 * i);
+    // ic_flags at 100: zero
+    buf.writeInt32LE(ino.blocks, off + 104);
+    buf.writeInt32LE(i32(ino.gen), off + 108);
+    // ic_shadow at 112: zero
+    buf.writeUInt32LE(ino.uid >>> 0, off + 116);
+    buf.writeUInt32LE(ino.gid >>> 0, off + 120);
+    // ic_oeftflag at 124: zero (no extended attributes)
+}
+function decodeDinode(buf, off) {
+    const suid = buf.readUInt16LE(off + 4);
+    const sgid = buf.readUInt16LE(off + 6);
+    const db = [];
+    const ib = [];
+    for (let i = 0; i < NDADDR; i++)
+        db.push(buf.readInt32LE(off + 40 + 4 * i));
+    for (let i = 0; i < NIADDR; i++)
+        ib.push(buf.readInt32LE(off + 88 + 4 * i));
+    return {
+        mode: buf.readUInt16LE(off),
+        nlink: buf.readInt16LE(off + 2),
+        uid: suid === 0xffff ? buf.readUInt32LE(off + 116) : suid,
+        gid: sgid === 0xffff ? buf.readUInt32LE(off + 120) : sgid,
+        size: Number(buf.readBigUInt64LE(off + 8)),
+        time: buf.readInt32LE(off + 24),
+        db,
+        ib,
+        blocks: buf.readInt32LE(off + 104),
+        gen: buf.readInt32LE(off + 108),
+    };
+}
+/** Bytes a directory entry (struct direct) for a name of `nameBytes` takes. */
+function direntSize(nameBytes) {
+    return 8 + ((nameBytes + 1 + 3) & ~3);
+}
+function writeDirent(buf, off, ino, reclen, name) {
+    buf.writeUInt32LE(ino, off);
+    buf.writeUInt16LE(reclen, off + 4);
+    buf.writeUInt16LE(name.length, off + 6);
+    name.copy(buf, off + 8);
+}
+//# sourceMappingURL=layout.js.map
+;// CONCATENATED MODULE: ./build/src/archive/ufs/read.js
+
+
+
+
+
+/** A min-heap of paths in byte order. */
+class PathHeap {
+    items = [];
+    get size() {
+        return this.items.length;
+    }
+    push(item) {
+        const a = this.items;
+        a.push(item);
+        let i = a.length - 1;
+        while (i > 0) {
+            const p = (i - 1) >> 1;
+            if (path_compareBytes(a[p].path, a[i].path) <= 0)
+                break;
+            [a[p], a[i]] = [a[i], a[p]];
+            i = p;
+        }
+    }
+    pop() {
+        const a = this.items;
+        const top = a[0];
+        const last = a.pop();
+        if (a.length > 0) {
+            a[0] = last;
+            let i = 0;
+            for (;;) {
+                const l = 2 * i + 1;
+                const r = l + 1;
+                let m = i;
+                if (l < a.length && path_compareBytes(a[l].path, a[m].path) < 0)
+                    m = l;
+                if (r < a.length && path_compareBytes(a[r].path, a[m].path) < 0)
+                    m = r;
+                if (m === i)
+                    break;
+                [a[m], a[i]] = [a[i], a[m]];
+                i = m;
+            }
+        }
+        return top;
+    }
+}
+/**
+ * Reads an illumos UFS image: its tree in byte order of the paths, each
+ * file's content streamed from its blocks. Every inconsistency found is a
+ * UserError naming the image.
+ */
+class UfsReader {
+    fh;
+    path;
+    g;
+    inodes = new Map();
+    constructor(fh, path, g) {
+        this.fh = fh;
+        this.path = path;
+        this.g = g;
+    }
+    static async open(path) {
+        let fh;
+        try {
+            fh = await (0,promises_.open)(path, 'r');
+        }
+        catch (err) {
+            throw new util_errors/* UserError */.yo(`${path}: cannot open the UFS image: ${(0,util_errors/* describeError */.Uc)(err)}`);
+        }
+        try {
+            const fileSize = (await fh.stat()).size;
+            const bad = (why) => new util_errors/* UserError */.yo(`${path}: not a readable UFS image: ${why}`);
+            if (fileSize < SBLOCK_OFFSET + SBSIZE)
+                throw bad(`only ${fileSize} bytes, no superblock`);
+            const raw = Buffer.alloc(SBSIZE);
+            await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
+            const sb = decodeSuperblock(raw);
+            if (sb.magic !== FS_MAGIC)
+                throw bad(`no UFS magic number in the superblock (0x${(sb.magic >>> 0).toString(16)})`);
+            const bsize = sb.bsize;
+            const fsize = sb.fsize;
+            const pow2 = (n) => n > 0 && (n & (n - 1)) === 0;
+            if (!pow2(bsize) || !pow2(fsize) || fsize < 512 || bsize < 4096 || bsize / fsize > 8)
+                throw bad(`block size ${bsize} / fragment size ${fsize}`);
+            const g = {
+                bsize,
+                fsize,
+                fpg: sb.fpg,
+                ipg: sb.ipg,
+                ncg: sb.ncg,
+                size: sb.size,
+                iblkno: sb.iblkno,
+                cblkno: sb.cblkno,
+                cgoffset: raw.readInt32LE(24),
+                cgmask: raw.readInt32LE(28),
+                nindir: bsize / 4,
+            };
+            if (g.ncg < 1 || g.ipg < 1 || g.fpg < 1 || g.size < 1 || g.size > g.ncg * g.fpg)
+                throw bad(`inconsistent superblock (ncg ${g.ncg}, ipg ${g.ipg}, fpg ${g.fpg}, size ${g.size})`);
+            const needed = g.size * fsize;
+            if (fileSize < needed)
+                throw bad(`truncated: ${fileSize} bytes, the file system needs ${needed}`);
+            const reader = new UfsReader(fh, path, g);
+            const magic = Buffer.alloc(8);
+            for (let c = 0; c < g.ncg; c++) {
+                await fh.read(magic, 0, 8, reader.cgstart(c) * fsize + g.cblkno * fsize);
+                if (magic.readInt32LE(4) !== CG_MAGIC)
+                    throw bad(`cylinder group ${c} has no magic number`);
+            }
+            return reader;
+        }
+        catch (err) {
+            await fh.close();
+            throw err;
+        }
+    }
+    cgstart(c) {
+        return this.g.fpg * c + this.g.cgoffset * (c & ~this.g.cgmask);
+    }
+    inconsistent(why) {
+        return new util_errors/* UserError */.yo(`${this.path}: inconsistent UFS image: ${why}`);
+    }
+    async inode(ino) {
+        const cached = this.inodes.get(ino);
+        if (cached)
+            return cached;
+        const { g } = this;
+        if (ino < ROOTINO || ino >= g.ncg * g.ipg)
+            throw this.inconsistent(`inode ${ino} out of range`);
+        const c = Math.floor(ino / g.ipg);
+        const offset = (this.cgstart(c) + g.iblkno) * g.fsize + (ino % g.ipg) * INODE_SIZE;
+        const buf = Buffer.alloc(INODE_SIZE);
+        await this.fh.read(buf, 0, INODE_SIZE, offset);
+        const d = decodeDinode(buf, 0);
+        if ((d.mode & IFMT) === IFDIR)
+            this.inodes.set(ino, d);
+        return d;
+    }
+    /** Fragment address of every logical block of `d` in order (0 for a hole). */
+    async *blockMap(d, ino) {
+        const nblk = Math.ceil(d.size / this.g.bsize);
+        const at = { lbn: 0, nblk, ino, buf: Buffer.alloc(this.g.bsize) };
+        for (let i = 0; i < NDADDR && at.lbn < nblk; i++, at.lbn++)
+            yield d.db[i];
+        for (let level = 0; level < NIADDR && at.lbn < nblk; level++)
+            yield* this.walk(d.ib[level], level, at);
+    }
+    /** The blocks below an indirect block of `level` (0: single). */
+    async *walk(addr, level, at) {
+        const { g } = this;
+        if (addr === 0) {
+            const n = Math.min(g.nindir ** (level + 1), at.nblk - at.lbn);
+            for (let i = 0; i < n; i++, at.lbn++)
+                yield 0;
+            return;
+        }
+        if (addr < 0 || addr >= g.size)
+            throw this.inconsistent(`inode ${at.ino}: block address ${addr}`);
+        await this.fh.read(at.buf, 0, g.bsize, addr * g.fsize);
+        const pointers = Array.from({ length: g.nindir }, (_, i) => at.buf.readInt32LE(4 * i));
+        for (const p of pointers) {
+            if (at.lbn >= at.nblk)
+                return;
+            if (level === 0) {
+                at.lbn++;
+                yield p;
+            }
+            else {
+                yield* this.walk(p, level - 1, at);
+            }
+        }
+    }
+    /** Streams `length` bytes from `position` of an inode's content. */
+    async *content(d, ino, position = 0, length = d.size) {
+        const { g } = this;
+        const end = Math.min(d.size, position + length);
+        let lbn = 0;
+        for await (const frag of this.blockMap(d, ino)) {
+            const start = lbn * g.bsize;
+            lbn++;
+            if (start + g.bsize <= position)
+                continue;
+            if (start >= end)
+                break;
+            const from = Math.max(start, position);
+            const to = Math.min(start + g.bsize, end);
+            if (frag === 0) {
+                yield Buffer.alloc(to - from);
+                continue;
+            }
+            if (frag < 0 || frag >= g.size)
+                throw this.inconsistent(`inode ${ino}: block address ${frag}`);
+            const buf = Buffer.alloc(to - from);
+            await this.fh.read(buf, 0, buf.length, frag * g.fsize + (from - start));
+            yield buf;
+        }
+    }
+    async readAll(d, ino) {
+        const parts = [];
+        for await (const part of this.content(d, ino))
+            parts.push(part);
+        return Buffer.concat(parts);
+    }
+    async directory(d, ino) {
+        const data = await this.readAll(d, ino);
+        const out = [];
+        let off = 0;
+        while (off < data.length) {
+            const child = data.readUInt32LE(off);
+            const reclen = data.readUInt16LE(off + 4);
+            const namlen = data.readUInt16LE(off + 6);
+            if (reclen < 8 ||
+                off + reclen > data.length ||
+                8 + namlen > reclen ||
+                (off % 512) + reclen > 512)
+                throw this.inconsistent(`directory inode ${ino}: bad entry at offset ${off}`);
+            const name = data.toString('utf8', off + 8, off + 8 + namlen);
+            if (child !== 0 && name !== '.' && name !== '..')
+                out.push({ name, ino: child });
+            off += reclen;
+        }
+        return out;
+    }
+    /** Every entry of the image ('' is the root), paths in byte order. */
+    async *entries() {
+        const heap = new PathHeap();
+        heap.push({ path: '', ino: ROOTINO });
+        const seenDirs = new Set();
+        while (heap.size > 0) {
+            const { path, ino } = heap.pop();
+            const d = await this.inode(ino);
+            const fmt = d.mode & IFMT;
+            const type = fmt === IFDIR ? 'd' : fmt === IFREG ? 'f' : fmt === IFLNK ? 's' : undefined;
+            if (!type)
+                throw this.inconsistent(`${path || '/'}: inode ${ino} has type 0${(fmt >> 12).toString(8)}`);
+            const entry = {
+                path,
+                type,
+                mode: d.mode & 0o7777,
+                uid: d.uid,
+                gid: d.gid,
+                nlink: d.nlink,
+                size: d.size,
+                inode: ino,
+                blocks: d.blocks,
+                mtime: d.time,
+            };
+            if (type === 's') {
+                if (d.blocks === 0) {
+                    // A fast symlink: the text is in the block pointers (not what illumos writes).
+                    const raw = Buffer.alloc(60);
+                    for (let i = 0; i < NDADDR; i++)
+                        raw.writeInt32LE(d.db[i], 4 * i);
+                    for (let i = 0; i < NIADDR; i++)
+                        raw.writeInt32LE(d.ib[i], 48 + 4 * i);
+                    entry.target = raw.toString('utf8', 0, Math.min(d.size, 60));
+                }
+                else {
+                    entry.target = (await this.readAll(d, ino)).toString('utf8');
+                }
+            }
+            yield entry;
+            if (type === 'd') {
+                if (seenDirs.has(ino))
+                    throw this.inconsistent(`${path}: directory inode ${ino} is linked twice`);
+                seenDirs.add(ino);
+                for (const child of await this.directory(d, ino))
+                    heap.push({ path: path ? `${path}/${child.name}` : child.name, ino: child.ino });
+                this.inodes.delete(ino);
+            }
+        }
+    }
+    /** The md5 of a file's content, streamed from its blocks. */
+    async md5(entry) {
+        const hash = (0,external_node_crypto_.createHash)('md5');
+        const d = await this.inode(entry.inode);
+        for await (const part of this.content(d, entry.inode))
+            hash.update(part);
+        return hash.digest('hex');
+    }
+    /** `length` bytes of a file from `position` (holes read as zeros). */
+    async read(entry, position, length) {
+        const d = await this.inode(entry.inode);
+        const parts = [];
+        for await (const part of this.content(d, entry.inode, position, length))
+            parts.push(part);
+        return Buffer.concat(parts);
+    }
+    async close() {
+        await this.fh.close();
+    }
+}
+//# sourceMappingURL=read.js.map
+;// CONCATENATED MODULE: ./build/src/assembly/copy.js
+
+
+const CHUNK = 1 << 20;
+/** Reads `input` to the end in chunks, hashing each and passing it to `sink`. */
+async function digestChunks(input, buffer, sink) {
+    const hash = (0,external_node_crypto_.createHash)('md5');
+    let size = 0;
+    for (;;) {
+        const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0)
+            break;
+        const chunk = buffer.subarray(0, bytesRead);
+        hash.update(chunk);
+        if (sink)
+            await sink(chunk);
+        size += bytesRead;
+    }
+    return { size, md5: hash.digest('hex') };
+}
+/**
+ * Copies `from` to a new file `to` (never over an existing one) and returns
+ * its size and md5, computed from the same reads that feed the copy.
+ */
+async function copyWithMd5(from, to, mode, buffer = Buffer.allocUnsafe(CHUNK)) {
+    const input = await open(from, 'r');
+    try {
+        const output = await open(to, 'wx', mode);
+        try {
+            return await digestChunks(input, buffer, async (chunk) => {
+                let written = 0;
+                while (written < chunk.length) {
+                    written += (await output.write(chunk, written, chunk.length - written)).bytesWritten;
+                }
+            });
+        }
+        finally {
+            await output.close();
+        }
+    }
+    finally {
+        await input.close();
+    }
+}
+/** md5 of a file (for files the customize step created or changed). */
+async function md5OfFile(path) {
+    const input = await (0,promises_.open)(path, 'r');
+    try {
+        return await digestChunks(input, Buffer.allocUnsafe(CHUNK));
+    }
+    finally {
+        await input.close();
+    }
+}
+/** Runs `work` over `items` with at most `limit` in flight, keeping result order. */
+async function mapLimit(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const runners = Array.from({ length: Math.min(limit, items.length) }, async (_, worker) => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index], index, worker);
+        }
+    });
+    await Promise.all(runners);
+    return results;
+}
+//# sourceMappingURL=copy.js.map
+;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
+/**
+ * Checks a tar (or tar.gz) before anything is unpacked from it: every
+ * member must land inside the directory it is unpacked into. Used for
+ * platform tgzs (verify-manifest), man page tarballs and proto cache
+ * entries, which all come from elsewhere and must not be trusted.
+ */
+
+
+
+
+const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
+const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+/** Throws a UserError naming the first member that would land outside, or an unreadable archive. */
+async function checkTarMembers(file, options) {
+    if (options.gzip) {
+        const handle = await (0,promises_.open)(file, 'r');
+        const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+        await handle.close();
+        if (bytesRead < 2 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) {
+            throw new util_errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
+        }
+    }
+    const symlinks = new Set();
+    let bad;
+    const underSymlink = (path) => {
+        const parts = path.split('/');
+        for (let i = 1; i < parts.length; i++) {
+            if (symlinks.has(parts.slice(0, i).join('/')))
+                return true;
+        }
+        return false;
+    };
+    try {
+        await Ct({
+            file,
+            strict: true,
+            onReadEntry: (entry) => {
+                if (bad !== undefined)
+                    return;
+                const path = trimSlashes(entry.path);
+                const link = entry.linkpath;
+                if (escapes(entry.path) || underSymlink(path))
+                    bad = entry.path;
+                else if (entry.type === 'Link' && link && escapes(link))
+                    bad = entry.path;
+                else if (entry.type === 'SymbolicLink') {
+                    if (!options.allowOutwardSymlinks && link && ((0,external_node_path_.isAbsolute)(link) || link.includes('..')))
+                        bad = entry.path;
+                    symlinks.add(path);
+                }
+            },
+        });
+    }
+    catch (err) {
+        throw new util_errors/* UserError */.yo(`${file} is not a readable ${options.gzip ? 'tar.gz' : 'tar'}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    if (bad !== undefined) {
+        throw new util_errors/* UserError */.yo(`${file}: member ${bad} would land outside ${options.into}; refusing to unpack it`);
+    }
+}
+//# sourceMappingURL=tar-safety.js.map
+;// CONCATENATED MODULE: ./build/src/util/which.js
+
+
+/** The first executable called `name` on PATH, or undefined. */
+async function which(name, path = process.env.PATH ?? '') {
+    for (const dir of path.split(external_node_path_.delimiter)) {
+        if (!dir)
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.access)(candidate, promises_.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here; keep looking
+        }
+    }
+    return undefined;
+}
+//# sourceMappingURL=which.js.map
+;// CONCATENATED MODULE: ./build/src/assembly/customize.js
+
+
+
+
+
+/** The customize script and its `<script>.*` siblings, in C-locale order (SPEC 2). */
+async function customize_customizeScripts(script) {
+    const info = await stat(script).catch((err) => {
+        throw new UserError(`customize script ${script}: ${describeError(err)}`);
+    });
+    if (!info.isFile())
+        throw new UserError(`customize script ${script} is not a file`);
+    const dir = dirname(script);
+    const prefix = basename(script) + '.';
+    const siblings = (await readdir(dir))
+        .filter((name) => name.startsWith(prefix) && name.length > prefix.length)
+        .sort(compareBytes)
+        .map((name) => join(dir, name));
+    // Checked now, before the build writes anything, not when its turn comes.
+    for (const file of [script, ...siblings]) {
+        await access(file, constants.X_OK).catch(() => {
+            throw new UserError(`customize script ${file} is not executable (chmod +x it)`);
+        });
+    }
+    return [script, ...siblings];
+}
+/**
+ * Runs each script as `<script> <image-root> <first-overlay>`, its output
+ * going to our stderr. Any failure stops the build with the script's name
+ * and exit status.
+ */
+async function runCustomize(scripts, env) {
+    for (const script of scripts) {
+        const file = resolve(script);
+        const status = await new Promise((done, fail) => {
+            const child = spawn(file, [env.imageRoot, env.firstOverlay], {
+                stdio: ['ignore', process.stderr, process.stderr],
+                env: {
+                    ...process.env,
+                    BUILDSTAMP: env.buildstamp,
+                    PROTO: env.proto,
+                    IMAGE_ROOT: env.imageRoot,
+                },
+            });
+            child.on('error', fail);
+            child.on('close', (code, signal) => done({ code, signal }));
+        }).catch((err) => {
+            throw new UserError(`customize script ${script} could not be run: ${describeError(err)}`);
+        });
+        if (status.code !== 0) {
+            const how = status.signal
+                ? `was killed by ${status.signal}`
+                : `exited with status ${status.code}`;
+            throw new UserError(`customize script ${script} ${how}`);
+        }
+    }
+}
+//# sourceMappingURL=customize.js.map
+;// CONCATENATED MODULE: ./build/src/sources/search.js
+
+
+
+const SOURCE_TAGS = (/* unused pure expression or super */ null && (['A', 'P', 'M', 'S']));
+const MAN_PREFIX = 'usr/share/man/';
+/** True when `path` is `root` or below it (both real, absolute paths). */
+function isInside(path, root) {
+    const prefix = root.endsWith(sep) ? root : root + sep;
+    return path === root || path.startsWith(prefix);
+}
+async function openRoot(tag, dir, what) {
+    let info;
+    try {
+        info = await stat(dir);
+    }
+    catch (err) {
+        throw new UserError(`${what} ${dir}: ${describeError(err)}`);
+    }
+    if (!info.isDirectory())
+        throw new UserError(`${what} ${dir} is not a directory`);
+    return { tag, dir, real: await realpath(dir) };
+}
+/**
+ * The ordered source search of SPEC 2: overlays (A) in order, proto (P),
+ * man dir (M, only under usr/share/man/), system root (S).
+ */
+class search_SourceSearch {
+    roots;
+    realDirs = new Map();
+    constructor(roots) {
+        this.roots = roots;
+    }
+    /** Real path of a directory in a source, or undefined when there is none. */
+    realDir(dir) {
+        let real = this.realDirs.get(dir);
+        if (!real) {
+            real = realpath(dir).catch((err) => {
+                const code = errnoCode(err);
+                if (code === 'ENOENT' || code === 'ENOTDIR')
+                    return undefined;
+                throw err;
+            });
+            this.realDirs.set(dir, real);
+        }
+        return real;
+    }
+    static async open(dirs) {
+        const roots = [];
+        for (const overlay of dirs.overlays)
+            roots.push(await openRoot('A', overlay, 'overlay'));
+        if (dirs.proto !== undefined)
+            roots.push(await openRoot('P', dirs.proto, 'proto area'));
+        if (dirs.manDir !== undefined)
+            roots.push(await openRoot('M', dirs.manDir, 'man directory'));
+        if (dirs.systemRoot !== undefined) {
+            roots.push(await openRoot('S', dirs.systemRoot, 'system root'));
+        }
+        return new search_SourceSearch(roots);
+    }
+    /** The first source that has `path` as a regular file, or every place searched. */
+    async find(path) {
+        const searched = [];
+        for (const root of this.roots) {
+            let rel = path;
+            if (root.tag === 'M') {
+                if (!path.startsWith(MAN_PREFIX))
+                    continue;
+                rel = path.slice(MAN_PREFIX.length);
+            }
+            const candidate = join(root.dir, rel);
+            const place = `${root.tag}:${candidate}`;
+            let resolved;
+            let info;
+            try {
+                // The parent's real path is cached: one lstat per place in the common case.
+                const parent = await this.realDir(dirname(candidate));
+                if (parent === undefined) {
+                    searched.push(place);
+                    continue;
+                }
+                resolved = join(parent, basename(candidate));
+                info = await lstat(resolved);
+                if (info.isSymbolicLink()) {
+                    resolved = await realpath(resolved);
+                    info = await stat(resolved);
+                }
+            }
+            catch (err) {
+                const code = errnoCode(err);
+                searched.push(code === 'ENOENT' || code === 'ENOTDIR' ? place : `${place} (${describeError(err)})`);
+                continue;
+            }
+            // A symlink in a source is followed only while it stays in that source.
+            if (!isInside(resolved, root.real)) {
+                searched.push(`${place} (resolves to ${resolved}, outside ${root.dir}: not used)`);
+                continue;
+            }
+            if (!info.isFile()) {
+                searched.push(`${place} (${info.isDirectory() ? 'a directory' : 'not a regular file'})`);
+                continue;
+            }
+            const viaSymlink = resolved !== join(root.real, rel);
+            return { tag: root.tag, root, path: candidate, resolved, viaSymlink, size: info.size };
+        }
+        return { searched };
+    }
+}
+function isFound(result) {
+    return 'tag' in result;
+}
+//# sourceMappingURL=search.js.map
+;// CONCATENATED MODULE: ./build/src/build/buildstamp.js
+
+const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** UTC `%Y%m%dT%H%M%SZ`, as smartos-live names its platforms. */
+function formatBuildstamp(epochSeconds) {
+    return new Date(epochSeconds * 1000)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+}
+/** Seconds since the epoch of a BUILDSTAMP, or undefined when it is not one. */
+function parseBuildstamp(stamp) {
+    const m = STAMP.exec(stamp);
+    if (!m)
+        return undefined;
+    const [, y, mo, d, h, mi, s] = m.map(Number);
+    const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+    // Date.UTC rolls 20111332 over into 2012; a real stamp round-trips.
+    return formatBuildstamp(ms / 1000) === stamp ? ms / 1000 : undefined;
+}
+/**
+ * BUILDSTAMP and output timestamps (SPEC 2): `--buildstamp` wins, then
+ * SOURCE_DATE_EPOCH, then the current time. Timestamps come from
+ * SOURCE_DATE_EPOCH when it is set, else from the BUILDSTAMP.
+ */
+function buildstamp_resolveBuildTime(explicit, sourceDateEpoch, now = Date.now) {
+    let sde;
+    if (sourceDateEpoch !== undefined && sourceDateEpoch !== '') {
+        if (!/^\d+$/.test(sourceDateEpoch)) {
+            throw new UserError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${sourceDateEpoch}"`);
+        }
+        sde = Number(sourceDateEpoch);
+    }
+    if (explicit !== undefined) {
+        const epoch = parseBuildstamp(explicit);
+        if (epoch === undefined) {
+            throw new UserError(`--buildstamp "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`, { exitCode: 2 });
+        }
+        return { buildstamp: explicit, epoch: sde ?? epoch };
+    }
+    const epoch = sde ?? Math.floor(now() / 1000);
+    return { buildstamp: formatBuildstamp(epoch), epoch };
+}
+//# sourceMappingURL=buildstamp.js.map
+;// CONCATENATED MODULE: ./build/src/build/prepare.js
+/**
+ * What build-live and `build-live --plan` do alike before anything is
+ * written: the build time, the manifests (checked), the sources and the
+ * customize scripts.
+ */
+
+
+
+
+
+
+
+/** Files the build itself writes into the image (SPEC 2). */
+const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
+const MANIFEST_COPY = 'var/log/manifest';
+const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
+/**
+ * The build writes BUILD_WRITES into the staged tree: a manifest that makes
+ * one of their parents a symlink (or a file) would send that write through
+ * it, possibly out of the output directory (SPEC 2: never written outside).
+ */
+function checkBuildWrites(entries) {
+    const errors = [];
+    for (const path of BUILD_WRITES) {
+        const own = entries.get(path);
+        if (own && own.type !== 'f') {
+            errors.push({
+                severity: 'error',
+                loc: own,
+                message: `${path} is a ${TYPE_NAMES[own.type]}, but the build writes it as a file`,
+            });
+        }
+        for (let p = parentPath(path); p; p = parentPath(p)) {
+            const entry = entries.get(p);
+            if (entry && entry.type !== 'd') {
+                errors.push({
+                    severity: 'error',
+                    loc: entry,
+                    message: `${p} is a ${TYPE_NAMES[entry.type]}, but the build writes ${path} below it: ` +
+                        `${p} must be a directory`,
+                });
+            }
+        }
+    }
+    return errors;
+}
+/** Reads and checks every input; throws UserError before anything is written. */
+async function prepareBuild(options) {
+    const { buildstamp, epoch } = resolveBuildTime(options.buildstamp, options.sourceDateEpoch);
+    if (options.manifests.length === 0)
+        throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
+    const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
+    const errors = [
+        ...loaded.diagnostics.filter((d) => d.severity === 'error'),
+        ...checkBuildWrites(loaded.entries),
+    ];
+    if (errors.length > 0) {
+        throw new UserError(`${errors.length} error${errors.length === 1 ? '' : 's'} in the manifests; nothing was built`, { details: errors.map(formatDiagnostic) });
+    }
+    const search = await SourceSearch.open({
+        overlays: options.overlays ?? [],
+        proto: options.proto,
+        manDir: options.manDir,
+        systemRoot: options.systemRoot,
+    });
+    const scripts = options.customize ? await customizeScripts(options.customize) : [];
+    return {
+        buildstamp,
+        epoch,
+        manifestFiles: loaded.files,
+        entries: loaded.entries,
+        warnings: loaded.diagnostics.filter((d) => d.severity === 'warning'),
+        search,
+        scripts,
+    };
+}
+function failedEntries(applied) {
+    return applied
+        .filter((n) => n.status === 'failed')
+        .map((n) => ({
+        path: n.path,
+        type: n.type,
+        file: n.loc?.file,
+        line: n.loc?.line,
+        searched: n.searched ?? [],
+        error: n.error,
+    }));
+}
+//# sourceMappingURL=prepare.js.map
+;// CONCATENATED MODULE: ./build/src/verify/ufs-content.js
+
+
+
+const TYPE_WORDS = { d: 'directory', f: 'file', s: 'symlink' };
+/**
+ * The manifest names owners, the image holds ids. Without the image's
+ * passwd at hand, an owner name must map to one id across the whole image
+ * (root to 0, a numeric name to itself): an entry whose id disagrees with
+ * the rest of its name's entries is reported.
+ */
+class NameIds {
+    field;
+    ids = new Map();
+    constructor(field) {
+        this.field = field;
+    }
+    check(name, id, path) {
+        if (name === undefined)
+            return undefined;
+        const fixed = /^\d+$/.test(name) ? Number(name) : name === 'root' ? 0 : undefined;
+        const known = fixed !== undefined ? { id: fixed, path: '' } : this.ids.get(name);
+        if (!known) {
+            this.ids.set(name, { id, path });
+            return undefined;
+        }
+        if (known.id === id)
+            return undefined;
+        const where = known.path ? ` (as ${known.path})` : '';
+        return {
+            path,
+            field: this.field,
+            expected: `${name} = ${this.field === 'owner' ? 'uid' : 'gid'} ${known.id}${where}`,
+            actual: `${this.field === 'owner' ? 'uid' : 'gid'} ${id}`,
+        };
+    }
+}
+/** Fills `check` from the image; `check.method` names the reader. */
+async function checkUfsContent(reader, manifest, check) {
+    check.method = 'ufs boot_archive read with the joyent-live UFS reader';
+    const differences = [];
+    // An md5sum listing names files only: nothing else can be checked against it.
+    const full = manifest.format === 'boot_archive.manifest';
+    const owners = new NameIds('owner');
+    const groups = new NameIds('group');
+    const seen = new Set();
+    for await (const entry of reader.entries()) {
+        const listed = manifest.entries.get(entry.path);
+        if (!listed && entry.path === MANIFEST_COPY && full) {
+            // The image's copy of the manifest does not list itself: it must be the manifest.
+            const expected = (await md5OfFile(manifest.file)).md5;
+            const actual = await reader.md5(entry);
+            if (actual !== expected)
+                check.mismatches.push({ path: entry.path, expected, actual });
+            else
+                check.checked++;
+            continue;
+        }
+        if (!listed) {
+            if (full) {
+                differences.push({
+                    path: entry.path,
+                    field: 'extra',
+                    expected: '',
+                    actual: TYPE_WORDS[entry.type],
+                });
+            }
+            continue;
+        }
+        seen.add(entry.path);
+        if (listed.type !== entry.type) {
+            differences.push({
+                path: entry.path,
+                field: 'type',
+                expected: TYPE_WORDS[listed.type],
+                actual: TYPE_WORDS[entry.type],
+            });
+            continue;
+        }
+        if (full)
+            differences.push(...metadata(entry, listed, owners, groups));
+        if (entry.type === 'f' && listed.md5) {
+            const md5 = await reader.md5(entry);
+            if (md5 !== listed.md5)
+                check.mismatches.push({ path: entry.path, expected: listed.md5, actual: md5 });
+            else
+                check.checked++;
+        }
+    }
+    for (const path of manifest.entries.keys())
+        if (!seen.has(path))
+            check.missing.push(path);
+    check.differences = differences;
+}
+function metadata(entry, listed, owners, groups) {
+    const out = [];
+    const { path } = entry;
+    if (entry.type === 's') {
+        if (listed.target !== undefined && entry.target !== listed.target) {
+            out.push({ path, field: 'target', expected: listed.target, actual: entry.target ?? '' });
+        }
+        return out;
+    }
+    const mode = formatMode(entry.mode & 0o7777);
+    if (listed.mode !== undefined && parseInt(listed.mode, 8) !== (entry.mode & 0o7777)) {
+        out.push({ path, field: 'mode', expected: listed.mode, actual: mode });
+    }
+    const owner = owners.check(listed.owner, entry.uid, path);
+    if (owner)
+        out.push(owner);
+    const group = groups.check(listed.group, entry.gid, path);
+    if (group)
+        out.push(group);
+    return out;
+}
+//# sourceMappingURL=ufs-content.js.map
+;// CONCATENATED MODULE: ./build/src/verify/platform.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Opens `--platform`: a `platform-<STAMP>` directory, or its tgz, unpacked
+ * into a new temporary directory (never anywhere else).
+ */
+async function openPlatform(path) {
+    const info = await (0,promises_.stat)(path).catch((err) => {
+        throw new util_errors/* UserError */.yo(`--platform ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    });
+    let dir = path;
+    let close = () => Promise.resolve();
+    if (!info.isDirectory()) {
+        await checkTarMembers(path, {
+            into: 'the platform directory',
+            gzip: { expected: 'platform-<STAMP>.tgz' },
+        });
+        const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'joyent-live-verify-'));
+        close = () => (0,promises_.rm)(temp, { recursive: true, force: true });
+        try {
+            await So({ file: path, cwd: temp, strict: true, preservePaths: false });
+            const top = (await (0,promises_.readdir)(temp)).filter((n) => n.startsWith('platform-'));
+            if (top.length !== 1)
+                throw new util_errors/* UserError */.yo(`${path} does not hold one platform-<STAMP>/ directory`);
+            dir = (0,external_node_path_.join)(temp, top[0]);
+        }
+        catch (err) {
+            await close();
+            if (err instanceof util_errors/* UserError */.yo)
+                throw err;
+            throw new util_errors/* UserError */.yo(`cannot unpack ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+        }
+    }
+    const archiveDir = (0,external_node_path_.join)(dir, 'i86pc', 'amd64');
+    if (!(await (0,promises_.stat)((0,external_node_path_.join)(archiveDir, 'boot_archive.manifest')).catch(() => undefined))) {
+        await close();
+        throw new util_errors/* UserError */.yo(`--platform ${path}: no i86pc/amd64/boot_archive.manifest in it (is it a platform directory?)`);
+    }
+    return { dir, archiveDir, close };
+}
+async function sha1(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha1');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(path), hash);
+    return hash.digest('hex');
+}
+/** What kind of image a boot_archive is, from its magic numbers. */
+async function archiveFormat(path) {
+    const handle = await (0,promises_.open)(path, 'r');
+    try {
+        const { buffer } = await handle.read(Buffer.alloc(5), 0, 5, 0x8001);
+        return buffer.toString('latin1') === 'CD001' ? 'hsfs' : 'unknown';
+    }
+    finally {
+        await handle.close();
+    }
+}
+function run(command, args) {
+    return new Promise((done, fail) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, { stdio: 'ignore' });
+        child.on('error', fail);
+        child.on('close', done);
+    });
+}
+/**
+ * Checks boot_archive.hash and every `f` md5 of the platform's manifest
+ * against the boot_archive itself, where its format is readable here.
+ */
+async function checkContent(platform, manifest) {
+    const archive = (0,external_node_path_.join)(platform.archiveDir, 'boot_archive');
+    const check = { method: 'none', checked: 0, mismatches: [], missing: [] };
+    if (!(await (0,promises_.stat)(archive).catch(() => undefined))) {
+        check.skipped = 'the platform has no boot_archive (built with --archive none)';
+        return check;
+    }
+    const expected = (await (0,promises_.readFile)((0,external_node_path_.join)(platform.archiveDir, 'boot_archive.hash'), 'utf8').catch(() => '')).trim();
+    const actual = await sha1(archive);
+    check.hash = { expected: expected || '(no boot_archive.hash)', actual, ok: expected === actual };
+    if ((await archiveFormat(archive)) !== 'hsfs') {
+        // UFS: known by its superblock, which our reader checks when it opens.
+        let reader;
+        try {
+            reader = await UfsReader.open(archive);
+        }
+        catch (err) {
+            if (!(err instanceof util_errors/* UserError */.yo))
+                throw err;
+            check.skipped = `the boot_archive is neither hsfs nor a readable UFS (${err.message})`;
+            return check;
+        }
+        try {
+            await checkUfsContent(reader, manifest, check);
+        }
+        finally {
+            await reader.close();
+        }
+        return check;
+    }
+    const xorriso = await which('xorriso');
+    if (!xorriso) {
+        check.skipped = 'reading an hsfs boot_archive needs xorriso on PATH';
+        return check;
+    }
+    const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'joyent-live-image-'));
+    try {
+        const code = await run(xorriso, [
+            '-no_rc',
+            '-osirrox',
+            'on',
+            '-indev',
+            archive,
+            '-extract',
+            '/',
+            (0,external_node_path_.join)(temp, 'root'),
+        ]);
+        if (code !== 0)
+            throw new util_errors/* UserError */.yo(`xorriso could not read ${archive} (exit ${code})`);
+        check.method = 'hsfs boot_archive read with xorriso';
+        for (const entry of manifest.entries.values()) {
+            if (entry.type !== 'f' || !entry.md5)
+                continue;
+            const digest = await md5OfFile((0,external_node_path_.join)(temp, 'root', entry.path)).catch(() => undefined);
+            if (!digest)
+                check.missing.push(entry.path);
+            else if (digest.md5 !== entry.md5)
+                check.mismatches.push({ path: entry.path, expected: entry.md5, actual: digest.md5 });
+            else
+                check.checked++;
+        }
+    }
+    finally {
+        await (0,promises_.rm)(temp, { recursive: true, force: true });
+    }
+    return check;
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./build/src/verify/verify.js
+
+
+
+
+
+
+
+
+
+
+
+
+const sizeOf = async (path) => (await (0,promises_.stat)(path).catch(() => undefined))?.size;
+/**
+ * verify-manifest (SPEC 6): reads build logs, maps failures to manifest
+ * lines, checks the platform's content and diffs against a baseline. The
+ * verdict fails when anything named in `failOn` happened, and always when
+ * the boot_archive does not match its own hash or manifest.
+ */
+async function verifyManifest(options) {
+    if (options.logs.length === 0)
+        throw new util_errors/* UsageError */.eb('no log given (--log)');
+    if (options.baseline && !options.platform) {
+        throw new util_errors/* UsageError */.eb('--baseline needs --platform (the build whose boot_archive.manifest is compared)');
+    }
+    const failOn = [...new Set(options.failOn ?? ['failed'])];
+    const report = {
+        schema: 'joyent-live/verify-report@1',
+        verdict: 'pass',
+        reasons: [],
+        failOn,
+        logs: [],
+        counts: {
+            entries: 0,
+            ok: 0,
+            failed: 0,
+            allowedMissing: 0,
+            unknownOwners: 0,
+            byTag: { A: 0, P: 0, M: 0, S: 0, other: 0 },
+            byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
+        },
+        failures: [],
+        systemFiles: [],
+        unknownOwnerWarnings: [],
+        notes: [],
+    };
+    const { counts } = report;
+    for (const log of options.logs) {
+        const failures = [];
+        const summary = await readBuildLog(log, (entry) => {
+            counts.entries++;
+            counts.byKind[entry.kind]++;
+            if (entry.status === 'FAILED') {
+                counts.failed++;
+                failures.push({
+                    // Kept to the end: copied so it does not pin the log chunk it came from.
+                    path: (0,format/* ownString */.Ao)(entry.path),
+                    kind: entry.kind,
+                    log,
+                    logLine: entry.line,
+                    searched: [],
+                    allowed: false,
+                    notInManifest: false,
+                });
+                return;
+            }
+            counts.ok++;
+            if (entry.kind !== 'FILE')
+                return;
+            counts.byTag[entry.tag ?? 'other']++;
+            if (entry.tag === 'S' && report.systemFiles.length < MAX_LISTED) {
+                report.systemFiles.push((0,format/* ownString */.Ao)(entry.path));
+            }
+        });
+        counts.unknownOwners += summary.unknownOwners;
+        report.unknownOwnerWarnings.push(...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - report.unknownOwnerWarnings.length));
+        report.logs.push({
+            path: log,
+            style: summary.style,
+            lines: summary.lines,
+            entries: summary.entries,
+            truncatedLastLine: summary.truncatedLastLine,
+        });
+        if (summary.truncatedLastLine) {
+            report.notes.push(summary.truncatedText === undefined
+                ? `${log}: the last line has no newline (the log may have been cut off)`
+                : `${log}:${summary.lines}: the last line is truncated and was ignored: ${JSON.stringify(summary.truncatedText.slice(0, 120))}`);
+        }
+        const twin = await readTwinFailures(log);
+        for (const failure of failures) {
+            const details = twin.get(failure.path);
+            if (details)
+                Object.assign(failure, details);
+        }
+        report.failures.push(...failures);
+    }
+    if (options.manifests && options.manifests.length > 0) {
+        const loaded = await load_loadManifests(options.manifests, options.defines ?? new Map());
+        const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+        if (errors.length > 0) {
+            throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the manifests`, {
+                details: errors.map(types_formatDiagnostic),
+            });
+        }
+        for (const failure of report.failures) {
+            const entry = loaded.entries.get(failure.path);
+            if (entry)
+                failure.manifest = { file: entry.file, line: entry.line };
+            else
+                failure.notInManifest = true;
+        }
+        const strays = report.failures.filter((f) => f.notInManifest).length;
+        if (strays > 0) {
+            report.notes.push(`${strays} FAILED path(s) are not in the manifests given: are the log and the manifests from the same build?`);
+        }
+    }
+    const allowed = (options.allowMissing ?? []).map((glob) => picomatch(glob, { dot: true }));
+    for (const failure of report.failures) {
+        failure.allowed = allowed.some((match) => match(failure.path));
+        if (failure.allowed)
+            counts.allowedMissing++;
+    }
+    let integrityFailed = false;
+    if (options.platform) {
+        const platform = await openPlatform(options.platform);
+        try {
+            const current = await readBootManifest((0,external_node_path_.join)(platform.archiveDir, 'boot_archive.manifest'));
+            report.content = await checkContent(platform, current);
+            if (report.content.skipped)
+                report.notes.push(`content not checked: ${report.content.skipped}`);
+            integrityFailed =
+                report.content.mismatches.length > 0 ||
+                    report.content.missing.length > 0 ||
+                    (report.content.differences?.length ?? 0) > 0 ||
+                    report.content.hash?.ok === false;
+            if (options.baseline) {
+                const baseline = await readBootManifest(options.baseline);
+                const entries = diffBootManifests(baseline, current);
+                const changedPaths = new Set(entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path));
+                const [sizeNow, sizeBefore] = await Promise.all([
+                    sizeOf((0,external_node_path_.join)(platform.archiveDir, 'boot_archive')),
+                    sizeOf((0,external_node_path_.join)((0,external_node_path_.dirname)(options.baseline), 'boot_archive')),
+                ]);
+                report.diff = {
+                    baseline: options.baseline,
+                    added: entries.filter((e) => e.kind === 'added').length,
+                    removed: entries.filter((e) => e.kind === 'removed').length,
+                    changed: changedPaths.size,
+                    entries,
+                    ...(sizeNow !== undefined && sizeBefore !== undefined
+                        ? { sizeDelta: sizeNow - sizeBefore }
+                        : {}),
+                };
+                if (baseline.format === 'md5sum') {
+                    report.notes.push(`${options.baseline} is an md5sum listing: only file contents were compared`);
+                }
+            }
+        }
+        finally {
+            await platform.close();
+        }
+    }
+    const happened = {
+        failed: report.failures.some((f) => !f.allowed),
+        'system-source': counts.byTag.S > 0,
+        'unknown-owner': counts.unknownOwners > 0,
+        added: (report.diff?.added ?? 0) > 0,
+        removed: (report.diff?.removed ?? 0) > 0,
+        changed: (report.diff?.changed ?? 0) > 0,
+    };
+    report.reasons = [
+        ...(integrityFailed ? ['integrity'] : []),
+        ...failOn.filter((reason) => happened[reason]),
+    ];
+    report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
+    return report;
+}
+//# sourceMappingURL=verify.js.map
+
 /***/ })
 
 /******/ });
@@ -35687,6 +36729,6 @@ function getIDToken(aud) {
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(2882);
+/******/ var __webpack_exports__ = __nccwpck_require__(8124);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
