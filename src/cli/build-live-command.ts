@@ -89,6 +89,11 @@ export function formatSummary(result: BuildLiveResult, seconds: number): string[
     lines.push(`  ${where}FAILED ${f.path}${f.error ? ` (${f.error})` : ''}`);
     for (const place of f.searched) lines.push(`      searched ${place}`);
   }
+  const u = result.ufsPlan;
+  lines.push(
+    `  archive: ${result.archive}` +
+      (u ? ` (${humanBytes(u.imageBytes)}, ${u.inodesUsed} of ${u.inodes} inodes used)` : ''),
+  );
   lines.push(`  platform: ${result.platformDir}`);
   if (result.tgz) lines.push(`  tgz: ${result.tgz}`);
   if (result.imageDir) lines.push(`  image: ${result.imageDir}`);
