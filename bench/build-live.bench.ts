@@ -178,13 +178,18 @@ const MARKERS: { prefix: string; name: string }[] = [
   { prefix: 'symlinks:', name: 'symlinks' },
   { prefix: 'hard links:', name: 'hard links, owners, jsonl, manifest' },
   { prefix: 'hsfs:', name: 'xorriso' },
+  { prefix: 'ufs:', name: 'UFS plan + write' },
   { prefix: 'sha1:', name: 'sha1, platform modes' },
   { prefix: 'tgz:', name: 'tgz, rename, remove staging' },
 ];
 
-function phases(result: Timed, archive: 'hsfs' | 'none'): { name: string; seconds: number }[] {
+function phases(
+  result: Timed,
+  archive: 'hsfs' | 'ufs' | 'none',
+): { name: string; seconds: number }[] {
   const out: { name: string; seconds: number }[] = [];
   let name = 'node start, load manifest, open sources';
+  if (archive === 'ufs') name += ', UFS dry-run plan';
   let last = 0;
   for (const marker of MARKERS) {
     const line = result.lines.find((l) => l.text.startsWith(marker.prefix));
@@ -250,7 +255,10 @@ async function ufsBench(manifest: string, synth: SynthSources) {
     `  ${'standard: cp -r of the staged tree'.padEnd(44)}${fmt(cp.seconds)} s  ${mbps(bytes, cp.seconds)}`,
   );
   console.log(`  ratio ours/cp: ${(seconds / cp.seconds).toFixed(2)}`);
-  console.log(`  ours, whole build --archive ufs: ${result.seconds.toFixed(2)} s`);
+  console.log(`  ours, whole build --archive ufs --keep-staging: ${result.seconds.toFixed(2)} s`);
+  for (const phase of phases(result, 'ufs')) {
+    console.log(`    ${phase.name.padEnd(42)}${fmt(phase.seconds)}`);
+  }
 }
 
 async function main() {

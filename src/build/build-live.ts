@@ -253,7 +253,8 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       info(`hsfs: writing boot_archive with ${isoTool!.name}`);
       await packHsfs(isoTool!, image, layout, epoch);
     } else if (isUfs(archive)) {
-      ufsPlan = planUfs(image.values(), { ...ufsOptions, stagingRoot, root: ROOT_DIR });
+      const planOptions = { ...ufsOptions, stagingRoot, root: ROOT_DIR };
+      ufsPlan = withManifestLine(prepared, () => planUfs(image.values(), planOptions));
       checkMaxSize(ufsPlan, ufsOptions, 'after the customize step');
       info(
         `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
