@@ -67,11 +67,13 @@ export function defaultFreeInodes(inodesUsed: number): number {
   return Math.max(256, Math.ceil(inodesUsed / 10));
 }
 
-const ZERO_BLOCK = Buffer.alloc(BSIZE);
+/** Bytes read at a time from a staged file. */
+export const CHUNK = 1024 * BSIZE; // 8 MiB: fewer, larger reads skip holes fastest
+const ZEROS = Buffer.alloc(CHUNK);
 
-/** True when the block is all zeros. */
-export function isZeroBlock(buf: Buffer): boolean {
-  return buf.length <= BSIZE && buf.equals(ZERO_BLOCK.subarray(0, buf.length));
+/** True when the buffer (at most CHUNK bytes) is all zeros. */
+export function isZero(buf: Buffer): boolean {
+  return buf.length <= CHUNK && ZEROS.compare(buf, 0, buf.length, 0, buf.length) === 0;
 }
 
 /**
@@ -81,10 +83,10 @@ export function isZeroBlock(buf: Buffer): boolean {
 export function allocatedBlocks(path: string, size: number): number[] {
   const nblk = blockCount(size);
   const out: number[] = [];
-  const chunk = Buffer.alloc(128 * BSIZE);
+  const chunk = Buffer.alloc(CHUNK);
   const fd = openSync(path, 'r');
   try {
-    for (let first = 0; first < nblk; first += 128) {
+    for (let first = 0; first < nblk; first += CHUNK / BSIZE) {
       const want = Math.min(chunk.length, size - first * BSIZE);
       let got = 0;
       while (got < want) {
@@ -93,10 +95,12 @@ export function allocatedBlocks(path: string, size: number): number[] {
         got += n;
       }
       chunk.fill(0, got, want);
+      const lastInChunk = first + Math.ceil(want / BSIZE) - 1;
+      if (lastInChunk < nblk - 1 && isZero(chunk.subarray(0, want))) continue;
       for (let i = 0; i * BSIZE < want; i++) {
         const lbn = first + i;
         const block = chunk.subarray(i * BSIZE, Math.min((i + 1) * BSIZE, want));
-        if (lbn === nblk - 1 || !isZeroBlock(block)) out.push(lbn);
+        if (lbn === nblk - 1 || !isZero(block)) out.push(lbn);
       }
     }
   } finally {

@@ -34,7 +34,8 @@ import {
 import {
   FragmentPacker,
   groupFragments,
-  isZeroBlock,
+  isZero,
+  CHUNK,
   summaryFragments,
   type UfsPlan,
 } from './plan.js';
@@ -271,7 +272,7 @@ export async function writeUfs(options: {
 
     const dinodes: Dinode[] = [];
     let largefiles = false;
-    const chunk = Buffer.alloc(128 * BSIZE);
+    const chunk = Buffer.alloc(CHUNK);
     for (const inode of table) {
       const layout = new ContentLayout(alloc, out);
       if (inode.kind === 'f') {
@@ -444,15 +445,17 @@ async function writeFileContent(
           `${path}: the staged file is shorter than its ${size} bytes (changed while packing?)`,
         );
       const first = position / BSIZE;
+      position += want;
+      // A chunk of holes (the common case in a sparse file) is skipped at once.
+      if (position < size && isZero(chunk.subarray(0, want))) continue;
       for (let i = 0; i * BSIZE < want; i++) {
         const lbn = first + i;
         const block = chunk.subarray(i * BSIZE, Math.min((i + 1) * BSIZE, want));
         const last = lbn === nblk - 1;
-        if (!last && isZeroBlock(block)) continue;
+        if (!last && isZero(block)) continue;
         // The writer keeps the buffer until it flushes: copy it.
         await layout.put(lbn, Buffer.from(block), last ? tail : 0);
       }
-      position += want;
     }
   } finally {
     await fh.close();
