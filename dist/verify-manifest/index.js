@@ -35505,54 +35505,47 @@ class UfsReader {
             this.inodes.set(ino, d);
         return d;
     }
-    /** Fragment address of every logical block of `d` in order (0 for a hole). */
-    async *blockMap(d, ino) {
-        const nblk = Math.ceil(d.size / this.g.bsize);
-        const at = { lbn: 0, nblk, ino, buf: Buffer.alloc(this.g.bsize) };
-        for (let i = 0; i < NDADDR && at.lbn < nblk; i++, at.lbn++)
-            yield d.db[i];
-        for (let level = 0; level < NIADDR && at.lbn < nblk; level++)
-            yield* this.walk(d.ib[level], level, at);
-    }
-    /** The blocks below an indirect block of `level` (0: single). */
-    async *walk(addr, level, at) {
+    /** The fragment address of logical block `lbn` of `d` (0 for a hole). */
+    async blockAt(d, ino, lbn, cache) {
+        if (lbn < NDADDR)
+            return d.db[lbn];
         const { g } = this;
-        if (addr === 0) {
-            const n = Math.min(g.nindir ** (level + 1), at.nblk - at.lbn);
-            for (let i = 0; i < n; i++, at.lbn++)
-                yield 0;
-            return;
+        let x = lbn - NDADDR;
+        let level = 0;
+        while (level < NIADDR && x >= g.nindir ** (level + 1)) {
+            x -= g.nindir ** (level + 1);
+            level++;
         }
-        if (addr < 0 || addr >= g.size)
-            throw this.inconsistent(`inode ${at.ino}: block address ${addr}`);
-        await this.fh.read(at.buf, 0, g.bsize, addr * g.fsize);
-        const pointers = Array.from({ length: g.nindir }, (_, i) => at.buf.readInt32LE(4 * i));
-        for (const p of pointers) {
-            if (at.lbn >= at.nblk)
-                return;
-            if (level === 0) {
-                at.lbn++;
-                yield p;
+        if (level >= NIADDR)
+            throw this.inconsistent(`inode ${ino}: block ${lbn} beyond triple indirect`);
+        let addr = d.ib[level];
+        for (let l = level; l >= 0; l--) {
+            if (addr === 0)
+                return 0;
+            if (addr < 0 || addr >= g.size)
+                throw this.inconsistent(`inode ${ino}: block address ${addr}`);
+            let block = cache.get(l);
+            if (block?.addr !== addr) {
+                block = { addr, buf: block?.buf ?? Buffer.alloc(g.bsize) };
+                await this.fh.read(block.buf, 0, g.bsize, addr * g.fsize);
+                cache.set(l, block);
             }
-            else {
-                yield* this.walk(p, level - 1, at);
-            }
+            const per = g.nindir ** l;
+            addr = block.buf.readInt32LE(Math.floor(x / per) * 4);
+            x %= per;
         }
+        return addr;
     }
     /** Streams `length` bytes from `position` of an inode's content. */
     async *content(d, ino, position = 0, length = d.size) {
         const { g } = this;
         const end = Math.min(d.size, position + length);
-        let lbn = 0;
-        for await (const frag of this.blockMap(d, ino)) {
+        const cache = new Map();
+        for (let lbn = Math.floor(position / g.bsize); lbn * g.bsize < end; lbn++) {
             const start = lbn * g.bsize;
-            lbn++;
-            if (start + g.bsize <= position)
-                continue;
-            if (start >= end)
-                break;
             const from = Math.max(start, position);
             const to = Math.min(start + g.bsize, end);
+            const frag = await this.blockAt(d, ino, lbn, cache);
             if (frag === 0) {
                 yield Buffer.alloc(to - from);
                 continue;
