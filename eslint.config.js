@@ -6,7 +6,16 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['build/', 'dist/', 'node_modules/', 'output/', 'log/', 'action-fixtures/', '.bench/'],
+    ignores: [
+      'build/',
+      'dist/',
+      'node_modules/',
+      'output/',
+      'log/',
+      'action-fixtures/',
+      '.bench/',
+      '.cache/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -9,6 +9,12 @@
  *             tar -czf of the result
  *
  * Each is run twice, the standard tools first, and the best run counts.
+ *
+ * Then the UFS writer: one build with --archive ufs --keep-staging; the
+ * time from its `ufs:` progress line to its `sha1:` line (plan + write of
+ * the boot_archive) gives the writer's throughput in MB/s of content, shown
+ * next to `cp -r` of the staged tree it read (the same bytes), timed right
+ * after it in the same run.
  * Every run writes to its own directories and nothing is removed until the
  * end: on ext4, creating files is many times slower for a few minutes after
  * many files were deleted (the inode allocator skips recently deleted
@@ -90,7 +96,13 @@ function fail(message: string, details = ''): never {
 }
 
 /** Our build, as a user runs it, into run-<n> directories of its own. */
-function ours(manifest: string, synth: SynthSources, archive: 'hsfs' | 'none', name: string) {
+function ours(
+  manifest: string,
+  synth: SynthSources,
+  archive: 'hsfs' | 'ufs' | 'none',
+  name: string,
+  extra: string[] = [],
+) {
   const prof = process.env.BENCH_CPU_PROF;
   const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
   return run(
@@ -117,6 +129,7 @@ function ours(manifest: string, synth: SynthSources, archive: 'hsfs' | 'none', n
       join(OUT, name),
       '--log-dir',
       join(LOG, name),
+      ...extra,
     ],
     { SOURCE_DATE_EPOCH },
   );
@@ -164,13 +177,19 @@ const MARKERS: { prefix: string; name: string }[] = [
   { prefix: 'files:', name: 'files (find, copy + md5, log lines)' },
   { prefix: 'symlinks:', name: 'symlinks' },
   { prefix: 'hard links:', name: 'hard links, owners, jsonl, manifest' },
-  { prefix: 'hsfs:', name: 'xorriso, sha1, platform modes' },
+  { prefix: 'hsfs:', name: 'xorriso' },
+  { prefix: 'ufs:', name: 'UFS plan + write' },
+  { prefix: 'sha1:', name: 'sha1, platform modes' },
   { prefix: 'tgz:', name: 'tgz, rename, remove staging' },
 ];
 
-function phases(result: Timed, archive: 'hsfs' | 'none'): { name: string; seconds: number }[] {
+function phases(
+  result: Timed,
+  archive: 'hsfs' | 'ufs' | 'none',
+): { name: string; seconds: number }[] {
   const out: { name: string; seconds: number }[] = [];
   let name = 'node start, load manifest, open sources';
+  if (archive === 'ufs') name += ', UFS dry-run plan';
   let last = 0;
   for (const marker of MARKERS) {
     const line = result.lines.find((l) => l.text.startsWith(marker.prefix));
@@ -201,6 +220,45 @@ async function settle(why: string): Promise<void> {
   if (!(seconds > 0)) return;
   console.log(`settle: waiting ${seconds} s after ${why}`);
   await new Promise((done) => setTimeout(done, seconds * 1000));
+}
+
+/** Seconds from the first stderr line starting with `from` to the first starting with `to`. */
+function between(result: Timed, from: string, to: string): number | undefined {
+  const start = result.lines.find((l) => l.text.startsWith(from));
+  const end = result.lines.find((l) => l.text.startsWith(to));
+  return start && end ? end.at - start.at : undefined;
+}
+
+const mbps = (bytes: number, seconds: number) => `${(bytes / 1e6 / seconds).toFixed(1)} MB/s`;
+
+/** The UFS writer's throughput next to `cp -r` of the same staged tree. */
+async function ufsBench(manifest: string, synth: SynthSources) {
+  const result = await ours(manifest, synth, 'ufs', 'ufs', ['--keep-staging']);
+  if (result.code !== 0) fail(`our ufs build failed (exit ${result.code})`, result.stderr);
+  const seconds = between(result, 'ufs:', 'sha1:');
+  if (seconds === undefined) fail('no ufs:/sha1: progress lines from the ufs build', result.stderr);
+  const staged = join(OUT, 'ufs', `image-${BUILDSTAMP}`);
+  const copy = join(SCRATCH, 'ufs-cp');
+  await mkdir(SCRATCH, { recursive: true });
+  const cp = await bash(`cp -r ${sh(staged)} ${sh(copy)}`);
+  if (cp.code !== 0) fail('cp -r of the staged tree failed', cp.stderr);
+  const image = await stat(
+    join(OUT, 'ufs', `platform-${BUILDSTAMP}`, 'i86pc', 'amd64', 'boot_archive'),
+  );
+  const bytes = synth.bytes;
+  console.log('');
+  console.log(`UFS boot_archive (${mib(image.size)} image, ${mib(bytes)} of file content)`);
+  console.log(
+    `  ${'ours: plan + write the UFS image'.padEnd(44)}${fmt(seconds)} s  ${mbps(bytes, seconds)}`,
+  );
+  console.log(
+    `  ${'standard: cp -r of the staged tree'.padEnd(44)}${fmt(cp.seconds)} s  ${mbps(bytes, cp.seconds)}`,
+  );
+  console.log(`  ratio ours/cp: ${(seconds / cp.seconds).toFixed(2)}`);
+  console.log(`  ours, whole build --archive ufs --keep-staging: ${result.seconds.toFixed(2)} s`);
+  for (const phase of phases(result, 'ufs')) {
+    console.log(`    ${phase.name.padEnd(42)}${fmt(phase.seconds)}`);
+  }
 }
 
 async function main() {
@@ -299,6 +357,7 @@ async function main() {
   );
   console.log(`run: ${synth.files} files, ${synth.bytes} bytes (${mib(synth.bytes)})`);
 
+  await ufsBench(real, synth);
   await removeOutputs();
 }
 

@@ -12,6 +12,7 @@ import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { type as osType } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { UfsReader } from '../src/archive/ufs/read.js';
 import { REQUIRED_PACKAGES } from '../src/host/packages.js';
 import { runCaptured, scratchDir, type CliRun } from './helpers/cli.js';
 import {
@@ -345,6 +346,48 @@ test('build-live: uploads without a results service fail clearly', async (t) => 
   // The build itself happened and was reported before the upload.
   assert.equal(run.outputs.buildstamp, STAMP);
   assert.match(run.summary, /build-live 20111209T201508Z: OK/);
+});
+
+test('build-live: archive ufs with the ufs-* inputs makes a UFS boot_archive', async (t) => {
+  const out = await scratchDir(t);
+  const run = await runAction(t, 'build-live', {
+    ...fixtureInputs(out, [GOOD]),
+    archive: 'ufs',
+    'ufs-free-percent': '20',
+    'ufs-free-inodes': '100',
+    'ufs-max-size': '64M',
+  });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.ok(existsSync(run.outputs.tgz), run.outputs.tgz);
+  const image = join(run.outputs['platform-dir'], 'i86pc', 'amd64', 'boot_archive');
+  const reader = await UfsReader.open(image);
+  await reader.close();
+  assert.match(run.stdout, /^ufs: writing a .* boot_archive/m);
+});
+
+test('build-live: ufs-* inputs are checked, and ufs-max-size fails the step before writing', async (t) => {
+  const out = await scratchDir(t);
+  const bad = await runAction(t, 'build-live', {
+    ...fixtureInputs(out, [GOOD]),
+    'ufs-free-percent': '-1',
+  });
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stdout,
+    /^::error::input "ufs-free-percent" must be a number from 0 to 1000, not "-1"$/m,
+  );
+  assertNoStack(bad);
+  const big = await runAction(t, 'build-live', {
+    ...fixtureInputs(out, [GOOD]),
+    'ufs-max-size': '100K',
+  });
+  assert.equal(big.code, 1);
+  assert.match(
+    big.stdout,
+    /^::error::the UFS boot_archive would be \d+ bytes .*more than the ufs-max-size limit of 102400 bytes/m,
+  );
+  assert.ok(!existsSync(join(out, 'output')), 'nothing written');
+  assertNoStack(big);
 });
 
 test('build-live: a bad boolean input names the input', async (t) => {

@@ -230,7 +230,7 @@ test(
   'the hsfs image, read back by xorriso, has every path, mode, owner, link and md5 of the manifest',
   needsXorriso,
   async (t) => {
-    const b = await buildFixtures(t);
+    const b = await buildFixtures(t, ['--archive', 'hsfs']);
     assert.equal(b.run.code, 0, b.run.stderr);
     const image = join(b.archive, 'boot_archive');
     const lines = parseBootManifest(

@@ -100,6 +100,22 @@ const broken = () =>
     BROKEN,
   ]);
 
+/** The same two builds with an hsfs boot_archive (auto makes ufs). */
+const cleanHsfs = () =>
+  build('clean-hsfs', 0, (dir) => [
+    ...fixtureArgs(join(dir, 'output'), join(dir, 'log')),
+    '--archive',
+    'hsfs',
+  ]);
+const brokenHsfs = () =>
+  build('broken-hsfs', 3, (dir) => [
+    ...fixtureArgs(join(dir, 'output'), join(dir, 'log')),
+    '--manifest',
+    BROKEN,
+    '--archive',
+    'hsfs',
+  ]);
+
 /**
  * A second build of a copy of the fixtures (same SOURCE_DATE_EPOCH, so the
  * same BUILDSTAMP) in which exactly these differ from the clean build.
@@ -600,7 +616,7 @@ test(
   '--platform: every md5 of boot_archive.manifest and boot_archive.hash match a good build',
   needsXorriso,
   async () => {
-    const c = await clean();
+    const c = await cleanHsfs();
     const { run, report } = await verifyJson(['--log', c.log, '--platform', c.platform]);
     assert.equal(run.code, 0, show(run));
     const files = (await readFile(c.bootManifest, 'utf8'))
@@ -621,7 +637,7 @@ test(
   'one corrupted byte of the boot_archive: the hash check fails, naming boot_archive.hash',
   needsXorriso,
   async (t) => {
-    const c = await clean();
+    const c = await cleanHsfs();
     const { platform, image, bytes } = await platformCopy(t, c);
     // The ISO system area (the first 32 KiB) is zeros that no reader uses:
     // only the hash can notice this byte.
@@ -645,7 +661,7 @@ test(
   'a changed file in the image (hash updated to match): the md5 check names the file',
   needsXorriso,
   async (t) => {
-    const c = await clean();
+    const c = await cleanHsfs();
     const { platform, image, bytes } = await platformCopy(t, c);
     const content = await readFile(join(FIXTURES, 'overlay-site/etc/ssh/sshd_config'));
     const at = bytes.indexOf(content);
@@ -671,7 +687,7 @@ test(
   '--platform takes the tgz as well as the directory, unpacking it only in a temporary directory',
   needsXorriso,
   async (t) => {
-    const c = await clean();
+    const c = await cleanHsfs();
     const dir = await scratchDir(t);
     const tmp = join(dir, 'tmp');
     await mkdir(tmp);
@@ -1246,7 +1262,7 @@ test(
   'a corrupted image fails as "integrity" whatever --fail-on says, not as a FAILED entry',
   needsXorriso,
   async (t) => {
-    const b = await broken();
+    const b = await brokenHsfs();
     const { platform: copy, image, bytes } = await platformCopy(t, b);
     bytes[0x8000 - 1] ^= 0xff; // the system area: only the hash notices
     await writeFile(image, bytes);

@@ -30964,7 +30964,7 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5009);
 /* harmony import */ var _verify_report_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3329);
 /* harmony import */ var _verify_types_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(9742);
-/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8626);
+/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8375);
 /* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(6143);
 /* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6122);
 /* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9697);
@@ -31098,9 +31098,10 @@ function describeError(err) {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   A: () => (/* binding */ ownString),
-/* harmony export */   p: () => (/* binding */ humanBytes)
+/* harmony export */   Ao: () => (/* binding */ ownString),
+/* harmony export */   p6: () => (/* binding */ humanBytes)
 /* harmony export */ });
+/* unused harmony export parseSize */
 /** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
 function humanBytes(bytes) {
     if (bytes < 0)
@@ -31121,6 +31122,25 @@ function humanBytes(bytes) {
  */
 function ownString(text) {
     return Buffer.from(text, 'utf8').toString('utf8');
+}
+const SIZE_UNITS = {
+    '': 1,
+    K: 2 ** 10,
+    M: 2 ** 20,
+    G: 2 ** 30,
+    T: 2 ** 40,
+};
+/**
+ * A size as people write it: bytes (`1048576`), or a whole or decimal
+ * number with K, M, G or T (powers of 1024, as mkfile reads them; `512M`,
+ * `1.5G`, `2GiB` and `2gb` alike). Undefined when `text` is not a size.
+ */
+function parseSize(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+    if (!m || (m[2] === '' && m[1].includes('.')))
+        return undefined;
+    const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
+    return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
 //# sourceMappingURL=format.js.map
 
@@ -31155,6 +31175,12 @@ const DIFF_TITLES = {
     target: 'changed link target',
 };
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** What differs about one entry of the image, for people (without its path). */
+function differenceText(d) {
+    return d.field === 'extra'
+        ? `in the image (${d.actual}) but not in boot_archive.manifest`
+        : `${d.field} ${d.actual} in the image, ${d.expected} in the manifest`;
+}
 /** The verdict line every format starts with. */
 function verdictLine(report) {
     if (report.verdict === 'pass') {
@@ -31171,6 +31197,9 @@ function verdictLine(report) {
             const bad = (c?.mismatches.length ?? 0) + (c?.missing.length ?? 0);
             if (bad > 0)
                 why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));
+            const other = c?.differences?.length ?? 0;
+            if (other > 0)
+                why.push(plural(other, 'entry', 'entries') + ' not as the manifest says');
         }
         else if (reason === 'failed')
             why.push(`${blocking} FAILED`);
@@ -31208,7 +31237,7 @@ function diffGroups(entries) {
 }
 /** ", boot_archive +1.5 KiB", or nothing when the size change is not known. */
 function sizeText(delta) {
-    return delta === undefined ? '' : `, boot_archive ${delta >= 0 ? '+' : ''}${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_0__/* .humanBytes */ .p)(delta)}`;
+    return delta === undefined ? '' : `, boot_archive ${delta >= 0 ? '+' : ''}${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_0__/* .humanBytes */ .p6)(delta)}`;
 }
 function change(e) {
     if (e.kind === 'added')
@@ -31243,6 +31272,8 @@ function formatText(report) {
             out.push(`  md5 mismatch: ${m.path}: manifest ${m.expected}, image ${m.actual}`);
         for (const m of c.missing)
             out.push(`  missing from the image: ${m}`);
+        for (const d of c.differences ?? [])
+            out.push(`  ${d.path}: ${differenceText(d)}`);
     }
     if (report.diff) {
         const d = report.diff;
@@ -31325,7 +31356,7 @@ function markdownWithLimit(report, limit) {
             ? `- not checked: ${c.skipped}`
             : `- ${c.checked} files match their md5 (${c.method})`);
         out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
-        out.push(...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'), '');
+        out.push(...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'), ...capped(c.differences ?? [], (d) => [`- ${code(d.path)}: ${differenceText(d)}`], 'differences'), '');
     }
     if (report.diff) {
         const d = report.diff;
@@ -31362,7 +31393,7 @@ const FAIL_ON = [
 
 /***/ }),
 
-/***/ 8626:
+/***/ 8375:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31404,12 +31435,12 @@ function checkImagePath(path) {
     return undefined;
 }
 /** Parent of an image path, or undefined for a top-level name. */
-function parentPath(path) {
+function path_parentPath(path) {
     const slash = path.lastIndexOf('/');
     return slash < 0 ? undefined : path.slice(0, slash);
 }
 /** Byte-order comparison (C locale), the order of every listing we write. */
-function compareBytes(a, b) {
+function path_compareBytes(a, b) {
     const n = Math.min(a.length, b.length);
     for (let i = 0; i < n; i++) {
         const x = a.charCodeAt(i);
@@ -31550,13 +31581,13 @@ async function parseManifestFile(file, defines) {
 function formatLocation(loc) {
     return `${loc.file}:${loc.line}`;
 }
-const TYPE_NAMES = {
+const types_TYPE_NAMES = {
     d: 'directory',
     f: 'file',
     s: 'symlink',
     h: 'hard link',
 };
-function formatDiagnostic(d) {
+function types_formatDiagnostic(d) {
     const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
     return `${where}${d.severity}: ${d.message}`;
 }
@@ -31606,7 +31637,7 @@ async function expandInputs(inputs, diagnostics) {
             continue;
         }
         const snippets = [];
-        for (const name of names.filter((n) => !n.startsWith('.')).sort(compareBytes)) {
+        for (const name of names.filter((n) => !n.startsWith('.')).sort(path_compareBytes)) {
             const file = (0,external_node_path_.join)(input, name);
             const kind = await (0,promises_.stat)(file).catch(() => undefined);
             if (kind?.isFile())
@@ -31644,13 +31675,13 @@ const at = (loc) => formatLocation(loc);
  */
 function checkStructure(entries, diagnostics) {
     for (const entry of entries.values()) {
-        for (let parent = parentPath(entry.path); parent; parent = parentPath(parent)) {
+        for (let parent = path_parentPath(entry.path); parent; parent = path_parentPath(parent)) {
             const p = entries.get(parent);
             if (p && p.type !== 'd') {
                 diagnostics.push({
                     severity: 'error',
                     loc: entry,
-                    message: `${entry.path}: parent ${parent} is a ${TYPE_NAMES[p.type]} (${at(p)}), ` +
+                    message: `${entry.path}: parent ${parent} is a ${types_TYPE_NAMES[p.type]} (${at(p)}), ` +
                         `not a directory`,
                 });
                 break;
@@ -31683,7 +31714,7 @@ function checkStructure(entries, diagnostics) {
             diagnostics.push({
                 severity: 'error',
                 loc: entry,
-                message: `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
+                message: `hard link ${entry.path}: target ${target.path} is a ${types_TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
             });
         }
     }
@@ -31692,7 +31723,7 @@ function checkStructure(entries, diagnostics) {
  * Reads and merges manifests (SPEC 1): every problem in every file is
  * collected before anything is built.
  */
-async function loadManifests(inputs, defines) {
+async function load_loadManifests(inputs, defines) {
     const diagnostics = [];
     const files = await expandInputs(inputs, diagnostics);
     const entries = new Map();
@@ -31705,8 +31736,8 @@ async function loadManifests(inputs, defines) {
                 diagnostics.push({
                     severity: 'error',
                     loc: entry,
-                    message: `${entry.path} is defined as a ${TYPE_NAMES[entry.type]} here and as a ` +
-                        `${TYPE_NAMES[previous.type]} at ${at(previous)}`,
+                    message: `${entry.path} is defined as a ${types_TYPE_NAMES[entry.type]} here and as a ` +
+                        `${types_TYPE_NAMES[previous.type]} at ${at(previous)}`,
                 });
                 continue;
             }
@@ -31813,7 +31844,7 @@ const show = (e) => (e.path === '' ? '.' : `./${e.path}`);
 function diffBootManifests(before, after) {
     const out = [];
     const paths = new Set([...before.entries.keys(), ...after.entries.keys()]);
-    for (const path of [...paths].sort(compareBytes)) {
+    for (const path of [...paths].sort(path_compareBytes)) {
         const a = before.entries.get(path);
         const b = after.entries.get(path);
         if (!a) {
@@ -32017,7 +32048,7 @@ async function readBuildLog(path, onEntry) {
         if (!parsed) {
             if (text.startsWith('#') && UNKNOWN_OWNER.test(text)) {
                 if (summary.unknownOwners++ < MAX_LISTED) {
-                    summary.unknownOwnerWarnings.push((0,format/* ownString */.A)(text.replace(/^#\s*/, '')));
+                    summary.unknownOwnerWarnings.push((0,format/* ownString */.Ao)(text.replace(/^#\s*/, '')));
                 }
             }
             return;
@@ -32053,7 +32084,7 @@ async function readBuildLog(path, onEntry) {
         throw new util_errors/* UserError */.yo(`log ${path} has no build-log entry line in ${summary.lines} lines (neither "OK[P] - FILE: ..." nor "FILE: [...]: OK"): it is probably the wrong file`);
     }
     if (summary.truncatedLastLine && !lastWasEntry)
-        summary.truncatedText = (0,format/* ownString */.A)(last);
+        summary.truncatedText = (0,format/* ownString */.Ao)(last);
     return summary;
 }
 //# sourceMappingURL=log-reader.js.map
@@ -32092,6 +32123,570 @@ var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enum
 `).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_namespaceObject.openSync(e,"r");let r=external_node_fs_namespaceObject.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_namespaceObject.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_namespaceObject.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_namespaceObject.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_namespaceObject.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_namespaceObject.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_namespaceObject.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_.resolve(s,t.name),e,i),ps(external_node_path_.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_namespaceObject.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_namespaceObject.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_namespaceObject.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_.resolve(s+"/"+h));external_node_fs_namespaceObject.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_namespaceObject.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_namespaceObject.unlink(s,c=>{if(c)return o(c);external_node_fs_namespaceObject.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_namespaceObject.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_namespaceObject.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_namespaceObject.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_.resolve(x));try{external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_namespaceObject.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_namespaceObject.unlinkSync(x),external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_namespaceObject.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.rename(s,e,i=>{if(i)return t(i);external_node_fs_namespaceObject.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_namespaceObject.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.renameSync(s,t),external_node_fs_namespaceObject.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_.posix.dirname(t.path),l=external_node_path_.posix.normalize(external_node_path_.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_.isAbsolute(t.path)?f(external_node_path_.resolve(t.path)):f(external_node_path_.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_namespaceObject.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_namespaceObject.futimes(l,c,d,y=>y?external_node_fs_namespaceObject.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_namespaceObject.fchown(l,c,d,y=>y?external_node_fs_namespaceObject.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_namespaceObject.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_namespaceObject.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_.relative(this.cwd,external_node_path_.resolve(external_node_path_.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_.resolve(e,o);external_node_fs_namespaceObject.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_namespaceObject.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_namespaceObject.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_namespaceObject.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_namespaceObject[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_namespaceObject.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_namespaceObject.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_namespaceObject.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_namespaceObject.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_namespaceObject.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_namespaceObject.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_namespaceObject.futimesSync(n,a,l)}catch(c){try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_namespaceObject.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_.resolve(o,h);let[a,l]=ye(()=>external_node_fs_namespaceObject.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_namespaceObject[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_namespaceObject.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_namespaceObject.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_namespaceObject.openSync(s.file,"w+");else throw a}let o=external_node_fs_namespaceObject.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_namespaceObject.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_namespaceObject.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_namespaceObject.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_namespaceObject.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_namespaceObject.read(n,d,0,512,l,y)};external_node_fs_namespaceObject.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_namespaceObject.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_namespaceObject.fstat(c,(d,y)=>{if(d)return external_node_fs_namespaceObject.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_namespaceObject.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
 //# sourceMappingURL=index.min.js.map
 
+;// CONCATENATED MODULE: ./build/src/archive/ufs/layout.js
+/**
+ * The illumos x86 UFS on-disk format (little-endian): constants, the
+ * geometry this writer uses, and encoders/decoders of the superblock, the
+ * cylinder group block, the on-disk inode and directory entries.
+ *
+ * Learned from illumos-gate's usr/src/uts/common/sys/fs/ufs_fs.h,
+ * ufs_inode.h, ufs_fsdir.h and cmd/fs.d/ufs/mkfs/mkfs.c, FreeBSD's makefs,
+ * and the checks of Linux's fs/ufs (ufstype=sunx86).
+ */
+const SECTOR = 512; // DEV_BSIZE
+const BSIZE = 8192; // fs_bsize
+const FSIZE = 1024; // fs_fsize
+const FRAG = BSIZE / FSIZE; // fs_frag
+const NSPF = FSIZE / SECTOR; // sectors per fragment
+const INODE_SIZE = 128; // sizeof (struct dinode)
+const INOPB = BSIZE / INODE_SIZE; // inodes per block
+const INOPF = FSIZE / INODE_SIZE; // inodes per fragment
+const NDADDR = 12;
+const NIADDR = 3;
+const NINDIR = BSIZE / 4; // block addresses in an indirect block
+const DIRBLKSIZ = 512; // a directory entry never crosses one
+const MAXNAMLEN = 255;
+/** MAXPATHLEN: symlink(2) refuses targets of this length or more. */
+const MAXPATHLEN = 1024;
+/** UFS_MAXOFFSET_T: the largest file offset illumos UFS allows (1 TiB - 1). */
+const MAX_FILE_SIZE = (/* unused pure expression or super */ null && (2 ** 40 - 1));
+/** MAXOFF32_T: a file at least this large sets FSLARGEFILES. */
+const LARGEFILE_SIZE = (/* unused pure expression or super */ null && (2 ** 31));
+const SBLOCK_OFFSET = 8192; // the superblock's byte offset
+const SBSIZE = 2048; // fs_sbsize: sizeof (struct fs), rounded to a fragment
+const FS_MAGIC = 0x011954;
+const CG_MAGIC = 0x090255;
+const FSOKAY = 0x7c269d38; // fs_state + fs_time == FSOKAY when clean
+const FSCLEAN = 1;
+const FSLARGEFILES = 1;
+const FS_OPTSPACE = 1;
+const FS_DYNAMICPOSTBLFMT = 1;
+const ROOTINO = 2;
+const IFDIR = 0o040000;
+const IFREG = 0o100000;
+const IFLNK = 0o120000;
+const IFMT = 0o170000;
+/**
+ * Geometry. Like FreeBSD's makefs for UFS1 this writer has no use for the
+ * rotational tables (fs_cpc = 0, which illumos' allocator reads as "block
+ * layout info is not available"): one track per cylinder of 1 MiB, 16
+ * cylinders (16 MiB) per cylinder group, cylinder groups not staggered
+ * (fs_cgoffset 0, fs_cgmask all ones).
+ */
+const NTRAK = 1;
+const NSECT = 2048;
+const SPC = NTRAK * NSECT; // sectors per cylinder
+const FPC = SPC / NSPF; // fragments per cylinder (1024)
+const CPG = 16;
+const FPG = CPG * FPC; // fragments per cylinder group (16384)
+const NRPOS = 8;
+const SBLKNO = 16; // boot block (8 KiB) + superblock (8 KiB), in fragments
+const CBLKNO = 24;
+const IBLKNO = 32;
+/** Offsets in the cylinder group block (struct cg). */
+const CG_SPACE = 168;
+const CG_BTOTOFF = CG_SPACE;
+const CG_BOFF = CG_BTOTOFF + CPG * 4;
+const CG_IUSEDOFF = CG_BOFF + CPG * NRPOS * 2;
+/** The largest inodes per group whose maps still fit the cylinder group block. */
+const MAX_IPG = Math.floor(((BSIZE - CG_IUSEDOFF - FPG / 8) * 8) / INOPB) * INOPB;
+function cgFreeOff(ipg) {
+    return CG_IUSEDOFF + Math.ceil(ipg / 8);
+}
+function cgNextFreeOff(ipg) {
+    return cgFreeOff(ipg) + FPG / 8;
+}
+function fragRoundUp(bytes) {
+    return Math.ceil(bytes / FSIZE) * FSIZE;
+}
+/** First fragment after the inode blocks of a group, relative to the group. */
+function dblkno(ipg) {
+    return IBLKNO + ipg / INOPF;
+}
+function writeCsum(buf, off, cs) {
+    buf.writeInt32LE(cs.ndir, off);
+    buf.writeInt32LE(cs.nbfree, off + 4);
+    buf.writeInt32LE(cs.nifree, off + 8);
+    buf.writeInt32LE(cs.nffree, off + 12);
+}
+function readCsum(buf, off) {
+    return {
+        ndir: buf.readInt32LE(off),
+        nbfree: buf.readInt32LE(off + 4),
+        nifree: buf.readInt32LE(off + 8),
+        nffree: buf.readInt32LE(off + 12),
+    };
+}
+const i32 = (n) => n | 0;
+/** struct fs, little-endian, fs_sbsize (2048) bytes. */
+function encodeSuperblock(sb) {
+    const b = Buffer.alloc(SBSIZE);
+    const d = dblkno(sb.ipg);
+    const w = (off, v) => b.writeInt32LE(i32(v), off);
+    w(0, 0); // fs_link
+    w(4, 0); // fs_rolled: FS_PRE_FLAG, no log
+    w(8, SBLKNO);
+    w(12, CBLKNO);
+    w(16, IBLKNO);
+    w(20, d);
+    w(24, 0); // fs_cgoffset
+    w(28, -1); // fs_cgmask
+    w(32, sb.time);
+    w(36, sb.size);
+    w(40, sb.dsize);
+    w(44, sb.ncg);
+    w(48, BSIZE);
+    w(52, FSIZE);
+    w(56, FRAG);
+    w(60, sb.minfree);
+    w(64, 0); // fs_rotdelay
+    w(68, 60); // fs_rps
+    w(72, ~(BSIZE - 1)); // fs_bmask
+    w(76, ~(FSIZE - 1)); // fs_fmask
+    w(80, 13); // fs_bshift
+    w(84, 10); // fs_fshift
+    w(88, 16); // fs_maxcontig
+    w(92, BSIZE / 4); // fs_maxbpg
+    w(96, 3); // fs_fragshift
+    w(100, 1); // fs_fsbtodb
+    w(104, SBSIZE);
+    w(108, ~(BSIZE - 1)); // fs_csmask
+    w(112, 13); // fs_csshift
+    w(116, NINDIR);
+    w(120, INOPB);
+    w(124, NSPF);
+    w(128, FS_OPTSPACE); // fs_optim
+    w(132, FSOKAY - sb.time); // fs_state (x86 position)
+    w(136, 0); // fs_si
+    w(140, 0); // fs_trackskew
+    w(144, 0); // fs_id[0]
+    w(148, 0); // fs_id[1]
+    w(152, d); // fs_csaddr: the first data fragment of group 0
+    w(156, sb.cssize);
+    w(160, fragRoundUp(cgNextFreeOff(sb.ipg))); // fs_cgsize
+    w(164, NTRAK);
+    w(168, NSECT);
+    w(172, SPC);
+    w(176, sb.ncyl);
+    w(180, CPG);
+    w(184, sb.ipg);
+    w(188, FPG);
+    writeCsum(b, 192, sb.cstotal);
+    b[208] = 0; // fs_fmod
+    b[209] = FSCLEAN; // fs_clean
+    b[210] = 0; // fs_ronly
+    b[211] = sb.largefiles ? FSLARGEFILES : 0; // fs_flags
+    // fs_fsmnt[512] at 212, fs_cgrotor at 724, fs_u at 728: zero
+    w(856, 0); // fs_cpc: no rotational layout tables
+    // fs_opostbl at 860, fs_sparecon[51] at 1116, fs_version 1320,
+    // fs_logbno 1324, fs_reclaim 1328, fs_sparecon2 1332: zero
+    w(1336, NSECT); // fs_npsect (x86 position)
+    b.writeBigInt64LE(BigInt(BSIZE - 1), 1340); // fs_qbmask
+    b.writeBigInt64LE(BigInt(FSIZE - 1), 1348); // fs_qfmask
+    w(1356, FS_DYNAMICPOSTBLFMT);
+    w(1360, NRPOS);
+    w(1364, 860); // fs_postbloff: the static table space (fs_opostbl)
+    w(1368, 1376); // fs_rotbloff: fs_space
+    w(1372, FS_MAGIC);
+    return b;
+}
+function decodeSuperblock(b) {
+    const r = (off) => b.readInt32LE(off);
+    return {
+        magic: r(1372),
+        sblkno: r(8),
+        cblkno: r(12),
+        iblkno: r(16),
+        dblkno: r(20),
+        time: r(32),
+        size: r(36),
+        dsize: r(40),
+        ncg: r(44),
+        bsize: r(48),
+        fsize: r(52),
+        minfree: r(60),
+        csaddr: r(152),
+        cssize: r(156),
+        ncyl: r(176),
+        ipg: r(184),
+        fpg: r(188),
+        cstotal: readCsum(b, 192),
+        clean: b[209],
+        largefiles: (b[211] & FSLARGEFILES) !== 0,
+        state: r(132),
+    };
+}
+function encodeCylinderGroup(cg) {
+    const b = Buffer.alloc(BSIZE);
+    const w = (off, v) => b.writeInt32LE(i32(v), off);
+    w(0, 0); // cg_link
+    w(4, CG_MAGIC);
+    w(8, cg.time);
+    w(12, cg.cgx);
+    b.writeInt16LE(cg.ncyl, 16);
+    b.writeInt16LE(cg.ipg / INOPB, 18); // cg_niblk
+    w(20, cg.ndblk);
+    writeCsum(b, 24, cg.cs);
+    // cg_rotor, cg_frotor, cg_irotor at 40..51: zero
+    for (let i = 0; i < FRAG; i++)
+        w(52 + 4 * i, cg.frsum[i] ?? 0);
+    w(84, CG_BTOTOFF);
+    w(88, CG_BOFF);
+    w(92, CG_IUSEDOFF);
+    w(96, cgFreeOff(cg.ipg));
+    w(100, cgNextFreeOff(cg.ipg));
+    for (let i = 0; i < CPG; i++)
+        w(CG_BTOTOFF + 4 * i, cg.btot[i] ?? 0);
+    for (let i = 0; i < CPG * NRPOS; i++)
+        b.writeInt16LE(cg.blks[i] ?? 0, CG_BOFF + 2 * i);
+    cg.iused.copy(b, CG_IUSEDOFF);
+    cg.free.copy(b, cgFreeOff(cg.ipg));
+    return b;
+}
+function encodeDinode(ino, buf, off) {
+    buf.fill(0, off, off + INODE_SIZE);
+    buf.writeUInt16LE(ino.mode, off);
+    buf.writeInt16LE(ino.nlink, off + 2);
+    // o_uid_t/o_gid_t: 65535 (UID_LONG) says "use the 32-bit ic_uid/ic_gid"
+    buf.writeUInt16LE(Math.min(ino.uid, 0xffff), off + 4);
+    buf.writeUInt16LE(Math.min(ino.gid, 0xffff), off + 6);
+    buf.writeBigUInt64LE(BigInt(ino.size), off + 8);
+    buf.writeInt32LE(i32(ino.time), off + 16); // atime
+    buf.writeInt32LE(i32(ino.time), off + 24); // mtime
+    buf.writeInt32LE(i32(ino.time), off + 32); // ctime
+    for (let i = 0; i < NDADDR; i++)
+        buf.writeInt32LE(ino.db[i] ?? 0, off + 40 + 4 * i);
+    for (let i = 0; i < NIADDR; i++)
+        buf.writeInt32LE(ino.ib[i] ?? 0, off + 88 + 4 * i);
+    // ic_flags at 100: zero
+    buf.writeInt32LE(ino.blocks, off + 104);
+    buf.writeInt32LE(i32(ino.gen), off + 108);
+    // ic_shadow at 112: zero
+    buf.writeUInt32LE(ino.uid >>> 0, off + 116);
+    buf.writeUInt32LE(ino.gid >>> 0, off + 120);
+    // ic_oeftflag at 124: zero (no extended attributes)
+}
+function decodeDinode(buf, off) {
+    const suid = buf.readUInt16LE(off + 4);
+    const sgid = buf.readUInt16LE(off + 6);
+    const db = [];
+    const ib = [];
+    for (let i = 0; i < NDADDR; i++)
+        db.push(buf.readInt32LE(off + 40 + 4 * i));
+    for (let i = 0; i < NIADDR; i++)
+        ib.push(buf.readInt32LE(off + 88 + 4 * i));
+    return {
+        mode: buf.readUInt16LE(off),
+        nlink: buf.readInt16LE(off + 2),
+        uid: suid === 0xffff ? buf.readUInt32LE(off + 116) : suid,
+        gid: sgid === 0xffff ? buf.readUInt32LE(off + 120) : sgid,
+        size: Number(buf.readBigUInt64LE(off + 8)),
+        time: buf.readInt32LE(off + 24),
+        db,
+        ib,
+        blocks: buf.readInt32LE(off + 104),
+        gen: buf.readInt32LE(off + 108),
+    };
+}
+/** Bytes a directory entry (struct direct) for a name of `nameBytes` takes. */
+function direntSize(nameBytes) {
+    return 8 + ((nameBytes + 1 + 3) & ~3);
+}
+function writeDirent(buf, off, ino, reclen, name) {
+    buf.writeUInt32LE(ino, off);
+    buf.writeUInt16LE(reclen, off + 4);
+    buf.writeUInt16LE(name.length, off + 6);
+    name.copy(buf, off + 8);
+}
+//# sourceMappingURL=layout.js.map
+;// CONCATENATED MODULE: ./build/src/archive/ufs/read.js
+
+
+
+
+
+/** A min-heap of paths in byte order. */
+class PathHeap {
+    items = [];
+    get size() {
+        return this.items.length;
+    }
+    push(item) {
+        const a = this.items;
+        a.push(item);
+        let i = a.length - 1;
+        while (i > 0) {
+            const p = (i - 1) >> 1;
+            if (path_compareBytes(a[p].path, a[i].path) <= 0)
+                break;
+            [a[p], a[i]] = [a[i], a[p]];
+            i = p;
+        }
+    }
+    pop() {
+        const a = this.items;
+        const top = a[0];
+        const last = a.pop();
+        if (a.length > 0) {
+            a[0] = last;
+            let i = 0;
+            for (;;) {
+                const l = 2 * i + 1;
+                const r = l + 1;
+                let m = i;
+                if (l < a.length && path_compareBytes(a[l].path, a[m].path) < 0)
+                    m = l;
+                if (r < a.length && path_compareBytes(a[r].path, a[m].path) < 0)
+                    m = r;
+                if (m === i)
+                    break;
+                [a[m], a[i]] = [a[i], a[m]];
+                i = m;
+            }
+        }
+        return top;
+    }
+}
+/**
+ * Reads an illumos UFS image: its tree in byte order of the paths, each
+ * file's content streamed from its blocks. Every inconsistency found is a
+ * UserError naming the image.
+ */
+class UfsReader {
+    fh;
+    path;
+    g;
+    inodes = new Map();
+    constructor(fh, path, g) {
+        this.fh = fh;
+        this.path = path;
+        this.g = g;
+    }
+    static async open(path) {
+        let fh;
+        try {
+            fh = await (0,promises_.open)(path, 'r');
+        }
+        catch (err) {
+            throw new util_errors/* UserError */.yo(`${path}: cannot open the UFS image: ${(0,util_errors/* describeError */.Uc)(err)}`);
+        }
+        try {
+            const fileSize = (await fh.stat()).size;
+            const bad = (why) => new util_errors/* UserError */.yo(`${path}: not a readable UFS image: ${why}`);
+            if (fileSize < SBLOCK_OFFSET + SBSIZE)
+                throw bad(`only ${fileSize} bytes, no superblock`);
+            const raw = Buffer.alloc(SBSIZE);
+            await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
+            const sb = decodeSuperblock(raw);
+            if (sb.magic !== FS_MAGIC)
+                throw bad(`no UFS magic number in the superblock (0x${(sb.magic >>> 0).toString(16)})`);
+            const bsize = sb.bsize;
+            const fsize = sb.fsize;
+            const pow2 = (n) => n > 0 && (n & (n - 1)) === 0;
+            if (!pow2(bsize) || !pow2(fsize) || fsize < 512 || bsize < 4096 || bsize / fsize > 8)
+                throw bad(`block size ${bsize} / fragment size ${fsize}`);
+            const g = {
+                bsize,
+                fsize,
+                fpg: sb.fpg,
+                ipg: sb.ipg,
+                ncg: sb.ncg,
+                size: sb.size,
+                iblkno: sb.iblkno,
+                cblkno: sb.cblkno,
+                cgoffset: raw.readInt32LE(24),
+                cgmask: raw.readInt32LE(28),
+                nindir: bsize / 4,
+            };
+            if (g.ncg < 1 || g.ipg < 1 || g.fpg < 1 || g.size < 1 || g.size > g.ncg * g.fpg)
+                throw bad(`inconsistent superblock (ncg ${g.ncg}, ipg ${g.ipg}, fpg ${g.fpg}, size ${g.size})`);
+            const needed = g.size * fsize;
+            if (fileSize < needed)
+                throw bad(`truncated: ${fileSize} bytes, the file system needs ${needed}`);
+            const reader = new UfsReader(fh, path, g);
+            const magic = Buffer.alloc(8);
+            for (let c = 0; c < g.ncg; c++) {
+                await fh.read(magic, 0, 8, reader.cgstart(c) * fsize + g.cblkno * fsize);
+                if (magic.readInt32LE(4) !== CG_MAGIC)
+                    throw bad(`cylinder group ${c} has no magic number`);
+            }
+            return reader;
+        }
+        catch (err) {
+            await fh.close();
+            throw err;
+        }
+    }
+    cgstart(c) {
+        return this.g.fpg * c + this.g.cgoffset * (c & ~this.g.cgmask);
+    }
+    inconsistent(why) {
+        return new util_errors/* UserError */.yo(`${this.path}: inconsistent UFS image: ${why}`);
+    }
+    async inode(ino) {
+        const cached = this.inodes.get(ino);
+        if (cached)
+            return cached;
+        const { g } = this;
+        if (ino < ROOTINO || ino >= g.ncg * g.ipg)
+            throw this.inconsistent(`inode ${ino} out of range`);
+        const c = Math.floor(ino / g.ipg);
+        const offset = (this.cgstart(c) + g.iblkno) * g.fsize + (ino % g.ipg) * INODE_SIZE;
+        const buf = Buffer.alloc(INODE_SIZE);
+        await this.fh.read(buf, 0, INODE_SIZE, offset);
+        const d = decodeDinode(buf, 0);
+        if ((d.mode & IFMT) === IFDIR)
+            this.inodes.set(ino, d);
+        return d;
+    }
+    /** The fragment address of logical block `lbn` of `d` (0 for a hole). */
+    async blockAt(d, ino, lbn, cache) {
+        if (lbn < NDADDR)
+            return d.db[lbn];
+        const { g } = this;
+        let x = lbn - NDADDR;
+        let level = 0;
+        while (level < NIADDR && x >= g.nindir ** (level + 1)) {
+            x -= g.nindir ** (level + 1);
+            level++;
+        }
+        if (level >= NIADDR)
+            throw this.inconsistent(`inode ${ino}: block ${lbn} beyond triple indirect`);
+        let addr = d.ib[level];
+        for (let l = level; l >= 0; l--) {
+            if (addr === 0)
+                return 0;
+            if (addr < 0 || addr >= g.size)
+                throw this.inconsistent(`inode ${ino}: block address ${addr}`);
+            let block = cache.get(l);
+            if (block?.addr !== addr) {
+                block = { addr, buf: block?.buf ?? Buffer.alloc(g.bsize) };
+                await this.fh.read(block.buf, 0, g.bsize, addr * g.fsize);
+                cache.set(l, block);
+            }
+            const per = g.nindir ** l;
+            addr = block.buf.readInt32LE(Math.floor(x / per) * 4);
+            x %= per;
+        }
+        return addr;
+    }
+    /** Streams `length` bytes from `position` of an inode's content. */
+    async *content(d, ino, position = 0, length = d.size) {
+        const { g } = this;
+        const end = Math.min(d.size, position + length);
+        const cache = new Map();
+        for (let lbn = Math.floor(position / g.bsize); lbn * g.bsize < end; lbn++) {
+            const start = lbn * g.bsize;
+            const from = Math.max(start, position);
+            const to = Math.min(start + g.bsize, end);
+            const frag = await this.blockAt(d, ino, lbn, cache);
+            if (frag === 0) {
+                yield Buffer.alloc(to - from);
+                continue;
+            }
+            if (frag < 0 || frag >= g.size)
+                throw this.inconsistent(`inode ${ino}: block address ${frag}`);
+            const buf = Buffer.alloc(to - from);
+            await this.fh.read(buf, 0, buf.length, frag * g.fsize + (from - start));
+            yield buf;
+        }
+    }
+    async readAll(d, ino) {
+        const parts = [];
+        for await (const part of this.content(d, ino))
+            parts.push(part);
+        return Buffer.concat(parts);
+    }
+    async directory(d, ino) {
+        const data = await this.readAll(d, ino);
+        const out = [];
+        let off = 0;
+        while (off < data.length) {
+            const child = data.readUInt32LE(off);
+            const reclen = data.readUInt16LE(off + 4);
+            const namlen = data.readUInt16LE(off + 6);
+            if (reclen < 8 ||
+                off + reclen > data.length ||
+                8 + namlen > reclen ||
+                (off % 512) + reclen > 512)
+                throw this.inconsistent(`directory inode ${ino}: bad entry at offset ${off}`);
+            const name = data.toString('utf8', off + 8, off + 8 + namlen);
+            if (child !== 0 && name !== '.' && name !== '..')
+                out.push({ name, ino: child });
+            off += reclen;
+        }
+        return out;
+    }
+    /** Every entry of the image ('' is the root), paths in byte order. */
+    async *entries() {
+        const heap = new PathHeap();
+        heap.push({ path: '', ino: ROOTINO });
+        const seenDirs = new Set();
+        while (heap.size > 0) {
+            const { path, ino } = heap.pop();
+            const d = await this.inode(ino);
+            const fmt = d.mode & IFMT;
+            const type = fmt === IFDIR ? 'd' : fmt === IFREG ? 'f' : fmt === IFLNK ? 's' : undefined;
+            if (!type)
+                throw this.inconsistent(`${path || '/'}: inode ${ino} has type 0${(fmt >> 12).toString(8)}`);
+            const entry = {
+                path,
+                type,
+                mode: d.mode & 0o7777,
+                uid: d.uid,
+                gid: d.gid,
+                nlink: d.nlink,
+                size: d.size,
+                inode: ino,
+                blocks: d.blocks,
+                mtime: d.time,
+            };
+            if (type === 's') {
+                if (d.blocks === 0) {
+                    // A fast symlink: the text is in the block pointers (not what illumos writes).
+                    const raw = Buffer.alloc(60);
+                    for (let i = 0; i < NDADDR; i++)
+                        raw.writeInt32LE(d.db[i], 4 * i);
+                    for (let i = 0; i < NIADDR; i++)
+                        raw.writeInt32LE(d.ib[i], 48 + 4 * i);
+                    entry.target = raw.toString('utf8', 0, Math.min(d.size, 60));
+                }
+                else {
+                    entry.target = (await this.readAll(d, ino)).toString('utf8');
+                }
+            }
+            yield entry;
+            if (type === 'd') {
+                if (seenDirs.has(ino))
+                    throw this.inconsistent(`${path}: directory inode ${ino} is linked twice`);
+                seenDirs.add(ino);
+                for (const child of await this.directory(d, ino))
+                    heap.push({ path: path ? `${path}/${child.name}` : child.name, ino: child.ino });
+                this.inodes.delete(ino);
+            }
+        }
+    }
+    /** The md5 of a file's content, streamed from its blocks. */
+    async md5(entry) {
+        const hash = (0,external_node_crypto_.createHash)('md5');
+        const d = await this.inode(entry.inode);
+        for await (const part of this.content(d, entry.inode))
+            hash.update(part);
+        return hash.digest('hex');
+    }
+    /** `length` bytes of a file from `position` (holes read as zeros). */
+    async read(entry, position, length) {
+        const d = await this.inode(entry.inode);
+        const parts = [];
+        for await (const part of this.content(d, entry.inode, position, length))
+            parts.push(part);
+        return Buffer.concat(parts);
+    }
+    async close() {
+        await this.fh.close();
+    }
+}
+//# sourceMappingURL=read.js.map
 ;// CONCATENATED MODULE: ./build/src/assembly/copy.js
 
 
@@ -32242,7 +32837,430 @@ async function which(name, path = process.env.PATH ?? '') {
     return undefined;
 }
 //# sourceMappingURL=which.js.map
+;// CONCATENATED MODULE: ./build/src/assembly/customize.js
+
+
+
+
+
+/** The customize script and its `<script>.*` siblings, in C-locale order (SPEC 2). */
+async function customize_customizeScripts(script) {
+    const info = await stat(script).catch((err) => {
+        throw new UserError(`customize script ${script}: ${describeError(err)}`);
+    });
+    if (!info.isFile())
+        throw new UserError(`customize script ${script} is not a file`);
+    const dir = dirname(script);
+    const prefix = basename(script) + '.';
+    const siblings = (await readdir(dir))
+        .filter((name) => name.startsWith(prefix) && name.length > prefix.length)
+        .sort(compareBytes)
+        .map((name) => join(dir, name));
+    // Checked now, before the build writes anything, not when its turn comes.
+    for (const file of [script, ...siblings]) {
+        await access(file, constants.X_OK).catch(() => {
+            throw new UserError(`customize script ${file} is not executable (chmod +x it)`);
+        });
+    }
+    return [script, ...siblings];
+}
+/**
+ * Runs each script as `<script> <image-root> <first-overlay>`, its output
+ * going to our stderr. Any failure stops the build with the script's name
+ * and exit status.
+ */
+async function runCustomize(scripts, env) {
+    for (const script of scripts) {
+        const file = resolve(script);
+        const status = await new Promise((done, fail) => {
+            const child = spawn(file, [env.imageRoot, env.firstOverlay], {
+                stdio: ['ignore', process.stderr, process.stderr],
+                env: {
+                    ...process.env,
+                    BUILDSTAMP: env.buildstamp,
+                    PROTO: env.proto,
+                    IMAGE_ROOT: env.imageRoot,
+                },
+            });
+            child.on('error', fail);
+            child.on('close', (code, signal) => done({ code, signal }));
+        }).catch((err) => {
+            throw new UserError(`customize script ${script} could not be run: ${describeError(err)}`);
+        });
+        if (status.code !== 0) {
+            const how = status.signal
+                ? `was killed by ${status.signal}`
+                : `exited with status ${status.code}`;
+            throw new UserError(`customize script ${script} ${how}`);
+        }
+    }
+}
+//# sourceMappingURL=customize.js.map
+;// CONCATENATED MODULE: ./build/src/sources/search.js
+
+
+
+const SOURCE_TAGS = (/* unused pure expression or super */ null && (['A', 'P', 'M', 'S']));
+const MAN_PREFIX = 'usr/share/man/';
+/** True when `path` is `root` or below it (both real, absolute paths). */
+function isInside(path, root) {
+    const prefix = root.endsWith(sep) ? root : root + sep;
+    return path === root || path.startsWith(prefix);
+}
+async function openRoot(tag, dir, what) {
+    let info;
+    try {
+        info = await stat(dir);
+    }
+    catch (err) {
+        throw new UserError(`${what} ${dir}: ${describeError(err)}`);
+    }
+    if (!info.isDirectory())
+        throw new UserError(`${what} ${dir} is not a directory`);
+    return { tag, dir, real: await realpath(dir) };
+}
+/**
+ * The ordered source search of SPEC 2: overlays (A) in order, proto (P),
+ * man dir (M, only under usr/share/man/), system root (S).
+ */
+class search_SourceSearch {
+    roots;
+    realDirs = new Map();
+    constructor(roots) {
+        this.roots = roots;
+    }
+    /** Real path of a directory in a source, or undefined when there is none. */
+    realDir(dir) {
+        let real = this.realDirs.get(dir);
+        if (!real) {
+            real = realpath(dir).catch((err) => {
+                const code = errnoCode(err);
+                if (code === 'ENOENT' || code === 'ENOTDIR')
+                    return undefined;
+                throw err;
+            });
+            this.realDirs.set(dir, real);
+        }
+        return real;
+    }
+    static async open(dirs) {
+        const roots = [];
+        for (const overlay of dirs.overlays)
+            roots.push(await openRoot('A', overlay, 'overlay'));
+        if (dirs.proto !== undefined)
+            roots.push(await openRoot('P', dirs.proto, 'proto area'));
+        if (dirs.manDir !== undefined)
+            roots.push(await openRoot('M', dirs.manDir, 'man directory'));
+        if (dirs.systemRoot !== undefined) {
+            roots.push(await openRoot('S', dirs.systemRoot, 'system root'));
+        }
+        return new search_SourceSearch(roots);
+    }
+    /** The first source that has `path` as a regular file, or every place searched. */
+    async find(path) {
+        const searched = [];
+        for (const root of this.roots) {
+            let rel = path;
+            if (root.tag === 'M') {
+                if (!path.startsWith(MAN_PREFIX))
+                    continue;
+                rel = path.slice(MAN_PREFIX.length);
+            }
+            const candidate = join(root.dir, rel);
+            const place = `${root.tag}:${candidate}`;
+            let resolved;
+            let info;
+            try {
+                // The parent's real path is cached: one lstat per place in the common case.
+                const parent = await this.realDir(dirname(candidate));
+                if (parent === undefined) {
+                    searched.push(place);
+                    continue;
+                }
+                resolved = join(parent, basename(candidate));
+                info = await lstat(resolved);
+                if (info.isSymbolicLink()) {
+                    resolved = await realpath(resolved);
+                    info = await stat(resolved);
+                }
+            }
+            catch (err) {
+                const code = errnoCode(err);
+                searched.push(code === 'ENOENT' || code === 'ENOTDIR' ? place : `${place} (${describeError(err)})`);
+                continue;
+            }
+            // A symlink in a source is followed only while it stays in that source.
+            if (!isInside(resolved, root.real)) {
+                searched.push(`${place} (resolves to ${resolved}, outside ${root.dir}: not used)`);
+                continue;
+            }
+            if (!info.isFile()) {
+                searched.push(`${place} (${info.isDirectory() ? 'a directory' : 'not a regular file'})`);
+                continue;
+            }
+            const viaSymlink = resolved !== join(root.real, rel);
+            return { tag: root.tag, root, path: candidate, resolved, viaSymlink, size: info.size };
+        }
+        return { searched };
+    }
+}
+function isFound(result) {
+    return 'tag' in result;
+}
+//# sourceMappingURL=search.js.map
+;// CONCATENATED MODULE: ./build/src/build/buildstamp.js
+
+const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** UTC `%Y%m%dT%H%M%SZ`, as smartos-live names its platforms. */
+function formatBuildstamp(epochSeconds) {
+    return new Date(epochSeconds * 1000)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+}
+/** Seconds since the epoch of a BUILDSTAMP, or undefined when it is not one. */
+function parseBuildstamp(stamp) {
+    const m = STAMP.exec(stamp);
+    if (!m)
+        return undefined;
+    const [, y, mo, d, h, mi, s] = m.map(Number);
+    const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+    // Date.UTC rolls 20111332 over into 2012; a real stamp round-trips.
+    return formatBuildstamp(ms / 1000) === stamp ? ms / 1000 : undefined;
+}
+/**
+ * BUILDSTAMP and output timestamps (SPEC 2): `--buildstamp` wins, then
+ * SOURCE_DATE_EPOCH, then the current time. Timestamps come from
+ * SOURCE_DATE_EPOCH when it is set, else from the BUILDSTAMP.
+ */
+function buildstamp_resolveBuildTime(explicit, sourceDateEpoch, now = Date.now) {
+    let sde;
+    if (sourceDateEpoch !== undefined && sourceDateEpoch !== '') {
+        if (!/^\d+$/.test(sourceDateEpoch)) {
+            throw new UserError(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${sourceDateEpoch}"`);
+        }
+        sde = Number(sourceDateEpoch);
+    }
+    if (explicit !== undefined) {
+        const epoch = parseBuildstamp(explicit);
+        if (epoch === undefined) {
+            throw new UserError(`--buildstamp "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`, { exitCode: 2 });
+        }
+        return { buildstamp: explicit, epoch: sde ?? epoch };
+    }
+    const epoch = sde ?? Math.floor(now() / 1000);
+    return { buildstamp: formatBuildstamp(epoch), epoch };
+}
+//# sourceMappingURL=buildstamp.js.map
+;// CONCATENATED MODULE: ./build/src/build/prepare.js
+/**
+ * What build-live and `build-live --plan` do alike before anything is
+ * written: the build time, the manifests (checked), the sources and the
+ * customize scripts.
+ */
+
+
+
+
+
+
+
+/** Files the build itself writes into the image (SPEC 2). */
+const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
+const MANIFEST_COPY = 'var/log/manifest';
+const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
+/**
+ * The build writes BUILD_WRITES into the staged tree: a manifest that makes
+ * one of their parents a symlink (or a file) would send that write through
+ * it, possibly out of the output directory (SPEC 2: never written outside).
+ */
+function checkBuildWrites(entries) {
+    const errors = [];
+    for (const path of BUILD_WRITES) {
+        const own = entries.get(path);
+        if (own && own.type !== 'f') {
+            errors.push({
+                severity: 'error',
+                loc: own,
+                message: `${path} is a ${TYPE_NAMES[own.type]}, but the build writes it as a file`,
+            });
+        }
+        for (let p = parentPath(path); p; p = parentPath(p)) {
+            const entry = entries.get(p);
+            if (entry && entry.type !== 'd') {
+                errors.push({
+                    severity: 'error',
+                    loc: entry,
+                    message: `${p} is a ${TYPE_NAMES[entry.type]}, but the build writes ${path} below it: ` +
+                        `${p} must be a directory`,
+                });
+            }
+        }
+    }
+    return errors;
+}
+/** Reads and checks every input; throws UserError before anything is written. */
+async function prepareBuild(options) {
+    const { buildstamp, epoch } = resolveBuildTime(options.buildstamp, options.sourceDateEpoch);
+    if (options.manifests.length === 0)
+        throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
+    const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
+    const errors = [
+        ...loaded.diagnostics.filter((d) => d.severity === 'error'),
+        ...checkBuildWrites(loaded.entries),
+    ];
+    if (errors.length > 0) {
+        throw new UserError(`${errors.length} error${errors.length === 1 ? '' : 's'} in the manifests; nothing was built`, { details: errors.map(formatDiagnostic) });
+    }
+    const search = await SourceSearch.open({
+        overlays: options.overlays ?? [],
+        proto: options.proto,
+        manDir: options.manDir,
+        systemRoot: options.systemRoot,
+    });
+    const scripts = options.customize ? await customizeScripts(options.customize) : [];
+    return {
+        buildstamp,
+        epoch,
+        manifestFiles: loaded.files,
+        entries: loaded.entries,
+        warnings: loaded.diagnostics.filter((d) => d.severity === 'warning'),
+        search,
+        scripts,
+    };
+}
+function failedEntries(applied) {
+    return applied
+        .filter((n) => n.status === 'failed')
+        .map((n) => ({
+        path: n.path,
+        type: n.type,
+        file: n.loc?.file,
+        line: n.loc?.line,
+        searched: n.searched ?? [],
+        error: n.error,
+    }));
+}
+//# sourceMappingURL=prepare.js.map
+;// CONCATENATED MODULE: ./build/src/verify/ufs-content.js
+
+
+
+const TYPE_WORDS = { d: 'directory', f: 'file', s: 'symlink' };
+/**
+ * The manifest names owners, the image holds ids. Without the image's
+ * passwd at hand, an owner name must map to one id across the whole image
+ * (root to 0, a numeric name to itself): an entry whose id disagrees with
+ * the rest of its name's entries is reported.
+ */
+class NameIds {
+    field;
+    ids = new Map();
+    constructor(field) {
+        this.field = field;
+    }
+    check(name, id, path) {
+        if (name === undefined)
+            return undefined;
+        const fixed = /^\d+$/.test(name) ? Number(name) : name === 'root' ? 0 : undefined;
+        const known = fixed !== undefined ? { id: fixed, path: '' } : this.ids.get(name);
+        if (!known) {
+            this.ids.set(name, { id, path });
+            return undefined;
+        }
+        if (known.id === id)
+            return undefined;
+        const where = known.path ? ` (as ${known.path})` : '';
+        return {
+            path,
+            field: this.field,
+            expected: `${name} = ${this.field === 'owner' ? 'uid' : 'gid'} ${known.id}${where}`,
+            actual: `${this.field === 'owner' ? 'uid' : 'gid'} ${id}`,
+        };
+    }
+}
+/** Fills `check` from the image; `check.method` names the reader. */
+async function checkUfsContent(reader, manifest, check) {
+    check.method = 'ufs boot_archive read with the joyent-live UFS reader';
+    const differences = [];
+    // An md5sum listing names files only: nothing else can be checked against it.
+    const full = manifest.format === 'boot_archive.manifest';
+    const owners = new NameIds('owner');
+    const groups = new NameIds('group');
+    const seen = new Set();
+    for await (const entry of reader.entries()) {
+        const listed = manifest.entries.get(entry.path);
+        if (!listed && entry.path === MANIFEST_COPY && full) {
+            // The image's copy of the manifest does not list itself: it must be the manifest.
+            const expected = (await md5OfFile(manifest.file)).md5;
+            const actual = await reader.md5(entry);
+            if (actual !== expected)
+                check.mismatches.push({ path: entry.path, expected, actual });
+            else
+                check.checked++;
+            continue;
+        }
+        if (!listed) {
+            if (full) {
+                differences.push({
+                    path: entry.path,
+                    field: 'extra',
+                    expected: '',
+                    actual: TYPE_WORDS[entry.type],
+                });
+            }
+            continue;
+        }
+        seen.add(entry.path);
+        if (listed.type !== entry.type) {
+            differences.push({
+                path: entry.path,
+                field: 'type',
+                expected: TYPE_WORDS[listed.type],
+                actual: TYPE_WORDS[entry.type],
+            });
+            continue;
+        }
+        if (full)
+            differences.push(...metadata(entry, listed, owners, groups));
+        if (entry.type === 'f' && listed.md5) {
+            const md5 = await reader.md5(entry);
+            if (md5 !== listed.md5)
+                check.mismatches.push({ path: entry.path, expected: listed.md5, actual: md5 });
+            else
+                check.checked++;
+        }
+    }
+    for (const path of manifest.entries.keys())
+        if (!seen.has(path))
+            check.missing.push(path);
+    check.differences = differences;
+}
+function metadata(entry, listed, owners, groups) {
+    const out = [];
+    const { path } = entry;
+    if (entry.type === 's') {
+        if (listed.target !== undefined && entry.target !== listed.target) {
+            out.push({ path, field: 'target', expected: listed.target, actual: entry.target ?? '' });
+        }
+        return out;
+    }
+    const mode = formatMode(entry.mode & 0o7777);
+    if (listed.mode !== undefined && parseInt(listed.mode, 8) !== (entry.mode & 0o7777)) {
+        out.push({ path, field: 'mode', expected: listed.mode, actual: mode });
+    }
+    const owner = owners.check(listed.owner, entry.uid, path);
+    if (owner)
+        out.push(owner);
+    const group = groups.check(listed.group, entry.gid, path);
+    if (group)
+        out.push(group);
+    return out;
+}
+//# sourceMappingURL=ufs-content.js.map
 ;// CONCATENATED MODULE: ./build/src/verify/platform.js
+
+
 
 
 
@@ -32331,7 +33349,23 @@ async function checkContent(platform, manifest) {
     const actual = await sha1(archive);
     check.hash = { expected: expected || '(no boot_archive.hash)', actual, ok: expected === actual };
     if ((await archiveFormat(archive)) !== 'hsfs') {
-        check.skipped = 'the boot_archive format is not one this tool reads yet (hsfs is)';
+        // UFS: known by its superblock, which our reader checks when it opens.
+        let reader;
+        try {
+            reader = await UfsReader.open(archive);
+        }
+        catch (err) {
+            if (!(err instanceof util_errors/* UserError */.yo))
+                throw err;
+            check.skipped = `the boot_archive is neither hsfs nor a readable UFS (${err.message})`;
+            return check;
+        }
+        try {
+            await checkUfsContent(reader, manifest, check);
+        }
+        finally {
+            await reader.close();
+        }
         return check;
     }
     const xorriso = await which('xorriso');
@@ -32429,7 +33463,7 @@ async function verifyManifest(options) {
                 counts.failed++;
                 failures.push({
                     // Kept to the end: copied so it does not pin the log chunk it came from.
-                    path: (0,format/* ownString */.A)(entry.path),
+                    path: (0,format/* ownString */.Ao)(entry.path),
                     kind: entry.kind,
                     log,
                     logLine: entry.line,
@@ -32444,7 +33478,7 @@ async function verifyManifest(options) {
                 return;
             counts.byTag[entry.tag ?? 'other']++;
             if (entry.tag === 'S' && report.systemFiles.length < MAX_LISTED) {
-                report.systemFiles.push((0,format/* ownString */.A)(entry.path));
+                report.systemFiles.push((0,format/* ownString */.Ao)(entry.path));
             }
         });
         counts.unknownOwners += summary.unknownOwners;
@@ -32470,11 +33504,11 @@ async function verifyManifest(options) {
         report.failures.push(...failures);
     }
     if (options.manifests && options.manifests.length > 0) {
-        const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
+        const loaded = await load_loadManifests(options.manifests, options.defines ?? new Map());
         const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
         if (errors.length > 0) {
             throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the manifests`, {
-                details: errors.map(formatDiagnostic),
+                details: errors.map(types_formatDiagnostic),
             });
         }
         for (const failure of report.failures) {
@@ -32506,6 +33540,7 @@ async function verifyManifest(options) {
             integrityFailed =
                 report.content.mismatches.length > 0 ||
                     report.content.missing.length > 0 ||
+                    (report.content.differences?.length ?? 0) > 0 ||
                     report.content.hash?.ok === false;
             if (options.baseline) {
                 const baseline = await readBootManifest(options.baseline);

@@ -30,8 +30,15 @@ export interface AssemblyOptions {
   entries: ReadonlyMap<string, ManifestEntry>;
   search: SourceSearch;
   stagingRoot: string;
-  log: AtomicLineWriter;
+  /** Absent in a dry run. */
+  log?: AtomicLineWriter;
   onProgress?: (progress: AssemblyProgress) => void;
+  /**
+   * Resolve every entry against the sources as a build would, but create,
+   * copy and log nothing (`build-live --plan`): files get the size of their
+   * source and no md5, `source` names the file a build would read.
+   */
+  dryRun?: boolean;
 }
 
 export interface AssemblyResult {
@@ -80,7 +87,7 @@ function addImplicitParents(nodes: Map<string, ImageNode>, warnings: Diagnostic[
  * A file no source has is logged FAILED and the build goes on.
  */
 export async function assembleImage(options: AssemblyOptions): Promise<AssemblyResult> {
-  const { search, stagingRoot, log, onProgress } = options;
+  const { search, stagingRoot, log, onProgress, dryRun = false } = options;
   const nodes = new Map<string, ImageNode>();
   for (const entry of options.entries.values()) nodes.set(entry.path, nodeFromEntry(entry));
   const warnings: Diagnostic[] = [];
@@ -93,14 +100,14 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
   const record = async (node: ImageNode) => {
     applied.push(node);
     if (node.status === 'failed') counts.failed++;
-    await log.line(formatLogLine(node));
+    await log?.line(formatLogLine(node));
   };
   const staged = (path: string) => join(stagingRoot, path);
 
   const dirs = byType('d');
   for (const [i, node] of dirs.entries()) {
     try {
-      await mkdir(staged(node.path), STAGING_DIR_MODE);
+      if (!dryRun) await mkdir(staged(node.path), STAGING_DIR_MODE);
       counts.dirs++;
     } catch (err) {
       node.status = 'failed';
@@ -111,13 +118,20 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
   }
 
   const files = byType('f');
-  const buffers = Array.from({ length: COPY_CONCURRENCY }, () => Buffer.allocUnsafe(COPY_BUFFER));
+  const buffers = dryRun
+    ? []
+    : Array.from({ length: COPY_CONCURRENCY }, () => Buffer.allocUnsafe(COPY_BUFFER));
   let filesDone = 0;
   await mapLimit(files, COPY_CONCURRENCY, async (node, _index, worker) => {
     const found = await search.find(node.path);
     if (!isFound(found)) {
       node.status = 'failed';
       node.searched = found.searched;
+    } else if (dryRun) {
+      Object.assign(node, { size: found.size, tag: found.tag, source: found.path });
+      counts[found.tag]++;
+      counts.files++;
+      counts.bytes += found.size;
     } else {
       try {
         const digest = await copyWithMd5(
@@ -144,7 +158,7 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
   const symlinks = byType('s');
   for (const [i, node] of symlinks.entries()) {
     try {
-      await symlink(node.target!, staged(node.path));
+      if (!dryRun) await symlink(node.target!, staged(node.path));
       counts.symlinks++;
     } catch (err) {
       node.status = 'failed';
@@ -167,8 +181,8 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
       try {
         if (file.type === 's') {
           node.linkText = file.target;
-          await symlink(file.target!, staged(node.path));
-        } else {
+          if (!dryRun) await symlink(file.target!, staged(node.path));
+        } else if (!dryRun) {
           await link(staged(file.path), staged(node.path));
         }
         counts.hardlinks++;

@@ -1,39 +1,35 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { bootManifestLines, ROOT_DIR } from '../archive/boot-manifest.js';
-import { applyModelToTree } from '../image/apply-tree.js';
-import {
-  findIsoTool,
-  isoToolNote,
-  isoToolProblem,
-  writeHsfs,
-  writeHsfsFromTree,
-  type IsoTool,
-} from '../archive/hsfs.js';
+import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
 import { writePlatformTgz } from '../archive/tgz.js';
+import { planUfs, type UfsPlan } from '../archive/ufs/plan.js';
+import { writeUfs } from '../archive/ufs/write.js';
+import { writeUfsNative } from '../archive/ufs-native.js';
 import { assembleImage, implicitDirNode, type AssemblyProgress } from '../assembly/assemble.js';
 import { md5OfFile } from '../assembly/copy.js';
-import { customizeScripts, runCustomize } from '../assembly/customize.js';
+import { runCustomize } from '../assembly/customize.js';
 import { formatLogRecord, logFileNames } from '../assembly/log-format.js';
+import { applyModelToTree } from '../image/apply-tree.js';
 import type { BuildCounts, ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
-import { loadManifests } from '../manifest/load.js';
 import { parentPath } from '../manifest/path.js';
-import {
-  formatDiagnostic,
-  TYPE_NAMES,
-  type Diagnostic,
-  type ManifestEntry,
-} from '../manifest/types.js';
-import { SourceSearch } from '../sources/search.js';
+import { formatDiagnostic, TYPE_NAMES, type Diagnostic } from '../manifest/types.js';
 import { AtomicLineWriter } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
+import { humanBytes } from '../util/format.js';
 import { VERSION } from '../version.js';
-import { resolveBuildTime } from './buildstamp.js';
+import {
+  ARCHIVE_FORMATS,
+  chooseArchive,
+  isUfs,
+  type ArchiveFormat,
+  type BuiltArchive,
+} from './archive-choice.js';
 import {
   checkDirOrAbsent,
   ensureWritableDir,
@@ -41,9 +37,17 @@ import {
   replaceWith,
   type OutputLayout,
 } from './output.js';
+import { dryRunImage, withManifestLine } from './plan-live.js';
+import {
+  BUILDSTAMP_FILE,
+  failedEntries,
+  MANIFEST_COPY,
+  prepareBuild,
+  type FailedEntry,
+} from './prepare.js';
+import { checkMaxSize, type UfsOptions } from './ufs-options.js';
 
-export type ArchiveFormat = 'auto' | 'hsfs' | 'none';
-export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['auto', 'hsfs', 'none'];
+export { ARCHIVE_FORMATS, type ArchiveFormat, type BuiltArchive };
 
 export interface BuildLiveOptions {
   manifests: readonly string[];
@@ -58,6 +62,8 @@ export interface BuildLiveOptions {
   buildstamp?: string;
   defines?: ReadonlyMap<string, string>;
   archive?: ArchiveFormat;
+  /** Size options of the UFS formats (ignored by hsfs and none). */
+  ufs?: UfsOptions;
   /** Keep the staged tree as `image-<STAMP>/` for every format, not only `none`. */
   keepStaging?: boolean;
   /** SOURCE_DATE_EPOCH, usually from the environment. */
@@ -66,18 +72,11 @@ export interface BuildLiveOptions {
   onProgress?: (progress: AssemblyProgress) => void;
 }
 
-export interface FailedEntry {
-  path: string;
-  type: ImageNode['type'];
-  file?: string;
-  line?: number;
-  searched: string[];
-  error?: string;
-}
+export type { FailedEntry };
 
 export interface BuildLiveResult {
   buildstamp: string;
-  archive: 'hsfs' | 'none';
+  archive: BuiltArchive;
   platformDir: string;
   bootManifest: string;
   bootArchive?: string;
@@ -91,6 +90,8 @@ export interface BuildLiveResult {
   imageEntries: number;
   failed: FailedEntry[];
   warnings: string[];
+  /** The UFS size plan the boot_archive was made with (ufs, ufs-native). */
+  ufsPlan?: UfsPlan;
   /** SPEC 8: 0 built clean, 3 built with FAILED entries. */
   exitCode: 0 | 3;
 }
@@ -111,43 +112,6 @@ async function sha1File(path: string): Promise<string> {
   const hash = createHash('sha1');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');
-}
-
-/** Files the build itself writes into the image (SPEC 2). */
-const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
-const MANIFEST_COPY = 'var/log/manifest';
-const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
-
-/**
- * The build writes BUILD_WRITES into the staged tree: a manifest that makes
- * one of their parents a symlink (or a file) would send that write through
- * it, possibly out of the output directory (SPEC 2: never written outside).
- */
-function checkBuildWrites(entries: ReadonlyMap<string, ManifestEntry>): Diagnostic[] {
-  const errors: Diagnostic[] = [];
-  for (const path of BUILD_WRITES) {
-    const own = entries.get(path);
-    if (own && own.type !== 'f') {
-      errors.push({
-        severity: 'error',
-        loc: own,
-        message: `${path} is a ${TYPE_NAMES[own.type]}, but the build writes it as a file`,
-      });
-    }
-    for (let p = parentPath(path); p; p = parentPath(p)) {
-      const entry = entries.get(p);
-      if (entry && entry.type !== 'd') {
-        errors.push({
-          severity: 'error',
-          loc: entry,
-          message:
-            `${p} is a ${TYPE_NAMES[entry.type]}, but the build writes ${path} below it: ` +
-            `${p} must be a directory`,
-        });
-      }
-    }
-  }
-  return errors;
 }
 
 /**
@@ -192,58 +156,21 @@ async function ensureParents(
  */
 export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveResult> {
   const info = options.onInfo ?? (() => undefined);
-  const time = resolveBuildTime(options.buildstamp, options.sourceDateEpoch);
-  const { buildstamp, epoch } = time;
-
   // Everything that can be checked is checked before the first write.
-  let archive: 'hsfs' | 'none' = 'none';
-  let isoTool: IsoTool | undefined;
-  const requested = options.archive ?? 'auto';
-  if (requested !== 'none') {
-    const found = await findIsoTool();
-    const problem = found && isoToolProblem(found);
-    if (found && !problem) {
-      archive = 'hsfs';
-      isoTool = found;
-    } else if (requested === 'hsfs') {
-      throw new UserError(
-        problem
-          ? `--archive hsfs: ${problem}`
-          : '--archive hsfs needs xorriso on PATH (Debian: apt-get install xorriso)',
-      );
-    }
-    if (requested === 'auto') {
-      info(
-        isoTool
-          ? `archive: hsfs (auto: found ${isoTool.path})`
-          : `archive: none (auto: ${problem ?? 'no xorriso, genisoimage or mkisofs on PATH'})`,
-      );
-    }
-    const note = isoTool && isoToolNote(isoTool);
-    if (note) info(`warning: ${note}`);
-  }
-  if (options.manifests.length === 0)
-    throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
-  const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
-  const errors = [
-    ...loaded.diagnostics.filter((d) => d.severity === 'error'),
-    ...checkBuildWrites(loaded.entries),
-  ];
-  if (errors.length > 0) {
-    throw new UserError(
-      `${errors.length} error${errors.length === 1 ? '' : 's'} in the manifests; nothing was built`,
-      { details: errors.map(formatDiagnostic) },
-    );
-  }
-  const warnings: Diagnostic[] = loaded.diagnostics.filter((d) => d.severity === 'warning');
+  const { archive, isoTool } = await chooseArchive(options.archive ?? 'auto', info);
+  const ufsOptions = options.ufs ?? {};
+  const prepared = await prepareBuild(options);
+  const { buildstamp, epoch, search, scripts } = prepared;
+  const warnings: Diagnostic[] = [...prepared.warnings];
   const overlays = options.overlays ?? [];
-  const search = await SourceSearch.open({
-    overlays,
-    proto: options.proto,
-    manDir: options.manDir,
-    systemRoot: options.systemRoot,
-  });
-  const scripts = options.customize ? await customizeScripts(options.customize) : [];
+  if (isUfs(archive)) {
+    // A dry run (stat only) finds what UFS cannot hold (a name over 255
+    // bytes, a symlink target over 1023) and an image over --ufs-max-size
+    // before anything is copied.
+    const dry = await dryRunImage(prepared);
+    const plan = withManifestLine(prepared, () => planUfs(dry.image.values(), ufsOptions));
+    checkMaxSize(plan, ufsOptions, 'before the customize step');
+  }
   await checkDirOrAbsent(options.output, 'output directory');
   await checkDirOrAbsent(options.logDir, 'log directory');
   await ensureWritableDir(options.output, 'output directory');
@@ -260,14 +187,14 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
   try {
     await log.line(`# joyent-live build-live ${VERSION}`);
     await log.line(`# buildstamp: ${buildstamp}`);
-    for (const file of loaded.files) await log.line(`# manifest: ${file}`);
+    for (const file of prepared.manifestFiles) await log.line(`# manifest: ${file}`);
     for (const root of search.roots) await log.line(`# source ${root.tag}: ${root.dir}`);
     for (const script of scripts) await log.line(`# customize: ${script}`);
     await log.line(`# archive: ${archive}`);
 
     const stagingRoot = layout.stagingRoot;
     const assembled = await assembleImage({
-      entries: loaded.entries,
+      entries: prepared.entries,
       search,
       stagingRoot,
       log,
@@ -321,9 +248,23 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     await mkdir(archiveDir, { recursive: true });
     await writeBootManifest(image, ids, archiveDir, stagingRoot);
     let bootArchiveHash: string | undefined;
+    let ufsPlan: UfsPlan | undefined;
     if (archive === 'hsfs') {
       info(`hsfs: writing boot_archive with ${isoTool!.name}`);
-      bootArchiveHash = await packHsfs(isoTool!, image, layout, epoch);
+      await packHsfs(isoTool!, image, layout, epoch);
+    } else if (isUfs(archive)) {
+      const planOptions = { ...ufsOptions, stagingRoot, root: ROOT_DIR };
+      ufsPlan = withManifestLine(prepared, () => planUfs(image.values(), planOptions));
+      checkMaxSize(ufsPlan, ufsOptions, 'after the customize step');
+      info(
+        `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
+          `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
+      );
+      await packUfs(archive, ufsPlan, image, layout, epoch);
+    }
+    if (archive !== 'none') {
+      info('sha1: hashing the boot_archive');
+      bootArchiveHash = await finishBootArchive(image, layout);
     }
     await normalizeModes(layout.platformPartial);
 
@@ -341,7 +282,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
 
     // Everything is complete: move it into place.
     const keepImage = archive === 'none' || options.keepStaging;
-    if (archive === 'hsfs') {
+    if (archive !== 'none') {
       info('tgz: packing the platform directory');
       // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
       await Promise.all([
@@ -371,25 +312,17 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       archive,
       platformDir: layout.platformDir,
       bootManifest: join(platformArchiveDir, 'boot_archive.manifest'),
-      bootArchive: archive === 'hsfs' ? join(platformArchiveDir, 'boot_archive') : undefined,
+      bootArchive: archive !== 'none' ? join(platformArchiveDir, 'boot_archive') : undefined,
       bootArchiveHash,
-      tgz: archive === 'hsfs' ? layout.tgz : undefined,
+      tgz: archive !== 'none' ? layout.tgz : undefined,
       imageDir,
       log: logPath,
       jsonl: jsonlPath,
       counts,
       imageEntries: image.size,
-      failed: assembled.applied
-        .filter((n) => n.status === 'failed')
-        .map((n) => ({
-          path: n.path,
-          type: n.type,
-          file: n.loc?.file,
-          line: n.loc?.line,
-          searched: n.searched ?? [],
-          error: n.error,
-        })),
+      failed: failedEntries(assembled.applied),
       warnings: warningLines,
+      ufsPlan,
       exitCode: counts.failed > 0 ? 3 : 0,
     };
   } catch (err) {
@@ -430,13 +363,13 @@ async function writeBootManifest(
   });
 }
 
-/** The hsfs boot_archive, its .hash, and the kernel beside it; returns the sha1. */
+/** The hsfs boot_archive. */
 async function packHsfs(
   tool: IsoTool,
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
   epoch: number,
-): Promise<string> {
+): Promise<void> {
   const archiveDir = layout.archiveDir(layout.platformPartial);
   const bootArchive = join(archiveDir, 'boot_archive');
   const nodes = [...image.values()];
@@ -447,6 +380,35 @@ async function packHsfs(
   } else {
     await writeHsfsFromTree({ tool, stagingRoot, nodes, output: bootArchive, epoch });
   }
+}
+
+/** The UFS boot_archive, by our writer or the upstream way. */
+async function packUfs(
+  archive: 'ufs' | 'ufs-native',
+  plan: UfsPlan,
+  image: ReadonlyMap<string, ImageNode>,
+  layout: OutputLayout,
+  epoch: number,
+): Promise<void> {
+  const output = join(layout.archiveDir(layout.platformPartial), 'boot_archive');
+  const nodes = [...image.values()];
+  const { stagingRoot } = layout;
+  if (archive === 'ufs') {
+    const partial = join(layout.workDir, 'boot_archive.ufs');
+    await writeUfs({ stagingRoot, nodes, root: ROOT_DIR, output: partial, epoch, plan });
+    await rename(partial, output);
+  } else {
+    await writeUfsNative({ stagingRoot, nodes, output, epoch, plan, workDir: layout.workDir });
+  }
+}
+
+/** The boot_archive's .hash, and the kernel beside it; returns the sha1. */
+async function finishBootArchive(
+  image: ReadonlyMap<string, ImageNode>,
+  layout: OutputLayout,
+): Promise<string> {
+  const archiveDir = layout.archiveDir(layout.platformPartial);
+  const bootArchive = join(archiveDir, 'boot_archive');
   const hash = await sha1File(bootArchive);
   await writeFile(join(archiveDir, 'boot_archive.hash'), `${hash}\n`);
   const unix = 'platform/i86pc/kernel/amd64/unix';

@@ -6,6 +6,8 @@ import {
   type ArchiveFormat,
   type BuildLiveResult,
 } from '../build/build-live.js';
+import { planLive, type LivePlan } from '../build/plan-live.js';
+import { parseUfsOptions } from '../build/ufs-options.js';
 import { SOURCE_TAGS } from '../sources/search.js';
 import { collect, parseDefines } from './options.js';
 import { humanBytes, ProgressReporter } from './progress.js';
@@ -24,6 +26,53 @@ interface BuildLiveFlags {
   archive: ArchiveFormat;
   keepStaging?: boolean;
   json?: boolean;
+  plan?: boolean;
+  ufsFreePercent?: string;
+  ufsFreeInodes?: string;
+  ufsMaxSize?: string;
+}
+
+/** `--plan` for a person: what the image would hold and the UFS it would take. */
+export function formatPlan(plan: LivePlan): string[] {
+  const u = plan.ufs;
+  const e = plan.entries;
+  const s = plan.sources;
+  const lines = [
+    `build-live --plan ${plan.buildstamp}: nothing was copied or written`,
+    `  archive: ${plan.archive}`,
+    `  entries: ${e.total} + the root (d ${e.d}, f ${e.f}, s ${e.s}, h ${e.h})`,
+    `  files by source: A=${s.A} P=${s.P} M=${s.M} S=${s.S} FAILED=${s.FAILED}`,
+    `  content: ${plan.bytes} bytes (${humanBytes(plan.bytes)}) from the sources`,
+    `  ufs: ${u.blockSize}-byte blocks, ${u.fragmentSize}-byte fragments, ` +
+      `${u.cylinderGroups} cylinder group${u.cylinderGroups === 1 ? '' : 's'}, minfree ${u.minFreePercent}%`,
+    `  ufs data: ${u.dataBytes} bytes in ${u.dataFragments} fragments ` +
+      `(${Math.ceil((u.dataFragments * u.fragmentSize) / u.blockSize)} blocks), ` +
+      `${u.indirectBlocks} indirect blocks, ${u.directoryFragments} directory and ` +
+      `${u.symlinkFragments} symlink fragments`,
+    `  ufs inodes: ${u.inodesUsed} used, ${u.inodes} with headroom (newfs -i ${u.bytesPerInode})`,
+    `  ufs image: ${u.imageBytes} bytes (${humanBytes(u.imageBytes)})` +
+      (plan.ufsOptions.freePercent !== undefined || plan.ufsOptions.freeInodes !== undefined
+        ? ` with --ufs-free-percent ${plan.ufsOptions.freePercent ?? 'default'}` +
+          ` --ufs-free-inodes ${plan.ufsOptions.freeInodes ?? 'default'}`
+        : ''),
+  ];
+  if (plan.ufsOptions.maxSize !== undefined) {
+    lines.push(
+      `  ufs-max-size: ${plan.ufsOptions.maxSize} bytes (${humanBytes(plan.ufsOptions.maxSize)}): ` +
+        (plan.fits ? 'fits' : 'EXCEEDED: the build would fail before writing'),
+    );
+  }
+  for (const f of plan.failed) {
+    const where = f.file ? `${f.file}:${f.line}: ` : '';
+    lines.push(`  ${where}FAILED ${f.path}${f.error ? ` (${f.error})` : ''}`);
+  }
+  lines.push(
+    plan.customizeNotRun.length > 0
+      ? `  customize: not run (${plan.customizeNotRun.join(', ')}); what it adds or changes is not counted`
+      : '  customize: none given',
+  );
+  if (plan.warnings > 0) lines.push(`  warnings: ${plan.warnings} (a build lists them)`);
+  return lines;
 }
 
 /** The closing summary a person reads. */
@@ -40,6 +89,11 @@ export function formatSummary(result: BuildLiveResult, seconds: number): string[
     lines.push(`  ${where}FAILED ${f.path}${f.error ? ` (${f.error})` : ''}`);
     for (const place of f.searched) lines.push(`      searched ${place}`);
   }
+  const u = result.ufsPlan;
+  lines.push(
+    `  archive: ${result.archive}` +
+      (u ? ` (${humanBytes(u.imageBytes)}, ${u.inodesUsed} of ${u.inodes} inodes used)` : ''),
+  );
   lines.push(`  platform: ${result.platformDir}`);
   if (result.tgz) lines.push(`  tgz: ${result.tgz}`);
   if (result.imageDir) lines.push(`  image: ${result.imageDir}`);
@@ -82,12 +136,47 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
       '--keep-staging',
       'keep the staged tree as <output>/image-<STAMP>/ (always kept for none)',
     )
-    .option('--json', 'print a machine-readable summary on stdout')
+    .option('--ufs-free-percent <n>', 'UFS headroom on the data, in percent (default 10)')
+    .option('--ufs-free-inodes <n>', 'UFS inodes beyond those the image uses')
+    .option(
+      '--ufs-max-size <size>',
+      'fail before writing when the UFS image would be larger (512M, 2G, bytes)',
+    )
+    .option('--plan', 'print what the image would hold and its UFS size plan; write nothing')
+    .option('--json', 'print a machine-readable summary (or plan) on stdout')
     .action(async (flags: BuildLiveFlags) => {
       const started = performance.now();
-      const progress = new ProgressReporter();
+      const ufs = parseUfsOptions(
+        {
+          freePercent: flags.ufsFreePercent,
+          freeInodes: flags.ufsFreeInodes,
+          maxSize: flags.ufsMaxSize,
+        },
+        (name) => `--ufs-${name}`,
+      );
       const systemRoot =
         flags.systemRoot === false ? undefined : (flags.systemRoot ?? defaultSystemRoot());
+      if (flags.plan) {
+        const plan = await planLive({
+          manifests: flags.manifest ?? [],
+          proto: flags.proto,
+          overlays: flags.overlay ?? [],
+          manDir: flags.manDir,
+          systemRoot,
+          customize: flags.customize,
+          buildstamp: flags.buildstamp,
+          defines: parseDefines(flags.define ?? []),
+          archive: flags.archive,
+          ufs,
+          sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
+          onInfo: (message) => process.stderr.write(`${message}\n`),
+        });
+        if (flags.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+        else process.stdout.write(formatPlan(plan).join('\n') + '\n');
+        setExitCode(plan.exitCode);
+        return;
+      }
+      const progress = new ProgressReporter();
       const result = await buildLive({
         manifests: flags.manifest ?? [],
         proto: flags.proto,
@@ -100,6 +189,7 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
         buildstamp: flags.buildstamp,
         defines: parseDefines(flags.define ?? []),
         archive: flags.archive,
+        ufs,
         keepStaging: flags.keepStaging,
         sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
         onInfo: (message) => progress.info(message),

@@ -19,3 +19,23 @@ export function humanBytes(bytes: number): string {
 export function ownString(text: string): string {
   return Buffer.from(text, 'utf8').toString('utf8');
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  K: 2 ** 10,
+  M: 2 ** 20,
+  G: 2 ** 30,
+  T: 2 ** 40,
+};
+
+/**
+ * A size as people write it: bytes (`1048576`), or a whole or decimal
+ * number with K, M, G or T (powers of 1024, as mkfile reads them; `512M`,
+ * `1.5G`, `2GiB` and `2gb` alike). Undefined when `text` is not a size.
+ */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!m || (m[2] === '' && m[1].includes('.'))) return undefined;
+  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}

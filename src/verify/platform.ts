@@ -6,12 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
+import { UfsReader } from '../archive/ufs/read.js';
 import { md5OfFile } from '../assembly/copy.js';
 import { describeError, UserError } from '../util/errors.js';
 import { checkTarMembers } from '../util/tar-safety.js';
 import { which } from '../util/which.js';
 import type { BootManifest } from './boot-manifest-reader.js';
 import type { ContentCheck } from './types.js';
+import { checkUfsContent } from './ufs-content.js';
 
 /** A platform directory to read, and how to clean up after reading it. */
 export interface OpenedPlatform {
@@ -105,7 +107,20 @@ export async function checkContent(
   const actual = await sha1(archive);
   check.hash = { expected: expected || '(no boot_archive.hash)', actual, ok: expected === actual };
   if ((await archiveFormat(archive)) !== 'hsfs') {
-    check.skipped = 'the boot_archive format is not one this tool reads yet (hsfs is)';
+    // UFS: known by its superblock, which our reader checks when it opens.
+    let reader: UfsReader;
+    try {
+      reader = await UfsReader.open(archive);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      check.skipped = `the boot_archive is neither hsfs nor a readable UFS (${err.message})`;
+      return check;
+    }
+    try {
+      await checkUfsContent(reader, manifest, check);
+    } finally {
+      await reader.close();
+    }
     return check;
   }
   const xorriso = await which('xorriso');

@@ -1,5 +1,11 @@
 import { humanBytes } from '../util/format.js';
-import type { DiffEntry, DiffKind, FailureReport, VerifyReport } from './types.js';
+import type {
+  ContentDifference,
+  DiffEntry,
+  DiffKind,
+  FailureReport,
+  VerifyReport,
+} from './types.js';
 
 const DIFF_KINDS: readonly DiffKind[] = [
   'added',
@@ -22,6 +28,13 @@ const DIFF_TITLES: Record<DiffKind, string> = {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+/** What differs about one entry of the image, for people (without its path). */
+function differenceText(d: ContentDifference): string {
+  return d.field === 'extra'
+    ? `in the image (${d.actual}) but not in boot_archive.manifest`
+    : `${d.field} ${d.actual} in the image, ${d.expected} in the manifest`;
+}
+
 /** The verdict line every format starts with. */
 export function verdictLine(report: VerifyReport): string {
   if (report.verdict === 'pass') {
@@ -36,6 +49,8 @@ export function verdictLine(report: VerifyReport): string {
       if (c?.hash?.ok === false) why.push('boot_archive.hash does not match');
       const bad = (c?.mismatches.length ?? 0) + (c?.missing.length ?? 0);
       if (bad > 0) why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));
+      const other = c?.differences?.length ?? 0;
+      if (other > 0) why.push(plural(other, 'entry', 'entries') + ' not as the manifest says');
     } else if (reason === 'failed') why.push(`${blocking} FAILED`);
     else if (reason === 'system-source') {
       why.push(plural(report.counts.byTag.S, 'file', 'files') + ' from the system root');
@@ -106,6 +121,7 @@ export function formatText(report: VerifyReport): string {
     for (const m of c.mismatches)
       out.push(`  md5 mismatch: ${m.path}: manifest ${m.expected}, image ${m.actual}`);
     for (const m of c.missing) out.push(`  missing from the image: ${m}`);
+    for (const d of c.differences ?? []) out.push(`  ${d.path}: ${differenceText(d)}`);
   }
   if (report.diff) {
     const d = report.diff;
@@ -205,6 +221,11 @@ function markdownWithLimit(report: VerifyReport, limit: number): string {
     out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
     out.push(
       ...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'),
+      ...capped(
+        c.differences ?? [],
+        (d) => [`- ${code(d.path)}: ${differenceText(d)}`],
+        'differences',
+      ),
       '',
     );
   }

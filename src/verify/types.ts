@@ -42,12 +42,25 @@ export interface DiffEntry {
   after?: string;
 }
 
+export interface ContentDifference {
+  path: string;
+  field: 'type' | 'mode' | 'owner' | 'group' | 'target' | 'extra';
+  expected: string;
+  actual: string;
+}
+
 export interface ContentCheck {
   /** What was checked, e.g. "hsfs boot_archive read with xorriso". */
   method: string;
   checked: number;
   mismatches: { path: string; expected: string; actual: string }[];
   missing: string[];
+  /**
+   * Entries of the image whose type, mode, owner, group or link target is
+   * not what the manifest says, and entries the manifest does not list
+   * (`extra`). Only where the image's metadata is read (UFS).
+   */
+  differences?: ContentDifference[];
   hash?: { expected: string; actual: string; ok: boolean };
   /** Why content was not checked, when it was not. */
   skipped?: string;

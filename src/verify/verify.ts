@@ -150,6 +150,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       integrityFailed =
         report.content.mismatches.length > 0 ||
         report.content.missing.length > 0 ||
+        (report.content.differences?.length ?? 0) > 0 ||
         report.content.hash?.ok === false;
       if (options.baseline) {
         const baseline = await readBootManifest(options.baseline);

@@ -6,6 +6,7 @@
  */
 import * as core from '@actions/core';
 import { ARCHIVE_FORMATS, buildLive, defaultSystemRoot } from '../../build/build-live.js';
+import { parseUfsOptions } from '../../build/ufs-options.js';
 import { UserError } from '../../util/errors.js';
 import {
   booleanInput,
@@ -38,6 +39,15 @@ await runAction('build-live', async () => {
     );
   }
 
+  const ufs = parseUfsOptions(
+    {
+      freePercent: optionalInput('ufs-free-percent'),
+      freeInodes: optionalInput('ufs-free-inodes'),
+      maxSize: optionalInput('ufs-max-size'),
+    },
+    (name) => `input "ufs-${name}"`,
+  );
+
   const result = await buildLive({
     manifests,
     proto: optionalInput('proto'),
@@ -50,6 +60,7 @@ await runAction('build-live', async () => {
     buildstamp: optionalInput('buildstamp'),
     defines: definesInput('defines'),
     archive: choiceInput('archive', ARCHIVE_FORMATS, 'auto'),
+    ufs,
     sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
     onInfo: (message) => core.info(message),
   });

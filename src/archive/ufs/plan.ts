@@ -1,0 +1,245 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ImageNode } from '../../image/model.js';
+import { ROOT_DIR } from '../boot-manifest.js';
+import { BSIZE, dblkno, FPC, FPG, FRAG, FSIZE, INOPB, MAX_IPG, SBLKNO } from './layout.js';
+import {
+  blockCount,
+  buildInodeTable,
+  denseShape,
+  sparseShape,
+  type ContentShape,
+  type UfsInode,
+} from './tree.js';
+
+export interface UfsPlanOptions {
+  /** Headroom on data blocks, in percent of what the content takes; default 10. */
+  freePercent?: number;
+  /**
+   * Free inodes beyond those the content uses; default 10% of the used
+   * inodes, at least 256 (room for the files a booted system creates).
+   */
+  freeInodes?: number;
+  /**
+   * The staging tree. When given, files that are sparse there (fewer
+   * blocks on disk than their size) are read to count the blocks that are
+   * not all zeros, which the writer stores as holes; without it every
+   * block is counted, which is never too small.
+   */
+  stagingRoot?: string;
+  /** The image root's mode and owner (ROOT_DIR by default). */
+  root?: { mode: number; uid: number; gid: number };
+}
+
+export interface UfsPlan {
+  blockSize: number;
+  fragmentSize: number;
+  /** Inodes the content uses, the root included. */
+  inodesUsed: number;
+  /** Inodes in the file system (cylinderGroups x inodesPerGroup). */
+  inodes: number;
+  /** What `newfs -i` would need for `inodes`. */
+  bytesPerInode: number;
+  /** Bytes of regular file content (each inode once). */
+  dataBytes: number;
+  /** Fragments of file data (full blocks and tails, not holes). */
+  dataFragments: number;
+  indirectBlocks: number;
+  directoryFragments: number;
+  symlinkFragments: number;
+  cylinderGroups: number;
+  /** fs_minfree: 0, the headroom is freePercent, usable by everyone. */
+  minFreePercent: number;
+  /** The size of the image file the writer makes. */
+  imageBytes: number;
+  inodesPerGroup: number;
+  /** fs_size, in fragments. */
+  sizeFragments: number;
+  /** Blocks the content takes, fragment blocks and the summary area included. */
+  usedBlocks: number;
+  freePercent: number;
+  freeInodes: number;
+}
+
+export const DEFAULT_FREE_PERCENT = 10;
+
+export function defaultFreeInodes(inodesUsed: number): number {
+  return Math.max(256, Math.ceil(inodesUsed / 10));
+}
+
+/** Bytes read at a time from a staged file. */
+export const CHUNK = 1024 * BSIZE; // 8 MiB: fewer, larger reads skip holes fastest
+const ZEROS = Buffer.alloc(CHUNK);
+
+/** True when the buffer (at most CHUNK bytes) is all zeros. */
+export function isZero(buf: Buffer): boolean {
+  return buf.length <= CHUNK && ZEROS.compare(buf, 0, buf.length, 0, buf.length) === 0;
+}
+
+/**
+ * The logical blocks the writer allocates for a file: every block that is
+ * not all zeros, and the last block always. Reads the file in 1 MiB chunks.
+ */
+export function allocatedBlocks(path: string, size: number): number[] {
+  const nblk = blockCount(size);
+  const out: number[] = [];
+  const chunk = Buffer.alloc(CHUNK);
+  const fd = openSync(path, 'r');
+  try {
+    for (let first = 0; first < nblk; first += CHUNK / BSIZE) {
+      const want = Math.min(chunk.length, size - first * BSIZE);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, chunk, got, want - got, first * BSIZE + got);
+        if (n === 0) break;
+        got += n;
+      }
+      chunk.fill(0, got, want);
+      const lastInChunk = first + Math.ceil(want / BSIZE) - 1;
+      if (lastInChunk < nblk - 1 && isZero(chunk.subarray(0, want))) continue;
+      for (let i = 0; i * BSIZE < want; i++) {
+        const lbn = first + i;
+        const block = chunk.subarray(i * BSIZE, Math.min((i + 1) * BSIZE, want));
+        if (lbn === nblk - 1 || !isZero(block)) out.push(lbn);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+/** Packs fragment tails into blocks the way the writer does; counts the blocks. */
+export class FragmentPacker {
+  private used = FRAG;
+  /** Returns true when the run needs a new block. */
+  take(frags: number): boolean {
+    if (frags === 0) return false;
+    if (this.used + frags <= FRAG) {
+      this.used += frags;
+      return false;
+    }
+    this.used = frags;
+    return true;
+  }
+}
+
+/** Fragments of the cylinder summary area for `ncg` groups. */
+export function summaryFragments(ncg: number): number {
+  return Math.ceil((ncg * 16) / FSIZE);
+}
+
+/** Data blocks a full cylinder group offers (the summary area not deducted). */
+function groupCapacity(cgx: number, ipg: number, fragments = FPG): number {
+  return (fragments - dblkno(ipg)) / FRAG + (cgx > 0 ? SBLKNO / FRAG : 0);
+}
+
+/**
+ * The size of a UFS image for `nodes` (the image without its root): data
+ * blocks, fragments, indirect blocks, directories and inodes counted from
+ * the content, plus the headroom asked for.
+ */
+export function planUfs(nodes: Iterable<ImageNode>, options: UfsPlanOptions = {}): UfsPlan {
+  const freePercent = options.freePercent ?? DEFAULT_FREE_PERCENT;
+  if (!(freePercent >= 0)) throw new RangeError(`freePercent must be >= 0, not ${freePercent}`);
+  const table = buildInodeTable(nodes, options.root ?? ROOT_DIR);
+  const shapes = table.map((inode) => contentShape(inode, options.stagingRoot));
+  return planFromTable(table, shapes, freePercent, options.freeInodes);
+}
+
+function contentShape(inode: UfsInode, stagingRoot: string | undefined): ContentShape {
+  if (inode.kind === 'f' && stagingRoot !== undefined && inode.size > 0) {
+    const path = join(stagingRoot, inode.path);
+    const st = statSync(path);
+    if (st.blocks * 512 < inode.size)
+      return sparseShape(inode.size, allocatedBlocks(path, inode.size));
+  }
+  return denseShape(inode.size);
+}
+
+export function planFromTable(
+  table: readonly UfsInode[],
+  shapes: readonly ContentShape[],
+  freePercent: number,
+  freeInodesOption: number | undefined,
+): UfsPlan {
+  const inodesUsed = table.length;
+  const freeInodes = freeInodesOption ?? defaultFreeInodes(inodesUsed);
+  if (!(freeInodes >= 0)) throw new RangeError(`freeInodes must be >= 0, not ${freeInodes}`);
+  // Inodes 0 and 1 are reserved.
+  const inodesWanted = inodesUsed + 2 + freeInodes;
+
+  let dataBytes = 0;
+  let dataFragments = 0;
+  let indirectBlocks = 0;
+  let directoryFragments = 0;
+  let symlinkFragments = 0;
+  for (const [i, inode] of table.entries()) {
+    const shape = shapes[i];
+    const frags = shape.blocks * FRAG + shape.tailFrags;
+    indirectBlocks += shape.indirect;
+    if (inode.kind === 'f') {
+      dataBytes += inode.size;
+      dataFragments += frags;
+    } else if (inode.kind === 'd') {
+      directoryFragments += frags;
+    } else {
+      symlinkFragments += frags;
+    }
+  }
+
+  /** Blocks the content takes from the block allocator with `ncg` groups. */
+  const usedBlocksFor = (ncg: number): number => {
+    const packer = new FragmentPacker();
+    const cs = summaryFragments(ncg);
+    let blocks = Math.floor(cs / FRAG) + (packer.take(cs % FRAG) ? 1 : 0);
+    for (const shape of shapes) {
+      blocks += shape.blocks + shape.indirect;
+      if (packer.take(shape.tailFrags)) blocks++;
+    }
+    return blocks;
+  };
+
+  for (let ncg = 1; ; ncg++) {
+    const ipg = Math.ceil(Math.ceil(inodesWanted / ncg) / INOPB) * INOPB;
+    if (ipg > MAX_IPG) continue;
+    const usedBlocks = usedBlocksFor(ncg);
+    const need = Math.ceil((usedBlocks * (100 + freePercent)) / 100);
+    let before = 0;
+    for (let c = 0; c < ncg - 1; c++) before += groupCapacity(c, ipg);
+    const last = ncg - 1;
+    const lastNeed = Math.max(1, need - before);
+    if (lastNeed > groupCapacity(last, ipg)) continue;
+    // The last group: whole cylinders, just enough for what is left.
+    const extra = last > 0 ? SBLKNO / FRAG : 0;
+    const minFrags = dblkno(ipg) + FRAG * Math.max(1, lastNeed - extra);
+    const lastFrags = Math.min(FPG, Math.ceil(minFrags / FPC) * FPC);
+    const sizeFragments = last * FPG + lastFrags;
+    const inodes = ncg * ipg;
+    return {
+      blockSize: BSIZE,
+      fragmentSize: FSIZE,
+      inodesUsed,
+      inodes,
+      bytesPerInode: Math.floor((FPG * FSIZE) / ipg),
+      dataBytes,
+      dataFragments,
+      indirectBlocks,
+      directoryFragments,
+      symlinkFragments,
+      cylinderGroups: ncg,
+      minFreePercent: 0,
+      imageBytes: sizeFragments * FSIZE,
+      inodesPerGroup: ipg,
+      sizeFragments,
+      usedBlocks,
+      freePercent,
+      freeInodes,
+    };
+  }
+}
+
+/** Fragments of the group `cgx` in a plan (the last one may be short). */
+export function groupFragments(plan: UfsPlan, cgx: number): number {
+  return cgx < plan.cylinderGroups - 1 ? FPG : plan.sizeFragments - cgx * FPG;
+}

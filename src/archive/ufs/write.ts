@@ -1,0 +1,463 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ImageNode } from '../../image/model.js';
+import { describeError, UserError } from '../../util/errors.js';
+import {
+  BSIZE,
+  CBLKNO,
+  CPG,
+  dblkno,
+  encodeCylinderGroup,
+  encodeDinode,
+  encodeSuperblock,
+  FPC,
+  FPG,
+  FRAG,
+  FSIZE,
+  IBLKNO,
+  IFDIR,
+  IFLNK,
+  IFREG,
+  INODE_SIZE,
+  LARGEFILE_SIZE,
+  NDADDR,
+  NINDIR,
+  NRPOS,
+  NSPF,
+  SBLKNO,
+  SBLOCK_OFFSET,
+  SECTOR,
+  SPC,
+  type Csum,
+  type Dinode,
+} from './layout.js';
+import {
+  FragmentPacker,
+  groupFragments,
+  isZero,
+  CHUNK,
+  summaryFragments,
+  type UfsPlan,
+} from './plan.js';
+import {
+  blockCount,
+  buildInodeTable,
+  directoryContent,
+  indirectPath,
+  tailFragments,
+} from './tree.js';
+
+/** A bug, not bad input: the plan does not fit what the writer makes. */
+class PlanExceeded extends Error {
+  constructor(what: string) {
+    super(`internal error: the UFS plan is too small (${what}); this is a bug in the size plan`);
+    this.name = 'PlanExceeded';
+  }
+}
+
+/** Which fragments are in use, over the whole file system. */
+class FragmentMap {
+  readonly bits: Uint8Array;
+  constructor(readonly size: number) {
+    this.bits = new Uint8Array(Math.ceil(size / 8));
+  }
+  set(frag: number, count = 1): void {
+    for (let f = frag; f < frag + count; f++) this.bits[f >> 3] |= 1 << (f & 7);
+  }
+  used(frag: number): boolean {
+    return (this.bits[frag >> 3] & (1 << (frag & 7))) !== 0;
+  }
+}
+
+/**
+ * Hands out data blocks in address order, group by group: in group 0 from
+ * its first data block; in the others also the two blocks before the
+ * superblock copy (mkfs counts them as data).
+ */
+class BlockAllocator {
+  private cg = 0;
+  private next: number;
+  private end: number;
+  private phase: 'low' | 'high' = 'high';
+  private readonly packer = new FragmentPacker();
+  private fragBlock = -1;
+  private fragUsed = 0;
+  constructor(
+    private readonly plan: UfsPlan,
+    private readonly map: FragmentMap,
+  ) {
+    this.next = dblkno(plan.inodesPerGroup);
+    this.end = groupFragments(plan, 0);
+  }
+  block(): number {
+    while (this.next >= this.end) {
+      if (this.phase === 'low') {
+        this.phase = 'high';
+        this.next = this.cg * FPG + dblkno(this.plan.inodesPerGroup);
+        this.end = this.cg * FPG + groupFragments(this.plan, this.cg);
+      } else {
+        this.cg++;
+        if (this.cg >= this.plan.cylinderGroups) throw new PlanExceeded('out of data blocks');
+        this.phase = 'low';
+        this.next = this.cg * FPG;
+        this.end = this.cg * FPG + SBLKNO;
+      }
+    }
+    const frag = this.next;
+    this.next += FRAG;
+    this.map.set(frag, FRAG);
+    return frag;
+  }
+  /** A run of 1..7 fragments within one block, packed after the previous run. */
+  fragments(count: number): number {
+    if (this.packer.take(count)) {
+      this.fragBlock = this.block();
+      // Only the fragments taken are in use; block() marked all of them.
+      for (let f = this.fragBlock; f < this.fragBlock + FRAG; f++)
+        this.map.bits[f >> 3] &= ~(1 << (f & 7));
+      this.fragUsed = 0;
+    }
+    const frag = this.fragBlock + this.fragUsed;
+    this.fragUsed += count;
+    this.map.set(frag, count);
+    return frag;
+  }
+}
+
+/** Collects positioned writes and issues adjacent ones as one writev. */
+class Writer {
+  private start = -1;
+  private length = 0;
+  private buffers: Buffer[] = [];
+  constructor(private readonly fh: FileHandle) {}
+  async write(position: number, data: Buffer): Promise<void> {
+    if (this.start >= 0 && (this.start + this.length !== position || this.length >= 1 << 20))
+      await this.flush();
+    if (this.start < 0) this.start = position;
+    this.buffers.push(data);
+    this.length += data.length;
+  }
+  async flush(): Promise<void> {
+    if (this.start < 0) return;
+    let position = this.start;
+    let buffers = this.buffers;
+    this.start = -1;
+    this.length = 0;
+    this.buffers = [];
+    while (buffers.length > 0) {
+      const part = buffers.splice(0, 512);
+      const size = part.reduce((n, b) => n + b.length, 0);
+      const { bytesWritten } = await this.fh.writev(part, position);
+      if (bytesWritten !== size) throw new Error(`short write at ${position}`);
+      position += size;
+    }
+    buffers = [];
+  }
+}
+
+/** Lays one inode's content out block by block, with its indirect blocks. */
+class ContentLayout {
+  readonly db: number[] = new Array<number>(NDADDR).fill(0);
+  readonly ib: number[] = [0, 0, 0];
+  frags = 0;
+  private readonly open = new Map<number, { key: string; frag: number; buf: Buffer }>();
+  constructor(
+    private readonly alloc: BlockAllocator,
+    private readonly out: Writer,
+  ) {}
+
+  /** Stores logical block `lbn` (data of at most one block; zero-padded). */
+  async put(lbn: number, data: Buffer, tailFrags: number): Promise<void> {
+    let frag: number;
+    let size: number;
+    if (tailFrags > 0) {
+      frag = this.alloc.fragments(tailFrags);
+      size = tailFrags * FSIZE;
+    } else {
+      const path = indirectPath(lbn);
+      let slot: { frag: number; buf: Buffer } | undefined;
+      for (const [level, key] of path.entries()) {
+        const current = this.open.get(level);
+        if (current?.key === key) {
+          slot = current;
+          continue;
+        }
+        if (current) await this.closeLevel(level);
+        const frag = this.alloc.block();
+        this.frags += FRAG;
+        if (slot) this.setPointer(slot.buf, lbn, level, frag);
+        else this.ib[path.length - 1] = frag;
+        slot = { frag, buf: Buffer.alloc(BSIZE) };
+        this.open.set(level, { key, ...slot });
+      }
+      frag = this.alloc.block();
+      size = BSIZE;
+      if (slot) this.setPointer(slot.buf, lbn, path.length, frag);
+    }
+    if (lbn < NDADDR) this.db[lbn] = frag;
+    this.frags += size / FSIZE;
+    const block =
+      data.length === size ? data : Buffer.concat([data, Buffer.alloc(size - data.length)]);
+    await this.out.write(frag * FSIZE, block);
+  }
+
+  /** Index of lbn's pointer in the indirect block at `level` of its path. */
+  private setPointer(buf: Buffer, lbn: number, level: number, frag: number): void {
+    const path = indirectPath(lbn);
+    const depth = path.length; // 1 single, 2 double, 3 triple
+    const base =
+      depth === 1 ? NDADDR : depth === 2 ? NDADDR + NINDIR : NDADDR + NINDIR + NINDIR ** 2;
+    const x = lbn - base;
+    // level 1 of `depth` holds pointers to the blocks one level further down.
+    const span = NINDIR ** (depth - level);
+    buf.writeInt32LE(frag, (Math.floor(x / span) % NINDIR) * 4);
+  }
+
+  private async closeLevel(level: number): Promise<void> {
+    for (const l of [...this.open.keys()].sort((a, b) => b - a)) {
+      if (l < level) break;
+      const block = this.open.get(l)!;
+      await this.out.write(block.frag * FSIZE, block.buf);
+      this.open.delete(l);
+    }
+  }
+
+  async finish(): Promise<void> {
+    await this.closeLevel(0);
+  }
+}
+
+/**
+ * Writes an illumos (x86, little-endian) UFS image of the staging tree:
+ * modes, owners and link counts from the model, every time = `epoch`,
+ * inodes and blocks in the byte order of the paths, all-zero file blocks as
+ * holes (the last block of a file is always stored), marked clean.
+ */
+export async function writeUfs(options: {
+  stagingRoot: string;
+  nodes: readonly ImageNode[];
+  root: { mode: number; uid: number; gid: number };
+  output: string;
+  epoch: number;
+  plan: UfsPlan;
+}): Promise<void> {
+  const { plan, epoch } = options;
+  const table = buildInodeTable(options.nodes, options.root);
+  const ipg = plan.inodesPerGroup;
+  if (table.length + 2 > plan.inodes) throw new PlanExceeded('out of inodes');
+  if (plan.cylinderGroups * FPG < plan.sizeFragments || plan.sizeFragments % FPC !== 0)
+    throw new PlanExceeded('inconsistent geometry');
+
+  const map = new FragmentMap(plan.sizeFragments);
+  for (let c = 0; c < plan.cylinderGroups; c++)
+    map.set(c * FPG + (c === 0 ? 0 : SBLKNO), dblkno(ipg) - (c === 0 ? 0 : SBLKNO));
+  const alloc = new BlockAllocator(plan, map);
+  const fh = await open(options.output, 'w');
+  try {
+    await fh.truncate(plan.imageBytes);
+    const out = new Writer(fh);
+
+    // The cylinder summary area comes first, at group 0's first data block.
+    const csFrags = summaryFragments(plan.cylinderGroups);
+    let csaddr = -1;
+    for (let i = 0; i < Math.floor(csFrags / FRAG); i++) {
+      const frag = alloc.block();
+      if (csaddr < 0) csaddr = frag;
+    }
+    if (csFrags % FRAG) {
+      const frag = alloc.fragments(csFrags % FRAG);
+      if (csaddr < 0) csaddr = frag;
+    }
+    if (csaddr !== dblkno(ipg)) throw new PlanExceeded('summary area misplaced');
+
+    const dinodes: Dinode[] = [];
+    let largefiles = false;
+    const chunk = Buffer.alloc(CHUNK);
+    for (const inode of table) {
+      const layout = new ContentLayout(alloc, out);
+      if (inode.kind === 'f') {
+        if (inode.size >= LARGEFILE_SIZE) largefiles = true;
+        await writeFileContent(join(options.stagingRoot, inode.path), inode.size, layout, chunk);
+      } else {
+        const content = inode.kind === 'd' ? directoryContent(inode) : inode.target!;
+        const nblk = blockCount(content.length);
+        const tail = tailFragments(content.length);
+        for (let lbn = 0; lbn < nblk; lbn++) {
+          const data = content.subarray(lbn * BSIZE, (lbn + 1) * BSIZE);
+          await layout.put(lbn, data, lbn === nblk - 1 ? tail : 0);
+        }
+      }
+      await layout.finish();
+      const type = inode.kind === 'd' ? IFDIR : inode.kind === 'f' ? IFREG : IFLNK;
+      dinodes.push({
+        mode: type | inode.mode,
+        nlink: inode.nlink,
+        uid: inode.uid,
+        gid: inode.gid,
+        size: inode.size,
+        time: epoch,
+        db: layout.db,
+        ib: layout.ib,
+        blocks: (layout.frags * FSIZE) / SECTOR,
+        gen: 0,
+      });
+    }
+    await out.flush();
+
+    // Inode blocks, group by group.
+    const cstotal: Csum = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
+    const summaries = Buffer.alloc(csFrags * FSIZE);
+    for (let c = 0; c < plan.cylinderGroups; c++) {
+      const inodes = Buffer.alloc(ipg * INODE_SIZE);
+      const iused = Buffer.alloc(Math.ceil(ipg / 8));
+      let ndir = 0;
+      let nused = 0;
+      for (let i = 0; i < ipg; i++) {
+        const ino = c * ipg + i;
+        if (ino < 2) {
+          iused[i >> 3] |= 1 << (i & 7);
+          nused++;
+          continue;
+        }
+        const d = dinodes[ino - 2];
+        if (!d) continue;
+        encodeDinode(d, inodes, i * INODE_SIZE);
+        iused[i >> 3] |= 1 << (i & 7);
+        nused++;
+        if ((d.mode & 0o170000) === IFDIR) ndir++;
+      }
+      await fh.write(inodes, 0, inodes.length, (c * FPG + IBLKNO) * FSIZE);
+
+      // The free map and its summaries.
+      const ndblk = groupFragments(plan, c);
+      const free = Buffer.alloc(FPG / 8);
+      const frsum = new Array<number>(FRAG).fill(0);
+      const btot = new Array<number>(CPG).fill(0);
+      const blks = new Array<number>(CPG * NRPOS).fill(0);
+      let nbfree = 0;
+      let nffree = 0;
+      for (let b = 0; b < ndblk; b += FRAG) {
+        let freeCount = 0;
+        let run = 0;
+        const runs: number[] = [];
+        for (let f = b; f < b + FRAG; f++) {
+          if (!map.used(c * FPG + f)) {
+            free[f >> 3] |= 1 << (f & 7);
+            freeCount++;
+            run++;
+          } else if (run > 0) {
+            runs.push(run);
+            run = 0;
+          }
+        }
+        if (run > 0) runs.push(run);
+        if (freeCount === FRAG) {
+          nbfree++;
+          const cyl = Math.floor((b * NSPF) / SPC);
+          const rpos = Math.floor(((((b * NSPF) % SPC) % SPC) * NRPOS) / SPC);
+          btot[cyl]++;
+          blks[cyl * NRPOS + rpos]++;
+        } else {
+          nffree += freeCount;
+          for (const r of runs) frsum[r]++;
+        }
+      }
+      const cs: Csum = { ndir, nbfree, nifree: ipg - nused, nffree };
+      cstotal.ndir += ndir;
+      cstotal.nbfree += nbfree;
+      cstotal.nifree += cs.nifree;
+      cstotal.nffree += nffree;
+      summaries.writeInt32LE(cs.ndir, c * 16);
+      summaries.writeInt32LE(cs.nbfree, c * 16 + 4);
+      summaries.writeInt32LE(cs.nifree, c * 16 + 8);
+      summaries.writeInt32LE(cs.nffree, c * 16 + 12);
+      const cg = encodeCylinderGroup({
+        cgx: c,
+        ncyl: ndblk / FPC,
+        ipg,
+        ndblk,
+        time: epoch,
+        cs,
+        frsum,
+        btot,
+        blks,
+        iused,
+        free,
+      });
+      await fh.write(cg, 0, cg.length, (c * FPG + CBLKNO) * FSIZE);
+    }
+    await fh.write(summaries, 0, summaries.length, csaddr * FSIZE);
+
+    // fs_dsize as mkfs counts it: data fragments, minus the summary area.
+    let dsize = 0;
+    for (let c = 0; c < plan.cylinderGroups; c++)
+      dsize += groupFragments(plan, c) - dblkno(ipg) + (c > 0 ? SBLKNO : 0);
+    dsize -= csFrags;
+    const sb = encodeSuperblock({
+      time: epoch,
+      size: plan.sizeFragments,
+      dsize,
+      ncg: plan.cylinderGroups,
+      ipg,
+      ncyl: plan.sizeFragments / FPC,
+      minfree: plan.minFreePercent,
+      cssize: csFrags * FSIZE,
+      cstotal,
+      largefiles,
+    });
+    // The superblock at byte 8192 and its copy in every group (group 0's too).
+    await fh.write(sb, 0, sb.length, SBLOCK_OFFSET);
+    for (let c = 0; c < plan.cylinderGroups; c++)
+      await fh.write(sb, 0, sb.length, (c * FPG + SBLKNO) * FSIZE);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Streams a staged file into its blocks; all-zero blocks but the last become holes. */
+async function writeFileContent(
+  path: string,
+  size: number,
+  layout: ContentLayout,
+  chunk: Buffer,
+): Promise<void> {
+  if (size === 0) return;
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new UserError(`${path}: cannot read the staged file: ${describeError(err)}`);
+  }
+  try {
+    const nblk = blockCount(size);
+    const tail = tailFragments(size);
+    let position = 0;
+    while (position < size) {
+      const want = Math.min(chunk.length, size - position);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(chunk, got, want - got, position + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < want)
+        throw new UserError(
+          `${path}: the staged file is shorter than its ${size} bytes (changed while packing?)`,
+        );
+      const first = position / BSIZE;
+      position += want;
+      // A chunk of holes (the common case in a sparse file) is skipped at once.
+      if (position < size && isZero(chunk.subarray(0, want))) continue;
+      for (let i = 0; i * BSIZE < want; i++) {
+        const lbn = first + i;
+        const block = chunk.subarray(i * BSIZE, Math.min((i + 1) * BSIZE, want));
+        const last = lbn === nblk - 1;
+        if (!last && isZero(block)) continue;
+        // The writer keeps the buffer until it flushes: copy it.
+        await layout.put(lbn, Buffer.from(block), last ? tail : 0);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The content check of a UFS boot_archive (ours, or one made the upstream
+ * way): the image is read with our UFS reader, entry by entry, and every
+ * entry of boot_archive.manifest is checked against it: md5 of files, and
+ * type, mode, owner, group and link target of every entry.
+ */
+import type { UfsEntry, UfsReader } from '../archive/ufs/read.js';
+import { md5OfFile } from '../assembly/copy.js';
+import { MANIFEST_COPY } from '../build/prepare.js';
+import { formatMode } from '../manifest/types.js';
+import type { BootManifest } from './boot-manifest-reader.js';
+import type { ContentCheck, ContentDifference } from './types.js';
+
+const TYPE_WORDS = { d: 'directory', f: 'file', s: 'symlink' } as const;
+
+/**
+ * The manifest names owners, the image holds ids. Without the image's
+ * passwd at hand, an owner name must map to one id across the whole image
+ * (root to 0, a numeric name to itself): an entry whose id disagrees with
+ * the rest of its name's entries is reported.
+ */
+class NameIds {
+  private readonly ids = new Map<string, { id: number; path: string }>();
+
+  constructor(private readonly field: 'owner' | 'group') {}
+
+  check(name: string | undefined, id: number, path: string): ContentDifference | undefined {
+    if (name === undefined) return undefined;
+    const fixed = /^\d+$/.test(name) ? Number(name) : name === 'root' ? 0 : undefined;
+    const known = fixed !== undefined ? { id: fixed, path: '' } : this.ids.get(name);
+    if (!known) {
+      this.ids.set(name, { id, path });
+      return undefined;
+    }
+    if (known.id === id) return undefined;
+    const where = known.path ? ` (as ${known.path})` : '';
+    return {
+      path,
+      field: this.field,
+      expected: `${name} = ${this.field === 'owner' ? 'uid' : 'gid'} ${known.id}${where}`,
+      actual: `${this.field === 'owner' ? 'uid' : 'gid'} ${id}`,
+    };
+  }
+}
+
+/** Fills `check` from the image; `check.method` names the reader. */
+export async function checkUfsContent(
+  reader: UfsReader,
+  manifest: BootManifest,
+  check: ContentCheck,
+): Promise<void> {
+  check.method = 'ufs boot_archive read with the joyent-live UFS reader';
+  const differences: ContentDifference[] = [];
+  // An md5sum listing names files only: nothing else can be checked against it.
+  const full = manifest.format === 'boot_archive.manifest';
+  const owners = new NameIds('owner');
+  const groups = new NameIds('group');
+  const seen = new Set<string>();
+  for await (const entry of reader.entries()) {
+    const listed = manifest.entries.get(entry.path);
+    if (!listed && entry.path === MANIFEST_COPY && full) {
+      // The image's copy of the manifest does not list itself: it must be the manifest.
+      const expected = (await md5OfFile(manifest.file)).md5;
+      const actual = await reader.md5(entry);
+      if (actual !== expected) check.mismatches.push({ path: entry.path, expected, actual });
+      else check.checked++;
+      continue;
+    }
+    if (!listed) {
+      if (full) {
+        differences.push({
+          path: entry.path,
+          field: 'extra',
+          expected: '',
+          actual: TYPE_WORDS[entry.type],
+        });
+      }
+      continue;
+    }
+    seen.add(entry.path);
+    if (listed.type !== entry.type) {
+      differences.push({
+        path: entry.path,
+        field: 'type',
+        expected: TYPE_WORDS[listed.type],
+        actual: TYPE_WORDS[entry.type],
+      });
+      continue;
+    }
+    if (full) differences.push(...metadata(entry, listed, owners, groups));
+    if (entry.type === 'f' && listed.md5) {
+      const md5 = await reader.md5(entry);
+      if (md5 !== listed.md5)
+        check.mismatches.push({ path: entry.path, expected: listed.md5, actual: md5 });
+      else check.checked++;
+    }
+  }
+  for (const path of manifest.entries.keys()) if (!seen.has(path)) check.missing.push(path);
+  check.differences = differences;
+}
+
+function metadata(
+  entry: UfsEntry,
+  listed: { mode?: string; owner?: string; group?: string; target?: string },
+  owners: NameIds,
+  groups: NameIds,
+): ContentDifference[] {
+  const out: ContentDifference[] = [];
+  const { path } = entry;
+  if (entry.type === 's') {
+    if (listed.target !== undefined && entry.target !== listed.target) {
+      out.push({ path, field: 'target', expected: listed.target, actual: entry.target ?? '' });
+    }
+    return out;
+  }
+  const mode = formatMode(entry.mode & 0o7777);
+  if (listed.mode !== undefined && parseInt(listed.mode, 8) !== (entry.mode & 0o7777)) {
+    out.push({ path, field: 'mode', expected: listed.mode, actual: mode });
+  }
+  const owner = owners.check(listed.owner, entry.uid, path);
+  if (owner) out.push(owner);
+  const group = groups.check(listed.group, entry.gid, path);
+  if (group) out.push(group);
+  return out;
+}

@@ -1,0 +1,525 @@
+/**
+ * The check that matters for `--archive ufs`: a kernel we did not write
+ * reads the boot_archive. Boots Debian's Linux kernel under QEMU (software
+ * emulation, no root needed for the boot itself) with the image as a
+ * read-only virtio disk, mounts it with Linux's UFS driver
+ * (`-t ufs -o ro,ufstype=sunx86`), lists it with `ls -lnRAi` and
+ * `md5sum`, and compares that, entry by entry, with boot_archive.manifest
+ * (path, type, mode, uid, gid, link target, md5) and the link counts with
+ * the tree (files: the paths sharing an inode; directories: 2 + subdirectories).
+ *
+ * Images: the fixtures (`npm start`'s build) and the 2011-scale synthetic
+ * image (manifest-2011-09, 18,856 entries; skipped with a message when
+ * ../shared is absent). Every build runs as an unprivileged user when this
+ * runs as root. Run with `npm run test:kernel`; it exits non-zero on any
+ * difference. Downloads are cached in .cache/kernel-check/.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import {
+  chmod,
+  chown,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readBootManifest, type BootEntry } from '../../src/verify/boot-manifest-reader.js';
+import { which } from '../../src/util/which.js';
+import { isRoot, runCaptured, runCli } from '../helpers/cli.js';
+import { fixtureArgs, hasSharedData, REPO_ROOT, SMARTOS_DATA } from '../helpers/paths.js';
+import { synthesizeSources } from '../helpers/synth-proto.js';
+
+const MANIFEST_COPY = 'var/log/manifest';
+const CACHE = join(REPO_ROOT, '.cache', 'kernel-check');
+const EPOCH = '1323461708';
+const BUILDSTAMP = '20111209T201508Z';
+/** Bytes of synthesized content for the 2011-scale image (a real 2011 archive is ~300 MB). */
+const SYNTH_BYTES = Number(process.env.KERNEL_CHECK_SYNTH_BYTES ?? 300_000_000);
+const MODULES = [
+  'drivers/virtio/virtio_ring',
+  'drivers/virtio/virtio',
+  'drivers/virtio/virtio_pci_modern_dev',
+  'drivers/virtio/virtio_pci_legacy_dev',
+  'drivers/virtio/virtio_pci',
+  'drivers/block/virtio_blk',
+  'fs/ufs/ufs',
+];
+
+function log(message: string): void {
+  process.stdout.write(`kernel-check: ${message}\n`);
+}
+
+async function run(command: string, args: string[], cwd?: string): Promise<string> {
+  const r = await runCaptured(command, args, { cwd });
+  if (r.code !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+async function debInstalled(pkg: string): Promise<boolean> {
+  const r = await runCaptured('dpkg-query', ['-W', '-f=${Status}', pkg]);
+  return r.code === 0 && r.stdout.includes('install ok installed');
+}
+
+/** qemu-system-x86_64 and a static busybox, installed from Debian when missing. */
+async function ensureTools(): Promise<{ qemu: string; busybox: string }> {
+  const missing: string[] = [];
+  if (!(await which('qemu-system-x86_64'))) missing.push('qemu-system-x86');
+  if (!(await debInstalled('busybox-static'))) missing.push('busybox-static');
+  if (missing.length > 0) {
+    if (!isRoot) throw new Error(`install ${missing.join(' ')} (Debian) to run the kernel check`);
+    log(`installing ${missing.join(' ')}`);
+    process.env.DEBIAN_FRONTEND = 'noninteractive';
+    await run('apt-get', ['update', '-qq']);
+    await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing]);
+  }
+  return { qemu: (await which('qemu-system-x86_64'))!, busybox: '/bin/busybox' };
+}
+
+/** Debian's current amd64 kernel, downloaded once and unpacked into the cache. */
+async function ensureKernel(): Promise<{ vmlinuz: string; modules: string }> {
+  const depends = await run('apt-cache', ['depends', 'linux-image-amd64']);
+  const pkg = /Depends: (linux-image-\S+)/.exec(depends)?.[1];
+  if (!pkg) throw new Error('apt-cache names no kernel package for linux-image-amd64');
+  const dir = join(CACHE, pkg);
+  if (!existsSync(join(dir, 'boot'))) {
+    log(`downloading ${pkg}`);
+    const debs = join(CACHE, 'debs');
+    await mkdir(debs, { recursive: true });
+    await chmod(debs, 0o777); // apt-get download drops to _apt when it can
+    for (const f of await readdir(debs)) if (f.startsWith(`${pkg}_`)) await rm(join(debs, f));
+    await run('apt-get', ['download', '-q', pkg], debs);
+    const deb = (await readdir(debs)).find((f) => f.startsWith(`${pkg}_`));
+    if (!deb) throw new Error(`apt-get download ${pkg} left no .deb`);
+    await rm(`${dir}.partial`, { recursive: true, force: true });
+    await run('dpkg', ['-x', join(debs, deb), `${dir}.partial`]);
+    await rm(dir, { recursive: true, force: true });
+    await run('mv', [`${dir}.partial`, dir]);
+    await rm(join(debs, deb));
+  }
+  const boot = await readdir(join(dir, 'boot'));
+  const vmlinuz = boot.find((f) => f.startsWith('vmlinuz-'));
+  const version = (await readdir(join(dir, 'lib', 'modules')))[0];
+  if (!vmlinuz || !version) throw new Error(`${dir}: no kernel or modules`);
+  return { vmlinuz: join(dir, 'boot', vmlinuz), modules: join(dir, 'lib', 'modules', version) };
+}
+
+/** The guest's /init: mount, list onto the second disk, print markers, power off. */
+const INIT = `#!/bin/busybox sh
+/bin/busybox mkdir -p /sbin /usr/bin /usr/sbin /proc /sys /dev /mnt /tmp
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in ${MODULES.map((m) => m.split('/').pop()).join(' ')}; do
+  insmod /lib/modules/$m.ko || echo "KCHECK insmod $m failed"
+done
+i=0
+while { [ ! -b /dev/vda ] || [ ! -b /dev/vdb ]; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+echo KCHECK-BEGIN
+if mount -t ufs -o ro,ufstype=sunx86 /dev/vda /mnt; then
+  cd /mnt
+  {
+    echo '== passwd'; cat etc/passwd 2>/dev/null
+    echo '== group'; cat etc/group 2>/dev/null
+    echo '== root'; ls -ldn .
+    echo '== ls'; ls -lnRAi .
+    echo '== md5'; find . -type f -exec md5sum {} +
+    echo '== end'
+  } > /tmp/out 2> /tmp/err
+  status=$?
+  cd /
+  umount /mnt
+else
+  status=mount-failed
+  : > /tmp/out
+fi
+cat /tmp/err 2>/dev/null | head -20
+dd if=/tmp/out of=/dev/vdb bs=1M 2>/dev/null
+sync
+dmesg | grep -i ufs | sed 's/^/KCHECK-DMESG /'
+echo "KCHECK-END status=$status bytes=$(wc -c < /tmp/out) lines=$(wc -l < /tmp/out)"
+poweroff -f
+`;
+
+async function buildInitrd(
+  kernel: { modules: string },
+  busybox: string,
+  work: string,
+): Promise<string> {
+  const root = join(work, 'initramfs');
+  await mkdir(join(root, 'bin'), { recursive: true });
+  await mkdir(join(root, 'lib', 'modules'), { recursive: true });
+  await copyFile(busybox, join(root, 'bin', 'busybox'));
+  await chmod(join(root, 'bin', 'busybox'), 0o755);
+  for (const m of MODULES) {
+    const name = m.split('/').pop()!;
+    await copyFile(
+      join(kernel.modules, 'kernel', `${m}.ko`),
+      join(root, 'lib', 'modules', `${name}.ko`),
+    );
+  }
+  await writeFile(join(root, 'init'), INIT, { mode: 0o755 });
+  const initrd = join(work, 'initrd.gz');
+  await run(
+    'sh',
+    ['-c', `find . | ${busybox} cpio -o -H newc 2>/dev/null | gzip -1 > ${initrd}`],
+    root,
+  );
+  return initrd;
+}
+
+interface Guest {
+  console: string;
+  status: string;
+  output: string;
+}
+
+/** Boots the kernel with `image` as /dev/vda; returns the console and the listing. */
+async function boot(
+  qemu: string,
+  kernel: { vmlinuz: string },
+  initrd: string,
+  image: string,
+  work: string,
+): Promise<Guest> {
+  const outDisk = join(work, `out-${Date.now()}.img`);
+  const fh = await open(outDisk, 'w');
+  await fh.truncate(256 * 1024 * 1024);
+  await fh.close();
+  const args = [
+    '-m', '1024', '-nographic', '-no-reboot',
+    '-kernel', kernel.vmlinuz, '-initrd', initrd,
+    '-append', 'console=ttyS0 panic=-1 loglevel=3',
+    '-drive', `file=${image},format=raw,if=virtio,readonly=on`,
+    '-drive', `file=${outDisk},format=raw,if=virtio`,
+  ]; // prettier-ignore
+  const consoleText = await new Promise<string>((resolve, reject) => {
+    const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60 * 1000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (text += d));
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+  });
+  const end = /KCHECK-END status=(\S+) bytes=(\d+)/.exec(consoleText);
+  if (!consoleText.includes('KCHECK-BEGIN') || !end)
+    throw new Error(`the guest did not finish; console:\n${consoleText.slice(-4000)}`);
+  const bytes = Number(end[2]);
+  const buf = Buffer.alloc(bytes);
+  const out = await open(outDisk, 'r');
+  await out.read(buf, 0, bytes, 0);
+  await out.close();
+  await rm(outDisk);
+  return { console: consoleText, status: end[1], output: buf.toString('utf8') };
+}
+
+interface Listed {
+  path: string;
+  type: 'd' | 'f' | 's';
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  inode: number;
+  target?: string;
+  md5?: string;
+}
+
+const LS_LINE =
+  /^\s*(\d+)\s+([-dl])([-rwxsStT]{9})\s+(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+\w{3}\s+\d+\s+\S+ (.*)$/;
+
+function parseMode(perm: string): number {
+  let mode = 0;
+  const bit = (i: number, c: string, special: number, execChars: string, specialChars: string) => {
+    if (c === 'r') mode |= 4 << (3 * (2 - Math.floor(i / 3)));
+    if (c === 'w') mode |= 2 << (3 * (2 - Math.floor(i / 3)));
+    if (execChars.includes(c)) mode |= 1 << (3 * (2 - Math.floor(i / 3)));
+    if (specialChars.includes(c)) mode |= special;
+  };
+  for (let i = 0; i < 9; i++) {
+    const c = perm[i];
+    if (i === 2) bit(i, c, 0o4000, 'xs', 'sS');
+    else if (i === 5) bit(i, c, 0o2000, 'xs', 'sS');
+    else if (i === 8) bit(i, c, 0o1000, 'xt', 'tT');
+    else bit(i, c, 0, 'x', '');
+  }
+  return mode;
+}
+
+/** The guest's listing: passwd/group names, every entry, every md5. */
+function parseListing(text: string): {
+  users: Map<string, number>;
+  groups: Map<string, number>;
+  root?: Listed;
+  entries: Map<string, Listed>;
+  lsLines: number;
+} {
+  const users = new Map<string, number>();
+  const groups = new Map<string, number>();
+  const entries = new Map<string, Listed>();
+  let root: Listed | undefined;
+  let section = '';
+  let dir = '';
+  let lsLines = 0;
+  const parseLs = (line: string): Listed | undefined => {
+    const m = LS_LINE.exec(line);
+    if (!m) return undefined;
+    let name = m[7];
+    let target: string | undefined;
+    if (m[2] === 'l') {
+      const arrow = name.indexOf(' -> ');
+      target = name.slice(arrow + 4);
+      name = name.slice(0, arrow);
+    }
+    return {
+      path: name,
+      type: m[2] === 'd' ? 'd' : m[2] === 'l' ? 's' : 'f',
+      mode: parseMode(m[3]),
+      nlink: Number(m[4]),
+      uid: Number(m[5]),
+      gid: Number(m[6]),
+      inode: Number(m[1]),
+      target,
+    };
+  };
+  for (const line of text.split('\n')) {
+    if (line.startsWith('== ')) {
+      section = line.slice(3);
+      continue;
+    }
+    if (section === 'passwd' || section === 'group') {
+      const [name, , id] = line.split(':');
+      if (name && id !== undefined) (section === 'passwd' ? users : groups).set(name, Number(id));
+    } else if (section === 'root') {
+      const m = /^([-dl])([-rwxsStT]{9})\s+(\d+)\s+(\d+)\s+(\d+)/.exec(line);
+      if (m)
+        root = { path: '', type: 'd', mode: parseMode(m[2]), nlink: +m[3], uid: +m[4], gid: +m[5], inode: 0 }; // prettier-ignore
+    } else if (section === 'ls') {
+      if (line === '' || line.startsWith('total ')) continue;
+      if (line.endsWith(':') && line.startsWith('.')) {
+        dir = line === '.:' ? '' : line.slice(2, -1);
+        continue;
+      }
+      const e = parseLs(line);
+      if (!e) throw new Error(`cannot parse ls line: ${line}`);
+      lsLines++;
+      e.path = dir ? `${dir}/${e.path}` : e.path;
+      entries.set(e.path, e);
+    } else if (section === 'md5') {
+      const m = /^([0-9a-f]{32}) {2}\.\/(.*)$/.exec(line);
+      if (m) {
+        const e = entries.get(m[2]);
+        if (e) e.md5 = m[1];
+        else throw new Error(`md5sum lists ${m[2]} that ls did not`);
+      }
+    }
+  }
+  return { users, groups, root, entries, lsLines };
+}
+
+/** Every difference between the kernel's view and boot_archive.manifest. */
+function compare(
+  manifest: Map<string, BootEntry>,
+  manifestMd5: string,
+  guest: ReturnType<typeof parseListing>,
+): string[] {
+  const problems: string[] = [];
+  const id = (names: Map<string, number>, name: string | undefined) =>
+    name === undefined ? undefined : (names.get(name) ?? (/^\d+$/.test(name) ? Number(name) : NaN));
+  for (const [path, want] of manifest) {
+    const got = path === '' ? guest.root : guest.entries.get(path);
+    const where = path || '.';
+    if (!got) {
+      problems.push(`${where}: in the manifest, not in the mounted image`);
+      continue;
+    }
+    if (got.type !== want.type) {
+      problems.push(`${where}: type ${got.type}, the manifest says ${want.type}`);
+      continue;
+    }
+    if (want.type === 's') {
+      if (got.target !== want.target)
+        problems.push(`${where}: links to ${got.target}, the manifest says ${want.target}`);
+      continue;
+    }
+    if (got.mode !== parseInt(want.mode!, 8))
+      problems.push(`${where}: mode ${got.mode.toString(8)}, the manifest says ${want.mode}`);
+    if (got.uid !== id(guest.users, want.owner))
+      problems.push(`${where}: uid ${got.uid}, the manifest says ${want.owner}`);
+    if (got.gid !== id(guest.groups, want.group))
+      problems.push(`${where}: gid ${got.gid}, the manifest says ${want.group}`);
+    if (want.type === 'f' && got.md5 !== want.md5)
+      problems.push(`${where}: md5 ${got.md5}, the manifest says ${want.md5}`);
+  }
+  // var/log/manifest is the manifest's copy, which does not list itself.
+  const copy = guest.entries.get(MANIFEST_COPY);
+  if (copy?.type !== 'f' || copy.md5 !== manifestMd5 || copy.mode !== 0o444 || copy.uid !== 0)
+    problems.push(`${MANIFEST_COPY}: not a copy of boot_archive.manifest (mode 0444, root)`);
+  for (const path of guest.entries.keys())
+    if (!manifest.has(path) && path !== MANIFEST_COPY)
+      problems.push(`${path}: in the mounted image, not in the manifest`);
+
+  // Link counts: a file's is the number of its paths; a directory's 2 + its subdirectories.
+  const byInode = new Map<number, number>();
+  const subdirs = new Map<string, number>();
+  for (const e of guest.entries.values()) {
+    if (e.type === 'f') byInode.set(e.inode, (byInode.get(e.inode) ?? 0) + 1);
+    if (e.type === 'd') {
+      const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+      subdirs.set(parent, (subdirs.get(parent) ?? 0) + 1);
+    }
+  }
+  for (const e of guest.entries.values()) {
+    if (e.type === 'f' && e.nlink !== byInode.get(e.inode))
+      problems.push(
+        `${e.path}: link count ${e.nlink}, ${byInode.get(e.inode)} paths share inode ${e.inode}`,
+      );
+    if (e.type === 'd' && e.nlink !== 2 + (subdirs.get(e.path) ?? 0))
+      problems.push(
+        `${e.path}: link count ${e.nlink}, it has ${subdirs.get(e.path) ?? 0} subdirectories`,
+      );
+  }
+  if (guest.root && guest.root.nlink !== 2 + (subdirs.get('') ?? 0))
+    problems.push(
+      `.: link count ${guest.root.nlink}, it has ${subdirs.get('') ?? 0} subdirectories`,
+    );
+  return problems;
+}
+
+/** A directory an unprivileged build may write to. */
+async function writableDir(path: string): Promise<string> {
+  await mkdir(path, { recursive: true });
+  if (isRoot) await chown(path, 65534, 65534);
+  return path;
+}
+
+async function buildImage(name: string, args: string[], work: string): Promise<string> {
+  const out = await writableDir(join(work, name, 'output'));
+  const logDir = await writableDir(join(work, name, 'log'));
+  const started = performance.now();
+  const r = await runCli(
+    [...args, '--output', out, '--log-dir', logDir, '--buildstamp', BUILDSTAMP, '--archive', 'ufs'],
+    { unprivileged: true, env: { SOURCE_DATE_EPOCH: EPOCH } },
+  );
+  if (r.code !== 0) throw new Error(`build ${name} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  log(`${name}: built as ${isRoot ? 'uid 65534' : `uid ${process.getuid?.()}`} in ${seconds} s`);
+  return join(out, `platform-${BUILDSTAMP}`, 'i86pc', 'amd64');
+}
+
+async function checkImage(
+  name: string,
+  archiveDir: string,
+  tools: { qemu: string },
+  kernel: { vmlinuz: string },
+  initrd: string,
+  work: string,
+): Promise<boolean> {
+  const image = join(archiveDir, 'boot_archive');
+  const started = performance.now();
+  const guest = await boot(tools.qemu, kernel, initrd, image, work);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const dmesg = guest.console
+    .split('\n')
+    .filter((l) => l.startsWith('KCHECK-DMESG'))
+    .map((l) => l.slice(13).trim());
+  for (const line of dmesg) log(`${name}: kernel: ${line}`);
+  if (guest.status !== '0') {
+    log(`${name}: FAILED: the guest says status=${guest.status}`);
+    process.stdout.write(guest.console.slice(-4000));
+    return false;
+  }
+  const listing = parseListing(guest.output);
+  const manifest = await readBootManifest(join(archiveDir, 'boot_archive.manifest'));
+  const manifestMd5 = createHash('md5')
+    .update(await readFile(join(archiveDir, 'boot_archive.manifest')))
+    .digest('hex');
+  const problems = compare(manifest.entries, manifestMd5, listing);
+  if (dmesg.some((l) => /needs fsck|is active|is bad|can't grok|error/i.test(l)))
+    problems.push(`the kernel did not take the file system as clean: ${dmesg.join('; ')}`);
+  const counts = { d: 0, f: 0, s: 0 };
+  for (const e of listing.entries.values()) counts[e.type]++;
+  const md5s = [...listing.entries.values()].filter((e) => e.md5).length;
+  log(
+    `${name}: Linux mounted ${image} (ufstype=sunx86, ${seconds} s in QEMU): ` +
+      `${listing.lsLines} ls entries (d ${counts.d}, f ${counts.f}, s ${counts.s}), ${md5s} md5s, ` +
+      `${manifest.entries.size} manifest entries`,
+  );
+  if (problems.length > 0) {
+    log(`${name}: FAILED, ${problems.length} differences:`);
+    for (const p of problems.slice(0, 50)) log(`  ${p}`);
+    return false;
+  }
+  log(
+    `${name}: OK, every entry matches boot_archive.manifest (path, type, mode, uid, gid, target, md5) and every link count`,
+  );
+  return true;
+}
+
+async function main(): Promise<number> {
+  const tools = await ensureTools();
+  const kernel = await ensureKernel();
+  const work = await mkdtemp(join(tmpdir(), 'joyent-live-kernel-'));
+  await chmod(work, 0o755);
+  try {
+    const initrd = await buildInitrd(kernel, tools.busybox, work);
+    log(`kernel ${kernel.vmlinuz.replace(`${REPO_ROOT}/`, '')}, initramfs ${initrd}`);
+    let ok = true;
+
+    const fixtureDir = await buildImage('fixtures', fixtureArgs('', '').slice(0, -4), work);
+    ok = (await checkImage('fixtures', fixtureDir, tools, kernel, initrd, work)) && ok;
+
+    if (!hasSharedData) {
+      log(
+        `2011-scale: SKIPPED, no real SmartOS data at ${SMARTOS_DATA} (put ../shared beside the checkout or set JOYENT_LIVE_SHARED)`,
+      );
+    } else {
+      const manifest = join(SMARTOS_DATA, 'manifest-2011-09.txt');
+      const synth = await synthesizeSources({
+        manifest,
+        dir: join(work, 'sources'),
+        totalBytes: SYNTH_BYTES,
+        seed: 2011,
+      });
+      await run('chmod', ['-R', 'a+rX', join(work, 'sources')]);
+      log(`2011-scale: synthesized ${synth.files} files, ${synth.bytes} bytes`);
+      const args = [
+        'build-live',
+        '--manifest', manifest,
+        '--overlay', synth.overlay,
+        '--proto', synth.proto,
+        '--man-dir', synth.manDir,
+        '--system-root', synth.systemRoot,
+      ]; // prettier-ignore
+      const dir = await buildImage('2011-scale', args, work);
+      ok = (await checkImage('2011-scale', dir, tools, kernel, initrd, work)) && ok;
+    }
+    return ok ? 0 : 1;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    log(code === 0 ? 'PASS' : 'FAIL');
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    log(`ERROR: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);
