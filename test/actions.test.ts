@@ -301,6 +301,14 @@ test('build-world (stand-in illumos host, github backend against the loopback st
       [third.outputs['cache-key'], true],
     ],
   );
+
+  // The same workspace again: a lookup only (nothing downloaded), a hit.
+  const blobReads = server.requests.filter((r) => r.kind === 'GetBlob').length;
+  const fourth = await run({ 'cache-backend': 'github' }, server.env);
+  assert.equal(fourth.code, 0, fourth.stdout + fourth.stderr);
+  assert.equal(fourth.outputs['cache-hit'], 'true');
+  assert.match(fourth.stdout, /the workspace already holds this proto: nothing to restore/);
+  assert.equal(server.requests.filter((r) => r.kind === 'GetBlob').length, blobReads);
 });
 
 test("build-world (stand-in illumos host): saveCache refused by the loopback stand-in for GitHub's results service warns, or fails the step with fail-on-cache-error", async (t) => {
@@ -340,11 +348,12 @@ test('build-world (stand-in illumos host): the github backend without a cache se
     /^::warning::proto cache \(github\): restore failed: the GitHub cache service is not available/m,
   );
   assert.deepEqual(stagesOf(warned), { illumos: 'built', 'illumos-extra': 'built', src: 'built' });
+  // The same workspace, which now holds this build: the key is only looked up.
   const failed = await run({ 'cache-backend': 'github', 'fail-on-cache-error': 'true' });
   assert.equal(failed.code, 1);
   assert.match(
     failed.stdout,
-    /^::error::proto cache \(github\): restore failed: .*\(fail-on-cache-error is true\)$/m,
+    /^::error::proto cache \(github\): lookup failed: the GitHub cache service is not available .*\(fail-on-cache-error is true\)$/m,
   );
 });
 

@@ -470,3 +470,30 @@ test('stand-in illumos host: local-cache-max-gb removes the oldest entries first
   assert.notEqual(now[0], oldest);
   assert.match(run.stderr + run.stdout, new RegExp(`local cache: removed ${oldest.slice(0, -4)}`));
 });
+
+test('stand-in illumos host: a workspace that already holds the build fills an empty cache without building, then is a hit without unpacking', async (t) => {
+  const w = await world(t);
+  const none = await runCli(['build-world', '--workspace', w.ws, '--cache-backend', 'none'], {
+    env: { PATH: illumosPath() },
+  });
+  ok(none);
+  const fill = await w.run();
+  ok(fill);
+  assert.match(
+    fill.stdout,
+    /the workspace already holds the build of joyent-live-proto-1-\w+; the cache lacks it: saving it/,
+  );
+  assert.deepEqual(stageLines(fill), {
+    illumos: 'up to date',
+    'illumos-extra': 'up to date',
+    src: 'up to date',
+  });
+  assert.equal((await entries(w.cache)).length, 1);
+  const hit = await w.run();
+  ok(hit);
+  assert.match(
+    hit.stdout,
+    /cache hit: joyent-live-proto-1-\w+ \(the workspace already holds this proto: nothing to restore\)/,
+  );
+  assert.match(hit.stdout, /cache save: not needed/);
+});

@@ -98712,6 +98712,15 @@ class GithubCache {
         }
         return matched === undefined ? undefined : { key: matched, file: this.stagingFile };
     }
+    async has(key) {
+        this.available();
+        try {
+            return (await restoreCache([this.cachePath], key, [], { lookupOnly: true })) === key;
+        }
+        catch (err) {
+            throw new backend/* CacheBackendError */.PU(`restoreCache (lookup): ${reason(err)}`);
+        }
+    }
     async save(key) {
         this.available();
         let id;
@@ -99087,6 +99096,7 @@ const noCache = (stagingFile) => ({
     name: 'none',
     stagingFile,
     restore: () => Promise.resolve(undefined),
+    has: () => Promise.resolve(false),
     save: () => Promise.resolve(),
     discard: () => Promise.resolve('nothing to discard'),
 });
@@ -99138,6 +99148,9 @@ class LocalCache {
             .filter((e) => e.key.startsWith(prefix))
             .sort((a, b) => b.mtimeMs - a.mtimeMs || (0,_manifest_path_js__WEBPACK_IMPORTED_MODULE_3__/* .compareBytes */ .Xo)(b.key, a.key))[0];
         return newest && { key: newest.key, file: newest.file };
+    }
+    async has(key) {
+        return (await this.entries()).some((e) => e.key === key);
     }
     async save(key) {
         const final = this.file(key);
@@ -99714,7 +99727,7 @@ async function projectState(dir, label) {
     }
     const pathspec = ['--', '.', ':(exclude)illumos.sh'];
     let status = '';
-    await runTool('git', ['status', '--porcelain', '--untracked-files=normal', ...pathspec], {
+    await runTool('git', ['status', '--porcelain', '--untracked-files=no', ...pathspec], {
         cwd: dir,
         onData: (chunk) => (status += chunk.toString('utf8')),
     });
@@ -100450,6 +100463,23 @@ async function buildWorld(options) {
         if (options.clean) {
             info('clean: true: nothing is restored, every stage is rebuilt');
         }
+        else if (backend.name !== 'none' &&
+            localComplete &&
+            local &&
+            canonicalJson(local) === canonicalJson(inputs)) {
+            // The workspace already holds this very build: look the key up, fetch nothing.
+            try {
+                cacheHit = await backend.has(key);
+            }
+            catch (err) {
+                if (!(err instanceof cache_backend/* CacheBackendError */.PU))
+                    throw err;
+                cacheError('lookup failed', err);
+            }
+            info(cacheHit
+                ? `cache hit: ${key} (the workspace already holds this proto: nothing to restore)`
+                : `the workspace already holds the build of ${key}; the cache lacks it: saving it`);
+        }
         else if (backend.name !== 'none') {
             let found;
             try {
@@ -100461,15 +100491,7 @@ async function buildWorld(options) {
                 cacheError('restore failed', err);
             }
             const exact = found?.key === key;
-            if (found &&
-                exact &&
-                localComplete &&
-                local &&
-                canonicalJson(local) === canonicalJson(inputs)) {
-                info(`cache hit: ${key} (the workspace already holds this proto: nothing to unpack)`);
-                cacheHit = true;
-            }
-            else if (found && !exact && local) {
+            if (found && !exact && local) {
                 info(`cache entry ${found.key} matches by prefix only; keeping the workspace's own build ` +
                     'and rebuilding from it what changed');
             }

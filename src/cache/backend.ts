@@ -28,6 +28,8 @@ export interface CacheBackend {
   readonly stagingFile: string;
   /** The exact key, else the newest entry whose key starts with `prefix`; undefined on a miss. */
   restore(key: string, prefix: string): Promise<RestoredEntry | undefined>;
+  /** Whether an entry with exactly this key exists, without fetching it. */
+  has(key: string): Promise<boolean>;
   /** Stores `stagingFile` under `key`; throws CacheBackendError when the store refuses. */
   save(key: string): Promise<void>;
   /** Drops an entry found unusable; says what was done. */
@@ -38,6 +40,7 @@ export const noCache = (stagingFile: string): CacheBackend => ({
   name: 'none',
   stagingFile,
   restore: () => Promise.resolve(undefined),
+  has: () => Promise.resolve(false),
   save: () => Promise.resolve(),
   discard: () => Promise.resolve('nothing to discard'),
 });
@@ -88,6 +91,10 @@ export class LocalCache implements CacheBackend {
       .filter((e) => e.key.startsWith(prefix))
       .sort((a, b) => b.mtimeMs - a.mtimeMs || compareBytes(b.key, a.key))[0];
     return newest && { key: newest.key, file: newest.file };
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.entries()).some((e) => e.key === key);
   }
 
   async save(key: string): Promise<void> {

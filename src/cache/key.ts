@@ -15,7 +15,10 @@ import { describeError, UserError } from '../util/errors.js';
 export interface ProjectState {
   /** `git rev-parse HEAD`. */
   head: string;
-  /** True when `git status` shows uncommitted or untracked changes. */
+  /**
+   * True when `git status` shows changes to tracked files. Untracked files
+   * are not counted: builds leave many in the tree (objects, logs).
+   */
   dirty: boolean;
   /** sha256 of `git status --porcelain` and `git diff HEAD` when dirty: two dirty trees differ. */
   changes?: string;
@@ -132,7 +135,7 @@ export async function projectState(dir: string, label: string): Promise<ProjectS
   }
   const pathspec = ['--', '.', ':(exclude)illumos.sh'];
   let status = '';
-  await runTool('git', ['status', '--porcelain', '--untracked-files=normal', ...pathspec], {
+  await runTool('git', ['status', '--porcelain', '--untracked-files=no', ...pathspec], {
     cwd: dir,
     onData: (chunk) => (status += chunk.toString('utf8')),
   });

@@ -204,6 +204,24 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
     let baseName = "the workspace's last build";
     if (options.clean) {
       info('clean: true: nothing is restored, every stage is rebuilt');
+    } else if (
+      backend.name !== 'none' &&
+      localComplete &&
+      local &&
+      canonicalJson(local) === canonicalJson(inputs)
+    ) {
+      // The workspace already holds this very build: look the key up, fetch nothing.
+      try {
+        cacheHit = await backend.has(key);
+      } catch (err) {
+        if (!(err instanceof CacheBackendError)) throw err;
+        cacheError('lookup failed', err);
+      }
+      info(
+        cacheHit
+          ? `cache hit: ${key} (the workspace already holds this proto: nothing to restore)`
+          : `the workspace already holds the build of ${key}; the cache lacks it: saving it`,
+      );
     } else if (backend.name !== 'none') {
       let found: RestoredEntry | undefined;
       try {
@@ -213,16 +231,7 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
         cacheError('restore failed', err);
       }
       const exact = found?.key === key;
-      if (
-        found &&
-        exact &&
-        localComplete &&
-        local &&
-        canonicalJson(local) === canonicalJson(inputs)
-      ) {
-        info(`cache hit: ${key} (the workspace already holds this proto: nothing to unpack)`);
-        cacheHit = true;
-      } else if (found && !exact && local) {
+      if (found && !exact && local) {
         info(
           `cache entry ${found.key} matches by prefix only; keeping the workspace's own build ` +
             'and rebuilding from it what changed',

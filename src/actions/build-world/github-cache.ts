@@ -44,6 +44,15 @@ export class GithubCache implements CacheBackend {
     return matched === undefined ? undefined : { key: matched, file: this.stagingFile };
   }
 
+  async has(key: string): Promise<boolean> {
+    this.available();
+    try {
+      return (await cache.restoreCache([this.cachePath], key, [], { lookupOnly: true })) === key;
+    } catch (err) {
+      throw new CacheBackendError(`restoreCache (lookup): ${reason(err)}`);
+    }
+  }
+
   async save(key: string): Promise<void> {
     this.available();
     let id: number;
