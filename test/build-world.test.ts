@@ -13,6 +13,7 @@ import {
   mkdir,
   readFile,
   readdir,
+  rename,
   rm,
   stat,
   truncate,
@@ -26,6 +27,7 @@ import {
   commitAll,
   freshRunner,
   illumosPath,
+  initRepo,
   makeWorldWorkspace,
   snapshot,
 } from './helpers/world.js';
@@ -496,4 +498,54 @@ test('stand-in illumos host: a workspace that already holds the build fills an e
     /cache hit: joyent-live-proto-1-\w+ \(the workspace already holds this proto: nothing to restore\)/,
   );
   assert.match(hit.stdout, /cache save: not needed/);
+});
+
+test('stand-in illumos host: without a built nightly, nightly.sh is run by ksh93 (a stand-in), as smartos-live does on a fresh checkout', async (t) => {
+  const w = await world(t, 'none');
+  const scripts = join(w.ws, 'projects', 'illumos', 'usr', 'src', 'tools', 'scripts');
+  await rename(join(scripts, 'nightly'), join(scripts, 'nightly.sh'));
+  const noKsh = await w.run();
+  assert.equal(noKsh.code, 1);
+  assert.match(
+    noKsh.stderr,
+    /nightly is not built yet and there is no ksh93 \(or ksh\) on PATH to run .*nightly\.sh/,
+  );
+  const bin = join(w.dir, 'bin');
+  await mkdir(bin);
+  // Stand-in for illumos' ksh93: runs the script with sh (the nightly stand-in is sh).
+  await writeFile(join(bin, 'ksh93'), '#!/bin/sh\n# stand-in for ksh93\nexec sh "$@"\n', {
+    mode: 0o755,
+  });
+  const run = await w.run([], { PATH: `${bin}:${illumosPath()}` });
+  ok(run);
+  assert.match(
+    await readFile(join(w.ws, 'log', `illumos.${STAMP}.log`), 'utf8'),
+    new RegExp(`^==== ${bin}/ksh93 ${scripts}/nightly\\.sh -i `, 'm'),
+  );
+});
+
+test('stand-in illumos host: when src/ is in a git work tree, what git ignores (build output) does not change the key; a new source file does', async (t) => {
+  const w = await world(t, 'none');
+  // The workspace is a smartos-live checkout: a git repository with a .gitignore.
+  await writeFile(join(w.ws, '.gitignore'), '/projects/\n/proto/\n/log/\n0-*-stamp\n*.o\n');
+  commitAll(await initRepo(w.ws), 'smartos-live');
+  ok(await w.run());
+  await writeFile(join(w.ws, 'src', 'vmadm.o'), 'object code');
+  const ignored = await w.run();
+  ok(ignored);
+  assert.match(ignored.stdout, /compared with the workspace's last build: no input changed/);
+  assert.deepEqual(stageLines(ignored), {
+    illumos: 'up to date',
+    'illumos-extra': 'up to date',
+    src: 'up to date',
+  });
+  await writeFile(join(w.ws, 'src', 'imgadm.sh'), 'echo imgadm\n');
+  const added = await w.run();
+  ok(added);
+  assert.match(added.stdout, /compared with the workspace's last build: src changed$/m);
+  assert.deepEqual(stageLines(added), {
+    illumos: 'up to date',
+    'illumos-extra': 'up to date',
+    src: 'built',
+  });
 });

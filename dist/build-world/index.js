@@ -99744,36 +99744,55 @@ async function hashFile(path, hash) {
     for await (const chunk of (0,external_node_fs_.createReadStream)(path))
         hash.update(chunk);
 }
+function hashEntry(hash, path, mode, kind, extra = '') {
+    hash.update(`${kind} ${mode} ${path}\0${extra}`);
+}
+/** Adds one path (relative to root) of any type; false when it is a directory to descend into. */
+async function hashPath(hash, root, path) {
+    const abs = (0,external_node_path_.join)(root, path);
+    const st = await (0,promises_.lstat)(abs);
+    const mode = (st.mode & 0o7777).toString(8);
+    if (st.isDirectory()) {
+        hashEntry(hash, path, mode, 'd');
+        return false;
+    }
+    if (st.isSymbolicLink())
+        hashEntry(hash, path, mode, 's', `${await (0,promises_.readlink)(abs)}\0`);
+    else if (st.isFile()) {
+        hashEntry(hash, path, mode, 'f', `${st.size}\0`);
+        await hashFile(abs, hash);
+    }
+    else
+        hashEntry(hash, path, mode, 'o');
+    return true;
+}
 /**
  * sha256 of a tree, streamed: each entry in byte order of its path gives its
  * type, permission bits and path, then its symlink text or its size and
- * contents. `.git` is skipped at every level.
+ * contents. `.git` is skipped at every level. When the tree is in a git
+ * work tree (smartos-live's src/ is), the files git would not ignore are
+ * hashed (tracked and untracked alike): what the build leaves in the tree
+ * (objects, its .gitignore'd outputs) does not change the hash.
  */
 async function hashTree(root) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
+    let listed = '';
+    const inGit = await runTool('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'], { cwd: root, onData: (chunk) => (listed += chunk.toString('utf8')) }).then(() => true, () => false);
+    if (inGit) {
+        const paths = [...new Set(listed.split('\0').filter(Boolean))].sort(path/* compareBytes */.Xo);
+        for (const path of paths) {
+            // A tracked file deleted in the work tree is simply absent.
+            await hashPath(hash, root, path).catch(() => hashEntry(hash, path, '0', 'deleted'));
+        }
+        return `git:${hash.digest('hex')}`;
+    }
     const walk = async (rel) => {
-        const names = (await (0,promises_.readdir)((0,external_node_path_.join)(root, rel))).sort(path/* compareBytes */.Xo);
-        for (const name of names) {
+        for (const name of (await (0,promises_.readdir)((0,external_node_path_.join)(root, rel))).sort(path/* compareBytes */.Xo)) {
             if (name === '.git')
                 continue;
             const path = rel ? `${rel}/${name}` : name;
-            const abs = (0,external_node_path_.join)(root, path);
-            const st = await (0,promises_.lstat)(abs);
-            const mode = (st.mode & 0o7777).toString(8);
-            if (st.isDirectory()) {
-                hash.update(`d ${mode} ${path}\0`);
+            if (!(await hashPath(hash, root, path)))
                 await walk(path);
-            }
-            else if (st.isSymbolicLink()) {
-                hash.update(`s ${mode} ${path}\0${await (0,promises_.readlink)(abs)}\0`);
-            }
-            else if (st.isFile()) {
-                hash.update(`f ${mode} ${path}\0${st.size}\0`);
-                await hashFile(abs, hash);
-            }
-            else {
-                hash.update(`o ${mode} ${path}\0`);
-            }
         }
     };
     await walk('');
@@ -100038,6 +100057,26 @@ async function requireIllumos(what, env) {
     return uname;
 }
 //# sourceMappingURL=uname.js.map
+;// CONCATENATED MODULE: ./build/src/util/which.js
+
+
+/** The first executable called `name` on PATH, or undefined. */
+async function which(name, path = process.env.PATH ?? '') {
+    for (const dir of path.split(external_node_path_.delimiter)) {
+        if (!dir)
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.access)(candidate, promises_.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here; keep looking
+        }
+    }
+    return undefined;
+}
+//# sourceMappingURL=which.js.map
 ;// CONCATENATED MODULE: ./build/src/version.js
 /** This tool's version (kept equal to package.json's by a test). */
 const VERSION = '0.1.0';
@@ -100161,26 +100200,6 @@ async function lockWorkspace(path, onWarning) {
     throw new errors/* UserError */.yo(`cannot take the workspace lock ${path}: other builds keep taking it`);
 }
 //# sourceMappingURL=lock.js.map
-;// CONCATENATED MODULE: ./build/src/util/which.js
-
-
-/** The first executable called `name` on PATH, or undefined. */
-async function which(name, path = process.env.PATH ?? '') {
-    for (const dir of path.split(external_node_path_.delimiter)) {
-        if (!dir)
-            continue;
-        const candidate = (0,external_node_path_.join)(dir, name);
-        try {
-            await (0,promises_.access)(candidate, promises_.constants.X_OK);
-            return candidate;
-        }
-        catch {
-            // not here; keep looking
-        }
-    }
-    return undefined;
-}
-//# sourceMappingURL=which.js.map
 ;// CONCATENATED MODULE: ./build/src/world/stages.js
 /**
  * The stages of the world build, in smartos-live's order (its Makefile's
@@ -100371,6 +100390,7 @@ function mailMsgPath(codemgrWs) {
 
 
 
+
 /** How many lines of a failed stage's log (and of nightly's mail_msg) are shown. */
 const TAIL_LINES = 40;
 async function exists(path) {
@@ -100380,6 +100400,24 @@ async function requireDir(path, what, hint) {
     const st = await (0,promises_.stat)(path).catch(() => undefined);
     if (!st?.isDirectory())
         throw new errors/* UserError */.yo(`${what} ${path} is missing (${hint})`);
+}
+/**
+ * nightly as built into usr/src/tools/scripts, or else (a fresh checkout,
+ * tools not built yet) nightly.sh run by ksh93, as smartos-live's
+ * tools/build_illumos runs its copy of nightly.sh.
+ */
+async function nightlyCommand(planned, env) {
+    if (await exists(planned.command))
+        return planned;
+    const script = `${planned.command}.sh`;
+    if (!(await exists(script))) {
+        throw new errors/* UserError */.yo(`neither ${planned.command} nor ${script} exists: projects/illumos is not an illumos-gate checkout`);
+    }
+    const ksh = (await which('ksh93', env.PATH ?? '')) ?? (await which('ksh', env.PATH ?? ''));
+    if (!ksh) {
+        throw new errors/* UserError */.yo(`${planned.command} is not built yet and there is no ksh93 (or ksh) on PATH to run ${script}`);
+    }
+    return { ...planned, command: ksh, args: [script, ...planned.args] };
 }
 async function buildWorld(options) {
     const info = options.onInfo ?? (() => undefined);
@@ -100578,10 +100616,8 @@ async function buildWorld(options) {
                 info(`stage ${stage}: ${status} (its stamp matches its inputs)`);
                 continue;
             }
-            if (stage === 'illumos' && !(await exists(nightly))) {
-                throw new errors/* UserError */.yo(`${nightly} is missing (smartos-live's build_illumos makes it from nightly.sh: ` +
-                    'cp nightly.sh nightly; chmod +x nightly)');
-            }
+            if (stage === 'illumos')
+                commands.illumos[0] = await nightlyCommand(commands.illumos[0], env);
             const log = (0,external_node_path_.join)(logDir, `${stage}.${buildstamp}.log`);
             options.onStageStart?.(stage, log);
             const started = performance.now();

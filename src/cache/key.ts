@@ -33,7 +33,11 @@ export interface KeyInputs {
   salt: string;
   illumos: ProjectState;
   'illumos-extra': ProjectState;
-  /** sha256 of the src/ tree: paths, types, modes, symlink texts, contents (no .git). */
+  /**
+   * sha256 of the src/ tree: paths, types, modes, symlink texts, contents
+   * (no .git); `git:<sha256>` over the files git does not ignore when src/
+   * is in a git work tree.
+   */
   src: string;
   /** sha256 of projects/illumos/illumos.sh. */
   'illumos.sh': string;
@@ -152,32 +156,59 @@ async function hashFile(path: string, hash: Hash): Promise<void> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
 }
 
+function hashEntry(hash: Hash, path: string, mode: string, kind: string, extra = ''): void {
+  hash.update(`${kind} ${mode} ${path}\0${extra}`);
+}
+
+/** Adds one path (relative to root) of any type; false when it is a directory to descend into. */
+async function hashPath(hash: Hash, root: string, path: string): Promise<boolean> {
+  const abs = join(root, path);
+  const st = await lstat(abs);
+  const mode = (st.mode & 0o7777).toString(8);
+  if (st.isDirectory()) {
+    hashEntry(hash, path, mode, 'd');
+    return false;
+  }
+  if (st.isSymbolicLink()) hashEntry(hash, path, mode, 's', `${await readlink(abs)}\0`);
+  else if (st.isFile()) {
+    hashEntry(hash, path, mode, 'f', `${st.size}\0`);
+    await hashFile(abs, hash);
+  } else hashEntry(hash, path, mode, 'o');
+  return true;
+}
+
 /**
  * sha256 of a tree, streamed: each entry in byte order of its path gives its
  * type, permission bits and path, then its symlink text or its size and
- * contents. `.git` is skipped at every level.
+ * contents. `.git` is skipped at every level. When the tree is in a git
+ * work tree (smartos-live's src/ is), the files git would not ignore are
+ * hashed (tracked and untracked alike): what the build leaves in the tree
+ * (objects, its .gitignore'd outputs) does not change the hash.
  */
 export async function hashTree(root: string): Promise<string> {
   const hash = createHash('sha256');
+  let listed = '';
+  const inGit = await runTool(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'],
+    { cwd: root, onData: (chunk) => (listed += chunk.toString('utf8')) },
+  ).then(
+    () => true,
+    () => false,
+  );
+  if (inGit) {
+    const paths = [...new Set(listed.split('\0').filter(Boolean))].sort(compareBytes);
+    for (const path of paths) {
+      // A tracked file deleted in the work tree is simply absent.
+      await hashPath(hash, root, path).catch(() => hashEntry(hash, path, '0', 'deleted'));
+    }
+    return `git:${hash.digest('hex')}`;
+  }
   const walk = async (rel: string) => {
-    const names = (await readdir(join(root, rel))).sort(compareBytes);
-    for (const name of names) {
+    for (const name of (await readdir(join(root, rel))).sort(compareBytes)) {
       if (name === '.git') continue;
       const path = rel ? `${rel}/${name}` : name;
-      const abs = join(root, path);
-      const st = await lstat(abs);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) {
-        hash.update(`d ${mode} ${path}\0`);
-        await walk(path);
-      } else if (st.isSymbolicLink()) {
-        hash.update(`s ${mode} ${path}\0${await readlink(abs)}\0`);
-      } else if (st.isFile()) {
-        hash.update(`f ${mode} ${path}\0${st.size}\0`);
-        await hashFile(abs, hash);
-      } else {
-        hash.update(`o ${mode} ${path}\0`);
-      }
+      if (!(await hashPath(hash, root, path))) await walk(path);
     }
   };
   await walk('');

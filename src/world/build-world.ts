@@ -31,6 +31,7 @@ import {
 import { requireIllumos } from '../host/uname.js';
 import { partialName } from '../util/atomic.js';
 import { describeError, UserError } from '../util/errors.js';
+import { which } from '../util/which.js';
 import { VERSION } from '../version.js';
 import { compilersOf, readIllumosEnv } from './illumos-env.js';
 import { lockWorkspace } from './lock.js';
@@ -116,6 +117,31 @@ async function exists(path: string): Promise<boolean> {
 async function requireDir(path: string, what: string, hint: string): Promise<void> {
   const st = await stat(path).catch(() => undefined);
   if (!st?.isDirectory()) throw new UserError(`${what} ${path} is missing (${hint})`);
+}
+
+/**
+ * nightly as built into usr/src/tools/scripts, or else (a fresh checkout,
+ * tools not built yet) nightly.sh run by ksh93, as smartos-live's
+ * tools/build_illumos runs its copy of nightly.sh.
+ */
+async function nightlyCommand(
+  planned: StageCommand,
+  env: NodeJS.ProcessEnv,
+): Promise<StageCommand> {
+  if (await exists(planned.command)) return planned;
+  const script = `${planned.command}.sh`;
+  if (!(await exists(script))) {
+    throw new UserError(
+      `neither ${planned.command} nor ${script} exists: projects/illumos is not an illumos-gate checkout`,
+    );
+  }
+  const ksh = (await which('ksh93', env.PATH ?? '')) ?? (await which('ksh', env.PATH ?? ''));
+  if (!ksh) {
+    throw new UserError(
+      `${planned.command} is not built yet and there is no ksh93 (or ksh) on PATH to run ${script}`,
+    );
+  }
+  return { ...planned, command: ksh, args: [script, ...planned.args] };
 }
 
 export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorldResult> {
@@ -321,12 +347,7 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
         info(`stage ${stage}: ${status} (its stamp matches its inputs)`);
         continue;
       }
-      if (stage === 'illumos' && !(await exists(nightly))) {
-        throw new UserError(
-          `${nightly} is missing (smartos-live's build_illumos makes it from nightly.sh: ` +
-            'cp nightly.sh nightly; chmod +x nightly)',
-        );
-      }
+      if (stage === 'illumos') commands.illumos[0] = await nightlyCommand(commands.illumos[0], env);
       const log = join(logDir, `${stage}.${buildstamp}.log`);
       options.onStageStart?.(stage, log);
       const started = performance.now();

@@ -37,6 +37,12 @@ export function commitAll(project: string, message: string): string {
   return git(project, 'rev-parse', 'HEAD');
 }
 
+/** `git init` in `dir` (real git); returns `dir`. */
+export function initRepo(dir: string): string {
+  git(dir, 'init', '-q');
+  return dir;
+}
+
 /** Copies the fixture workspace to `<dir>/ws`, fills in illumos.sh, git-inits the projects. */
 export async function makeWorldWorkspace(dir: string): Promise<string> {
   const ws = join(dir, 'ws');
@@ -44,9 +50,7 @@ export async function makeWorldWorkspace(dir: string): Promise<string> {
   const env = join(ws, 'projects', 'illumos', 'illumos.sh');
   await writeFile(env, (await readFile(env, 'utf8')).replaceAll('@WORKSPACE@', ws));
   for (const project of ['illumos', 'illumos-extra']) {
-    const p = join(ws, 'projects', project);
-    git(p, 'init', '-q');
-    commitAll(p, 'fixture');
+    commitAll(initRepo(join(ws, 'projects', project)), 'fixture');
   }
   return ws;
 }
