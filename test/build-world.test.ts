@@ -528,7 +528,7 @@ test('stand-in illumos host: when src/ is in a git work tree, what git ignores (
   const w = await world(t, 'none');
   // The workspace is a smartos-live checkout: a git repository with a .gitignore.
   await writeFile(join(w.ws, '.gitignore'), '/projects/\n/proto/\n/log/\n0-*-stamp\n*.o\n');
-  commitAll(await initRepo(w.ws), 'smartos-live');
+  commitAll(initRepo(w.ws), 'smartos-live');
   ok(await w.run());
   await writeFile(join(w.ws, 'src', 'vmadm.o'), 'object code');
   const ignored = await w.run();
