@@ -549,3 +549,16 @@ test('stand-in illumos host: when src/ is in a git work tree, what git ignores (
     src: 'built',
   });
 });
+
+test('stand-in illumos host: a proto other than the ROOT illumos.sh names is refused before anything is built', async (t) => {
+  const w = await world(t, 'none');
+  const run = await w.run(['--proto', 'elsewhere']);
+  assert.equal(run.code, 1);
+  assert.equal(
+    run.stderr,
+    `joyent-live: error: ${join(w.ws, 'projects', 'illumos', 'illumos.sh')}: ROOT is ${join(w.ws, 'proto')} ` +
+      `but the proto area is ${join(w.ws, 'elsewhere')}: nightly would install outside the proto that is cached ` +
+      '(give proto the same path, or rerun setup-illumos-host)\n',
+  );
+  assert.ok(!existsSync(join(w.ws, 'log')));
+});
