@@ -370,6 +370,41 @@ test('build-world (stand-in illumos host): a failing stage fails the step naming
   assertNoStack(failed);
 });
 
+test('build-world (stand-in illumos host, local backend): a second job restores the proto from the runner directory; bad local inputs are named', async (t) => {
+  const { ws, run } = await worldWorkspace(t);
+  const cacheDir = join(await scratchDir(t), 'proto-cache');
+  const missing = await run({ 'cache-backend': 'local' });
+  assert.equal(missing.code, 1);
+  assert.match(
+    missing.stdout,
+    /^::error::input "local-cache-dir" is required with cache-backend: local$/m,
+  );
+  const badSize = await run({
+    'cache-backend': 'local',
+    'local-cache-dir': cacheDir,
+    'local-cache-max-gb': 'lots',
+  });
+  assert.equal(badSize.code, 1);
+  assert.match(
+    badSize.stdout,
+    /^::error::input "local-cache-max-gb" must be a positive number of GiB, not "lots"$/m,
+  );
+  const inputs = { 'cache-backend': 'local', 'local-cache-dir': cacheDir };
+  const first = await run(inputs);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  assert.deepEqual(await readdir(cacheDir), [`${first.outputs['cache-key']}.tgz`]);
+  await freshRunner(ws);
+  const second = await run(inputs);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.equal(second.outputs['cache-hit'], 'true');
+  assert.equal(second.outputs['cache-key'], first.outputs['cache-key']);
+  assert.deepEqual(stagesOf(second), {
+    illumos: 'from cache',
+    'illumos-extra': 'from cache',
+    src: 'from cache',
+  });
+});
+
 test('build-live: uploads without a results service fail clearly', async (t) => {
   const out = await scratchDir(t);
   const run = await runAction(t, 'build-live', {
