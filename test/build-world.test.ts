@@ -21,6 +21,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { CLI } from './helpers/paths.js';
 import { rawTgz } from './helpers/raw-tar.js';
 import { runCli, scratchDir, type CliRun } from './helpers/cli.js';
 import {
@@ -377,19 +378,15 @@ test('stand-in illumos host: cache entries whose members escape the proto area a
 test("stand-in illumos host: two builds on one workspace at once: the second fails at once naming the lock and the first one's pid", async (t) => {
   const w = await world(t, 'none');
   const release = join(w.dir, 'release-nightly');
-  const first = spawn(
-    process.execPath,
-    [join(process.cwd(), 'bin', 'joyent-live'), 'build-world', '--workspace', w.ws],
-    {
-      env: {
-        ...process.env,
-        PATH: illumosPath(),
-        SOURCE_DATE_EPOCH: '1323461708',
-        NIGHTLY_STANDIN_HOLD: release,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const first = spawn(process.execPath, [CLI, 'build-world', '--workspace', w.ws], {
+    env: {
+      ...process.env,
+      PATH: illumosPath(),
+      SOURCE_DATE_EPOCH: '1323461708',
+      NIGHTLY_STANDIN_HOLD: release,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let firstOut = '';
   let exited = false;
   first.stdout.setEncoding('utf8').on('data', (d: string) => (firstOut += d));
