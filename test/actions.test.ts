@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { type as osType } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -25,6 +25,7 @@ import {
 import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
 import { startResultsServer } from './helpers/results-server.js';
 import { cleanRunnerEnv, parseOutputFile, runComposite } from './helpers/runner.js';
+import { freshRunner, illumosPath, makeWorldWorkspace } from './helpers/world.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708
 const BROKEN = join('action-fixtures', 'manifests', 'broken');
@@ -329,6 +330,192 @@ test('setup-illumos-host on a stand-in SmartOS host: a package that fails to ins
     bad.stdout,
     /^::error::input "compression" must be one of auto, zstd, gzip, not "xz"/m,
   );
+});
+
+/** The build-world action on a fresh fixture workspace, the uname stand-in first on PATH. */
+async function worldWorkspace(t: Parameters<typeof scratchDir>[0]) {
+  const ws = await makeWorldWorkspace(await scratchDir(t));
+  const run = (inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}) =>
+    runAction(
+      t,
+      'build-world',
+      { workspace: ws, ...inputs },
+      {
+        PATH: illumosPath(),
+        GITHUB_WORKSPACE: ws,
+        ...env,
+      },
+    );
+  return { ws, run };
+}
+
+const stagesOf = (run: ActionRun) => JSON.parse(run.outputs.stages) as Record<string, string>;
+
+test('build-world (stand-in illumos host, github backend against the loopback stand-in for GitHub\'s results service): the second run restores and skips every stage; after touching src the third says "src changed", rebuilds only src and saves a new entry', async (t) => {
+  const server = await startResultsServer();
+  t.after(() => server.close());
+  const { ws, run } = await worldWorkspace(t);
+  const first = await run({ 'cache-backend': 'github' }, server.env);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  assertNoStack(first);
+  assert.equal(first.outputs['cache-hit'], 'false');
+  assert.match(first.outputs['cache-key'], /^joyent-live-proto-1-[0-9a-f]{40}$/);
+  assert.equal(first.outputs.proto, join(ws, 'proto'));
+  assert.deepEqual(stagesOf(first), { illumos: 'built', 'illumos-extra': 'built', src: 'built' });
+  // Each stage's output is folded in a log group, with workflow commands off inside.
+  assert.match(
+    first.stdout,
+    /^::group::build-world: illumos \(log: .*illumos\.20111209T201508Z\.log\)$/m,
+  );
+  assert.match(first.stdout, /^::stop-commands::[0-9a-f]{32}$/m);
+  assert.match(first.stdout, /nightly \(stand-in\): done/);
+  assert.equal(first.stdout.match(/^::endgroup::$/gm)?.length, 3);
+  assert.match(first.summary, /\| illumos \| built \|/);
+  assert.match(first.summary, /Cache save: saved/);
+  assert.deepEqual(
+    server.caches.map((c) => [c.key, c.finalized]),
+    [[first.outputs['cache-key'], true]],
+  );
+
+  await freshRunner(ws);
+  const second = await run({ 'cache-backend': 'github' }, server.env);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.equal(second.outputs['cache-hit'], 'true');
+  assert.equal(second.outputs['restored-key'], first.outputs['cache-key']);
+  assert.deepEqual(stagesOf(second), {
+    illumos: 'from cache',
+    'illumos-extra': 'from cache',
+    src: 'from cache',
+  });
+  assert.deepEqual(await readdir(join(ws, 'log')), []);
+  assert.doesNotMatch(second.stdout, /::group::/);
+  assert.equal(server.caches.length, 1, 'nothing saved again on an exact hit');
+  assert.match(second.summary, /cache hit, nothing built/);
+
+  await appendFile(join(ws, 'src', 'vmadm.sh'), 'echo changed\n');
+  await freshRunner(ws);
+  const third = await run({ 'cache-backend': 'github' }, server.env);
+  assert.equal(third.code, 0, third.stdout + third.stderr);
+  assert.equal(third.outputs['cache-hit'], 'false');
+  assert.match(
+    third.stdout,
+    /^compared with the restored entry joyent-live-proto-1-[0-9a-f]{40}: src changed$/m,
+  );
+  assert.deepEqual(stagesOf(third), {
+    illumos: 'from cache',
+    'illumos-extra': 'from cache',
+    src: 'built',
+  });
+  assert.match(third.summary, /Changed: src changed/);
+  assert.deepEqual(
+    server.caches.map((c) => [c.key, c.finalized]),
+    [
+      [first.outputs['cache-key'], true],
+      [third.outputs['cache-key'], true],
+    ],
+  );
+
+  // The same workspace again: a lookup only (nothing downloaded), a hit.
+  const blobReads = server.requests.filter((r) => r.kind === 'GetBlob').length;
+  const fourth = await run({ 'cache-backend': 'github' }, server.env);
+  assert.equal(fourth.code, 0, fourth.stdout + fourth.stderr);
+  assert.equal(fourth.outputs['cache-hit'], 'true');
+  assert.match(fourth.stdout, /the workspace already holds this proto: nothing to restore/);
+  assert.equal(server.requests.filter((r) => r.kind === 'GetBlob').length, blobReads);
+});
+
+test("build-world (stand-in illumos host): saveCache refused by the loopback stand-in for GitHub's results service warns, or fails the step with fail-on-cache-error", async (t) => {
+  const server = await startResultsServer();
+  t.after(() => server.close());
+  const { ws, run } = await worldWorkspace(t);
+  server.refuseNext('CreateCacheEntry', { message: 'the cache of this repository is full' });
+  const warned = await run({ 'cache-backend': 'github' }, server.env);
+  assert.equal(warned.code, 0, warned.stdout + warned.stderr);
+  assert.match(
+    warned.stdout,
+    /^::warning::proto cache \(github\): save failed: saveCache did not store joyent-live-proto-1-[0-9a-f]{40} \(it returned -1: .*; going on without it$/m,
+  );
+  assert.match(warned.summary, /Cache save: failed/);
+  assert.equal(server.caches.length, 0);
+
+  await freshRunner(ws);
+  server.refuseNext('CreateCacheEntry', { message: 'the cache of this repository is full' });
+  const failed = await run(
+    { 'cache-backend': 'github', 'fail-on-cache-error': 'true' },
+    server.env,
+  );
+  assert.equal(failed.code, 1);
+  assert.match(
+    failed.stdout,
+    /^::error::proto cache \(github\): save failed: saveCache did not store .* \(fail-on-cache-error is true\)$/m,
+  );
+  assertNoStack(failed);
+});
+
+test('build-world (stand-in illumos host): the github backend without a cache service warns and builds, or fails with fail-on-cache-error', async (t) => {
+  const { run } = await worldWorkspace(t);
+  const warned = await run({ 'cache-backend': 'github' });
+  assert.equal(warned.code, 0, warned.stdout + warned.stderr);
+  assert.match(
+    warned.stdout,
+    /^::warning::proto cache \(github\): restore failed: the GitHub cache service is not available/m,
+  );
+  assert.deepEqual(stagesOf(warned), { illumos: 'built', 'illumos-extra': 'built', src: 'built' });
+  // The same workspace, which now holds this build: the key is only looked up.
+  const failed = await run({ 'cache-backend': 'github', 'fail-on-cache-error': 'true' });
+  assert.equal(failed.code, 1);
+  assert.match(
+    failed.stdout,
+    /^::error::proto cache \(github\): lookup failed: the GitHub cache service is not available .*\(fail-on-cache-error is true\)$/m,
+  );
+});
+
+test('build-world (stand-in illumos host): a failing stage fails the step naming it, closes its log group, sets no cache-key', async (t) => {
+  const { run } = await worldWorkspace(t);
+  const failed = await run({ 'cache-backend': 'none' }, { SRC_STANDIN_FAIL: '1' });
+  assert.equal(failed.code, 1);
+  assert.match(
+    failed.stdout,
+    /^::error::build-world: stage src failed \(.*exit status 2\); log: .*src\.20111209T201508Z\.log$/m,
+  );
+  assert.equal(failed.stdout.match(/^::endgroup::$/gm)?.length, 3);
+  assert.equal(failed.outputs['cache-key'], undefined);
+  assertNoStack(failed);
+});
+
+test('build-world (stand-in illumos host, local backend): a second job restores the proto from the runner directory; bad local inputs are named', async (t) => {
+  const { ws, run } = await worldWorkspace(t);
+  const cacheDir = join(await scratchDir(t), 'proto-cache');
+  const missing = await run({ 'cache-backend': 'local' });
+  assert.equal(missing.code, 1);
+  assert.match(
+    missing.stdout,
+    /^::error::input "local-cache-dir" is required with cache-backend: local$/m,
+  );
+  const badSize = await run({
+    'cache-backend': 'local',
+    'local-cache-dir': cacheDir,
+    'local-cache-max-gb': 'lots',
+  });
+  assert.equal(badSize.code, 1);
+  assert.match(
+    badSize.stdout,
+    /^::error::input "local-cache-max-gb" must be a positive number of GiB, not "lots"$/m,
+  );
+  const inputs = { 'cache-backend': 'local', 'local-cache-dir': cacheDir };
+  const first = await run(inputs);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  assert.deepEqual(await readdir(cacheDir), [`${first.outputs['cache-key']}.tgz`]);
+  await freshRunner(ws);
+  const second = await run(inputs);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.equal(second.outputs['cache-hit'], 'true');
+  assert.equal(second.outputs['cache-key'], first.outputs['cache-key']);
+  assert.deepEqual(stagesOf(second), {
+    illumos: 'from cache',
+    'illumos-extra': 'from cache',
+    src: 'from cache',
+  });
 });
 
 test('build-live: uploads without a results service fail clearly', async (t) => {

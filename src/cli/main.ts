@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { errnoCode, UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { buildLiveCommand } from './build-live-command.js';
+import { buildWorldCommand } from './build-world-command.js';
 import { manifestCommand } from './manifest-command.js';
 import { setupHostCommand } from './setup-host-command.js';
 import { verifyCommand } from './verify-command.js';
@@ -31,7 +32,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .addCommand(buildLiveCommand(setExitCode))
     .addCommand(verifyCommand(setExitCode))
     .addCommand(manifestCommand(setExitCode))
-    .addCommand(setupHostCommand(setExitCode));
+    .addCommand(setupHostCommand(setExitCode))
+    .addCommand(buildWorldCommand());
   // Nested commands (manifest lint, ...) must not exit the process either.
   const override = (command: Command) => {
     command.exitOverride();

@@ -1,0 +1,2 @@
+/* stand-in illumos kernel source */
+int main(void) { return 0; }

@@ -1,0 +1,3 @@
+#!/bin/sh
+# vmadm (stand-in)
+echo vmadm

@@ -1,0 +1,192 @@
+/**
+ * The stages of the world build, in smartos-live's order (its Makefile's
+ * 0-illumos-stamp, 0-extra-stamp, 0-livesrc-stamp rules): illumos with
+ * nightly, illumos-extra and src with GNU make into DESTDIR=<proto>. Each
+ * stage's output is streamed to log/<stage>.<BUILDSTAMP>.log; its stamp,
+ * which records the inputs it was built from, is written only after it
+ * succeeded.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { open, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson, runTool, type KeyInputs } from '../cache/key.js';
+import { partialName } from '../util/atomic.js';
+import { describeError, UserError } from '../util/errors.js';
+import { which } from '../util/which.js';
+
+export const STAGES = ['illumos', 'illumos-extra', 'src'] as const;
+export type StageName = (typeof STAGES)[number];
+
+/** Stamp file names, as smartos-live's Makefile names them. */
+export const STAMP_FILES: Record<StageName, string> = {
+  illumos: '0-illumos-stamp',
+  'illumos-extra': '0-extra-stamp',
+  src: '0-livesrc-stamp',
+};
+
+/**
+ * The inputs each stage is built from. A change to one reruns that stage
+ * and every later one; the tool version and salt belong to the first.
+ */
+export function stageInputs(stage: StageName, inputs: KeyInputs): string {
+  switch (stage) {
+    case 'illumos':
+      return canonicalJson({
+        stage,
+        format: inputs.format,
+        tool: inputs.tool,
+        salt: inputs.salt,
+        illumos: inputs.illumos,
+        'illumos.sh': inputs['illumos.sh'],
+        compilers: inputs.compilers,
+      });
+    case 'illumos-extra':
+      return canonicalJson({
+        stage,
+        'illumos-extra': inputs['illumos-extra'],
+        compilers: inputs.compilers,
+      });
+    case 'src':
+      return canonicalJson({ stage, src: inputs.src });
+  }
+}
+
+/** True when the stamp exists and records exactly these inputs. */
+export async function stampCurrent(stampPath: string, expected: string): Promise<boolean> {
+  const text = await readFile(stampPath, 'utf8').catch(() => undefined);
+  return text !== undefined && text.trimEnd() === expected;
+}
+
+export async function writeStamp(stampPath: string, content: string): Promise<void> {
+  const tmp = partialName(stampPath);
+  await writeFile(tmp, content + '\n');
+  await rename(tmp, stampPath);
+}
+
+export async function removeStamp(stampPath: string): Promise<void> {
+  await rm(stampPath, { force: true });
+}
+
+/** `gmake` when on PATH, else `make` if it is GNU make, else a clear error. */
+export async function findGnuMake(env: NodeJS.ProcessEnv): Promise<string> {
+  const path = env.PATH ?? '';
+  const gmake = await which('gmake', path);
+  if (gmake) return gmake;
+  const make = await which('make', path);
+  if (make) {
+    let first = '';
+    await runTool(make, ['--version'], {
+      env,
+      onData: (c) => (first += c.toString('utf8')),
+    }).catch(() => undefined);
+    if (/GNU Make/.test(first)) return make;
+  }
+  throw new UserError(
+    'build-world needs GNU make: no gmake on PATH' +
+      (make ? `, and ${make} is not GNU make` : ' and no make either') +
+      ' (on illumos: pkg install developer/build/gnu-make, or pkgin install gmake)',
+  );
+}
+
+export interface StageCommand {
+  command: string;
+  args: string[];
+  cwd: string;
+}
+
+export interface StageRunOptions {
+  env: NodeJS.ProcessEnv;
+  /** Every chunk of output, as it comes (the action shows it inside a log group). */
+  onOutput?: (chunk: Buffer) => void;
+}
+
+async function write(stream: WriteStream, chunk: Buffer | string): Promise<void> {
+  if (!stream.write(chunk)) await once(stream, 'drain');
+}
+
+/**
+ * Runs the commands of one stage in turn, stdout and stderr streamed to
+ * `logPath` (never held in memory), stopping at the first that fails.
+ * Returns undefined on success, else what failed.
+ */
+export async function runStageCommands(
+  commands: readonly StageCommand[],
+  logPath: string,
+  options: StageRunOptions,
+): Promise<{ command: string; status: string } | undefined> {
+  const log = createWriteStream(logPath, { mode: 0o644 });
+  let logError: Error | undefined;
+  log.on('error', (err) => (logError = err));
+  try {
+    for (const c of commands) {
+      const line = `==== ${[c.command, ...c.args].join(' ')} (in ${c.cwd})\n`;
+      await write(log, line);
+      options.onOutput?.(Buffer.from(line));
+      const status = await new Promise<string>((resolve) => {
+        const child = spawn(c.command, c.args, {
+          cwd: c.cwd,
+          env: options.env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const pump = (stream: NodeJS.ReadableStream) =>
+          stream.on('data', (chunk: Buffer) => {
+            options.onOutput?.(chunk);
+            if (!log.write(chunk)) {
+              child.stdout.pause();
+              child.stderr.pause();
+              log.once('drain', () => {
+                child.stdout.resume();
+                child.stderr.resume();
+              });
+            }
+          });
+        pump(child.stdout);
+        pump(child.stderr);
+        child.on('error', (err) => resolve(`could not be started: ${describeError(err)}`));
+        child.on('close', (code, signal) =>
+          resolve(code === 0 ? '' : signal ? `killed by ${signal}` : `exit status ${code}`),
+        );
+      });
+      if (status) {
+        await write(log, `==== ${c.command} failed: ${status}\n`);
+        return { command: [c.command, ...c.args].join(' '), status };
+      }
+    }
+    return undefined;
+  } finally {
+    log.end();
+    await once(log, 'close').catch(() => undefined);
+    if (logError) {
+      // eslint-disable-next-line no-unsafe-finally
+      throw new UserError(`cannot write the stage log ${logPath}: ${describeError(logError)}`);
+    }
+  }
+}
+
+/** The last `count` lines of a file, read from its end (a log may be huge). */
+export async function tailLines(path: string, count: number): Promise<string[]> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const { size } = await handle.stat();
+    const want = Math.min(size, 64 * 1024);
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(want), 0, want, size - want);
+    const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    if (want < size) lines.shift(); // a partial first line
+    return lines.slice(-count);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Where real nightly leaves mail_msg: `$ATLOG/latest/mail_msg`, ATLOG being `$CODEMGR_WS/log`. */
+export function mailMsgPath(codemgrWs: string): string {
+  return join(codemgrWs, 'log', 'latest', 'mail_msg');
+}
