@@ -48,8 +48,8 @@ export interface StepRun extends CliRun {
 
 /**
  * A minimal stand-in for the runner's composite-action executor, enough for
- * our root action.yml: `if: inputs.X == 'value'`, `${{ inputs.X }}` and
- * `${{ steps.ID.outputs.Y }}` in env, bash `run` steps with
+ * our root action.yml: `if: inputs.X == 'value'`, `${{ inputs.X }}`,
+ * `${{ steps.ID.outputs.Y }}` and `a || b` of those in env, bash `run` steps with
  * GITHUB_ACTION_PATH, a GITHUB_OUTPUT file per step, one step summary, and
  * the stop at the first failing step. Any other expression is an error, so
  * the test cannot pass by skipping something it does not understand.
@@ -66,13 +66,18 @@ export async function runComposite(
   for (const [name, spec] of Object.entries(action.inputs)) values[name] = spec.default ?? '';
   Object.assign(values, inputs);
   const stepOutputs: Record<string, Record<string, string>> = {};
+  const operand = (expr: string) => {
+    let m = /^inputs\.([\w-]+)$/.exec(expr);
+    if (m) return values[m[1]] ?? '';
+    m = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(expr);
+    if (m) return stepOutputs[m[1]]?.[m[2]] ?? '';
+    throw new Error(`runComposite does not know the expression ${expr}`);
+  };
+  // `a || b`: the first operand that is not empty, as the runner does for strings.
   const expression = (text: string) =>
     text.replace(/\$\{\{\s*(.+?)\s*\}\}/g, (_, expr: string) => {
-      let m = /^inputs\.([\w-]+)$/.exec(expr);
-      if (m) return values[m[1]] ?? '';
-      m = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(expr);
-      if (m) return stepOutputs[m[1]]?.[m[2]] ?? '';
-      throw new Error(`runComposite does not know the expression ${expr}`);
+      const operands = expr.split(/\s*\|\|\s*/).map(operand);
+      return operands.find((v) => v !== '') ?? '';
     });
   const summary = join(options.dir, 'summary.md');
   await writeFile(summary, '');
