@@ -27,10 +27,12 @@ import {
   readdir,
   readFile,
   rm,
+  stat,
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UfsReader } from '../../src/archive/ufs/read.js';
 import { readBootManifest, type BootEntry } from '../../src/verify/boot-manifest-reader.js';
 import { which } from '../../src/util/which.js';
 import { isRoot, runCaptured, runCli } from '../helpers/cli.js';
@@ -450,11 +452,18 @@ async function checkImage(
   const problems = compare(manifest.entries, manifestMd5, listing);
   if (dmesg.some((l) => /needs fsck|is active|is bad|can't grok|error/i.test(l)))
     problems.push(`the kernel did not take the file system as clean: ${dmesg.join('; ')}`);
+  // Our own fsck -n as well: what illumos' allocator will trust once it mounts read-write.
+  const reader = await UfsReader.open(image);
+  try {
+    for (const p of await reader.fsck()) problems.push(`fsck: ${p}`);
+  } finally {
+    await reader.close();
+  }
   const counts = { d: 0, f: 0, s: 0 };
   for (const e of listing.entries.values()) counts[e.type]++;
   const md5s = [...listing.entries.values()].filter((e) => e.md5).length;
   log(
-    `${name}: Linux mounted ${image} (ufstype=sunx86, ${seconds} s in QEMU): ` +
+    `${name}: Linux mounted ${image} (${(await stat(image)).size} bytes; ufstype=sunx86, ${seconds} s in QEMU): ` +
       `${listing.lsLines} ls entries (d ${counts.d}, f ${counts.f}, s ${counts.s}), ${md5s} md5s, ` +
       `${manifest.entries.size} manifest entries`,
   );
