@@ -823,7 +823,7 @@ const USAGE_ERRORS: { name: string; args: (good: string[]) => string[]; message:
   {
     name: '--archive bogus',
     args: (good) => [...good, '--archive', 'bogus'],
-    message: "argument 'bogus' is invalid. Allowed choices are auto, hsfs, none",
+    message: "argument 'bogus' is invalid. Allowed choices are auto, hsfs, ufs, none",
   },
   {
     name: '--buildstamp 2011-12-09',
