@@ -286,6 +286,18 @@ test('ufs plan: sized from the content, headroom as asked, never too small', asy
     const { md5s } = await readAll(image);
     assert.equal(md5s.size, 50, name);
   }
+  // Exact: with no headroom only the rounding to whole 1 MiB cylinders is free;
+  // with 10%, a tenth of the blocks in use.
+  const free = async (name: string) => {
+    const raw = Buffer.alloc(SBSIZE);
+    const fh = await open(join(dir, `${name}.ufs`), 'r');
+    await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
+    await fh.close();
+    return decodeSuperblock(raw).cstotal.nbfree;
+  };
+  assert.ok((await free('plan0')) < 128, `plan0: ${await free('plan0')} free blocks`);
+  const free10 = await free('plan10');
+  assert.ok(free10 >= plan10.usedBlocks / 10 && free10 < plan10.usedBlocks / 10 + 128, `${free10}`);
 });
 
 test('ufs: more entries than a default inode budget holds (20,000 empty files in a tiny image)', async (t) => {
