@@ -88,7 +88,13 @@ async function ensureTools(): Promise<{ qemu: string; busybox: string }> {
 
 /** Debian's current amd64 kernel, downloaded once and unpacked into the cache. */
 async function ensureKernel(): Promise<{ vmlinuz: string; modules: string }> {
-  const depends = await run('apt-cache', ['depends', 'linux-image-amd64']);
+  let depends = await runCaptured('apt-cache', ['depends', 'linux-image-amd64']).then((r) =>
+    r.code === 0 ? r.stdout : '',
+  );
+  if (!depends.includes('Depends:') && isRoot) {
+    await run('apt-get', ['update', '-qq']); // a fresh machine has no package lists yet
+    depends = await run('apt-cache', ['depends', 'linux-image-amd64']);
+  }
   const pkg = /Depends: (linux-image-\S+)/.exec(depends)?.[1];
   if (!pkg) throw new Error('apt-cache names no kernel package for linux-image-amd64');
   const dir = join(CACHE, pkg);
