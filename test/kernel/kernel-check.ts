@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import {
   chmod,
   chown,
@@ -31,6 +31,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { UfsReader } from '../../src/archive/ufs/read.js';
 import { readBootManifest, type BootEntry } from '../../src/verify/boot-manifest-reader.js';
@@ -407,6 +408,12 @@ function compare(
   return problems;
 }
 
+async function sha1(path: string): Promise<string> {
+  const hash = createHash('sha1');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
 /** A directory an unprivileged build may write to. */
 async function writableDir(path: string): Promise<string> {
   await mkdir(path, { recursive: true });
@@ -521,6 +528,17 @@ async function main(): Promise<number> {
       ]; // prettier-ignore
       const dir = await buildImage('2011-scale', args, work);
       ok = (await checkImage('2011-scale', dir, tools, kernel, initrd, work)) && ok;
+      // The same inputs again, elsewhere: the same bytes.
+      const again = await buildImage('2011-scale-again', args, work);
+      const [a, b] = await Promise.all([
+        sha1(join(dir, 'boot_archive')),
+        sha1(join(again, 'boot_archive')),
+      ]);
+      if (a === b) log(`2011-scale: a second build gives the same boot_archive (sha1 ${a})`);
+      else {
+        log(`2011-scale: FAILED, a second build differs (sha1 ${a} vs ${b})`);
+        ok = false;
+      }
     }
     return ok ? 0 : 1;
   } finally {
