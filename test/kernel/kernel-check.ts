@@ -109,9 +109,27 @@ async function ensureKernel(): Promise<{ vmlinuz: string; modules: string }> {
     const deb = (await readdir(debs)).find((f) => f.startsWith(`${pkg}_`));
     if (!deb) throw new Error(`apt-get download ${pkg} left no .deb`);
     await rm(`${dir}.partial`, { recursive: true, force: true });
-    await run('dpkg', ['-x', join(debs, deb), `${dir}.partial`]);
+    const unpacked = `${dir}.unpacked`;
+    await rm(unpacked, { recursive: true, force: true });
+    await run('dpkg', ['-x', join(debs, deb), unpacked]);
+    // Keep only what the check boots: the kernel and the few modules it loads.
+    const partial = `${dir}.partial`;
+    await rm(partial, { recursive: true, force: true });
+    const kernelFile = (await readdir(join(unpacked, 'boot'))).find((f) =>
+      f.startsWith('vmlinuz-'),
+    );
+    const version = (await readdir(join(unpacked, 'lib', 'modules')))[0];
+    if (!kernelFile || !version) throw new Error(`${deb}: no kernel or modules inside`);
+    await mkdir(join(partial, 'boot'), { recursive: true });
+    await copyFile(join(unpacked, 'boot', kernelFile), join(partial, 'boot', kernelFile));
+    for (const m of MODULES) {
+      const rel = join('lib', 'modules', version, 'kernel', `${m}.ko`);
+      await mkdir(join(partial, rel, '..'), { recursive: true });
+      await copyFile(join(unpacked, rel), join(partial, rel));
+    }
+    await rm(unpacked, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
-    await run('mv', [`${dir}.partial`, dir]);
+    await run('mv', [partial, dir]);
     await rm(join(debs, deb));
   }
   const boot = await readdir(join(dir, 'boot'));
