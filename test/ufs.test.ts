@@ -17,6 +17,8 @@ import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { ROOT_DIR } from '../src/archive/boot-manifest.js';
 import {
+  CBLKNO,
+  dblkno,
   decodeSuperblock,
   FSCLEAN,
   FSOKAY,
@@ -128,6 +130,8 @@ async function readAll(
       order.push(e.path);
       if (e.type === 'f') md5s.set(e.path, await reader.md5(e));
     }
+    // What fsck -n would say: nothing, so illumos can mount it read-write as it is.
+    assert.deepEqual(await reader.fsck(), []);
   } finally {
     await reader.close();
   }
@@ -282,6 +286,18 @@ test('ufs plan: sized from the content, headroom as asked, never too small', asy
     const { md5s } = await readAll(image);
     assert.equal(md5s.size, 50, name);
   }
+  // Exact: with no headroom only the rounding to whole 1 MiB cylinders is free;
+  // with 10%, a tenth of the blocks in use.
+  const free = async (name: string) => {
+    const raw = Buffer.alloc(SBSIZE);
+    const fh = await open(join(dir, `${name}.ufs`), 'r');
+    await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
+    await fh.close();
+    return decodeSuperblock(raw).cstotal.nbfree;
+  };
+  assert.ok((await free('plan0')) < 128, `plan0: ${await free('plan0')} free blocks`);
+  const free10 = await free('plan10');
+  assert.ok(free10 >= plan10.usedBlocks / 10 && free10 < plan10.usedBlocks / 10 + 128, `${free10}`);
 });
 
 test('ufs: more entries than a default inode budget holds (20,000 empty files in a tiny image)', async (t) => {
@@ -335,7 +351,33 @@ test('ufs: a sparse file beyond the double-indirect range (33 GiB) uses triple i
   assert.equal(entry!.blocks, 10 * 16);
   for (const [at, text] of marks)
     assert.equal((await reader.read(entry!, at, text.length)).toString(), text);
+  assert.deepEqual(await reader.fsck(), []);
   assert.deepEqual(await reader.read(entry!, 2 ** 30, 16), Buffer.alloc(16));
+});
+
+test('ufs reader fsck: a free map that disagrees with the blocks in use is found', async (t) => {
+  const dir = await scratchDir(t);
+  const tree = await newTree(dir);
+  await tree.file('a', Buffer.alloc(20_000, 1));
+  const image = join(dir, 'image.ufs');
+  await write(tree, image);
+  const fh = await open(image, 'r+');
+  const cg = Buffer.alloc(8192);
+  await fh.read(cg, 0, cg.length, CBLKNO * 1024);
+  const freeoff = cg.readInt32LE(96);
+  const ipg = cg.readInt16LE(18) * 64;
+  const frag = dblkno(ipg) + 8; // the first block of file a
+  cg[freeoff + (frag >> 3)] |= 1 << (frag & 7); // say it is free
+  await fh.write(cg, 0, cg.length, CBLKNO * 1024);
+  await fh.close();
+  const reader = await UfsReader.open(image);
+  t.after(() => reader.close());
+  assert.deepEqual(await reader.fsck(), [
+    'group 0: the free map disagrees with the blocks in use on 1 fragments',
+    'group 0: cg nffree 2, counted 3',
+    'group 0: summary area nffree 2, counted 3',
+    'superblock: nffree 2, counted 3',
+  ]);
 });
 
 test('ufs bad input: a name longer than 255 bytes, before anything is written', async (t) => {

@@ -69,6 +69,7 @@ export function defaultFreeInodes(inodesUsed: number): number {
 
 /** Bytes read at a time from a staged file. */
 export const CHUNK = 1024 * BSIZE; // 8 MiB: fewer, larger reads skip holes fastest
+const SCAN_CHUNK = 128 * BSIZE;
 const ZEROS = Buffer.alloc(CHUNK);
 
 /** True when the buffer (at most CHUNK bytes) is all zeros. */
@@ -83,10 +84,11 @@ export function isZero(buf: Buffer): boolean {
 export function allocatedBlocks(path: string, size: number): number[] {
   const nblk = blockCount(size);
   const out: number[] = [];
-  const chunk = Buffer.alloc(CHUNK);
+  // 1 MiB synchronous reads: holes go by at memory speed.
+  const chunk = Buffer.alloc(SCAN_CHUNK);
   const fd = openSync(path, 'r');
   try {
-    for (let first = 0; first < nblk; first += CHUNK / BSIZE) {
+    for (let first = 0; first < nblk; first += SCAN_CHUNK / BSIZE) {
       const want = Math.min(chunk.length, size - first * BSIZE);
       let got = 0;
       while (got < want) {
@@ -143,18 +145,44 @@ export function planUfs(nodes: Iterable<ImageNode>, options: UfsPlanOptions = {}
   const freePercent = options.freePercent ?? DEFAULT_FREE_PERCENT;
   if (!(freePercent >= 0)) throw new RangeError(`freePercent must be >= 0, not ${freePercent}`);
   const table = buildInodeTable(nodes, options.root ?? ROOT_DIR);
-  const shapes = table.map((inode) => contentShape(inode, options.stagingRoot));
-  return planFromTable(table, shapes, freePercent, options.freeInodes);
+  const sparse = new Map<string, number[]>();
+  const shapes = table.map((inode) => contentShape(inode, options.stagingRoot, sparse));
+  const plan = planFromTable(table, shapes, freePercent, options.freeInodes);
+  if (sparse.size > 0) SPARSE.set(plan, { stagingRoot: options.stagingRoot!, blocks: sparse });
+  return plan;
 }
 
-function contentShape(inode: UfsInode, stagingRoot: string | undefined): ContentShape {
+function contentShape(
+  inode: UfsInode,
+  stagingRoot: string | undefined,
+  sparse: Map<string, number[]>,
+): ContentShape {
   if (inode.kind === 'f' && stagingRoot !== undefined && inode.size > 0) {
     const path = join(stagingRoot, inode.path);
-    const st = statSync(path);
-    if (st.blocks * 512 < inode.size)
-      return sparseShape(inode.size, allocatedBlocks(path, inode.size));
+    if (statSync(path).blocks * 512 < inode.size) {
+      const lbns = allocatedBlocks(path, inode.size);
+      sparse.set(inode.path, lbns);
+      return sparseShape(inode.size, lbns);
+    }
   }
   return denseShape(inode.size);
+}
+
+/**
+ * The blocks the plan found in sparse staged files, so that the writer
+ * reads those alone instead of every hole again. Kept beside the plan, not
+ * in it: the plan stays plain data.
+ */
+const SPARSE = new WeakMap<UfsPlan, { stagingRoot: string; blocks: Map<string, number[]> }>();
+
+/** Logical blocks of a sparse staged file as the plan read them, if it did. */
+export function plannedSparseBlocks(
+  plan: UfsPlan,
+  stagingRoot: string,
+  path: string,
+): readonly number[] | undefined {
+  const sparse = SPARSE.get(plan);
+  return sparse?.stagingRoot === stagingRoot ? sparse.blocks.get(path) : undefined;
 }
 
 export function planFromTable(

@@ -33,6 +33,7 @@ import {
 } from './layout.js';
 import {
   FragmentPacker,
+  plannedSparseBlocks,
   groupFragments,
   isZero,
   CHUNK,
@@ -277,7 +278,10 @@ export async function writeUfs(options: {
       const layout = new ContentLayout(alloc, out);
       if (inode.kind === 'f') {
         if (inode.size >= LARGEFILE_SIZE) largefiles = true;
-        await writeFileContent(join(options.stagingRoot, inode.path), inode.size, layout, chunk);
+        const path = join(options.stagingRoot, inode.path);
+        const lbns = plannedSparseBlocks(plan, options.stagingRoot, inode.path);
+        if (lbns) await writeSparseContent(path, inode.size, lbns, layout);
+        else await writeFileContent(path, inode.size, layout, chunk);
       } else {
         const content = inode.kind === 'd' ? directoryContent(inode) : inode.target!;
         const nblk = blockCount(content.length);
@@ -414,6 +418,40 @@ export async function writeUfs(options: {
   }
 }
 
+/** A sparse staged file: only the blocks the plan found not all zeros are read. */
+async function writeSparseContent(
+  path: string,
+  size: number,
+  lbns: readonly number[],
+  layout: ContentLayout,
+): Promise<void> {
+  const fh = await openStaged(path);
+  try {
+    const nblk = blockCount(size);
+    const tail = tailFragments(size);
+    for (const lbn of lbns) {
+      const want = Math.min(BSIZE, size - lbn * BSIZE);
+      const block = Buffer.alloc(want);
+      const { bytesRead } = await fh.read(block, 0, want, lbn * BSIZE);
+      if (bytesRead < want)
+        throw new UserError(
+          `${path}: the staged file is shorter than its ${size} bytes (changed while packing?)`,
+        );
+      await layout.put(lbn, block, lbn === nblk - 1 ? tail : 0);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function openStaged(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    throw new UserError(`${path}: cannot read the staged file: ${describeError(err)}`);
+  }
+}
+
 /** Streams a staged file into its blocks; all-zero blocks but the last become holes. */
 async function writeFileContent(
   path: string,
@@ -422,12 +460,7 @@ async function writeFileContent(
   chunk: Buffer,
 ): Promise<void> {
   if (size === 0) return;
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw new UserError(`${path}: cannot read the staged file: ${describeError(err)}`);
-  }
+  const fh = await openStaged(path);
   try {
     const nblk = blockCount(size);
     const tail = tailFragments(size);
