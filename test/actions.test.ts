@@ -13,6 +13,8 @@ import { appendFile, cp, mkdir, readFile, readdir, readlink, writeFile } from 'n
 import { type as osType } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'yaml';
 import { UfsReader } from '../src/archive/ufs/read.js';
 import { REQUIRED_PACKAGES } from '../src/host/packages.js';
 import { runCaptured, scratchDir, type CliRun } from './helpers/cli.js';
@@ -26,7 +28,7 @@ import {
 import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
 import { startResultsServer } from './helpers/results-server.js';
 import { cleanRunnerEnv, parseOutputFile, runComposite } from './helpers/runner.js';
-import { freshRunner, illumosPath, makeWorldWorkspace } from './helpers/world.js';
+import { freshRunner, illumosPath, makeWorldWorkspace, snapshot } from './helpers/world.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708
 const BROKEN = join('action-fixtures', 'manifests', 'broken');
@@ -43,6 +45,7 @@ async function runAction(
   name: string,
   inputs: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
+  cwd = REPO_ROOT,
 ): Promise<ActionRun & { dir: string }> {
   const bundle = join(REPO_ROOT, 'dist', name, 'index.js');
   assert.ok(existsSync(bundle), `${bundle} is missing: run npm run build:dist`);
@@ -60,7 +63,7 @@ async function runAction(
     Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
   );
   const run = await runCaptured(process.execPath, [bundle], {
-    cwd: REPO_ROOT,
+    cwd,
     env: {
       ...base,
       ...files,
@@ -517,6 +520,80 @@ test('build-world (stand-in illumos host, local backend): a second job restores 
     'illumos-extra': 'from cache',
     src: 'from cache',
   });
+});
+
+interface ExampleStep {
+  id?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, string>;
+}
+
+test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in for GitHub's results service): the live job's restore step and unpack script get back the proto the world job's build-world saved", async (t) => {
+  const example = parse(
+    await readFile(join(REPO_ROOT, 'docs', 'examples', 'split-proto.yml'), 'utf8'),
+  ) as {
+    jobs: Record<string, { outputs?: Record<string, string>; steps: ExampleStep[] }>;
+  };
+  const { world, live } = example.jobs;
+  const buildWorld = world.steps.find((s) => s.uses?.includes('/actions/build-world@'));
+  const restore = live.steps.find((s) => s.uses?.startsWith('actions/cache/restore@'));
+  const unpack = live.steps.find((s) => s.run?.includes('tar -xzf'));
+  assert.ok(buildWorld?.with && restore?.with && unpack?.run, 'the example has the three steps');
+  assert.equal(world.outputs?.['cache-key'], `\${{ steps.${buildWorld.id}.outputs.cache-key }}`);
+  assert.equal(restore.with.key, '${{ needs.world.outputs.cache-key }}');
+
+  const server = await startResultsServer();
+  t.after(() => server.close());
+  // The world job: build-world run as a runner runs it, in GITHUB_WORKSPACE.
+  const { ws } = await worldWorkspace(t);
+  const saved = await runAction(
+    t,
+    'build-world',
+    { ...buildWorld.with },
+    { PATH: illumosPath(), GITHUB_WORKSPACE: ws, ...server.env },
+    ws,
+  );
+  assert.equal(saved.code, 0, saved.stdout + saved.stderr);
+  assert.equal(saved.outputs['cache-hit'], 'false');
+  assert.deepEqual(
+    server.caches.map((c) => [c.key, c.finalized]),
+    [[saved.outputs['cache-key'], true]],
+  );
+
+  // The live job: another checkout. @actions/cache's restoreCache (what
+  // actions/cache/restore runs) with the example's path and the world job's
+  // key, then the example's unpack script.
+  const liveDir = await scratchDir(t);
+  const cacheLib = pathToFileURL(
+    join(REPO_ROOT, 'node_modules', '@actions', 'cache', 'lib', 'cache.js'),
+  ).href;
+  const restored = await runCaptured(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const cache = await import(${JSON.stringify(cacheLib)});
+       const key = await cache.restoreCache([${JSON.stringify(restore.with.path)}], ${JSON.stringify(saved.outputs['cache-key'])}, []);
+       process.stdout.write('\\nrestored=' + (key ?? ''));`,
+    ],
+    {
+      cwd: liveDir,
+      env: {
+        ...cleanRunnerEnv(),
+        ...server.env,
+        PATH: illumosPath(),
+        GITHUB_WORKSPACE: liveDir,
+        RUNNER_TEMP: await scratchDir(t),
+      },
+    },
+  );
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.equal(restored.stdout.split('\n').at(-1), `restored=${saved.outputs['cache-key']}`);
+  const unpacked = await runCaptured('bash', ['-e', '-c', unpack.run], { cwd: liveDir });
+  assert.equal(unpacked.code, 0, unpacked.stderr);
+  assert.deepEqual(await snapshot(join(liveDir, 'proto')), await snapshot(join(ws, 'proto')));
+  assert.ok(!existsSync(join(liveDir, '.build-world-cache')), 'the entry file is removed');
 });
 
 test('build-live: uploads without a results service fail clearly', async (t) => {
