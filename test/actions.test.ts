@@ -7,11 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { type as osType } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'yaml';
 import { UfsReader } from '../src/archive/ufs/read.js';
 import { REQUIRED_PACKAGES } from '../src/host/packages.js';
 import { runCaptured, scratchDir, type CliRun } from './helpers/cli.js';
@@ -25,7 +28,7 @@ import {
 import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
 import { startResultsServer } from './helpers/results-server.js';
 import { cleanRunnerEnv, parseOutputFile, runComposite } from './helpers/runner.js';
-import { freshRunner, illumosPath, makeWorldWorkspace } from './helpers/world.js';
+import { freshRunner, illumosPath, makeWorldWorkspace, snapshot } from './helpers/world.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708
 const BROKEN = join('action-fixtures', 'manifests', 'broken');
@@ -42,6 +45,7 @@ async function runAction(
   name: string,
   inputs: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
+  cwd = REPO_ROOT,
 ): Promise<ActionRun & { dir: string }> {
   const bundle = join(REPO_ROOT, 'dist', name, 'index.js');
   assert.ok(existsSync(bundle), `${bundle} is missing: run npm run build:dist`);
@@ -59,7 +63,7 @@ async function runAction(
     Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
   );
   const run = await runCaptured(process.execPath, [bundle], {
-    cwd: REPO_ROOT,
+    cwd,
     env: {
       ...base,
       ...files,
@@ -518,6 +522,80 @@ test('build-world (stand-in illumos host, local backend): a second job restores 
   });
 });
 
+interface ExampleStep {
+  id?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, string>;
+}
+
+test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in for GitHub's results service): the live job's restore step and unpack script get back the proto the world job's build-world saved", async (t) => {
+  const example = parse(
+    await readFile(join(REPO_ROOT, 'docs', 'examples', 'split-proto.yml'), 'utf8'),
+  ) as {
+    jobs: Record<string, { outputs?: Record<string, string>; steps: ExampleStep[] }>;
+  };
+  const { world, live } = example.jobs;
+  const buildWorld = world.steps.find((s) => s.uses?.includes('/actions/build-world@'));
+  const restore = live.steps.find((s) => s.uses?.startsWith('actions/cache/restore@'));
+  const unpack = live.steps.find((s) => s.run?.includes('tar -xzf'));
+  assert.ok(buildWorld?.with && restore?.with && unpack?.run, 'the example has the three steps');
+  assert.equal(world.outputs?.['cache-key'], `\${{ steps.${buildWorld.id}.outputs.cache-key }}`);
+  assert.equal(restore.with.key, '${{ needs.world.outputs.cache-key }}');
+
+  const server = await startResultsServer();
+  t.after(() => server.close());
+  // The world job: build-world run as a runner runs it, in GITHUB_WORKSPACE.
+  const { ws } = await worldWorkspace(t);
+  const saved = await runAction(
+    t,
+    'build-world',
+    { ...buildWorld.with },
+    { PATH: illumosPath(), GITHUB_WORKSPACE: ws, ...server.env },
+    ws,
+  );
+  assert.equal(saved.code, 0, saved.stdout + saved.stderr);
+  assert.equal(saved.outputs['cache-hit'], 'false');
+  assert.deepEqual(
+    server.caches.map((c) => [c.key, c.finalized]),
+    [[saved.outputs['cache-key'], true]],
+  );
+
+  // The live job: another checkout. @actions/cache's restoreCache (what
+  // actions/cache/restore runs) with the example's path and the world job's
+  // key, then the example's unpack script.
+  const liveDir = await scratchDir(t);
+  const cacheLib = pathToFileURL(
+    join(REPO_ROOT, 'node_modules', '@actions', 'cache', 'lib', 'cache.js'),
+  ).href;
+  const restored = await runCaptured(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const cache = await import(${JSON.stringify(cacheLib)});
+       const key = await cache.restoreCache([${JSON.stringify(restore.with.path)}], ${JSON.stringify(saved.outputs['cache-key'])}, []);
+       process.stdout.write('\\nrestored=' + (key ?? ''));`,
+    ],
+    {
+      cwd: liveDir,
+      env: {
+        ...cleanRunnerEnv(),
+        ...server.env,
+        PATH: illumosPath(),
+        GITHUB_WORKSPACE: liveDir,
+        RUNNER_TEMP: await scratchDir(t),
+      },
+    },
+  );
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.equal(restored.stdout.split('\n').at(-1), `restored=${saved.outputs['cache-key']}`);
+  const unpacked = await runCaptured('bash', ['-e', '-c', unpack.run], { cwd: liveDir });
+  assert.equal(unpacked.code, 0, unpacked.stderr);
+  assert.deepEqual(await snapshot(join(liveDir, 'proto')), await snapshot(join(ws, 'proto')));
+  assert.ok(!existsSync(join(liveDir, '.build-world-cache')), 'the entry file is removed');
+});
+
 test('build-live: uploads without a results service fail clearly', async (t) => {
   const out = await scratchDir(t);
   const run = await runAction(t, 'build-live', {
@@ -678,4 +756,156 @@ test('root composite (runner stand-in): verify-manifest fails on the broken fixt
     /^::error [^:]*file=action-fixtures\/manifests\/broken\/90-missing\.manifest,line=3[^:]*::.*usr\/share\/man\/man1\/missing\.1/m,
   );
   assert.match(steps[1].stdout, /^FAILED usr\/share\/man\/man1\/missing\.1 /m);
+});
+
+/** The image of the world fixture's proto: every file, link and directory nightly and the Makefiles install. */
+const WORLD_MANIFEST = `# The world fixture's proto (action-fixtures/world), as build-world installs it.
+d kernel 0755 root sys
+d kernel/amd64 0755 root sys
+d usr 0755 root sys
+d usr/bin 0755 root bin
+d usr/lib 0755 root bin
+d usr/sbin 0755 root bin
+d usr/share 0755 root sys
+d usr/share/doc 0755 root bin
+d usr/share/doc/bash 0755 root bin
+f kernel/amd64/unix 0755 root sys
+f usr/bin/ls 0555 root bin
+f usr/bin/bash 0555 root bin
+f usr/lib/libc.so.1 0755 root bin
+f usr/sbin/vmadm 0555 root bin
+f usr/share/doc/bash/README 0444 root bin
+h usr/bin/dir=usr/bin/ls
+s usr/bin/sh=../../sbin/sh
+`;
+
+interface JsonlRecord {
+  path: string;
+  tag: string | null;
+  source: string | null;
+  md5: string | null;
+  status: string;
+}
+
+test('root composite (runner stand-in) on a stand-in SmartOS host, build-world true: setup-illumos-host → build-world → build-live → verify-manifest; the image is made of the world proto; a second job restores the proto from the local cache and skips every stage', async (t) => {
+  // The stand-ins: uname (SunOS), pkgin with every package SmartOS needs, gtar.
+  const scene = await hostScene(t, 'SmartOS');
+  // The "remote" illumos and illumos-extra repositories, made (real git) from
+  // action-fixtures/world/projects/*; the job's workspace gets only src/.
+  const fixture = await makeWorldWorkspace(join(scene.dir, 'fixture'));
+  const ws = scene.workspace;
+  await cp(join(fixture, 'src'), join(ws, 'src'), { recursive: true });
+  const manifest = join(scene.dir, 'world.manifest');
+  await writeFile(manifest, WORLD_MANIFEST);
+  const cacheDir = join(scene.dir, 'proto-cache');
+  const proto = join(ws, 'proto');
+
+  // Everything the chain writes goes to the scratch dir: the workspace, the
+  // cache, the output and log directories, RUNNER_TEMP (the shims).
+  const job = async (name: string) => {
+    const dir = join(scene.dir, name);
+    await mkdir(dir);
+    const run = await runComposite(
+      {
+        'build-world': 'true',
+        workspace: ws,
+        'release-file': RELEASE_OF.SmartOS,
+        'primary-compiler': `gcc10,${join(fixture, 'tools', 'gcc')},gnu`,
+        'illumos-repo': join(fixture, 'projects', 'illumos'),
+        'illumos-extra-repo': join(fixture, 'projects', 'illumos-extra'),
+        'illumos-env': 'PERL=/usr/bin/perl',
+        'cache-backend': 'local',
+        'local-cache-dir': cacheDir,
+        manifests: manifest,
+        'no-system-root': 'true',
+        output: join(dir, 'output'),
+        'log-dir': join(dir, 'log'),
+        'upload-artifacts': 'false',
+      },
+      { dir, env: { ...scene.env, GITHUB_WORKSPACE: ws, SOURCE_DATE_EPOCH: '1323461708' } },
+    );
+    const all = run.steps.map((s) => `---- ${s.id}\n${s.stdout}${s.stderr}`).join('\n');
+    assert.deepEqual(
+      run.steps.map((s) => [s.id, s.code]),
+      [
+        ['setup', 0],
+        ['world', 0],
+        ['build', 0],
+        ['verify', 0],
+      ],
+      all,
+    );
+    for (const step of run.steps) assertNoStack(step);
+    const [setup, world, build, verify] = run.steps;
+    const records = (await readFile(join(dir, 'log', `build_live.${STAMP}.jsonl`), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as JsonlRecord);
+    return { run, setup, world, build, verify, records, dir };
+  };
+
+  const first = await job('job1');
+  assert.equal(first.setup.outputs.distro, 'SmartOS');
+  assert.equal(first.setup.outputs.proto, proto);
+  assert.match(first.run.summary, /^\| projects\/illumos \| cloned \|$/m);
+  assert.match(
+    await readFile(join(ws, 'projects', 'illumos', 'illumos.sh'), 'utf8'),
+    /^export PERL="\/usr\/bin\/perl"$/m,
+  );
+  assert.equal(first.world.outputs.proto, proto);
+  assert.equal(first.world.outputs['cache-hit'], 'false');
+  assert.deepEqual(JSON.parse(first.world.outputs.stages), {
+    illumos: 'built',
+    'illumos-extra': 'built',
+    src: 'built',
+  });
+  assert.deepEqual(await readdir(cacheDir), [`${first.world.outputs['cache-key']}.tgz`]);
+  assert.equal(first.build.outputs['failed-count'], '0');
+  assert.equal(first.verify.outputs.verdict, 'pass');
+  // Every file of the image came from the proto build-world made (tag P).
+  const files = first.records.filter((r) => r.source !== null);
+  assert.deepEqual(files.map((r) => r.path).sort(), [
+    'kernel/amd64/unix',
+    'usr/bin/bash',
+    'usr/bin/ls',
+    'usr/lib/libc.so.1',
+    'usr/sbin/vmadm',
+    'usr/share/doc/bash/README',
+  ]);
+  for (const r of files) {
+    assert.equal(r.tag, 'P', r.path);
+    assert.equal(r.source, join(proto, r.path));
+    assert.equal(r.status, 'OK');
+    const md5 = createHash('md5')
+      .update(await readFile(join(proto, r.path)))
+      .digest('hex');
+    assert.equal(r.md5, md5, r.path);
+  }
+  assert.match(
+    await readFile(join(first.dir, 'log', `build_live.${STAMP}.log`), 'utf8'),
+    /kernel\/amd64\/unix/,
+  );
+  const manifest1 = await readFile(first.build.outputs.manifest, 'utf8');
+
+  // A new job on another runner of the same pool: the checkout (with the
+  // projects now present) but no proto, stamps or logs.
+  await freshRunner(ws);
+  const second = await job('job2');
+  assert.match(second.run.summary, /^\| projects\/illumos \| existing \|$/m);
+  assert.equal(second.world.outputs['cache-hit'], 'true');
+  assert.equal(second.world.outputs['cache-key'], first.world.outputs['cache-key']);
+  assert.deepEqual(JSON.parse(second.world.outputs.stages), {
+    illumos: 'from cache',
+    'illumos-extra': 'from cache',
+    src: 'from cache',
+  });
+  assert.match(second.world.stdout, /cache hit: restored /);
+  assert.doesNotMatch(second.world.stdout, /nightly \(stand-in\)/, 'nightly did not run');
+  assert.ok(!existsSync(join(ws, 'log')) || (await readdir(join(ws, 'log'))).length === 0);
+  assert.equal(second.verify.outputs.verdict, 'pass');
+  assert.deepEqual(
+    second.records.map((r) => [r.path, r.tag, r.md5]),
+    first.records.map((r) => [r.path, r.tag, r.md5]),
+  );
+  assert.equal(await readFile(second.build.outputs.manifest, 'utf8'), manifest1);
 });

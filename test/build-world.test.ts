@@ -164,6 +164,59 @@ test('stand-in illumos host, local cache: the second run restores the proto and 
   assert.match(third.stdout, /proto cache: saved joyent-live-proto-1-[0-9a-f]{40} \(local\)/);
 });
 
+test('stand-in illumos host, local cache: a runner with another CPU count (only MAX_JOBS and DMAKE_MAX_JOBS differ in illumos.sh) gets an exact cache hit; another variable changed is a miss', async (t) => {
+  const w = await world(t);
+  const first = await w.run();
+  ok(first);
+  const [entry1] = await entries(w.cache);
+  const key1 = entry1.slice(0, -4);
+  const illumosSh = join(w.ws, 'projects', 'illumos', 'illumos.sh');
+  const original = await readFile(illumosSh, 'utf8');
+  assert.match(original, /^export MAX_JOBS="2"$/m);
+
+  // What setup-illumos-host writes on a 16-CPU runner: both job counts.
+  await writeFile(
+    illumosSh,
+    original.replace(/^export MAX_JOBS="2"$/m, 'export MAX_JOBS="16"\nexport DMAKE_MAX_JOBS="16"'),
+  );
+  await freshRunner(w.ws);
+  const other = await w.run();
+  ok(other);
+  assert.match(other.stdout, new RegExp(`cache key: ${key1}$`, 'm'));
+  assert.match(other.stdout, new RegExp(`cache hit: restored ${key1} into `));
+  assert.deepEqual(stageLines(other), {
+    illumos: 'from cache',
+    'illumos-extra': 'from cache',
+    src: 'from cache',
+  });
+  assert.deepEqual(await entries(w.cache), [entry1]);
+  // The stamps restored with the proto still match in this workspace: nothing reruns.
+  const same = await w.run();
+  ok(same);
+  assert.doesNotMatch(same.stdout, /: built/);
+
+  // Any other variable is an input: NIGHTLY_OPTIONS changed is a new key.
+  await writeFile(
+    illumosSh,
+    original.replace('export NIGHTLY_OPTIONS="-nCDAlmprt"', 'export NIGHTLY_OPTIONS="-nCDAlmpr"'),
+  );
+  await freshRunner(w.ws);
+  const changed = await w.run();
+  ok(changed);
+  assert.doesNotMatch(changed.stdout, new RegExp(`cache key: ${key1}`));
+  assert.match(
+    changed.stdout,
+    new RegExp(`cache miss for joyent-live-proto-1-[0-9a-f]{40}; restored ${key1} `),
+  );
+  assert.match(changed.stdout, /: illumos\.sh changed$/m);
+  assert.deepEqual(stageLines(changed), {
+    illumos: 'built',
+    'illumos-extra': 'built',
+    src: 'built',
+  });
+  assert.equal((await entries(w.cache)).length, 2);
+});
+
 test('stand-in illumos host: in the same workspace, a new illumos commit reruns all three stages and names the change; a compiler upgrade too', async (t) => {
   const w = await world(t, 'none');
   ok(await w.run());

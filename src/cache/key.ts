@@ -9,6 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { compareBytes } from '../manifest/path.js';
 import { describeError, UserError } from '../util/errors.js';
 
@@ -39,7 +40,7 @@ export interface KeyInputs {
    * is in a git work tree.
    */
   src: string;
-  /** sha256 of projects/illumos/illumos.sh. */
+  /** sha256 of projects/illumos/illumos.sh without its job counts (see hashIllumosSh). */
   'illumos.sh': string;
   /** First line of `<compiler> --version` for each compiler illumos.sh names, by spec. */
   compilers: Record<string, string>;
@@ -212,6 +213,31 @@ export async function hashTree(root: string): Promise<string> {
     }
   };
   await walk('');
+  return hash.digest('hex');
+}
+
+/**
+ * Variables of illumos.sh that say how many jobs make may run at once.
+ * setup-illumos-host writes them from the runner's CPU count; they change
+ * how fast the proto is built, never what is in it.
+ */
+export const JOB_COUNT_VARIABLES: readonly string[] = ['MAX_JOBS', 'DMAKE_MAX_JOBS'];
+
+const JOB_COUNT_LINE = new RegExp(`^\\s*(?:export\\s+)?(?:${JOB_COUNT_VARIABLES.join('|')})=`);
+
+/**
+ * sha256 of illumos.sh, streamed line by line, with the assignments of the
+ * job counts (JOB_COUNT_VARIABLES) left out: two runners with different
+ * CPU counts build the same proto, so they must share a cache entry (and
+ * the illumos stage stamp, which records this same hash). Every other line,
+ * comments included, is in the hash.
+ */
+export async function hashIllumosSh(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  const input = createReadStream(path, { encoding: 'utf8' });
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    if (!JOB_COUNT_LINE.test(line)) hash.update(`${line}\n`);
+  }
   return hash.digest('hex');
 }
 

@@ -96,7 +96,10 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
     )
     .option('--gate <name>', 'GATE in illumos.sh', 'joyent-live')
     .option('--nightly-options <flags>', 'NIGHTLY_OPTIONS (default -CiLmMNnt)')
-    .option('--max-jobs <n>', 'MAX_JOBS (default: the CPU count)')
+    .option(
+      '--max-jobs <n>',
+      'MAX_JOBS and DMAKE_MAX_JOBS (default: the CPU count; not part of the proto cache key)',
+    )
     .option('--on-closed-bins <dir>', 'ON_CLOSED_BINS (only written when given)')
     .option('--illumos-env <NAME=VALUE>', 'a further variable for illumos.sh (repeatable)', collect)
     .addOption(

@@ -4,7 +4,6 @@
  * cached between jobs under a key made of every input. No @actions/*
  * here: the action and the CLI pass hooks and a cache backend.
  */
-import { createHash } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { resolveBuildTime } from '../build/buildstamp.js';
@@ -22,6 +21,7 @@ import {
   checkSalt,
   compilerVersion,
   describeChanges,
+  hashIllumosSh,
   hashTree,
   parseKeyInputs,
   projectState,
@@ -195,9 +195,8 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
       illumos: await projectState(illumosDir, 'projects/illumos'),
       'illumos-extra': await projectState(extraDir, 'projects/illumos-extra'),
       src: await hashTree(srcDir),
-      'illumos.sh': createHash('sha256')
-        .update(await readFile(illumosSh))
-        .digest('hex'),
+      // Without MAX_JOBS and DMAKE_MAX_JOBS: runners with other CPU counts share entries.
+      'illumos.sh': await hashIllumosSh(illumosSh),
       compilers,
     };
     const key = cacheKey(inputs);

@@ -39,6 +39,7 @@ export function stageInputs(stage: StageName, inputs: KeyInputs): string {
         tool: inputs.tool,
         salt: inputs.salt,
         illumos: inputs.illumos,
+        // The hash without MAX_JOBS/DMAKE_MAX_JOBS (hashIllumosSh): a job count is no input.
         'illumos.sh': inputs['illumos.sh'],
         compilers: inputs.compilers,
       });
