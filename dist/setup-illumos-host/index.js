@@ -29235,7 +29235,8 @@ var atomic = __nccwpck_require__(8561);
  * the shape of illumos-gate's usr/src/tools/env/illumos.sh (`export
  * NAME="value"` lines). Written from the inputs alone, in a fixed order,
  * with no date or host name: the same inputs give the same bytes (the file
- * is part of build-world's cache key). Values are double-quoted with `\`,
+ * is part of build-world's cache key, all but MAX_JOBS and DMAKE_MAX_JOBS:
+ * see hashIllumosSh in src/cache/key.ts). Values are double-quoted with `\`,
  * `"`, `$` and `` ` `` escaped, so nothing in them is expanded by the shell.
  */
 

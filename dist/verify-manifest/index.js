@@ -32497,6 +32497,7 @@ class UfsReader {
                 cgoffset: raw.readInt32LE(24),
                 cgmask: raw.readInt32LE(28),
                 nindir: bsize / 4,
+                sb,
             };
             if (g.ncg < 1 || g.ipg < 1 || g.fpg < 1 || g.size < 1 || g.size > g.ncg * g.fpg)
                 throw bad(`inconsistent superblock (ncg ${g.ncg}, ipg ${g.ipg}, fpg ${g.fpg}, size ${g.size})`);
@@ -32597,7 +32598,7 @@ class UfsReader {
             parts.push(part);
         return Buffer.concat(parts);
     }
-    async directory(d, ino) {
+    async directory(d, ino, withDots = false) {
         const data = await this.readAll(d, ino);
         const out = [];
         let off = 0;
@@ -32611,7 +32612,7 @@ class UfsReader {
                 (off % 512) + reclen > 512)
                 throw this.inconsistent(`directory inode ${ino}: bad entry at offset ${off}`);
             const name = data.toString('utf8', off + 8, off + 8 + namlen);
-            if (child !== 0 && name !== '.' && name !== '..')
+            if (child !== 0 && (withDots || (name !== '.' && name !== '..')))
                 out.push({ name, ino: child });
             off += reclen;
         }
@@ -32681,6 +32682,191 @@ class UfsReader {
         for await (const part of this.content(d, entry.inode, position, length))
             parts.push(part);
         return Buffer.concat(parts);
+    }
+    /**
+     * What `fsck -n` would find, as sentences (none when consistent): blocks
+     * claimed twice or outside the file system, free maps that disagree with
+     * the blocks in use, cylinder group and superblock summaries that
+     * disagree with the maps, inode maps that disagree with the inodes, link
+     * counts that disagree with the directories, a summary area that
+     * disagrees with the groups.
+     */
+    async fsck() {
+        const { g } = this;
+        const { sb } = g;
+        const problems = [];
+        const report = (p) => {
+            if (problems.length < 100)
+                problems.push(p);
+        };
+        const used = new Uint8Array(Math.ceil(g.size / 8));
+        const isUsed = (f) => (used[f >> 3] & (1 << (f & 7))) !== 0;
+        const mark = (frag, count, what) => {
+            for (let f = frag; f < frag + count; f++) {
+                if (f < 0 || f >= g.size)
+                    return report(`${what}: fragment ${f} outside the file system`);
+                if (isUsed(f))
+                    return report(`${what}: fragment ${f} is claimed twice`);
+                used[f >> 3] |= 1 << (f & 7);
+            }
+        };
+        const frag = g.bsize / g.fsize;
+        const sblkno = sb.sblkno;
+        const dblkno = sb.dblkno;
+        for (let c = 0; c < g.ncg; c++) {
+            const start = this.cgstart(c);
+            if (c === 0)
+                mark(0, start + sblkno, 'boot area');
+            mark(start + sblkno, dblkno - sblkno, `group ${c} metadata`);
+        }
+        mark(sb.csaddr, Math.ceil(sb.cssize / g.fsize), 'summary area');
+        // Every allocated inode, its blocks, and the references to it.
+        const refs = new Map();
+        const nlinks = new Map();
+        const dirsPerGroup = new Array(g.ncg).fill(0);
+        const allocated = [];
+        const table = Buffer.alloc(g.ipg * INODE_SIZE);
+        for (let c = 0; c < g.ncg; c++) {
+            const map = new Uint8Array(Math.ceil(g.ipg / 8));
+            allocated.push(map);
+            await this.fh.read(table, 0, table.length, (this.cgstart(c) + g.iblkno) * g.fsize);
+            for (let i = 0; i < g.ipg; i++) {
+                const ino = c * g.ipg + i;
+                const d = decodeDinode(table, i * INODE_SIZE);
+                if (ino < ROOTINO) {
+                    map[i >> 3] |= 1 << (i & 7);
+                    continue;
+                }
+                if (d.mode === 0)
+                    continue;
+                map[i >> 3] |= 1 << (i & 7);
+                nlinks.set(ino, d.nlink);
+                const fmt = d.mode & IFMT;
+                if (fmt === IFDIR) {
+                    dirsPerGroup[c]++;
+                    for (const child of await this.directory(d, ino, true))
+                        refs.set(child.ino, (refs.get(child.ino) ?? 0) + 1);
+                }
+                if (fmt === IFLNK && d.blocks === 0)
+                    continue; // fast symlink
+                const held = await this.markInode(d, ino, frag, mark, report);
+                if (held * (g.fsize / 512) !== d.blocks)
+                    report(`inode ${ino}: holds ${held} fragments, its block count says ${d.blocks} sectors`);
+            }
+        }
+        for (const [ino, n] of nlinks) {
+            const r = refs.get(ino) ?? 0;
+            if (r !== n)
+                report(`inode ${ino}: link count ${n}, ${r} directory entries name it`);
+        }
+        for (const ino of refs.keys())
+            if (!nlinks.has(ino))
+                report(`inode ${ino}: named in a directory but not allocated`);
+        // The groups: maps and summaries.
+        const total = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
+        const cgbuf = Buffer.alloc(g.bsize);
+        const csum = Buffer.alloc(Math.max(sb.cssize, 16 * g.ncg));
+        await this.fh.read(csum, 0, sb.cssize, sb.csaddr * g.fsize);
+        for (let c = 0; c < g.ncg; c++) {
+            const start = this.cgstart(c);
+            const base = g.fpg * c;
+            await this.fh.read(cgbuf, 0, g.bsize, (start + g.cblkno) * g.fsize);
+            const ndblk = cgbuf.readInt32LE(20);
+            const cs = readCsum(cgbuf, 24);
+            const iusedoff = cgbuf.readInt32LE(92);
+            const freeoff = cgbuf.readInt32LE(96);
+            if (ndblk !== Math.min(g.fpg, g.size - base))
+                report(`group ${c}: ${ndblk} fragments, the superblock implies ${Math.min(g.fpg, g.size - base)}`);
+            let nbfree = 0;
+            let nffree = 0;
+            let mismatches = 0;
+            for (let b = 0; b < ndblk; b += frag) {
+                let free = 0;
+                for (let f = b; f < b + frag; f++) {
+                    const bit = (cgbuf[freeoff + (f >> 3)] & (1 << (f & 7))) !== 0;
+                    if (bit === isUsed(base + f))
+                        mismatches++;
+                    if (bit)
+                        free++;
+                }
+                if (free === frag)
+                    nbfree++;
+                else
+                    nffree += free;
+            }
+            if (mismatches > 0)
+                report(`group ${c}: the free map disagrees with the blocks in use on ${mismatches} fragments`);
+            let iused = 0;
+            let imismatch = 0;
+            for (let i = 0; i < g.ipg; i++) {
+                const bit = (cgbuf[iusedoff + (i >> 3)] & (1 << (i & 7))) !== 0;
+                const inUse = (allocated[c][i >> 3] & (1 << (i & 7))) !== 0;
+                if (bit)
+                    iused++;
+                if (bit !== inUse)
+                    imismatch++;
+            }
+            if (imismatch > 0)
+                report(`group ${c}: the inode map disagrees with ${imismatch} inodes`);
+            const want = { ndir: dirsPerGroup[c], nbfree, nifree: g.ipg - iused, nffree };
+            const fromArea = readCsum(csum, 16 * c);
+            for (const key of ['ndir', 'nbfree', 'nifree', 'nffree']) {
+                if (cs[key] !== want[key])
+                    report(`group ${c}: cg ${key} ${cs[key]}, counted ${want[key]}`);
+                if (fromArea[key] !== want[key])
+                    report(`group ${c}: summary area ${key} ${fromArea[key]}, counted ${want[key]}`);
+                total[key] += want[key];
+            }
+        }
+        for (const key of ['ndir', 'nbfree', 'nifree', 'nffree'])
+            if (sb.cstotal[key] !== total[key])
+                report(`superblock: ${key} ${sb.cstotal[key]}, counted ${total[key]}`);
+        return problems;
+    }
+    /** Marks the fragments an inode holds; returns how many. */
+    async markInode(d, ino, frag, mark, report) {
+        const { g } = this;
+        const nblk = Math.ceil(d.size / g.bsize);
+        let held = 0;
+        const what = `inode ${ino}`;
+        for (let i = 0; i < NDADDR; i++) {
+            const addr = d.db[i];
+            if (addr === 0)
+                continue;
+            if (i >= nblk) {
+                mark(addr, 1, `${what}: direct block ${i} beyond the size`);
+                continue;
+            }
+            const frags = i === nblk - 1 && nblk <= NDADDR ? Math.ceil((d.size - i * g.bsize) / g.fsize) : frag;
+            if ((addr % frag) + frags > frag)
+                report(`${what}: a fragment run crosses a block`);
+            mark(addr, frags, what);
+            held += frags;
+        }
+        const buf = Buffer.alloc(g.bsize);
+        const walk = async (addr, level) => {
+            if (addr % frag !== 0)
+                report(`${what}: indirect block ${addr} is not block-aligned`);
+            mark(addr, frag, `${what} indirect`);
+            held += frag;
+            await this.fh.read(buf, 0, g.bsize, addr * g.fsize);
+            const pointers = Array.from({ length: g.nindir }, (_, i) => buf.readInt32LE(4 * i));
+            for (const p of pointers) {
+                if (p === 0)
+                    continue;
+                if (level === 0) {
+                    mark(p, frag, what);
+                    held += frag;
+                }
+                else {
+                    await walk(p, level - 1);
+                }
+            }
+        };
+        for (let level = 0; level < NIADDR; level++)
+            if (d.ib[level] !== 0)
+                await walk(d.ib[level], level);
+        return held;
     }
     async close() {
         await this.fh.close();
