@@ -44,30 +44,20 @@ import {
   MANIFEST_COPY,
   prepareBuild,
   type FailedEntry,
+  type PrepareOptions,
 } from './prepare.js';
 import { checkMaxSize, type UfsOptions } from './ufs-options.js';
 
 export { ARCHIVE_FORMATS, type ArchiveFormat, type BuiltArchive };
 
-export interface BuildLiveOptions {
-  manifests: readonly string[];
-  proto?: string;
-  overlays?: readonly string[];
-  manDir?: string;
-  /** Root of the running system (tag S); undefined: none. */
-  systemRoot?: string;
-  customize?: string;
+export interface BuildLiveOptions extends PrepareOptions {
   output: string;
   logDir: string;
-  buildstamp?: string;
-  defines?: ReadonlyMap<string, string>;
   archive?: ArchiveFormat;
   /** Size options of the UFS formats (ignored by hsfs and none). */
   ufs?: UfsOptions;
   /** Keep the staged tree as `image-<STAMP>/` for every format, not only `none`. */
   keepStaging?: boolean;
-  /** SOURCE_DATE_EPOCH, usually from the environment. */
-  sourceDateEpoch?: string;
   onInfo?: (message: string) => void;
   onProgress?: (progress: AssemblyProgress) => void;
 }

@@ -54,15 +54,18 @@ function checkBuildWrites(entries: ReadonlyMap<string, ManifestEntry>): Diagnost
   return errors;
 }
 
+/** The inputs a build and its --plan share. */
 export interface PrepareOptions {
   manifests: readonly string[];
   proto?: string;
   overlays?: readonly string[];
   manDir?: string;
+  /** Root of the running system (tag S); undefined: none. */
   systemRoot?: string;
   customize?: string;
   buildstamp?: string;
   defines?: ReadonlyMap<string, string>;
+  /** SOURCE_DATE_EPOCH, usually from the environment. */
   sourceDateEpoch?: string;
 }
 

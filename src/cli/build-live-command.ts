@@ -156,19 +156,23 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
       );
       const systemRoot =
         flags.systemRoot === false ? undefined : (flags.systemRoot ?? defaultSystemRoot());
+      // The inputs a plan and a build share.
+      const inputs = {
+        manifests: flags.manifest ?? [],
+        proto: flags.proto,
+        overlays: flags.overlay ?? [],
+        manDir: flags.manDir,
+        systemRoot,
+        customize: flags.customize,
+        buildstamp: flags.buildstamp,
+        defines: parseDefines(flags.define ?? []),
+        sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
+      };
       if (flags.plan) {
         const plan = await planLive({
-          manifests: flags.manifest ?? [],
-          proto: flags.proto,
-          overlays: flags.overlay ?? [],
-          manDir: flags.manDir,
-          systemRoot,
-          customize: flags.customize,
-          buildstamp: flags.buildstamp,
-          defines: parseDefines(flags.define ?? []),
+          ...inputs,
           archive: flags.archive,
           ufs,
-          sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
           onInfo: (message) => process.stderr.write(`${message}\n`),
         });
         if (flags.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
@@ -178,20 +182,12 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
       }
       const progress = new ProgressReporter();
       const result = await buildLive({
-        manifests: flags.manifest ?? [],
-        proto: flags.proto,
-        overlays: flags.overlay ?? [],
-        manDir: flags.manDir,
-        systemRoot,
-        customize: flags.customize,
+        ...inputs,
         output: flags.output,
         logDir: flags.logDir,
-        buildstamp: flags.buildstamp,
-        defines: parseDefines(flags.define ?? []),
         archive: flags.archive,
         ufs,
         keepStaging: flags.keepStaging,
-        sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
         onInfo: (message) => progress.info(message),
         onProgress: (p) => progress.update(p),
       }).finally(() => progress.stop());
