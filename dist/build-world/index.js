@@ -97161,6 +97161,14 @@ async function lockWorkspace(path, onWarning) {
         }
         const text = await (0,promises_.readFile)(path, 'utf8').catch(() => '');
         const pid = Number(text.trim());
+        // A lock with no pid yet may be one another build has just created and
+        // not written: only an old one is stale.
+        if (text === '') {
+            const made = await (0,promises_.stat)(path).then((s) => s.mtimeMs, () => 0);
+            if (made > Date.now() - 10_000) {
+                throw new errors/* UserError */.yo(`another build-world is starting in this workspace: ${path} was just created; try again`);
+            }
+        }
         if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
             throw new errors/* UserError */.yo(`another build-world (pid ${pid}) is using this workspace: ${path} is locked; ` +
                 'wait for it to finish (remove the lock only if that process is not a build)');

@@ -3,7 +3,7 @@
  * created exclusively. A second build fails at once naming the lock and
  * its holder; a lock left by a process that is gone is taken over.
  */
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
 
 export interface WorkspaceLock {
@@ -38,6 +38,19 @@ export async function lockWorkspace(
     }
     const text = await readFile(path, 'utf8').catch(() => '');
     const pid = Number(text.trim());
+    // A lock with no pid yet may be one another build has just created and
+    // not written: only an old one is stale.
+    if (text === '') {
+      const made = await stat(path).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      );
+      if (made > Date.now() - 10_000) {
+        throw new UserError(
+          `another build-world is starting in this workspace: ${path} was just created; try again`,
+        );
+      }
+    }
     if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
       throw new UserError(
         `another build-world (pid ${pid}) is using this workspace: ${path} is locked; ` +
