@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageNode } from '../../image/model.js';
 import { describeError, UserError } from '../../util/errors.js';
@@ -274,13 +274,32 @@ export async function writeUfs(options: {
     const dinodes: Dinode[] = [];
     let largefiles = false;
     const chunk = Buffer.alloc(CHUNK);
-    for (const inode of table) {
+    const readAhead = new SmallFileReadAhead(
+      table.map((inode) =>
+        inode.kind === 'f' &&
+        inode.size > 0 &&
+        inode.size <= SMALL_FILE &&
+        !plannedSparseBlocks(plan, options.stagingRoot, inode.path)
+          ? join(options.stagingRoot, inode.path)
+          : undefined,
+      ),
+    );
+    for (const [index, inode] of table.entries()) {
       const layout = new ContentLayout(alloc, out);
       if (inode.kind === 'f') {
         if (inode.size >= LARGEFILE_SIZE) largefiles = true;
         const path = join(options.stagingRoot, inode.path);
         const lbns = plannedSparseBlocks(plan, options.stagingRoot, inode.path);
-        if (lbns) await writeSparseContent(path, inode.size, lbns, layout);
+        const small = readAhead.take(index);
+        if (small) {
+          const data = await small;
+          if (data.length !== inode.size) {
+            throw new UserError(
+              `${path}: the staged file has ${data.length} bytes, not its ${inode.size} (changed while packing?)`,
+            );
+          }
+          await putContent(data, 0, inode.size, layout);
+        } else if (lbns) await writeSparseContent(path, inode.size, lbns, layout);
         else await writeFileContent(path, inode.size, layout, chunk);
       } else {
         const content = inode.kind === 'd' ? directoryContent(inode) : inode.target!;
@@ -462,8 +481,6 @@ async function writeFileContent(
   if (size === 0) return;
   const fh = await openStaged(path);
   try {
-    const nblk = blockCount(size);
-    const tail = tailFragments(size);
     let position = 0;
     while (position < size) {
       const want = Math.min(chunk.length, size - position);
@@ -481,16 +498,76 @@ async function writeFileContent(
       position += want;
       // A chunk of holes (the common case in a sparse file) is skipped at once.
       if (position < size && isZero(chunk.subarray(0, want))) continue;
-      for (let i = 0; i * BSIZE < want; i++) {
-        const lbn = first + i;
-        const block = chunk.subarray(i * BSIZE, Math.min((i + 1) * BSIZE, want));
-        const last = lbn === nblk - 1;
-        if (!last && isZero(block)) continue;
-        // The writer keeps the buffer until it flushes: copy it.
-        await layout.put(lbn, Buffer.from(block), last ? tail : 0);
-      }
+      // The writer keeps the buffers until it flushes: the chunk is reused, so copy it.
+      await putContent(Buffer.from(chunk.subarray(0, want)), first, size, layout);
     }
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Puts `data` (whole blocks from logical block `first` on, or the file's
+ * end) into the layout: all-zero blocks but the file's last become holes.
+ * `data` is kept until the writer flushes.
+ */
+async function putContent(
+  data: Buffer,
+  first: number,
+  size: number,
+  layout: ContentLayout,
+): Promise<void> {
+  const nblk = blockCount(size);
+  const tail = tailFragments(size);
+  for (let i = 0; i * BSIZE < data.length; i++) {
+    const lbn = first + i;
+    const block = data.subarray(i * BSIZE, Math.min((i + 1) * BSIZE, data.length));
+    const last = lbn === nblk - 1;
+    if (!last && isZero(block)) continue;
+    await layout.put(lbn, block, last ? tail : 0);
+  }
+}
+
+/** Files up to this size are read whole, ahead of the writer. */
+const SMALL_FILE = 256 * 1024;
+/** How many small files are read at once, ahead of the one being written. */
+const READ_AHEAD = 16;
+
+/**
+ * Most files of an image are small: opening and reading them one after the
+ * other leaves the disk and the thread pool idle between writes. This reads
+ * the next few small files (in inode order) while the current one is laid
+ * out, and hands them over in order. At most READ_AHEAD * SMALL_FILE bytes
+ * are held.
+ */
+class SmallFileReadAhead {
+  private readonly reads = new Map<number, Promise<Buffer>>();
+  private readonly order: number[];
+  private started = 0;
+
+  /** `paths[i]`: the staged file of inode i when it is small, else undefined. */
+  constructor(private readonly paths: readonly (string | undefined)[]) {
+    this.order = [...paths.keys()].filter((i) => paths[i] !== undefined);
+  }
+
+  /** The content of inode `index` when it is a small file (a read under way), else undefined. */
+  take(index: number): Promise<Buffer> | undefined {
+    const path = this.paths[index];
+    if (path === undefined) return undefined;
+    while (this.started < this.order.length && this.reads.size < READ_AHEAD) {
+      const next = this.order[this.started++];
+      const read = readFile(this.paths[next]!).catch((err: unknown) => {
+        throw new UserError(
+          `${this.paths[next]}: cannot read the staged file: ${describeError(err)}`,
+        );
+      });
+      // Handled here so that a read nobody awaits (an earlier error stopped
+      // the writer) is not an unhandled rejection; take() awaits the original.
+      read.catch(() => undefined);
+      this.reads.set(next, read);
+    }
+    const read = this.reads.get(index);
+    this.reads.delete(index);
+    return read;
   }
 }
