@@ -97545,22 +97545,23 @@ async function buildWorld(options) {
                 ? `compared with ${baseName}: ${changes.join('; ')}`
                 : `compared with ${baseName}: no input changed`);
         }
+        const result = (saved) => ({
+            proto,
+            buildstamp,
+            cacheKey: key,
+            cacheHit,
+            restoredKey,
+            changes,
+            stages,
+            saved,
+            keyInputsFile,
+        });
         if (cacheHit) {
             for (const stage of STAGES)
                 stages.push({ stage, status: 'from cache' });
             for (const stage of STAGES)
                 info(`stage ${stage}: skipped (cache hit)`);
-            return {
-                proto,
-                buildstamp,
-                cacheKey: key,
-                cacheHit,
-                restoredKey,
-                changes,
-                stages,
-                saved: 'not needed',
-                keyInputsFile,
-            };
+            return result('not needed');
         }
         // ---- stages ----------------------------------------------------------
         let first = 0;
@@ -97644,17 +97645,7 @@ async function buildWorld(options) {
                 cacheError('save failed', err);
             }
         }
-        return {
-            proto,
-            buildstamp,
-            cacheKey: key,
-            cacheHit,
-            restoredKey,
-            changes,
-            stages,
-            saved,
-            keyInputsFile,
-        };
+        return result(saved);
     }
     finally {
         await (0,promises_.rm)(stagingDir, { recursive: true, force: true });

@@ -297,20 +297,21 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
       );
     }
 
+    const result = (saved: BuildWorldResult['saved']): BuildWorldResult => ({
+      proto,
+      buildstamp,
+      cacheKey: key,
+      cacheHit,
+      restoredKey,
+      changes,
+      stages,
+      saved,
+      keyInputsFile,
+    });
     if (cacheHit) {
       for (const stage of STAGES) stages.push({ stage, status: 'from cache' });
       for (const stage of STAGES) info(`stage ${stage}: skipped (cache hit)`);
-      return {
-        proto,
-        buildstamp,
-        cacheKey: key,
-        cacheHit,
-        restoredKey,
-        changes,
-        stages,
-        saved: 'not needed',
-        keyInputsFile,
-      };
+      return result('not needed');
     }
 
     // ---- stages ----------------------------------------------------------
@@ -395,17 +396,7 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
         cacheError('save failed', err);
       }
     }
-    return {
-      proto,
-      buildstamp,
-      cacheKey: key,
-      cacheHit,
-      restoredKey,
-      changes,
-      stages,
-      saved,
-      keyInputsFile,
-    };
+    return result(saved);
   } finally {
     await rm(stagingDir, { recursive: true, force: true });
     await lock.release();
