@@ -1,7 +1,9 @@
 import { findIsoTool, isoToolNote, isoToolProblem, type IsoTool } from '../archive/hsfs.js';
 import { checkNativeTools } from '../archive/ufs-native.js';
+import type { UfsPlan } from '../archive/ufs/plan.js';
 import { requireIllumos } from '../host/uname.js';
 import { UserError } from '../util/errors.js';
+import { humanBytes } from '../util/format.js';
 
 export type ArchiveFormat = 'auto' | 'ufs' | 'ufs-native' | 'hsfs' | 'none';
 export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = [
@@ -16,6 +18,12 @@ export type BuiltArchive = Exclude<ArchiveFormat, 'auto'>;
 
 export function isUfs(archive: BuiltArchive): archive is 'ufs' | 'ufs-native' {
   return archive === 'ufs' || archive === 'ufs-native';
+}
+
+/** `ufs (1.0 MiB, 46 of 320 inodes used)`: the format made, and for UFS its plan. */
+export function describeBuiltArchive(archive: BuiltArchive, plan?: UfsPlan): string {
+  if (!plan) return archive;
+  return `${archive} (${humanBytes(plan.imageBytes)}, ${plan.inodesUsed} of ${plan.inodes} inodes used)`;
 }
 
 /**

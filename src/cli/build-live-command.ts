@@ -6,6 +6,7 @@ import {
   type ArchiveFormat,
   type BuildLiveResult,
 } from '../build/build-live.js';
+import { describeBuiltArchive } from '../build/archive-choice.js';
 import { planLive, type LivePlan } from '../build/plan-live.js';
 import { parseUfsOptions } from '../build/ufs-options.js';
 import { SOURCE_TAGS } from '../sources/search.js';
@@ -89,11 +90,7 @@ export function formatSummary(result: BuildLiveResult, seconds: number): string[
     lines.push(`  ${where}FAILED ${f.path}${f.error ? ` (${f.error})` : ''}`);
     for (const place of f.searched) lines.push(`      searched ${place}`);
   }
-  const u = result.ufsPlan;
-  lines.push(
-    `  archive: ${result.archive}` +
-      (u ? ` (${humanBytes(u.imageBytes)}, ${u.inodesUsed} of ${u.inodes} inodes used)` : ''),
-  );
+  lines.push(`  archive: ${describeBuiltArchive(result.archive, result.ufsPlan)}`);
   lines.push(`  platform: ${result.platformDir}`);
   if (result.tgz) lines.push(`  tgz: ${result.tgz}`);
   if (result.imageDir) lines.push(`  image: ${result.imageDir}`);

@@ -1,5 +1,6 @@
 /** The build-live job summary: verdict, counts by source tag, FAILED entries with file:line. */
 import { basename } from 'node:path';
+import { describeBuiltArchive } from '../../build/archive-choice.js';
 import type { BuildLiveResult } from '../../build/build-live.js';
 import { humanBytes } from '../../util/format.js';
 import { code, workspacePath } from '../common/report.js';
@@ -22,7 +23,7 @@ export function buildLiveMarkdown(result: BuildLiveResult, failOnMissing: boolea
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     `| ${c.A} | ${c.P} | ${c.M} | ${c.S} | ${c.dirs} | ${c.symlinks} | ${c.hardlinks} | ${c.failed} | ${c.unknownOwners} | ${result.imageEntries} |`,
     '',
-    `File content: ${humanBytes(c.bytes)}. Archive: ${result.archive}. ` +
+    `File content: ${humanBytes(c.bytes)}. Archive: ${describeBuiltArchive(result.archive, result.ufsPlan)}. ` +
       `Platform: ${code(workspacePath(result.platformDir))}` +
       (result.tgz ? `, tgz: ${code(basename(result.tgz))}` : '') +
       `. Log: ${code(workspacePath(result.log))}.`,
