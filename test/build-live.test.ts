@@ -5,7 +5,7 @@ import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isoToolProblem } from '../src/archive/hsfs.js';
-import { buildLive } from '../src/build/build-live.js';
+import { buildLive } from '../src/live/build-live.js';
 import { compareBytes } from '../src/manifest/path.js';
 import { VERSION } from '../src/version.js';
 import { isRoot, listTree, runCli, scratchDir } from './helpers/cli.js';

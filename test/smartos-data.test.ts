@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildLive, type BuildLiveResult } from '../src/build/build-live.js';
+import { buildLive, type BuildLiveResult } from '../src/live/build-live.js';
 import { loadManifests } from '../src/manifest/load.js';
 import { parseManifestFile } from '../src/manifest/parse.js';
 import { compareBytes, parentPath } from '../src/manifest/path.js';

@@ -5,10 +5,10 @@ import {
   defaultSystemRoot,
   type ArchiveFormat,
   type BuildLiveResult,
-} from '../build/build-live.js';
-import { describeBuiltArchive } from '../build/archive-choice.js';
-import { planLive, type LivePlan } from '../build/plan-live.js';
-import { parseUfsOptions } from '../build/ufs-options.js';
+} from '../live/build-live.js';
+import { describeBuiltArchive } from '../live/archive-choice.js';
+import { planLive, type LivePlan } from '../live/plan-live.js';
+import { parseUfsOptions } from '../live/ufs-options.js';
 import { SOURCE_TAGS } from '../sources/search.js';
 import { collect, parseDefines } from './options.js';
 import { humanBytes, ProgressReporter } from './progress.js';

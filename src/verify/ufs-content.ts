@@ -6,7 +6,7 @@
  */
 import type { UfsEntry, UfsReader } from '../archive/ufs/read.js';
 import { md5OfFile } from '../assembly/copy.js';
-import { MANIFEST_COPY } from '../build/prepare.js';
+import { MANIFEST_COPY } from '../live/prepare.js';
 import { formatMode } from '../manifest/types.js';
 import type { BootManifest } from './boot-manifest-reader.js';
 import type { ContentCheck, ContentDifference } from './types.js';

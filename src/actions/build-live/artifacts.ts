@@ -6,7 +6,7 @@
 import { basename, dirname } from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
 import * as core from '@actions/core';
-import type { BuildLiveResult } from '../../build/build-live.js';
+import type { BuildLiveResult } from '../../live/build-live.js';
 import { UserError } from '../../util/errors.js';
 
 export interface UploadedArtifact {

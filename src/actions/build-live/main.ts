@@ -5,8 +5,8 @@
  * `fail-on-missing: true`; gating is verify-manifest's job.
  */
 import * as core from '@actions/core';
-import { ARCHIVE_FORMATS, buildLive, defaultSystemRoot } from '../../build/build-live.js';
-import { parseUfsOptions } from '../../build/ufs-options.js';
+import { ARCHIVE_FORMATS, buildLive, defaultSystemRoot } from '../../live/build-live.js';
+import { parseUfsOptions } from '../../live/ufs-options.js';
 import { UserError } from '../../util/errors.js';
 import {
   booleanInput,

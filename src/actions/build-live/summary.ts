@@ -1,7 +1,7 @@
 /** The build-live job summary: verdict, counts by source tag, FAILED entries with file:line. */
 import { basename } from 'node:path';
-import { describeBuiltArchive } from '../../build/archive-choice.js';
-import type { BuildLiveResult } from '../../build/build-live.js';
+import { describeBuiltArchive } from '../../live/archive-choice.js';
+import type { BuildLiveResult } from '../../live/build-live.js';
 import { humanBytes } from '../../util/format.js';
 import { code, workspacePath } from '../common/report.js';
 
