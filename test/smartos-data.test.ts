@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildLive, type BuildLiveResult } from '../src/live/build-live.js';
 import { loadManifests } from '../src/manifest/load.js';
-import { parseManifestFile } from '../src/manifest/parse.js';
+import { parseManifestFile } from '../src/formats/manifest-line.js';
 import { compareBytes, parentPath } from '../src/manifest/path.js';
 import { formatDiagnostic, type Diagnostic, type ManifestEntry } from '../src/manifest/types.js';
 import { which } from '../src/util/which.js';

@@ -1,13 +1,14 @@
 import { link, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareBytes, parentPath } from '../manifest/path.js';
-import { formatMode, type Diagnostic, type ManifestEntry } from '../manifest/types.js';
+import { formatMode } from '../formats/manifest-line.js';
+import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
 import { emptyCounts, type BuildCounts, type ImageNode } from '../image/model.js';
 import { isFound, type SourceSearch } from '../sources/search.js';
 import { describeError } from '../util/errors.js';
 import type { AtomicLineWriter } from '../util/atomic.js';
 import { copyWithMd5, mapLimit } from './copy.js';
-import { formatLogLine } from './log-format.js';
+import { formatLogLine } from '../formats/build-log.js';
 
 /** Mode and owner SPEC 2 gives a parent directory that no `d` entry names. */
 export const IMPLICIT_DIR = { mode: 0o755, owner: 'root', group: 'sys' } as const;

@@ -47,6 +47,9 @@ export interface ImageNode {
   error?: string;
 }
 
+/** Mode and owner of the image root (`d . ...` in boot_archive.manifest). */
+export const ROOT_DIR = { mode: 0o755, uid: 0, gid: 0 } as const;
+
 /** True for nodes that are symlinks in the image (no mode or owner of their own). */
 export function isSymlinkNode(node: ImageNode): boolean {
   return node.type === 's' || node.linkText !== undefined;

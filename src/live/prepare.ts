@@ -4,6 +4,7 @@
  * customize scripts.
  */
 import { customizeScripts } from '../assembly/customize.js';
+import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../formats/output-layout.js';
 import type { ImageNode } from '../image/model.js';
 import { loadManifests } from '../manifest/load.js';
 import { parentPath } from '../manifest/path.js';
@@ -18,8 +19,6 @@ import { UserError } from '../util/errors.js';
 import { resolveBuildTime } from './buildstamp.js';
 
 /** Files the build itself writes into the image (SPEC 2). */
-export const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
-export const MANIFEST_COPY = 'var/log/manifest';
 const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
 
 /**

@@ -1,7 +1,7 @@
 import { sortDiagnostics } from './diagnostic-order.js';
 import { loadManifests } from './load.js';
-import type { Defines } from './parse.js';
-import { formatDiagnostic, formatMode, type Diagnostic, type ManifestEntry } from './types.js';
+import { formatMode, type Defines } from '../formats/manifest-line.js';
+import { formatDiagnostic, type Diagnostic, type ManifestEntry } from './types.js';
 
 export interface LintOptions {
   /**

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../util/errors.js';
-import { parseManifestFile, type Defines } from './parse.js';
+import { parseManifestFile, type Defines } from '../formats/manifest-line.js';
 import { compareBytes, parentPath } from './path.js';
 import {
   formatLocation,

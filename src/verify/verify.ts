@@ -5,10 +5,10 @@ import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic } from '../manifest/types.js';
 import { UsageError, UserError } from '../util/errors.js';
 import { ownString } from '../util/format.js';
-import { readBootManifest } from './boot-manifest-reader.js';
+import { readBootManifest } from '../formats/boot-manifest.js';
 import { diffBootManifests } from './diff.js';
-import { readTwinFailures } from './jsonl-twin.js';
-import { MAX_LISTED, readBuildLog } from './log-reader.js';
+import { readTwinFailures } from '../formats/jsonl-twin.js';
+import { MAX_LISTED, readBuildLog } from '../formats/build-log.js';
 import { checkContent, openPlatform } from './platform.js';
 import type { FailOn, FailureReport, VerifyReport } from './types.js';
 

@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parseManifestFile } from '../../src/manifest/parse.js';
+import { parseManifestFile } from '../../src/formats/manifest-line.js';
 import { compareBytes } from '../../src/manifest/path.js';
 import { SMARTOS_DATA } from './paths.js';
 

@@ -1,9 +1,37 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { ImageNode } from '../image/model.js';
 import type { SourceTag } from '../sources/search.js';
 import { describeError, UserError } from '../util/errors.js';
 import { ownString } from '../util/format.js';
-import type { LogEntry } from './types.js';
+import type { LogEntry } from '../verify/types.js';
+
+/**
+ * The build log, both styles: the lines build-live writes and the reader
+ * verify-manifest uses, which also reads the smartos-live C builder's log.
+ * The JSONL twin beside it is in jsonl-twin.ts.
+ */
+
+// ---- writer (joyent-live style) ----
+
+/** The line for one applied entry, in the order applied. */
+export function formatLogLine(node: ImageNode): string {
+  const status = node.status === 'ok' ? 'OK' : '*FAILED*';
+  switch (node.type) {
+    case 'd':
+      return `${status} - DIR: ${node.path}`;
+    case 'f':
+      return node.status === 'ok'
+        ? `OK[${node.tag}] - FILE: ${node.path}`
+        : `${status} - FILE: ${node.path}`;
+    case 's':
+      return `${status} - SYMLINK: ${node.target} -> ${node.path}`;
+    case 'h':
+      return `${status} - LINK: ${node.target} -> ${node.path}`;
+  }
+}
+
+// ---- reader (both styles) ----
 
 type Parsed = Omit<LogEntry, 'line'>;
 
