@@ -10,7 +10,7 @@ import type { AtomicLineWriter } from '../util/atomic.js';
 import { copyWithMd5, mapLimit } from './copy.js';
 import { formatLogLine } from '../formats/build-log.js';
 
-/** Mode and owner SPEC 2 gives a parent directory that no `d` entry names. */
+/** Mode and owner docs/assembly.md gives a parent directory that no `d` entry names. */
 export const IMPLICIT_DIR = { mode: 0o755, owner: 'root', group: 'sys' } as const;
 
 // Staging files stay writable by the builder so the customize step can edit
@@ -83,7 +83,7 @@ function addImplicitParents(nodes: Map<string, ImageNode>, warnings: Diagnostic[
 }
 
 /**
- * Builds the staging tree (SPEC 2): directories parents first, then files
+ * Builds the staging tree (docs/assembly.md): directories parents first, then files
  * from the first source that has them, then symlinks, then hard links.
  * A file no source has is logged FAILED and the build goes on.
  */

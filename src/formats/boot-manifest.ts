@@ -9,7 +9,7 @@ import { formatMode } from './manifest-line.js';
 // ---- writer ----
 
 /**
- * The lines of boot_archive.manifest (SPEC 4) for the final image, sorted by
+ * The lines of boot_archive.manifest (docs/boot-archive-manifest.md) for the final image, sorted by
  * path in byte order. Owners are the image's names for the ids applied.
  */
 export function* bootManifestLines(
@@ -40,7 +40,7 @@ export function* bootManifestLines(
 
 // ---- reader ----
 
-/** One line of a boot_archive.manifest (SPEC 4) or of an md5sum listing. */
+/** One line of a boot_archive.manifest (docs/boot-archive-manifest.md) or of an md5sum listing. */
 export interface BootEntry {
   type: 'd' | 'f' | 's';
   /** Image path without the leading "./" ("" for the root). */
@@ -66,7 +66,7 @@ const MD5SUM = /^([0-9a-f]{32}) [ *](\.\/.+|\.)$/;
 const imagePath = (dotted: string) => (dotted === '.' ? '' : dotted.replace(/^\.\//, ''));
 
 /**
- * Reads a boot_archive.manifest in SPEC 4's format, or in md5sum's
+ * Reads a boot_archive.manifest in our format (docs/boot-archive-manifest.md), or in md5sum's
  * (`<md5>  ./path`, which smartos-live ships); the first entry line decides.
  */
 export async function readBootManifest(file: string): Promise<BootManifest> {

@@ -35,7 +35,7 @@ export function formatLogLine(node: ImageNode): string {
 
 type Parsed = Omit<LogEntry, 'line'>;
 
-// joyent-live (SPEC 3): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
+// joyent-live (docs/build-log.md): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
 const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
 const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): (.+)$/;
 // smartos-live's C builder: "FILE: [path][0444][root/0][bin/2]: OK (dir)", ...
@@ -119,7 +119,7 @@ async function endsWithNewline(path: string, size: number): Promise<boolean> {
 }
 
 /**
- * Streams a build log (either style of SPEC 3) line by line, handing each
+ * Streams a build log (either style of docs/build-log.md) line by line, handing each
  * entry to `onEntry`; nothing but the summary is kept, so a log of millions
  * of lines reads in constant memory. Every other line is ignored. An empty
  * log, or one without a single entry line, is an error: it is the wrong file.

@@ -43,7 +43,7 @@ export interface TwinFailure {
 // Only FAILED records are parsed; any JSON spacing is accepted.
 const FAILED_RECORD = /"status"\s*:\s*"FAILED"/;
 
-/** `build_live.X.log` -> `build_live.X.jsonl`, the twin SPEC 3 describes. */
+/** `build_live.X.log` -> `build_live.X.jsonl`, the twin docs/build-log.md describes. */
 export function twinPath(logPath: string): string | undefined {
   return logPath.endsWith('.log') ? `${logPath.slice(0, -4)}.jsonl` : undefined;
 }

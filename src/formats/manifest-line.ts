@@ -45,7 +45,7 @@ export interface ParsedLine {
 }
 
 /**
- * Parses one manifest line (SPEC 1). Comments and blank lines give neither
+ * Parses one manifest line (docs/manifest.md). Comments and blank lines give neither
  * an entry nor a diagnostic.
  */
 export function parseManifestLine(raw: string, loc: SourceLocation, defines: Defines): ParsedLine {

@@ -4,7 +4,7 @@ import type { SourceTag } from '../sources/search.js';
 /** Why a node is in the image. */
 export type NodeOrigin =
   | 'manifest' // an entry of the merged manifests
-  | 'implicit' // a parent directory no `d` entry names (SPEC 2)
+  | 'implicit' // a parent directory no `d` entry names (docs/assembly.md)
   | 'buildstamp' // etc/joyent_buildstamp
   | 'customize' // created by the customize scripts
   | 'manifest-copy'; // var/log/manifest

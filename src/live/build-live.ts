@@ -80,7 +80,7 @@ export interface BuildLiveResult {
   warnings: string[];
   /** The UFS size plan the boot_archive was made with (ufs, ufs-native). */
   ufsPlan?: UfsPlan;
-  /** SPEC 8: 0 built clean, 3 built with FAILED entries. */
+  /** docs/exit-codes.md: 0 built clean, 3 built with FAILED entries. */
   exitCode: 0 | 3;
 }
 
@@ -138,7 +138,7 @@ async function ensureParents(
 }
 
 /**
- * `make live` (SPEC 2-5): manifests in, platform directory, tgz, build log
+ * `make live` (docs/assembly.md, docs/output-layout.md): manifests in, platform directory, tgz, build log
  * and boot_archive.manifest out. Throws UserError for bad input, before
  * writing anything when the input can be checked up front.
  */
@@ -194,7 +194,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     counts.unknownOwners = resolveOwners(nodes, ids, warnings);
     for (const node of assembled.applied) await jsonl.line(formatLogRecord(node));
 
-    // etc/joyent_buildstamp (SPEC 2.1); a manifest entry for it keeps its mode and owner.
+    // etc/joyent_buildstamp (docs/output-layout.md); a manifest entry for it keeps its mode and owner.
     const stampPath = BUILDSTAMP_FILE;
     await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings });
     await rm(join(stagingRoot, stampPath), { force: true });
@@ -322,7 +322,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
 }
 
 /**
- * boot_archive.manifest (SPEC 4) into the platform directory, and its copy
+ * boot_archive.manifest (docs/boot-archive-manifest.md) into the platform directory, and its copy
  * at var/log/manifest in the image, which does not list itself.
  */
 async function writeBootManifest(

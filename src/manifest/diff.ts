@@ -127,7 +127,7 @@ export interface DiffResult {
 
 /**
  * `manifest diff A B`: each side is a manifest file or snippet directory,
- * loaded and merged on its own (SPEC 1), then compared.
+ * loaded and merged on its own (docs/manifest.md), then compared.
  */
 export async function diffManifests(
   inputA: string,

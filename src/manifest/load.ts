@@ -134,7 +134,7 @@ function checkStructure(entries: Map<string, ManifestEntry>, diagnostics: Diagno
 }
 
 /**
- * Reads and merges manifests (SPEC 1): every problem in every file is
+ * Reads and merges manifests (docs/manifest.md): every problem in every file is
  * collected before anything is built.
  */
 export async function loadManifests(

@@ -65,7 +65,7 @@ export interface MergeResult {
 }
 
 /**
- * `manifest merge`: loads and merges manifests (SPEC 1: later definitions
+ * `manifest merge`: loads and merges manifests (docs/manifest.md: later definitions
  * win with a warning, type conflicts are errors) and writes the result as
  * one manifest. Any error leaves `text` undefined.
  */

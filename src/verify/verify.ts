@@ -25,7 +25,7 @@ export interface VerifyOptions {
 const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))?.size;
 
 /**
- * verify-manifest (SPEC 6): reads build logs, maps failures to manifest
+ * verify-manifest (README.md, `joyent-live verify-manifest`): reads build logs, maps failures to manifest
  * lines, checks the platform's content and diffs against a baseline. The
  * verdict fails when anything named in `failOn` happened, and always when
  * the boot_archive does not match its own hash or manifest.

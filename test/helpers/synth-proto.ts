@@ -1,7 +1,7 @@
 /**
  * Synthetic build sources for a real SmartOS manifest: every `f` entry gets
  * a file with deterministic content in one of the four source roots of
- * SPEC 2, so that a build of the real manifest uses every source tag.
+ * docs/assembly.md, so that a build of the real manifest uses every source tag.
  *
  *   overlay/      etc/passwd, etc/group, etc/motd: the real 2011 files (A)
  *   proto/        everything else (P)
