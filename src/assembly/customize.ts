@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { compareBytes } from '../manifest/path.js';
 import { describeError, UserError } from '../util/errors.js';
 
-/** The customize script and its `<script>.*` siblings, in C-locale order (SPEC 2). */
+/** The customize script and its `<script>.*` siblings, in C-locale order (docs/assembly.md). */
 export async function customizeScripts(script: string): Promise<string[]> {
   const info = await stat(script).catch((err: unknown) => {
     throw new UserError(`customize script ${script}: ${describeError(err)}`);

@@ -1,5 +1,5 @@
 /**
- * The proto cache key: a hash of every input of the world build (SPEC 7).
+ * The proto cache key: a hash of every input of the world build (README.md, `joyent-live build-world`).
  * The inputs are kept as a JSON document (`cache-key-inputs.json` beside
  * the proto, and inside every cache entry) so that a later run can say in
  * words which of them changed, and which stages that invalidates.

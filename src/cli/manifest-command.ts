@@ -169,7 +169,7 @@ function diffCommand(setExitCode: (code: number) => void): Command {
     });
 }
 
-/** `joyent-live manifest lint|merge|diff`: the manifest tools of SPEC 1. */
+/** `joyent-live manifest lint|merge|diff`: the manifest tools (docs/manifest.md). */
 export function manifestCommand(setExitCode: (code: number) => void): Command {
   return new Command('manifest')
     .description('lint, merge and diff manifests (SPEC 1) without building anything')

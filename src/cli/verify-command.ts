@@ -33,7 +33,7 @@ function parseFailOn(value: string): FailOn[] {
   return names as FailOn[];
 }
 
-/** `joyent-live verify-manifest` (SPEC 6): exit 0 pass, 1 fail or error, 2 usage. */
+/** `joyent-live verify-manifest` (docs/exit-codes.md): exit 0 pass, 1 fail or error, 2 usage. */
 export function verifyCommand(setExitCode: (code: number) => void): Command {
   return new Command('verify-manifest')
     .description(

@@ -22,7 +22,7 @@ export function isIllumos(uname: string): boolean {
   return uname === 'SunOS';
 }
 
-/** Fails at once, naming the kernel found, unless this is an illumos host (SPEC 7). */
+/** Fails at once, naming the kernel found, unless this is an illumos host (README.md, setup-host). */
 export async function requireIllumos(what: string, env?: NodeJS.ProcessEnv): Promise<string> {
   const uname = await unameS(env);
   if (!isIllumos(uname)) {

@@ -27,7 +27,7 @@ export interface BuildTime {
 }
 
 /**
- * BUILDSTAMP and output timestamps (SPEC 2): `--buildstamp` wins, then
+ * BUILDSTAMP and output timestamps (docs/assembly.md): `--buildstamp` wins, then
  * SOURCE_DATE_EPOCH, then the current time. Timestamps come from
  * SOURCE_DATE_EPOCH when it is set, else from the BUILDSTAMP.
  */

@@ -11,7 +11,7 @@ import { md5OfFile } from '../assembly/copy.js';
 import { describeError, UserError } from '../util/errors.js';
 import { checkTarMembers } from '../util/tar-safety.js';
 import { which } from '../util/which.js';
-import type { BootManifest } from './boot-manifest-reader.js';
+import type { BootManifest } from '../formats/boot-manifest.js';
 import type { ContentCheck } from './types.js';
 import { checkUfsContent } from './ufs-content.js';
 

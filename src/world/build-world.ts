@@ -1,5 +1,5 @@
 /**
- * build-world (SPEC 7): illumos, illumos-extra and src into the proto
+ * build-world (README.md, `joyent-live build-world`): illumos, illumos-extra and src into the proto
  * area, each stage guarded by a stamp that records its inputs, the proto
  * cached between jobs under a key made of every input. No @actions/*
  * here: the action and the CLI pass hooks and a cache backend.
@@ -8,13 +8,7 @@ import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/pr
 import { dirname, join, resolve } from 'node:path';
 import { resolveBuildTime } from '../live/buildstamp.js';
 import { CacheBackendError, type CacheBackend, type RestoredEntry } from '../cache/backend.js';
-import {
-  EntryRejected,
-  installEntry,
-  KEY_INPUTS_FILE,
-  packEntry,
-  unpackEntry,
-} from '../cache/entry.js';
+import { EntryRejected, installEntry, packEntry, unpackEntry } from '../cache/entry.js';
 import {
   cacheKey,
   canonicalJson,
@@ -28,6 +22,7 @@ import {
   restorePrefix,
   type KeyInputs,
 } from '../cache/key.js';
+import { KEY_INPUTS_FILE } from '../formats/cache-inputs.js';
 import { requireIllumos } from '../host/uname.js';
 import { partialName } from '../util/atomic.js';
 import { describeError, UserError } from '../util/errors.js';
