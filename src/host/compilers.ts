@@ -7,8 +7,8 @@
 import { access, constants } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { describeError, UserError } from '../util/errors.js';
+import { lastLine, run } from '../util/process.js';
 import type { Distro } from './release.js';
-import { lastLine, runTool } from './run.js';
 
 export interface CompilerSpec {
   name: string;
@@ -71,10 +71,12 @@ export async function checkCompiler(
   } catch (err) {
     throw new UserError(`${role} compiler ${c.name}: ${c.path} ${describeError(err)}`);
   }
-  const run = await runTool(c.path, ['--version'], { env });
-  const first = run.stdout.split('\n')[0]?.trim() ?? '';
-  if (run.code !== 0 || !first) {
-    throw new UserError(`${role} compiler ${c.name}: ${c.path} --version failed: ${lastLine(run)}`);
+  const result = await run(c.path, ['--version'], { env });
+  const first = result.stdout.split('\n')[0]?.trim() ?? '';
+  if (result.status !== 0 || !first) {
+    throw new UserError(
+      `${role} compiler ${c.name}: ${c.path} --version failed: ${lastLine(result)}`,
+    );
   }
   return { ...c, role, version: first };
 }
