@@ -80,3 +80,25 @@ export async function checkCompiler(
   }
   return { ...c, role, version: first };
 }
+
+/**
+ * `<compiler> --version`'s first line for the proto cache key, or why there
+ * is none (a missing compiler fails the build itself, not the key).
+ */
+export async function compilerVersion(path: string, env?: NodeJS.ProcessEnv): Promise<string> {
+  let first: string | undefined;
+  const result = await run(path, ['--version'], {
+    env,
+    onLine: (line, stream) => {
+      if (stream === 'stdout') first ??= line.trim();
+    },
+  });
+  if (result.error) return `unavailable: ${result.error}`;
+  if (result.status !== 0) {
+    // Worded as before the runner: this text is part of the key.
+    const how = result.signal ? `was killed by ${result.signal}` : `exited ${result.status}`;
+    const said = result.stderr.trim().split('\n').pop();
+    return `unavailable: ${path} --version ${how}${said ? `: ${said}` : ''}`;
+  }
+  return first || '(no version output)';
+}

@@ -15,25 +15,24 @@ import {
   packEntry,
   unpackEntry,
 } from '../cache/entry.js';
+import { projectState } from '../cache/git-state.js';
 import {
   cacheKey,
   canonicalJson,
   checkSalt,
-  compilerVersion,
   describeChanges,
-  hashIllumosSh,
-  hashTree,
   parseKeyInputs,
-  projectState,
   restorePrefix,
   type KeyInputs,
 } from '../cache/key.js';
+import { hashTree } from '../cache/tree-hash.js';
+import { compilerVersion } from '../host/compilers.js';
+import { compilersOf, hashIllumosSh, readIllumosSh } from '../host/illumos-sh.js';
 import { requireIllumos } from '../host/uname.js';
 import { partialName } from '../util/atomic.js';
 import { describeError, UserError } from '../util/errors.js';
 import { which } from '../util/which.js';
 import { VERSION } from '../version.js';
-import { compilersOf, readIllumosEnv } from './illumos-env.js';
 import { lockWorkspace } from './lock.js';
 import {
   findGnuMake,
@@ -166,7 +165,7 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
   if (!(await exists(illumosSh))) {
     throw new UserError(`${illumosSh} is missing (setup-illumos-host writes it)`);
   }
-  const illumosEnv = await readIllumosEnv(illumosSh);
+  const illumosEnv = await readIllumosSh(illumosSh);
   const root = illumosEnv.vars.get('ROOT');
   if (root !== undefined && resolve(illumosDir, root) !== proto) {
     throw new UserError(
