@@ -10,16 +10,17 @@ import { planUfs, type UfsPlan } from '../archive/ufs/plan.js';
 import { writeUfs } from '../archive/ufs/write.js';
 import { writeUfsNative } from '../archive/ufs-native.js';
 import { assembleImage, implicitDirNode, type AssemblyProgress } from '../assembly/assemble.js';
-import { md5OfFile } from '../assembly/copy.js';
 import { runCustomize } from '../assembly/customize.js';
 import { formatLogRecord, logFileNames } from '../assembly/log-format.js';
 import { applyModelToTree } from '../image/apply-tree.js';
+import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../image/build-files.js';
 import type { BuildCounts, ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { parentPath } from '../manifest/path.js';
 import { formatDiagnostic, TYPE_NAMES, type Diagnostic } from '../manifest/types.js';
 import { AtomicLineWriter } from '../util/atomic.js';
+import { md5OfFile } from '../util/copy.js';
 import { UserError } from '../util/errors.js';
 import { humanBytes } from '../util/format.js';
 import { VERSION } from '../version.js';
@@ -38,14 +39,7 @@ import {
   type OutputLayout,
 } from './output.js';
 import { dryRunImage, withManifestLine } from './plan-live.js';
-import {
-  BUILDSTAMP_FILE,
-  failedEntries,
-  MANIFEST_COPY,
-  prepareBuild,
-  type FailedEntry,
-  type PrepareOptions,
-} from './prepare.js';
+import { failedEntries, prepareBuild, type FailedEntry, type PrepareOptions } from './prepare.js';
 import { checkMaxSize, type UfsOptions } from './ufs-options.js';
 
 export { ARCHIVE_FORMATS, type ArchiveFormat, type BuiltArchive };

@@ -7,6 +7,7 @@
 import { bootManifestLines } from '../archive/boot-manifest.js';
 import { planUfs, type UfsPlan } from '../archive/ufs/plan.js';
 import { assembleImage, implicitDirNode } from '../assembly/assemble.js';
+import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../image/build-files.js';
 import { IdentityTable } from '../image/identity.js';
 import { type BuildCounts, type ImageNode } from '../image/model.js';
 import { resolveOwners, type ImageIdentities } from '../image/owners.js';
@@ -15,9 +16,7 @@ import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
 import { UserError } from '../util/errors.js';
 import { chooseArchive, type ArchiveFormat } from './archive-choice.js';
 import {
-  BUILDSTAMP_FILE,
   failedEntries,
-  MANIFEST_COPY,
   prepareBuild,
   type FailedEntry,
   type PrepareOptions,

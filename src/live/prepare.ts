@@ -15,11 +15,10 @@ import {
 } from '../manifest/types.js';
 import { SourceSearch } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
-import { resolveBuildTime } from './buildstamp.js';
+import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../image/build-files.js';
+import { resolveBuildTime } from '../util/buildstamp.js';
 
 /** Files the build itself writes into the image (SPEC 2). */
-export const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
-export const MANIFEST_COPY = 'var/log/manifest';
 const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
 
 /**

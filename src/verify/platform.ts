@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
 import { UfsReader } from '../archive/ufs/read.js';
-import { md5OfFile } from '../assembly/copy.js';
+import { md5OfFile } from '../util/copy.js';
 import { describeError, UserError } from '../util/errors.js';
 import { describeStatus, run } from '../util/process.js';
 import { checkTarMembers } from '../util/tar-safety.js';

@@ -5,9 +5,9 @@
  * type, mode, owner, group and link target of every entry.
  */
 import type { UfsEntry, UfsReader } from '../archive/ufs/read.js';
-import { md5OfFile } from '../assembly/copy.js';
-import { MANIFEST_COPY } from '../live/prepare.js';
+import { MANIFEST_COPY } from '../image/build-files.js';
 import { formatMode } from '../manifest/types.js';
+import { md5OfFile } from '../util/copy.js';
 import type { BootManifest } from './boot-manifest-reader.js';
 import type { ContentCheck, ContentDifference } from './types.js';
 

@@ -6,7 +6,7 @@
  */
 import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { resolveBuildTime } from '../live/buildstamp.js';
+import { resolveBuildTime } from '../util/buildstamp.js';
 import { CacheBackendError, type CacheBackend, type RestoredEntry } from '../cache/backend.js';
 import {
   EntryRejected,
