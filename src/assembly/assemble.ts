@@ -7,7 +7,7 @@ import { emptyCounts, type BuildCounts, type ImageNode } from '../image/model.js
 import { isFound, type SourceSearch } from '../sources/search.js';
 import { describeError } from '../util/errors.js';
 import type { AtomicLineWriter } from '../util/atomic.js';
-import { copyWithMd5, mapLimit } from './copy.js';
+import { copyWithMd5, mapLimit } from '../util/copy.js';
 import { formatLogLine } from '../formats/build-log.js';
 
 /** Mode and owner docs/assembly.md gives a parent directory that no `d` entry names. */

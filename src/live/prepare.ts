@@ -16,7 +16,7 @@ import {
 } from '../manifest/types.js';
 import { SourceSearch } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
-import { resolveBuildTime } from './buildstamp.js';
+import { resolveBuildTime } from '../util/buildstamp.js';
 
 /** Files the build itself writes into the image (docs/output-layout.md). */
 const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];

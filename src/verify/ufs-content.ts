@@ -5,10 +5,10 @@
  * type, mode, owner, group and link target of every entry.
  */
 import type { UfsEntry, UfsReader } from '../archive/ufs/read.js';
-import { md5OfFile } from '../assembly/copy.js';
 import type { BootManifest } from '../formats/boot-manifest.js';
 import { formatMode } from '../formats/manifest-line.js';
 import { MANIFEST_COPY } from '../formats/output-layout.js';
+import { md5OfFile } from '../util/copy.js';
 import type { ContentCheck, ContentDifference } from './types.js';
 
 const TYPE_WORDS = { d: 'directory', f: 'file', s: 'symlink' } as const;
