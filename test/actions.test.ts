@@ -496,7 +496,7 @@ test('build-world (stand-in illumos host, local backend): a second job restores 
   assert.equal(missing.code, 1);
   assert.match(
     missing.stdout,
-    /^::error::input "local-cache-dir" is required with cache-backend: local$/m,
+    /^::error::input "cache-backend": local needs input "local-cache-dir"$/m,
   );
   const badSize = await run({
     'cache-backend': 'local',
