@@ -52,7 +52,7 @@ function parseBootManifest(text: string): ManifestLine[] {
 }
 
 test(
-  'the fixture build (npm start) makes the SPEC 5 layout, log, manifest and image',
+  'the fixture build (npm start) makes the documented output layout, log, manifest and image',
   needsXorriso,
   async (t) => {
     const b = await buildFixtures(t);

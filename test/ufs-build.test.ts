@@ -68,7 +68,7 @@ async function manifestLines(file: string): Promise<Map<string, string[]>> {
 // ---------------------------------------------------------------------------
 // --archive ufs and auto.
 
-test('--archive ufs: the SPEC 5 layout, a UFS boot_archive our reader opens, its .hash', async (t) => {
+test('--archive ufs: the documented output layout, a UFS boot_archive our reader opens, its .hash', async (t) => {
   const b = await build(t, ['--archive', 'ufs']);
   assert.equal(b.run.code, 0, show(b.run));
   assert.match(b.run.stderr, /^ufs: writing a .* boot_archive \(\d+ inodes, \d+ used\)$/m);

@@ -82,8 +82,7 @@ export interface PreparedBuild {
 /** Reads and checks every input; throws UserError before anything is written. */
 export async function prepareBuild(options: PrepareOptions): Promise<PreparedBuild> {
   const { buildstamp, epoch } = resolveBuildTime(options.buildstamp, options.sourceDateEpoch);
-  if (options.manifests.length === 0)
-    throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
+  if (options.manifests.length === 0) throw new UserError('no manifest given', { exitCode: 2 });
   const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
   const errors = [
     ...loaded.diagnostics.filter((d) => d.severity === 'error'),

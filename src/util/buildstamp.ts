@@ -49,7 +49,7 @@ export function resolveBuildTime(
     const epoch = parseBuildstamp(explicit);
     if (epoch === undefined) {
       throw new UserError(
-        `--buildstamp "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`,
+        `BUILDSTAMP "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`,
         { exitCode: 2 },
       );
     }

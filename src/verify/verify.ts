@@ -31,10 +31,11 @@ const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))
  * the boot_archive does not match its own hash or manifest.
  */
 export async function verifyManifest(options: VerifyOptions): Promise<VerifyReport> {
-  if (options.logs.length === 0) throw new UsageError('no log given (--log)');
+  // The CLI and the actions check these first, naming their option (src/options).
+  if (options.logs.length === 0) throw new UsageError('no log given');
   if (options.baseline && !options.platform) {
     throw new UsageError(
-      '--baseline needs --platform (the build whose boot_archive.manifest is compared)',
+      'a baseline needs a platform (the build whose boot_archive.manifest is compared)',
     );
   }
   const failOn: FailOn[] = [...new Set<FailOn>(options.failOn ?? ['failed'])];
