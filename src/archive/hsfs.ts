@@ -5,7 +5,7 @@ import { isSymlinkNode, type ImageNode } from '../image/model.js';
 import { UserError } from '../util/errors.js';
 import { run } from '../util/process.js';
 import { which } from '../util/which.js';
-import { ROOT_DIR } from './boot-manifest.js';
+import { ROOT_DIR } from '../image/model.js';
 
 /** A program that writes ISO 9660 + Rock Ridge images. */
 export interface IsoTool {

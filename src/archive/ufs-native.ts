@@ -17,7 +17,7 @@ import { compareBytes } from '../manifest/path.js';
 import { describeError, UserError } from '../util/errors.js';
 import { run } from '../util/process.js';
 import { which } from '../util/which.js';
-import { ROOT_DIR } from './boot-manifest.js';
+import { ROOT_DIR } from '../image/model.js';
 import type { UfsPlan } from './ufs/plan.js';
 
 const isRoot = () => process.getuid?.() === 0;

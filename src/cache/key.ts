@@ -105,27 +105,3 @@ export function describeChanges(before: KeyInputs, after: KeyInputs): string[] {
   if (before.src !== after.src) out.push('src changed');
   return out;
 }
-
-/** Reads a KeyInputs document; undefined when it is not one (an older or foreign file). */
-export function parseKeyInputs(text: string): KeyInputs | undefined {
-  try {
-    const value = JSON.parse(text) as Partial<KeyInputs>;
-    if (
-      value &&
-      value.format === 1 &&
-      typeof value.tool === 'string' &&
-      typeof value.salt === 'string' &&
-      typeof value.src === 'string' &&
-      typeof value['illumos.sh'] === 'string' &&
-      typeof value.illumos?.head === 'string' &&
-      typeof value['illumos-extra']?.head === 'string' &&
-      value.compilers &&
-      typeof value.compilers === 'object'
-    ) {
-      return value as KeyInputs;
-    }
-  } catch {
-    // not JSON
-  }
-  return undefined;
-}

@@ -5,7 +5,7 @@
  * which input changed.
  */
 import { readFile } from 'node:fs/promises';
-import { canonicalJson, parseKeyInputs, type KeyInputs } from '../cache/key.js';
+import { canonicalJson, type KeyInputs } from '../cache/key.js';
 
 export const KEY_INPUTS_FILE = 'cache-key-inputs.json';
 
@@ -18,4 +18,28 @@ export function formatKeyInputs(inputs: KeyInputs): string {
 export async function readKeyInputsFile(file: string): Promise<KeyInputs | undefined> {
   const text = await readFile(file, 'utf8').catch(() => undefined);
   return text === undefined ? undefined : parseKeyInputs(text);
+}
+
+/** Reads a KeyInputs document; undefined when it is not one (an older or foreign file). */
+export function parseKeyInputs(text: string): KeyInputs | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<KeyInputs>;
+    if (
+      value &&
+      value.format === 1 &&
+      typeof value.tool === 'string' &&
+      typeof value.salt === 'string' &&
+      typeof value.src === 'string' &&
+      typeof value['illumos.sh'] === 'string' &&
+      typeof value.illumos?.head === 'string' &&
+      typeof value['illumos-extra']?.head === 'string' &&
+      value.compilers &&
+      typeof value.compilers === 'object'
+    ) {
+      return value as KeyInputs;
+    }
+  } catch {
+    // not JSON
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@
  * cached between jobs under a key made of every input. No @actions/*
  * here: the action and the CLI pass hooks and a cache backend.
  */
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CacheBackendError, type CacheBackend, type RestoredEntry } from '../cache/backend.js';
 import { EntryRejected, installEntry, packEntry, unpackEntry } from '../cache/entry.js';
@@ -14,7 +14,6 @@ import {
   canonicalJson,
   checkSalt,
   describeChanges,
-  parseKeyInputs,
   restorePrefix,
   type KeyInputs,
 } from '../cache/key.js';
@@ -26,7 +25,7 @@ import {
   readIllumosSh,
   type IllumosShVars,
 } from '../host/illumos-sh.js';
-import { KEY_INPUTS_FILE } from '../formats/cache-inputs.js';
+import { formatKeyInputs, KEY_INPUTS_FILE, readKeyInputsFile } from '../formats/cache-inputs.js';
 import { requireIllumos } from '../host/uname.js';
 import { partialName } from '../util/atomic.js';
 import { resolveBuildTime } from '../util/buildstamp.js';
@@ -255,8 +254,7 @@ async function readLocalBuild(
   keyInputsFile: string,
   inputs: KeyInputs,
 ): Promise<{ local?: KeyInputs; complete: boolean }> {
-  const text = await readFile(keyInputsFile, 'utf8').catch(() => undefined);
-  const local = text === undefined ? undefined : parseKeyInputs(text);
+  const local = await readKeyInputsFile(keyInputsFile);
   let complete = local !== undefined;
   for (const stage of STAGES) {
     if (!(await stampCurrent(stampPath(ws, stage), stageInputs(stage, inputs)))) complete = false;
@@ -441,8 +439,7 @@ async function runStages(
 
 /** cache-key-inputs.json beside the proto: what it was built from, for the next run. */
 async function recordKeyInputs(keyInputsFile: string, inputs: KeyInputs): Promise<void> {
-  const pretty = JSON.stringify(JSON.parse(canonicalJson(inputs)), null, 2) + '\n';
-  await writeFile(partialName(keyInputsFile), pretty);
+  await writeFile(partialName(keyInputsFile), formatKeyInputs(inputs));
   await rename(partialName(keyInputsFile), keyInputsFile);
 }
 
