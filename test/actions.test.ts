@@ -27,7 +27,7 @@ import {
 } from './helpers/illumos-host.js';
 import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
 import { startResultsServer } from './helpers/results-server.js';
-import { cleanRunnerEnv, parseOutputFile, runComposite } from './helpers/runner.js';
+import { cleanRunnerEnv, interpolate, parseOutputFile, runComposite } from './helpers/runner.js';
 import { freshRunner, illumosPath, makeWorldWorkspace, snapshot } from './helpers/world.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708
@@ -529,6 +529,7 @@ interface ExampleStep {
   uses?: string;
   run?: string;
   with?: Record<string, string>;
+  env?: Record<string, string>;
 }
 
 test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in for GitHub's results service): the live job's restore step and unpack script get back the proto the world job's build-world saved", async (t) => {
@@ -543,7 +544,7 @@ test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in fo
   const unpack = live.steps.find((s) => s.run?.includes('tar -xzf'));
   assert.ok(buildWorld?.with && restore?.with && unpack?.run, 'the example has the three steps');
   assert.equal(world.outputs?.['cache-key'], `\${{ steps.${buildWorld.id}.outputs.cache-key }}`);
-  assert.equal(restore.with.key, '${{ needs.world.outputs.cache-key }}');
+  assert.equal(world.outputs?.['cache-path'], `\${{ steps.${buildWorld.id}.outputs.cache-path }}`);
 
   const server = await startResultsServer();
   t.after(() => server.close());
@@ -562,6 +563,20 @@ test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in fo
     server.caches.map((c) => [c.key, c.finalized]),
     [[saved.outputs['cache-key'], true]],
   );
+  assert.equal(saved.outputs['cache-path'], join('.build-world-cache', 'proto-entry.tgz'));
+  // The live job's key and path, evaluated as the runner does, from the world job's outputs.
+  const needs = {
+    world: {
+      outputs: {
+        'cache-key': saved.outputs['cache-key'],
+        'cache-path': saved.outputs['cache-path'],
+      },
+    },
+    'base-proto': { outputs: {} },
+  };
+  const restoreKey = interpolate(restore.with.key, { needs });
+  const restorePath = interpolate(restore.with.path, { needs });
+  assert.equal(restoreKey, saved.outputs['cache-key']);
 
   // The live job: another checkout. @actions/cache's restoreCache (what
   // actions/cache/restore runs) with the example's path and the world job's
@@ -576,7 +591,7 @@ test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in fo
       '--input-type=module',
       '-e',
       `const cache = await import(${JSON.stringify(cacheLib)});
-       const key = await cache.restoreCache([${JSON.stringify(restore.with.path)}], ${JSON.stringify(saved.outputs['cache-key'])}, []);
+       const key = await cache.restoreCache([${JSON.stringify(restorePath)}], ${JSON.stringify(restoreKey)}, []);
        process.stdout.write('\\nrestored=' + (key ?? ''));`,
     ],
     {
@@ -592,10 +607,15 @@ test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in fo
   );
   assert.equal(restored.code, 0, restored.stderr);
   assert.equal(restored.stdout.split('\n').at(-1), `restored=${saved.outputs['cache-key']}`);
-  const unpacked = await runCaptured('bash', ['-e', '-c', unpack.run], { cwd: liveDir });
+  const unpackEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(unpack.env ?? {})) unpackEnv[k] = interpolate(v, { needs });
+  const unpacked = await runCaptured('bash', ['-e', '-c', unpack.run], {
+    cwd: liveDir,
+    env: unpackEnv,
+  });
   assert.equal(unpacked.code, 0, unpacked.stderr);
   assert.deepEqual(await snapshot(join(liveDir, 'proto')), await snapshot(join(ws, 'proto')));
-  assert.ok(!existsSync(join(liveDir, '.build-world-cache')), 'the entry file is removed');
+  assert.ok(!existsSync(join(liveDir, restorePath)), 'the entry file is removed');
 });
 
 test('build-live: uploads without a results service fail clearly', async (t) => {

@@ -40,6 +40,7 @@ await runAction('build-world', async () => {
   const backendName = choiceInput('cache-backend', CACHE_BACKENDS, 'github');
   const localDir = optionalInput('local-cache-dir');
   let cache: (staging: string) => CacheBackend;
+  let githubCache: GithubCache | undefined; // its path is the `cache-path` output
   if (backendName === 'local') {
     if (!localDir)
       throw new UserError('input "local-cache-dir" is required with cache-backend: local');
@@ -49,7 +50,7 @@ await runAction('build-world', async () => {
     );
     cache = (staging) => new LocalCache(localDir, maxGb, staging, (m) => core.info(m));
   } else if (backendName === 'github') {
-    cache = (staging) => new GithubCache(staging);
+    cache = (staging) => (githubCache = new GithubCache(staging));
   } else {
     cache = noCache;
   }
@@ -79,6 +80,7 @@ await runAction('build-world', async () => {
   core.setOutput('cache-key', result.cacheKey);
   core.setOutput('proto', result.proto);
   core.setOutput('restored-key', result.restoredKey ?? '');
+  core.setOutput('cache-path', githubCache?.cachePath ?? '');
   core.setOutput(
     'stages',
     JSON.stringify(Object.fromEntries(result.stages.map((s) => [s.stage, s.status]))),
