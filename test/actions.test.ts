@@ -137,10 +137,12 @@ test('build-live + verify-manifest on the broken fixture: annotation at the mani
   assert.equal(build.outputs['failed-count'], '1');
   assert.match(build.summary, /1 FAILED/);
   assert.match(build.summary, /90-missing\.manifest:3/);
+  // The FAILED entry is a plain line here; verify-manifest, the gate, annotates it.
   assert.match(
     build.stdout,
-    /^::warning title=.*,file=action-fixtures\/manifests\/broken\/90-missing\.manifest,line=3::/m,
+    /^FAILED usr\/share\/man\/man1\/missing\.1 \(.*90-missing\.manifest:3\)$/m,
   );
+  assert.doesNotMatch(build.stdout, /^::warning [^\n]*90-missing\.manifest,line=3::/m);
 
   const verify = await runAction(t, 'verify-manifest', {
     logs: build.outputs.log,

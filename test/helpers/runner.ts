@@ -107,10 +107,13 @@ export async function runComposite(
     runs: { using: string; steps: CompositeStep[] };
   };
   const values: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(action.inputs)) values[name] = spec.default ?? '';
+  // Defaults are expressions too (`${{ github.token }}`): this stand-in has no token.
+  const github = { token: options.env?.GITHUB_TOKEN ?? '' };
+  for (const [name, spec] of Object.entries(action.inputs))
+    values[name] = interpolate(spec.default ?? '', { github });
   Object.assign(values, inputs);
   const stepContext: Record<string, { outputs: Record<string, string>; outcome: string }> = {};
-  const contexts = () => ({ inputs: values, steps: stepContext, env: {} });
+  const contexts = () => ({ inputs: values, steps: stepContext, env: {}, github });
   const summary = join(options.dir, 'summary.md');
   await writeFile(summary, '');
   const steps: StepRun[] = [];

@@ -15,6 +15,7 @@ import { UserError } from '../../util/errors.js';
 import { choiceListInput, definesInput, listInput, optionalInput } from '../common/inputs.js';
 import { report, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
+import { publishVerifyReport } from '../common/verify-publish.js';
 
 await runAction('verify-manifest', async () => {
   const logs = listInput('logs');
@@ -59,6 +60,7 @@ await runAction('verify-manifest', async () => {
   core.info(verdictLine(result));
   core.info(`JSON report: ${reportPath}`);
   await writeSummary(formatMarkdown(result));
+  await publishVerifyReport(result);
 
   if (result.verdict === 'fail') core.setFailed(verdictLine(result));
 });
