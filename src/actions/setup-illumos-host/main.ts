@@ -17,8 +17,10 @@ import {
 } from '../common/inputs.js';
 import { code, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
+import { checkRunnerPrerequisites } from '../common/runner-prerequisites.js';
 
 await runAction('setup-illumos-host', async () => {
+  await checkRunnerPrerequisites();
   const workspace = optionalInput('workspace') ?? process.env.GITHUB_WORKSPACE ?? process.cwd();
   const runnerTemp = process.env.RUNNER_TEMP;
   const result = await setupHost({
