@@ -709,6 +709,15 @@ test('build-live uploads its three artifacts to the loopback stand-in for GitHub
   const names = server.artifacts.map((a) => a.name).sort();
   assert.deepEqual(names, [`fx-log-${STAMP}`, `fx-manifest-${STAMP}`, `fx-tgz-${STAMP}`]);
   const tgzArtifact = server.artifacts.find((a) => a.name === `fx-tgz-${STAMP}`)!;
+  // The ids and URLs as outputs, as actions/upload-artifact gives them.
+  for (const kind of ['tgz', 'log', 'manifest']) {
+    const id = run.outputs[`${kind}-artifact-id`];
+    assert.match(id, /^\d+$/, `${kind}-artifact-id`);
+    assert.equal(
+      run.outputs[`${kind}-artifact-url`],
+      `https://github.com/joyent-live/build-live/actions/runs/1/artifacts/${id}`,
+    );
+  }
   const zip = join(out, 'tgz.zip');
   await writeFile(zip, server.blobOf(tgzArtifact)!);
   const unzipped = spawnSync('unzip', ['-p', zip, `platform-${STAMP}.tgz`], {
@@ -719,6 +728,25 @@ test('build-live uploads its three artifacts to the loopback stand-in for GitHub
     unzipped.stdout.equals(await readFile(run.outputs.tgz)),
     'the uploaded tgz is byte-identical',
   );
+});
+
+test('build-live on GitHub Enterprise Server: no artifact is uploaded, one warning says why and what to use, the build succeeds', async (t) => {
+  const server = await startResultsServer();
+  t.after(() => server.close());
+  const out = await scratchDir(t);
+  const run = await runAction(
+    t,
+    'build-live',
+    { ...fixtureInputs(out, [GOOD]), 'upload-artifacts': 'true' },
+    { ...server.env, GITHUB_SERVER_URL: 'https://ghes.example.com' },
+  );
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const warnings = run.stdout.match(/^::warning::.*$/gm) ?? [];
+  assert.equal(warnings.length, 1, run.stdout);
+  assert.match(warnings[0], /GitHub Enterprise Server \(https:\/\/ghes\.example\.com\)/);
+  assert.match(warnings[0], /actions\/upload-artifact \(v3 on GHES\)/);
+  assert.equal(server.artifacts.length, 0);
+  assert.equal(run.outputs['tgz-artifact-id'], undefined);
 });
 
 test('build-live: an artifact upload the results service refuses fails the step clearly', async (t) => {

@@ -97,7 +97,12 @@ await runAction('build-live', async () => {
   if (upload) {
     const uploaded = await uploadBuildArtifacts(result, prefix, retentionDays);
     await writeSummary(
-      ['#### Artifacts', '', ...uploaded.map((a) => `- ${code(a.name)}`), ''].join('\n'),
+      [
+        '#### Artifacts',
+        '',
+        ...uploaded.map((a) => `- ${a.url ? `[${code(a.name)}](${a.url})` : code(a.name)}`),
+        '',
+      ].join('\n'),
     );
   } else {
     core.info('upload-artifacts is false: no artifacts uploaded');
