@@ -136,7 +136,12 @@ test('build-live + verify-manifest on the broken fixture: annotation at the mani
   assert.equal(build.code, 0, build.stdout + build.stderr);
   assert.equal(build.outputs['failed-count'], '1');
   assert.match(build.summary, /1 FAILED/);
-  assert.match(build.summary, /90-missing\.manifest:3/);
+  // One list per job: verify-manifest, the gate, lists the entry; build-live says so.
+  assert.match(
+    build.summary,
+    /1 FAILED entry does not fail this step: verify-manifest, the gate, lists them/,
+  );
+  assert.doesNotMatch(build.summary, /#### FAILED entries/);
   // The FAILED entry is a plain line here; verify-manifest, the gate, annotates it.
   assert.match(
     build.stdout,
@@ -180,14 +185,24 @@ test('build-live + verify-manifest on the broken fixture: annotation at the mani
 
 test('build-live fail-on-missing: true fails the step on FAILED entries', async (t) => {
   const out = await scratchDir(t);
-  const run = await runAction(t, 'build-live', {
-    ...fixtureInputs(out, [GOOD, BROKEN]),
-    'fail-on-missing': 'true',
-  });
+  const sha = '0123456789abcdef0123456789abcdef01234567';
+  const run = await runAction(
+    t,
+    'build-live',
+    { ...fixtureInputs(out, [GOOD, BROKEN]), 'fail-on-missing': 'true' },
+    { GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'o/r', GITHUB_SHA: sha },
+  );
   assert.equal(run.code, 1);
   assert.match(run.stdout, /^::error title=[^\n]*90-missing\.manifest,line=3::/m);
   assert.match(run.stdout, /^::error::1 FAILED entries \(fail-on-missing is true\)$/m);
   assert.equal(run.outputs['failed-count'], '1');
+  // build-live is the last word here: it lists the entry, linked to its manifest line.
+  assert.ok(
+    run.summary.includes(
+      `(https://github.com/o/r/blob/${sha}/action-fixtures/manifests/broken/90-missing.manifest#L3)`,
+    ),
+    run.summary,
+  );
 });
 
 test('verify-manifest passes a clean build', async (t) => {

@@ -154,11 +154,8 @@ function bodyWithLimit(
   const findings = reportFindings(report);
   const kinds = [...new Set(findings.map((f) => f.kind))];
   // Blocking kinds first: the cause of a failure comes before what is only reported.
-  kinds.sort(
-    (a, b) =>
-      Number(!findings.some((f) => f.kind === b && isBlocking(f, report))) -
-      Number(!findings.some((f) => f.kind === a && isBlocking(f, report))),
-  );
+  const blocks = (kind: string) => findings.some((f) => f.kind === kind && isBlocking(f, report));
+  kinds.sort((a, b) => Number(!blocks(a)) - Number(!blocks(b)));
   for (const kind of kinds) {
     const list = findings.filter((f) => f.kind === kind);
     const blocking = list.some((f) => isBlocking(f, report));
@@ -177,16 +174,23 @@ function bodyWithLimit(
       `#### Diff against the baseline: ${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`,
       '',
     );
-    if (d.entries.length > 0) {
-      out.push('<details><summary>entries</summary>', '');
-      for (const e of d.entries.slice(0, limit)) {
-        const change =
-          e.kind === 'added' || e.kind === 'removed'
-            ? `${e.kind}`
-            : `${e.kind}: ${e.before ?? ''} → ${e.after ?? ''}`;
-        out.push(`- ${code(e.path)} ${change}`);
-      }
-      if (d.entries.length > limit) out.push(`- … and ${d.entries.length - limit} more`);
+    // Entries of a kind that fails the gate are shown, never only inside <details>.
+    const failOn = report.failOn as readonly string[];
+    const fails = (kind: string) =>
+      failOn.includes(kind === 'added' || kind === 'removed' ? kind : 'changed');
+    const line = (e: (typeof d.entries)[number]) =>
+      e.kind === 'added' || e.kind === 'removed'
+        ? `- ${code(e.path)} ${e.kind}`
+        : `- ${code(e.path)} ${e.kind}: ${e.before ?? ''} → ${e.after ?? ''}`;
+    const shown = d.entries.filter((e) => fails(e.kind));
+    const folded = d.entries.filter((e) => !fails(e.kind));
+    out.push(...shown.slice(0, limit).map(line));
+    if (shown.length > limit) out.push(`- … and ${shown.length - limit} more`);
+    if (shown.length > 0) out.push('');
+    if (folded.length > 0) {
+      out.push(`<details><summary>${folded.length} more, not fatal</summary>`, '');
+      out.push(...folded.slice(0, limit).map(line));
+      if (folded.length > limit) out.push(`- … and ${folded.length - limit} more`);
       out.push('', '</details>', '');
     }
   }
