@@ -59,6 +59,32 @@ export interface UfsPlan {
   usedBlocks: number;
   freePercent: number;
   freeInodes: number;
+  /**
+   * The blocks found in sparse staged files (when a staging root was
+   * given), so that the writer reads those alone instead of every hole again.
+   */
+  sparse?: SparseFiles;
+}
+
+/**
+ * The logical blocks of each sparse staged file that are not all zeros, as
+ * the plan read them. In JSON (`--plan --json`, the build summary) only
+ * the counts appear.
+ */
+export class SparseFiles {
+  constructor(
+    readonly stagingRoot: string,
+    private readonly blocks: ReadonlyMap<string, readonly number[]>,
+  ) {}
+  /** The blocks of the file at `path` (image-relative) under `stagingRoot`, if the plan read it. */
+  get(stagingRoot: string, path: string): readonly number[] | undefined {
+    return stagingRoot === this.stagingRoot ? this.blocks.get(path) : undefined;
+  }
+  toJSON(): { files: number; blocks: number } {
+    let blocks = 0;
+    for (const lbns of this.blocks.values()) blocks += lbns.length;
+    return { files: this.blocks.size, blocks };
+  }
 }
 
 export const DEFAULT_FREE_PERCENT = 10;
@@ -148,7 +174,7 @@ export function planUfs(nodes: Iterable<ImageNode>, options: UfsPlanOptions = {}
   const sparse = new Map<string, number[]>();
   const shapes = table.map((inode) => contentShape(inode, options.stagingRoot, sparse));
   const plan = planFromTable(table, shapes, freePercent, options.freeInodes);
-  if (sparse.size > 0) SPARSE.set(plan, { stagingRoot: options.stagingRoot!, blocks: sparse });
+  if (sparse.size > 0) plan.sparse = new SparseFiles(options.stagingRoot!, sparse);
   return plan;
 }
 
@@ -166,23 +192,6 @@ function contentShape(
     }
   }
   return denseShape(inode.size);
-}
-
-/**
- * The blocks the plan found in sparse staged files, so that the writer
- * reads those alone instead of every hole again. Kept beside the plan, not
- * in it: the plan stays plain data.
- */
-const SPARSE = new WeakMap<UfsPlan, { stagingRoot: string; blocks: Map<string, number[]> }>();
-
-/** Logical blocks of a sparse staged file as the plan read them, if it did. */
-export function plannedSparseBlocks(
-  plan: UfsPlan,
-  stagingRoot: string,
-  path: string,
-): readonly number[] | undefined {
-  const sparse = SPARSE.get(plan);
-  return sparse?.stagingRoot === stagingRoot ? sparse.blocks.get(path) : undefined;
 }
 
 export function planFromTable(
