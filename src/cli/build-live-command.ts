@@ -51,6 +51,15 @@ export function formatPlan(plan: LivePlan): string[] {
       `${u.indirectBlocks} indirect blocks, ${u.directoryFragments} directory and ` +
       `${u.symlinkFragments} symlink fragments`,
     `  ufs inodes: ${u.inodesUsed} used, ${u.inodes} with headroom (newfs -i ${u.bytesPerInode})`,
+    `  ufs headroom: free space from ${
+      u.freeSpaceFrom === 'minimum'
+        ? `the floor of ${humanBytes(u.minFreeBytes)} (more than ${u.freePercent}%)`
+        : `${u.freePercent}% (more than the floor of ${humanBytes(u.minFreeBytes)})`
+    }, free inodes from ${
+      u.freeInodesFrom === 'minimum'
+        ? `the floor of ${u.minFreeInodes}`
+        : `${u.freeInodesFrom === 'option' ? '--ufs-free-inodes' : 'the 10% default'} (${u.freeInodes}, more than the floor of ${u.minFreeInodes})`
+    }`,
     `  ufs image: ${u.imageBytes} bytes (${humanBytes(u.imageBytes)})` +
       (plan.ufsOptions.freePercent !== undefined || plan.ufsOptions.freeInodes !== undefined
         ? ` with --ufs-free-percent ${plan.ufsOptions.freePercent ?? 'default'}` +

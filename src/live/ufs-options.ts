@@ -10,6 +10,10 @@ export interface UfsOptions {
   freeInodes?: number;
   /** The largest image allowed, in bytes: a bigger plan fails the build before it writes. */
   maxSize?: number;
+  /** The least free space, in bytes, whatever the percentage gives (default: the plan's floor). */
+  minFreeBytes?: number;
+  /** The least number of free inodes (default: the plan's floor). */
+  minFreeInodes?: number;
 }
 
 /** The options as typed: CLI option values or action inputs, undefined when not given. */
@@ -17,6 +21,8 @@ export interface UfsOptionTexts {
   freePercent?: string;
   freeInodes?: string;
   maxSize?: string;
+  minFree?: string;
+  minFreeInodes?: string;
 }
 
 const MAX_FREE_PERCENT = 1000;
@@ -28,10 +34,12 @@ const MAX_FREE_PERCENT = 1000;
  */
 export function parseUfsOptions(
   texts: UfsOptionTexts,
-  name: (option: 'free-percent' | 'free-inodes' | 'max-size') => string,
+  name: (
+    option: 'free-percent' | 'free-inodes' | 'max-size' | 'min-free' | 'min-free-inodes',
+  ) => string,
 ): UfsOptions {
   const options: UfsOptions = {};
-  const { freePercent, freeInodes, maxSize } = texts;
+  const { freePercent, freeInodes, maxSize, minFree, minFreeInodes } = texts;
   if (freePercent !== undefined) {
     const value = /^\d+(\.\d+)?$/.test(freePercent.trim()) ? Number(freePercent) : NaN;
     if (!(value >= 0 && value <= MAX_FREE_PERCENT)) {
@@ -58,6 +66,24 @@ export function parseUfsOptions(
       );
     }
     options.maxSize = value;
+  }
+  if (minFree !== undefined) {
+    const value = minFree.trim() === '0' ? 0 : parseSize(minFree);
+    if (value === undefined) {
+      throw new UsageError(
+        `${name('min-free')} must be a size such as 16M, 0 or a number of bytes, not ${JSON.stringify(minFree)}`,
+      );
+    }
+    options.minFreeBytes = value;
+  }
+  if (minFreeInodes !== undefined) {
+    const value = /^\d+$/.test(minFreeInodes.trim()) ? Number(minFreeInodes) : NaN;
+    if (!Number.isSafeInteger(value)) {
+      throw new UsageError(
+        `${name('min-free-inodes')} must be a whole number of inodes (0 or more), not ${JSON.stringify(minFreeInodes)}`,
+      );
+    }
+    options.minFreeInodes = value;
   }
   return options;
 }

@@ -135,6 +135,8 @@ class Writer {
   private buffers: Buffer[] = [];
   constructor(private readonly fh: FileHandle) {}
   async write(position: number, data: Buffer): Promise<void> {
+    // The first 8 KiB stay zero: the boot-time reader reads a hole from there (docs/ufs.md).
+    if (position < SBLOCK_OFFSET) throw new Error(`internal error: a write at ${position}, in the boot area`); // prettier-ignore
     if (this.start >= 0 && (this.start + this.length !== position || this.length >= 1 << 20))
       await this.flush();
     if (this.start < 0) this.start = position;
