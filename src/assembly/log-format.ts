@@ -49,3 +49,29 @@ export function formatLogRecord(node: ImageNode): string {
   };
   return JSON.stringify(record);
 }
+
+export interface SummaryCounts {
+  entries: number;
+  A: number;
+  P: number;
+  M: number;
+  S: number;
+  failed: number;
+  unknownOwners: number;
+  bytes: number;
+}
+
+/**
+ * The closing summary line, the last line of every finished log: a log
+ * without it was cut short (verify-manifest says so: docs/verify.md).
+ */
+export function formatSummaryLine(c: SummaryCounts): string {
+  return (
+    `# summary: ${c.entries} entries, A=${c.A} P=${c.P} M=${c.M} S=${c.S}, ` +
+    `${c.failed} FAILED, ${c.unknownOwners} unknown owners, ${c.bytes} bytes`
+  );
+}
+
+/** Matches exactly the lines formatSummaryLine writes. */
+export const SUMMARY_LINE =
+  /^# summary: \d+ entries, A=\d+ P=\d+ M=\d+ S=\d+, \d+ FAILED, \d+ unknown owners, \d+ bytes$/;

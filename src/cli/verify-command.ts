@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { formatMarkdown, formatText } from '../verify/report.js';
-import { FAIL_ON, type FailOn } from '../verify/types.js';
+import { DEFAULT_FAIL_ON, FAIL_ON, type FailOn } from '../verify/types.js';
 import { verifyManifest } from '../verify/verify.js';
 import { describeError, UsageError, UserError } from '../util/errors.js';
 import { collect, parseDefines } from './options.js';
@@ -13,6 +13,11 @@ interface VerifyFlags {
   platform?: string;
   baseline?: string;
   allowMissing?: string[];
+  proto?: string;
+  overlay?: string[];
+  manDir?: string;
+  systemRoot?: string;
+  ignoreDiff?: string[];
   failOn: string;
   format: 'text' | 'json' | 'markdown';
   output?: string;
@@ -59,7 +64,27 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
       'FAILED paths matching this glob are reported, not fatal (repeatable)',
       collect,
     )
-    .option('--fail-on <list>', `comma-separated, from: ${FAIL_ON.join(', ')}`, 'failed')
+    .option(
+      '--proto <dir>',
+      'the proto area the build took files from: smartos-live OK (<dir>) lines count as P, and the unshipped check',
+    )
+    .option(
+      '--overlay <dir>',
+      'an overlay directory (repeatable, in build order): OK (<dir>) as A, and the unshipped check',
+      collect,
+    )
+    .option('--man-dir <dir>', 'the man directory: OK (<dir>) lines count as M')
+    .option('--system-root <dir>', 'the system root: OK (<dir>) lines count as S (default /)')
+    .option(
+      '--ignore-diff <glob>',
+      'image paths left out of added/removed/changed (repeatable; etc/joyent_buildstamp is never "changed")',
+      collect,
+    )
+    .option(
+      '--fail-on <list>',
+      `comma-separated, from: ${FAIL_ON.join(', ')}`,
+      DEFAULT_FAIL_ON.join(','),
+    )
     .addOption(
       new Option('--format <format>', 'report format')
         .choices(['text', 'json', 'markdown'])
@@ -74,6 +99,11 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
         platform: flags.platform,
         baseline: flags.baseline,
         allowMissing: flags.allowMissing ?? [],
+        proto: flags.proto,
+        overlays: flags.overlay ?? [],
+        manDir: flags.manDir,
+        systemRoot: flags.systemRoot,
+        ignoreDiff: flags.ignoreDiff ?? [],
         failOn: parseFailOn(flags.failOn),
       });
       const text =

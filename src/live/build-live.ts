@@ -12,7 +12,7 @@ import { writeUfsNative } from '../archive/ufs-native.js';
 import { assembleImage, implicitDirNode, type AssemblyProgress } from '../assembly/assemble.js';
 import { md5OfFile } from '../assembly/copy.js';
 import { runCustomize } from '../assembly/customize.js';
-import { formatLogRecord, logFileNames } from '../assembly/log-format.js';
+import { formatLogRecord, formatSummaryLine, logFileNames } from '../assembly/log-format.js';
 import { applyModelToTree } from '../image/apply-tree.js';
 import type { BuildCounts, ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
@@ -264,11 +264,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       ...rescanNotes.map((n) => `warning: ${n}`),
     ];
     for (const line of warningLines) await log.line(`# ${line}`);
-    await log.line(
-      `# summary: ${assembled.applied.length} entries, A=${counts.A} P=${counts.P} M=${counts.M} ` +
-        `S=${counts.S}, ${counts.failed} FAILED, ${counts.unknownOwners} unknown owners, ` +
-        `${counts.bytes} bytes`,
-    );
+    await log.line(formatSummaryLine({ ...counts, entries: assembled.applied.length }));
 
     // Everything is complete: move it into place.
     const keepImage = archive === 'none' || options.keepStaging;

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic } from '../manifest/types.js';
@@ -10,7 +10,22 @@ import { diffBootManifests } from './diff.js';
 import { readTwinFailures } from './jsonl-twin.js';
 import { MAX_LISTED, readBuildLog } from './log-reader.js';
 import { checkContent, openPlatform } from './platform.js';
-import type { FailOn, FailureReport, VerifyReport } from './types.js';
+import { BUILDSTAMP_FILE } from '../live/prepare.js';
+import type { LoadedManifest } from '../manifest/load.js';
+import type { SourceTag } from '../sources/search.js';
+import { collectCheck } from './checks/collect.js';
+import { ignoreDiff } from './checks/ignore-diff.js';
+import { notBuilt } from './checks/not-built.js';
+import type { LogSummary } from './log-reader.js';
+import {
+  CHECK_KINDS,
+  DEFAULT_FAIL_ON,
+  type CheckKind,
+  type CheckResult,
+  type FailOn,
+  type FailureReport,
+  type VerifyReport,
+} from './types.js';
 
 export interface VerifyOptions {
   logs: readonly string[];
@@ -20,6 +35,14 @@ export interface VerifyOptions {
   baseline?: string;
   allowMissing?: readonly string[];
   failOn?: readonly FailOn[];
+  /** Source directories, as build-live takes them: `OK (<dir>)` mapping and the unshipped check. */
+  proto?: string;
+  overlays?: readonly string[];
+  manDir?: string;
+  /** The C builder's system root; `/` when not given. */
+  systemRoot?: string;
+  /** Globs of image paths left out of the diff. */
+  ignoreDiff?: readonly string[];
 }
 
 const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))?.size;
@@ -37,7 +60,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       '--baseline needs --platform (the build whose boot_archive.manifest is compared)',
     );
   }
-  const failOn: FailOn[] = [...new Set<FailOn>(options.failOn ?? ['failed'])];
+  const failOn: FailOn[] = [...new Set<FailOn>(options.failOn ?? DEFAULT_FAIL_ON)];
   const report: VerifyReport = {
     schema: 'joyent-live/verify-report@1',
     verdict: 'pass',
@@ -51,18 +74,26 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       allowedMissing: 0,
       unknownOwners: 0,
       byTag: { A: 0, P: 0, M: 0, S: 0, other: 0 },
+      otherDirs: {},
       byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
     },
     failures: [],
+    checks: [],
     systemFiles: [],
     unknownOwnerWarnings: [],
     notes: [],
   };
   const { counts } = report;
+  const manifest = await loadGivenManifests(options);
+  // Manifest paths no log line has reached yet (not-built).
+  const unseen = manifest ? new Set(manifest.entries.keys()) : undefined;
+  const dirTag = sourceDirTags(options);
+  const summaries: LogSummary[] = [];
 
   for (const log of options.logs) {
     const failures: FailureReport[] = [];
     const summary = await readBuildLog(log, (entry) => {
+      unseen?.delete(entry.path);
       counts.entries++;
       counts.byKind[entry.kind]++;
       if (entry.status === 'FAILED') {
@@ -81,11 +112,16 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       }
       counts.ok++;
       if (entry.kind !== 'FILE') return;
-      counts.byTag[entry.tag ?? 'other']++;
-      if (entry.tag === 'S' && report.systemFiles.length < MAX_LISTED) {
+      const tag =
+        entry.tag ?? (entry.sourceDir !== undefined ? dirTag(entry.sourceDir) : undefined);
+      counts.byTag[tag ?? 'other']++;
+      if (tag === undefined && entry.sourceDir !== undefined)
+        countOtherDir(counts, entry.sourceDir);
+      if (tag === 'S' && report.systemFiles.length < MAX_LISTED) {
         report.systemFiles.push(ownString(entry.path));
       }
     });
+    summaries.push(summary);
     counts.unknownOwners += summary.unknownOwners;
     report.unknownOwnerWarnings.push(
       ...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - report.unknownOwnerWarnings.length),
@@ -109,17 +145,23 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       const details = twin.get(failure.path);
       if (details) Object.assign(failure, details);
     }
+    if (summary.rejoined > 0) {
+      report.notes.push(
+        `${log}: ${summary.rejoined} entry line(s) were split by the builder's stderr output and read rejoined with their status line`,
+      );
+    }
     report.failures.push(...failures);
   }
+  report.checks.push(
+    ...(await collectCheck(
+      notBuilt({ logs: summaries, manifest: manifest?.entries.values(), unseen }),
+      ['not-built'],
+      failOn,
+    )),
+  );
 
-  if (options.manifests && options.manifests.length > 0) {
-    const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
-    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0) {
-      throw new UserError(`${errors.length} error(s) in the manifests`, {
-        details: errors.map(formatDiagnostic),
-      });
-    }
+  if (manifest) {
+    const loaded = manifest;
     for (const failure of report.failures) {
       const entry = loaded.entries.get(failure.path);
       if (entry) failure.manifest = { file: entry.file, line: entry.line };
@@ -154,7 +196,13 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
         report.content.hash?.ok === false;
       if (options.baseline) {
         const baseline = await readBootManifest(options.baseline);
-        const entries = diffBootManifests(baseline, current);
+        const diffed = diffBootManifests(baseline, current);
+        const { entries, ignored } = ignoreDiff(diffed, options.ignoreDiff ?? []);
+        if (ignored.some((i) => i.pattern === BUILDSTAMP_FILE && i.paths > 0)) {
+          report.notes.push(
+            `${BUILDSTAMP_FILE} is left out of "changed": it holds the BUILDSTAMP, which changes on every build by design`,
+          );
+        }
         const changedPaths = new Set(
           entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path),
         );
@@ -167,6 +215,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
           added: entries.filter((e) => e.kind === 'added').length,
           removed: entries.filter((e) => e.kind === 'removed').length,
           changed: changedPaths.size,
+          ignored,
           entries,
           ...(sizeNow !== undefined && sizeBefore !== undefined
             ? { sizeDelta: sizeNow - sizeBefore }
@@ -190,6 +239,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     added: (report.diff?.added ?? 0) > 0,
     removed: (report.diff?.removed ?? 0) > 0,
     changed: (report.diff?.changed ?? 0) > 0,
+    ...checkHappened(report.checks),
   };
   report.reasons = [
     ...(integrityFailed ? (['integrity'] as const) : []),
@@ -197,4 +247,58 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
   ];
   report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
   return report;
+}
+
+/** Phase: the manifests given, loaded and merged; any error stops here. */
+async function loadGivenManifests(options: VerifyOptions): Promise<LoadedManifest | undefined> {
+  if (!options.manifests || options.manifests.length === 0) return undefined;
+  const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    throw new UserError(`${errors.length} error(s) in the manifests`, {
+      details: errors.map(formatDiagnostic),
+    });
+  }
+  return loaded;
+}
+
+const trimSlashes = (dir: string) => (dir === '/' ? dir : dir.replace(/\/+$/, ''));
+
+/**
+ * The source tag of a C-builder `OK (<dir>)`: the directory given as that
+ * source (as written, or resolved); `/` is the system root unless
+ * --system-root says otherwise.
+ */
+function sourceDirTags(options: VerifyOptions): (dir: string) => SourceTag | undefined {
+  const tags = new Map<string, SourceTag>();
+  const add = (dir: string | undefined, tag: SourceTag) => {
+    if (dir === undefined) return;
+    for (const form of [trimSlashes(dir), trimSlashes(resolve(dir))]) {
+      if (!tags.has(form)) tags.set(form, tag);
+    }
+  };
+  for (const overlay of options.overlays ?? []) add(overlay, 'A');
+  add(options.proto, 'P');
+  add(options.manDir, 'M');
+  add(options.systemRoot ?? '/', 'S');
+  return (dir) => tags.get(trimSlashes(dir));
+}
+
+/** Distinct unmapped source directories counted one by one, up to this many. */
+const MAX_OTHER_DIRS = 20;
+
+function countOtherDir(counts: VerifyReport['counts'], dir: string): void {
+  const known = counts.otherDirs[dir] !== undefined;
+  if (!known && Object.keys(counts.otherDirs).length >= MAX_OTHER_DIRS) {
+    counts.otherDirs['(other directories)'] = (counts.otherDirs['(other directories)'] ?? 0) + 1;
+    return;
+  }
+  counts.otherDirs[ownString(dir)] = (counts.otherDirs[dir] ?? 0) + 1;
+}
+
+/** Which check kinds found something. */
+function checkHappened(checks: readonly CheckResult[]): Record<CheckKind, boolean> {
+  const out = Object.fromEntries(CHECK_KINDS.map((k) => [k, false])) as Record<CheckKind, boolean>;
+  for (const check of checks) if (check.findings > 0) out[check.kind] = true;
+  return out;
 }

@@ -8,8 +8,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { formatMarkdown, verdictLine } from '../../verify/report.js';
-import { FAIL_ON } from '../../verify/types.js';
+import { findingLine, formatMarkdown, verdictLine } from '../../verify/report.js';
+import { DEFAULT_FAIL_ON, FAIL_ON } from '../../verify/types.js';
 import { verifyManifest } from '../../verify/verify.js';
 import { UserError } from '../../util/errors.js';
 import { choiceListInput, definesInput, listInput, optionalInput } from '../common/inputs.js';
@@ -27,7 +27,12 @@ await runAction('verify-manifest', async () => {
     platform: optionalInput('platform'),
     baseline: optionalInput('baseline'),
     allowMissing: listInput('allow-missing'),
-    failOn: choiceListInput('fail-on', FAIL_ON, ['failed']),
+    proto: optionalInput('proto'),
+    overlays: listInput('overlays'),
+    manDir: optionalInput('man-dir'),
+    systemRoot: optionalInput('system-root'),
+    ignoreDiff: listInput('ignore-diff'),
+    failOn: choiceListInput('fail-on', FAIL_ON, DEFAULT_FAIL_ON),
   });
 
   const dir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'joyent-live-verify-'));
@@ -52,6 +57,22 @@ await runAction('verify-manifest', async () => {
     })),
     'error',
   );
+  // Completeness findings: fatal ones as errors, the others as warnings.
+  for (const fatal of [true, false]) {
+    report(
+      result.checks
+        .filter((c) => c.fatal === fatal)
+        .flatMap((c) => c.listed)
+        .map((f) => ({
+          line: findingLine(f),
+          message: `${f.path ? `${f.path}: ` : ''}${f.message}`,
+          title: `verify-manifest: ${f.kind}`,
+          file: f.file,
+          startLine: f.line,
+        })),
+      fatal ? 'error' : 'warning',
+    );
+  }
   for (const f of result.failures.filter((x) => x.allowed)) {
     core.info(`FAILED ${f.path} (${where(f)}) (allowed missing)`);
   }
