@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { formatMarkdown, formatText } from '../verify/report.js';
-import { DEFAULT_FAIL_ON, FAIL_ON, type FailOn } from '../verify/types.js';
+import { DEFAULT_FAIL_ON, FAIL_ON, type CheckKind, type FailOn } from '../verify/types.js';
 import { verifyManifest } from '../verify/verify.js';
 import { describeError, UsageError, UserError } from '../util/errors.js';
 import { collect, parseDefines } from './options.js';
@@ -18,6 +18,10 @@ interface VerifyFlags {
   manDir?: string;
   systemRoot?: string;
   ignoreDiff?: string[];
+  allowDangling?: string[];
+  minFree?: string;
+  minFreeInodes?: string;
+  skipChecks?: string;
   failOn: string;
   format: 'text' | 'json' | 'markdown';
   output?: string;
@@ -36,6 +40,36 @@ function parseFailOn(value: string): FailOn[] {
     }
   }
   return names as FailOn[];
+}
+
+/** The checks --skip-checks can name (each by its first kind). */
+const SKIPPABLE = [
+  'unshipped',
+  'broken-link',
+  'missing-library',
+  'shadowed',
+  'low-headroom',
+] as const;
+
+function parseSkip(value: string | undefined): CheckKind[] {
+  const names = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (!(SKIPPABLE as readonly string[]).includes(name)) {
+      throw new UsageError(
+        `--skip-checks: unknown check "${name}" (choose from ${SKIPPABLE.join(', ')})`,
+      );
+    }
+  }
+  return names as CheckKind[];
+}
+
+function parseCount(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`${flag} "${value}": not a whole number`);
+  return Number(value);
 }
 
 /** `joyent-live verify-manifest` (SPEC 6): exit 0 pass, 1 fail or error, 2 usage. */
@@ -81,6 +115,17 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
       collect,
     )
     .option(
+      '--allow-dangling <glob>',
+      'image paths a symlink may point into although they are not in the image (repeatable; /dev, /proc, /tmp, ... always)',
+      collect,
+    )
+    .option(
+      '--min-free <size|%>',
+      'UFS images: less free space than this (64M, 5%) is low-headroom',
+    )
+    .option('--min-free-inodes <n>', 'UFS images: fewer free inodes than this is low-headroom')
+    .option('--skip-checks <list>', `comma-separated checks not to run: ${SKIPPABLE.join(', ')}`)
+    .option(
       '--fail-on <list>',
       `comma-separated, from: ${FAIL_ON.join(', ')}`,
       DEFAULT_FAIL_ON.join(','),
@@ -104,6 +149,10 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
         manDir: flags.manDir,
         systemRoot: flags.systemRoot,
         ignoreDiff: flags.ignoreDiff ?? [],
+        allowDangling: flags.allowDangling ?? [],
+        minFree: flags.minFree,
+        minFreeInodes: parseCount(flags.minFreeInodes, '--min-free-inodes'),
+        skipChecks: parseSkip(flags.skipChecks),
         failOn: parseFailOn(flags.failOn),
       });
       const text =

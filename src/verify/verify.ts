@@ -13,7 +13,12 @@ import { checkContent, openPlatform } from './platform.js';
 import { BUILDSTAMP_FILE } from '../live/prepare.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { SourceTag } from '../sources/search.js';
-import { collectCheck } from './checks/collect.js';
+import { UfsReader } from '../archive/ufs/read.js';
+import type { BootManifest } from './boot-manifest-reader.js';
+import { collectCheck, emptyResult } from './checks/collect.js';
+import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
+import { libraries, type ImageFile } from './checks/libraries.js';
+import { brokenLinks } from './checks/links.js';
 import { ignoreDiff } from './checks/ignore-diff.js';
 import { notBuilt } from './checks/not-built.js';
 import type { LogSummary } from './log-reader.js';
@@ -43,6 +48,13 @@ export interface VerifyOptions {
   systemRoot?: string;
   /** Globs of image paths left out of the diff. */
   ignoreDiff?: readonly string[];
+  /** Globs of image paths a symlink may dangle into, beyond the run-time defaults. */
+  allowDangling?: readonly string[];
+  /** UFS images: the least free space (`64M`, `5%`) and free inodes. */
+  minFree?: string;
+  minFreeInodes?: number;
+  /** Checks not to run (their kinds). */
+  skipChecks?: readonly CheckKind[];
 }
 
 const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))?.size;
@@ -60,6 +72,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       '--baseline needs --platform (the build whose boot_archive.manifest is compared)',
     );
   }
+  if (options.minFree !== undefined) parseMinFree(options.minFree);
   const failOn: FailOn[] = [...new Set<FailOn>(options.failOn ?? DEFAULT_FAIL_ON)];
   const report: VerifyReport = {
     schema: 'joyent-live/verify-report@1',
@@ -189,6 +202,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       report.content = await checkContent(platform, current);
       if (report.content.skipped)
         report.notes.push(`content not checked: ${report.content.skipped}`);
+      await imageChecks(report, options, manifest, platform.archiveDir, current, failOn);
       integrityFailed =
         report.content.mismatches.length > 0 ||
         report.content.missing.length > 0 ||
@@ -301,4 +315,78 @@ function checkHappened(checks: readonly CheckResult[]): Record<CheckKind, boolea
   const out = Object.fromEntries(CHECK_KINDS.map((k) => [k, false])) as Record<CheckKind, boolean>;
   for (const check of checks) if (check.findings > 0) out[check.kind] = true;
   return out;
+}
+
+const skipped = (options: VerifyOptions, kind: CheckKind) => options.skipChecks?.includes(kind);
+
+/** The regular files of a UFS image, each readable through the reader. */
+async function* ufsFiles(reader: UfsReader): AsyncGenerator<ImageFile> {
+  for await (const entry of reader.entries()) {
+    if (entry.type !== 'f') continue;
+    yield {
+      path: entry.path,
+      size: entry.size,
+      read: (position, length) =>
+        reader.read(entry, position, Math.max(0, Math.min(length, entry.size - position))),
+    };
+  }
+}
+
+/**
+ * Phase: the checks of the finished image (links, libraries, headroom),
+ * from its boot_archive.manifest and, for UFS, its boot_archive.
+ */
+async function imageChecks(
+  report: VerifyReport,
+  options: VerifyOptions,
+  manifest: LoadedManifest | undefined,
+  archiveDir: string,
+  current: BootManifest,
+  failOn: readonly FailOn[],
+): Promise<void> {
+  const entries = manifest?.entries;
+  if (!skipped(options, 'broken-link')) {
+    const check = brokenLinks({
+      tree: current.entries,
+      allowDangling: options.allowDangling,
+      manifest: entries,
+    });
+    report.checks.push(...(await collectCheck(check, ['broken-link'], failOn)));
+  }
+  const archive = join(archiveDir, 'boot_archive');
+  const figures = await readHeadroom(archive);
+  if (!skipped(options, 'missing-library')) {
+    const kinds = ['missing-library', 'bad-runpath', 'bad-elf'] as const;
+    if (!figures) {
+      const results = kinds.map((kind) => emptyResult(kind, failOn));
+      for (const r of results) r.note = 'not checked: only a UFS boot_archive is read';
+      report.checks.push(...results);
+    } else {
+      const reader = await UfsReader.open(archive);
+      try {
+        const check = libraries({
+          tree: current.entries,
+          files: ufsFiles(reader),
+          manifest: entries,
+          proto: options.proto,
+        });
+        report.checks.push(...(await collectCheck(check, kinds, failOn)));
+      } finally {
+        await reader.close();
+      }
+    }
+  }
+  if (figures && !skipped(options, 'low-headroom')) {
+    const baseline = options.baseline
+      ? await readHeadroom(join(dirname(options.baseline), 'boot_archive')).catch(() => undefined)
+      : undefined;
+    report.headroom = {
+      ...figures,
+      ...(baseline ? { baseline } : {}),
+      ...(options.minFree !== undefined ? { minFree: options.minFree } : {}),
+      ...(options.minFreeInodes !== undefined ? { minFreeInodes: options.minFreeInodes } : {}),
+    };
+    const check = lowHeadroom(figures, archive, options.minFree, options.minFreeInodes);
+    report.checks.push(...(await collectCheck(check, ['low-headroom'], failOn)));
+  }
 }
