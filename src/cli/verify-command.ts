@@ -22,6 +22,7 @@ interface VerifyFlags {
   minFree?: string;
   minFreeInodes?: string;
   skipChecks?: string;
+  shipPolicy?: string;
   failOn: string;
   format: 'text' | 'json' | 'markdown';
   output?: string;
@@ -107,6 +108,10 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
       'an overlay directory (repeatable, in build order): OK (<dir>) as A, and the unshipped check',
       collect,
     )
+    .option(
+      '--ship-policy <file>',
+      'skip <glob> lines: what the proto and overlays hold that is not expected in the image',
+    )
     .option('--man-dir <dir>', 'the man directory: OK (<dir>) lines count as M')
     .option('--system-root <dir>', 'the system root: OK (<dir>) lines count as S (default /)')
     .option(
@@ -153,6 +158,7 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
         minFree: flags.minFree,
         minFreeInodes: parseCount(flags.minFreeInodes, '--min-free-inodes'),
         skipChecks: parseSkip(flags.skipChecks),
+        shipPolicy: flags.shipPolicy,
         failOn: parseFailOn(flags.failOn),
       });
       const text =

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic } from '../manifest/types.js';
-import { UsageError, UserError } from '../util/errors.js';
+import { describeError, UsageError, UserError } from '../util/errors.js';
 import { ownString } from '../util/format.js';
 import { readBootManifest } from './boot-manifest-reader.js';
 import { diffBootManifests } from './diff.js';
@@ -19,6 +19,9 @@ import { collectCheck, emptyResult } from './checks/collect.js';
 import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
 import { libraries, type ImageFile } from './checks/libraries.js';
 import { brokenLinks } from './checks/links.js';
+import { readShipPolicy, type PolicyRule } from './checks/ship-policy.js';
+import { shadowed } from './checks/shadowed.js';
+import { unshipped } from './checks/unshipped.js';
 import { ignoreDiff } from './checks/ignore-diff.js';
 import { notBuilt } from './checks/not-built.js';
 import type { LogSummary } from './log-reader.js';
@@ -53,6 +56,8 @@ export interface VerifyOptions {
   /** UFS images: the least free space (`64M`, `5%`) and free inodes. */
   minFree?: string;
   minFreeInodes?: number;
+  /** `skip <glob>` rules: what the proto holds that is not expected in the image. */
+  shipPolicy?: string;
   /** Checks not to run (their kinds). */
   skipChecks?: readonly CheckKind[];
 }
@@ -97,6 +102,13 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     notes: [],
   };
   const { counts } = report;
+  for (const [dir, flag] of [
+    [options.proto, '--proto'],
+    ...(options.overlays ?? []).map((d) => [d, '--overlay'] as const),
+  ] as const) {
+    if (dir !== undefined) await mustBeDir(dir, flag);
+  }
+  const policy = options.shipPolicy ? await readShipPolicy(options.shipPolicy) : [];
   const manifest = await loadGivenManifests(options);
   // Manifest paths no log line has reached yet (not-built).
   const unseen = manifest ? new Set(manifest.entries.keys()) : undefined;
@@ -172,6 +184,11 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       failOn,
     )),
   );
+
+  await unshippedPhase(report, options, manifest, failOn, policy);
+  if (!skipped(options, 'shadowed')) {
+    report.checks.push(...(await collectCheck(shadowed(options.logs), ['shadowed'], failOn)));
+  }
 
   if (manifest) {
     const loaded = manifest;
@@ -315,6 +332,37 @@ function checkHappened(checks: readonly CheckResult[]): Record<CheckKind, boolea
   const out = Object.fromEntries(CHECK_KINDS.map((k) => [k, false])) as Record<CheckKind, boolean>;
   for (const check of checks) if (check.findings > 0) out[check.kind] = true;
   return out;
+}
+
+async function mustBeDir(dir: string, flag: string): Promise<void> {
+  const info = await stat(dir).catch((err: unknown) => {
+    throw new UserError(`${flag} ${dir}: ${describeError(err)}`);
+  });
+  if (!info.isDirectory()) throw new UserError(`${flag} ${dir} is not a directory`);
+}
+
+/** Phase: what the proto and overlays hold that the manifests do not ship. */
+async function unshippedPhase(
+  report: VerifyReport,
+  options: VerifyOptions,
+  manifest: LoadedManifest | undefined,
+  failOn: readonly FailOn[],
+  policy: PolicyRule[] = [],
+): Promise<void> {
+  const roots = [
+    ...(options.overlays ?? []).map((dir) => ({ dir, what: 'overlay' as const })),
+    ...(options.proto !== undefined ? [{ dir: options.proto, what: 'proto' as const }] : []),
+  ];
+  if (roots.length === 0 || skipped(options, 'unshipped')) return;
+  const kinds = ['unshipped', 'proto-mismatch', 'stale-policy'] as const;
+  if (!manifest) {
+    const results = kinds.map((kind) => emptyResult(kind, failOn));
+    for (const r of results) r.note = 'not checked: needs the manifests (-m)';
+    report.checks.push(...results);
+    return;
+  }
+  const check = unshipped({ roots, manifest: manifest.entries, policy });
+  report.checks.push(...(await collectCheck(check, kinds, failOn)));
 }
 
 const skipped = (options: VerifyOptions, kind: CheckKind) => options.skipChecks?.includes(kind);

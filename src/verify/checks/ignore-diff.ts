@@ -19,7 +19,7 @@ export interface IgnoredPattern {
 /** A glob for image paths (no leading `./`), or a usage error naming the option. */
 export function imageGlob(pattern: string, option: string): (path: string) => boolean {
   try {
-    const re = picomatch.makeRe(pattern, { dot: true });
+    const re = picomatch.makeRe(pattern, { dot: true, strictBrackets: true });
     return (path) => re.test(path);
   } catch (err) {
     throw new UsageError(`${option} "${pattern}": not a glob (${(err as Error).message})`);
