@@ -1,7 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { formatMarkdown, formatText } from '../verify/report.js';
-import { DEFAULT_FAIL_ON, FAIL_ON, type CheckKind, type FailOn } from '../verify/types.js';
+import {
+  DEFAULT_FAIL_ON,
+  FAIL_ON,
+  SKIPPABLE_CHECKS,
+  type CheckKind,
+  type FailOn,
+} from '../verify/types.js';
 import { verifyManifest } from '../verify/verify.js';
 import { describeError, UsageError, UserError } from '../util/errors.js';
 import { collect, parseDefines } from './options.js';
@@ -43,14 +49,7 @@ function parseFailOn(value: string): FailOn[] {
   return names as FailOn[];
 }
 
-/** The checks --skip-checks can name (each by its first kind). */
-const SKIPPABLE = [
-  'unshipped',
-  'broken-link',
-  'missing-library',
-  'shadowed',
-  'low-headroom',
-] as const;
+const SKIPPABLE = SKIPPABLE_CHECKS;
 
 function parseSkip(value: string | undefined): CheckKind[] {
   const names = (value ?? '')

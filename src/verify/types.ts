@@ -95,6 +95,15 @@ export const FAIL_ON = [
 ] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
+/** The checks --skip-checks can name (each by its first kind). */
+export const SKIPPABLE_CHECKS = [
+  'unshipped',
+  'broken-link',
+  'missing-library',
+  'shadowed',
+  'low-headroom',
+] as const satisfies readonly CheckKind[];
+
 /** What --fail-on is when not given. */
 export const DEFAULT_FAIL_ON: readonly FailOn[] = ['failed', 'not-built'];
 

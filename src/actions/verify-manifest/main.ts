@@ -9,12 +9,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { findingLine, formatMarkdown, verdictLine } from '../../verify/report.js';
-import { DEFAULT_FAIL_ON, FAIL_ON } from '../../verify/types.js';
+import { DEFAULT_FAIL_ON, FAIL_ON, SKIPPABLE_CHECKS } from '../../verify/types.js';
 import { verifyManifest } from '../../verify/verify.js';
 import { UserError } from '../../util/errors.js';
 import { choiceListInput, definesInput, listInput, optionalInput } from '../common/inputs.js';
 import { report, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
+
+/** A whole-number input, or undefined when empty. */
+function countInput(name: string): number | undefined {
+  const value = optionalInput(name);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value))
+    throw new UserError(`input "${name}": "${value}" is not a whole number`);
+  return Number(value);
+}
 
 await runAction('verify-manifest', async () => {
   const logs = listInput('logs');
@@ -32,6 +41,11 @@ await runAction('verify-manifest', async () => {
     manDir: optionalInput('man-dir'),
     systemRoot: optionalInput('system-root'),
     ignoreDiff: listInput('ignore-diff'),
+    shipPolicy: optionalInput('ship-policy'),
+    allowDangling: listInput('allow-dangling'),
+    minFree: optionalInput('min-free'),
+    minFreeInodes: countInput('min-free-inodes'),
+    skipChecks: choiceListInput('skip-checks', SKIPPABLE_CHECKS, []),
     failOn: choiceListInput('fail-on', FAIL_ON, DEFAULT_FAIL_ON),
   });
 
