@@ -2,7 +2,7 @@
 // CLI: no incomplete log passes (not-built), on logs of the smartos-live C
 // builder written here from the SPEC 3 formats and the real 2011 manifest.
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseManifestFile } from '../src/manifest/parse.js';
@@ -244,4 +244,81 @@ test('a joyent-live log without its closing summary line is not-built; with it, 
   assert.equal(lax.run.code, 0, show(lax.run));
   assert.equal(check(lax.report, 'not-built')?.fatal, false);
   assert.equal(check(lax.report, 'not-built')?.findings, 1);
+});
+
+// Bad input: one clear message (file:line where there is one), exit 1 or 2, no stack trace.
+
+function assertClean(r: CliRun, code: number, ...wanted: RegExp[]) {
+  assert.equal(r.code, code, show(r));
+  for (const pattern of wanted) assert.match(r.stderr, pattern, show(r));
+  assert.doesNotMatch(r.stdout + r.stderr, /^\s+at /m, `a stack trace\n${show(r)}`);
+}
+
+test('bad ship policies, --proto not a directory, bad globs: clear messages with file:line', async (t) => {
+  const dir = await scratchDir(t);
+  const log = join(dir, 'build_live.x.log');
+  await writeFile(
+    log,
+    'OK - DIR: etc\n# summary: 1 entries, A=0 P=0 M=0 S=0, 0 FAILED, 0 unknown owners, 0 bytes\n',
+  );
+  const manifest = join(dir, 'm');
+  await writeFile(manifest, 'd etc 0755 root sys\n');
+  const proto = join(dir, 'proto');
+  await mkdir(proto);
+  const policy = join(dir, 'policy');
+  await writeFile(policy, '# ok\nskip usr/include/**\nship etc/motd\nskip usr/[lib\n');
+  const args = ['verify-manifest', '--log', log, '-m', manifest, '--proto', proto];
+  assertClean(
+    await runCli([...args, '--ship-policy', policy]),
+    1,
+    new RegExp(`${policy}:3: unknown verb "ship"`),
+    new RegExp(`${policy}:4: .*not a glob`),
+  );
+  const file = join(dir, 'file');
+  await writeFile(file, 'x');
+  assertClean(
+    await runCli(['verify-manifest', '--log', log, '--proto', file]),
+    1,
+    /--proto .*file is not a directory/,
+  );
+  assertClean(
+    await runCli(['verify-manifest', '--log', log, '--overlay', join(dir, 'absent')]),
+    1,
+    /--overlay .*absent: does not exist/,
+  );
+  assertClean(
+    await runCli([...args, '--ship-policy', join(dir, 'absent-policy')]),
+    1,
+    /--ship-policy .*absent-policy: does not exist/,
+  );
+  assertClean(await runCli([...args, '--skip-checks', 'everything']), 2, /--skip-checks/);
+  assertClean(await runCli([...args, '--min-free-inodes', 'many']), 2, /--min-free-inodes/);
+});
+
+test('200,000 unshipped files: every one counted, the first 10,000 kept, markdown under the summary limit', async (t) => {
+  const dir = await scratchDir(t);
+  const log = join(dir, 'build_live.x.log');
+  await writeFile(
+    log,
+    'OK - DIR: etc\n# summary: 1 entries, A=0 P=0 M=0 S=0, 0 FAILED, 0 unknown owners, 0 bytes\n',
+  );
+  const manifest = join(dir, 'm');
+  await writeFile(manifest, 'd etc 0755 root sys\n');
+  // Symlinks cost no data blocks: 200 directories of 1,000 each.
+  const proto = join(dir, 'proto');
+  const N = 200;
+  for (let d = 0; d < N; d++) {
+    const sub = join(proto, `d${d}`);
+    await mkdir(sub, { recursive: true });
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => symlink('x', join(sub, `l${i}`))));
+  }
+  const args = ['--log', log, '-m', manifest, '--proto', proto];
+  const { run, report } = await verifyJson([...args, '--fail-on', 'unshipped']);
+  assert.equal(run.code, 1, show(run));
+  const c = check(report, 'unshipped')!;
+  assert.equal(c.findings, N * 1000);
+  assert.equal(c.listed.length, 10_000);
+  const md = await runCli(['verify-manifest', ...args, '--format', 'markdown']);
+  assert.ok(Buffer.byteLength(md.stdout) < 1024 * 1024, String(Buffer.byteLength(md.stdout)));
+  assert.match(md.stdout, /and \d+ more findings/);
 });
