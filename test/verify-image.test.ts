@@ -5,12 +5,12 @@
 // reads its boot_archive: missing-library, bad-runpath, bad-elf,
 // broken-link, low-headroom.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { Finding, VerifyReport } from '../src/verify/types.js';
-import { runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { isRoot, runCli, scratchDir, type CliRun } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { schemaErrors } from './helpers/report-schema.js';
 
@@ -356,3 +356,20 @@ test('headroom: free blocks and inodes always shown; --min-free and --min-free-i
   assert.equal(bad.code, 2, show(bad));
   assert.match(bad.stderr, /--min-free "lots"/);
 });
+
+test(
+  'a platform whose boot_archive is not readable: one message naming it, exit 1, no stack trace',
+  { skip: !isRoot && 'needs root to run the check as another user' },
+  async (t) => {
+    const dir = await scratchDir(t);
+    const image = await buildImage(dir, [{ path: 'etc/motd', text: 'hello\n' }]);
+    await chmod(dir, 0o755);
+    const platform = image.args[image.args.indexOf('--platform') + 1];
+    const archive = join(platform, 'i86pc', 'amd64', 'boot_archive');
+    await chmod(archive, 0);
+    const r = await runCli(['verify-manifest', ...image.args], { unprivileged: true });
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, new RegExp(`cannot read ${archive}: permission denied`), show(r));
+    assert.doesNotMatch(r.stdout + r.stderr, /^\s+at |internal error/m, show(r));
+  },
+);

@@ -1,9 +1,9 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic } from '../manifest/types.js';
-import { describeError, UsageError, UserError } from '../util/errors.js';
+import { describeError, errnoCode, UsageError, UserError } from '../util/errors.js';
 import { ownString } from '../util/format.js';
 import { readBootManifest } from './boot-manifest-reader.js';
 import { diffBootManifests } from './diff.js';
@@ -216,6 +216,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     const platform = await openPlatform(options.platform);
     try {
       const current = await readBootManifest(join(platform.archiveDir, 'boot_archive.manifest'));
+      await mustBeReadable(join(platform.archiveDir, 'boot_archive'), options.platform);
       report.content = await checkContent(platform, current);
       if (report.content.skipped)
         report.notes.push(`content not checked: ${report.content.skipped}`);
@@ -332,6 +333,15 @@ function checkHappened(checks: readonly CheckResult[]): Record<CheckKind, boolea
   const out = Object.fromEntries(CHECK_KINDS.map((k) => [k, false])) as Record<CheckKind, boolean>;
   for (const check of checks) if (check.findings > 0) out[check.kind] = true;
   return out;
+}
+
+/** A boot_archive that exists must be readable: an I/O error names it (an absent one is skipped). */
+async function mustBeReadable(file: string, platform: string): Promise<void> {
+  const handle = await open(file, 'r').catch((err: unknown) => {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw new UserError(`--platform ${platform}: cannot read ${file}: ${describeError(err)}`);
+  });
+  await handle?.close();
 }
 
 async function mustBeDir(dir: string, flag: string): Promise<void> {
