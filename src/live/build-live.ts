@@ -20,7 +20,7 @@ import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { parentPath } from '../manifest/path.js';
 import { formatDiagnostic, TYPE_NAMES, type Diagnostic } from '../manifest/types.js';
 import { AtomicLineWriter } from '../util/atomic.js';
-import { UserError } from '../util/errors.js';
+import { ioError, isIoCondition, UserError } from '../util/errors.js';
 import { humanBytes } from '../util/format.js';
 import { VERSION } from '../version.js';
 import {
@@ -102,6 +102,16 @@ async function sha1File(path: string): Promise<string> {
   const hash = createHash('sha1');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');
+}
+
+/** Runs a step that writes `path`: a full disk or a size limit names it. */
+async function writing<T>(path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof UserError) && isIoCondition(err)) throw ioError(err, 'write', path);
+    throw err;
+  }
 }
 
 /**
@@ -200,7 +210,9 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     const stampPath = BUILDSTAMP_FILE;
     await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings });
     await rm(join(stagingRoot, stampPath), { force: true });
-    await writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 });
+    await writing(join(stagingRoot, stampPath), () =>
+      writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 }),
+    );
     const stampNode: ImageNode = nodes.get(stampPath) ?? {
       path: stampPath,
       type: 'f',
@@ -236,12 +248,14 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     image.delete(MANIFEST_COPY);
     const archiveDir = layout.archiveDir(layout.platformPartial);
     await mkdir(archiveDir, { recursive: true });
-    await writeBootManifest(image, ids, archiveDir, stagingRoot);
+    await writing(archiveDir, () => writeBootManifest(image, ids, archiveDir, stagingRoot));
     let bootArchiveHash: string | undefined;
     let ufsPlan: UfsPlan | undefined;
     if (archive === 'hsfs') {
       info(`hsfs: writing boot_archive with ${isoTool!.name}`);
-      await packHsfs(isoTool!, image, layout, epoch);
+      await writing(join(archiveDir, 'boot_archive'), () =>
+        packHsfs(isoTool!, image, layout, epoch),
+      );
     } else if (isUfs(archive)) {
       const planOptions = { ...ufsOptions, stagingRoot, root: ROOT_DIR };
       ufsPlan = withManifestLine(prepared, () => planUfs(image.values(), planOptions));
@@ -250,11 +264,13 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
         `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
           `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
       );
-      await packUfs(archive, ufsPlan, image, layout, epoch);
+      await writing(join(archiveDir, 'boot_archive'), () =>
+        packUfs(archive, ufsPlan!, image, layout, epoch),
+      );
     }
     if (archive !== 'none') {
       info('sha1: hashing the boot_archive');
-      bootArchiveHash = await finishBootArchive(image, layout);
+      bootArchiveHash = await writing(archiveDir, () => finishBootArchive(image, layout));
     }
     await normalizeModes(layout.platformPartial);
 
@@ -276,7 +292,9 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       info('tgz: packing the platform directory');
       // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
       await Promise.all([
-        writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch),
+        writing(layout.tgz, () =>
+          writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch),
+        ),
         keepImage ? undefined : rm(stagingRoot, { recursive: true, force: true }),
       ]);
     } else {
