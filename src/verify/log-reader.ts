@@ -1,7 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { SourceTag } from '../sources/search.js';
-import { describeError, UserError } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { forEachLine, openRegularFile } from '../util/lines.js';
 import { ownString } from '../util/format.js';
 import type { LogEntry } from './types.js';
 
@@ -100,14 +100,9 @@ export async function readBuildLog(
   path: string,
   onEntry: (entry: LogEntry) => void,
 ): Promise<LogSummary> {
-  let size: number;
-  try {
-    const handle = await open(path, 'r');
-    size = (await handle.stat()).size;
-    await handle.close();
-  } catch (err) {
-    throw new UserError(`cannot read log ${path}: ${describeError(err)}`);
-  }
+  const handle = await openRegularFile(path, 'log');
+  const size = (await handle.stat()).size;
+  await handle.close();
   if (size === 0)
     throw new UserError(`log ${path} is empty: the build wrote nothing, or this is the wrong file`);
   const summary: LogSummary = {
@@ -140,26 +135,7 @@ export async function readBuildLog(
     (parsed as LogEntry).line = summary.lines;
     onEntry(parsed as LogEntry);
   };
-  // Split by hand rather than with readline: fewer objects per line, which
-  // keeps the peak memory of a million-line log low.
-  let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8' }) as AsyncIterable<string>) {
-    let start = 0;
-    let end = chunk.indexOf('\n');
-    if (end >= 0 && rest) {
-      handleLine(rest + chunk.slice(0, end));
-      rest = '';
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    while (end >= 0) {
-      handleLine(chunk.slice(start, end));
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    rest += chunk.slice(start);
-  }
-  if (rest) handleLine(rest);
+  await forEachLine(path, 'log', handleLine);
   if (summary.entries === 0) {
     throw new UserError(
       `log ${path} has no build-log entry line in ${summary.lines} lines (neither "OK[P] - FILE: ..." nor "FILE: [...]: OK"): it is probably the wrong file`,
