@@ -80,6 +80,11 @@ export async function copyWithMd5(
   }
 }
 
+/** md5 of a file already open (read from where it is to the end). */
+export function md5OfOpenFile(handle: FileHandle): Promise<Digest> {
+  return digestChunks(handle, Buffer.allocUnsafe(CHUNK));
+}
+
 /** md5 of a file (for files the customize step created or changed). */
 export async function md5OfFile(path: string): Promise<Digest> {
   const input = await open(path, 'r');

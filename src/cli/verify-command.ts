@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { formatMarkdown, formatText } from '../verify/report.js';
 import { FAIL_ON, type FailOn } from '../verify/types.js';
+import { parseSize } from '../util/format.js';
 import { verifyManifest } from '../verify/verify.js';
 import { describeError, UsageError, UserError } from '../util/errors.js';
 import { collect, parseDefines } from './options.js';
@@ -16,6 +17,7 @@ interface VerifyFlags {
   failOn: string;
   format: 'text' | 'json' | 'markdown';
   output?: string;
+  maxUnpack?: string;
 }
 
 function parseFailOn(value: string): FailOn[] {
@@ -66,7 +68,20 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
         .default('text'),
     )
     .option('--output <file>', 'also write the report to this file')
+    .option(
+      '--max-unpack <size>',
+      'largest platform tgz content to unpack (default 4G; 512M, 8G, bytes)',
+    )
     .action(async (flags: VerifyFlags) => {
+      let maxUnpack: number | undefined;
+      if (flags.maxUnpack !== undefined) {
+        maxUnpack = parseSize(flags.maxUnpack);
+        if (maxUnpack === undefined) {
+          throw new UsageError(
+            `--max-unpack must be a size such as 512M, 8G or a number of bytes, not ${JSON.stringify(flags.maxUnpack)}`,
+          );
+        }
+      }
       const report = await verifyManifest({
         logs: flags.log ?? [],
         manifests: flags.manifest ?? [],
@@ -75,6 +90,8 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
         baseline: flags.baseline,
         allowMissing: flags.allowMissing ?? [],
         failOn: parseFailOn(flags.failOn),
+        maxUnpack:
+          maxUnpack === undefined ? undefined : { bytes: maxUnpack, option: '--max-unpack' },
       });
       const text =
         flags.format === 'json'

@@ -9,7 +9,7 @@ import { readBootManifest } from './boot-manifest-reader.js';
 import { diffBootManifests } from './diff.js';
 import { readTwinFailures } from './jsonl-twin.js';
 import { MAX_LISTED, readBuildLog } from './log-reader.js';
-import { checkContent, openPlatform } from './platform.js';
+import { checkContent, openPlatform, type UnpackLimit } from './platform.js';
 import type { FailOn, FailureReport, VerifyReport } from './types.js';
 
 export interface VerifyOptions {
@@ -20,6 +20,8 @@ export interface VerifyOptions {
   baseline?: string;
   allowMissing?: readonly string[];
   failOn?: readonly FailOn[];
+  /** The most a platform tgz may unpack to (default DEFAULT_MAX_UNPACK). */
+  maxUnpack?: UnpackLimit;
 }
 
 const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))?.size;
@@ -109,7 +111,8 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       const details = twin.get(failure.path);
       if (details) Object.assign(failure, details);
     }
-    report.failures.push(...failures);
+    // One at a time: a spread of 100,000s of failures overflows the stack.
+    for (const failure of failures) report.failures.push(failure);
   }
 
   if (options.manifests && options.manifests.length > 0) {
@@ -141,7 +144,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
 
   let integrityFailed = false;
   if (options.platform) {
-    const platform = await openPlatform(options.platform);
+    const platform = await openPlatform(options.platform, options.maxUnpack);
     try {
       const current = await readBootManifest(join(platform.archiveDir, 'boot_archive.manifest'));
       report.content = await checkContent(platform, current);
