@@ -32,6 +32,7 @@ import {
 } from './archive-choice.js';
 import {
   checkDirOrAbsent,
+  checkHostPathRoom,
   ensureWritableDir,
   outputLayout,
   replaceWith,
@@ -171,6 +172,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     const plan = withManifestLine(prepared, () => planUfs(dry.image.values(), ufsOptions));
     checkMaxSize(plan, ufsOptions, 'before the customize step');
   }
+  checkHostPathRoom(options.output, prepared.entries.keys());
   await checkDirOrAbsent(options.output, 'output directory');
   await checkDirOrAbsent(options.logDir, 'log directory');
   await ensureWritableDir(options.output, 'output directory');

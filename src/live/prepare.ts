@@ -5,54 +5,15 @@
  */
 import { customizeScripts } from '../assembly/customize.js';
 import type { ImageNode } from '../image/model.js';
+import { BUILDSTAMP_FILE, imageRuleErrors, MANIFEST_COPY } from '../manifest/image-rules.js';
 import { loadManifests } from '../manifest/load.js';
-import { parentPath } from '../manifest/path.js';
-import {
-  formatDiagnostic,
-  TYPE_NAMES,
-  type Diagnostic,
-  type ManifestEntry,
-} from '../manifest/types.js';
+import { formatDiagnostic, type Diagnostic, type ManifestEntry } from '../manifest/types.js';
 import { SourceSearch } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
 import { resolveBuildTime } from './buildstamp.js';
 
-/** Files the build itself writes into the image (SPEC 2). */
-export const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
-export const MANIFEST_COPY = 'var/log/manifest';
-const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
-
-/**
- * The build writes BUILD_WRITES into the staged tree: a manifest that makes
- * one of their parents a symlink (or a file) would send that write through
- * it, possibly out of the output directory (SPEC 2: never written outside).
- */
-function checkBuildWrites(entries: ReadonlyMap<string, ManifestEntry>): Diagnostic[] {
-  const errors: Diagnostic[] = [];
-  for (const path of BUILD_WRITES) {
-    const own = entries.get(path);
-    if (own && own.type !== 'f') {
-      errors.push({
-        severity: 'error',
-        loc: own,
-        message: `${path} is a ${TYPE_NAMES[own.type]}, but the build writes it as a file`,
-      });
-    }
-    for (let p = parentPath(path); p; p = parentPath(p)) {
-      const entry = entries.get(p);
-      if (entry && entry.type !== 'd') {
-        errors.push({
-          severity: 'error',
-          loc: entry,
-          message:
-            `${p} is a ${TYPE_NAMES[entry.type]}, but the build writes ${path} below it: ` +
-            `${p} must be a directory`,
-        });
-      }
-    }
-  }
-  return errors;
-}
+// Files the build itself writes into the image; the rules live with lint's.
+export { BUILDSTAMP_FILE, MANIFEST_COPY };
 
 /** The inputs a build and its --plan share. */
 export interface PrepareOptions {
@@ -88,7 +49,7 @@ export async function prepareBuild(options: PrepareOptions): Promise<PreparedBui
   const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
   const errors = [
     ...loaded.diagnostics.filter((d) => d.severity === 'error'),
-    ...checkBuildWrites(loaded.entries),
+    ...imageRuleErrors(loaded.entries),
   ];
   if (errors.length > 0) {
     throw new UserError(
