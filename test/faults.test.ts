@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { copyWithMd5 } from '../src/assembly/copy.js';
+import { copyWithMd5 } from '../src/util/copy.js';
 import { UserError } from '../src/util/errors.js';
 import { listTree, runCli, scratchDir } from './helpers/cli.js';
 import { bigSources, mountTmpfs, needsRoot, runCliLimited } from './helpers/faults.js';

@@ -5,15 +5,12 @@
  */
 import { customizeScripts } from '../assembly/customize.js';
 import type { ImageNode } from '../image/model.js';
-import { BUILDSTAMP_FILE, imageRuleErrors, MANIFEST_COPY } from '../manifest/image-rules.js';
+import { imageRuleErrors } from '../manifest/image-rules.js';
 import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic, type Diagnostic, type ManifestEntry } from '../manifest/types.js';
 import { SourceSearch } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
-import { resolveBuildTime } from './buildstamp.js';
-
-// Files the build itself writes into the image; the rules live with lint's.
-export { BUILDSTAMP_FILE, MANIFEST_COPY };
+import { resolveBuildTime } from '../util/buildstamp.js';
 
 /** The inputs a build and its --plan share. */
 export interface PrepareOptions {
@@ -44,8 +41,7 @@ export interface PreparedBuild {
 /** Reads and checks every input; throws UserError before anything is written. */
 export async function prepareBuild(options: PrepareOptions): Promise<PreparedBuild> {
   const { buildstamp, epoch } = resolveBuildTime(options.buildstamp, options.sourceDateEpoch);
-  if (options.manifests.length === 0)
-    throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
+  if (options.manifests.length === 0) throw new UserError('no manifest given', { exitCode: 2 });
   const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
   const errors = [
     ...loaded.diagnostics.filter((d) => d.severity === 'error'),

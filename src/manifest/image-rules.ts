@@ -5,12 +5,11 @@
  * (in the image, whatever the build host allows) and the files the build
  * writes itself.
  */
+import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../formats/output-layout.js';
 import { parentPath } from './path.js';
 import { TYPE_NAMES, type Diagnostic, type ManifestEntry } from './types.js';
 
-/** Files the build itself writes into the image. */
-export const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
-export const MANIFEST_COPY = 'var/log/manifest';
+/** Files the build itself writes into the image (docs/output-layout.md). */
 const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
 
 /** illumos MAXNAMLEN: the longest name of one path component, in bytes. */
