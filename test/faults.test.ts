@@ -7,7 +7,7 @@
  * otherwise; CI runs as root.
  */
 import assert from 'node:assert/strict';
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { copyWithMd5 } from '../src/util/copy.js';
@@ -104,4 +104,31 @@ test('a failed copy never leaves its truncated file', needsRoot, async (t) => {
   );
   assert.equal(await exists(to), false, 'the partial copy is still there');
   assert.deepEqual(await listTree(small), []);
+});
+
+test('two builds into one output directory: the second is refused naming the first, the first completes', async (t) => {
+  const dir = await scratchDir(t);
+  const src = await bigSources(dir, 20, 4096);
+  const script = join(dir, 'slow-customize');
+  await writeFile(script, '#!/bin/sh\nsleep 3\n', { mode: 0o755 });
+  const output = join(dir, 'out');
+  const args = [...buildArgs(src, output, join(dir, 'log')), '--customize', script];
+  const first = runCli(args);
+  // Give the first build time to take its locks.
+  await new Promise((done) => setTimeout(done, 1500));
+  const second = await runCli([
+    ...buildArgs(src, output, join(dir, 'log2')),
+    '--customize',
+    script,
+  ]);
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(
+    second.stderr,
+    /another build-live \(pid \d+\) is using this output directory: \S+\.build-live\.lock is locked/,
+  );
+  assert.doesNotMatch(second.stderr, /internal error|at .*\.js/);
+  const done = await first;
+  assert.equal(done.code, 0, done.stderr);
+  assert.ok(await exists(join(output, `platform-${STAMP}.tgz`)));
+  assert.equal(await exists(join(output, '.build-live.lock')), false, 'the lock is released');
 });

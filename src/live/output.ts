@@ -1,5 +1,6 @@
 import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { lockWorkspace } from '../world/lock.js';
 import { describeError, UserError } from '../util/errors.js';
 
 /** Fails when `dir` exists as something other than a directory. */
@@ -59,4 +60,35 @@ export function checkHostPathRoom(
         `${limit} bytes (PATH_MAX); use an output directory with a shorter path`,
     );
   }
+}
+
+/** The lock file build-live holds in its output and log directories. */
+export const BUILD_LIVE_LOCK = '.build-live.lock';
+
+/**
+ * One build-live at a time per output directory and per log directory
+ * (the same lock as build-world's workspace, in each); a stale lock is
+ * taken over with a warning. Returns the release of both.
+ */
+export async function lockBuildDirs(
+  output: string,
+  logDir: string,
+  onWarning: (message: string) => void,
+): Promise<() => Promise<void>> {
+  const out = await lockWorkspace(join(output, BUILD_LIVE_LOCK), onWarning, {
+    command: 'build-live',
+    place: 'output directory',
+  });
+  if (resolve(output) === resolve(logDir)) return () => out.release();
+  const log = await lockWorkspace(join(logDir, BUILD_LIVE_LOCK), onWarning, {
+    command: 'build-live',
+    place: 'log directory',
+  }).catch(async (err: unknown) => {
+    await out.release();
+    throw err;
+  });
+  return async () => {
+    await log.release();
+    await out.release();
+  };
 }
