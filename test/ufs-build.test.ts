@@ -621,9 +621,9 @@ test('a name longer than 255 bytes: file:line and the limit, exit 1, nothing wri
   const run = await runCli(s.args);
   assert.equal(run.code, 1, show(run));
   assert.ok(
-    run.stderr.includes(
-      `${s.extra}:1: etc/${name}: the name is 256 bytes long; UFS names are at most 255 bytes`,
-    ),
+    // One set of image rules for lint, --plan and the build (src/manifest/image-rules.ts).
+    run.stderr.includes(`${s.extra}:1: error: etc/`) &&
+      run.stderr.includes('a name is 256 bytes; names are at most 255 bytes (MAXNAMLEN)'),
     show(run),
   );
   assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
@@ -631,7 +631,7 @@ test('a name longer than 255 bytes: file:line and the limit, exit 1, nothing wri
   // --plan says the same.
   const plan = await runCli([...s.args, '--plan']);
   assert.equal(plan.code, 1, show(plan));
-  assert.ok(plan.stderr.includes(`${s.extra}:1: etc/${name}: the name is 256 bytes`), show(plan));
+  assert.ok(plan.stderr.includes('a name is 256 bytes; names are at most 255 bytes'), show(plan));
 });
 
 test('a symlink target longer than UFS holds: file:line and the limit, exit 1, nothing written', async (t) => {
@@ -641,7 +641,7 @@ test('a symlink target longer than UFS holds: file:line and the limit, exit 1, n
   assert.equal(run.code, 1, show(run));
   assert.ok(
     run.stderr.includes(
-      `${s.extra}:1: etc/far: the symlink target is 1200 bytes long; illumos allows at most 1023 (MAXPATHLEN)`,
+      `${s.extra}:1: error: etc/far: the link text is 1200 bytes; illumos allows at most 1023 (MAXPATHLEN)`,
     ),
     show(run),
   );
