@@ -496,7 +496,7 @@ test('build-world (stand-in illumos host, local backend): a second job restores 
   assert.equal(missing.code, 1);
   assert.match(
     missing.stdout,
-    /^::error::input "local-cache-dir" is required with cache-backend: local$/m,
+    /^::error::input "cache-backend": local needs input "local-cache-dir"$/m,
   );
   const badSize = await run({
     'cache-backend': 'local',
@@ -730,12 +730,13 @@ test('root composite (runner stand-in): build-live then verify-manifest pass on 
   assert.deepEqual(
     steps.map((s) => [s.id, s.code]),
     [
+      ['inputs', 0],
       ['build', 0],
       ['verify', 0],
     ],
   );
-  assert.equal(steps[0].outputs.buildstamp, STAMP);
-  assert.equal(steps[1].outputs.verdict, 'pass');
+  assert.equal(steps[1].outputs.buildstamp, STAMP);
+  assert.equal(steps[2].outputs.verdict, 'pass');
   assert.match(summary, /verify-manifest PASS/);
 });
 
@@ -748,16 +749,59 @@ test('root composite (runner stand-in): verify-manifest fails on the broken fixt
   assert.deepEqual(
     steps.map((s) => [s.id, s.code]),
     [
+      ['inputs', 0],
       ['build', 0],
       ['verify', 1],
     ],
   );
-  assert.equal(steps[0].outputs['failed-count'], '1');
+  assert.equal(steps[1].outputs['failed-count'], '1');
   assert.match(
-    steps[1].stdout,
+    steps[2].stdout,
     /^::error [^:]*file=action-fixtures\/manifests\/broken\/90-missing\.manifest,line=3[^:]*::.*usr\/share\/man\/man1\/missing\.1/m,
   );
-  assert.match(steps[1].stdout, /^FAILED usr\/share\/man\/man1\/missing\.1 /m);
+  assert.match(steps[2].stdout, /^FAILED usr\/share\/man\/man1\/missing\.1 /m);
+});
+
+test('root composite (runner stand-in): verify: yes is an error naming the input, before anything runs; verify: true gates', async (t) => {
+  const dir = await scratchDir(t);
+  const env = { SOURCE_DATE_EPOCH: '1323461708' };
+  const yes = await runComposite(
+    { ...fixtureInputs(dir, [GOOD, BROKEN]), verify: 'yes' },
+    { dir, env },
+  );
+  assert.deepEqual(
+    yes.steps.map((s) => [s.id, s.code]),
+    [['inputs', 1]],
+  );
+  assert.match(yes.steps[0].stdout, /^::error::input "verify" must be true or false, not "yes"$/m);
+  for (const value of ['True', 'TRUE', '']) {
+    const other = await runComposite(
+      { ...fixtureInputs(dir, [GOOD]), 'upload-artifacts': value },
+      { dir, env },
+    );
+    assert.deepEqual(
+      other.steps.map((s) => [s.id, s.code]),
+      [['inputs', 1]],
+      `upload-artifacts: ${JSON.stringify(value)}`,
+    );
+    assert.match(
+      other.steps[0].stdout,
+      new RegExp(`^::error::input "upload-artifacts" must be true or false, not "${value}"$`, 'm'),
+    );
+  }
+  const gated = await runComposite(
+    { ...fixtureInputs(dir, [GOOD, BROKEN]), verify: 'true' },
+    { dir, env },
+  );
+  assert.deepEqual(
+    gated.steps.map((s) => [s.id, s.code]),
+    [
+      ['inputs', 0],
+      ['build', 0],
+      ['verify', 1],
+    ],
+  );
+  assert.equal(gated.steps[2].outputs.verdict, 'fail');
 });
 
 /** The image of the world fixture's proto: every file, link and directory nightly and the Makefiles install. */
@@ -830,6 +874,7 @@ test('root composite (runner stand-in) on a stand-in SmartOS host, build-world t
     assert.deepEqual(
       run.steps.map((s) => [s.id, s.code]),
       [
+        ['inputs', 0],
         ['setup', 0],
         ['world', 0],
         ['build', 0],
@@ -838,7 +883,7 @@ test('root composite (runner stand-in) on a stand-in SmartOS host, build-world t
       all,
     );
     for (const step of run.steps) assertNoStack(step);
-    const [setup, world, build, verify] = run.steps;
+    const [, setup, world, build, verify] = run.steps;
     const records = (await readFile(join(dir, 'log', `build_live.${STAMP}.jsonl`), 'utf8'))
       .split('\n')
       .filter(Boolean)

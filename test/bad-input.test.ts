@@ -1,6 +1,6 @@
-// Bad input (SPEC 1, 2, 5 and 8): every bad input gets one clear message
+// Bad input (docs/manifest.md, assembly.md, output-layout.md, exit-codes.md): every bad input gets one clear message
 // naming the input (file:line where there is one) and the exit code of
-// SPEC 8; never a stack trace, never a partial output that looks complete,
+// docs/exit-codes.md; never a stack trace, never a partial output that looks complete,
 // never a write outside the output and log directories. Each test runs the
 // real CLI on a scratch copy of action-fixtures/ or on small manifests.
 import assert from 'node:assert/strict';
@@ -191,7 +191,7 @@ const LINE_ERRORS: { name: string; line: string; reason: string }[] = [
     reason: '"f" takes 4 fields (path mode owner group), found 5',
   },
   {
-    // `#` starts a comment only at the start of a line (SPEC 1).
+    // `#` starts a comment only at the start of a line (docs/manifest.md).
     name: 'an entry with a trailing comment',
     line: 'f usr/bin/ls 0555 root bin # the ls binary',
     reason: '"f" takes 4 fields (path mode owner group), found 8',
@@ -874,7 +874,7 @@ for (const { name, args, message } of USAGE_ERRORS) {
 }
 
 // ---------------------------------------------------------------------------
-// The broken fixture: built with a FAILED entry (SPEC 8: exit 3, artifacts).
+// The broken fixture: built with a FAILED entry (docs/exit-codes.md: exit 3, artifacts).
 
 test('the broken fixture: exit 3, the missing path with file:line and every place searched', async (t) => {
   const root = await scratchDir(t);

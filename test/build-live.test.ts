@@ -52,7 +52,7 @@ function parseBootManifest(text: string): ManifestLine[] {
 }
 
 test(
-  'the fixture build (npm start) makes the SPEC 5 layout, log, manifest and image',
+  'the fixture build (npm start) makes the documented output layout, log, manifest and image',
   needsXorriso,
   async (t) => {
     const b = await buildFixtures(t);
@@ -76,7 +76,7 @@ test(
       `build_live.${STAMP}.log`,
     ]);
 
-    // The log: every line is a SPEC 3 entry line or an ignorable `#` line.
+    // The log: every line is a docs/build-log.md entry line or an ignorable `#` line.
     const log = (await readFile(join(b.log, `build_live.${STAMP}.log`), 'utf8'))
       .trimEnd()
       .split('\n');
@@ -125,7 +125,7 @@ test(
     const dir = records.find((r) => r.path === 'usr/bin/dir')!;
     assert.match(String(dir.resolved), /action-fixtures\/proto\/usr\/bin\/ls$/);
 
-    // boot_archive.manifest: SPEC 4, sorted, customize's changes included.
+    // boot_archive.manifest: docs/boot-archive-manifest.md, sorted, customize's changes included.
     const text = await readFile(join(b.archive, 'boot_archive.manifest'), 'utf8');
     assert.ok(text.endsWith('\n') && !/[ \t]$/m.test(text));
     const lines = parseBootManifest(text);

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadManifests } from '../src/manifest/load.js';
-import { parseManifestLine } from '../src/manifest/parse.js';
+import { parseManifestLine } from '../src/formats/manifest-line.js';
 import { compareBytes } from '../src/manifest/path.js';
 import { formatDiagnostic } from '../src/manifest/types.js';
 import { scratchDir } from './helpers/cli.js';

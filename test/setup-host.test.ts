@@ -1,5 +1,5 @@
 /**
- * `joyent-live setup-host` (SPEC 7, issue 5 part 1) on Linux, against
+ * `joyent-live setup-host` (README.md setup-host, issue 5 part 1) on Linux, against
  * stand-ins that speak the illumos interfaces: uname saying SunOS, pkgin
  * and pkg with a fake package list, gtar running Linux's GNU tar. Git,
  * tar, the compilers' --version, the HTTP download and illumos.sh under

@@ -1,7 +1,7 @@
 /**
  * The real SmartOS manifests of ../shared/data/smartos (see its README):
  * they must load as users feed them, and the 2011 one must build end to end
- * against synthesized sources that use every source tag (SPEC 1-5).
+ * against synthesized sources that use every source tag (docs/).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildLive, type BuildLiveResult } from '../src/live/build-live.js';
 import { loadManifests } from '../src/manifest/load.js';
-import { parseManifestFile } from '../src/manifest/parse.js';
+import { parseManifestFile } from '../src/formats/manifest-line.js';
 import { compareBytes, parentPath } from '../src/manifest/path.js';
 import { formatDiagnostic, type Diagnostic, type ManifestEntry } from '../src/manifest/types.js';
 import { which } from '../src/util/which.js';
@@ -240,7 +240,7 @@ describe('real SmartOS manifests', { skip }, () => {
         archive,
       });
 
-    /** Everything SPEC 2-5 says about a clean build of the 2011 manifest. */
+    /** Everything docs/ says about a clean build of the 2011 manifest. */
     async function checkBuild(result: BuildLiveResult) {
       const loaded = await loadManifests([M2011], new Map());
       assert.deepEqual(errorsOf(loaded).map(formatDiagnostic), []);
@@ -284,7 +284,7 @@ describe('real SmartOS manifests', { skip }, () => {
         assert.ok(log.includes(warning), `the log lacks: ${warning}`);
       }
 
-      // The log (SPEC 3): one line per entry, every tag, nothing FAILED.
+      // The log (docs/build-log.md): one line per entry, every tag, nothing FAILED.
       const entryLines = log.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
       for (const line of entryLines) {
         assert.match(line, /^OK(\[[APMS]\])? - (DIR|FILE|SYMLINK|LINK): /, line);
@@ -303,7 +303,7 @@ describe('real SmartOS manifests', { skip }, () => {
       const jsonl = (await readFile(result.jsonl, 'utf8')).split('\n').filter(Boolean);
       assert.equal(jsonl.length, entryLines.length);
 
-      // boot_archive.manifest (SPEC 4): one line per image entry, byte order.
+      // boot_archive.manifest (docs/boot-archive-manifest.md): one line per image entry, byte order.
       const text = await readFile(result.bootManifest, 'utf8');
       assert.ok(text.endsWith('\n'));
       const lines = text.slice(0, -1).split('\n');

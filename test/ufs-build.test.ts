@@ -68,7 +68,7 @@ async function manifestLines(file: string): Promise<Map<string, string[]>> {
 // ---------------------------------------------------------------------------
 // --archive ufs and auto.
 
-test('--archive ufs: the SPEC 5 layout, a UFS boot_archive our reader opens, its .hash', async (t) => {
+test('--archive ufs: the documented output layout, a UFS boot_archive our reader opens, its .hash', async (t) => {
   const b = await build(t, ['--archive', 'ufs']);
   assert.equal(b.run.code, 0, show(b.run));
   assert.match(b.run.stderr, /^ufs: writing a .* boot_archive \(\d+ inodes, \d+ used\)$/m);
@@ -95,7 +95,7 @@ test('--archive ufs: the SPEC 5 layout, a UFS boot_archive our reader opens, its
   t.after(() => reader.close());
   const seen: string[] = [];
   for await (const entry of reader.entries()) {
-    // The copy of the manifest in the image does not list itself (SPEC 2).
+    // The copy of the manifest in the image does not list itself (docs/output-layout.md).
     if (entry.path === 'var/log/manifest') {
       assert.equal(await reader.md5(entry), md5(await readFile(b.bootManifest)));
       continue;

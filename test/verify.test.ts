@@ -1,4 +1,4 @@
-// verify-manifest (SPEC 3, 4, 6, 8), black box: every test runs the real
+// verify-manifest (docs/build-log.md, boot-archive-manifest.md, exit-codes.md), black box: every test runs the real
 // CLI (bin/joyent-live) on logs and platforms of real fixture builds, on
 // copies of them that were changed on purpose, or on small hand-written logs.
 // `--format json` reports are always checked against the JSON Schema with
@@ -1018,7 +1018,7 @@ test('markdown cut for size (long paths, every place searched) still says how ma
 });
 
 // ---------------------------------------------------------------------------
-// Bad input (SPEC 8): one clear message naming the input, no stack trace.
+// Bad input (docs/exit-codes.md): one clear message naming the input, no stack trace.
 
 test('an empty log is an error naming it', async (t) => {
   const dir = await scratchDir(t);

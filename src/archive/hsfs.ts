@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { compareBytes } from '../manifest/path.js';
 import { applyModelToTree } from '../image/apply-tree.js';
 import { isSymlinkNode, type ImageNode } from '../image/model.js';
 import { UserError } from '../util/errors.js';
+import { run } from '../util/process.js';
 import { which } from '../util/which.js';
-import { ROOT_DIR } from './boot-manifest.js';
+import { ROOT_DIR } from '../image/model.js';
 
 /** A program that writes ISO 9660 + Rock Ridge images. */
 export interface IsoTool {
@@ -194,23 +194,17 @@ export async function writeHsfsFromTree(options: {
 }
 
 async function runIsoTool(tool: IsoTool, args: readonly string[], epoch: number): Promise<void> {
-  const stderr: string[] = [];
-  const code = await new Promise<number | null>((done, fail) => {
-    const child = spawn(tool.path, args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
-    });
-    // Keep only the tail of what the tool says: enough to explain a failure.
-    child.stderr.setEncoding('utf8').on('data', (text: string) => {
-      stderr.push(text);
-      if (stderr.length > 50) stderr.shift();
-    });
-    child.on('error', fail);
-    child.on('close', done);
+  // The runner keeps only the tail of what the tool says: enough to explain a failure.
+  const result = await run(tool.path, args, {
+    env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
   });
-  if (code !== 0) {
-    throw new UserError(`${tool.name} failed (exit ${code}) writing the hsfs boot_archive`, {
-      details: stderr.join('').trim().split('\n').slice(-10),
-    });
+  if (result.error) {
+    throw new UserError(`${tool.name} (${tool.path}) could not be run: ${result.error}`);
+  }
+  if (result.status !== 0) {
+    throw new UserError(
+      `${tool.name} failed (exit ${result.status}) writing the hsfs boot_archive`,
+      { details: result.stderr.trim().split('\n').slice(-10) },
+    );
   }
 }

@@ -21,7 +21,7 @@ async function listTree(base: string, dir: string): Promise<string[]> {
 }
 
 /**
- * Packs `<outputDir>/<platformName>` into `tgzPath` (SPEC 5): members under
+ * Packs `<outputDir>/<platformName>` into `tgzPath` (docs/output-layout.md): members under
  * `<platformName>/`, sorted, owner 0/0, every mtime the build epoch, and a
  * gzip header with no name or time, so equal inputs give equal bytes.
  */

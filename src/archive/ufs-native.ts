@@ -8,7 +8,6 @@
  * detach, remove the image and mount point) and names the command that
  * failed, its exit status and the end of what it printed.
  */
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, rmdir, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -16,8 +15,9 @@ import { applyModelToTree } from '../image/apply-tree.js';
 import { isSymlinkNode, type ImageNode } from '../image/model.js';
 import { compareBytes } from '../manifest/path.js';
 import { describeError, UserError } from '../util/errors.js';
+import { run } from '../util/process.js';
 import { which } from '../util/which.js';
-import { ROOT_DIR } from './boot-manifest.js';
+import { ROOT_DIR } from '../image/model.js';
 import type { UfsPlan } from './ufs/plan.js';
 
 const isRoot = () => process.getuid?.() === 0;
@@ -52,34 +52,20 @@ interface RunOptions {
   input?: Buffer;
 }
 
-/** Runs a command to its end; a UserError names it, its status and its stderr tail. */
-function runTool(command: string, args: readonly string[], options: RunOptions = {}) {
-  const shown = [command, ...args].join(' ');
-  return new Promise<string>((done, fail) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child
-      .stderr!.setEncoding('utf8')
-      .on('data', (d: string) => (stderr = (stderr + d).slice(-8192)));
-    child.on('error', (err) =>
-      fail(new UserError(`ufs-native: cannot run ${shown}: ${describeError(err)}`)),
+/** Runs a command to its end, resolving with its stdout; a UserError names it, its status and its stderr tail. */
+async function runTool(command: string, args: readonly string[], options: RunOptions = {}) {
+  const result = await run(command, args, { cwd: options.cwd, input: options.input });
+  if (result.error) {
+    throw new UserError(`ufs-native: cannot run ${result.command}: ${result.error}`);
+  }
+  if (result.status !== 0) {
+    const status = result.status === null ? `signal ${result.signal}` : `exit ${result.status}`;
+    const said = tail(result.stderr);
+    throw new UserError(
+      `ufs-native: ${result.command} failed (${status})${said ? `:\n${said}` : ''}`,
     );
-    child.on('close', (code, signal) => {
-      if (code === 0) return done(stdout);
-      const status = code === null ? `signal ${signal}` : `exit ${code}`;
-      const said = tail(stderr);
-      fail(new UserError(`ufs-native: ${shown} failed (${status})${said ? `:\n${said}` : ''}`));
-    });
-    if (options.input) {
-      child.stdin!.on('error', () => undefined);
-      child.stdin!.end(options.input);
-    }
-  });
+  }
+  return result.stdout;
 }
 
 /** A privileged step: directly as root, else through pfexec. */

@@ -1,15 +1,16 @@
 import { link, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareBytes, parentPath } from '../manifest/path.js';
-import { formatMode, type Diagnostic, type ManifestEntry } from '../manifest/types.js';
+import { formatMode } from '../formats/manifest-line.js';
+import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
 import { emptyCounts, type BuildCounts, type ImageNode } from '../image/model.js';
 import { isFound, type SourceSearch } from '../sources/search.js';
 import { describeError } from '../util/errors.js';
 import type { AtomicLineWriter } from '../util/atomic.js';
-import { copyWithMd5, mapLimit } from './copy.js';
-import { formatLogLine } from './log-format.js';
+import { copyWithMd5, mapLimit } from '../util/copy.js';
+import { formatLogLine } from '../formats/build-log.js';
 
-/** Mode and owner SPEC 2 gives a parent directory that no `d` entry names. */
+/** Mode and owner docs/assembly.md gives a parent directory that no `d` entry names. */
 export const IMPLICIT_DIR = { mode: 0o755, owner: 'root', group: 'sys' } as const;
 
 // Staging files stay writable by the builder so the customize step can edit
@@ -82,7 +83,7 @@ function addImplicitParents(nodes: Map<string, ImageNode>, warnings: Diagnostic[
 }
 
 /**
- * Builds the staging tree (SPEC 2): directories parents first, then files
+ * Builds the staging tree (docs/assembly.md): directories parents first, then files
  * from the first source that has them, then symlinks, then hard links.
  * A file no source has is logged FAILED and the build goes on.
  */

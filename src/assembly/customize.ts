@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { access, constants, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { compareBytes } from '../manifest/path.js';
 import { describeError, UserError } from '../util/errors.js';
+import { run } from '../util/process.js';
 
-/** The customize script and its `<script>.*` siblings, in C-locale order (SPEC 2). */
+/** The customize script and its `<script>.*` siblings, in C-locale order (docs/assembly.md). */
 export async function customizeScripts(script: string): Promise<string[]> {
   const info = await stat(script).catch((err: unknown) => {
     throw new UserError(`customize script ${script}: ${describeError(err)}`);
@@ -40,27 +40,23 @@ export interface CustomizeEnv {
 export async function runCustomize(scripts: readonly string[], env: CustomizeEnv): Promise<void> {
   for (const script of scripts) {
     const file = resolve(script);
-    const status = await new Promise<{ code: number | null; signal: string | null }>(
-      (done, fail) => {
-        const child = spawn(file, [env.imageRoot, env.firstOverlay], {
-          stdio: ['ignore', process.stderr, process.stderr],
-          env: {
-            ...process.env,
-            BUILDSTAMP: env.buildstamp,
-            PROTO: env.proto,
-            IMAGE_ROOT: env.imageRoot,
-          },
-        });
-        child.on('error', fail);
-        child.on('close', (code, signal) => done({ code, signal }));
+    // Its output goes straight to our stderr (descriptor 2), not through us.
+    const status = await run(file, [env.imageRoot, env.firstOverlay], {
+      output: 2,
+      env: {
+        ...process.env,
+        BUILDSTAMP: env.buildstamp,
+        PROTO: env.proto,
+        IMAGE_ROOT: env.imageRoot,
       },
-    ).catch((err: unknown) => {
-      throw new UserError(`customize script ${script} could not be run: ${describeError(err)}`);
     });
-    if (status.code !== 0) {
+    if (status.error) {
+      throw new UserError(`customize script ${script} could not be run: ${status.error}`);
+    }
+    if (status.status !== 0) {
       const how = status.signal
         ? `was killed by ${status.signal}`
-        : `exited with status ${status.code}`;
+        : `exited with status ${status.status}`;
       throw new UserError(`customize script ${script} ${how}`);
     }
   }

@@ -14,19 +14,18 @@
  * on either backend; src/archive/gzip.ts compresses on every core.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { create, extract } from 'tar';
 import { parallelGzip } from '../archive/gzip.js';
+import { KEY_INPUTS_FILE, readKeyInputsFile } from '../formats/cache-inputs.js';
 import { compareBytes } from '../manifest/path.js';
 import { partialName } from '../util/atomic.js';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
 import { checkTarMembers } from '../util/tar-safety.js';
-import { parseKeyInputs, type KeyInputs } from './key.js';
-
-export const KEY_INPUTS_FILE = 'cache-key-inputs.json';
+import type { KeyInputs } from './key.js';
 
 /** An entry that must not be used: corrupt, truncated, escaping, or not ours. */
 export class EntryRejected extends Error {}
@@ -131,8 +130,7 @@ export async function unpackEntry(
     );
   }
   if (protoName === undefined) return fail(`${file} holds no proto area`);
-  const text = await readFile(join(dir, KEY_INPUTS_FILE), 'utf8').catch(() => undefined);
-  const inputs = text === undefined ? undefined : parseKeyInputs(text);
+  const inputs = await readKeyInputsFile(join(dir, KEY_INPUTS_FILE));
   if (!inputs) return fail(`${file} has no readable ${KEY_INPUTS_FILE}`);
   const names = await readdir(dir);
   return {

@@ -3,14 +3,18 @@ import {
   ARCHIVE_FORMATS,
   buildLive,
   defaultSystemRoot,
-  type ArchiveFormat,
   type BuildLiveResult,
 } from '../live/build-live.js';
 import { describeBuiltArchive } from '../live/archive-choice.js';
 import { planLive, type LivePlan } from '../live/plan-live.js';
-import { parseUfsOptions } from '../live/ufs-options.js';
+import { cliNames } from '../options/names.js';
+import {
+  BUILD_LIVE_DEFAULTS,
+  parseBuildLiveOptions,
+  type BuildLiveOption,
+} from '../options/build-live.js';
 import { SOURCE_TAGS } from '../sources/search.js';
-import { collect, parseDefines } from './options.js';
+import { collect, flag } from './options.js';
 import { humanBytes, ProgressReporter } from './progress.js';
 
 interface BuildLiveFlags {
@@ -24,7 +28,7 @@ interface BuildLiveFlags {
   logDir: string;
   buildstamp?: string;
   define?: string[];
-  archive: ArchiveFormat;
+  archive: string;
   keepStaging?: boolean;
   json?: boolean;
   plan?: boolean;
@@ -117,8 +121,8 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
     )
     .option('--no-system-root', 'never take files from the running system')
     .option('--customize <script>', 'customize script; its <script>.* siblings run after it')
-    .option('-o, --output <dir>', 'output directory', 'output')
-    .option('--log-dir <dir>', 'log directory', 'log')
+    .option('-o, --output <dir>', 'output directory', BUILD_LIVE_DEFAULTS.output)
+    .option('--log-dir <dir>', 'log directory', BUILD_LIVE_DEFAULTS.logDir)
     .option(
       '--buildstamp <stamp>',
       'BUILDSTAMP, UTC %Y%m%dT%H%M%SZ (default: SOURCE_DATE_EPOCH, else now)',
@@ -127,7 +131,7 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
     .addOption(
       new Option('--archive <format>', 'boot_archive format')
         .choices(ARCHIVE_FORMATS)
-        .default('auto'),
+        .default(BUILD_LIVE_DEFAULTS.archive),
     )
     .option(
       '--keep-staging',
@@ -143,32 +147,33 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
     .option('--json', 'print a machine-readable summary (or plan) on stdout')
     .action(async (flags: BuildLiveFlags) => {
       const started = performance.now();
-      const ufs = parseUfsOptions(
+      const { output, logDir, archive, ufs, keepStaging, ...inputs } = parseBuildLiveOptions(
         {
-          freePercent: flags.ufsFreePercent,
-          freeInodes: flags.ufsFreeInodes,
-          maxSize: flags.ufsMaxSize,
+          manifest: flags.manifest,
+          proto: flags.proto,
+          overlay: flags.overlay,
+          'man-dir': flags.manDir,
+          'system-root': flags.systemRoot === false ? undefined : flags.systemRoot,
+          'no-system-root': flag(flags.systemRoot === false),
+          customize: flags.customize,
+          output: flags.output,
+          'log-dir': flags.logDir,
+          buildstamp: flags.buildstamp,
+          define: flags.define,
+          archive: flags.archive,
+          'keep-staging': flag(flags.keepStaging),
+          'ufs-free-percent': flags.ufsFreePercent,
+          'ufs-free-inodes': flags.ufsFreeInodes,
+          'ufs-max-size': flags.ufsMaxSize,
         },
-        (name) => `--ufs-${name}`,
+        cliNames<BuildLiveOption>({ manifest: 'm' }),
+        defaultSystemRoot(),
       );
-      const systemRoot =
-        flags.systemRoot === false ? undefined : (flags.systemRoot ?? defaultSystemRoot());
-      // The inputs a plan and a build share.
-      const inputs = {
-        manifests: flags.manifest ?? [],
-        proto: flags.proto,
-        overlays: flags.overlay ?? [],
-        manDir: flags.manDir,
-        systemRoot,
-        customize: flags.customize,
-        buildstamp: flags.buildstamp,
-        defines: parseDefines(flags.define ?? []),
-        sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
-      };
+      const shared = { ...inputs, sourceDateEpoch: process.env.SOURCE_DATE_EPOCH };
       if (flags.plan) {
         const plan = await planLive({
-          ...inputs,
-          archive: flags.archive,
+          ...shared,
+          archive,
           ufs,
           onInfo: (message) => process.stderr.write(`${message}\n`),
         });
@@ -179,12 +184,12 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
       }
       const progress = new ProgressReporter();
       const result = await buildLive({
-        ...inputs,
-        output: flags.output,
-        logDir: flags.logDir,
-        archive: flags.archive,
+        ...shared,
+        output,
+        logDir,
+        archive,
         ufs,
-        keepStaging: flags.keepStaging,
+        keepStaging,
         onInfo: (message) => progress.info(message),
         onProgress: (p) => progress.update(p),
       }).finally(() => progress.stop());

@@ -1,6 +1,12 @@
-import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { LocalCache, noCache, parseMaxGb, type CacheBackend } from '../cache/backend.js';
+import { CACHE_BACKENDS, LocalCache, noCache, type CacheBackend } from '../cache/backend.js';
+import { cliNames } from '../options/names.js';
+import {
+  BUILD_WORLD_DEFAULTS,
+  parseBuildWorldOptions,
+  type BuildWorldOption,
+} from '../options/build-world.js';
+import { flag } from './options.js';
 import { buildWorld, type BuildWorldResult } from '../world/build-world.js';
 import { UsageError } from '../util/errors.js';
 
@@ -8,7 +14,7 @@ interface BuildWorldFlags {
   workspace: string;
   proto?: string;
   clean?: boolean;
-  cacheBackend: 'local' | 'none' | 'github';
+  cacheBackend: string;
   cacheVersion: string;
   localCacheDir?: string;
   localCacheMaxGb: string;
@@ -42,41 +48,55 @@ export function buildWorldCommand(): Command {
     .option('--clean', 'build illumos from scratch (nightly without -i); restore nothing')
     .addOption(
       new Option('--cache-backend <backend>', 'where the proto is cached')
-        .choices(['local', 'none', 'github'])
+        .choices(CACHE_BACKENDS)
         .default('none'),
     )
-    .option('--cache-version <salt>', 'salt in the cache key: change it to start a new cache', '1')
+    .option(
+      '--cache-version <salt>',
+      'salt in the cache key: change it to start a new cache',
+      BUILD_WORLD_DEFAULTS.cacheVersion,
+    )
     .option('--local-cache-dir <dir>', 'directory of cache entries (with --cache-backend local)')
-    .option('--local-cache-max-gb <gib>', 'remove the oldest entries beyond this size', '20')
+    .option(
+      '--local-cache-max-gb <gib>',
+      'remove the oldest entries beyond this size',
+      BUILD_WORLD_DEFAULTS.localCacheMaxGb,
+    )
     .option('--fail-on-cache-error', 'a cache error fails the build (default: a warning)')
     .option('-v, --verbose', "show each stage's output as it runs (it always goes to its log)")
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (flags: BuildWorldFlags) => {
-      let cache: (staging: string) => CacheBackend;
-      if (flags.cacheBackend === 'github') {
+      const { cache: choice, ...settings } = parseBuildWorldOptions(
+        {
+          workspace: flags.workspace,
+          proto: flags.proto,
+          clean: flag(flags.clean),
+          'cache-backend': flags.cacheBackend,
+          'cache-version': flags.cacheVersion,
+          'local-cache-dir': flags.localCacheDir,
+          'local-cache-max-gb': flags.localCacheMaxGb,
+          'fail-on-cache-error': flag(flags.failOnCacheError),
+        },
+        cliNames<BuildWorldOption>(),
+        { workspace: '.', cacheBackend: 'none' },
+      );
+      if (choice.backend === 'github') {
         throw new UsageError(
           '--cache-backend github works only inside GitHub Actions (use the build-world action); ' +
             'use local or none here',
         );
-      } else if (flags.cacheBackend === 'local') {
-        if (!flags.localCacheDir) {
-          throw new UsageError('--cache-backend local needs --local-cache-dir <dir>');
-        }
-        const dir = resolve(flags.localCacheDir);
-        const maxGb = parseMaxGb(flags.localCacheMaxGb, '--local-cache-max-gb');
-        cache = (staging) =>
-          new LocalCache(dir, maxGb, staging, (m) => process.stderr.write(`${m}\n`));
-      } else {
-        cache = noCache;
       }
+      const cache: (staging: string) => CacheBackend =
+        choice.backend === 'local'
+          ? (staging) =>
+              new LocalCache(choice.dir, choice.maxGb, staging, (m) =>
+                process.stderr.write(`${m}\n`),
+              )
+          : noCache;
       const human = flags.json ? process.stderr : process.stdout;
       const result = await buildWorld({
-        workspace: flags.workspace,
-        proto: flags.proto,
-        clean: flags.clean,
-        cacheVersion: flags.cacheVersion,
+        ...settings,
         cache,
-        failOnCacheError: flags.failOnCacheError,
         sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
         onInfo: (m) => human.write(`${m}\n`),
         onWarning: (m) => process.stderr.write(`warning: ${m}\n`),

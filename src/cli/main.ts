@@ -8,7 +8,7 @@ import { setupHostCommand } from './setup-host-command.js';
 import { verifyCommand } from './verify-command.js';
 
 /**
- * Runs the CLI and returns its exit code (SPEC 8): 0 built clean, 3 built
+ * Runs the CLI and returns its exit code (docs/exit-codes.md): 0 built clean, 3 built
  * with FAILED entries, 1 error, 2 usage. Messages only, never a stack trace.
  */
 export async function main(argv: readonly string[]): Promise<number> {

@@ -9,31 +9,31 @@ import {
 import { formatLintText, lintJson, lintManifests } from '../manifest/lint.js';
 import { mergeManifests } from '../manifest/merged-output.js';
 import { formatDiagnostic, type Diagnostic } from '../manifest/types.js';
-import { errnoCode, UserError } from '../util/errors.js';
-import { collect, parseDefines } from './options.js';
-
-const FORMATS = ['text', 'json'] as const;
-type Format = (typeof FORMATS)[number];
+import { cliNames } from '../options/names.js';
+import {
+  MANIFEST_FORMATS,
+  parseManifestOptions,
+  type ManifestOption,
+} from '../options/manifest.js';
+import { UserError } from '../util/errors.js';
+import { collect, flag } from './options.js';
 
 const formatOption = () =>
   new Option('--format <format>', 'report format: text for people, json for tools')
-    .choices(FORMATS)
+    .choices(MANIFEST_FORMATS)
     .default('text');
 
 const DEFINE_HELP = 'value for $NAME and ${NAME} in the manifests (repeatable)';
 
-/**
- * Writes a report on stdout. A reader that stops early (`| head`) closes
- * the pipe: that is not an error worth a crash, so EPIPE is ignored.
- */
-function writeOut(text: string): void {
-  if (process.stdout.listenerCount('error') === 0) {
-    process.stdout.on('error', (err) => {
-      if (errnoCode(err) !== 'EPIPE') throw err;
-    });
-  }
-  process.stdout.write(text);
-}
+/** Writes a report on stdout (main() has made EPIPE, a reader that stops early, no error). */
+const writeOut = (text: string) => process.stdout.write(text);
+
+/** The options every manifest subcommand reads. */
+const settings = (flags: { define?: string[]; strict?: boolean; format?: string }) =>
+  parseManifestOptions(
+    { define: flags.define, strict: flag(flags.strict), format: flags.format },
+    cliNames<ManifestOption>(),
+  );
 
 const writeDiagnostics = (diagnostics: readonly Diagnostic[]) => {
   if (diagnostics.length === 0) return;
@@ -48,14 +48,14 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 interface LintFlags {
   define?: string[];
   strict?: boolean;
-  format: Format;
+  format: string;
 }
 
 function lintCommand(setExitCode: (code: number) => void): Command {
   return new Command('lint')
     .summary('report manifest errors and suspicious modes, each at its file:line')
     .description(
-      'check manifests: every error and warning of loading and merging them (SPEC 1), and ' +
+      'check manifests: every error and warning of loading and merging them, and ' +
         'these warnings of its own, each at its file:line: a file without owner read (0400), ' +
         'a directory without owner search (0100), a setuid or setgid file not owned by root, ' +
         'a setuid directory, a world-writable file, a world-writable directory without the ' +
@@ -74,10 +74,10 @@ function lintCommand(setExitCode: (code: number) => void): Command {
     .option('--strict', 'warnings fail too (exit 1), and absolute symlink text is a warning')
     .addOption(formatOption())
     .action(async (inputs: string[], flags: LintFlags) => {
-      const defines = parseDefines(flags.define ?? []);
-      const result = await lintManifests(inputs, defines, { strict: flags.strict });
+      const { defines, strict, format } = settings(flags);
+      const result = await lintManifests(inputs, defines, { strict });
       writeOut(
-        flags.format === 'json'
+        format === 'json'
           ? JSON.stringify(lintJson(result), null, 2) + '\n'
           : formatLintText(result),
       );
@@ -94,7 +94,7 @@ function mergeCommand(): Command {
     .summary('write the merged, sorted, normalized manifest on stdout')
     .description(
       'write the merged manifest on stdout, as smartos-live tools/build_manifest and its ' +
-        'sorter do, with SPEC 1 rules: inputs merge in the order given (a directory as its ' +
+        'sorter do, with the rules of docs/manifest.md: inputs merge in the order given (a directory as its ' +
         'snippets in C-locale name order), a later definition of a path wins with a warning ' +
         'on stderr, a path given two types is an error. Output: one normalized line per ' +
         'entry (`d|f path mode owner group` with the mode in 4 or more octal digits, `s|h path=target`), ' +
@@ -107,7 +107,7 @@ function mergeCommand(): Command {
     .argument('<manifest...>', 'manifest files, or directories of snippets (C-locale name order)')
     .option('--define <NAME=VALUE>', DEFINE_HELP, collect)
     .action(async (inputs: string[], flags: MergeFlags) => {
-      const defines = parseDefines(flags.define ?? []);
+      const { defines } = settings(flags);
       const result = await mergeManifests(inputs, defines);
       writeDiagnostics(result.diagnostics);
       if (result.text === undefined) {
@@ -121,7 +121,7 @@ function mergeCommand(): Command {
 
 interface DiffFlags {
   define?: string[];
-  format: Format;
+  format: string;
 }
 
 function diffCommand(setExitCode: (code: number) => void): Command {
@@ -148,7 +148,7 @@ function diffCommand(setExitCode: (code: number) => void): Command {
     .option('--define <NAME=VALUE>', `${DEFINE_HELP}; applies to both sides`, collect)
     .addOption(formatOption())
     .action(async (inputA: string, inputB: string, flags: DiffFlags) => {
-      const defines = parseDefines(flags.define ?? []);
+      const { defines, format } = settings(flags);
       const result = await diffManifests(inputA, inputB, defines);
       writeDiagnostics(result.a.loaded.diagnostics);
       writeDiagnostics(result.b.loaded.diagnostics);
@@ -161,7 +161,7 @@ function diffCommand(setExitCode: (code: number) => void): Command {
         );
       }
       writeOut(
-        flags.format === 'json'
+        format === 'json'
           ? JSON.stringify(diffJson({ ...result, diff: result.diff }), null, 2) + '\n'
           : formatDiffText({ ...result, diff: result.diff }),
       );
@@ -169,10 +169,10 @@ function diffCommand(setExitCode: (code: number) => void): Command {
     });
 }
 
-/** `joyent-live manifest lint|merge|diff`: the manifest tools of SPEC 1. */
+/** `joyent-live manifest lint|merge|diff`: the manifest tools (docs/manifest.md). */
 export function manifestCommand(setExitCode: (code: number) => void): Command {
   return new Command('manifest')
-    .description('lint, merge and diff manifests (SPEC 1) without building anything')
+    .description('lint, merge and diff manifests without building anything')
     .addCommand(lintCommand(setExitCode))
     .addCommand(mergeCommand())
     .addCommand(diffCommand(setExitCode));

@@ -1,8 +1,13 @@
 import { Command, Option } from 'commander';
-import { COMPRESSIONS, exportPathLine, type CompressionChoice } from '../host/cache-tools.js';
+import { COMPRESSIONS, exportPathLine } from '../host/cache-tools.js';
 import { setupHost, type SetupHostResult } from '../host/setup-host.js';
-import { UsageError } from '../util/errors.js';
-import { collect, parseDefines } from './options.js';
+import { cliNames } from '../options/names.js';
+import {
+  parseSetupHostOptions,
+  SETUP_HOST_DEFAULTS,
+  type SetupHostOption,
+} from '../options/setup-host.js';
+import { collect, flag } from './options.js';
 
 interface SetupHostFlags {
   workspace: string;
@@ -21,23 +26,13 @@ interface SetupHostFlags {
   maxJobs?: string;
   onClosedBins?: string;
   illumosEnv?: string[];
-  compression: CompressionChoice;
+  compression: string;
   gnuTar?: string;
   shimDir?: string;
   manUrl?: string;
   manSha256?: string;
   manStripComponents?: string;
   json?: boolean;
-}
-
-function wholeNumber(flag: string, value: string | undefined, min: number, max: number) {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(
-      `${flag} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`,
-    );
-  }
-  return Number(value);
 }
 
 /** What a person reads at the end. */
@@ -72,7 +67,7 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
     .option(
       '--release-file <file>',
       'the release banner to identify the distribution by',
-      '/etc/release',
+      SETUP_HOST_DEFAULTS.releaseFile,
     )
     .option(
       '--install-packages',
@@ -94,7 +89,7 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
       'a SHADOW_CCS entry as name,path,style (repeatable)',
       collect,
     )
-    .option('--gate <name>', 'GATE in illumos.sh', 'joyent-live')
+    .option('--gate <name>', 'GATE in illumos.sh', SETUP_HOST_DEFAULTS.gate)
     .option('--nightly-options <flags>', 'NIGHTLY_OPTIONS (default -CiLmMNnt)')
     .option(
       '--max-jobs <n>',
@@ -105,7 +100,7 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
     .addOption(
       new Option('--compression <method>', 'what the caches compress with')
         .choices(COMPRESSIONS)
-        .default('auto'),
+        .default(SETUP_HOST_DEFAULTS.compression),
     )
     .option('--gnu-tar <path>', 'the GNU tar to use (default: gtar on PATH, else /usr/gnu/bin/tar)')
     .option(
@@ -114,32 +109,43 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
     )
     .option('--man-url <url>', 'man pages tarball to unpack into --man-dir (http, https, file)')
     .option('--man-sha256 <hex>', 'the sha256 the man pages tarball must have')
-    .option('--man-strip-components <n>', 'leading directories to drop from its members', '0')
+    .option(
+      '--man-strip-components <n>',
+      'leading directories to drop from its members',
+      SETUP_HOST_DEFAULTS.manStripComponents,
+    )
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (flags: SetupHostFlags) => {
+      const settings = parseSetupHostOptions(
+        {
+          workspace: flags.workspace,
+          proto: flags.proto,
+          'man-dir': flags.manDir,
+          'release-file': flags.releaseFile,
+          'install-packages': flag(flags.installPackages),
+          'illumos-repo': flags.illumosRepo,
+          'illumos-ref': flags.illumosRef,
+          'illumos-extra-repo': flags.illumosExtraRepo,
+          'illumos-extra-ref': flags.illumosExtraRef,
+          'primary-compiler': flags.primaryCompiler,
+          'shadow-compiler': flags.shadowCompiler,
+          gate: flags.gate,
+          'nightly-options': flags.nightlyOptions,
+          'max-jobs': flags.maxJobs,
+          'on-closed-bins': flags.onClosedBins,
+          'illumos-env': flags.illumosEnv,
+          compression: flags.compression,
+          'gnu-tar': flags.gnuTar,
+          'shim-dir': flags.shimDir,
+          'man-url': flags.manUrl,
+          'man-sha256': flags.manSha256,
+          'man-strip-components': flags.manStripComponents,
+        },
+        cliNames<SetupHostOption>(),
+        { workspace: '.' },
+      );
       const result = await setupHost({
-        workspace: flags.workspace,
-        proto: flags.proto,
-        manDir: flags.manDir,
-        releaseFile: flags.releaseFile,
-        installPackages: flags.installPackages ?? false,
-        illumosRepo: flags.illumosRepo,
-        illumosRef: flags.illumosRef,
-        illumosExtraRepo: flags.illumosExtraRepo,
-        illumosExtraRef: flags.illumosExtraRef,
-        primaryCompiler: flags.primaryCompiler,
-        shadowCompilers: flags.shadowCompiler ?? [],
-        gate: flags.gate,
-        nightlyOptions: flags.nightlyOptions,
-        maxJobs: wholeNumber('--max-jobs', flags.maxJobs, 1, 4096),
-        onClosedBins: flags.onClosedBins,
-        illumosEnv: parseDefines(flags.illumosEnv ?? [], '--illumos-env'),
-        compression: flags.compression,
-        gnuTar: flags.gnuTar,
-        shimDir: flags.shimDir,
-        manUrl: flags.manUrl,
-        manSha256: flags.manSha256,
-        manStripComponents: wholeNumber('--man-strip-components', flags.manStripComponents, 0, 64),
+        ...settings,
         onInfo: (message) => process.stderr.write(`${message}\n`),
       });
       const human = flags.json ? process.stderr : process.stdout;

@@ -1,10 +1,17 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { formatMarkdown, formatText } from '../verify/report.js';
-import { FAIL_ON, type FailOn } from '../verify/types.js';
+import { cliNames } from '../options/names.js';
+import {
+  parseVerifyOptions,
+  REPORT_FORMATS,
+  VERIFY_DEFAULTS,
+  type VerifyOption,
+} from '../options/verify-manifest.js';
+import { FAIL_ON } from '../verify/types.js';
 import { verifyManifest } from '../verify/verify.js';
-import { describeError, UsageError, UserError } from '../util/errors.js';
-import { collect, parseDefines } from './options.js';
+import { describeError, UserError } from '../util/errors.js';
+import { collect } from './options.js';
 
 interface VerifyFlags {
   log?: string[];
@@ -14,26 +21,11 @@ interface VerifyFlags {
   baseline?: string;
   allowMissing?: string[];
   failOn: string;
-  format: 'text' | 'json' | 'markdown';
+  format: string;
   output?: string;
 }
 
-function parseFailOn(value: string): FailOn[] {
-  const names = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const name of names) {
-    if (!(FAIL_ON as readonly string[]).includes(name)) {
-      throw new UsageError(
-        `--fail-on: unknown condition "${name}" (choose from ${FAIL_ON.join(', ')})`,
-      );
-    }
-  }
-  return names as FailOn[];
-}
-
-/** `joyent-live verify-manifest` (SPEC 6): exit 0 pass, 1 fail or error, 2 usage. */
+/** `joyent-live verify-manifest` (docs/exit-codes.md): exit 0 pass, 1 fail or error, 2 usage. */
 export function verifyCommand(setExitCode: (code: number) => void): Command {
   return new Command('verify-manifest')
     .description(
@@ -52,40 +44,50 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
     )
     .option(
       '--baseline <file>',
-      'an earlier boot_archive.manifest (SPEC 4 or md5sum format) to diff against',
+      'an earlier boot_archive.manifest (our format or md5sum format) to diff against',
     )
     .option(
       '--allow-missing <glob>',
       'FAILED paths matching this glob are reported, not fatal (repeatable)',
       collect,
     )
-    .option('--fail-on <list>', `comma-separated, from: ${FAIL_ON.join(', ')}`, 'failed')
+    .option(
+      '--fail-on <list>',
+      `comma-separated, from: ${FAIL_ON.join(', ')}`,
+      VERIFY_DEFAULTS.failOn.join(','),
+    )
     .addOption(
       new Option('--format <format>', 'report format')
-        .choices(['text', 'json', 'markdown'])
-        .default('text'),
+        .choices(REPORT_FORMATS)
+        .default(VERIFY_DEFAULTS.format),
     )
     .option('--output <file>', 'also write the report to this file')
     .action(async (flags: VerifyFlags) => {
-      const report = await verifyManifest({
-        logs: flags.log ?? [],
-        manifests: flags.manifest ?? [],
-        defines: parseDefines(flags.define ?? []),
-        platform: flags.platform,
-        baseline: flags.baseline,
-        allowMissing: flags.allowMissing ?? [],
-        failOn: parseFailOn(flags.failOn),
-      });
+      const { verify, format, output } = parseVerifyOptions(
+        {
+          log: flags.log,
+          manifest: flags.manifest,
+          define: flags.define,
+          platform: flags.platform,
+          baseline: flags.baseline,
+          'allow-missing': flags.allowMissing,
+          'fail-on': flags.failOn,
+          format: flags.format,
+          output: flags.output,
+        },
+        cliNames<VerifyOption>(),
+      );
+      const report = await verifyManifest(verify);
       const text =
-        flags.format === 'json'
+        format === 'json'
           ? JSON.stringify(report, null, 2) + '\n'
-          : flags.format === 'markdown'
+          : format === 'markdown'
             ? formatMarkdown(report)
             : formatText(report);
       process.stdout.write(text);
-      if (flags.output) {
-        await writeFile(flags.output, text).catch((err: unknown) => {
-          throw new UserError(`cannot write --output ${flags.output}: ${describeError(err)}`);
+      if (output) {
+        await writeFile(output, text).catch((err: unknown) => {
+          throw new UserError(`cannot write --output ${output}: ${describeError(err)}`);
         });
       }
       setExitCode(report.verdict === 'pass' ? 0 : 1);

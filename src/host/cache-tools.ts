@@ -22,8 +22,8 @@ import {
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { describeError, UserError } from '../util/errors.js';
 import { partialName } from '../util/atomic.js';
+import { run } from '../util/process.js';
 import { which } from '../util/which.js';
-import { runTool } from './run.js';
 
 /** Where GNU tar is looked for, in order: a bare name on PATH, or an absolute path. */
 export const DEFAULT_GNU_TAR_CANDIDATES = ['gtar', '/usr/gnu/bin/tar'];
@@ -61,9 +61,9 @@ function pathWithout(dir: string, path: string): string {
 }
 
 async function isGnuTar(path: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  const run = await runTool(path, ['--version'], { env });
-  const first = run.stdout.split('\n')[0]?.trim() ?? '';
-  return run.code === 0 && /GNU tar/.test(first) ? first : undefined;
+  const result = await run(path, ['--version'], { env });
+  const first = result.stdout.split('\n')[0]?.trim() ?? '';
+  return result.status === 0 && /GNU tar/.test(first) ? first : undefined;
 }
 
 async function findGnuTar(
@@ -97,8 +97,8 @@ async function findGnuTar(
 async function findZstd(path: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const zstd = await which('zstd', path);
   if (!zstd) return undefined;
-  const run = await runTool(zstd, ['--version'], { env });
-  return run.code === 0 && /zstd|Zstandard/i.test(run.stdout) ? zstd : undefined;
+  const result = await run(zstd, ['--version'], { env });
+  return result.status === 0 && /zstd|Zstandard/i.test(result.stdout) ? zstd : undefined;
 }
 
 /** Replaces `name` in `dir` by a symlink, atomically (a rerun sees the old or the new one). */

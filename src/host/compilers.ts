@@ -7,8 +7,8 @@
 import { access, constants } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { describeError, UserError } from '../util/errors.js';
+import { lastLine, run } from '../util/process.js';
 import type { Distro } from './release.js';
-import { lastLine, runTool } from './run.js';
 
 export interface CompilerSpec {
   name: string;
@@ -71,10 +71,34 @@ export async function checkCompiler(
   } catch (err) {
     throw new UserError(`${role} compiler ${c.name}: ${c.path} ${describeError(err)}`);
   }
-  const run = await runTool(c.path, ['--version'], { env });
-  const first = run.stdout.split('\n')[0]?.trim() ?? '';
-  if (run.code !== 0 || !first) {
-    throw new UserError(`${role} compiler ${c.name}: ${c.path} --version failed: ${lastLine(run)}`);
+  const result = await run(c.path, ['--version'], { env });
+  const first = result.stdout.split('\n')[0]?.trim() ?? '';
+  if (result.status !== 0 || !first) {
+    throw new UserError(
+      `${role} compiler ${c.name}: ${c.path} --version failed: ${lastLine(result)}`,
+    );
   }
   return { ...c, role, version: first };
+}
+
+/**
+ * `<compiler> --version`'s first line for the proto cache key, or why there
+ * is none (a missing compiler fails the build itself, not the key).
+ */
+export async function compilerVersion(path: string, env?: NodeJS.ProcessEnv): Promise<string> {
+  let first: string | undefined;
+  const result = await run(path, ['--version'], {
+    env,
+    onLine: (line, stream) => {
+      if (stream === 'stdout') first ??= line.trim();
+    },
+  });
+  if (result.error) return `unavailable: ${result.error}`;
+  if (result.status !== 0) {
+    // Worded as before the runner: this text is part of the key.
+    const how = result.signal ? `was killed by ${result.signal}` : `exited ${result.status}`;
+    const said = result.stderr.trim().split('\n').pop();
+    return `unavailable: ${path} --version ${how}${said ? `: ${said}` : ''}`;
+  }
+  return first || '(no version output)';
 }

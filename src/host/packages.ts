@@ -5,9 +5,9 @@
  * list is checked again and every package still missing is named.
  */
 import { UserError } from '../util/errors.js';
+import { lastLine, run } from '../util/process.js';
 import { which } from '../util/which.js';
 import type { Distro } from './release.js';
-import { lastLine, runTool } from './run.js';
 
 export type Packager = 'pkgin' | 'pkg';
 
@@ -86,17 +86,20 @@ function pkgName(line: string): string | undefined {
 
 async function installedSet(packager: Packager, env: NodeJS.ProcessEnv): Promise<Set<string>> {
   const args = packager === 'pkgin' ? ['list'] : ['list', '-H'];
-  const run = await runTool(packager, args, { env });
-  // `pkg list` exits 1 when nothing at all is installed that matches; with no
-  // pattern that means an empty image, not an error.
-  if (run.error || (run.code !== 0 && !(packager === 'pkg' && run.code === 1))) {
-    throw new UserError(`${packager} ${args.join(' ')} failed: ${lastLine(run)}`);
-  }
   const parse = packager === 'pkgin' ? pkginName : pkgName;
   const names = new Set<string>();
-  for (const line of run.stdout.split('\n')) {
-    const name = parse(line);
-    if (name) names.add(name);
+  // Parsed line by line as it comes: a long listing is more than the run keeps.
+  const result = await run(packager, args, {
+    env,
+    onLine: (line, stream) => {
+      const name = stream === 'stdout' ? parse(line) : undefined;
+      if (name) names.add(name);
+    },
+  });
+  // `pkg list` exits 1 when nothing at all is installed that matches; with no
+  // pattern that means an empty image, not an error.
+  if (result.error || (result.status !== 0 && !(packager === 'pkg' && result.status === 1))) {
+    throw new UserError(`${packager} ${args.join(' ')} failed: ${lastLine(result)}`);
   }
   return names;
 }
@@ -146,15 +149,15 @@ export async function ensurePackages(
   const args =
     packager === 'pkgin' ? ['-y', 'install', ...missing] : ['install', '--accept', ...missing];
   const { command, prefix } = await privileged(packager, env);
-  const run = await runTool(command, [...prefix, ...args], { env, onLine: options.onInfo });
-  if (run.error) throw new UserError(`${packager} install could not run: ${run.error}`);
+  const install = await run(command, [...prefix, ...args], { env, onLine: options.onInfo });
+  if (install.error) throw new UserError(`${packager} install could not run: ${install.error}`);
   // pkg install exits 4 for "nothing to do"; anything else is judged by the re-check below.
   const after = await installedSet(packager, env);
   const still = missing.filter((p) => !isPresent(p, after));
   if (still.length > 0) {
     throw new UserError(
       `${still.length} package${still.length > 1 ? 's' : ''} did not install: ${still.join(', ')} ` +
-        `(${packager} exit code ${run.code}: ${lastLine(run)})`,
+        `(${packager} exit code ${install.status}: ${lastLine(install)})`,
     );
   }
   result.installed = missing;

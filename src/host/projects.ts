@@ -9,7 +9,7 @@
 import { lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
-import { lastLine, runTool } from './run.js';
+import { lastLine, run } from '../util/process.js';
 
 export interface ProjectSource {
   /** `illumos` or `illumos-extra`: the directory under projects/. */
@@ -71,14 +71,16 @@ async function clone(
       source.repo!,
       tmp,
     ];
-    let run = await runTool('git', cloneArgs, { env: gitEnv });
-    if (run.code !== 0) throw new UserError(`cannot clone ${what}: ${lastLine(run)}`);
+    let result = await run('git', cloneArgs, { env: gitEnv });
+    if (result.status !== 0) throw new UserError(`cannot clone ${what}: ${lastLine(result)}`);
     if (source.ref) {
-      run = await runTool('git', ['-C', tmp, 'checkout', '--quiet', source.ref, '--'], {
+      result = await run('git', ['-C', tmp, 'checkout', '--quiet', source.ref, '--'], {
         env: gitEnv,
       });
-      if (run.code !== 0) {
-        throw new UserError(`cannot check out ${source.ref} of ${source.repo}: ${lastLine(run)}`);
+      if (result.status !== 0) {
+        throw new UserError(
+          `cannot check out ${source.ref} of ${source.repo}: ${lastLine(result)}`,
+        );
       }
     }
     await rename(tmp, final);

@@ -1,5 +1,5 @@
 /**
- * setup-host (SPEC 7): checks and prepares an illumos build host for
+ * setup-host (README.md, `joyent-live setup-host`): checks and prepares an illumos build host for
  * build-world, in this order, stopping at the first failure:
  * kernel (SunOS) -> distribution (/etc/release) -> required packages ->
  * compilers -> GNU tar and compression shims for the caches -> the
@@ -17,7 +17,7 @@ import {
   parseCompilerSpec,
   type CheckedCompiler,
 } from './compilers.js';
-import { writeIllumosEnv } from './illumos-env.js';
+import { writeIllumosSh } from './illumos-sh.js';
 import { fetchManPages, type ManPagesResult } from './man-pages.js';
 import { ensurePackages, type PackageCheck } from './packages.js';
 import { ensureProjects, type ProjectState } from './projects.js';
@@ -165,7 +165,7 @@ export async function setupHost(o: SetupHostOptions): Promise<SetupHostResult> {
   );
   for (const p of projects) info(`projects/${p.name}: ${p.state}${p.symlink ? ' (symlink)' : ''}`);
 
-  const illumosSh = await writeIllumosEnv({
+  const illumosSh = await writeIllumosSh({
     workspace,
     illumos: projects[0].path,
     proto,

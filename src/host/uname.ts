@@ -3,18 +3,15 @@
  * put a stand-in first on PATH). Never core.platform.getDetails(): it
  * throws on illumos.
  */
-import { execFile } from 'node:child_process';
 import { type as osType } from 'node:os';
 import { UserError } from '../util/errors.js';
+import { run } from '../util/process.js';
 
 /** `uname -s` (`SunOS` on illumos, `Linux`, `Darwin`); os.type() where there is no uname. */
-export function unameS(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return new Promise((done) => {
-    execFile('uname', ['-s'], { env, encoding: 'utf8' }, (err, stdout) => {
-      const name = stdout?.trim();
-      done(!err && name ? name : osType());
-    });
-  });
+export async function unameS(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const result = await run('uname', ['-s'], { env });
+  const name = result.stdout.trim();
+  return result.status === 0 && name ? name : osType();
 }
 
 /** True on illumos (and Solaris): what the illumos build steps need. */
@@ -22,7 +19,7 @@ export function isIllumos(uname: string): boolean {
   return uname === 'SunOS';
 }
 
-/** Fails at once, naming the kernel found, unless this is an illumos host (SPEC 7). */
+/** Fails at once, naming the kernel found, unless this is an illumos host (README.md, setup-host). */
 export async function requireIllumos(what: string, env?: NodeJS.ProcessEnv): Promise<string> {
   const uname = await unameS(env);
   if (!isIllumos(uname)) {

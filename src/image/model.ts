@@ -4,7 +4,7 @@ import type { SourceTag } from '../sources/search.js';
 /** Why a node is in the image. */
 export type NodeOrigin =
   | 'manifest' // an entry of the merged manifests
-  | 'implicit' // a parent directory no `d` entry names (SPEC 2)
+  | 'implicit' // a parent directory no `d` entry names (docs/assembly.md)
   | 'buildstamp' // etc/joyent_buildstamp
   | 'customize' // created by the customize scripts
   | 'manifest-copy'; // var/log/manifest
@@ -46,6 +46,9 @@ export interface ImageNode {
   searched?: string[];
   error?: string;
 }
+
+/** Mode and owner of the image root (`d . ...` in boot_archive.manifest). */
+export const ROOT_DIR = { mode: 0o755, uid: 0, gid: 0 } as const;
 
 /** True for nodes that are symlinks in the image (no mode or owner of their own). */
 export function isSymlinkNode(node: ImageNode): boolean {

@@ -23,7 +23,7 @@ export async function readImageIdentities(
 
 /**
  * Gives every node numeric ids from the image's own users and groups
- * (SPEC 1). A name the image does not define gets id 0 and a warning with
+ * (docs/manifest.md). A name the image does not define gets id 0 and a warning with
  * the manifest's file:line; the count of such entries is returned. Hard
  * links then take mode, owner and content of the file they share.
  */

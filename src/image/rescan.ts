@@ -1,7 +1,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Stats, BigIntStats } from 'node:fs';
-import { md5OfFile } from '../assembly/copy.js';
+import { md5OfFile } from '../util/copy.js';
 import type { ImageIdentities } from './owners.js';
 import type { ImageNode } from './model.js';
 

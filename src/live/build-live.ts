@@ -3,23 +3,34 @@ import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { bootManifestLines, ROOT_DIR } from '../archive/boot-manifest.js';
 import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
 import { writePlatformTgz } from '../archive/tgz.js';
 import { planUfs, type UfsPlan } from '../archive/ufs/plan.js';
 import { writeUfs } from '../archive/ufs/write.js';
 import { writeUfsNative } from '../archive/ufs-native.js';
 import { assembleImage, implicitDirNode, type AssemblyProgress } from '../assembly/assemble.js';
-import { md5OfFile } from '../assembly/copy.js';
 import { runCustomize } from '../assembly/customize.js';
-import { formatLogRecord, logFileNames } from '../assembly/log-format.js';
+import { bootManifestLines } from '../formats/boot-manifest.js';
+import { formatLogRecord } from '../formats/jsonl-twin.js';
+import {
+  BOOT_ARCHIVE,
+  BOOT_ARCHIVE_HASH,
+  BOOT_ARCHIVE_MANIFEST,
+  BUILDSTAMP_FILE,
+  IMAGE_KERNEL,
+  logFileNames,
+  MANIFEST_COPY,
+  outputLayout,
+  type OutputLayout,
+} from '../formats/output-layout.js';
 import { applyModelToTree } from '../image/apply-tree.js';
-import type { BuildCounts, ImageNode } from '../image/model.js';
+import { ROOT_DIR, type BuildCounts, type ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { parentPath } from '../manifest/path.js';
 import { formatDiagnostic, TYPE_NAMES, type Diagnostic } from '../manifest/types.js';
 import { AtomicLineWriter } from '../util/atomic.js';
+import { md5OfFile } from '../util/copy.js';
 import { UserError } from '../util/errors.js';
 import { humanBytes } from '../util/format.js';
 import { VERSION } from '../version.js';
@@ -30,22 +41,9 @@ import {
   type ArchiveFormat,
   type BuiltArchive,
 } from './archive-choice.js';
-import {
-  checkDirOrAbsent,
-  ensureWritableDir,
-  outputLayout,
-  replaceWith,
-  type OutputLayout,
-} from './output.js';
+import { checkDirOrAbsent, ensureWritableDir, replaceWith } from './output.js';
 import { dryRunImage, withManifestLine } from './plan-live.js';
-import {
-  BUILDSTAMP_FILE,
-  failedEntries,
-  MANIFEST_COPY,
-  prepareBuild,
-  type FailedEntry,
-  type PrepareOptions,
-} from './prepare.js';
+import { failedEntries, prepareBuild, type FailedEntry, type PrepareOptions } from './prepare.js';
 import { checkMaxSize, type UfsOptions } from './ufs-options.js';
 
 export { ARCHIVE_FORMATS, type ArchiveFormat, type BuiltArchive };
@@ -82,7 +80,7 @@ export interface BuildLiveResult {
   warnings: string[];
   /** The UFS size plan the boot_archive was made with (ufs, ufs-native). */
   ufsPlan?: UfsPlan;
-  /** SPEC 8: 0 built clean, 3 built with FAILED entries. */
+  /** docs/exit-codes.md: 0 built clean, 3 built with FAILED entries. */
   exitCode: 0 | 3;
 }
 
@@ -140,7 +138,7 @@ async function ensureParents(
 }
 
 /**
- * `make live` (SPEC 2-5): manifests in, platform directory, tgz, build log
+ * `make live` (docs/assembly.md, docs/output-layout.md): manifests in, platform directory, tgz, build log
  * and boot_archive.manifest out. Throws UserError for bad input, before
  * writing anything when the input can be checked up front.
  */
@@ -196,7 +194,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     counts.unknownOwners = resolveOwners(nodes, ids, warnings);
     for (const node of assembled.applied) await jsonl.line(formatLogRecord(node));
 
-    // etc/joyent_buildstamp (SPEC 2.1); a manifest entry for it keeps its mode and owner.
+    // etc/joyent_buildstamp (docs/output-layout.md); a manifest entry for it keeps its mode and owner.
     const stampPath = BUILDSTAMP_FILE;
     await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings });
     await rm(join(stagingRoot, stampPath), { force: true });
@@ -301,8 +299,8 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       buildstamp,
       archive,
       platformDir: layout.platformDir,
-      bootManifest: join(platformArchiveDir, 'boot_archive.manifest'),
-      bootArchive: archive !== 'none' ? join(platformArchiveDir, 'boot_archive') : undefined,
+      bootManifest: join(platformArchiveDir, BOOT_ARCHIVE_MANIFEST),
+      bootArchive: archive !== 'none' ? join(platformArchiveDir, BOOT_ARCHIVE) : undefined,
       bootArchiveHash,
       tgz: archive !== 'none' ? layout.tgz : undefined,
       imageDir,
@@ -324,7 +322,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
 }
 
 /**
- * boot_archive.manifest (SPEC 4) into the platform directory, and its copy
+ * boot_archive.manifest (docs/boot-archive-manifest.md) into the platform directory, and its copy
  * at var/log/manifest in the image, which does not list itself.
  */
 async function writeBootManifest(
@@ -333,7 +331,7 @@ async function writeBootManifest(
   archiveDir: string,
   stagingRoot: string,
 ): Promise<void> {
-  const path = join(archiveDir, 'boot_archive.manifest');
+  const path = join(archiveDir, BOOT_ARCHIVE_MANIFEST);
   const writer = new AtomicLineWriter(path);
   for (const line of bootManifestLines(image.values(), ids)) await writer.line(line);
   await writer.commit();
@@ -361,7 +359,7 @@ async function packHsfs(
   epoch: number,
 ): Promise<void> {
   const archiveDir = layout.archiveDir(layout.platformPartial);
-  const bootArchive = join(archiveDir, 'boot_archive');
+  const bootArchive = join(archiveDir, BOOT_ARCHIVE);
   const nodes = [...image.values()];
   const { stagingRoot } = layout;
   if (tool.name === 'xorriso') {
@@ -380,7 +378,7 @@ async function packUfs(
   layout: OutputLayout,
   epoch: number,
 ): Promise<void> {
-  const output = join(layout.archiveDir(layout.platformPartial), 'boot_archive');
+  const output = join(layout.archiveDir(layout.platformPartial), BOOT_ARCHIVE);
   const nodes = [...image.values()];
   const { stagingRoot } = layout;
   if (archive === 'ufs') {
@@ -398,14 +396,13 @@ async function finishBootArchive(
   layout: OutputLayout,
 ): Promise<string> {
   const archiveDir = layout.archiveDir(layout.platformPartial);
-  const bootArchive = join(archiveDir, 'boot_archive');
+  const bootArchive = join(archiveDir, BOOT_ARCHIVE);
   const hash = await sha1File(bootArchive);
-  await writeFile(join(archiveDir, 'boot_archive.hash'), `${hash}\n`);
-  const unix = 'platform/i86pc/kernel/amd64/unix';
-  if (image.get(unix)?.type === 'f') {
-    const kernelDir = join(layout.platformPartial, 'i86pc', 'kernel', 'amd64');
+  await writeFile(join(archiveDir, BOOT_ARCHIVE_HASH), `${hash}\n`);
+  if (image.get(IMAGE_KERNEL)?.type === 'f') {
+    const kernelDir = layout.kernelDir(layout.platformPartial);
     await mkdir(kernelDir, { recursive: true });
-    await copyFile(join(layout.stagingRoot, unix), join(kernelDir, 'unix'));
+    await copyFile(join(layout.stagingRoot, IMAGE_KERNEL), join(kernelDir, 'unix'));
   }
   return hash;
 }

@@ -1,5 +1,4 @@
 import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describeError, UserError } from '../util/errors.js';
 
 /** Fails when `dir` exists as something other than a directory. */
@@ -20,36 +19,6 @@ export async function ensureWritableDir(dir: string, what: string): Promise<void
   } catch (err) {
     throw new UserError(`${what} ${dir} is not writable: ${describeError(err)}`);
   }
-}
-
-/** Paths of one build's outputs (SPEC 5). */
-export interface OutputLayout {
-  platformName: string;
-  platformDir: string;
-  tgz: string;
-  /** The staged tree kept for `--archive none` (and `--keep-staging`). */
-  imageDir: string;
-  /** Scratch space; removed when the build ends. */
-  workDir: string;
-  stagingRoot: string;
-  /** The platform directory is filled here and renamed when complete. */
-  platformPartial: string;
-  archiveDir: (platformDir: string) => string;
-}
-
-export function outputLayout(output: string, buildstamp: string): OutputLayout {
-  const platformName = `platform-${buildstamp}`;
-  const workDir = join(output, `.work-${buildstamp}.partial`);
-  return {
-    platformName,
-    platformDir: join(output, platformName),
-    tgz: join(output, `${platformName}.tgz`),
-    imageDir: join(output, `image-${buildstamp}`),
-    workDir,
-    stagingRoot: join(workDir, 'root'),
-    platformPartial: join(workDir, platformName),
-    archiveDir: (platformDir) => join(platformDir, 'i86pc', 'amd64'),
-  };
 }
 
 /** Renames `from` onto `to`, replacing what an earlier build left there. */

@@ -4,9 +4,10 @@
  * same assembly, dry), nothing is copied and nothing is written anywhere;
  * the customize scripts are not run, so what they add or change is not in it.
  */
-import { bootManifestLines } from '../archive/boot-manifest.js';
 import { planUfs, type UfsPlan } from '../archive/ufs/plan.js';
 import { assembleImage, implicitDirNode } from '../assembly/assemble.js';
+import { bootManifestLines } from '../formats/boot-manifest.js';
+import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../formats/output-layout.js';
 import { IdentityTable } from '../image/identity.js';
 import { type BuildCounts, type ImageNode } from '../image/model.js';
 import { resolveOwners, type ImageIdentities } from '../image/owners.js';
@@ -15,9 +16,7 @@ import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
 import { UserError } from '../util/errors.js';
 import { chooseArchive, type ArchiveFormat } from './archive-choice.js';
 import {
-  BUILDSTAMP_FILE,
   failedEntries,
-  MANIFEST_COPY,
   prepareBuild,
   type FailedEntry,
   type PrepareOptions,

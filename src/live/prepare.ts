@@ -4,6 +4,7 @@
  * customize scripts.
  */
 import { customizeScripts } from '../assembly/customize.js';
+import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../formats/output-layout.js';
 import type { ImageNode } from '../image/model.js';
 import { loadManifests } from '../manifest/load.js';
 import { parentPath } from '../manifest/path.js';
@@ -15,17 +16,15 @@ import {
 } from '../manifest/types.js';
 import { SourceSearch } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
-import { resolveBuildTime } from './buildstamp.js';
+import { resolveBuildTime } from '../util/buildstamp.js';
 
-/** Files the build itself writes into the image (SPEC 2). */
-export const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
-export const MANIFEST_COPY = 'var/log/manifest';
+/** Files the build itself writes into the image (docs/output-layout.md). */
 const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
 
 /**
  * The build writes BUILD_WRITES into the staged tree: a manifest that makes
  * one of their parents a symlink (or a file) would send that write through
- * it, possibly out of the output directory (SPEC 2: never written outside).
+ * it, possibly out of the output directory (never written outside: docs/output-layout.md).
  */
 function checkBuildWrites(entries: ReadonlyMap<string, ManifestEntry>): Diagnostic[] {
   const errors: Diagnostic[] = [];
@@ -83,8 +82,7 @@ export interface PreparedBuild {
 /** Reads and checks every input; throws UserError before anything is written. */
 export async function prepareBuild(options: PrepareOptions): Promise<PreparedBuild> {
   const { buildstamp, epoch } = resolveBuildTime(options.buildstamp, options.sourceDateEpoch);
-  if (options.manifests.length === 0)
-    throw new UserError('no manifest given (-m/--manifest)', { exitCode: 2 });
+  if (options.manifests.length === 0) throw new UserError('no manifest given', { exitCode: 2 });
   const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
   const errors = [
     ...loaded.diagnostics.filter((d) => d.severity === 'error'),

@@ -1,8 +1,7 @@
 import { loadManifests, type LoadedManifest } from './load.js';
-import { formatEntry } from './merged-output.js';
-import type { Defines } from './parse.js';
+import { formatEntry, formatMode, type Defines } from '../formats/manifest-line.js';
 import { compareBytes } from './path.js';
-import { formatLocation, formatMode, type ManifestEntry, type SourceLocation } from './types.js';
+import { formatLocation, type ManifestEntry, type SourceLocation } from './types.js';
 
 /** What can differ between two definitions of one path. */
 export const CHANGE_KINDS = ['type', 'mode', 'owner', 'group', 'target'] as const;
@@ -128,7 +127,7 @@ export interface DiffResult {
 
 /**
  * `manifest diff A B`: each side is a manifest file or snippet directory,
- * loaded and merged on its own (SPEC 1), then compared.
+ * loaded and merged on its own (docs/manifest.md), then compared.
  */
 export async function diffManifests(
   inputA: string,

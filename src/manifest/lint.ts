@@ -1,7 +1,7 @@
 import { sortDiagnostics } from './diagnostic-order.js';
 import { loadManifests } from './load.js';
-import type { Defines } from './parse.js';
-import { formatDiagnostic, formatMode, type Diagnostic, type ManifestEntry } from './types.js';
+import { formatMode, type Defines } from '../formats/manifest-line.js';
+import { formatDiagnostic, type Diagnostic, type ManifestEntry } from './types.js';
 
 export interface LintOptions {
   /**
@@ -17,7 +17,7 @@ const S_ISGID = 0o2000;
 const S_ISVTX = 0o1000;
 
 /**
- * The rules of `manifest lint` beyond what loading reports (SPEC 1 errors
+ * The rules of `manifest lint` beyond what loading reports (docs/manifest.md errors
  * and merge warnings): modes that are legal but almost surely wrong.
  * Returns warnings, each at the entry's file:line.
  */
@@ -87,7 +87,7 @@ export interface LintResult {
 
 /**
  * Lints manifests: every error and warning that loading and merging report
- * (SPEC 1), plus the lint rules on the merged entries (the definition that
+ * (docs/manifest.md), plus the lint rules on the merged entries (the definition that
  * wins is the one that is built).
  */
 export async function lintManifests(

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../util/errors.js';
-import { parseManifestFile, type Defines } from './parse.js';
+import { parseManifestFile, type Defines } from '../formats/manifest-line.js';
 import { compareBytes, parentPath } from './path.js';
 import {
   formatLocation,
@@ -134,7 +134,7 @@ function checkStructure(entries: Map<string, ManifestEntry>, diagnostics: Diagno
 }
 
 /**
- * Reads and merges manifests (SPEC 1): every problem in every file is
+ * Reads and merges manifests (docs/manifest.md): every problem in every file is
  * collected before anything is built.
  */
 export async function loadManifests(

@@ -1,23 +1,8 @@
 import { sortDiagnostics } from './diagnostic-order.js';
 import { loadManifests, type LoadedManifest } from './load.js';
-import { parseManifestLine, type Defines } from './parse.js';
+import { formatEntry, parseManifestLine, type Defines } from '../formats/manifest-line.js';
 import { compareBytes } from './path.js';
-import { formatMode, type Diagnostic, type ManifestEntry } from './types.js';
-
-/**
- * One entry as a normalized manifest line: single spaces, the mode as at
- * least four octal digits, variables already substituted.
- */
-export function formatEntry(entry: ManifestEntry): string {
-  switch (entry.type) {
-    case 'd':
-    case 'f':
-      return `${entry.type} ${entry.path} ${formatMode(entry.mode)} ${entry.owner} ${entry.group}`;
-    case 's':
-    case 'h':
-      return `${entry.type} ${entry.path}=${entry.target}`;
-  }
-}
+import type { Diagnostic, ManifestEntry } from './types.js';
 
 const NO_DEFINES: Defines = new Map();
 
@@ -80,7 +65,7 @@ export interface MergeResult {
 }
 
 /**
- * `manifest merge`: loads and merges manifests (SPEC 1: later definitions
+ * `manifest merge`: loads and merges manifests (docs/manifest.md: later definitions
  * win with a warning, type conflicts are errors) and writes the result as
  * one manifest. Any error leaves `text` undefined.
  */

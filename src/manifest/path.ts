@@ -1,5 +1,5 @@
 /**
- * Image paths as SPEC 1 allows them: relative to the image root, with no
+ * Image paths as docs/manifest.md allows them: relative to the image root, with no
  * leading `/`, no `.` or `..` component and no empty component. Returns the
  * reason a path is unsafe, or undefined when it is fine.
  */

@@ -60,8 +60,3 @@ export function formatDiagnostic(d: Diagnostic): string {
   const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
   return `${where}${d.severity}: ${d.message}`;
 }
-
-/** Mode as SmartOS manifests print it: at least four octal digits. */
-export function formatMode(mode: number): string {
-  return mode.toString(8).padStart(4, '0');
-}

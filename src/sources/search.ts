@@ -3,7 +3,7 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
 
-/** Where a file's content came from (SPEC 2). */
+/** Where a file's content came from (docs/assembly.md). */
 export type SourceTag = 'A' | 'P' | 'M' | 'S';
 export const SOURCE_TAGS: readonly SourceTag[] = ['A', 'P', 'M', 'S'];
 
@@ -59,7 +59,7 @@ async function openRoot(tag: SourceTag, dir: string, what: string): Promise<Sour
 }
 
 /**
- * The ordered source search of SPEC 2: overlays (A) in order, proto (P),
+ * The ordered source search (docs/assembly.md): overlays (A) in order, proto (P),
  * man dir (M, only under usr/share/man/), system root (S).
  */
 export class SourceSearch {

@@ -14,7 +14,7 @@ export class UserError extends Error {
   }
 }
 
-/** A bad command line: exit code 2 per SPEC 8. */
+/** A bad command line: exit code 2 (docs/exit-codes.md). */
 export class UsageError extends UserError {
   constructor(message: string) {
     super(message, { exitCode: 2 });

@@ -1,5 +1,6 @@
 import { compareBytes } from '../manifest/path.js';
-import type { BootEntry, BootManifest } from './boot-manifest-reader.js';
+import type { BootEntry, BootManifest } from '../formats/boot-manifest.js';
+import { formatMode } from '../formats/manifest-line.js';
 import type { DiffEntry } from './types.js';
 
 const show = (e: BootEntry) => (e.path === '' ? '.' : `./${e.path}`);
@@ -31,8 +32,13 @@ export function diffBootManifests(before: BootManifest, after: BootManifest): Di
     }
     if (a.md5 && b.md5 && a.md5 !== b.md5)
       out.push({ kind: 'content', path: show(b), before: a.md5, after: b.md5 });
-    if (a.mode && b.mode && a.mode !== b.mode)
-      out.push({ kind: 'mode', path: show(b), before: a.mode, after: b.mode });
+    if (a.mode !== undefined && b.mode !== undefined && a.mode !== b.mode)
+      out.push({
+        kind: 'mode',
+        path: show(b),
+        before: formatMode(a.mode),
+        after: formatMode(b.mode),
+      });
     const ownerA = a.owner && `${a.owner}:${a.group}`;
     const ownerB = b.owner && `${b.owner}:${b.group}`;
     if (ownerA && ownerB && ownerA !== ownerB)
@@ -52,9 +58,11 @@ export function diffBootManifests(before: BootManifest, after: BootManifest): Di
 function describe(e: BootEntry): string {
   switch (e.type) {
     case 'd':
-      return `d ${e.mode ?? ''} ${e.owner ?? ''}:${e.group ?? ''}`.trim();
+      return `d ${e.mode === undefined ? '' : formatMode(e.mode)} ${e.owner ?? ''}:${e.group ?? ''}`.trim();
     case 'f':
-      return e.mode ? `f ${e.mode} ${e.owner}:${e.group} ${e.md5}` : `f ${e.md5}`;
+      return e.mode === undefined
+        ? `f ${e.md5}`
+        : `f ${formatMode(e.mode)} ${e.owner}:${e.group} ${e.md5}`;
     case 's':
       return `s ${e.target}`;
   }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -7,11 +6,12 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
 import { UfsReader } from '../archive/ufs/read.js';
-import { md5OfFile } from '../assembly/copy.js';
+import { md5OfFile } from '../util/copy.js';
 import { describeError, UserError } from '../util/errors.js';
+import { describeStatus, run } from '../util/process.js';
 import { checkTarMembers } from '../util/tar-safety.js';
 import { which } from '../util/which.js';
-import type { BootManifest } from './boot-manifest-reader.js';
+import type { BootManifest } from '../formats/boot-manifest.js';
 import type { ContentCheck } from './types.js';
 import { checkUfsContent } from './ufs-content.js';
 
@@ -79,14 +79,6 @@ async function archiveFormat(path: string): Promise<'hsfs' | 'unknown'> {
   }
 }
 
-function run(command: string, args: readonly string[]): Promise<number | null> {
-  return new Promise((done, fail) => {
-    const child = spawn(command, args, { stdio: 'ignore' });
-    child.on('error', fail);
-    child.on('close', done);
-  });
-}
-
 /**
  * Checks boot_archive.hash and every `f` md5 of the platform's manifest
  * against the boot_archive itself, where its format is readable here.
@@ -130,7 +122,7 @@ export async function checkContent(
   }
   const temp = await mkdtemp(join(tmpdir(), 'joyent-live-image-'));
   try {
-    const code = await run(xorriso, [
+    const read = await run(xorriso, [
       '-no_rc',
       '-osirrox',
       'on',
@@ -140,7 +132,9 @@ export async function checkContent(
       '/',
       join(temp, 'root'),
     ]);
-    if (code !== 0) throw new UserError(`xorriso could not read ${archive} (exit ${code})`);
+    if (read.status !== 0) {
+      throw new UserError(`xorriso could not read ${archive} (${describeStatus(read)})`);
+    }
     check.method = 'hsfs boot_archive read with xorriso';
     for (const entry of manifest.entries.values()) {
       if (entry.type !== 'f' || !entry.md5) continue;

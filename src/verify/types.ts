@@ -1,6 +1,6 @@
 import type { SourceTag } from '../sources/search.js';
 
-/** One entry line of a build log, in either style SPEC 3 describes. */
+/** One entry line of a build log, in either style docs/build-log.md describes. */
 export interface LogEntry {
   status: 'OK' | 'FAILED';
   kind: 'DIR' | 'FILE' | 'SYMLINK' | 'LINK';

@@ -5,10 +5,10 @@
  * type, mode, owner, group and link target of every entry.
  */
 import type { UfsEntry, UfsReader } from '../archive/ufs/read.js';
-import { md5OfFile } from '../assembly/copy.js';
-import { MANIFEST_COPY } from '../live/prepare.js';
-import { formatMode } from '../manifest/types.js';
-import type { BootManifest } from './boot-manifest-reader.js';
+import type { BootManifest } from '../formats/boot-manifest.js';
+import { formatMode } from '../formats/manifest-line.js';
+import { MANIFEST_COPY } from '../formats/output-layout.js';
+import { md5OfFile } from '../util/copy.js';
 import type { ContentCheck, ContentDifference } from './types.js';
 
 const TYPE_WORDS = { d: 'directory', f: 'file', s: 'symlink' } as const;
@@ -101,7 +101,7 @@ export async function checkUfsContent(
 
 function metadata(
   entry: UfsEntry,
-  listed: { mode?: string; owner?: string; group?: string; target?: string },
+  listed: { mode?: number; owner?: string; group?: string; target?: string },
   owners: NameIds,
   groups: NameIds,
 ): ContentDifference[] {
@@ -114,8 +114,8 @@ function metadata(
     return out;
   }
   const mode = formatMode(entry.mode & 0o7777);
-  if (listed.mode !== undefined && parseInt(listed.mode, 8) !== (entry.mode & 0o7777)) {
-    out.push({ path, field: 'mode', expected: listed.mode, actual: mode });
+  if (listed.mode !== undefined && listed.mode !== (entry.mode & 0o7777)) {
+    out.push({ path, field: 'mode', expected: formatMode(listed.mode), actual: mode });
   }
   const owner = owners.check(listed.owner, entry.uid, path);
   if (owner) out.push(owner);

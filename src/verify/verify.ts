@@ -5,10 +5,10 @@ import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic } from '../manifest/types.js';
 import { UsageError, UserError } from '../util/errors.js';
 import { ownString } from '../util/format.js';
-import { readBootManifest } from './boot-manifest-reader.js';
+import { readBootManifest } from '../formats/boot-manifest.js';
 import { diffBootManifests } from './diff.js';
-import { readTwinFailures } from './jsonl-twin.js';
-import { MAX_LISTED, readBuildLog } from './log-reader.js';
+import { readTwinFailures } from '../formats/jsonl-twin.js';
+import { MAX_LISTED, readBuildLog } from '../formats/build-log.js';
 import { checkContent, openPlatform } from './platform.js';
 import type { FailOn, FailureReport, VerifyReport } from './types.js';
 
@@ -25,16 +25,17 @@ export interface VerifyOptions {
 const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))?.size;
 
 /**
- * verify-manifest (SPEC 6): reads build logs, maps failures to manifest
+ * verify-manifest (README.md, `joyent-live verify-manifest`): reads build logs, maps failures to manifest
  * lines, checks the platform's content and diffs against a baseline. The
  * verdict fails when anything named in `failOn` happened, and always when
  * the boot_archive does not match its own hash or manifest.
  */
 export async function verifyManifest(options: VerifyOptions): Promise<VerifyReport> {
-  if (options.logs.length === 0) throw new UsageError('no log given (--log)');
+  // The CLI and the actions check these first, naming their option (src/options).
+  if (options.logs.length === 0) throw new UsageError('no log given');
   if (options.baseline && !options.platform) {
     throw new UsageError(
-      '--baseline needs --platform (the build whose boot_archive.manifest is compared)',
+      'a baseline needs a platform (the build whose boot_archive.manifest is compared)',
     );
   }
   const failOn: FailOn[] = [...new Set<FailOn>(options.failOn ?? ['failed'])];

@@ -1,39 +1,37 @@
 /**
- * build-world (SPEC 7): illumos, illumos-extra and src into the proto
+ * build-world (README.md, `joyent-live build-world`): illumos, illumos-extra and src into the proto
  * area, each stage guarded by a stamp that records its inputs, the proto
  * cached between jobs under a key made of every input. No @actions/*
  * here: the action and the CLI pass hooks and a cache backend.
  */
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { resolveBuildTime } from '../live/buildstamp.js';
 import { CacheBackendError, type CacheBackend, type RestoredEntry } from '../cache/backend.js';
-import {
-  EntryRejected,
-  installEntry,
-  KEY_INPUTS_FILE,
-  packEntry,
-  unpackEntry,
-} from '../cache/entry.js';
+import { EntryRejected, installEntry, packEntry, unpackEntry } from '../cache/entry.js';
+import { projectState } from '../cache/git-state.js';
 import {
   cacheKey,
   canonicalJson,
   checkSalt,
-  compilerVersion,
   describeChanges,
-  hashIllumosSh,
-  hashTree,
-  parseKeyInputs,
-  projectState,
   restorePrefix,
   type KeyInputs,
 } from '../cache/key.js';
+import { hashTree } from '../cache/tree-hash.js';
+import { compilerVersion } from '../host/compilers.js';
+import {
+  compilersOf,
+  hashIllumosSh,
+  readIllumosSh,
+  type IllumosShVars,
+} from '../host/illumos-sh.js';
+import { formatKeyInputs, KEY_INPUTS_FILE, readKeyInputsFile } from '../formats/cache-inputs.js';
 import { requireIllumos } from '../host/uname.js';
 import { partialName } from '../util/atomic.js';
+import { resolveBuildTime } from '../util/buildstamp.js';
 import { describeError, UserError } from '../util/errors.js';
 import { which } from '../util/which.js';
 import { VERSION } from '../version.js';
-import { compilersOf, readIllumosEnv } from './illumos-env.js';
 import { lockWorkspace } from './lock.js';
 import {
   findGnuMake,
@@ -144,16 +142,53 @@ async function nightlyCommand(
   return { ...planned, command: ksh, args: [script, ...planned.args] };
 }
 
-export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorldResult> {
-  const info = options.onInfo ?? (() => undefined);
-  const warn = options.onWarning ?? info;
-  const env = options.env ?? process.env;
-  const salt = checkSalt(options.cacheVersion);
-  await requireIllumos('build-world', env);
+/** The workspace's layout and what its illumos.sh says, checked before anything runs. */
+interface Workspace {
+  workspace: string;
+  proto: string;
+  /** Where the stamps and cache-key-inputs.json live: beside the proto. */
+  stateDir: string;
+  illumosDir: string;
+  extraDir: string;
+  srcDir: string;
+  logDir: string;
+  illumosSh: string;
+  illumosVars: IllumosShVars;
+  /** Where nightly leaves its mail_msg. */
+  codemgrWs: string;
+  nightly: string;
+  make: string;
+}
 
+/** One build-world run: its options, its messages, its cache backend. */
+interface Run {
+  options: BuildWorldOptions;
+  env: NodeJS.ProcessEnv;
+  info: (message: string) => void;
+  warn: (message: string) => void;
+  ws: Workspace;
+  backend: CacheBackend;
+  /** A cache service error: a warning, or with failOnCacheError the end of the build. */
+  cacheError: (what: string, err: unknown) => void;
+}
+
+/** What restoreCache found: the proto as it is now and what it was built from. */
+interface Restored {
+  /** An entry with exactly this key is in the cache and the proto holds it. */
+  cacheHit: boolean;
+  restoredKey?: string;
+  /** The inputs the proto was last built from (to tell what changed), and whose they are. */
+  base?: KeyInputs;
+  baseName: string;
+}
+
+const stampPath = (ws: Workspace, stage: StageName) => join(ws.stateDir, STAMP_FILES[stage]);
+const STAMP_NAMES = STAGES.map((s) => STAMP_FILES[s]);
+
+/** Checks the workspace setup-illumos-host prepared and reads its illumos.sh. */
+async function readWorkspace(options: BuildWorldOptions, env: NodeJS.ProcessEnv) {
   const workspace = resolve(options.workspace);
   const proto = resolve(workspace, options.proto ?? 'proto');
-  const stateDir = dirname(proto);
   const illumosDir = join(workspace, 'projects', 'illumos');
   const extraDir = join(workspace, 'projects', 'illumos-extra');
   const srcDir = join(workspace, 'src');
@@ -166,53 +201,286 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
   if (!(await exists(illumosSh))) {
     throw new UserError(`${illumosSh} is missing (setup-illumos-host writes it)`);
   }
-  const illumosEnv = await readIllumosEnv(illumosSh);
-  const root = illumosEnv.vars.get('ROOT');
+  const illumosVars = await readIllumosSh(illumosSh);
+  const root = illumosVars.vars.get('ROOT');
   if (root !== undefined && resolve(illumosDir, root) !== proto) {
     throw new UserError(
       `${illumosSh}: ROOT is ${root} but the proto area is ${proto}: nightly would install ` +
         'outside the proto that is cached (give proto the same path, or rerun setup-illumos-host)',
     );
   }
-  const codemgrWs = resolve(illumosDir, illumosEnv.vars.get('CODEMGR_WS') ?? '.');
-  const nightly = join(illumosDir, 'usr', 'src', 'tools', 'scripts', 'nightly');
-  const make = await findGnuMake(env);
+  return {
+    workspace,
+    proto,
+    stateDir: dirname(proto),
+    illumosDir,
+    extraDir,
+    srcDir,
+    logDir: join(workspace, 'log'),
+    illumosSh,
+    illumosVars,
+    codemgrWs: resolve(illumosDir, illumosVars.vars.get('CODEMGR_WS') ?? '.'),
+    nightly: join(illumosDir, 'usr', 'src', 'tools', 'scripts', 'nightly'),
+    make: await findGnuMake(env),
+  } satisfies Workspace;
+}
+
+/** Every input of the world build, the document the cache key is the hash of. */
+async function computeKeyInputs(
+  ws: Workspace,
+  salt: string,
+  env: NodeJS.ProcessEnv,
+): Promise<KeyInputs> {
+  const compilers: Record<string, string> = {};
+  for (const c of compilersOf(ws.illumosVars)) {
+    compilers[c.spec] = await compilerVersion(c.path, env);
+  }
+  return {
+    format: 1,
+    tool: VERSION,
+    salt,
+    illumos: await projectState(ws.illumosDir, 'projects/illumos'),
+    'illumos-extra': await projectState(ws.extraDir, 'projects/illumos-extra'),
+    src: await hashTree(ws.srcDir),
+    // Without MAX_JOBS and DMAKE_MAX_JOBS: runners with other CPU counts share entries.
+    'illumos.sh': await hashIllumosSh(ws.illumosSh),
+    compilers,
+  };
+}
+
+/** The inputs of the workspace's own last build, when every stage stamp still matches them. */
+async function readLocalBuild(
+  ws: Workspace,
+  keyInputsFile: string,
+  inputs: KeyInputs,
+): Promise<{ local?: KeyInputs; complete: boolean }> {
+  const local = await readKeyInputsFile(keyInputsFile);
+  let complete = local !== undefined;
+  for (const stage of STAGES) {
+    if (!(await stampCurrent(stampPath(ws, stage), stageInputs(stage, inputs)))) complete = false;
+  }
+  return { local, complete };
+}
+
+/**
+ * Brings the proto to the closest build the cache or the workspace has: an
+ * exact hit, an entry of the same salt (prefix) to rebuild from, or the
+ * workspace's own last build. A lookup alone when the workspace already
+ * holds this very build.
+ */
+async function restoreCache(
+  run: Run,
+  key: string,
+  inputs: KeyInputs,
+  keyInputsFile: string,
+): Promise<Restored> {
+  const { ws, backend, info, warn, options } = run;
+  const prefix = restorePrefix(inputs.salt);
+  const { local, complete } = await readLocalBuild(ws, keyInputsFile, inputs);
+  const restored: Restored = {
+    cacheHit: false,
+    base: local,
+    baseName: "the workspace's last build",
+  };
+  if (options.clean) {
+    info('clean: true: nothing is restored, every stage is rebuilt');
+    return restored;
+  }
+  if (backend.name === 'none') return restored;
+  if (complete && local && canonicalJson(local) === canonicalJson(inputs)) {
+    // The workspace already holds this very build: look the key up, fetch nothing.
+    try {
+      restored.cacheHit = await backend.has(key);
+    } catch (err) {
+      if (!(err instanceof CacheBackendError)) throw err;
+      run.cacheError('lookup failed', err);
+    }
+    info(
+      restored.cacheHit
+        ? `cache hit: ${key} (the workspace already holds this proto: nothing to restore)`
+        : `the workspace already holds the build of ${key}; the cache lacks it: saving it`,
+    );
+    return restored;
+  }
+  let found: RestoredEntry | undefined;
+  try {
+    found = await backend.restore(key, prefix);
+  } catch (err) {
+    if (!(err instanceof CacheBackendError)) throw err;
+    run.cacheError('restore failed', err);
+  }
+  if (!found) {
+    info(`cache miss: no entry for ${key} nor any with the prefix ${prefix}`);
+    return restored;
+  }
+  const exact = found.key === key;
+  if (!exact && local) {
+    info(
+      `cache entry ${found.key} matches by prefix only; keeping the workspace's own build ` +
+        'and rebuilding from it what changed',
+    );
+    return restored;
+  }
+  try {
+    const entry = await unpackEntry(found.file, ws.stateDir, STAMP_NAMES);
+    await installEntry(entry, ws.proto, STAMP_NAMES);
+    restored.restoredKey = found.key;
+    if (exact) {
+      restored.cacheHit = true;
+      info(`cache hit: restored ${key} into ${ws.proto}`);
+    } else {
+      restored.base = entry.inputs;
+      restored.baseName = `the restored entry ${found.key}`;
+      info(`cache miss for ${key}; restored ${found.key} (prefix ${prefix}) into ${ws.proto}`);
+    }
+  } catch (err) {
+    if (!(err instanceof EntryRejected)) throw err;
+    const done = await backend.discard(found.key).catch((e: unknown) => describeError(e));
+    warn(
+      `proto cache entry ${found.key} is not usable, discarded (${done}); rebuilding: ${err.message}` +
+        (backend.name === 'github' ? ' (change cache-version to replace it)' : ''),
+    );
+  }
+  return restored;
+}
+
+/** What a stage runs, in smartos-live's way. */
+function stageCommands(ws: Workspace, clean: boolean): Record<StageName, StageCommand[]> {
+  const { make, proto } = ws;
+  return {
+    illumos: [
+      {
+        command: ws.nightly,
+        args: clean ? [ws.illumosSh] : ['-i', ws.illumosSh],
+        cwd: ws.illumosDir,
+      },
+    ],
+    'illumos-extra': [{ command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: ws.extraDir }],
+    src: [
+      { command: make, args: [`DESTDIR=${proto}`], cwd: ws.srcDir },
+      { command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: ws.srcDir },
+    ],
+  };
+}
+
+/** The end of a failed stage's log (and of nightly's mail_msg), then the error. */
+async function stageFailed(
+  run: Run,
+  stage: StageName,
+  log: string,
+  failed: { command: string; status: string },
+): Promise<never> {
+  const tail = await tailLines(log, TAIL_LINES);
+  run.info(`---- last ${tail.length} lines of ${log}`);
+  for (const line of tail) run.info(line);
+  if (stage === 'illumos') {
+    const mail = mailMsgPath(run.ws.codemgrWs);
+    const lines = await tailLines(mail, TAIL_LINES);
+    if (lines.length) {
+      run.info(`---- nightly's mail_msg (${mail}), last ${lines.length} lines`);
+      for (const line of lines) run.info(line);
+    }
+  }
+  throw new UserError(
+    `build-world: stage ${stage} failed (${failed.command}: ${failed.status}); log: ${log}`,
+  );
+}
+
+/**
+ * Runs the stages from the first whose stamp does not match its inputs
+ * (every one with clean), each stamp removed before and written after.
+ */
+async function runStages(
+  run: Run,
+  inputs: KeyInputs,
+  restored: Restored,
+  buildstamp: string,
+): Promise<StageResult[]> {
+  const { ws, options, info } = run;
+  let first = 0;
+  if (!options.clean) {
+    while (
+      first < STAGES.length &&
+      (await stampCurrent(stampPath(ws, STAGES[first]), stageInputs(STAGES[first], inputs)))
+    ) {
+      first++;
+    }
+  }
+  for (let i = first; i < STAGES.length; i++) await removeStamp(stampPath(ws, STAGES[i]));
+  await mkdir(ws.proto, { recursive: true });
+  const commands = stageCommands(ws, options.clean === true);
+  const stages: StageResult[] = [];
+  for (const [i, stage] of STAGES.entries()) {
+    if (i < first) {
+      const status = restored.restoredKey ? 'from cache' : 'up to date';
+      stages.push({ stage, status });
+      info(`stage ${stage}: ${status} (its stamp matches its inputs)`);
+      continue;
+    }
+    if (stage === 'illumos') {
+      commands.illumos[0] = await nightlyCommand(commands.illumos[0], run.env);
+    }
+    const log = join(ws.logDir, `${stage}.${buildstamp}.log`);
+    options.onStageStart?.(stage, log);
+    const started = performance.now();
+    const failed = await runStageCommands(commands[stage], log, {
+      env: run.env,
+      onOutput: options.onOutput,
+    });
+    options.onStageEnd?.(stage, !failed);
+    if (failed) await stageFailed(run, stage, log, failed);
+    await writeStamp(stampPath(ws, stage), stageInputs(stage, inputs));
+    const seconds = (performance.now() - started) / 1000;
+    stages.push({ stage, status: 'built', log, seconds });
+    info(`stage ${stage}: built (log: ${log})`);
+  }
+  return stages;
+}
+
+/** cache-key-inputs.json beside the proto: what it was built from, for the next run. */
+async function recordKeyInputs(keyInputsFile: string, inputs: KeyInputs): Promise<void> {
+  await writeFile(partialName(keyInputsFile), formatKeyInputs(inputs));
+  await rename(partialName(keyInputsFile), keyInputsFile);
+}
+
+/** Packs the proto, its stamps and its inputs into a cache entry under `key`. */
+async function saveCache(run: Run, key: string): Promise<SaveStatus> {
+  const { backend } = run;
+  if (backend.name === 'none') return 'no cache';
+  try {
+    await packEntry(run.ws.proto, [...STAMP_NAMES, KEY_INPUTS_FILE], backend.stagingFile);
+    await backend.save(key);
+    run.info(`proto cache: saved ${key} (${backend.name})`);
+    return 'saved';
+  } catch (err) {
+    if (!(err instanceof CacheBackendError)) throw err;
+    run.cacheError('save failed', err);
+    return 'failed';
+  }
+}
+
+/**
+ * readWorkspace -> computeKeyInputs -> restoreCache -> runStages ->
+ * recordKeyInputs -> saveCache, under the workspace lock.
+ */
+export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorldResult> {
+  const info = options.onInfo ?? (() => undefined);
+  const warn = options.onWarning ?? info;
+  const env = options.env ?? process.env;
+  const salt = checkSalt(options.cacheVersion);
+  await requireIllumos('build-world', env);
+  const ws = await readWorkspace(options, env);
 
   const { buildstamp } = resolveBuildTime(undefined, options.sourceDateEpoch);
-  const logDir = join(workspace, 'log');
-  await mkdir(logDir, { recursive: true });
-  await mkdir(stateDir, { recursive: true });
-  const lock = await lockWorkspace(join(workspace, '.build-world.lock'), warn);
-  const stagingDir = join(workspace, '.build-world-cache');
+  await mkdir(ws.logDir, { recursive: true });
+  await mkdir(ws.stateDir, { recursive: true });
+  const lock = await lockWorkspace(join(ws.workspace, '.build-world.lock'), warn);
+  const stagingDir = join(ws.workspace, '.build-world-cache');
   try {
-    // ---- key inputs ------------------------------------------------------
-    const compilers: Record<string, string> = {};
-    for (const c of compilersOf(illumosEnv)) compilers[c.spec] = await compilerVersion(c.path, env);
-    const inputs: KeyInputs = {
-      format: 1,
-      tool: VERSION,
-      salt,
-      illumos: await projectState(illumosDir, 'projects/illumos'),
-      'illumos-extra': await projectState(extraDir, 'projects/illumos-extra'),
-      src: await hashTree(srcDir),
-      // Without MAX_JOBS and DMAKE_MAX_JOBS: runners with other CPU counts share entries.
-      'illumos.sh': await hashIllumosSh(illumosSh),
-      compilers,
-    };
+    const inputs = await computeKeyInputs(ws, salt, env);
     const key = cacheKey(inputs);
-    const prefix = restorePrefix(salt);
-    const keyInputsFile = join(stateDir, KEY_INPUTS_FILE);
-    const stampPath = (stage: StageName) => join(stateDir, STAMP_FILES[stage]);
-    const stampFiles = STAGES.map((s) => STAMP_FILES[s]);
+    const keyInputsFile = join(ws.stateDir, KEY_INPUTS_FILE);
     info(`proto cache key: ${key}`);
-
-    const localText = await readFile(keyInputsFile, 'utf8').catch(() => undefined);
-    const local = localText === undefined ? undefined : parseKeyInputs(localText);
-    let localComplete = local !== undefined;
-    for (const stage of STAGES) {
-      if (!(await stampCurrent(stampPath(stage), stageInputs(stage, inputs))))
-        localComplete = false;
-    }
 
     await mkdir(stagingDir, { recursive: true });
     const backend = options.cache(join(stagingDir, 'proto-entry.tgz'));
@@ -221,73 +489,10 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
       if (options.failOnCacheError) throw new UserError(`${message} (fail-on-cache-error is true)`);
       warn(`${message}; going on without it`);
     };
+    const run: Run = { options, env, info, warn, ws, backend, cacheError };
 
-    // ---- restore ---------------------------------------------------------
-    let cacheHit = false;
-    let restoredKey: string | undefined;
-    let base: KeyInputs | undefined = local;
-    let baseName = "the workspace's last build";
-    if (options.clean) {
-      info('clean: true: nothing is restored, every stage is rebuilt');
-    } else if (
-      backend.name !== 'none' &&
-      localComplete &&
-      local &&
-      canonicalJson(local) === canonicalJson(inputs)
-    ) {
-      // The workspace already holds this very build: look the key up, fetch nothing.
-      try {
-        cacheHit = await backend.has(key);
-      } catch (err) {
-        if (!(err instanceof CacheBackendError)) throw err;
-        cacheError('lookup failed', err);
-      }
-      info(
-        cacheHit
-          ? `cache hit: ${key} (the workspace already holds this proto: nothing to restore)`
-          : `the workspace already holds the build of ${key}; the cache lacks it: saving it`,
-      );
-    } else if (backend.name !== 'none') {
-      let found: RestoredEntry | undefined;
-      try {
-        found = await backend.restore(key, prefix);
-      } catch (err) {
-        if (!(err instanceof CacheBackendError)) throw err;
-        cacheError('restore failed', err);
-      }
-      const exact = found?.key === key;
-      if (found && !exact && local) {
-        info(
-          `cache entry ${found.key} matches by prefix only; keeping the workspace's own build ` +
-            'and rebuilding from it what changed',
-        );
-      } else if (found) {
-        try {
-          const entry = await unpackEntry(found.file, stateDir, stampFiles);
-          await installEntry(entry, proto, stampFiles);
-          restoredKey = found.key;
-          if (exact) {
-            cacheHit = true;
-            info(`cache hit: restored ${key} into ${proto}`);
-          } else {
-            base = entry.inputs;
-            baseName = `the restored entry ${found.key}`;
-            info(`cache miss for ${key}; restored ${found.key} (prefix ${prefix}) into ${proto}`);
-          }
-        } catch (err) {
-          if (!(err instanceof EntryRejected)) throw err;
-          const done = await backend.discard(found.key).catch((e: unknown) => describeError(e));
-          warn(
-            `proto cache entry ${found.key} is not usable, discarded (${done}); rebuilding: ${err.message}` +
-              (backend.name === 'github' ? ' (change cache-version to replace it)' : ''),
-          );
-        }
-      } else {
-        info(`cache miss: no entry for ${key} nor any with the prefix ${prefix}`);
-      }
-    }
-
-    const stages: StageResult[] = [];
+    const restored = await restoreCache(run, key, inputs, keyInputsFile);
+    const { cacheHit, base, baseName } = restored;
     const changes = base && !cacheHit ? describeChanges(base, inputs) : [];
     if (!cacheHit && base) {
       info(
@@ -296,107 +501,28 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
           : `compared with ${baseName}: no input changed`,
       );
     }
-
-    const result = (saved: BuildWorldResult['saved']): BuildWorldResult => ({
-      proto,
+    const result = (stages: StageResult[], saved: SaveStatus): BuildWorldResult => ({
+      proto: ws.proto,
       buildstamp,
       cacheKey: key,
       cacheHit,
-      restoredKey,
+      restoredKey: restored.restoredKey,
       changes,
       stages,
       saved,
       keyInputsFile,
     });
     if (cacheHit) {
-      for (const stage of STAGES) stages.push({ stage, status: 'from cache' });
       for (const stage of STAGES) info(`stage ${stage}: skipped (cache hit)`);
-      return result('not needed');
+      return result(
+        STAGES.map((stage) => ({ stage, status: 'from cache' })),
+        'not needed',
+      );
     }
 
-    // ---- stages ----------------------------------------------------------
-    let first = 0;
-    if (!options.clean) {
-      while (
-        first < STAGES.length &&
-        (await stampCurrent(stampPath(STAGES[first]), stageInputs(STAGES[first], inputs)))
-      ) {
-        first++;
-      }
-    }
-    for (let i = first; i < STAGES.length; i++) await removeStamp(stampPath(STAGES[i]));
-    await mkdir(proto, { recursive: true });
-    const commands: Record<StageName, StageCommand[]> = {
-      illumos: [
-        {
-          command: nightly,
-          args: options.clean ? [illumosSh] : ['-i', illumosSh],
-          cwd: illumosDir,
-        },
-      ],
-      'illumos-extra': [{ command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: extraDir }],
-      src: [
-        { command: make, args: [`DESTDIR=${proto}`], cwd: srcDir },
-        { command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: srcDir },
-      ],
-    };
-    for (const [i, stage] of STAGES.entries()) {
-      if (i < first) {
-        const status = restoredKey ? 'from cache' : 'up to date';
-        stages.push({ stage, status });
-        info(`stage ${stage}: ${status} (its stamp matches its inputs)`);
-        continue;
-      }
-      if (stage === 'illumos') commands.illumos[0] = await nightlyCommand(commands.illumos[0], env);
-      const log = join(logDir, `${stage}.${buildstamp}.log`);
-      options.onStageStart?.(stage, log);
-      const started = performance.now();
-      const failed = await runStageCommands(commands[stage], log, {
-        env,
-        onOutput: options.onOutput,
-      });
-      options.onStageEnd?.(stage, !failed);
-      if (failed) {
-        const tail = await tailLines(log, TAIL_LINES);
-        info(`---- last ${tail.length} lines of ${log}`);
-        for (const line of tail) info(line);
-        if (stage === 'illumos') {
-          const mail = mailMsgPath(codemgrWs);
-          const lines = await tailLines(mail, TAIL_LINES);
-          if (lines.length) {
-            info(`---- nightly's mail_msg (${mail}), last ${lines.length} lines`);
-            for (const line of lines) info(line);
-          }
-        }
-        throw new UserError(
-          `build-world: stage ${stage} failed (${failed.command}: ${failed.status}); log: ${log}`,
-        );
-      }
-      await writeStamp(stampPath(stage), stageInputs(stage, inputs));
-      const seconds = (performance.now() - started) / 1000;
-      stages.push({ stage, status: 'built', log, seconds });
-      info(`stage ${stage}: built (log: ${log})`);
-    }
-
-    // ---- record and save -------------------------------------------------
-    const pretty = JSON.stringify(JSON.parse(canonicalJson(inputs)), null, 2) + '\n';
-    await writeFile(partialName(keyInputsFile), pretty);
-    await rename(partialName(keyInputsFile), keyInputsFile);
-
-    let saved: SaveStatus = 'no cache';
-    if (backend.name !== 'none') {
-      try {
-        await packEntry(proto, [...stampFiles, KEY_INPUTS_FILE], backend.stagingFile);
-        await backend.save(key);
-        saved = 'saved';
-        info(`proto cache: saved ${key} (${backend.name})`);
-      } catch (err) {
-        if (!(err instanceof CacheBackendError)) throw err;
-        saved = 'failed';
-        cacheError('save failed', err);
-      }
-    }
-    return result(saved);
+    const stages = await runStages(run, inputs, restored, buildstamp);
+    await recordKeyInputs(keyInputsFile, inputs);
+    return result(stages, await saveCache(run, key));
   } finally {
     await rm(stagingDir, { recursive: true, force: true });
     await lock.release();

@@ -6,14 +6,14 @@
  * which records the inputs it was built from, is written only after it
  * succeeded.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalJson, runTool, type KeyInputs } from '../cache/key.js';
+import { canonicalJson, type KeyInputs } from '../cache/key.js';
 import { partialName } from '../util/atomic.js';
 import { describeError, UserError } from '../util/errors.js';
+import { describeStatus, run } from '../util/process.js';
 import { which } from '../util/which.js';
 
 export const STAGES = ['illumos', 'illumos-extra', 'src'] as const;
@@ -77,12 +77,8 @@ export async function findGnuMake(env: NodeJS.ProcessEnv): Promise<string> {
   if (gmake) return gmake;
   const make = await which('make', path);
   if (make) {
-    let first = '';
-    await runTool(make, ['--version'], {
-      env,
-      onData: (c) => (first += c.toString('utf8')),
-    }).catch(() => undefined);
-    if (/GNU Make/.test(first)) return make;
+    const version = await run(make, ['--version'], { env });
+    if (/GNU Make/.test(version.stdout)) return make;
   }
   throw new UserError(
     'build-world needs GNU make: no gmake on PATH' +
@@ -125,32 +121,15 @@ export async function runStageCommands(
       const line = `==== ${[c.command, ...c.args].join(' ')} (in ${c.cwd})\n`;
       await write(log, line);
       options.onOutput?.(Buffer.from(line));
-      const status = await new Promise<string>((resolve) => {
-        const child = spawn(c.command, c.args, {
-          cwd: c.cwd,
-          env: options.env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        const pump = (stream: NodeJS.ReadableStream) =>
-          stream.on('data', (chunk: Buffer) => {
-            options.onOutput?.(chunk);
-            if (!log.write(chunk)) {
-              child.stdout.pause();
-              child.stderr.pause();
-              log.once('drain', () => {
-                child.stdout.resume();
-                child.stderr.resume();
-              });
-            }
-          });
-        pump(child.stdout);
-        pump(child.stderr);
-        child.on('error', (err) => resolve(`could not be started: ${describeError(err)}`));
-        child.on('close', (code, signal) =>
-          resolve(code === 0 ? '' : signal ? `killed by ${signal}` : `exit status ${code}`),
-        );
+      const result = await run(c.command, c.args, {
+        cwd: c.cwd,
+        env: options.env,
+        to: log,
+        capture: 0,
+        onOutput: options.onOutput,
       });
-      if (status) {
+      if (result.status !== 0) {
+        const status = describeStatus(result);
         await write(log, `==== ${c.command} failed: ${status}\n`);
         return { command: [c.command, ...c.args].join(' '), status };
       }

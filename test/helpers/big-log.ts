@@ -1,5 +1,5 @@
 /**
- * A large joyent-live build log (SPEC 3) for the memory test and the
+ * A large joyent-live build log (docs/build-log.md) for the memory test and the
  * verify-manifest benchmark, written a chunk at a time: the log is never
  * held in memory, whatever its size.
  *

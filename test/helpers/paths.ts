@@ -8,7 +8,7 @@ export const FIXTURES = join(REPO_ROOT, 'action-fixtures');
 export const CLI = join(REPO_ROOT, 'bin', 'joyent-live');
 
 /**
- * `../shared` beside the checkout (SPEC, real SmartOS manifests); CI lays it
+ * `../shared` beside the checkout (real SmartOS manifests); CI lays it
  * there too. JOYENT_LIVE_SHARED points elsewhere.
  */
 export const SHARED = process.env.JOYENT_LIVE_SHARED ?? resolve(REPO_ROOT, '..', 'shared');

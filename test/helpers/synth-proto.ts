@@ -1,7 +1,7 @@
 /**
  * Synthetic build sources for a real SmartOS manifest: every `f` entry gets
  * a file with deterministic content in one of the four source roots of
- * SPEC 2, so that a build of the real manifest uses every source tag.
+ * docs/assembly.md, so that a build of the real manifest uses every source tag.
  *
  *   overlay/      etc/passwd, etc/group, etc/motd: the real 2011 files (A)
  *   proto/        everything else (P)
@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parseManifestFile } from '../../src/manifest/parse.js';
+import { parseManifestFile } from '../../src/formats/manifest-line.js';
 import { compareBytes } from '../../src/manifest/path.js';
 import { SMARTOS_DATA } from './paths.js';
 

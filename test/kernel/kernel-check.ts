@@ -34,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { UfsReader } from '../../src/archive/ufs/read.js';
-import { readBootManifest, type BootEntry } from '../../src/verify/boot-manifest-reader.js';
+import { readBootManifest, type BootEntry } from '../../src/formats/boot-manifest.js';
 import { which } from '../../src/util/which.js';
 import { isRoot, runCaptured, runCli } from '../helpers/cli.js';
 import { fixtureArgs, hasSharedData, REPO_ROOT, SMARTOS_DATA } from '../helpers/paths.js';
@@ -382,8 +382,10 @@ function compare(
         problems.push(`${where}: links to ${got.target}, the manifest says ${want.target}`);
       continue;
     }
-    if (got.mode !== parseInt(want.mode!, 8))
-      problems.push(`${where}: mode ${got.mode.toString(8)}, the manifest says ${want.mode}`);
+    if (got.mode !== want.mode)
+      problems.push(
+        `${where}: mode ${got.mode.toString(8)}, the manifest says ${want.mode?.toString(8)}`,
+      );
     if (got.uid !== id(guest.users, want.owner))
       problems.push(`${where}: uid ${got.uid}, the manifest says ${want.owner}`);
     if (got.gid !== id(guest.groups, want.group))

@@ -5,62 +5,37 @@
  * `fail-on-missing: true`; gating is verify-manifest's job.
  */
 import * as core from '@actions/core';
-import { ARCHIVE_FORMATS, buildLive, defaultSystemRoot } from '../../live/build-live.js';
-import { parseUfsOptions } from '../../live/ufs-options.js';
-import { UserError } from '../../util/errors.js';
+import { buildLive, defaultSystemRoot } from '../../live/build-live.js';
 import {
-  booleanInput,
-  choiceInput,
-  definesInput,
-  integerInput,
-  listInput,
-  optionalInput,
-} from '../common/inputs.js';
+  ARTIFACT_INPUTS,
+  BUILD_LIVE_INPUTS,
+  BUILD_LIVE_OPTIONS,
+  parseArtifactOptions,
+  parseBuildLiveOptions,
+} from '../../options/build-live.js';
+import { getInputs } from '../common/inputs.js';
 import { code, findingFromText, report, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
 import { uploadBuildArtifacts } from './artifacts.js';
 import { buildLiveMarkdown, verdict } from './summary.js';
 
-await runAction('build-live', async () => {
-  const manifests = listInput('manifests');
-  if (manifests.length === 0) throw new UserError('input "manifests" is required (one a line)');
-  const noSystemRoot = booleanInput('no-system-root', false);
-  const systemRootInput = optionalInput('system-root');
-  if (noSystemRoot && systemRootInput) {
-    throw new UserError('inputs "system-root" and "no-system-root: true" contradict each other');
-  }
-  const upload = booleanInput('upload-artifacts', true);
-  const failOnMissing = booleanInput('fail-on-missing', false);
-  const retentionDays = integerInput('retention-days', 1, 400);
-  const prefix = optionalInput('artifact-prefix') ?? 'platform';
-  if (!/^[A-Za-z0-9._-]+$/.test(prefix)) {
-    throw new UserError(
-      `input "artifact-prefix" may hold only letters, digits, ".", "_" and "-", not ${JSON.stringify(prefix)}`,
-    );
-  }
-
-  const ufs = parseUfsOptions(
-    {
-      freePercent: optionalInput('ufs-free-percent'),
-      freeInodes: optionalInput('ufs-free-inodes'),
-      maxSize: optionalInput('ufs-max-size'),
-    },
-    (name) => `input "ufs-${name}"`,
+/** Every input, read and checked before anything is built. */
+function readInputs() {
+  // keep-staging is the CLI's: the action keeps the staged tree only for archive none.
+  const live = getInputs(
+    BUILD_LIVE_OPTIONS.filter((o) => o !== 'keep-staging'),
+    BUILD_LIVE_INPUTS,
   );
+  const settings = parseBuildLiveOptions(live.raw, live.names, defaultSystemRoot());
+  const artifacts = getInputs(ARTIFACT_INPUTS);
+  return { settings, artifacts: parseArtifactOptions(artifacts.raw, artifacts.names) };
+}
 
+await runAction('build-live', async () => {
+  const { settings, artifacts } = readInputs();
+  const { upload, prefix, retentionDays, failOnMissing } = artifacts;
   const result = await buildLive({
-    manifests,
-    proto: optionalInput('proto'),
-    overlays: listInput('overlays'),
-    manDir: optionalInput('man-dir'),
-    systemRoot: noSystemRoot ? undefined : (systemRootInput ?? defaultSystemRoot()),
-    customize: optionalInput('customize'),
-    output: optionalInput('output') ?? 'output',
-    logDir: optionalInput('log-dir') ?? 'log',
-    buildstamp: optionalInput('buildstamp'),
-    defines: definesInput('defines'),
-    archive: choiceInput('archive', ARCHIVE_FORMATS, 'auto'),
-    ufs,
+    ...settings,
     sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
     onInfo: (message) => core.info(message),
   });

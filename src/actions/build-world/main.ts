@@ -5,16 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as core from '@actions/core';
-import {
-  CACHE_BACKENDS,
-  LocalCache,
-  noCache,
-  parseMaxGb,
-  type CacheBackend,
-} from '../../cache/backend.js';
+import { LocalCache, noCache, type CacheBackend } from '../../cache/backend.js';
+import { BUILD_WORLD_OPTIONS, parseBuildWorldOptions } from '../../options/build-world.js';
 import { buildWorld, type BuildWorldResult } from '../../world/build-world.js';
-import { UserError } from '../../util/errors.js';
-import { booleanInput, choiceInput, optionalInput } from '../common/inputs.js';
+import { getInputs } from '../common/inputs.js';
 import { code, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
 import { GithubCache } from './github-cache.js';
@@ -37,31 +31,22 @@ function summary(result: BuildWorldResult): string {
 }
 
 await runAction('build-world', async () => {
-  const backendName = choiceInput('cache-backend', CACHE_BACKENDS, 'github');
-  const localDir = optionalInput('local-cache-dir');
-  let cache: (staging: string) => CacheBackend;
-  if (backendName === 'local') {
-    if (!localDir)
-      throw new UserError('input "local-cache-dir" is required with cache-backend: local');
-    const maxGb = parseMaxGb(
-      optionalInput('local-cache-max-gb') ?? '20',
-      'input "local-cache-max-gb"',
-    );
-    cache = (staging) => new LocalCache(localDir, maxGb, staging, (m) => core.info(m));
-  } else if (backendName === 'github') {
-    cache = (staging) => new GithubCache(staging);
-  } else {
-    cache = noCache;
-  }
+  const inputs = getInputs(BUILD_WORLD_OPTIONS);
+  const { cache: choice, ...settings } = parseBuildWorldOptions(inputs.raw, inputs.names, {
+    workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+    cacheBackend: 'github',
+  });
+  const cache: (staging: string) => CacheBackend =
+    choice.backend === 'local'
+      ? (staging) => new LocalCache(choice.dir, choice.maxGb, staging, (m) => core.info(m))
+      : choice.backend === 'github'
+        ? (staging) => new GithubCache(staging)
+        : noCache;
   // Build output is not ours: workflow commands in it must not be obeyed.
   const token = randomBytes(16).toString('hex');
   const result = await buildWorld({
-    workspace: optionalInput('workspace') ?? process.env.GITHUB_WORKSPACE ?? process.cwd(),
-    proto: optionalInput('proto'),
-    clean: booleanInput('clean', false),
-    cacheVersion: optionalInput('cache-version') ?? '1',
+    ...settings,
     cache,
-    failOnCacheError: booleanInput('fail-on-cache-error', false),
     sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
     onInfo: (m) => core.info(m),
     onWarning: (m) => core.warning(m),

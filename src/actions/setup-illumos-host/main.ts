@@ -5,48 +5,27 @@
  */
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { COMPRESSIONS } from '../../host/cache-tools.js';
 import { setupHost } from '../../host/setup-host.js';
 import {
-  booleanInput,
-  choiceInput,
-  definesInput,
-  integerInput,
-  listInput,
-  optionalInput,
-} from '../common/inputs.js';
+  parseSetupHostOptions,
+  SETUP_HOST_INPUTS,
+  SETUP_HOST_OPTIONS,
+} from '../../options/setup-host.js';
+import { getInputs } from '../common/inputs.js';
 import { code, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
 
 await runAction('setup-illumos-host', async () => {
-  const workspace = optionalInput('workspace') ?? process.env.GITHUB_WORKSPACE ?? process.cwd();
+  const inputs = getInputs(SETUP_HOST_OPTIONS, SETUP_HOST_INPUTS);
   const runnerTemp = process.env.RUNNER_TEMP;
-  const result = await setupHost({
-    name: 'setup-illumos-host',
-    workspace,
-    proto: optionalInput('proto'),
-    manDir: optionalInput('man-dir'),
-    releaseFile: optionalInput('release-file'),
-    installPackages: booleanInput('install-packages', false),
-    illumosRepo: optionalInput('illumos-repo'),
-    illumosRef: optionalInput('illumos-ref'),
-    illumosExtraRepo: optionalInput('illumos-extra-repo'),
-    illumosExtraRef: optionalInput('illumos-extra-ref'),
-    primaryCompiler: optionalInput('primary-compiler'),
-    shadowCompilers: listInput('shadow-compilers'),
-    gate: optionalInput('gate'),
-    nightlyOptions: optionalInput('nightly-options'),
-    maxJobs: integerInput('max-jobs', 1, 4096),
-    onClosedBins: optionalInput('on-closed-bins'),
-    illumosEnv: definesInput('illumos-env'),
-    compression: choiceInput('compression', COMPRESSIONS, 'auto'),
-    gnuTar: optionalInput('gnu-tar'),
+  const settings = parseSetupHostOptions(inputs.raw, inputs.names, {
+    workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
     // RUNNER_TEMP lives as long as the job and is not in the checkout.
-    shimDir:
-      optionalInput('shim-dir') ?? (runnerTemp ? join(runnerTemp, 'joyent-live-bin') : undefined),
-    manUrl: optionalInput('man-url'),
-    manSha256: optionalInput('man-sha256'),
-    manStripComponents: integerInput('man-strip-components', 0, 64),
+    shimDir: runnerTemp ? join(runnerTemp, 'joyent-live-bin') : undefined,
+  });
+  const result = await setupHost({
+    ...settings,
+    name: 'setup-illumos-host',
     onInfo: (message) => core.info(message),
   });
 

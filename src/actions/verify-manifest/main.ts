@@ -9,26 +9,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { formatMarkdown, verdictLine } from '../../verify/report.js';
-import { FAIL_ON } from '../../verify/types.js';
+import {
+  parseVerifyOptions,
+  VERIFY_INPUTS,
+  VERIFY_OPTIONS,
+} from '../../options/verify-manifest.js';
 import { verifyManifest } from '../../verify/verify.js';
-import { UserError } from '../../util/errors.js';
-import { choiceListInput, definesInput, listInput, optionalInput } from '../common/inputs.js';
+import { getInputs } from '../common/inputs.js';
 import { report, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
 
 await runAction('verify-manifest', async () => {
-  const logs = listInput('logs');
-  if (logs.length === 0) throw new UserError('input "logs" is required (one build log a line)');
-
-  const result = await verifyManifest({
-    logs,
-    manifests: listInput('manifests'),
-    defines: definesInput('defines'),
-    platform: optionalInput('platform'),
-    baseline: optionalInput('baseline'),
-    allowMissing: listInput('allow-missing'),
-    failOn: choiceListInput('fail-on', FAIL_ON, ['failed']),
-  });
+  // format and output are the CLI's: the action writes the summary and a JSON report.
+  const inputs = getInputs(
+    VERIFY_OPTIONS.filter((o) => o !== 'format' && o !== 'output'),
+    VERIFY_INPUTS,
+  );
+  const { verify } = parseVerifyOptions(inputs.raw, inputs.names);
+  const result = await verifyManifest(verify);
 
   const dir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'joyent-live-verify-'));
   const reportPath = join(dir, 'verify-report.json');

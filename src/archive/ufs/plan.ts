@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageNode } from '../../image/model.js';
-import { ROOT_DIR } from '../boot-manifest.js';
+import { ROOT_DIR } from '../../image/model.js';
 import { BSIZE, dblkno, FPC, FPG, FRAG, FSIZE, INOPB, MAX_IPG, SBLKNO } from './layout.js';
 import {
   blockCount,

@@ -1,13 +1,41 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { ImageNode } from '../image/model.js';
 import type { SourceTag } from '../sources/search.js';
 import { describeError, UserError } from '../util/errors.js';
 import { ownString } from '../util/format.js';
-import type { LogEntry } from './types.js';
+import type { LogEntry } from '../verify/types.js';
+
+/**
+ * The build log, both styles: the lines build-live writes and the reader
+ * verify-manifest uses, which also reads the smartos-live C builder's log.
+ * The JSONL twin beside it is in jsonl-twin.ts.
+ */
+
+// ---- writer (joyent-live style) ----
+
+/** The line for one applied entry, in the order applied. */
+export function formatLogLine(node: ImageNode): string {
+  const status = node.status === 'ok' ? 'OK' : '*FAILED*';
+  switch (node.type) {
+    case 'd':
+      return `${status} - DIR: ${node.path}`;
+    case 'f':
+      return node.status === 'ok'
+        ? `OK[${node.tag}] - FILE: ${node.path}`
+        : `${status} - FILE: ${node.path}`;
+    case 's':
+      return `${status} - SYMLINK: ${node.target} -> ${node.path}`;
+    case 'h':
+      return `${status} - LINK: ${node.target} -> ${node.path}`;
+  }
+}
+
+// ---- reader (both styles) ----
 
 type Parsed = Omit<LogEntry, 'line'>;
 
-// joyent-live (SPEC 3): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
+// joyent-live (docs/build-log.md): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
 const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
 const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): (.+)$/;
 // smartos-live's C builder: "FILE: [path][0444][root/0][bin/2]: OK (dir)", ...
@@ -91,7 +119,7 @@ async function endsWithNewline(path: string, size: number): Promise<boolean> {
 }
 
 /**
- * Streams a build log (either style of SPEC 3) line by line, handing each
+ * Streams a build log (either style of docs/build-log.md) line by line, handing each
  * entry to `onEntry`; nothing but the summary is kept, so a log of millions
  * of lines reads in constant memory. Every other line is ignored. An empty
  * log, or one without a single entry line, is an error: it is the wrong file.

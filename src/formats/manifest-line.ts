@@ -1,8 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { checkImagePath } from '../manifest/path.js';
+import type { Diagnostic, ManifestEntry, SourceLocation } from '../manifest/types.js';
 import { describeError } from '../util/errors.js';
-import { checkImagePath } from './path.js';
-import type { Diagnostic, ManifestEntry, SourceLocation } from './types.js';
+
+/**
+ * Manifest entry lines (docs/manifest.md): the reader (one line, one file)
+ * and the writer of normalized lines that `manifest merge` prints.
+ */
 
 /** Values for `$NAME` / `${NAME}` in manifests, from `--define NAME=VALUE`. */
 export type Defines = ReadonlyMap<string, string>;
@@ -10,13 +15,37 @@ export type Defines = ReadonlyMap<string, string>;
 const VARIABLE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 const OCTAL_MODE = /^[0-7]+$/;
 
+/** Mode as SmartOS manifests print it: at least four octal digits. */
+export function formatMode(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
+}
+
+// ---- writer ----
+
+/**
+ * One entry as a normalized manifest line: single spaces, the mode as at
+ * least four octal digits, variables already substituted.
+ */
+export function formatEntry(entry: ManifestEntry): string {
+  switch (entry.type) {
+    case 'd':
+    case 'f':
+      return `${entry.type} ${entry.path} ${formatMode(entry.mode)} ${entry.owner} ${entry.group}`;
+    case 's':
+    case 'h':
+      return `${entry.type} ${entry.path}=${entry.target}`;
+  }
+}
+
+// ---- reader ----
+
 export interface ParsedLine {
   entry?: ManifestEntry;
   diagnostics: Diagnostic[];
 }
 
 /**
- * Parses one manifest line (SPEC 1). Comments and blank lines give neither
+ * Parses one manifest line (docs/manifest.md). Comments and blank lines give neither
  * an entry nor a diagnostic.
  */
 export function parseManifestLine(raw: string, loc: SourceLocation, defines: Defines): ParsedLine {

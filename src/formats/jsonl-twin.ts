@@ -1,6 +1,39 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { isSymlinkNode, type ImageNode } from '../image/model.js';
+import { formatMode } from './manifest-line.js';
+
+// ---- writer ----
+
+/** The JSONL twin's record for one entry: a stable key order. */
+export function formatLogRecord(node: ImageNode): string {
+  const link = isSymlinkNode(node);
+  const record = {
+    path: node.path,
+    type: node.type,
+    origin: node.origin,
+    manifest: node.loc?.file ?? null,
+    line: node.loc?.line ?? null,
+    mode: link ? null : formatMode(node.mode),
+    owner: link ? null : node.owner,
+    uid: link ? null : node.uid,
+    group: link ? null : node.group,
+    gid: link ? null : node.gid,
+    tag: node.tag ?? null,
+    source: node.source ?? null,
+    resolved: node.resolved && node.resolved !== node.source ? node.resolved : null,
+    size: node.size ?? null,
+    md5: node.md5 ?? null,
+    target: node.target ?? null,
+    status: node.status === 'ok' ? 'OK' : 'FAILED',
+    searched: node.status === 'failed' ? (node.searched ?? []) : null,
+    error: node.error ?? null,
+  };
+  return JSON.stringify(record);
+}
+
+// ---- reader ----
 
 export interface TwinFailure {
   manifest?: { file: string; line: number };
@@ -10,7 +43,7 @@ export interface TwinFailure {
 // Only FAILED records are parsed; any JSON spacing is accepted.
 const FAILED_RECORD = /"status"\s*:\s*"FAILED"/;
 
-/** `build_live.X.log` -> `build_live.X.jsonl`, the twin SPEC 3 describes. */
+/** `build_live.X.log` -> `build_live.X.jsonl`, the twin docs/build-log.md describes. */
 export function twinPath(logPath: string): string | undefined {
   return logPath.endsWith('.log') ? `${logPath.slice(0, -4)}.jsonl` : undefined;
 }

@@ -27,7 +27,7 @@ export interface BuildTime {
 }
 
 /**
- * BUILDSTAMP and output timestamps (SPEC 2): `--buildstamp` wins, then
+ * BUILDSTAMP and output timestamps (docs/assembly.md): `--buildstamp` wins, then
  * SOURCE_DATE_EPOCH, then the current time. Timestamps come from
  * SOURCE_DATE_EPOCH when it is set, else from the BUILDSTAMP.
  */
@@ -49,7 +49,7 @@ export function resolveBuildTime(
     const epoch = parseBuildstamp(explicit);
     if (epoch === undefined) {
       throw new UserError(
-        `--buildstamp "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`,
+        `BUILDSTAMP "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`,
         { exitCode: 2 },
       );
     }

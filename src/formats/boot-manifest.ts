@@ -1,13 +1,52 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { ImageIdentities } from '../image/owners.js';
+import { ROOT_DIR, type ImageNode } from '../image/model.js';
+import { compareBytes } from '../manifest/path.js';
 import { describeError, UserError } from '../util/errors.js';
+import { formatMode } from './manifest-line.js';
 
-/** One line of a boot_archive.manifest (SPEC 4) or of an md5sum listing. */
+// ---- writer ----
+
+/**
+ * The lines of boot_archive.manifest (docs/boot-archive-manifest.md) for the final image, sorted by
+ * path in byte order. Owners are the image's names for the ids applied.
+ */
+export function* bootManifestLines(
+  nodes: Iterable<ImageNode>,
+  ids: ImageIdentities,
+): Generator<string> {
+  const user = (uid: number) => ids.users.nameOf(uid) ?? String(uid);
+  const group = (gid: number) => ids.groups.nameOf(gid) ?? String(gid);
+  yield `d . ${formatMode(ROOT_DIR.mode)} ${user(ROOT_DIR.uid)} ${group(ROOT_DIR.gid)}`;
+  const sorted = [...nodes].sort((a, b) => compareBytes(a.path, b.path));
+  for (const node of sorted) {
+    const owner = `${formatMode(node.mode)} ${user(node.uid)} ${group(node.gid)}`;
+    switch (node.type) {
+      case 'd':
+        yield `d ./${node.path} ${owner}`;
+        break;
+      case 'f':
+      case 'h':
+        if (node.linkText !== undefined) yield `s ./${node.path}=${node.linkText}`;
+        else yield `f ./${node.path} ${owner} ${node.md5}`;
+        break;
+      case 's':
+        yield `s ./${node.path}=${node.target}`;
+        break;
+    }
+  }
+}
+
+// ---- reader ----
+
+/** One line of a boot_archive.manifest (docs/boot-archive-manifest.md) or of an md5sum listing. */
 export interface BootEntry {
   type: 'd' | 'f' | 's';
   /** Image path without the leading "./" ("" for the root). */
   path: string;
-  mode?: string;
+  /** Permission bits, as a number (formatted only when printed). */
+  mode?: number;
   owner?: string;
   group?: string;
   md5?: string;
@@ -27,7 +66,7 @@ const MD5SUM = /^([0-9a-f]{32}) [ *](\.\/.+|\.)$/;
 const imagePath = (dotted: string) => (dotted === '.' ? '' : dotted.replace(/^\.\//, ''));
 
 /**
- * Reads a boot_archive.manifest in SPEC 4's format, or in md5sum's
+ * Reads a boot_archive.manifest in our format (docs/boot-archive-manifest.md), or in md5sum's
  * (`<md5>  ./path`, which smartos-live ships); the first entry line decides.
  */
 export async function readBootManifest(file: string): Promise<BootManifest> {
@@ -54,7 +93,7 @@ export async function readBootManifest(file: string): Promise<BootManifest> {
           entry = {
             type: node[1] as 'd' | 'f',
             path: imagePath(node[2]),
-            mode: node[3].padStart(4, '0'),
+            mode: parseInt(node[3], 8),
             owner: node[4],
             group: node[5],
             md5: node[6],

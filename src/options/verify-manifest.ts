@@ -1,0 +1,69 @@
+/** verify-manifest's options, parsed once for the CLI and the verify-manifest action. */
+import { FAIL_ON, type FailOn } from '../verify/types.js';
+import type { VerifyOptions } from '../verify/verify.js';
+import { UsageError } from '../util/errors.js';
+import type { OptionNames } from './names.js';
+import { choice, choiceList, defines, list, text, type RawValue } from './values.js';
+
+export const VERIFY_OPTIONS = [
+  'log',
+  'manifest',
+  'define',
+  'platform',
+  'baseline',
+  'allow-missing',
+  'fail-on',
+  'format',
+  'output',
+] as const;
+export type VerifyOption = (typeof VERIFY_OPTIONS)[number];
+
+export const VERIFY_INPUTS: Partial<Record<VerifyOption, string>> = {
+  log: 'logs',
+  manifest: 'manifests',
+  define: 'defines',
+};
+
+export const REPORT_FORMATS = ['text', 'json', 'markdown'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export const VERIFY_DEFAULTS = { failOn: ['failed'] as readonly FailOn[], format: 'text' } as const;
+
+export type VerifyRaw = Partial<Record<VerifyOption, RawValue>>;
+
+export interface VerifySettings {
+  /** What the engine's verifyManifest() takes. */
+  verify: VerifyOptions & { failOn: FailOn[] };
+  /** The CLI's report format and extra report file. */
+  format: ReportFormat;
+  output?: string;
+}
+
+export function parseVerifyOptions(
+  raw: VerifyRaw,
+  names: OptionNames<VerifyOption>,
+): VerifySettings {
+  const n = (option: VerifyOption) => names.name(option);
+  const logs = list(raw.log);
+  if (logs.length === 0) throw new UsageError(`no log given (${n('log')})`);
+  const platform = text(raw.platform, n('platform'));
+  const baseline = text(raw.baseline, n('baseline'));
+  if (baseline !== undefined && platform === undefined) {
+    throw new UsageError(
+      `${n('baseline')} needs ${n('platform')} (the build whose boot_archive.manifest is compared)`,
+    );
+  }
+  return {
+    verify: {
+      logs,
+      manifests: list(raw.manifest),
+      defines: defines(raw.define, (item) => names.value('define', item)),
+      platform,
+      baseline,
+      allowMissing: list(raw['allow-missing']),
+      failOn: choiceList(raw['fail-on'], n('fail-on'), FAIL_ON, VERIFY_DEFAULTS.failOn),
+    },
+    format: choice(raw.format, n('format'), REPORT_FORMATS, VERIFY_DEFAULTS.format),
+    output: text(raw.output, n('output')),
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * The one way the engine runs a command. `run()` resolves with what
+ * happened (status, signal, the tail of each stream) and never rejects;
+ * `runChecked()` throws a CommandFailed, which names the command, its status
+ * and the end of what it printed, unless it exited 0. `start()` returns the
+ * running command, to stop it (and, started as its own process group, all
+ * it started) before it ends.
+ *
+ * Output is never buffered whole: each stream keeps at most its last
+ * `capture` bytes; the rest goes as it comes to a writable (a stage log,
+ * with back-pressure), to callbacks, or nowhere.
+ */
+import { spawn, type StdioOptions } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import type { Writable } from 'node:stream';
+import { describeError, errnoCode, UserError } from './errors.js';
+
+/** Bytes kept of each stream by default: its last 64 KiB. */
+export const DEFAULT_CAPTURE = 64 * 1024;
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface RunOptions {
+  cwd?: string;
+  /** The command's environment (default: ours). */
+  env?: NodeJS.ProcessEnv;
+  /** Written to the command's stdin, which is otherwise /dev/null. */
+  input?: Buffer | string;
+  /**
+   * Where stdout and stderr go: 'pipe' (default) through us (captured,
+   * streamed to `to` and the callbacks); 'ignore'; or a file descriptor of
+   * ours the command writes to itself (2: our stderr), nothing captured.
+   */
+  output?: 'pipe' | 'ignore' | number;
+  /** Bytes kept of each stream in the result, its last ones (default DEFAULT_CAPTURE; 0: none). */
+  capture?: number;
+  /** Both streams written here as they come, honouring back-pressure; not ended. */
+  to?: Writable;
+  /** Each chunk as it comes, raw (hashing git's output, showing a build's). */
+  onOutput?: (chunk: Buffer, stream: OutputStream) => void;
+  /** Each complete line of each stream, as it comes (installers, long listings). */
+  onLine?: (line: string, stream: OutputStream) => void;
+  /**
+   * Runs the command as the leader of its own process group (setsid, on
+   * Linux and illumos alike): kill() and `abort` then signal the whole
+   * group, so nothing the command started outlives it.
+   */
+  processGroup?: boolean;
+  /** Aborting it kills the command (its group with processGroup) with `killSignal`. */
+  abort?: AbortSignal;
+  /** The signal `abort` sends (default SIGTERM). */
+  killSignal?: NodeJS.Signals;
+}
+
+export interface RunResult {
+  /** The command and its arguments, as one line (for messages). */
+  command: string;
+  /** Exit status; null when a signal ended it or it could not start. */
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last `capture` bytes of each stream, as UTF-8. */
+  stdout: string;
+  stderr: string;
+  /** True when a stream said more than was kept. */
+  truncated: boolean;
+  /** Why it could not start ("does not exist", ...), when it could not. */
+  error?: string;
+  /** The errno code of that (ENOENT, EACCES). */
+  errorCode?: string;
+}
+
+export interface RunningCommand {
+  /** Undefined when it could not start. */
+  readonly pid: number | undefined;
+  readonly result: Promise<RunResult>;
+  /**
+   * Sends `signal` to the command, or to its whole process group when it
+   * was started with processGroup (the group outlives its leader: this
+   * still reaches what is left of it). False when there was nothing to signal.
+   */
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+/** The last `limit` bytes of a stream, kept in the chunks they came in. */
+class Tail {
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  dropped = false;
+
+  constructor(private readonly limit: number) {}
+
+  add(chunk: Buffer): void {
+    if (this.limit <= 0) {
+      this.dropped ||= chunk.length > 0;
+      return;
+    }
+    this.chunks.push(chunk);
+    this.kept += chunk.length;
+    while (this.kept - this.chunks[0].length >= this.limit) {
+      this.kept -= this.chunks.shift()!.length;
+      this.dropped = true;
+    }
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    if (all.length <= this.limit) return all.toString('utf8');
+    this.dropped = true;
+    return all.subarray(all.length - this.limit).toString('utf8');
+  }
+}
+
+/** Splits chunks into lines; a line cut between two chunks is joined first. */
+class Lines {
+  private partial = '';
+  private readonly decoder = new StringDecoder('utf8');
+  constructor(private readonly each: (line: string) => void) {}
+  add(chunk: Buffer): void {
+    const parts = (this.partial + this.decoder.write(chunk)).split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const line of parts) this.each(line);
+  }
+  end(): void {
+    this.partial += this.decoder.end();
+    if (this.partial) this.each(this.partial);
+    this.partial = '';
+  }
+}
+
+const shown = (command: string, args: readonly string[]) => [command, ...args].join(' ');
+
+/** Starts a command; see RunOptions. */
+export function start(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): RunningCommand {
+  const output = options.output ?? 'pipe';
+  const stdio: StdioOptions = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
+  const limit = options.capture ?? DEFAULT_CAPTURE;
+  const tails = { stdout: new Tail(limit), stderr: new Tail(limit) };
+  const each = options.onLine;
+  const lines = each && {
+    stdout: new Lines((line) => each(line, 'stdout')),
+    stderr: new Lines((line) => each(line, 'stderr')),
+  };
+  const group = options.processGroup === true;
+
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio,
+    detached: group,
+  });
+  let exited = false;
+
+  const kill = (signal: NodeJS.Signals = 'SIGTERM'): boolean => {
+    if (child.pid === undefined) return false;
+    if (!group) return exited ? false : child.kill(signal);
+    try {
+      process.kill(-child.pid, signal);
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === 'ESRCH') return false; // the group is gone
+      throw err;
+    }
+  };
+
+  const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
+  if (options.abort?.aborted) queueMicrotask(onAbort);
+  else options.abort?.addEventListener('abort', onAbort, { once: true });
+
+  const result = new Promise<RunResult>((resolve) => {
+    let startError: Error | undefined;
+    const pump = (stream: NodeJS.ReadableStream | null, name: OutputStream) => {
+      stream?.on('data', (chunk: Buffer) => {
+        tails[name].add(chunk);
+        options.onOutput?.(chunk, name);
+        lines?.[name].add(chunk);
+        if (options.to && !options.to.write(chunk)) {
+          child.stdout?.pause();
+          child.stderr?.pause();
+          options.to.once('drain', () => {
+            child.stdout?.resume();
+            child.stderr?.resume();
+          });
+        }
+      });
+    };
+    pump(child.stdout, 'stdout');
+    pump(child.stderr, 'stderr');
+    if (child.stdin && options.input !== undefined) {
+      // A command that does not read all of its input closes the pipe early: not our error.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
+    child.on('exit', () => (exited = true));
+    child.on('error', (err) => {
+      // Either it could not start ('close' may not follow), or a kill failed (it will).
+      startError = err;
+      if (child.pid === undefined) finish(null, null);
+    });
+    child.on('close', (status: number | null, signal: NodeJS.Signals | null) =>
+      finish(status, signal),
+    );
+    let finished = false;
+    function finish(status: number | null, signal: NodeJS.Signals | null) {
+      if (finished) return;
+      finished = true;
+      exited = true;
+      options.abort?.removeEventListener('abort', onAbort);
+      lines?.stdout.end();
+      lines?.stderr.end();
+      const stdout = tails.stdout.text();
+      const stderr = tails.stderr.text();
+      resolve({
+        command: shown(command, args),
+        status,
+        signal,
+        stdout,
+        stderr,
+        truncated: tails.stdout.dropped || tails.stderr.dropped,
+        ...(startError && {
+          error: describeError(startError),
+          errorCode: errnoCode(startError),
+        }),
+      });
+    }
+  });
+
+  return {
+    get pid() {
+      return child.pid;
+    },
+    result,
+    kill,
+  };
+}
+
+/** Runs a command to its end; resolves with what happened, never rejects. */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  return start(command, args, options).result;
+}
+
+/** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
+export function describeStatus(result: RunResult): string {
+  if (result.error && result.status === null && result.signal === null) {
+    return `could not be started: ${result.error}`;
+  }
+  if (result.signal) return `killed by ${result.signal}`;
+  return `exit status ${result.status}`;
+}
+
+/** The last `count` non-empty lines a run printed, stderr last (where errors go). */
+export function lastLines(result: RunResult, count: number): string[] {
+  return `${result.stdout}\n${result.stderr}`
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '')
+    .slice(-count);
+}
+
+/** What to quote of a failed run: why it could not start, else its last line, else its status. */
+export function lastLine(result: RunResult): string {
+  return result.error ?? lastLines(result, 1)[0]?.trim() ?? `exit code ${result.status}`;
+}
+
+/** A command that did not exit 0; its message names it, how it ended and its last words. */
+export class CommandFailed extends UserError {
+  readonly result: RunResult;
+  constructor(result: RunResult, message?: string) {
+    const said = lastLines(result, 1)[0]?.trim();
+    super(
+      message ??
+        `${result.command}: ${describeStatus(result)}${said && !result.error ? `: ${said}` : ''}`,
+    );
+    this.name = 'CommandFailed';
+    this.result = result;
+  }
+}
+
+/** Runs a command to its end; throws a CommandFailed unless it exited 0. */
+export async function runChecked(
+  command: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const result = await run(command, args, options);
+  if (result.status !== 0) throw new CommandFailed(result);
+  return result;
+}
