@@ -236,6 +236,8 @@ class ContentLayout {
  */
 export async function writeUfs(options: {
   stagingRoot: string;
+  /** Where an image file's bytes are, when not at `<stagingRoot>/<path>`. */
+  contentPath?: (path: string) => string;
   nodes: readonly ImageNode[];
   root: { mode: number; uid: number; gid: number };
   output: string;
@@ -243,6 +245,7 @@ export async function writeUfs(options: {
   plan: UfsPlan;
 }): Promise<void> {
   const { plan, epoch } = options;
+  const fileOf = options.contentPath ?? ((path: string) => join(options.stagingRoot, path));
   const table = buildInodeTable(options.nodes, options.root);
   const ipg = plan.inodesPerGroup;
   if (table.length + 2 > plan.inodes) throw new PlanExceeded('out of inodes');
@@ -280,7 +283,7 @@ export async function writeUfs(options: {
         inode.size > 0 &&
         inode.size <= SMALL_FILE &&
         !plannedSparseBlocks(plan, options.stagingRoot, inode.path)
-          ? join(options.stagingRoot, inode.path)
+          ? fileOf(inode.path)
           : undefined,
       ),
     );
@@ -288,7 +291,7 @@ export async function writeUfs(options: {
       const layout = new ContentLayout(alloc, out);
       if (inode.kind === 'f') {
         if (inode.size >= LARGEFILE_SIZE) largefiles = true;
-        const path = join(options.stagingRoot, inode.path);
+        const path = fileOf(inode.path);
         const lbns = plannedSparseBlocks(plan, options.stagingRoot, inode.path);
         const small = readAhead.take(index);
         if (small) {
