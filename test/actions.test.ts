@@ -27,7 +27,7 @@ import {
 } from './helpers/illumos-host.js';
 import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
 import { startResultsServer } from './helpers/results-server.js';
-import { cleanRunnerEnv, parseOutputFile, runComposite } from './helpers/runner.js';
+import { cleanRunnerEnv, interpolate, parseOutputFile, runComposite } from './helpers/runner.js';
 import { freshRunner, illumosPath, makeWorldWorkspace, snapshot } from './helpers/world.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708
@@ -136,11 +136,18 @@ test('build-live + verify-manifest on the broken fixture: annotation at the mani
   assert.equal(build.code, 0, build.stdout + build.stderr);
   assert.equal(build.outputs['failed-count'], '1');
   assert.match(build.summary, /1 FAILED/);
-  assert.match(build.summary, /90-missing\.manifest:3/);
+  // One list per job: verify-manifest, the gate, lists the entry; build-live says so.
+  assert.match(
+    build.summary,
+    /1 FAILED entry does not fail this step: verify-manifest, the gate, lists them/,
+  );
+  assert.doesNotMatch(build.summary, /#### FAILED entries/);
+  // The FAILED entry is a plain line here; verify-manifest, the gate, annotates it.
   assert.match(
     build.stdout,
-    /^::warning title=.*,file=action-fixtures\/manifests\/broken\/90-missing\.manifest,line=3::/m,
+    /^FAILED usr\/share\/man\/man1\/missing\.1 \(.*90-missing\.manifest:3\)$/m,
   );
+  assert.doesNotMatch(build.stdout, /^::warning [^\n]*90-missing\.manifest,line=3::/m);
 
   const verify = await runAction(t, 'verify-manifest', {
     logs: build.outputs.log,
@@ -178,14 +185,24 @@ test('build-live + verify-manifest on the broken fixture: annotation at the mani
 
 test('build-live fail-on-missing: true fails the step on FAILED entries', async (t) => {
   const out = await scratchDir(t);
-  const run = await runAction(t, 'build-live', {
-    ...fixtureInputs(out, [GOOD, BROKEN]),
-    'fail-on-missing': 'true',
-  });
+  const sha = '0123456789abcdef0123456789abcdef01234567';
+  const run = await runAction(
+    t,
+    'build-live',
+    { ...fixtureInputs(out, [GOOD, BROKEN]), 'fail-on-missing': 'true' },
+    { GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'o/r', GITHUB_SHA: sha },
+  );
   assert.equal(run.code, 1);
   assert.match(run.stdout, /^::error title=[^\n]*90-missing\.manifest,line=3::/m);
   assert.match(run.stdout, /^::error::1 FAILED entries \(fail-on-missing is true\)$/m);
   assert.equal(run.outputs['failed-count'], '1');
+  // build-live is the last word here: it lists the entry, linked to its manifest line.
+  assert.ok(
+    run.summary.includes(
+      `(https://github.com/o/r/blob/${sha}/action-fixtures/manifests/broken/90-missing.manifest#L3)`,
+    ),
+    run.summary,
+  );
 });
 
 test('verify-manifest passes a clean build', async (t) => {
@@ -529,6 +546,7 @@ interface ExampleStep {
   uses?: string;
   run?: string;
   with?: Record<string, string>;
+  env?: Record<string, string>;
 }
 
 test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in for GitHub's results service): the live job's restore step and unpack script get back the proto the world job's build-world saved", async (t) => {
@@ -543,7 +561,7 @@ test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in fo
   const unpack = live.steps.find((s) => s.run?.includes('tar -xzf'));
   assert.ok(buildWorld?.with && restore?.with && unpack?.run, 'the example has the three steps');
   assert.equal(world.outputs?.['cache-key'], `\${{ steps.${buildWorld.id}.outputs.cache-key }}`);
-  assert.equal(restore.with.key, '${{ needs.world.outputs.cache-key }}');
+  assert.equal(world.outputs?.['cache-path'], `\${{ steps.${buildWorld.id}.outputs.cache-path }}`);
 
   const server = await startResultsServer();
   t.after(() => server.close());
@@ -562,6 +580,20 @@ test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in fo
     server.caches.map((c) => [c.key, c.finalized]),
     [[saved.outputs['cache-key'], true]],
   );
+  assert.equal(saved.outputs['cache-path'], join('.build-world-cache', 'proto-entry.tgz'));
+  // The live job's key and path, evaluated as the runner does, from the world job's outputs.
+  const needs = {
+    world: {
+      outputs: {
+        'cache-key': saved.outputs['cache-key'],
+        'cache-path': saved.outputs['cache-path'],
+      },
+    },
+    'base-proto': { outputs: {} },
+  };
+  const restoreKey = interpolate(restore.with.key, { needs });
+  const restorePath = interpolate(restore.with.path, { needs });
+  assert.equal(restoreKey, saved.outputs['cache-key']);
 
   // The live job: another checkout. @actions/cache's restoreCache (what
   // actions/cache/restore runs) with the example's path and the world job's
@@ -576,7 +608,7 @@ test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in fo
       '--input-type=module',
       '-e',
       `const cache = await import(${JSON.stringify(cacheLib)});
-       const key = await cache.restoreCache([${JSON.stringify(restore.with.path)}], ${JSON.stringify(saved.outputs['cache-key'])}, []);
+       const key = await cache.restoreCache([${JSON.stringify(restorePath)}], ${JSON.stringify(restoreKey)}, []);
        process.stdout.write('\\nrestored=' + (key ?? ''));`,
     ],
     {
@@ -592,10 +624,15 @@ test("docs/examples/split-proto.yml (stand-in illumos host, loopback stand-in fo
   );
   assert.equal(restored.code, 0, restored.stderr);
   assert.equal(restored.stdout.split('\n').at(-1), `restored=${saved.outputs['cache-key']}`);
-  const unpacked = await runCaptured('bash', ['-e', '-c', unpack.run], { cwd: liveDir });
+  const unpackEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(unpack.env ?? {})) unpackEnv[k] = interpolate(v, { needs });
+  const unpacked = await runCaptured('bash', ['-e', '-c', unpack.run], {
+    cwd: liveDir,
+    env: unpackEnv,
+  });
   assert.equal(unpacked.code, 0, unpacked.stderr);
   assert.deepEqual(await snapshot(join(liveDir, 'proto')), await snapshot(join(ws, 'proto')));
-  assert.ok(!existsSync(join(liveDir, '.build-world-cache')), 'the entry file is removed');
+  assert.ok(!existsSync(join(liveDir, restorePath)), 'the entry file is removed');
 });
 
 test('build-live: uploads without a results service fail clearly', async (t) => {
@@ -687,6 +724,15 @@ test('build-live uploads its three artifacts to the loopback stand-in for GitHub
   const names = server.artifacts.map((a) => a.name).sort();
   assert.deepEqual(names, [`fx-log-${STAMP}`, `fx-manifest-${STAMP}`, `fx-tgz-${STAMP}`]);
   const tgzArtifact = server.artifacts.find((a) => a.name === `fx-tgz-${STAMP}`)!;
+  // The ids and URLs as outputs, as actions/upload-artifact gives them.
+  for (const kind of ['tgz', 'log', 'manifest']) {
+    const id = run.outputs[`${kind}-artifact-id`];
+    assert.match(id, /^\d+$/, `${kind}-artifact-id`);
+    assert.equal(
+      run.outputs[`${kind}-artifact-url`],
+      `https://github.com/joyent-live/build-live/actions/runs/1/artifacts/${id}`,
+    );
+  }
   const zip = join(out, 'tgz.zip');
   await writeFile(zip, server.blobOf(tgzArtifact)!);
   const unzipped = spawnSync('unzip', ['-p', zip, `platform-${STAMP}.tgz`], {
@@ -697,6 +743,25 @@ test('build-live uploads its three artifacts to the loopback stand-in for GitHub
     unzipped.stdout.equals(await readFile(run.outputs.tgz)),
     'the uploaded tgz is byte-identical',
   );
+});
+
+test('build-live on GitHub Enterprise Server: no artifact is uploaded, one warning says why and what to use, the build succeeds', async (t) => {
+  const server = await startResultsServer();
+  t.after(() => server.close());
+  const out = await scratchDir(t);
+  const run = await runAction(
+    t,
+    'build-live',
+    { ...fixtureInputs(out, [GOOD]), 'upload-artifacts': 'true' },
+    { ...server.env, GITHUB_SERVER_URL: 'https://ghes.example.com' },
+  );
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const warnings = run.stdout.match(/^::warning::.*$/gm) ?? [];
+  assert.equal(warnings.length, 1, run.stdout);
+  assert.match(warnings[0], /GitHub Enterprise Server \(https:\/\/ghes\.example\.com\)/);
+  assert.match(warnings[0], /actions\/upload-artifact \(v3 on GHES\)/);
+  assert.equal(server.artifacts.length, 0);
+  assert.equal(run.outputs['tgz-artifact-id'], undefined);
 });
 
 test('build-live: an artifact upload the results service refuses fails the step clearly', async (t) => {

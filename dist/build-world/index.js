@@ -95697,9 +95697,9 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3838);
 /* harmony import */ var _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4540);
-/* harmony import */ var _world_build_world_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3877);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6143);
-/* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6122);
+/* harmony import */ var _options_build_world_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2498);
+/* harmony import */ var _world_build_world_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(709);
+/* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8871);
 /* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9697);
 /* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(9962);
 /* harmony import */ var _github_cache_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7261);
@@ -95735,30 +95735,22 @@ function summary(result) {
     return lines.join('\n');
 }
 await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_7__/* .runAction */ .C)('build-world', async () => {
-    const backendName = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .choiceInput */ .ij)('cache-backend', _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__/* .CACHE_BACKENDS */ .bK, 'github');
-    const localDir = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .optionalInput */ .$m)('local-cache-dir');
-    let cache;
-    if (backendName === 'local') {
-        if (!localDir)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UserError */ .yo('input "local-cache-dir" is required with cache-backend: local');
-        const maxGb = (0,_cache_backend_js__WEBPACK_IMPORTED_MODULE_2__/* .parseMaxGb */ .LC)((0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .optionalInput */ .$m)('local-cache-max-gb') ?? '20', 'input "local-cache-max-gb"');
-        cache = (staging) => new _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__/* .LocalCache */ .Um(localDir, maxGb, staging, (m) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(m));
-    }
-    else if (backendName === 'github') {
-        cache = (staging) => new _github_cache_js__WEBPACK_IMPORTED_MODULE_8__/* .GithubCache */ .c(staging);
-    }
-    else {
-        cache = _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__/* .noCache */ .wt;
-    }
+    const inputs = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .getInputs */ .G)(_options_build_world_js__WEBPACK_IMPORTED_MODULE_3__/* .BUILD_WORLD_OPTIONS */ .rb);
+    const { cache: choice, ...settings } = (0,_options_build_world_js__WEBPACK_IMPORTED_MODULE_3__/* .parseBuildWorldOptions */ .kK)(inputs.raw, inputs.names, {
+        workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+        cacheBackend: 'github',
+    });
+    let githubCache; // its path is the `cache-path` output
+    const cache = choice.backend === 'local'
+        ? (staging) => new _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__/* .LocalCache */ .Um(choice.dir, choice.maxGb, staging, (m) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(m))
+        : choice.backend === 'github'
+            ? (staging) => (githubCache = new _github_cache_js__WEBPACK_IMPORTED_MODULE_8__/* .GithubCache */ .c(staging))
+            : _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__/* .noCache */ .wt;
     // Build output is not ours: workflow commands in it must not be obeyed.
     const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(16).toString('hex');
-    const result = await (0,_world_build_world_js__WEBPACK_IMPORTED_MODULE_3__/* .buildWorld */ .f)({
-        workspace: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .optionalInput */ .$m)('workspace') ?? process.env.GITHUB_WORKSPACE ?? process.cwd(),
-        proto: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .optionalInput */ .$m)('proto'),
-        clean: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .booleanInput */ .tE)('clean', false),
-        cacheVersion: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .optionalInput */ .$m)('cache-version') ?? '1',
+    const result = await (0,_world_build_world_js__WEBPACK_IMPORTED_MODULE_4__/* .buildWorld */ .f)({
+        ...settings,
         cache,
-        failOnCacheError: (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .booleanInput */ .tE)('fail-on-cache-error', false),
         sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
         onInfo: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(m),
         onWarning: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(m),
@@ -95776,6 +95768,7 @@ await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_7__/* .runAction */ .C)('build-
     _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('cache-key', result.cacheKey);
     _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('proto', result.proto);
     _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('restored-key', result.restoredKey ?? '');
+    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('cache-path', githubCache?.cachePath ?? '');
     _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('stages', JSON.stringify(Object.fromEntries(result.stages.map((s) => [s.stage, s.status]))));
     await (0,_common_report_js__WEBPACK_IMPORTED_MODULE_6__/* .writeSummary */ .Sy)(summary(result));
 });
@@ -95785,101 +95778,55 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6122:
+/***/ 8871:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $m: () => (/* binding */ optionalInput),
-/* harmony export */   ij: () => (/* binding */ choiceInput),
-/* harmony export */   tE: () => (/* binding */ booleanInput)
-/* harmony export */ });
-/* unused harmony exports listInput, integerInput, definesInput, choiceListInput */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6143);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  G: () => (/* binding */ getInputs)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
+var core = __nccwpck_require__(3838);
+;// CONCATENATED MODULE: ./build/src/options/names.js
+/** The CLI's names: `--<option>`, or `-m/--manifest` for an option in `short`. */
+function cliNames(short = {}) {
+    return {
+        name: (option, arg) => `${short[option] ? `-${short[option]}/` : ''}--${option}${arg ? ` ${arg}` : ''}`,
+        value: (option, value) => `--${option} ${value}`,
+    };
+}
 /**
- * Action inputs, read with @actions/core and checked here so that a wrong
- * value fails the step with a message naming the input (a UserError: no
- * stack trace), not deep inside the engine.
+ * An action's names: `input "<name>"`, where `renamed` maps the options
+ * whose input has another name (`log` is input `logs`).
+ */
+function inputNames(renamed = {}) {
+    const input = (option) => `input "${renamed[option] ?? option}"`;
+    return {
+        name: (option) => input(option),
+        value: (option, value) => `${input(option)}: ${value}`,
+    };
+}
+//# sourceMappingURL=names.js.map
+;// CONCATENATED MODULE: ./build/src/actions/common/inputs.js
+/**
+ * The actions' one reader of inputs (as docker/build-push-action's
+ * getInputs()): each action entry reads its inputs' raw text here and hands
+ * it to the parser of src/options it shares with the CLI, which checks it
+ * and names a bad one as `input "<name>"`.
  */
 
 
-/** A single-line input, or undefined when it is empty or unset. */
-function optionalInput(name) {
-    const value = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name).trim();
-    return value === '' ? undefined : value;
-}
 /**
- * A list input: one item a line (YAML `|` block), blank lines and lines
- * starting with `#` ignored, each item trimmed. Items are never split on
- * commas or spaces: paths may contain both.
+ * The raw text of `options`, each read from its input (`renamed` maps an
+ * option to its input's name where they differ), with the names for messages.
  */
-function listInput(name) {
-    return core
-        .getInput(name)
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line !== '' && !line.startsWith('#'));
-}
-const TRUE = ['true', 'True', 'TRUE'];
-const FALSE = ['false', 'False', 'FALSE'];
-/** A boolean input (YAML 1.2 core schema spellings); empty means `fallback`. */
-function booleanInput(name, fallback) {
-    const value = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name).trim();
-    if (value === '')
-        return fallback;
-    if (TRUE.includes(value))
-        return true;
-    if (FALSE.includes(value))
-        return false;
-    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`input "${name}" must be true or false, not ${JSON.stringify(value)}`);
-}
-/** One of a fixed set of values; empty means `fallback`. */
-function choiceInput(name, choices, fallback) {
-    const value = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name).trim();
-    if (value === '')
-        return fallback;
-    if (choices.includes(value))
-        return value;
-    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`input "${name}" must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
-}
-/** A whole number within [min, max], or undefined when empty. */
-function integerInput(name, min, max) {
-    const value = optionalInput(name);
-    if (value === undefined)
-        return undefined;
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new UserError(`input "${name}" must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
-    }
-    return Number(value);
-}
-/** `NAME=VALUE` lines (manifest `$NAME` variables) as a map. */
-function definesInput(name) {
-    const defines = new Map();
-    for (const item of listInput(name)) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
-        if (!m)
-            throw new UserError(`input "${name}": ${JSON.stringify(item)} is not NAME=VALUE`);
-        defines.set(m[1], m[2]);
-    }
-    return defines;
-}
-/**
- * A list whose items may be given one a line or comma-separated on one line
- * (`fail-on: failed,unknown-owner`), each checked against `choices`.
- */
-function choiceListInput(name, choices, fallback) {
-    const items = listInput(name)
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter(Boolean);
-    if (items.length === 0)
-        return [...fallback];
-    for (const item of items) {
-        if (!choices.includes(item)) {
-            throw new UserError(`input "${name}": unknown value ${JSON.stringify(item)} (choose from ${choices.join(', ')})`);
-        }
-    }
-    return items;
+function getInputs(options, renamed = {}) {
+    const raw = {};
+    for (const option of options)
+        raw[option] = core/* getInput */.V4(renamed[option] ?? option);
+    return { raw, names: inputNames(renamed) };
 }
 //# sourceMappingURL=inputs.js.map
 
@@ -95894,9 +95841,10 @@ function choiceListInput(name, choices, fallback) {
 /* harmony export */   jl: () => (/* binding */ findingFromText),
 /* harmony export */   z8: () => (/* binding */ report)
 /* harmony export */ });
-/* unused harmony exports MAX_ANNOTATIONS, workspacePath */
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3838);
+/* unused harmony exports MAX_ANNOTATIONS, MAX_JOB_ANNOTATIONS, workspacePath */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3838);
 /**
  * What an action tells the people reading a run: annotations on the
  * manifest line at fault (capped: GitHub shows only a few per step), the
@@ -95905,36 +95853,79 @@ function choiceListInput(name, choices, fallback) {
  */
 
 
+
 /** GitHub shows at most 10 error (and 10 warning) annotations per step. */
 const MAX_ANNOTATIONS = 10;
+/** ... and 50 of each level per job. */
+const MAX_JOB_ANNOTATIONS = 50;
 /**
  * A path as an annotation wants it: relative to GITHUB_WORKSPACE when it is
  * inside it (the runner resolves `file=` against the checkout).
  */
 function workspacePath(path) {
     const workspace = process.env.GITHUB_WORKSPACE;
-    if (!workspace || !(0,node_path__WEBPACK_IMPORTED_MODULE_0__.isAbsolute)(path))
+    if (!workspace || !(0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(path))
         return path;
-    const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_0__.relative)(workspace, path);
-    return rel === '' || rel.startsWith('..') || (0,node_path__WEBPACK_IMPORTED_MODULE_0__.isAbsolute)(rel) ? path : rel;
+    const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.relative)(workspace, path);
+    return rel === '' || rel.startsWith('..') || (0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(rel) ? path : rel;
 }
 /** Annotations made so far in this step, by level (GitHub's cap is per level). */
 const annotated = { error: 0, warning: 0 };
 /**
+ * The job's annotation ledger, shared by the steps of the suite in one job
+ * (RUNNER_TEMP is per job): one `level file:line` a line, so that a manifest
+ * line annotated by build-live is not annotated again by verify-manifest, and
+ * the job's cap of 50 per level is kept.
+ */
+function ledgerPath() {
+    const temp = process.env.RUNNER_TEMP;
+    return temp ? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(temp, 'joyent-live-annotations.txt') : undefined;
+}
+function readLedger() {
+    const path = ledgerPath();
+    if (!path)
+        return [];
+    try {
+        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path, 'utf8').split('\n').filter(Boolean);
+    }
+    catch {
+        return []; // no step of the suite has annotated yet
+    }
+}
+/**
  * Prints every finding as a plain line and annotates them at their
- * file:line until the step has MAX_ANNOTATIONS of that level; says how many
- * were not annotated. Report the findings that matter most first.
+ * file:line: at most one annotation per manifest line in the job, and, for
+ * errors, MAX_ANNOTATIONS - 1 per step, so that the step's verdict
+ * (`setFailed`, an error annotation too) is never the one the runner drops.
+ * Says how many were not annotated. Report the findings that matter most first.
  */
 function report(findings, level) {
-    const annotate = level === 'error' ? _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .error */ .z3 : _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e;
+    const annotate = level === 'error' ? _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .error */ .z3 : _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e;
+    const stepCap = level === 'error' ? MAX_ANNOTATIONS - 1 : MAX_ANNOTATIONS;
+    const ledger = readLedger();
+    const lines = new Set(ledger.map((entry) => entry.slice(entry.indexOf(' ') + 1)));
+    let inJob = ledger.filter((entry) => entry.startsWith(`${level} `)).length;
     let skipped = 0;
+    let already = 0;
     for (const f of findings) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(f.line);
-        if (annotated[level] >= MAX_ANNOTATIONS) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(f.line);
+        const key = f.file && f.startLine ? `${workspacePath(f.file)}:${f.startLine}` : undefined;
+        if (key && lines.has(key)) {
+            already++;
+            continue;
+        }
+        const jobCap = level === 'error' ? MAX_JOB_ANNOTATIONS - 1 : MAX_JOB_ANNOTATIONS;
+        if (annotated[level] >= stepCap || inJob >= jobCap) {
             skipped++;
             continue;
         }
         annotated[level]++;
+        inJob++;
+        if (key)
+            lines.add(key);
+        const path = ledgerPath();
+        if (path)
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(path, `${level} ${key ?? '-'}\n`);
         annotate(f.message ?? f.line, {
             ...(f.title ? { title: f.title } : {}),
             ...(f.file ? { file: workspacePath(f.file) } : {}),
@@ -95942,7 +95933,10 @@ function report(findings, level) {
         });
     }
     if (skipped > 0) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step); all are listed above`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step and ${MAX_JOB_ANNOTATIONS} per job${level === 'error' ? '; one is kept for the verdict' : ''}); all are listed above`);
+    }
+    if (already > 0) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`${already} ${level}s are on manifest lines an earlier annotation of this job already marks; all are listed above`);
     }
 }
 /** `file:line: rest` (engine diagnostics and warnings) split for an annotation. */
@@ -95956,11 +95950,11 @@ function findingFromText(text) {
  */
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
         return;
     }
-    await _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .summary */ .z.addRaw(markdown, true).write();
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .summary */ .z.emptyBuffer();
+    await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw(markdown, true).write();
+    _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.emptyBuffer();
 }
 /** Markdown inline code that survives backticks in the text. */
 function code(text) {
@@ -96161,7 +96155,7 @@ function parseMaxGb(text, name = 'local-cache-max-gb') {
 /* harmony export */ });
 /* unused harmony exports checkImagePath, parentPath */
 /**
- * Image paths as SPEC 1 allows them: relative to the image root, with no
+ * Image paths as docs/manifest.md allows them: relative to the image root, with no
  * leading `/`, no `.` or `..` component and no empty component. Returns the
  * reason a path is unsafe, or undefined when it is fine.
  */
@@ -96203,15 +96197,188 @@ function compareBytes(a, b) {
 
 /***/ }),
 
+/***/ 2498:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  rb: () => (/* binding */ BUILD_WORLD_OPTIONS),
+  kK: () => (/* binding */ parseBuildWorldOptions)
+});
+
+// UNUSED EXPORTS: BUILD_WORLD_DEFAULTS
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./build/src/cache/backend.js
+var cache_backend = __nccwpck_require__(4540);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+;// CONCATENATED MODULE: ./build/src/options/values.js
+/**
+ * Parsers of single option values, from the text the user typed: a CLI
+ * option value (commander gives a string, or a list for repeatable ones)
+ * or an action input (always one string; lists one item a line). Each
+ * takes the option's display name for its messages; a bad value is a
+ * UsageError (exit 2 in the CLI, a failed step in an action).
+ */
+
+const quote = (value) => JSON.stringify(value);
+/** A single value, trimmed; undefined when not given or blank. */
+function values_text(raw, name) {
+    if (raw === undefined)
+        return undefined;
+    if (typeof raw !== 'string') {
+        if (raw.length > 1)
+            throw new errors/* UsageError */.eb(`${name} takes one value, not ${raw.length}`);
+        return values_text(raw[0], name);
+    }
+    const value = raw.trim();
+    return value === '' ? undefined : value;
+}
+/**
+ * A list: a repeatable CLI option's values as given, or an input's lines
+ * (blank lines and lines starting with `#` ignored, each trimmed). Items are
+ * never split on commas or spaces: paths may contain both.
+ */
+function list(raw) {
+    if (raw === undefined)
+        return [];
+    if (typeof raw !== 'string')
+        return [...raw];
+    return raw
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'));
+}
+/**
+ * A boolean: exactly `true` or `false` (no `True`, `yes` or `1`: a value a
+ * reader could take either way is an error, never a silent default);
+ * empty means `fallback`.
+ */
+function bool(raw, name, fallback) {
+    const value = values_text(raw, name);
+    if (value === undefined)
+        return fallback;
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    throw new errors/* UsageError */.eb(`${name} must be true or false, not ${quote(value)}`);
+}
+/** One of a fixed set of values; empty means `fallback`. */
+function choice(raw, name, choices, fallback) {
+    const value = values_text(raw, name);
+    if (value === undefined)
+        return fallback;
+    if (choices.includes(value))
+        return value;
+    throw new errors/* UsageError */.eb(`${name} must be one of ${choices.join(', ')}, not ${quote(value)}`);
+}
+/**
+ * A list of choices, one a line or comma-separated (`failed,unknown-owner`);
+ * empty means `fallback`.
+ */
+function choiceList(raw, name, choices, fallback) {
+    const items = list(raw)
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter(Boolean);
+    if (items.length === 0)
+        return [...fallback];
+    for (const item of items) {
+        if (!choices.includes(item)) {
+            throw new UsageError(`${name}: unknown value ${quote(item)} (choose from ${choices.join(', ')})`);
+        }
+    }
+    return items;
+}
+/** A whole number within [min, max]; undefined when empty. */
+function wholeNumber(raw, name, min, max) {
+    const value = values_text(raw, name);
+    if (value === undefined)
+        return undefined;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not ${quote(value)}`);
+    }
+    return Number(value);
+}
+/**
+ * `NAME=VALUE` items (manifest `$NAME` variables, illumos.sh variables) as
+ * a map, in the order given. `named(item)` names the option with the bad
+ * item: `--define "X"`, `input "defines": "X"`.
+ */
+function defines(raw, named) {
+    const map = new Map();
+    for (const item of list(raw)) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
+        if (!m)
+            throw new UsageError(`${named(quote(item))} is not NAME=VALUE`);
+        map.set(m[1], m[2]);
+    }
+    return map;
+}
+//# sourceMappingURL=values.js.map
+;// CONCATENATED MODULE: ./build/src/options/build-world.js
+/** build-world's options, parsed once for the CLI and the build-world action. */
+
+
+
+
+const BUILD_WORLD_OPTIONS = [
+    'workspace',
+    'proto',
+    'clean',
+    'cache-backend',
+    'cache-version',
+    'local-cache-dir',
+    'local-cache-max-gb',
+    'fail-on-cache-error',
+];
+const BUILD_WORLD_DEFAULTS = { cacheVersion: '1', localCacheMaxGb: '20' };
+/**
+ * `defaults` are the caller's: the workspace (the CLI's `.`, the action's
+ * GITHUB_WORKSPACE) and the backend (the CLI has no GitHub cache: `none`).
+ */
+function parseBuildWorldOptions(raw, names, defaults) {
+    const n = (option) => names.name(option);
+    const backend = choice(raw['cache-backend'], n('cache-backend'), cache_backend/* CACHE_BACKENDS */.bK, defaults.cacheBackend);
+    let cache;
+    if (backend === 'local') {
+        const dir = values_text(raw['local-cache-dir'], n('local-cache-dir'));
+        if (dir === undefined) {
+            throw new errors/* UsageError */.eb(`${names.value('cache-backend', 'local')} needs ${names.name('local-cache-dir', '<dir>')}`);
+        }
+        const maxGb = (0,cache_backend/* parseMaxGb */.LC)(values_text(raw['local-cache-max-gb'], n('local-cache-max-gb')) ??
+            BUILD_WORLD_DEFAULTS.localCacheMaxGb, n('local-cache-max-gb'));
+        cache = { backend, dir: (0,external_node_path_.resolve)(dir), maxGb };
+    }
+    else {
+        cache = { backend };
+    }
+    return {
+        workspace: values_text(raw.workspace, n('workspace')) ?? defaults.workspace,
+        proto: values_text(raw.proto, n('proto')),
+        clean: bool(raw.clean, n('clean'), false),
+        cacheVersion: values_text(raw['cache-version'], n('cache-version')) ?? BUILD_WORLD_DEFAULTS.cacheVersion,
+        cache,
+        failOnCacheError: bool(raw['fail-on-cache-error'], n('fail-on-cache-error'), false),
+    };
+}
+//# sourceMappingURL=build-world.js.map
+
+/***/ }),
+
 /***/ 6143:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   UK: () => (/* binding */ errnoCode),
 /* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   eb: () => (/* binding */ UsageError),
 /* harmony export */   yo: () => (/* binding */ UserError)
 /* harmony export */ });
-/* unused harmony export UsageError */
 /**
  * Errors a user can act on. The CLI and the actions print `message` alone
  * (never a stack trace) and exit with `exitCode`.
@@ -96226,7 +96393,7 @@ class UserError extends Error {
         this.details = options.details ?? [];
     }
 }
-/** A bad command line: exit code 2 per SPEC 8. */
+/** A bad command line: exit code 2 (docs/exit-codes.md). */
 class UsageError extends UserError {
     constructor(message) {
         super(message, { exitCode: 2 });
@@ -96265,7 +96432,7 @@ function describeError(err) {
 
 /***/ }),
 
-/***/ 3877:
+/***/ 709:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -96280,52 +96447,6 @@ __nccwpck_require__.d(__webpack_exports__, {
 var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
-;// CONCATENATED MODULE: ./build/src/build/buildstamp.js
-
-const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-/** UTC `%Y%m%dT%H%M%SZ`, as smartos-live names its platforms. */
-function formatBuildstamp(epochSeconds) {
-    return new Date(epochSeconds * 1000)
-        .toISOString()
-        .replace(/[-:]/g, '')
-        .replace(/\.\d+Z$/, 'Z');
-}
-/** Seconds since the epoch of a BUILDSTAMP, or undefined when it is not one. */
-function parseBuildstamp(stamp) {
-    const m = STAMP.exec(stamp);
-    if (!m)
-        return undefined;
-    const [, y, mo, d, h, mi, s] = m.map(Number);
-    const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-    // Date.UTC rolls 20111332 over into 2012; a real stamp round-trips.
-    return formatBuildstamp(ms / 1000) === stamp ? ms / 1000 : undefined;
-}
-/**
- * BUILDSTAMP and output timestamps (SPEC 2): `--buildstamp` wins, then
- * SOURCE_DATE_EPOCH, then the current time. Timestamps come from
- * SOURCE_DATE_EPOCH when it is set, else from the BUILDSTAMP.
- */
-function resolveBuildTime(explicit, sourceDateEpoch, now = Date.now) {
-    let sde;
-    if (sourceDateEpoch !== undefined && sourceDateEpoch !== '') {
-        if (!/^\d+$/.test(sourceDateEpoch)) {
-            throw new errors/* UserError */.yo(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${sourceDateEpoch}"`);
-        }
-        sde = Number(sourceDateEpoch);
-    }
-    if (explicit !== undefined) {
-        const epoch = parseBuildstamp(explicit);
-        if (epoch === undefined) {
-            throw new errors/* UserError */.yo(`--buildstamp "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`, { exitCode: 2 });
-        }
-        return { buildstamp: explicit, epoch: sde ?? epoch };
-    }
-    const epoch = sde ?? Math.floor(now() / 1000);
-    return { buildstamp: formatBuildstamp(epoch), epoch };
-}
-//# sourceMappingURL=buildstamp.js.map
 // EXTERNAL MODULE: ./build/src/cache/backend.js
 var cache_backend = __nccwpck_require__(4540);
 // EXTERNAL MODULE: external "node:fs"
@@ -96473,6 +96594,134 @@ async function parallelGzip(input, output, options = {}) {
 //# sourceMappingURL=gzip.js.map
 // EXTERNAL MODULE: ./build/src/manifest/path.js
 var path = __nccwpck_require__(4304);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+;// CONCATENATED MODULE: ./build/src/cache/key.js
+/**
+ * The proto cache key: a hash of every input of the world build (README.md, `joyent-live build-world`).
+ * The inputs are kept as a JSON document (`cache-key-inputs.json` beside
+ * the proto, and inside every cache entry) so that a later run can say in
+ * words which of them changed, and which stages that invalidates.
+ */
+
+
+
+/** JSON with keys in byte order at every level: equal inputs, equal text. */
+function canonicalJson(value) {
+    if (Array.isArray(value))
+        return `[${value.map(canonicalJson).join(',')}]`;
+    if (value && typeof value === 'object') {
+        const entries = Object.entries(value)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (0,path/* compareBytes */.Xo)(a, b));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    }
+    return JSON.stringify(value);
+}
+const KEY_PREFIX = 'joyent-live-proto-';
+/** `joyent-live-proto-<salt>-` : what every key of this salt starts with. */
+function restorePrefix(salt) {
+    return `${KEY_PREFIX}${salt}-`;
+}
+function cacheKey(inputs) {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(inputs)).digest('hex');
+    return `${restorePrefix(inputs.salt)}${hash.slice(0, 40)}`;
+}
+/** A cache-version usable inside a key (keys are also file names of the local backend). */
+function checkSalt(salt, name = 'cache-version') {
+    if (!/^[A-Za-z0-9._]{1,64}$/.test(salt)) {
+        throw new errors/* UserError */.yo(`${name} may hold only letters, digits, "." and "_" (1 to 64 of them), not ${JSON.stringify(salt)}`);
+    }
+    return salt;
+}
+const key_short = (rev) => rev.slice(0, 12);
+function projectChange(name, before, after) {
+    const out = [];
+    if (before.head !== after.head) {
+        out.push(`${name} HEAD changed (${key_short(before.head)} → ${key_short(after.head)})`);
+    }
+    if (before.dirty !== after.dirty) {
+        out.push(`${name} working tree ${after.dirty ? 'has uncommitted changes now' : 'is clean now'}`);
+    }
+    else if (before.changes !== after.changes) {
+        out.push(`${name} uncommitted changes changed`);
+    }
+    return out;
+}
+/** Which inputs differ, in words ("src changed", "illumos HEAD changed (abc → def)", ...). */
+function describeChanges(before, after) {
+    const out = [];
+    if (before.format !== after.format)
+        out.push('cache entry format changed');
+    if (before.tool !== after.tool)
+        out.push(`joyent-live version changed (${before.tool} → ${after.tool})`);
+    if (before.salt !== after.salt)
+        out.push(`cache-version changed (${before.salt} → ${after.salt})`);
+    out.push(...projectChange('illumos', before.illumos, after.illumos));
+    out.push(...projectChange('illumos-extra', before['illumos-extra'], after['illumos-extra']));
+    if (before['illumos.sh'] !== after['illumos.sh'])
+        out.push('illumos.sh changed');
+    const specs = [...new Set([...Object.keys(before.compilers), ...Object.keys(after.compilers)])];
+    for (const spec of specs.sort(path/* compareBytes */.Xo)) {
+        const was = before.compilers[spec];
+        const now = after.compilers[spec];
+        if (was === now)
+            continue;
+        const name = spec.split(',')[0];
+        if (was === undefined)
+            out.push(`compiler ${name} added (${now})`);
+        else if (now === undefined)
+            out.push(`compiler ${name} removed`);
+        else
+            out.push(`compiler ${name} changed (${was} → ${now})`);
+    }
+    if (before.src !== after.src)
+        out.push('src changed');
+    return out;
+}
+//# sourceMappingURL=key.js.map
+;// CONCATENATED MODULE: ./build/src/formats/cache-inputs.js
+/**
+ * The cache entry's inputs file (docs/output-layout.md): the cache key's
+ * inputs as pretty-printed JSON with keys in byte order, kept beside the
+ * proto and packed into every cache entry, so that a later miss can say
+ * which input changed.
+ */
+
+
+const KEY_INPUTS_FILE = 'cache-key-inputs.json';
+/** The file's text: keys in byte order at every level, two-space indent, final newline. */
+function formatKeyInputs(inputs) {
+    return JSON.stringify(JSON.parse(canonicalJson(inputs)), null, 2) + '\n';
+}
+/** Reads an inputs file; undefined when it is absent, unreadable or not ours. */
+async function readKeyInputsFile(file) {
+    const text = await (0,promises_.readFile)(file, 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : parseKeyInputs(text);
+}
+/** Reads a KeyInputs document; undefined when it is not one (an older or foreign file). */
+function parseKeyInputs(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value &&
+            value.format === 1 &&
+            typeof value.tool === 'string' &&
+            typeof value.salt === 'string' &&
+            typeof value.src === 'string' &&
+            typeof value['illumos.sh'] === 'string' &&
+            typeof value.illumos?.head === 'string' &&
+            typeof value['illumos-extra']?.head === 'string' &&
+            value.compilers &&
+            typeof value.compilers === 'object') {
+            return value;
+        }
+    }
+    catch {
+        // not JSON
+    }
+    return undefined;
+}
+//# sourceMappingURL=cache-inputs.js.map
 ;// CONCATENATED MODULE: ./build/src/util/atomic.js
 
 
@@ -96486,7 +96735,7 @@ function partialName(finalPath) {
  * A text file written line by line under a temporary name and renamed into
  * place by `commit()`; `abort()` removes it. Readers never see a half file.
  */
-class AtomicLineWriter {
+class atomic_AtomicLineWriter {
     path;
     stream;
     tmp;
@@ -96584,270 +96833,6 @@ async function checkTarMembers(file, options) {
     }
 }
 //# sourceMappingURL=tar-safety.js.map
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
-;// CONCATENATED MODULE: ./build/src/cache/key.js
-/**
- * The proto cache key: a hash of every input of the world build (SPEC 7).
- * The inputs are kept as a JSON document (`cache-key-inputs.json` beside
- * the proto, and inside every cache entry) so that a later run can say in
- * words which of them changed, and which stages that invalidates.
- */
-
-
-
-
-
-
-
-
-/** JSON with keys in byte order at every level: equal inputs, equal text. */
-function canonicalJson(value) {
-    if (Array.isArray(value))
-        return `[${value.map(canonicalJson).join(',')}]`;
-    if (value && typeof value === 'object') {
-        const entries = Object.entries(value)
-            .filter(([, v]) => v !== undefined)
-            .sort(([a], [b]) => (0,path/* compareBytes */.Xo)(a, b));
-        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-    }
-    return JSON.stringify(value);
-}
-const KEY_PREFIX = 'joyent-live-proto-';
-/** `joyent-live-proto-<salt>-` : what every key of this salt starts with. */
-function restorePrefix(salt) {
-    return `${KEY_PREFIX}${salt}-`;
-}
-function cacheKey(inputs) {
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(inputs)).digest('hex');
-    return `${restorePrefix(inputs.salt)}${hash.slice(0, 40)}`;
-}
-/** A cache-version usable inside a key (keys are also file names of the local backend). */
-function checkSalt(salt, name = 'cache-version') {
-    if (!/^[A-Za-z0-9._]{1,64}$/.test(salt)) {
-        throw new errors/* UserError */.yo(`${name} may hold only letters, digits, "." and "_" (1 to 64 of them), not ${JSON.stringify(salt)}`);
-    }
-    return salt;
-}
-/** Runs a command; its stdout goes to `onData` (streamed); rejects with stderr's tail on failure. */
-function runTool(command, args, options = {}) {
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
-            cwd: options.cwd,
-            env: options.env,
-            stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stderr = '';
-        child.stdout.on('data', (chunk) => options.onData?.(chunk));
-        child.stderr
-            .setEncoding('utf8')
-            .on('data', (d) => (stderr = (stderr + d).slice(-2000)));
-        child.on('error', reject);
-        child.on('close', (code, signal) => {
-            if (code === 0)
-                resolve();
-            else
-                reject(new Error(`${command} ${args.join(' ')} ${signal ? `was killed by ${signal}` : `exited ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`));
-        });
-    });
-}
-async function firstLine(command, args, cwd, env) {
-    let text = '';
-    await runTool(command, args, {
-        cwd,
-        env,
-        onData: (chunk) => {
-            if (text.length < 4096)
-                text += chunk.toString('utf8');
-        },
-    });
-    return text.split('\n')[0].trim();
-}
-/** HEAD and dirtiness of a git checkout (real git). illumos.sh is not counted: it has its own input. */
-async function projectState(dir, label) {
-    let head;
-    try {
-        head = await firstLine('git', ['rev-parse', '--verify', 'HEAD'], dir);
-    }
-    catch (err) {
-        throw new errors/* UserError */.yo(`${label} (${dir}) is not a git checkout with a commit (${(0,errors/* describeError */.Uc)(err)}); ` +
-            'the proto cache key needs its revision');
-    }
-    const pathspec = ['--', '.', ':(exclude)illumos.sh'];
-    let status = '';
-    await runTool('git', ['status', '--porcelain', '--untracked-files=no', ...pathspec], {
-        cwd: dir,
-        onData: (chunk) => (status += chunk.toString('utf8')),
-    });
-    if (status === '')
-        return { head, dirty: false };
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(status);
-    await runTool('git', ['diff', '--binary', 'HEAD', ...pathspec], {
-        cwd: dir,
-        onData: (chunk) => hash.update(chunk),
-    });
-    return { head, dirty: true, changes: hash.digest('hex') };
-}
-async function hashFile(path, hash) {
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
-        hash.update(chunk);
-}
-function hashEntry(hash, path, mode, kind, extra = '') {
-    hash.update(`${kind} ${mode} ${path}\0${extra}`);
-}
-/** Adds one path (relative to root) of any type; false when it is a directory to descend into. */
-async function hashPath(hash, root, path) {
-    const abs = (0,external_node_path_.join)(root, path);
-    const st = await (0,promises_.lstat)(abs);
-    const mode = (st.mode & 0o7777).toString(8);
-    if (st.isDirectory()) {
-        hashEntry(hash, path, mode, 'd');
-        return false;
-    }
-    if (st.isSymbolicLink())
-        hashEntry(hash, path, mode, 's', `${await (0,promises_.readlink)(abs)}\0`);
-    else if (st.isFile()) {
-        hashEntry(hash, path, mode, 'f', `${st.size}\0`);
-        await hashFile(abs, hash);
-    }
-    else
-        hashEntry(hash, path, mode, 'o');
-    return true;
-}
-/**
- * sha256 of a tree, streamed: each entry in byte order of its path gives its
- * type, permission bits and path, then its symlink text or its size and
- * contents. `.git` is skipped at every level. When the tree is in a git
- * work tree (smartos-live's src/ is), the files git would not ignore are
- * hashed (tracked and untracked alike): what the build leaves in the tree
- * (objects, its .gitignore'd outputs) does not change the hash.
- */
-async function hashTree(root) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let listed = '';
-    const inGit = await runTool('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'], { cwd: root, onData: (chunk) => (listed += chunk.toString('utf8')) }).then(() => true, () => false);
-    if (inGit) {
-        const paths = [...new Set(listed.split('\0').filter(Boolean))].sort(path/* compareBytes */.Xo);
-        for (const path of paths) {
-            // A tracked file deleted in the work tree is simply absent.
-            await hashPath(hash, root, path).catch(() => hashEntry(hash, path, '0', 'deleted'));
-        }
-        return `git:${hash.digest('hex')}`;
-    }
-    const walk = async (rel) => {
-        for (const name of (await (0,promises_.readdir)((0,external_node_path_.join)(root, rel))).sort(path/* compareBytes */.Xo)) {
-            if (name === '.git')
-                continue;
-            const path = rel ? `${rel}/${name}` : name;
-            if (!(await hashPath(hash, root, path)))
-                await walk(path);
-        }
-    };
-    await walk('');
-    return hash.digest('hex');
-}
-/**
- * Variables of illumos.sh that say how many jobs make may run at once.
- * setup-illumos-host writes them from the runner's CPU count; they change
- * how fast the proto is built, never what is in it.
- */
-const JOB_COUNT_VARIABLES = ['MAX_JOBS', 'DMAKE_MAX_JOBS'];
-const JOB_COUNT_LINE = new RegExp(`^\\s*(?:export\\s+)?(?:${JOB_COUNT_VARIABLES.join('|')})=`);
-/**
- * sha256 of illumos.sh, streamed line by line, with the assignments of the
- * job counts (JOB_COUNT_VARIABLES) left out: two runners with different
- * CPU counts build the same proto, so they must share a cache entry (and
- * the illumos stage stamp, which records this same hash). Every other line,
- * comments included, is in the hash.
- */
-async function hashIllumosSh(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const input = (0,external_node_fs_.createReadStream)(path, { encoding: 'utf8' });
-    for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input, crlfDelay: Infinity })) {
-        if (!JOB_COUNT_LINE.test(line))
-            hash.update(`${line}\n`);
-    }
-    return hash.digest('hex');
-}
-/** `<compiler> --version`'s first line, or why there is none (a missing compiler fails the build itself). */
-async function compilerVersion(path, env) {
-    try {
-        return (await firstLine(path, ['--version'], undefined, env)) || '(no version output)';
-    }
-    catch (err) {
-        return `unavailable: ${(0,errors/* describeError */.Uc)(err)}`;
-    }
-}
-const key_short = (rev) => rev.slice(0, 12);
-function projectChange(name, before, after) {
-    const out = [];
-    if (before.head !== after.head) {
-        out.push(`${name} HEAD changed (${key_short(before.head)} → ${key_short(after.head)})`);
-    }
-    if (before.dirty !== after.dirty) {
-        out.push(`${name} working tree ${after.dirty ? 'has uncommitted changes now' : 'is clean now'}`);
-    }
-    else if (before.changes !== after.changes) {
-        out.push(`${name} uncommitted changes changed`);
-    }
-    return out;
-}
-/** Which inputs differ, in words ("src changed", "illumos HEAD changed (abc → def)", ...). */
-function describeChanges(before, after) {
-    const out = [];
-    if (before.format !== after.format)
-        out.push('cache entry format changed');
-    if (before.tool !== after.tool)
-        out.push(`joyent-live version changed (${before.tool} → ${after.tool})`);
-    if (before.salt !== after.salt)
-        out.push(`cache-version changed (${before.salt} → ${after.salt})`);
-    out.push(...projectChange('illumos', before.illumos, after.illumos));
-    out.push(...projectChange('illumos-extra', before['illumos-extra'], after['illumos-extra']));
-    if (before['illumos.sh'] !== after['illumos.sh'])
-        out.push('illumos.sh changed');
-    const specs = [...new Set([...Object.keys(before.compilers), ...Object.keys(after.compilers)])];
-    for (const spec of specs.sort(path/* compareBytes */.Xo)) {
-        const was = before.compilers[spec];
-        const now = after.compilers[spec];
-        if (was === now)
-            continue;
-        const name = spec.split(',')[0];
-        if (was === undefined)
-            out.push(`compiler ${name} added (${now})`);
-        else if (now === undefined)
-            out.push(`compiler ${name} removed`);
-        else
-            out.push(`compiler ${name} changed (${was} → ${now})`);
-    }
-    if (before.src !== after.src)
-        out.push('src changed');
-    return out;
-}
-/** Reads a KeyInputs document; undefined when it is not one (an older or foreign file). */
-function parseKeyInputs(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value &&
-            value.format === 1 &&
-            typeof value.tool === 'string' &&
-            typeof value.salt === 'string' &&
-            typeof value.src === 'string' &&
-            typeof value['illumos.sh'] === 'string' &&
-            typeof value.illumos?.head === 'string' &&
-            typeof value['illumos-extra']?.head === 'string' &&
-            value.compilers &&
-            typeof value.compilers === 'object') {
-            return value;
-        }
-    }
-    catch {
-        // not JSON
-    }
-    return undefined;
-}
-//# sourceMappingURL=key.js.map
 ;// CONCATENATED MODULE: ./build/src/cache/entry.js
 /**
  * A proto cache entry: one tar.gz made by us holding the proto area (under
@@ -96875,7 +96860,6 @@ function parseKeyInputs(text) {
 
 
 
-const KEY_INPUTS_FILE = 'cache-key-inputs.json';
 /** An entry that must not be used: corrupt, truncated, escaping, or not ours. */
 class EntryRejected extends Error {
 }
@@ -96960,8 +96944,7 @@ async function unpackEntry(file, parent, stampFiles) {
     }
     if (protoName === undefined)
         return fail(`${file} holds no proto area`);
-    const text = await (0,promises_.readFile)((0,external_node_path_.join)(dir, KEY_INPUTS_FILE), 'utf8').catch(() => undefined);
-    const inputs = text === undefined ? undefined : parseKeyInputs(text);
+    const inputs = await readKeyInputsFile((0,external_node_path_.join)(dir, KEY_INPUTS_FILE));
     if (!inputs)
         return fail(`${file} has no readable ${KEY_INPUTS_FILE}`);
     const names = await (0,promises_.readdir)(dir);
@@ -96999,98 +96982,573 @@ async function installEntry(entry, proto, stampFiles) {
     await (0,promises_.rm)(entry.dir, { recursive: true, force: true });
 }
 //# sourceMappingURL=entry.js.map
-;// CONCATENATED MODULE: ./build/src/host/uname.js
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./build/src/util/process.js
 /**
- * Which kernel this host runs, as `uname -s` on PATH says it (so tests can
- * put a stand-in first on PATH). Never core.platform.getDetails(): it
- * throws on illumos.
+ * The one way the engine runs a command. `run()` resolves with what
+ * happened (status, signal, the tail of each stream) and never rejects;
+ * `runChecked()` throws a CommandFailed, which names the command, its status
+ * and the end of what it printed, unless it exited 0. `start()` returns the
+ * running command, to stop it (and, started as its own process group, all
+ * it started) before it ends.
+ *
+ * Output is never buffered whole: each stream keeps at most its last
+ * `capture` bytes; the rest goes as it comes to a writable (a stage log,
+ * with back-pressure), to callbacks, or nowhere.
  */
 
 
 
-/** `uname -s` (`SunOS` on illumos, `Linux`, `Darwin`); os.type() where there is no uname. */
-function unameS(env = process.env) {
-    return new Promise((done) => {
-        (0,external_node_child_process_namespaceObject.execFile)('uname', ['-s'], { env, encoding: 'utf8' }, (err, stdout) => {
-            const name = stdout?.trim();
-            done(!err && name ? name : (0,external_node_os_.type)());
-        });
+/** Bytes kept of each stream by default: its last 64 KiB. */
+const DEFAULT_CAPTURE = 64 * 1024;
+/** The last `limit` bytes of a stream, kept in the chunks they came in. */
+class Tail {
+    limit;
+    chunks = [];
+    kept = 0;
+    dropped = false;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    add(chunk) {
+        if (this.limit <= 0) {
+            this.dropped ||= chunk.length > 0;
+            return;
+        }
+        this.chunks.push(chunk);
+        this.kept += chunk.length;
+        while (this.kept - this.chunks[0].length >= this.limit) {
+            this.kept -= this.chunks.shift().length;
+            this.dropped = true;
+        }
+    }
+    text() {
+        const all = Buffer.concat(this.chunks);
+        if (all.length <= this.limit)
+            return all.toString('utf8');
+        this.dropped = true;
+        return all.subarray(all.length - this.limit).toString('utf8');
+    }
+}
+/** Splits chunks into lines; a line cut between two chunks is joined first. */
+class Lines {
+    each;
+    partial = '';
+    decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    constructor(each) {
+        this.each = each;
+    }
+    add(chunk) {
+        const parts = (this.partial + this.decoder.write(chunk)).split('\n');
+        this.partial = parts.pop() ?? '';
+        for (const line of parts)
+            this.each(line);
+    }
+    end() {
+        this.partial += this.decoder.end();
+        if (this.partial)
+            this.each(this.partial);
+        this.partial = '';
+    }
+}
+const shown = (command, args) => [command, ...args].join(' ');
+/** Starts a command; see RunOptions. */
+function start(command, args, options = {}) {
+    const output = options.output ?? 'pipe';
+    const stdio = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
+    const limit = options.capture ?? DEFAULT_CAPTURE;
+    const tails = { stdout: new Tail(limit), stderr: new Tail(limit) };
+    const each = options.onLine;
+    const lines = each && {
+        stdout: new Lines((line) => each(line, 'stdout')),
+        stderr: new Lines((line) => each(line, 'stderr')),
+    };
+    const group = options.processGroup === true;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        stdio,
+        detached: group,
     });
-}
-/** True on illumos (and Solaris): what the illumos build steps need. */
-function isIllumos(uname) {
-    return uname === 'SunOS';
-}
-/** Fails at once, naming the kernel found, unless this is an illumos host (SPEC 7). */
-async function requireIllumos(what, env) {
-    const uname = await unameS(env);
-    if (!isIllumos(uname)) {
-        throw new errors/* UserError */.yo(`${what} needs an illumos host (uname -s: ${uname}); nothing was done`);
-    }
-    return uname;
-}
-//# sourceMappingURL=uname.js.map
-;// CONCATENATED MODULE: ./build/src/util/which.js
-
-
-/** The first executable called `name` on PATH, or undefined. */
-async function which(name, path = process.env.PATH ?? '') {
-    for (const dir of path.split(external_node_path_.delimiter)) {
-        if (!dir)
-            continue;
-        const candidate = (0,external_node_path_.join)(dir, name);
+    let exited = false;
+    const kill = (signal = 'SIGTERM') => {
+        if (child.pid === undefined)
+            return false;
+        if (!group)
+            return exited ? false : child.kill(signal);
         try {
-            await (0,promises_.access)(candidate, promises_.constants.X_OK);
-            return candidate;
+            process.kill(-child.pid, signal);
+            return true;
         }
-        catch {
-            // not here; keep looking
+        catch (err) {
+            if ((0,errors/* errnoCode */.UK)(err) === 'ESRCH')
+                return false; // the group is gone
+            throw err;
         }
-    }
-    return undefined;
+    };
+    const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
+    if (options.abort?.aborted)
+        queueMicrotask(onAbort);
+    else
+        options.abort?.addEventListener('abort', onAbort, { once: true });
+    const result = new Promise((resolve) => {
+        let startError;
+        const pump = (stream, name) => {
+            stream?.on('data', (chunk) => {
+                tails[name].add(chunk);
+                options.onOutput?.(chunk, name);
+                lines?.[name].add(chunk);
+                if (options.to && !options.to.write(chunk)) {
+                    child.stdout?.pause();
+                    child.stderr?.pause();
+                    options.to.once('drain', () => {
+                        child.stdout?.resume();
+                        child.stderr?.resume();
+                    });
+                }
+            });
+        };
+        pump(child.stdout, 'stdout');
+        pump(child.stderr, 'stderr');
+        if (child.stdin && options.input !== undefined) {
+            // A command that does not read all of its input closes the pipe early: not our error.
+            child.stdin.on('error', () => undefined);
+            child.stdin.end(options.input);
+        }
+        child.on('exit', () => (exited = true));
+        child.on('error', (err) => {
+            // Either it could not start ('close' may not follow), or a kill failed (it will).
+            startError = err;
+            if (child.pid === undefined)
+                finish(null, null);
+        });
+        child.on('close', (status, signal) => finish(status, signal));
+        let finished = false;
+        function finish(status, signal) {
+            if (finished)
+                return;
+            finished = true;
+            exited = true;
+            options.abort?.removeEventListener('abort', onAbort);
+            lines?.stdout.end();
+            lines?.stderr.end();
+            const stdout = tails.stdout.text();
+            const stderr = tails.stderr.text();
+            resolve({
+                command: shown(command, args),
+                status,
+                signal,
+                stdout,
+                stderr,
+                truncated: tails.stdout.dropped || tails.stderr.dropped,
+                ...(startError && {
+                    error: (0,errors/* describeError */.Uc)(startError),
+                    errorCode: (0,errors/* errnoCode */.UK)(startError),
+                }),
+            });
+        }
+    });
+    return {
+        get pid() {
+            return child.pid;
+        },
+        result,
+        kill,
+    };
 }
-//# sourceMappingURL=which.js.map
-;// CONCATENATED MODULE: ./build/src/version.js
-/** This tool's version (kept equal to package.json's by a test). */
-const VERSION = '0.1.0';
-//# sourceMappingURL=version.js.map
-;// CONCATENATED MODULE: ./build/src/world/illumos-env.js
+/** Runs a command to its end; resolves with what happened, never rejects. */
+function process_run(command, args, options = {}) {
+    return start(command, args, options).result;
+}
+/** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
+function describeStatus(result) {
+    if (result.error && result.status === null && result.signal === null) {
+        return `could not be started: ${result.error}`;
+    }
+    if (result.signal)
+        return `killed by ${result.signal}`;
+    return `exit status ${result.status}`;
+}
+/** The last `count` non-empty lines a run printed, stderr last (where errors go). */
+function lastLines(result, count) {
+    return `${result.stdout}\n${result.stderr}`
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim() !== '')
+        .slice(-count);
+}
+/** What to quote of a failed run: why it could not start, else its last line, else its status. */
+function process_lastLine(result) {
+    return result.error ?? lastLines(result, 1)[0]?.trim() ?? `exit code ${result.status}`;
+}
+/** A command that did not exit 0; its message names it, how it ended and its last words. */
+class CommandFailed extends errors/* UserError */.yo {
+    result;
+    constructor(result, message) {
+        const said = lastLines(result, 1)[0]?.trim();
+        super(message ??
+            `${result.command}: ${describeStatus(result)}${said && !result.error ? `: ${said}` : ''}`);
+        this.name = 'CommandFailed';
+        this.result = result;
+    }
+}
+/** Runs a command to its end; throws a CommandFailed unless it exited 0. */
+async function runChecked(command, args, options = {}) {
+    const result = await process_run(command, args, options);
+    if (result.status !== 0)
+        throw new CommandFailed(result);
+    return result;
+}
+//# sourceMappingURL=process.js.map
+;// CONCATENATED MODULE: ./build/src/cache/git-state.js
 /**
- * Reads `projects/illumos/illumos.sh`, the env file nightly sources
- * (`export NAME="value"` lines, as illumos-gate's usr/src/tools/env/illumos.sh
- * and setup-illumos-host write it). build-world needs a few of its values:
- * ROOT (where nightly installs), CODEMGR_WS (where nightly leaves its
- * mail_msg) and the compilers (for the cache key).
+ * The state of a git checkout as the proto cache key counts it: its HEAD,
+ * and when tracked files changed, a hash of those changes (real git).
  */
 
 
 
+/** HEAD and dirtiness of a git checkout. illumos.sh is not counted: it has its own input. */
+async function projectState(dir, label) {
+    let head = '';
+    try {
+        await runChecked('git', ['rev-parse', '--verify', 'HEAD'], {
+            cwd: dir,
+            onLine: (line, stream) => {
+                if (stream === 'stdout' && !head)
+                    head = line.trim();
+            },
+        });
+    }
+    catch (err) {
+        throw new errors/* UserError */.yo(`${label} (${dir}) is not a git checkout with a commit (${(0,errors/* describeError */.Uc)(err)}); ` +
+            'the proto cache key needs its revision');
+    }
+    const pathspec = ['--', '.', ':(exclude)illumos.sh'];
+    // Both outputs are streamed into the hash: a large diff is never held whole.
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let statusBytes = 0;
+    await runChecked('git', ['status', '--porcelain', '--untracked-files=no', ...pathspec], {
+        cwd: dir,
+        onOutput: (chunk, stream) => {
+            if (stream !== 'stdout')
+                return;
+            statusBytes += chunk.length;
+            hash.update(chunk);
+        },
+    });
+    if (statusBytes === 0)
+        return { head, dirty: false };
+    await runChecked('git', ['diff', '--binary', 'HEAD', ...pathspec], {
+        cwd: dir,
+        onOutput: (chunk, stream) => {
+            if (stream === 'stdout')
+                hash.update(chunk);
+        },
+    });
+    return { head, dirty: true, changes: hash.digest('hex') };
+}
+//# sourceMappingURL=git-state.js.map
+;// CONCATENATED MODULE: ./build/src/cache/tree-hash.js
+/**
+ * The hash of a source tree (smartos-live's src/) for the proto cache key.
+ */
+
+
+
+
+
+
+async function hashFile(path, hash) {
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
+        hash.update(chunk);
+}
+function hashEntry(hash, path, mode, kind, extra = '') {
+    hash.update(`${kind} ${mode} ${path}\0${extra}`);
+}
+/** Adds one path (relative to root) of any type; false when it is a directory to descend into. */
+async function hashPath(hash, root, path) {
+    const abs = (0,external_node_path_.join)(root, path);
+    const st = await (0,promises_.lstat)(abs);
+    const mode = (st.mode & 0o7777).toString(8);
+    if (st.isDirectory()) {
+        hashEntry(hash, path, mode, 'd');
+        return false;
+    }
+    if (st.isSymbolicLink())
+        hashEntry(hash, path, mode, 's', `${await (0,promises_.readlink)(abs)}\0`);
+    else if (st.isFile()) {
+        hashEntry(hash, path, mode, 'f', `${st.size}\0`);
+        await hashFile(abs, hash);
+    }
+    else
+        hashEntry(hash, path, mode, 'o');
+    return true;
+}
+/** The files git would not ignore under `root`, or undefined when it is not in a git work tree. */
+async function gitListing(root) {
+    const chunks = [];
+    const listed = await process_run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'], {
+        cwd: root,
+        onOutput: (chunk, stream) => {
+            if (stream === 'stdout')
+                chunks.push(chunk);
+        },
+    });
+    if (listed.status !== 0)
+        return undefined;
+    const paths = Buffer.concat(chunks).toString('utf8').split('\0').filter(Boolean);
+    return [...new Set(paths)].sort(path/* compareBytes */.Xo);
+}
+/**
+ * sha256 of a tree, streamed: each entry in byte order of its path gives its
+ * type, permission bits and path, then its symlink text or its size and
+ * contents. `.git` is skipped at every level. When the tree is in a git
+ * work tree (smartos-live's src/ is), the files git would not ignore are
+ * hashed (tracked and untracked alike): what the build leaves in the tree
+ * (objects, its .gitignore'd outputs) does not change the hash.
+ */
+async function hashTree(root) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const inGit = await gitListing(root);
+    if (inGit) {
+        for (const path of inGit) {
+            // A tracked file deleted in the work tree is simply absent.
+            await hashPath(hash, root, path).catch(() => hashEntry(hash, path, '0', 'deleted'));
+        }
+        return `git:${hash.digest('hex')}`;
+    }
+    const walk = async (rel) => {
+        for (const name of (await (0,promises_.readdir)((0,external_node_path_.join)(root, rel))).sort(path/* compareBytes */.Xo)) {
+            if (name === '.git')
+                continue;
+            const path = rel ? `${rel}/${name}` : name;
+            if (!(await hashPath(hash, root, path)))
+                await walk(path);
+        }
+    };
+    await walk('');
+    return hash.digest('hex');
+}
+//# sourceMappingURL=tree-hash.js.map
+;// CONCATENATED MODULE: ./build/src/host/compilers.js
+/**
+ * Compilers as illumos names them in illumos.sh (PRIMARY_CC, SHADOW_CCS):
+ * `<name>,<path>,<style>`, e.g. `gcc10,/opt/gcc-10/bin/gcc,gnu`. Each one
+ * must exist and answer `--version`; its first line is the version
+ * reported (and, by build-world, part of the proto cache key).
+ */
+
+
+
+
+/** Where each distribution's build compiler lives (gcc 10, what illumos builds with). */
+const DEFAULT_PRIMARY_COMPILER = {
+    SmartOS: 'gcc10,/opt/local/gcc10/bin/gcc,gnu',
+    OmniOS: 'gcc10,/opt/gcc-10/bin/gcc,gnu',
+    OpenIndiana: 'gcc10,/usr/gcc/10/bin/gcc,gnu',
+};
+const STYLES = (/* unused pure expression or super */ null && (['gnu', 'studio', 'smatch']));
+/** Parses `name,path,style`; `what` names the option in messages. */
+function parseCompilerSpec(spec, what) {
+    const parts = spec.split(',');
+    if (parts.length !== 3 || parts.some((p) => p.trim() === '')) {
+        throw new UserError(`${what}: ${JSON.stringify(spec)} is not name,path,style (e.g. gcc10,/opt/gcc-10/bin/gcc,gnu)`);
+    }
+    const [name, path, style] = parts.map((p) => p.trim());
+    if (!/^[A-Za-z0-9_.+-]+$/.test(name)) {
+        throw new UserError(`${what}: compiler name ${JSON.stringify(name)} must be a plain word`);
+    }
+    if (!isAbsolute(path))
+        throw new UserError(`${what}: compiler path ${path} must be absolute`);
+    if (!STYLES.includes(style)) {
+        throw new UserError(`${what}: style ${JSON.stringify(style)} is not one of ${STYLES.join(', ')}`);
+    }
+    return { name, path, style, spec: `${name},${path},${style}` };
+}
+/** The C++ driver beside a C compiler (illumos.sh's PRIMARY_CCC/SHADOW_CCCS): gcc -> g++. */
+function compilers_cxxSpec(c) {
+    const base = basename(c.path);
+    const cxx = base === 'gcc' ? 'g++' : base.replace(/gcc(?=[^/]*$)/, 'g++');
+    return `${c.name},${join(dirname(c.path), cxx)},${c.style}`;
+}
+async function checkCompiler(c, role, env = process.env) {
+    try {
+        await access(c.path, constants.X_OK);
+    }
+    catch (err) {
+        throw new UserError(`${role} compiler ${c.name}: ${c.path} ${describeError(err)}`);
+    }
+    const result = await run(c.path, ['--version'], { env });
+    const first = result.stdout.split('\n')[0]?.trim() ?? '';
+    if (result.status !== 0 || !first) {
+        throw new UserError(`${role} compiler ${c.name}: ${c.path} --version failed: ${lastLine(result)}`);
+    }
+    return { ...c, role, version: first };
+}
+/**
+ * `<compiler> --version`'s first line for the proto cache key, or why there
+ * is none (a missing compiler fails the build itself, not the key).
+ */
+async function compilerVersion(path, env) {
+    let first;
+    const result = await process_run(path, ['--version'], {
+        env,
+        onLine: (line, stream) => {
+            if (stream === 'stdout')
+                first ??= line.trim();
+        },
+    });
+    if (result.error)
+        return `unavailable: ${result.error}`;
+    if (result.status !== 0) {
+        // Worded as before the runner: this text is part of the key.
+        const how = result.signal ? `was killed by ${result.signal}` : `exited ${result.status}`;
+        const said = result.stderr.trim().split('\n').pop();
+        return `unavailable: ${path} --version ${how}${said ? `: ${said}` : ''}`;
+    }
+    return first || '(no version output)';
+}
+//# sourceMappingURL=compilers.js.map
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./build/src/host/illumos-sh.js
+/**
+ * projects/illumos/illumos.sh: the environment file nightly(1) reads, in
+ * the shape of illumos-gate's usr/src/tools/env/illumos.sh (`export
+ * NAME="value"` lines). setup-host writes it (writeIllumosSh); build-world
+ * reads it (readIllumosSh) and hashes it into the proto cache key
+ * (hashIllumosSh).
+ *
+ * Written from the inputs alone, in a fixed order, with no date or host
+ * name: the same inputs give the same bytes. Values are double-quoted with
+ * `\`, `"`, `$` and `` ` `` escaped, so nothing in them is expanded by the
+ * shell; the reader undoes that quoting, and also reads files written by
+ * hand (single quotes, bare values, `$NAME` references).
+ */
+
+
+
+
+
+
+
+
+/**
+ * smartos-live's defaults without debug: -C (check cstyle), -i (incremental:
+ * the proto also holds illumos-extra and src), -L (no lint), -m (no mail),
+ * -M (no protocmp), -N (no package checks), -n (no bringover), -t (build
+ * the tools first).
+ */
+const DEFAULT_NIGHTLY_OPTIONS = '-CiLmMNnt';
+const DEFAULT_GATE = 'joyent-live';
+/** The CPU count nightly's make may use. */
+function defaultMaxJobs() {
+    return typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
+}
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `"value"` safe for sh: no expansion, no word splitting. */
+function shellQuote(value) {
+    return `"${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
+}
+/** The variables, in the order written. */
+function illumosShEntries(o) {
+    const entries = [
+        ['GATE', o.gate ?? DEFAULT_GATE],
+        ['CODEMGR_WS', o.illumos],
+        ['SRC', join(o.illumos, 'usr', 'src')],
+        ['ROOT', o.proto],
+        ['PARENT_ROOT', o.proto],
+        ['MULTI_PROTO', 'no'],
+        ['NIGHTLY_OPTIONS', o.nightlyOptions ?? DEFAULT_NIGHTLY_OPTIONS],
+        ['ATLOG', join(o.illumos, 'log')],
+        ['LOGFILE', join(o.illumos, 'log', 'nightly.log')],
+        ['MAX_JOBS', String(o.maxJobs ?? defaultMaxJobs())],
+        ['DMAKE_MAX_JOBS', String(o.maxJobs ?? defaultMaxJobs())],
+        ['__GNUC', ''],
+        ['PRIMARY_CC', o.primary.spec],
+        ['PRIMARY_CCC', cxxSpec(o.primary)],
+        ['SHADOW_CCS', o.shadows.map((c) => c.spec).join(' ')],
+        ['SHADOW_CCCS', o.shadows.map(cxxSpec).join(' ')],
+    ];
+    if (o.onClosedBins)
+        entries.push(['ON_CLOSED_BINS', o.onClosedBins]);
+    const seen = new Set(entries.map(([k]) => k));
+    for (const [name, value] of o.extra ?? []) {
+        if (!NAME.test(name))
+            throw new UserError(`illumos.sh: ${JSON.stringify(name)} is not a variable name`);
+        if (seen.has(name)) {
+            throw new UserError(`illumos.sh: ${name} is set by its own option; do not set it again as an extra variable`);
+        }
+        seen.add(name);
+        entries.push([name, value]);
+    }
+    for (const [name, value] of entries) {
+        if (/[\n\r\0]/.test(value)) {
+            throw new UserError(`illumos.sh: the value of ${name} holds a line break or NUL; it must be one line`);
+        }
+    }
+    return entries;
+}
+/** Writes <illumos>/illumos.sh atomically; returns its path. */
+async function writeIllumosSh(o) {
+    const entries = illumosShEntries(o);
+    const path = join(o.illumos, 'illumos.sh');
+    let writer;
+    try {
+        writer = new AtomicLineWriter(path);
+        await writer.line('# illumos.sh: the nightly(1) environment of this workspace.');
+        await writer.line('# Written by joyent-live setup-host from its inputs; a rerun replaces it,');
+        await writer.line('# so change the inputs rather than this file.');
+        for (const [name, value] of entries)
+            await writer.line(`export ${name}=${shellQuote(value)}`);
+        await writer.commit();
+    }
+    catch (err) {
+        await writer?.abort();
+        throw new UserError(`cannot write ${path}: ${describeError(err)}`);
+    }
+    return path;
+}
 const ASSIGN = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 /** `$NAME` and `${NAME}` from earlier assignments; unknown names are left as written. */
 function expand(text, vars) {
-    return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a, b) => {
-        const name = (a ?? b);
-        return vars.get(name) ?? m;
-    });
+    return text.replace(REFERENCE, (m, a, b) => vars.get((a ?? b)) ?? m);
+}
+/**
+ * The inside of a "double-quoted" value: `\` before `"`, `\`, `$` or `` ` ``
+ * makes that character literal (as shellQuote writes it); other `$NAME`s
+ * are expanded. Undefined when the closing quote is missing.
+ */
+function doubleQuoted(text, vars) {
+    const m = /^"((?:[^"\\]|\\.)*)"/.exec(text);
+    if (!m)
+        return undefined;
+    return m[1]
+        .split(/(\\["\\$`])/)
+        .map((part, i) => (i % 2 ? part.slice(1) : expand(part, vars)))
+        .join('');
 }
 /** The value part of an assignment: "double", 'single' or bare, up to a `#` comment. */
-function unquote(raw, where) {
+function unquote(raw, where, vars) {
     const text = raw.trim();
     if (text.startsWith('"')) {
-        const end = text.indexOf('"', 1);
-        if (end < 0)
+        const value = doubleQuoted(text, vars);
+        if (value === undefined)
             throw new errors/* UserError */.yo(`${where}: unterminated "..." value`);
-        return { value: text.slice(1, end).replace(/\\(["\\$`])/g, '$1'), expandable: true };
+        return value;
     }
     if (text.startsWith("'")) {
         const end = text.indexOf("'", 1);
         if (end < 0)
             throw new errors/* UserError */.yo(`${where}: unterminated '...' value`);
-        return { value: text.slice(1, end), expandable: false };
+        return text.slice(1, end);
     }
-    return { value: text.replace(/\s+#.*$/, '').replace(/;$/, ''), expandable: true };
+    return expand(text.replace(/\s+#.*$/, '').replace(/;$/, ''), vars);
 }
-async function readIllumosEnv(file) {
+async function readIllumosSh(file) {
     const vars = new Map();
     const stream = (0,external_node_fs_.createReadStream)(file, { encoding: 'utf8' });
     let lineNo = 0;
@@ -97100,8 +97558,7 @@ async function readIllumosEnv(file) {
             const m = ASSIGN.exec(line);
             if (!m)
                 continue;
-            const { value, expandable } = unquote(m[2], `${file}:${lineNo}`);
-            vars.set(m[1], expandable ? expand(value, vars) : value);
+            vars.set(m[1], unquote(m[2], `${file}:${lineNo}`, vars));
         }
     }
     catch (err) {
@@ -97127,7 +97584,126 @@ function compilersOf(env) {
     }
     return out;
 }
-//# sourceMappingURL=illumos-env.js.map
+/**
+ * Variables of illumos.sh that say how many jobs make may run at once.
+ * setup-illumos-host writes them from the runner's CPU count; they change
+ * how fast the proto is built, never what is in it.
+ */
+const JOB_COUNT_VARIABLES = ['MAX_JOBS', 'DMAKE_MAX_JOBS'];
+const JOB_COUNT_LINE = new RegExp(`^\\s*(?:export\\s+)?(?:${JOB_COUNT_VARIABLES.join('|')})=`);
+/**
+ * sha256 of illumos.sh, streamed line by line, with the assignments of the
+ * job counts (JOB_COUNT_VARIABLES) left out: two runners with different
+ * CPU counts build the same proto, so they must share a cache entry (and
+ * the illumos stage stamp, which records this same hash). Every other line,
+ * comments included, is in the hash.
+ */
+async function hashIllumosSh(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const input = (0,external_node_fs_.createReadStream)(path, { encoding: 'utf8' });
+    for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input, crlfDelay: Infinity })) {
+        if (!JOB_COUNT_LINE.test(line))
+            hash.update(`${line}\n`);
+    }
+    return hash.digest('hex');
+}
+//# sourceMappingURL=illumos-sh.js.map
+;// CONCATENATED MODULE: ./build/src/host/uname.js
+/**
+ * Which kernel this host runs, as `uname -s` on PATH says it (so tests can
+ * put a stand-in first on PATH). Never core.platform.getDetails(): it
+ * throws on illumos.
+ */
+
+
+
+/** `uname -s` (`SunOS` on illumos, `Linux`, `Darwin`); os.type() where there is no uname. */
+async function unameS(env = process.env) {
+    const result = await process_run('uname', ['-s'], { env });
+    const name = result.stdout.trim();
+    return result.status === 0 && name ? name : (0,external_node_os_.type)();
+}
+/** True on illumos (and Solaris): what the illumos build steps need. */
+function isIllumos(uname) {
+    return uname === 'SunOS';
+}
+/** Fails at once, naming the kernel found, unless this is an illumos host (README.md, setup-host). */
+async function requireIllumos(what, env) {
+    const uname = await unameS(env);
+    if (!isIllumos(uname)) {
+        throw new errors/* UserError */.yo(`${what} needs an illumos host (uname -s: ${uname}); nothing was done`);
+    }
+    return uname;
+}
+//# sourceMappingURL=uname.js.map
+;// CONCATENATED MODULE: ./build/src/util/buildstamp.js
+
+const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** UTC `%Y%m%dT%H%M%SZ`, as smartos-live names its platforms. */
+function formatBuildstamp(epochSeconds) {
+    return new Date(epochSeconds * 1000)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+}
+/** Seconds since the epoch of a BUILDSTAMP, or undefined when it is not one. */
+function parseBuildstamp(stamp) {
+    const m = STAMP.exec(stamp);
+    if (!m)
+        return undefined;
+    const [, y, mo, d, h, mi, s] = m.map(Number);
+    const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+    // Date.UTC rolls 20111332 over into 2012; a real stamp round-trips.
+    return formatBuildstamp(ms / 1000) === stamp ? ms / 1000 : undefined;
+}
+/**
+ * BUILDSTAMP and output timestamps (docs/assembly.md): `--buildstamp` wins, then
+ * SOURCE_DATE_EPOCH, then the current time. Timestamps come from
+ * SOURCE_DATE_EPOCH when it is set, else from the BUILDSTAMP.
+ */
+function resolveBuildTime(explicit, sourceDateEpoch, now = Date.now) {
+    let sde;
+    if (sourceDateEpoch !== undefined && sourceDateEpoch !== '') {
+        if (!/^\d+$/.test(sourceDateEpoch)) {
+            throw new errors/* UserError */.yo(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${sourceDateEpoch}"`);
+        }
+        sde = Number(sourceDateEpoch);
+    }
+    if (explicit !== undefined) {
+        const epoch = parseBuildstamp(explicit);
+        if (epoch === undefined) {
+            throw new errors/* UserError */.yo(`BUILDSTAMP "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`, { exitCode: 2 });
+        }
+        return { buildstamp: explicit, epoch: sde ?? epoch };
+    }
+    const epoch = sde ?? Math.floor(now() / 1000);
+    return { buildstamp: formatBuildstamp(epoch), epoch };
+}
+//# sourceMappingURL=buildstamp.js.map
+;// CONCATENATED MODULE: ./build/src/util/which.js
+
+
+/** The first executable called `name` on PATH, or undefined. */
+async function which(name, path = process.env.PATH ?? '') {
+    for (const dir of path.split(external_node_path_.delimiter)) {
+        if (!dir)
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.access)(candidate, promises_.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here; keep looking
+        }
+    }
+    return undefined;
+}
+//# sourceMappingURL=which.js.map
+;// CONCATENATED MODULE: ./build/src/version.js
+/** This tool's version (kept equal to package.json's by a test). */
+const VERSION = '0.1.0';
+//# sourceMappingURL=version.js.map
 ;// CONCATENATED MODULE: ./build/src/world/lock.js
 /**
  * One build at a time per workspace: a lock file holding the builder's pid,
@@ -97252,12 +97828,8 @@ async function findGnuMake(env) {
         return gmake;
     const make = await which('make', path);
     if (make) {
-        let first = '';
-        await runTool(make, ['--version'], {
-            env,
-            onData: (c) => (first += c.toString('utf8')),
-        }).catch(() => undefined);
-        if (/GNU Make/.test(first))
+        const version = await process_run(make, ['--version'], { env });
+        if (/GNU Make/.test(version.stdout))
             return make;
     }
     throw new errors/* UserError */.yo('build-world needs GNU make: no gmake on PATH' +
@@ -97282,29 +97854,15 @@ async function runStageCommands(commands, logPath, options) {
             const line = `==== ${[c.command, ...c.args].join(' ')} (in ${c.cwd})\n`;
             await write(log, line);
             options.onOutput?.(Buffer.from(line));
-            const status = await new Promise((resolve) => {
-                const child = (0,external_node_child_process_namespaceObject.spawn)(c.command, c.args, {
-                    cwd: c.cwd,
-                    env: options.env,
-                    stdio: ['ignore', 'pipe', 'pipe'],
-                });
-                const pump = (stream) => stream.on('data', (chunk) => {
-                    options.onOutput?.(chunk);
-                    if (!log.write(chunk)) {
-                        child.stdout.pause();
-                        child.stderr.pause();
-                        log.once('drain', () => {
-                            child.stdout.resume();
-                            child.stderr.resume();
-                        });
-                    }
-                });
-                pump(child.stdout);
-                pump(child.stderr);
-                child.on('error', (err) => resolve(`could not be started: ${(0,errors/* describeError */.Uc)(err)}`));
-                child.on('close', (code, signal) => resolve(code === 0 ? '' : signal ? `killed by ${signal}` : `exit status ${code}`));
+            const result = await process_run(c.command, c.args, {
+                cwd: c.cwd,
+                env: options.env,
+                to: log,
+                capture: 0,
+                onOutput: options.onOutput,
             });
-            if (status) {
+            if (result.status !== 0) {
+                const status = describeStatus(result);
                 await write(log, `==== ${c.command} failed: ${status}\n`);
                 return { command: [c.command, ...c.args].join(' '), status };
             }
@@ -97351,11 +97909,15 @@ function mailMsgPath(codemgrWs) {
 //# sourceMappingURL=stages.js.map
 ;// CONCATENATED MODULE: ./build/src/world/build-world.js
 /**
- * build-world (SPEC 7): illumos, illumos-extra and src into the proto
+ * build-world (README.md, `joyent-live build-world`): illumos, illumos-extra and src into the proto
  * area, each stage guarded by a stamp that records its inputs, the proto
  * cached between jobs under a key made of every input. No @actions/*
  * here: the action and the CLI pass hooks and a cache backend.
  */
+
+
+
+
 
 
 
@@ -97398,15 +97960,12 @@ async function nightlyCommand(planned, env) {
     }
     return { ...planned, command: ksh, args: [script, ...planned.args] };
 }
-async function buildWorld(options) {
-    const info = options.onInfo ?? (() => undefined);
-    const warn = options.onWarning ?? info;
-    const env = options.env ?? process.env;
-    const salt = checkSalt(options.cacheVersion);
-    await requireIllumos('build-world', env);
+const stampPath = (ws, stage) => (0,external_node_path_.join)(ws.stateDir, STAMP_FILES[stage]);
+const STAMP_NAMES = STAGES.map((s) => STAMP_FILES[s]);
+/** Checks the workspace setup-illumos-host prepared and reads its illumos.sh. */
+async function readWorkspace(options, env) {
     const workspace = (0,external_node_path_.resolve)(options.workspace);
     const proto = (0,external_node_path_.resolve)(workspace, options.proto ?? 'proto');
-    const stateDir = (0,external_node_path_.dirname)(proto);
     const illumosDir = (0,external_node_path_.join)(workspace, 'projects', 'illumos');
     const extraDir = (0,external_node_path_.join)(workspace, 'projects', 'illumos-extra');
     const srcDir = (0,external_node_path_.join)(workspace, 'src');
@@ -97419,50 +97978,257 @@ async function buildWorld(options) {
     if (!(await exists(illumosSh))) {
         throw new errors/* UserError */.yo(`${illumosSh} is missing (setup-illumos-host writes it)`);
     }
-    const illumosEnv = await readIllumosEnv(illumosSh);
-    const root = illumosEnv.vars.get('ROOT');
+    const illumosVars = await readIllumosSh(illumosSh);
+    const root = illumosVars.vars.get('ROOT');
     if (root !== undefined && (0,external_node_path_.resolve)(illumosDir, root) !== proto) {
         throw new errors/* UserError */.yo(`${illumosSh}: ROOT is ${root} but the proto area is ${proto}: nightly would install ` +
             'outside the proto that is cached (give proto the same path, or rerun setup-illumos-host)');
     }
-    const codemgrWs = (0,external_node_path_.resolve)(illumosDir, illumosEnv.vars.get('CODEMGR_WS') ?? '.');
-    const nightly = (0,external_node_path_.join)(illumosDir, 'usr', 'src', 'tools', 'scripts', 'nightly');
-    const make = await findGnuMake(env);
-    const { buildstamp } = resolveBuildTime(undefined, options.sourceDateEpoch);
-    const logDir = (0,external_node_path_.join)(workspace, 'log');
-    await (0,promises_.mkdir)(logDir, { recursive: true });
-    await (0,promises_.mkdir)(stateDir, { recursive: true });
-    const lock = await lockWorkspace((0,external_node_path_.join)(workspace, '.build-world.lock'), warn);
-    const stagingDir = (0,external_node_path_.join)(workspace, '.build-world-cache');
-    try {
-        // ---- key inputs ------------------------------------------------------
-        const compilers = {};
-        for (const c of compilersOf(illumosEnv))
-            compilers[c.spec] = await compilerVersion(c.path, env);
-        const inputs = {
-            format: 1,
-            tool: VERSION,
-            salt,
-            illumos: await projectState(illumosDir, 'projects/illumos'),
-            'illumos-extra': await projectState(extraDir, 'projects/illumos-extra'),
-            src: await hashTree(srcDir),
-            // Without MAX_JOBS and DMAKE_MAX_JOBS: runners with other CPU counts share entries.
-            'illumos.sh': await hashIllumosSh(illumosSh),
-            compilers,
-        };
-        const key = cacheKey(inputs);
-        const prefix = restorePrefix(salt);
-        const keyInputsFile = (0,external_node_path_.join)(stateDir, KEY_INPUTS_FILE);
-        const stampPath = (stage) => (0,external_node_path_.join)(stateDir, STAMP_FILES[stage]);
-        const stampFiles = STAGES.map((s) => STAMP_FILES[s]);
-        info(`proto cache key: ${key}`);
-        const localText = await (0,promises_.readFile)(keyInputsFile, 'utf8').catch(() => undefined);
-        const local = localText === undefined ? undefined : parseKeyInputs(localText);
-        let localComplete = local !== undefined;
-        for (const stage of STAGES) {
-            if (!(await stampCurrent(stampPath(stage), stageInputs(stage, inputs))))
-                localComplete = false;
+    return {
+        workspace,
+        proto,
+        stateDir: (0,external_node_path_.dirname)(proto),
+        illumosDir,
+        extraDir,
+        srcDir,
+        logDir: (0,external_node_path_.join)(workspace, 'log'),
+        illumosSh,
+        illumosVars,
+        codemgrWs: (0,external_node_path_.resolve)(illumosDir, illumosVars.vars.get('CODEMGR_WS') ?? '.'),
+        nightly: (0,external_node_path_.join)(illumosDir, 'usr', 'src', 'tools', 'scripts', 'nightly'),
+        make: await findGnuMake(env),
+    };
+}
+/** Every input of the world build, the document the cache key is the hash of. */
+async function computeKeyInputs(ws, salt, env) {
+    const compilers = {};
+    for (const c of compilersOf(ws.illumosVars)) {
+        compilers[c.spec] = await compilerVersion(c.path, env);
+    }
+    return {
+        format: 1,
+        tool: VERSION,
+        salt,
+        illumos: await projectState(ws.illumosDir, 'projects/illumos'),
+        'illumos-extra': await projectState(ws.extraDir, 'projects/illumos-extra'),
+        src: await hashTree(ws.srcDir),
+        // Without MAX_JOBS and DMAKE_MAX_JOBS: runners with other CPU counts share entries.
+        'illumos.sh': await hashIllumosSh(ws.illumosSh),
+        compilers,
+    };
+}
+/** The inputs of the workspace's own last build, when every stage stamp still matches them. */
+async function readLocalBuild(ws, keyInputsFile, inputs) {
+    const local = await readKeyInputsFile(keyInputsFile);
+    let complete = local !== undefined;
+    for (const stage of STAGES) {
+        if (!(await stampCurrent(stampPath(ws, stage), stageInputs(stage, inputs))))
+            complete = false;
+    }
+    return { local, complete };
+}
+/**
+ * Brings the proto to the closest build the cache or the workspace has: an
+ * exact hit, an entry of the same salt (prefix) to rebuild from, or the
+ * workspace's own last build. A lookup alone when the workspace already
+ * holds this very build.
+ */
+async function restoreCache(run, key, inputs, keyInputsFile) {
+    const { ws, backend, info, warn, options } = run;
+    const prefix = restorePrefix(inputs.salt);
+    const { local, complete } = await readLocalBuild(ws, keyInputsFile, inputs);
+    const restored = {
+        cacheHit: false,
+        base: local,
+        baseName: "the workspace's last build",
+    };
+    if (options.clean) {
+        info('clean: true: nothing is restored, every stage is rebuilt');
+        return restored;
+    }
+    if (backend.name === 'none')
+        return restored;
+    if (complete && local && canonicalJson(local) === canonicalJson(inputs)) {
+        // The workspace already holds this very build: look the key up, fetch nothing.
+        try {
+            restored.cacheHit = await backend.has(key);
         }
+        catch (err) {
+            if (!(err instanceof cache_backend/* CacheBackendError */.PU))
+                throw err;
+            run.cacheError('lookup failed', err);
+        }
+        info(restored.cacheHit
+            ? `cache hit: ${key} (the workspace already holds this proto: nothing to restore)`
+            : `the workspace already holds the build of ${key}; the cache lacks it: saving it`);
+        return restored;
+    }
+    let found;
+    try {
+        found = await backend.restore(key, prefix);
+    }
+    catch (err) {
+        if (!(err instanceof cache_backend/* CacheBackendError */.PU))
+            throw err;
+        run.cacheError('restore failed', err);
+    }
+    if (!found) {
+        info(`cache miss: no entry for ${key} nor any with the prefix ${prefix}`);
+        return restored;
+    }
+    const exact = found.key === key;
+    if (!exact && local) {
+        info(`cache entry ${found.key} matches by prefix only; keeping the workspace's own build ` +
+            'and rebuilding from it what changed');
+        return restored;
+    }
+    try {
+        const entry = await unpackEntry(found.file, ws.stateDir, STAMP_NAMES);
+        await installEntry(entry, ws.proto, STAMP_NAMES);
+        restored.restoredKey = found.key;
+        if (exact) {
+            restored.cacheHit = true;
+            info(`cache hit: restored ${key} into ${ws.proto}`);
+        }
+        else {
+            restored.base = entry.inputs;
+            restored.baseName = `the restored entry ${found.key}`;
+            info(`cache miss for ${key}; restored ${found.key} (prefix ${prefix}) into ${ws.proto}`);
+        }
+    }
+    catch (err) {
+        if (!(err instanceof EntryRejected))
+            throw err;
+        const done = await backend.discard(found.key).catch((e) => (0,errors/* describeError */.Uc)(e));
+        warn(`proto cache entry ${found.key} is not usable, discarded (${done}); rebuilding: ${err.message}` +
+            (backend.name === 'github' ? ' (change cache-version to replace it)' : ''));
+    }
+    return restored;
+}
+/** What a stage runs, in smartos-live's way. */
+function stageCommands(ws, clean) {
+    const { make, proto } = ws;
+    return {
+        illumos: [
+            {
+                command: ws.nightly,
+                args: clean ? [ws.illumosSh] : ['-i', ws.illumosSh],
+                cwd: ws.illumosDir,
+            },
+        ],
+        'illumos-extra': [{ command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: ws.extraDir }],
+        src: [
+            { command: make, args: [`DESTDIR=${proto}`], cwd: ws.srcDir },
+            { command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: ws.srcDir },
+        ],
+    };
+}
+/** The end of a failed stage's log (and of nightly's mail_msg), then the error. */
+async function stageFailed(run, stage, log, failed) {
+    const tail = await tailLines(log, TAIL_LINES);
+    run.info(`---- last ${tail.length} lines of ${log}`);
+    for (const line of tail)
+        run.info(line);
+    if (stage === 'illumos') {
+        const mail = mailMsgPath(run.ws.codemgrWs);
+        const lines = await tailLines(mail, TAIL_LINES);
+        if (lines.length) {
+            run.info(`---- nightly's mail_msg (${mail}), last ${lines.length} lines`);
+            for (const line of lines)
+                run.info(line);
+        }
+    }
+    throw new errors/* UserError */.yo(`build-world: stage ${stage} failed (${failed.command}: ${failed.status}); log: ${log}`);
+}
+/**
+ * Runs the stages from the first whose stamp does not match its inputs
+ * (every one with clean), each stamp removed before and written after.
+ */
+async function runStages(run, inputs, restored, buildstamp) {
+    const { ws, options, info } = run;
+    let first = 0;
+    if (!options.clean) {
+        while (first < STAGES.length &&
+            (await stampCurrent(stampPath(ws, STAGES[first]), stageInputs(STAGES[first], inputs)))) {
+            first++;
+        }
+    }
+    for (let i = first; i < STAGES.length; i++)
+        await removeStamp(stampPath(ws, STAGES[i]));
+    await (0,promises_.mkdir)(ws.proto, { recursive: true });
+    const commands = stageCommands(ws, options.clean === true);
+    const stages = [];
+    for (const [i, stage] of STAGES.entries()) {
+        if (i < first) {
+            const status = restored.restoredKey ? 'from cache' : 'up to date';
+            stages.push({ stage, status });
+            info(`stage ${stage}: ${status} (its stamp matches its inputs)`);
+            continue;
+        }
+        if (stage === 'illumos') {
+            commands.illumos[0] = await nightlyCommand(commands.illumos[0], run.env);
+        }
+        const log = (0,external_node_path_.join)(ws.logDir, `${stage}.${buildstamp}.log`);
+        options.onStageStart?.(stage, log);
+        const started = performance.now();
+        const failed = await runStageCommands(commands[stage], log, {
+            env: run.env,
+            onOutput: options.onOutput,
+        });
+        options.onStageEnd?.(stage, !failed);
+        if (failed)
+            await stageFailed(run, stage, log, failed);
+        await writeStamp(stampPath(ws, stage), stageInputs(stage, inputs));
+        const seconds = (performance.now() - started) / 1000;
+        stages.push({ stage, status: 'built', log, seconds });
+        info(`stage ${stage}: built (log: ${log})`);
+    }
+    return stages;
+}
+/** cache-key-inputs.json beside the proto: what it was built from, for the next run. */
+async function recordKeyInputs(keyInputsFile, inputs) {
+    await (0,promises_.writeFile)(partialName(keyInputsFile), formatKeyInputs(inputs));
+    await (0,promises_.rename)(partialName(keyInputsFile), keyInputsFile);
+}
+/** Packs the proto, its stamps and its inputs into a cache entry under `key`. */
+async function saveCache(run, key) {
+    const { backend } = run;
+    if (backend.name === 'none')
+        return 'no cache';
+    try {
+        await packEntry(run.ws.proto, [...STAMP_NAMES, KEY_INPUTS_FILE], backend.stagingFile);
+        await backend.save(key);
+        run.info(`proto cache: saved ${key} (${backend.name})`);
+        return 'saved';
+    }
+    catch (err) {
+        if (!(err instanceof cache_backend/* CacheBackendError */.PU))
+            throw err;
+        run.cacheError('save failed', err);
+        return 'failed';
+    }
+}
+/**
+ * readWorkspace -> computeKeyInputs -> restoreCache -> runStages ->
+ * recordKeyInputs -> saveCache, under the workspace lock.
+ */
+async function buildWorld(options) {
+    const info = options.onInfo ?? (() => undefined);
+    const warn = options.onWarning ?? info;
+    const env = options.env ?? process.env;
+    const salt = checkSalt(options.cacheVersion);
+    await requireIllumos('build-world', env);
+    const ws = await readWorkspace(options, env);
+    const { buildstamp } = resolveBuildTime(undefined, options.sourceDateEpoch);
+    await (0,promises_.mkdir)(ws.logDir, { recursive: true });
+    await (0,promises_.mkdir)(ws.stateDir, { recursive: true });
+    const lock = await lockWorkspace((0,external_node_path_.join)(ws.workspace, '.build-world.lock'), warn);
+    const stagingDir = (0,external_node_path_.join)(ws.workspace, '.build-world-cache');
+    try {
+        const inputs = await computeKeyInputs(ws, salt, env);
+        const key = cacheKey(inputs);
+        const keyInputsFile = (0,external_node_path_.join)(ws.stateDir, KEY_INPUTS_FILE);
+        info(`proto cache key: ${key}`);
         await (0,promises_.mkdir)(stagingDir, { recursive: true });
         const backend = options.cache((0,external_node_path_.join)(stagingDir, 'proto-entry.tgz'));
         const cacheError = (what, err) => {
@@ -97471,86 +98237,21 @@ async function buildWorld(options) {
                 throw new errors/* UserError */.yo(`${message} (fail-on-cache-error is true)`);
             warn(`${message}; going on without it`);
         };
-        // ---- restore ---------------------------------------------------------
-        let cacheHit = false;
-        let restoredKey;
-        let base = local;
-        let baseName = "the workspace's last build";
-        if (options.clean) {
-            info('clean: true: nothing is restored, every stage is rebuilt');
-        }
-        else if (backend.name !== 'none' &&
-            localComplete &&
-            local &&
-            canonicalJson(local) === canonicalJson(inputs)) {
-            // The workspace already holds this very build: look the key up, fetch nothing.
-            try {
-                cacheHit = await backend.has(key);
-            }
-            catch (err) {
-                if (!(err instanceof cache_backend/* CacheBackendError */.PU))
-                    throw err;
-                cacheError('lookup failed', err);
-            }
-            info(cacheHit
-                ? `cache hit: ${key} (the workspace already holds this proto: nothing to restore)`
-                : `the workspace already holds the build of ${key}; the cache lacks it: saving it`);
-        }
-        else if (backend.name !== 'none') {
-            let found;
-            try {
-                found = await backend.restore(key, prefix);
-            }
-            catch (err) {
-                if (!(err instanceof cache_backend/* CacheBackendError */.PU))
-                    throw err;
-                cacheError('restore failed', err);
-            }
-            const exact = found?.key === key;
-            if (found && !exact && local) {
-                info(`cache entry ${found.key} matches by prefix only; keeping the workspace's own build ` +
-                    'and rebuilding from it what changed');
-            }
-            else if (found) {
-                try {
-                    const entry = await unpackEntry(found.file, stateDir, stampFiles);
-                    await installEntry(entry, proto, stampFiles);
-                    restoredKey = found.key;
-                    if (exact) {
-                        cacheHit = true;
-                        info(`cache hit: restored ${key} into ${proto}`);
-                    }
-                    else {
-                        base = entry.inputs;
-                        baseName = `the restored entry ${found.key}`;
-                        info(`cache miss for ${key}; restored ${found.key} (prefix ${prefix}) into ${proto}`);
-                    }
-                }
-                catch (err) {
-                    if (!(err instanceof EntryRejected))
-                        throw err;
-                    const done = await backend.discard(found.key).catch((e) => (0,errors/* describeError */.Uc)(e));
-                    warn(`proto cache entry ${found.key} is not usable, discarded (${done}); rebuilding: ${err.message}` +
-                        (backend.name === 'github' ? ' (change cache-version to replace it)' : ''));
-                }
-            }
-            else {
-                info(`cache miss: no entry for ${key} nor any with the prefix ${prefix}`);
-            }
-        }
-        const stages = [];
+        const run = { options, env, info, warn, ws, backend, cacheError };
+        const restored = await restoreCache(run, key, inputs, keyInputsFile);
+        const { cacheHit, base, baseName } = restored;
         const changes = base && !cacheHit ? describeChanges(base, inputs) : [];
         if (!cacheHit && base) {
             info(changes.length
                 ? `compared with ${baseName}: ${changes.join('; ')}`
                 : `compared with ${baseName}: no input changed`);
         }
-        const result = (saved) => ({
-            proto,
+        const result = (stages, saved) => ({
+            proto: ws.proto,
             buildstamp,
             cacheKey: key,
             cacheHit,
-            restoredKey,
+            restoredKey: restored.restoredKey,
             changes,
             stages,
             saved,
@@ -97558,94 +98259,12 @@ async function buildWorld(options) {
         });
         if (cacheHit) {
             for (const stage of STAGES)
-                stages.push({ stage, status: 'from cache' });
-            for (const stage of STAGES)
                 info(`stage ${stage}: skipped (cache hit)`);
-            return result('not needed');
+            return result(STAGES.map((stage) => ({ stage, status: 'from cache' })), 'not needed');
         }
-        // ---- stages ----------------------------------------------------------
-        let first = 0;
-        if (!options.clean) {
-            while (first < STAGES.length &&
-                (await stampCurrent(stampPath(STAGES[first]), stageInputs(STAGES[first], inputs)))) {
-                first++;
-            }
-        }
-        for (let i = first; i < STAGES.length; i++)
-            await removeStamp(stampPath(STAGES[i]));
-        await (0,promises_.mkdir)(proto, { recursive: true });
-        const commands = {
-            illumos: [
-                {
-                    command: nightly,
-                    args: options.clean ? [illumosSh] : ['-i', illumosSh],
-                    cwd: illumosDir,
-                },
-            ],
-            'illumos-extra': [{ command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: extraDir }],
-            src: [
-                { command: make, args: [`DESTDIR=${proto}`], cwd: srcDir },
-                { command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: srcDir },
-            ],
-        };
-        for (const [i, stage] of STAGES.entries()) {
-            if (i < first) {
-                const status = restoredKey ? 'from cache' : 'up to date';
-                stages.push({ stage, status });
-                info(`stage ${stage}: ${status} (its stamp matches its inputs)`);
-                continue;
-            }
-            if (stage === 'illumos')
-                commands.illumos[0] = await nightlyCommand(commands.illumos[0], env);
-            const log = (0,external_node_path_.join)(logDir, `${stage}.${buildstamp}.log`);
-            options.onStageStart?.(stage, log);
-            const started = performance.now();
-            const failed = await runStageCommands(commands[stage], log, {
-                env,
-                onOutput: options.onOutput,
-            });
-            options.onStageEnd?.(stage, !failed);
-            if (failed) {
-                const tail = await tailLines(log, TAIL_LINES);
-                info(`---- last ${tail.length} lines of ${log}`);
-                for (const line of tail)
-                    info(line);
-                if (stage === 'illumos') {
-                    const mail = mailMsgPath(codemgrWs);
-                    const lines = await tailLines(mail, TAIL_LINES);
-                    if (lines.length) {
-                        info(`---- nightly's mail_msg (${mail}), last ${lines.length} lines`);
-                        for (const line of lines)
-                            info(line);
-                    }
-                }
-                throw new errors/* UserError */.yo(`build-world: stage ${stage} failed (${failed.command}: ${failed.status}); log: ${log}`);
-            }
-            await writeStamp(stampPath(stage), stageInputs(stage, inputs));
-            const seconds = (performance.now() - started) / 1000;
-            stages.push({ stage, status: 'built', log, seconds });
-            info(`stage ${stage}: built (log: ${log})`);
-        }
-        // ---- record and save -------------------------------------------------
-        const pretty = JSON.stringify(JSON.parse(canonicalJson(inputs)), null, 2) + '\n';
-        await (0,promises_.writeFile)(partialName(keyInputsFile), pretty);
-        await (0,promises_.rename)(partialName(keyInputsFile), keyInputsFile);
-        let saved = 'no cache';
-        if (backend.name !== 'none') {
-            try {
-                await packEntry(proto, [...stampFiles, KEY_INPUTS_FILE], backend.stagingFile);
-                await backend.save(key);
-                saved = 'saved';
-                info(`proto cache: saved ${key} (${backend.name})`);
-            }
-            catch (err) {
-                if (!(err instanceof cache_backend/* CacheBackendError */.PU))
-                    throw err;
-                saved = 'failed';
-                cacheError('save failed', err);
-            }
-        }
-        return result(saved);
+        const stages = await runStages(run, inputs, restored, buildstamp);
+        await recordKeyInputs(keyInputsFile, inputs);
+        return result(stages, await saveCache(run, key));
     }
     finally {
         await (0,promises_.rm)(stagingDir, { recursive: true, force: true });

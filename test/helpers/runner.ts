@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { Evaluator, Lexer, Parser, data } from '@actions/expressions';
+import { truthy } from '@actions/expressions/result';
 import { runCaptured, type CliRun } from './cli.js';
 import { REPO_ROOT } from './paths.js';
 
@@ -46,13 +48,55 @@ export interface StepRun extends CliRun {
   outputs: Record<string, string>;
 }
 
+/** A JSON-like value as an expression context entry. */
+function toData(value: unknown): data.ExpressionData {
+  if (value === null || value === undefined) return new data.Null();
+  if (typeof value === 'string') return new data.StringData(value);
+  if (typeof value === 'boolean') return new data.BooleanData(value);
+  if (typeof value === 'number') return new data.NumberData(value);
+  if (Array.isArray(value)) {
+    const array = new data.Array();
+    for (const item of value) array.add(toData(item));
+    return array;
+  }
+  const dict = new data.Dictionary();
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) dict.add(k, toData(v));
+  return dict;
+}
+
 /**
- * A minimal stand-in for the runner's composite-action executor, enough for
- * our root action.yml: `if: inputs.X == 'value'`, `${{ inputs.X }}`,
- * `${{ steps.ID.outputs.Y }}` and `a || b` of those in env, bash `run` steps with
- * GITHUB_ACTION_PATH, a GITHUB_OUTPUT file per step, one step summary, and
- * the stop at the first failing step. Any other expression is an error, so
- * the test cannot pass by skipping something it does not understand.
+ * Evaluates one expression (the text inside `${{ }}`, or a bare `if:`) with GitHub's own
+ * expression engine, against the contexts a composite step sees here. A context we do not
+ * provide is a parse error, so a test cannot pass by skipping what it does not understand.
+ */
+export function evaluateExpression(
+  expression: string,
+  contexts: Record<string, unknown>,
+): data.ExpressionData {
+  const lexed = new Lexer(expression).lex();
+  const parsed = new Parser(lexed.tokens, Object.keys(contexts), []).parse();
+  return new Evaluator(parsed, toData(contexts) as data.Dictionary).evaluate();
+}
+
+/** Replaces every `${{ expr }}` of a value with the expression's result as a string. */
+export function interpolate(text: string, contexts: Record<string, unknown>): string {
+  return text.replace(/\$\{\{(.*?)\}\}/gs, (_, expr: string) =>
+    evaluateExpression(expr, contexts).coerceString(),
+  );
+}
+
+/** An `if:` condition: a bare expression or one `${{ }}` (the run stops at the first failing step, so the implicit `success()` holds). */
+export function condition(text: string, contexts: Record<string, unknown>): boolean {
+  const bare = /^\s*\$\{\{(.*)\}\}\s*$/s.exec(text)?.[1] ?? text;
+  return truthy(evaluateExpression(bare, contexts));
+}
+
+/**
+ * A minimal stand-in for the runner's composite-action executor, enough for our root
+ * action.yml: `if:` conditions and `${{ }}` in env, evaluated by @actions/expressions
+ * (GitHub's expression engine) over the `inputs`, `steps` and `env` contexts; bash `run`
+ * steps with GITHUB_ACTION_PATH, a GITHUB_OUTPUT file per step, one step summary, and the
+ * stop at the first failing step. Any other context or step kind is an error.
  */
 export async function runComposite(
   inputs: Record<string, string>,
@@ -63,31 +107,18 @@ export async function runComposite(
     runs: { using: string; steps: CompositeStep[] };
   };
   const values: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(action.inputs)) values[name] = spec.default ?? '';
+  // Defaults are expressions too (`${{ github.token }}`): this stand-in has no token.
+  const github = { token: options.env?.GITHUB_TOKEN ?? '' };
+  for (const [name, spec] of Object.entries(action.inputs))
+    values[name] = interpolate(spec.default ?? '', { github });
   Object.assign(values, inputs);
-  const stepOutputs: Record<string, Record<string, string>> = {};
-  const operand = (expr: string) => {
-    let m = /^inputs\.([\w-]+)$/.exec(expr);
-    if (m) return values[m[1]] ?? '';
-    m = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(expr);
-    if (m) return stepOutputs[m[1]]?.[m[2]] ?? '';
-    throw new Error(`runComposite does not know the expression ${expr}`);
-  };
-  // `a || b`: the first operand that is not empty, as the runner does for strings.
-  const expression = (text: string) =>
-    text.replace(/\$\{\{\s*(.+?)\s*\}\}/g, (_, expr: string) => {
-      const operands = expr.split(/\s*\|\|\s*/).map(operand);
-      return operands.find((v) => v !== '') ?? '';
-    });
+  const stepContext: Record<string, { outputs: Record<string, string>; outcome: string }> = {};
+  const contexts = () => ({ inputs: values, steps: stepContext, env: {}, github });
   const summary = join(options.dir, 'summary.md');
   await writeFile(summary, '');
   const steps: StepRun[] = [];
   for (const [i, step] of action.runs.steps.entries()) {
-    if (step.if !== undefined) {
-      const m = /^inputs\.([\w-]+) == '([^']*)'$/.exec(step.if);
-      if (!m) throw new Error(`runComposite does not know the condition ${step.if}`);
-      if (values[m[1]] !== m[2]) continue;
-    }
+    if (step.if !== undefined && !condition(step.if, contexts())) continue;
     if (step.shell !== 'bash' || !step.run)
       throw new Error(`step ${i}: only bash run steps are supported`);
     const output = join(options.dir, `output-${i}.txt`);
@@ -101,11 +132,13 @@ export async function runComposite(
       RUNNER_TEMP: options.dir,
       ...options.env,
     };
-    for (const [k, v] of Object.entries(step.env ?? {})) env[k] = expression(String(v));
+    for (const [k, v] of Object.entries(step.env ?? {}))
+      env[k] = interpolate(String(v), contexts());
     const run = await runCaptured('bash', ['-e', '-c', step.run], { cwd: REPO_ROOT, env });
     const id = step.id ?? `step${i}`;
-    stepOutputs[id] = parseOutputFile(await readFile(output, 'utf8'));
-    steps.push({ ...run, id, outputs: stepOutputs[id] });
+    const outputs = parseOutputFile(await readFile(output, 'utf8'));
+    stepContext[id] = { outputs, outcome: run.code === 0 ? 'success' : 'failure' };
+    steps.push({ ...run, id, outputs });
     if (run.code !== 0) break;
   }
   return { steps, summary: await readFile(summary, 'utf8') };

@@ -53,25 +53,31 @@ await runAction('build-live', async () => {
   core.info(
     `files: A=${c.A} P=${c.P} M=${c.M} S=${c.S}; dirs ${c.dirs}, symlinks ${c.symlinks}, hard links ${c.hardlinks}; FAILED ${c.failed}; unknown owners ${c.unknownOwners}`,
   );
-  report(
-    result.failed.map((f) => ({
-      line: `FAILED ${f.path}${f.file ? ` (${f.file}:${f.line})` : ''}`,
-      message:
-        `${f.path}: ${f.error ?? 'found in no source'}` +
-        (f.searched.length ? `; searched ${f.searched.join(', ')}` : ''),
-      title: 'build-live: FAILED entry',
-      file: f.file,
-      startLine: f.line,
-    })),
-    failOnMissing ? 'error' : 'warning',
-  );
+  // FAILED entries are annotated by whichever step is the last word on them: this one with
+  // fail-on-missing, else verify-manifest, the gate (one annotation per manifest line).
+  const failedFindings = result.failed.map((f) => ({
+    line: `FAILED ${f.path}${f.file ? ` (${f.file}:${f.line})` : ''}`,
+    message:
+      `${f.path}: ${f.error ?? 'found in no source'}` +
+      (f.searched.length ? `; searched ${f.searched.join(', ')}` : ''),
+    title: 'build-live: FAILED entry',
+    file: f.file,
+    startLine: f.line,
+  }));
+  if (failOnMissing) report(failedFindings, 'error');
+  else for (const f of failedFindings) core.info(f.line);
   report(result.warnings.map(findingFromText), 'warning');
   await writeSummary(buildLiveMarkdown(result, failOnMissing));
 
   if (upload) {
     const uploaded = await uploadBuildArtifacts(result, prefix, retentionDays);
     await writeSummary(
-      ['#### Artifacts', '', ...uploaded.map((a) => `- ${code(a.name)}`), ''].join('\n'),
+      [
+        '#### Artifacts',
+        '',
+        ...uploaded.map((a) => `- ${a.url ? `[${code(a.name)}](${a.url})` : code(a.name)}`),
+        '',
+      ].join('\n'),
     );
   } else {
     core.info('upload-artifacts is false: no artifacts uploaded');

@@ -4,6 +4,7 @@ import { describeBuiltArchive } from '../../live/archive-choice.js';
 import type { BuildLiveResult } from '../../live/build-live.js';
 import { humanBytes } from '../../util/format.js';
 import { code, workspacePath } from '../common/report.js';
+import { lineLink } from '../common/verify-comment.js';
 
 /** FAILED entries listed in the summary; the log has them all. */
 const MAX_LISTED = 200;
@@ -29,17 +30,31 @@ export function buildLiveMarkdown(result: BuildLiveResult, failOnMissing: boolea
       `. Log: ${code(workspacePath(result.log))}.`,
     '',
   ];
-  if (result.failed.length > 0) {
+  // One list of FAILED entries per job: the step that is the last word on them lists them
+  // (this one with fail-on-missing, else verify-manifest, the gate); the log has each one.
+  if (result.failed.length > 0 && !failOnMissing) {
+    out.push(
+      `${result.failed.length} FAILED ${result.failed.length === 1 ? 'entry does' : 'entries do'} not fail this step: verify-manifest, the gate, lists them with their manifest lines, and the log names each one (\`FAILED <path> (<file>:<line>)\`).`,
+      '',
+    );
+  }
+  if (result.failed.length > 0 && failOnMissing) {
     out.push(
       `#### FAILED entries (${result.failed.length})`,
       '',
-      failOnMissing
-        ? 'These fail the step (`fail-on-missing: true`).'
-        : 'These do not fail this step; verify-manifest gates on them.',
+      'These fail the step (`fail-on-missing: true`).',
       '',
     );
+    const links = {
+      server: process.env.GITHUB_SERVER_URL,
+      repository: process.env.GITHUB_REPOSITORY,
+      sha: process.env.GITHUB_SHA,
+      workspace: process.env.GITHUB_WORKSPACE,
+    };
     for (const f of result.failed.slice(0, MAX_LISTED)) {
-      const where = f.file ? ` at ${code(`${workspacePath(f.file)}:${f.line}`)}` : '';
+      const at = f.file ? code(`${workspacePath(f.file)}:${f.line}`) : '';
+      const link = f.file ? lineLink(f.file, f.line, links) : undefined;
+      const where = f.file ? ` at ${link ? `[${at}](${link})` : at}` : '';
       out.push(`- ${code(f.path)} (${f.type})${where}${f.error ? `: ${f.error}` : ''}`);
       for (const place of f.searched) out.push(`  - searched ${code(place)}`);
     }

@@ -36,11 +36,12 @@ await runAction('build-world', async () => {
     workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
     cacheBackend: 'github',
   });
+  let githubCache: GithubCache | undefined; // its path is the `cache-path` output
   const cache: (staging: string) => CacheBackend =
     choice.backend === 'local'
       ? (staging) => new LocalCache(choice.dir, choice.maxGb, staging, (m) => core.info(m))
       : choice.backend === 'github'
-        ? (staging) => new GithubCache(staging)
+        ? (staging) => (githubCache = new GithubCache(staging))
         : noCache;
   // Build output is not ours: workflow commands in it must not be obeyed.
   const token = randomBytes(16).toString('hex');
@@ -64,6 +65,7 @@ await runAction('build-world', async () => {
   core.setOutput('cache-key', result.cacheKey);
   core.setOutput('proto', result.proto);
   core.setOutput('restored-key', result.restoredKey ?? '');
+  core.setOutput('cache-path', githubCache?.cachePath ?? '');
   core.setOutput(
     'stages',
     JSON.stringify(Object.fromEntries(result.stages.map((s) => [s.stage, s.status]))),

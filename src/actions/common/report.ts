@@ -4,11 +4,14 @@
  * same facts as plain log lines (self-hosted runners such as
  * github-act-runner show no annotations), and the job summary.
  */
-import { isAbsolute, relative } from 'node:path';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import * as core from '@actions/core';
 
 /** GitHub shows at most 10 error (and 10 warning) annotations per step. */
 export const MAX_ANNOTATIONS = 10;
+/** ... and 50 of each level per job. */
+export const MAX_JOB_ANNOTATIONS = 50;
 
 export interface Finding {
   /** The plain log line, always printed. */
@@ -35,20 +38,58 @@ export function workspacePath(path: string): string {
 const annotated = { error: 0, warning: 0 };
 
 /**
+ * The job's annotation ledger, shared by the steps of the suite in one job
+ * (RUNNER_TEMP is per job): one `level file:line` a line, so that a manifest
+ * line annotated by build-live is not annotated again by verify-manifest, and
+ * the job's cap of 50 per level is kept.
+ */
+function ledgerPath(): string | undefined {
+  const temp = process.env.RUNNER_TEMP;
+  return temp ? join(temp, 'joyent-live-annotations.txt') : undefined;
+}
+
+function readLedger(): string[] {
+  const path = ledgerPath();
+  if (!path) return [];
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return []; // no step of the suite has annotated yet
+  }
+}
+
+/**
  * Prints every finding as a plain line and annotates them at their
- * file:line until the step has MAX_ANNOTATIONS of that level; says how many
- * were not annotated. Report the findings that matter most first.
+ * file:line: at most one annotation per manifest line in the job, and, for
+ * errors, MAX_ANNOTATIONS - 1 per step, so that the step's verdict
+ * (`setFailed`, an error annotation too) is never the one the runner drops.
+ * Says how many were not annotated. Report the findings that matter most first.
  */
 export function report(findings: readonly Finding[], level: 'error' | 'warning'): void {
   const annotate = level === 'error' ? core.error : core.warning;
+  const stepCap = level === 'error' ? MAX_ANNOTATIONS - 1 : MAX_ANNOTATIONS;
+  const ledger = readLedger();
+  const lines = new Set(ledger.map((entry) => entry.slice(entry.indexOf(' ') + 1)));
+  let inJob = ledger.filter((entry) => entry.startsWith(`${level} `)).length;
   let skipped = 0;
+  let already = 0;
   for (const f of findings) {
     core.info(f.line);
-    if (annotated[level] >= MAX_ANNOTATIONS) {
+    const key = f.file && f.startLine ? `${workspacePath(f.file)}:${f.startLine}` : undefined;
+    if (key && lines.has(key)) {
+      already++;
+      continue;
+    }
+    const jobCap = level === 'error' ? MAX_JOB_ANNOTATIONS - 1 : MAX_JOB_ANNOTATIONS;
+    if (annotated[level] >= stepCap || inJob >= jobCap) {
       skipped++;
       continue;
     }
     annotated[level]++;
+    inJob++;
+    if (key) lines.add(key);
+    const path = ledgerPath();
+    if (path) appendFileSync(path, `${level} ${key ?? '-'}\n`);
     annotate(f.message ?? f.line, {
       ...(f.title ? { title: f.title } : {}),
       ...(f.file ? { file: workspacePath(f.file) } : {}),
@@ -57,7 +98,12 @@ export function report(findings: readonly Finding[], level: 'error' | 'warning')
   }
   if (skipped > 0) {
     core.info(
-      `${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step); all are listed above`,
+      `${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step and ${MAX_JOB_ANNOTATIONS} per job${level === 'error' ? '; one is kept for the verdict' : ''}); all are listed above`,
+    );
+  }
+  if (already > 0) {
+    core.info(
+      `${already} ${level}s are on manifest lines an earlier annotation of this job already marks; all are listed above`,
     );
   }
 }

@@ -14,8 +14,10 @@ import {
 import { getInputs } from '../common/inputs.js';
 import { code, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
+import { checkRunnerPrerequisites } from '../common/runner-prerequisites.js';
 
 await runAction('setup-illumos-host', async () => {
+  await checkRunnerPrerequisites();
   const inputs = getInputs(SETUP_HOST_OPTIONS, SETUP_HOST_INPUTS);
   const runnerTemp = process.env.RUNNER_TEMP;
   const settings = parseSetupHostOptions(inputs.raw, inputs.names, {

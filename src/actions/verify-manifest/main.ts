@@ -18,6 +18,7 @@ import { verifyManifest } from '../../verify/verify.js';
 import { getInputs } from '../common/inputs.js';
 import { report, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
+import { publishVerifyReport } from '../common/verify-publish.js';
 
 await runAction('verify-manifest', async () => {
   // format and output are the CLI's: the action writes the summary and a JSON report.
@@ -57,6 +58,7 @@ await runAction('verify-manifest', async () => {
   core.info(verdictLine(result));
   core.info(`JSON report: ${reportPath}`);
   await writeSummary(formatMarkdown(result));
+  await publishVerifyReport(result);
 
   if (result.verdict === 'fail') core.setFailed(verdictLine(result));
 });

@@ -1,0 +1,73 @@
+/**
+ * verify-manifest's report on the pull request: reads the `comment`,
+ * `github-token` and `check-run` inputs, renders the comment from the report
+ * and publishes it (and the check run). Never fails the step: the gate's
+ * verdict does.
+ */
+import * as core from '@actions/core';
+import type { VerifyReport } from '../../verify/types.js';
+import { verdictLine } from '../../verify/report.js';
+import { bool, choice, text } from '../../options/values.js';
+import { getInputs } from './inputs.js';
+import {
+  COMMENT_MODES,
+  currentPullRequest,
+  publishCheckRun,
+  publishComment,
+  type CheckAnnotation,
+} from './pr-comment.js';
+import { commentBody, isBlocking, repositoryPath, reportFindings } from './verify-comment.js';
+
+export async function publishVerifyReport(report: VerifyReport): Promise<void> {
+  const { raw, names } = getInputs(['comment', 'check-run', 'github-token'] as const);
+  const mode = choice(raw.comment, names.name('comment'), COMMENT_MODES, 'auto');
+  const checkRun = bool(raw['check-run'], names.name('check-run'), false);
+  if (mode === 'never' && !checkRun) return;
+  const token = text(raw['github-token'], names.name('github-token')) ?? '';
+  const pr = currentPullRequest();
+  const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
+  const repository = process.env.GITHUB_REPOSITORY;
+  const runUrl =
+    repository && process.env.GITHUB_RUN_ID
+      ? `${server}/${repository}/actions/runs/${process.env.GITHUB_RUN_ID}`
+      : undefined;
+  const links = {
+    server,
+    repository,
+    sha: pr?.headSha ?? process.env.GITHUB_SHA,
+    workspace: process.env.GITHUB_WORKSPACE,
+  };
+  const failed = report.verdict === 'fail';
+  const body = commentBody(report, links, { runUrl, title: 'verify-manifest' });
+
+  await publishComment({ mode, token, gate: 'verify-manifest', body, failed }, pr);
+
+  if (checkRun) {
+    const annotations: CheckAnnotation[] = [];
+    const seen = new Set<string>();
+    for (const f of reportFindings(report)) {
+      const path = f.file ? repositoryPath(f.file, links.workspace) : undefined;
+      if (!path || !f.line || seen.has(`${path}:${f.line}`)) continue;
+      seen.add(`${path}:${f.line}`); // one annotation per manifest line
+      annotations.push({
+        path,
+        line: f.line,
+        level: isBlocking(f, report) ? 'failure' : 'warning',
+        title: `verify-manifest: ${f.kind}`,
+        message: `${f.path}${f.message ? `: ${f.message}` : ''}`,
+      });
+    }
+    await publishCheckRun(
+      {
+        token,
+        name: `verify-manifest${process.env.GITHUB_JOB ? ` (${process.env.GITHUB_JOB})` : ''}`,
+        failed,
+        title: verdictLine(report),
+        summary: body,
+        annotations,
+      },
+      pr,
+    );
+  }
+  core.debug('verify-manifest: pull-request report done');
+}
