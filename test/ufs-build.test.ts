@@ -267,9 +267,9 @@ test('--ufs-max-size too small: one message naming both sizes, exit 1, nothing w
 
 test('--ufs-free-percent and --ufs-free-inodes change the plan; a --ufs-max-size that fits builds', async (t) => {
   const dir = await scratchDir(t);
-  // 8 MiB of content, so that the headroom shows over the smallest image.
+  // 40 MiB of content, so that the percentages show over the 16 MiB floor.
   const fx = await copyFixtures(join(dir, 'fx'));
-  await writeFile(join(fx, 'overlay-site', 'etc', 'big'), Buffer.alloc(8 << 20, 0x61));
+  await writeFile(join(fx, 'overlay-site', 'etc', 'big'), Buffer.alloc(40 << 20, 0x61));
   await writeFile(join(fx, 'manifests', 'good', '30-big.manifest'), 'f etc/big 0644 root sys\n');
   const args = copiedFixtureArgs(fx, join(dir, 'output'), join(dir, 'log'));
   const plan = async (extra: string[]) => {
@@ -280,11 +280,13 @@ test('--ufs-free-percent and --ufs-free-inodes change the plan; a --ufs-max-size
   const base = await plan([]);
   const roomy = await plan(['--ufs-free-percent', '100']);
   const tight = await plan(['--ufs-free-percent', '0']);
-  const inodes = await plan(['--ufs-free-inodes', '5000']);
+  const inodes = await plan(['--ufs-free-inodes', '10000']); // over the 4096 floor
   assert.ok(roomy.imageBytes > base.imageBytes, `${roomy.imageBytes} > ${base.imageBytes}`);
   assert.ok(tight.imageBytes <= base.imageBytes, `${tight.imageBytes} <= ${base.imageBytes}`);
-  assert.ok(roomy.imageBytes >= 16 << 20, 'twice the content at least');
-  assert.ok(inodes.inodes >= base.inodes + 4000, 'more free inodes');
+  assert.ok(roomy.imageBytes >= 80 << 20, 'twice the content at least');
+  // 10% of 40 MiB is less than the floor: base and tight are the content + 16 MiB.
+  assert.equal(tight.imageBytes, base.imageBytes);
+  assert.ok(inodes.inodes >= base.inodes + 5000, 'more free inodes');
   const built = await runCli([...args, '--ufs-max-size', '1G', '--ufs-free-percent', '0']);
   assert.equal(built.code, 0, show(built));
   const image = await stat(join(dir, 'output', PLATFORM, 'i86pc', 'amd64', 'boot_archive'));

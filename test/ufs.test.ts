@@ -27,6 +27,9 @@ import {
   SBLOCK_OFFSET,
   SBSIZE,
 } from '../src/archive/ufs/layout.js';
+import { BootUfsReader } from '../src/archive/ufs/boot-read.js';
+import { fsckUfs } from '../src/archive/ufs/fsck.js';
+import { MAX_IPG } from '../src/archive/ufs/layout.js';
 import { planUfs, type UfsPlan } from '../src/archive/ufs/plan.js';
 import { UfsReader, type UfsEntry } from '../src/archive/ufs/read.js';
 import { writeUfs } from '../src/archive/ufs/write.js';
@@ -130,10 +133,28 @@ async function readAll(
       order.push(e.path);
       if (e.type === 'f') md5s.set(e.path, await reader.md5(e));
     }
-    // What fsck -n would say: nothing, so illumos can mount it read-write as it is.
-    assert.deepEqual(await reader.fsck(), []);
   } finally {
     await reader.close();
+  }
+  // What illumos's fsck -n would say: nothing, so illumos mounts it read-write as it is.
+  assert.deepEqual(await fsckUfs(image), []);
+  // The boot-time reader's view: every file's bytes, every symlink's text
+  // (the first 512 bytes of its block), holes read from the device's first
+  // block, which the writer keeps zero.
+  const fh = await open(image, 'r');
+  const head = Buffer.alloc(8192);
+  await fh.read(head, 0, head.length, 0);
+  await fh.close();
+  assert.ok(head.equals(Buffer.alloc(8192)), 'the first 8 KiB of the image are zero');
+  const boot = await BootUfsReader.open(image);
+  try {
+    for (const e of entries.values()) {
+      if (e.type === 'f') assert.equal(await boot.md5(e.path), md5s.get(e.path), `boot: ${e.path}`);
+      if (e.type === 'd' && e.path !== '')
+        assert.equal(await boot.lookup(e.path), e.inode, `boot: ${e.path}`);
+    }
+  } finally {
+    await boot.close();
   }
   const sorted = [...order].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   assert.deepEqual(order, sorted, 'entries come in byte order of their paths');
@@ -262,9 +283,19 @@ test('ufs plan: sized from the content, headroom as asked, never too small', asy
   const tree = await newTree(dir);
   await tree.dir('d');
   for (let i = 0; i < 50; i++) await tree.file(`d/f${i}`, Buffer.alloc(20_000 + i * 1000, i + 1));
-  const plan0 = planUfs(tree.nodes, { freePercent: 0, freeInodes: 0, stagingRoot: tree.root });
-  const plan10 = planUfs(tree.nodes, { stagingRoot: tree.root });
-  const plan50 = planUfs(tree.nodes, { freePercent: 50, freeInodes: 5000 });
+  const noFloor = { minFreeBytes: 0, minFreeInodes: 0 };
+  const plan0 = planUfs(tree.nodes, { freePercent: 0, freeInodes: 0, stagingRoot: tree.root, ...noFloor }); // prettier-ignore
+  const plan10 = planUfs(tree.nodes, { stagingRoot: tree.root, ...noFloor });
+  const plan50 = planUfs(tree.nodes, { freePercent: 50, freeInodes: 5000, ...noFloor });
+  // By default the floors govern an image this small: 16 MiB and 4096 inodes free.
+  const floored = planUfs(tree.nodes, { stagingRoot: tree.root });
+  assert.equal(floored.freeSpaceFrom, 'minimum');
+  assert.equal(floored.freeInodesFrom, 'minimum');
+  assert.equal(plan10.freeSpaceFrom, 'percent');
+  assert.equal(plan10.freeInodesFrom, 'default');
+  assert.equal(plan50.freeInodesFrom, 'option');
+  assert.ok(floored.imageBytes >= plan10.imageBytes + 16 * 2 ** 20 - 2 ** 20 * 2);
+  assert.ok(floored.inodes >= floored.inodesUsed + 2 + 4096);
   assert.equal(plan10.freePercent, 10);
   assert.equal(plan0.inodesUsed, 52);
   assert.equal(
@@ -280,7 +311,7 @@ test('ufs plan: sized from the content, headroom as asked, never too small', asy
   assert.ok(plan50.imageBytes > plan0.imageBytes);
   assert.ok(plan50.inodes >= 52 + 2 + 5000);
   assert.ok(plan0.imageBytes < plan0.dataBytes * 1.2 + 2 * 1024 * 1024, 'not wasteful');
-  for (const [name, plan] of Object.entries({ plan0, plan10, plan50 })) {
+  for (const [name, plan] of Object.entries({ plan0, plan10, plan50, floored })) {
     const image = join(dir, `${name}.ufs`);
     await write(tree, image, plan);
     const { md5s } = await readAll(image);
@@ -298,23 +329,33 @@ test('ufs plan: sized from the content, headroom as asked, never too small', asy
   assert.ok((await free('plan0')) < 128, `plan0: ${await free('plan0')} free blocks`);
   const free10 = await free('plan10');
   assert.ok(free10 >= plan10.usedBlocks / 10 && free10 < plan10.usedBlocks / 10 + 128, `${free10}`);
+  const freeFloored = await free('floored');
+  assert.ok(freeFloored >= 2048 && freeFloored < 2048 + 128, `${freeFloored}`);
 });
 
-test('ufs: more entries than a default inode budget holds (20,000 empty files in a tiny image)', async (t) => {
+test("ufs: more inodes than one cylinder group may hold (30,000 empty files): more groups, each within illumos fsck's limit", async (t) => {
   const dir = await scratchDir(t);
   const tree = await newTree(dir);
   await tree.dir('many');
-  for (let i = 0; i < 20_000; i++) await tree.file(`many/${i}`, '');
+  for (let i = 0; i < 30_000; i++) await tree.file(`many/${i}`, '');
   const plan = planUfs(tree.nodes);
   // newfs' default (2048 bytes per inode) would give this image a few thousand inodes.
-  assert.ok(plan.imageBytes / 2048 < 20_000, `${plan.imageBytes} bytes`);
-  assert.ok(plan.inodes >= 20_002 + 2);
+  assert.ok(plan.imageBytes / 2048 < 30_000, `${plan.imageBytes} bytes`);
+  assert.ok(plan.inodes >= 30_002 + 2);
   assert.ok(plan.bytesPerInode < 2048);
+  // illumos fsck's MAXIpG: roundup(8192 * 8 / 3, 64).
+  assert.equal(MAX_IPG, 21_888);
+  assert.ok(plan.cylinderGroups > 1, `${plan.cylinderGroups} groups`);
+  assert.ok(plan.inodesPerGroup <= MAX_IPG, `${plan.inodesPerGroup} inodes per group`);
   const image = join(dir, 'image.ufs');
   await write(tree, image, plan);
   const { entries } = await readAll(image);
-  assert.equal(entries.size, 20_002);
-  assert.equal(entries.get('many/19999')!.size, 0);
+  assert.equal(entries.size, 30_002);
+  assert.equal(entries.get('many/29999')!.size, 0);
+  assert.ok(
+    [...entries.values()].some((e) => e.inode >= plan.inodesPerGroup),
+    'inodes in the second group are used',
+  );
 });
 
 test('ufs: a sparse file beyond the double-indirect range (33 GiB) uses triple indirect blocks and holes', async (t) => {
@@ -337,7 +378,7 @@ test('ufs: a sparse file beyond the double-indirect range (33 GiB) uses triple i
     path: 'sparse', type: 'f', origin: 'manifest', mode: 0o644, owner: 'root', group: 'root',
     uid: 0, gid: 0, status: 'ok', size,
   }); // prettier-ignore
-  const plan = planUfs(tree.nodes, { stagingRoot: tree.root });
+  const plan = planUfs(tree.nodes, { stagingRoot: tree.root, minFreeBytes: 0 });
   assert.ok(plan.imageBytes < 4 * 2 ** 20, `the plan counts holes as free: ${plan.imageBytes}`);
   const image = join(dir, 'image.ufs');
   await write(tree, image, plan);
@@ -351,11 +392,24 @@ test('ufs: a sparse file beyond the double-indirect range (33 GiB) uses triple i
   assert.equal(entry!.blocks, 10 * 16);
   for (const [at, text] of marks)
     assert.equal((await reader.read(entry!, at, text.length)).toString(), text);
-  assert.deepEqual(await reader.fsck(), []);
+  assert.deepEqual(await fsckUfs(image), []);
   assert.deepEqual(await reader.read(entry!, 2 ** 30, 16), Buffer.alloc(16));
+  // The boot-time reader reads a hole from the device's first block: zeros here.
+  const boot = await BootUfsReader.open(image);
+  t.after(() => boot.close());
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  for await (const part of boot.content('sparse')) {
+    if (bytes < 2 * 8192) parts.push(part);
+    bytes += part.length;
+    if (bytes >= 2 * 8192) break;
+  }
+  const start = Buffer.concat(parts);
+  assert.equal(start.toString('latin1', 0, 17), 'start of the file');
+  assert.ok(start.subarray(8192, 16384).equals(Buffer.alloc(8192)), 'a hole reads as zeros');
 });
 
-test('ufs reader fsck: a free map that disagrees with the blocks in use is found', async (t) => {
+test('ufs fsck: a free map that disagrees with the blocks in use is found', async (t) => {
   const dir = await scratchDir(t);
   const tree = await newTree(dir);
   await tree.file('a', Buffer.alloc(20_000, 1));
@@ -365,19 +419,90 @@ test('ufs reader fsck: a free map that disagrees with the blocks in use is found
   const cg = Buffer.alloc(8192);
   await fh.read(cg, 0, cg.length, CBLKNO * 1024);
   const freeoff = cg.readInt32LE(96);
-  const ipg = cg.readInt16LE(18) * 64;
+  const ipg = cg.readInt16LE(18);
   const frag = dblkno(ipg) + 8; // the first block of file a
   cg[freeoff + (frag >> 3)] |= 1 << (frag & 7); // say it is free
   await fh.write(cg, 0, cg.length, CBLKNO * 1024);
   await fh.close();
-  const reader = await UfsReader.open(image);
-  t.after(() => reader.close());
-  assert.deepEqual(await reader.fsck(), [
-    'group 0: the free map disagrees with the blocks in use on 1 fragments',
-    'group 0: cg nffree 2, counted 3',
-    'group 0: summary area nffree 2, counted 3',
-    'superblock: nffree 2, counted 3',
+  assert.deepEqual(await fsckUfs(image), ['CG 0: FRAG BITMAP WRONG (1 fragment)']);
+});
+
+test('ufs fsck: the cg_niblk this writer used to write (inode blocks, not inodes) is found', async (t) => {
+  const dir = await scratchDir(t);
+  const tree = await newTree(dir);
+  await tree.file('a', 'a');
+  const image = join(dir, 'image.ufs');
+  const plan = await write(tree, image);
+  const fh = await open(image, 'r+');
+  const field = Buffer.alloc(2);
+  await fh.read(field, 0, 2, CBLKNO * 1024 + 18);
+  assert.equal(field.readInt16LE(0), plan.inodesPerGroup, 'cg_niblk is fs_ipg, as mkfs writes it');
+  field.writeInt16LE(plan.inodesPerGroup / 64, 0);
+  await fh.write(field, 0, 2, CBLKNO * 1024 + 18);
+  await fh.close();
+  assert.deepEqual(await fsckUfs(image), [
+    `CG 0: INCORRECT NUMBER OF INODES IN GROUP (${plan.inodesPerGroup / 64} should be ${plan.inodesPerGroup})`,
   ]);
+});
+
+test('ufs fsck: a directory entry crossing its 512-byte chunk, a bad backup superblock, a wrong link count', async (t) => {
+  const dir = await scratchDir(t);
+  const tree = await newTree(dir);
+  await tree.dir('d');
+  await tree.file('d/f', 'x');
+  const image = join(dir, 'image.ufs');
+  const plan = await write(tree, image);
+  const fh = await open(image, 'r+');
+  // The root directory's first block: '.', '..', 'd'; the last entry takes the chunk's rest.
+  const rootIno = Buffer.alloc(128);
+  await fh.read(rootIno, 0, 128, 32 * 1024 + 2 * 128);
+  const rootBlock = rootIno.readInt32LE(40);
+  const entries = Buffer.alloc(512);
+  await fh.read(entries, 0, 512, rootBlock * 1024);
+  const third = 12 + 12; // after '.' (12 bytes) and '..' (12 bytes)
+  entries.writeUInt16LE(entries.readUInt16LE(third + 4) + 4, third + 4);
+  await fh.write(entries, 0, 512, rootBlock * 1024);
+  // The file's link count.
+  const fileIno = Buffer.alloc(128);
+  await fh.read(fileIno, 0, 128, 32 * 1024 + 4 * 128);
+  fileIno.writeInt16LE(2, 2);
+  await fh.write(fileIno, 0, 128, 32 * 1024 + 4 * 128);
+  // The backup superblock fsck compares (the last group's copy) says another size.
+  const size = Buffer.alloc(4);
+  size.writeInt32LE(plan.sizeFragments + 1024, 0);
+  const last = plan.cylinderGroups - 1;
+  await fh.write(size, 0, 4, (last * 16384 + 16) * 1024 + 36);
+  await fh.close();
+  assert.deepEqual(await fsckUfs(image), [
+    `BAD SUPERBLOCK AT BLOCK 16: BAD VALUES IN SUPER BLOCK (the backup in group ${last} differs at byte 37)`, // fs_size: 1024 fragments more
+    'DIRECTORY I=2: DIRECTORY CORRUPTED at offset 24 (record length 492 crosses its 512-byte chunk)',
+    'UNREF DIR I=3',
+    'LINK COUNT DIR I=3 COUNT 2 SHOULD BE 1',
+    'LINK COUNT FILE I=4 COUNT 2 SHOULD BE 1',
+  ]);
+});
+
+test('ufs boot-time reader: paths through relative and absolute symlinks, as krtld resolves them', async (t) => {
+  const dir = await scratchDir(t);
+  const tree = await newTree(dir);
+  await tree.dir('platform');
+  await tree.dir('platform/i86pc');
+  await tree.dir('platform/i86pc/kernel');
+  await tree.file('platform/i86pc/kernel/unix', Buffer.alloc(100_000, 7));
+  await tree.symlink('platform/i86pc/amd64', 'kernel');
+  await tree.symlink('abs', '/platform/i86pc');
+  await tree.symlink('up', 'platform/i86pc/../i86pc/amd64/unix');
+  await tree.symlink('loop', 'loop');
+  const image = join(dir, 'image.ufs');
+  await write(tree, image);
+  await readAll(image);
+  const boot = await BootUfsReader.open(image);
+  t.after(() => boot.close());
+  const want = md5(Buffer.alloc(100_000, 7));
+  for (const path of ['platform/i86pc/amd64/unix', 'abs/kernel/unix', 'abs/amd64/unix', 'up'])
+    assert.equal(await boot.md5(path), want, path);
+  assert.equal(await boot.lookup('platform/none'), 0);
+  await assert.rejects(boot.lookup('loop'), (err: unknown) => err instanceof UserError && /a loop of symlinks/.test(err.message)); // prettier-ignore
 });
 
 test('ufs bad input: a name longer than 255 bytes, before anything is written', async (t) => {

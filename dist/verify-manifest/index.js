@@ -38800,8 +38800,13 @@ const CG_SPACE = 168;
 const CG_BTOTOFF = CG_SPACE;
 const CG_BOFF = CG_BTOTOFF + CPG * 4;
 const CG_IUSEDOFF = CG_BOFF + CPG * NRPOS * 2;
-/** The largest inodes per group whose maps still fit the cylinder group block. */
-const MAX_IPG = Math.floor(((BSIZE - CG_IUSEDOFF - FPG / 8) * 8) / INOPB) * INOPB;
+/**
+ * The most inodes per group: illumos fsck calls a superblock with more bad
+ * ("INODES PER GROUP OUT OF RANGE"; its MAXIpG, the limit mkfs keeps: an
+ * inode map of at most a third of a block, 21,888 here), and the maps must
+ * fit the cylinder group block. The plan adds groups when it needs more.
+ */
+const MAX_IPG = Math.min(Math.ceil(Math.floor((BSIZE * 8) / 3) / INOPB) * INOPB, Math.floor(((BSIZE - CG_IUSEDOFF - FPG / 8) * 8) / INOPB) * INOPB);
 function cgFreeOff(ipg) {
     return CG_IUSEDOFF + Math.ceil(ipg / 8);
 }
@@ -38936,7 +38941,7 @@ function encodeCylinderGroup(cg) {
     w(8, cg.time);
     w(12, cg.cgx);
     b.writeInt16LE(cg.ncyl, 16);
-    b.writeInt16LE(cg.ipg / INOPB, 18); // cg_niblk
+    b.writeInt16LE(cg.ipg, 18); // cg_niblk: inodes in the group, as illumos mkfs and fsck have it
     w(20, cg.ndblk);
     writeCsum(b, 24, cg.cs);
     // cg_rotor, cg_frotor, cg_irotor at 40..51: zero
@@ -39296,189 +39301,24 @@ class UfsReader {
         return Buffer.concat(parts);
     }
     /**
-     * What `fsck -n` would find, as sentences (none when consistent): blocks
-     * claimed twice or outside the file system, free maps that disagree with
-     * the blocks in use, cylinder group and superblock summaries that
-     * disagree with the maps, inode maps that disagree with the inodes, link
-     * counts that disagree with the directories, a summary area that
-     * disagrees with the groups.
+     * How full the file system is, from the superblock's totals (what
+     * `df` shows; the verify `low-headroom` check reads this).
      */
-    async fsck() {
+    usage() {
         const { g } = this;
-        const { sb } = g;
-        const problems = [];
-        const report = (p) => {
-            if (problems.length < 100)
-                problems.push(p);
-        };
-        const used = new Uint8Array(Math.ceil(g.size / 8));
-        const isUsed = (f) => (used[f >> 3] & (1 << (f & 7))) !== 0;
-        const mark = (frag, count, what) => {
-            for (let f = frag; f < frag + count; f++) {
-                if (f < 0 || f >= g.size)
-                    return report(`${what}: fragment ${f} outside the file system`);
-                if (isUsed(f))
-                    return report(`${what}: fragment ${f} is claimed twice`);
-                used[f >> 3] |= 1 << (f & 7);
-            }
-        };
+        const { cstotal } = g.sb;
         const frag = g.bsize / g.fsize;
-        const sblkno = sb.sblkno;
-        const dblkno = sb.dblkno;
-        for (let c = 0; c < g.ncg; c++) {
-            const start = this.cgstart(c);
-            if (c === 0)
-                mark(0, start + sblkno, 'boot area');
-            mark(start + sblkno, dblkno - sblkno, `group ${c} metadata`);
-        }
-        mark(sb.csaddr, Math.ceil(sb.cssize / g.fsize), 'summary area');
-        // Every allocated inode, its blocks, and the references to it.
-        const refs = new Map();
-        const nlinks = new Map();
-        const dirsPerGroup = new Array(g.ncg).fill(0);
-        const allocated = [];
-        const table = Buffer.alloc(g.ipg * INODE_SIZE);
-        for (let c = 0; c < g.ncg; c++) {
-            const map = new Uint8Array(Math.ceil(g.ipg / 8));
-            allocated.push(map);
-            await this.fh.read(table, 0, table.length, (this.cgstart(c) + g.iblkno) * g.fsize);
-            for (let i = 0; i < g.ipg; i++) {
-                const ino = c * g.ipg + i;
-                const d = decodeDinode(table, i * INODE_SIZE);
-                if (ino < ROOTINO) {
-                    map[i >> 3] |= 1 << (i & 7);
-                    continue;
-                }
-                if (d.mode === 0)
-                    continue;
-                map[i >> 3] |= 1 << (i & 7);
-                nlinks.set(ino, d.nlink);
-                const fmt = d.mode & IFMT;
-                if (fmt === IFDIR) {
-                    dirsPerGroup[c]++;
-                    for (const child of await this.directory(d, ino, true))
-                        refs.set(child.ino, (refs.get(child.ino) ?? 0) + 1);
-                }
-                if (fmt === IFLNK && d.blocks === 0)
-                    continue; // fast symlink
-                const held = await this.markInode(d, ino, frag, mark, report);
-                if (held * (g.fsize / 512) !== d.blocks)
-                    report(`inode ${ino}: holds ${held} fragments, its block count says ${d.blocks} sectors`);
-            }
-        }
-        for (const [ino, n] of nlinks) {
-            const r = refs.get(ino) ?? 0;
-            if (r !== n)
-                report(`inode ${ino}: link count ${n}, ${r} directory entries name it`);
-        }
-        for (const ino of refs.keys())
-            if (!nlinks.has(ino))
-                report(`inode ${ino}: named in a directory but not allocated`);
-        // The groups: maps and summaries.
-        const total = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
-        const cgbuf = Buffer.alloc(g.bsize);
-        const csum = Buffer.alloc(Math.max(sb.cssize, 16 * g.ncg));
-        await this.fh.read(csum, 0, sb.cssize, sb.csaddr * g.fsize);
-        for (let c = 0; c < g.ncg; c++) {
-            const start = this.cgstart(c);
-            const base = g.fpg * c;
-            await this.fh.read(cgbuf, 0, g.bsize, (start + g.cblkno) * g.fsize);
-            const ndblk = cgbuf.readInt32LE(20);
-            const cs = readCsum(cgbuf, 24);
-            const iusedoff = cgbuf.readInt32LE(92);
-            const freeoff = cgbuf.readInt32LE(96);
-            if (ndblk !== Math.min(g.fpg, g.size - base))
-                report(`group ${c}: ${ndblk} fragments, the superblock implies ${Math.min(g.fpg, g.size - base)}`);
-            let nbfree = 0;
-            let nffree = 0;
-            let mismatches = 0;
-            for (let b = 0; b < ndblk; b += frag) {
-                let free = 0;
-                for (let f = b; f < b + frag; f++) {
-                    const bit = (cgbuf[freeoff + (f >> 3)] & (1 << (f & 7))) !== 0;
-                    if (bit === isUsed(base + f))
-                        mismatches++;
-                    if (bit)
-                        free++;
-                }
-                if (free === frag)
-                    nbfree++;
-                else
-                    nffree += free;
-            }
-            if (mismatches > 0)
-                report(`group ${c}: the free map disagrees with the blocks in use on ${mismatches} fragments`);
-            let iused = 0;
-            let imismatch = 0;
-            for (let i = 0; i < g.ipg; i++) {
-                const bit = (cgbuf[iusedoff + (i >> 3)] & (1 << (i & 7))) !== 0;
-                const inUse = (allocated[c][i >> 3] & (1 << (i & 7))) !== 0;
-                if (bit)
-                    iused++;
-                if (bit !== inUse)
-                    imismatch++;
-            }
-            if (imismatch > 0)
-                report(`group ${c}: the inode map disagrees with ${imismatch} inodes`);
-            const want = { ndir: dirsPerGroup[c], nbfree, nifree: g.ipg - iused, nffree };
-            const fromArea = readCsum(csum, 16 * c);
-            for (const key of ['ndir', 'nbfree', 'nifree', 'nffree']) {
-                if (cs[key] !== want[key])
-                    report(`group ${c}: cg ${key} ${cs[key]}, counted ${want[key]}`);
-                if (fromArea[key] !== want[key])
-                    report(`group ${c}: summary area ${key} ${fromArea[key]}, counted ${want[key]}`);
-                total[key] += want[key];
-            }
-        }
-        for (const key of ['ndir', 'nbfree', 'nifree', 'nffree'])
-            if (sb.cstotal[key] !== total[key])
-                report(`superblock: ${key} ${sb.cstotal[key]}, counted ${total[key]}`);
-        return problems;
-    }
-    /** Marks the fragments an inode holds; returns how many. */
-    async markInode(d, ino, frag, mark, report) {
-        const { g } = this;
-        const nblk = Math.ceil(d.size / g.bsize);
-        let held = 0;
-        const what = `inode ${ino}`;
-        for (let i = 0; i < NDADDR; i++) {
-            const addr = d.db[i];
-            if (addr === 0)
-                continue;
-            if (i >= nblk) {
-                mark(addr, 1, `${what}: direct block ${i} beyond the size`);
-                continue;
-            }
-            const frags = i === nblk - 1 && nblk <= NDADDR ? Math.ceil((d.size - i * g.bsize) / g.fsize) : frag;
-            if ((addr % frag) + frags > frag)
-                report(`${what}: a fragment run crosses a block`);
-            mark(addr, frags, what);
-            held += frags;
-        }
-        const buf = Buffer.alloc(g.bsize);
-        const walk = async (addr, level) => {
-            if (addr % frag !== 0)
-                report(`${what}: indirect block ${addr} is not block-aligned`);
-            mark(addr, frag, `${what} indirect`);
-            held += frag;
-            await this.fh.read(buf, 0, g.bsize, addr * g.fsize);
-            const pointers = Array.from({ length: g.nindir }, (_, i) => buf.readInt32LE(4 * i));
-            for (const p of pointers) {
-                if (p === 0)
-                    continue;
-                if (level === 0) {
-                    mark(p, frag, what);
-                    held += frag;
-                }
-                else {
-                    await walk(p, level - 1);
-                }
-            }
+        return {
+            blockSize: g.bsize,
+            fragmentSize: g.fsize,
+            sizeBytes: g.size * g.fsize,
+            freeBytes: (cstotal.nbfree * frag + cstotal.nffree) * g.fsize,
+            freeBlocks: cstotal.nbfree,
+            freeFragments: cstotal.nffree,
+            inodes: g.ncg * g.ipg,
+            freeInodes: cstotal.nifree,
+            directories: cstotal.ndir,
         };
-        for (let level = 0; level < NIADDR; level++)
-            if (d.ib[level] !== 0)
-                await walk(d.ib[level], level);
-        return held;
     }
     async close() {
         await this.fh.close();

@@ -35,6 +35,8 @@ interface BuildLiveFlags {
   ufsFreePercent?: string;
   ufsFreeInodes?: string;
   ufsMaxSize?: string;
+  ufsMinFree?: string;
+  ufsMinFreeInodes?: string;
 }
 
 /** `--plan` for a person: what the image would hold and the UFS it would take. */
@@ -55,6 +57,15 @@ export function formatPlan(plan: LivePlan): string[] {
       `${u.indirectBlocks} indirect blocks, ${u.directoryFragments} directory and ` +
       `${u.symlinkFragments} symlink fragments`,
     `  ufs inodes: ${u.inodesUsed} used, ${u.inodes} with headroom (newfs -i ${u.bytesPerInode})`,
+    `  ufs headroom: free space from ${
+      u.freeSpaceFrom === 'minimum'
+        ? `the floor of ${humanBytes(u.minFreeBytes)} (more than ${u.freePercent}%)`
+        : `${u.freePercent}% (more than the floor of ${humanBytes(u.minFreeBytes)})`
+    }, free inodes from ${
+      u.freeInodesFrom === 'minimum'
+        ? `the floor of ${u.minFreeInodes}`
+        : `${u.freeInodesFrom === 'option' ? '--ufs-free-inodes' : 'the 10% default'} (${u.freeInodes}, more than the floor of ${u.minFreeInodes})`
+    }`,
     `  ufs image: ${u.imageBytes} bytes (${humanBytes(u.imageBytes)})` +
       (plan.ufsOptions.freePercent !== undefined || plan.ufsOptions.freeInodes !== undefined
         ? ` with --ufs-free-percent ${plan.ufsOptions.freePercent ?? 'default'}` +
@@ -143,6 +154,14 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
       '--ufs-max-size <size>',
       'fail before writing when the UFS image would be larger (512M, 2G, bytes)',
     )
+    .option(
+      '--ufs-min-free <size>',
+      'UFS free space at least this, whatever the percentage gives (default 16M; 0 turns the floor off)',
+    )
+    .option(
+      '--ufs-min-free-inodes <n>',
+      'UFS free inodes at least this many (default 4096; 0 turns the floor off)',
+    )
     .option('--plan', 'print what the image would hold and its UFS size plan; write nothing')
     .option('--json', 'print a machine-readable summary (or plan) on stdout')
     .action(async (flags: BuildLiveFlags) => {
@@ -165,6 +184,8 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
           'ufs-free-percent': flags.ufsFreePercent,
           'ufs-free-inodes': flags.ufsFreeInodes,
           'ufs-max-size': flags.ufsMaxSize,
+          'ufs-min-free': flags.ufsMinFree,
+          'ufs-min-free-inodes': flags.ufsMinFreeInodes,
         },
         cliNames<BuildLiveOption>({ manifest: 'm' }),
         defaultSystemRoot(),

@@ -10,6 +10,10 @@ export interface UfsOptions {
   freeInodes?: number;
   /** The largest image allowed, in bytes: a bigger plan fails the build before it writes. */
   maxSize?: number;
+  /** The least free space, in bytes, whatever the percentage gives (default: the plan's floor). */
+  minFreeBytes?: number;
+  /** The least number of free inodes (default: the plan's floor). */
+  minFreeInodes?: number;
 }
 
 /** Fails (before the image is written) when the plan exceeds `--ufs-max-size`. */

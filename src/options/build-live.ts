@@ -29,6 +29,8 @@ export const BUILD_LIVE_OPTIONS = [
   'ufs-free-percent',
   'ufs-free-inodes',
   'ufs-max-size',
+  'ufs-min-free',
+  'ufs-min-free-inodes',
 ] as const;
 export type BuildLiveOption = (typeof BUILD_LIVE_OPTIONS)[number];
 
@@ -71,6 +73,8 @@ export function parseUfsOptions(
   const freePercent = text(raw['ufs-free-percent'], names.name('ufs-free-percent'));
   const freeInodes = text(raw['ufs-free-inodes'], names.name('ufs-free-inodes'));
   const maxSize = text(raw['ufs-max-size'], names.name('ufs-max-size'));
+  const minFree = text(raw['ufs-min-free'], names.name('ufs-min-free'));
+  const minFreeInodes = text(raw['ufs-min-free-inodes'], names.name('ufs-min-free-inodes'));
   if (freePercent !== undefined) {
     const value = /^\d+(\.\d+)?$/.test(freePercent) ? Number(freePercent) : NaN;
     if (!(value >= 0 && value <= MAX_FREE_PERCENT)) {
@@ -97,6 +101,24 @@ export function parseUfsOptions(
       );
     }
     options.maxSize = value;
+  }
+  if (minFree !== undefined) {
+    const value = minFree === '0' ? 0 : parseSize(minFree);
+    if (value === undefined) {
+      throw new UsageError(
+        `${names.name('ufs-min-free')} must be a size such as 16M, 0 or a number of bytes, not ${JSON.stringify(minFree)}`,
+      );
+    }
+    options.minFreeBytes = value;
+  }
+  if (minFreeInodes !== undefined) {
+    const value = /^\d+$/.test(minFreeInodes) ? Number(minFreeInodes) : NaN;
+    if (!Number.isSafeInteger(value)) {
+      throw new UsageError(
+        `${names.name('ufs-min-free-inodes')} must be a whole number of inodes (0 or more), not ${JSON.stringify(minFreeInodes)}`,
+      );
+    }
+    options.minFreeInodes = value;
   }
   return options;
 }

@@ -8,11 +8,27 @@
  * (path, type, mode, uid, gid, link target, md5) and the link counts with
  * the tree (files: the paths sharing an inode; directories: 2 + subdirectories).
  *
- * Images: the fixtures (`npm start`'s build) and the 2011-scale synthetic
+ * Then, in the same boot, the read-write check SmartOS needs (it remounts
+ * its root read-write in its first seconds): Linux's `ufs` module built
+ * with CONFIG_UFS_FS_WRITE from Debian's linux-source against the matching
+ * linux-headers (Debian's own kernel is built read-only), `mount -o ro`,
+ * `remount,rw`, files of 1 and 3 fragments, of single-indirect size and
+ * 8 MiB, a sparse file, a directory grown past one block, a symlink and a
+ * hard link, an append to a file of the image with a fragment tail, a file
+ * and a directory of the image removed, the freed space reused, umount.
+ * Afterwards our illumos-rules fsck must find nothing and our reader must
+ * agree with what the guest lists and the md5s it prints.
+ *
+ * Our own checks run too: the fsck on every image, and the boot-time-
+ * semantics reader (ufs/boot-read.ts) reproduces the md5 of every file
+ * under kernel/ and platform/.
+ *
+ * Images: the fixtures (`npm start`'s build), 30,000 empty files (more
+ * inodes than one cylinder group may hold) and the 2011-scale synthetic
  * image (manifest-2011-09, 18,856 entries; skipped with a message when
  * ../shared is absent). Every build runs as an unprivileged user when this
  * runs as root. Run with `npm run test:kernel`; it exits non-zero on any
- * difference. Downloads are cached in .cache/kernel-check/.
+ * difference. Downloads and the built module are cached in .cache/kernel-check/.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -33,6 +49,8 @@ import {
 import { tmpdir } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
+import { BootUfsReader } from '../../src/archive/ufs/boot-read.js';
+import { fsckUfs } from '../../src/archive/ufs/fsck.js';
 import { UfsReader } from '../../src/archive/ufs/read.js';
 import { readBootManifest, type BootEntry } from '../../src/formats/boot-manifest.js';
 import { which } from '../../src/util/which.js';
@@ -72,11 +90,17 @@ async function debInstalled(pkg: string): Promise<boolean> {
   return r.code === 0 && r.stdout.includes('install ok installed');
 }
 
-/** qemu-system-x86_64 and a static busybox, installed from Debian when missing. */
+/** qemu-system-x86_64 and a static busybox, and what builds a module, installed from Debian when missing. */
 async function ensureTools(): Promise<{ qemu: string; busybox: string }> {
   const missing: string[] = [];
   if (!(await which('qemu-system-x86_64'))) missing.push('qemu-system-x86');
   if (!(await debInstalled('busybox-static'))) missing.push('busybox-static');
+  for (const [tool, pkg] of [
+    ['gcc', 'gcc'],
+    ['make', 'make'],
+    ['xz', 'xz-utils'],
+  ])
+    if (!(await which(tool))) missing.push(pkg);
   if (missing.length > 0) {
     if (!isRoot) throw new Error(`install ${missing.join(' ')} (Debian) to run the kernel check`);
     log(`installing ${missing.join(' ')}`);
@@ -88,7 +112,12 @@ async function ensureTools(): Promise<{ qemu: string; busybox: string }> {
 }
 
 /** Debian's current amd64 kernel, downloaded once and unpacked into the cache. */
-async function ensureKernel(): Promise<{ vmlinuz: string; modules: string }> {
+async function ensureKernel(): Promise<{
+  vmlinuz: string;
+  modules: string;
+  pkg: string;
+  version: string;
+}> {
   let depends = await runCaptured('apt-cache', ['depends', 'linux-image-amd64']).then((r) =>
     r.code === 0 ? r.stdout : '',
   );
@@ -136,10 +165,131 @@ async function ensureKernel(): Promise<{ vmlinuz: string; modules: string }> {
   const vmlinuz = boot.find((f) => f.startsWith('vmlinuz-'));
   const version = (await readdir(join(dir, 'lib', 'modules')))[0];
   if (!vmlinuz || !version) throw new Error(`${dir}: no kernel or modules`);
-  return { vmlinuz: join(dir, 'boot', vmlinuz), modules: join(dir, 'lib', 'modules', version) };
+  return {
+    vmlinuz: join(dir, 'boot', vmlinuz),
+    modules: join(dir, 'lib', 'modules', version),
+    pkg,
+    version,
+  };
 }
 
-/** The guest's /init: mount, list onto the second disk, print markers, power off. */
+/** `apt-cache show` field of a package (its first version). */
+async function aptField(pkg: string, field: string): Promise<string> {
+  const text = await run('apt-cache', ['show', pkg]);
+  const value = new RegExp(`^${field}: (.*)$`, 'm').exec(text)?.[1];
+  if (!value) throw new Error(`apt-cache show ${pkg} gives no ${field}`);
+  return value.trim();
+}
+
+/**
+ * Linux's ufs module with write support, for the kernel the check boots:
+ * fs/ufs from Debian's linux-source of the kernel's version, built against
+ * its linux-headers (only that directory: `make -C <headers> M=<dir>`).
+ * Built once, kept in the cache; the packages are removed afterwards.
+ */
+async function ensureRwModule(kernel: { pkg: string; version: string }): Promise<string> {
+  const debVersion = await aptField(kernel.pkg, 'Version');
+  const dir = join(CACHE, `ufs-rw-${kernel.version}-${debVersion}`);
+  const module = join(dir, 'ufs.ko');
+  if (existsSync(module)) return module;
+  const headers = `linux-headers-${kernel.version}`;
+  const depends = await run('apt-cache', ['depends', headers]);
+  const common = /Depends: (linux-headers-\S+-common)/.exec(depends)?.[1];
+  const kbuild = /Depends: (linux-kbuild-(\d+\.\d+))/.exec(depends);
+  if (!common || !kbuild)
+    throw new Error(`apt-cache depends ${headers}: no -common or kbuild package`);
+  const source = `linux-source-${kbuild[2]}`;
+  const pkgs = [headers, common, kbuild[1], source];
+  log(
+    `building the ufs module with write support from ${pkgs.map((p) => `${p}=${debVersion}`).join(' ')}`,
+  );
+  const started = performance.now();
+  const work = `${dir}.partial`;
+  await rm(work, { recursive: true, force: true });
+  const debs = join(work, 'debs');
+  await mkdir(debs, { recursive: true });
+  await chmod(work, 0o777);
+  await chmod(debs, 0o777); // apt-get download drops to _apt when it can
+  await run('apt-get', ['download', '-q', ...pkgs.map((p) => `${p}=${debVersion}`)], debs);
+  const root = join(work, 'root');
+  for (const deb of await readdir(debs))
+    if (!deb.startsWith(`${source}_`)) await run('dpkg', ['-x', join(debs, deb), root]);
+  // The headers' Makefile includes the -common tree by its installed path.
+  const hdir = join(root, 'usr', 'src', headers);
+  const makefile = join(hdir, 'Makefile');
+  await writeFile(
+    makefile,
+    (await readFile(makefile, 'utf8')).replaceAll('/usr/src/', `${join(root, 'usr', 'src')}/`),
+  );
+  const srcDeb = (await readdir(debs)).find((f) => f.startsWith(`${source}_`));
+  if (!srcDeb) throw new Error(`apt-get download ${source} left no .deb`);
+  const tarball = `./usr/src/${source}.tar.xz`;
+  await run(
+    'sh',
+    ['-c', `dpkg-deb --fsys-tarfile "$1" | tar -xO "$2" | xz -dc | tar -x "$3/fs/ufs"`, 'sh', join(debs, srcDeb), tarball, source], // prettier-ignore
+    work,
+  );
+  const moddir = join(work, source, 'fs', 'ufs');
+  await run('make', ['-C', hdir, `M=${moddir}`, 'CONFIG_UFS_FS=m', 'KCFLAGS=-DCONFIG_UFS_FS_WRITE', 'modules'], work); // prettier-ignore
+  const vermagic = (await readFile(join(moddir, 'ufs.ko'))).toString('latin1');
+  if (!vermagic.includes(`vermagic=${kernel.version} `))
+    throw new Error(`the built ufs.ko is not for ${kernel.version}`);
+  await mkdir(dir, { recursive: true });
+  await copyFile(join(moddir, 'ufs.ko'), `${module}.tmp`);
+  await run('mv', [`${module}.tmp`, module]);
+  await rm(work, { recursive: true, force: true });
+  log(
+    `built ${module.replace(`${REPO_ROOT}/`, '')} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return module;
+}
+
+/** What the guest lists of a mounted image (sections parsed by parseListing). */
+const LIST = `
+list() {
+  echo '== passwd'; cat etc/passwd 2>/dev/null
+  echo '== group'; cat etc/group 2>/dev/null
+  echo '== root'; ls -ldn .
+  echo '== ls'; ls -lnRAi .
+  echo '== md5'; find . -type f -exec md5sum {} +
+  echo '== end'
+}`;
+
+/**
+ * The writes of the read-write check, in the mounted image's root, as a
+ * booted SmartOS makes them (new files, a grown directory, links) and
+ * beyond (the image's own files appended to and removed).
+ */
+const RW_STEPS = `set -e
+df -k . | tail -1 | sed 's/^/KCHECK-DF before /'
+mkdir kcheck-rw
+head -c 1000 /dev/urandom > kcheck-rw/one-fragment
+head -c 3000 /dev/urandom > kcheck-rw/three-fragments
+head -c 200000 /dev/urandom > kcheck-rw/single-indirect
+head -c 8388608 /dev/urandom > kcheck-rw/eight-mib
+dd if=/dev/urandom of=kcheck-rw/sparse bs=4096 count=1 seek=25600 2>/dev/null
+mkdir kcheck-rw/grown
+i=0
+while [ $i -lt 300 ]; do : > kcheck-rw/grown/a-name-long-enough-to-fill-directory-blocks-$i; i=$((i+1)); done
+ln -s ../etc/passwd kcheck-rw/symlink
+ln kcheck-rw/three-fragments kcheck-rw/hard-link
+f=$(find . -path ./kcheck-rw -prune -o -type f -size +1k -size -40k -print | head -1)
+[ -n "$f" ] && printf 'appended by the kernel check\\n' >> "$f" && echo "KCHECK-RW appended to $f"
+f=$(find . -path ./kcheck-rw -prune -o -type f -size +20k -print | head -1)
+[ -n "$f" ] && rm "$f" && echo "KCHECK-RW removed $f"
+d=$(find . -path ./kcheck-rw -prune -o -type d -empty -print | head -1)
+[ -n "$d" ] && rmdir "$d" && echo "KCHECK-RW removed directory $d"
+rm kcheck-rw/eight-mib
+head -c 8388608 /dev/urandom > kcheck-rw/eight-mib-again
+sync
+df -k . | tail -1 | sed 's/^/KCHECK-DF after /'
+`;
+
+/**
+ * The guest's /init: list the image with Debian's module (read-only), then
+ * with the write-enabled one remount read-write, write, umount, list again;
+ * both listings go onto the second disk; markers on the console; power off.
+ */
 const INIT = `#!/bin/busybox sh
 /bin/busybox mkdir -p /sbin /usr/bin /usr/sbin /proc /sys /dev /mnt /tmp
 /bin/busybox --install -s
@@ -149,27 +299,46 @@ mount -t devtmpfs dev /dev
 for m in ${MODULES.map((m) => m.split('/').pop()).join(' ')}; do
   insmod /lib/modules/$m.ko || echo "KCHECK insmod $m failed"
 done
+${LIST}
 i=0
 while { [ ! -b /dev/vda ] || [ ! -b /dev/vdb ]; } && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 echo KCHECK-BEGIN
+status=0
+: > /tmp/out
 if mount -t ufs -o ro,ufstype=sunx86 /dev/vda /mnt; then
   cd /mnt
-  {
-    echo '== passwd'; cat etc/passwd 2>/dev/null
-    echo '== group'; cat etc/group 2>/dev/null
-    echo '== root'; ls -ldn .
-    echo '== ls'; ls -lnRAi .
-    echo '== md5'; find . -type f -exec md5sum {} +
-    echo '== end'
-  } > /tmp/out 2> /tmp/err
-  status=$?
+  { echo '=== ro'; list; } >> /tmp/out 2>> /tmp/err || status=ro-list-failed
   cd /
   umount /mnt
 else
   status=mount-failed
-  : > /tmp/out
+fi
+rmmod ufs
+if [ "$status" = 0 ]; then
+  insmod /lib/modules/ufs-rw.ko || status=insmod-rw-failed
+fi
+if [ "$status" = 0 ]; then
+  if mount -t ufs -o ro,ufstype=sunx86 /dev/vda /mnt && mount -o remount,rw /mnt; then
+    cd /mnt
+    sh /rw-steps.sh > /tmp/rwlog 2>&1 || status=rw-steps-failed
+    cd /
+    umount /mnt || status=umount-failed
+  else
+    status=remount-rw-failed
+  fi
+fi
+if [ "$status" = 0 ]; then
+  if mount -t ufs -o ro,ufstype=sunx86 /dev/vda /mnt; then
+    cd /mnt
+    { echo '=== rw'; list; } >> /tmp/out 2>> /tmp/err || status=rw-list-failed
+    cd /
+    umount /mnt
+  else
+    status=mount-after-rw-failed
+  fi
 fi
 cat /tmp/err 2>/dev/null | head -20
+cat /tmp/rwlog 2>/dev/null | head -40
 dd if=/tmp/out of=/dev/vdb bs=1M 2>/dev/null
 sync
 dmesg | grep -i ufs | sed 's/^/KCHECK-DMESG /'
@@ -179,6 +348,7 @@ poweroff -f
 
 async function buildInitrd(
   kernel: { modules: string },
+  rwModule: string,
   busybox: string,
   work: string,
 ): Promise<string> {
@@ -194,6 +364,8 @@ async function buildInitrd(
       join(root, 'lib', 'modules', `${name}.ko`),
     );
   }
+  await copyFile(rwModule, join(root, 'lib', 'modules', 'ufs-rw.ko'));
+  await writeFile(join(root, 'rw-steps.sh'), RW_STEPS, { mode: 0o755 });
   await writeFile(join(root, 'init'), INIT, { mode: 0o755 });
   const initrd = join(work, 'initrd.gz');
   await run(
@@ -226,7 +398,7 @@ async function boot(
     '-m', '1024', '-nographic', '-no-reboot',
     '-kernel', kernel.vmlinuz, '-initrd', initrd,
     '-append', 'console=ttyS0 panic=-1 loglevel=3',
-    '-drive', `file=${image},format=raw,if=virtio,readonly=on`,
+    '-drive', `file=${image},format=raw,if=virtio`,
     '-drive', `file=${outDisk},format=raw,if=virtio`,
   ]; // prettier-ignore
   const consoleText = await new Promise<string>((resolve, reject) => {
@@ -455,6 +627,63 @@ async function buildImage(name: string, args: string[], work: string): Promise<s
   return join(out, `platform-${BUILDSTAMP}`, 'i86pc', 'amd64');
 }
 
+/** Every difference between the guest's listing after the writes and what our reader reads. */
+async function compareWithReader(
+  image: string,
+  guest: ReturnType<typeof parseListing>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const reader = await UfsReader.open(image);
+  const seen = new Set<string>();
+  try {
+    for await (const e of reader.entries()) {
+      if (e.path === '') continue;
+      seen.add(e.path);
+      const got = guest.entries.get(e.path);
+      if (!got) {
+        problems.push(`${e.path}: our reader has it, the kernel did not list it`);
+        continue;
+      }
+      if (got.type !== e.type)
+        problems.push(`${e.path}: type ${e.type}, the kernel says ${got.type}`);
+      else if (e.type === 's' && got.target !== e.target)
+        problems.push(`${e.path}: links to ${e.target}, the kernel says ${got.target}`);
+      else if (e.type !== 's' && (got.mode !== e.mode || got.uid !== e.uid || got.gid !== e.gid))
+        problems.push(`${e.path}: mode/uid/gid ${e.mode.toString(8)}/${e.uid}/${e.gid}, the kernel says ${got.mode.toString(8)}/${got.uid}/${got.gid}`); // prettier-ignore
+      else if (e.type === 'f' && got.md5 !== (await reader.md5(e)))
+        problems.push(`${e.path}: md5 ${await reader.md5(e)}, the kernel printed ${got.md5}`);
+      if (got.nlink !== e.nlink) problems.push(`${e.path}: link count ${e.nlink}, the kernel says ${got.nlink}`); // prettier-ignore
+    }
+  } finally {
+    await reader.close();
+  }
+  for (const path of guest.entries.keys())
+    if (!seen.has(path)) problems.push(`${path}: the kernel listed it, our reader did not find it`);
+  return problems;
+}
+
+/** The boot-time reader's md5 of every file under kernel/ and platform/, against the manifest. */
+async function checkBootReader(
+  image: string,
+  manifest: Map<string, BootEntry>,
+): Promise<{ problems: string[]; files: number }> {
+  const problems: string[] = [];
+  let files = 0;
+  const boot = await BootUfsReader.open(image);
+  try {
+    for (const [path, e] of manifest) {
+      if (e.type !== 'f' || !/^(kernel|platform)\//.test(path)) continue;
+      files++;
+      const got = await boot.md5(path).catch((err: unknown) => String(err));
+      if (got !== e.md5)
+        problems.push(`boot-time reader: ${path}: ${got}, the manifest says ${e.md5}`);
+    }
+  } finally {
+    await boot.close();
+  }
+  return { problems, files };
+}
+
 async function checkImage(
   name: string,
   archiveDir: string,
@@ -464,20 +693,28 @@ async function checkImage(
   work: string,
 ): Promise<boolean> {
   const image = join(archiveDir, 'boot_archive');
+  // The guest writes to a copy: the image itself stays as built.
+  const copy = join(work, `${name}.rw.img`);
+  await run('cp', ['--sparse=always', image, copy]);
   const started = performance.now();
-  const guest = await boot(tools.qemu, kernel, initrd, image, work);
+  const guest = await boot(tools.qemu, kernel, initrd, copy, work);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const dmesg = guest.console
-    .split('\n')
+  const consoleLines = guest.console.split('\n');
+  const dmesg = consoleLines
     .filter((l) => l.startsWith('KCHECK-DMESG'))
     .map((l) => l.slice(13).trim());
   for (const line of dmesg) log(`${name}: kernel: ${line}`);
+  for (const line of consoleLines.filter((l) => /^KCHECK-(RW|DF) /.test(l)))
+    log(`${name}: guest: ${line.slice(7).trim()}`);
   if (guest.status !== '0') {
     log(`${name}: FAILED: the guest says status=${guest.status}`);
     process.stdout.write(guest.console.slice(-4000));
+    await rm(copy, { force: true });
     return false;
   }
-  const listing = parseListing(guest.output);
+  const rwAt = guest.output.indexOf('=== rw\n');
+  const listing = parseListing(guest.output.slice(0, rwAt));
+  const after = parseListing(guest.output.slice(rwAt));
   const manifest = await readBootManifest(join(archiveDir, 'boot_archive.manifest'));
   const manifestMd5 = createHash('md5')
     .update(await readFile(join(archiveDir, 'boot_archive.manifest')))
@@ -485,20 +722,24 @@ async function checkImage(
   const problems = compare(manifest.entries, manifestMd5, listing);
   if (dmesg.some((l) => /needs fsck|is active|is bad|can't grok|error/i.test(l)))
     problems.push(`the kernel did not take the file system as clean: ${dmesg.join('; ')}`);
-  // Our own fsck -n as well: what illumos' allocator will trust once it mounts read-write.
-  const reader = await UfsReader.open(image);
-  try {
-    for (const p of await reader.fsck()) problems.push(`fsck: ${p}`);
-  } finally {
-    await reader.close();
-  }
+  // Our fsck by illumos's rules: what illumos' allocator will trust once it mounts read-write.
+  for (const p of await fsckUfs(image)) problems.push(`fsck: ${p}`);
+  const bootRead = await checkBootReader(image, manifest.entries);
+  problems.push(...bootRead.problems);
+  // After Linux wrote to it: still clean by illumos's rules, and our reader agrees with the kernel.
+  const written = [...after.entries.keys()].filter((p) => p.startsWith('kcheck-rw/')).length;
+  if (written < 300)
+    problems.push(`after the writes the kernel lists ${written} kcheck-rw entries`);
+  for (const p of await fsckUfs(copy)) problems.push(`fsck after the writes: ${p}`);
+  problems.push(...(await compareWithReader(copy, after)).map((p) => `after the writes: ${p}`));
+  await rm(copy, { force: true });
   const counts = { d: 0, f: 0, s: 0 };
   for (const e of listing.entries.values()) counts[e.type]++;
   const md5s = [...listing.entries.values()].filter((e) => e.md5).length;
   log(
     `${name}: Linux mounted ${image} (${(await stat(image)).size} bytes; ufstype=sunx86, ${seconds} s in QEMU): ` +
       `${listing.lsLines} ls entries (d ${counts.d}, f ${counts.f}, s ${counts.s}), ${md5s} md5s, ` +
-      `${manifest.entries.size} manifest entries`,
+      `${manifest.entries.size} manifest entries; after the read-write remount and writes ${after.lsLines} entries`,
   );
   if (problems.length > 0) {
     log(`${name}: FAILED, ${problems.length} differences:`);
@@ -506,9 +747,27 @@ async function checkImage(
     return false;
   }
   log(
-    `${name}: OK, every entry matches boot_archive.manifest (path, type, mode, uid, gid, target, md5) and every link count`,
+    `${name}: OK, every entry matches boot_archive.manifest (path, type, mode, uid, gid, target, md5) and every link count; ` +
+      `fsck (illumos rules) clean before and after Linux wrote to it; our reader agrees with the kernel after the writes; ` +
+      `the boot-time reader reproduces ${bootRead.files} md5s under kernel/ and platform/`,
   );
   return true;
+}
+
+/** A manifest and an overlay of `count` empty files in one directory. */
+async function manyFiles(work: string, count: number): Promise<string[]> {
+  const dir = join(work, 'many-files');
+  const overlay = join(dir, 'overlay');
+  await mkdir(join(overlay, 'many'), { recursive: true });
+  const lines = ['d many 0755 root sys'];
+  for (let i = 0; i < count; i++) {
+    await writeFile(join(overlay, 'many', String(i)), '');
+    lines.push(`f many/${i} 0644 root sys`);
+  }
+  const manifest = join(dir, 'many.manifest');
+  await writeFile(manifest, lines.join('\n') + '\n');
+  await run('chmod', ['-R', 'a+rX', dir]);
+  return ['--manifest', manifest, '--overlay', overlay];
 }
 
 async function main(): Promise<number> {
@@ -517,12 +776,21 @@ async function main(): Promise<number> {
   const work = await mkdtemp(join(tmpdir(), 'joyent-live-kernel-'));
   await chmod(work, 0o755);
   try {
-    const initrd = await buildInitrd(kernel, tools.busybox, work);
+    const rwModule = await ensureRwModule(kernel);
+    const initrd = await buildInitrd(kernel, rwModule, tools.busybox, work);
     log(`kernel ${kernel.vmlinuz.replace(`${REPO_ROOT}/`, '')}, initramfs ${initrd}`);
     let ok = true;
 
-    const fixtureDir = await buildImage('fixtures', fixtureArgs('', '').slice(0, -4), work);
+    const fixtures = fixtureArgs('', '').slice(0, -4);
+    const fixtureDir = await buildImage('fixtures', fixtures, work);
     ok = (await checkImage('fixtures', fixtureDir, tools, kernel, initrd, work)) && ok;
+
+    const manyDir = await buildImage('30000-files', [...fixtures, ...(await manyFiles(work, 30_000))], work); // prettier-ignore
+    const many = await UfsReader.open(join(manyDir, 'boot_archive'));
+    const groups = many.usage().inodes;
+    await many.close();
+    log(`30000-files: ${groups} inodes in the image`);
+    ok = (await checkImage('30000-files', manyDir, tools, kernel, initrd, work)) && ok;
 
     if (!hasSharedData) {
       log(

@@ -66,8 +66,16 @@ export const CG_SPACE = 168;
 export const CG_BTOTOFF = CG_SPACE;
 export const CG_BOFF = CG_BTOTOFF + CPG * 4;
 export const CG_IUSEDOFF = CG_BOFF + CPG * NRPOS * 2;
-/** The largest inodes per group whose maps still fit the cylinder group block. */
-export const MAX_IPG = Math.floor(((BSIZE - CG_IUSEDOFF - FPG / 8) * 8) / INOPB) * INOPB;
+/**
+ * The most inodes per group: illumos fsck calls a superblock with more bad
+ * ("INODES PER GROUP OUT OF RANGE"; its MAXIpG, the limit mkfs keeps: an
+ * inode map of at most a third of a block, 21,888 here), and the maps must
+ * fit the cylinder group block. The plan adds groups when it needs more.
+ */
+export const MAX_IPG = Math.min(
+  Math.ceil(Math.floor((BSIZE * 8) / 3) / INOPB) * INOPB,
+  Math.floor(((BSIZE - CG_IUSEDOFF - FPG / 8) * 8) / INOPB) * INOPB,
+);
 
 export function cgFreeOff(ipg: number): number {
   return CG_IUSEDOFF + Math.ceil(ipg / 8);
@@ -258,7 +266,7 @@ export function encodeCylinderGroup(cg: CylinderGroup): Buffer {
   w(8, cg.time);
   w(12, cg.cgx);
   b.writeInt16LE(cg.ncyl, 16);
-  b.writeInt16LE(cg.ipg / INOPB, 18); // cg_niblk
+  b.writeInt16LE(cg.ipg, 18); // cg_niblk: inodes in the group, as illumos mkfs and fsck have it
   w(20, cg.ndblk);
   writeCsum(b, 24, cg.cs);
   // cg_rotor, cg_frotor, cg_irotor at 40..51: zero

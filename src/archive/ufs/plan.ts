@@ -15,11 +15,16 @@ import {
 export interface UfsPlanOptions {
   /** Headroom on data blocks, in percent of what the content takes; default 10. */
   freePercent?: number;
-  /**
-   * Free inodes beyond those the content uses; default 10% of the used
-   * inodes, at least 256 (room for the files a booted system creates).
-   */
+  /** Free inodes beyond those the content uses; default 10% of the used inodes. */
   freeInodes?: number;
+  /**
+   * The least free space the image keeps whatever the percentage gives, in
+   * bytes: what a booting SmartOS writes to its root (docs/ufs.md); default
+   * DEFAULT_MIN_FREE_BYTES.
+   */
+  minFreeBytes?: number;
+  /** The least number of free inodes, whatever `freeInodes` gives; default DEFAULT_MIN_FREE_INODES. */
+  minFreeInodes?: number;
   /**
    * The staging tree. When given, files that are sparse there (fewer
    * blocks on disk than their size) are read to count the blocks that are
@@ -60,13 +65,54 @@ export interface UfsPlan {
   /** Blocks the content takes, fragment blocks and the summary area included. */
   usedBlocks: number;
   freePercent: number;
+  /** Free inodes planned beyond those used: the larger of the option (or its default) and the floor. */
   freeInodes: number;
+  /** The floors the plan kept (docs/ufs.md). */
+  minFreeBytes: number;
+  minFreeInodes: number;
+  /** Which rule set the free space: freePercent, or the minFreeBytes floor. */
+  freeSpaceFrom: 'percent' | 'minimum';
+  /** Which rule set the free inodes: freeInodes (or its 10% default), or the minFreeInodes floor. */
+  freeInodesFrom: 'option' | 'default' | 'minimum';
+  /**
+   * The blocks found in sparse staged files (when a staging root was
+   * given), so that the writer reads those alone instead of every hole again.
+   */
+  sparse?: SparseFiles;
+}
+
+/**
+ * The logical blocks of each sparse staged file that are not all zeros, as
+ * the plan read them. In JSON (`--plan --json`, the build summary) only
+ * the counts appear.
+ */
+export class SparseFiles {
+  constructor(
+    readonly stagingRoot: string,
+    private readonly blocks: ReadonlyMap<string, readonly number[]>,
+  ) {}
+  /** The blocks of the file at `path` (image-relative) under `stagingRoot`, if the plan read it. */
+  get(stagingRoot: string, path: string): readonly number[] | undefined {
+    return stagingRoot === this.stagingRoot ? this.blocks.get(path) : undefined;
+  }
+  toJSON(): { files: number; blocks: number } {
+    let blocks = 0;
+    for (const lbns of this.blocks.values()) blocks += lbns.length;
+    return { files: this.blocks.size, blocks };
+  }
 }
 
 export const DEFAULT_FREE_PERCENT = 10;
+/**
+ * The floors under the percentages: a booting SmartOS writes its SMF
+ * repository's copies, the /dev links devfsadm makes and the logs of its
+ * services to the root ramdisk (docs/ufs.md says what and how much).
+ */
+export const DEFAULT_MIN_FREE_BYTES = 16 * 2 ** 20;
+export const DEFAULT_MIN_FREE_INODES = 4096;
 
 export function defaultFreeInodes(inodesUsed: number): number {
-  return Math.max(256, Math.ceil(inodesUsed / 10));
+  return Math.ceil(inodesUsed / 10);
 }
 
 /** Bytes read at a time from a staged file. */
@@ -151,8 +197,13 @@ export function planUfs(nodes: Iterable<ImageNode>, options: UfsPlanOptions = {}
   const shapes = table.map((inode) =>
     contentShape(inode, options.stagingRoot, sparse, options.contentPath),
   );
-  const plan = planFromTable(table, shapes, freePercent, options.freeInodes);
-  if (sparse.size > 0) SPARSE.set(plan, { stagingRoot: options.stagingRoot!, blocks: sparse });
+  const plan = planFromTable(table, shapes, {
+    freePercent,
+    freeInodes: options.freeInodes,
+    minFreeBytes: options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES,
+    minFreeInodes: options.minFreeInodes ?? DEFAULT_MIN_FREE_INODES,
+  });
+  if (sparse.size > 0) plan.sparse = new SparseFiles(options.stagingRoot!, sparse);
   return plan;
 }
 
@@ -173,32 +224,25 @@ function contentShape(
   return denseShape(inode.size);
 }
 
-/**
- * The blocks the plan found in sparse staged files, so that the writer
- * reads those alone instead of every hole again. Kept beside the plan, not
- * in it: the plan stays plain data.
- */
-const SPARSE = new WeakMap<UfsPlan, { stagingRoot: string; blocks: Map<string, number[]> }>();
-
-/** Logical blocks of a sparse staged file as the plan read them, if it did. */
-export function plannedSparseBlocks(
-  plan: UfsPlan,
-  stagingRoot: string,
-  path: string,
-): readonly number[] | undefined {
-  const sparse = SPARSE.get(plan);
-  return sparse?.stagingRoot === stagingRoot ? sparse.blocks.get(path) : undefined;
-}
-
 export function planFromTable(
   table: readonly UfsInode[],
   shapes: readonly ContentShape[],
-  freePercent: number,
-  freeInodesOption: number | undefined,
+  headroom: {
+    freePercent: number;
+    freeInodes: number | undefined;
+    minFreeBytes: number;
+    minFreeInodes: number;
+  },
 ): UfsPlan {
+  const { freePercent, minFreeBytes, minFreeInodes } = headroom;
   const inodesUsed = table.length;
-  const freeInodes = freeInodesOption ?? defaultFreeInodes(inodesUsed);
-  if (!(freeInodes >= 0)) throw new RangeError(`freeInodes must be >= 0, not ${freeInodes}`);
+  const asked = headroom.freeInodes ?? defaultFreeInodes(inodesUsed);
+  for (const [name, value] of Object.entries({ freeInodes: asked, minFreeBytes, minFreeInodes }))
+    if (!(value >= 0)) throw new RangeError(`${name} must be >= 0, not ${value}`);
+  const freeInodes = Math.max(asked, minFreeInodes);
+  const freeInodesFrom =
+    asked < minFreeInodes ? 'minimum' : headroom.freeInodes === undefined ? 'default' : 'option';
+  const minFreeBlocks = Math.ceil(minFreeBytes / BSIZE);
   // Inodes 0 and 1 are reserved.
   const inodesWanted = inodesUsed + 2 + freeInodes;
 
@@ -237,7 +281,8 @@ export function planFromTable(
     const ipg = Math.ceil(Math.ceil(inodesWanted / ncg) / INOPB) * INOPB;
     if (ipg > MAX_IPG) continue;
     const usedBlocks = usedBlocksFor(ncg);
-    const need = Math.ceil((usedBlocks * (100 + freePercent)) / 100);
+    const byPercent = Math.ceil((usedBlocks * (100 + freePercent)) / 100);
+    const need = Math.max(byPercent, usedBlocks + minFreeBlocks);
     let before = 0;
     for (let c = 0; c < ncg - 1; c++) before += groupCapacity(c, ipg);
     const last = ncg - 1;
@@ -268,6 +313,10 @@ export function planFromTable(
       usedBlocks,
       freePercent,
       freeInodes,
+      minFreeBytes,
+      minFreeInodes,
+      freeSpaceFrom: byPercent >= usedBlocks + minFreeBlocks ? 'percent' : 'minimum',
+      freeInodesFrom,
     };
   }
 }

@@ -5,7 +5,6 @@ import {
   BSIZE,
   DIRBLKSIZ,
   direntSize,
-  FRAG,
   FSIZE,
   MAX_FILE_SIZE,
   MAXNAMLEN,
@@ -274,9 +273,4 @@ export function sparseShape(size: number, lbns: Iterable<number>): ContentShape 
     for (const key of indirectPath(lbn)) keys.add(key);
   }
   return { blocks: tailFrags ? count - 1 : count, tailFrags, indirect: keys.size };
-}
-
-/** Fragments a shape takes. */
-export function shapeFragments(shape: ContentShape): number {
-  return (shape.blocks + shape.indirect) * FRAG + shape.tailFrags;
 }

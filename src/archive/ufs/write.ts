@@ -17,6 +17,7 @@ import {
   IBLKNO,
   IFDIR,
   IFLNK,
+  IFMT,
   IFREG,
   INODE_SIZE,
   LARGEFILE_SIZE,
@@ -24,16 +25,17 @@ import {
   NINDIR,
   NRPOS,
   NSPF,
+  ROOTINO,
   SBLKNO,
   SBLOCK_OFFSET,
   SECTOR,
   SPC,
+  writeCsum,
   type Csum,
   type Dinode,
 } from './layout.js';
 import {
   FragmentPacker,
-  plannedSparseBlocks,
   groupFragments,
   isZero,
   CHUNK,
@@ -46,6 +48,7 @@ import {
   directoryContent,
   indirectPath,
   tailFragments,
+  type UfsInode,
 } from './tree.js';
 
 /** A bug, not bad input: the plan does not fit what the writer makes. */
@@ -132,6 +135,8 @@ class Writer {
   private buffers: Buffer[] = [];
   constructor(private readonly fh: FileHandle) {}
   async write(position: number, data: Buffer): Promise<void> {
+    // The first 8 KiB stay zero: the boot-time reader reads a hole from there (docs/ufs.md).
+    if (position < SBLOCK_OFFSET) throw new Error(`internal error: a write at ${position}, in the boot area`); // prettier-ignore
     if (this.start >= 0 && (this.start + this.length !== position || this.length >= 1 << 20))
       await this.flush();
     if (this.start < 0) this.start = position;
@@ -141,7 +146,7 @@ class Writer {
   async flush(): Promise<void> {
     if (this.start < 0) return;
     let position = this.start;
-    let buffers = this.buffers;
+    const buffers = this.buffers;
     this.start = -1;
     this.length = 0;
     this.buffers = [];
@@ -152,7 +157,6 @@ class Writer {
       if (bytesWritten !== size) throw new Error(`short write at ${position}`);
       position += size;
     }
-    buffers = [];
   }
 }
 
@@ -228,13 +232,7 @@ class ContentLayout {
   }
 }
 
-/**
- * Writes an illumos (x86, little-endian) UFS image of the staging tree:
- * modes, owners and link counts from the model, every time = `epoch`,
- * inodes and blocks in the byte order of the paths, all-zero file blocks as
- * holes (the last block of a file is always stored), marked clean.
- */
-export async function writeUfs(options: {
+export interface WriteUfsOptions {
   stagingRoot: string;
   /** Where an image file's bytes are, when not at `<stagingRoot>/<path>`. */
   contentPath?: (path: string) => string;
@@ -243,201 +241,274 @@ export async function writeUfs(options: {
   output: string;
   epoch: number;
   plan: UfsPlan;
-}): Promise<void> {
-  const { plan, epoch } = options;
-  const fileOf = options.contentPath ?? ((path: string) => join(options.stagingRoot, path));
+}
+
+/**
+ * Writes an illumos (x86, little-endian) UFS image of the staging tree:
+ * modes, owners and link counts from the model, every time = `epoch`,
+ * inodes and blocks in the byte order of the paths, all-zero file blocks as
+ * holes (the last block of a file is always stored), marked clean.
+ * The on-disk choices are described in docs/ufs.md.
+ *
+ * In phases, as FreeBSD's makefs does it: check the plan against the
+ * content, create the image and its metadata areas, write the content
+ * (inode order), write the inode blocks and cylinder groups, then the
+ * superblock and its copies.
+ */
+export async function writeUfs(options: WriteUfsOptions): Promise<void> {
   const table = buildInodeTable(options.nodes, options.root);
-  const ipg = plan.inodesPerGroup;
+  validatePlan(options.plan, table);
+  const image = await createImage(options.output, options.plan);
+  try {
+    const content = await populateImage(image, table, options);
+    const cstotal = await writeCylinderGroups(image, content.dinodes, options.epoch);
+    await writeSuperblocks(image, cstotal, content.largefiles, options.epoch);
+  } finally {
+    await image.fh.close();
+  }
+}
+
+/** The image being written: its file, the fragments in use, the allocator. */
+interface ImageUnderConstruction {
+  fh: FileHandle;
+  plan: UfsPlan;
+  map: FragmentMap;
+  alloc: BlockAllocator;
+  out: Writer;
+  /** The cylinder summary area: first fragment and length in fragments. */
+  csaddr: number;
+  csFrags: number;
+}
+
+/** The plan must hold the content and describe a geometry this writer makes. */
+function validatePlan(plan: UfsPlan, table: readonly UfsInode[]): void {
   if (table.length + 2 > plan.inodes) throw new PlanExceeded('out of inodes');
   if (plan.cylinderGroups * FPG < plan.sizeFragments || plan.sizeFragments % FPC !== 0)
     throw new PlanExceeded('inconsistent geometry');
+}
 
+/**
+ * Creates the image file at its full size (all zeros: the boot area, holes
+ * and free space stay zero), marks each group's metadata in use and places
+ * the cylinder summary area at group 0's first data block.
+ */
+async function createImage(output: string, plan: UfsPlan): Promise<ImageUnderConstruction> {
+  const ipg = plan.inodesPerGroup;
   const map = new FragmentMap(plan.sizeFragments);
   for (let c = 0; c < plan.cylinderGroups; c++)
     map.set(c * FPG + (c === 0 ? 0 : SBLKNO), dblkno(ipg) - (c === 0 ? 0 : SBLKNO));
   const alloc = new BlockAllocator(plan, map);
-  const fh = await open(options.output, 'w');
+  const csFrags = summaryFragments(plan.cylinderGroups);
+  let csaddr = -1;
+  for (let i = 0; i < Math.floor(csFrags / FRAG); i++) {
+    const frag = alloc.block();
+    if (csaddr < 0) csaddr = frag;
+  }
+  if (csFrags % FRAG) {
+    const frag = alloc.fragments(csFrags % FRAG);
+    if (csaddr < 0) csaddr = frag;
+  }
+  if (csaddr !== dblkno(ipg)) throw new PlanExceeded('summary area misplaced');
+  const fh = await open(output, 'w');
   try {
     await fh.truncate(plan.imageBytes);
-    const out = new Writer(fh);
-
-    // The cylinder summary area comes first, at group 0's first data block.
-    const csFrags = summaryFragments(plan.cylinderGroups);
-    let csaddr = -1;
-    for (let i = 0; i < Math.floor(csFrags / FRAG); i++) {
-      const frag = alloc.block();
-      if (csaddr < 0) csaddr = frag;
-    }
-    if (csFrags % FRAG) {
-      const frag = alloc.fragments(csFrags % FRAG);
-      if (csaddr < 0) csaddr = frag;
-    }
-    if (csaddr !== dblkno(ipg)) throw new PlanExceeded('summary area misplaced');
-
-    const dinodes: Dinode[] = [];
-    let largefiles = false;
-    const chunk = Buffer.alloc(CHUNK);
-    const readAhead = new SmallFileReadAhead(
-      table.map((inode) =>
-        inode.kind === 'f' &&
-        inode.size > 0 &&
-        inode.size <= SMALL_FILE &&
-        !plannedSparseBlocks(plan, options.stagingRoot, inode.path)
-          ? fileOf(inode.path)
-          : undefined,
-      ),
-    );
-    for (const [index, inode] of table.entries()) {
-      const layout = new ContentLayout(alloc, out);
-      if (inode.kind === 'f') {
-        if (inode.size >= LARGEFILE_SIZE) largefiles = true;
-        const path = fileOf(inode.path);
-        const lbns = plannedSparseBlocks(plan, options.stagingRoot, inode.path);
-        const small = readAhead.take(index);
-        if (small) {
-          const data = await small;
-          if (data.length !== inode.size) {
-            throw new UserError(
-              `${path}: the staged file has ${data.length} bytes, not its ${inode.size} (changed while packing?)`,
-            );
-          }
-          await putContent(data, 0, inode.size, layout);
-        } else if (lbns) await writeSparseContent(path, inode.size, lbns, layout);
-        else await writeFileContent(path, inode.size, layout, chunk);
-      } else {
-        const content = inode.kind === 'd' ? directoryContent(inode) : inode.target!;
-        const nblk = blockCount(content.length);
-        const tail = tailFragments(content.length);
-        for (let lbn = 0; lbn < nblk; lbn++) {
-          const data = content.subarray(lbn * BSIZE, (lbn + 1) * BSIZE);
-          await layout.put(lbn, data, lbn === nblk - 1 ? tail : 0);
-        }
-      }
-      await layout.finish();
-      const type = inode.kind === 'd' ? IFDIR : inode.kind === 'f' ? IFREG : IFLNK;
-      dinodes.push({
-        mode: type | inode.mode,
-        nlink: inode.nlink,
-        uid: inode.uid,
-        gid: inode.gid,
-        size: inode.size,
-        time: epoch,
-        db: layout.db,
-        ib: layout.ib,
-        blocks: (layout.frags * FSIZE) / SECTOR,
-        gen: 0,
-      });
-    }
-    await out.flush();
-
-    // Inode blocks, group by group.
-    const cstotal: Csum = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
-    const summaries = Buffer.alloc(csFrags * FSIZE);
-    for (let c = 0; c < plan.cylinderGroups; c++) {
-      const inodes = Buffer.alloc(ipg * INODE_SIZE);
-      const iused = Buffer.alloc(Math.ceil(ipg / 8));
-      let ndir = 0;
-      let nused = 0;
-      for (let i = 0; i < ipg; i++) {
-        const ino = c * ipg + i;
-        if (ino < 2) {
-          iused[i >> 3] |= 1 << (i & 7);
-          nused++;
-          continue;
-        }
-        const d = dinodes[ino - 2];
-        if (!d) continue;
-        encodeDinode(d, inodes, i * INODE_SIZE);
-        iused[i >> 3] |= 1 << (i & 7);
-        nused++;
-        if ((d.mode & 0o170000) === IFDIR) ndir++;
-      }
-      await fh.write(inodes, 0, inodes.length, (c * FPG + IBLKNO) * FSIZE);
-
-      // The free map and its summaries.
-      const ndblk = groupFragments(plan, c);
-      const free = Buffer.alloc(FPG / 8);
-      const frsum = new Array<number>(FRAG).fill(0);
-      const btot = new Array<number>(CPG).fill(0);
-      const blks = new Array<number>(CPG * NRPOS).fill(0);
-      let nbfree = 0;
-      let nffree = 0;
-      for (let b = 0; b < ndblk; b += FRAG) {
-        let freeCount = 0;
-        let run = 0;
-        const runs: number[] = [];
-        for (let f = b; f < b + FRAG; f++) {
-          if (!map.used(c * FPG + f)) {
-            free[f >> 3] |= 1 << (f & 7);
-            freeCount++;
-            run++;
-          } else if (run > 0) {
-            runs.push(run);
-            run = 0;
-          }
-        }
-        if (run > 0) runs.push(run);
-        if (freeCount === FRAG) {
-          nbfree++;
-          const cyl = Math.floor((b * NSPF) / SPC);
-          const rpos = Math.floor(((((b * NSPF) % SPC) % SPC) * NRPOS) / SPC);
-          btot[cyl]++;
-          blks[cyl * NRPOS + rpos]++;
-        } else {
-          nffree += freeCount;
-          for (const r of runs) frsum[r]++;
-        }
-      }
-      const cs: Csum = { ndir, nbfree, nifree: ipg - nused, nffree };
-      cstotal.ndir += ndir;
-      cstotal.nbfree += nbfree;
-      cstotal.nifree += cs.nifree;
-      cstotal.nffree += nffree;
-      summaries.writeInt32LE(cs.ndir, c * 16);
-      summaries.writeInt32LE(cs.nbfree, c * 16 + 4);
-      summaries.writeInt32LE(cs.nifree, c * 16 + 8);
-      summaries.writeInt32LE(cs.nffree, c * 16 + 12);
-      const cg = encodeCylinderGroup({
-        cgx: c,
-        ncyl: ndblk / FPC,
-        ipg,
-        ndblk,
-        time: epoch,
-        cs,
-        frsum,
-        btot,
-        blks,
-        iused,
-        free,
-      });
-      await fh.write(cg, 0, cg.length, (c * FPG + CBLKNO) * FSIZE);
-    }
-    await fh.write(summaries, 0, summaries.length, csaddr * FSIZE);
-
-    // fs_dsize as mkfs counts it: data fragments, minus the summary area.
-    let dsize = 0;
-    for (let c = 0; c < plan.cylinderGroups; c++)
-      dsize += groupFragments(plan, c) - dblkno(ipg) + (c > 0 ? SBLKNO : 0);
-    dsize -= csFrags;
-    const sb = encodeSuperblock({
-      time: epoch,
-      size: plan.sizeFragments,
-      dsize,
-      ncg: plan.cylinderGroups,
-      ipg,
-      ncyl: plan.sizeFragments / FPC,
-      minfree: plan.minFreePercent,
-      cssize: csFrags * FSIZE,
-      cstotal,
-      largefiles,
-    });
-    // The superblock at byte 8192 and its copy in every group (group 0's too).
-    await fh.write(sb, 0, sb.length, SBLOCK_OFFSET);
-    for (let c = 0; c < plan.cylinderGroups; c++)
-      await fh.write(sb, 0, sb.length, (c * FPG + SBLKNO) * FSIZE);
-  } finally {
+  } catch (err) {
     await fh.close();
+    throw err;
   }
+  return { fh, plan, map, alloc, out: new Writer(fh), csaddr, csFrags };
+}
+
+/** Writes every inode's content in inode order; returns the inodes to store. */
+async function populateImage(
+  image: ImageUnderConstruction,
+  table: readonly UfsInode[],
+  options: WriteUfsOptions,
+): Promise<{ dinodes: Dinode[]; largefiles: boolean }> {
+  const { stagingRoot, plan, epoch } = options;
+  const sparseBlocks = (inode: UfsInode) => plan.sparse?.get(stagingRoot, inode.path);
+  const fileOf = options.contentPath ?? ((path: string) => join(stagingRoot, path));
+  const dinodes: Dinode[] = [];
+  let largefiles = false;
+  const chunk = Buffer.alloc(CHUNK);
+  const readAhead = new SmallFileReadAhead(
+    table.map((inode) =>
+      inode.kind === 'f' && inode.size > 0 && inode.size <= SMALL_FILE && !sparseBlocks(inode)
+        ? fileOf(inode.path)
+        : undefined,
+    ),
+  );
+  for (const [index, inode] of table.entries()) {
+    const layout = new ContentLayout(image.alloc, image.out);
+    if (inode.kind === 'f') {
+      if (inode.size >= LARGEFILE_SIZE) largefiles = true;
+      const path = fileOf(inode.path);
+      const lbns = sparseBlocks(inode);
+      const small = readAhead.take(index);
+      if (small) {
+        const data = await small;
+        if (data.length !== inode.size) {
+          throw new UserError(
+            `${path}: the staged file has ${data.length} bytes, not its ${inode.size} (changed while packing?)`,
+          );
+        }
+        await putContent(data, 0, inode.size, layout);
+      } else if (lbns) await writeSparseContent(path, inode.size, lbns, layout);
+      else await writeFileContent(path, inode.size, layout, chunk);
+    } else {
+      const content = inode.kind === 'd' ? directoryContent(inode) : inode.target!;
+      await putContent(content, 0, content.length, layout, true);
+    }
+    await layout.finish();
+    const type = inode.kind === 'd' ? IFDIR : inode.kind === 'f' ? IFREG : IFLNK;
+    dinodes.push({
+      mode: type | inode.mode,
+      nlink: inode.nlink,
+      uid: inode.uid,
+      gid: inode.gid,
+      size: inode.size,
+      time: epoch,
+      db: layout.db,
+      ib: layout.ib,
+      blocks: (layout.frags * FSIZE) / SECTOR,
+      gen: 0,
+    });
+  }
+  await image.out.flush();
+  return { dinodes, largefiles };
+}
+
+/**
+ * Each group's inode blocks, its cylinder group block (maps and their
+ * summaries), then the cylinder summary area; returns the totals.
+ */
+async function writeCylinderGroups(
+  image: ImageUnderConstruction,
+  dinodes: readonly Dinode[],
+  epoch: number,
+): Promise<Csum> {
+  const { fh, plan, map } = image;
+  const ipg = plan.inodesPerGroup;
+  const cstotal: Csum = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
+  const summaries = Buffer.alloc(image.csFrags * FSIZE);
+  for (let c = 0; c < plan.cylinderGroups; c++) {
+    const inodes = Buffer.alloc(ipg * INODE_SIZE);
+    const iused = Buffer.alloc(Math.ceil(ipg / 8));
+    let ndir = 0;
+    let nused = 0;
+    for (let i = 0; i < ipg; i++) {
+      const ino = c * ipg + i;
+      const d = ino < ROOTINO ? undefined : dinodes[ino - ROOTINO];
+      if (ino >= ROOTINO && !d) continue;
+      iused[i >> 3] |= 1 << (i & 7);
+      nused++;
+      if (!d) continue; // inodes 0 and 1: reserved, in use, zero
+      encodeDinode(d, inodes, i * INODE_SIZE);
+      if ((d.mode & IFMT) === IFDIR) ndir++;
+    }
+    await fh.write(inodes, 0, inodes.length, (c * FPG + IBLKNO) * FSIZE);
+
+    const ndblk = groupFragments(plan, c);
+    const free = freeMap(map, c, ndblk);
+    const cs: Csum = { ndir, nbfree: free.nbfree, nifree: ipg - nused, nffree: free.nffree };
+    for (const key of ['ndir', 'nbfree', 'nifree', 'nffree'] as const) cstotal[key] += cs[key];
+    writeCsum(summaries, c * 16, cs);
+    const cg = encodeCylinderGroup({
+      cgx: c,
+      ncyl: ndblk / FPC,
+      ipg,
+      ndblk,
+      time: epoch,
+      cs,
+      frsum: free.frsum,
+      btot: free.btot,
+      blks: free.blks,
+      iused,
+      free: free.bits,
+    });
+    await fh.write(cg, 0, cg.length, (c * FPG + CBLKNO) * FSIZE);
+  }
+  await fh.write(summaries, 0, summaries.length, image.csaddr * FSIZE);
+  return cstotal;
+}
+
+/** A group's free map and its summaries (free runs, free blocks per cylinder and position). */
+function freeMap(
+  map: FragmentMap,
+  c: number,
+  ndblk: number,
+): {
+  bits: Buffer;
+  nbfree: number;
+  nffree: number;
+  frsum: number[];
+  btot: number[];
+  blks: number[];
+} {
+  const bits = Buffer.alloc(FPG / 8);
+  const frsum = new Array<number>(FRAG).fill(0);
+  const btot = new Array<number>(CPG).fill(0);
+  const blks = new Array<number>(CPG * NRPOS).fill(0);
+  let nbfree = 0;
+  let nffree = 0;
+  for (let b = 0; b < ndblk; b += FRAG) {
+    let freeCount = 0;
+    let run = 0;
+    const runs: number[] = [];
+    for (let f = b; f < b + FRAG; f++) {
+      if (!map.used(c * FPG + f)) {
+        bits[f >> 3] |= 1 << (f & 7);
+        freeCount++;
+        run++;
+      } else if (run > 0) {
+        runs.push(run);
+        run = 0;
+      }
+    }
+    if (run > 0) runs.push(run);
+    if (freeCount === FRAG) {
+      nbfree++;
+      const cyl = Math.floor((b * NSPF) / SPC);
+      const rpos = Math.floor((((b * NSPF) % SPC) * NRPOS) / SPC);
+      btot[cyl]++;
+      blks[cyl * NRPOS + rpos]++;
+    } else {
+      nffree += freeCount;
+      for (const r of runs) frsum[r]++;
+    }
+  }
+  return { bits, nbfree, nffree, frsum, btot, blks };
+}
+
+/** The superblock at byte 8192 and its copy in every group (group 0's too). */
+async function writeSuperblocks(
+  image: ImageUnderConstruction,
+  cstotal: Csum,
+  largefiles: boolean,
+  epoch: number,
+): Promise<void> {
+  const { fh, plan } = image;
+  const ipg = plan.inodesPerGroup;
+  // fs_dsize as mkfs counts it: data fragments, minus the summary area.
+  let dsize = 0;
+  for (let c = 0; c < plan.cylinderGroups; c++)
+    dsize += groupFragments(plan, c) - dblkno(ipg) + (c > 0 ? SBLKNO : 0);
+  dsize -= image.csFrags;
+  const sb = encodeSuperblock({
+    time: epoch,
+    size: plan.sizeFragments,
+    dsize,
+    ncg: plan.cylinderGroups,
+    ipg,
+    ncyl: plan.sizeFragments / FPC,
+    minfree: plan.minFreePercent,
+    cssize: image.csFrags * FSIZE,
+    cstotal,
+    largefiles,
+  });
+  await fh.write(sb, 0, sb.length, SBLOCK_OFFSET);
+  for (let c = 0; c < plan.cylinderGroups; c++)
+    await fh.write(sb, 0, sb.length, (c * FPG + SBLKNO) * FSIZE);
 }
 
 /** A sparse staged file: only the blocks the plan found not all zeros are read. */
@@ -511,7 +582,8 @@ async function writeFileContent(
 
 /**
  * Puts `data` (whole blocks from logical block `first` on, or the file's
- * end) into the layout: all-zero blocks but the file's last become holes.
+ * end) into the layout: all-zero blocks but the file's last become holes,
+ * unless `everyBlock` (directories and symlinks have no holes).
  * `data` is kept until the writer flushes.
  */
 async function putContent(
@@ -519,6 +591,7 @@ async function putContent(
   first: number,
   size: number,
   layout: ContentLayout,
+  everyBlock = false,
 ): Promise<void> {
   const nblk = blockCount(size);
   const tail = tailFragments(size);
@@ -526,7 +599,7 @@ async function putContent(
     const lbn = first + i;
     const block = data.subarray(i * BSIZE, Math.min((i + 1) * BSIZE, data.length));
     const last = lbn === nblk - 1;
-    if (!last && isZero(block)) continue;
+    if (!everyBlock && !last && isZero(block)) continue;
     await layout.put(lbn, block, last ? tail : 0);
   }
 }

@@ -1,0 +1,282 @@
+/**
+ * A second reader of our UFS images, written to the semantics of the reader
+ * illumos boots with (usr/src/common/fs/ufsops.c: krtld reads the kernel's
+ * modules out of the boot_archive with it before any file system is
+ * mounted). It does what that reader does and nothing more, so that a test
+ * can show our images hold up under its assumptions (docs/ufs.md):
+ *
+ * - the superblock is taken as it is once its magic number matches: every
+ *   address is computed from its fields (fs_fsbtodb, fs_bshift, fs_bmask,
+ *   fs_qfmask, fs_nindir, ...) without a range check;
+ * - a path is looked up from the root, component by component, with a
+ *   linear walk of each directory (`dlook`/`readdir`): a hole in a
+ *   directory ends it, entries with inode 0 are skipped, a name matches
+ *   when its length and its NUL-terminated bytes do;
+ * - a symlink met on the way is read as the first 512 bytes (DEV_BSIZE) of
+ *   its first block, up to the first NUL, and spliced into the path (an
+ *   absolute one restarts from the root);
+ * - a file's logical block maps through the direct and indirect pointers
+ *   (`sbmap`); a hole maps to fragment 0, and is read from the start of the
+ *   device, so it reads as zeros only because the image's first 8 KiB are
+ *   zero; the last block of a small file is read as whole fragments.
+ *
+ * Where the boot-time reader would loop or run off a buffer (a record
+ * length of 0, a symlink text without a NUL in 512 bytes, a path over
+ * MAXPATHLEN, a loop of symlinks), this one throws a UserError instead.
+ */
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { describeError, UserError } from '../../util/errors.js';
+import { FS_MAGIC, IFDIR, IFLNK, IFMT, MAXPATHLEN, NDADDR, NIADDR, ROOTINO } from './layout.js';
+
+/** DEV_BSIZE: the unit of device addresses, and what the boot reader reads of a symlink. */
+const DEV_BSIZE = 512;
+/** SBLOCK, in DEV_BSIZE units, and SBSIZE. */
+const SBLOCK = 16;
+const SBSIZE = 8192;
+const INODE_SIZE = 128;
+/** More symlinks than this in one lookup: a loop (the boot reader would spin). */
+const MAX_SYMLINKS = 40;
+
+/** The superblock fields the boot reader uses, unchecked. */
+interface BootFs {
+  sblkno: number;
+  iblkno: number;
+  cgoffset: number;
+  cgmask: number;
+  bsize: number;
+  fsize: number;
+  bmask: number;
+  bshift: number;
+  fragshift: number;
+  fsbtodb: number;
+  nindir: number;
+  inopb: number;
+  ipg: number;
+  fpg: number;
+  qfmask: number;
+  fmask: number;
+}
+
+/** The inode fields the boot reader keeps (struct icommon). */
+interface BootInode {
+  mode: number;
+  size: number;
+  db: number[];
+  ib: number[];
+}
+
+export class BootUfsReader {
+  private readonly inodes = new Map<number, BootInode>();
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    private readonly fs: BootFs,
+  ) {}
+
+  /** bufs_mountroot: the superblock at sector 16, its magic number, nothing else. */
+  static async open(path: string): Promise<BootUfsReader> {
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      throw new UserError(`${path}: cannot open the UFS image: ${describeError(err)}`);
+    }
+    const sb = Buffer.alloc(SBSIZE);
+    await fh.read(sb, 0, SBSIZE, SBLOCK * DEV_BSIZE);
+    if (sb.readInt32LE(1372) !== FS_MAGIC) {
+      await fh.close();
+      throw new UserError(`${path}: the boot-time reader finds no UFS magic number`);
+    }
+    const r = (off: number) => sb.readInt32LE(off);
+    const fs: BootFs = {
+      sblkno: r(8),
+      iblkno: r(16),
+      cgoffset: r(24),
+      cgmask: r(28),
+      bsize: r(48),
+      fsize: r(52),
+      bmask: r(72),
+      fmask: r(76),
+      bshift: r(80),
+      fragshift: r(96),
+      fsbtodb: r(100),
+      nindir: r(116),
+      inopb: r(120),
+      ipg: r(184),
+      fpg: r(188),
+      qfmask: Number(sb.readBigInt64LE(1348)),
+    };
+    return new BootUfsReader(fh, path, fs);
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+
+  /** diskread: `count` bytes at device block `blocknum` (DEV_BSIZE units). */
+  private async diskread(blocknum: number, count: number): Promise<Buffer> {
+    const buf = Buffer.alloc(count);
+    let got = 0;
+    while (got < count) {
+      const { bytesRead } = await this.fh.read(buf, got, count - got, blocknum * DEV_BSIZE + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf;
+  }
+
+  private fsbtodb(frag: number): number {
+    return frag * 2 ** this.fs.fsbtodb;
+  }
+
+  /** openi: the inode's block (fs_bsize bytes at itod), the inode at itoo in it. */
+  private async openi(ino: number): Promise<BootInode> {
+    const cached = this.inodes.get(ino);
+    if (cached) return cached;
+    const { fs } = this;
+    const cg = Math.floor(ino / fs.ipg);
+    const cgstart = fs.fpg * cg + fs.cgoffset * (cg & ~fs.cgmask);
+    const itod = cgstart + fs.iblkno + Math.floor((ino % fs.ipg) / fs.inopb) * 2 ** fs.fragshift;
+    const block = await this.diskread(this.fsbtodb(itod), fs.bsize);
+    const off = (ino % fs.inopb) * INODE_SIZE;
+    const db: number[] = [];
+    const ib: number[] = [];
+    for (let i = 0; i < NDADDR; i++) db.push(block.readInt32LE(off + 40 + 4 * i));
+    for (let i = 0; i < NIADDR; i++) ib.push(block.readInt32LE(off + 88 + 4 * i));
+    const inode = {
+      mode: block.readUInt16LE(off),
+      size: Number(block.readBigUInt64LE(off + 8)),
+      db,
+      ib,
+    };
+    this.inodes.set(ino, inode);
+    return inode;
+  }
+
+  /** sbmap: logical block `bn` to a fragment address (0: a hole). */
+  private async sbmap(ip: BootInode, bn: number): Promise<number> {
+    const { fs } = this;
+    if (bn < NDADDR) return ip.db[bn];
+    let sh = 1;
+    bn -= NDADDR;
+    let j: number;
+    for (j = NIADDR; j > 0; j--) {
+      sh *= fs.nindir;
+      if (bn < sh) break;
+      bn -= sh;
+    }
+    if (j === 0) return 0;
+    let nb = ip.ib[NIADDR - j];
+    if (nb === 0) return 0;
+    for (; j <= NIADDR; j++) {
+      const bap = await this.diskread(this.fsbtodb(nb), fs.bsize);
+      sh /= fs.nindir;
+      nb = bap.readInt32LE((Math.floor(bn / sh) % fs.nindir) * 4);
+      if (nb === 0) return 0;
+    }
+    return nb;
+  }
+
+  /** blksize: a whole block, or the last block of a small file rounded up to fragments. */
+  private blksize(ip: BootInode, lbn: number): number {
+    const { fs } = this;
+    if (lbn >= NDADDR || ip.size >= (lbn + 1) * fs.bsize) return fs.bsize;
+    const blkoff = ip.size & ~fs.bmask;
+    return Number((BigInt(blkoff) + BigInt(fs.qfmask)) & BigInt(fs.fmask));
+  }
+
+  /** dlook and readdir: the inode `name` names in directory `dir`, or 0. */
+  private async dlook(dir: BootInode, name: string): Promise<number> {
+    const { fs } = this;
+    if ((dir.mode & IFMT) !== IFDIR || dir.size === 0 || name === '') return 0;
+    const want = Buffer.from(name, 'latin1');
+    let loc = 0;
+    let block: Buffer | undefined;
+    while (loc < dir.size) {
+      const off = loc & ~fs.bmask;
+      if (off === 0 || !block) {
+        const lbn = Math.floor(loc / 2 ** fs.bshift);
+        const d = await this.sbmap(dir, lbn);
+        if (d === 0) return 0;
+        block = await this.diskread(this.fsbtodb(d), this.blksize(dir, lbn));
+      }
+      if (off + 8 > block.length)
+        throw new UserError(`${this.path}: the boot-time reader runs off a directory block`);
+      const ino = block.readUInt32LE(off);
+      const reclen = block.readUInt16LE(off + 4);
+      const namlen = block.readUInt16LE(off + 6);
+      if (reclen === 0)
+        throw new UserError(`${this.path}: a directory entry of length 0 (the boot-time reader would loop)`); // prettier-ignore
+      loc += reclen;
+      if (ino === 0) continue;
+      const nul = block.indexOf(0, off + 8);
+      const dname = block.subarray(off + 8, nul < 0 ? block.length : nul);
+      if (namlen === want.length && dname.equals(want)) return ino;
+    }
+    return 0;
+  }
+
+  /** find: the inode of `path` (relative to the root), symlinks followed; 0 when not found. */
+  async lookup(path: string): Promise<number> {
+    let lpath = path;
+    let pos = 0;
+    let links = 0;
+    let ino = 0;
+    let dir: BootInode | undefined;
+    while (pos < lpath.length) {
+      if (pos === 0) dir = await this.openi(ROOTINO);
+      while (lpath[pos] === '/') pos++;
+      let end = lpath.indexOf('/', pos);
+      if (end < 0) end = lpath.length;
+      const component = lpath.slice(pos, end);
+      if (pos === 0 && component === '') return ROOTINO;
+      if (component === '') break;
+      ino = await this.dlook(dir!, component);
+      if (ino === 0) return 0;
+      const ip = await this.openi(ino);
+      if ((ip.mode & IFMT) === IFLNK) {
+        if (++links > MAX_SYMLINKS)
+          throw new UserError(`${this.path}: ${path}: a loop of symlinks (the boot-time reader would spin)`); // prettier-ignore
+        const text = await this.diskread(this.fsbtodb(ip.db[0]), DEV_BSIZE);
+        const nul = text.indexOf(0);
+        if (nul < 0)
+          throw new UserError(`${this.path}: ${path}: a symlink text without a NUL in its first ${DEV_BSIZE} bytes`); // prettier-ignore
+        const target = text.toString('latin1', 0, nul);
+        const rest = lpath.slice(end);
+        lpath = target.startsWith('/') ? target + rest : lpath.slice(0, pos) + target + rest;
+        if (Buffer.byteLength(lpath, 'latin1') >= MAXPATHLEN)
+          throw new UserError(`${this.path}: ${path}: the path grows past MAXPATHLEN through symlinks`); // prettier-ignore
+        pos = 0;
+        continue;
+      }
+      dir = ip;
+      pos = end;
+    }
+    return ino;
+  }
+
+  /** The content of the file at `path` as bufs_read returns it, in blocks. */
+  async *content(path: string): AsyncGenerator<Buffer> {
+    const ino = await this.lookup(Buffer.from(path).toString('latin1'));
+    if (ino === 0) throw new UserError(`${this.path}: the boot-time reader cannot find ${path}`);
+    const ip = await this.openi(ino);
+    const { fs } = this;
+    for (let offset = 0; offset < ip.size;) {
+      const lbn = Math.floor(offset / 2 ** fs.bshift);
+      const size = this.blksize(ip, lbn);
+      const block = await this.diskread(this.fsbtodb(await this.sbmap(ip, lbn)), size);
+      const take = Math.min(size, ip.size - offset);
+      yield block.subarray(0, take);
+      offset += take;
+    }
+  }
+
+  /** The md5 of the file at `path`, read the way the boot-time reader reads it. */
+  async md5(path: string): Promise<string> {
+    const hash = createHash('md5');
+    for await (const part of this.content(path)) hash.update(part);
+    return hash.digest('hex');
+  }
+}
