@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commentBody, lineLink } from '../src/actions/common/verify-comment.js';
-import type { VerifyReport } from '../src/verify/types.js';
+import type { Finding, VerifyReport } from '../src/verify/types.js';
 
 const LINKS = { server: 'https://github.com', repository: 'o/r', sha: 'abc', workspace: '/w' };
 
-function report(): VerifyReport & { findings: unknown[] } {
+function report(): VerifyReport {
   return {
     schema: 'joyent-live/verify-report@1',
     verdict: 'fail',
@@ -25,6 +25,7 @@ function report(): VerifyReport & { findings: unknown[] } {
       allowedMissing: 1,
       unknownOwners: 0,
       byTag: { A: 3, P: 100, M: 10, S: 0, other: 0 },
+      otherDirs: {},
       byKind: { DIR: 1, FILE: 1, SYMLINK: 0, LINK: 0 },
     },
     failures: [
@@ -43,6 +44,7 @@ function report(): VerifyReport & { findings: unknown[] } {
     unknownOwnerWarnings: [],
     diff: {
       baseline: 'b',
+      ignored: [],
       added: 1,
       removed: 1,
       changed: 1,
@@ -52,16 +54,24 @@ function report(): VerifyReport & { findings: unknown[] } {
         { kind: 'mode', path: 'etc/motd', before: '0644', after: '0444' },
       ],
     },
-    // A kind this renderer has no code for, as other checks add them.
-    findings: [
+    // The completeness checks' findings: kinds this renderer has no code for.
+    checks: [
       {
         kind: 'broken-link',
-        path: 'usr/bin/x',
-        file: 'manifests/base',
-        line: 77,
-        message: 'dangling',
+        checked: 10,
+        findings: 1,
+        fatal: false,
+        listed: [
+          {
+            kind: 'broken-link',
+            path: 'usr/bin/x',
+            file: 'manifests/base',
+            line: 77,
+            message: 'dangling',
+          },
+          { kind: 'not-a-finding' } as unknown as Finding,
+        ],
       },
-      { kind: 'not-a-finding' },
     ],
     notes: [],
   };

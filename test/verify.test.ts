@@ -260,7 +260,7 @@ test('the json report of a failing build: counts, the failure with file:line, lo
   assert.equal(report.schema, 'joyent-live/verify-report@1');
   assert.equal(report.verdict, 'fail');
   assert.deepEqual(report.reasons, ['failed']);
-  assert.deepEqual(report.failOn, ['failed']);
+  assert.deepEqual(report.failOn, ['failed', 'not-built']);
   assert.deepEqual(report.logs, [
     {
       path: report.logs[0]?.path,
@@ -278,6 +278,7 @@ test('the json report of a failing build: counts, the failure with file:line, lo
     allowedMissing: 0,
     unknownOwners: 0,
     byTag: { A: 6, P: 7, M: 2, S: 1, other: 0 },
+    otherDirs: {},
     byKind: { DIR: 23, FILE: 17, SYMLINK: 3, LINK: 2 },
   });
   assert.equal(report.failures.length, 1);
@@ -356,8 +357,15 @@ test('a clean fixture build passes, with the counts by source tag A=6 P=7 M=2 S=
     allowedMissing: 0,
     unknownOwners: 0,
     byTag: { A: 6, P: 7, M: 2, S: 1, other: 0 },
+    otherDirs: {},
     byKind: { DIR: 23, FILE: 16, SYMLINK: 3, LINK: 2 },
   });
+  // Every manifest entry was built and the log is finished: not-built checked them, found none.
+  const notBuilt = report.checks.find((c) => c.kind === 'not-built');
+  assert.deepEqual(
+    { checked: notBuilt?.checked, findings: notBuilt?.findings, fatal: notBuilt?.fatal },
+    { checked: 45, findings: 0, fatal: true },
+  );
 });
 
 test('--format json validates against schemas/verify-report.schema.json: a passing, a failing and a diff report', async () => {

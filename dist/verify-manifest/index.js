@@ -37092,10 +37092,9 @@ function reportFindings(report) {
                 : `${d.field} ${d.actual} in the image, ${d.expected} in the manifest`,
         });
     }
-    // Kinds other checks add (unshipped, broken-link, missing-library, ...).
-    const extra = report.findings;
-    if (Array.isArray(extra)) {
-        for (const f of extra)
+    // The completeness checks' findings (not-built, unshipped, broken-link, ...).
+    for (const check of report.checks ?? []) {
+        for (const f of check.listed)
             if (isFindingLike(f))
                 out.push(f);
     }
@@ -37275,8 +37274,8 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8298);
 /* harmony import */ var _verify_report_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3329);
-/* harmony import */ var _options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5729);
-/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2099);
+/* harmony import */ var _options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1317);
+/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7454);
 /* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8871);
 /* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9697);
 /* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(9962);
@@ -37319,6 +37318,19 @@ await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .C)('verify
         file: f.manifest?.file ?? f.log,
         startLine: f.manifest?.line ?? f.logLine,
     })), 'error');
+    // Completeness findings: fatal ones as errors, the others as warnings.
+    for (const fatal of [true, false]) {
+        (0,_common_report_js__WEBPACK_IMPORTED_MODULE_8__/* .report */ .z8)(result.checks
+            .filter((c) => c.fatal === fatal)
+            .flatMap((c) => c.listed)
+            .map((f) => ({
+            line: (0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .findingLine */ .mC)(f),
+            message: `${f.path ? `${f.path}: ` : ''}${f.message}`,
+            title: `verify-manifest: ${f.kind}`,
+            file: f.file,
+            startLine: f.line,
+        })), fatal ? 'error' : 'warning');
+    }
     for (const f of result.failures.filter((x) => x.allowed)) {
         _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`FAILED ${f.path} (${where(f)}) (allowed missing)`);
     }
@@ -37346,9 +37358,9 @@ __webpack_async_result__();
 /* harmony export */   Yq: () => (/* binding */ choice),
 /* harmony export */   ab: () => (/* binding */ choiceList),
 /* harmony export */   lc: () => (/* binding */ bool),
-/* harmony export */   p_: () => (/* binding */ list)
+/* harmony export */   p_: () => (/* binding */ list),
+/* harmony export */   rD: () => (/* binding */ wholeNumber)
 /* harmony export */ });
-/* unused harmony export wholeNumber */
 /* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6143);
 /**
  * Parsers of single option values, from the text the user typed: a CLI
@@ -37434,7 +37446,7 @@ function wholeNumber(raw, name, min, max) {
     if (value === undefined)
         return undefined;
     if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not ${quote(value)}`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${name} must be a whole number from ${min} to ${max}, not ${quote(value)}`);
     }
     return Number(value);
 }
@@ -37457,34 +37469,18 @@ function defines(raw, named) {
 
 /***/ }),
 
-/***/ 5729:
+/***/ 1317:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Uz: () => (/* binding */ VERIFY_INPUTS),
-  nn: () => (/* binding */ VERIFY_OPTIONS),
-  lW: () => (/* binding */ parseVerifyOptions)
-});
-
-// UNUSED EXPORTS: REPORT_FORMATS, VERIFY_DEFAULTS
-
-;// CONCATENATED MODULE: ./build/src/verify/types.js
-const FAIL_ON = [
-    'failed',
-    'system-source',
-    'unknown-owner',
-    'added',
-    'removed',
-    'changed',
-];
-//# sourceMappingURL=types.js.map
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
-// EXTERNAL MODULE: ./build/src/options/values.js
-var values = __nccwpck_require__(348);
-;// CONCATENATED MODULE: ./build/src/options/verify-manifest.js
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Uz: () => (/* binding */ VERIFY_INPUTS),
+/* harmony export */   lW: () => (/* binding */ parseVerifyOptions),
+/* harmony export */   nn: () => (/* binding */ VERIFY_OPTIONS)
+/* harmony export */ });
+/* unused harmony exports REPORT_FORMATS, VERIFY_DEFAULTS */
+/* harmony import */ var _verify_types_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9742);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6143);
+/* harmony import */ var _values_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(348);
 /** verify-manifest's options, parsed once for the CLI and the verify-manifest action. */
 
 
@@ -37496,6 +37492,16 @@ const VERIFY_OPTIONS = [
     'platform',
     'baseline',
     'allow-missing',
+    'proto',
+    'overlay',
+    'man-dir',
+    'system-root',
+    'ship-policy',
+    'ignore-diff',
+    'allow-dangling',
+    'min-free',
+    'min-free-inodes',
+    'skip-checks',
     'fail-on',
     'format',
     'output',
@@ -37504,31 +37510,45 @@ const VERIFY_INPUTS = {
     log: 'logs',
     manifest: 'manifests',
     define: 'defines',
+    overlay: 'overlays',
 };
 const REPORT_FORMATS = ['text', 'json', 'markdown'];
-const VERIFY_DEFAULTS = { failOn: ['failed'], format: 'text' };
+const VERIFY_DEFAULTS = {
+    failOn: _verify_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DEFAULT_FAIL_ON */ .VQ,
+    format: 'text',
+};
 function parseVerifyOptions(raw, names) {
     const n = (option) => names.name(option);
-    const logs = (0,values/* list */.p_)(raw.log);
+    const logs = (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .list */ .p_)(raw.log);
     if (logs.length === 0)
-        throw new errors/* UsageError */.eb(`no log given (${n('log')})`);
-    const platform = (0,values/* text */.Qq)(raw.platform, n('platform'));
-    const baseline = (0,values/* text */.Qq)(raw.baseline, n('baseline'));
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb(`no log given (${n('log')})`);
+    const platform = (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .text */ .Qq)(raw.platform, n('platform'));
+    const baseline = (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .text */ .Qq)(raw.baseline, n('baseline'));
     if (baseline !== undefined && platform === undefined) {
-        throw new errors/* UsageError */.eb(`${n('baseline')} needs ${n('platform')} (the build whose boot_archive.manifest is compared)`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb(`${n('baseline')} needs ${n('platform')} (the build whose boot_archive.manifest is compared)`);
     }
     return {
         verify: {
             logs,
-            manifests: (0,values/* list */.p_)(raw.manifest),
-            defines: (0,values/* defines */.B9)(raw.define, (item) => names.value('define', item)),
+            manifests: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .list */ .p_)(raw.manifest),
+            defines: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .defines */ .B9)(raw.define, (item) => names.value('define', item)),
             platform,
             baseline,
-            allowMissing: (0,values/* list */.p_)(raw['allow-missing']),
-            failOn: (0,values/* choiceList */.ab)(raw['fail-on'], n('fail-on'), FAIL_ON, VERIFY_DEFAULTS.failOn),
+            allowMissing: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .list */ .p_)(raw['allow-missing']),
+            proto: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .text */ .Qq)(raw.proto, n('proto')),
+            overlays: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .list */ .p_)(raw.overlay),
+            manDir: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .text */ .Qq)(raw['man-dir'], n('man-dir')),
+            systemRoot: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .text */ .Qq)(raw['system-root'], n('system-root')),
+            shipPolicy: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .text */ .Qq)(raw['ship-policy'], n('ship-policy')),
+            ignoreDiff: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .list */ .p_)(raw['ignore-diff']),
+            allowDangling: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .list */ .p_)(raw['allow-dangling']),
+            minFree: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .text */ .Qq)(raw['min-free'], n('min-free')),
+            minFreeInodes: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .wholeNumber */ .rD)(raw['min-free-inodes'], n('min-free-inodes'), 0, Number.MAX_SAFE_INTEGER),
+            skipChecks: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .choiceList */ .ab)(raw['skip-checks'], n('skip-checks'), _verify_types_js__WEBPACK_IMPORTED_MODULE_0__/* .SKIPPABLE_CHECKS */ .SX, []),
+            failOn: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .choiceList */ .ab)(raw['fail-on'], n('fail-on'), _verify_types_js__WEBPACK_IMPORTED_MODULE_0__/* .FAIL_ON */ .d$, VERIFY_DEFAULTS.failOn),
         },
-        format: (0,values/* choice */.Yq)(raw.format, n('format'), REPORT_FORMATS, VERIFY_DEFAULTS.format),
-        output: (0,values/* text */.Qq)(raw.output, n('output')),
+        format: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .choice */ .Yq)(raw.format, n('format'), REPORT_FORMATS, VERIFY_DEFAULTS.format),
+        output: (0,_values_js__WEBPACK_IMPORTED_MODULE_2__/* .text */ .Qq)(raw.output, n('output')),
     };
 }
 //# sourceMappingURL=verify-manifest.js.map
@@ -37602,9 +37622,9 @@ function describeError(err) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Ao: () => (/* binding */ ownString),
+/* harmony export */   DB: () => (/* binding */ parseSize),
 /* harmony export */   p6: () => (/* binding */ humanBytes)
 /* harmony export */ });
-/* unused harmony export parseSize */
 /** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
 function humanBytes(bytes) {
     if (bytes < 0)
@@ -37654,7 +37674,8 @@ function parseSize(text) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   MT: () => (/* binding */ verdictLine),
-/* harmony export */   jI: () => (/* binding */ formatMarkdown)
+/* harmony export */   jI: () => (/* binding */ formatMarkdown),
+/* harmony export */   mC: () => (/* binding */ findingLine)
 /* harmony export */ });
 /* unused harmony export formatText */
 /* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1899);
@@ -37712,15 +37733,44 @@ function verdictLine(report) {
         else if (reason === 'unknown-owner') {
             why.push(plural(report.counts.unknownOwners, 'unknown owner'));
         }
-        else
+        else if (reason === 'added' || reason === 'removed' || reason === 'changed') {
             why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
+        }
+        else {
+            const findings = report.checks
+                .filter((c) => c.kind === reason)
+                .reduce((n, c) => n + c.findings, 0);
+            why.push(`${findings} ${reason}`);
+        }
     }
     return `verify-manifest: FAIL: ${why.join(', ')}`;
 }
 function tagLine(report) {
     const t = report.counts.byTag;
     const k = report.counts.byKind;
-    return `files by source: A=${t.A} P=${t.P} M=${t.M} S=${t.S}${t.other ? ` other=${t.other}` : ''}; entries: ${report.counts.entries} (DIR ${k.DIR}, FILE ${k.FILE}, SYMLINK ${k.SYMLINK}, LINK ${k.LINK})`;
+    const dirs = Object.entries(report.counts.otherDirs)
+        .map(([dir, n]) => ` (${dir})=${n}`)
+        .join('');
+    return `files by source: A=${t.A} P=${t.P} M=${t.M} S=${t.S}${t.other ? ` other=${t.other}${dirs}` : ''}; entries: ${report.counts.entries} (DIR ${k.DIR}, FILE ${k.FILE}, SYMLINK ${k.SYMLINK}, LINK ${k.LINK})`;
+}
+const where = (f) => f.file ? ` (${f.file}${f.line !== undefined ? `:${f.line}` : ''})` : '';
+/** One line per finding: kind, path, where, what. */
+function findingLine(f) {
+    return `${f.kind}: ${f.path || '-'}${where(f)}: ${f.message}`;
+}
+/** The count table's line for one check. */
+function checkLine(c) {
+    const left = c.findings - c.listed.length;
+    return `check ${c.kind}: ${c.checked} checked, ${plural(c.findings, 'finding')}${c.findings ? (c.fatal ? ' (fatal)' : ' (not fatal)') : ''}${left > 0 ? `, ${left} not listed` : ''}${c.note ? `; ${c.note}` : ''}`;
+}
+function headroomLines(h) {
+    const pct = (free, all) => (all ? ((100 * free) / all).toFixed(1) : '0.0');
+    const delta = (now, before) => before === undefined
+        ? ''
+        : ` (${now - before >= 0 ? '+' : ''}${now - before} against the baseline)`;
+    return [
+        `headroom: ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_0__/* .humanBytes */ .p6)(h.freeBlocks * h.blockBytes)} free of ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_0__/* .humanBytes */ .p6)(h.blocks * h.blockBytes)} (${pct(h.freeBlocks, h.blocks)}%, ${h.freeBlocks} blocks${delta(h.freeBlocks, h.baseline?.freeBlocks)}); ${h.freeInodes} of ${h.inodes} inodes free${delta(h.freeInodes, h.baseline?.freeInodes)}`,
+    ];
 }
 function failureLines(f) {
     const where = f.manifest
@@ -37757,6 +37807,13 @@ function formatText(report) {
     out.push(tagLine(report));
     for (const failure of report.failures)
         out.push(...failureLines(failure));
+    for (const check of report.checks)
+        out.push(checkLine(check));
+    for (const check of report.checks)
+        for (const f of check.listed)
+            out.push(findingLine(f));
+    if (report.headroom)
+        out.push(...headroomLines(report.headroom));
     if (report.failOn.includes('system-source')) {
         for (const path of report.systemFiles)
             out.push(`from the system root (S): ${path}`);
@@ -37823,18 +37880,58 @@ function formatMarkdown(report) {
         .replace(/\n[^\n]*$/, '');
     return `${text}\n\n… the report was cut to stay under the 1 MiB job-summary limit (see the JSON report)\n`;
 }
+/** Counts by source: every source column that has files (and A, P always). */
+function sourceTable(report) {
+    const t = report.counts.byTag;
+    const columns = [
+        ['A (overlay)', t.A],
+        ['P (proto)', t.P],
+        ['M (man)', t.M],
+        ['S (system)', t.S],
+    ];
+    const dirs = Object.entries(report.counts.otherDirs);
+    if (dirs.length > 0)
+        for (const [dir, n] of dirs)
+            columns.push([code(dir), n]);
+    else if (t.other > 0)
+        columns.push(['other', t.other]);
+    const shown = [...columns];
+    shown.push(['FAILED', report.counts.failed], ['allowed missing', report.counts.allowedMissing], ['entries', report.counts.entries]);
+    return [
+        `| ${shown.map(([name]) => name).join(' | ')} |`,
+        `|${shown.map(() => '---:|').join('')}`,
+        `| ${shown.map(([, n]) => n).join(' | ')} |`,
+    ];
+}
 function markdownWithLimit(report, limit) {
     const capped = cappedAt(limit);
     const icon = report.verdict === 'pass' ? '✅' : '❌';
-    const t = report.counts.byTag;
     const out = [
         `### ${icon} ${verdictLine(report).replace(/^verify-manifest: /, 'verify-manifest ')}`,
         '',
-        '| A (overlay) | P (proto) | M (man) | S (system) | FAILED | allowed missing | entries |',
-        '|---:|---:|---:|---:|---:|---:|---:|',
-        `| ${t.A} | ${t.P} | ${t.M} | ${t.S} | ${report.counts.failed} | ${report.counts.allowedMissing} | ${report.counts.entries} |`,
+        ...sourceTable(report),
         '',
     ];
+    if (report.checks.length > 0) {
+        out.push('| check | checked | findings | fatal |', '|---|---:|---:|---|');
+        for (const c of report.checks) {
+            out.push(`| ${c.kind} | ${c.checked} | ${c.findings} | ${c.fatal ? (c.findings ? '**yes**' : 'yes') : 'no'} |`);
+        }
+        out.push('');
+        if (report.headroom)
+            out.push(...headroomLines(report.headroom).map((l) => `- ${l}`), '');
+        for (const c of report.checks) {
+            if (c.findings === 0)
+                continue;
+            out.push(`#### ${c.kind} (${c.findings})${c.note ? ` — ${c.note}` : ''}`, '');
+            const items = capped(c.listed, (f) => [`- ${code(f.path || '-')}${where(f)}: ${f.message}`], 'findings');
+            const unlisted = c.findings - c.listed.length;
+            if (unlisted > 0 && c.listed.length <= limit) {
+                items.push(`- … and ${unlisted} more findings (not kept: only the first ${c.listed.length} are)`);
+            }
+            out.push(...items, '');
+        }
+    }
     if (report.failures.length > 0) {
         out.push(`#### FAILED entries (${report.failures.length})`, '');
         out.push(...capped(report.failures, (f) => [
@@ -37878,7 +37975,55 @@ function markdownWithLimit(report, limit) {
 
 /***/ }),
 
-/***/ 2099:
+/***/ 9742:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   FZ: () => (/* binding */ CHECK_KINDS),
+/* harmony export */   SX: () => (/* binding */ SKIPPABLE_CHECKS),
+/* harmony export */   VQ: () => (/* binding */ DEFAULT_FAIL_ON),
+/* harmony export */   d$: () => (/* binding */ FAIL_ON)
+/* harmony export */ });
+/**
+ * The completeness checks: each finding has one of these kinds, which is
+ * also its --fail-on name (docs/verify.md describes each).
+ */
+const CHECK_KINDS = [
+    'not-built',
+    'unshipped',
+    'proto-mismatch',
+    'stale-policy',
+    'broken-link',
+    'missing-library',
+    'bad-runpath',
+    'bad-elf',
+    'shadowed',
+    'low-headroom',
+];
+const FAIL_ON = [
+    'failed',
+    'system-source',
+    'unknown-owner',
+    'added',
+    'removed',
+    'changed',
+    ...CHECK_KINDS,
+];
+/** The checks --skip-checks can name (each by its first kind). */
+const SKIPPABLE_CHECKS = [
+    'unshipped',
+    'broken-link',
+    'missing-library',
+    'shadowed',
+    'low-headroom',
+];
+/** What --fail-on is when not given. */
+const DEFAULT_FAIL_ON = ['failed', 'not-built'];
+//# sourceMappingURL=types.js.map
+
+/***/ }),
+
+/***/ 7454:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38481,6 +38626,7 @@ function formatLogRecord(node) {
         status: node.status === 'ok' ? 'OK' : 'FAILED',
         searched: node.status === 'failed' ? (node.searched ?? []) : null,
         error: node.error ?? null,
+        shadows: node.shadows ?? null,
     };
     return JSON.stringify(record);
 }
@@ -38555,12 +38701,29 @@ function formatLogLine(node) {
             return `${status} - LINK: ${node.target} -> ${node.path}`;
     }
 }
+/**
+ * The closing summary line, the last line of every finished log: a log
+ * without it was cut short (verify-manifest says so: docs/verify.md).
+ */
+function formatSummaryLine(c) {
+    return (`# summary: ${c.entries} entries, A=${c.A} P=${c.P} M=${c.M} S=${c.S}, ` +
+        `${c.failed} FAILED, ${c.unknownOwners} unknown owners, ${c.bytes} bytes`);
+}
+/** Matches exactly the lines formatSummaryLine writes. */
+const SUMMARY_LINE = /^# summary: \d+ entries, A=\d+ P=\d+ M=\d+ S=\d+, \d+ FAILED, \d+ unknown owners, \d+ bytes$/;
 // joyent-live (docs/build-log.md): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
 const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
 const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): (.+)$/;
 // smartos-live's C builder: "FILE: [path][0444][root/0][bin/2]: OK (dir)", ...
-const SL_NODE = /^(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[[^\]]*\]\[[^\]]*\]: (OK|FAILED)(?: \((.*)\))?$/;
+const SL_NODE = /^(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[([^\]]*)\]\[([^\]]*)\]: (OK|FAILED)(?: \((.*)\))?$/;
 const SL_LINK = /^LINK\((symlink|link)\): (\S+) => (.+): (OK|FAILED)$/;
+// The C builder prints an entry's start, does the work, then its status: a
+// line that stops after the start is unfinished (the builder died there), or
+// was split by an error message on stderr (rejoined with its status line).
+const SL_START = /^(?:(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[([^\]]*)\]\[([^\]]*)\]: |LINK\((symlink|link)\): (\S+) => )/;
+const SL_STATUS = /^(OK|FAILED)(?: \((.*)\))?$/;
+/** The C builder's owner or group it could not resolve: `[admin/-1]`. */
+const SL_UNKNOWN_ID = /\/-1$/;
 /** The warning build-live writes for an owner or group the image lacks. */
 const UNKNOWN_OWNER = /^# .*warning: .* is not a (user|group) of the image/;
 /** Parses one log line; undefined for anything that is not an entry line. */
@@ -38592,12 +38755,14 @@ function parseLogLine(text) {
     }
     m = SL_NODE.exec(text);
     if (m) {
+        const unknown = [m[3], m[4]].filter((id) => SL_UNKNOWN_ID.test(id));
         return {
-            status: m[3],
+            status: m[5],
             kind: m[1],
             path: m[2],
-            sourceDir: m[4],
+            sourceDir: m[6],
             style: 'smartos-live',
+            ...(unknown.length > 0 ? { unknownIds: unknown } : {}),
         };
     }
     m = SL_LINK.exec(text);
@@ -38611,6 +38776,19 @@ function parseLogLine(text) {
         };
     }
     return undefined;
+}
+/**
+ * An entry's start line and the status line that ended it after stderr
+ * output came between: one entry line. A link's target is what its start
+ * line holds up to the first ": " (what follows is the error message).
+ */
+function rejoin(pending, status) {
+    if (!pending.start.startsWith('LINK'))
+        return pending.start + status;
+    const tail = pending.text.slice(pending.start.length);
+    const colon = tail.indexOf(': ');
+    const target = (colon >= 0 ? tail.slice(0, colon) : tail).replace(/:$/, '');
+    return `${pending.start}${target}: ${status}`;
 }
 /** How many system-source files or owner warnings a report names. */
 const MAX_LISTED = 1000;
@@ -38650,28 +38828,75 @@ async function readBuildLog(path, onEntry) {
         truncatedLastLine: !(await endsWithNewline(path, size)),
         unknownOwners: 0,
         unknownOwnerWarnings: [],
+        closed: false,
+        unfinished: [],
+        rejoined: 0,
     };
     let last = '';
     let lastWasEntry = false;
+    /** A C-builder entry line without its status yet: the start and its line number. */
+    let pending;
+    const unfinished = (p) => {
+        if (summary.unfinished.length < MAX_LISTED) {
+            summary.unfinished.push({ line: p.line, text: (0,format/* ownString */.Ao)(p.text.slice(0, 400)) });
+        }
+    };
+    const entry = (parsed, line) => {
+        summary.entries++;
+        if (summary.style === 'unknown')
+            summary.style = parsed.style;
+        parsed.line = line;
+        if (parsed.unknownIds) {
+            if (summary.unknownOwners++ < MAX_LISTED) {
+                summary.unknownOwnerWarnings.push(`${path}:${line}: ${parsed.path}: ${parsed.unknownIds.join(' and ')} is not a user or group the builder knew (-1)`);
+            }
+        }
+        onEntry(parsed);
+    };
     const handleLine = (raw) => {
         const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
         summary.lines++;
         last = text;
         const parsed = parseLogLine(text);
         lastWasEntry = parsed !== undefined;
+        if (pending) {
+            const status = parsed ? undefined : SL_STATUS.exec(text);
+            if (status) {
+                // The status line of an entry split by stderr: rejoin the two.
+                const joined = parseLogLine(rejoin(pending, text));
+                if (joined) {
+                    summary.rejoined++;
+                    entry(joined, pending.line);
+                    pending = undefined;
+                    lastWasEntry = true;
+                    return;
+                }
+            }
+            if (parsed || SL_START.test(text)) {
+                unfinished(pending);
+                pending = undefined;
+            }
+            else
+                return; // stderr text between an entry's start and its status
+        }
         if (!parsed) {
-            if (text.startsWith('#') && UNKNOWN_OWNER.test(text)) {
-                if (summary.unknownOwners++ < MAX_LISTED) {
+            if (text.startsWith('#')) {
+                if (UNKNOWN_OWNER.test(text) && summary.unknownOwners++ < MAX_LISTED) {
                     summary.unknownOwnerWarnings.push((0,format/* ownString */.Ao)(text.replace(/^#\s*/, '')));
                 }
+                if (SUMMARY_LINE.test(text))
+                    summary.closed = true;
+                return;
+            }
+            const start = SL_START.exec(text);
+            if (start) {
+                if (summary.style === 'unknown')
+                    summary.style = 'smartos-live';
+                pending = { text: (0,format/* ownString */.Ao)(text), line: summary.lines, start: (0,format/* ownString */.Ao)(start[0]) };
             }
             return;
         }
-        summary.entries++;
-        if (summary.style === 'unknown')
-            summary.style = parsed.style;
-        parsed.line = summary.lines;
-        onEntry(parsed);
+        entry(parsed, summary.lines);
     };
     // Split by hand rather than with readline: fewer objects per line, which
     // keeps the peak memory of a million-line log low.
@@ -38694,12 +38919,25 @@ async function readBuildLog(path, onEntry) {
     }
     if (rest)
         handleLine(rest);
-    if (summary.entries === 0) {
+    if (pending)
+        unfinished(pending);
+    else if (summary.truncatedLastLine && !lastWasEntry && !last.startsWith('#')) {
+        // Cut in the middle of a line: whatever it was, it did not finish.
+        unfinished({ line: summary.lines, text: last });
+    }
+    if (summary.entries === 0 && summary.unfinished.length === 0) {
         throw new util_errors/* UserError */.yo(`log ${path} has no build-log entry line in ${summary.lines} lines (neither "OK[P] - FILE: ..." nor "FILE: [...]: OK"): it is probably the wrong file`);
     }
     if (summary.truncatedLastLine && !lastWasEntry)
         summary.truncatedText = (0,format/* ownString */.Ao)(last);
     return summary;
+}
+/** The image path an entry line names, even an unfinished one; undefined when none. */
+function entryPathOf(text) {
+    const m = SL_START.exec(text);
+    if (m)
+        return m[2] ?? m[6];
+    return parseLogLine(text)?.path;
 }
 //# sourceMappingURL=build-log.js.map
 // EXTERNAL MODULE: external "node:crypto"
@@ -39990,7 +40228,797 @@ async function checkContent(platform, manifest) {
     return check;
 }
 //# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/collect.js
+/** Findings kept per check; the count is always exact. */
+const MAX_FINDINGS = 10_000;
+function emptyResult(kind, failOn) {
+    return { kind, checked: 0, findings: 0, fatal: failOn.includes(kind), listed: [] };
+}
+/** Drains `check` into one result per kind; `checked` goes to each of them. */
+async function collectCheck(check, kinds, failOn) {
+    const results = new Map(kinds.map((kind) => [kind, emptyResult(kind, failOn)]));
+    for (;;) {
+        const step = await check.next();
+        if (step.done) {
+            for (const result of results.values())
+                result.checked = step.value;
+            break;
+        }
+        const result = results.get(step.value.kind);
+        if (!result)
+            throw new Error(`a ${kinds.join('/')} check yielded a ${step.value.kind} finding`);
+        if (result.findings++ < MAX_FINDINGS)
+            result.listed.push(step.value);
+    }
+    return [...results.values()];
+}
+//# sourceMappingURL=collect.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/headroom.js
+/**
+ * low-headroom: the free blocks and inodes of a UFS boot_archive, from its
+ * superblock (read once the image opened as UFS with our reader). The
+ * figures are always reported; --min-free and --min-free-inodes make too
+ * little a finding (docs/verify.md).
+ */
+
+
+
+
+
+/** The figures of a UFS image; undefined when `archive` is not one. */
+async function readHeadroom(archive) {
+    try {
+        await (await UfsReader.open(archive)).close();
+    }
+    catch (err) {
+        if (err instanceof util_errors/* UserError */.yo)
+            return undefined;
+        throw err;
+    }
+    const fh = await (0,promises_.open)(archive, 'r');
+    try {
+        const raw = Buffer.alloc(SBSIZE);
+        await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
+        const sb = decodeSuperblock(raw);
+        const fsize = sb.fsize;
+        const frag = sb.bsize / fsize;
+        return {
+            blockBytes: fsize,
+            blocks: sb.dsize,
+            freeBlocks: sb.cstotal.nbfree * frag + sb.cstotal.nffree,
+            inodes: sb.ipg * sb.ncg,
+            freeInodes: sb.cstotal.nifree,
+        };
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** `--min-free`: a size (`64M`) or a percentage of the data blocks (`5%`). */
+function parseMinFree(text) {
+    const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
+    if (pct && Number(pct[1]) <= 100)
+        return { percent: Number(pct[1]) };
+    const bytes = (0,format/* parseSize */.DB)(text);
+    if (bytes === undefined)
+        throw new util_errors/* UsageError */.eb(`--min-free "${text}": not a size (64M) or a percentage (5%)`);
+    return { bytes };
+}
+function* lowHeadroom(figures, archive, minFree, minFreeInodes) {
+    if (minFree !== undefined) {
+        const min = parseMinFree(minFree);
+        const free = figures.freeBlocks * figures.blockBytes;
+        const needed = min.bytes ?? Math.ceil(((min.percent ?? 0) / 100) * figures.blocks * figures.blockBytes);
+        if (free < needed) {
+            yield {
+                kind: 'low-headroom',
+                path: archive,
+                message: `${(0,format/* humanBytes */.p6)(free)} free, less than --min-free ${minFree} (${(0,format/* humanBytes */.p6)(needed)})`,
+            };
+        }
+    }
+    if (minFreeInodes !== undefined && figures.freeInodes < minFreeInodes) {
+        yield {
+            kind: 'low-headroom',
+            path: archive,
+            message: `${figures.freeInodes} inodes free, fewer than --min-free-inodes ${minFreeInodes}`,
+        };
+    }
+    return 1;
+}
+//# sourceMappingURL=headroom.js.map
+;// CONCATENATED MODULE: ./build/src/verify/elf.js
+/**
+ * A small reader of ELF objects (never run): the header, the program
+ * headers and the dynamic section, which is all the library closure needs
+ * (docs/verify.md). Reads through a callback, a few hundred bytes at a
+ * time. Anything truncated or inconsistent is an ElfError, never a crash.
+ */
+class ElfError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ElfError';
+    }
+}
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
+const PT_INTERP = 3;
+const DT_NULL = 0;
+const DT_NEEDED = 1;
+const DT_STRTAB = 5;
+const DT_STRSZ = 10;
+const DT_RPATH = 15;
+const DT_RUNPATH = 29;
+/** More than any real object has; a bigger count is corruption. */
+const MAX_PHNUM = 4096;
+const MAX_DYNAMIC = 1 << 20;
+const MAX_STRTAB = 16 << 20;
+/** True when `head` (4 bytes or more) starts with the ELF magic. */
+function isElf(head) {
+    return head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46;
+}
+async function exactly(read, position, length, what) {
+    const buf = await read(position, length);
+    if (buf.length < length) {
+        throw new ElfError(`truncated: ${what} at offset ${position} needs ${length} bytes, the file has ${Math.max(0, buf.length)} there`);
+    }
+    return buf;
+}
+async function readElf(read, fileSize) {
+    const ident = await exactly(read, 0, 16, 'the ELF identification');
+    if (!isElf(ident))
+        throw new ElfError('no ELF magic number');
+    const cls = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
+    if (!cls)
+        throw new ElfError(`unknown ELF class ${ident[4]}`);
+    const little = ident[5] === 1 ? true : ident[5] === 2 ? false : undefined;
+    if (little === undefined)
+        throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
+    const is64 = cls === 64;
+    const header = await exactly(read, 0, is64 ? 64 : 52, 'the ELF header');
+    const u16 = (b, o) => (little ? b.readUInt16LE(o) : b.readUInt16BE(o));
+    const u32 = (b, o) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
+    const word = (b, o) => {
+        if (!is64)
+            return u32(b, o);
+        const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
+        // Offsets past 2^53 are corruption; keep them too big rather than wrong.
+        return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+    };
+    const type = u16(header, 16);
+    const machine = u16(header, 18);
+    const phoff = word(header, is64 ? 32 : 28);
+    const phentsize = u16(header, is64 ? 54 : 42);
+    const phnum = u16(header, is64 ? 56 : 44);
+    const info = { class: cls, type, machine, needed: [], dynamic: false };
+    if (phnum === 0)
+        return info;
+    const minEntry = is64 ? 56 : 32;
+    if (phentsize < minEntry)
+        throw new ElfError(`program header entries of ${phentsize} bytes`);
+    if (phnum > MAX_PHNUM)
+        throw new ElfError(`${phnum} program headers`);
+    if (phoff + phentsize * phnum > fileSize) {
+        throw new ElfError(`truncated: ${phnum} program headers at offset ${phoff} end past the end of the file (${fileSize} bytes)`);
+    }
+    const table = await exactly(read, phoff, phentsize * phnum, 'the program headers');
+    const loads = [];
+    let dynamic;
+    let interp;
+    for (let i = 0; i < phnum; i++) {
+        const o = i * phentsize;
+        const ptype = u32(table, o);
+        const offset = is64 ? word(table, o + 8) : u32(table, o + 4);
+        const vaddr = is64 ? word(table, o + 16) : u32(table, o + 8);
+        const filesz = is64 ? word(table, o + 32) : u32(table, o + 16);
+        if (ptype === PT_LOAD)
+            loads.push({ vaddr, offset, filesz });
+        else if (ptype === PT_DYNAMIC)
+            dynamic = { offset, size: filesz };
+        else if (ptype === PT_INTERP)
+            interp = { offset, size: filesz };
+    }
+    const inFile = (what, s) => {
+        if (s.offset + s.size > fileSize) {
+            throw new ElfError(`${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`);
+        }
+    };
+    if (interp) {
+        inFile('PT_INTERP', interp);
+        if (interp.size > 4096)
+            throw new ElfError(`PT_INTERP of ${interp.size} bytes`);
+        const raw = await exactly(read, interp.offset, interp.size, 'PT_INTERP');
+        const nul = raw.indexOf(0);
+        info.interp = raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
+    }
+    if (!dynamic)
+        return info;
+    info.dynamic = true;
+    inFile('the dynamic section', dynamic);
+    if (dynamic.size > MAX_DYNAMIC)
+        throw new ElfError(`a dynamic section of ${dynamic.size} bytes`);
+    const dyn = await exactly(read, dynamic.offset, dynamic.size, 'the dynamic section');
+    const entry = is64 ? 16 : 8;
+    const needed = [];
+    let strtab;
+    let strsz;
+    let rpath;
+    let runpath;
+    for (let o = 0; o + entry <= dyn.length; o += entry) {
+        const tag = is64 ? word(dyn, o) : u32(dyn, o);
+        const val = is64 ? word(dyn, o + 8) : u32(dyn, o + 4);
+        if (tag === DT_NULL)
+            break;
+        if (tag === DT_NEEDED)
+            needed.push(val);
+        else if (tag === DT_STRTAB)
+            strtab = val;
+        else if (tag === DT_STRSZ)
+            strsz = val;
+        else if (tag === DT_RPATH)
+            rpath = val;
+        else if (tag === DT_RUNPATH)
+            runpath = val;
+    }
+    if (needed.length === 0 && rpath === undefined && runpath === undefined)
+        return info;
+    if (strtab === undefined || strsz === undefined) {
+        throw new ElfError('the dynamic section names libraries but has no DT_STRTAB/DT_STRSZ');
+    }
+    // DT_STRTAB is an address: the PT_LOAD segment holding it gives the file offset.
+    const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
+    if (!seg)
+        throw new ElfError(`DT_STRTAB 0x${strtab.toString(16)} is in no loaded segment`);
+    const offset = strtab - seg.vaddr + seg.offset;
+    if (strsz > MAX_STRTAB)
+        throw new ElfError(`a string table of ${strsz} bytes`);
+    inFile('the dynamic string table', { offset, size: strsz });
+    const strings = await exactly(read, offset, strsz, 'the dynamic string table');
+    const str = (at) => {
+        if (at >= strings.length)
+            throw new ElfError(`string offset ${at} past the string table (${strings.length} bytes)`);
+        const end = strings.indexOf(0, at);
+        return strings.toString('utf8', at, end >= 0 ? end : strings.length);
+    };
+    info.needed = needed.map(str);
+    if (rpath !== undefined)
+        info.rpath = str(rpath);
+    if (runpath !== undefined)
+        info.runpath = str(runpath);
+    return info;
+}
+//# sourceMappingURL=elf.js.map
+;// CONCATENATED MODULE: ./build/src/verify/image-tree.js
+/** illumos' MAXSYMLINKS: more links than this on one lookup is a loop. */
+const MAX_SYMLINKS = 40;
+/**
+ * Resolves `path` (image-absolute, with or without the leading `/`); with
+ * `from`, a relative path is taken from that directory.
+ */
+function resolveInImage(tree, path, from = '') {
+    const queue = path.split('/');
+    const current = path.startsWith('/') || from === '' ? [] : from.split('/');
+    let links = 0;
+    while (queue.length > 0) {
+        const name = queue.shift();
+        if (name === '' || name === '.')
+            continue;
+        if (name === '..') {
+            current.pop();
+            continue;
+        }
+        current.push(name);
+        const here = current.join('/');
+        const entry = tree.get(here);
+        if (!entry)
+            return { kind: 'missing', at: [here, ...queue.filter(Boolean)].join('/') };
+        if (entry.type === 's') {
+            if (++links > MAX_SYMLINKS)
+                return { kind: 'loop', at: here };
+            const target = entry.target ?? '';
+            current.pop();
+            if (target.startsWith('/'))
+                current.length = 0;
+            queue.unshift(...target.split('/'));
+            continue;
+        }
+        if (entry.type !== 'd' && queue.some((n) => n !== '' && n !== '.')) {
+            return { kind: 'not-a-directory', at: here };
+        }
+    }
+    const at = current.join('/');
+    return { kind: 'found', path: at, entry: tree.get(at) };
+}
+/** The directory of an image path ('' for the root and its children). */
+const imageDir = (path) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
+//# sourceMappingURL=image-tree.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/libraries.js
+/**
+ * missing-library, bad-runpath, bad-elf: every ELF object of the finished
+ * image is read (never run). Its PT_INTERP must be a file in the image, and
+ * each DT_NEEDED must resolve in the image through DT_RUNPATH (DT_RPATH when
+ * there is no RUNPATH, `$ORIGIN` expanded), then the illumos default
+ * directories for its class, following the image's own symlinks
+ * (docs/verify.md).
+ */
+
+
+
+/** What the runtime linker searches after the runpath (ld.so.1's defaults). */
+const DEFAULT_DIRS = { 64: ['/lib/64', '/usr/lib/64'], 32: ['/lib', '/usr/lib'] };
+/** Runpaths that name the build host, never the image. */
+const BUILD_PATHS = [/^\/tmp(\/|$)/, /^\/opt(\/|$)/, /(^|\/)proto(\/|$)/];
+const isFile = (tree, path) => {
+    const r = resolveInImage(tree, path);
+    return r.kind === 'found' && r.entry.type === 'f';
+};
+const isDir = (tree, path) => {
+    const r = resolveInImage(tree, path);
+    return r.kind === 'found' && r.entry.type === 'd';
+};
+/** `$ORIGIN` and `${ORIGIN}` as the object's own directory. */
+const expand = (dir, origin) => dir.replace(/\$(ORIGIN\b|\{ORIGIN\})/g, origin);
+async function* libraries(input) {
+    const { tree } = input;
+    const proto = input.proto === undefined ? undefined : (0,external_node_path_.resolve)(input.proto);
+    let checked = 0;
+    for await (const file of input.files) {
+        if (file.size < 16)
+            continue;
+        const head = await file.read(0, 4);
+        if (!isElf(head))
+            continue;
+        checked++;
+        const loc = input.manifest?.get(file.path);
+        const where = loc ? { file: loc.file, line: loc.line } : {};
+        let elf;
+        try {
+            elf = await readElf(file.read, file.size);
+        }
+        catch (err) {
+            if (!(err instanceof ElfError))
+                throw err;
+            yield {
+                kind: 'bad-elf',
+                path: file.path,
+                ...where,
+                message: `not a readable ELF object: ${err.message}`,
+            };
+            continue;
+        }
+        if (elf.interp !== undefined && !isFile(tree, elf.interp)) {
+            yield {
+                kind: 'missing-library',
+                path: file.path,
+                ...where,
+                message: `its interpreter ${elf.interp} (PT_INTERP) is not a file in the image`,
+            };
+        }
+        if (!elf.dynamic || elf.needed.length === 0)
+            continue;
+        const origin = '/' + imageDir(file.path);
+        const runpath = elf.runpath ?? elf.rpath;
+        const tag = elf.runpath !== undefined ? 'DT_RUNPATH' : 'DT_RPATH';
+        const dirs = [];
+        for (const raw of runpath?.split(':') ?? []) {
+            if (raw === '')
+                continue;
+            const dir = expand(raw, origin);
+            const build = !dir.startsWith('/')
+                ? 'is relative (taken from the current directory at run time)'
+                : BUILD_PATHS.some((re) => re.test(dir)) ||
+                    (proto && (dir === proto || dir.startsWith(proto + '/')))
+                    ? 'is a build-host path'
+                    : !isDir(tree, dir)
+                        ? 'is not a directory in the image'
+                        : undefined;
+            if (build) {
+                yield {
+                    kind: 'bad-runpath',
+                    path: file.path,
+                    ...where,
+                    message: `${tag} entry ${raw}${raw !== dir ? ` (${dir})` : ''} ${build}`,
+                };
+            }
+            dirs.push(dir);
+        }
+        const searched = [...dirs, ...DEFAULT_DIRS[elf.class]];
+        for (const name of elf.needed) {
+            const found = name.includes('/')
+                ? isFile(tree, name.startsWith('/') ? name : `${origin}/${name}`)
+                : searched.some((dir) => dir.startsWith('/') && isFile(tree, `${dir}/${name}`));
+            if (found)
+                continue;
+            yield {
+                kind: 'missing-library',
+                path: file.path,
+                ...where,
+                message: `needs ${name} (DT_NEEDED): not in the image; searched ${name.includes('/') ? name : searched.join(', ')}`,
+            };
+        }
+    }
+    return checked;
+}
+//# sourceMappingURL=libraries.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/ignore-diff.js
+/**
+ * --ignore-diff: paths left out of the diff against the baseline, so that
+ * `--fail-on changed` can gate a rebuild. etc/joyent_buildstamp is always
+ * left out of the changes (not of added/removed): it holds the BUILDSTAMP,
+ * which differs on every build by design (docs/verify.md).
+ */
+
+
+
+/** A glob for image paths (no leading `./`), or a usage error naming the option. */
+function imageGlob(pattern, option) {
+    try {
+        const re = picomatch.makeRe(pattern, { dot: true, strictBrackets: true });
+        return (path) => re.test(path);
+    }
+    catch (err) {
+        throw new util_errors/* UsageError */.eb(`${option} "${pattern}": not a glob (${err.message})`);
+    }
+}
+const ignore_diff_imagePath = (path) => path.replace(/^\.\/?/, '');
+function ignoreDiff(entries, patterns) {
+    const rules = [
+        ...patterns.map((pattern) => ({
+            pattern,
+            match: imageGlob(pattern, '--ignore-diff'),
+            kinds: 'all',
+            paths: 0,
+        })),
+        {
+            pattern: BUILDSTAMP_FILE,
+            match: (p) => p === BUILDSTAMP_FILE,
+            kinds: 'changed',
+            paths: 0,
+        },
+    ];
+    const kept = entries.filter((entry) => {
+        const path = ignore_diff_imagePath(entry.path);
+        const isChange = entry.kind !== 'added' && entry.kind !== 'removed';
+        const rule = rules.find((r) => (r.kinds === 'all' || isChange) && r.match(path));
+        if (rule)
+            rule.paths++;
+        return !rule;
+    });
+    return {
+        entries: kept,
+        ignored: rules.map(({ pattern, paths, kinds }) => ({ pattern, paths, kinds })),
+    };
+}
+//# sourceMappingURL=ignore-diff.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/links.js
+
+
+/** Paths that exist only on a running illumos system (devfs, procfs, ctfs, objfs, mnttab, tmpfs). */
+const RUNTIME_PATHS = [
+    'dev',
+    'dev/**',
+    'devices',
+    'devices/**',
+    'proc',
+    'proc/**',
+    'system/contract',
+    'system/contract/**',
+    'system/object',
+    'system/object/**',
+    'etc/mnttab',
+    'etc/svc/volatile',
+    'etc/svc/volatile/**',
+    'var/run',
+    'var/run/**',
+    'tmp',
+    'tmp/**',
+];
+function* brokenLinks(input) {
+    const allowed = [
+        ...RUNTIME_PATHS.map((g) => imageGlob(g, 'the run-time allow list')),
+        ...(input.allowDangling ?? []).map((g) => imageGlob(g, '--allow-dangling')),
+    ];
+    let checked = 0;
+    for (const [path, entry] of input.tree) {
+        if (entry.type !== 's')
+            continue;
+        checked++;
+        const target = entry.target ?? '';
+        const result = resolveInImage(input.tree, target, imageDir(path));
+        if (result.kind === 'found')
+            continue;
+        if (result.kind !== 'loop' && allowed.some((match) => match(result.at)))
+            continue;
+        const loc = input.manifest?.get(path);
+        yield {
+            kind: 'broken-link',
+            path,
+            ...(loc ? { file: loc.file, line: loc.line } : {}),
+            message: result.kind === 'loop'
+                ? `symlink -> ${target}: a loop (more than 40 links to follow, at /${result.at})`
+                : result.kind === 'missing'
+                    ? `symlink -> ${target}: dangling, /${result.at} is not in the image`
+                    : `symlink -> ${target}: dangling, /${result.at} is not a directory`,
+        };
+    }
+    return checked;
+}
+//# sourceMappingURL=links.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/ship-policy.js
+/**
+ * The ship policy (`--ship-policy <file>`): what a proto holds that is not
+ * expected in a live image. One rule a line, `skip <glob>` (image paths, no
+ * leading `/`); `#` starts a comment; blank lines are ignored
+ * (docs/verify.md).
+ */
+
+
+
+async function readShipPolicy(file) {
+    let text;
+    try {
+        text = await (0,promises_.readFile)(file, 'utf8');
+    }
+    catch (err) {
+        throw new util_errors/* UserError */.yo(`--ship-policy ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    const rules = [];
+    const errors = [];
+    text.split('\n').forEach((raw, i) => {
+        const line = raw
+            .replace(/\r$/, '')
+            .replace(/(^|\s)#.*$/, '')
+            .trim();
+        if (line === '')
+            return;
+        const [verb, ...rest] = line.split(/\s+/);
+        const where = `${file}:${i + 1}`;
+        if (verb !== 'skip') {
+            errors.push(`${where}: unknown verb "${verb}" (a rule is "skip <glob>")`);
+            return;
+        }
+        if (rest.length !== 1) {
+            errors.push(`${where}: "skip" takes one glob, not ${rest.length}`);
+            return;
+        }
+        const glob = rest[0].replace(/^\//, '');
+        try {
+            rules.push({ glob, match: imageGlob(glob, 'skip'), file, line: i + 1, used: 0 });
+        }
+        catch (err) {
+            errors.push(`${where}: ${err.message}`);
+        }
+    });
+    if (errors.length > 0) {
+        throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the ship policy ${file}`, {
+            details: errors,
+        });
+    }
+    return rules;
+}
+//# sourceMappingURL=ship-policy.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/shadowed.js
+/**
+ * shadowed: files that more than one source had. build-live takes the
+ * first (SPEC 2's order) and records the others in the JSONL twin's
+ * `shadows`; each such file is listed with the source that won and the
+ * ones it hid (buildroot's check-uniq-files; OS-654's duplicate libCrun.so).
+ */
+
+
+
+
+// Only records with a non-empty shadows array are parsed.
+const SHADOWS = /"shadows"\s*:\s*\[\s*"/;
+async function* shadowed(logs) {
+    let checked = 0;
+    for (const log of logs) {
+        const path = twinPath(log);
+        if (!path ||
+            !(await (0,promises_.access)(path).then(() => true, () => false)))
+            continue;
+        const lines = (0,external_node_readline_namespaceObject.createInterface)({
+            input: (0,external_node_fs_.createReadStream)(path, { encoding: 'utf8' }),
+            crlfDelay: Infinity,
+        });
+        for await (const line of lines) {
+            checked++;
+            if (!SHADOWS.test(line))
+                continue;
+            let record;
+            try {
+                record = JSON.parse(line);
+            }
+            catch {
+                continue; // a damaged twin line only costs that entry its finding
+            }
+            if (typeof record.path !== 'string' || !Array.isArray(record.shadows))
+                continue;
+            yield {
+                kind: 'shadowed',
+                path: record.path,
+                ...(typeof record.manifest === 'string' && typeof record.line === 'number'
+                    ? { file: record.manifest, line: record.line }
+                    : {}),
+                message: `taken from ${String(record.tag)}:${String(record.source)}; also in ${record.shadows.map(String).join(', ')}`,
+            };
+        }
+    }
+    return checked;
+}
+//# sourceMappingURL=shadowed.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/unshipped.js
+
+
+
+
+async function sortedEntries(dir) {
+    const out = [];
+    try {
+        for await (const entry of await (0,promises_.opendir)(dir))
+            out.push(entry);
+    }
+    catch (err) {
+        throw new util_errors/* UserError */.yo(`cannot read ${dir}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    return out.sort((a, b) => path_compareBytes(a.name, b.name));
+}
+async function* unshipped(input) {
+    let checked = 0;
+    const where = (e) => (e ? { file: e.file, line: e.line } : {});
+    for (const root of input.roots) {
+        // Depth first, one directory's names in memory per level.
+        const walk = async function* (rel) {
+            for (const dirent of await sortedEntries(rel ? (0,external_node_path_.join)(root.dir, rel) : root.dir)) {
+                const path = rel ? `${rel}/${dirent.name}` : dirent.name;
+                const entry = input.manifest.get(path);
+                if (dirent.isDirectory()) {
+                    if (entry?.type === 'f') {
+                        yield {
+                            kind: 'proto-mismatch',
+                            path,
+                            ...where(entry),
+                            message: `the manifest ships a file, the ${root.what} ${root.dir} has a directory`,
+                        };
+                    }
+                    yield* walk(path);
+                    continue;
+                }
+                if (!dirent.isFile() && !dirent.isSymbolicLink())
+                    continue;
+                checked++;
+                if (entry && entry.type !== 'd') {
+                    for (const rule of input.policy) {
+                        if (rule.shipped === undefined && rule.match(path))
+                            rule.shipped = path;
+                    }
+                    if (dirent.isSymbolicLink() && (entry.type === 'f' || entry.type === 's')) {
+                        const text = await (0,promises_.readlink)((0,external_node_path_.join)(root.dir, path));
+                        if (entry.type === 'f') {
+                            yield {
+                                kind: 'proto-mismatch',
+                                path,
+                                ...where(entry),
+                                message: `the manifest ships a file, the ${root.what} ${root.dir} has a symlink (-> ${text})`,
+                            };
+                        }
+                        else if (text !== entry.target) {
+                            yield {
+                                kind: 'proto-mismatch',
+                                path,
+                                ...where(entry),
+                                message: `the manifest's link text is ${entry.target}, the ${root.what}'s link is -> ${text}`,
+                            };
+                        }
+                    }
+                    continue;
+                }
+                const rule = input.policy.find((r) => r.match(path));
+                if (rule) {
+                    rule.used++;
+                    continue;
+                }
+                yield {
+                    kind: 'unshipped',
+                    path,
+                    message: `a ${dirent.isSymbolicLink() ? 'symlink' : 'file'} in the ${root.what} ${root.dir} that no manifest entry ships${entry ? ' (the manifest has a directory there)' : ''}`,
+                };
+            }
+        };
+        yield* walk('');
+    }
+    for (const rule of input.policy) {
+        const at = { file: rule.file, line: rule.line };
+        if (rule.used === 0 && rule.shipped === undefined) {
+            yield {
+                kind: 'stale-policy',
+                path: rule.glob,
+                ...at,
+                message: `skip ${rule.glob} matches nothing in the proto or overlays`,
+            };
+        }
+        if (rule.shipped !== undefined) {
+            yield {
+                kind: 'stale-policy',
+                path: rule.glob,
+                ...at,
+                message: `skip ${rule.glob} matches ${rule.shipped}, which the manifest ships`,
+            };
+        }
+    }
+    return checked;
+}
+//# sourceMappingURL=unshipped.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/not-built.js
+/**
+ * not-built: a build that did not finish must not pass. A log whose last
+ * entry never got its status (the C builder dies mid-line on a duplicate
+ * entry, a missing parent, a directory where a file belongs), a joyent-live
+ * log without its closing summary line, and, with manifests given, every
+ * manifest entry no log reached (docs/verify.md).
+ */
+
+
+
+function* notBuilt(input) {
+    let checked = 0;
+    for (const log of input.logs) {
+        checked++;
+        for (const cut of log.unfinished) {
+            yield {
+                kind: 'not-built',
+                path: entryPathOf(cut.text) ?? '',
+                file: log.path,
+                line: cut.line,
+                message: `unfinished entry line (the builder stopped here or its output was cut): ${JSON.stringify(cut.text.slice(0, 200))}`,
+            };
+        }
+        if (log.style === 'joyent-live' && !log.closed) {
+            yield {
+                kind: 'not-built',
+                path: '',
+                file: log.path,
+                line: log.lines,
+                message: 'the log has no closing "# summary:" line: the build did not finish writing it',
+            };
+        }
+    }
+    if (!input.manifest || !input.unseen)
+        return checked;
+    const missing = [];
+    for (const entry of input.manifest) {
+        checked++;
+        if (input.unseen.has(entry.path))
+            missing.push(entry);
+    }
+    missing.sort((a, b) => path_compareBytes(a.file, b.file) || a.line - b.line);
+    for (const entry of missing) {
+        yield {
+            kind: 'not-built',
+            path: entry.path,
+            file: entry.file,
+            line: entry.line,
+            message: `${TYPE_NAMES[entry.type]} ${entry.path} is in the manifest, but no log has an entry for it: it was never built`,
+        };
+    }
+    return checked;
+}
+//# sourceMappingURL=not-built.js.map
+// EXTERNAL MODULE: ./build/src/verify/types.js
+var types = __nccwpck_require__(9742);
 ;// CONCATENATED MODULE: ./build/src/verify/verify.js
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 
@@ -40017,7 +41045,9 @@ async function verifyManifest(options) {
     if (options.baseline && !options.platform) {
         throw new util_errors/* UsageError */.eb('a baseline needs a platform (the build whose boot_archive.manifest is compared)');
     }
-    const failOn = [...new Set(options.failOn ?? ['failed'])];
+    if (options.minFree !== undefined)
+        parseMinFree(options.minFree);
+    const failOn = [...new Set(options.failOn ?? types/* DEFAULT_FAIL_ON */.VQ)];
     const report = {
         schema: 'joyent-live/verify-report@1',
         verdict: 'pass',
@@ -40031,17 +41061,33 @@ async function verifyManifest(options) {
             allowedMissing: 0,
             unknownOwners: 0,
             byTag: { A: 0, P: 0, M: 0, S: 0, other: 0 },
+            otherDirs: {},
             byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
         },
         failures: [],
+        checks: [],
         systemFiles: [],
         unknownOwnerWarnings: [],
         notes: [],
     };
     const { counts } = report;
+    for (const [dir, flag] of [
+        [options.proto, '--proto'],
+        ...(options.overlays ?? []).map((d) => [d, '--overlay']),
+    ]) {
+        if (dir !== undefined)
+            await mustBeDir(dir, flag);
+    }
+    const policy = options.shipPolicy ? await readShipPolicy(options.shipPolicy) : [];
+    const manifest = await loadGivenManifests(options);
+    // Manifest paths no log line has reached yet (not-built).
+    const unseen = manifest ? new Set(manifest.entries.keys()) : undefined;
+    const dirTag = sourceDirTags(options);
+    const summaries = [];
     for (const log of options.logs) {
         const failures = [];
         const summary = await readBuildLog(log, (entry) => {
+            unseen?.delete(entry.path);
             counts.entries++;
             counts.byKind[entry.kind]++;
             if (entry.status === 'FAILED') {
@@ -40061,11 +41107,15 @@ async function verifyManifest(options) {
             counts.ok++;
             if (entry.kind !== 'FILE')
                 return;
-            counts.byTag[entry.tag ?? 'other']++;
-            if (entry.tag === 'S' && report.systemFiles.length < MAX_LISTED) {
+            const tag = entry.tag ?? (entry.sourceDir !== undefined ? dirTag(entry.sourceDir) : undefined);
+            counts.byTag[tag ?? 'other']++;
+            if (tag === undefined && entry.sourceDir !== undefined)
+                countOtherDir(counts, entry.sourceDir);
+            if (tag === 'S' && report.systemFiles.length < MAX_LISTED) {
                 report.systemFiles.push((0,format/* ownString */.Ao)(entry.path));
             }
         });
+        summaries.push(summary);
         counts.unknownOwners += summary.unknownOwners;
         report.unknownOwnerWarnings.push(...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - report.unknownOwnerWarnings.length));
         report.logs.push({
@@ -40086,16 +41136,18 @@ async function verifyManifest(options) {
             if (details)
                 Object.assign(failure, details);
         }
+        if (summary.rejoined > 0) {
+            report.notes.push(`${log}: ${summary.rejoined} entry line(s) were split by the builder's stderr output and read rejoined with their status line`);
+        }
         report.failures.push(...failures);
     }
-    if (options.manifests && options.manifests.length > 0) {
-        const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
-        const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-        if (errors.length > 0) {
-            throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the manifests`, {
-                details: errors.map(formatDiagnostic),
-            });
-        }
+    report.checks.push(...(await collectCheck(notBuilt({ logs: summaries, manifest: manifest?.entries.values(), unseen }), ['not-built'], failOn)));
+    await unshippedPhase(report, options, manifest, failOn, policy);
+    if (!skipped(options, 'shadowed')) {
+        report.checks.push(...(await collectCheck(shadowed(options.logs), ['shadowed'], failOn)));
+    }
+    if (manifest) {
+        const loaded = manifest;
         for (const failure of report.failures) {
             const entry = loaded.entries.get(failure.path);
             if (entry)
@@ -40119,9 +41171,11 @@ async function verifyManifest(options) {
         const platform = await openPlatform(options.platform);
         try {
             const current = await readBootManifest((0,external_node_path_.join)(platform.archiveDir, 'boot_archive.manifest'));
+            await mustBeReadable((0,external_node_path_.join)(platform.archiveDir, 'boot_archive'), options.platform);
             report.content = await checkContent(platform, current);
             if (report.content.skipped)
                 report.notes.push(`content not checked: ${report.content.skipped}`);
+            await imageChecks(report, options, manifest, platform.archiveDir, current, failOn);
             integrityFailed =
                 report.content.mismatches.length > 0 ||
                     report.content.missing.length > 0 ||
@@ -40129,7 +41183,11 @@ async function verifyManifest(options) {
                     report.content.hash?.ok === false;
             if (options.baseline) {
                 const baseline = await readBootManifest(options.baseline);
-                const entries = diffBootManifests(baseline, current);
+                const diffed = diffBootManifests(baseline, current);
+                const { entries, ignored } = ignoreDiff(diffed, options.ignoreDiff ?? []);
+                if (ignored.some((i) => i.pattern === BUILDSTAMP_FILE && i.paths > 0)) {
+                    report.notes.push(`${BUILDSTAMP_FILE} is left out of "changed": it holds the BUILDSTAMP, which changes on every build by design`);
+                }
                 const changedPaths = new Set(entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path));
                 const [sizeNow, sizeBefore] = await Promise.all([
                     sizeOf((0,external_node_path_.join)(platform.archiveDir, 'boot_archive')),
@@ -40140,6 +41198,7 @@ async function verifyManifest(options) {
                     added: entries.filter((e) => e.kind === 'added').length,
                     removed: entries.filter((e) => e.kind === 'removed').length,
                     changed: changedPaths.size,
+                    ignored,
                     entries,
                     ...(sizeNow !== undefined && sizeBefore !== undefined
                         ? { sizeDelta: sizeNow - sizeBefore }
@@ -40161,6 +41220,7 @@ async function verifyManifest(options) {
         added: (report.diff?.added ?? 0) > 0,
         removed: (report.diff?.removed ?? 0) > 0,
         changed: (report.diff?.changed ?? 0) > 0,
+        ...checkHappened(report.checks),
     };
     report.reasons = [
         ...(integrityFailed ? ['integrity'] : []),
@@ -40168,6 +41228,162 @@ async function verifyManifest(options) {
     ];
     report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
     return report;
+}
+/** Phase: the manifests given, loaded and merged; any error stops here. */
+async function loadGivenManifests(options) {
+    if (!options.manifests || options.manifests.length === 0)
+        return undefined;
+    const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
+    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length > 0) {
+        throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the manifests`, {
+            details: errors.map(formatDiagnostic),
+        });
+    }
+    return loaded;
+}
+const verify_trimSlashes = (dir) => (dir === '/' ? dir : dir.replace(/\/+$/, ''));
+/**
+ * The source tag of a C-builder `OK (<dir>)`: the directory given as that
+ * source (as written, or resolved); `/` is the system root unless
+ * --system-root says otherwise.
+ */
+function sourceDirTags(options) {
+    const tags = new Map();
+    const add = (dir, tag) => {
+        if (dir === undefined)
+            return;
+        for (const form of [verify_trimSlashes(dir), verify_trimSlashes((0,external_node_path_.resolve)(dir))]) {
+            if (!tags.has(form))
+                tags.set(form, tag);
+        }
+    };
+    for (const overlay of options.overlays ?? [])
+        add(overlay, 'A');
+    add(options.proto, 'P');
+    add(options.manDir, 'M');
+    add(options.systemRoot ?? '/', 'S');
+    return (dir) => tags.get(verify_trimSlashes(dir));
+}
+/** Distinct unmapped source directories counted one by one, up to this many. */
+const MAX_OTHER_DIRS = 20;
+function countOtherDir(counts, dir) {
+    const known = counts.otherDirs[dir] !== undefined;
+    if (!known && Object.keys(counts.otherDirs).length >= MAX_OTHER_DIRS) {
+        counts.otherDirs['(other directories)'] = (counts.otherDirs['(other directories)'] ?? 0) + 1;
+        return;
+    }
+    counts.otherDirs[(0,format/* ownString */.Ao)(dir)] = (counts.otherDirs[dir] ?? 0) + 1;
+}
+/** Which check kinds found something. */
+function checkHappened(checks) {
+    const out = Object.fromEntries(types/* CHECK_KINDS */.FZ.map((k) => [k, false]));
+    for (const check of checks)
+        if (check.findings > 0)
+            out[check.kind] = true;
+    return out;
+}
+/** A boot_archive that exists must be readable: an I/O error names it (an absent one is skipped). */
+async function mustBeReadable(file, platform) {
+    const handle = await (0,promises_.open)(file, 'r').catch((err) => {
+        if ((0,util_errors/* errnoCode */.UK)(err) === 'ENOENT')
+            return undefined;
+        throw new util_errors/* UserError */.yo(`--platform ${platform}: cannot read ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    });
+    await handle?.close();
+}
+async function mustBeDir(dir, flag) {
+    const info = await (0,promises_.stat)(dir).catch((err) => {
+        throw new util_errors/* UserError */.yo(`${flag} ${dir}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    });
+    if (!info.isDirectory())
+        throw new util_errors/* UserError */.yo(`${flag} ${dir} is not a directory`);
+}
+/** Phase: what the proto and overlays hold that the manifests do not ship. */
+async function unshippedPhase(report, options, manifest, failOn, policy = []) {
+    const roots = [
+        ...(options.overlays ?? []).map((dir) => ({ dir, what: 'overlay' })),
+        ...(options.proto !== undefined ? [{ dir: options.proto, what: 'proto' }] : []),
+    ];
+    if (roots.length === 0 || skipped(options, 'unshipped'))
+        return;
+    const kinds = ['unshipped', 'proto-mismatch', 'stale-policy'];
+    if (!manifest) {
+        const results = kinds.map((kind) => emptyResult(kind, failOn));
+        for (const r of results)
+            r.note = 'not checked: needs the manifests (-m)';
+        report.checks.push(...results);
+        return;
+    }
+    const check = unshipped({ roots, manifest: manifest.entries, policy });
+    report.checks.push(...(await collectCheck(check, kinds, failOn)));
+}
+const skipped = (options, kind) => options.skipChecks?.includes(kind);
+/** The regular files of a UFS image, each readable through the reader. */
+async function* ufsFiles(reader) {
+    for await (const entry of reader.entries()) {
+        if (entry.type !== 'f')
+            continue;
+        yield {
+            path: entry.path,
+            size: entry.size,
+            read: (position, length) => reader.read(entry, position, Math.max(0, Math.min(length, entry.size - position))),
+        };
+    }
+}
+/**
+ * Phase: the checks of the finished image (links, libraries, headroom),
+ * from its boot_archive.manifest and, for UFS, its boot_archive.
+ */
+async function imageChecks(report, options, manifest, archiveDir, current, failOn) {
+    const entries = manifest?.entries;
+    if (!skipped(options, 'broken-link')) {
+        const check = brokenLinks({
+            tree: current.entries,
+            allowDangling: options.allowDangling,
+            manifest: entries,
+        });
+        report.checks.push(...(await collectCheck(check, ['broken-link'], failOn)));
+    }
+    const archive = (0,external_node_path_.join)(archiveDir, 'boot_archive');
+    const figures = await readHeadroom(archive);
+    if (!skipped(options, 'missing-library')) {
+        const kinds = ['missing-library', 'bad-runpath', 'bad-elf'];
+        if (!figures) {
+            const results = kinds.map((kind) => emptyResult(kind, failOn));
+            for (const r of results)
+                r.note = 'not checked: only a UFS boot_archive is read';
+            report.checks.push(...results);
+        }
+        else {
+            const reader = await UfsReader.open(archive);
+            try {
+                const check = libraries({
+                    tree: current.entries,
+                    files: ufsFiles(reader),
+                    manifest: entries,
+                    proto: options.proto,
+                });
+                report.checks.push(...(await collectCheck(check, kinds, failOn)));
+            }
+            finally {
+                await reader.close();
+            }
+        }
+    }
+    if (figures && !skipped(options, 'low-headroom')) {
+        const baseline = options.baseline
+            ? await readHeadroom((0,external_node_path_.join)((0,external_node_path_.dirname)(options.baseline), 'boot_archive')).catch(() => undefined)
+            : undefined;
+        report.headroom = {
+            ...figures,
+            ...(baseline ? { baseline } : {}),
+            ...(options.minFree !== undefined ? { minFree: options.minFree } : {}),
+            ...(options.minFreeInodes !== undefined ? { minFreeInodes: options.minFreeInodes } : {}),
+        };
+        const check = lowHeadroom(figures, archive, options.minFree, options.minFreeInodes);
+        report.checks.push(...(await collectCheck(check, ['low-headroom'], failOn)));
+    }
 }
 //# sourceMappingURL=verify.js.map
 

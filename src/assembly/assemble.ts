@@ -154,6 +154,7 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
             );
         Object.assign(node, digest, { tag: found.tag, source: found.path });
         if (locateOnly) node.content = found.resolved;
+        if (found.shadows.length > 0) node.shadows = found.shadows;
         if (found.viaSymlink) node.resolved = found.resolved;
         counts[found.tag]++;
         counts.files++;

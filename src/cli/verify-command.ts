@@ -8,7 +8,7 @@ import {
   VERIFY_DEFAULTS,
   type VerifyOption,
 } from '../options/verify-manifest.js';
-import { FAIL_ON } from '../verify/types.js';
+import { FAIL_ON, SKIPPABLE_CHECKS } from '../verify/types.js';
 import { verifyManifest } from '../verify/verify.js';
 import { describeError, UserError } from '../util/errors.js';
 import { collect } from './options.js';
@@ -20,6 +20,16 @@ interface VerifyFlags {
   platform?: string;
   baseline?: string;
   allowMissing?: string[];
+  proto?: string;
+  overlay?: string[];
+  manDir?: string;
+  systemRoot?: string;
+  ignoreDiff?: string[];
+  allowDangling?: string[];
+  minFree?: string;
+  minFreeInodes?: string;
+  skipChecks?: string;
+  shipPolicy?: string;
   failOn: string;
   format: string;
   output?: string;
@@ -52,6 +62,40 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
       collect,
     )
     .option(
+      '--proto <dir>',
+      'the proto area the build took files from: smartos-live OK (<dir>) lines count as P, and the unshipped check',
+    )
+    .option(
+      '--overlay <dir>',
+      'an overlay directory (repeatable, in build order): OK (<dir>) as A, and the unshipped check',
+      collect,
+    )
+    .option(
+      '--ship-policy <file>',
+      'skip <glob> lines: what the proto and overlays hold that is not expected in the image',
+    )
+    .option('--man-dir <dir>', 'the man directory: OK (<dir>) lines count as M')
+    .option('--system-root <dir>', 'the system root: OK (<dir>) lines count as S (default /)')
+    .option(
+      '--ignore-diff <glob>',
+      'image paths left out of added/removed/changed (repeatable; etc/joyent_buildstamp is never "changed")',
+      collect,
+    )
+    .option(
+      '--allow-dangling <glob>',
+      'image paths a symlink may point into although they are not in the image (repeatable; /dev, /proc, /tmp, ... always)',
+      collect,
+    )
+    .option(
+      '--min-free <size|%>',
+      'UFS images: less free space than this (64M, 5%) is low-headroom',
+    )
+    .option('--min-free-inodes <n>', 'UFS images: fewer free inodes than this is low-headroom')
+    .option(
+      '--skip-checks <list>',
+      `comma-separated checks not to run: ${SKIPPABLE_CHECKS.join(', ')}`,
+    )
+    .option(
       '--fail-on <list>',
       `comma-separated, from: ${FAIL_ON.join(', ')}`,
       VERIFY_DEFAULTS.failOn.join(','),
@@ -71,6 +115,16 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
           platform: flags.platform,
           baseline: flags.baseline,
           'allow-missing': flags.allowMissing,
+          proto: flags.proto,
+          overlay: flags.overlay,
+          'man-dir': flags.manDir,
+          'system-root': flags.systemRoot,
+          'ship-policy': flags.shipPolicy,
+          'ignore-diff': flags.ignoreDiff,
+          'allow-dangling': flags.allowDangling,
+          'min-free': flags.minFree,
+          'min-free-inodes': flags.minFreeInodes,
+          'skip-checks': flags.skipChecks,
           'fail-on': flags.failOn,
           format: flags.format,
           output: flags.output,

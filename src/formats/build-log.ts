@@ -31,17 +31,51 @@ export function formatLogLine(node: ImageNode): string {
   }
 }
 
+export interface SummaryCounts {
+  entries: number;
+  A: number;
+  P: number;
+  M: number;
+  S: number;
+  failed: number;
+  unknownOwners: number;
+  bytes: number;
+}
+
+/**
+ * The closing summary line, the last line of every finished log: a log
+ * without it was cut short (verify-manifest says so: docs/verify.md).
+ */
+export function formatSummaryLine(c: SummaryCounts): string {
+  return (
+    `# summary: ${c.entries} entries, A=${c.A} P=${c.P} M=${c.M} S=${c.S}, ` +
+    `${c.failed} FAILED, ${c.unknownOwners} unknown owners, ${c.bytes} bytes`
+  );
+}
+
+/** Matches exactly the lines formatSummaryLine writes. */
+export const SUMMARY_LINE =
+  /^# summary: \d+ entries, A=\d+ P=\d+ M=\d+ S=\d+, \d+ FAILED, \d+ unknown owners, \d+ bytes$/;
+
 // ---- reader (both styles) ----
 
-type Parsed = Omit<LogEntry, 'line'>;
+type Parsed = Omit<LogEntry, 'line'> & { unknownIds?: string[] };
 
 // joyent-live (docs/build-log.md): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
 const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
 const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): (.+)$/;
 // smartos-live's C builder: "FILE: [path][0444][root/0][bin/2]: OK (dir)", ...
 const SL_NODE =
-  /^(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[[^\]]*\]\[[^\]]*\]: (OK|FAILED)(?: \((.*)\))?$/;
+  /^(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[([^\]]*)\]\[([^\]]*)\]: (OK|FAILED)(?: \((.*)\))?$/;
 const SL_LINK = /^LINK\((symlink|link)\): (\S+) => (.+): (OK|FAILED)$/;
+// The C builder prints an entry's start, does the work, then its status: a
+// line that stops after the start is unfinished (the builder died there), or
+// was split by an error message on stderr (rejoined with its status line).
+const SL_START =
+  /^(?:(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[([^\]]*)\]\[([^\]]*)\]: |LINK\((symlink|link)\): (\S+) => )/;
+const SL_STATUS = /^(OK|FAILED)(?: \((.*)\))?$/;
+/** The C builder's owner or group it could not resolve: `[admin/-1]`. */
+const SL_UNKNOWN_ID = /\/-1$/;
 /** The warning build-live writes for an owner or group the image lacks. */
 const UNKNOWN_OWNER = /^# .*warning: .* is not a (user|group) of the image/;
 
@@ -70,12 +104,14 @@ export function parseLogLine(text: string): Parsed | undefined {
   }
   m = SL_NODE.exec(text);
   if (m) {
+    const unknown = [m[3], m[4]].filter((id) => SL_UNKNOWN_ID.test(id));
     return {
-      status: m[3] as LogEntry['status'],
+      status: m[5] as LogEntry['status'],
       kind: m[1] as 'DIR' | 'FILE',
       path: m[2],
-      sourceDir: m[4],
+      sourceDir: m[6],
       style: 'smartos-live',
+      ...(unknown.length > 0 ? { unknownIds: unknown } : {}),
     };
   }
   m = SL_LINK.exec(text);
@@ -91,6 +127,19 @@ export function parseLogLine(text: string): Parsed | undefined {
   return undefined;
 }
 
+/**
+ * An entry's start line and the status line that ended it after stderr
+ * output came between: one entry line. A link's target is what its start
+ * line holds up to the first ": " (what follows is the error message).
+ */
+function rejoin(pending: { text: string; start: string }, status: string): string {
+  if (!pending.start.startsWith('LINK')) return pending.start + status;
+  const tail = pending.text.slice(pending.start.length);
+  const colon = tail.indexOf(': ');
+  const target = (colon >= 0 ? tail.slice(0, colon) : tail).replace(/:$/, '');
+  return `${pending.start}${target}: ${status}`;
+}
+
 export interface LogSummary {
   path: string;
   style: LogEntry['style'] | 'unknown';
@@ -103,6 +152,12 @@ export interface LogSummary {
   unknownOwners: number;
   /** The first MAX_LISTED unknown-owner warnings, as the log words them. */
   unknownOwnerWarnings: string[];
+  /** joyent-live logs: the closing summary line was read (a finished log). */
+  closed: boolean;
+  /** Entry lines the builder started and never finished (the first MAX_LISTED). */
+  unfinished: { line: number; text: string }[];
+  /** Entry lines split by stderr output and rejoined with their status line. */
+  rejoined: number;
 }
 
 /** How many system-source files or owner warnings a report names. */
@@ -146,27 +201,72 @@ export async function readBuildLog(
     truncatedLastLine: !(await endsWithNewline(path, size)),
     unknownOwners: 0,
     unknownOwnerWarnings: [],
+    closed: false,
+    unfinished: [],
+    rejoined: 0,
   };
   let last = '';
   let lastWasEntry = false;
+  /** A C-builder entry line without its status yet: the start and its line number. */
+  let pending: { text: string; line: number; start: string } | undefined;
+  const unfinished = (p: { text: string; line: number }) => {
+    if (summary.unfinished.length < MAX_LISTED) {
+      summary.unfinished.push({ line: p.line, text: ownString(p.text.slice(0, 400)) });
+    }
+  };
+  const entry = (parsed: Parsed, line: number) => {
+    summary.entries++;
+    if (summary.style === 'unknown') summary.style = parsed.style;
+    (parsed as LogEntry).line = line;
+    if (parsed.unknownIds) {
+      if (summary.unknownOwners++ < MAX_LISTED) {
+        summary.unknownOwnerWarnings.push(
+          `${path}:${line}: ${parsed.path}: ${parsed.unknownIds.join(' and ')} is not a user or group the builder knew (-1)`,
+        );
+      }
+    }
+    onEntry(parsed as LogEntry);
+  };
   const handleLine = (raw: string) => {
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     summary.lines++;
     last = text;
     const parsed = parseLogLine(text);
     lastWasEntry = parsed !== undefined;
+    if (pending) {
+      const status = parsed ? undefined : SL_STATUS.exec(text);
+      if (status) {
+        // The status line of an entry split by stderr: rejoin the two.
+        const joined = parseLogLine(rejoin(pending, text));
+        if (joined) {
+          summary.rejoined++;
+          entry(joined, pending.line);
+          pending = undefined;
+          lastWasEntry = true;
+          return;
+        }
+      }
+      if (parsed || SL_START.test(text)) {
+        unfinished(pending);
+        pending = undefined;
+      } else return; // stderr text between an entry's start and its status
+    }
     if (!parsed) {
-      if (text.startsWith('#') && UNKNOWN_OWNER.test(text)) {
-        if (summary.unknownOwners++ < MAX_LISTED) {
+      if (text.startsWith('#')) {
+        if (UNKNOWN_OWNER.test(text) && summary.unknownOwners++ < MAX_LISTED) {
           summary.unknownOwnerWarnings.push(ownString(text.replace(/^#\s*/, '')));
         }
+        if (SUMMARY_LINE.test(text)) summary.closed = true;
+        return;
+      }
+      const start = SL_START.exec(text);
+      if (start) {
+        if (summary.style === 'unknown') summary.style = 'smartos-live';
+        pending = { text: ownString(text), line: summary.lines, start: ownString(start[0]) };
       }
       return;
     }
-    summary.entries++;
-    if (summary.style === 'unknown') summary.style = parsed.style;
-    (parsed as LogEntry).line = summary.lines;
-    onEntry(parsed as LogEntry);
+    entry(parsed, summary.lines);
   };
   // Split by hand rather than with readline: fewer objects per line, which
   // keeps the peak memory of a million-line log low.
@@ -188,11 +288,23 @@ export async function readBuildLog(
     rest += chunk.slice(start);
   }
   if (rest) handleLine(rest);
-  if (summary.entries === 0) {
+  if (pending) unfinished(pending);
+  else if (summary.truncatedLastLine && !lastWasEntry && !last.startsWith('#')) {
+    // Cut in the middle of a line: whatever it was, it did not finish.
+    unfinished({ line: summary.lines, text: last });
+  }
+  if (summary.entries === 0 && summary.unfinished.length === 0) {
     throw new UserError(
       `log ${path} has no build-log entry line in ${summary.lines} lines (neither "OK[P] - FILE: ..." nor "FILE: [...]: OK"): it is probably the wrong file`,
     );
   }
   if (summary.truncatedLastLine && !lastWasEntry) summary.truncatedText = ownString(last);
   return summary;
+}
+
+/** The image path an entry line names, even an unfinished one; undefined when none. */
+export function entryPathOf(text: string): string | undefined {
+  const m = SL_START.exec(text);
+  if (m) return m[2] ?? m[6];
+  return parseLogLine(text)?.path;
 }

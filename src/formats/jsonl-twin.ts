@@ -29,6 +29,7 @@ export function formatLogRecord(node: ImageNode): string {
     status: node.status === 'ok' ? 'OK' : 'FAILED',
     searched: node.status === 'failed' ? (node.searched ?? []) : null,
     error: node.error ?? null,
+    shadows: node.shadows ?? null,
   };
   return JSON.stringify(record);
 }

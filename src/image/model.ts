@@ -48,6 +48,8 @@ export interface ImageNode {
    * which is what every host's link(2) gives or is equivalent to.
    */
   linkText?: string;
+  /** Later sources that also had the file (`TAG:path`): the first one won. */
+  shadows?: string[];
   /** FAILED: the places searched or the reason. */
   searched?: string[];
   error?: string;

@@ -23,6 +23,7 @@ import {
   outputLayout,
   type OutputLayout,
 } from '../formats/output-layout.js';
+import { formatSummaryLine } from '../formats/build-log.js';
 import { applyModelToTree } from '../image/apply-tree.js';
 import { contentPath, ROOT_DIR, type BuildCounts, type ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
@@ -280,11 +281,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       ...rescanNotes.map((n) => `warning: ${n}`),
     ];
     for (const line of warningLines) await log.line(`# ${line}`);
-    await log.line(
-      `# summary: ${assembled.applied.length} entries, A=${counts.A} P=${counts.P} M=${counts.M} ` +
-        `S=${counts.S}, ${counts.failed} FAILED, ${counts.unknownOwners} unknown owners, ` +
-        `${counts.bytes} bytes`,
-    );
+    await log.line(formatSummaryLine({ ...counts, entries: assembled.applied.length }));
 
     // Everything is complete: move it into place.
     if (archive !== 'none') {

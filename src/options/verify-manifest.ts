@@ -1,9 +1,9 @@
 /** verify-manifest's options, parsed once for the CLI and the verify-manifest action. */
-import { FAIL_ON, type FailOn } from '../verify/types.js';
+import { DEFAULT_FAIL_ON, FAIL_ON, SKIPPABLE_CHECKS, type FailOn } from '../verify/types.js';
 import type { VerifyOptions } from '../verify/verify.js';
 import { UsageError } from '../util/errors.js';
 import type { OptionNames } from './names.js';
-import { choice, choiceList, defines, list, text, type RawValue } from './values.js';
+import { choice, choiceList, defines, list, text, wholeNumber, type RawValue } from './values.js';
 
 export const VERIFY_OPTIONS = [
   'log',
@@ -12,6 +12,16 @@ export const VERIFY_OPTIONS = [
   'platform',
   'baseline',
   'allow-missing',
+  'proto',
+  'overlay',
+  'man-dir',
+  'system-root',
+  'ship-policy',
+  'ignore-diff',
+  'allow-dangling',
+  'min-free',
+  'min-free-inodes',
+  'skip-checks',
   'fail-on',
   'format',
   'output',
@@ -22,12 +32,16 @@ export const VERIFY_INPUTS: Partial<Record<VerifyOption, string>> = {
   log: 'logs',
   manifest: 'manifests',
   define: 'defines',
+  overlay: 'overlays',
 };
 
 export const REPORT_FORMATS = ['text', 'json', 'markdown'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-export const VERIFY_DEFAULTS = { failOn: ['failed'] as readonly FailOn[], format: 'text' } as const;
+export const VERIFY_DEFAULTS = {
+  failOn: DEFAULT_FAIL_ON,
+  format: 'text',
+} as const;
 
 export type VerifyRaw = Partial<Record<VerifyOption, RawValue>>;
 
@@ -61,6 +75,21 @@ export function parseVerifyOptions(
       platform,
       baseline,
       allowMissing: list(raw['allow-missing']),
+      proto: text(raw.proto, n('proto')),
+      overlays: list(raw.overlay),
+      manDir: text(raw['man-dir'], n('man-dir')),
+      systemRoot: text(raw['system-root'], n('system-root')),
+      shipPolicy: text(raw['ship-policy'], n('ship-policy')),
+      ignoreDiff: list(raw['ignore-diff']),
+      allowDangling: list(raw['allow-dangling']),
+      minFree: text(raw['min-free'], n('min-free')),
+      minFreeInodes: wholeNumber(
+        raw['min-free-inodes'],
+        n('min-free-inodes'),
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      skipChecks: choiceList(raw['skip-checks'], n('skip-checks'), SKIPPABLE_CHECKS, []),
       failOn: choiceList(raw['fail-on'], n('fail-on'), FAIL_ON, VERIFY_DEFAULTS.failOn),
     },
     format: choice(raw.format, n('format'), REPORT_FORMATS, VERIFY_DEFAULTS.format),

@@ -25,6 +25,8 @@ export interface FoundSource {
   /** True when a symlink (the file or a parent) was followed to reach it. */
   viaSymlink: boolean;
   size: number;
+  /** Later sources that also have the path (`TAG:path`): the first one wins over them. */
+  shadows: string[];
 }
 
 export interface SearchMiss {
@@ -95,7 +97,7 @@ export class SourceSearch {
   /** The first source that has `path` as a regular file, or every place searched. */
   async find(path: string): Promise<FoundSource | SearchMiss> {
     const searched: string[] = [];
-    for (const root of this.roots) {
+    for (const [index, root] of this.roots.entries()) {
       let rel = path;
       if (root.tag === 'M') {
         if (!path.startsWith(MAN_PREFIX)) continue;
@@ -135,9 +137,36 @@ export class SourceSearch {
         continue;
       }
       const viaSymlink = resolved !== join(root.real, rel);
-      return { tag: root.tag, root, path: candidate, resolved, viaSymlink, size: info.size };
+      const shadows = await this.alsoIn(path, index + 1);
+      return {
+        tag: root.tag,
+        root,
+        path: candidate,
+        resolved,
+        viaSymlink,
+        size: info.size,
+        shadows,
+      };
     }
     return { searched };
+  }
+
+  /** The sources after `from` that also have `path` as a file or symlink (shadowed ones). */
+  private async alsoIn(path: string, from: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const root of this.roots.slice(from)) {
+      let rel = path;
+      if (root.tag === 'M') {
+        if (!path.startsWith(MAN_PREFIX)) continue;
+        rel = path.slice(MAN_PREFIX.length);
+      }
+      const candidate = join(root.dir, rel);
+      const parent = await this.realDir(dirname(candidate));
+      if (parent === undefined) continue;
+      const info = await lstat(join(parent, basename(candidate))).catch(() => undefined);
+      if (info && (info.isFile() || info.isSymbolicLink())) out.push(`${root.tag}:${candidate}`);
+    }
+    return out;
   }
 }
 

@@ -1,5 +1,8 @@
 import { humanBytes } from '../util/format.js';
 import type {
+  CheckResult,
+  Finding,
+  Headroom,
   ContentDifference,
   DiffEntry,
   DiffKind,
@@ -56,7 +59,14 @@ export function verdictLine(report: VerifyReport): string {
       why.push(plural(report.counts.byTag.S, 'file', 'files') + ' from the system root');
     } else if (reason === 'unknown-owner') {
       why.push(plural(report.counts.unknownOwners, 'unknown owner'));
-    } else why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
+    } else if (reason === 'added' || reason === 'removed' || reason === 'changed') {
+      why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
+    } else {
+      const findings = report.checks
+        .filter((c) => c.kind === reason)
+        .reduce((n, c) => n + c.findings, 0);
+      why.push(`${findings} ${reason}`);
+    }
   }
   return `verify-manifest: FAIL: ${why.join(', ')}`;
 }
@@ -64,7 +74,35 @@ export function verdictLine(report: VerifyReport): string {
 function tagLine(report: VerifyReport): string {
   const t = report.counts.byTag;
   const k = report.counts.byKind;
-  return `files by source: A=${t.A} P=${t.P} M=${t.M} S=${t.S}${t.other ? ` other=${t.other}` : ''}; entries: ${report.counts.entries} (DIR ${k.DIR}, FILE ${k.FILE}, SYMLINK ${k.SYMLINK}, LINK ${k.LINK})`;
+  const dirs = Object.entries(report.counts.otherDirs)
+    .map(([dir, n]) => ` (${dir})=${n}`)
+    .join('');
+  return `files by source: A=${t.A} P=${t.P} M=${t.M} S=${t.S}${t.other ? ` other=${t.other}${dirs}` : ''}; entries: ${report.counts.entries} (DIR ${k.DIR}, FILE ${k.FILE}, SYMLINK ${k.SYMLINK}, LINK ${k.LINK})`;
+}
+
+const where = (f: Finding) =>
+  f.file ? ` (${f.file}${f.line !== undefined ? `:${f.line}` : ''})` : '';
+
+/** One line per finding: kind, path, where, what. */
+export function findingLine(f: Finding): string {
+  return `${f.kind}: ${f.path || '-'}${where(f)}: ${f.message}`;
+}
+
+/** The count table's line for one check. */
+function checkLine(c: CheckResult): string {
+  const left = c.findings - c.listed.length;
+  return `check ${c.kind}: ${c.checked} checked, ${plural(c.findings, 'finding')}${c.findings ? (c.fatal ? ' (fatal)' : ' (not fatal)') : ''}${left > 0 ? `, ${left} not listed` : ''}${c.note ? `; ${c.note}` : ''}`;
+}
+
+function headroomLines(h: Headroom): string[] {
+  const pct = (free: number, all: number) => (all ? ((100 * free) / all).toFixed(1) : '0.0');
+  const delta = (now: number, before: number | undefined) =>
+    before === undefined
+      ? ''
+      : ` (${now - before >= 0 ? '+' : ''}${now - before} against the baseline)`;
+  return [
+    `headroom: ${humanBytes(h.freeBlocks * h.blockBytes)} free of ${humanBytes(h.blocks * h.blockBytes)} (${pct(h.freeBlocks, h.blocks)}%, ${h.freeBlocks} blocks${delta(h.freeBlocks, h.baseline?.freeBlocks)}); ${h.freeInodes} of ${h.inodes} inodes free${delta(h.freeInodes, h.baseline?.freeInodes)}`,
+  ];
 }
 
 function failureLines(f: FailureReport): string[] {
@@ -105,6 +143,9 @@ export function formatText(report: VerifyReport): string {
     out.push(`log: ${log.path} (${log.style}, ${log.lines} lines, ${log.entries} entries)`);
   out.push(tagLine(report));
   for (const failure of report.failures) out.push(...failureLines(failure));
+  for (const check of report.checks) out.push(checkLine(check));
+  for (const check of report.checks) for (const f of check.listed) out.push(findingLine(f));
+  if (report.headroom) out.push(...headroomLines(report.headroom));
   if (report.failOn.includes('system-source')) {
     for (const path of report.systemFiles) out.push(`from the system root (S): ${path}`);
   }
@@ -172,18 +213,66 @@ export function formatMarkdown(report: VerifyReport): string {
   return `${text}\n\n… the report was cut to stay under the 1 MiB job-summary limit (see the JSON report)\n`;
 }
 
+/** Counts by source: every source column that has files (and A, P always). */
+function sourceTable(report: VerifyReport): string[] {
+  const t = report.counts.byTag;
+  const columns: [string, number][] = [
+    ['A (overlay)', t.A],
+    ['P (proto)', t.P],
+    ['M (man)', t.M],
+    ['S (system)', t.S],
+  ];
+  const dirs = Object.entries(report.counts.otherDirs);
+  if (dirs.length > 0) for (const [dir, n] of dirs) columns.push([code(dir), n]);
+  else if (t.other > 0) columns.push(['other', t.other]);
+  const shown = [...columns];
+  shown.push(
+    ['FAILED', report.counts.failed],
+    ['allowed missing', report.counts.allowedMissing],
+    ['entries', report.counts.entries],
+  );
+  return [
+    `| ${shown.map(([name]) => name).join(' | ')} |`,
+    `|${shown.map(() => '---:|').join('')}`,
+    `| ${shown.map(([, n]) => n).join(' | ')} |`,
+  ];
+}
+
 function markdownWithLimit(report: VerifyReport, limit: number): string {
   const capped = cappedAt(limit);
   const icon = report.verdict === 'pass' ? '✅' : '❌';
-  const t = report.counts.byTag;
   const out = [
     `### ${icon} ${verdictLine(report).replace(/^verify-manifest: /, 'verify-manifest ')}`,
     '',
-    '| A (overlay) | P (proto) | M (man) | S (system) | FAILED | allowed missing | entries |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
-    `| ${t.A} | ${t.P} | ${t.M} | ${t.S} | ${report.counts.failed} | ${report.counts.allowedMissing} | ${report.counts.entries} |`,
+    ...sourceTable(report),
     '',
   ];
+  if (report.checks.length > 0) {
+    out.push('| check | checked | findings | fatal |', '|---|---:|---:|---|');
+    for (const c of report.checks) {
+      out.push(
+        `| ${c.kind} | ${c.checked} | ${c.findings} | ${c.fatal ? (c.findings ? '**yes**' : 'yes') : 'no'} |`,
+      );
+    }
+    out.push('');
+    if (report.headroom) out.push(...headroomLines(report.headroom).map((l) => `- ${l}`), '');
+    for (const c of report.checks) {
+      if (c.findings === 0) continue;
+      out.push(`#### ${c.kind} (${c.findings})${c.note ? ` — ${c.note}` : ''}`, '');
+      const items = capped(
+        c.listed,
+        (f) => [`- ${code(f.path || '-')}${where(f)}: ${f.message}`],
+        'findings',
+      );
+      const unlisted = c.findings - c.listed.length;
+      if (unlisted > 0 && c.listed.length <= limit) {
+        items.push(
+          `- … and ${unlisted} more findings (not kept: only the first ${c.listed.length} are)`,
+        );
+      }
+      out.push(...items, '');
+    }
+  }
   if (report.failures.length > 0) {
     out.push(`#### FAILED entries (${report.failures.length})`, '');
     out.push(

@@ -66,6 +66,24 @@ export interface ContentCheck {
   skipped?: string;
 }
 
+/**
+ * The completeness checks: each finding has one of these kinds, which is
+ * also its --fail-on name (docs/verify.md describes each).
+ */
+export const CHECK_KINDS = [
+  'not-built',
+  'unshipped',
+  'proto-mismatch',
+  'stale-policy',
+  'broken-link',
+  'missing-library',
+  'bad-runpath',
+  'bad-elf',
+  'shadowed',
+  'low-headroom',
+] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+
 export const FAIL_ON = [
   'failed',
   'system-source',
@@ -73,8 +91,45 @@ export const FAIL_ON = [
   'added',
   'removed',
   'changed',
+  ...CHECK_KINDS,
 ] as const;
 export type FailOn = (typeof FAIL_ON)[number];
+
+/** The checks --skip-checks can name (each by its first kind). */
+export const SKIPPABLE_CHECKS = [
+  'unshipped',
+  'broken-link',
+  'missing-library',
+  'shadowed',
+  'low-headroom',
+] as const satisfies readonly CheckKind[];
+
+/** What --fail-on is when not given. */
+export const DEFAULT_FAIL_ON: readonly FailOn[] = ['failed', 'not-built'];
+
+/** One finding of a completeness check. */
+export interface Finding {
+  kind: CheckKind;
+  /** Image path (or proto path, for unshipped) the finding is about. */
+  path: string;
+  /** Where to point: the manifest (or ship policy, or log) file and line, when there is one. */
+  file?: string;
+  line?: number;
+  message: string;
+}
+
+/** One check's line of the count table, and its findings (the first MAX_FINDINGS). */
+export interface CheckResult {
+  kind: CheckKind;
+  /** What the check looked at (entries, files, links, objects, ...). */
+  checked: number;
+  findings: number;
+  /** In --fail-on: findings fail the verdict. */
+  fatal: boolean;
+  listed: Finding[];
+  /** Why the check did not run, or what it said beyond its findings. */
+  note?: string;
+}
 
 /** Why a verdict failed: a --fail-on condition, or an image that is not what its manifest says. */
 export type FailReason = FailOn | 'integrity';
@@ -104,6 +159,8 @@ export interface VerifyReport {
     allowedMissing: number;
     unknownOwners: number;
     byTag: { A: number; P: number; M: number; S: number; other: number };
+    /** smartos-live logs: files whose `OK (<dir>)` names no source given, by that dir. */
+    otherDirs: Record<string, number>;
     byKind: { DIR: number; FILE: number; SYMLINK: number; LINK: number };
   };
   failures: FailureReport[];
@@ -112,8 +169,14 @@ export interface VerifyReport {
   /** The log's unknown-owner warnings, the first 1,000. */
   unknownOwnerWarnings: string[];
   content?: ContentCheck;
+  /** The completeness checks that ran, in order; each with its findings. */
+  checks: CheckResult[];
+  /** UFS images: free blocks and inodes (and against the baseline's platform). */
+  headroom?: Headroom;
   diff?: {
     baseline: string;
+    /** Paths left out of the diff (--ignore-diff, and etc/joyent_buildstamp for `changed`). */
+    ignored: { pattern: string; paths: number; kinds: 'all' | 'changed' }[];
     added: number;
     removed: number;
     changed: number;
@@ -122,4 +185,19 @@ export interface VerifyReport {
     sizeDelta?: number;
   };
   notes: string[];
+}
+
+/** Free space of a UFS image, from its superblock. */
+export interface HeadroomFigures {
+  blockBytes: number;
+  blocks: number;
+  freeBlocks: number;
+  inodes: number;
+  freeInodes: number;
+}
+
+export interface Headroom extends HeadroomFigures {
+  baseline?: HeadroomFigures;
+  minFree?: string;
+  minFreeInodes?: number;
 }

@@ -1,16 +1,39 @@
-import { stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { open, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic } from '../manifest/types.js';
-import { UsageError, UserError } from '../util/errors.js';
+import { describeError, errnoCode, UsageError, UserError } from '../util/errors.js';
 import { ownString } from '../util/format.js';
 import { readBootManifest } from '../formats/boot-manifest.js';
 import { diffBootManifests } from './diff.js';
 import { readTwinFailures } from '../formats/jsonl-twin.js';
 import { MAX_LISTED, readBuildLog } from '../formats/build-log.js';
 import { checkContent, openPlatform } from './platform.js';
-import type { FailOn, FailureReport, VerifyReport } from './types.js';
+import { BUILDSTAMP_FILE } from '../formats/output-layout.js';
+import type { LoadedManifest } from '../manifest/load.js';
+import type { SourceTag } from '../sources/search.js';
+import { UfsReader } from '../archive/ufs/read.js';
+import type { BootManifest } from '../formats/boot-manifest.js';
+import { collectCheck, emptyResult } from './checks/collect.js';
+import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
+import { libraries, type ImageFile } from './checks/libraries.js';
+import { brokenLinks } from './checks/links.js';
+import { readShipPolicy, type PolicyRule } from './checks/ship-policy.js';
+import { shadowed } from './checks/shadowed.js';
+import { unshipped } from './checks/unshipped.js';
+import { ignoreDiff } from './checks/ignore-diff.js';
+import { notBuilt } from './checks/not-built.js';
+import type { LogSummary } from '../formats/build-log.js';
+import {
+  CHECK_KINDS,
+  DEFAULT_FAIL_ON,
+  type CheckKind,
+  type CheckResult,
+  type FailOn,
+  type FailureReport,
+  type VerifyReport,
+} from './types.js';
 
 export interface VerifyOptions {
   logs: readonly string[];
@@ -20,6 +43,23 @@ export interface VerifyOptions {
   baseline?: string;
   allowMissing?: readonly string[];
   failOn?: readonly FailOn[];
+  /** Source directories, as build-live takes them: `OK (<dir>)` mapping and the unshipped check. */
+  proto?: string;
+  overlays?: readonly string[];
+  manDir?: string;
+  /** The C builder's system root; `/` when not given. */
+  systemRoot?: string;
+  /** Globs of image paths left out of the diff. */
+  ignoreDiff?: readonly string[];
+  /** Globs of image paths a symlink may dangle into, beyond the run-time defaults. */
+  allowDangling?: readonly string[];
+  /** UFS images: the least free space (`64M`, `5%`) and free inodes. */
+  minFree?: string;
+  minFreeInodes?: number;
+  /** `skip <glob>` rules: what the proto holds that is not expected in the image. */
+  shipPolicy?: string;
+  /** Checks not to run (their kinds). */
+  skipChecks?: readonly CheckKind[];
 }
 
 const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))?.size;
@@ -38,7 +78,8 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       'a baseline needs a platform (the build whose boot_archive.manifest is compared)',
     );
   }
-  const failOn: FailOn[] = [...new Set<FailOn>(options.failOn ?? ['failed'])];
+  if (options.minFree !== undefined) parseMinFree(options.minFree);
+  const failOn: FailOn[] = [...new Set<FailOn>(options.failOn ?? DEFAULT_FAIL_ON)];
   const report: VerifyReport = {
     schema: 'joyent-live/verify-report@1',
     verdict: 'pass',
@@ -52,18 +93,33 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       allowedMissing: 0,
       unknownOwners: 0,
       byTag: { A: 0, P: 0, M: 0, S: 0, other: 0 },
+      otherDirs: {},
       byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
     },
     failures: [],
+    checks: [],
     systemFiles: [],
     unknownOwnerWarnings: [],
     notes: [],
   };
   const { counts } = report;
+  for (const [dir, flag] of [
+    [options.proto, '--proto'],
+    ...(options.overlays ?? []).map((d) => [d, '--overlay'] as const),
+  ] as const) {
+    if (dir !== undefined) await mustBeDir(dir, flag);
+  }
+  const policy = options.shipPolicy ? await readShipPolicy(options.shipPolicy) : [];
+  const manifest = await loadGivenManifests(options);
+  // Manifest paths no log line has reached yet (not-built).
+  const unseen = manifest ? new Set(manifest.entries.keys()) : undefined;
+  const dirTag = sourceDirTags(options);
+  const summaries: LogSummary[] = [];
 
   for (const log of options.logs) {
     const failures: FailureReport[] = [];
     const summary = await readBuildLog(log, (entry) => {
+      unseen?.delete(entry.path);
       counts.entries++;
       counts.byKind[entry.kind]++;
       if (entry.status === 'FAILED') {
@@ -82,11 +138,16 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       }
       counts.ok++;
       if (entry.kind !== 'FILE') return;
-      counts.byTag[entry.tag ?? 'other']++;
-      if (entry.tag === 'S' && report.systemFiles.length < MAX_LISTED) {
+      const tag =
+        entry.tag ?? (entry.sourceDir !== undefined ? dirTag(entry.sourceDir) : undefined);
+      counts.byTag[tag ?? 'other']++;
+      if (tag === undefined && entry.sourceDir !== undefined)
+        countOtherDir(counts, entry.sourceDir);
+      if (tag === 'S' && report.systemFiles.length < MAX_LISTED) {
         report.systemFiles.push(ownString(entry.path));
       }
     });
+    summaries.push(summary);
     counts.unknownOwners += summary.unknownOwners;
     report.unknownOwnerWarnings.push(
       ...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - report.unknownOwnerWarnings.length),
@@ -110,17 +171,28 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       const details = twin.get(failure.path);
       if (details) Object.assign(failure, details);
     }
+    if (summary.rejoined > 0) {
+      report.notes.push(
+        `${log}: ${summary.rejoined} entry line(s) were split by the builder's stderr output and read rejoined with their status line`,
+      );
+    }
     report.failures.push(...failures);
   }
+  report.checks.push(
+    ...(await collectCheck(
+      notBuilt({ logs: summaries, manifest: manifest?.entries.values(), unseen }),
+      ['not-built'],
+      failOn,
+    )),
+  );
 
-  if (options.manifests && options.manifests.length > 0) {
-    const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
-    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0) {
-      throw new UserError(`${errors.length} error(s) in the manifests`, {
-        details: errors.map(formatDiagnostic),
-      });
-    }
+  await unshippedPhase(report, options, manifest, failOn, policy);
+  if (!skipped(options, 'shadowed')) {
+    report.checks.push(...(await collectCheck(shadowed(options.logs), ['shadowed'], failOn)));
+  }
+
+  if (manifest) {
+    const loaded = manifest;
     for (const failure of report.failures) {
       const entry = loaded.entries.get(failure.path);
       if (entry) failure.manifest = { file: entry.file, line: entry.line };
@@ -145,9 +217,11 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     const platform = await openPlatform(options.platform);
     try {
       const current = await readBootManifest(join(platform.archiveDir, 'boot_archive.manifest'));
+      await mustBeReadable(join(platform.archiveDir, 'boot_archive'), options.platform);
       report.content = await checkContent(platform, current);
       if (report.content.skipped)
         report.notes.push(`content not checked: ${report.content.skipped}`);
+      await imageChecks(report, options, manifest, platform.archiveDir, current, failOn);
       integrityFailed =
         report.content.mismatches.length > 0 ||
         report.content.missing.length > 0 ||
@@ -155,7 +229,13 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
         report.content.hash?.ok === false;
       if (options.baseline) {
         const baseline = await readBootManifest(options.baseline);
-        const entries = diffBootManifests(baseline, current);
+        const diffed = diffBootManifests(baseline, current);
+        const { entries, ignored } = ignoreDiff(diffed, options.ignoreDiff ?? []);
+        if (ignored.some((i) => i.pattern === BUILDSTAMP_FILE && i.paths > 0)) {
+          report.notes.push(
+            `${BUILDSTAMP_FILE} is left out of "changed": it holds the BUILDSTAMP, which changes on every build by design`,
+          );
+        }
         const changedPaths = new Set(
           entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path),
         );
@@ -168,6 +248,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
           added: entries.filter((e) => e.kind === 'added').length,
           removed: entries.filter((e) => e.kind === 'removed').length,
           changed: changedPaths.size,
+          ignored,
           entries,
           ...(sizeNow !== undefined && sizeBefore !== undefined
             ? { sizeDelta: sizeNow - sizeBefore }
@@ -191,6 +272,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     added: (report.diff?.added ?? 0) > 0,
     removed: (report.diff?.removed ?? 0) > 0,
     changed: (report.diff?.changed ?? 0) > 0,
+    ...checkHappened(report.checks),
   };
   report.reasons = [
     ...(integrityFailed ? (['integrity'] as const) : []),
@@ -198,4 +280,172 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
   ];
   report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
   return report;
+}
+
+/** Phase: the manifests given, loaded and merged; any error stops here. */
+async function loadGivenManifests(options: VerifyOptions): Promise<LoadedManifest | undefined> {
+  if (!options.manifests || options.manifests.length === 0) return undefined;
+  const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    throw new UserError(`${errors.length} error(s) in the manifests`, {
+      details: errors.map(formatDiagnostic),
+    });
+  }
+  return loaded;
+}
+
+const trimSlashes = (dir: string) => (dir === '/' ? dir : dir.replace(/\/+$/, ''));
+
+/**
+ * The source tag of a C-builder `OK (<dir>)`: the directory given as that
+ * source (as written, or resolved); `/` is the system root unless
+ * --system-root says otherwise.
+ */
+function sourceDirTags(options: VerifyOptions): (dir: string) => SourceTag | undefined {
+  const tags = new Map<string, SourceTag>();
+  const add = (dir: string | undefined, tag: SourceTag) => {
+    if (dir === undefined) return;
+    for (const form of [trimSlashes(dir), trimSlashes(resolve(dir))]) {
+      if (!tags.has(form)) tags.set(form, tag);
+    }
+  };
+  for (const overlay of options.overlays ?? []) add(overlay, 'A');
+  add(options.proto, 'P');
+  add(options.manDir, 'M');
+  add(options.systemRoot ?? '/', 'S');
+  return (dir) => tags.get(trimSlashes(dir));
+}
+
+/** Distinct unmapped source directories counted one by one, up to this many. */
+const MAX_OTHER_DIRS = 20;
+
+function countOtherDir(counts: VerifyReport['counts'], dir: string): void {
+  const known = counts.otherDirs[dir] !== undefined;
+  if (!known && Object.keys(counts.otherDirs).length >= MAX_OTHER_DIRS) {
+    counts.otherDirs['(other directories)'] = (counts.otherDirs['(other directories)'] ?? 0) + 1;
+    return;
+  }
+  counts.otherDirs[ownString(dir)] = (counts.otherDirs[dir] ?? 0) + 1;
+}
+
+/** Which check kinds found something. */
+function checkHappened(checks: readonly CheckResult[]): Record<CheckKind, boolean> {
+  const out = Object.fromEntries(CHECK_KINDS.map((k) => [k, false])) as Record<CheckKind, boolean>;
+  for (const check of checks) if (check.findings > 0) out[check.kind] = true;
+  return out;
+}
+
+/** A boot_archive that exists must be readable: an I/O error names it (an absent one is skipped). */
+async function mustBeReadable(file: string, platform: string): Promise<void> {
+  const handle = await open(file, 'r').catch((err: unknown) => {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw new UserError(`--platform ${platform}: cannot read ${file}: ${describeError(err)}`);
+  });
+  await handle?.close();
+}
+
+async function mustBeDir(dir: string, flag: string): Promise<void> {
+  const info = await stat(dir).catch((err: unknown) => {
+    throw new UserError(`${flag} ${dir}: ${describeError(err)}`);
+  });
+  if (!info.isDirectory()) throw new UserError(`${flag} ${dir} is not a directory`);
+}
+
+/** Phase: what the proto and overlays hold that the manifests do not ship. */
+async function unshippedPhase(
+  report: VerifyReport,
+  options: VerifyOptions,
+  manifest: LoadedManifest | undefined,
+  failOn: readonly FailOn[],
+  policy: PolicyRule[] = [],
+): Promise<void> {
+  const roots = [
+    ...(options.overlays ?? []).map((dir) => ({ dir, what: 'overlay' as const })),
+    ...(options.proto !== undefined ? [{ dir: options.proto, what: 'proto' as const }] : []),
+  ];
+  if (roots.length === 0 || skipped(options, 'unshipped')) return;
+  const kinds = ['unshipped', 'proto-mismatch', 'stale-policy'] as const;
+  if (!manifest) {
+    const results = kinds.map((kind) => emptyResult(kind, failOn));
+    for (const r of results) r.note = 'not checked: needs the manifests (-m)';
+    report.checks.push(...results);
+    return;
+  }
+  const check = unshipped({ roots, manifest: manifest.entries, policy });
+  report.checks.push(...(await collectCheck(check, kinds, failOn)));
+}
+
+const skipped = (options: VerifyOptions, kind: CheckKind) => options.skipChecks?.includes(kind);
+
+/** The regular files of a UFS image, each readable through the reader. */
+async function* ufsFiles(reader: UfsReader): AsyncGenerator<ImageFile> {
+  for await (const entry of reader.entries()) {
+    if (entry.type !== 'f') continue;
+    yield {
+      path: entry.path,
+      size: entry.size,
+      read: (position, length) =>
+        reader.read(entry, position, Math.max(0, Math.min(length, entry.size - position))),
+    };
+  }
+}
+
+/**
+ * Phase: the checks of the finished image (links, libraries, headroom),
+ * from its boot_archive.manifest and, for UFS, its boot_archive.
+ */
+async function imageChecks(
+  report: VerifyReport,
+  options: VerifyOptions,
+  manifest: LoadedManifest | undefined,
+  archiveDir: string,
+  current: BootManifest,
+  failOn: readonly FailOn[],
+): Promise<void> {
+  const entries = manifest?.entries;
+  if (!skipped(options, 'broken-link')) {
+    const check = brokenLinks({
+      tree: current.entries,
+      allowDangling: options.allowDangling,
+      manifest: entries,
+    });
+    report.checks.push(...(await collectCheck(check, ['broken-link'], failOn)));
+  }
+  const archive = join(archiveDir, 'boot_archive');
+  const figures = await readHeadroom(archive);
+  if (!skipped(options, 'missing-library')) {
+    const kinds = ['missing-library', 'bad-runpath', 'bad-elf'] as const;
+    if (!figures) {
+      const results = kinds.map((kind) => emptyResult(kind, failOn));
+      for (const r of results) r.note = 'not checked: only a UFS boot_archive is read';
+      report.checks.push(...results);
+    } else {
+      const reader = await UfsReader.open(archive);
+      try {
+        const check = libraries({
+          tree: current.entries,
+          files: ufsFiles(reader),
+          manifest: entries,
+          proto: options.proto,
+        });
+        report.checks.push(...(await collectCheck(check, kinds, failOn)));
+      } finally {
+        await reader.close();
+      }
+    }
+  }
+  if (figures && !skipped(options, 'low-headroom')) {
+    const baseline = options.baseline
+      ? await readHeadroom(join(dirname(options.baseline), 'boot_archive')).catch(() => undefined)
+      : undefined;
+    report.headroom = {
+      ...figures,
+      ...(baseline ? { baseline } : {}),
+      ...(options.minFree !== undefined ? { minFree: options.minFree } : {}),
+      ...(options.minFreeInodes !== undefined ? { minFreeInodes: options.minFreeInodes } : {}),
+    };
+    const check = lowHeadroom(figures, archive, options.minFree, options.minFreeInodes);
+    report.checks.push(...(await collectCheck(check, ['low-headroom'], failOn)));
+  }
 }

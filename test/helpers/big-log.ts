@@ -183,7 +183,7 @@ export async function writeBigLog(file: string, options: BigLogOptions): Promise
     );
     await emit(
       `# summary: ${stats.entries} entries, A=${stats.byTag.A} P=${stats.byTag.P} ` +
-        `M=${stats.byTag.M} S=${stats.byTag.S}, ${stats.failed} FAILED, 0 unknown owners`,
+        `M=${stats.byTag.M} S=${stats.byTag.S}, ${stats.failed} FAILED, 0 unknown owners, 0 bytes`,
     );
     stats.comments += FOOTER_LINES;
     await flush();

@@ -94,10 +94,9 @@ export function reportFindings(report: VerifyReport): CommentFinding[] {
           : `${d.field} ${d.actual} in the image, ${d.expected} in the manifest`,
     });
   }
-  // Kinds other checks add (unshipped, broken-link, missing-library, ...).
-  const extra = (report as unknown as { findings?: unknown }).findings;
-  if (Array.isArray(extra)) {
-    for (const f of extra) if (isFindingLike(f)) out.push(f);
+  // The completeness checks' findings (not-built, unshipped, broken-link, ...).
+  for (const check of report.checks ?? []) {
+    for (const f of check.listed) if (isFindingLike(f)) out.push(f);
   }
   return out;
 }

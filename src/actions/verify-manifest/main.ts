@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { formatMarkdown, verdictLine } from '../../verify/report.js';
+import { findingLine, formatMarkdown, verdictLine } from '../../verify/report.js';
 import {
   parseVerifyOptions,
   VERIFY_INPUTS,
@@ -51,6 +51,22 @@ await runAction('verify-manifest', async () => {
     })),
     'error',
   );
+  // Completeness findings: fatal ones as errors, the others as warnings.
+  for (const fatal of [true, false]) {
+    report(
+      result.checks
+        .filter((c) => c.fatal === fatal)
+        .flatMap((c) => c.listed)
+        .map((f) => ({
+          line: findingLine(f),
+          message: `${f.path ? `${f.path}: ` : ''}${f.message}`,
+          title: `verify-manifest: ${f.kind}`,
+          file: f.file,
+          startLine: f.line,
+        })),
+      fatal ? 'error' : 'warning',
+    );
+  }
   for (const f of result.failures.filter((x) => x.allowed)) {
     core.info(`FAILED ${f.path} (${where(f)}) (allowed missing)`);
   }

@@ -1,0 +1,162 @@
+/**
+ * A small reader of ELF objects (never run): the header, the program
+ * headers and the dynamic section, which is all the library closure needs
+ * (docs/verify.md). Reads through a callback, a few hundred bytes at a
+ * time. Anything truncated or inconsistent is an ElfError, never a crash.
+ */
+
+/** Reads up to `length` bytes at `position` (fewer at the end of the file). */
+export type ReadAt = (position: number, length: number) => Promise<Buffer>;
+
+export class ElfError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ElfError';
+  }
+}
+
+export interface ElfInfo {
+  class: 32 | 64;
+  /** ET_REL 1, ET_EXEC 2, ET_DYN 3, ET_CORE 4. */
+  type: number;
+  machine: number;
+  interp?: string;
+  needed: string[];
+  rpath?: string;
+  runpath?: string;
+  /** True when the object has a PT_DYNAMIC segment. */
+  dynamic: boolean;
+}
+
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
+const PT_INTERP = 3;
+const DT_NULL = 0;
+const DT_NEEDED = 1;
+const DT_STRTAB = 5;
+const DT_STRSZ = 10;
+const DT_RPATH = 15;
+const DT_RUNPATH = 29;
+/** More than any real object has; a bigger count is corruption. */
+const MAX_PHNUM = 4096;
+const MAX_DYNAMIC = 1 << 20;
+const MAX_STRTAB = 16 << 20;
+
+/** True when `head` (4 bytes or more) starts with the ELF magic. */
+export function isElf(head: Buffer): boolean {
+  return head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46;
+}
+
+async function exactly(read: ReadAt, position: number, length: number, what: string) {
+  const buf = await read(position, length);
+  if (buf.length < length) {
+    throw new ElfError(
+      `truncated: ${what} at offset ${position} needs ${length} bytes, the file has ${Math.max(0, buf.length)} there`,
+    );
+  }
+  return buf;
+}
+
+export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> {
+  const ident = await exactly(read, 0, 16, 'the ELF identification');
+  if (!isElf(ident)) throw new ElfError('no ELF magic number');
+  const cls = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
+  if (!cls) throw new ElfError(`unknown ELF class ${ident[4]}`);
+  const little = ident[5] === 1 ? true : ident[5] === 2 ? false : undefined;
+  if (little === undefined) throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
+  const is64 = cls === 64;
+  const header = await exactly(read, 0, is64 ? 64 : 52, 'the ELF header');
+  const u16 = (b: Buffer, o: number) => (little ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (b: Buffer, o: number) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const word = (b: Buffer, o: number) => {
+    if (!is64) return u32(b, o);
+    const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
+    // Offsets past 2^53 are corruption; keep them too big rather than wrong.
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+  };
+  const type = u16(header, 16);
+  const machine = u16(header, 18);
+  const phoff = word(header, is64 ? 32 : 28);
+  const phentsize = u16(header, is64 ? 54 : 42);
+  const phnum = u16(header, is64 ? 56 : 44);
+  const info: ElfInfo = { class: cls, type, machine, needed: [], dynamic: false };
+  if (phnum === 0) return info;
+  const minEntry = is64 ? 56 : 32;
+  if (phentsize < minEntry) throw new ElfError(`program header entries of ${phentsize} bytes`);
+  if (phnum > MAX_PHNUM) throw new ElfError(`${phnum} program headers`);
+  if (phoff + phentsize * phnum > fileSize) {
+    throw new ElfError(
+      `truncated: ${phnum} program headers at offset ${phoff} end past the end of the file (${fileSize} bytes)`,
+    );
+  }
+  const table = await exactly(read, phoff, phentsize * phnum, 'the program headers');
+  const loads: { vaddr: number; offset: number; filesz: number }[] = [];
+  let dynamic: { offset: number; size: number } | undefined;
+  let interp: { offset: number; size: number } | undefined;
+  for (let i = 0; i < phnum; i++) {
+    const o = i * phentsize;
+    const ptype = u32(table, o);
+    const offset = is64 ? word(table, o + 8) : u32(table, o + 4);
+    const vaddr = is64 ? word(table, o + 16) : u32(table, o + 8);
+    const filesz = is64 ? word(table, o + 32) : u32(table, o + 16);
+    if (ptype === PT_LOAD) loads.push({ vaddr, offset, filesz });
+    else if (ptype === PT_DYNAMIC) dynamic = { offset, size: filesz };
+    else if (ptype === PT_INTERP) interp = { offset, size: filesz };
+  }
+  const inFile = (what: string, s: { offset: number; size: number }) => {
+    if (s.offset + s.size > fileSize) {
+      throw new ElfError(
+        `${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`,
+      );
+    }
+  };
+  if (interp) {
+    inFile('PT_INTERP', interp);
+    if (interp.size > 4096) throw new ElfError(`PT_INTERP of ${interp.size} bytes`);
+    const raw = await exactly(read, interp.offset, interp.size, 'PT_INTERP');
+    const nul = raw.indexOf(0);
+    info.interp = raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
+  }
+  if (!dynamic) return info;
+  info.dynamic = true;
+  inFile('the dynamic section', dynamic);
+  if (dynamic.size > MAX_DYNAMIC) throw new ElfError(`a dynamic section of ${dynamic.size} bytes`);
+  const dyn = await exactly(read, dynamic.offset, dynamic.size, 'the dynamic section');
+  const entry = is64 ? 16 : 8;
+  const needed: number[] = [];
+  let strtab: number | undefined;
+  let strsz: number | undefined;
+  let rpath: number | undefined;
+  let runpath: number | undefined;
+  for (let o = 0; o + entry <= dyn.length; o += entry) {
+    const tag = is64 ? word(dyn, o) : u32(dyn, o);
+    const val = is64 ? word(dyn, o + 8) : u32(dyn, o + 4);
+    if (tag === DT_NULL) break;
+    if (tag === DT_NEEDED) needed.push(val);
+    else if (tag === DT_STRTAB) strtab = val;
+    else if (tag === DT_STRSZ) strsz = val;
+    else if (tag === DT_RPATH) rpath = val;
+    else if (tag === DT_RUNPATH) runpath = val;
+  }
+  if (needed.length === 0 && rpath === undefined && runpath === undefined) return info;
+  if (strtab === undefined || strsz === undefined) {
+    throw new ElfError('the dynamic section names libraries but has no DT_STRTAB/DT_STRSZ');
+  }
+  // DT_STRTAB is an address: the PT_LOAD segment holding it gives the file offset.
+  const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
+  if (!seg) throw new ElfError(`DT_STRTAB 0x${strtab.toString(16)} is in no loaded segment`);
+  const offset = strtab - seg.vaddr + seg.offset;
+  if (strsz > MAX_STRTAB) throw new ElfError(`a string table of ${strsz} bytes`);
+  inFile('the dynamic string table', { offset, size: strsz });
+  const strings = await exactly(read, offset, strsz, 'the dynamic string table');
+  const str = (at: number) => {
+    if (at >= strings.length)
+      throw new ElfError(`string offset ${at} past the string table (${strings.length} bytes)`);
+    const end = strings.indexOf(0, at);
+    return strings.toString('utf8', at, end >= 0 ? end : strings.length);
+  };
+  info.needed = needed.map(str);
+  if (rpath !== undefined) info.rpath = str(rpath);
+  if (runpath !== undefined) info.runpath = str(runpath);
+  return info;
+}

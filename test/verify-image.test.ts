@@ -1,0 +1,375 @@
+// verify-manifest's checks of the finished image (SPEC 6), black box: a
+// real build-live UFS image is made here from a small manifest and a proto
+// holding real ELF files no one here wrote (the illumos esbuild binary,
+// fetched by .ci/run; the machine's own Debian binaries), then the real CLI
+// reads its boot_archive: missing-library, bad-runpath, bad-elf,
+// broken-link, low-headroom.
+import assert from 'node:assert/strict';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import type { Finding, VerifyReport } from '../src/verify/types.js';
+import { isRoot, runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { REPO_ROOT } from './helpers/paths.js';
+import { schemaErrors } from './helpers/report-schema.js';
+
+/** Where .ci/run puts bin/esbuild of @esbuild/sunos-x64 (never committed). */
+const ESBUILD = join(REPO_ROOT, '.cache', 'esbuild-sunos', 'esbuild');
+const needsEsbuild = {
+  skip:
+    !existsSync(ESBUILD) &&
+    `no illumos ELF at ${ESBUILD} (.ci/run fetches it with npm pack @esbuild/sunos-x64)`,
+};
+const EXPR = '/usr/bin/expr';
+const JAVA_LIB = '/usr/lib/jvm/java-17-openjdk-amd64/lib';
+const needsDebian = { skip: !existsSync(EXPR) && `no ${EXPR} (a Debian binary with RUNPATH)` };
+const needsJava = {
+  skip:
+    !existsSync(join(JAVA_LIB, 'libmanagement.so')) &&
+    `no ${JAVA_LIB}/libmanagement.so (a Debian library with RPATH $ORIGIN)`,
+};
+
+const show = (r: CliRun) =>
+  `exit ${r.code}\n--- stdout\n${r.stdout.slice(0, 6000)}--- stderr\n${r.stderr}`;
+
+interface Item {
+  /** Image path. */
+  path: string;
+  /** A file copied into the proto, text written there, or a symlink's text. */
+  from?: string;
+  text?: string | Buffer;
+  link?: string;
+}
+
+/** Builds a UFS image of `items` (parents made as `d` entries); returns the paths to verify it. */
+async function buildImage(dir: string, items: readonly Item[]) {
+  const proto = join(dir, 'proto');
+  const lines: string[] = [];
+  const dirs = new Set<string>();
+  for (const item of items) {
+    const parts = item.path.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  for (const d of [...dirs].sort()) lines.push(`d ${d} 0755 root root`);
+  for (const item of items) {
+    if (item.link !== undefined) {
+      lines.push(`s ${item.path}=${item.link}`);
+      continue;
+    }
+    const file = join(proto, item.path);
+    await mkdir(dirname(file), { recursive: true });
+    if (item.from) await copyFile(item.from, file);
+    else await writeFile(file, item.text ?? 'x\n');
+    lines.push(`f ${item.path} 0755 root root`);
+  }
+  const manifest = join(dir, 'manifest');
+  await writeFile(manifest, lines.join('\n') + '\n');
+  const out = join(dir, 'out');
+  const logDir = join(dir, 'log');
+  const run = await runCli([
+    'build-live',
+    '-m',
+    manifest,
+    '--proto',
+    proto,
+    '--archive',
+    'ufs',
+    '-o',
+    out,
+    '--log-dir',
+    logDir,
+  ]);
+  assert.equal(run.code, 0, show(run));
+  const stamp = '20111209T201508Z';
+  return {
+    manifest,
+    proto,
+    args: [
+      '--log',
+      join(logDir, `build_live.${stamp}.log`),
+      '-m',
+      manifest,
+      '--platform',
+      join(out, `platform-${stamp}`),
+    ],
+  };
+}
+
+async function verifyJson(args: readonly string[]) {
+  const run = await runCli(['verify-manifest', ...args, '--format', 'json']);
+  let report: VerifyReport;
+  try {
+    report = JSON.parse(run.stdout) as VerifyReport;
+  } catch {
+    assert.fail(`stdout is not one JSON document\n${show(run)}`);
+  }
+  assert.equal(schemaErrors(report), '', show(run));
+  return { run, report };
+}
+
+const findings = (report: VerifyReport, kind: string): Finding[] =>
+  report.checks.filter((c) => c.kind === kind).flatMap((c) => c.listed);
+
+/** What an illumos amd64 image needs around esbuild, except libsocket.so. */
+const ILLUMOS_BASE: Item[] = [
+  { path: 'usr/bin/esbuild', from: ESBUILD },
+  { path: 'lib/amd64/ld.so.1', text: 'the runtime linker\n' },
+  { path: 'lib/64', link: 'amd64' },
+  { path: 'lib/amd64/libc.so.1', text: 'libc\n' },
+  { path: 'lib/amd64/libc.so', link: 'libc.so.1' },
+  { path: 'usr/lib/amd64/libsendfile.so.1', text: 'libsendfile\n' },
+  { path: 'usr/lib/amd64/libsendfile.so', link: 'libsendfile.so.1' },
+  { path: 'usr/lib/64', link: 'amd64' },
+];
+
+test(
+  'the illumos esbuild binary without libsocket.so: missing-library names it and every directory searched, at its manifest line',
+  needsEsbuild,
+  async (t) => {
+    const dir = await scratchDir(t);
+    const image = await buildImage(dir, ILLUMOS_BASE);
+    const { run, report } = await verifyJson([
+      ...image.args,
+      '--fail-on',
+      'failed,not-built,missing-library',
+    ]);
+    assert.equal(run.code, 1, show(run));
+    assert.deepEqual(report.reasons, ['missing-library']);
+    const missing = findings(report, 'missing-library');
+    const line =
+      (await readFile(image.manifest, 'utf8'))
+        .split('\n')
+        .indexOf('f usr/bin/esbuild 0755 root root') + 1;
+    assert.deepEqual(
+      missing.map((f) => [f.path, f.file, f.line]),
+      [['usr/bin/esbuild', image.manifest, line]],
+    );
+    assert.match(missing[0].message, /needs libsocket\.so .*searched \/lib\/64, \/usr\/lib\/64$/);
+    assert.equal(report.checks.find((c) => c.kind === 'missing-library')?.checked, 1);
+    // By default it is reported, not fatal.
+    const lax = await runCli(['verify-manifest', ...image.args]);
+    assert.equal(lax.code, 0, show(lax));
+    assert.match(lax.stdout, /missing-library: usr\/bin\/esbuild .*libsocket\.so/);
+  },
+);
+
+for (const [how, items] of [
+  ['a file in /lib/64', [{ path: 'lib/amd64/libsocket.so', text: 'libsocket\n' }]],
+  [
+    'a symlink in /lib/64 to a file',
+    [
+      { path: 'lib/amd64/libsocket.so.1', text: 'libsocket\n' },
+      { path: 'lib/amd64/libsocket.so', link: '../amd64/libsocket.so.1' },
+    ],
+  ],
+] as const) {
+  test(
+    `the illumos esbuild binary with libsocket.so as ${how}: every library resolves, it passes`,
+    needsEsbuild,
+    async (t) => {
+      const dir = await scratchDir(t);
+      const image = await buildImage(dir, [...ILLUMOS_BASE, ...items]);
+      const { run, report } = await verifyJson([
+        ...image.args,
+        '--fail-on',
+        'failed,not-built,missing-library,bad-runpath,bad-elf,broken-link',
+      ]);
+      assert.equal(run.code, 0, show(run));
+      assert.deepEqual(findings(report, 'missing-library'), []);
+      assert.deepEqual(findings(report, 'broken-link'), []);
+    },
+  );
+}
+
+test(
+  'the interpreter must be in the image: without /lib/amd64/ld.so.1 esbuild is a missing-library',
+  needsEsbuild,
+  async (t) => {
+    const dir = await scratchDir(t);
+    const items = ILLUMOS_BASE.filter((i) => i.path !== 'lib/amd64/ld.so.1');
+    const image = await buildImage(dir, [
+      ...items,
+      { path: 'lib/amd64/libsocket.so', text: 's\n' },
+    ]);
+    const { report } = await verifyJson(image.args);
+    assert.deepEqual(
+      findings(report, 'missing-library').map((f) => f.message),
+      ['its interpreter /lib/amd64/ld.so.1 (PT_INTERP) is not a file in the image'],
+    );
+  },
+);
+
+test(
+  'Debian binaries: RUNPATH is searched (expr finds libgmp there); $ORIGIN is expanded; a runpath that is not in the image is bad-runpath',
+  needsDebian,
+  async (t) => {
+    const dir = await scratchDir(t);
+    const image = await buildImage(dir, [
+      { path: 'usr/bin/expr', from: EXPR },
+      { path: 'lib64/ld-linux-x86-64.so.2', text: 'ld.so\n' },
+      { path: 'usr/lib/x86_64-linux-gnu/libgmp.so.10', text: 'gmp\n' },
+      { path: 'lib/64/libc.so.6', text: 'libc\n' },
+      // A second copy under a runpath that is not in the image.
+      { path: 'usr/bin/catman', from: '/usr/bin/catman' },
+    ]);
+    const { report } = await verifyJson(image.args);
+    const of = (path: string, kind: string) =>
+      findings(report, kind)
+        .filter((f) => f.path === path)
+        .map((f) => f.message);
+    assert.deepEqual(of('usr/bin/expr', 'missing-library'), []);
+    assert.deepEqual(of('usr/bin/expr', 'bad-runpath'), []);
+    assert.deepEqual(of('usr/bin/catman', 'bad-runpath'), [
+      'DT_RUNPATH entry /usr/lib/man-db is not a directory in the image',
+    ]);
+    assert.ok(
+      of('usr/bin/catman', 'missing-library').some((m) =>
+        m.includes('searched /usr/lib/man-db, /lib/64, /usr/lib/64'),
+      ),
+    );
+  },
+);
+
+test(
+  'a Debian library with RPATH $ORIGIN finds its neighbours; the one that is not there is named',
+  needsJava,
+  async (t) => {
+    const dir = await scratchDir(t);
+    const image = await buildImage(dir, [
+      { path: 'usr/lib/java/libmanagement.so', from: join(JAVA_LIB, 'libmanagement.so') },
+      { path: 'usr/lib/java/libjava.so', text: 'not even an ELF\n' },
+      { path: 'lib/64/libc.so.6', text: 'libc\n' },
+    ]);
+    const { report } = await verifyJson(image.args);
+    assert.deepEqual(
+      findings(report, 'missing-library').map((f) => [f.path, f.message]),
+      [
+        [
+          'usr/lib/java/libmanagement.so',
+          'needs libjvm.so (DT_NEEDED): not in the image; searched /usr/lib/java, /lib/64, /usr/lib/64',
+        ],
+      ],
+    );
+  },
+);
+
+test(
+  'bad ELF files are findings, never crashes: truncated in the program headers, a dynamic section past the end',
+  needsDebian,
+  async (t) => {
+    const dir = await scratchDir(t);
+    const real = await readFile(EXPR);
+    const phoff = Number(real.readBigUInt64LE(32));
+    const cut = real.subarray(0, phoff + 20);
+    // The PT_DYNAMIC header's p_offset moved past the end of the file.
+    const moved = Buffer.from(real);
+    const phnum = moved.readUInt16LE(56);
+    for (let i = 0; i < phnum; i++) {
+      const o = phoff + i * 56;
+      if (moved.readUInt32LE(o) === 2) moved.writeBigUInt64LE(BigInt(real.length + 4096), o + 8);
+    }
+    const image = await buildImage(dir, [
+      { path: 'usr/bin/cut', text: cut },
+      { path: 'usr/bin/moved', text: moved },
+    ]);
+    const { run, report } = await verifyJson([...image.args, '--fail-on', 'bad-elf']);
+    assert.equal(run.code, 1, show(run));
+    const bad = findings(report, 'bad-elf');
+    assert.deepEqual(
+      bad.map((f) => f.path),
+      ['usr/bin/cut', 'usr/bin/moved'],
+    );
+    assert.match(bad[0].message, /truncated: .*program headers/);
+    assert.match(bad[1].message, /dynamic section .* past the end of the file/);
+    assert.doesNotMatch(run.stderr, /^\s+at /m);
+  },
+);
+
+test('links: dangling and loops (of 1 and of 40) are broken-link; run-time paths and --allow-dangling are not', async (t) => {
+  const dir = await scratchDir(t);
+  const chain = Array.from({ length: 40 }, (_, i) => ({
+    path: `loop/l${i}`,
+    link: `l${(i + 1) % 40}`,
+  }));
+  const image = await buildImage(dir, [
+    { path: 'usr/bin/ls', text: 'ls\n' },
+    { path: 'usr/bin/dir', link: 'ls' },
+    { path: 'usr/bin/gone', link: '../lib/gone' },
+    { path: 'usr/bin/self', link: 'self' },
+    ...chain,
+    { path: 'etc/mnttab-link', link: '/etc/mnttab' },
+    { path: 'usr/bin/null', link: '../../dev/null' },
+    { path: 'usr/bin/site', link: '/opt/site/bin/tool' },
+    { path: 'usr/bin/abs', link: '/usr/bin/ls' },
+  ]);
+  const { report } = await verifyJson([...image.args, '--allow-dangling', 'opt/site/**']);
+  const broken = findings(report, 'broken-link');
+  assert.deepEqual(
+    broken.map((f) => f.path).sort(),
+    ['usr/bin/gone', 'usr/bin/self', ...chain.map((c) => c.path)].sort(),
+  );
+  assert.match(
+    broken.find((f) => f.path === 'usr/bin/gone')!.message,
+    /dangling, \/usr\/lib\/gone is not in the image/,
+  );
+  assert.match(broken.find((f) => f.path === 'usr/bin/self')!.message, /loop/);
+  const m = (await readFile(image.manifest, 'utf8')).split('\n');
+  assert.equal(
+    broken.find((f) => f.path === 'usr/bin/gone')!.line,
+    m.indexOf('s usr/bin/gone=../lib/gone') + 1,
+  );
+});
+
+test('headroom: free blocks and inodes always shown; --min-free and --min-free-inodes make too little a finding', async (t) => {
+  const dir = await scratchDir(t);
+  const image = await buildImage(dir, [{ path: 'etc/motd', text: 'hello\n' }]);
+  const { run, report } = await verifyJson(image.args);
+  assert.equal(run.code, 0, show(run));
+  const h = report.headroom!;
+  assert.ok(
+    h.freeBlocks > 0 && h.freeBlocks < h.blocks && h.freeInodes > 0 && h.freeInodes < h.inodes,
+    JSON.stringify(h),
+  );
+  const low = await verifyJson([
+    ...image.args,
+    '--min-free',
+    '100%',
+    '--min-free-inodes',
+    String(h.inodes),
+    '--fail-on',
+    'low-headroom',
+  ]);
+  assert.equal(low.run.code, 1, show(low.run));
+  assert.equal(findings(low.report, 'low-headroom').length, 2);
+  const enough = await runCli([
+    'verify-manifest',
+    ...image.args,
+    '--min-free',
+    '1K',
+    '--fail-on',
+    'low-headroom',
+  ]);
+  assert.equal(enough.code, 0, show(enough));
+  assert.match(enough.stdout, /^headroom: .* free of .* inodes free/m);
+  const bad = await runCli(['verify-manifest', ...image.args, '--min-free', 'lots']);
+  assert.equal(bad.code, 2, show(bad));
+  assert.match(bad.stderr, /--min-free "lots"/);
+});
+
+test(
+  'a platform whose boot_archive is not readable: one message naming it, exit 1, no stack trace',
+  { skip: !isRoot && 'needs root to run the check as another user' },
+  async (t) => {
+    const dir = await scratchDir(t);
+    const image = await buildImage(dir, [{ path: 'etc/motd', text: 'hello\n' }]);
+    await chmod(dir, 0o755);
+    const platform = image.args[image.args.indexOf('--platform') + 1];
+    const archive = join(platform, 'i86pc', 'amd64', 'boot_archive');
+    await chmod(archive, 0);
+    const r = await runCli(['verify-manifest', ...image.args], { unprivileged: true });
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, new RegExp(`cannot read ${archive}: permission denied`), show(r));
+    assert.doesNotMatch(r.stdout + r.stderr, /^\s+at |internal error/m, show(r));
+  },
+);
