@@ -45,8 +45,10 @@ const ROOT_ONLY = new Set(['build-world', 'verify']);
  */
 const SHARED: Record<string, string> = {
   workspace: 'setup-illumos-host and build-world',
-  proto: 'setup-illumos-host, build-world and build-live',
-  'man-dir': 'setup-illumos-host and build-live',
+  proto: 'setup-illumos-host, build-world, build-live and verify-manifest',
+  'man-dir': 'setup-illumos-host, build-live and verify-manifest',
+  overlays: 'build-live and verify-manifest',
+  'system-root': 'build-live and verify-manifest',
   manifests: 'build-live and verify-manifest',
   defines: 'build-live and verify-manifest',
 };
@@ -54,7 +56,10 @@ const SHARED: Record<string, string> = {
 /** Sub-action inputs the composite fills from an earlier step, not from an input of its own. */
 const FROM_STEPS: Record<string, Record<string, string>> = {
   'build-live': { proto: '${{ steps.world.outputs.proto || inputs.proto }}' },
-  'verify-manifest': { logs: '${{ steps.build.outputs.log }}' },
+  'verify-manifest': {
+    logs: '${{ steps.build.outputs.log }}',
+    proto: '${{ steps.world.outputs.proto || inputs.proto }}',
+  },
 };
 
 const owners = (input: string) => SUBS.filter((n) => input in sub[n].inputs);

@@ -93,14 +93,14 @@ describe('manifest lint', () => {
         'd tmp 1777 root root',
         'd var 0755 root sys',
         'd var/spool 0777 root bin',
-        'f var/log 0666 root sys',
+        'f var/logfile 0666 root sys',
         'f var/sticky 1666 root sys',
         '',
       ].join('\n'),
     );
     assert.deepEqual(findings, [
       `${file}:3: warning: var/spool: world-writable directory without the sticky bit (mode 0777; 1777 is usual)`,
-      `${file}:4: warning: var/log: world-writable file (mode 0666)`,
+      `${file}:4: warning: var/logfile: world-writable file (mode 0666)`,
       `${file}:5: warning: var/sticky: world-writable file (mode 1666)`,
     ]);
   });

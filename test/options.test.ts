@@ -167,7 +167,7 @@ test('verify-manifest: logs required, baseline needs platform, fail-on checked; 
   const parsed = parseVerifyOptions({ log: 'a\nb', 'fail-on': 'failed,added' }, action);
   assert.deepEqual(parsed.verify.logs, ['a', 'b']);
   assert.deepEqual(parsed.verify.failOn, ['failed', 'added']);
-  assert.deepEqual(parseVerifyOptions({ log: ['a'] }, cli).verify.failOn, ['failed']);
+  assert.deepEqual(parseVerifyOptions({ log: ['a'] }, cli).verify.failOn, ['failed', 'not-built']);
 });
 
 test('setup-host and build-world: defaults, and names in both styles', () => {

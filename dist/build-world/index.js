@@ -95698,7 +95698,7 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3838);
 /* harmony import */ var _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4540);
 /* harmony import */ var _options_build_world_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2498);
-/* harmony import */ var _world_build_world_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(709);
+/* harmony import */ var _world_build_world_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8751);
 /* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8871);
 /* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9697);
 /* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(9962);
@@ -96379,6 +96379,7 @@ function parseBuildWorldOptions(raw, names, defaults) {
 /* harmony export */   eb: () => (/* binding */ UsageError),
 /* harmony export */   yo: () => (/* binding */ UserError)
 /* harmony export */ });
+/* unused harmony exports isIoCondition, ioError */
 /**
  * Errors a user can act on. The CLI and the actions print `message` alone
  * (never a stack trace) and exit with `exitCode`.
@@ -96418,7 +96419,31 @@ const REASONS = {
     ENOSPC: 'no space left on device',
     EEXIST: 'already exists',
     ELOOP: 'too many levels of symbolic links',
+    EIO: 'input/output error',
+    EDQUOT: 'disk quota exceeded',
+    EFBIG: 'file too large (a file size limit)',
+    ENAMETOOLONG: 'file name too long',
 };
+/**
+ * The conditions of a file system that stop a build whatever the entry:
+ * a full disk, a quota, a size limit, a read-only or failing device. They
+ * are errors (exit 1, README "Exit codes"), never a "missing file".
+ */
+const IO_CONDITIONS = new Set(['ENOSPC', 'EIO', 'EDQUOT', 'EFBIG', 'EROFS']);
+/** True for an error of IO_CONDITIONS. */
+function isIoCondition(err) {
+    const code = errnoCode(err);
+    return code !== undefined && IO_CONDITIONS.has(code);
+}
+/**
+ * The UserError for an I/O condition met while `doing` ("write", "copy X
+ * to") `path`: the path and the condition, with its code
+ * ("cannot write out/x: no space left on device (ENOSPC)").
+ */
+function ioError(err, doing, path) {
+    const code = errnoCode(err);
+    return new UserError(`cannot ${doing} ${path}: ${describeError(err)}${code ? ` (${code})` : ''}`);
+}
 /** A short human reason for a system error ("does not exist", ...). */
 function describeError(err) {
     const code = errnoCode(err);
@@ -96432,7 +96457,7 @@ function describeError(err) {
 
 /***/ }),
 
-/***/ 709:
+/***/ 8751:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -96727,6 +96752,7 @@ function parseKeyInputs(text) {
 
 
 
+
 /** The temporary name a finished output is written under before its rename. */
 function partialName(finalPath) {
     return (0,external_node_path_.join)((0,external_node_path_.dirname)(finalPath), `.${(0,external_node_path_.basename)(finalPath)}.partial`);
@@ -96744,19 +96770,28 @@ class atomic_AtomicLineWriter {
         this.path = path;
         this.tmp = partialName(path);
         this.stream = createWriteStream(this.tmp, { mode: 0o644 });
-        this.stream.on('error', (err) => (this.failure = err));
+        // A full disk or a size limit names the file.
+        this.stream.on('error', (err) => (this.failure = this.named(err)));
+    }
+    named(err) {
+        if (isIoCondition(err))
+            return ioError(err, 'write', this.path);
+        return err instanceof Error ? err : new Error(String(err));
     }
     /** Writes one line; waits when the stream's buffer is full. */
     async line(text) {
         if (this.failure)
             throw this.failure;
-        if (!this.stream.write(text + '\n'))
-            await once(this.stream, 'drain');
+        if (!this.stream.write(text + '\n')) {
+            await once(this.stream, 'drain').catch((err) => {
+                throw this.named(err);
+            });
+        }
     }
     async close() {
         if (!this.stream.closed) {
             this.stream.end();
-            await once(this.stream, 'close');
+            await once(this.stream, 'close').catch(() => undefined);
         }
         if (this.failure)
             throw this.failure;
@@ -96771,6 +96806,48 @@ class atomic_AtomicLineWriter {
     }
 }
 //# sourceMappingURL=atomic.js.map
+;// CONCATENATED MODULE: ./build/src/util/format.js
+/** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
+function humanBytes(bytes) {
+    if (bytes < 0)
+        return `-${humanBytes(-bytes)}`;
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+/**
+ * A copy of `text` that shares no memory with the string it was cut from.
+ * V8 keeps a substring's whole parent alive: a path matched out of a line
+ * of a 64 KiB read chunk would pin the chunk for as long as it is kept.
+ */
+function ownString(text) {
+    return Buffer.from(text, 'utf8').toString('utf8');
+}
+const SIZE_UNITS = {
+    '': 1,
+    K: 2 ** 10,
+    M: 2 ** 20,
+    G: 2 ** 30,
+    T: 2 ** 40,
+};
+/**
+ * A size as people write it: bytes (`1048576`), or a whole or decimal
+ * number with K, M, G or T (powers of 1024, as mkfile reads them; `512M`,
+ * `1.5G`, `2GiB` and `2gb` alike). Undefined when `text` is not a size.
+ */
+function parseSize(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+    if (!m || (m[2] === '' && m[1].includes('.')))
+        return undefined;
+    const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
+    return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+//# sourceMappingURL=format.js.map
 ;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
 /**
  * Checks a tar (or tar.gz) before anything is unpacked from it: every
@@ -96782,20 +96859,87 @@ class atomic_AtomicLineWriter {
 
 
 
-const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
-const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-/** Throws a UserError naming the first member that would land outside, or an unreadable archive. */
-async function checkTarMembers(file, options) {
-    if (options.gzip) {
-        const handle = await (0,promises_.open)(file, 'r');
-        const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-        await handle.close();
-        if (bytesRead < 2 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) {
-            throw new errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
+
+
+
+
+/** How much of a member declaredSize sees: a UFS superblock or an ISO 9660 volume descriptor. */
+const HEAD_BYTES = 36 << 10;
+/** Reads of the archive stay this small, so memory stays bounded whatever the ratio. */
+const READ_SIZE = 64 << 10;
+/**
+ * Feeds `file` (gunzipped when it is gzip) into a tar parser chunk by
+ * chunk, waiting for the parser between chunks: at most a read's worth of
+ * decompressed data is in memory at once. `onBytes` sees every
+ * decompressed byte count and may throw to stop.
+ */
+async function feedTar(file, parser, gzip, onBytes) {
+    const input = (0,external_node_fs_.createReadStream)(file, { highWaterMark: READ_SIZE });
+    const stream = gzip ? input.pipe((0,external_node_zlib_.createGunzip)({ chunkSize: READ_SIZE })) : input;
+    input.on('error', (err) => stream.destroy(err));
+    let failure;
+    parser.on('error', (err) => (failure ??= err));
+    const closed = (0,external_node_events_.once)(parser, 'close').catch(() => undefined);
+    // After the end-of-archive blocks the parser only buffers (and re-copies)
+    // what comes: nothing after them is read.
+    let eof = false;
+    parser.on('eof', () => (eof = true));
+    let total = 0;
+    try {
+        for await (const chunk of stream) {
+            total += chunk.length;
+            onBytes(total);
+            if (failure || eof)
+                break;
+            if (!parser.write(chunk))
+                await (0,external_node_events_.once)(parser, 'drain');
         }
     }
+    finally {
+        input.destroy();
+        if (stream !== input)
+            stream.destroy();
+    }
+    if (failure)
+        throw failure;
+    parser.end();
+    await closed;
+    // Read again: the parser may have failed while it ended.
+    const failed = failure;
+    if (failed)
+        throw failed;
+}
+async function isGzip(file) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+        return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+    }
+    finally {
+        await handle.close();
+    }
+}
+const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
+const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+/** A member found unsafe, or an archive over its size limit. */
+class Refused extends Error {
+}
+/**
+ * Throws a UserError naming the first member that would land outside (or
+ * is of a refused type), an archive over its size limit, or an unreadable
+ * archive. Streams the archive once with bounded memory.
+ */
+async function checkTarMembers(file, options) {
+    const gzip = await isGzip(file).catch((err) => {
+        throw new errors/* UserError */.yo(`cannot read ${file}: ${(0,errors/* describeError */.Uc)(err)}`);
+    });
+    if (options.gzip && !gzip) {
+        throw new errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
+    }
     const symlinks = new Set();
+    const members = new Set();
     let bad;
+    let declared = 0;
     const underSymlink = (path) => {
         const parts = path.split('/');
         for (let i = 1; i < parts.length; i++) {
@@ -96804,33 +96948,115 @@ async function checkTarMembers(file, options) {
         }
         return false;
     };
-    try {
-        await Ct({
-            file,
-            strict: true,
-            onReadEntry: (entry) => {
-                if (bad !== undefined)
+    const limit = options.maxBytes;
+    const over = (bytes) => new Refused(`${file} unpacks to more than ${limit.bytes} bytes (${humanBytes(limit.bytes)}, ` +
+        `${bytes} seen); refusing to unpack it (${limit.option} raises the limit)`);
+    const onReadEntry = (entry) => {
+        entry.resume();
+        if (bad !== undefined)
+            return;
+        const path = trimSlashes(entry.path);
+        const link = entry.linkpath;
+        declared += entry.size ?? 0;
+        if (limit && declared > limit.bytes)
+            throw over(declared);
+        const member = entry.path;
+        if (escapes(member) || underSymlink(path))
+            bad = { member };
+        else if (options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory') {
+            bad = { member, type: entry.type };
+        }
+        else if (entry.type === 'Link' &&
+            link &&
+            (escapes(link) || !members.has(trimSlashes(link)))) {
+            // A hard link names an earlier member, from the top of the archive.
+            bad = escapes(link) ? { member } : { member, link };
+        }
+        else if (entry.type === 'SymbolicLink') {
+            if (!options.allowOutwardSymlinks && link && ((0,external_node_path_.isAbsolute)(link) || link.includes('..')))
+                bad = { member };
+            symlinks.add(path);
+        }
+        members.add(path);
+        const declare = options.declaredSize?.(path);
+        if (declare && entry.type === 'File') {
+            const head = [];
+            let got = 0;
+            let checked = false;
+            const check = () => {
+                if (checked)
                     return;
-                const path = trimSlashes(entry.path);
-                const link = entry.linkpath;
-                if (escapes(entry.path) || underSymlink(path))
-                    bad = entry.path;
-                else if (entry.type === 'Link' && link && escapes(link))
-                    bad = entry.path;
-                else if (entry.type === 'SymbolicLink') {
-                    if (!options.allowOutwardSymlinks && link && ((0,external_node_path_.isAbsolute)(link) || link.includes('..')))
-                        bad = entry.path;
-                    symlinks.add(path);
+                checked = true;
+                const size = declare(Buffer.concat(head));
+                // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
+                if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
+                    bad ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
                 }
-            },
+            };
+            entry.on('data', (chunk) => {
+                if (got >= HEAD_BYTES)
+                    return;
+                head.push(chunk);
+                got += chunk.length;
+                if (got >= HEAD_BYTES)
+                    check();
+            });
+            entry.on('end', check);
+        }
+    };
+    const parser = new rt({ strict: true, onReadEntry });
+    try {
+        await feedTar(file, parser, gzip, (bytes) => {
+            // Headers and padding come on top of the members: allow a block per member and the end blocks.
+            if (limit && bytes > limit.bytes + 512 * (members.size + 1) + 10240)
+                throw over(bytes);
         });
     }
     catch (err) {
-        throw new errors/* UserError */.yo(`${file} is not a readable ${options.gzip ? 'tar.gz' : 'tar'}: ${(0,errors/* describeError */.Uc)(err)}`);
+        if (err instanceof Refused)
+            throw new errors/* UserError */.yo(err.message);
+        throw new errors/* UserError */.yo(`${file} is not a readable ${gzip ? 'tar.gz' : 'tar'}: ${(0,errors/* describeError */.Uc)(err)}`);
     }
-    if (bad !== undefined) {
-        throw new errors/* UserError */.yo(`${file}: member ${bad} would land outside ${options.into}; refusing to unpack it`);
+    if (bad?.declared !== undefined) {
+        throw new errors/* UserError */.yo(`${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
+            `${bad.declared} its own header declares; refusing to unpack it`);
     }
+    if (bad?.type) {
+        throw new errors/* UserError */.yo(`${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
+            'and directories; refusing to unpack it');
+    }
+    if (bad?.link) {
+        throw new errors/* UserError */.yo(`${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
+            'member of the archive; refusing to unpack it');
+    }
+    if (bad) {
+        throw new errors/* UserError */.yo(`${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`);
+    }
+}
+/**
+ * Unpacks a tar (or tar.gz) that checkTarMembers passed into `cwd`, with
+ * the same bounded memory (node-tar's own reader inflates a whole 16 MB
+ * read at once).
+ */
+async function extractTar(file, cwd) {
+    const gzip = await isGzip(file);
+    await feedTar(file, new Unpack({ cwd, strict: true, preservePaths: false }), gzip, () => undefined);
+}
+/**
+ * The size a boot_archive declares for itself: a UFS superblock's
+ * fs_size x fs_fsize, or an ISO 9660 primary volume descriptor's volume
+ * space size x logical block size. Undefined when it is neither.
+ */
+function declaredImageSize(head) {
+    const sb = 8192;
+    if (head.length >= sb + 1376 && head.readInt32LE(sb + 1372) === 0x011954) {
+        return head.readInt32LE(sb + 36) * head.readInt32LE(sb + 52);
+    }
+    const pvd = 0x8000;
+    if (head.length >= pvd + 132 && head.toString('latin1', pvd + 1, pvd + 6) === 'CD001') {
+        return head.readUInt32LE(pvd + 80) * head.readUInt16LE(pvd + 128);
+    }
+    return undefined;
 }
 //# sourceMappingURL=tar-safety.js.map
 ;// CONCATENATED MODULE: ./build/src/cache/entry.js
@@ -97722,7 +97948,9 @@ function alive(pid) {
         return (0,errors/* errnoCode */.UK)(err) === 'EPERM';
     }
 }
-async function lockWorkspace(path, onWarning) {
+const WORKSPACE = { command: 'build-world', place: 'workspace' };
+async function lockWorkspace(path, onWarning, owner = WORKSPACE) {
+    const { command, place } = owner;
     for (let attempt = 0; attempt < 3; attempt++) {
         try {
             const handle = await (0,promises_.open)(path, 'wx', 0o644);
@@ -97732,7 +97960,7 @@ async function lockWorkspace(path, onWarning) {
         }
         catch (err) {
             if ((0,errors/* errnoCode */.UK)(err) !== 'EEXIST') {
-                throw new errors/* UserError */.yo(`cannot create the workspace lock ${path}: ${(0,errors/* describeError */.Uc)(err)}`);
+                throw new errors/* UserError */.yo(`cannot create the ${place} lock ${path}: ${(0,errors/* describeError */.Uc)(err)}`);
             }
         }
         const text = await (0,promises_.readFile)(path, 'utf8').catch(() => '');
@@ -97742,17 +97970,17 @@ async function lockWorkspace(path, onWarning) {
         if (text === '') {
             const made = await (0,promises_.stat)(path).then((s) => s.mtimeMs, () => 0);
             if (made > Date.now() - 10_000) {
-                throw new errors/* UserError */.yo(`another build-world is starting in this workspace: ${path} was just created; try again`);
+                throw new errors/* UserError */.yo(`another ${command} is starting in this ${place}: ${path} was just created; try again`);
             }
         }
         if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-            throw new errors/* UserError */.yo(`another build-world (pid ${pid}) is using this workspace: ${path} is locked; ` +
+            throw new errors/* UserError */.yo(`another ${command} (pid ${pid}) is using this ${place}: ${path} is locked; ` +
                 'wait for it to finish (remove the lock only if that process is not a build)');
         }
-        onWarning(`taking over the stale workspace lock ${path} (${pid > 0 ? `pid ${pid} is gone` : 'it names no pid'})`);
+        onWarning(`taking over the stale ${place} lock ${path} (${pid > 0 ? `pid ${pid} is gone` : 'it names no pid'})`);
         await (0,promises_.rm)(path, { force: true });
     }
-    throw new errors/* UserError */.yo(`cannot take the workspace lock ${path}: other builds keep taking it`);
+    throw new errors/* UserError */.yo(`cannot take the ${place} lock ${path}: other builds keep taking it`);
 }
 //# sourceMappingURL=lock.js.map
 ;// CONCATENATED MODULE: ./build/src/world/stages.js

@@ -5,7 +5,7 @@ import { formatMode } from '../formats/manifest-line.js';
 import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
 import { emptyCounts, type BuildCounts, type ImageNode } from '../image/model.js';
 import { isFound, type SourceSearch } from '../sources/search.js';
-import { describeError } from '../util/errors.js';
+import { describeError, ioError, isIoCondition, UserError } from '../util/errors.js';
 import type { AtomicLineWriter } from '../util/atomic.js';
 import { copyWithMd5, mapLimit, md5OfFile } from '../util/copy.js';
 import { formatLogLine } from '../formats/build-log.js';
@@ -56,6 +56,17 @@ export interface AssemblyResult {
   applied: ImageNode[];
   warnings: Diagnostic[];
   counts: BuildCounts;
+}
+
+/**
+ * An entry that could not be made is FAILED, unless the file system itself
+ * failed (full, quota, size limit, read-only, I/O error): that stops the
+ * build with the path and the condition.
+ */
+function failedOrThrow(err: unknown, doing: string, path: string): string {
+  if (err instanceof UserError) throw err;
+  if (isIoCondition(err)) throw ioError(err, doing, path);
+  return describeError(err);
 }
 
 function nodeFromEntry(entry: ManifestEntry): ImageNode {
@@ -121,7 +132,7 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
       counts.dirs++;
     } catch (err) {
       node.status = 'failed';
-      node.error = describeError(err);
+      node.error = failedOrThrow(err, 'create the directory', staged(node.path));
     }
     await record(node);
     onProgress?.({ phase: 'directories', done: i + 1, total: dirs.length, bytes: 0 });
@@ -161,7 +172,7 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
         counts.bytes += digest.size;
       } catch (err) {
         node.status = 'failed';
-        node.error = `cannot copy ${found.path}: ${describeError(err)}`;
+        node.error = `cannot copy ${found.path}: ${failedOrThrow(err, 'copy', found.path)}`;
         node.searched = [`${found.tag}:${found.path}`];
       }
     }
@@ -176,7 +187,7 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
       counts.symlinks++;
     } catch (err) {
       node.status = 'failed';
-      node.error = describeError(err);
+      node.error = failedOrThrow(err, 'create the symlink', staged(node.path));
     }
     await record(node);
     onProgress?.({ phase: 'symlinks', done: i + 1, total: symlinks.length, bytes: counts.bytes });
@@ -202,7 +213,7 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
         counts.hardlinks++;
       } catch (err) {
         node.status = 'failed';
-        node.error = describeError(err);
+        node.error = failedOrThrow(err, 'create the hard link', staged(node.path));
       }
     }
     await record(node);

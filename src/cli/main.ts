@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { errnoCode, UserError } from '../util/errors.js';
+import { describeError, errnoCode, isIoCondition, UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { buildLiveCommand } from './build-live-command.js';
 import { buildWorldCommand } from './build-world-command.js';
@@ -52,6 +52,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`joyent-live: error: ${err.message}\n`);
       for (const detail of err.details) process.stderr.write(`  ${detail}\n`);
       return err.exitCode;
+    }
+    if (isIoCondition(err)) {
+      // A full disk or a size limit met where no path was at hand: still an error, not a bug.
+      const path = (err as { path?: unknown }).path;
+      const where = typeof path === 'string' ? `${path}: ` : '';
+      process.stderr.write(
+        `joyent-live: error: ${where}${describeError(err)} (${errnoCode(err)})\n`,
+      );
+      return 1;
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`joyent-live: internal error: ${message}\n`);

@@ -33,6 +33,7 @@ interface VerifyFlags {
   failOn: string;
   format: string;
   output?: string;
+  maxUnpack?: string;
 }
 
 /** `joyent-live verify-manifest` (docs/exit-codes.md): exit 0 pass, 1 fail or error, 2 usage. */
@@ -106,6 +107,10 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
         .default(VERIFY_DEFAULTS.format),
     )
     .option('--output <file>', 'also write the report to this file')
+    .option(
+      '--max-unpack <size>',
+      'largest platform tgz content to unpack (default 4G; 512M, 8G, bytes)',
+    )
     .action(async (flags: VerifyFlags) => {
       const { verify, format, output } = parseVerifyOptions(
         {
@@ -128,6 +133,7 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
           'fail-on': flags.failOn,
           format: flags.format,
           output: flags.output,
+          'max-unpack': flags.maxUnpack,
         },
         cliNames<VerifyOption>(),
       );

@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { ImageIdentities } from '../image/owners.js';
 import { ROOT_DIR, type ImageNode } from '../image/model.js';
-import { compareBytes } from '../manifest/path.js';
-import { describeError, UserError } from '../util/errors.js';
+import { checkImagePath, compareBytes } from '../manifest/path.js';
+import { UserError } from '../util/errors.js';
+import { forEachLine } from '../util/lines.js';
 import { formatMode } from './manifest-line.js';
 
 // ---- writer ----
@@ -72,47 +71,41 @@ const imagePath = (dotted: string) => (dotted === '.' ? '' : dotted.replace(/^\.
 export async function readBootManifest(file: string): Promise<BootManifest> {
   const entries = new Map<string, BootEntry>();
   let format: BootManifest['format'] | undefined;
-  let lineNo = 0;
-  try {
-    const lines = createInterface({
-      input: createReadStream(file, { encoding: 'utf8' }),
-      crlfDelay: Infinity,
-    });
-    for await (const text of lines) {
-      lineNo++;
-      if (text.trim() === '') continue;
-      const md5sum = MD5SUM.exec(text);
-      format ??= md5sum ? 'md5sum' : 'boot_archive.manifest';
-      let entry: BootEntry | undefined;
-      if (format === 'md5sum') {
-        if (md5sum) entry = { type: 'f', path: imagePath(md5sum[2]), md5: md5sum[1] };
-      } else {
-        const node = SPEC_NODE.exec(text);
-        const link = SPEC_LINK.exec(text);
-        if (node && (node[1] === 'f') === (node[6] !== undefined)) {
-          entry = {
-            type: node[1] as 'd' | 'f',
-            path: imagePath(node[2]),
-            mode: parseInt(node[3], 8),
-            owner: node[4],
-            group: node[5],
-            md5: node[6],
-          };
-        } else if (link) {
-          entry = { type: 's', path: imagePath(link[1]), target: link[2] };
-        }
+  await forEachLine(file, 'boot_archive.manifest', (raw, lineNo) => {
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (text.trim() === '') return;
+    const md5sum = MD5SUM.exec(text);
+    format ??= md5sum ? 'md5sum' : 'boot_archive.manifest';
+    let entry: BootEntry | undefined;
+    if (format === 'md5sum') {
+      if (md5sum) entry = { type: 'f', path: imagePath(md5sum[2]), md5: md5sum[1] };
+    } else {
+      const node = SPEC_NODE.exec(text);
+      const link = SPEC_LINK.exec(text);
+      if (node && (node[1] === 'f') === (node[6] !== undefined)) {
+        entry = {
+          type: node[1] as 'd' | 'f',
+          path: imagePath(node[2]),
+          mode: parseInt(node[3], 8),
+          owner: node[4],
+          group: node[5],
+          md5: node[6],
+        };
+      } else if (link) {
+        entry = { type: 's', path: imagePath(link[1]), target: link[2] };
       }
-      if (!entry) {
-        throw new UserError(
-          `${file}:${lineNo}: not a ${format} line: ${JSON.stringify(text.slice(0, 200))}`,
-        );
-      }
-      entries.set(entry.path, entry);
     }
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`cannot read ${file}: ${describeError(err)}`);
-  }
+    if (!entry) {
+      throw new UserError(
+        `${file}:${lineNo}: not a ${format} line: ${JSON.stringify(text.slice(0, 200))}`,
+      );
+    }
+    // Paths are read below the image root: one that climbs out or is
+    // absolute is refused before anything touches the file system.
+    const unsafe = entry.path === '' ? undefined : checkImagePath(entry.path);
+    if (unsafe) throw new UserError(`${file}:${lineNo}: unsafe path: ${unsafe}`);
+    entries.set(entry.path, entry);
+  });
   if (!format) throw new UserError(`${file} is empty: not a boot_archive.manifest`);
   return { file, format, entries };
 }

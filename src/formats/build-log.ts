@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { ImageNode } from '../image/model.js';
 import type { SourceTag } from '../sources/search.js';
-import { describeError, UserError } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { forEachLine, openRegularFile } from '../util/lines.js';
 import { ownString } from '../util/format.js';
 import type { LogEntry } from '../verify/types.js';
 
@@ -183,14 +183,9 @@ export async function readBuildLog(
   path: string,
   onEntry: (entry: LogEntry) => void,
 ): Promise<LogSummary> {
-  let size: number;
-  try {
-    const handle = await open(path, 'r');
-    size = (await handle.stat()).size;
-    await handle.close();
-  } catch (err) {
-    throw new UserError(`cannot read log ${path}: ${describeError(err)}`);
-  }
+  const handle = await openRegularFile(path, 'log');
+  const size = (await handle.stat()).size;
+  await handle.close();
   if (size === 0)
     throw new UserError(`log ${path} is empty: the build wrote nothing, or this is the wrong file`);
   const summary: LogSummary = {
@@ -268,26 +263,7 @@ export async function readBuildLog(
     }
     entry(parsed, summary.lines);
   };
-  // Split by hand rather than with readline: fewer objects per line, which
-  // keeps the peak memory of a million-line log low.
-  let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8' }) as AsyncIterable<string>) {
-    let start = 0;
-    let end = chunk.indexOf('\n');
-    if (end >= 0 && rest) {
-      handleLine(rest + chunk.slice(0, end));
-      rest = '';
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    while (end >= 0) {
-      handleLine(chunk.slice(start, end));
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    rest += chunk.slice(start);
-  }
-  if (rest) handleLine(rest);
+  await forEachLine(path, 'log', handleLine);
   if (pending) unfinished(pending);
   else if (summary.truncatedLastLine && !lastWasEntry && !last.startsWith('#')) {
     // Cut in the middle of a line: whatever it was, it did not finish.

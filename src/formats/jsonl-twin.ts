@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { isSymlinkNode, type ImageNode } from '../image/model.js';
+import { forEachLine } from '../util/lines.js';
 import { formatMode } from './manifest-line.js';
 
 // ---- writer ----
@@ -64,12 +63,8 @@ export async function readTwinFailures(logPath: string): Promise<Map<string, Twi
     ))
   )
     return failures;
-  const lines = createInterface({
-    input: createReadStream(path, { encoding: 'utf8' }),
-    crlfDelay: Infinity,
-  });
-  for await (const line of lines) {
-    if (!FAILED_RECORD.test(line)) continue;
+  await forEachLine(path, 'JSONL twin', (line) => {
+    if (!FAILED_RECORD.test(line)) return;
     try {
       const record = JSON.parse(line) as {
         path?: unknown;
@@ -78,7 +73,7 @@ export async function readTwinFailures(logPath: string): Promise<Map<string, Twi
         searched?: unknown;
         error?: unknown;
       };
-      if (typeof record.path !== 'string') continue;
+      if (typeof record.path !== 'string') return;
       const searched = Array.isArray(record.searched) ? record.searched.map(String) : [];
       if (typeof record.error === 'string' && record.error) searched.push(`(${record.error})`);
       failures.set(record.path, {
@@ -91,6 +86,6 @@ export async function readTwinFailures(logPath: string): Promise<Map<string, Twi
     } catch {
       // A damaged twin line only costs that entry its details.
     }
-  }
+  });
   return failures;
 }

@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { checkImagePath } from '../manifest/path.js';
 import type { Diagnostic, ManifestEntry, SourceLocation } from '../manifest/types.js';
-import { describeError } from '../util/errors.js';
+import { describeError, UserError } from '../util/errors.js';
+import { forEachLine, LineError } from '../util/lines.js';
 
 /**
  * Manifest entry lines (docs/manifest.md): the reader (one line, one file)
@@ -140,20 +139,25 @@ export async function parseManifestFile(file: string, defines: Defines): Promise
   const diagnostics: Diagnostic[] = [];
   let lineNo = 0;
   try {
-    const input = createReadStream(file, { encoding: 'utf8' });
-    const lines = createInterface({ input, crlfDelay: Infinity });
-    for await (const text of lines) {
-      lineNo++;
-      const parsed = parseManifestLine(text, { file, line: lineNo }, defines);
+    await forEachLine(file, 'manifest', (text, line) => {
+      lineNo = line;
+      const parsed = parseManifestLine(text, { file, line }, defines);
       if (parsed.entry) entries.push(parsed.entry);
       diagnostics.push(...parsed.diagnostics);
-    }
-  } catch (err) {
-    diagnostics.push({
-      severity: 'error',
-      message: `cannot read manifest ${file}: ${describeError(err)}`,
-      loc: lineNo > 0 ? { file, line: lineNo } : undefined,
     });
+  } catch (err) {
+    if (err instanceof LineError) {
+      diagnostics.push({ severity: 'error', message: err.reason, loc: { file, line: err.line } });
+    } else {
+      diagnostics.push({
+        severity: 'error',
+        message:
+          err instanceof UserError
+            ? err.message
+            : `cannot read manifest ${file}: ${describeError(err)}`,
+        loc: lineNo > 0 ? { file, line: lineNo } : undefined,
+      });
+    }
   }
   return { file, entries, diagnostics };
 }

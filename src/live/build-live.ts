@@ -32,7 +32,7 @@ import { parentPath } from '../manifest/path.js';
 import { formatDiagnostic, TYPE_NAMES, type Diagnostic } from '../manifest/types.js';
 import { AtomicLineWriter } from '../util/atomic.js';
 import { md5OfFile } from '../util/copy.js';
-import { UserError } from '../util/errors.js';
+import { ioError, isIoCondition, UserError } from '../util/errors.js';
 import { humanBytes } from '../util/format.js';
 import { VERSION } from '../version.js';
 import {
@@ -42,7 +42,13 @@ import {
   type ArchiveFormat,
   type BuiltArchive,
 } from './archive-choice.js';
-import { checkDirOrAbsent, ensureWritableDir, replaceWith } from './output.js';
+import {
+  checkDirOrAbsent,
+  checkHostPathRoom,
+  ensureWritableDir,
+  lockBuildDirs,
+  replaceWith,
+} from './output.js';
 import { dryRunImage, withManifestLine } from './plan-live.js';
 import { failedEntries, prepareBuild, type FailedEntry, type PrepareOptions } from './prepare.js';
 import { checkMaxSize, type UfsOptions } from './ufs-options.js';
@@ -103,6 +109,16 @@ async function sha1File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** Runs a step that writes `path`: a full disk or a size limit names it. */
+async function writing<T>(path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof UserError) && isIoCondition(err)) throw ioError(err, 'write', path);
+    throw err;
+  }
+}
+
 /**
  * Adds (and creates) the parent directories of `path` that the image lacks.
  * Refuses to write through a parent that is not a directory (a customize
@@ -161,10 +177,9 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
   const { buildstamp, epoch, search, scripts } = prepared;
   const warnings: Diagnostic[] = [...prepared.warnings];
   const overlays = options.overlays ?? [];
-  const keepImage = archive === 'none' || options.keepStaging;
   // With no customize step nothing reads the tree on disk: the UFS writer
   // takes each file from its source, and nothing is staged.
-  const locateOnly = scripts.length === 0 && archive === 'ufs' && !keepImage;
+  const locateOnly = scripts.length === 0 && archive === 'ufs' && !options.keepStaging;
   if (isUfs(archive)) {
     // A dry run (stat only) finds what UFS cannot hold (a name over 255
     // bytes, a symlink target over 1023) and an image over --ufs-max-size
@@ -173,165 +188,184 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     const plan = withManifestLine(prepared, () => planUfs(dry.image.values(), ufsOptions));
     checkMaxSize(plan, ufsOptions, 'before the customize step');
   }
+  checkHostPathRoom(options.output, prepared.entries.keys());
   await checkDirOrAbsent(options.output, 'output directory');
   await checkDirOrAbsent(options.logDir, 'log directory');
   await ensureWritableDir(options.output, 'output directory');
   await ensureWritableDir(options.logDir, 'log directory');
-
-  const layout = outputLayout(options.output, buildstamp);
-  const names = logFileNames(buildstamp);
-  const logPath = join(options.logDir, names.log);
-  const jsonlPath = join(options.logDir, names.jsonl);
-  await rm(layout.workDir, { recursive: true, force: true });
-  await mkdir(layout.stagingRoot, { recursive: true });
-  const log = new AtomicLineWriter(logPath);
-  const jsonl = new AtomicLineWriter(jsonlPath);
+  const releaseLocks = await lockBuildDirs(options.output, options.logDir, info);
   try {
-    await log.line(`# joyent-live build-live ${VERSION}`);
-    await log.line(`# buildstamp: ${buildstamp}`);
-    for (const file of prepared.manifestFiles) await log.line(`# manifest: ${file}`);
-    for (const root of search.roots) await log.line(`# source ${root.tag}: ${root.dir}`);
-    for (const script of scripts) await log.line(`# customize: ${script}`);
-    await log.line(`# archive: ${archive}`);
+    return await buildLocked();
+  } finally {
+    await releaseLocks();
+  }
 
-    const stagingRoot = layout.stagingRoot;
-    const assembled = await assembleImage({
-      entries: prepared.entries,
-      search,
-      stagingRoot,
-      log,
-      onProgress: options.onProgress,
-      locateOnly,
-    });
-    const { nodes, counts } = assembled;
-    warnings.push(...assembled.warnings);
-    const ids = await readImageIdentities(nodes, stagingRoot);
-    counts.unknownOwners = resolveOwners(nodes, ids, warnings);
-    for (const node of assembled.applied) await jsonl.line(formatLogRecord(node));
+  // Everything below runs holding the output and log directory locks.
+  async function buildLocked(): Promise<BuildLiveResult> {
+    const layout = outputLayout(options.output, buildstamp);
+    const names = logFileNames(buildstamp);
+    const logPath = join(options.logDir, names.log);
+    const jsonlPath = join(options.logDir, names.jsonl);
+    await rm(layout.workDir, { recursive: true, force: true });
+    await mkdir(layout.stagingRoot, { recursive: true });
+    const log = new AtomicLineWriter(logPath);
+    const jsonl = new AtomicLineWriter(jsonlPath);
+    try {
+      await log.line(`# joyent-live build-live ${VERSION}`);
+      await log.line(`# buildstamp: ${buildstamp}`);
+      for (const file of prepared.manifestFiles) await log.line(`# manifest: ${file}`);
+      for (const root of search.roots) await log.line(`# source ${root.tag}: ${root.dir}`);
+      for (const script of scripts) await log.line(`# customize: ${script}`);
+      await log.line(`# archive: ${archive}`);
 
-    // etc/joyent_buildstamp (docs/output-layout.md); a manifest entry for it keeps its mode and owner.
-    const stampPath = BUILDSTAMP_FILE;
-    await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings, locateOnly });
-    await rm(join(stagingRoot, stampPath), { force: true });
-    await writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 });
-    const stampNode: ImageNode = nodes.get(stampPath) ?? {
-      path: stampPath,
-      type: 'f',
-      origin: 'buildstamp',
-      mode: 0o644,
-      owner: 'root',
-      group: 'root',
-      uid: 0,
-      gid: 0,
-      status: 'ok',
-    };
-    Object.assign(stampNode, await md5OfFile(join(stagingRoot, stampPath)), { status: 'ok' });
-    nodes.set(stampPath, stampNode);
-
-    let image: Map<string, ImageNode>;
-    const rescanNotes: string[] = [];
-    if (scripts.length > 0) {
-      const snapshot = await snapshotStaging(nodes, stagingRoot);
-      info(`customize: running ${scripts.join(', ')}`);
-      // Absolute paths: a script may change directory before it uses them.
-      await runCustomize(scripts, {
-        imageRoot: resolve(stagingRoot),
-        firstOverlay: overlays[0] === undefined ? '' : resolve(overlays[0]),
-        buildstamp,
-        proto: options.proto === undefined ? '' : resolve(options.proto),
+      const stagingRoot = layout.stagingRoot;
+      const assembled = await assembleImage({
+        entries: prepared.entries,
+        search,
+        stagingRoot,
+        log,
+        onProgress: options.onProgress,
+        locateOnly,
       });
-      image = await rescanAfterCustomize(nodes, snapshot, stagingRoot, ids, rescanNotes);
-    } else {
-      image = new Map([...nodes].filter(([, node]) => node.status === 'ok'));
-    }
+      const { nodes, counts } = assembled;
+      warnings.push(...assembled.warnings);
+      const ids = await readImageIdentities(nodes, stagingRoot);
+      counts.unknownOwners = resolveOwners(nodes, ids, warnings);
+      for (const node of assembled.applied) await jsonl.line(formatLogRecord(node));
 
-    await ensureParents(MANIFEST_COPY, image, { stagingRoot, ids, warnings, locateOnly });
-    image.delete(MANIFEST_COPY);
-    const archiveDir = layout.archiveDir(layout.platformPartial);
-    await mkdir(archiveDir, { recursive: true });
-    await writeBootManifest(image, ids, archiveDir, stagingRoot);
-    const fileOf = (path: string) => {
-      const node = image.get(path)!;
-      return contentPath(node.type === 'h' ? image.get(node.linkedFile!)! : node, stagingRoot);
-    };
-    let bootArchiveHash: string | undefined;
-    let ufsPlan: UfsPlan | undefined;
-    if (archive === 'hsfs') {
-      info(`hsfs: writing boot_archive with ${isoTool!.name}`);
-      await packHsfs(isoTool!, image, layout, epoch);
-    } else if (isUfs(archive)) {
-      const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
-      ufsPlan = withManifestLine(prepared, () => planUfs(image.values(), planOptions));
-      checkMaxSize(ufsPlan, ufsOptions, 'after the customize step');
-      info(
-        `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
-          `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
+      // etc/joyent_buildstamp (docs/output-layout.md); a manifest entry for it keeps its mode and owner.
+      const stampPath = BUILDSTAMP_FILE;
+      await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings, locateOnly });
+      await rm(join(stagingRoot, stampPath), { force: true });
+      await writing(join(stagingRoot, stampPath), () =>
+        writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 }),
       );
-      await packUfs(archive, ufsPlan, image, layout, epoch, fileOf);
-    }
-    if (archive !== 'none') {
-      info('sha1: hashing the boot_archive');
-      bootArchiveHash = await finishBootArchive(image, layout, fileOf);
-    }
-    await normalizeModes(layout.platformPartial);
+      const stampNode: ImageNode = nodes.get(stampPath) ?? {
+        path: stampPath,
+        type: 'f',
+        origin: 'buildstamp',
+        mode: 0o644,
+        owner: 'root',
+        group: 'root',
+        uid: 0,
+        gid: 0,
+        status: 'ok',
+      };
+      Object.assign(stampNode, await md5OfFile(join(stagingRoot, stampPath)), { status: 'ok' });
+      nodes.set(stampPath, stampNode);
 
-    // Closing lines of the log: warnings (ignorable `#` lines) and a summary.
-    const warningLines = [
-      ...warnings.map(formatDiagnostic),
-      ...rescanNotes.map((n) => `warning: ${n}`),
-    ];
-    for (const line of warningLines) await log.line(`# ${line}`);
-    await log.line(formatSummaryLine({ ...counts, entries: assembled.applied.length }));
+      let image: Map<string, ImageNode>;
+      const rescanNotes: string[] = [];
+      if (scripts.length > 0) {
+        const snapshot = await snapshotStaging(nodes, stagingRoot);
+        info(`customize: running ${scripts.join(', ')}`);
+        // Absolute paths: a script may change directory before it uses them.
+        await runCustomize(scripts, {
+          imageRoot: resolve(stagingRoot),
+          firstOverlay: overlays[0] === undefined ? '' : resolve(overlays[0]),
+          buildstamp,
+          proto: options.proto === undefined ? '' : resolve(options.proto),
+        });
+        image = await rescanAfterCustomize(nodes, snapshot, stagingRoot, ids, rescanNotes);
+      } else {
+        image = new Map([...nodes].filter(([, node]) => node.status === 'ok'));
+      }
 
-    // Everything is complete: move it into place.
-    if (archive !== 'none') {
-      info('tgz: packing the platform directory');
-      // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
-      await Promise.all([
-        writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch),
-        keepImage ? undefined : rm(stagingRoot, { recursive: true, force: true }),
-      ]);
-    } else {
-      await rm(layout.tgz, { force: true });
-    }
-    await replaceWith(layout.platformPartial, layout.platformDir);
-    let imageDir: string | undefined;
-    if (keepImage) {
-      await applyModelToTree(stagingRoot, image.values(), ROOT_DIR, {
-        owners: process.getuid?.() === 0,
-        time: epoch,
-      });
-      await replaceWith(stagingRoot, layout.imageDir);
-      imageDir = layout.imageDir;
-    }
-    await log.commit();
-    await jsonl.commit();
-    await rm(layout.workDir, { recursive: true, force: true });
+      await ensureParents(MANIFEST_COPY, image, { stagingRoot, ids, warnings, locateOnly });
+      image.delete(MANIFEST_COPY);
+      const archiveDir = layout.archiveDir(layout.platformPartial);
+      await mkdir(archiveDir, { recursive: true });
+      await writing(archiveDir, () => writeBootManifest(image, ids, archiveDir, stagingRoot));
+      const fileOf = (path: string) => {
+        const node = image.get(path)!;
+        return contentPath(node.type === 'h' ? image.get(node.linkedFile!)! : node, stagingRoot);
+      };
+      let bootArchiveHash: string | undefined;
+      let ufsPlan: UfsPlan | undefined;
+      if (archive === 'hsfs') {
+        info(`hsfs: writing boot_archive with ${isoTool!.name}`);
+        await writing(join(archiveDir, 'boot_archive'), () =>
+          packHsfs(isoTool!, image, layout, epoch),
+        );
+      } else if (isUfs(archive)) {
+        const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
+        ufsPlan = withManifestLine(prepared, () => planUfs(image.values(), planOptions));
+        checkMaxSize(ufsPlan, ufsOptions, 'after the customize step');
+        info(
+          `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
+            `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
+        );
+        await writing(join(archiveDir, 'boot_archive'), () =>
+          packUfs(archive, ufsPlan!, image, layout, epoch, fileOf),
+        );
+      }
+      if (archive !== 'none') {
+        info('sha1: hashing the boot_archive');
+        bootArchiveHash = await writing(archiveDir, () => finishBootArchive(image, layout, fileOf));
+      }
+      await normalizeModes(layout.platformPartial);
 
-    const platformArchiveDir = layout.archiveDir(layout.platformDir);
-    return {
-      buildstamp,
-      archive,
-      platformDir: layout.platformDir,
-      bootManifest: join(platformArchiveDir, BOOT_ARCHIVE_MANIFEST),
-      bootArchive: archive !== 'none' ? join(platformArchiveDir, BOOT_ARCHIVE) : undefined,
-      bootArchiveHash,
-      tgz: archive !== 'none' ? layout.tgz : undefined,
-      imageDir,
-      log: logPath,
-      jsonl: jsonlPath,
-      counts,
-      imageEntries: image.size,
-      failed: failedEntries(assembled.applied),
-      warnings: warningLines,
-      ufsPlan,
-      exitCode: counts.failed > 0 ? 3 : 0,
-    };
-  } catch (err) {
-    await log.abort();
-    await jsonl.abort();
-    await rm(layout.workDir, { recursive: true, force: true });
-    throw err;
+      // Closing lines of the log: warnings (ignorable `#` lines) and a summary.
+      const warningLines = [
+        ...warnings.map(formatDiagnostic),
+        ...rescanNotes.map((n) => `warning: ${n}`),
+      ];
+      for (const line of warningLines) await log.line(`# ${line}`);
+      await log.line(formatSummaryLine({ ...counts, entries: assembled.applied.length }));
+
+      // Everything is complete: move it into place.
+      const keepImage = archive === 'none' || options.keepStaging;
+      if (archive !== 'none') {
+        info('tgz: packing the platform directory');
+        // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
+        await Promise.all([
+          writing(layout.tgz, () =>
+            writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch),
+          ),
+          keepImage ? undefined : rm(stagingRoot, { recursive: true, force: true }),
+        ]);
+      } else {
+        await rm(layout.tgz, { force: true });
+      }
+      await replaceWith(layout.platformPartial, layout.platformDir);
+      let imageDir: string | undefined;
+      if (keepImage) {
+        await applyModelToTree(stagingRoot, image.values(), ROOT_DIR, {
+          owners: process.getuid?.() === 0,
+          time: epoch,
+        });
+        await replaceWith(stagingRoot, layout.imageDir);
+        imageDir = layout.imageDir;
+      }
+      await log.commit();
+      await jsonl.commit();
+      await rm(layout.workDir, { recursive: true, force: true });
+
+      const platformArchiveDir = layout.archiveDir(layout.platformDir);
+      return {
+        buildstamp,
+        archive,
+        platformDir: layout.platformDir,
+        bootManifest: join(platformArchiveDir, BOOT_ARCHIVE_MANIFEST),
+        bootArchive: archive !== 'none' ? join(platformArchiveDir, BOOT_ARCHIVE) : undefined,
+        bootArchiveHash,
+        tgz: archive !== 'none' ? layout.tgz : undefined,
+        imageDir,
+        log: logPath,
+        jsonl: jsonlPath,
+        counts,
+        imageEntries: image.size,
+        failed: failedEntries(assembled.applied),
+        warnings: warningLines,
+        ufsPlan,
+        exitCode: counts.failed > 0 ? 3 : 0,
+      };
+    } catch (err) {
+      await log.abort();
+      await jsonl.abort();
+      await rm(layout.workDir, { recursive: true, force: true });
+      throw err;
+    }
   }
 }
 
@@ -391,7 +425,7 @@ async function packUfs(
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
   epoch: number,
-  contentPath: (path: string) => string,
+  fileOf: (path: string) => string,
 ): Promise<void> {
   const output = join(layout.archiveDir(layout.platformPartial), BOOT_ARCHIVE);
   const nodes = [...image.values()];
@@ -400,7 +434,7 @@ async function packUfs(
     const partial = join(layout.workDir, 'boot_archive.ufs');
     await writeUfs({
       stagingRoot,
-      contentPath,
+      contentPath: fileOf,
       nodes,
       root: ROOT_DIR,
       output: partial,
@@ -417,7 +451,7 @@ async function packUfs(
 async function finishBootArchive(
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
-  contentPath: (path: string) => string,
+  fileOf: (path: string) => string,
 ): Promise<string> {
   const archiveDir = layout.archiveDir(layout.platformPartial);
   const bootArchive = join(archiveDir, BOOT_ARCHIVE);
@@ -426,7 +460,7 @@ async function finishBootArchive(
   if (image.get(IMAGE_KERNEL)?.type === 'f') {
     const kernelDir = layout.kernelDir(layout.platformPartial);
     await mkdir(kernelDir, { recursive: true });
-    await copyFile(contentPath(IMAGE_KERNEL), join(kernelDir, 'unix'));
+    await copyFile(fileOf(IMAGE_KERNEL), join(kernelDir, 'unix'));
   }
   return hash;
 }

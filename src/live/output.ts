@@ -1,4 +1,6 @@
 import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { lockWorkspace } from '../world/lock.js';
 import { describeError, UserError } from '../util/errors.js';
 
 /** Fails when `dir` exists as something other than a directory. */
@@ -25,4 +27,68 @@ export async function ensureWritableDir(dir: string, what: string): Promise<void
 export async function replaceWith(from: string, to: string): Promise<void> {
   await rm(to, { recursive: true, force: true });
   await rename(from, to);
+}
+
+/** The longest path the build host takes (PATH_MAX, with its NUL). */
+function hostPathMax(platform: NodeJS.Platform = process.platform): number {
+  return platform === 'linux' ? 4096 : 1024;
+}
+
+/** Room for the work directory's own names below the output directory. */
+const WORK_DIR_ROOM = 64;
+
+/**
+ * Fails before anything is written when the deepest entry, staged below
+ * `output`, would exceed the host's path limit: the same inputs then never
+ * give an image that depends on where the output directory is.
+ */
+export function checkHostPathRoom(
+  output: string,
+  paths: Iterable<string>,
+  platform: NodeJS.Platform = process.platform,
+): void {
+  let longest = '';
+  for (const path of paths) {
+    if (Buffer.byteLength(path) > Buffer.byteLength(longest)) longest = path;
+  }
+  const prefix = Buffer.byteLength(resolve(output)) + WORK_DIR_ROOM;
+  const limit = hostPathMax(platform);
+  if (prefix + Buffer.byteLength(longest) + 1 >= limit) {
+    throw new UserError(
+      `output directory ${output} is too deep for this host: staging ${longest.slice(0, 60)}... ` +
+        `(${Buffer.byteLength(longest)} bytes) below it would exceed the host's path limit of ` +
+        `${limit} bytes (PATH_MAX); use an output directory with a shorter path`,
+    );
+  }
+}
+
+/** The lock file build-live holds in its output and log directories. */
+export const BUILD_LIVE_LOCK = '.build-live.lock';
+
+/**
+ * One build-live at a time per output directory and per log directory
+ * (the same lock as build-world's workspace, in each); a stale lock is
+ * taken over with a warning. Returns the release of both.
+ */
+export async function lockBuildDirs(
+  output: string,
+  logDir: string,
+  onWarning: (message: string) => void,
+): Promise<() => Promise<void>> {
+  const out = await lockWorkspace(join(output, BUILD_LIVE_LOCK), onWarning, {
+    command: 'build-live',
+    place: 'output directory',
+  });
+  if (resolve(output) === resolve(logDir)) return () => out.release();
+  const log = await lockWorkspace(join(logDir, BUILD_LIVE_LOCK), onWarning, {
+    command: 'build-live',
+    place: 'log directory',
+  }).catch(async (err: unknown) => {
+    await out.release();
+    throw err;
+  });
+  return async () => {
+    await log.release();
+    await out.release();
+  };
 }

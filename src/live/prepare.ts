@@ -4,54 +4,13 @@
  * customize scripts.
  */
 import { customizeScripts } from '../assembly/customize.js';
-import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../formats/output-layout.js';
 import type { ImageNode } from '../image/model.js';
+import { imageRuleErrors } from '../manifest/image-rules.js';
 import { loadManifests } from '../manifest/load.js';
-import { parentPath } from '../manifest/path.js';
-import {
-  formatDiagnostic,
-  TYPE_NAMES,
-  type Diagnostic,
-  type ManifestEntry,
-} from '../manifest/types.js';
+import { formatDiagnostic, type Diagnostic, type ManifestEntry } from '../manifest/types.js';
 import { SourceSearch } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
 import { resolveBuildTime } from '../util/buildstamp.js';
-
-/** Files the build itself writes into the image (docs/output-layout.md). */
-const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
-
-/**
- * The build writes BUILD_WRITES into the staged tree: a manifest that makes
- * one of their parents a symlink (or a file) would send that write through
- * it, possibly out of the output directory (never written outside: docs/output-layout.md).
- */
-function checkBuildWrites(entries: ReadonlyMap<string, ManifestEntry>): Diagnostic[] {
-  const errors: Diagnostic[] = [];
-  for (const path of BUILD_WRITES) {
-    const own = entries.get(path);
-    if (own && own.type !== 'f') {
-      errors.push({
-        severity: 'error',
-        loc: own,
-        message: `${path} is a ${TYPE_NAMES[own.type]}, but the build writes it as a file`,
-      });
-    }
-    for (let p = parentPath(path); p; p = parentPath(p)) {
-      const entry = entries.get(p);
-      if (entry && entry.type !== 'd') {
-        errors.push({
-          severity: 'error',
-          loc: entry,
-          message:
-            `${p} is a ${TYPE_NAMES[entry.type]}, but the build writes ${path} below it: ` +
-            `${p} must be a directory`,
-        });
-      }
-    }
-  }
-  return errors;
-}
 
 /** The inputs a build and its --plan share. */
 export interface PrepareOptions {
@@ -86,7 +45,7 @@ export async function prepareBuild(options: PrepareOptions): Promise<PreparedBui
   const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
   const errors = [
     ...loaded.diagnostics.filter((d) => d.severity === 'error'),
-    ...checkBuildWrites(loaded.entries),
+    ...imageRuleErrors(loaded.entries),
   ];
   if (errors.length > 0) {
     throw new UserError(

@@ -1,4 +1,5 @@
 import { sortDiagnostics } from './diagnostic-order.js';
+import { imageRuleErrors } from './image-rules.js';
 import { loadManifests } from './load.js';
 import { formatMode, type Defines } from '../formats/manifest-line.js';
 import { formatDiagnostic, type Diagnostic, type ManifestEntry } from './types.js';
@@ -96,7 +97,8 @@ export async function lintManifests(
   options: LintOptions = {},
 ): Promise<LintResult> {
   const loaded = await loadManifests(inputs, defines);
-  const diagnostics = [...loaded.diagnostics];
+  // The image's rules, as the build applies them: what lint passes, the build accepts.
+  const diagnostics = [...loaded.diagnostics, ...imageRuleErrors(loaded.entries)];
   for (const entry of loaded.entries.values()) diagnostics.push(...lintEntry(entry, options));
   // At the same line, what loading found comes first.
   sortDiagnostics(diagnostics, loaded.files);

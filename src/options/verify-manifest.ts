@@ -2,6 +2,8 @@
 import { DEFAULT_FAIL_ON, FAIL_ON, SKIPPABLE_CHECKS, type FailOn } from '../verify/types.js';
 import type { VerifyOptions } from '../verify/verify.js';
 import { UsageError } from '../util/errors.js';
+import { parseSize } from '../util/format.js';
+import type { UnpackLimit } from '../verify/platform.js';
 import type { OptionNames } from './names.js';
 import { choice, choiceList, defines, list, text, wholeNumber, type RawValue } from './values.js';
 
@@ -25,6 +27,7 @@ export const VERIFY_OPTIONS = [
   'fail-on',
   'format',
   'output',
+  'max-unpack',
 ] as const;
 export type VerifyOption = (typeof VERIFY_OPTIONS)[number];
 
@@ -51,6 +54,19 @@ export interface VerifySettings {
   /** The CLI's report format and extra report file. */
   format: ReportFormat;
   output?: string;
+}
+
+/** `max-unpack`: the most a platform tgz may unpack to. */
+function maxUnpack(raw: VerifyRaw, name: string): UnpackLimit | undefined {
+  const value = text(raw['max-unpack'], name);
+  if (value === undefined) return undefined;
+  const bytes = parseSize(value);
+  if (bytes === undefined) {
+    throw new UsageError(
+      `${name} must be a size such as 512M, 8G or a number of bytes, not ${JSON.stringify(value)}`,
+    );
+  }
+  return { bytes, option: name };
 }
 
 export function parseVerifyOptions(
@@ -91,6 +107,7 @@ export function parseVerifyOptions(
       ),
       skipChecks: choiceList(raw['skip-checks'], n('skip-checks'), SKIPPABLE_CHECKS, []),
       failOn: choiceList(raw['fail-on'], n('fail-on'), FAIL_ON, VERIFY_DEFAULTS.failOn),
+      maxUnpack: maxUnpack(raw, n('max-unpack')),
     },
     format: choice(raw.format, n('format'), REPORT_FORMATS, VERIFY_DEFAULTS.format),
     output: text(raw.output, n('output')),

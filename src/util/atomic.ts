@@ -2,6 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
+import { ioError, isIoCondition } from './errors.js';
 
 /** The temporary name a finished output is written under before its rename. */
 export function partialName(finalPath: string): string {
@@ -20,19 +21,29 @@ export class AtomicLineWriter {
   constructor(readonly path: string) {
     this.tmp = partialName(path);
     this.stream = createWriteStream(this.tmp, { mode: 0o644 });
-    this.stream.on('error', (err) => (this.failure = err));
+    // A full disk or a size limit names the file.
+    this.stream.on('error', (err) => (this.failure = this.named(err)));
+  }
+
+  private named(err: unknown): Error {
+    if (isIoCondition(err)) return ioError(err, 'write', this.path);
+    return err instanceof Error ? err : new Error(String(err));
   }
 
   /** Writes one line; waits when the stream's buffer is full. */
   async line(text: string): Promise<void> {
     if (this.failure) throw this.failure;
-    if (!this.stream.write(text + '\n')) await once(this.stream, 'drain');
+    if (!this.stream.write(text + '\n')) {
+      await once(this.stream, 'drain').catch((err: unknown) => {
+        throw this.named(err);
+      });
+    }
   }
 
   private async close(): Promise<void> {
     if (!this.stream.closed) {
       this.stream.end();
-      await once(this.stream, 'close');
+      await once(this.stream, 'close').catch(() => undefined);
     }
     if (this.failure) throw this.failure;
   }

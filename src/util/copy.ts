@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { ioError, isIoCondition } from '../util/errors.js';
 
 const CHUNK = 1 << 20;
 
@@ -30,6 +31,10 @@ async function digestChunks(
 /**
  * Copies `from` to a new file `to` (never over an existing one) and returns
  * its size and md5, computed from the same reads that feed the copy.
+ * A copy that fails removes what it wrote of `to`: no truncated file stays.
+ * A full disk, a quota, a size limit or a failing device on either side is
+ * a UserError naming the path; other errors (a source
+ * that cannot be opened) are thrown as they are.
  */
 export async function copyWithMd5(
   from: string,
@@ -37,22 +42,47 @@ export async function copyWithMd5(
   mode: number,
   buffer: Buffer = Buffer.allocUnsafe(CHUNK),
 ): Promise<Digest> {
-  const input = await open(from, 'r');
+  let side: 'read' | 'write' = 'read';
+  const input = await open(from, 'r').catch((err: unknown) => {
+    throw isIoCondition(err) ? ioError(err, 'read', from) : err;
+  });
   try {
+    side = 'write';
     const output = await open(to, 'wx', mode);
+    let done = false;
     try {
-      return await digestChunks(input, buffer, async (chunk) => {
+      side = 'read';
+      const digest = await digestChunks(input, buffer, async (chunk) => {
+        side = 'write';
         let written = 0;
         while (written < chunk.length) {
           written += (await output.write(chunk, written, chunk.length - written)).bytesWritten;
         }
+        side = 'read';
       });
-    } finally {
+      side = 'write';
       await output.close();
+      done = true;
+      return digest;
+    } finally {
+      if (!done) {
+        await output.close().catch(() => undefined);
+        await unlink(to).catch(() => undefined);
+      }
     }
+  } catch (err) {
+    if (isIoCondition(err)) {
+      throw side === 'write' ? ioError(err, 'write', to) : ioError(err, 'read', from);
+    }
+    throw err;
   } finally {
     await input.close();
   }
+}
+
+/** md5 of a file already open (read from where it is to the end). */
+export function md5OfOpenFile(handle: FileHandle): Promise<Digest> {
+  return digestChunks(handle, Buffer.allocUnsafe(CHUNK));
 }
 
 /** md5 of a file (for files the customize step created or changed). */
@@ -68,7 +98,11 @@ export async function md5OfFile(
   }
 }
 
-/** Runs `work` over `items` with at most `limit` in flight, keeping result order. */
+/**
+ * Runs `work` over `items` with at most `limit` in flight, keeping result
+ * order. After a failure no new item starts, and the first error is thrown
+ * once the ones in flight have ended (nothing still writes when it returns).
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -76,12 +110,20 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const runners = Array.from({ length: Math.min(limit, items.length) }, async (_, worker) => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const index = next++;
-      results[index] = await work(items[index], index, worker);
+      try {
+        results[index] = await work(items[index], index, worker);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   });
-  await Promise.all(runners);
+  const settled = await Promise.allSettled(runners);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
   return results;
 }

@@ -41,7 +41,34 @@ const REASONS: Record<string, string> = {
   ENOSPC: 'no space left on device',
   EEXIST: 'already exists',
   ELOOP: 'too many levels of symbolic links',
+  EIO: 'input/output error',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large (a file size limit)',
+  ENAMETOOLONG: 'file name too long',
 };
+
+/**
+ * The conditions of a file system that stop a build whatever the entry:
+ * a full disk, a quota, a size limit, a read-only or failing device. They
+ * are errors (exit 1, README "Exit codes"), never a "missing file".
+ */
+const IO_CONDITIONS = new Set(['ENOSPC', 'EIO', 'EDQUOT', 'EFBIG', 'EROFS']);
+
+/** True for an error of IO_CONDITIONS. */
+export function isIoCondition(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code !== undefined && IO_CONDITIONS.has(code);
+}
+
+/**
+ * The UserError for an I/O condition met while `doing` ("write", "copy X
+ * to") `path`: the path and the condition, with its code
+ * ("cannot write out/x: no space left on device (ENOSPC)").
+ */
+export function ioError(err: unknown, doing: string, path: string): UserError {
+  const code = errnoCode(err);
+  return new UserError(`cannot ${doing} ${path}: ${describeError(err)}${code ? ` (${code})` : ''}`);
+}
 
 /** A short human reason for a system error ("does not exist", ...). */
 export function describeError(err: unknown): string {

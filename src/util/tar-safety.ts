@@ -4,10 +4,14 @@
  * platform tgzs (verify-manifest), man page tarballs and proto cache
  * entries, which all come from elsewhere and must not be trusted.
  */
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { list } from 'tar';
+import { createGunzip } from 'node:zlib';
+import { Parser, Unpack, type ReadEntry } from 'tar';
 import { describeError, UserError } from './errors.js';
+import { humanBytes } from './format.js';
 
 export interface TarSafetyOptions {
   /** What the members are unpacked into, for messages ("the platform directory"). */
@@ -20,6 +24,76 @@ export interface TarSafetyOptions {
    * directory; a member written through a symlink is refused either way.
    */
   allowOutwardSymlinks?: boolean;
+  /**
+   * Refuse an archive whose members (as declared, and as decompressed)
+   * add up to more than this many bytes, before anything is unpacked.
+   */
+  maxBytes?: { bytes: number; option: string };
+  /** Only regular files and directories (a platform directory holds nothing else). */
+  filesAndDirsOnly?: boolean;
+  /**
+   * The size a member's own header declares (a file system image's
+   * superblock), from its first bytes; a member larger than that is refused.
+   */
+  declaredSize?: (path: string) => ((head: Buffer) => number | undefined) | undefined;
+}
+
+/** How much of a member declaredSize sees: a UFS superblock or an ISO 9660 volume descriptor. */
+const HEAD_BYTES = 36 << 10;
+
+/** Reads of the archive stay this small, so memory stays bounded whatever the ratio. */
+const READ_SIZE = 64 << 10;
+
+/**
+ * Feeds `file` (gunzipped when it is gzip) into a tar parser chunk by
+ * chunk, waiting for the parser between chunks: at most a read's worth of
+ * decompressed data is in memory at once. `onBytes` sees every
+ * decompressed byte count and may throw to stop.
+ */
+async function feedTar(
+  file: string,
+  parser: Parser,
+  gzip: boolean,
+  onBytes: (total: number) => void,
+): Promise<void> {
+  const input = createReadStream(file, { highWaterMark: READ_SIZE });
+  const stream = gzip ? input.pipe(createGunzip({ chunkSize: READ_SIZE })) : input;
+  input.on('error', (err) => stream.destroy(err));
+  let failure: Error | undefined;
+  parser.on('error', (err: Error) => (failure ??= err));
+  const closed = once(parser, 'close').catch(() => undefined);
+  // After the end-of-archive blocks the parser only buffers (and re-copies)
+  // what comes: nothing after them is read.
+  let eof = false;
+  parser.on('eof', () => (eof = true));
+  let total = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      onBytes(total);
+      if (failure || eof) break;
+      if (!parser.write(chunk)) await once(parser, 'drain');
+    }
+  } finally {
+    input.destroy();
+    if (stream !== input) stream.destroy();
+  }
+  if (failure) throw failure;
+  parser.end();
+  await closed;
+  // Read again: the parser may have failed while it ended.
+  const failed = failure as Error | undefined;
+  if (failed) throw failed;
+}
+
+async function isGzip(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
 }
 
 const escapes = (member: string) =>
@@ -27,18 +101,26 @@ const escapes = (member: string) =>
 
 const trimSlashes = (path: string) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
 
-/** Throws a UserError naming the first member that would land outside, or an unreadable archive. */
+/** A member found unsafe, or an archive over its size limit. */
+class Refused extends Error {}
+
+/**
+ * Throws a UserError naming the first member that would land outside (or
+ * is of a refused type), an archive over its size limit, or an unreadable
+ * archive. Streams the archive once with bounded memory.
+ */
 export async function checkTarMembers(file: string, options: TarSafetyOptions): Promise<void> {
-  if (options.gzip) {
-    const handle = await open(file, 'r');
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-    await handle.close();
-    if (bytesRead < 2 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) {
-      throw new UserError(`${file} is not a gzip file (expected ${options.gzip.expected})`);
-    }
+  const gzip = await isGzip(file).catch((err: unknown) => {
+    throw new UserError(`cannot read ${file}: ${describeError(err)}`);
+  });
+  if (options.gzip && !gzip) {
+    throw new UserError(`${file} is not a gzip file (expected ${options.gzip.expected})`);
   }
   const symlinks = new Set<string>();
-  let bad: string | undefined;
+  const members = new Set<string>();
+  let bad:
+    { member: string; type?: string; link?: string; declared?: number; size?: number } | undefined;
+  let declared = 0;
   const underSymlink = (path: string) => {
     const parts = path.split('/');
     for (let i = 1; i < parts.length; i++) {
@@ -46,31 +128,124 @@ export async function checkTarMembers(file: string, options: TarSafetyOptions): 
     }
     return false;
   };
-  try {
-    await list({
-      file,
-      strict: true,
-      onReadEntry: (entry) => {
-        if (bad !== undefined) return;
-        const path = trimSlashes(entry.path);
-        const link = entry.linkpath;
-        if (escapes(entry.path) || underSymlink(path)) bad = entry.path;
-        else if (entry.type === 'Link' && link && escapes(link)) bad = entry.path;
-        else if (entry.type === 'SymbolicLink') {
-          if (!options.allowOutwardSymlinks && link && (isAbsolute(link) || link.includes('..')))
-            bad = entry.path;
-          symlinks.add(path);
+  const limit = options.maxBytes;
+  const over = (bytes: number) =>
+    new Refused(
+      `${file} unpacks to more than ${limit!.bytes} bytes (${humanBytes(limit!.bytes)}, ` +
+        `${bytes} seen); refusing to unpack it (${limit!.option} raises the limit)`,
+    );
+  const onReadEntry = (entry: ReadEntry) => {
+    entry.resume();
+    if (bad !== undefined) return;
+    const path = trimSlashes(entry.path);
+    const link = entry.linkpath;
+    declared += entry.size ?? 0;
+    if (limit && declared > limit.bytes) throw over(declared);
+    const member = entry.path;
+    if (escapes(member) || underSymlink(path)) bad = { member };
+    else if (options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory') {
+      bad = { member, type: entry.type };
+    } else if (
+      entry.type === 'Link' &&
+      link &&
+      (escapes(link) || !members.has(trimSlashes(link)))
+    ) {
+      // A hard link names an earlier member, from the top of the archive.
+      bad = escapes(link) ? { member } : { member, link };
+    } else if (entry.type === 'SymbolicLink') {
+      if (!options.allowOutwardSymlinks && link && (isAbsolute(link) || link.includes('..')))
+        bad = { member };
+      symlinks.add(path);
+    }
+    members.add(path);
+    const declare = options.declaredSize?.(path);
+    if (declare && entry.type === 'File') {
+      const head: Buffer[] = [];
+      let got = 0;
+      let checked = false;
+      const check = () => {
+        if (checked) return;
+        checked = true;
+        const size = declare(Buffer.concat(head));
+        // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
+        if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
+          bad ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
         }
-      },
+      };
+      entry.on('data', (chunk: Buffer) => {
+        if (got >= HEAD_BYTES) return;
+        head.push(chunk);
+        got += chunk.length;
+        if (got >= HEAD_BYTES) check();
+      });
+      entry.on('end', check);
+    }
+  };
+  const parser = new Parser({ strict: true, onReadEntry });
+  try {
+    await feedTar(file, parser, gzip, (bytes) => {
+      // Headers and padding come on top of the members: allow a block per member and the end blocks.
+      if (limit && bytes > limit.bytes + 512 * (members.size + 1) + 10240) throw over(bytes);
     });
   } catch (err) {
+    if (err instanceof Refused) throw new UserError(err.message);
     throw new UserError(
-      `${file} is not a readable ${options.gzip ? 'tar.gz' : 'tar'}: ${describeError(err)}`,
+      `${file} is not a readable ${gzip ? 'tar.gz' : 'tar'}: ${describeError(err)}`,
     );
   }
-  if (bad !== undefined) {
+  if (bad?.declared !== undefined) {
     throw new UserError(
-      `${file}: member ${bad} would land outside ${options.into}; refusing to unpack it`,
+      `${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
+        `${bad.declared} its own header declares; refusing to unpack it`,
     );
   }
+  if (bad?.type) {
+    throw new UserError(
+      `${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
+        'and directories; refusing to unpack it',
+    );
+  }
+  if (bad?.link) {
+    throw new UserError(
+      `${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
+        'member of the archive; refusing to unpack it',
+    );
+  }
+  if (bad) {
+    throw new UserError(
+      `${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`,
+    );
+  }
+}
+
+/**
+ * Unpacks a tar (or tar.gz) that checkTarMembers passed into `cwd`, with
+ * the same bounded memory (node-tar's own reader inflates a whole 16 MB
+ * read at once).
+ */
+export async function extractTar(file: string, cwd: string): Promise<void> {
+  const gzip = await isGzip(file);
+  await feedTar(
+    file,
+    new Unpack({ cwd, strict: true, preservePaths: false }),
+    gzip,
+    () => undefined,
+  );
+}
+
+/**
+ * The size a boot_archive declares for itself: a UFS superblock's
+ * fs_size x fs_fsize, or an ISO 9660 primary volume descriptor's volume
+ * space size x logical block size. Undefined when it is neither.
+ */
+export function declaredImageSize(head: Buffer): number | undefined {
+  const sb = 8192;
+  if (head.length >= sb + 1376 && head.readInt32LE(sb + 1372) === 0x011954) {
+    return head.readInt32LE(sb + 36) * head.readInt32LE(sb + 52);
+  }
+  const pvd = 0x8000;
+  if (head.length >= pvd + 132 && head.toString('latin1', pvd + 1, pvd + 6) === 'CD001') {
+    return head.readUInt32LE(pvd + 80) * head.readUInt16LE(pvd + 128);
+  }
+  return undefined;
 }

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdtemp, open, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar';
 import { UfsReader } from '../archive/ufs/read.js';
-import { md5OfFile } from '../util/copy.js';
+import { md5OfOpenFile } from '../util/copy.js';
 import { describeError, UserError } from '../util/errors.js';
 import { describeStatus, run } from '../util/process.js';
-import { checkTarMembers } from '../util/tar-safety.js';
+import { openRegularFile } from '../util/lines.js';
+import { checkTarMembers, declaredImageSize, extractTar } from '../util/tar-safety.js';
 import { which } from '../util/which.js';
 import type { BootManifest } from '../formats/boot-manifest.js';
 import type { ContentCheck } from './types.js';
@@ -27,21 +28,39 @@ export interface OpenedPlatform {
  * Opens `--platform`: a `platform-<STAMP>` directory, or its tgz, unpacked
  * into a new temporary directory (never anywhere else).
  */
-export async function openPlatform(path: string): Promise<OpenedPlatform> {
+/** What verify-manifest unpacks of a platform tgz at most, unless told otherwise. */
+export const DEFAULT_MAX_UNPACK = 4 * 1024 ** 3;
+
+export interface UnpackLimit {
+  bytes: number;
+  /** How the user raises it, for the message ("--max-unpack"). */
+  option: string;
+}
+
+export async function openPlatform(
+  path: string,
+  limit: UnpackLimit = { bytes: DEFAULT_MAX_UNPACK, option: '--max-unpack' },
+): Promise<OpenedPlatform> {
   const info = await stat(path).catch((err: unknown) => {
     throw new UserError(`--platform ${path}: ${describeError(err)}`);
   });
   let dir = path;
   let close = () => Promise.resolve();
   if (!info.isDirectory()) {
+    // Checked (streamed, bounded) before anything is unpacked: paths, types,
+    // the total size, and the boot_archive against the size its superblock declares.
     await checkTarMembers(path, {
       into: 'the platform directory',
       gzip: { expected: 'platform-<STAMP>.tgz' },
+      filesAndDirsOnly: true,
+      maxBytes: limit,
+      declaredSize: (member) =>
+        /^platform-[^/]+\/i86pc\/amd64\/boot_archive$/.test(member) ? declaredImageSize : undefined,
     });
     const temp = await mkdtemp(join(tmpdir(), 'joyent-live-verify-'));
     close = () => rm(temp, { recursive: true, force: true });
     try {
-      await extract({ file: path, cwd: temp, strict: true, preservePaths: false });
+      await extractTar(path, temp);
       const top = (await readdir(temp)).filter((n) => n.startsWith('platform-'));
       if (top.length !== 1)
         throw new UserError(`${path} does not hold one platform-<STAMP>/ directory`);
@@ -60,6 +79,27 @@ export async function openPlatform(path: string): Promise<OpenedPlatform> {
     );
   }
   return { dir, archiveDir, close };
+}
+
+/**
+ * md5 of a regular file of an unpacked image, or undefined when the path is
+ * not one there: a parent that is a symlink (resolving elsewhere), a
+ * special file or a missing one is never read.
+ */
+async function md5OfImageFile(root: string, path: string) {
+  const parent = await realpath(join(root, dirname(path))).catch(() => undefined);
+  if (parent === undefined || (parent !== root && !parent.startsWith(root + sep))) return undefined;
+  const handle = await open(
+    join(parent, basename(path)),
+    constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+  ).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    if (!(await handle.stat()).isFile()) return undefined;
+    return await md5OfOpenFile(handle).catch(() => undefined);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function sha1(path: string): Promise<string> {
@@ -89,13 +129,23 @@ export async function checkContent(
 ): Promise<ContentCheck> {
   const archive = join(platform.archiveDir, 'boot_archive');
   const check: ContentCheck = { method: 'none', checked: 0, mismatches: [], missing: [] };
-  if (!(await stat(archive).catch(() => undefined))) {
+  if (!(await lstat(archive).catch(() => undefined))) {
     check.skipped = 'the platform has no boot_archive (built with --archive none)';
     return check;
   }
-  const expected = (
-    await readFile(join(platform.archiveDir, 'boot_archive.hash'), 'utf8').catch(() => '')
-  ).trim();
+  // Regular files only: a FIFO or a device there would hang or never end.
+  await (await openRegularFile(archive, 'boot_archive')).close();
+  const hashFile = join(platform.archiveDir, 'boot_archive.hash');
+  let expected = '';
+  if (await lstat(hashFile).catch(() => undefined)) {
+    const handle = await openRegularFile(hashFile, 'boot_archive.hash');
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(128), 0, 128, 0);
+      expected = buffer.toString('latin1', 0, bytesRead).trim();
+    } finally {
+      await handle.close();
+    }
+  }
   const actual = await sha1(archive);
   check.hash = { expected: expected || '(no boot_archive.hash)', actual, ok: expected === actual };
   if ((await archiveFormat(archive)) !== 'hsfs') {
@@ -136,9 +186,10 @@ export async function checkContent(
       throw new UserError(`xorriso could not read ${archive} (${describeStatus(read)})`);
     }
     check.method = 'hsfs boot_archive read with xorriso';
+    const root = await realpath(join(temp, 'root'));
     for (const entry of manifest.entries.values()) {
       if (entry.type !== 'f' || !entry.md5) continue;
-      const digest = await md5OfFile(join(temp, 'root', entry.path)).catch(() => undefined);
+      const digest = await md5OfImageFile(root, entry.path);
       if (!digest) check.missing.push(entry.path);
       else if (digest.md5 !== entry.md5)
         check.mismatches.push({ path: entry.path, expected: entry.md5, actual: digest.md5 });

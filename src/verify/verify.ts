@@ -9,7 +9,7 @@ import { readBootManifest } from '../formats/boot-manifest.js';
 import { diffBootManifests } from './diff.js';
 import { readTwinFailures } from '../formats/jsonl-twin.js';
 import { MAX_LISTED, readBuildLog } from '../formats/build-log.js';
-import { checkContent, openPlatform } from './platform.js';
+import { checkContent, openPlatform, type UnpackLimit } from './platform.js';
 import { BUILDSTAMP_FILE } from '../formats/output-layout.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { SourceTag } from '../sources/search.js';
@@ -60,6 +60,8 @@ export interface VerifyOptions {
   shipPolicy?: string;
   /** Checks not to run (their kinds). */
   skipChecks?: readonly CheckKind[];
+  /** The most a platform tgz may unpack to (default DEFAULT_MAX_UNPACK). */
+  maxUnpack?: UnpackLimit;
 }
 
 const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))?.size;
@@ -176,7 +178,8 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
         `${log}: ${summary.rejoined} entry line(s) were split by the builder's stderr output and read rejoined with their status line`,
       );
     }
-    report.failures.push(...failures);
+    // One at a time: a spread of 100,000s of failures overflows the stack.
+    for (const failure of failures) report.failures.push(failure);
   }
   report.checks.push(
     ...(await collectCheck(
@@ -214,7 +217,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
 
   let integrityFailed = false;
   if (options.platform) {
-    const platform = await openPlatform(options.platform);
+    const platform = await openPlatform(options.platform, options.maxUnpack);
     try {
       const current = await readBootManifest(join(platform.archiveDir, 'boot_archive.manifest'));
       await mustBeReadable(join(platform.archiveDir, 'boot_archive'), options.platform);

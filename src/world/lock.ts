@@ -21,10 +21,20 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Who takes a lock, for its messages: the command and what it locks. */
+export interface LockOwner {
+  command: string;
+  place: string;
+}
+
+const WORKSPACE: LockOwner = { command: 'build-world', place: 'workspace' };
+
 export async function lockWorkspace(
   path: string,
   onWarning: (message: string) => void,
+  owner: LockOwner = WORKSPACE,
 ): Promise<WorkspaceLock> {
+  const { command, place } = owner;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(path, 'wx', 0o644);
@@ -33,7 +43,7 @@ export async function lockWorkspace(
       return { path, release: () => rm(path, { force: true }) };
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') {
-        throw new UserError(`cannot create the workspace lock ${path}: ${describeError(err)}`);
+        throw new UserError(`cannot create the ${place} lock ${path}: ${describeError(err)}`);
       }
     }
     const text = await readFile(path, 'utf8').catch(() => '');
@@ -47,20 +57,20 @@ export async function lockWorkspace(
       );
       if (made > Date.now() - 10_000) {
         throw new UserError(
-          `another build-world is starting in this workspace: ${path} was just created; try again`,
+          `another ${command} is starting in this ${place}: ${path} was just created; try again`,
         );
       }
     }
     if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
       throw new UserError(
-        `another build-world (pid ${pid}) is using this workspace: ${path} is locked; ` +
+        `another ${command} (pid ${pid}) is using this ${place}: ${path} is locked; ` +
           'wait for it to finish (remove the lock only if that process is not a build)',
       );
     }
     onWarning(
-      `taking over the stale workspace lock ${path} (${pid > 0 ? `pid ${pid} is gone` : 'it names no pid'})`,
+      `taking over the stale ${place} lock ${path} (${pid > 0 ? `pid ${pid} is gone` : 'it names no pid'})`,
     );
     await rm(path, { force: true });
   }
-  throw new UserError(`cannot take the workspace lock ${path}: other builds keep taking it`);
+  throw new UserError(`cannot take the ${place} lock ${path}: other builds keep taking it`);
 }

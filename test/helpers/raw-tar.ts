@@ -23,7 +23,8 @@ function field(block: Buffer, offset: number, length: number, value: string): vo
 
 const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, '0');
 
-function header(member: RawMember, size: number): Buffer {
+/** One member's 512-byte ustar header, for `size` bytes of data. */
+export function header(member: RawMember, size: number): Buffer {
   const block = Buffer.alloc(512);
   const type = member.type ?? '0';
   field(block, 0, 100, member.name);

@@ -22,8 +22,9 @@ import { publishVerifyReport } from '../common/verify-publish.js';
 
 await runAction('verify-manifest', async () => {
   // format and output are the CLI's: the action writes the summary and a JSON report.
+  // max-unpack is the CLI's too (a runner verifies its own builds).
   const inputs = getInputs(
-    VERIFY_OPTIONS.filter((o) => o !== 'format' && o !== 'output'),
+    VERIFY_OPTIONS.filter((o) => o !== 'format' && o !== 'output' && o !== 'max-unpack'),
     VERIFY_INPUTS,
   );
   const { verify } = parseVerifyOptions(inputs.raw, inputs.names);

@@ -154,8 +154,17 @@ class Writer {
       const part = buffers.splice(0, 512);
       const size = part.reduce((n, b) => n + b.length, 0);
       const { bytesWritten } = await this.fh.writev(part, position);
-      if (bytesWritten !== size) throw new Error(`short write at ${position}`);
+      // A short write is a full disk or a size limit: writing the rest
+      // gives the error that says which.
+      if (bytesWritten !== size) await this.writeRest(Buffer.concat(part), bytesWritten, position);
       position += size;
+    }
+  }
+  private async writeRest(data: Buffer, done: number, position: number): Promise<void> {
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, position + done);
+      if (bytesWritten === 0) throw new Error(`short write at ${position + done}`);
+      done += bytesWritten;
     }
   }
 }
