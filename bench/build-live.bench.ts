@@ -1,20 +1,22 @@
 /**
  * `npm run bench`: build-live on the 2011 SmartOS manifest against a
  * synthesized ~300 MB source tree (BENCH_MB overrides the size), timed
- * against the same work done with standard tools:
+ * against the same work done with standard tools, in the same run:
  *
- *   ours      node bin/joyent-live build-live ... --archive hsfs
+ *   ours      node bin/joyent-live build-live ...   (the default, --archive ufs)
  *   standard  tar -cf - -T list | tar -xf -   (the listed files, per source root)
  *             md5sum of them
- *             tar -czf of the result
+ *             makefs -t ffs -o version=1,bsize=8192,fsize=1024 -B little (NetBSD's, from Debian)
+ *             tar -czf of the platform directory holding that image
  *
- * Each is run twice, the standard tools first, and the best run counts.
- *
- * Then the UFS writer: one build with --archive ufs --keep-staging; the
- * time from its `ufs:` progress line to its `sha1:` line (plan + write of
- * the boot_archive) gives the writer's throughput in MB/s of content, shown
- * next to `cp -r` of the staged tree it read (the same bytes), timed right
- * after it in the same run.
+ * Each is run twice, the standard tools first, and the best run counts; the
+ * ratio of the two is the headline. Also printed: our build's peak resident
+ * memory; our UFS writer alone (the time from its `ufs:` progress line to its
+ * `sha1:` line) next to makefs on the same content; a floor (md5sum of every
+ * source byte read once, and pigz of the image with every core: the least
+ * any builder must do); and, when xorriso is there, --archive hsfs against
+ * copy + md5sum + tar -czf of the tree. makefs and pigz are installed from
+ * Debian when missing (as root), or the bench says it cannot run.
  * Every run writes to its own directories and nothing is removed until the
  * end: on ext4, creating files is many times slower for a few minutes after
  * many files were deleted (the inode allocator skips recently deleted
@@ -29,13 +31,13 @@ import { cpus } from 'node:os';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { which } from '../src/util/which.js';
+import { maxRssArgs, readMaxRss } from '../test/helpers/max-rss-run.js';
 import { CLI, REPO_ROOT, SMARTOS_DATA, hasSharedData } from '../test/helpers/paths.js';
 import { synthesizeSources, type SynthSources } from '../test/helpers/synth-proto.js';
 
 const BUILDSTAMP = '20111209T201508Z';
 const SOURCE_DATE_EPOCH = '1323461708';
 const RUNS = 2;
-const GOAL = 1.5;
 const SEED = 2011;
 
 const BENCH = join(REPO_ROOT, '.bench');
@@ -102,9 +104,11 @@ function ours(
   archive: 'hsfs' | 'ufs' | 'none',
   name: string,
   extra: string[] = [],
+  maxRssFile?: string,
 ) {
   const prof = process.env.BENCH_CPU_PROF;
-  const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  const rss = maxRssFile ? maxRssArgs(maxRssFile) : { args: [], env: {} };
+  const nodeArgs = [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...rss.args];
   return run(
     process.execPath,
     [
@@ -131,7 +135,7 @@ function ours(
       join(LOG, name),
       ...extra,
     ],
-    { SOURCE_DATE_EPOCH },
+    { SOURCE_DATE_EPOCH, ...rss.env },
   );
 }
 
@@ -143,29 +147,6 @@ function copyPlan(synth: SynthSources, tree: string) {
     { root: synth.manDir, list: synth.lists.M, dest: join(tree, 'usr/share/man') },
     { root: synth.systemRoot, list: synth.lists.S, dest: tree },
   ];
-}
-
-/** The same work with standard tools, into scratch/<name>: copy, md5sum, tar -czf. */
-async function standard(synth: SynthSources, name: string) {
-  const tree = join(SCRATCH, name);
-  const plan = copyPlan(synth, tree);
-  const mkdirs = [...new Set(plan.map((p) => sh(p.dest)))].join(' ');
-  const copy = await bash(
-    `mkdir -p ${mkdirs}\n` +
-      plan
-        .map((p) => `tar -C ${sh(p.root)} -cf - -T ${sh(p.list)} | tar -C ${sh(p.dest)} -xf -`)
-        .join('\n'),
-  );
-  if (copy.code !== 0) fail('standard copy failed', copy.stderr);
-  const md5 = await bash(
-    plan
-      .map((p) => `(cd ${sh(p.dest)} && xargs -d '\\n' -a ${sh(p.list)} md5sum) >/dev/null`)
-      .join('\n'),
-  );
-  if (md5.code !== 0) fail('md5sum failed', md5.stderr);
-  const tgz = await bash(`tar -C ${sh(tree)} -czf ${sh(`${tree}.tgz`)} .`);
-  if (tgz.code !== 0) fail('tar -czf failed', tgz.stderr);
-  return { copy: copy.seconds, md5: md5.seconds, tgz: tgz.seconds };
 }
 
 /**
@@ -231,34 +212,101 @@ function between(result: Timed, from: string, to: string): number | undefined {
 
 const mbps = (bytes: number, seconds: number) => `${(bytes / 1e6 / seconds).toFixed(1)} MB/s`;
 
-/** The UFS writer's throughput next to `cp -r` of the same staged tree. */
-async function ufsBench(manifest: string, synth: SynthSources) {
-  const result = await ours(manifest, synth, 'ufs', 'ufs', ['--keep-staging']);
-  if (result.code !== 0) fail(`our ufs build failed (exit ${result.code})`, result.stderr);
-  const seconds = between(result, 'ufs:', 'sha1:');
-  if (seconds === undefined) fail('no ufs:/sha1: progress lines from the ufs build', result.stderr);
-  const staged = join(OUT, 'ufs', `image-${BUILDSTAMP}`);
-  const copy = join(SCRATCH, 'ufs-cp');
-  await mkdir(SCRATCH, { recursive: true });
-  const cp = await bash(`cp -r ${sh(staged)} ${sh(copy)}`);
-  if (cp.code !== 0) fail('cp -r of the staged tree failed', cp.stderr);
-  const image = await stat(
-    join(OUT, 'ufs', `platform-${BUILDSTAMP}`, 'i86pc', 'amd64', 'boot_archive'),
+/** Runs a standard step; a failure stops the bench with its stderr. */
+async function step(what: string, script: string): Promise<number> {
+  const result = await bash(script);
+  if (result.code !== 0) fail(`${what} failed`, result.stderr);
+  return result.seconds;
+}
+
+interface StandardRun {
+  copy: number;
+  md5: number;
+  /** tar -czf of the copied tree (what the hsfs build is compared with). */
+  treeTgz: number;
+  /** NetBSD's makefs writing a UFS image of the copied tree. */
+  makefs: number;
+  /** tar -czf of the platform directory holding that image. */
+  imageTgz: number;
+  imageBytes: number;
+}
+
+/**
+ * The same work with standard tools, into scratch/<name>: copy the listed
+ * files, md5sum them, then (for the ufs comparison) makefs and tar -czf of
+ * the platform directory, and (for the hsfs one) tar -czf of the tree.
+ */
+async function standard(synth: SynthSources, name: string): Promise<StandardRun> {
+  const tree = join(SCRATCH, name, 'tree');
+  const platform = join(SCRATCH, name, `platform-${BUILDSTAMP}`);
+  const archiveDir = join(platform, 'i86pc', 'amd64');
+  const image = join(archiveDir, 'boot_archive');
+  const plan = copyPlan(synth, tree);
+  const mkdirs = [...new Set([...plan.map((p) => p.dest), archiveDir].map(sh))].join(' ');
+  const copy = await step(
+    'standard copy',
+    `mkdir -p ${mkdirs}\n` +
+      plan
+        .map((p) => `tar -C ${sh(p.root)} -cf - -T ${sh(p.list)} | tar -C ${sh(p.dest)} -xf -`)
+        .join('\n'),
   );
-  const bytes = synth.bytes;
-  console.log('');
-  console.log(`UFS boot_archive (${mib(image.size)} image, ${mib(bytes)} of file content)`);
-  console.log(
-    `  ${'ours: plan + write the UFS image'.padEnd(44)}${fmt(seconds)} s  ${mbps(bytes, seconds)}`,
+  const md5 = await step(
+    'md5sum',
+    plan
+      .map((p) => `(cd ${sh(p.dest)} && xargs -d '\\n' -a ${sh(p.list)} md5sum) >/dev/null`)
+      .join('\n'),
   );
-  console.log(
-    `  ${'standard: cp -r of the staged tree'.padEnd(44)}${fmt(cp.seconds)} s  ${mbps(bytes, cp.seconds)}`,
+  const makefs = await step(
+    'makefs',
+    `makefs -t ffs -o version=1,bsize=8192,fsize=1024 -B little ${sh(image)} ${sh(tree)} >/dev/null`,
   );
-  console.log(`  ratio ours/cp: ${(seconds / cp.seconds).toFixed(2)}`);
-  console.log(`  ours, whole build --archive ufs --keep-staging: ${result.seconds.toFixed(2)} s`);
-  for (const phase of phases(result, 'ufs')) {
-    console.log(`    ${phase.name.padEnd(42)}${fmt(phase.seconds)}`);
+  const imageTgz = await step(
+    'tar -czf of the platform',
+    `tar -C ${sh(join(SCRATCH, name))} -czf ${sh(`${platform}.tgz`)} ${sh(`platform-${BUILDSTAMP}`)}`,
+  );
+  const treeTgz = await step(
+    'tar -czf of the tree',
+    `tar -C ${sh(tree)} -czf ${sh(join(SCRATCH, name, 'tree.tgz'))} .`,
+  );
+  return { copy, md5, treeTgz, makefs, imageTgz, imageBytes: (await stat(image)).size };
+}
+
+/**
+ * The floor: what any builder must do here at the least. Read every source
+ * byte once and md5 it (md5sum straight from the source roots), and
+ * compress the image once with every core (pigz).
+ */
+async function floor(synth: SynthSources, image: string) {
+  const md5 = await step(
+    'md5sum of the sources',
+    copyPlan(synth, '')
+      .map((p) => `(cd ${sh(p.root)} && xargs -d '\\n' -a ${sh(p.list)} md5sum) >/dev/null`)
+      .join('\n'),
+  );
+  const gzip = await step('pigz', `pigz -p ${cpus().length} -c ${sh(image)} >/dev/null`);
+  return { md5, gzip };
+}
+
+/** Debian's makefs and pigz, installed when missing and possible (root). */
+async function ensureTools(): Promise<string[]> {
+  const missing: string[] = [];
+  for (const [tool, pkg] of [
+    ['makefs', 'makefs'],
+    ['pigz', 'pigz'],
+  ] as const) {
+    if (!(await which(tool))) missing.push(pkg);
   }
+  if (missing.length > 0 && process.getuid?.() === 0 && (await which('apt-get'))) {
+    console.log(`installing ${missing.join(', ')} from Debian for the comparison`);
+    await bash(
+      `export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq --no-install-recommends ` +
+        `${missing.join(' ')} >/dev/null 2>&1 || ` +
+        `{ apt-get update -qq && apt-get install -y -qq --no-install-recommends ${missing.join(' ')}; } >/dev/null 2>&1`,
+    );
+  }
+  const still: string[] = [];
+  for (const tool of ['makefs', 'pigz']) if (!(await which(tool))) still.push(tool);
+  return still;
 }
 
 async function main() {
@@ -269,6 +317,13 @@ async function main() {
   }
   const real = join(SMARTOS_DATA, 'manifest-2011-09.txt');
   await mkdir(BENCH, { recursive: true });
+  const missingTools = await ensureTools();
+  if (missingTools.length > 0) {
+    fail(
+      `${missingTools.join(' and ')} not found and could not be installed ` +
+        `(apt-get install makefs pigz): the comparison needs them`,
+    );
+  }
 
   // Leftovers of an interrupted run go first; then the sources.
   const leftovers = await Promise.all([OUT, LOG, SCRATCH].map((d) => stat(d).catch(() => null)));
@@ -298,66 +353,138 @@ async function main() {
         `creation stays slow for a few minutes after that (BENCH_SETTLE=300 waits)`,
     );
   }
-  let archive: 'hsfs' | 'none' = 'hsfs';
-  if (!(await which('xorriso'))) {
-    console.log(
-      'note: no xorriso on PATH: our build runs with --archive none (no boot_archive, no tgz)',
-    );
-    archive = 'none';
-  }
+  const hsfs = Boolean(await which('xorriso'));
+  if (!hsfs) console.log('note: no xorriso on PATH: the hsfs rows are left out');
   console.log(`node ${process.version}, ${cpus().length} CPUs, ${RUNS} runs each, best counts\n`);
 
-  const oursRuns: Timed[] = [];
-  const stdRuns: { copy: number; md5: number; tgz: number }[] = [];
+  const stdRuns: StandardRun[] = [];
+  const ufsRuns: Timed[] = [];
+  const ufsPeaks: number[] = [];
+  const hsfsRuns: Timed[] = [];
   for (let i = 1; i <= RUNS; i++) {
     stdRuns.push(await standard(synth, `run-${i}`));
-    const result = await ours(real, synth, archive, `run-${i}`);
-    if (result.code !== 0) fail(`our build failed (exit ${result.code})`, result.stderr);
-    oursRuns.push(result);
-    // An hsfs build removes its staging tree when done.
-    if (archive === 'hsfs' && i < RUNS) await settle('our build removed its staging tree');
+    const rss = join(BENCH, `maxrss-${i}`);
+    const ufs = await ours(real, synth, 'ufs', `ufs-${i}`, [], rss);
+    if (ufs.code !== 0) fail(`our ufs build failed (exit ${ufs.code})`, ufs.stderr);
+    ufsRuns.push(ufs);
+    ufsPeaks.push(await readMaxRss(rss));
+    await settle('our build removed its staging tree');
+    if (hsfs) {
+      const result = await ours(real, synth, 'hsfs', `hsfs-${i}`);
+      if (result.code !== 0) fail(`our hsfs build failed (exit ${result.code})`, result.stderr);
+      hsfsRuns.push(result);
+      await settle('our build removed its staging tree');
+    }
   }
 
-  const best = oursRuns.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-  const stdTotals = stdRuns.map((r) => r.copy + r.md5 + r.tgz);
-  // Without a tgz of our own, the fair comparison leaves out tar -czf.
-  const comparable = stdRuns.map((r) => r.copy + r.md5 + (archive === 'hsfs' ? r.tgz : 0));
-  const width = 52;
+  const width = 56;
   const row = (name: string, values: number[]) =>
     console.log(`${name.padEnd(width)}${values.map(fmt).join('')}${fmt(Math.min(...values))}`);
   const runHeads = Array.from({ length: RUNS }, (_, i) => `run ${i + 1}`.padStart(8)).join('');
   const blank = ' '.repeat(8 * RUNS);
+  const bestOf = (runs: Timed[]) => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  const std = (pick: (r: StandardRun) => number) => stdRuns.map(pick);
 
+  // The headline: the default build against what a user would do instead.
+  console.log('the default build (--archive ufs) against standard tools');
   console.log(`${'step (wall seconds)'.padEnd(width)}${runHeads}${'best'.padStart(8)}`);
   row(
     'standard: tar -cf - -T list | tar -xf - (copy)',
-    stdRuns.map((r) => r.copy),
+    std((r) => r.copy),
   );
   row(
     'standard: md5sum',
-    stdRuns.map((r) => r.md5),
+    std((r) => r.md5),
   );
   row(
-    'standard: tar -czf',
-    stdRuns.map((r) => r.tgz),
+    'standard: makefs -t ffs (the UFS image)',
+    std((r) => r.makefs),
   );
-  row('standard total', stdTotals);
-  if (archive === 'none') row('standard without tar -czf (comparable to none)', comparable);
   row(
-    `ours: joyent-live build-live --archive ${archive}`,
-    oursRuns.map((r) => r.seconds),
+    'standard: tar -czf of the platform',
+    std((r) => r.imageTgz),
   );
-  for (const phase of phases(best, archive)) {
+  const stdUfs = std((r) => r.copy + r.md5 + r.makefs + r.imageTgz);
+  row('standard total', stdUfs);
+  row(
+    'ours: joyent-live build-live (--archive ufs)',
+    ufsRuns.map((r) => r.seconds),
+  );
+  const bestUfs = bestOf(ufsRuns);
+  for (const phase of phases(bestUfs, 'ufs')) {
     console.log(`  ${phase.name.padEnd(width - 2)}${blank}${fmt(phase.seconds)}`);
   }
-  const ratio = best.seconds / Math.min(...comparable);
+  const headline = bestUfs.seconds / Math.min(...stdUfs);
   console.log(
-    `ratio ours/standard: ${ratio.toFixed(2)} ` +
-      `(goal < ${GOAL}: ${ratio < GOAL ? 'met' : 'NOT met'})`,
+    `ratio ours/standard (ufs, the headline): ${headline.toFixed(2)} ` +
+      `(goal < 1.0: ${headline < 1 ? 'met' : 'NOT met'})`,
   );
-  console.log(`run: ${synth.files} files, ${synth.bytes} bytes (${mib(synth.bytes)})`);
+  const peak = Math.max(...ufsPeaks);
+  console.log(
+    `peak memory of our build: ${mib(peak)} ` +
+      `(${(peak / 1024 / synth.files).toFixed(1)} KiB per file entry; goal < 150 MiB: ` +
+      `${peak < 150 * 1048576 ? 'met' : 'NOT met'})`,
+  );
 
-  await ufsBench(real, synth);
+  // The writer alone: our plan + write against makefs, on the same content.
+  const writer = ufsRuns
+    .map((r) => between(r, 'ufs:', 'sha1:'))
+    .filter((s): s is number => s !== undefined);
+  const makefsBest = Math.min(...std((r) => r.makefs));
+  console.log('');
+  console.log(`the UFS writer (${mib(synth.bytes)} of file content)`);
+  if (writer.length > 0) {
+    const w = Math.min(...writer);
+    console.log(
+      `  ${'ours: plan + write the UFS image'.padEnd(44)}${fmt(w)} s  ${mbps(synth.bytes, w)}`,
+    );
+    console.log(
+      `  ${'makefs -t ffs of the copied tree'.padEnd(44)}${fmt(makefsBest)} s  ${mbps(synth.bytes, makefsBest)}`,
+    );
+    console.log(
+      `  ratio ours/makefs: ${(w / makefsBest).toFixed(2)} (goal <= 1.0: ${w <= makefsBest ? 'met' : 'NOT met'})`,
+    );
+  } else {
+    console.log('  (no ufs:/sha1: progress lines from our build: the writer is not timed alone)');
+  }
+
+  // The floor: the least any builder must do.
+  const image = join(OUT, `ufs-1`, `platform-${BUILDSTAMP}`, 'i86pc', 'amd64', 'boot_archive');
+  const floors = [await floor(synth, image), await floor(synth, image)];
+  const floorBest = Math.min(...floors.map((f) => f.md5 + f.gzip));
+  console.log('');
+  row(
+    'floor: md5sum of every source byte',
+    floors.map((f) => f.md5),
+  );
+  row(
+    `floor: pigz -p ${cpus().length} of the image`,
+    floors.map((f) => f.gzip),
+  );
+  row(
+    'floor total',
+    floors.map((f) => f.md5 + f.gzip),
+  );
+  console.log(`ours/floor: ${(bestUfs.seconds / floorBest).toFixed(2)}`);
+
+  if (hsfs) {
+    console.log('');
+    console.log('--archive hsfs against standard tools (copy, md5sum, tar -czf of the tree)');
+    const stdHsfs = std((r) => r.copy + r.md5 + r.treeTgz);
+    row('standard total', stdHsfs);
+    row(
+      'ours: joyent-live build-live --archive hsfs',
+      hsfsRuns.map((r) => r.seconds),
+    );
+    const bestHsfs = bestOf(hsfsRuns);
+    for (const phase of phases(bestHsfs, 'hsfs')) {
+      console.log(`  ${phase.name.padEnd(width - 2)}${blank}${fmt(phase.seconds)}`);
+    }
+    console.log(
+      `ratio ours/standard (hsfs): ${(bestHsfs.seconds / Math.min(...stdHsfs)).toFixed(2)}`,
+    );
+  }
+  console.log(`\nrun: ${synth.files} files, ${synth.bytes} bytes (${mib(synth.bytes)})`);
   await removeOutputs();
 }
 

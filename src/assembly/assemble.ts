@@ -7,7 +7,7 @@ import { emptyCounts, type BuildCounts, type ImageNode } from '../image/model.js
 import { isFound, type SourceSearch } from '../sources/search.js';
 import { describeError, ioError, isIoCondition, UserError } from '../util/errors.js';
 import type { AtomicLineWriter } from '../util/atomic.js';
-import { copyWithMd5, mapLimit } from '../util/copy.js';
+import { copyWithMd5, mapLimit, md5OfFile } from '../util/copy.js';
 import { formatLogLine } from '../formats/build-log.js';
 
 /** Mode and owner docs/assembly.md gives a parent directory that no `d` entry names. */
@@ -40,6 +40,13 @@ export interface AssemblyOptions {
    * source and no md5, `source` names the file a build would read.
    */
   dryRun?: boolean;
+  /**
+   * Stage no file content: each file is found, its md5 taken from its
+   * source, and the node points at the source (`content`) for the archive
+   * writer. Directories and links are not made either: the model is the
+   * image. For builds with no customize step, which nothing reads on disk.
+   */
+  locateOnly?: boolean;
 }
 
 export interface AssemblyResult {
@@ -99,7 +106,9 @@ function addImplicitParents(nodes: Map<string, ImageNode>, warnings: Diagnostic[
  * A file no source has is logged FAILED and the build goes on.
  */
 export async function assembleImage(options: AssemblyOptions): Promise<AssemblyResult> {
-  const { search, stagingRoot, log, onProgress, dryRun = false } = options;
+  const { search, stagingRoot, log, onProgress, dryRun = false, locateOnly = false } = options;
+  // Nothing is made on disk in a dry run, and no tree in a locate-only build.
+  const makeTree = !dryRun && !locateOnly;
   const nodes = new Map<string, ImageNode>();
   for (const entry of options.entries.values()) nodes.set(entry.path, nodeFromEntry(entry));
   const warnings: Diagnostic[] = [];
@@ -119,7 +128,7 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
   const dirs = byType('d');
   for (const [i, node] of dirs.entries()) {
     try {
-      if (!dryRun) await mkdir(staged(node.path), STAGING_DIR_MODE);
+      if (makeTree) await mkdir(staged(node.path), STAGING_DIR_MODE);
       counts.dirs++;
     } catch (err) {
       node.status = 'failed';
@@ -146,13 +155,16 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
       counts.bytes += found.size;
     } else {
       try {
-        const digest = await copyWithMd5(
-          found.resolved,
-          staged(node.path),
-          STAGING_FILE_MODE,
-          buffers[worker],
-        );
+        const digest = locateOnly
+          ? await md5OfFile(found.resolved, buffers[worker])
+          : await copyWithMd5(
+              found.resolved,
+              staged(node.path),
+              STAGING_FILE_MODE,
+              buffers[worker],
+            );
         Object.assign(node, digest, { tag: found.tag, source: found.path });
+        if (locateOnly) node.content = found.resolved;
         if (found.shadows.length > 0) node.shadows = found.shadows;
         if (found.viaSymlink) node.resolved = found.resolved;
         counts[found.tag]++;
@@ -171,7 +183,7 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
   const symlinks = byType('s');
   for (const [i, node] of symlinks.entries()) {
     try {
-      if (!dryRun) await symlink(node.target!, staged(node.path));
+      if (makeTree) await symlink(node.target!, staged(node.path));
       counts.symlinks++;
     } catch (err) {
       node.status = 'failed';
@@ -194,8 +206,8 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
       try {
         if (file.type === 's') {
           node.linkText = file.target;
-          if (!dryRun) await symlink(file.target!, staged(node.path));
-        } else if (!dryRun) {
+          if (makeTree) await symlink(file.target!, staged(node.path));
+        } else if (makeTree) {
           await link(staged(file.path), staged(node.path));
         }
         counts.hardlinks++;

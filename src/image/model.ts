@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { EntryType, SourceLocation } from '../manifest/types.js';
 import type { SourceTag } from '../sources/search.js';
 
@@ -30,6 +31,11 @@ export interface ImageNode {
   tag?: SourceTag;
   source?: string;
   resolved?: string;
+  /**
+   * Files of a build that stages nothing (no customize step): the host file
+   * whose bytes are the image file's, read by the archive writer.
+   */
+  content?: string;
   size?: number;
   md5?: string;
   /** s: link text; h: the existing path as written in the manifest. */
@@ -89,4 +95,15 @@ export function emptyCounts(): BuildCounts {
     unknownOwners: 0,
     bytes: 0,
   };
+}
+
+/**
+ * Where the bytes of an image file are: its source, when the build did not
+ * stage it, else its copy in the staging tree.
+ */
+export function contentPath(
+  node: Pick<ImageNode, 'content' | 'path'>,
+  stagingRoot: string,
+): string {
+  return node.content ?? join(stagingRoot, node.path);
 }

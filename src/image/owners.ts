@@ -1,20 +1,21 @@
-import { join } from 'node:path';
 import type { Diagnostic } from '../manifest/types.js';
 import { IdentityTable } from './identity.js';
-import type { ImageNode } from './model.js';
+import { contentPath, type ImageNode } from './model.js';
 
 export interface ImageIdentities {
   users: IdentityTable;
   groups: IdentityTable;
 }
 
-/** Reads the image's staged etc/passwd and etc/group, when the image has them. */
+/** Reads the image's etc/passwd and etc/group (staged or at their source), when the image has them. */
 export async function readImageIdentities(
   nodes: ReadonlyMap<string, ImageNode>,
   stagingRoot: string,
 ): Promise<ImageIdentities> {
-  const staged = (path: string) =>
-    nodes.get(path)?.status === 'ok' ? join(stagingRoot, path) : undefined;
+  const staged = (path: string) => {
+    const node = nodes.get(path);
+    return node?.status === 'ok' ? contentPath(node, stagingRoot) : undefined;
+  };
   return {
     users: await IdentityTable.read('user', staged('etc/passwd')),
     groups: await IdentityTable.read('group', staged('etc/group')),

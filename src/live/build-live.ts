@@ -25,7 +25,7 @@ import {
 } from '../formats/output-layout.js';
 import { formatSummaryLine } from '../formats/build-log.js';
 import { applyModelToTree } from '../image/apply-tree.js';
-import { ROOT_DIR, type BuildCounts, type ImageNode } from '../image/model.js';
+import { contentPath, ROOT_DIR, type BuildCounts, type ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { parentPath } from '../manifest/path.js';
@@ -127,7 +127,13 @@ async function writing<T>(path: string, work: () => Promise<T>): Promise<T> {
 async function ensureParents(
   path: string,
   nodes: Map<string, ImageNode>,
-  context: { stagingRoot: string; ids: ImageIdentities; warnings: Diagnostic[] },
+  context: {
+    stagingRoot: string;
+    ids: ImageIdentities;
+    warnings: Diagnostic[];
+    /** The build stages nothing: the staging tree lacks the model's directories. */
+    locateOnly: boolean;
+  },
 ) {
   for (let p: string | undefined = path; p; p = parentPath(p)) {
     const node = nodes.get(p);
@@ -141,8 +147,11 @@ async function ensureParents(
   }
   const missing: string[] = [];
   for (let p = parentPath(path); p && !nodes.has(p); p = parentPath(p)) missing.unshift(p);
+  if (context.locateOnly) {
+    await mkdir(join(context.stagingRoot, parentPath(path) ?? ''), { recursive: true });
+  }
   for (const dir of missing) {
-    await mkdir(join(context.stagingRoot, dir), 0o755);
+    if (!context.locateOnly) await mkdir(join(context.stagingRoot, dir), 0o755);
     const node = implicitDirNode(dir);
     node.uid = context.ids.users.idOf(node.owner) ?? 0;
     node.gid = context.ids.groups.idOf(node.group) ?? 0;
@@ -168,6 +177,9 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
   const { buildstamp, epoch, search, scripts } = prepared;
   const warnings: Diagnostic[] = [...prepared.warnings];
   const overlays = options.overlays ?? [];
+  // With no customize step nothing reads the tree on disk: the UFS writer
+  // takes each file from its source, and nothing is staged.
+  const locateOnly = scripts.length === 0 && archive === 'ufs' && !options.keepStaging;
   if (isUfs(archive)) {
     // A dry run (stat only) finds what UFS cannot hold (a name over 255
     // bytes, a symlink target over 1023) and an image over --ufs-max-size
@@ -213,6 +225,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
         stagingRoot,
         log,
         onProgress: options.onProgress,
+        locateOnly,
       });
       const { nodes, counts } = assembled;
       warnings.push(...assembled.warnings);
@@ -222,7 +235,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
 
       // etc/joyent_buildstamp (docs/output-layout.md); a manifest entry for it keeps its mode and owner.
       const stampPath = BUILDSTAMP_FILE;
-      await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings });
+      await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings, locateOnly });
       await rm(join(stagingRoot, stampPath), { force: true });
       await writing(join(stagingRoot, stampPath), () =>
         writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 }),
@@ -258,11 +271,15 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
         image = new Map([...nodes].filter(([, node]) => node.status === 'ok'));
       }
 
-      await ensureParents(MANIFEST_COPY, image, { stagingRoot, ids, warnings });
+      await ensureParents(MANIFEST_COPY, image, { stagingRoot, ids, warnings, locateOnly });
       image.delete(MANIFEST_COPY);
       const archiveDir = layout.archiveDir(layout.platformPartial);
       await mkdir(archiveDir, { recursive: true });
       await writing(archiveDir, () => writeBootManifest(image, ids, archiveDir, stagingRoot));
+      const fileOf = (path: string) => {
+        const node = image.get(path)!;
+        return contentPath(node.type === 'h' ? image.get(node.linkedFile!)! : node, stagingRoot);
+      };
       let bootArchiveHash: string | undefined;
       let ufsPlan: UfsPlan | undefined;
       if (archive === 'hsfs') {
@@ -271,7 +288,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
           packHsfs(isoTool!, image, layout, epoch),
         );
       } else if (isUfs(archive)) {
-        const planOptions = { ...ufsOptions, stagingRoot, root: ROOT_DIR };
+        const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
         ufsPlan = withManifestLine(prepared, () => planUfs(image.values(), planOptions));
         checkMaxSize(ufsPlan, ufsOptions, 'after the customize step');
         info(
@@ -279,12 +296,12 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
             `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
         );
         await writing(join(archiveDir, 'boot_archive'), () =>
-          packUfs(archive, ufsPlan!, image, layout, epoch),
+          packUfs(archive, ufsPlan!, image, layout, epoch, fileOf),
         );
       }
       if (archive !== 'none') {
         info('sha1: hashing the boot_archive');
-        bootArchiveHash = await writing(archiveDir, () => finishBootArchive(image, layout));
+        bootArchiveHash = await writing(archiveDir, () => finishBootArchive(image, layout, fileOf));
       }
       await normalizeModes(layout.platformPartial);
 
@@ -408,13 +425,22 @@ async function packUfs(
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
   epoch: number,
+  fileOf: (path: string) => string,
 ): Promise<void> {
   const output = join(layout.archiveDir(layout.platformPartial), BOOT_ARCHIVE);
   const nodes = [...image.values()];
   const { stagingRoot } = layout;
   if (archive === 'ufs') {
     const partial = join(layout.workDir, 'boot_archive.ufs');
-    await writeUfs({ stagingRoot, nodes, root: ROOT_DIR, output: partial, epoch, plan });
+    await writeUfs({
+      stagingRoot,
+      contentPath: fileOf,
+      nodes,
+      root: ROOT_DIR,
+      output: partial,
+      epoch,
+      plan,
+    });
     await rename(partial, output);
   } else {
     await writeUfsNative({ stagingRoot, nodes, output, epoch, plan, workDir: layout.workDir });
@@ -425,6 +451,7 @@ async function packUfs(
 async function finishBootArchive(
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
+  fileOf: (path: string) => string,
 ): Promise<string> {
   const archiveDir = layout.archiveDir(layout.platformPartial);
   const bootArchive = join(archiveDir, BOOT_ARCHIVE);
@@ -433,7 +460,7 @@ async function finishBootArchive(
   if (image.get(IMAGE_KERNEL)?.type === 'f') {
     const kernelDir = layout.kernelDir(layout.platformPartial);
     await mkdir(kernelDir, { recursive: true });
-    await copyFile(join(layout.stagingRoot, IMAGE_KERNEL), join(kernelDir, 'unix'));
+    await copyFile(fileOf(IMAGE_KERNEL), join(kernelDir, 'unix'));
   }
   return hash;
 }

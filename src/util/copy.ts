@@ -86,10 +86,13 @@ export function md5OfOpenFile(handle: FileHandle): Promise<Digest> {
 }
 
 /** md5 of a file (for files the customize step created or changed). */
-export async function md5OfFile(path: string): Promise<Digest> {
+export async function md5OfFile(
+  path: string,
+  buffer: Buffer = Buffer.allocUnsafe(CHUNK),
+): Promise<Digest> {
   const input = await open(path, 'r');
   try {
-    return await digestChunks(input, Buffer.allocUnsafe(CHUNK));
+    return await digestChunks(input, buffer);
   } finally {
     await input.close();
   }

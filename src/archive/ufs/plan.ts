@@ -32,6 +32,8 @@ export interface UfsPlanOptions {
    * block is counted, which is never too small.
    */
   stagingRoot?: string;
+  /** Where an image file's bytes are, when not at `<stagingRoot>/<path>` (a build that staged nothing). */
+  contentPath?: (path: string) => string;
   /** The image root's mode and owner (ROOT_DIR by default). */
   root?: { mode: number; uid: number; gid: number };
 }
@@ -192,7 +194,9 @@ export function planUfs(nodes: Iterable<ImageNode>, options: UfsPlanOptions = {}
   if (!(freePercent >= 0)) throw new RangeError(`freePercent must be >= 0, not ${freePercent}`);
   const table = buildInodeTable(nodes, options.root ?? ROOT_DIR);
   const sparse = new Map<string, number[]>();
-  const shapes = table.map((inode) => contentShape(inode, options.stagingRoot, sparse));
+  const shapes = table.map((inode) =>
+    contentShape(inode, options.stagingRoot, sparse, options.contentPath),
+  );
   const plan = planFromTable(table, shapes, {
     freePercent,
     freeInodes: options.freeInodes,
@@ -207,9 +211,10 @@ function contentShape(
   inode: UfsInode,
   stagingRoot: string | undefined,
   sparse: Map<string, number[]>,
+  contentPath?: (path: string) => string,
 ): ContentShape {
   if (inode.kind === 'f' && stagingRoot !== undefined && inode.size > 0) {
-    const path = join(stagingRoot, inode.path);
+    const path = contentPath?.(inode.path) ?? join(stagingRoot, inode.path);
     if (statSync(path).blocks * 512 < inode.size) {
       const lbns = allocatedBlocks(path, inode.size);
       sparse.set(inode.path, lbns);

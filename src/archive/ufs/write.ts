@@ -243,6 +243,8 @@ class ContentLayout {
 
 export interface WriteUfsOptions {
   stagingRoot: string;
+  /** Where an image file's bytes are, when not at `<stagingRoot>/<path>`. */
+  contentPath?: (path: string) => string;
   nodes: readonly ImageNode[];
   root: { mode: number; uid: number; gid: number };
   output: string;
@@ -334,13 +336,14 @@ async function populateImage(
 ): Promise<{ dinodes: Dinode[]; largefiles: boolean }> {
   const { stagingRoot, plan, epoch } = options;
   const sparseBlocks = (inode: UfsInode) => plan.sparse?.get(stagingRoot, inode.path);
+  const fileOf = options.contentPath ?? ((path: string) => join(stagingRoot, path));
   const dinodes: Dinode[] = [];
   let largefiles = false;
   const chunk = Buffer.alloc(CHUNK);
   const readAhead = new SmallFileReadAhead(
     table.map((inode) =>
       inode.kind === 'f' && inode.size > 0 && inode.size <= SMALL_FILE && !sparseBlocks(inode)
-        ? join(stagingRoot, inode.path)
+        ? fileOf(inode.path)
         : undefined,
     ),
   );
@@ -348,7 +351,7 @@ async function populateImage(
     const layout = new ContentLayout(image.alloc, image.out);
     if (inode.kind === 'f') {
       if (inode.size >= LARGEFILE_SIZE) largefiles = true;
-      const path = join(stagingRoot, inode.path);
+      const path = fileOf(inode.path);
       const lbns = sparseBlocks(inode);
       const small = readAhead.take(index);
       if (small) {
