@@ -38561,6 +38561,7 @@ async function loadManifests(inputs, defines) {
 // EXTERNAL MODULE: ./build/src/util/format.js
 var format = __nccwpck_require__(1899);
 ;// CONCATENATED MODULE: ./build/src/image/model.js
+
 /** Mode and owner of the image root (`d . ...` in boot_archive.manifest). */
 const model_ROOT_DIR = { mode: 0o755, uid: 0, gid: 0 };
 /** True for nodes that are symlinks in the image (no mode or owner of their own). */
@@ -38581,6 +38582,13 @@ function emptyCounts() {
         unknownOwners: 0,
         bytes: 0,
     };
+}
+/**
+ * Where the bytes of an image file are: its source, when the build did not
+ * stage it, else its copy in the staging tree.
+ */
+function contentPath(node, stagingRoot) {
+    return node.content ?? join(stagingRoot, node.path);
 }
 //# sourceMappingURL=model.js.map
 ;// CONCATENATED MODULE: ./build/src/formats/boot-manifest.js
@@ -39720,10 +39728,10 @@ function md5OfOpenFile(handle) {
     return digestChunks(handle, Buffer.allocUnsafe(CHUNK));
 }
 /** md5 of a file (for files the customize step created or changed). */
-async function md5OfFile(path) {
+async function md5OfFile(path, buffer = Buffer.allocUnsafe(CHUNK)) {
     const input = await (0,promises_.open)(path, 'r');
     try {
-        return await digestChunks(input, Buffer.allocUnsafe(CHUNK));
+        return await digestChunks(input, buffer);
     }
     finally {
         await input.close();
