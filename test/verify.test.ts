@@ -538,9 +538,13 @@ test('owner, type and removed changes; a path changed in two ways is listed once
       '',
     ].join('\n'),
   );
+  // The clean log names its boot_archive's sha1, which this platform lacks
+  // (log-mismatch): the copy without that line is any log of no boot_archive.
+  const log = join(dir, 'build.log');
+  await writeFile(log, (await readFile(c.log, 'utf8')).replace(/^# boot_archive sha1: .*\n/m, ''));
   const { run, report } = await verifyJson([
     '--log',
-    c.log,
+    log,
     '--platform',
     platform,
     '--baseline',

@@ -57,6 +57,18 @@ export function formatSummaryLine(c: SummaryCounts): string {
 export const SUMMARY_LINE =
   /^# summary: \d+ entries, A=\d+ P=\d+ M=\d+ S=\d+, \d+ FAILED, \d+ unknown owners, \d+ bytes$/;
 
+/**
+ * The line naming the boot_archive the build made, just before the
+ * summary: verify-manifest uses it to tell that a log and a platform come
+ * from the same build. Absent with `--archive none`.
+ */
+export function formatBootArchiveLine(sha1: string): string {
+  return `# boot_archive sha1: ${sha1}`;
+}
+
+/** Matches exactly the lines formatBootArchiveLine writes; group 1 is the sha1. */
+export const BOOT_ARCHIVE_LINE = /^# boot_archive sha1: ([0-9a-f]{40})$/;
+
 // ---- reader (both styles) ----
 
 type Parsed = Omit<LogEntry, 'line'> & { unknownIds?: string[] };
@@ -158,6 +170,8 @@ export interface LogSummary {
   unfinished: { line: number; text: string }[];
   /** Entry lines split by stderr output and rejoined with their status line. */
   rejoined: number;
+  /** joyent-live logs: the sha1 of the boot_archive the build made (its `# boot_archive sha1:` line). */
+  bootArchiveSha1?: string;
 }
 
 /** How many system-source files or owner warnings a report names. */
@@ -252,6 +266,8 @@ export async function readBuildLog(
           summary.unknownOwnerWarnings.push(ownString(text.replace(/^#\s*/, '')));
         }
         if (SUMMARY_LINE.test(text)) summary.closed = true;
+        const sha1 = BOOT_ARCHIVE_LINE.exec(text);
+        if (sha1) summary.bootArchiveSha1 = ownString(sha1[1]);
         return;
       }
       const start = SL_START.exec(text);

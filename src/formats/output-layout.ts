@@ -23,18 +23,13 @@ export function logFileNames(buildstamp: string) {
   return { log: `build_live.${buildstamp}.log`, jsonl: `build_live.${buildstamp}.jsonl` };
 }
 
-/** Paths of one build's outputs. */
+/** Paths of one build's outputs, under their final names. */
 export interface OutputLayout {
   platformName: string;
   platformDir: string;
   tgz: string;
   /** The staged tree kept for `--archive none` (and `--keep-staging`). */
   imageDir: string;
-  /** Scratch space; removed when the build ends. */
-  workDir: string;
-  stagingRoot: string;
-  /** The platform directory is filled here and renamed when complete. */
-  platformPartial: string;
   /** `<platform>/i86pc/amd64`, which holds the boot_archive files. */
   archiveDir: (platformDir: string) => string;
   /** `<platform>/i86pc/kernel/amd64`, which holds the kernel copy. */
@@ -43,16 +38,63 @@ export interface OutputLayout {
 
 export function outputLayout(output: string, buildstamp: string): OutputLayout {
   const platformName = `platform-${buildstamp}`;
-  const workDir = join(output, `.work-${buildstamp}.partial`);
   return {
     platformName,
     platformDir: join(output, platformName),
     tgz: join(output, `${platformName}.tgz`),
     imageDir: join(output, `image-${buildstamp}`),
-    workDir,
-    stagingRoot: join(workDir, 'root'),
-    platformPartial: join(workDir, platformName),
     archiveDir: (platformDir) => join(platformDir, 'i86pc', 'amd64'),
     kernelDir: (platformDir) => join(platformDir, 'i86pc', 'kernel', 'amd64'),
+  };
+}
+
+/**
+ * Prefixes of the private directories (`mkdtemp`, mode 0700) a build works
+ * in: `<output>/.work-XXXXXX/` and `<log-dir>/.build_live-XXXXXX/`. Nobody
+ * else can plant a name inside them; whatever they hold is renamed into
+ * place at the end (docs/output-layout.md).
+ */
+export const WORK_DIR_PREFIX = '.work-';
+export const LOG_WORK_DIR_PREFIX = '.build_live-';
+
+/**
+ * What an earlier, killed build may have left: our private directories, and
+ * the predictable temporary names of older versions. The lock holder
+ * removes them (never following a symlink).
+ */
+export function isLeftover(name: string, where: 'output' | 'log'): boolean {
+  if (where === 'output') {
+    return name.startsWith(WORK_DIR_PREFIX) || /^\.platform-.*\.tgz\.partial$/.test(name);
+  }
+  return name.startsWith(LOG_WORK_DIR_PREFIX) || /^\.build_live\..*\.partial$/.test(name);
+}
+
+/** Paths inside the output work directory. */
+export interface WorkLayout {
+  dir: string;
+  /** The staged image root. */
+  stagingRoot: string;
+  /** The platform directory, filled here. */
+  platformPartial: string;
+  /** The tgz, packed here. */
+  tgzPartial: string;
+  /** The `ufs` writer's boot_archive, renamed into the platform directory. */
+  ufsPartial: string;
+  /** xorriso's command file (hsfs). */
+  xorrisoCommands: string;
+  /** Where the previous build's outputs are moved while the new set is published. */
+  aside: string;
+}
+
+export function workLayout(dir: string, buildstamp: string): WorkLayout {
+  const platformName = `platform-${buildstamp}`;
+  return {
+    dir,
+    stagingRoot: join(dir, 'root'),
+    platformPartial: join(dir, platformName),
+    tgzPartial: join(dir, `${platformName}.tgz`),
+    ufsPartial: join(dir, 'boot_archive.ufs'),
+    xorrisoCommands: join(dir, 'xorriso.commands'),
+    aside: join(dir, 'aside'),
   };
 }

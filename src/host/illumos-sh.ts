@@ -13,10 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AtomicLineWriter } from '../util/atomic.js';
+import { AtomicLineWriter, partialName } from '../util/atomic.js';
 import { describeError, UserError } from '../util/errors.js';
 import { cxxSpec, type CompilerSpec } from './compilers.js';
 
@@ -105,6 +106,8 @@ export async function writeIllumosSh(o: IllumosShOptions): Promise<string> {
   const path = join(o.illumos, 'illumos.sh');
   let writer: AtomicLineWriter | undefined;
   try {
+    // A leftover of a killed run: removed (never written through) first.
+    await rm(partialName(path), { force: true });
     writer = new AtomicLineWriter(path);
     await writer.line('# illumos.sh: the nightly(1) environment of this workspace.');
     await writer.line('# Written by joyent-live setup-host from its inputs; a rerun replaces it,');

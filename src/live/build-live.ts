@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
@@ -18,12 +18,16 @@ import {
   BOOT_ARCHIVE_MANIFEST,
   BUILDSTAMP_FILE,
   IMAGE_KERNEL,
+  LOG_WORK_DIR_PREFIX,
   logFileNames,
   MANIFEST_COPY,
   outputLayout,
+  WORK_DIR_PREFIX,
+  workLayout,
   type OutputLayout,
+  type WorkLayout,
 } from '../formats/output-layout.js';
-import { formatSummaryLine } from '../formats/build-log.js';
+import { formatBootArchiveLine, formatSummaryLine } from '../formats/build-log.js';
 import { applyModelToTree } from '../image/apply-tree.js';
 import { contentPath, ROOT_DIR, type BuildCounts, type ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
@@ -34,6 +38,7 @@ import { AtomicLineWriter } from '../util/atomic.js';
 import { md5OfFile } from '../util/copy.js';
 import { ioError, isIoCondition, UserError } from '../util/errors.js';
 import { humanBytes } from '../util/format.js';
+import { removeTree } from '../util/remove-tree.js';
 import { VERSION } from '../version.js';
 import {
   ARCHIVE_FORMATS,
@@ -43,14 +48,21 @@ import {
   type BuiltArchive,
 } from './archive-choice.js';
 import {
-  checkDirOrAbsent,
+  checkCanCreateDir,
   checkHostPathRoom,
   ensureWritableDir,
   lockBuildDirs,
-  replaceWith,
+  removeLeftovers,
 } from './output.js';
+import { publishSet } from './publish.js';
 import { dryRunImage, withManifestLine } from './plan-live.js';
-import { failedEntries, prepareBuild, type FailedEntry, type PrepareOptions } from './prepare.js';
+import {
+  failedEntries,
+  prepareBuild,
+  type FailedEntry,
+  type PreparedBuild,
+  type PrepareOptions,
+} from './prepare.js';
 import { checkMaxSize, type UfsOptions } from './ufs-options.js';
 
 export { ARCHIVE_FORMATS, type ArchiveFormat, type BuiltArchive };
@@ -163,6 +175,42 @@ async function ensureParents(
   }
 }
 
+/** What checkInputs found: everything the build needs, checked before the first write. */
+interface CheckedInputs {
+  archive: BuiltArchive;
+  isoTool?: IsoTool;
+  ufsOptions: UfsOptions;
+  prepared: PreparedBuild;
+  /** Nothing reads the staged tree: the UFS writer takes each file from its source. */
+  locateOnly: boolean;
+}
+
+/** The build's private work directories and the log writers inside them. */
+interface WorkDirs {
+  layout: OutputLayout;
+  work: WorkLayout;
+  /** `<log-dir>/.build_live-XXXXXX/`: the log and JSONL until they are published. */
+  logWork: string;
+  logPath: string;
+  jsonlPath: string;
+  log: AtomicLineWriter;
+  jsonl: AtomicLineWriter;
+}
+
+/** The image after assembly, the buildstamp file and the customize step. */
+interface StagedImage {
+  assembled: Awaited<ReturnType<typeof assembleImage>>;
+  ids: ImageIdentities;
+  image: Map<string, ImageNode>;
+  warnings: Diagnostic[];
+  rescanNotes: string[];
+}
+
+interface WrittenArchive {
+  bootArchiveHash?: string;
+  ufsPlan?: UfsPlan;
+}
+
 /**
  * `make live` (docs/assembly.md, docs/output-layout.md): manifests in, platform directory, tgz, build log
  * and boot_archive.manifest out. Throws UserError for bad input, before
@@ -170,16 +218,30 @@ async function ensureParents(
  */
 export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveResult> {
   const info = options.onInfo ?? (() => undefined);
-  // Everything that can be checked is checked before the first write.
+  const checked = await checkInputs(options, info);
+  await ensureWritableDir(options.output, 'output directory');
+  await ensureWritableDir(options.logDir, 'log directory');
+  const releaseLocks = await lockBuildDirs(options.output, options.logDir, info);
+  try {
+    // Holding both locks, what earlier builds left in either directory is ours.
+    await removeLeftovers(options.output, options.logDir, info);
+    return await buildLocked(options, checked, info);
+  } finally {
+    await releaseLocks();
+  }
+}
+
+/** Phase: everything that can be checked, before anything is written or created. */
+async function checkInputs(
+  options: BuildLiveOptions,
+  info: (message: string) => void,
+): Promise<CheckedInputs> {
   const { archive, isoTool } = await chooseArchive(options.archive ?? 'auto', info);
   const ufsOptions = options.ufs ?? {};
   const prepared = await prepareBuild(options);
-  const { buildstamp, epoch, search, scripts } = prepared;
-  const warnings: Diagnostic[] = [...prepared.warnings];
-  const overlays = options.overlays ?? [];
   // With no customize step nothing reads the tree on disk: the UFS writer
   // takes each file from its source, and nothing is staged.
-  const locateOnly = scripts.length === 0 && archive === 'ufs' && !options.keepStaging;
+  const locateOnly = prepared.scripts.length === 0 && archive === 'ufs' && !options.keepStaging;
   if (isUfs(archive)) {
     // A dry run (stat only) finds what UFS cannot hold (a name over 255
     // bytes, a symlink target over 1023) and an image over --ufs-max-size
@@ -189,183 +251,322 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     checkMaxSize(plan, ufsOptions, 'before the customize step');
   }
   checkHostPathRoom(options.output, prepared.entries.keys());
-  await checkDirOrAbsent(options.output, 'output directory');
-  await checkDirOrAbsent(options.logDir, 'log directory');
-  await ensureWritableDir(options.output, 'output directory');
-  await ensureWritableDir(options.logDir, 'log directory');
-  const releaseLocks = await lockBuildDirs(options.output, options.logDir, info);
+  // Both directories, before either is created.
+  await checkCanCreateDir(options.output, 'output directory');
+  await checkCanCreateDir(options.logDir, 'log directory');
+  return { archive, isoTool, ufsOptions, prepared, locateOnly };
+}
+
+/** Everything from the work directories to the published set, holding the locks. */
+async function buildLocked(
+  options: BuildLiveOptions,
+  checked: CheckedInputs,
+  info: (message: string) => void,
+): Promise<BuildLiveResult> {
+  const { archive, prepared } = checked;
+  const dirs = await openWorkDir(options, prepared.buildstamp);
   try {
-    return await buildLocked();
-  } finally {
-    await releaseLocks();
+    await writeLogHeader(dirs.log, checked);
+    const staged = await stampAndCustomize(
+      options,
+      checked,
+      dirs,
+      await assemble(options, checked, dirs),
+      info,
+    );
+    const written = await writeArchive(checked, dirs, staged, info);
+    const warningLines = await closeLog(dirs, staged, written);
+    const keepImage = archive === 'none' || options.keepStaging === true;
+    await packAndClear(checked, dirs, staged, keepImage, info);
+    await publish(dirs, keepImage, archive !== 'none');
+    await discardWorkDirs(dirs, info);
+    const { layout } = dirs;
+    const { counts, applied } = staged.assembled;
+    const platformArchiveDir = layout.archiveDir(layout.platformDir);
+    return {
+      buildstamp: prepared.buildstamp,
+      archive,
+      platformDir: layout.platformDir,
+      bootManifest: join(platformArchiveDir, BOOT_ARCHIVE_MANIFEST),
+      bootArchive: archive !== 'none' ? join(platformArchiveDir, BOOT_ARCHIVE) : undefined,
+      bootArchiveHash: written.bootArchiveHash,
+      tgz: archive !== 'none' ? layout.tgz : undefined,
+      imageDir: keepImage ? layout.imageDir : undefined,
+      log: dirs.logPath,
+      jsonl: dirs.jsonlPath,
+      counts,
+      imageEntries: staged.image.size,
+      failed: failedEntries(applied),
+      warnings: warningLines,
+      ufsPlan: written.ufsPlan,
+      exitCode: counts.failed > 0 ? 3 : 0,
+    };
+  } catch (err) {
+    await dirs.log.abort();
+    await dirs.jsonl.abort();
+    await discardWorkDirs(dirs, info);
+    throw err;
   }
+}
 
-  // Everything below runs holding the output and log directory locks.
-  async function buildLocked(): Promise<BuildLiveResult> {
-    const layout = outputLayout(options.output, buildstamp);
-    const names = logFileNames(buildstamp);
-    const logPath = join(options.logDir, names.log);
-    const jsonlPath = join(options.logDir, names.jsonl);
-    await rm(layout.workDir, { recursive: true, force: true });
-    await mkdir(layout.stagingRoot, { recursive: true });
-    const log = new AtomicLineWriter(logPath);
-    const jsonl = new AtomicLineWriter(jsonlPath);
-    try {
-      await log.line(`# joyent-live build-live ${VERSION}`);
-      await log.line(`# buildstamp: ${buildstamp}`);
-      for (const file of prepared.manifestFiles) await log.line(`# manifest: ${file}`);
-      for (const root of search.roots) await log.line(`# source ${root.tag}: ${root.dir}`);
-      for (const script of scripts) await log.line(`# customize: ${script}`);
-      await log.line(`# archive: ${archive}`);
+/**
+ * Phase: the private work directories (`mkdtemp`, mode 0700) in the output
+ * and log directories, and the log writers in the latter: no name a third
+ * party could plant is ever opened (docs/output-layout.md).
+ */
+async function openWorkDir(options: BuildLiveOptions, buildstamp: string): Promise<WorkDirs> {
+  const layout = outputLayout(options.output, buildstamp);
+  const workDir = await writing(options.output, () =>
+    mkdtemp(join(options.output, WORK_DIR_PREFIX)),
+  );
+  const logWork = await writing(options.logDir, () =>
+    mkdtemp(join(options.logDir, LOG_WORK_DIR_PREFIX)),
+  ).catch(async (err: unknown) => {
+    await removeTree(workDir);
+    throw err;
+  });
+  const work = workLayout(workDir, buildstamp);
+  await mkdir(work.stagingRoot);
+  const names = logFileNames(buildstamp);
+  const logPath = join(options.logDir, names.log);
+  const jsonlPath = join(options.logDir, names.jsonl);
+  return {
+    layout,
+    work,
+    logWork,
+    logPath,
+    jsonlPath,
+    log: new AtomicLineWriter(logPath, { tmp: join(logWork, names.log) }),
+    jsonl: new AtomicLineWriter(jsonlPath, { tmp: join(logWork, names.jsonl) }),
+  };
+}
 
-      const stagingRoot = layout.stagingRoot;
-      const assembled = await assembleImage({
-        entries: prepared.entries,
-        search,
-        stagingRoot,
-        log,
-        onProgress: options.onProgress,
-        locateOnly,
-      });
-      const { nodes, counts } = assembled;
-      warnings.push(...assembled.warnings);
-      const ids = await readImageIdentities(nodes, stagingRoot);
-      counts.unknownOwners = resolveOwners(nodes, ids, warnings);
-      for (const node of assembled.applied) await jsonl.line(formatLogRecord(node));
+/** Phase: the log's header lines (docs/build-log.md). */
+async function writeLogHeader(log: AtomicLineWriter, checked: CheckedInputs): Promise<void> {
+  const { prepared, archive } = checked;
+  await log.line(`# joyent-live build-live ${VERSION}`);
+  await log.line(`# buildstamp: ${prepared.buildstamp}`);
+  for (const file of prepared.manifestFiles) await log.line(`# manifest: ${file}`);
+  for (const root of prepared.search.roots) await log.line(`# source ${root.tag}: ${root.dir}`);
+  for (const script of prepared.scripts) await log.line(`# customize: ${script}`);
+  await log.line(`# archive: ${archive}`);
+}
 
-      // etc/joyent_buildstamp (docs/output-layout.md); a manifest entry for it keeps its mode and owner.
-      const stampPath = BUILDSTAMP_FILE;
-      await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings, locateOnly });
-      await rm(join(stagingRoot, stampPath), { force: true });
-      await writing(join(stagingRoot, stampPath), () =>
-        writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 }),
+/** Phase: every manifest entry into the staging tree (or located only), logged as applied. */
+async function assemble(
+  options: BuildLiveOptions,
+  checked: CheckedInputs,
+  dirs: WorkDirs,
+): Promise<StagedImage['assembled']> {
+  return assembleImage({
+    entries: checked.prepared.entries,
+    search: checked.prepared.search,
+    stagingRoot: dirs.work.stagingRoot,
+    log: dirs.log,
+    onProgress: options.onProgress,
+    locateOnly: checked.locateOnly,
+  });
+}
+
+/** Phase: owners resolved, the JSONL twin, etc/joyent_buildstamp, and the customize step. */
+async function stampAndCustomize(
+  options: BuildLiveOptions,
+  checked: CheckedInputs,
+  dirs: WorkDirs,
+  assembled: StagedImage['assembled'],
+  info: (message: string) => void,
+): Promise<StagedImage> {
+  const { prepared, locateOnly } = checked;
+  const { buildstamp, scripts } = prepared;
+  const { stagingRoot } = dirs.work;
+  const warnings: Diagnostic[] = [...prepared.warnings];
+  const overlays = options.overlays ?? [];
+  const { nodes, counts } = assembled;
+  warnings.push(...assembled.warnings);
+  const ids = await readImageIdentities(nodes, stagingRoot);
+  counts.unknownOwners = resolveOwners(nodes, ids, warnings);
+  for (const node of assembled.applied) await dirs.jsonl.line(formatLogRecord(node));
+
+  // etc/joyent_buildstamp (docs/output-layout.md); a manifest entry for it keeps its mode and owner.
+  const stampPath = BUILDSTAMP_FILE;
+  await ensureParents(stampPath, nodes, { stagingRoot, ids, warnings, locateOnly });
+  await rm(join(stagingRoot, stampPath), { force: true });
+  await writing(join(stagingRoot, stampPath), () =>
+    writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 }),
+  );
+  const stampNode: ImageNode = nodes.get(stampPath) ?? {
+    path: stampPath,
+    type: 'f',
+    origin: 'buildstamp',
+    mode: 0o644,
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    status: 'ok',
+  };
+  Object.assign(stampNode, await md5OfFile(join(stagingRoot, stampPath)), { status: 'ok' });
+  nodes.set(stampPath, stampNode);
+
+  let image: Map<string, ImageNode>;
+  const rescanNotes: string[] = [];
+  if (scripts.length > 0) {
+    const snapshot = await snapshotStaging(nodes, stagingRoot);
+    info(`customize: running ${scripts.join(', ')}`);
+    // Absolute paths: a script may change directory before it uses them.
+    await runCustomize(scripts, {
+      imageRoot: resolve(stagingRoot),
+      firstOverlay: overlays[0] === undefined ? '' : resolve(overlays[0]),
+      buildstamp,
+      proto: options.proto === undefined ? '' : resolve(options.proto),
+    });
+    image = await rescanAfterCustomize(nodes, snapshot, stagingRoot, ids, rescanNotes);
+  } else {
+    image = new Map([...nodes].filter(([, node]) => node.status === 'ok'));
+  }
+  return { assembled, ids, image, warnings, rescanNotes };
+}
+
+/** Phase: boot_archive.manifest (and its copy), the boot_archive, its hash and the kernel. */
+async function writeArchive(
+  checked: CheckedInputs,
+  dirs: WorkDirs,
+  staged: StagedImage,
+  info: (message: string) => void,
+): Promise<WrittenArchive> {
+  const { archive, isoTool, ufsOptions, prepared, locateOnly } = checked;
+  const { image, ids, warnings } = staged;
+  const { layout, work } = dirs;
+  const { stagingRoot } = work;
+  const epoch = prepared.epoch;
+  await ensureParents(MANIFEST_COPY, image, { stagingRoot, ids, warnings, locateOnly });
+  image.delete(MANIFEST_COPY);
+  const archiveDir = layout.archiveDir(work.platformPartial);
+  await mkdir(archiveDir, { recursive: true });
+  await writing(archiveDir, () => writeBootManifest(image, ids, archiveDir, stagingRoot));
+  const fileOf = (path: string) => {
+    const node = image.get(path)!;
+    return contentPath(node.type === 'h' ? image.get(node.linkedFile!)! : node, stagingRoot);
+  };
+  const written: WrittenArchive = {};
+  if (archive === 'hsfs') {
+    info(`hsfs: writing boot_archive with ${isoTool!.name}`);
+    await writing(join(archiveDir, 'boot_archive'), () =>
+      packHsfs(isoTool!, image, layout, work, epoch),
+    );
+  } else if (isUfs(archive)) {
+    const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
+    const ufsPlan = withManifestLine(prepared, () => planUfs(image.values(), planOptions));
+    checkMaxSize(ufsPlan, ufsOptions, 'after the customize step');
+    info(
+      `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
+        `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
+    );
+    await writing(join(archiveDir, 'boot_archive'), () =>
+      packUfs(archive, ufsPlan, image, layout, work, epoch, fileOf),
+    );
+    written.ufsPlan = ufsPlan;
+  }
+  if (archive !== 'none') {
+    info('sha1: hashing the boot_archive');
+    written.bootArchiveHash = await writing(archiveDir, () =>
+      finishBootArchive(image, layout, work, fileOf),
+    );
+  }
+  await normalizeModes(work.platformPartial);
+  return written;
+}
+
+/**
+ * Phase: the closing lines of the log (warnings as ignorable `#` lines, the
+ * boot_archive's sha1, the summary), and both files ended under their
+ * temporary names. Returns the warning lines.
+ */
+async function closeLog(
+  dirs: WorkDirs,
+  staged: StagedImage,
+  written: WrittenArchive,
+): Promise<string[]> {
+  const { log, jsonl } = dirs;
+  const { assembled, warnings, rescanNotes } = staged;
+  const warningLines = [
+    ...warnings.map(formatDiagnostic),
+    ...rescanNotes.map((n) => `warning: ${n}`),
+  ];
+  for (const line of warningLines) await log.line(`# ${line}`);
+  if (written.bootArchiveHash !== undefined) {
+    await log.line(formatBootArchiveLine(written.bootArchiveHash));
+  }
+  await log.line(formatSummaryLine({ ...assembled.counts, entries: assembled.applied.length }));
+  await log.finish();
+  await jsonl.finish();
+  return warningLines;
+}
+
+/**
+ * Phase: the tgz, and the staged tree either removed or made into the kept
+ * image (modes, owners, times from the model). Both finish before anything
+ * is published: a removal that fails fails the build with nothing new in place.
+ */
+async function packAndClear(
+  checked: CheckedInputs,
+  dirs: WorkDirs,
+  staged: StagedImage,
+  keepImage: boolean,
+  info: (message: string) => void,
+): Promise<void> {
+  const { archive, prepared } = checked;
+  const { work, layout } = dirs;
+  const epoch = prepared.epoch;
+  if (archive !== 'none') {
+    info('tgz: packing the platform directory');
+    // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
+    const results = await Promise.allSettled([
+      writing(work.tgzPartial, () =>
+        writePlatformTgz(work.dir, layout.platformName, work.tgzPartial, epoch),
+      ),
+      keepImage ? undefined : removeTree(work.stagingRoot),
+    ]);
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+  }
+  if (keepImage) {
+    await applyModelToTree(work.stagingRoot, staged.image.values(), ROOT_DIR, {
+      owners: process.getuid?.() === 0,
+      time: epoch,
+    });
+  }
+}
+
+/**
+ * Phase: the whole set into place (src/live/publish.ts), the log last; a
+ * name this build has no new output for (the tgz with `--archive none`, an
+ * image directory not kept) loses the previous build's, so that the set
+ * is never a mix of two builds.
+ */
+async function publish(dirs: WorkDirs, keepImage: boolean, hasTgz: boolean): Promise<void> {
+  const { layout, work, log, jsonl } = dirs;
+  const logAside = join(dirs.logWork, 'aside');
+  await publishSet([
+    { to: layout.platformDir, from: work.platformPartial, aside: work.aside },
+    { to: layout.tgz, from: hasTgz ? work.tgzPartial : undefined, aside: work.aside },
+    { to: layout.imageDir, from: keepImage ? work.stagingRoot : undefined, aside: work.aside },
+    { to: dirs.jsonlPath, from: jsonl.tmp, aside: logAside },
+    { to: dirs.logPath, from: log.tmp, aside: logAside },
+  ]);
+}
+
+/**
+ * Phase: the work directories removed (with the previous outputs set aside
+ * in them). A failure leaves them for the next build to remove, with a line
+ * saying so; it does not undo a published set.
+ */
+async function discardWorkDirs(dirs: WorkDirs, info: (message: string) => void): Promise<void> {
+  for (const dir of [dirs.work.dir, dirs.logWork]) {
+    await removeTree(dir).catch((err: unknown) => {
+      info(
+        `warning: ${err instanceof Error ? err.message : String(err)}; the next build removes it`,
       );
-      const stampNode: ImageNode = nodes.get(stampPath) ?? {
-        path: stampPath,
-        type: 'f',
-        origin: 'buildstamp',
-        mode: 0o644,
-        owner: 'root',
-        group: 'root',
-        uid: 0,
-        gid: 0,
-        status: 'ok',
-      };
-      Object.assign(stampNode, await md5OfFile(join(stagingRoot, stampPath)), { status: 'ok' });
-      nodes.set(stampPath, stampNode);
-
-      let image: Map<string, ImageNode>;
-      const rescanNotes: string[] = [];
-      if (scripts.length > 0) {
-        const snapshot = await snapshotStaging(nodes, stagingRoot);
-        info(`customize: running ${scripts.join(', ')}`);
-        // Absolute paths: a script may change directory before it uses them.
-        await runCustomize(scripts, {
-          imageRoot: resolve(stagingRoot),
-          firstOverlay: overlays[0] === undefined ? '' : resolve(overlays[0]),
-          buildstamp,
-          proto: options.proto === undefined ? '' : resolve(options.proto),
-        });
-        image = await rescanAfterCustomize(nodes, snapshot, stagingRoot, ids, rescanNotes);
-      } else {
-        image = new Map([...nodes].filter(([, node]) => node.status === 'ok'));
-      }
-
-      await ensureParents(MANIFEST_COPY, image, { stagingRoot, ids, warnings, locateOnly });
-      image.delete(MANIFEST_COPY);
-      const archiveDir = layout.archiveDir(layout.platformPartial);
-      await mkdir(archiveDir, { recursive: true });
-      await writing(archiveDir, () => writeBootManifest(image, ids, archiveDir, stagingRoot));
-      const fileOf = (path: string) => {
-        const node = image.get(path)!;
-        return contentPath(node.type === 'h' ? image.get(node.linkedFile!)! : node, stagingRoot);
-      };
-      let bootArchiveHash: string | undefined;
-      let ufsPlan: UfsPlan | undefined;
-      if (archive === 'hsfs') {
-        info(`hsfs: writing boot_archive with ${isoTool!.name}`);
-        await writing(join(archiveDir, 'boot_archive'), () =>
-          packHsfs(isoTool!, image, layout, epoch),
-        );
-      } else if (isUfs(archive)) {
-        const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
-        ufsPlan = withManifestLine(prepared, () => planUfs(image.values(), planOptions));
-        checkMaxSize(ufsPlan, ufsOptions, 'after the customize step');
-        info(
-          `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
-            `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
-        );
-        await writing(join(archiveDir, 'boot_archive'), () =>
-          packUfs(archive, ufsPlan!, image, layout, epoch, fileOf),
-        );
-      }
-      if (archive !== 'none') {
-        info('sha1: hashing the boot_archive');
-        bootArchiveHash = await writing(archiveDir, () => finishBootArchive(image, layout, fileOf));
-      }
-      await normalizeModes(layout.platformPartial);
-
-      // Closing lines of the log: warnings (ignorable `#` lines) and a summary.
-      const warningLines = [
-        ...warnings.map(formatDiagnostic),
-        ...rescanNotes.map((n) => `warning: ${n}`),
-      ];
-      for (const line of warningLines) await log.line(`# ${line}`);
-      await log.line(formatSummaryLine({ ...counts, entries: assembled.applied.length }));
-
-      // Everything is complete: move it into place.
-      const keepImage = archive === 'none' || options.keepStaging;
-      if (archive !== 'none') {
-        info('tgz: packing the platform directory');
-        // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
-        await Promise.all([
-          writing(layout.tgz, () =>
-            writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch),
-          ),
-          keepImage ? undefined : rm(stagingRoot, { recursive: true, force: true }),
-        ]);
-      } else {
-        await rm(layout.tgz, { force: true });
-      }
-      await replaceWith(layout.platformPartial, layout.platformDir);
-      let imageDir: string | undefined;
-      if (keepImage) {
-        await applyModelToTree(stagingRoot, image.values(), ROOT_DIR, {
-          owners: process.getuid?.() === 0,
-          time: epoch,
-        });
-        await replaceWith(stagingRoot, layout.imageDir);
-        imageDir = layout.imageDir;
-      }
-      await log.commit();
-      await jsonl.commit();
-      await rm(layout.workDir, { recursive: true, force: true });
-
-      const platformArchiveDir = layout.archiveDir(layout.platformDir);
-      return {
-        buildstamp,
-        archive,
-        platformDir: layout.platformDir,
-        bootManifest: join(platformArchiveDir, BOOT_ARCHIVE_MANIFEST),
-        bootArchive: archive !== 'none' ? join(platformArchiveDir, BOOT_ARCHIVE) : undefined,
-        bootArchiveHash,
-        tgz: archive !== 'none' ? layout.tgz : undefined,
-        imageDir,
-        log: logPath,
-        jsonl: jsonlPath,
-        counts,
-        imageEntries: image.size,
-        failed: failedEntries(assembled.applied),
-        warnings: warningLines,
-        ufsPlan,
-        exitCode: counts.failed > 0 ? 3 : 0,
-      };
-    } catch (err) {
-      await log.abort();
-      await jsonl.abort();
-      await rm(layout.workDir, { recursive: true, force: true });
-      throw err;
-    }
+    });
   }
 }
 
@@ -404,14 +605,15 @@ async function packHsfs(
   tool: IsoTool,
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
+  work: WorkLayout,
   epoch: number,
 ): Promise<void> {
-  const archiveDir = layout.archiveDir(layout.platformPartial);
+  const archiveDir = layout.archiveDir(work.platformPartial);
   const bootArchive = join(archiveDir, BOOT_ARCHIVE);
   const nodes = [...image.values()];
-  const { stagingRoot } = layout;
+  const { stagingRoot } = work;
   if (tool.name === 'xorriso') {
-    const commandFile = join(layout.workDir, 'xorriso.commands');
+    const commandFile = work.xorrisoCommands;
     await writeHsfs({ tool, stagingRoot, nodes, output: bootArchive, commandFile, epoch });
   } else {
     await writeHsfsFromTree({ tool, stagingRoot, nodes, output: bootArchive, epoch });
@@ -424,14 +626,15 @@ async function packUfs(
   plan: UfsPlan,
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
+  work: WorkLayout,
   epoch: number,
   fileOf: (path: string) => string,
 ): Promise<void> {
-  const output = join(layout.archiveDir(layout.platformPartial), BOOT_ARCHIVE);
+  const output = join(layout.archiveDir(work.platformPartial), BOOT_ARCHIVE);
   const nodes = [...image.values()];
-  const { stagingRoot } = layout;
+  const { stagingRoot } = work;
   if (archive === 'ufs') {
-    const partial = join(layout.workDir, 'boot_archive.ufs');
+    const partial = work.ufsPartial;
     await writeUfs({
       stagingRoot,
       contentPath: fileOf,
@@ -443,7 +646,7 @@ async function packUfs(
     });
     await rename(partial, output);
   } else {
-    await writeUfsNative({ stagingRoot, nodes, output, epoch, plan, workDir: layout.workDir });
+    await writeUfsNative({ stagingRoot, nodes, output, epoch, plan, workDir: work.dir });
   }
 }
 
@@ -451,14 +654,15 @@ async function packUfs(
 async function finishBootArchive(
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
+  work: WorkLayout,
   fileOf: (path: string) => string,
 ): Promise<string> {
-  const archiveDir = layout.archiveDir(layout.platformPartial);
+  const archiveDir = layout.archiveDir(work.platformPartial);
   const bootArchive = join(archiveDir, BOOT_ARCHIVE);
   const hash = await sha1File(bootArchive);
   await writeFile(join(archiveDir, BOOT_ARCHIVE_HASH), `${hash}\n`);
   if (image.get(IMAGE_KERNEL)?.type === 'f') {
-    const kernelDir = layout.kernelDir(layout.platformPartial);
+    const kernelDir = layout.kernelDir(work.platformPartial);
     await mkdir(kernelDir, { recursive: true });
     await copyFile(fileOf(IMAGE_KERNEL), join(kernelDir, 'unix'));
   }

@@ -1,13 +1,46 @@
-import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, constants, mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { isLeftover } from '../formats/output-layout.js';
 import { lockWorkspace } from '../world/lock.js';
 import { describeError, UserError } from '../util/errors.js';
+import { removeTree } from '../util/remove-tree.js';
 
 /** Fails when `dir` exists as something other than a directory. */
 export async function checkDirOrAbsent(dir: string, what: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
   if (info && !info.isDirectory()) {
     throw new UserError(`${what} ${dir} exists and is not a directory`);
+  }
+}
+
+/**
+ * Fails unless `dir` is a writable directory or can be made one: its
+ * nearest existing ancestor is a directory we can write into. Checks only,
+ * so that the output and log directories are both checked before either
+ * is created.
+ */
+export async function checkCanCreateDir(dir: string, what: string): Promise<void> {
+  await checkDirOrAbsent(dir, what);
+  const target = resolve(dir);
+  for (let p = target; ; p = dirname(p)) {
+    const info = await stat(p).catch(() => undefined);
+    if (!info) {
+      if (dirname(p) === p) return;
+      continue;
+    }
+    if (!info.isDirectory()) {
+      throw new UserError(`${what} ${dir} cannot be created: ${p} is not a directory`);
+    }
+    try {
+      await access(p, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      throw new UserError(
+        p === target
+          ? `${what} ${dir} is not writable: ${describeError(err)}`
+          : `${what} ${dir} cannot be created: ${p} is not writable (${describeError(err)})`,
+      );
+    }
+    return;
   }
 }
 
@@ -23,10 +56,27 @@ export async function ensureWritableDir(dir: string, what: string): Promise<void
   }
 }
 
-/** Renames `from` onto `to`, replacing what an earlier build left there. */
-export async function replaceWith(from: string, to: string): Promise<void> {
-  await rm(to, { recursive: true, force: true });
-  await rename(from, to);
+/**
+ * Removes what killed earlier builds left in the output and log
+ * directories (our private work directories, older versions' temporary
+ * names), whatever their stamp: holding both locks, they are ours.
+ */
+export async function removeLeftovers(
+  output: string,
+  logDir: string,
+  info: (message: string) => void,
+): Promise<void> {
+  const places: [string, 'output' | 'log'][] = [
+    [output, 'output'],
+    [logDir, 'log'],
+  ];
+  for (const [dir, where] of places) {
+    for (const name of (await readdir(dir)).sort()) {
+      if (!isLeftover(name, where)) continue;
+      info(`removing ${join(dir, name)}, left by an earlier build that did not finish`);
+      await removeTree(join(dir, name));
+    }
+  }
 }
 
 /** The longest path the build host takes (PATH_MAX, with its NUL). */

@@ -12,15 +12,21 @@ export function partialName(finalPath: string): string {
 /**
  * A text file written line by line under a temporary name and renamed into
  * place by `commit()`; `abort()` removes it. Readers never see a half file.
+ * The temporary file is created exclusively (`wx`: never through an
+ * existing name or symlink); `tmp` puts it in a private directory of the
+ * caller's (build-live's log work directory), else it is `partialName(path)`.
  */
 export class AtomicLineWriter {
   private readonly stream: WriteStream;
-  private readonly tmp: string;
+  readonly tmp: string;
   private failure: Error | undefined;
 
-  constructor(readonly path: string) {
-    this.tmp = partialName(path);
-    this.stream = createWriteStream(this.tmp, { mode: 0o644 });
+  constructor(
+    readonly path: string,
+    options: { tmp?: string } = {},
+  ) {
+    this.tmp = options.tmp ?? partialName(path);
+    this.stream = createWriteStream(this.tmp, { mode: 0o644, flags: 'wx' });
     // A full disk or a size limit names the file.
     this.stream.on('error', (err) => (this.failure = this.named(err)));
   }
@@ -46,6 +52,11 @@ export class AtomicLineWriter {
       await once(this.stream, 'close').catch(() => undefined);
     }
     if (this.failure) throw this.failure;
+  }
+
+  /** Ends the file under its temporary name (`tmp`); the caller renames it. */
+  async finish(): Promise<void> {
+    await this.close();
   }
 
   async commit(): Promise<void> {

@@ -7,6 +7,7 @@ import type {
   DiffEntry,
   DiffKind,
   FailureReport,
+  LogMatch,
   VerifyReport,
 } from './types.js';
 
@@ -54,6 +55,8 @@ export function verdictLine(report: VerifyReport): string {
       if (bad > 0) why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));
       const other = c?.differences?.length ?? 0;
       if (other > 0) why.push(plural(other, 'entry', 'entries') + ' not as the manifest says');
+    } else if (reason === 'log-mismatch') {
+      why.push('the log and the platform come from different builds');
     } else if (reason === 'failed') why.push(`${blocking} FAILED`);
     else if (reason === 'system-source') {
       why.push(plural(report.counts.byTag.S, 'file', 'files') + ' from the system root');
@@ -69,6 +72,16 @@ export function verdictLine(report: VerifyReport): string {
     }
   }
   return `verify-manifest: FAIL: ${why.join(', ')}`;
+}
+
+/** A log's boot_archive sha1 against the platform's. */
+export function logMatchLine(m: LogMatch): string {
+  if (m.ok) return `${m.log}: names this platform's boot_archive (sha1 ${m.logSha1})`;
+  const platform =
+    m.platformSha1 === undefined
+      ? 'the platform has no boot_archive'
+      : `the platform's is ${m.platformSha1}`;
+  return `${m.log}: MISMATCH: the log names boot_archive sha1 ${m.logSha1}, ${platform}: the log and the platform come from different builds`;
 }
 
 function tagLine(report: VerifyReport): string {
@@ -152,6 +165,7 @@ export function formatText(report: VerifyReport): string {
   if (report.failOn.includes('unknown-owner')) {
     for (const warning of report.unknownOwnerWarnings) out.push(`unknown owner: ${warning}`);
   }
+  for (const m of report.logMatches ?? []) out.push(logMatchLine(m));
   const c = report.content;
   if (c) {
     if (c.hash)

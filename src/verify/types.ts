@@ -132,7 +132,21 @@ export interface CheckResult {
 }
 
 /** Why a verdict failed: a --fail-on condition, or an image that is not what its manifest says. */
-export type FailReason = FailOn | 'integrity';
+export type FailReason = FailOn | 'integrity' | 'log-mismatch';
+
+/**
+ * A joyent-live log's `# boot_archive sha1:` line against the platform
+ * given: different means the log and the platform come from different
+ * builds (a reason that always fails).
+ */
+export interface LogMatch {
+  log: string;
+  /** The sha1 the log names. */
+  logSha1: string;
+  /** The platform's boot_archive sha1, or none when it has no boot_archive. */
+  platformSha1?: string;
+  ok: boolean;
+}
 
 /** The whole verify-manifest result; `--format json` prints exactly this. */
 export interface VerifyReport {
@@ -141,7 +155,8 @@ export interface VerifyReport {
   /**
    * What made the verdict fail: the --fail-on conditions that occurred, and
    * `integrity` when the boot_archive does not match its hash or md5s (that
-   * always fails).
+   * always fails), and `log-mismatch` when a log names another boot_archive
+   * than the platform's (that always fails too).
    */
   reasons: FailReason[];
   failOn: FailOn[];
@@ -169,6 +184,8 @@ export interface VerifyReport {
   /** The log's unknown-owner warnings, the first 1,000. */
   unknownOwnerWarnings: string[];
   content?: ContentCheck;
+  /** With a platform: each log that names its boot_archive's sha1, checked against it. */
+  logMatches?: LogMatch[];
   /** The completeness checks that ran, in order; each with its findings. */
   checks: CheckResult[];
   /** UFS images: free blocks and inodes (and against the baseline's platform). */

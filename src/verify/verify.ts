@@ -30,8 +30,10 @@ import {
   DEFAULT_FAIL_ON,
   type CheckKind,
   type CheckResult,
+  type ContentCheck,
   type FailOn,
   type FailureReport,
+  type LogMatch,
   type VerifyReport,
 } from './types.js';
 
@@ -230,6 +232,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
         report.content.missing.length > 0 ||
         (report.content.differences?.length ?? 0) > 0 ||
         report.content.hash?.ok === false;
+      report.logMatches = matchLogs(summaries, report.content);
       if (options.baseline) {
         const baseline = await readBootManifest(options.baseline);
         const diffed = diffBootManifests(baseline, current);
@@ -279,10 +282,34 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
   };
   report.reasons = [
     ...(integrityFailed ? (['integrity'] as const) : []),
+    ...(report.logMatches?.some((m) => !m.ok) ? (['log-mismatch'] as const) : []),
     ...failOn.filter((reason) => happened[reason]),
   ];
   report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
   return report;
+}
+
+/**
+ * Each log that names the sha1 of its boot_archive (`# boot_archive sha1:`,
+ * docs/build-log.md) against the platform's boot_archive: its boot_archive.hash,
+ * or the sha1 of the boot_archive itself when it has no .hash.
+ * Logs without the line (the C builder's, `--archive none`) are not checked.
+ */
+function matchLogs(logs: readonly LogSummary[], content: ContentCheck): LogMatch[] | undefined {
+  const named = logs.filter((l) => l.bootArchiveSha1 !== undefined);
+  if (named.length === 0) return undefined;
+  // What the platform's boot_archive.hash says (whether the boot_archive
+  // matches it is the integrity check), else the sha1 checkContent computed;
+  // none when the platform has no boot_archive.
+  const said = content.hash?.expected;
+  const platformSha1 =
+    said !== undefined && /^[0-9a-f]{40}$/.test(said) ? said : content.hash?.actual;
+  return named.map((l) => ({
+    log: l.path,
+    logSha1: l.bootArchiveSha1!,
+    platformSha1,
+    ok: l.bootArchiveSha1 === platformSha1,
+  }));
 }
 
 /** Phase: the manifests given, loaded and merged; any error stops here. */
