@@ -466,6 +466,23 @@ test('kill -9 at seeded moments: nothing looks finished that is not, and a rerun
       `${i + 1} | ${name} over ${name === 'A' ? 'B' : 'A'} | ${killed.moment}${killed.finished ? ' (had finished)' : ''} | ${killed.phase} | ${left} | identical`,
     );
   }
+  // A killed build of another stamp: the next build's own set is untouched
+  // by it, and its leftovers are removed all the same.
+  const other = [...buildArgs(srcA, output, logDir)];
+  other[other.indexOf('--buildstamp') + 1] = '20111210T000000Z';
+  const killed = await runKilled(other, /^tgz: packing/, Math.round(random() * 300));
+  const left = await inspectAfterKill(output, logDir, refs);
+  const after = await runCli(buildArgs(srcA, output, logDir));
+  assert.equal(after.code, 0, after.stderr);
+  assert.deepEqual(await setDigests(output, logDir), refs.A);
+  assert.deepEqual(
+    [...(await readdir(output)), ...(await readdir(logDir))].filter((n) => n.startsWith('.')),
+    [],
+    'a killed build of another stamp left temporaries that the next build kept',
+  );
+  rows.push(
+    `${trials + 1} | A, stamp 20111210T000000Z, then A | ${killed.moment} | ${killed.phase} | ${left} | identical, nothing left`,
+  );
   for (const row of rows) t.diagnostic(row);
 });
 
@@ -475,8 +492,8 @@ async function dirBytes(dir: string): Promise<number> {
   let total = 0;
   for (const path of await listTree(dir)) {
     const info = await lstat(join(dir, path));
-    // What the file system holds (a boot_archive is sparse), and its inode.
-    total += info.blocks * 512 + 4096;
+    // What tmpfs holds: data pages only (a boot_archive is sparse).
+    if (info.isFile()) total += info.blocks * 512;
   }
   return total;
 }
@@ -506,12 +523,13 @@ test(
     ];
     let trial = 0;
     for (const [where, setBytes, fractions] of [
-      ['output', outSet, [0.05, 0.3, 0.6, 0.9]],
-      ['log', logSet, [0.1, 0.5, 0.9]],
+      ['output', outSet, [0.05, 0.3, 0.6, 0.9, 1]],
+      ['log', logSet, [0.1, 0.5, 0.9, 1]],
     ] as const) {
       for (const f of fractions) {
         trial++;
-        const size = Math.round(setBytes * (1 + f));
+        // Room for the old set and part of the new; 1: all of it but one page.
+        const size = f === 1 ? 2 * setBytes - 4096 : Math.round(setBytes * (1 + f));
         const mount = await mountTmpfs(t, size);
         const output = where === 'output' ? mount : join(dir, `out-${trial}`);
         const logDir = where === 'log' ? mount : join(dir, `log-${trial}`);
