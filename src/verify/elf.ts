@@ -1,7 +1,7 @@
 /**
  * A small reader of ELF objects (never run): the header, the program
- * headers and the dynamic section, which is all the library closure needs
- * (docs/verify.md). Reads through a callback, a few hundred bytes at a
+ * headers and the dynamic section, which is all the library closure needs,
+ * and for kernel modules the symbol table's `_depends_on` (docs/verify.md). Reads through a callback, a few hundred bytes at a
  * time. Anything truncated or inconsistent is an ElfError, never a crash.
  */
 
@@ -159,4 +159,116 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
   if (rpath !== undefined) info.rpath = str(rpath);
   if (runpath !== undefined) info.runpath = str(runpath);
   return info;
+}
+
+const SHT_SYMTAB = 2;
+const SHT_NOBITS = 8;
+const SHN_LORESERVE = 0xff00;
+const DEPENDS_ON = Buffer.from('_depends_on\0', 'latin1');
+/** Symbols and string table are scanned this many bytes at a time. */
+const SCAN = 64 << 10;
+const MAX_DEPENDS = 4096;
+
+/**
+ * The `_depends_on` string of a kernel module (an ET_REL object): the
+ * modules it needs, such as "misc/mac drv/ip", or undefined when it
+ * declares none. Its symbol table is scanned a chunk at a time
+ * (docs/verify.md).
+ */
+export async function readDependsOn(read: ReadAt, fileSize: number): Promise<string | undefined> {
+  const ident = await exactly(read, 0, 16, 'the ELF identification');
+  if (!isElf(ident)) throw new ElfError('no ELF magic number');
+  const is64 = ident[4] === 2;
+  if (!is64 && ident[4] !== 1) throw new ElfError(`unknown ELF class ${ident[4]}`);
+  const little = ident[5] === 1;
+  if (!little && ident[5] !== 2) throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
+  const header = await exactly(read, 0, is64 ? 64 : 52, 'the ELF header');
+  const u16 = (b: Buffer, o: number) => (little ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (b: Buffer, o: number) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const word = (b: Buffer, o: number) => {
+    if (!is64) return u32(b, o);
+    const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+  };
+  const shoff = word(header, is64 ? 40 : 32);
+  const shentsize = u16(header, is64 ? 58 : 46);
+  const shnum = u16(header, is64 ? 60 : 48);
+  if (shoff === 0 || shnum === 0) return undefined;
+  if (shentsize < (is64 ? 64 : 40)) throw new ElfError(`section headers of ${shentsize} bytes`);
+  if (shoff + shentsize * shnum > fileSize) {
+    throw new ElfError(
+      `truncated: ${shnum} section headers at offset ${shoff} end past the end of the file (${fileSize} bytes)`,
+    );
+  }
+  const table = await exactly(read, shoff, shentsize * shnum, 'the section headers');
+  const section = (i: number) => {
+    const o = i * shentsize;
+    return {
+      type: u32(table, o + 4),
+      offset: word(table, o + (is64 ? 24 : 16)),
+      size: word(table, o + (is64 ? 32 : 20)),
+      link: u32(table, o + (is64 ? 40 : 24)),
+      entsize: word(table, o + (is64 ? 56 : 36)),
+    };
+  };
+  const inFile = (what: string, s: { offset: number; size: number }) => {
+    if (s.offset + s.size > fileSize) {
+      throw new ElfError(
+        `${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`,
+      );
+    }
+  };
+  let symtab;
+  for (let i = 0; i < shnum && !symtab; i++)
+    if (section(i).type === SHT_SYMTAB) symtab = section(i);
+  if (!symtab) return undefined;
+  inFile('the symbol table', symtab);
+  if (symtab.link >= shnum) throw new ElfError(`the symbol table links to section ${symtab.link}`);
+  const strtab = section(symtab.link);
+  inFile('the symbol string table', strtab);
+
+  // Where "_depends_on" can start in the string table (names may share tails).
+  const names = new Set<number>();
+  for (let at = 0; at < strtab.size; at += SCAN) {
+    const chunk = await exactly(
+      read,
+      strtab.offset + at,
+      Math.min(SCAN + DEPENDS_ON.length, strtab.size - at),
+      'the symbol string table',
+    );
+    for (
+      let k = chunk.indexOf(DEPENDS_ON);
+      k >= 0 && k < SCAN;
+      k = chunk.indexOf(DEPENDS_ON, k + 1)
+    )
+      names.add(at + k);
+  }
+  if (names.size === 0) return undefined;
+
+  const entry = is64 ? 24 : 16;
+  if (symtab.entsize !== 0 && symtab.entsize !== entry)
+    throw new ElfError(`symbol table entries of ${symtab.entsize} bytes`);
+  const per = Math.floor(SCAN / entry) * entry;
+  for (let at = 0; at + entry <= symtab.size; at += per) {
+    const n = Math.min(per, symtab.size - at - ((symtab.size - at) % entry));
+    const chunk = await exactly(read, symtab.offset + at, n, 'the symbol table');
+    for (let o = 0; o + entry <= chunk.length; o += entry) {
+      if (!names.has(u32(chunk, o))) continue;
+      const value = is64 ? word(chunk, o + 8) : u32(chunk, o + 4);
+      const size = is64 ? word(chunk, o + 16) : u32(chunk, o + 8);
+      const shndx = u16(chunk, o + (is64 ? 6 : 14));
+      if (shndx === 0 || shndx >= SHN_LORESERVE || shndx >= shnum)
+        throw new ElfError(`_depends_on is in section ${shndx}, not in one of the object's`);
+      const data = section(shndx);
+      if (data.type === SHT_NOBITS) throw new ElfError('_depends_on is in a section with no bytes');
+      if (value >= data.size)
+        throw new ElfError(`_depends_on at ${value} is past its section (${data.size} bytes)`);
+      const length = Math.min(size || MAX_DEPENDS, MAX_DEPENDS, data.size - value);
+      inFile('_depends_on', { offset: data.offset + value, size: length });
+      const raw = await exactly(read, data.offset + value, length, '_depends_on');
+      const nul = raw.indexOf(0);
+      return raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
+    }
+  }
+  return undefined;
 }

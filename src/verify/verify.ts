@@ -443,7 +443,7 @@ async function imageChecks(
   const archive = join(archiveDir, 'boot_archive');
   const figures = await readHeadroom(archive);
   if (!skipped(options, 'missing-library')) {
-    const kinds = ['missing-library', 'bad-runpath', 'bad-elf'] as const;
+    const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
     if (!figures) {
       const results = kinds.map((kind) => emptyResult(kind, failOn));
       for (const r of results) r.note = 'not checked: only a UFS boot_archive is read';
