@@ -57,10 +57,11 @@ async function exactly(read: ReadAt, position: number, length: number, what: str
   return buf;
 }
 
-export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> {
+/** The ELF header, with readers of its class and byte order. */
+async function elfHeader(read: ReadAt) {
   const ident = await exactly(read, 0, 16, 'the ELF identification');
   if (!isElf(ident)) throw new ElfError('no ELF magic number');
-  const cls = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
+  const cls: 32 | 64 | undefined = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
   if (!cls) throw new ElfError(`unknown ELF class ${ident[4]}`);
   const little = ident[5] === 1 ? true : ident[5] === 2 ? false : undefined;
   if (little === undefined) throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
@@ -74,6 +75,20 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
     // Offsets past 2^53 are corruption; keep them too big rather than wrong.
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
   };
+  return { cls, is64, header, u16, u32, word };
+}
+
+/** Throws unless `s` lies inside a file of `fileSize` bytes. */
+function inFile(fileSize: number, what: string, s: { offset: number; size: number }) {
+  if (s.offset + s.size > fileSize) {
+    throw new ElfError(
+      `${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`,
+    );
+  }
+}
+
+export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> {
+  const { cls, is64, header, u16, u32, word } = await elfHeader(read);
   const type = u16(header, 16);
   const machine = u16(header, 18);
   const phoff = word(header, is64 ? 32 : 28);
@@ -103,15 +118,8 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
     else if (ptype === PT_DYNAMIC) dynamic = { offset, size: filesz };
     else if (ptype === PT_INTERP) interp = { offset, size: filesz };
   }
-  const inFile = (what: string, s: { offset: number; size: number }) => {
-    if (s.offset + s.size > fileSize) {
-      throw new ElfError(
-        `${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`,
-      );
-    }
-  };
   if (interp) {
-    inFile('PT_INTERP', interp);
+    inFile(fileSize, 'PT_INTERP', interp);
     if (interp.size > 4096) throw new ElfError(`PT_INTERP of ${interp.size} bytes`);
     const raw = await exactly(read, interp.offset, interp.size, 'PT_INTERP');
     const nul = raw.indexOf(0);
@@ -119,7 +127,7 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
   }
   if (!dynamic) return info;
   info.dynamic = true;
-  inFile('the dynamic section', dynamic);
+  inFile(fileSize, 'the dynamic section', dynamic);
   if (dynamic.size > MAX_DYNAMIC) throw new ElfError(`a dynamic section of ${dynamic.size} bytes`);
   const dyn = await exactly(read, dynamic.offset, dynamic.size, 'the dynamic section');
   const entry = is64 ? 16 : 8;
@@ -147,7 +155,7 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
   if (!seg) throw new ElfError(`DT_STRTAB 0x${strtab.toString(16)} is in no loaded segment`);
   const offset = strtab - seg.vaddr + seg.offset;
   if (strsz > MAX_STRTAB) throw new ElfError(`a string table of ${strsz} bytes`);
-  inFile('the dynamic string table', { offset, size: strsz });
+  inFile(fileSize, 'the dynamic string table', { offset, size: strsz });
   const strings = await exactly(read, offset, strsz, 'the dynamic string table');
   const str = (at: number) => {
     if (at >= strings.length)
@@ -176,20 +184,7 @@ const MAX_DEPENDS = 4096;
  * (docs/verify.md).
  */
 export async function readDependsOn(read: ReadAt, fileSize: number): Promise<string | undefined> {
-  const ident = await exactly(read, 0, 16, 'the ELF identification');
-  if (!isElf(ident)) throw new ElfError('no ELF magic number');
-  const is64 = ident[4] === 2;
-  if (!is64 && ident[4] !== 1) throw new ElfError(`unknown ELF class ${ident[4]}`);
-  const little = ident[5] === 1;
-  if (!little && ident[5] !== 2) throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
-  const header = await exactly(read, 0, is64 ? 64 : 52, 'the ELF header');
-  const u16 = (b: Buffer, o: number) => (little ? b.readUInt16LE(o) : b.readUInt16BE(o));
-  const u32 = (b: Buffer, o: number) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const word = (b: Buffer, o: number) => {
-    if (!is64) return u32(b, o);
-    const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
-    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
-  };
+  const { is64, header, u16, u32, word } = await elfHeader(read);
   const shoff = word(header, is64 ? 40 : 32);
   const shentsize = u16(header, is64 ? 58 : 46);
   const shnum = u16(header, is64 ? 60 : 48);
@@ -211,21 +206,14 @@ export async function readDependsOn(read: ReadAt, fileSize: number): Promise<str
       entsize: word(table, o + (is64 ? 56 : 36)),
     };
   };
-  const inFile = (what: string, s: { offset: number; size: number }) => {
-    if (s.offset + s.size > fileSize) {
-      throw new ElfError(
-        `${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`,
-      );
-    }
-  };
   let symtab;
   for (let i = 0; i < shnum && !symtab; i++)
     if (section(i).type === SHT_SYMTAB) symtab = section(i);
   if (!symtab) return undefined;
-  inFile('the symbol table', symtab);
+  inFile(fileSize, 'the symbol table', symtab);
   if (symtab.link >= shnum) throw new ElfError(`the symbol table links to section ${symtab.link}`);
   const strtab = section(symtab.link);
-  inFile('the symbol string table', strtab);
+  inFile(fileSize, 'the symbol string table', strtab);
 
   // Where "_depends_on" can start in the string table (names may share tails).
   const names = new Set<number>();
@@ -264,7 +252,7 @@ export async function readDependsOn(read: ReadAt, fileSize: number): Promise<str
       if (value >= data.size)
         throw new ElfError(`_depends_on at ${value} is past its section (${data.size} bytes)`);
       const length = Math.min(size || MAX_DEPENDS, MAX_DEPENDS, data.size - value);
-      inFile('_depends_on', { offset: data.offset + value, size: length });
+      inFile(fileSize, '_depends_on', { offset: data.offset + value, size: length });
       const raw = await exactly(read, data.offset + value, length, '_depends_on');
       const nul = raw.indexOf(0);
       return raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
