@@ -3,14 +3,17 @@
 // holding real ELF files no one here wrote (the illumos esbuild binary,
 // fetched by .ci/run; the machine's own Debian binaries), then the real CLI
 // reads its boot_archive: missing-library, bad-runpath, bad-elf,
+// missing-module (kernel modules of our own making and Debian's),
 // broken-link, low-headroom.
 import assert from 'node:assert/strict';
-import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { Finding, VerifyReport } from '../src/verify/types.js';
 import { isRoot, runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { elfRel } from './helpers/elf-rel.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { schemaErrors } from './helpers/report-schema.js';
 
@@ -373,3 +376,130 @@ test(
     assert.doesNotMatch(r.stdout + r.stderr, /^\s+at |internal error/m, show(r));
   },
 );
+
+test('kernel modules: each _depends_on name is looked up in the module path (amd64/ below); the missing one is missing-module', async (t) => {
+  const dir = await scratchDir(t);
+  const image = await buildImage(dir, [
+    { path: 'kernel/drv/amd64/vnic', text: elfRel({ depends: 'misc/mac drv/ip  misc/gone' }) },
+    { path: 'kernel/misc/amd64/mac', text: elfRel({ depends: 'drv/ip' }) },
+    { path: 'platform/i86pc/kernel/drv/amd64/ip', text: elfRel() },
+    // Not under a module directory: an ET_REL there is not a module.
+    { path: 'usr/lib/objects/vnic.o', text: elfRel({ depends: 'misc/nowhere' }) },
+  ]);
+  const { run, report } = await verifyJson([...image.args, '--fail-on', 'missing-module']);
+  assert.equal(run.code, 1, show(run));
+  const check = report.checks.find((c) => c.kind === 'missing-module');
+  assert.equal(check?.checked, 4, show(run));
+  assert.deepEqual(findings(report, 'missing-module'), [
+    {
+      kind: 'missing-module',
+      path: 'kernel/drv/amd64/vnic',
+      file: image.manifest,
+      line: findings(report, 'missing-module')[0]?.line,
+      message:
+        'needs module misc/gone (_depends_on): not in the image; searched ' +
+        '/platform/i86pc/kernel/misc/amd64/gone, /kernel/misc/amd64/gone, /usr/kernel/misc/amd64/gone',
+    },
+  ]);
+  const lines = (await readFile(image.manifest, 'utf8')).split('\n');
+  assert.equal(
+    lines[findings(report, 'missing-module')[0].line! - 1],
+    'f kernel/drv/amd64/vnic 0755 root root',
+  );
+  for (const kind of ['missing-library', 'bad-elf', 'bad-runpath'])
+    assert.deepEqual(findings(report, kind), [], kind);
+  // Not in --fail-on: reported, the exit stays 0.
+  const again = await verifyJson(image.args);
+  assert.equal(again.run.code, 0, show(again.run));
+  assert.equal(findings(again.report, 'missing-module').length, 1);
+});
+
+test('kernel modules: a truncated one and one whose _depends_on points past .data are bad-elf, never crashes', async (t) => {
+  const dir = await scratchDir(t);
+  const whole = elfRel({ depends: 'misc/mac' });
+  const shoff = Number(whole.readBigUInt64LE(40));
+  const image = await buildImage(dir, [
+    { path: 'kernel/misc/amd64/cut', text: whole.subarray(0, shoff + 70) },
+    { path: 'kernel/misc/amd64/wild', text: elfRel({ depends: 'misc/mac', dependsValue: 4096 }) },
+  ]);
+  const { run, report } = await verifyJson([...image.args, '--fail-on', 'bad-elf']);
+  assert.equal(run.code, 1, show(run));
+  const bad = findings(report, 'bad-elf');
+  assert.deepEqual(
+    bad.map((f) => f.path),
+    ['kernel/misc/amd64/cut', 'kernel/misc/amd64/wild'],
+  );
+  assert.match(bad[0].message, /truncated: 5 section headers at offset \d+ end past the end/);
+  assert.match(bad[1].message, /_depends_on at 4096 is past its section \(\d+ bytes\)/);
+  assert.deepEqual(findings(report, 'missing-module'), []);
+  assert.doesNotMatch(run.stderr, /^\s+at /m);
+});
+
+/** A few of Debian's kernel modules (ET_REL, no _depends_on): from the machine, the kernel check's cache or apt's. */
+async function debianModules(dir: string): Promise<string[]> {
+  const roots = [
+    ...(await readdir('/lib/modules').catch(() => [] as string[])).map((v) =>
+      join('/lib/modules', v),
+    ),
+  ];
+  const kc = join(REPO_ROOT, '.cache', 'kernel-check');
+  for (const pkg of await readdir(kc).catch(() => [] as string[])) {
+    for (const v of await readdir(join(kc, pkg, 'lib', 'modules')).catch(() => [] as string[]))
+      roots.push(join(kc, pkg, 'lib', 'modules', v));
+  }
+  const found: string[] = [];
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (found.length >= 4) return;
+      if (e.isDirectory()) await walk(join(d, e.name));
+      else if (e.isFile() && e.name.endsWith('.ko')) found.push(join(d, e.name));
+    }
+  };
+  for (const r of roots) await walk(r);
+  if (found.length > 0) return found;
+  const apt = '/var/cache/apt/archives';
+  const deb = (await readdir(apt).catch(() => [] as string[])).find((f) =>
+    /^linux-image-\d.*\.deb$/.test(f),
+  );
+  if (!deb) return [];
+  const out = join(dir, 'deb');
+  await mkdir(out, { recursive: true });
+  const r = spawnSync(
+    'sh',
+    [
+      '-c',
+      `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards '*/drivers/virtio/*.ko'`,
+      'sh',
+      join(apt, deb),
+      out,
+    ],
+    { stdio: 'ignore' },
+  );
+  if (r.status !== 0) return [];
+  await walk(out);
+  return found;
+}
+
+test("kernel modules: Debian's (ET_REL with no _depends_on) need nothing: no finding, no crash", async (t) => {
+  const dir = await scratchDir(t);
+  const modules = await debianModules(dir);
+  if (modules.length === 0) {
+    t.skip(
+      "no Debian kernel modules (/lib/modules, .cache/kernel-check, or a linux-image .deb in apt's cache)",
+    );
+    return;
+  }
+  const image = await buildImage(
+    dir,
+    modules.map((from, i) => ({ path: `kernel/drv/amd64/linux${i}`, from })),
+  );
+  const { run, report } = await verifyJson([
+    ...image.args,
+    '--fail-on',
+    'missing-module,missing-library,bad-elf,bad-runpath',
+  ]);
+  assert.equal(run.code, 0, show(run));
+  assert.equal(report.checks.find((c) => c.kind === 'missing-module')?.checked, modules.length);
+  for (const kind of ['missing-module', 'missing-library', 'bad-elf', 'bad-runpath'])
+    assert.deepEqual(findings(report, kind), [], kind);
+});

@@ -1,7 +1,7 @@
 /**
  * A small reader of ELF objects (never run): the header, the program
- * headers and the dynamic section, which is all the library closure needs
- * (docs/verify.md). Reads through a callback, a few hundred bytes at a
+ * headers and the dynamic section, which is all the library closure needs,
+ * and for kernel modules the symbol table's `_depends_on` (docs/verify.md). Reads through a callback, a few hundred bytes at a
  * time. Anything truncated or inconsistent is an ElfError, never a crash.
  */
 
@@ -57,10 +57,11 @@ async function exactly(read: ReadAt, position: number, length: number, what: str
   return buf;
 }
 
-export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> {
+/** The ELF header, with readers of its class and byte order. */
+async function elfHeader(read: ReadAt) {
   const ident = await exactly(read, 0, 16, 'the ELF identification');
   if (!isElf(ident)) throw new ElfError('no ELF magic number');
-  const cls = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
+  const cls: 32 | 64 | undefined = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
   if (!cls) throw new ElfError(`unknown ELF class ${ident[4]}`);
   const little = ident[5] === 1 ? true : ident[5] === 2 ? false : undefined;
   if (little === undefined) throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
@@ -74,6 +75,20 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
     // Offsets past 2^53 are corruption; keep them too big rather than wrong.
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
   };
+  return { cls, is64, header, u16, u32, word };
+}
+
+/** Throws unless `s` lies inside a file of `fileSize` bytes. */
+function inFile(fileSize: number, what: string, s: { offset: number; size: number }) {
+  if (s.offset + s.size > fileSize) {
+    throw new ElfError(
+      `${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`,
+    );
+  }
+}
+
+export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> {
+  const { cls, is64, header, u16, u32, word } = await elfHeader(read);
   const type = u16(header, 16);
   const machine = u16(header, 18);
   const phoff = word(header, is64 ? 32 : 28);
@@ -103,15 +118,8 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
     else if (ptype === PT_DYNAMIC) dynamic = { offset, size: filesz };
     else if (ptype === PT_INTERP) interp = { offset, size: filesz };
   }
-  const inFile = (what: string, s: { offset: number; size: number }) => {
-    if (s.offset + s.size > fileSize) {
-      throw new ElfError(
-        `${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`,
-      );
-    }
-  };
   if (interp) {
-    inFile('PT_INTERP', interp);
+    inFile(fileSize, 'PT_INTERP', interp);
     if (interp.size > 4096) throw new ElfError(`PT_INTERP of ${interp.size} bytes`);
     const raw = await exactly(read, interp.offset, interp.size, 'PT_INTERP');
     const nul = raw.indexOf(0);
@@ -119,7 +127,7 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
   }
   if (!dynamic) return info;
   info.dynamic = true;
-  inFile('the dynamic section', dynamic);
+  inFile(fileSize, 'the dynamic section', dynamic);
   if (dynamic.size > MAX_DYNAMIC) throw new ElfError(`a dynamic section of ${dynamic.size} bytes`);
   const dyn = await exactly(read, dynamic.offset, dynamic.size, 'the dynamic section');
   const entry = is64 ? 16 : 8;
@@ -147,7 +155,7 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
   if (!seg) throw new ElfError(`DT_STRTAB 0x${strtab.toString(16)} is in no loaded segment`);
   const offset = strtab - seg.vaddr + seg.offset;
   if (strsz > MAX_STRTAB) throw new ElfError(`a string table of ${strsz} bytes`);
-  inFile('the dynamic string table', { offset, size: strsz });
+  inFile(fileSize, 'the dynamic string table', { offset, size: strsz });
   const strings = await exactly(read, offset, strsz, 'the dynamic string table');
   const str = (at: number) => {
     if (at >= strings.length)
@@ -159,4 +167,96 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
   if (rpath !== undefined) info.rpath = str(rpath);
   if (runpath !== undefined) info.runpath = str(runpath);
   return info;
+}
+
+const SHT_SYMTAB = 2;
+const SHT_NOBITS = 8;
+const SHN_LORESERVE = 0xff00;
+const DEPENDS_ON = Buffer.from('_depends_on\0', 'latin1');
+/** Symbols and string table are scanned this many bytes at a time. */
+const SCAN = 64 << 10;
+const MAX_DEPENDS = 4096;
+
+/**
+ * The `_depends_on` string of a kernel module (an ET_REL object): the
+ * modules it needs, such as "misc/mac drv/ip", or undefined when it
+ * declares none. Its symbol table is scanned a chunk at a time
+ * (docs/verify.md).
+ */
+export async function readDependsOn(read: ReadAt, fileSize: number): Promise<string | undefined> {
+  const { is64, header, u16, u32, word } = await elfHeader(read);
+  const shoff = word(header, is64 ? 40 : 32);
+  const shentsize = u16(header, is64 ? 58 : 46);
+  const shnum = u16(header, is64 ? 60 : 48);
+  if (shoff === 0 || shnum === 0) return undefined;
+  if (shentsize < (is64 ? 64 : 40)) throw new ElfError(`section headers of ${shentsize} bytes`);
+  if (shoff + shentsize * shnum > fileSize) {
+    throw new ElfError(
+      `truncated: ${shnum} section headers at offset ${shoff} end past the end of the file (${fileSize} bytes)`,
+    );
+  }
+  const table = await exactly(read, shoff, shentsize * shnum, 'the section headers');
+  const section = (i: number) => {
+    const o = i * shentsize;
+    return {
+      type: u32(table, o + 4),
+      offset: word(table, o + (is64 ? 24 : 16)),
+      size: word(table, o + (is64 ? 32 : 20)),
+      link: u32(table, o + (is64 ? 40 : 24)),
+      entsize: word(table, o + (is64 ? 56 : 36)),
+    };
+  };
+  let symtab;
+  for (let i = 0; i < shnum && !symtab; i++)
+    if (section(i).type === SHT_SYMTAB) symtab = section(i);
+  if (!symtab) return undefined;
+  inFile(fileSize, 'the symbol table', symtab);
+  if (symtab.link >= shnum) throw new ElfError(`the symbol table links to section ${symtab.link}`);
+  const strtab = section(symtab.link);
+  inFile(fileSize, 'the symbol string table', strtab);
+
+  // Where "_depends_on" can start in the string table (names may share tails).
+  const names = new Set<number>();
+  for (let at = 0; at < strtab.size; at += SCAN) {
+    const chunk = await exactly(
+      read,
+      strtab.offset + at,
+      Math.min(SCAN + DEPENDS_ON.length, strtab.size - at),
+      'the symbol string table',
+    );
+    for (
+      let k = chunk.indexOf(DEPENDS_ON);
+      k >= 0 && k < SCAN;
+      k = chunk.indexOf(DEPENDS_ON, k + 1)
+    )
+      names.add(at + k);
+  }
+  if (names.size === 0) return undefined;
+
+  const entry = is64 ? 24 : 16;
+  if (symtab.entsize !== 0 && symtab.entsize !== entry)
+    throw new ElfError(`symbol table entries of ${symtab.entsize} bytes`);
+  const per = Math.floor(SCAN / entry) * entry;
+  for (let at = 0; at + entry <= symtab.size; at += per) {
+    const n = Math.min(per, symtab.size - at - ((symtab.size - at) % entry));
+    const chunk = await exactly(read, symtab.offset + at, n, 'the symbol table');
+    for (let o = 0; o + entry <= chunk.length; o += entry) {
+      if (!names.has(u32(chunk, o))) continue;
+      const value = is64 ? word(chunk, o + 8) : u32(chunk, o + 4);
+      const size = is64 ? word(chunk, o + 16) : u32(chunk, o + 8);
+      const shndx = u16(chunk, o + (is64 ? 6 : 14));
+      if (shndx === 0 || shndx >= SHN_LORESERVE || shndx >= shnum)
+        throw new ElfError(`_depends_on is in section ${shndx}, not in one of the object's`);
+      const data = section(shndx);
+      if (data.type === SHT_NOBITS) throw new ElfError('_depends_on is in a section with no bytes');
+      if (value >= data.size)
+        throw new ElfError(`_depends_on at ${value} is past its section (${data.size} bytes)`);
+      const length = Math.min(size || MAX_DEPENDS, MAX_DEPENDS, data.size - value);
+      inFile(fileSize, '_depends_on', { offset: data.offset + value, size: length });
+      const raw = await exactly(read, data.offset + value, length, '_depends_on');
+      const nul = raw.indexOf(0);
+      return raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
+    }
+  }
+  return undefined;
 }

@@ -14,7 +14,7 @@ import { checkTarMembers, declaredImageSize, extractTar } from '../util/tar-safe
 import { which } from '../util/which.js';
 import type { BootManifest } from '../formats/boot-manifest.js';
 import type { ContentCheck } from './types.js';
-import { checkUfsContent } from './ufs-content.js';
+import { checkUfsContent, type ElfCandidates } from './ufs-content.js';
 
 /** A platform directory to read, and how to clean up after reading it. */
 export interface OpenedPlatform {
@@ -126,6 +126,7 @@ async function archiveFormat(path: string): Promise<'hsfs' | 'unknown'> {
 export async function checkContent(
   platform: OpenedPlatform,
   manifest: BootManifest,
+  elf?: ElfCandidates,
 ): Promise<ContentCheck> {
   const archive = join(platform.archiveDir, 'boot_archive');
   const check: ContentCheck = { method: 'none', checked: 0, mismatches: [], missing: [] };
@@ -159,7 +160,7 @@ export async function checkContent(
       return check;
     }
     try {
-      await checkUfsContent(reader, manifest, check);
+      await checkUfsContent(reader, manifest, check, elf);
     } finally {
       await reader.close();
     }

@@ -79,6 +79,7 @@ export const CHECK_KINDS = [
   'missing-library',
   'bad-runpath',
   'bad-elf',
+  'missing-module',
   'shadowed',
   'low-headroom',
 ] as const;

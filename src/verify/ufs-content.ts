@@ -9,6 +9,7 @@ import type { BootManifest } from '../formats/boot-manifest.js';
 import { formatMode } from '../formats/manifest-line.js';
 import { MANIFEST_COPY } from '../formats/output-layout.js';
 import { md5OfFile } from '../util/copy.js';
+import { isElf } from './elf.js';
 import type { ContentCheck, ContentDifference } from './types.js';
 
 const TYPE_WORDS = { d: 'directory', f: 'file', s: 'symlink' } as const;
@@ -43,11 +44,29 @@ class NameIds {
   }
 }
 
-/** Fills `check` from the image; `check.method` names the reader. */
+/**
+ * The image's ELF candidates, gathered on the content pass so that the
+ * library closure needs no second walk of the image: every regular file
+ * that starts with the ELF magic number, in image order.
+ */
+export interface ElfCandidates {
+  files: UfsEntry[];
+  /** True once a whole pass has filled `files`. */
+  complete: boolean;
+}
+
+/** Enough for the ELF magic number (and less than any ELF header). */
+const HEAD = 4;
+
+/**
+ * Fills `check` from the image; `check.method` names the reader. With
+ * `elf`, also gathers the image's ELF candidates.
+ */
 export async function checkUfsContent(
   reader: UfsReader,
   manifest: BootManifest,
   check: ContentCheck,
+  elf?: ElfCandidates,
 ): Promise<void> {
   check.method = 'ufs boot_archive read with the joyent-live UFS reader';
   const differences: ContentDifference[] = [];
@@ -56,17 +75,30 @@ export async function checkUfsContent(
   const owners = new NameIds('owner');
   const groups = new NameIds('group');
   const seen = new Set<string>();
+  const head = Buffer.alloc(HEAD);
+  // The head comes from the md5 read when there is one, else from a read of its own.
+  const md5 = (entry: UfsEntry) => {
+    head.fill(0);
+    return reader.md5(entry, head);
+  };
+  const gather = async (entry: UfsEntry, hashed: boolean) => {
+    if (!elf || entry.type !== 'f' || entry.size < 16) return;
+    const first = hashed ? head : await reader.read(entry, 0, HEAD);
+    if (isElf(first)) elf.files.push(entry);
+  };
   for await (const entry of reader.entries()) {
     const listed = manifest.entries.get(entry.path);
     if (!listed && entry.path === MANIFEST_COPY && full) {
       // The image's copy of the manifest does not list itself: it must be the manifest.
       const expected = (await md5OfFile(manifest.file)).md5;
-      const actual = await reader.md5(entry);
+      const actual = await md5(entry);
+      await gather(entry, true);
       if (actual !== expected) check.mismatches.push({ path: entry.path, expected, actual });
       else check.checked++;
       continue;
     }
     if (!listed) {
+      await gather(entry, false);
       if (full) {
         differences.push({
           path: entry.path,
@@ -85,16 +117,21 @@ export async function checkUfsContent(
         expected: TYPE_WORDS[listed.type],
         actual: TYPE_WORDS[entry.type],
       });
+      await gather(entry, false);
       continue;
     }
     if (full) differences.push(...metadata(entry, listed, owners, groups));
     if (entry.type === 'f' && listed.md5) {
-      const md5 = await reader.md5(entry);
-      if (md5 !== listed.md5)
-        check.mismatches.push({ path: entry.path, expected: listed.md5, actual: md5 });
+      const actual = await md5(entry);
+      await gather(entry, true);
+      if (actual !== listed.md5)
+        check.mismatches.push({ path: entry.path, expected: listed.md5, actual });
       else check.checked++;
+    } else {
+      await gather(entry, false);
     }
   }
+  if (elf) elf.complete = true;
   for (const path of manifest.entries.keys()) if (!seen.has(path)) check.missing.push(path);
   check.differences = differences;
 }

@@ -18,6 +18,7 @@ import type { BootManifest } from '../formats/boot-manifest.js';
 import { collectCheck, emptyResult } from './checks/collect.js';
 import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
 import { libraries, type ImageFile } from './checks/libraries.js';
+import type { ElfCandidates } from './ufs-content.js';
 import { brokenLinks } from './checks/links.js';
 import { readShipPolicy, type PolicyRule } from './checks/ship-policy.js';
 import { shadowed } from './checks/shadowed.js';
@@ -223,10 +224,16 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     try {
       const current = await readBootManifest(join(platform.archiveDir, 'boot_archive.manifest'));
       await mustBeReadable(join(platform.archiveDir, 'boot_archive'), options.platform);
-      report.content = await checkContent(platform, current);
+      // The content pass gathers the ELF objects the library closure reads.
+      const elf: ElfCandidates = { files: [], complete: false };
+      report.content = await checkContent(
+        platform,
+        current,
+        skipped(options, 'missing-library') ? undefined : elf,
+      );
       if (report.content.skipped)
         report.notes.push(`content not checked: ${report.content.skipped}`);
-      await imageChecks(report, options, manifest, platform.archiveDir, current, failOn);
+      await imageChecks(report, options, manifest, platform.archiveDir, current, failOn, elf);
       integrityFailed =
         report.content.mismatches.length > 0 ||
         report.content.missing.length > 0 ||
@@ -408,15 +415,32 @@ async function unshippedPhase(
 
 const skipped = (options: VerifyOptions, kind: CheckKind) => options.skipChecks?.includes(kind);
 
-/** The regular files of a UFS image, each readable through the reader. */
-async function* ufsFiles(reader: UfsReader): AsyncGenerator<ImageFile> {
-  for await (const entry of reader.entries()) {
+/** Bytes read at once from the start of an ELF file: its header and, mostly, its program headers. */
+const ELF_HEAD = 4096;
+
+/**
+ * The regular files of a UFS image, each readable through the reader: the
+ * ELF candidates of the content pass when it gathered them, else every file.
+ */
+async function* ufsFiles(reader: UfsReader, elf: ElfCandidates): AsyncGenerator<ImageFile> {
+  const files = elf.complete ? elf.files : reader.entries();
+  for await (const entry of files) {
     if (entry.type !== 'f') continue;
+    const readAt = await reader.fileReader(entry);
+    const read = (position: number, length: number) =>
+      readAt(position, Math.max(0, Math.min(length, entry.size - position)));
+    let head: Promise<Buffer> | undefined;
     yield {
       path: entry.path,
       size: entry.size,
-      read: (position, length) =>
-        reader.read(entry, position, Math.max(0, Math.min(length, entry.size - position))),
+      read: async (position, length) => {
+        if (position + length <= ELF_HEAD) {
+          head ??= read(0, ELF_HEAD);
+          const h = await head;
+          return h.subarray(position, Math.min(h.length, position + length));
+        }
+        return read(position, length);
+      },
     };
   }
 }
@@ -432,6 +456,7 @@ async function imageChecks(
   archiveDir: string,
   current: BootManifest,
   failOn: readonly FailOn[],
+  elf: ElfCandidates,
 ): Promise<void> {
   const entries = manifest?.entries;
   if (!skipped(options, 'broken-link')) {
@@ -445,7 +470,7 @@ async function imageChecks(
   const archive = join(archiveDir, 'boot_archive');
   const figures = await readHeadroom(archive);
   if (!skipped(options, 'missing-library')) {
-    const kinds = ['missing-library', 'bad-runpath', 'bad-elf'] as const;
+    const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
     if (!figures) {
       const results = kinds.map((kind) => emptyResult(kind, failOn));
       for (const r of results) r.note = 'not checked: only a UFS boot_archive is read';
@@ -455,7 +480,7 @@ async function imageChecks(
       try {
         const check = libraries({
           tree: current.entries,
-          files: ufsFiles(reader),
+          files: ufsFiles(reader, elf),
           manifest: entries,
           proto: options.proto,
         });

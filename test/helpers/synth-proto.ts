@@ -17,9 +17,16 @@
  * they add up to `totalBytes`. Files are written a chunk at a time, and a
  * stamp in `dir` lets a later call with the same manifest, size and seed
  * reuse the tree (the benchmark's is ~300 MB).
+ *
+ * With `elfFrom` (the completeness bench), files where an illumos image has
+ * ELF objects (extension-less names and `*.so*` under bin/, lib/, usr/bin/,
+ * usr/lib/, kernel/, ...) are instead copies of real ELF files from those
+ * host directories, each the one nearest in size to the size drawn for it;
+ * the other files share what is left of `totalBytes`. Without it the tree is
+ * what it always was.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseManifestFile } from '../../src/formats/manifest-line.js';
 import { compareBytes } from '../../src/manifest/path.js';
@@ -39,6 +46,8 @@ export interface SynthOptions {
   overlayFrom?: string;
   /** How many files go only into the system root (default 5). */
   systemRootFiles?: number;
+  /** Host directories whose ELF files stand in for the image's ELF objects. */
+  elfFrom?: readonly string[];
 }
 
 export interface SynthSources {
@@ -50,6 +59,8 @@ export interface SynthSources {
   files: number;
   /** Their bytes. */
   bytes: number;
+  /** How many of them are copies of real ELF files (`elfFrom`). */
+  elfFiles: number;
   /** Per tag, a file listing the files of that root, relative to it, one a line. */
   lists: Record<SynthTag, string>;
   /** Image path of every `f` entry -> its tag and the source file that holds it. */
@@ -166,6 +177,47 @@ function drawSizes(paths: readonly string[], total: number, seed: number): numbe
   return sizes;
 }
 
+/** Where an illumos image keeps ELF objects: `*.so*` and extension-less names there. */
+const ELF_PLACE =
+  /^(bin|sbin|lib|usr\/bin|usr\/sbin|usr\/lib|kernel|platform|usr\/kernel)\/(.*\/)?([^./]+|[^/]*\.so(\.[0-9]+)*)$/;
+
+/** The regular ELF files directly in `dirs` (symlinks skipped), by size then name. */
+async function hostElfFiles(dirs: readonly string[]): Promise<{ file: string; size: number }[]> {
+  const found: { file: string; size: number }[] = [];
+  const head = Buffer.alloc(4);
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.sort(compareBytes)) {
+      const file = join(dir, name);
+      const st = await lstat(file).catch(() => undefined);
+      if (!st?.isFile() || st.size < 64) continue;
+      const fh = await open(file, 'r').catch(() => undefined);
+      if (!fh) continue;
+      try {
+        const { bytesRead } = await fh.read(head, 0, 4, 0);
+        if (bytesRead === 4 && head.readUInt32BE(0) === 0x7f454c46)
+          found.push({ file, size: st.size });
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+  return found.sort((a, b) => a.size - b.size || compareBytes(a.file, b.file));
+}
+
+/** The entry of `pool` (sorted by size) nearest in size to `size`. */
+function nearestInSize<T extends { size: number }>(pool: readonly T[], size: number): T {
+  let lo = 0;
+  let hi = pool.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (pool[mid].size < size) lo = mid + 1;
+    else hi = mid;
+  }
+  const below = lo > 0 ? pool[lo - 1] : pool[lo];
+  return size - below.size <= pool[lo].size - size ? below : pool[lo];
+}
+
 interface Stamp {
   generator: number;
   manifest: string;
@@ -173,8 +225,11 @@ interface Stamp {
   totalBytes: number;
   seed: number;
   systemRootFiles: number;
+  /** Only with `elfFrom`: the host files (name and size) the copies came from. */
+  elf?: string;
   files: number;
   bytes: number;
+  elfFiles?: number;
 }
 
 function sameStamp(a: Stamp, b: Partial<Stamp>): boolean {
@@ -183,7 +238,8 @@ function sameStamp(a: Stamp, b: Partial<Stamp>): boolean {
     a.manifestSha1 === b.manifestSha1 &&
     a.totalBytes === b.totalBytes &&
     a.seed === b.seed &&
-    a.systemRootFiles === b.systemRootFiles
+    a.systemRootFiles === b.systemRootFiles &&
+    a.elf === b.elf
   );
 }
 
@@ -225,13 +281,19 @@ export async function synthesizeSources(opts: SynthOptions): Promise<SynthSource
     M: join(listDir, 'man.txt'),
     S: join(listDir, 'system-root.txt'),
   };
-  const result = (files: number, bytes: number, sources: SynthSources['sources']) => ({
+  const result = (
+    files: number,
+    bytes: number,
+    elfFiles: number,
+    sources: SynthSources['sources'],
+  ) => ({
     proto: roots.P,
     manDir: roots.M,
     systemRoot: roots.S,
     overlay: roots.A,
     files,
     bytes,
+    elfFiles,
     lists,
     sources,
   });
@@ -246,13 +308,20 @@ export async function synthesizeSources(opts: SynthOptions): Promise<SynthSource
     seed,
     systemRootFiles,
   };
+  const elfPool = opts.elfFrom ? await hostElfFiles(opts.elfFrom) : undefined;
+  if (elfPool) {
+    wanted.elf = createHash('sha1')
+      .update(elfPool.map((e) => `${e.file} ${e.size}\n`).join(''))
+      .digest('hex');
+  }
   const stampPath = join(opts.dir, STAMP);
   const old = await readFile(stampPath, 'utf8')
     .then((text) => JSON.parse(text) as Stamp)
     .catch(() => undefined);
   if (old && sameStamp(old, wanted)) {
     const sources = await readSources(roots, lists).catch(() => undefined);
-    if (sources?.size === old.files) return result(old.files, old.bytes, sources);
+    if (sources?.size === old.files)
+      return result(old.files, old.bytes, old.elfFiles ?? 0, sources);
   }
 
   const parsed = await parseManifestFile(opts.manifest, new Map());
@@ -290,6 +359,20 @@ export async function synthesizeSources(opts: SynthOptions): Promise<SynthSource
   const sizes = new Map(
     drawSizes(synthetic, opts.totalBytes, seed).map((size, i) => [synthetic[i], size]),
   );
+  // ELF stand-ins first; the rest of the files then share the bytes left.
+  const elfCopies = new Map<string, string>();
+  if (elfPool && elfPool.length > 0) {
+    let elfBytes = 0;
+    for (const path of synthetic) {
+      if (!ELF_PLACE.test(path)) continue;
+      const pick = nearestInSize(elfPool, sizes.get(path)!);
+      elfCopies.set(path, pick.file);
+      elfBytes += pick.size;
+    }
+    const rest = synthetic.filter((p) => !elfCopies.has(p));
+    const left = Math.max(rest.length, opts.totalBytes - elfBytes);
+    drawSizes(rest, left, seed).forEach((size, i) => sizes.set(rest[i], size));
+  }
   const words = new Uint32Array(CHUNK / 4);
   const made = new Set<string>();
   const listed: Record<SynthTag, string[]> = { A: [], P: [], M: [], S: [] };
@@ -307,6 +390,9 @@ export async function synthesizeSources(opts: SynthOptions): Promise<SynthSource
     if (tag === 'A') {
       await copyFile(join(overlayFrom, path), file);
       bytes += (await readFile(file)).length;
+    } else if (elfCopies.has(path)) {
+      await copyFile(elfCopies.get(path)!, file);
+      bytes += (await lstat(file)).size;
     } else {
       const size = sizes.get(path)!;
       await writeContent(file, size, hashSeed(path, seed), words);
@@ -324,7 +410,12 @@ export async function synthesizeSources(opts: SynthOptions): Promise<SynthSource
   for (const tag of TAGS) {
     await writeFile(lists[tag], listed[tag].map((rel) => `${rel}\n`).join(''));
   }
-  const stamp: Stamp = { ...wanted, files: filePaths.length, bytes };
+  const stamp: Stamp = {
+    ...wanted,
+    files: filePaths.length,
+    bytes,
+    ...(elfPool ? { elfFiles: elfCopies.size } : {}),
+  };
   await writeFile(stampPath, JSON.stringify(stamp, null, 2) + '\n');
-  return result(stamp.files, stamp.bytes, sources);
+  return result(stamp.files, stamp.bytes, elfCopies.size, sources);
 }

@@ -341,20 +341,40 @@ export class UfsReader {
     }
   }
 
-  /** The md5 of a file's content, streamed from its blocks. */
-  async md5(entry: UfsEntry): Promise<string> {
+  /**
+   * The md5 of a file's content, streamed from its blocks; `head`, when
+   * given, gets the file's first bytes on the way (as many as fit).
+   */
+  async md5(entry: UfsEntry, head?: Buffer): Promise<string> {
     const hash = createHash('md5');
     const d = await this.inode(entry.inode);
-    for await (const part of this.content(d, entry.inode)) hash.update(part);
+    let at = 0;
+    for await (const part of this.content(d, entry.inode)) {
+      if (head && at < head.length) part.copy(head, at, 0, head.length - at);
+      at += part.length;
+      hash.update(part);
+    }
     return hash.digest('hex');
   }
 
   /** `length` bytes of a file from `position` (holes read as zeros). */
   async read(entry: UfsEntry, position: number, length: number): Promise<Buffer> {
+    return (await this.fileReader(entry))(position, length);
+  }
+
+  /**
+   * Reads of one file, its inode read once for all of them (the ELF reader
+   * reads a file a few hundred bytes at a time).
+   */
+  async fileReader(
+    entry: UfsEntry,
+  ): Promise<(position: number, length: number) => Promise<Buffer>> {
     const d = await this.inode(entry.inode);
-    const parts: Buffer[] = [];
-    for await (const part of this.content(d, entry.inode, position, length)) parts.push(part);
-    return Buffer.concat(parts);
+    return async (position, length) => {
+      const parts: Buffer[] = [];
+      for await (const part of this.content(d, entry.inode, position, length)) parts.push(part);
+      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    };
   }
 
   /**

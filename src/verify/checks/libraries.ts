@@ -3,17 +3,31 @@
  * image is read (never run). Its PT_INTERP must be a file in the image, and
  * each DT_NEEDED must resolve in the image through DT_RUNPATH (DT_RPATH when
  * there is no RUNPATH, `$ORIGIN` expanded), then the illumos default
- * directories for its class, following the image's own symlinks
+ * directories for its class, following the image's own symlinks.
+ * missing-module: a kernel module (ET_REL under kernel/, platform/,
+ * usr/kernel/) names in `_depends_on` modules the module path does not hold
  * (docs/verify.md).
  */
 import { resolve } from 'node:path';
 import type { ManifestEntry } from '../../manifest/types.js';
-import { ElfError, isElf, readElf, type ReadAt } from '../elf.js';
+import { ElfError, isElf, readDependsOn, readElf, type ElfInfo, type ReadAt } from '../elf.js';
 import { imageDir, resolveInImage, type ImageTree } from '../image-tree.js';
 import type { Finding } from '../types.js';
 
 /** What the runtime linker searches after the runpath (ld.so.1's defaults). */
 export const DEFAULT_DIRS = { 64: ['/lib/64', '/usr/lib/64'], 32: ['/lib', '/usr/lib'] } as const;
+
+/** Where the kernel looks for modules, in order (the 64-bit ones in an amd64/ below). */
+export const MODULE_PATH = ['platform/i86pc/kernel', 'kernel', 'usr/kernel'] as const;
+const MODULE_TREE = /^(kernel|platform|usr\/kernel)\//;
+const ET_REL = 1;
+
+/** Where a module named `misc/mac` in `_depends_on` may be, in search order. */
+export function moduleCandidates(name: string, cls: 32 | 64): string[] {
+  const slash = name.lastIndexOf('/');
+  const sub = cls === 64 ? `${name.slice(0, slash + 1)}amd64/${name.slice(slash + 1)}` : name;
+  return MODULE_PATH.map((dir) => `/${dir}/${sub}`);
+}
 
 /** Runpaths that name the build host, never the image. */
 const BUILD_PATHS = [/^\/tmp(\/|$)/, /^\/opt(\/|$)/, /(^|\/)proto(\/|$)/];
@@ -56,9 +70,12 @@ export async function* libraries(input: LibrariesInput): AsyncGenerator<Finding,
     checked++;
     const loc = input.manifest?.get(file.path);
     const where = loc ? { file: loc.file, line: loc.line } : {};
-    let elf;
+    let elf: ElfInfo;
+    let depends: string | undefined;
     try {
       elf = await readElf(file.read, file.size);
+      if (elf.type === ET_REL && MODULE_TREE.test(file.path))
+        depends = await readDependsOn(file.read, file.size);
     } catch (err) {
       if (!(err instanceof ElfError)) throw err;
       yield {
@@ -68,6 +85,17 @@ export async function* libraries(input: LibrariesInput): AsyncGenerator<Finding,
         message: `not a readable ELF object: ${err.message}`,
       };
       continue;
+    }
+    for (const name of depends?.split(/\s+/) ?? []) {
+      if (name === '') continue;
+      const searched = moduleCandidates(name, elf.class);
+      if (searched.some((path) => isFile(tree, path))) continue;
+      yield {
+        kind: 'missing-module',
+        path: file.path,
+        ...where,
+        message: `needs module ${name} (_depends_on): not in the image; searched ${searched.join(', ')}`,
+      };
     }
     if (elf.interp !== undefined && !isFile(tree, elf.interp)) {
       yield {
