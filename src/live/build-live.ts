@@ -183,7 +183,8 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
   if (isUfs(archive)) {
     // A dry run (stat only) finds what UFS cannot hold (a name over 255
     // bytes, a symlink target over 1023) and an image over --ufs-max-size
-    // before anything is copied.
+    // before anything is copied. The build then reuses what it found.
+    search.remember();
     const dry = await dryRunImage(prepared);
     const plan = withManifestLine(prepared, () => planUfs(dry.image.values(), ufsOptions));
     checkMaxSize(plan, ufsOptions, 'before the customize step');
