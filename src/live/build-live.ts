@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { join, relative, resolve } from 'node:path';
 import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
 import { writePlatformTgz } from '../archive/tgz.js';
 import { planUfs, type UfsPlan } from '../archive/ufs/plan.js';
@@ -101,12 +98,6 @@ export function defaultSystemRoot(
     default:
       return undefined;
   }
-}
-
-async function sha1File(path: string): Promise<string> {
-  const hash = createHash('sha1');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
 }
 
 /** Runs a step that writes `path`: a full disk or a size limit names it. */
@@ -301,8 +292,8 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
         );
       }
       if (archive !== 'none') {
-        info('sha1: hashing the boot_archive');
-        bootArchiveHash = await writing(archiveDir, () => finishBootArchive(image, layout, fileOf));
+        info('kernel: copying the kernel beside the boot_archive');
+        await writing(archiveDir, () => finishBootArchive(image, layout, fileOf));
       }
       await normalizeModes(layout.platformPartial);
 
@@ -317,11 +308,14 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       // Everything is complete: move it into place.
       const keepImage = archive === 'none' || options.keepStaging;
       if (archive !== 'none') {
-        info('tgz: packing the platform directory');
+        info('tgz: packing the platform directory, hashing the boot_archive');
+        const inPlatform = (name: string) =>
+          relative(layout.platformPartial, join(archiveDir, name));
+        const digest = { of: inPlatform(BOOT_ARCHIVE), into: inPlatform(BOOT_ARCHIVE_HASH) };
         // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
-        await Promise.all([
+        [bootArchiveHash] = await Promise.all([
           writing(layout.tgz, () =>
-            writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch),
+            writePlatformTgz(layout.workDir, layout.platformName, layout.tgz, epoch, { digest }),
           ),
           keepImage ? undefined : rm(stagingRoot, { recursive: true, force: true }),
         ]);
@@ -448,22 +442,22 @@ async function packUfs(
   }
 }
 
-/** The boot_archive's .hash, and the kernel beside it; returns the sha1. */
+/**
+ * The kernel beside the boot_archive, and its .hash at its final size: the
+ * sha1 is taken, and written into it, as the tgz packs the boot_archive.
+ */
 async function finishBootArchive(
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
   fileOf: (path: string) => string,
-): Promise<string> {
+): Promise<void> {
   const archiveDir = layout.archiveDir(layout.platformPartial);
-  const bootArchive = join(archiveDir, BOOT_ARCHIVE);
-  const hash = await sha1File(bootArchive);
-  await writeFile(join(archiveDir, BOOT_ARCHIVE_HASH), `${hash}\n`);
+  await writeFile(join(archiveDir, BOOT_ARCHIVE_HASH), `${'0'.repeat(40)}\n`);
   if (image.get(IMAGE_KERNEL)?.type === 'f') {
     const kernelDir = layout.kernelDir(layout.platformPartial);
     await mkdir(kernelDir, { recursive: true });
     await copyFile(fileOf(IMAGE_KERNEL), join(kernelDir, 'unix'));
   }
-  return hash;
 }
 
 /** Platform files get fixed modes, whatever the umask, so the tgz is reproducible. */
