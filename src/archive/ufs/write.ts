@@ -239,6 +239,11 @@ class ContentLayout {
   async finish(): Promise<void> {
     await this.closeLevel(0);
   }
+
+  /** Issues the writes collected so far: the buffers given to put() are free again. */
+  async flush(): Promise<void> {
+    await this.out.flush();
+  }
 }
 
 export interface WriteUfsOptions {
@@ -343,7 +348,7 @@ async function populateImage(
   const readAhead = new SmallFileReadAhead(
     table.map((inode) =>
       inode.kind === 'f' && inode.size > 0 && inode.size <= SMALL_FILE && !sparseBlocks(inode)
-        ? fileOf(inode.path)
+        ? { path: fileOf(inode.path), size: inode.size }
         : undefined,
     ),
   );
@@ -581,8 +586,10 @@ async function writeFileContent(
       position += want;
       // A chunk of holes (the common case in a sparse file) is skipped at once.
       if (position < size && isZero(chunk.subarray(0, want))) continue;
-      // The writer keeps the buffers until it flushes: the chunk is reused, so copy it.
-      await putContent(Buffer.from(chunk.subarray(0, want)), first, size, layout);
+      // The writer keeps the buffers until it flushes, and the chunk is
+      // reused: flushing now saves copying it (and one large allocation a chunk).
+      await putContent(chunk.subarray(0, want), first, size, layout);
+      await layout.flush();
     }
   } finally {
     await fh.close();
@@ -617,42 +624,51 @@ async function putContent(
 const SMALL_FILE = 256 * 1024;
 /** How many small files are read at once, ahead of the one being written. */
 const READ_AHEAD = 16;
+/** And how many bytes they may hold together (one file may go over it). */
+const READ_AHEAD_BYTES = 1 << 20;
 
 /**
  * Most files of an image are small: opening and reading them one after the
  * other leaves the disk and the thread pool idle between writes. This reads
  * the next few small files (in inode order) while the current one is laid
- * out, and hands them over in order. At most READ_AHEAD * SMALL_FILE bytes
- * are held.
+ * out, and hands them over in order. At most READ_AHEAD files and about
+ * READ_AHEAD_BYTES are held.
  */
 class SmallFileReadAhead {
-  private readonly reads = new Map<number, Promise<Buffer>>();
+  private readonly reads = new Map<number, { size: number; read: Promise<Buffer> }>();
   private readonly order: number[];
   private started = 0;
+  private held = 0;
 
-  /** `paths[i]`: the staged file of inode i when it is small, else undefined. */
-  constructor(private readonly paths: readonly (string | undefined)[]) {
-    this.order = [...paths.keys()].filter((i) => paths[i] !== undefined);
+  /** `files[i]`: the staged file of inode i when it is small, else undefined. */
+  constructor(private readonly files: readonly ({ path: string; size: number } | undefined)[]) {
+    this.order = [...files.keys()].filter((i) => files[i] !== undefined);
   }
 
   /** The content of inode `index` when it is a small file (a read under way), else undefined. */
   take(index: number): Promise<Buffer> | undefined {
-    const path = this.paths[index];
-    if (path === undefined) return undefined;
-    while (this.started < this.order.length && this.reads.size < READ_AHEAD) {
+    if (this.files[index] === undefined) return undefined;
+    while (
+      this.started < this.order.length &&
+      this.reads.size < READ_AHEAD &&
+      (this.reads.size === 0 ||
+        this.held + this.files[this.order[this.started]]!.size <= READ_AHEAD_BYTES)
+    ) {
       const next = this.order[this.started++];
-      const read = readFile(this.paths[next]!).catch((err: unknown) => {
-        throw new UserError(
-          `${this.paths[next]}: cannot read the staged file: ${describeError(err)}`,
-        );
+      const { path, size } = this.files[next]!;
+      const read = readFile(path).catch((err: unknown) => {
+        throw new UserError(`${path}: cannot read the staged file: ${describeError(err)}`);
       });
       // Handled here so that a read nobody awaits (an earlier error stopped
       // the writer) is not an unhandled rejection; take() awaits the original.
       read.catch(() => undefined);
-      this.reads.set(next, read);
+      this.reads.set(next, { size, read });
+      this.held += size;
     }
-    const read = this.reads.get(index);
+    const taken = this.reads.get(index);
+    if (!taken) return undefined;
     this.reads.delete(index);
-    return read;
+    this.held -= taken.size;
+    return taken.read;
   }
 }
