@@ -2,7 +2,6 @@ import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { lstat, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { Header, Pax } from 'tar';
 import { compareBytes } from '../manifest/path.js';
@@ -49,11 +48,8 @@ export async function writePlatformTgz(
   try {
     const members = await listTree(outputDir, platformName);
     const packing = { digest: undefined as string | undefined };
-    const tar = Readable.from(tarMembers(outputDir, members, epoch, options, packing), {
-      objectMode: false,
-    });
-    // Our own gzip uses every core (node-tar's runs on the main thread).
-    await parallelGzip(tar, output);
+    // Our own gzip uses every core; it is done with each piece before it asks for the next.
+    await parallelGzip(tarMembers(outputDir, members, epoch, options, packing), output);
     output.end();
     await finished(output);
     await rename(tmp, tgzPath);
@@ -84,6 +80,7 @@ async function* tarMembers(
   packing: { digest?: string },
 ): AsyncGenerator<Buffer> {
   const mtime = new Date(epoch * 1000);
+  const buffer = Buffer.allocUnsafe(READ_SIZE);
   const digestOf = options.digest && `${members[0]}/${options.digest.of}`;
   const digestInto = options.digest && `${members[0]}/${options.digest.into}`;
   for (const member of members) {
@@ -112,20 +109,28 @@ async function* tarMembers(
     yield header.block!;
     if (isDir) continue;
     const hash = member === digestOf ? createHash('sha1') : undefined;
-    yield* fileContent(path, size, hash);
+    yield* fileContent(path, size, buffer, hash);
     if (hash) packing.digest = hash.digest('hex');
   }
   yield Buffer.alloc(2 * TAR_BLOCK);
 }
 
-/** A member's bytes, exactly `size` of them, zero-padded to a whole tar block. */
-async function* fileContent(path: string, size: number, hash?: Hash): AsyncGenerator<Buffer> {
+/**
+ * A member's bytes, exactly `size` of them, zero-padded to a whole tar
+ * block; read into `buffer`, so each piece is valid until the next is asked for.
+ */
+async function* fileContent(
+  path: string,
+  size: number,
+  buffer: Buffer,
+  hash?: Hash,
+): AsyncGenerator<Buffer> {
   const fh = await open(path, 'r');
   try {
     let done = 0;
     while (done < size) {
-      const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, size - done));
-      const { bytesRead } = await fh.read(buffer, 0, buffer.length, done);
+      const want = Math.min(buffer.length, size - done);
+      const { bytesRead } = await fh.read(buffer, 0, want, done);
       if (bytesRead === 0) throw new Error(`${path}: shorter than its ${size} bytes while packing`);
       const data = buffer.subarray(0, bytesRead);
       hash?.update(data);
