@@ -12,7 +12,7 @@
  * Each is run twice, the standard tools first, and the best run counts; the
  * ratio of the two is the headline. Also printed: our build's peak resident
  * memory; our UFS writer alone (the time from its `ufs:` progress line to its
- * `sha1:` line) next to makefs on the same content; a floor (md5sum of every
+ * `kernel:` line) next to makefs on the same content; a floor (md5sum of every
  * source byte read once, and pigz of the image with every core: the least
  * any builder must do); and, when xorriso is there, --archive hsfs against
  * copy + md5sum + tar -czf of the tree. makefs and pigz are installed from
@@ -160,8 +160,8 @@ const MARKERS: { prefix: string; name: string }[] = [
   { prefix: 'hard links:', name: 'hard links, owners, jsonl, manifest' },
   { prefix: 'hsfs:', name: 'xorriso' },
   { prefix: 'ufs:', name: 'UFS plan + write' },
-  { prefix: 'sha1:', name: 'sha1, platform modes' },
-  { prefix: 'tgz:', name: 'tgz, rename, remove staging' },
+  { prefix: 'kernel:', name: 'kernel copy, platform modes' },
+  { prefix: 'tgz:', name: 'tgz (+ sha1 of the boot_archive), rename' },
 ];
 
 function phases(
@@ -428,7 +428,7 @@ async function main() {
 
   // The writer alone: our plan + write against makefs, on the same content.
   const writer = ufsRuns
-    .map((r) => between(r, 'ufs:', 'sha1:'))
+    .map((r) => between(r, 'ufs:', 'kernel:'))
     .filter((s): s is number => s !== undefined);
   const makefsBest = Math.min(...std((r) => r.makefs));
   console.log('');
@@ -445,7 +445,7 @@ async function main() {
       `  ratio ours/makefs: ${(w / makefsBest).toFixed(2)} (goal <= 1.0: ${w <= makefsBest ? 'met' : 'NOT met'})`,
     );
   } else {
-    console.log('  (no ufs:/sha1: progress lines from our build: the writer is not timed alone)');
+    console.log('  (no ufs:/kernel: progress lines from our build: the writer is not timed alone)');
   }
 
   // The floor: the least any builder must do.

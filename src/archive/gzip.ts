@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
@@ -37,13 +37,17 @@ function crc32(data: Buffer, crc: number): number {
  * alone. Returns the compressed size.
  */
 export async function parallelGzip(
-  input: Readable,
+  input: AsyncIterable<Buffer>,
   output: Writable,
   options: { level?: number; threads?: number } = {},
 ): Promise<number> {
   const level = options.level ?? 6;
   const inFlight = Math.max(1, options.threads ?? availableParallelism());
-  const pending: Promise<Buffer>[] = [];
+  const pending: { deflated: Promise<Buffer>; block: Buffer }[] = [];
+  // Input blocks whose deflate is done, for the next ones (but the last
+  // one launched: the next launch takes its dictionary from it).
+  const spare: Buffer[] = [];
+  let lastLaunched: Buffer | undefined;
   let written = 0;
   let crc = 0;
   let size = 0;
@@ -53,7 +57,11 @@ export async function parallelGzip(
     if (!output.write(chunk)) await once(output, 'drain');
   };
   const drainTo = async (limit: number) => {
-    while (pending.length > limit) await write(await pending.shift()!);
+    while (pending.length > limit) {
+      const { deflated, block } = pending.shift()!;
+      await write(await deflated);
+      if (block !== lastLaunched && block.length === BLOCK) spare.push(block);
+    }
   };
 
   let previous: Buffer | undefined; // the last full block, held until we know it is not final
@@ -64,15 +72,16 @@ export async function parallelGzip(
       finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
     };
     if (dictionary) opts.dictionary = dictionary;
-    pending.push(deflateRaw(block, opts));
+    pending.push({ deflated: deflateRaw(block, opts), block });
+    lastLaunched = block;
     dictionary = block.subarray(Math.max(0, block.length - WINDOW));
   };
 
   // Header: magic, deflate, no flags, mtime 0, no extra flags, OS unknown.
   await write(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]));
-  let fill = Buffer.allocUnsafe(BLOCK);
+  let fill: Buffer = Buffer.allocUnsafe(BLOCK);
   let used = 0;
-  for await (const data of input as AsyncIterable<Buffer>) {
+  for await (const data of input) {
     crc = crc32(data, crc);
     size += data.length;
     let offset = 0;
@@ -84,7 +93,7 @@ export async function parallelGzip(
       if (used === BLOCK) {
         if (previous) launch(previous, false);
         previous = fill;
-        fill = Buffer.allocUnsafe(BLOCK);
+        fill = spare.pop() ?? Buffer.allocUnsafe(BLOCK);
         used = 0;
         await drainTo(inFlight);
       }

@@ -1,9 +1,9 @@
+import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { lstat, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { create } from 'tar';
+import { finished } from 'node:stream/promises';
+import { Header, Pax } from 'tar';
 import { compareBytes } from '../manifest/path.js';
 import { partialName } from '../util/atomic.js';
 import { parallelGzip } from './gzip.js';
@@ -20,41 +20,137 @@ async function listTree(base: string, dir: string): Promise<string[]> {
   return out;
 }
 
+export interface PlatformTgzOptions {
+  /**
+   * A member whose sha1 is taken as it is packed, and the file (listed
+   * after it, already there at its final size) that receives it in hex and
+   * a newline before it is packed: boot_archive and its .hash
+   * (docs/output-layout.md), so the image is read once.
+   */
+  digest?: { of: string; into: string };
+}
+
 /**
  * Packs `<outputDir>/<platformName>` into `tgzPath` (docs/output-layout.md): members under
  * `<platformName>/`, sorted, owner 0/0, every mtime the build epoch, and a
  * gzip header with no name or time, so equal inputs give equal bytes.
+ * Returns the sha1 asked for with `digest`.
  */
 export async function writePlatformTgz(
   outputDir: string,
   platformName: string,
   tgzPath: string,
   epoch: number,
-): Promise<void> {
+  options: PlatformTgzOptions = {},
+): Promise<string | undefined> {
   const tmp = partialName(tgzPath);
   const output = createWriteStream(tmp, { mode: 0o644 });
   try {
-    const tar = create(
-      {
-        cwd: outputDir,
-        portable: true,
-        noDirRecurse: true,
-        mtime: new Date(epoch * 1000),
-        // `portable` drops directory mtimes; keep the build epoch on them too.
-        onWriteEntry: (entry) => {
-          entry.noMtime = false;
-        },
-      },
-      await listTree(outputDir, platformName),
-    );
-    // node-tar's own gzip runs on the main thread; this one uses every core.
-    await parallelGzip(tar as unknown as Readable, output);
+    const members = await listTree(outputDir, platformName);
+    const packing = { digest: undefined as string | undefined };
+    // Our own gzip uses every core; it is done with each piece before it asks for the next.
+    await parallelGzip(tarMembers(outputDir, members, epoch, options, packing), output);
     output.end();
     await finished(output);
     await rename(tmp, tgzPath);
+    return packing.digest;
   } catch (err) {
     output.destroy();
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** Bytes read from a member at a time. */
+const READ_SIZE = 1 << 20;
+const TAR_BLOCK = 512;
+
+/**
+ * The tar stream of `members` (paths relative to `base`), as node-tar's
+ * portable mode writes it: a ustar header per member (a pax header first
+ * when a path does not fit), modes without the group and other write bits,
+ * no owners, the content padded to 512 bytes, two zero blocks at the end.
+ * The platform directory holds only directories and regular files.
+ */
+async function* tarMembers(
+  base: string,
+  members: readonly string[],
+  epoch: number,
+  options: PlatformTgzOptions,
+  packing: { digest?: string },
+): AsyncGenerator<Buffer> {
+  const mtime = new Date(epoch * 1000);
+  const buffer = Buffer.allocUnsafe(READ_SIZE);
+  const digestOf = options.digest && `${members[0]}/${options.digest.of}`;
+  const digestInto = options.digest && `${members[0]}/${options.digest.into}`;
+  for (const member of members) {
+    const path = join(base, member);
+    if (member === digestInto) {
+      if (packing.digest === undefined) {
+        throw new Error(`internal error: ${member} is packed before ${digestOf}`);
+      }
+      await writeFile(path, `${packing.digest}\n`);
+    }
+    const info = await lstat(path);
+    const isDir = info.isDirectory();
+    if (!isDir && !info.isFile()) throw new Error(`${path}: not a file or directory`);
+    const size = isDir ? 0 : info.size;
+    const name = isDir ? `${member}/` : member;
+    const header = new Header({
+      path: name,
+      mode: portableMode(info.mode, isDir),
+      size,
+      mtime,
+      type: isDir ? 'Directory' : 'File',
+    });
+    if (header.encode()) {
+      yield new Pax({ mtime, path: name, size: header.size }).encode();
+    }
+    yield header.block!;
+    if (isDir) continue;
+    const hash = member === digestOf ? createHash('sha1') : undefined;
+    yield* fileContent(path, size, buffer, hash);
+    if (hash) packing.digest = hash.digest('hex');
+  }
+  yield Buffer.alloc(2 * TAR_BLOCK);
+}
+
+/**
+ * A member's bytes, exactly `size` of them, zero-padded to a whole tar
+ * block; read into `buffer`, so each piece is valid until the next is asked for.
+ */
+async function* fileContent(
+  path: string,
+  size: number,
+  buffer: Buffer,
+  hash?: Hash,
+): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    let done = 0;
+    while (done < size) {
+      const want = Math.min(buffer.length, size - done);
+      const { bytesRead } = await fh.read(buffer, 0, want, done);
+      if (bytesRead === 0) throw new Error(`${path}: shorter than its ${size} bytes while packing`);
+      const data = buffer.subarray(0, bytesRead);
+      hash?.update(data);
+      done += bytesRead;
+      yield data;
+    }
+  } finally {
+    await fh.close();
+  }
+  const pad = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
+  if (pad > 0) yield Buffer.alloc(pad);
+}
+
+/**
+ * A member's mode as portable tar archives record it: the owner may always
+ * read and write, nobody else write; a directory searchable by whoever
+ * may read it.
+ */
+function portableMode(mode: number, isDir: boolean): number {
+  let m = ((mode & 0o7777) | 0o600) & ~0o22;
+  if (isDir) m |= (m & 0o444) >> 2;
+  return m;
 }

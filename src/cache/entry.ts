@@ -16,7 +16,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { create, extract } from 'tar';
 import { parallelGzip } from '../archive/gzip.js';
@@ -46,7 +45,7 @@ export async function packEntry(
     // Owners are not kept (a proto is built by the build user); mtimes are,
     // so that make sees restored files as they were.
     const tar = create({ cwd, portable: true }, [basename(proto), ...stateFiles]);
-    await parallelGzip(tar as unknown as Readable, output);
+    await parallelGzip(tar, output);
     output.end();
     await finished(output);
     await rename(tmp, out);

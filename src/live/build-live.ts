@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { join, relative, resolve } from 'node:path';
 import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
 import { writePlatformTgz } from '../archive/tgz.js';
 import { planUfs, type UfsPlan } from '../archive/ufs/plan.js';
@@ -113,12 +110,6 @@ export function defaultSystemRoot(
     default:
       return undefined;
   }
-}
-
-async function sha1File(path: string): Promise<string> {
-  const hash = createHash('sha1');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
 }
 
 /** Runs a step that writes `path`: a full disk or a size limit names it. */
@@ -245,7 +236,8 @@ async function checkInputs(
   if (isUfs(archive)) {
     // A dry run (stat only) finds what UFS cannot hold (a name over 255
     // bytes, a symlink target over 1023) and an image over --ufs-max-size
-    // before anything is copied.
+    // before anything is copied. The build then reuses what it found.
+    prepared.search.remember();
     const dry = await dryRunImage(prepared);
     const plan = withManifestLine(prepared, () => planUfs(dry.image.values(), ufsOptions));
     checkMaxSize(plan, ufsOptions, 'before the customize step');
@@ -275,9 +267,10 @@ async function buildLocked(
       info,
     );
     const written = await writeArchive(checked, dirs, staged, info);
-    const warningLines = await closeLog(dirs, staged, written);
     const keepImage = archive === 'none' || options.keepStaging === true;
-    await packAndClear(checked, dirs, staged, keepImage, info);
+    // The tgz pass also takes the boot_archive's sha1, which the log names.
+    written.bootArchiveHash = await packAndClear(checked, dirs, staged, keepImage, info);
+    const warningLines = await closeLog(dirs, staged, written);
     await publish(dirs, keepImage, archive !== 'none');
     await discardWorkDirs(dirs, info);
     const { layout } = dirs;
@@ -468,10 +461,8 @@ async function writeArchive(
     written.ufsPlan = ufsPlan;
   }
   if (archive !== 'none') {
-    info('sha1: hashing the boot_archive');
-    written.bootArchiveHash = await writing(archiveDir, () =>
-      finishBootArchive(image, layout, work, fileOf),
-    );
+    info('kernel: copying the kernel beside the boot_archive');
+    await writing(archiveDir, () => finishBootArchive(image, layout, work, fileOf));
   }
   await normalizeModes(work.platformPartial);
   return written;
@@ -514,20 +505,26 @@ async function packAndClear(
   staged: StagedImage,
   keepImage: boolean,
   info: (message: string) => void,
-): Promise<void> {
+): Promise<string | undefined> {
   const { archive, prepared } = checked;
   const { work, layout } = dirs;
   const epoch = prepared.epoch;
+  let bootArchiveHash: string | undefined;
   if (archive !== 'none') {
-    info('tgz: packing the platform directory');
+    info('tgz: packing the platform directory, hashing the boot_archive');
+    const archiveDir = layout.archiveDir(work.platformPartial);
+    const inPlatform = (name: string) => relative(work.platformPartial, join(archiveDir, name));
+    const digest = { of: inPlatform(BOOT_ARCHIVE), into: inPlatform(BOOT_ARCHIVE_HASH) };
     // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
-    const results = await Promise.allSettled([
+    const [packed, removed] = await Promise.allSettled([
       writing(work.tgzPartial, () =>
-        writePlatformTgz(work.dir, layout.platformName, work.tgzPartial, epoch),
+        writePlatformTgz(work.dir, layout.platformName, work.tgzPartial, epoch, { digest }),
       ),
       keepImage ? undefined : removeTree(work.stagingRoot),
     ]);
-    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    if (packed.status === 'rejected') throw packed.reason;
+    if (removed.status === 'rejected') throw removed.reason;
+    bootArchiveHash = packed.value;
   }
   if (keepImage) {
     await applyModelToTree(work.stagingRoot, staged.image.values(), ROOT_DIR, {
@@ -535,6 +532,7 @@ async function packAndClear(
       time: epoch,
     });
   }
+  return bootArchiveHash;
 }
 
 /**
@@ -650,23 +648,23 @@ async function packUfs(
   }
 }
 
-/** The boot_archive's .hash, and the kernel beside it; returns the sha1. */
+/**
+ * The kernel beside the boot_archive, and its .hash at its final size: the
+ * sha1 is taken, and written into it, as the tgz packs the boot_archive.
+ */
 async function finishBootArchive(
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
   work: WorkLayout,
   fileOf: (path: string) => string,
-): Promise<string> {
+): Promise<void> {
   const archiveDir = layout.archiveDir(work.platformPartial);
-  const bootArchive = join(archiveDir, BOOT_ARCHIVE);
-  const hash = await sha1File(bootArchive);
-  await writeFile(join(archiveDir, BOOT_ARCHIVE_HASH), `${hash}\n`);
+  await writeFile(join(archiveDir, BOOT_ARCHIVE_HASH), `${'0'.repeat(40)}\n`);
   if (image.get(IMAGE_KERNEL)?.type === 'f') {
     const kernelDir = layout.kernelDir(work.platformPartial);
     await mkdir(kernelDir, { recursive: true });
     await copyFile(fileOf(IMAGE_KERNEL), join(kernelDir, 'unix'));
   }
-  return hash;
 }
 
 /** Platform files get fixed modes, whatever the umask, so the tgz is reproducible. */

@@ -66,6 +66,8 @@ async function openRoot(tag: SourceTag, dir: string, what: string): Promise<Sour
  */
 export class SourceSearch {
   private readonly realDirs = new Map<string, Promise<string | undefined>>();
+  /** Answers kept for one later find() of the same path (see remember()). */
+  private remembered?: Map<string, FoundSource | SearchMiss>;
 
   private constructor(readonly roots: readonly SourceRoot[]) {}
 
@@ -94,8 +96,28 @@ export class SourceSearch {
     return new SourceSearch(roots);
   }
 
+  /**
+   * From now on each answer is kept until the same path is asked again,
+   * once: a build that resolves its entries twice (the dry run that plans
+   * the image, then the build itself) looks each one up once.
+   */
+  remember(): void {
+    this.remembered ??= new Map();
+  }
+
   /** The first source that has `path` as a regular file, or every place searched. */
   async find(path: string): Promise<FoundSource | SearchMiss> {
+    const known = this.remembered?.get(path);
+    if (known) {
+      this.remembered!.delete(path);
+      return known;
+    }
+    const found = await this.lookUp(path);
+    this.remembered?.set(path, found);
+    return found;
+  }
+
+  private async lookUp(path: string): Promise<FoundSource | SearchMiss> {
     const searched: string[] = [];
     for (const [index, root] of this.roots.entries()) {
       let rel = path;

@@ -1,4 +1,4 @@
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageNode } from '../../image/model.js';
 import { describeError, UserError } from '../../util/errors.js';
@@ -128,41 +128,46 @@ class BlockAllocator {
   }
 }
 
-/** Collects positioned writes and issues adjacent ones as one writev. */
+/** Bytes of adjacent writes the writer gathers before it issues them. */
+const WRITE_BUFFER = 1 << 20;
+
+/**
+ * Collects positioned writes into one buffer of its own and issues adjacent
+ * ones as one write: what write() was given is free again when it returns.
+ */
 class Writer {
   private start = -1;
   private length = 0;
-  private buffers: Buffer[] = [];
+  private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER);
   constructor(private readonly fh: FileHandle) {}
   async write(position: number, data: Buffer): Promise<void> {
     // The first 8 KiB stay zero: the boot-time reader reads a hole from there (docs/ufs.md).
     if (position < SBLOCK_OFFSET) throw new Error(`internal error: a write at ${position}, in the boot area`); // prettier-ignore
-    if (this.start >= 0 && (this.start + this.length !== position || this.length >= 1 << 20))
-      await this.flush();
-    if (this.start < 0) this.start = position;
-    this.buffers.push(data);
-    this.length += data.length;
+    if (this.start >= 0 && this.start + this.length !== position) await this.flush();
+    let done = 0;
+    while (done < data.length) {
+      if (this.start < 0) this.start = position + done;
+      const n = data.copy(this.buffer, this.length, done);
+      this.length += n;
+      done += n;
+      if (this.length === this.buffer.length) await this.flush();
+    }
   }
   async flush(): Promise<void> {
     if (this.start < 0) return;
-    let position = this.start;
-    const buffers = this.buffers;
+    const position = this.start;
+    const length = this.length;
     this.start = -1;
     this.length = 0;
-    this.buffers = [];
-    while (buffers.length > 0) {
-      const part = buffers.splice(0, 512);
-      const size = part.reduce((n, b) => n + b.length, 0);
-      const { bytesWritten } = await this.fh.writev(part, position);
-      // A short write is a full disk or a size limit: writing the rest
-      // gives the error that says which.
-      if (bytesWritten !== size) await this.writeRest(Buffer.concat(part), bytesWritten, position);
-      position += size;
-    }
-  }
-  private async writeRest(data: Buffer, done: number, position: number): Promise<void> {
-    while (done < data.length) {
-      const { bytesWritten } = await this.fh.write(data, done, data.length - done, position + done);
+    let done = 0;
+    while (done < length) {
+      const { bytesWritten } = await this.fh.write(
+        this.buffer,
+        done,
+        length - done,
+        position + done,
+      );
+      // A short write is a full disk or a size limit: writing the rest gives the error that says which.
       if (bytesWritten === 0) throw new Error(`short write at ${position + done}`);
       done += bytesWritten;
     }
@@ -343,7 +348,7 @@ async function populateImage(
   const readAhead = new SmallFileReadAhead(
     table.map((inode) =>
       inode.kind === 'f' && inode.size > 0 && inode.size <= SMALL_FILE && !sparseBlocks(inode)
-        ? fileOf(inode.path)
+        ? { path: fileOf(inode.path), size: inode.size }
         : undefined,
     ),
   );
@@ -357,9 +362,11 @@ async function populateImage(
       if (small) {
         const data = await small;
         if (data.length !== inode.size) {
-          throw new UserError(
-            `${path}: the staged file has ${data.length} bytes, not its ${inode.size} (changed while packing?)`,
-          );
+          const has =
+            data.length > inode.size
+              ? `more than its ${inode.size} bytes`
+              : `${data.length} bytes, not its ${inode.size}`;
+          throw new UserError(`${path}: the staged file has ${has} (changed while packing?)`);
         }
         await putContent(data, 0, inode.size, layout);
       } else if (lbns) await writeSparseContent(path, inode.size, lbns, layout);
@@ -581,8 +588,8 @@ async function writeFileContent(
       position += want;
       // A chunk of holes (the common case in a sparse file) is skipped at once.
       if (position < size && isZero(chunk.subarray(0, want))) continue;
-      // The writer keeps the buffers until it flushes: the chunk is reused, so copy it.
-      await putContent(Buffer.from(chunk.subarray(0, want)), first, size, layout);
+      // The writer copies what it is given: the chunk is free for the next read.
+      await putContent(chunk.subarray(0, want), first, size, layout);
     }
   } finally {
     await fh.close();
@@ -593,7 +600,6 @@ async function writeFileContent(
  * Puts `data` (whole blocks from logical block `first` on, or the file's
  * end) into the layout: all-zero blocks but the file's last become holes,
  * unless `everyBlock` (directories and symlinks have no holes).
- * `data` is kept until the writer flushes.
  */
 async function putContent(
   data: Buffer,
@@ -617,35 +623,57 @@ async function putContent(
 const SMALL_FILE = 256 * 1024;
 /** How many small files are read at once, ahead of the one being written. */
 const READ_AHEAD = 16;
+/** The bytes they are read into, reused from file to file. */
+const READ_AHEAD_BYTES = 1 << 20;
 
 /**
  * Most files of an image are small: opening and reading them one after the
  * other leaves the disk and the thread pool idle between writes. This reads
  * the next few small files (in inode order) while the current one is laid
- * out, and hands them over in order. At most READ_AHEAD * SMALL_FILE bytes
- * are held.
+ * out, and hands them over in order. They are read into one ring of
+ * READ_AHEAD_BYTES (plus room for one file), taken and given back in order:
+ * a file's bytes are valid until the next take().
  */
 class SmallFileReadAhead {
   private readonly reads = new Map<number, Promise<Buffer>>();
+  /** Regions of the ring in use, oldest first: [start, end). */
+  private readonly regions: { index: number; start: number; end: number }[] = [];
+  private readonly ring = Buffer.allocUnsafe(READ_AHEAD_BYTES + SMALL_FILE + 1);
   private readonly order: number[];
   private started = 0;
+  private head = 0;
 
-  /** `paths[i]`: the staged file of inode i when it is small, else undefined. */
-  constructor(private readonly paths: readonly (string | undefined)[]) {
-    this.order = [...paths.keys()].filter((i) => paths[i] !== undefined);
+  /** `files[i]`: the staged file of inode i when it is small, else undefined. */
+  constructor(private readonly files: readonly ({ path: string; size: number } | undefined)[]) {
+    this.order = [...files.keys()].filter((i) => files[i] !== undefined);
+  }
+
+  /** Room for `n` bytes after the regions in use, or undefined. */
+  private place(n: number): number | undefined {
+    if (this.regions.length === 0) return n <= this.ring.length ? (this.head = 0) : undefined;
+    const tail = this.regions[0].start;
+    if (this.head >= tail) {
+      if (this.head + n <= Math.min(this.ring.length, tail + READ_AHEAD_BYTES)) return this.head;
+      return n < tail ? 0 : undefined;
+    }
+    return this.head + n < tail ? this.head : undefined;
   }
 
   /** The content of inode `index` when it is a small file (a read under way), else undefined. */
   take(index: number): Promise<Buffer> | undefined {
-    const path = this.paths[index];
-    if (path === undefined) return undefined;
+    if (this.files[index] === undefined) return undefined;
+    // The previous file's bytes are no longer needed (the writer copied them).
+    while (this.regions.length > 0 && this.regions[0].index < index) this.regions.shift();
     while (this.started < this.order.length && this.reads.size < READ_AHEAD) {
-      const next = this.order[this.started++];
-      const read = readFile(this.paths[next]!).catch((err: unknown) => {
-        throw new UserError(
-          `${this.paths[next]}: cannot read the staged file: ${describeError(err)}`,
-        );
-      });
+      const next = this.order[this.started];
+      const { path, size } = this.files[next]!;
+      // One byte more than the file should have: a file that grew is found.
+      const start = this.place(size + 1);
+      if (start === undefined) break;
+      this.started++;
+      this.head = start + size + 1;
+      this.regions.push({ index: next, start, end: this.head });
+      const read = readInto(path, this.ring.subarray(start, start + size + 1));
       // Handled here so that a read nobody awaits (an earlier error stopped
       // the writer) is not an unhandled rejection; take() awaits the original.
       read.catch(() => undefined);
@@ -654,5 +682,24 @@ class SmallFileReadAhead {
     const read = this.reads.get(index);
     this.reads.delete(index);
     return read;
+  }
+}
+
+/** Reads a file into `into` (as much as fits); returns the part read. */
+async function readInto(path: string, into: Buffer): Promise<Buffer> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, 'r');
+    let got = 0;
+    while (got < into.length) {
+      const { bytesRead } = await fh.read(into, got, into.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return into.subarray(0, got);
+  } catch (err) {
+    throw new UserError(`${path}: cannot read the staged file: ${describeError(err)}`);
+  } finally {
+    await fh?.close();
   }
 }
