@@ -31,6 +31,7 @@ import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { parentPath } from '../manifest/path.js';
 import { formatDiagnostic, TYPE_NAMES, type Diagnostic } from '../manifest/types.js';
 import { AtomicLineWriter } from '../util/atomic.js';
+import { onInterrupt, removeTree } from '../util/cleanup.js';
 import { md5OfFile } from '../util/copy.js';
 import { ioError, isIoCondition, UserError } from '../util/errors.js';
 import { humanBytes } from '../util/format.js';
@@ -210,6 +211,10 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
     await mkdir(layout.stagingRoot, { recursive: true });
     const log = new AtomicLineWriter(logPath);
     const jsonl = new AtomicLineWriter(jsonlPath);
+    // SIGINT/SIGTERM (src/util/cleanup.ts): our temporaries go; disposed once the build has ended.
+    const undoTemps = onInterrupt(() =>
+      Promise.all([removeTree(layout.workDir), log.abort(), jsonl.abort()]),
+    );
     try {
       await log.line(`# joyent-live build-live ${VERSION}`);
       await log.line(`# buildstamp: ${buildstamp}`);
@@ -265,6 +270,8 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
           firstOverlay: overlays[0] === undefined ? '' : resolve(overlays[0]),
           buildstamp,
           proto: options.proto === undefined ? '' : resolve(options.proto),
+          timeoutMs: options.customizeTimeout,
+          warnings: rescanNotes,
         });
         image = await rescanAfterCustomize(nodes, snapshot, stagingRoot, ids, rescanNotes);
       } else {
@@ -340,6 +347,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       await log.commit();
       await jsonl.commit();
       await rm(layout.workDir, { recursive: true, force: true });
+      undoTemps();
 
       const platformArchiveDir = layout.archiveDir(layout.platformDir);
       return {
@@ -364,6 +372,7 @@ export async function buildLive(options: BuildLiveOptions): Promise<BuildLiveRes
       await log.abort();
       await jsonl.abort();
       await rm(layout.workDir, { recursive: true, force: true });
+      undoTemps();
       throw err;
     }
   }
