@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  chmod,
   chown,
   mkdir,
   mkdtemp,
@@ -37,6 +38,7 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 // A build of a few thousand files: long enough (seconds) to be interrupted mid-way.
 const sharedDir = await mkdtemp(join(tmpdir(), 'joyent-live-test-'));
+await chmod(sharedDir, 0o755); // an unprivileged run reads the sources too
 after(() => rm(sharedDir, { recursive: true, force: true }));
 const shared = { big: await bigSources(sharedDir, 3000, 4096) };
 
@@ -46,9 +48,14 @@ interface Started {
 }
 
 /** Starts the CLI (not awaited), to signal it while it runs. */
-function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Started {
+function startCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  unprivileged = false,
+): Started {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, SOURCE_DATE_EPOCH: '1323461708', ...env },
+    ...(unprivileged && { uid: 65534, gid: 65534 }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -116,7 +123,7 @@ async function snapshot(dir: string): Promise<string[]> {
 }
 
 /** A previous good build, small, with the same stamp; returns the output and log dirs. */
-async function previousBuild(dir: string) {
+async function previousBuild(dir: string, unprivileged = false) {
   const proto = join(dir, 'small-proto');
   await mkdir(join(proto, 'etc'), { recursive: true });
   await writeFile(join(proto, 'etc/motd'), 'previous\n');
@@ -125,7 +132,13 @@ async function previousBuild(dir: string) {
   const output = join(dir, 'out');
   const logDir = join(dir, 'log');
   const args = ['-m', manifest, '--proto', proto, '-o', output, '--log-dir', logDir];
-  const run = await runCli(['build-live', ...args, '--buildstamp', STAMP]);
+  if (unprivileged) {
+    for (const d of [output, logDir]) {
+      await mkdir(d);
+      await chown(d, 65534, 65534);
+    }
+  }
+  const run = await runCli(['build-live', ...args, '--buildstamp', STAMP], { unprivileged });
   assert.equal(run.code, 0, run.stderr);
   return { output, logDir, before: [...(await snapshot(output)), ...(await snapshot(logDir))] };
 }
@@ -201,6 +214,39 @@ for (const [signal, code] of [
     );
   });
 }
+
+test(
+  'SIGTERM as an unprivileged user after the customize step made a 0555 directory: the tree is still removed',
+  { skip: !isRoot && 'needs root to run the build as uid 65534 (CI runs as root)' },
+  async (t) => {
+    const dir = await scratchDir(t);
+    const prev = await previousBuild(dir, true);
+    const script = join(dir, 'customize');
+    const ready = join(dir, 'ready');
+    await mkdir(ready);
+    await chown(ready, 65534, 65534);
+    await writeFile(
+      script,
+      '#!/bin/sh\n' +
+        'mkdir "$1/ro" && echo x > "$1/ro/file" && chmod 0555 "$1/ro" "$1/etc"\n' +
+        `touch ${ready}/now\nsleep 120\n`,
+      { mode: 0o755 },
+    );
+    const build = startCli(bigArgs(prev.output, prev.logDir, ['--customize', script]), {}, true);
+    await waitFor('the customize script to lock its directories', async () =>
+      (await namesIn(ready)).includes('now'),
+    );
+    process.kill(build.pid, 'SIGTERM');
+    const run = await build.done;
+    assert.equal(run.code, 143, run.stderr);
+    assertOneInterruptLine(run, 'SIGTERM');
+    assert.deepEqual(
+      [...(await snapshot(prev.output)), ...(await snapshot(prev.logDir))],
+      prev.before,
+      'the 0555 directories kept the temporary tree from being removed',
+    );
+  },
+);
 
 test('a customize script over --customize-timeout is stopped with its group: exit 1 naming the script and the limit', async (t) => {
   const dir = await scratchDir(t);
