@@ -192,8 +192,9 @@ for (const [signal, code] of [
     await writeFile(
       script,
       '#!/bin/sh\n' +
-        `sleep 120 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}\n` +
-        'while :; do echo x >> "$1/etc/writer"; sleep 0.05; done\n',
+        `sleep 20 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}\n` +
+        // Bounded, so that a build that does not stop it (the bug) does not hang the suite.
+        'i=0; while [ $i -lt 400 ]; do echo x >> "$1/etc/writer"; sleep 0.05; i=$((i+1)); done\n',
       { mode: 0o755 },
     );
     const build = startCli(bigArgs(prev.output, prev.logDir, ['--customize', script]));
@@ -229,7 +230,7 @@ test(
       script,
       '#!/bin/sh\n' +
         'mkdir "$1/ro" && echo x > "$1/ro/file" && chmod 0555 "$1/ro" "$1/etc"\n' +
-        `touch ${ready}/now\nsleep 120\n`,
+        `touch ${ready}/now\nsleep 20\n`,
       { mode: 0o755 },
     );
     const build = startCli(bigArgs(prev.output, prev.logDir, ['--customize', script]), {}, true);
@@ -253,7 +254,7 @@ test('a customize script over --customize-timeout is stopped with its group: exi
   const prev = await previousBuild(dir);
   const pidFile = join(dir, 'forked.pid');
   const script = join(dir, 'customize');
-  await writeFile(script, `#!/bin/sh\nsleep 120 & echo $! > ${pidFile}\nsleep 30\n`, {
+  await writeFile(script, `#!/bin/sh\nsleep 20 & echo $! > ${pidFile}\nsleep 30\n`, {
     mode: 0o755,
   });
   const started = Date.now();
@@ -296,7 +297,8 @@ test('a background writer outliving its customize script is stopped before the i
   await writeFile(
     script,
     '#!/bin/sh\n' +
-      '( while :; do echo x >> "$1/etc/late"; sleep 0.02; done ) &\n' +
+      // Bounded, so that a build that does not stop it (the bug) does not hang the suite.
+      '( i=0; while [ $i -lt 500 ]; do echo x >> "$1/etc/late"; sleep 0.02; i=$((i+1)); done ) &\n' +
       `echo $! > ${pidFile}\nsleep 0.3\n`,
     { mode: 0o755 },
   );
