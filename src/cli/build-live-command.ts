@@ -24,6 +24,7 @@ interface BuildLiveFlags {
   manDir?: string;
   systemRoot?: string | false;
   customize?: string;
+  customizeTimeout?: string;
   output: string;
   logDir: string;
   buildstamp?: string;
@@ -132,6 +133,10 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
     )
     .option('--no-system-root', 'never take files from the running system')
     .option('--customize <script>', 'customize script; its <script>.* siblings run after it')
+    .option(
+      '--customize-timeout <duration>',
+      `stop a customize script still running after this long (90s, 30m, 1h; 0: no limit; default ${BUILD_LIVE_DEFAULTS.customizeTimeout})`,
+    )
     .option('-o, --output <dir>', 'output directory', BUILD_LIVE_DEFAULTS.output)
     .option('--log-dir <dir>', 'log directory', BUILD_LIVE_DEFAULTS.logDir)
     .option(
@@ -175,6 +180,7 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
           'system-root': flags.systemRoot === false ? undefined : flags.systemRoot,
           'no-system-root': flag(flags.systemRoot === false),
           customize: flags.customize,
+          'customize-timeout': flags.customizeTimeout,
           output: flags.output,
           'log-dir': flags.logDir,
           buildstamp: flags.buildstamp,

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { exitOnSignals, interruption, untilInterruptHandled } from '../util/cleanup.js';
 import { describeError, errnoCode, isIoCondition, UserError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { buildLiveCommand } from './build-live-command.js';
@@ -9,9 +10,12 @@ import { verifyCommand } from './verify-command.js';
 
 /**
  * Runs the CLI and returns its exit code (docs/exit-codes.md): 0 built clean, 3 built
- * with FAILED entries, 1 error, 2 usage. Messages only, never a stack trace.
+ * with FAILED entries, 1 error, 2 usage, 130/143 interrupted by SIGINT/SIGTERM.
+ * Messages only, never a stack trace.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  // INT/TERM: our temporaries are removed, one line says so, exit 130/143.
+  exitOnSignals((line) => process.stderr.write(`joyent-live: ${line}\n`));
   // A reader that stops early (`| head`) is not an error of ours. Without
   // stdout there is nothing more to say: stop. Without stderr (progress,
   // warnings) the work goes on, silently.
@@ -44,6 +48,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (err) {
+    // Removing our temporaries under a running build makes it fail: that is not news.
+    if (interruption()) return untilInterruptHandled();
     if (err instanceof CommanderError) {
       // Help and version print themselves and succeed; anything else is usage.
       return err.exitCode === 0 ? 0 : 2;

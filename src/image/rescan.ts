@@ -1,5 +1,6 @@
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { copyFile, lstat, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Stats, BigIntStats } from 'node:fs';
 import { md5OfFile } from '../util/copy.js';
 import type { ImageIdentities } from './owners.js';
@@ -55,6 +56,8 @@ export async function rescanAfterCustomize(
 ): Promise<Map<string, ImageNode>> {
   const final = new Map<string, ImageNode>();
   const asRoot = process.getuid?.() === 0;
+  // Each inode with more than one link: how many it has, and which of them are in the image.
+  const shared = new Map<string, { nlink: bigint; type: 'f' | 's'; paths: string[] }>();
   const walk = async (dir: string): Promise<void> => {
     const names = await readdir(join(stagingRoot, dir));
     for (const name of names) {
@@ -64,6 +67,12 @@ export async function rescanAfterCustomize(
       if (!type) {
         warnings.push(`${path}: the customize step made a special file; it is left out`);
         continue;
+      }
+      if ((type === 'f' || type === 's') && st.nlink > 1n) {
+        const key = `${st.dev}:${st.ino}`;
+        const links = shared.get(key) ?? { nlink: st.nlink, type, paths: [] };
+        links.paths.push(path);
+        shared.set(key, links);
       }
       const before = snapshot.get(path);
       const known = nodes.get(path);
@@ -105,5 +114,34 @@ export async function rescanAfterCustomize(
     }
   };
   await walk('');
+  for (const links of shared.values()) {
+    if (links.nlink > BigInt(links.paths.length)) {
+      for (const path of links.paths) {
+        await unshare(stagingRoot, path, links.type);
+        warnings.push(
+          `${path}: the customize step hard-linked it with a file outside the image; ` +
+            'the image has its own copy now (modes, owners and times are never set on the outside file)',
+        );
+      }
+    }
+  }
   return final;
+}
+
+/**
+ * Gives `path` an inode of its own: a copy under a new name, renamed over
+ * it. The other links to the old inode (outside the image) keep it as it was.
+ */
+async function unshare(stagingRoot: string, path: string, type: 'f' | 's'): Promise<void> {
+  const file = join(stagingRoot, path);
+  const tmp = join(dirname(file), `.${basename(file)}.unshared`);
+  await rm(tmp, { force: true });
+  try {
+    if (type === 'f') await copyFile(file, tmp, constants.COPYFILE_EXCL);
+    else await symlink(await readlink(file), tmp);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }

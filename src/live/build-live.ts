@@ -32,6 +32,7 @@ import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { parentPath } from '../manifest/path.js';
 import { formatDiagnostic, TYPE_NAMES, type Diagnostic } from '../manifest/types.js';
 import { AtomicLineWriter } from '../util/atomic.js';
+import { onInterrupt } from '../util/cleanup.js';
 import { md5OfFile } from '../util/copy.js';
 import { ioError, isIoCondition, UserError } from '../util/errors.js';
 import { humanBytes } from '../util/format.js';
@@ -257,6 +258,13 @@ async function buildLocked(
 ): Promise<BuildLiveResult> {
   const { archive, prepared } = checked;
   const dirs = await openWorkDir(options, prepared.buildstamp);
+  // SIGINT/SIGTERM (src/util/cleanup.ts): the work directories go, but not
+  // in the middle of the publish renames (the previous set is aside there).
+  let publishing: Promise<void> | undefined;
+  const undoTemps = onInterrupt(async () => {
+    await publishing?.catch(() => undefined);
+    await Promise.all([removeTree(dirs.work.dir), removeTree(dirs.logWork)]);
+  });
   try {
     await writeLogHeader(dirs.log, checked);
     const staged = await stampAndCustomize(
@@ -271,8 +279,10 @@ async function buildLocked(
     // The tgz pass also takes the boot_archive's sha1, which the log names.
     written.bootArchiveHash = await packAndClear(checked, dirs, staged, keepImage, info);
     const warningLines = await closeLog(dirs, staged, written);
-    await publish(dirs, keepImage, archive !== 'none');
+    publishing = publish(dirs, keepImage, archive !== 'none');
+    await publishing;
     await discardWorkDirs(dirs, info);
+    undoTemps();
     const { layout } = dirs;
     const { counts, applied } = staged.assembled;
     const platformArchiveDir = layout.archiveDir(layout.platformDir);
@@ -298,6 +308,7 @@ async function buildLocked(
     await dirs.log.abort();
     await dirs.jsonl.abort();
     await discardWorkDirs(dirs, info);
+    undoTemps();
     throw err;
   }
 }
@@ -412,6 +423,8 @@ async function stampAndCustomize(
       firstOverlay: overlays[0] === undefined ? '' : resolve(overlays[0]),
       buildstamp,
       proto: options.proto === undefined ? '' : resolve(options.proto),
+      timeoutMs: options.customizeTimeout,
+      warnings: rescanNotes,
     });
     image = await rescanAfterCustomize(nodes, snapshot, stagingRoot, ids, rescanNotes);
   } else {

@@ -21,6 +21,8 @@ export interface PrepareOptions {
   /** Root of the running system (tag S); undefined: none. */
   systemRoot?: string;
   customize?: string;
+  /** Milliseconds each customize script may run (docs/assembly.md); 0 or undefined: no limit. */
+  customizeTimeout?: number;
   buildstamp?: string;
   defines?: ReadonlyMap<string, string>;
   /** SOURCE_DATE_EPOCH, usually from the environment. */

@@ -7,7 +7,7 @@ import { ARCHIVE_FORMATS, type ArchiveFormat } from '../live/archive-choice.js';
 import { parseBuildstamp } from '../util/buildstamp.js';
 import type { UfsOptions } from '../live/ufs-options.js';
 import { UsageError } from '../util/errors.js';
-import { parseSize } from '../util/format.js';
+import { parseDuration, parseSize } from '../util/format.js';
 import type { OptionNames } from './names.js';
 import { bool, choice, defines, list, text, wholeNumber, type RawValue } from './values.js';
 
@@ -20,6 +20,7 @@ export const BUILD_LIVE_OPTIONS = [
   'system-root',
   'no-system-root',
   'customize',
+  'customize-timeout',
   'output',
   'log-dir',
   'buildstamp',
@@ -42,7 +43,12 @@ export const BUILD_LIVE_INPUTS: Partial<Record<BuildLiveOption, string>> = {
 };
 
 /** Defaults the CLI's help shows and an empty value gets. */
-export const BUILD_LIVE_DEFAULTS = { output: 'output', logDir: 'log', archive: 'auto' } as const;
+export const BUILD_LIVE_DEFAULTS = {
+  output: 'output',
+  logDir: 'log',
+  archive: 'auto',
+  customizeTimeout: '30m',
+} as const;
 
 export type BuildLiveRaw = Partial<Record<BuildLiveOption, RawValue>>;
 
@@ -53,6 +59,8 @@ export interface BuildLiveSettings {
   manDir?: string;
   systemRoot?: string;
   customize?: string;
+  /** Milliseconds each customize script may run; 0: no limit. */
+  customizeTimeout: number;
   output: string;
   logDir: string;
   buildstamp?: string;
@@ -123,6 +131,20 @@ export function parseUfsOptions(
   return options;
 }
 
+/** `--customize-timeout` (input `customize-timeout`): a duration, `0` for none. */
+function parseCustomizeTimeout(raw: BuildLiveRaw, names: OptionNames<BuildLiveOption>): number {
+  const value =
+    text(raw['customize-timeout'], names.name('customize-timeout')) ??
+    BUILD_LIVE_DEFAULTS.customizeTimeout;
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    throw new UsageError(
+      `${names.name('customize-timeout')} must be a duration such as 90s, 30m or 1h (0: no limit), not ${JSON.stringify(value)}`,
+    );
+  }
+  return ms;
+}
+
 /**
  * Every option a build and a plan share. `systemRootDefault` is the running
  * system's root on this host (defaultSystemRoot()), used unless a root is
@@ -156,6 +178,7 @@ export function parseBuildLiveOptions(
     manDir: text(raw['man-dir'], n('man-dir')),
     systemRoot: noSystemRoot ? undefined : (systemRoot ?? systemRootDefault),
     customize: text(raw.customize, n('customize')),
+    customizeTimeout: parseCustomizeTimeout(raw, names),
     output: text(raw.output, n('output')) ?? BUILD_LIVE_DEFAULTS.output,
     logDir: text(raw['log-dir'], n('log-dir')) ?? BUILD_LIVE_DEFAULTS.logDir,
     buildstamp,

@@ -39,3 +39,29 @@ export function parseSize(text: string): number | undefined {
   const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
   return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A duration such as `90s`, `30m` or `1h` in milliseconds; `0` alone is 0.
+ * A number without a unit is refused: seconds or minutes, a reader could take it either way.
+ */
+export function parseDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const m = /^(\d+)([smh])$/.exec(text);
+  if (!m) return undefined;
+  const ms = Number(m[1]) * DURATION_UNITS[m[2]];
+  // setTimeout's limit (about 24 days): longer is as good as none, and 0 says that.
+  return ms <= 2 ** 31 - 1 ? ms : undefined;
+}
+
+/** Milliseconds as the largest whole unit: `30m`, `90s`, `1h`. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms / 1000}s`;
+}

@@ -13,6 +13,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { Writable } from 'node:stream';
+import { stopOnInterrupt } from './cleanup.js';
 import { describeError, errnoCode, UserError } from './errors.js';
 
 /** Bytes kept of each stream by default: its last 64 KiB. */
@@ -79,7 +80,20 @@ export interface RunningCommand {
    * still reaches what is left of it). False when there was nothing to signal.
    */
   kill(signal?: NodeJS.Signals): boolean;
+  /**
+   * True while the command, or with processGroup anything left in its
+   * group, is still there (a zombie not yet reaped counts).
+   */
+  alive(): boolean;
+  /**
+   * Stops it: SIGTERM (to the group with processGroup), then SIGKILL to
+   * whatever is left after `graceMs`. Resolves once it is gone or killed.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
+
+/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
+export const STOP_GRACE_MS = 3000;
 
 /** The last `limit` bytes of a stream, kept in the chunks they came in. */
 class Tail {
@@ -166,6 +180,29 @@ export function start(
     }
   };
 
+  const alive = (): boolean => {
+    if (child.pid === undefined) return false;
+    if (!group) return !exited;
+    try {
+      process.kill(-child.pid, 0);
+      return true;
+    } catch (err) {
+      return errnoCode(err) === 'EPERM';
+    }
+  };
+
+  const stop = async (graceMs = STOP_GRACE_MS): Promise<void> => {
+    if (!kill('SIGTERM')) return;
+    for (const until = Date.now() + graceMs; Date.now() < until;) {
+      if (!alive()) return;
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    kill('SIGKILL');
+  };
+
+  // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
+  const undoStop = child.pid === undefined ? () => true : stopOnInterrupt(() => stop(1000));
+
   const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
   if (options.abort?.aborted) queueMicrotask(onAbort);
   else options.abort?.addEventListener('abort', onAbort, { once: true });
@@ -208,6 +245,8 @@ export function start(
       if (finished) return;
       finished = true;
       exited = true;
+      // A group may outlive its leader: whoever started it stops the rest (stop()).
+      if (!group) undoStop();
       options.abort?.removeEventListener('abort', onAbort);
       lines?.stdout.end();
       lines?.stderr.end();
@@ -232,8 +271,10 @@ export function start(
     get pid() {
       return child.pid;
     },
-    result,
+    result: group ? result.finally(() => !alive() && undoStop()) : result,
     kill,
+    alive,
+    stop: (graceMs) => stop(graceMs).finally(undoStop),
   };
 }
 

@@ -17,14 +17,14 @@ const isPermission = (err: unknown) => ['EACCES', 'EPERM'].includes(errnoCode(er
  */
 export async function removeTree(path: string): Promise<void> {
   try {
-    await rm(path, { recursive: true, force: true });
+    await rm(path, { recursive: true, force: true, maxRetries: 3 });
     return;
   } catch (err) {
     if (!isPermission(err)) throw removeError(err, path);
   }
   await grantOwnerAccess(path);
   try {
-    await rm(path, { recursive: true, force: true });
+    await rm(path, { recursive: true, force: true, maxRetries: 3 });
   } catch (err) {
     throw removeError(err, path);
   }

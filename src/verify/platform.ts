@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UfsReader } from '../archive/ufs/read.js';
+import { removeOnInterrupt } from '../util/cleanup.js';
 import { md5OfOpenFile } from '../util/copy.js';
 import { describeError, UserError } from '../util/errors.js';
 import { describeStatus, run } from '../util/process.js';
@@ -58,7 +59,9 @@ export async function openPlatform(
         /^platform-[^/]+\/i86pc\/amd64\/boot_archive$/.test(member) ? declaredImageSize : undefined,
     });
     const temp = await mkdtemp(join(tmpdir(), 'joyent-live-verify-'));
-    close = () => rm(temp, { recursive: true, force: true });
+    // An interrupt removes it too (src/util/cleanup.ts).
+    const undo = removeOnInterrupt(temp);
+    close = () => rm(temp, { recursive: true, force: true }).finally(undo);
     try {
       await extractTar(path, temp);
       const top = (await readdir(temp)).filter((n) => n.startsWith('platform-'));
@@ -172,6 +175,7 @@ export async function checkContent(
     return check;
   }
   const temp = await mkdtemp(join(tmpdir(), 'joyent-live-image-'));
+  const undo = removeOnInterrupt(temp);
   try {
     const read = await run(xorriso, [
       '-no_rc',
@@ -198,6 +202,7 @@ export async function checkContent(
     }
   } finally {
     await rm(temp, { recursive: true, force: true });
+    undo();
   }
   return check;
 }

@@ -4,6 +4,7 @@
  * its holder; a lock left by a process that is gone is taken over.
  */
 import { open, readFile, rm, stat } from 'node:fs/promises';
+import { onInterrupt } from '../util/cleanup.js';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
 
 export interface WorkspaceLock {
@@ -40,7 +41,9 @@ export async function lockWorkspace(
       const handle = await open(path, 'wx', 0o644);
       await handle.writeFile(`${process.pid}\n`);
       await handle.close();
-      return { path, release: () => rm(path, { force: true }) };
+      // An interrupt releases it too (src/util/cleanup.ts).
+      const undo = onInterrupt(() => rm(path, { force: true }));
+      return { path, release: () => rm(path, { force: true }).finally(undo) };
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') {
         throw new UserError(`cannot create the ${place} lock ${path}: ${describeError(err)}`);

@@ -5,13 +5,17 @@
  * a bug in this project, reported as such with the stack in the debug log.
  */
 import * as core from '@actions/core';
+import { exitOnSignals, interruption, untilInterruptHandled } from '../../util/cleanup.js';
 import { UserError } from '../../util/errors.js';
 import { findingFromText, report } from './report.js';
 
 export async function runAction(name: string, body: () => Promise<void>): Promise<void> {
+  // INT/TERM (a cancelled job): our temporaries are removed, one error line, exit 130/143.
+  exitOnSignals((line) => core.error(`${name}: ${line}`));
   try {
     await body();
   } catch (err) {
+    if (interruption()) return untilInterruptHandled();
     if (err instanceof UserError) {
       report(err.details.map(findingFromText), 'error');
       core.setFailed(err.message);

@@ -8,6 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
+import { removeOnInterrupt } from '../../util/cleanup.js';
 import { findingLine, formatMarkdown, verdictLine } from '../../verify/report.js';
 import {
   parseVerifyOptions,
@@ -32,7 +33,10 @@ await runAction('verify-manifest', async () => {
 
   const dir = await mkdtemp(join(process.env.RUNNER_TEMP || tmpdir(), 'joyent-live-verify-'));
   const reportPath = join(dir, 'verify-report.json');
+  // Interrupted before the report is whole: no half report is left (src/util/cleanup.ts).
+  const undoReport = removeOnInterrupt(dir);
   await writeFile(reportPath, JSON.stringify(result, null, 2) + '\n');
+  undoReport();
   const blocking = result.failures.filter((f) => !f.allowed);
   core.setOutput('failed-count', String(blocking.length));
   core.setOutput('verdict', result.verdict);
