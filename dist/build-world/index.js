@@ -95973,8 +95973,9 @@ function code(text) {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6143);
-/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9697);
+/* harmony import */ var _util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5769);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
+/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9697);
 /**
  * The frame of every action entry: run the body, and turn what it throws
  * into `core.setFailed`. A UserError (something the user can fix) fails the
@@ -95984,13 +95985,18 @@ function code(text) {
 
 
 
+
 async function runAction(name, body) {
+    // INT/TERM (a cancelled job): our temporaries are removed, one error line, exit 130/143.
+    (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .exitOnSignals */ .Lx)((line) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3(`${name}: ${line}`));
     try {
         await body();
     }
     catch (err) {
-        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo) {
-            (0,_report_js__WEBPACK_IMPORTED_MODULE_2__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_2__/* .findingFromText */ .jl), 'error');
+        if ((0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .interruption */ .YW)())
+            return (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .untilInterruptHandled */ .OS)();
+        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo) {
+            (0,_report_js__WEBPACK_IMPORTED_MODULE_3__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_3__/* .findingFromText */ .jl), 'error');
             _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(err.message);
         }
         else {
@@ -96370,6 +96376,190 @@ function parseBuildWorldOptions(raw, names, defaults) {
 
 /***/ }),
 
+/***/ 5769:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Lx: () => (/* binding */ exitOnSignals),
+  YW: () => (/* binding */ interruption),
+  nA: () => (/* binding */ onInterrupt),
+  r0: () => (/* binding */ stopOnInterrupt),
+  OS: () => (/* binding */ untilInterruptHandled)
+});
+
+// UNUSED EXPORTS: removeOnInterrupt, runInterruptUndos
+
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./build/src/util/remove-tree.js
+/**
+ * Removal of a tree the build made, whatever modes the image (or a
+ * customize script) gave its directories: a non-root user cannot empty a
+ * 0555 directory, even its own, until it gives itself write permission.
+ */
+
+
+
+const isPermission = (err) => ['EACCES', 'EPERM'].includes(errnoCode(err) ?? '');
+/**
+ * Removes `path` and everything below it (a symlink is removed, never
+ * followed; a missing path is fine). On EACCES/EPERM every directory below
+ * gets u+rwx (an lstat walk that never follows a symlink) and the removal
+ * is tried once more; a failure then is an error naming the path.
+ */
+async function remove_tree_removeTree(path) {
+    try {
+        await rm(path, { recursive: true, force: true, maxRetries: 3 });
+        return;
+    }
+    catch (err) {
+        if (!isPermission(err))
+            throw removeError(err, path);
+    }
+    await grantOwnerAccess(path);
+    try {
+        await rm(path, { recursive: true, force: true, maxRetries: 3 });
+    }
+    catch (err) {
+        throw removeError(err, path);
+    }
+}
+function removeError(err, path) {
+    const code = errnoCode(err);
+    return new UserError(`cannot remove ${path}: ${describeError(err)}${code ? ` (${code})` : ''}`);
+}
+/** u+rwx on `path` and every directory below it; symlinks are not followed. */
+async function grantOwnerAccess(path) {
+    const info = await lstat(path).catch(() => undefined);
+    if (!info?.isDirectory())
+        return;
+    // Not ours (a file system we cannot change): the retry reports it.
+    if ((info.mode & 0o700) !== 0o700) {
+        await chmod(path, (info.mode & 0o7777) | 0o700).catch(() => undefined);
+    }
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+        if (entry.isDirectory())
+            await grantOwnerAccess(join(path, entry.name));
+    }
+}
+//# sourceMappingURL=remove-tree.js.map
+;// CONCATENATED MODULE: ./build/src/util/cleanup.js
+/**
+ * What to undo when the process is interrupted (docs/exit-codes.md,
+ * "Interrupted"): temporary files and trees to remove and running process
+ * groups to stop. The engine registers each as it makes it and disposes of
+ * the registration when the thing is gone or published; the CLI and the
+ * action entries call exitOnSignals() once, which on SIGINT or SIGTERM
+ * stops the processes, removes the paths, reports one line and exits 130
+ * or 143. A second signal during that exits at once.
+ */
+
+
+/** Processes are stopped before paths are removed: a writer left running would refill them. */
+const stops = new Set();
+const undos = new Set();
+let interruptedBy;
+/** The signal the process is being interrupted by, once one came. */
+function interruption() {
+    return interruptedBy;
+}
+/** Registers `undo` to run on an interrupt; returns the disposer (call it once done). */
+function onInterrupt(undo) {
+    undos.add(undo);
+    return () => undos.delete(undo);
+}
+/** Registers a process (group) to stop on an interrupt, before any path is removed. */
+function stopOnInterrupt(stop) {
+    stops.add(stop);
+    return () => stops.delete(stop);
+}
+/** Registers a temporary file or tree to remove on an interrupt; returns the disposer. */
+function removeOnInterrupt(path) {
+    return onInterrupt(() => removeTree(path));
+}
+/** How long the undo may take before the process exits anyway. */
+const UNDO_LIMIT_MS = 15_000;
+/** Runs every registered undo once: processes first, then paths. Returns what failed. */
+async function runInterruptUndos() {
+    const failures = [];
+    const runAll = async (set) => {
+        const all = [...set];
+        set.clear();
+        const results = await Promise.allSettled(all.map((undo) => undo()));
+        for (const r of results) {
+            if (r.status === 'rejected')
+                failures.push(describeUndoFailure(r.reason));
+        }
+        return all.length;
+    };
+    const stopped = await runAll(stops);
+    const removed = await runAll(undos);
+    return { stopped, removed, failures };
+}
+function describeUndoFailure(err) {
+    const path = err?.path;
+    return `${typeof path === 'string' ? `${path}: ` : ''}${(0,errors/* describeError */.Uc)(err)}`;
+}
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
+let installed = false;
+/**
+ * On SIGINT or SIGTERM: runs the registered undos (at most UNDO_LIMIT_MS),
+ * reports one line through `report`, exits 130 (INT) or 143 (TERM). A
+ * second signal while that runs exits at once. Installed once per process.
+ */
+function exitOnSignals(report) {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of ['SIGINT', 'SIGTERM']) {
+        process.on(signal, () => {
+            if (interruptedBy)
+                process.exit(EXIT_CODES[interruptedBy]);
+            interruptedBy = signal;
+            const code = EXIT_CODES[signal];
+            const limit = setTimeout(() => {
+                report(`interrupted by ${signal}: temporary files may be left (cleanup took too long)`);
+                process.exit(code);
+            }, UNDO_LIMIT_MS);
+            void runInterruptUndos().then(({ stopped, removed, failures }) => {
+                clearTimeout(limit);
+                const done = [
+                    stopped > 0 && `stopped ${stopped} running command${stopped === 1 ? '' : 's'}`,
+                    removed > 0 && 'removed temporary files',
+                ].filter(Boolean);
+                report(`interrupted by ${signal}` +
+                    (failures.length > 0
+                        ? `: could not undo everything: ${failures.join('; ')}`
+                        : done.length > 0
+                            ? `: ${done.join(' and ')}`
+                            : ''));
+                process.exit(code);
+            });
+        });
+    }
+}
+/**
+ * A promise that never settles once an interrupt is under way: an entry
+ * that meets an error caused by the undo (a tree removed under the build)
+ * awaits it instead of reporting that error; exitOnSignals() ends the process.
+ */
+function untilInterruptHandled() {
+    return new Promise(() => {
+        // Kept alive by the undo's own work and timer.
+        setInterval(() => undefined, 1000);
+    });
+}
+//# sourceMappingURL=cleanup.js.map
+
+/***/ }),
+
 /***/ 6143:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -96554,6 +96744,10 @@ async function parallelGzip(input, output, options = {}) {
     const level = options.level ?? 6;
     const inFlight = Math.max(1, options.threads ?? (0,external_node_os_.availableParallelism)());
     const pending = [];
+    // Input blocks whose deflate is done, for the next ones (but the last
+    // one launched: the next launch takes its dictionary from it).
+    const spare = [];
+    let lastLaunched;
     let written = 0;
     let crc = 0;
     let size = 0;
@@ -96563,8 +96757,12 @@ async function parallelGzip(input, output, options = {}) {
             await (0,external_node_events_.once)(output, 'drain');
     };
     const drainTo = async (limit) => {
-        while (pending.length > limit)
-            await write(await pending.shift());
+        while (pending.length > limit) {
+            const { deflated, block } = pending.shift();
+            await write(await deflated);
+            if (block !== lastLaunched && block.length === BLOCK)
+                spare.push(block);
+        }
     };
     let previous; // the last full block, held until we know it is not final
     let dictionary;
@@ -96575,7 +96773,8 @@ async function parallelGzip(input, output, options = {}) {
         };
         if (dictionary)
             opts.dictionary = dictionary;
-        pending.push(deflateRaw(block, opts));
+        pending.push({ deflated: deflateRaw(block, opts), block });
+        lastLaunched = block;
         dictionary = block.subarray(Math.max(0, block.length - WINDOW));
     };
     // Header: magic, deflate, no flags, mtime 0, no extra flags, OS unknown.
@@ -96595,7 +96794,7 @@ async function parallelGzip(input, output, options = {}) {
                 if (previous)
                     launch(previous, false);
                 previous = fill;
-                fill = Buffer.allocUnsafe(BLOCK);
+                fill = spare.pop() ?? Buffer.allocUnsafe(BLOCK);
                 used = 0;
                 await drainTo(inFlight);
             }
@@ -96754,22 +96953,25 @@ function parseKeyInputs(text) {
 
 
 /** The temporary name a finished output is written under before its rename. */
-function partialName(finalPath) {
+function atomic_partialName(finalPath) {
     return (0,external_node_path_.join)((0,external_node_path_.dirname)(finalPath), `.${(0,external_node_path_.basename)(finalPath)}.partial`);
 }
 /**
  * A text file written line by line under a temporary name and renamed into
  * place by `commit()`; `abort()` removes it. Readers never see a half file.
+ * The temporary file is created exclusively (`wx`: never through an
+ * existing name or symlink); `tmp` puts it in a private directory of the
+ * caller's (build-live's log work directory), else it is `partialName(path)`.
  */
 class atomic_AtomicLineWriter {
     path;
     stream;
     tmp;
     failure;
-    constructor(path) {
+    constructor(path, options = {}) {
         this.path = path;
-        this.tmp = partialName(path);
-        this.stream = createWriteStream(this.tmp, { mode: 0o644 });
+        this.tmp = options.tmp ?? atomic_partialName(path);
+        this.stream = createWriteStream(this.tmp, { mode: 0o644, flags: 'wx' });
         // A full disk or a size limit names the file.
         this.stream.on('error', (err) => (this.failure = this.named(err)));
     }
@@ -96795,6 +96997,10 @@ class atomic_AtomicLineWriter {
         }
         if (this.failure)
             throw this.failure;
+    }
+    /** Ends the file under its temporary name (`tmp`); the caller renames it. */
+    async finish() {
+        await this.close();
     }
     async commit() {
         await this.close();
@@ -96846,6 +97052,32 @@ function parseSize(text) {
         return undefined;
     const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
     return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+const DURATION_UNITS = { s: 1000, m: 60_000, h: 3_600_000 };
+/**
+ * A duration such as `90s`, `30m` or `1h` in milliseconds; `0` alone is 0.
+ * A number without a unit is refused: seconds or minutes, a reader could take it either way.
+ */
+function parseDuration(text) {
+    if (text === '0')
+        return 0;
+    const m = /^(\d+)([smh])$/.exec(text);
+    if (!m)
+        return undefined;
+    const ms = Number(m[1]) * DURATION_UNITS[m[2]];
+    // setTimeout's limit (about 24 days): longer is as good as none, and 0 says that.
+    return ms <= 2 ** 31 - 1 ? ms : undefined;
+}
+/** Milliseconds as the largest whole unit: `30m`, `90s`, `1h`. */
+function formatDuration(ms) {
+    for (const [unit, size] of [
+        ['h', 3_600_000],
+        ['m', 60_000],
+    ]) {
+        if (ms >= size && ms % size === 0)
+            return `${ms / size}${unit}`;
+    }
+    return `${ms / 1000}s`;
 }
 //# sourceMappingURL=format.js.map
 ;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
@@ -97095,7 +97327,7 @@ class EntryRejected extends Error {
  */
 async function packEntry(proto, stateFiles, out) {
     const cwd = (0,external_node_path_.dirname)(proto);
-    const tmp = partialName(out);
+    const tmp = atomic_partialName(out);
     const output = (0,external_node_fs_.createWriteStream)(tmp, { mode: 0o644 });
     try {
         // Owners are not kept (a proto is built by the build user); mtimes are,
@@ -97210,6 +97442,8 @@ async function installEntry(entry, proto, stampFiles) {
 //# sourceMappingURL=entry.js.map
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
+var cleanup = __nccwpck_require__(5769);
 ;// CONCATENATED MODULE: ./build/src/util/process.js
 /**
  * The one way the engine runs a command. `run()` resolves with what
@@ -97226,8 +97460,11 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 
 
 
+
 /** Bytes kept of each stream by default: its last 64 KiB. */
 const DEFAULT_CAPTURE = 64 * 1024;
+/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
+const STOP_GRACE_MS = 3000;
 /** The last `limit` bytes of a stream, kept in the chunks they came in. */
 class Tail {
     limit;
@@ -97313,6 +97550,31 @@ function start(command, args, options = {}) {
             throw err;
         }
     };
+    const alive = () => {
+        if (child.pid === undefined)
+            return false;
+        if (!group)
+            return !exited;
+        try {
+            process.kill(-child.pid, 0);
+            return true;
+        }
+        catch (err) {
+            return (0,errors/* errnoCode */.UK)(err) === 'EPERM';
+        }
+    };
+    const stop = async (graceMs = STOP_GRACE_MS) => {
+        if (!kill('SIGTERM'))
+            return;
+        for (const until = Date.now() + graceMs; Date.now() < until;) {
+            if (!alive())
+                return;
+            await new Promise((done) => setTimeout(done, 50));
+        }
+        kill('SIGKILL');
+    };
+    // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
+    const undoStop = child.pid === undefined ? () => true : (0,cleanup/* stopOnInterrupt */.r0)(() => stop(1000));
     const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
     if (options.abort?.aborted)
         queueMicrotask(onAbort);
@@ -97356,6 +97618,9 @@ function start(command, args, options = {}) {
                 return;
             finished = true;
             exited = true;
+            // A group may outlive its leader: whoever started it stops the rest (stop()).
+            if (!group)
+                undoStop();
             options.abort?.removeEventListener('abort', onAbort);
             lines?.stdout.end();
             lines?.stderr.end();
@@ -97379,8 +97644,10 @@ function start(command, args, options = {}) {
         get pid() {
             return child.pid;
         },
-        result,
+        result: group ? result.finally(() => !alive() && undoStop()) : result,
         kill,
+        alive,
+        stop: (graceMs) => stop(graceMs).finally(undoStop),
     };
 }
 /** Runs a command to its end; resolves with what happened, never rejects. */
@@ -97661,6 +97928,7 @@ const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(
 
 
 
+
 /**
  * smartos-live's defaults without debug: -C (check cstyle), -i (incremental:
  * the proto also holds illumos-extra and src), -L (no lint), -m (no mail),
@@ -97723,6 +97991,8 @@ async function writeIllumosSh(o) {
     const path = join(o.illumos, 'illumos.sh');
     let writer;
     try {
+        // A leftover of a killed run: removed (never written through) first.
+        await rm(partialName(path), { force: true });
         writer = new AtomicLineWriter(path);
         await writer.line('# illumos.sh: the nightly(1) environment of this workspace.');
         await writer.line('# Written by joyent-live setup-host from its inputs; a rerun replaces it,');
@@ -97938,6 +98208,7 @@ const VERSION = '0.1.0';
  */
 
 
+
 function alive(pid) {
     try {
         process.kill(pid, 0);
@@ -97956,7 +98227,9 @@ async function lockWorkspace(path, onWarning, owner = WORKSPACE) {
             const handle = await (0,promises_.open)(path, 'wx', 0o644);
             await handle.writeFile(`${process.pid}\n`);
             await handle.close();
-            return { path, release: () => (0,promises_.rm)(path, { force: true }) };
+            // An interrupt releases it too (src/util/cleanup.ts).
+            const undo = (0,cleanup/* onInterrupt */.nA)(() => (0,promises_.rm)(path, { force: true }));
+            return { path, release: () => (0,promises_.rm)(path, { force: true }).finally(undo) };
         }
         catch (err) {
             if ((0,errors/* errnoCode */.UK)(err) !== 'EEXIST') {
@@ -98041,7 +98314,7 @@ async function stampCurrent(stampPath, expected) {
     return text !== undefined && text.trimEnd() === expected;
 }
 async function writeStamp(stampPath, content) {
-    const tmp = partialName(stampPath);
+    const tmp = atomic_partialName(stampPath);
     await (0,promises_.writeFile)(tmp, content + '\n');
     await (0,promises_.rename)(tmp, stampPath);
 }
@@ -98415,8 +98688,8 @@ async function runStages(run, inputs, restored, buildstamp) {
 }
 /** cache-key-inputs.json beside the proto: what it was built from, for the next run. */
 async function recordKeyInputs(keyInputsFile, inputs) {
-    await (0,promises_.writeFile)(partialName(keyInputsFile), formatKeyInputs(inputs));
-    await (0,promises_.rename)(partialName(keyInputsFile), keyInputsFile);
+    await (0,promises_.writeFile)(atomic_partialName(keyInputsFile), formatKeyInputs(inputs));
+    await (0,promises_.rename)(atomic_partialName(keyInputsFile), keyInputsFile);
 }
 /** Packs the proto, its stamps and its inputs into a cache entry under `key`. */
 async function saveCache(run, key) {

@@ -28810,8 +28810,9 @@ function code(text) {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5009);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6143);
-/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9697);
+/* harmony import */ var _util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5769);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
+/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9697);
 /**
  * The frame of every action entry: run the body, and turn what it throws
  * into `core.setFailed`. A UserError (something the user can fix) fails the
@@ -28821,13 +28822,18 @@ function code(text) {
 
 
 
+
 async function runAction(name, body) {
+    // INT/TERM (a cancelled job): our temporaries are removed, one error line, exit 130/143.
+    (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .exitOnSignals */ .Lx)((line) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3(`${name}: ${line}`));
     try {
         await body();
     }
     catch (err) {
-        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo) {
-            (0,_report_js__WEBPACK_IMPORTED_MODULE_2__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_2__/* .findingFromText */ .jl), 'error');
+        if ((0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .interruption */ .YW)())
+            return (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .untilInterruptHandled */ .OS)();
+        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo) {
+            (0,_report_js__WEBPACK_IMPORTED_MODULE_3__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_3__/* .findingFromText */ .jl), 'error');
             _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(err.message);
         }
         else {
@@ -29270,6 +29276,7 @@ var atomic = __nccwpck_require__(8561);
 
 
 
+
 /**
  * smartos-live's defaults without debug: -C (check cstyle), -i (incremental:
  * the proto also holds illumos-extra and src), -L (no lint), -m (no mail),
@@ -29332,6 +29339,8 @@ async function writeIllumosSh(o) {
     const path = (0,external_node_path_.join)(o.illumos, 'illumos.sh');
     let writer;
     try {
+        // A leftover of a killed run: removed (never written through) first.
+        await (0,promises_.rm)((0,atomic/* partialName */.t)(path), { force: true });
         writer = new atomic/* AtomicLineWriter */.$(path);
         await writer.line('# illumos.sh: the nightly(1) environment of this workspace.');
         await writer.line('# Written by joyent-live setup-host from its inputs; a rerun replaces it,');
@@ -29520,6 +29529,32 @@ function parseSize(text) {
         return undefined;
     const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
     return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+const DURATION_UNITS = { s: 1000, m: 60_000, h: 3_600_000 };
+/**
+ * A duration such as `90s`, `30m` or `1h` in milliseconds; `0` alone is 0.
+ * A number without a unit is refused: seconds or minutes, a reader could take it either way.
+ */
+function parseDuration(text) {
+    if (text === '0')
+        return 0;
+    const m = /^(\d+)([smh])$/.exec(text);
+    if (!m)
+        return undefined;
+    const ms = Number(m[1]) * DURATION_UNITS[m[2]];
+    // setTimeout's limit (about 24 days): longer is as good as none, and 0 says that.
+    return ms <= 2 ** 31 - 1 ? ms : undefined;
+}
+/** Milliseconds as the largest whole unit: `30m`, `90s`, `1h`. */
+function formatDuration(ms) {
+    for (const [unit, size] of [
+        ['h', 3_600_000],
+        ['m', 60_000],
+    ]) {
+        if (ms >= size && ms % size === 0)
+            return `${ms / size}${unit}`;
+    }
+    return `${ms / 1000}s`;
 }
 //# sourceMappingURL=format.js.map
 ;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
@@ -30558,16 +30593,19 @@ function partialName(finalPath) {
 /**
  * A text file written line by line under a temporary name and renamed into
  * place by `commit()`; `abort()` removes it. Readers never see a half file.
+ * The temporary file is created exclusively (`wx`: never through an
+ * existing name or symlink); `tmp` puts it in a private directory of the
+ * caller's (build-live's log work directory), else it is `partialName(path)`.
  */
 class AtomicLineWriter {
     path;
     stream;
     tmp;
     failure;
-    constructor(path) {
+    constructor(path, options = {}) {
         this.path = path;
-        this.tmp = partialName(path);
-        this.stream = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.createWriteStream)(this.tmp, { mode: 0o644 });
+        this.tmp = options.tmp ?? partialName(path);
+        this.stream = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.createWriteStream)(this.tmp, { mode: 0o644, flags: 'wx' });
         // A full disk or a size limit names the file.
         this.stream.on('error', (err) => (this.failure = this.named(err)));
     }
@@ -30594,6 +30632,10 @@ class AtomicLineWriter {
         if (this.failure)
             throw this.failure;
     }
+    /** Ends the file under its temporary name (`tmp`); the caller renames it. */
+    async finish() {
+        await this.close();
+    }
     async commit() {
         await this.close();
         await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rename)(this.tmp, this.path);
@@ -30604,6 +30646,189 @@ class AtomicLineWriter {
     }
 }
 //# sourceMappingURL=atomic.js.map
+
+/***/ }),
+
+/***/ 5769:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Lx: () => (/* binding */ exitOnSignals),
+  YW: () => (/* binding */ interruption),
+  r0: () => (/* binding */ stopOnInterrupt),
+  OS: () => (/* binding */ untilInterruptHandled)
+});
+
+// UNUSED EXPORTS: onInterrupt, removeOnInterrupt, runInterruptUndos
+
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./build/src/util/remove-tree.js
+/**
+ * Removal of a tree the build made, whatever modes the image (or a
+ * customize script) gave its directories: a non-root user cannot empty a
+ * 0555 directory, even its own, until it gives itself write permission.
+ */
+
+
+
+const isPermission = (err) => ['EACCES', 'EPERM'].includes(errnoCode(err) ?? '');
+/**
+ * Removes `path` and everything below it (a symlink is removed, never
+ * followed; a missing path is fine). On EACCES/EPERM every directory below
+ * gets u+rwx (an lstat walk that never follows a symlink) and the removal
+ * is tried once more; a failure then is an error naming the path.
+ */
+async function remove_tree_removeTree(path) {
+    try {
+        await rm(path, { recursive: true, force: true, maxRetries: 3 });
+        return;
+    }
+    catch (err) {
+        if (!isPermission(err))
+            throw removeError(err, path);
+    }
+    await grantOwnerAccess(path);
+    try {
+        await rm(path, { recursive: true, force: true, maxRetries: 3 });
+    }
+    catch (err) {
+        throw removeError(err, path);
+    }
+}
+function removeError(err, path) {
+    const code = errnoCode(err);
+    return new UserError(`cannot remove ${path}: ${describeError(err)}${code ? ` (${code})` : ''}`);
+}
+/** u+rwx on `path` and every directory below it; symlinks are not followed. */
+async function grantOwnerAccess(path) {
+    const info = await lstat(path).catch(() => undefined);
+    if (!info?.isDirectory())
+        return;
+    // Not ours (a file system we cannot change): the retry reports it.
+    if ((info.mode & 0o700) !== 0o700) {
+        await chmod(path, (info.mode & 0o7777) | 0o700).catch(() => undefined);
+    }
+    const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+        if (entry.isDirectory())
+            await grantOwnerAccess(join(path, entry.name));
+    }
+}
+//# sourceMappingURL=remove-tree.js.map
+;// CONCATENATED MODULE: ./build/src/util/cleanup.js
+/**
+ * What to undo when the process is interrupted (docs/exit-codes.md,
+ * "Interrupted"): temporary files and trees to remove and running process
+ * groups to stop. The engine registers each as it makes it and disposes of
+ * the registration when the thing is gone or published; the CLI and the
+ * action entries call exitOnSignals() once, which on SIGINT or SIGTERM
+ * stops the processes, removes the paths, reports one line and exits 130
+ * or 143. A second signal during that exits at once.
+ */
+
+
+/** Processes are stopped before paths are removed: a writer left running would refill them. */
+const stops = new Set();
+const undos = new Set();
+let interruptedBy;
+/** The signal the process is being interrupted by, once one came. */
+function interruption() {
+    return interruptedBy;
+}
+/** Registers `undo` to run on an interrupt; returns the disposer (call it once done). */
+function onInterrupt(undo) {
+    undos.add(undo);
+    return () => undos.delete(undo);
+}
+/** Registers a process (group) to stop on an interrupt, before any path is removed. */
+function stopOnInterrupt(stop) {
+    stops.add(stop);
+    return () => stops.delete(stop);
+}
+/** Registers a temporary file or tree to remove on an interrupt; returns the disposer. */
+function removeOnInterrupt(path) {
+    return onInterrupt(() => removeTree(path));
+}
+/** How long the undo may take before the process exits anyway. */
+const UNDO_LIMIT_MS = 15_000;
+/** Runs every registered undo once: processes first, then paths. Returns what failed. */
+async function runInterruptUndos() {
+    const failures = [];
+    const runAll = async (set) => {
+        const all = [...set];
+        set.clear();
+        const results = await Promise.allSettled(all.map((undo) => undo()));
+        for (const r of results) {
+            if (r.status === 'rejected')
+                failures.push(describeUndoFailure(r.reason));
+        }
+        return all.length;
+    };
+    const stopped = await runAll(stops);
+    const removed = await runAll(undos);
+    return { stopped, removed, failures };
+}
+function describeUndoFailure(err) {
+    const path = err?.path;
+    return `${typeof path === 'string' ? `${path}: ` : ''}${(0,errors/* describeError */.Uc)(err)}`;
+}
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
+let installed = false;
+/**
+ * On SIGINT or SIGTERM: runs the registered undos (at most UNDO_LIMIT_MS),
+ * reports one line through `report`, exits 130 (INT) or 143 (TERM). A
+ * second signal while that runs exits at once. Installed once per process.
+ */
+function exitOnSignals(report) {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of ['SIGINT', 'SIGTERM']) {
+        process.on(signal, () => {
+            if (interruptedBy)
+                process.exit(EXIT_CODES[interruptedBy]);
+            interruptedBy = signal;
+            const code = EXIT_CODES[signal];
+            const limit = setTimeout(() => {
+                report(`interrupted by ${signal}: temporary files may be left (cleanup took too long)`);
+                process.exit(code);
+            }, UNDO_LIMIT_MS);
+            void runInterruptUndos().then(({ stopped, removed, failures }) => {
+                clearTimeout(limit);
+                const done = [
+                    stopped > 0 && `stopped ${stopped} running command${stopped === 1 ? '' : 's'}`,
+                    removed > 0 && 'removed temporary files',
+                ].filter(Boolean);
+                report(`interrupted by ${signal}` +
+                    (failures.length > 0
+                        ? `: could not undo everything: ${failures.join('; ')}`
+                        : done.length > 0
+                            ? `: ${done.join(' and ')}`
+                            : ''));
+                process.exit(code);
+            });
+        });
+    }
+}
+/**
+ * A promise that never settles once an interrupt is under way: an entry
+ * that meets an error caused by the undo (a tree removed under the build)
+ * awaits it instead of reporting that error; exitOnSignals() ends the process.
+ */
+function untilInterruptHandled() {
+    return new Promise(() => {
+        // Kept alive by the undo's own work and timer.
+        setInterval(() => undefined, 1000);
+    });
+}
+//# sourceMappingURL=cleanup.js.map
 
 /***/ }),
 
@@ -30702,10 +30927,11 @@ function describeError(err) {
 /* harmony export */   eF: () => (/* binding */ run),
 /* harmony export */   fM: () => (/* binding */ lastLine)
 /* harmony export */ });
-/* unused harmony exports DEFAULT_CAPTURE, start, describeStatus, lastLines, CommandFailed, runChecked */
+/* unused harmony exports DEFAULT_CAPTURE, STOP_GRACE_MS, start, describeStatus, lastLines, CommandFailed, runChecked */
 /* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
 /* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6193);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
+/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5769);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6143);
 /**
  * The one way the engine runs a command. `run()` resolves with what
  * happened (status, signal, the tail of each stream) and never rejects;
@@ -30721,8 +30947,11 @@ function describeError(err) {
 
 
 
+
 /** Bytes kept of each stream by default: its last 64 KiB. */
 const DEFAULT_CAPTURE = 64 * 1024;
+/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
+const STOP_GRACE_MS = 3000;
 /** The last `limit` bytes of a stream, kept in the chunks they came in. */
 class Tail {
     limit;
@@ -30803,11 +31032,36 @@ function start(command, args, options = {}) {
             return true;
         }
         catch (err) {
-            if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errnoCode */ .UK)(err) === 'ESRCH')
+            if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errnoCode */ .UK)(err) === 'ESRCH')
                 return false; // the group is gone
             throw err;
         }
     };
+    const alive = () => {
+        if (child.pid === undefined)
+            return false;
+        if (!group)
+            return !exited;
+        try {
+            process.kill(-child.pid, 0);
+            return true;
+        }
+        catch (err) {
+            return (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errnoCode */ .UK)(err) === 'EPERM';
+        }
+    };
+    const stop = async (graceMs = STOP_GRACE_MS) => {
+        if (!kill('SIGTERM'))
+            return;
+        for (const until = Date.now() + graceMs; Date.now() < until;) {
+            if (!alive())
+                return;
+            await new Promise((done) => setTimeout(done, 50));
+        }
+        kill('SIGKILL');
+    };
+    // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
+    const undoStop = child.pid === undefined ? () => true : (0,_cleanup_js__WEBPACK_IMPORTED_MODULE_2__/* .stopOnInterrupt */ .r0)(() => stop(1000));
     const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
     if (options.abort?.aborted)
         queueMicrotask(onAbort);
@@ -30851,6 +31105,9 @@ function start(command, args, options = {}) {
                 return;
             finished = true;
             exited = true;
+            // A group may outlive its leader: whoever started it stops the rest (stop()).
+            if (!group)
+                undoStop();
             options.abort?.removeEventListener('abort', onAbort);
             lines?.stdout.end();
             lines?.stderr.end();
@@ -30864,8 +31121,8 @@ function start(command, args, options = {}) {
                 stderr,
                 truncated: tails.stdout.dropped || tails.stderr.dropped,
                 ...(startError && {
-                    error: (0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .describeError */ .Uc)(startError),
-                    errorCode: (0,_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errnoCode */ .UK)(startError),
+                    error: (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(startError),
+                    errorCode: (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errnoCode */ .UK)(startError),
                 }),
             });
         }
@@ -30874,8 +31131,10 @@ function start(command, args, options = {}) {
         get pid() {
             return child.pid;
         },
-        result,
+        result: group ? result.finally(() => !alive() && undoStop()) : result,
         kill,
+        alive,
+        stop: (graceMs) => stop(graceMs).finally(undoStop),
     };
 }
 /** Runs a command to its end; resolves with what happened, never rejects. */
@@ -30904,7 +31163,7 @@ function lastLine(result) {
     return result.error ?? lastLines(result, 1)[0]?.trim() ?? `exit code ${result.status}`;
 }
 /** A command that did not exit 0; its message names it, how it ended and its last words. */
-class CommandFailed extends _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo {
+class CommandFailed extends _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .yo {
     result;
     constructor(result, message) {
         const said = lastLines(result, 1)[0]?.trim();

@@ -31778,8 +31778,9 @@ function code(text) {
 /* harmony export */   C: () => (/* binding */ runAction)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8298);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6143);
-/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9697);
+/* harmony import */ var _util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5769);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
+/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9697);
 /**
  * The frame of every action entry: run the body, and turn what it throws
  * into `core.setFailed`. A UserError (something the user can fix) fails the
@@ -31789,13 +31790,18 @@ function code(text) {
 
 
 
+
 async function runAction(name, body) {
+    // INT/TERM (a cancelled job): our temporaries are removed, one error line, exit 130/143.
+    (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .exitOnSignals */ .Lx)((line) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3(`${name}: ${line}`));
     try {
         await body();
     }
     catch (err) {
-        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo) {
-            (0,_report_js__WEBPACK_IMPORTED_MODULE_2__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_2__/* .findingFromText */ .jl), 'error');
+        if ((0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .interruption */ .YW)())
+            return (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .untilInterruptHandled */ .OS)();
+        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo) {
+            (0,_report_js__WEBPACK_IMPORTED_MODULE_3__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_3__/* .findingFromText */ .jl), 'error');
             _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(err.message);
         }
         else {
@@ -37273,13 +37279,14 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8298);
-/* harmony import */ var _verify_report_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3329);
-/* harmony import */ var _options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1317);
-/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2502);
-/* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8871);
-/* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9697);
-/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(9962);
-/* harmony import */ var _common_verify_publish_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(2760);
+/* harmony import */ var _util_cleanup_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5769);
+/* harmony import */ var _verify_report_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3329);
+/* harmony import */ var _options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1317);
+/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2502);
+/* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8871);
+/* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(9697);
+/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(9962);
+/* harmony import */ var _common_verify_publish_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(2760);
 /**
  * verify-manifest action: runs the engine's verifyManifest() on build logs,
  * writes its markdown report to the job summary and its JSON report under
@@ -37297,21 +37304,25 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 
 
 
-await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .C)('verify-manifest', async () => {
+
+await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_10__/* .runAction */ .C)('verify-manifest', async () => {
     // format and output are the CLI's: the action writes the summary and a JSON report.
     // max-unpack is the CLI's too (a runner verifies its own builds).
-    const inputs = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .getInputs */ .G)(_options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_5__/* .VERIFY_OPTIONS */ .nn.filter((o) => o !== 'format' && o !== 'output' && o !== 'max-unpack'), _options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_5__/* .VERIFY_INPUTS */ .Uz);
-    const { verify } = (0,_options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_5__/* .parseVerifyOptions */ .lW)(inputs.raw, inputs.names);
-    const result = await (0,_verify_verify_js__WEBPACK_IMPORTED_MODULE_6__/* .verifyManifest */ .T)(verify);
+    const inputs = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_8__/* .getInputs */ .G)(_options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_6__/* .VERIFY_OPTIONS */ .nn.filter((o) => o !== 'format' && o !== 'output' && o !== 'max-unpack'), _options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_6__/* .VERIFY_INPUTS */ .Uz);
+    const { verify } = (0,_options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_6__/* .parseVerifyOptions */ .lW)(inputs.raw, inputs.names);
+    const result = await (0,_verify_verify_js__WEBPACK_IMPORTED_MODULE_7__/* .verifyManifest */ .T)(verify);
     const dir = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'joyent-live-verify-'));
     const reportPath = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'verify-report.json');
+    // Interrupted before the report is whole: no half report is left (src/util/cleanup.ts).
+    const undoReport = (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_4__/* .removeOnInterrupt */ .vY)(dir);
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(reportPath, JSON.stringify(result, null, 2) + '\n');
+    undoReport();
     const blocking = result.failures.filter((f) => !f.allowed);
     _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('failed-count', String(blocking.length));
     _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('verdict', result.verdict);
     _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('report', reportPath);
     const where = (f) => f.manifest ? `${f.manifest.file}:${f.manifest.line}` : `${f.log}:${f.logLine}`;
-    (0,_common_report_js__WEBPACK_IMPORTED_MODULE_8__/* .report */ .z8)(blocking.map((f) => ({
+    (0,_common_report_js__WEBPACK_IMPORTED_MODULE_9__/* .report */ .z8)(blocking.map((f) => ({
         line: `FAILED ${f.path} (${where(f)})`,
         message: `${f.kind} ${f.path} is missing from the image` +
             (f.searched.length ? `; searched ${f.searched.join(', ')}` : ''),
@@ -37321,11 +37332,11 @@ await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .C)('verify
     })), 'error');
     // Completeness findings: fatal ones as errors, the others as warnings.
     for (const fatal of [true, false]) {
-        (0,_common_report_js__WEBPACK_IMPORTED_MODULE_8__/* .report */ .z8)(result.checks
+        (0,_common_report_js__WEBPACK_IMPORTED_MODULE_9__/* .report */ .z8)(result.checks
             .filter((c) => c.fatal === fatal)
             .flatMap((c) => c.listed)
             .map((f) => ({
-            line: (0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .findingLine */ .mC)(f),
+            line: (0,_verify_report_js__WEBPACK_IMPORTED_MODULE_5__/* .findingLine */ .mC)(f),
             message: `${f.path ? `${f.path}: ` : ''}${f.message}`,
             title: `verify-manifest: ${f.kind}`,
             file: f.file,
@@ -37337,12 +37348,12 @@ await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_9__/* .runAction */ .C)('verify
     }
     for (const note of result.notes)
         _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`note: ${note}`);
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .verdictLine */ .MT)(result));
+    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_5__/* .verdictLine */ .MT)(result));
     _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`JSON report: ${reportPath}`);
-    await (0,_common_report_js__WEBPACK_IMPORTED_MODULE_8__/* .writeSummary */ .Sy)((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .formatMarkdown */ .jI)(result));
-    await (0,_common_verify_publish_js__WEBPACK_IMPORTED_MODULE_10__/* .publishVerifyReport */ .p)(result);
+    await (0,_common_report_js__WEBPACK_IMPORTED_MODULE_9__/* .writeSummary */ .Sy)((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_5__/* .formatMarkdown */ .jI)(result));
+    await (0,_common_verify_publish_js__WEBPACK_IMPORTED_MODULE_11__/* .publishVerifyReport */ .p)(result);
     if (result.verdict === 'fail')
-        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setFailed */ .C1((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_4__/* .verdictLine */ .MT)(result));
+        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setFailed */ .C1((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_5__/* .verdictLine */ .MT)(result));
 });
 //# sourceMappingURL=main.js.map
 __webpack_async_result__();
@@ -37571,6 +37582,190 @@ function parseVerifyOptions(raw, names) {
 
 /***/ }),
 
+/***/ 5769:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Lx: () => (/* binding */ exitOnSignals),
+  YW: () => (/* binding */ interruption),
+  vY: () => (/* binding */ removeOnInterrupt),
+  r0: () => (/* binding */ stopOnInterrupt),
+  OS: () => (/* binding */ untilInterruptHandled)
+});
+
+// UNUSED EXPORTS: onInterrupt, runInterruptUndos
+
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./build/src/util/remove-tree.js
+/**
+ * Removal of a tree the build made, whatever modes the image (or a
+ * customize script) gave its directories: a non-root user cannot empty a
+ * 0555 directory, even its own, until it gives itself write permission.
+ */
+
+
+
+const isPermission = (err) => ['EACCES', 'EPERM'].includes((0,errors/* errnoCode */.UK)(err) ?? '');
+/**
+ * Removes `path` and everything below it (a symlink is removed, never
+ * followed; a missing path is fine). On EACCES/EPERM every directory below
+ * gets u+rwx (an lstat walk that never follows a symlink) and the removal
+ * is tried once more; a failure then is an error naming the path.
+ */
+async function removeTree(path) {
+    try {
+        await (0,promises_.rm)(path, { recursive: true, force: true, maxRetries: 3 });
+        return;
+    }
+    catch (err) {
+        if (!isPermission(err))
+            throw removeError(err, path);
+    }
+    await grantOwnerAccess(path);
+    try {
+        await (0,promises_.rm)(path, { recursive: true, force: true, maxRetries: 3 });
+    }
+    catch (err) {
+        throw removeError(err, path);
+    }
+}
+function removeError(err, path) {
+    const code = (0,errors/* errnoCode */.UK)(err);
+    return new errors/* UserError */.yo(`cannot remove ${path}: ${(0,errors/* describeError */.Uc)(err)}${code ? ` (${code})` : ''}`);
+}
+/** u+rwx on `path` and every directory below it; symlinks are not followed. */
+async function grantOwnerAccess(path) {
+    const info = await (0,promises_.lstat)(path).catch(() => undefined);
+    if (!info?.isDirectory())
+        return;
+    // Not ours (a file system we cannot change): the retry reports it.
+    if ((info.mode & 0o700) !== 0o700) {
+        await (0,promises_.chmod)(path, (info.mode & 0o7777) | 0o700).catch(() => undefined);
+    }
+    const entries = await (0,promises_.readdir)(path, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+        if (entry.isDirectory())
+            await grantOwnerAccess((0,external_node_path_.join)(path, entry.name));
+    }
+}
+//# sourceMappingURL=remove-tree.js.map
+;// CONCATENATED MODULE: ./build/src/util/cleanup.js
+/**
+ * What to undo when the process is interrupted (docs/exit-codes.md,
+ * "Interrupted"): temporary files and trees to remove and running process
+ * groups to stop. The engine registers each as it makes it and disposes of
+ * the registration when the thing is gone or published; the CLI and the
+ * action entries call exitOnSignals() once, which on SIGINT or SIGTERM
+ * stops the processes, removes the paths, reports one line and exits 130
+ * or 143. A second signal during that exits at once.
+ */
+
+
+/** Processes are stopped before paths are removed: a writer left running would refill them. */
+const stops = new Set();
+const undos = new Set();
+let interruptedBy;
+/** The signal the process is being interrupted by, once one came. */
+function interruption() {
+    return interruptedBy;
+}
+/** Registers `undo` to run on an interrupt; returns the disposer (call it once done). */
+function onInterrupt(undo) {
+    undos.add(undo);
+    return () => undos.delete(undo);
+}
+/** Registers a process (group) to stop on an interrupt, before any path is removed. */
+function stopOnInterrupt(stop) {
+    stops.add(stop);
+    return () => stops.delete(stop);
+}
+/** Registers a temporary file or tree to remove on an interrupt; returns the disposer. */
+function removeOnInterrupt(path) {
+    return onInterrupt(() => removeTree(path));
+}
+/** How long the undo may take before the process exits anyway. */
+const UNDO_LIMIT_MS = 15_000;
+/** Runs every registered undo once: processes first, then paths. Returns what failed. */
+async function runInterruptUndos() {
+    const failures = [];
+    const runAll = async (set) => {
+        const all = [...set];
+        set.clear();
+        const results = await Promise.allSettled(all.map((undo) => undo()));
+        for (const r of results) {
+            if (r.status === 'rejected')
+                failures.push(describeUndoFailure(r.reason));
+        }
+        return all.length;
+    };
+    const stopped = await runAll(stops);
+    const removed = await runAll(undos);
+    return { stopped, removed, failures };
+}
+function describeUndoFailure(err) {
+    const path = err?.path;
+    return `${typeof path === 'string' ? `${path}: ` : ''}${(0,errors/* describeError */.Uc)(err)}`;
+}
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 };
+let installed = false;
+/**
+ * On SIGINT or SIGTERM: runs the registered undos (at most UNDO_LIMIT_MS),
+ * reports one line through `report`, exits 130 (INT) or 143 (TERM). A
+ * second signal while that runs exits at once. Installed once per process.
+ */
+function exitOnSignals(report) {
+    if (installed)
+        return;
+    installed = true;
+    for (const signal of ['SIGINT', 'SIGTERM']) {
+        process.on(signal, () => {
+            if (interruptedBy)
+                process.exit(EXIT_CODES[interruptedBy]);
+            interruptedBy = signal;
+            const code = EXIT_CODES[signal];
+            const limit = setTimeout(() => {
+                report(`interrupted by ${signal}: temporary files may be left (cleanup took too long)`);
+                process.exit(code);
+            }, UNDO_LIMIT_MS);
+            void runInterruptUndos().then(({ stopped, removed, failures }) => {
+                clearTimeout(limit);
+                const done = [
+                    stopped > 0 && `stopped ${stopped} running command${stopped === 1 ? '' : 's'}`,
+                    removed > 0 && 'removed temporary files',
+                ].filter(Boolean);
+                report(`interrupted by ${signal}` +
+                    (failures.length > 0
+                        ? `: could not undo everything: ${failures.join('; ')}`
+                        : done.length > 0
+                            ? `: ${done.join(' and ')}`
+                            : ''));
+                process.exit(code);
+            });
+        });
+    }
+}
+/**
+ * A promise that never settles once an interrupt is under way: an entry
+ * that meets an error caused by the undo (a tree removed under the build)
+ * awaits it instead of reporting that error; exitOnSignals() ends the process.
+ */
+function untilInterruptHandled() {
+    return new Promise(() => {
+        // Kept alive by the undo's own work and timer.
+        setInterval(() => undefined, 1000);
+    });
+}
+//# sourceMappingURL=cleanup.js.map
+
+/***/ }),
+
 /***/ 6143:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -37666,6 +37861,7 @@ function describeError(err) {
 /* harmony export */   DB: () => (/* binding */ parseSize),
 /* harmony export */   p6: () => (/* binding */ humanBytes)
 /* harmony export */ });
+/* unused harmony exports parseDuration, formatDuration */
 /** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
 function humanBytes(bytes) {
     if (bytes < 0)
@@ -37706,6 +37902,32 @@ function parseSize(text) {
     const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
     return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
+const DURATION_UNITS = { s: 1000, m: 60_000, h: 3_600_000 };
+/**
+ * A duration such as `90s`, `30m` or `1h` in milliseconds; `0` alone is 0.
+ * A number without a unit is refused: seconds or minutes, a reader could take it either way.
+ */
+function parseDuration(text) {
+    if (text === '0')
+        return 0;
+    const m = /^(\d+)([smh])$/.exec(text);
+    if (!m)
+        return undefined;
+    const ms = Number(m[1]) * DURATION_UNITS[m[2]];
+    // setTimeout's limit (about 24 days): longer is as good as none, and 0 says that.
+    return ms <= 2 ** 31 - 1 ? ms : undefined;
+}
+/** Milliseconds as the largest whole unit: `30m`, `90s`, `1h`. */
+function formatDuration(ms) {
+    for (const [unit, size] of [
+        ['h', 3_600_000],
+        ['m', 60_000],
+    ]) {
+        if (ms >= size && ms % size === 0)
+            return `${ms / size}${unit}`;
+    }
+    return `${ms / 1000}s`;
+}
 //# sourceMappingURL=format.js.map
 
 /***/ }),
@@ -37718,7 +37940,7 @@ function parseSize(text) {
 /* harmony export */   jI: () => (/* binding */ formatMarkdown),
 /* harmony export */   mC: () => (/* binding */ findingLine)
 /* harmony export */ });
-/* unused harmony export formatText */
+/* unused harmony exports logMatchLine, formatText */
 /* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1899);
 
 const DIFF_KINDS = [
@@ -37766,6 +37988,9 @@ function verdictLine(report) {
             if (other > 0)
                 why.push(plural(other, 'entry', 'entries') + ' not as the manifest says');
         }
+        else if (reason === 'log-mismatch') {
+            why.push('the log and the platform come from different builds');
+        }
         else if (reason === 'failed')
             why.push(`${blocking} FAILED`);
         else if (reason === 'system-source') {
@@ -37785,6 +38010,15 @@ function verdictLine(report) {
         }
     }
     return `verify-manifest: FAIL: ${why.join(', ')}`;
+}
+/** A log's boot_archive sha1 against the platform's. */
+function logMatchLine(m) {
+    if (m.ok)
+        return `${m.log}: names this platform's boot_archive (sha1 ${m.logSha1})`;
+    const platform = m.platformSha1 === undefined
+        ? 'the platform has no boot_archive'
+        : `the platform's is ${m.platformSha1}`;
+    return `${m.log}: MISMATCH: the log names boot_archive sha1 ${m.logSha1}, ${platform}: the log and the platform come from different builds`;
 }
 function tagLine(report) {
     const t = report.counts.byTag;
@@ -37863,6 +38097,8 @@ function formatText(report) {
         for (const warning of report.unknownOwnerWarnings)
             out.push(`unknown owner: ${warning}`);
     }
+    for (const m of report.logMatches ?? [])
+        out.push(logMatchLine(m));
     const c = report.content;
     if (c) {
         if (c.hash)
@@ -38038,6 +38274,7 @@ const CHECK_KINDS = [
     'missing-library',
     'bad-runpath',
     'bad-elf',
+    'missing-module',
     'shadowed',
     'low-headroom',
 ];
@@ -38854,6 +39091,16 @@ function formatSummaryLine(c) {
 }
 /** Matches exactly the lines formatSummaryLine writes. */
 const SUMMARY_LINE = /^# summary: \d+ entries, A=\d+ P=\d+ M=\d+ S=\d+, \d+ FAILED, \d+ unknown owners, \d+ bytes$/;
+/**
+ * The line naming the boot_archive the build made, just before the
+ * summary: verify-manifest uses it to tell that a log and a platform come
+ * from the same build. Absent with `--archive none`.
+ */
+function formatBootArchiveLine(sha1) {
+    return `# boot_archive sha1: ${sha1}`;
+}
+/** Matches exactly the lines formatBootArchiveLine writes; group 1 is the sha1. */
+const BOOT_ARCHIVE_LINE = /^# boot_archive sha1: ([0-9a-f]{40})$/;
 // joyent-live (docs/build-log.md): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
 const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
 const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): (.+)$/;
@@ -39023,6 +39270,9 @@ async function readBuildLog(path, onEntry) {
                 }
                 if (SUMMARY_LINE.test(text))
                     summary.closed = true;
+                const sha1 = BOOT_ARCHIVE_LINE.exec(text);
+                if (sha1)
+                    summary.bootArchiveSha1 = (0,format/* ownString */.Ao)(sha1[1]);
                 return;
             }
             const start = SL_START.exec(text);
@@ -39612,21 +39862,38 @@ class UfsReader {
             }
         }
     }
-    /** The md5 of a file's content, streamed from its blocks. */
-    async md5(entry) {
+    /**
+     * The md5 of a file's content, streamed from its blocks; `head`, when
+     * given, gets the file's first bytes on the way (as many as fit).
+     */
+    async md5(entry, head) {
         const hash = (0,external_node_crypto_.createHash)('md5');
         const d = await this.inode(entry.inode);
-        for await (const part of this.content(d, entry.inode))
+        let at = 0;
+        for await (const part of this.content(d, entry.inode)) {
+            if (head && at < head.length)
+                part.copy(head, at, 0, head.length - at);
+            at += part.length;
             hash.update(part);
+        }
         return hash.digest('hex');
     }
     /** `length` bytes of a file from `position` (holes read as zeros). */
     async read(entry, position, length) {
+        return (await this.fileReader(entry))(position, length);
+    }
+    /**
+     * Reads of one file, its inode read once for all of them (the ELF reader
+     * reads a file a few hundred bytes at a time).
+     */
+    async fileReader(entry) {
         const d = await this.inode(entry.inode);
-        const parts = [];
-        for await (const part of this.content(d, entry.inode, position, length))
-            parts.push(part);
-        return Buffer.concat(parts);
+        return async (position, length) => {
+            const parts = [];
+            for await (const part of this.content(d, entry.inode, position, length))
+                parts.push(part);
+            return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+        };
     }
     /**
      * How full the file system is, from the superblock's totals (what
@@ -39653,6 +39920,8 @@ class UfsReader {
     }
 }
 //# sourceMappingURL=read.js.map
+// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
+var cleanup = __nccwpck_require__(5769);
 ;// CONCATENATED MODULE: ./build/src/util/copy.js
 
 
@@ -39785,8 +40054,11 @@ const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRe
 
 
 
+
 /** Bytes kept of each stream by default: its last 64 KiB. */
 const DEFAULT_CAPTURE = 64 * 1024;
+/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
+const STOP_GRACE_MS = 3000;
 /** The last `limit` bytes of a stream, kept in the chunks they came in. */
 class Tail {
     limit;
@@ -39872,6 +40144,31 @@ function start(command, args, options = {}) {
             throw err;
         }
     };
+    const alive = () => {
+        if (child.pid === undefined)
+            return false;
+        if (!group)
+            return !exited;
+        try {
+            process.kill(-child.pid, 0);
+            return true;
+        }
+        catch (err) {
+            return (0,util_errors/* errnoCode */.UK)(err) === 'EPERM';
+        }
+    };
+    const stop = async (graceMs = STOP_GRACE_MS) => {
+        if (!kill('SIGTERM'))
+            return;
+        for (const until = Date.now() + graceMs; Date.now() < until;) {
+            if (!alive())
+                return;
+            await new Promise((done) => setTimeout(done, 50));
+        }
+        kill('SIGKILL');
+    };
+    // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
+    const undoStop = child.pid === undefined ? () => true : (0,cleanup/* stopOnInterrupt */.r0)(() => stop(1000));
     const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
     if (options.abort?.aborted)
         queueMicrotask(onAbort);
@@ -39915,6 +40212,9 @@ function start(command, args, options = {}) {
                 return;
             finished = true;
             exited = true;
+            // A group may outlive its leader: whoever started it stops the rest (stop()).
+            if (!group)
+                undoStop();
             options.abort?.removeEventListener('abort', onAbort);
             lines?.stdout.end();
             lines?.stderr.end();
@@ -39938,8 +40238,10 @@ function start(command, args, options = {}) {
         get pid() {
             return child.pid;
         },
-        result,
+        result: group ? result.finally(() => !alive() && undoStop()) : result,
         kill,
+        alive,
+        stop: (graceMs) => stop(graceMs).finally(undoStop),
     };
 }
 /** Runs a command to its end; resolves with what happened, never rejects. */
@@ -40268,21 +40570,301 @@ function logFileNames(buildstamp) {
 }
 function outputLayout(output, buildstamp) {
     const platformName = `platform-${buildstamp}`;
-    const workDir = join(output, `.work-${buildstamp}.partial`);
     return {
         platformName,
         platformDir: join(output, platformName),
         tgz: join(output, `${platformName}.tgz`),
         imageDir: join(output, `image-${buildstamp}`),
-        workDir,
-        stagingRoot: join(workDir, 'root'),
-        platformPartial: join(workDir, platformName),
         archiveDir: (platformDir) => join(platformDir, 'i86pc', 'amd64'),
         kernelDir: (platformDir) => join(platformDir, 'i86pc', 'kernel', 'amd64'),
     };
 }
+/**
+ * Prefixes of the private directories (`mkdtemp`, mode 0700) a build works
+ * in: `<output>/.work-XXXXXX/` and `<log-dir>/.build_live-XXXXXX/`. Nobody
+ * else can plant a name inside them; whatever they hold is renamed into
+ * place at the end (docs/output-layout.md).
+ */
+const WORK_DIR_PREFIX = '.work-';
+const LOG_WORK_DIR_PREFIX = '.build_live-';
+/**
+ * What an earlier, killed build may have left: our private directories, and
+ * the predictable temporary names of older versions. The lock holder
+ * removes them (never following a symlink).
+ */
+function isLeftover(name, where) {
+    if (where === 'output') {
+        return name.startsWith(WORK_DIR_PREFIX) || /^\.platform-.*\.tgz\.partial$/.test(name);
+    }
+    return name.startsWith(LOG_WORK_DIR_PREFIX) || /^\.build_live\..*\.partial$/.test(name);
+}
+function workLayout(dir, buildstamp) {
+    const platformName = `platform-${buildstamp}`;
+    return {
+        dir,
+        stagingRoot: join(dir, 'root'),
+        platformPartial: join(dir, platformName),
+        tgzPartial: join(dir, `${platformName}.tgz`),
+        ufsPartial: join(dir, 'boot_archive.ufs'),
+        xorrisoCommands: join(dir, 'xorriso.commands'),
+        aside: join(dir, 'aside'),
+    };
+}
 //# sourceMappingURL=output-layout.js.map
+;// CONCATENATED MODULE: ./build/src/verify/elf.js
+/**
+ * A small reader of ELF objects (never run): the header, the program
+ * headers and the dynamic section, which is all the library closure needs,
+ * and for kernel modules the symbol table's `_depends_on` (docs/verify.md). Reads through a callback, a few hundred bytes at a
+ * time. Anything truncated or inconsistent is an ElfError, never a crash.
+ */
+class ElfError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ElfError';
+    }
+}
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
+const PT_INTERP = 3;
+const DT_NULL = 0;
+const DT_NEEDED = 1;
+const DT_STRTAB = 5;
+const DT_STRSZ = 10;
+const DT_RPATH = 15;
+const DT_RUNPATH = 29;
+/** More than any real object has; a bigger count is corruption. */
+const MAX_PHNUM = 4096;
+const MAX_DYNAMIC = 1 << 20;
+const MAX_STRTAB = 16 << 20;
+/** True when `head` (4 bytes or more) starts with the ELF magic. */
+function isElf(head) {
+    return head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46;
+}
+async function exactly(read, position, length, what) {
+    const buf = await read(position, length);
+    if (buf.length < length) {
+        throw new ElfError(`truncated: ${what} at offset ${position} needs ${length} bytes, the file has ${Math.max(0, buf.length)} there`);
+    }
+    return buf;
+}
+/** The ELF header, with readers of its class and byte order. */
+async function elfHeader(read) {
+    const ident = await exactly(read, 0, 16, 'the ELF identification');
+    if (!isElf(ident))
+        throw new ElfError('no ELF magic number');
+    const cls = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
+    if (!cls)
+        throw new ElfError(`unknown ELF class ${ident[4]}`);
+    const little = ident[5] === 1 ? true : ident[5] === 2 ? false : undefined;
+    if (little === undefined)
+        throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
+    const is64 = cls === 64;
+    const header = await exactly(read, 0, is64 ? 64 : 52, 'the ELF header');
+    const u16 = (b, o) => (little ? b.readUInt16LE(o) : b.readUInt16BE(o));
+    const u32 = (b, o) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
+    const word = (b, o) => {
+        if (!is64)
+            return u32(b, o);
+        const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
+        // Offsets past 2^53 are corruption; keep them too big rather than wrong.
+        return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+    };
+    return { cls, is64, header, u16, u32, word };
+}
+/** Throws unless `s` lies inside a file of `fileSize` bytes. */
+function inFile(fileSize, what, s) {
+    if (s.offset + s.size > fileSize) {
+        throw new ElfError(`${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`);
+    }
+}
+async function readElf(read, fileSize) {
+    const { cls, is64, header, u16, u32, word } = await elfHeader(read);
+    const type = u16(header, 16);
+    const machine = u16(header, 18);
+    const phoff = word(header, is64 ? 32 : 28);
+    const phentsize = u16(header, is64 ? 54 : 42);
+    const phnum = u16(header, is64 ? 56 : 44);
+    const info = { class: cls, type, machine, needed: [], dynamic: false };
+    if (phnum === 0)
+        return info;
+    const minEntry = is64 ? 56 : 32;
+    if (phentsize < minEntry)
+        throw new ElfError(`program header entries of ${phentsize} bytes`);
+    if (phnum > MAX_PHNUM)
+        throw new ElfError(`${phnum} program headers`);
+    if (phoff + phentsize * phnum > fileSize) {
+        throw new ElfError(`truncated: ${phnum} program headers at offset ${phoff} end past the end of the file (${fileSize} bytes)`);
+    }
+    const table = await exactly(read, phoff, phentsize * phnum, 'the program headers');
+    const loads = [];
+    let dynamic;
+    let interp;
+    for (let i = 0; i < phnum; i++) {
+        const o = i * phentsize;
+        const ptype = u32(table, o);
+        const offset = is64 ? word(table, o + 8) : u32(table, o + 4);
+        const vaddr = is64 ? word(table, o + 16) : u32(table, o + 8);
+        const filesz = is64 ? word(table, o + 32) : u32(table, o + 16);
+        if (ptype === PT_LOAD)
+            loads.push({ vaddr, offset, filesz });
+        else if (ptype === PT_DYNAMIC)
+            dynamic = { offset, size: filesz };
+        else if (ptype === PT_INTERP)
+            interp = { offset, size: filesz };
+    }
+    if (interp) {
+        inFile(fileSize, 'PT_INTERP', interp);
+        if (interp.size > 4096)
+            throw new ElfError(`PT_INTERP of ${interp.size} bytes`);
+        const raw = await exactly(read, interp.offset, interp.size, 'PT_INTERP');
+        const nul = raw.indexOf(0);
+        info.interp = raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
+    }
+    if (!dynamic)
+        return info;
+    info.dynamic = true;
+    inFile(fileSize, 'the dynamic section', dynamic);
+    if (dynamic.size > MAX_DYNAMIC)
+        throw new ElfError(`a dynamic section of ${dynamic.size} bytes`);
+    const dyn = await exactly(read, dynamic.offset, dynamic.size, 'the dynamic section');
+    const entry = is64 ? 16 : 8;
+    const needed = [];
+    let strtab;
+    let strsz;
+    let rpath;
+    let runpath;
+    for (let o = 0; o + entry <= dyn.length; o += entry) {
+        const tag = is64 ? word(dyn, o) : u32(dyn, o);
+        const val = is64 ? word(dyn, o + 8) : u32(dyn, o + 4);
+        if (tag === DT_NULL)
+            break;
+        if (tag === DT_NEEDED)
+            needed.push(val);
+        else if (tag === DT_STRTAB)
+            strtab = val;
+        else if (tag === DT_STRSZ)
+            strsz = val;
+        else if (tag === DT_RPATH)
+            rpath = val;
+        else if (tag === DT_RUNPATH)
+            runpath = val;
+    }
+    if (needed.length === 0 && rpath === undefined && runpath === undefined)
+        return info;
+    if (strtab === undefined || strsz === undefined) {
+        throw new ElfError('the dynamic section names libraries but has no DT_STRTAB/DT_STRSZ');
+    }
+    // DT_STRTAB is an address: the PT_LOAD segment holding it gives the file offset.
+    const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
+    if (!seg)
+        throw new ElfError(`DT_STRTAB 0x${strtab.toString(16)} is in no loaded segment`);
+    const offset = strtab - seg.vaddr + seg.offset;
+    if (strsz > MAX_STRTAB)
+        throw new ElfError(`a string table of ${strsz} bytes`);
+    inFile(fileSize, 'the dynamic string table', { offset, size: strsz });
+    const strings = await exactly(read, offset, strsz, 'the dynamic string table');
+    const str = (at) => {
+        if (at >= strings.length)
+            throw new ElfError(`string offset ${at} past the string table (${strings.length} bytes)`);
+        const end = strings.indexOf(0, at);
+        return strings.toString('utf8', at, end >= 0 ? end : strings.length);
+    };
+    info.needed = needed.map(str);
+    if (rpath !== undefined)
+        info.rpath = str(rpath);
+    if (runpath !== undefined)
+        info.runpath = str(runpath);
+    return info;
+}
+const SHT_SYMTAB = 2;
+const SHT_NOBITS = 8;
+const SHN_LORESERVE = 0xff00;
+const DEPENDS_ON = Buffer.from('_depends_on\0', 'latin1');
+/** Symbols and string table are scanned this many bytes at a time. */
+const SCAN = 64 << 10;
+const MAX_DEPENDS = 4096;
+/**
+ * The `_depends_on` string of a kernel module (an ET_REL object): the
+ * modules it needs, such as "misc/mac drv/ip", or undefined when it
+ * declares none. Its symbol table is scanned a chunk at a time
+ * (docs/verify.md).
+ */
+async function readDependsOn(read, fileSize) {
+    const { is64, header, u16, u32, word } = await elfHeader(read);
+    const shoff = word(header, is64 ? 40 : 32);
+    const shentsize = u16(header, is64 ? 58 : 46);
+    const shnum = u16(header, is64 ? 60 : 48);
+    if (shoff === 0 || shnum === 0)
+        return undefined;
+    if (shentsize < (is64 ? 64 : 40))
+        throw new ElfError(`section headers of ${shentsize} bytes`);
+    if (shoff + shentsize * shnum > fileSize) {
+        throw new ElfError(`truncated: ${shnum} section headers at offset ${shoff} end past the end of the file (${fileSize} bytes)`);
+    }
+    const table = await exactly(read, shoff, shentsize * shnum, 'the section headers');
+    const section = (i) => {
+        const o = i * shentsize;
+        return {
+            type: u32(table, o + 4),
+            offset: word(table, o + (is64 ? 24 : 16)),
+            size: word(table, o + (is64 ? 32 : 20)),
+            link: u32(table, o + (is64 ? 40 : 24)),
+            entsize: word(table, o + (is64 ? 56 : 36)),
+        };
+    };
+    let symtab;
+    for (let i = 0; i < shnum && !symtab; i++)
+        if (section(i).type === SHT_SYMTAB)
+            symtab = section(i);
+    if (!symtab)
+        return undefined;
+    inFile(fileSize, 'the symbol table', symtab);
+    if (symtab.link >= shnum)
+        throw new ElfError(`the symbol table links to section ${symtab.link}`);
+    const strtab = section(symtab.link);
+    inFile(fileSize, 'the symbol string table', strtab);
+    // Where "_depends_on" can start in the string table (names may share tails).
+    const names = new Set();
+    for (let at = 0; at < strtab.size; at += SCAN) {
+        const chunk = await exactly(read, strtab.offset + at, Math.min(SCAN + DEPENDS_ON.length, strtab.size - at), 'the symbol string table');
+        for (let k = chunk.indexOf(DEPENDS_ON); k >= 0 && k < SCAN; k = chunk.indexOf(DEPENDS_ON, k + 1))
+            names.add(at + k);
+    }
+    if (names.size === 0)
+        return undefined;
+    const entry = is64 ? 24 : 16;
+    if (symtab.entsize !== 0 && symtab.entsize !== entry)
+        throw new ElfError(`symbol table entries of ${symtab.entsize} bytes`);
+    const per = Math.floor(SCAN / entry) * entry;
+    for (let at = 0; at + entry <= symtab.size; at += per) {
+        const n = Math.min(per, symtab.size - at - ((symtab.size - at) % entry));
+        const chunk = await exactly(read, symtab.offset + at, n, 'the symbol table');
+        for (let o = 0; o + entry <= chunk.length; o += entry) {
+            if (!names.has(u32(chunk, o)))
+                continue;
+            const value = is64 ? word(chunk, o + 8) : u32(chunk, o + 4);
+            const size = is64 ? word(chunk, o + 16) : u32(chunk, o + 8);
+            const shndx = u16(chunk, o + (is64 ? 6 : 14));
+            if (shndx === 0 || shndx >= SHN_LORESERVE || shndx >= shnum)
+                throw new ElfError(`_depends_on is in section ${shndx}, not in one of the object's`);
+            const data = section(shndx);
+            if (data.type === SHT_NOBITS)
+                throw new ElfError('_depends_on is in a section with no bytes');
+            if (value >= data.size)
+                throw new ElfError(`_depends_on at ${value} is past its section (${data.size} bytes)`);
+            const length = Math.min(size || MAX_DEPENDS, MAX_DEPENDS, data.size - value);
+            inFile(fileSize, '_depends_on', { offset: data.offset + value, size: length });
+            const raw = await exactly(read, data.offset + value, length, '_depends_on');
+            const nul = raw.indexOf(0);
+            return raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
+        }
+    }
+    return undefined;
+}
+//# sourceMappingURL=elf.js.map
 ;// CONCATENATED MODULE: ./build/src/verify/ufs-content.js
+
 
 
 
@@ -40319,8 +40901,13 @@ class NameIds {
         };
     }
 }
-/** Fills `check` from the image; `check.method` names the reader. */
-async function checkUfsContent(reader, manifest, check) {
+/** Enough for the ELF magic number (and less than any ELF header). */
+const HEAD = 4;
+/**
+ * Fills `check` from the image; `check.method` names the reader. With
+ * `elf`, also gathers the image's ELF candidates.
+ */
+async function checkUfsContent(reader, manifest, check, elf) {
     check.method = 'ufs boot_archive read with the joyent-live UFS reader';
     const differences = [];
     // An md5sum listing names files only: nothing else can be checked against it.
@@ -40328,12 +40915,26 @@ async function checkUfsContent(reader, manifest, check) {
     const owners = new NameIds('owner');
     const groups = new NameIds('group');
     const seen = new Set();
+    const head = Buffer.alloc(HEAD);
+    // The head comes from the md5 read when there is one, else from a read of its own.
+    const md5 = (entry) => {
+        head.fill(0);
+        return reader.md5(entry, head);
+    };
+    const gather = async (entry, hashed) => {
+        if (!elf || entry.type !== 'f' || entry.size < 16)
+            return;
+        const first = hashed ? head : await reader.read(entry, 0, HEAD);
+        if (isElf(first))
+            elf.files.push(entry);
+    };
     for await (const entry of reader.entries()) {
         const listed = manifest.entries.get(entry.path);
         if (!listed && entry.path === MANIFEST_COPY && full) {
             // The image's copy of the manifest does not list itself: it must be the manifest.
             const expected = (await md5OfFile(manifest.file)).md5;
-            const actual = await reader.md5(entry);
+            const actual = await md5(entry);
+            await gather(entry, true);
             if (actual !== expected)
                 check.mismatches.push({ path: entry.path, expected, actual });
             else
@@ -40341,6 +40942,7 @@ async function checkUfsContent(reader, manifest, check) {
             continue;
         }
         if (!listed) {
+            await gather(entry, false);
             if (full) {
                 differences.push({
                     path: entry.path,
@@ -40359,18 +40961,25 @@ async function checkUfsContent(reader, manifest, check) {
                 expected: TYPE_WORDS[listed.type],
                 actual: TYPE_WORDS[entry.type],
             });
+            await gather(entry, false);
             continue;
         }
         if (full)
             differences.push(...metadata(entry, listed, owners, groups));
         if (entry.type === 'f' && listed.md5) {
-            const md5 = await reader.md5(entry);
-            if (md5 !== listed.md5)
-                check.mismatches.push({ path: entry.path, expected: listed.md5, actual: md5 });
+            const actual = await md5(entry);
+            await gather(entry, true);
+            if (actual !== listed.md5)
+                check.mismatches.push({ path: entry.path, expected: listed.md5, actual });
             else
                 check.checked++;
         }
+        else {
+            await gather(entry, false);
+        }
     }
+    if (elf)
+        elf.complete = true;
     for (const path of manifest.entries.keys())
         if (!seen.has(path))
             check.missing.push(path);
@@ -40414,6 +41023,7 @@ function metadata(entry, listed, owners, groups) {
 
 
 
+
 /**
  * Opens `--platform`: a `platform-<STAMP>` directory, or its tgz, unpacked
  * into a new temporary directory (never anywhere else).
@@ -40437,7 +41047,9 @@ async function openPlatform(path, limit = { bytes: DEFAULT_MAX_UNPACK, option: '
             declaredSize: (member) => /^platform-[^/]+\/i86pc\/amd64\/boot_archive$/.test(member) ? declaredImageSize : undefined,
         });
         const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'joyent-live-verify-'));
-        close = () => (0,promises_.rm)(temp, { recursive: true, force: true });
+        // An interrupt removes it too (src/util/cleanup.ts).
+        const undo = (0,cleanup/* removeOnInterrupt */.vY)(temp);
+        close = () => (0,promises_.rm)(temp, { recursive: true, force: true }).finally(undo);
         try {
             await extractTar(path, temp);
             const top = (await (0,promises_.readdir)(temp)).filter((n) => n.startsWith('platform-'));
@@ -40500,7 +41112,7 @@ async function archiveFormat(path) {
  * Checks boot_archive.hash and every `f` md5 of the platform's manifest
  * against the boot_archive itself, where its format is readable here.
  */
-async function checkContent(platform, manifest) {
+async function checkContent(platform, manifest, elf) {
     const archive = (0,external_node_path_.join)(platform.archiveDir, 'boot_archive');
     const check = { method: 'none', checked: 0, mismatches: [], missing: [] };
     if (!(await (0,promises_.lstat)(archive).catch(() => undefined))) {
@@ -40536,7 +41148,7 @@ async function checkContent(platform, manifest) {
             return check;
         }
         try {
-            await checkUfsContent(reader, manifest, check);
+            await checkUfsContent(reader, manifest, check, elf);
         }
         finally {
             await reader.close();
@@ -40549,6 +41161,7 @@ async function checkContent(platform, manifest) {
         return check;
     }
     const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'joyent-live-image-'));
+    const undo = (0,cleanup/* removeOnInterrupt */.vY)(temp);
     try {
         const read = await run(xorriso, [
             '-no_rc',
@@ -40579,6 +41192,7 @@ async function checkContent(platform, manifest) {
     }
     finally {
         await (0,promises_.rm)(temp, { recursive: true, force: true });
+        undo();
     }
     return check;
 }
@@ -40682,167 +41296,6 @@ function* lowHeadroom(figures, archive, minFree, minFreeInodes) {
     return 1;
 }
 //# sourceMappingURL=headroom.js.map
-;// CONCATENATED MODULE: ./build/src/verify/elf.js
-/**
- * A small reader of ELF objects (never run): the header, the program
- * headers and the dynamic section, which is all the library closure needs
- * (docs/verify.md). Reads through a callback, a few hundred bytes at a
- * time. Anything truncated or inconsistent is an ElfError, never a crash.
- */
-class ElfError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ElfError';
-    }
-}
-const PT_LOAD = 1;
-const PT_DYNAMIC = 2;
-const PT_INTERP = 3;
-const DT_NULL = 0;
-const DT_NEEDED = 1;
-const DT_STRTAB = 5;
-const DT_STRSZ = 10;
-const DT_RPATH = 15;
-const DT_RUNPATH = 29;
-/** More than any real object has; a bigger count is corruption. */
-const MAX_PHNUM = 4096;
-const MAX_DYNAMIC = 1 << 20;
-const MAX_STRTAB = 16 << 20;
-/** True when `head` (4 bytes or more) starts with the ELF magic. */
-function isElf(head) {
-    return head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46;
-}
-async function exactly(read, position, length, what) {
-    const buf = await read(position, length);
-    if (buf.length < length) {
-        throw new ElfError(`truncated: ${what} at offset ${position} needs ${length} bytes, the file has ${Math.max(0, buf.length)} there`);
-    }
-    return buf;
-}
-async function readElf(read, fileSize) {
-    const ident = await exactly(read, 0, 16, 'the ELF identification');
-    if (!isElf(ident))
-        throw new ElfError('no ELF magic number');
-    const cls = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
-    if (!cls)
-        throw new ElfError(`unknown ELF class ${ident[4]}`);
-    const little = ident[5] === 1 ? true : ident[5] === 2 ? false : undefined;
-    if (little === undefined)
-        throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
-    const is64 = cls === 64;
-    const header = await exactly(read, 0, is64 ? 64 : 52, 'the ELF header');
-    const u16 = (b, o) => (little ? b.readUInt16LE(o) : b.readUInt16BE(o));
-    const u32 = (b, o) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
-    const word = (b, o) => {
-        if (!is64)
-            return u32(b, o);
-        const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
-        // Offsets past 2^53 are corruption; keep them too big rather than wrong.
-        return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
-    };
-    const type = u16(header, 16);
-    const machine = u16(header, 18);
-    const phoff = word(header, is64 ? 32 : 28);
-    const phentsize = u16(header, is64 ? 54 : 42);
-    const phnum = u16(header, is64 ? 56 : 44);
-    const info = { class: cls, type, machine, needed: [], dynamic: false };
-    if (phnum === 0)
-        return info;
-    const minEntry = is64 ? 56 : 32;
-    if (phentsize < minEntry)
-        throw new ElfError(`program header entries of ${phentsize} bytes`);
-    if (phnum > MAX_PHNUM)
-        throw new ElfError(`${phnum} program headers`);
-    if (phoff + phentsize * phnum > fileSize) {
-        throw new ElfError(`truncated: ${phnum} program headers at offset ${phoff} end past the end of the file (${fileSize} bytes)`);
-    }
-    const table = await exactly(read, phoff, phentsize * phnum, 'the program headers');
-    const loads = [];
-    let dynamic;
-    let interp;
-    for (let i = 0; i < phnum; i++) {
-        const o = i * phentsize;
-        const ptype = u32(table, o);
-        const offset = is64 ? word(table, o + 8) : u32(table, o + 4);
-        const vaddr = is64 ? word(table, o + 16) : u32(table, o + 8);
-        const filesz = is64 ? word(table, o + 32) : u32(table, o + 16);
-        if (ptype === PT_LOAD)
-            loads.push({ vaddr, offset, filesz });
-        else if (ptype === PT_DYNAMIC)
-            dynamic = { offset, size: filesz };
-        else if (ptype === PT_INTERP)
-            interp = { offset, size: filesz };
-    }
-    const inFile = (what, s) => {
-        if (s.offset + s.size > fileSize) {
-            throw new ElfError(`${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`);
-        }
-    };
-    if (interp) {
-        inFile('PT_INTERP', interp);
-        if (interp.size > 4096)
-            throw new ElfError(`PT_INTERP of ${interp.size} bytes`);
-        const raw = await exactly(read, interp.offset, interp.size, 'PT_INTERP');
-        const nul = raw.indexOf(0);
-        info.interp = raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
-    }
-    if (!dynamic)
-        return info;
-    info.dynamic = true;
-    inFile('the dynamic section', dynamic);
-    if (dynamic.size > MAX_DYNAMIC)
-        throw new ElfError(`a dynamic section of ${dynamic.size} bytes`);
-    const dyn = await exactly(read, dynamic.offset, dynamic.size, 'the dynamic section');
-    const entry = is64 ? 16 : 8;
-    const needed = [];
-    let strtab;
-    let strsz;
-    let rpath;
-    let runpath;
-    for (let o = 0; o + entry <= dyn.length; o += entry) {
-        const tag = is64 ? word(dyn, o) : u32(dyn, o);
-        const val = is64 ? word(dyn, o + 8) : u32(dyn, o + 4);
-        if (tag === DT_NULL)
-            break;
-        if (tag === DT_NEEDED)
-            needed.push(val);
-        else if (tag === DT_STRTAB)
-            strtab = val;
-        else if (tag === DT_STRSZ)
-            strsz = val;
-        else if (tag === DT_RPATH)
-            rpath = val;
-        else if (tag === DT_RUNPATH)
-            runpath = val;
-    }
-    if (needed.length === 0 && rpath === undefined && runpath === undefined)
-        return info;
-    if (strtab === undefined || strsz === undefined) {
-        throw new ElfError('the dynamic section names libraries but has no DT_STRTAB/DT_STRSZ');
-    }
-    // DT_STRTAB is an address: the PT_LOAD segment holding it gives the file offset.
-    const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
-    if (!seg)
-        throw new ElfError(`DT_STRTAB 0x${strtab.toString(16)} is in no loaded segment`);
-    const offset = strtab - seg.vaddr + seg.offset;
-    if (strsz > MAX_STRTAB)
-        throw new ElfError(`a string table of ${strsz} bytes`);
-    inFile('the dynamic string table', { offset, size: strsz });
-    const strings = await exactly(read, offset, strsz, 'the dynamic string table');
-    const str = (at) => {
-        if (at >= strings.length)
-            throw new ElfError(`string offset ${at} past the string table (${strings.length} bytes)`);
-        const end = strings.indexOf(0, at);
-        return strings.toString('utf8', at, end >= 0 ? end : strings.length);
-    };
-    info.needed = needed.map(str);
-    if (rpath !== undefined)
-        info.rpath = str(rpath);
-    if (runpath !== undefined)
-        info.runpath = str(runpath);
-    return info;
-}
-//# sourceMappingURL=elf.js.map
 ;// CONCATENATED MODULE: ./build/src/verify/image-tree.js
 /** illumos' MAXSYMLINKS: more links than this on one lookup is a loop. */
 const MAX_SYMLINKS = 40;
@@ -40893,7 +41346,9 @@ const imageDir = (path) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
  * image is read (never run). Its PT_INTERP must be a file in the image, and
  * each DT_NEEDED must resolve in the image through DT_RUNPATH (DT_RPATH when
  * there is no RUNPATH, `$ORIGIN` expanded), then the illumos default
- * directories for its class, following the image's own symlinks
+ * directories for its class, following the image's own symlinks.
+ * missing-module: a kernel module (ET_REL under kernel/, platform/,
+ * usr/kernel/) names in `_depends_on` modules the module path does not hold
  * (docs/verify.md).
  */
 
@@ -40901,6 +41356,16 @@ const imageDir = (path) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
 
 /** What the runtime linker searches after the runpath (ld.so.1's defaults). */
 const DEFAULT_DIRS = { 64: ['/lib/64', '/usr/lib/64'], 32: ['/lib', '/usr/lib'] };
+/** Where the kernel looks for modules, in order (the 64-bit ones in an amd64/ below). */
+const MODULE_PATH = ['platform/i86pc/kernel', 'kernel', 'usr/kernel'];
+const MODULE_TREE = /^(kernel|platform|usr\/kernel)\//;
+const ET_REL = 1;
+/** Where a module named `misc/mac` in `_depends_on` may be, in search order. */
+function moduleCandidates(name, cls) {
+    const slash = name.lastIndexOf('/');
+    const sub = cls === 64 ? `${name.slice(0, slash + 1)}amd64/${name.slice(slash + 1)}` : name;
+    return MODULE_PATH.map((dir) => `/${dir}/${sub}`);
+}
 /** Runpaths that name the build host, never the image. */
 const BUILD_PATHS = [/^\/tmp(\/|$)/, /^\/opt(\/|$)/, /(^|\/)proto(\/|$)/];
 const isFile = (tree, path) => {
@@ -40927,8 +41392,11 @@ async function* libraries(input) {
         const loc = input.manifest?.get(file.path);
         const where = loc ? { file: loc.file, line: loc.line } : {};
         let elf;
+        let depends;
         try {
             elf = await readElf(file.read, file.size);
+            if (elf.type === ET_REL && MODULE_TREE.test(file.path))
+                depends = await readDependsOn(file.read, file.size);
         }
         catch (err) {
             if (!(err instanceof ElfError))
@@ -40940,6 +41408,19 @@ async function* libraries(input) {
                 message: `not a readable ELF object: ${err.message}`,
             };
             continue;
+        }
+        for (const name of depends?.split(/\s+/) ?? []) {
+            if (name === '')
+                continue;
+            const searched = moduleCandidates(name, elf.class);
+            if (searched.some((path) => isFile(tree, path)))
+                continue;
+            yield {
+                kind: 'missing-module',
+                path: file.path,
+                ...where,
+                message: `needs module ${name} (_depends_on): not in the image; searched ${searched.join(', ')}`,
+            };
         }
         if (elf.interp !== undefined && !isFile(tree, elf.interp)) {
             yield {
@@ -41531,15 +42012,18 @@ async function verifyManifest(options) {
         try {
             const current = await readBootManifest((0,external_node_path_.join)(platform.archiveDir, 'boot_archive.manifest'));
             await mustBeReadable((0,external_node_path_.join)(platform.archiveDir, 'boot_archive'), options.platform);
-            report.content = await checkContent(platform, current);
+            // The content pass gathers the ELF objects the library closure reads.
+            const elf = { files: [], complete: false };
+            report.content = await checkContent(platform, current, skipped(options, 'missing-library') ? undefined : elf);
             if (report.content.skipped)
                 report.notes.push(`content not checked: ${report.content.skipped}`);
-            await imageChecks(report, options, manifest, platform.archiveDir, current, failOn);
+            await imageChecks(report, options, manifest, platform.archiveDir, current, failOn, elf);
             integrityFailed =
                 report.content.mismatches.length > 0 ||
                     report.content.missing.length > 0 ||
                     (report.content.differences?.length ?? 0) > 0 ||
                     report.content.hash?.ok === false;
+            report.logMatches = matchLogs(summaries, report.content);
             if (options.baseline) {
                 const baseline = await readBootManifest(options.baseline);
                 const diffed = diffBootManifests(baseline, current);
@@ -41583,10 +42067,33 @@ async function verifyManifest(options) {
     };
     report.reasons = [
         ...(integrityFailed ? ['integrity'] : []),
+        ...(report.logMatches?.some((m) => !m.ok) ? ['log-mismatch'] : []),
         ...failOn.filter((reason) => happened[reason]),
     ];
     report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
     return report;
+}
+/**
+ * Each log that names the sha1 of its boot_archive (`# boot_archive sha1:`,
+ * docs/build-log.md) against the platform's boot_archive: its boot_archive.hash,
+ * or the sha1 of the boot_archive itself when it has no .hash.
+ * Logs without the line (the C builder's, `--archive none`) are not checked.
+ */
+function matchLogs(logs, content) {
+    const named = logs.filter((l) => l.bootArchiveSha1 !== undefined);
+    if (named.length === 0)
+        return undefined;
+    // What the platform's boot_archive.hash says (whether the boot_archive
+    // matches it is the integrity check), else the sha1 checkContent computed;
+    // none when the platform has no boot_archive.
+    const said = content.hash?.expected;
+    const platformSha1 = said !== undefined && /^[0-9a-f]{40}$/.test(said) ? said : content.hash?.actual;
+    return named.map((l) => ({
+        log: l.path,
+        logSha1: l.bootArchiveSha1,
+        platformSha1,
+        ok: l.bootArchiveSha1 === platformSha1,
+    }));
 }
 /** Phase: the manifests given, loaded and merged; any error stops here. */
 async function loadGivenManifests(options) {
@@ -41678,15 +42185,31 @@ async function unshippedPhase(report, options, manifest, failOn, policy = []) {
     report.checks.push(...(await collectCheck(check, kinds, failOn)));
 }
 const skipped = (options, kind) => options.skipChecks?.includes(kind);
-/** The regular files of a UFS image, each readable through the reader. */
-async function* ufsFiles(reader) {
-    for await (const entry of reader.entries()) {
+/** Bytes read at once from the start of an ELF file: its header and, mostly, its program headers. */
+const ELF_HEAD = 4096;
+/**
+ * The regular files of a UFS image, each readable through the reader: the
+ * ELF candidates of the content pass when it gathered them, else every file.
+ */
+async function* ufsFiles(reader, elf) {
+    const files = elf.complete ? elf.files : reader.entries();
+    for await (const entry of files) {
         if (entry.type !== 'f')
             continue;
+        const readAt = await reader.fileReader(entry);
+        const read = (position, length) => readAt(position, Math.max(0, Math.min(length, entry.size - position)));
+        let head;
         yield {
             path: entry.path,
             size: entry.size,
-            read: (position, length) => reader.read(entry, position, Math.max(0, Math.min(length, entry.size - position))),
+            read: async (position, length) => {
+                if (position + length <= ELF_HEAD) {
+                    head ??= read(0, ELF_HEAD);
+                    const h = await head;
+                    return h.subarray(position, Math.min(h.length, position + length));
+                }
+                return read(position, length);
+            },
         };
     }
 }
@@ -41694,7 +42217,7 @@ async function* ufsFiles(reader) {
  * Phase: the checks of the finished image (links, libraries, headroom),
  * from its boot_archive.manifest and, for UFS, its boot_archive.
  */
-async function imageChecks(report, options, manifest, archiveDir, current, failOn) {
+async function imageChecks(report, options, manifest, archiveDir, current, failOn, elf) {
     const entries = manifest?.entries;
     if (!skipped(options, 'broken-link')) {
         const check = brokenLinks({
@@ -41707,7 +42230,7 @@ async function imageChecks(report, options, manifest, archiveDir, current, failO
     const archive = (0,external_node_path_.join)(archiveDir, 'boot_archive');
     const figures = await readHeadroom(archive);
     if (!skipped(options, 'missing-library')) {
-        const kinds = ['missing-library', 'bad-runpath', 'bad-elf'];
+        const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'];
         if (!figures) {
             const results = kinds.map((kind) => emptyResult(kind, failOn));
             for (const r of results)
@@ -41719,7 +42242,7 @@ async function imageChecks(report, options, manifest, archiveDir, current, failO
             try {
                 const check = libraries({
                     tree: current.entries,
-                    files: ufsFiles(reader),
+                    files: ufsFiles(reader, elf),
                     manifest: entries,
                     proto: options.proto,
                 });
