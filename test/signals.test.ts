@@ -143,6 +143,22 @@ async function previousBuild(dir: string, unprivileged = false) {
   return { output, logDir, before: [...(await snapshot(output)), ...(await snapshot(logDir))] };
 }
 
+/** build-live of the small sources previousBuild() wrote under `dir`. */
+function smallArgs(dir: string, output: string, logDir: string, stamp: string, extra: string[]) {
+  const sources = ['-m', join(dir, 'small.manifest'), '--proto', join(dir, 'small-proto')];
+  return [
+    'build-live',
+    ...sources,
+    '-o',
+    output,
+    '--log-dir',
+    logDir,
+    '--buildstamp',
+    stamp,
+    ...extra,
+  ];
+}
+
 function bigArgs(output: string, logDir: string, extra: string[] = []) {
   const { manifest, proto } = shared.big;
   return [
@@ -258,23 +274,14 @@ test('a customize script over --customize-timeout is stopped with its group: exi
     mode: 0o755,
   });
   const started = Date.now();
-  const run = await runCli([
-    'build-live',
-    '-m',
-    join(dir, 'small.manifest'),
-    '--proto',
-    join(dir, 'small-proto'),
-    '-o',
-    prev.output,
-    '--log-dir',
-    prev.logDir,
-    '--buildstamp',
-    STAMP,
-    '--customize',
-    script,
-    '--customize-timeout',
-    '1s',
-  ]);
+  const run = await runCli(
+    smallArgs(dir, prev.output, prev.logDir, STAMP, [
+      '--customize',
+      script,
+      '--customize-timeout',
+      '1s',
+    ]),
+  );
   const seconds = (Date.now() - started) / 1000;
   assert.equal(run.code, 1, run.stderr);
   assert.match(
@@ -303,23 +310,14 @@ test('a background writer outliving its customize script is stopped before the i
     { mode: 0o755 },
   );
   const prev = await previousBuild(dir);
-  const run = await runCli([
-    'build-live',
-    '-m',
-    join(dir, 'small.manifest'),
-    '--proto',
-    join(dir, 'small-proto'),
-    '-o',
-    join(dir, 'out2'),
-    '--log-dir',
-    prev.logDir,
-    '--buildstamp',
-    '20111209T201509Z',
-    '--archive',
-    'none',
-    '--customize',
-    script,
-  ]);
+  const run = await runCli(
+    smallArgs(dir, join(dir, 'out2'), prev.logDir, '20111209T201509Z', [
+      '--archive',
+      'none',
+      '--customize',
+      script,
+    ]),
+  );
   assert.equal(run.code, 0, run.stderr);
   assert.match(
     run.stderr,
@@ -372,21 +370,9 @@ test('a customize script that removes the image root: one clear message, exit 1'
   const prev = await previousBuild(dir);
   const script = join(dir, 'customize');
   await writeFile(script, '#!/bin/sh\nrm -rf "$1"\n', { mode: 0o755 });
-  const run = await runCli([
-    'build-live',
-    '-m',
-    join(dir, 'small.manifest'),
-    '--proto',
-    join(dir, 'small-proto'),
-    '-o',
-    prev.output,
-    '--log-dir',
-    prev.logDir,
-    '--buildstamp',
-    STAMP,
-    '--customize',
-    script,
-  ]);
+  const run = await runCli(
+    smallArgs(dir, prev.output, prev.logDir, STAMP, ['--customize', script]),
+  );
   assert.equal(run.code, 1, run.stderr);
   assert.match(
     run.stderr,
@@ -413,23 +399,14 @@ test(
       mode: 0o755,
     });
     const prev = await previousBuild(dir);
-    const run = await runCli([
-      'build-live',
-      '-m',
-      join(dir, 'small.manifest'),
-      '--proto',
-      join(dir, 'small-proto'),
-      '-o',
-      join(dir, 'out2'),
-      '--log-dir',
-      prev.logDir,
-      '--buildstamp',
-      '20111209T201509Z',
-      '--archive',
-      'none',
-      '--customize',
-      script,
-    ]);
+    const run = await runCli(
+      smallArgs(dir, join(dir, 'out2'), prev.logDir, '20111209T201509Z', [
+        '--archive',
+        'none',
+        '--customize',
+        script,
+      ]),
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /etc\/motd: the customize step hard-linked it with a file outside/);
     const st = await stat(outside);
