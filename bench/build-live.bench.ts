@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { which } from '../src/util/which.js';
 import { maxRssArgs, readMaxRss } from '../test/helpers/max-rss-run.js';
 import { CLI, REPO_ROOT, SMARTOS_DATA, hasSharedData } from '../test/helpers/paths.js';
-import { synthesizeSources, type SynthSources } from '../test/helpers/synth-proto.js';
+import { sourceArgs, synthesizeSources, type SynthSources } from '../test/helpers/synth-proto.js';
 
 const BUILDSTAMP = '20111209T201508Z';
 const SOURCE_DATE_EPOCH = '1323461708';
@@ -117,14 +117,7 @@ function ours(
       'build-live',
       '-m',
       manifest,
-      '--overlay',
-      synth.overlay,
-      '--proto',
-      synth.proto,
-      '--man-dir',
-      synth.manDir,
-      '--system-root',
-      synth.systemRoot,
+      ...sourceArgs(synth),
       '--archive',
       archive,
       '--buildstamp',

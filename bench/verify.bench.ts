@@ -31,7 +31,7 @@ import type { VerifyReport } from '../src/verify/types.js';
 import { writeBigLog, type BigLogStats } from '../test/helpers/big-log.js';
 import { maxRssArgs, readMaxRss } from '../test/helpers/max-rss-run.js';
 import { CLI, hasSharedData, REPO_ROOT, SMARTOS_DATA } from '../test/helpers/paths.js';
-import { synthesizeSources } from '../test/helpers/synth-proto.js';
+import { sourceArgs, synthesizeSources } from '../test/helpers/synth-proto.js';
 import { SKIPPABLE_CHECKS } from '../src/verify/types.js';
 
 const RUNS = 3;
@@ -203,14 +203,7 @@ async function checksBench() {
       'build-live',
       '-m',
       manifest,
-      '--overlay',
-      synth.overlay,
-      '--proto',
-      synth.proto,
-      '--man-dir',
-      synth.manDir,
-      '--system-root',
-      synth.systemRoot,
+      ...sourceArgs(synth),
       '--archive',
       'ufs',
       '--buildstamp',

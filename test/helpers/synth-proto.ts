@@ -67,6 +67,14 @@ export interface SynthSources {
   sources: Map<string, { tag: SynthTag; file: string }>;
 }
 
+/** The build-live (and verify-manifest) options naming each root of `synth`. */
+export function sourceArgs(synth: SynthSources): string[] {
+  return [
+    ...['--overlay', synth.overlay, '--proto', synth.proto],
+    ...['--man-dir', synth.manDir, '--system-root', synth.systemRoot],
+  ];
+}
+
 /** Files the overlay gets (tag A), from the real 2011 overlay. */
 export const OVERLAY_FILES = ['etc/passwd', 'etc/group', 'etc/motd'] as const;
 const MAN_PREFIX = 'usr/share/man/';
