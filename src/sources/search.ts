@@ -1,5 +1,5 @@
-import type { Stats } from 'node:fs';
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
 
@@ -65,23 +65,23 @@ async function openRoot(tag: SourceTag, dir: string, what: string): Promise<Sour
  * man dir (M, only under usr/share/man/), system root (S).
  */
 export class SourceSearch {
-  private readonly realDirs = new Map<string, Promise<string | undefined>>();
+  private readonly realDirs = new Map<string, string | undefined>();
   /** Answers kept for one later find() of the same path (see remember()). */
   private remembered?: Map<string, FoundSource | SearchMiss>;
 
   private constructor(readonly roots: readonly SourceRoot[]) {}
 
   /** Real path of a directory in a source, or undefined when there is none. */
-  private realDir(dir: string): Promise<string | undefined> {
-    let real = this.realDirs.get(dir);
-    if (!real) {
-      real = realpath(dir).catch((err: unknown) => {
-        const code = errnoCode(err);
-        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-        throw err;
-      });
-      this.realDirs.set(dir, real);
+  private realDir(dir: string): string | undefined {
+    if (this.realDirs.has(dir)) return this.realDirs.get(dir);
+    let real: string | undefined;
+    try {
+      real = realpathSync(dir);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
     }
+    this.realDirs.set(dir, real);
     return real;
   }
 
@@ -112,12 +112,17 @@ export class SourceSearch {
       this.remembered!.delete(path);
       return known;
     }
-    const found = await this.lookUp(path);
+    const found = this.lookUp(path);
     this.remembered?.set(path, found);
     return found;
   }
 
-  private async lookUp(path: string): Promise<FoundSource | SearchMiss> {
+  /**
+   * Synchronous calls: a build looks up tens of thousands of paths, most of
+   * them misses in the earlier sources, and a promise round trip per lstat
+   * costs several times the call itself.
+   */
+  private lookUp(path: string): FoundSource | SearchMiss {
     const searched: string[] = [];
     for (const [index, root] of this.roots.entries()) {
       let rel = path;
@@ -131,16 +136,18 @@ export class SourceSearch {
       let info: Stats;
       try {
         // The parent's real path is cached: one lstat per place in the common case.
-        const parent = await this.realDir(dirname(candidate));
-        if (parent === undefined) {
+        const parent = this.realDir(dirname(candidate));
+        const found = parent === undefined ? undefined : join(parent, basename(candidate));
+        const link = found === undefined ? undefined : lstatSync(found, { throwIfNoEntry: false });
+        if (found === undefined || link === undefined) {
           searched.push(place);
           continue;
         }
-        resolved = join(parent, basename(candidate));
-        info = await lstat(resolved);
+        resolved = found;
+        info = link;
         if (info.isSymbolicLink()) {
-          resolved = await realpath(resolved);
-          info = await stat(resolved);
+          resolved = realpathSync(resolved);
+          info = statSync(resolved);
         }
       } catch (err) {
         const code = errnoCode(err);
@@ -159,7 +166,7 @@ export class SourceSearch {
         continue;
       }
       const viaSymlink = resolved !== join(root.real, rel);
-      const shadows = await this.alsoIn(path, index + 1);
+      const shadows = this.alsoIn(path, index + 1);
       return {
         tag: root.tag,
         root,
@@ -174,7 +181,7 @@ export class SourceSearch {
   }
 
   /** The sources after `from` that also have `path` as a file or symlink (shadowed ones). */
-  private async alsoIn(path: string, from: number): Promise<string[]> {
+  private alsoIn(path: string, from: number): string[] {
     const out: string[] = [];
     for (const root of this.roots.slice(from)) {
       let rel = path;
@@ -183,9 +190,14 @@ export class SourceSearch {
         rel = path.slice(MAN_PREFIX.length);
       }
       const candidate = join(root.dir, rel);
-      const parent = await this.realDir(dirname(candidate));
+      const parent = this.realDir(dirname(candidate));
       if (parent === undefined) continue;
-      const info = await lstat(join(parent, basename(candidate))).catch(() => undefined);
+      let info: Stats | undefined;
+      try {
+        info = lstatSync(join(parent, basename(candidate)), { throwIfNoEntry: false });
+      } catch {
+        info = undefined;
+      }
       if (info && (info.isFile() || info.isSymbolicLink())) out.push(`${root.tag}:${candidate}`);
     }
     return out;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { ioError, isIoCondition } from '../util/errors.js';
 
@@ -85,16 +86,29 @@ export function md5OfOpenFile(handle: FileHandle): Promise<Digest> {
   return digestChunks(handle, Buffer.allocUnsafe(CHUNK));
 }
 
-/** md5 of a file (for files the customize step created or changed). */
+/**
+ * md5 of a file: a source found for the image, or a file the customize step
+ * created or changed. Read with synchronous calls: the builds hash tens of
+ * thousands of mostly small files, and a promise round trip per open, read
+ * and close costs more than the reads themselves.
+ */
 export async function md5OfFile(
   path: string,
   buffer: Buffer = Buffer.allocUnsafe(CHUNK),
 ): Promise<Digest> {
-  const input = await open(path, 'r');
+  const fd = openSync(path, 'r');
   try {
-    return await digestChunks(input, buffer);
+    const hash = createHash('md5');
+    let size = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { size, md5: hash.digest('hex') };
   } finally {
-    await input.close();
+    closeSync(fd);
   }
 }
 

@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { ImageNode } from '../../image/model.js';
 import { describeError, UserError } from '../../util/errors.js';
@@ -134,12 +135,16 @@ const WRITE_BUFFER = 1 << 20;
 /**
  * Collects positioned writes into one buffer of its own and issues adjacent
  * ones as one write: what write() was given is free again when it returns.
+ * The image is written (and its content read) with synchronous calls: tens
+ * of thousands of small files, from the page cache, where a promise round
+ * trip per call costs more than the copy (populateImage lets the event loop
+ * turn now and then, for signals).
  */
 class Writer {
   private start = -1;
   private length = 0;
   private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER);
-  constructor(private readonly fh: FileHandle) {}
+  constructor(private readonly fd: number) {}
   async write(position: number, data: Buffer): Promise<void> {
     // The first 8 KiB stay zero: the boot-time reader reads a hole from there (docs/ufs.md).
     if (position < SBLOCK_OFFSET) throw new Error(`internal error: a write at ${position}, in the boot area`); // prettier-ignore
@@ -161,12 +166,7 @@ class Writer {
     this.length = 0;
     let done = 0;
     while (done < length) {
-      const { bytesWritten } = await this.fh.write(
-        this.buffer,
-        done,
-        length - done,
-        position + done,
-      );
+      const bytesWritten = writeSync(this.fd, this.buffer, done, length - done, position + done);
       // A short write is a full disk or a size limit: writing the rest gives the error that says which.
       if (bytesWritten === 0) throw new Error(`short write at ${position + done}`);
       done += bytesWritten;
@@ -272,19 +272,19 @@ export interface WriteUfsOptions {
 export async function writeUfs(options: WriteUfsOptions): Promise<void> {
   const table = buildInodeTable(options.nodes, options.root);
   validatePlan(options.plan, table);
-  const image = await createImage(options.output, options.plan);
+  const image = createImage(options.output, options.plan);
   try {
     const content = await populateImage(image, table, options);
-    const cstotal = await writeCylinderGroups(image, content.dinodes, options.epoch);
-    await writeSuperblocks(image, cstotal, content.largefiles, options.epoch);
+    const cstotal = writeCylinderGroups(image, content.dinodes, options.epoch);
+    writeSuperblocks(image, cstotal, content.largefiles, options.epoch);
   } finally {
-    await image.fh.close();
+    closeSync(image.fd);
   }
 }
 
 /** The image being written: its file, the fragments in use, the allocator. */
 interface ImageUnderConstruction {
-  fh: FileHandle;
+  fd: number;
   plan: UfsPlan;
   map: FragmentMap;
   alloc: BlockAllocator;
@@ -306,7 +306,7 @@ function validatePlan(plan: UfsPlan, table: readonly UfsInode[]): void {
  * and free space stay zero), marks each group's metadata in use and places
  * the cylinder summary area at group 0's first data block.
  */
-async function createImage(output: string, plan: UfsPlan): Promise<ImageUnderConstruction> {
+function createImage(output: string, plan: UfsPlan): ImageUnderConstruction {
   const ipg = plan.inodesPerGroup;
   const map = new FragmentMap(plan.sizeFragments);
   for (let c = 0; c < plan.cylinderGroups; c++)
@@ -323,14 +323,14 @@ async function createImage(output: string, plan: UfsPlan): Promise<ImageUnderCon
     if (csaddr < 0) csaddr = frag;
   }
   if (csaddr !== dblkno(ipg)) throw new PlanExceeded('summary area misplaced');
-  const fh = await open(output, 'w');
+  const fd = openSync(output, 'w');
   try {
-    await fh.truncate(plan.imageBytes);
+    ftruncateSync(fd, plan.imageBytes);
   } catch (err) {
-    await fh.close();
+    closeSync(fd);
     throw err;
   }
-  return { fh, plan, map, alloc, out: new Writer(fh), csaddr, csFrags };
+  return { fd, plan, map, alloc, out: new Writer(fd), csaddr, csFrags };
 }
 
 /** Writes every inode's content in inode order; returns the inodes to store. */
@@ -345,22 +345,17 @@ async function populateImage(
   const dinodes: Dinode[] = [];
   let largefiles = false;
   const chunk = Buffer.alloc(CHUNK);
-  const readAhead = new SmallFileReadAhead(
-    table.map((inode) =>
-      inode.kind === 'f' && inode.size > 0 && inode.size <= SMALL_FILE && !sparseBlocks(inode)
-        ? { path: fileOf(inode.path), size: inode.size }
-        : undefined,
-    ),
-  );
+  // A small file is read whole, with one byte of room more: a file that grew is found.
+  const smallBuffer = Buffer.allocUnsafe(SMALL_FILE + 1);
   for (const [index, inode] of table.entries()) {
+    if (index % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     const layout = new ContentLayout(image.alloc, image.out);
     if (inode.kind === 'f') {
       if (inode.size >= LARGEFILE_SIZE) largefiles = true;
       const path = fileOf(inode.path);
       const lbns = sparseBlocks(inode);
-      const small = readAhead.take(index);
-      if (small) {
-        const data = await small;
+      if (inode.size > 0 && inode.size <= SMALL_FILE && !lbns) {
+        const data = readInto(path, smallBuffer.subarray(0, inode.size + 1));
         if (data.length !== inode.size) {
           const has =
             data.length > inode.size
@@ -398,12 +393,12 @@ async function populateImage(
  * Each group's inode blocks, its cylinder group block (maps and their
  * summaries), then the cylinder summary area; returns the totals.
  */
-async function writeCylinderGroups(
+function writeCylinderGroups(
   image: ImageUnderConstruction,
   dinodes: readonly Dinode[],
   epoch: number,
-): Promise<Csum> {
-  const { fh, plan, map } = image;
+): Csum {
+  const { fd, plan, map } = image;
   const ipg = plan.inodesPerGroup;
   const cstotal: Csum = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
   const summaries = Buffer.alloc(image.csFrags * FSIZE);
@@ -422,7 +417,7 @@ async function writeCylinderGroups(
       encodeDinode(d, inodes, i * INODE_SIZE);
       if ((d.mode & IFMT) === IFDIR) ndir++;
     }
-    await fh.write(inodes, 0, inodes.length, (c * FPG + IBLKNO) * FSIZE);
+    writeAll(fd, inodes, (c * FPG + IBLKNO) * FSIZE);
 
     const ndblk = groupFragments(plan, c);
     const free = freeMap(map, c, ndblk);
@@ -442,9 +437,9 @@ async function writeCylinderGroups(
       iused,
       free: free.bits,
     });
-    await fh.write(cg, 0, cg.length, (c * FPG + CBLKNO) * FSIZE);
+    writeAll(fd, cg, (c * FPG + CBLKNO) * FSIZE);
   }
-  await fh.write(summaries, 0, summaries.length, image.csaddr * FSIZE);
+  writeAll(fd, summaries, image.csaddr * FSIZE);
   return cstotal;
 }
 
@@ -497,13 +492,13 @@ function freeMap(
 }
 
 /** The superblock at byte 8192 and its copy in every group (group 0's too). */
-async function writeSuperblocks(
+function writeSuperblocks(
   image: ImageUnderConstruction,
   cstotal: Csum,
   largefiles: boolean,
   epoch: number,
-): Promise<void> {
-  const { fh, plan } = image;
+): void {
+  const { fd, plan } = image;
   const ipg = plan.inodesPerGroup;
   // fs_dsize as mkfs counts it: data fragments, minus the summary area.
   let dsize = 0;
@@ -522,9 +517,18 @@ async function writeSuperblocks(
     cstotal,
     largefiles,
   });
-  await fh.write(sb, 0, sb.length, SBLOCK_OFFSET);
-  for (let c = 0; c < plan.cylinderGroups; c++)
-    await fh.write(sb, 0, sb.length, (c * FPG + SBLKNO) * FSIZE);
+  writeAll(fd, sb, SBLOCK_OFFSET);
+  for (let c = 0; c < plan.cylinderGroups; c++) writeAll(fd, sb, (c * FPG + SBLKNO) * FSIZE);
+}
+
+/** All of `data` at `position`; a short write is a full disk or a size limit. */
+function writeAll(fd: number, data: Buffer, position: number): void {
+  let done = 0;
+  while (done < data.length) {
+    const n = writeSync(fd, data, done, data.length - done, position + done);
+    if (n === 0) throw new Error(`short write at ${position + done}`);
+    done += n;
+  }
 }
 
 /** A sparse staged file: only the blocks the plan found not all zeros are read. */
@@ -534,14 +538,14 @@ async function writeSparseContent(
   lbns: readonly number[],
   layout: ContentLayout,
 ): Promise<void> {
-  const fh = await openStaged(path);
+  const fd = openStaged(path);
   try {
     const nblk = blockCount(size);
     const tail = tailFragments(size);
     for (const lbn of lbns) {
       const want = Math.min(BSIZE, size - lbn * BSIZE);
       const block = Buffer.alloc(want);
-      const { bytesRead } = await fh.read(block, 0, want, lbn * BSIZE);
+      const bytesRead = readSync(fd, block, 0, want, lbn * BSIZE);
       if (bytesRead < want)
         throw new UserError(
           `${path}: the staged file is shorter than its ${size} bytes (changed while packing?)`,
@@ -549,13 +553,13 @@ async function writeSparseContent(
       await layout.put(lbn, block, lbn === nblk - 1 ? tail : 0);
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
-async function openStaged(path: string): Promise<FileHandle> {
+function openStaged(path: string): number {
   try {
-    return await open(path, 'r');
+    return openSync(path, 'r');
   } catch (err) {
     throw new UserError(`${path}: cannot read the staged file: ${describeError(err)}`);
   }
@@ -569,14 +573,14 @@ async function writeFileContent(
   chunk: Buffer,
 ): Promise<void> {
   if (size === 0) return;
-  const fh = await openStaged(path);
+  const fd = openStaged(path);
   try {
     let position = 0;
     while (position < size) {
       const want = Math.min(chunk.length, size - position);
       let got = 0;
       while (got < want) {
-        const { bytesRead } = await fh.read(chunk, got, want - got, position + got);
+        const bytesRead = readSync(fd, chunk, got, want - got, position + got);
         if (bytesRead === 0) break;
         got += bytesRead;
       }
@@ -592,7 +596,7 @@ async function writeFileContent(
       await putContent(chunk.subarray(0, want), first, size, layout);
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -619,80 +623,19 @@ async function putContent(
   }
 }
 
-/** Files up to this size are read whole, ahead of the writer. */
+/** Files up to this size are read whole, into one buffer. */
 const SMALL_FILE = 256 * 1024;
-/** How many small files are read at once, ahead of the one being written. */
-const READ_AHEAD = 16;
-/** The bytes they are read into, reused from file to file. */
-const READ_AHEAD_BYTES = 1 << 20;
-
-/**
- * Most files of an image are small: opening and reading them one after the
- * other leaves the disk and the thread pool idle between writes. This reads
- * the next few small files (in inode order) while the current one is laid
- * out, and hands them over in order. They are read into one ring of
- * READ_AHEAD_BYTES (plus room for one file), taken and given back in order:
- * a file's bytes are valid until the next take().
- */
-class SmallFileReadAhead {
-  private readonly reads = new Map<number, Promise<Buffer>>();
-  /** Regions of the ring in use, oldest first: [start, end). */
-  private readonly regions: { index: number; start: number; end: number }[] = [];
-  private readonly ring = Buffer.allocUnsafe(READ_AHEAD_BYTES + SMALL_FILE + 1);
-  private readonly order: number[];
-  private started = 0;
-  private head = 0;
-
-  /** `files[i]`: the staged file of inode i when it is small, else undefined. */
-  constructor(private readonly files: readonly ({ path: string; size: number } | undefined)[]) {
-    this.order = [...files.keys()].filter((i) => files[i] !== undefined);
-  }
-
-  /** Room for `n` bytes after the regions in use, or undefined. */
-  private place(n: number): number | undefined {
-    if (this.regions.length === 0) return n <= this.ring.length ? (this.head = 0) : undefined;
-    const tail = this.regions[0].start;
-    if (this.head >= tail) {
-      if (this.head + n <= Math.min(this.ring.length, tail + READ_AHEAD_BYTES)) return this.head;
-      return n < tail ? 0 : undefined;
-    }
-    return this.head + n < tail ? this.head : undefined;
-  }
-
-  /** The content of inode `index` when it is a small file (a read under way), else undefined. */
-  take(index: number): Promise<Buffer> | undefined {
-    if (this.files[index] === undefined) return undefined;
-    // The previous file's bytes are no longer needed (the writer copied them).
-    while (this.regions.length > 0 && this.regions[0].index < index) this.regions.shift();
-    while (this.started < this.order.length && this.reads.size < READ_AHEAD) {
-      const next = this.order[this.started];
-      const { path, size } = this.files[next]!;
-      // One byte more than the file should have: a file that grew is found.
-      const start = this.place(size + 1);
-      if (start === undefined) break;
-      this.started++;
-      this.head = start + size + 1;
-      this.regions.push({ index: next, start, end: this.head });
-      const read = readInto(path, this.ring.subarray(start, start + size + 1));
-      // Handled here so that a read nobody awaits (an earlier error stopped
-      // the writer) is not an unhandled rejection; take() awaits the original.
-      read.catch(() => undefined);
-      this.reads.set(next, read);
-    }
-    const read = this.reads.get(index);
-    this.reads.delete(index);
-    return read;
-  }
-}
+/** Inodes written between two turns of the event loop. */
+const YIELD_EVERY = 256;
 
 /** Reads a file into `into` (as much as fits); returns the part read. */
-async function readInto(path: string, into: Buffer): Promise<Buffer> {
-  let fh: FileHandle | undefined;
+function readInto(path: string, into: Buffer): Buffer {
+  let fd: number | undefined;
   try {
-    fh = await open(path, 'r');
+    fd = openSync(path, 'r');
     let got = 0;
     while (got < into.length) {
-      const { bytesRead } = await fh.read(into, got, into.length - got, got);
+      const bytesRead = readSync(fd, into, got, into.length - got, got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
@@ -700,6 +643,6 @@ async function readInto(path: string, into: Buffer): Promise<Buffer> {
   } catch (err) {
     throw new UserError(`${path}: cannot read the staged file: ${describeError(err)}`);
   } finally {
-    await fh?.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
