@@ -2,7 +2,8 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 
 import { join, relative, resolve } from 'node:path';
 import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
 import { writePlatformTgz } from '../archive/tgz.js';
-import { planUfs, type UfsPlan } from '../archive/ufs/plan.js';
+import { planUfs, planUfsWithTable, type UfsPlan } from '../archive/ufs/plan.js';
+import type { UfsInode } from '../archive/ufs/tree.js';
 import { writeUfs } from '../archive/ufs/write.js';
 import { writeUfsNative } from '../archive/ufs-native.js';
 import { assembleImage, implicitDirNode, type AssemblyProgress } from '../assembly/assemble.js';
@@ -24,7 +25,7 @@ import {
   type OutputLayout,
   type WorkLayout,
 } from '../formats/output-layout.js';
-import { formatBootArchiveLine, formatSummaryLine } from '../formats/build-log.js';
+import { formatBootArchiveLine, formatLogLine, formatSummaryLine } from '../formats/build-log.js';
 import { applyModelToTree } from '../image/apply-tree.js';
 import { contentPath, ROOT_DIR, type BuildCounts, type ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
@@ -53,7 +54,7 @@ import {
   removeLeftovers,
 } from './output.js';
 import { publishSet } from './publish.js';
-import { dryRunImage, withManifestLine } from './plan-live.js';
+import { dryRunImage, imageToPack, withManifestLine } from './plan-live.js';
 import {
   failedEntries,
   prepareBuild,
@@ -175,6 +176,12 @@ interface CheckedInputs {
   prepared: PreparedBuild;
   /** Nothing reads the staged tree: the UFS writer takes each file from its source. */
   locateOnly: boolean;
+  /**
+   * A build that stages nothing is assembled (found and hashed) while its
+   * inputs are checked: the assembly is the dry run. Its log lines are
+   * written once the log exists.
+   */
+  located?: StagedImage['assembled'];
 }
 
 /** The build's private work directories and the log writers inside them. */
@@ -234,10 +241,25 @@ async function checkInputs(
   // With no customize step nothing reads the tree on disk: the UFS writer
   // takes each file from its source, and nothing is staged.
   const locateOnly = prepared.scripts.length === 0 && archive === 'ufs' && !options.keepStaging;
-  if (isUfs(archive)) {
-    // A dry run (stat only) finds what UFS cannot hold (a name over 255
-    // bytes, a symlink target over 1023) and an image over --ufs-max-size
-    // before anything is copied. The build then reuses what it found.
+  let located: StagedImage['assembled'] | undefined;
+  if (locateOnly) {
+    // Nothing is staged, so the assembly writes nothing: it runs now, and
+    // what UFS cannot hold (a name over 255 bytes, a symlink target over
+    // 1023) or an image over --ufs-max-size is found before any directory
+    // is made.
+    located = await assembleImage({
+      entries: prepared.entries,
+      search: prepared.search,
+      stagingRoot: '',
+      onProgress: options.onProgress,
+      locateOnly: true,
+    });
+    const { image } = await imageToPack(prepared, located);
+    const plan = withManifestLine(prepared, () => planUfs(image.values(), ufsOptions));
+    checkMaxSize(plan, ufsOptions, 'before the customize step');
+  } else if (isUfs(archive)) {
+    // A dry run (stat only) finds the same before anything is copied. The
+    // build then reuses what it found.
     prepared.search.remember();
     const dry = await dryRunImage(prepared);
     const plan = withManifestLine(prepared, () => planUfs(dry.image.values(), ufsOptions));
@@ -247,7 +269,7 @@ async function checkInputs(
   // Both directories, before either is created.
   await checkCanCreateDir(options.output, 'output directory');
   await checkCanCreateDir(options.logDir, 'log directory');
-  return { archive, isoTool, ufsOptions, prepared, locateOnly };
+  return { archive, isoTool, ufsOptions, prepared, locateOnly, located };
 }
 
 /** Everything from the work directories to the published set, holding the locks. */
@@ -362,6 +384,10 @@ async function assemble(
   checked: CheckedInputs,
   dirs: WorkDirs,
 ): Promise<StagedImage['assembled']> {
+  if (checked.located) {
+    for (const node of checked.located.applied) await dirs.log.line(formatLogLine(node));
+    return checked.located;
+  }
   return assembleImage({
     entries: checked.prepared.entries,
     search: checked.prepared.search,
@@ -462,14 +488,16 @@ async function writeArchive(
     );
   } else if (isUfs(archive)) {
     const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
-    const ufsPlan = withManifestLine(prepared, () => planUfs(image.values(), planOptions));
+    const { plan: ufsPlan, table } = withManifestLine(prepared, () =>
+      planUfsWithTable(image.values(), planOptions),
+    );
     checkMaxSize(ufsPlan, ufsOptions, 'after the customize step');
     info(
       `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
         `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
     );
     await writing(join(archiveDir, 'boot_archive'), () =>
-      packUfs(archive, ufsPlan, image, layout, work, epoch, fileOf),
+      packUfs(archive, { plan: ufsPlan, table }, image, layout, work, epoch, fileOf),
     );
     written.ufsPlan = ufsPlan;
   }
@@ -634,7 +662,7 @@ async function packHsfs(
 /** The UFS boot_archive, by our writer or the upstream way. */
 async function packUfs(
   archive: 'ufs' | 'ufs-native',
-  plan: UfsPlan,
+  { plan, table }: { plan: UfsPlan; table: UfsInode[] },
   image: ReadonlyMap<string, ImageNode>,
   layout: OutputLayout,
   work: WorkLayout,
@@ -654,6 +682,7 @@ async function packUfs(
       output: partial,
       epoch,
       plan,
+      table,
     });
     await rename(partial, output);
   } else {

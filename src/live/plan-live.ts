@@ -68,11 +68,25 @@ export async function dryRunImage(prepared: PreparedBuild): Promise<DryImage> {
     stagingRoot: '',
     dryRun: true,
   });
+  return imageToPack(prepared, assembled);
+}
+
+/**
+ * The image an assembly gives, as the archive writer will pack it: the
+ * nodes that were made, owners resolved from the image's own etc/passwd and
+ * etc/group, the buildstamp file, and the copy of boot_archive.manifest at
+ * the size its lines will have (an md5 is always 32 digits, so files not
+ * hashed yet count as if they were).
+ */
+export async function imageToPack(
+  prepared: PreparedBuild,
+  assembled: Awaited<ReturnType<typeof assembleImage>>,
+): Promise<DryImage> {
   const { nodes, counts } = assembled;
   const warnings = [...prepared.warnings, ...assembled.warnings];
   const source = (path: string) => {
     const node = nodes.get(path);
-    return node?.status === 'ok' ? node.source : undefined;
+    return node?.status === 'ok' ? (node.content ?? node.source) : undefined;
   };
   const ids: ImageIdentities = {
     users: await IdentityTable.read('user', source('etc/passwd')),
@@ -93,7 +107,9 @@ export async function dryRunImage(prepared: PreparedBuild): Promise<DryImage> {
   const withParents = new Map(image);
   addBuiltFile(withParents, MANIFEST_COPY, { origin: 'manifest-copy', size: 0 }, ids);
   withParents.delete(MANIFEST_COPY);
-  const listed = [...withParents.values()].map((n) => ({ ...n, md5: n.md5 ?? md5 }));
+  const listed = (function* () {
+    for (const n of withParents.values()) yield n.md5 === undefined ? { ...n, md5 } : n;
+  })();
   for (const line of bootManifestLines(listed, ids)) size += Buffer.byteLength(line) + 1;
   addBuiltFile(image, MANIFEST_COPY, { origin: 'manifest-copy', size }, ids);
   return { image, applied: assembled.applied, counts, warnings };

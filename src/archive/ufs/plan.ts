@@ -190,6 +190,17 @@ function groupCapacity(cgx: number, ipg: number, fragments = FPG): number {
  * the content, plus the headroom asked for.
  */
 export function planUfs(nodes: Iterable<ImageNode>, options: UfsPlanOptions = {}): UfsPlan {
+  return planUfsWithTable(nodes, options).plan;
+}
+
+/**
+ * planUfs, and the inode table the plan was counted from: the writer takes
+ * it (WriteUfsOptions.table) instead of building the same table again.
+ */
+export function planUfsWithTable(
+  nodes: Iterable<ImageNode>,
+  options: UfsPlanOptions = {},
+): { plan: UfsPlan; table: UfsInode[] } {
   const freePercent = options.freePercent ?? DEFAULT_FREE_PERCENT;
   if (!(freePercent >= 0)) throw new RangeError(`freePercent must be >= 0, not ${freePercent}`);
   const table = buildInodeTable(nodes, options.root ?? ROOT_DIR);
@@ -204,7 +215,7 @@ export function planUfs(nodes: Iterable<ImageNode>, options: UfsPlanOptions = {}
     minFreeInodes: options.minFreeInodes ?? DEFAULT_MIN_FREE_INODES,
   });
   if (sparse.size > 0) plan.sparse = new SparseFiles(options.stagingRoot!, sparse);
-  return plan;
+  return { plan, table };
 }
 
 function contentShape(

@@ -68,9 +68,10 @@ export function buildInodeTable(
   for (const node of sorted) {
     const slash = node.path.lastIndexOf('/');
     const parentPath = slash < 0 ? '' : node.path.slice(0, slash);
-    const name = Buffer.from(slash < 0 ? node.path : node.path.slice(slash + 1));
-    if (name.length === 0 || name.equals(Buffer.from('.')) || name.equals(Buffer.from('..')))
+    const text = slash < 0 ? node.path : node.path.slice(slash + 1);
+    if (text === '' || text === '.' || text === '..')
       throw new UserError(`${node.path}: not a valid path in a UFS image`);
+    const name = Buffer.from(text);
     if (name.length > MAXNAMLEN) {
       throw new UserError(
         `${node.path}: the name is ${name.length} bytes long; UFS names are at most ${MAXNAMLEN} bytes`,

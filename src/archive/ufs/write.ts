@@ -255,6 +255,8 @@ export interface WriteUfsOptions {
   output: string;
   epoch: number;
   plan: UfsPlan;
+  /** The inode table of `nodes` the plan was made from (planUfsWithTable), when the caller has it. */
+  table?: readonly UfsInode[];
 }
 
 /**
@@ -270,7 +272,7 @@ export interface WriteUfsOptions {
  * superblock and its copies.
  */
 export async function writeUfs(options: WriteUfsOptions): Promise<void> {
-  const table = buildInodeTable(options.nodes, options.root);
+  const table = options.table ?? buildInodeTable(options.nodes, options.root);
   validatePlan(options.plan, table);
   const image = createImage(options.output, options.plan);
   try {
