@@ -161,15 +161,20 @@ function phases(
   result: Timed,
   archive: 'hsfs' | 'ufs' | 'none',
 ): { name: string; seconds: number }[] {
+  // A ufs build with no customize step stages nothing: it finds and hashes
+  // every file while its inputs are checked, then plans the image (docs/assembly.md).
+  const ufsNames: Record<string, string> = {
+    'files:': 'files (find, md5 from the source)',
+    'hard links:': 'hard links, plan, log lines, owners, jsonl, manifest',
+  };
   const out: { name: string; seconds: number }[] = [];
   let name = 'node start, load manifest, open sources';
-  if (archive === 'ufs') name += ', UFS dry-run plan';
   let last = 0;
   for (const marker of MARKERS) {
     const line = result.lines.find((l) => l.text.startsWith(marker.prefix));
     if (!line) continue;
     out.push({ name, seconds: line.at - last });
-    name = marker.name;
+    name = (archive === 'ufs' && ufsNames[marker.prefix]) || marker.name;
     last = line.at;
   }
   if (archive === 'none') name += ', modes, keep staging';

@@ -67,7 +67,10 @@ export async function parallelGzip(
   let previous: Buffer | undefined; // the last full block, held until we know it is not final
   let dictionary: Buffer | undefined;
   const launch = (block: Buffer, final: boolean) => {
-    const opts: zlib.ZlibOptions = { chunkSize: BLOCK + (BLOCK >> 3),
+    const opts: zlib.ZlibOptions = {
+      // Room for the whole output of a block: zlib's default 16 KiB would
+      // come back to the main thread some thirty times per block.
+      chunkSize: BLOCK + (BLOCK >> 3),
       level,
       finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
     };

@@ -164,7 +164,8 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
               buffers[worker],
             );
         Object.assign(node, digest, { tag: found.tag, source: found.path });
-        if (locateOnly) node.content = found.resolved;
+        if (locateOnly)
+          Object.assign(node, { content: found.resolved, diskBytes: found.diskBytes });
         if (found.shadows.length > 0) node.shadows = found.shadows;
         if (found.viaSymlink) node.resolved = found.resolved;
         counts[found.tag]++;

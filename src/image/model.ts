@@ -36,6 +36,12 @@ export interface ImageNode {
    * whose bytes are the image file's, read by the archive writer.
    */
   content?: string;
+  /**
+   * With `content`: the bytes that file takes on disk (st_blocks x 512), as
+   * the source lookup found them; fewer than `size` means sparse (the UFS
+   * plan then reads which blocks are holes).
+   */
+  diskBytes?: number;
   size?: number;
   md5?: string;
   /** s: link text; h: the existing path as written in the manifest. */

@@ -488,6 +488,7 @@ async function writeArchive(
     );
   } else if (isUfs(archive)) {
     const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
+    info(`${archive}: planning the boot_archive`);
     const { plan: ufsPlan, table } = withManifestLine(prepared, () =>
       planUfsWithTable(image.values(), planOptions),
     );

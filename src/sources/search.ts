@@ -25,6 +25,8 @@ export interface FoundSource {
   /** True when a symlink (the file or a parent) was followed to reach it. */
   viaSymlink: boolean;
   size: number;
+  /** Bytes the file takes on disk (st_blocks x 512). */
+  diskBytes: number;
   /** Later sources that also have the path (`TAG:path`): the first one wins over them. */
   shadows: string[];
 }
@@ -106,15 +108,18 @@ export class SourceSearch {
   }
 
   /** The first source that has `path` as a regular file, or every place searched. */
-  async find(path: string): Promise<FoundSource | SearchMiss> {
+  find(path: string): Promise<FoundSource | SearchMiss> {
     const known = this.remembered?.get(path);
     if (known) {
       this.remembered!.delete(path);
-      return known;
+      return Promise.resolve(known);
     }
-    const found = this.lookUp(path);
-    this.remembered?.set(path, found);
-    return found;
+    // A throw in the executor rejects the promise.
+    return new Promise((resolve) => {
+      const found = this.lookUp(path);
+      this.remembered?.set(path, found);
+      resolve(found);
+    });
   }
 
   /**
@@ -174,6 +179,7 @@ export class SourceSearch {
         resolved,
         viaSymlink,
         size: info.size,
+        diskBytes: info.blocks * 512,
         shadows,
       };
     }

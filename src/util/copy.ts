@@ -92,10 +92,12 @@ export function md5OfOpenFile(handle: FileHandle): Promise<Digest> {
  * thousands of mostly small files, and a promise round trip per open, read
  * and close costs more than the reads themselves.
  */
-export async function md5OfFile(
-  path: string,
-  buffer: Buffer = Buffer.allocUnsafe(CHUNK),
-): Promise<Digest> {
+export function md5OfFile(path: string, buffer?: Buffer): Promise<Digest> {
+  // A throw in the executor rejects the promise.
+  return new Promise((resolve) => resolve(md5OfFileSync(path, buffer)));
+}
+
+function md5OfFileSync(path: string, buffer: Buffer = Buffer.allocUnsafe(CHUNK)): Digest {
   const fd = openSync(path, 'r');
   try {
     const hash = createHash('md5');

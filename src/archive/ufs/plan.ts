@@ -226,7 +226,8 @@ function contentShape(
 ): ContentShape {
   if (inode.kind === 'f' && stagingRoot !== undefined && inode.size > 0) {
     const path = contentPath?.(inode.path) ?? join(stagingRoot, inode.path);
-    if (statSync(path).blocks * 512 < inode.size) {
+    // The model may know how much of the file is on disk; else one stat says.
+    if ((inode.diskBytes ?? statSync(path).blocks * 512) < inode.size) {
       const lbns = allocatedBlocks(path, inode.size);
       sparse.set(inode.path, lbns);
       return sparseShape(inode.size, lbns);

@@ -27,6 +27,8 @@ export interface UfsInode {
   nlink: number;
   /** Bytes of content: file size, directory size, symlink length. */
   size: number;
+  /** Files: the bytes their content takes on disk, when the image model knows it (ImageNode.diskBytes). */
+  diskBytes?: number;
   /** Symlinks: the link text. */
   target?: Buffer;
   /** Directories: the entries other than . and .., in byte order. */
@@ -127,6 +129,7 @@ export function buildInodeTable(
         }
         inode = newInode(table, file, 'f', size, parent.ino);
         inode.path = node.path;
+        if (file.diskBytes !== undefined) inode.diskBytes = file.diskBytes;
         inodeOfFile.set(file.path, inode);
       }
     }

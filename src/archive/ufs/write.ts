@@ -145,20 +145,20 @@ class Writer {
   private length = 0;
   private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER);
   constructor(private readonly fd: number) {}
-  async write(position: number, data: Buffer): Promise<void> {
+  write(position: number, data: Buffer): void {
     // The first 8 KiB stay zero: the boot-time reader reads a hole from there (docs/ufs.md).
     if (position < SBLOCK_OFFSET) throw new Error(`internal error: a write at ${position}, in the boot area`); // prettier-ignore
-    if (this.start >= 0 && this.start + this.length !== position) await this.flush();
+    if (this.start >= 0 && this.start + this.length !== position) this.flush();
     let done = 0;
     while (done < data.length) {
       if (this.start < 0) this.start = position + done;
       const n = data.copy(this.buffer, this.length, done);
       this.length += n;
       done += n;
-      if (this.length === this.buffer.length) await this.flush();
+      if (this.length === this.buffer.length) this.flush();
     }
   }
-  async flush(): Promise<void> {
+  flush(): void {
     if (this.start < 0) return;
     const position = this.start;
     const length = this.length;
@@ -186,7 +186,7 @@ class ContentLayout {
   ) {}
 
   /** Stores logical block `lbn` (data of at most one block; zero-padded). */
-  async put(lbn: number, data: Buffer, tailFrags: number): Promise<void> {
+  put(lbn: number, data: Buffer, tailFrags: number): void {
     let frag: number;
     let size: number;
     if (tailFrags > 0) {
@@ -201,7 +201,7 @@ class ContentLayout {
           slot = current;
           continue;
         }
-        if (current) await this.closeLevel(level);
+        if (current) this.closeLevel(level);
         const frag = this.alloc.block();
         this.frags += FRAG;
         if (slot) this.setPointer(slot.buf, lbn, level, frag);
@@ -217,7 +217,7 @@ class ContentLayout {
     this.frags += size / FSIZE;
     const block =
       data.length === size ? data : Buffer.concat([data, Buffer.alloc(size - data.length)]);
-    await this.out.write(frag * FSIZE, block);
+    this.out.write(frag * FSIZE, block);
   }
 
   /** Index of lbn's pointer in the indirect block at `level` of its path. */
@@ -232,17 +232,17 @@ class ContentLayout {
     buf.writeInt32LE(frag, (Math.floor(x / span) % NINDIR) * 4);
   }
 
-  private async closeLevel(level: number): Promise<void> {
+  private closeLevel(level: number): void {
     for (const l of [...this.open.keys()].sort((a, b) => b - a)) {
       if (l < level) break;
       const block = this.open.get(l)!;
-      await this.out.write(block.frag * FSIZE, block.buf);
+      this.out.write(block.frag * FSIZE, block.buf);
       this.open.delete(l);
     }
   }
 
-  async finish(): Promise<void> {
-    await this.closeLevel(0);
+  finish(): void {
+    this.closeLevel(0);
   }
 }
 
@@ -365,14 +365,14 @@ async function populateImage(
               : `${data.length} bytes, not its ${inode.size}`;
           throw new UserError(`${path}: the staged file has ${has} (changed while packing?)`);
         }
-        await putContent(data, 0, inode.size, layout);
-      } else if (lbns) await writeSparseContent(path, inode.size, lbns, layout);
-      else await writeFileContent(path, inode.size, layout, chunk);
+        putContent(data, 0, inode.size, layout);
+      } else if (lbns) writeSparseContent(path, inode.size, lbns, layout);
+      else writeFileContent(path, inode.size, layout, chunk);
     } else {
       const content = inode.kind === 'd' ? directoryContent(inode) : inode.target!;
-      await putContent(content, 0, content.length, layout, true);
+      putContent(content, 0, content.length, layout, true);
     }
-    await layout.finish();
+    layout.finish();
     const type = inode.kind === 'd' ? IFDIR : inode.kind === 'f' ? IFREG : IFLNK;
     dinodes.push({
       mode: type | inode.mode,
@@ -387,7 +387,7 @@ async function populateImage(
       gen: 0,
     });
   }
-  await image.out.flush();
+  image.out.flush();
   return { dinodes, largefiles };
 }
 
@@ -534,12 +534,12 @@ function writeAll(fd: number, data: Buffer, position: number): void {
 }
 
 /** A sparse staged file: only the blocks the plan found not all zeros are read. */
-async function writeSparseContent(
+function writeSparseContent(
   path: string,
   size: number,
   lbns: readonly number[],
   layout: ContentLayout,
-): Promise<void> {
+): void {
   const fd = openStaged(path);
   try {
     const nblk = blockCount(size);
@@ -552,7 +552,7 @@ async function writeSparseContent(
         throw new UserError(
           `${path}: the staged file is shorter than its ${size} bytes (changed while packing?)`,
         );
-      await layout.put(lbn, block, lbn === nblk - 1 ? tail : 0);
+      layout.put(lbn, block, lbn === nblk - 1 ? tail : 0);
     }
   } finally {
     closeSync(fd);
@@ -568,12 +568,7 @@ function openStaged(path: string): number {
 }
 
 /** Streams a staged file into its blocks; all-zero blocks but the last become holes. */
-async function writeFileContent(
-  path: string,
-  size: number,
-  layout: ContentLayout,
-  chunk: Buffer,
-): Promise<void> {
+function writeFileContent(path: string, size: number, layout: ContentLayout, chunk: Buffer): void {
   if (size === 0) return;
   const fd = openStaged(path);
   try {
@@ -595,7 +590,7 @@ async function writeFileContent(
       // A chunk of holes (the common case in a sparse file) is skipped at once.
       if (position < size && isZero(chunk.subarray(0, want))) continue;
       // The writer copies what it is given: the chunk is free for the next read.
-      await putContent(chunk.subarray(0, want), first, size, layout);
+      putContent(chunk.subarray(0, want), first, size, layout);
     }
   } finally {
     closeSync(fd);
@@ -607,13 +602,13 @@ async function writeFileContent(
  * end) into the layout: all-zero blocks but the file's last become holes,
  * unless `everyBlock` (directories and symlinks have no holes).
  */
-async function putContent(
+function putContent(
   data: Buffer,
   first: number,
   size: number,
   layout: ContentLayout,
   everyBlock = false,
-): Promise<void> {
+): void {
   const nblk = blockCount(size);
   const tail = tailFragments(size);
   for (let i = 0; i * BSIZE < data.length; i++) {
@@ -621,7 +616,7 @@ async function putContent(
     const block = data.subarray(i * BSIZE, Math.min((i + 1) * BSIZE, data.length));
     const last = lbn === nblk - 1;
     if (!everyBlock && !last && isZero(block)) continue;
-    await layout.put(lbn, block, last ? tail : 0);
+    layout.put(lbn, block, last ? tail : 0);
   }
 }
 
