@@ -42,7 +42,9 @@ export async function parallelGzip(
   options: { level?: number; threads?: number } = {},
 ): Promise<number> {
   const level = options.level ?? 6;
-  const inFlight = Math.max(1, options.threads ?? availableParallelism());
+  // One block more than there are cores: a thread that finishes finds the
+  // next block queued instead of waiting for the main thread to read it.
+  const inFlight = Math.max(1, options.threads ?? availableParallelism() + 1);
   const pending: { deflated: Promise<Buffer>; block: Buffer }[] = [];
   // Input blocks whose deflate is done, for the next ones (but the last
   // one launched: the next launch takes its dictionary from it).

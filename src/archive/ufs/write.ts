@@ -129,6 +129,9 @@ class BlockAllocator {
   }
 }
 
+/** Zeros that pad a short last block. */
+const ZERO_BLOCK = Buffer.alloc(BSIZE);
+
 /** Bytes of adjacent writes the writer gathers before it issues them. */
 const WRITE_BUFFER = 1 << 20;
 
@@ -215,9 +218,10 @@ class ContentLayout {
     }
     if (lbn < NDADDR) this.db[lbn] = frag;
     this.frags += size / FSIZE;
-    const block =
-      data.length === size ? data : Buffer.concat([data, Buffer.alloc(size - data.length)]);
-    this.out.write(frag * FSIZE, block);
+    // The rest of a short last block is zeros, written after it (one write for both).
+    this.out.write(frag * FSIZE, data);
+    if (data.length < size)
+      this.out.write(frag * FSIZE + data.length, ZERO_BLOCK.subarray(0, size - data.length));
   }
 
   /** Index of lbn's pointer in the indirect block at `level` of its path. */
