@@ -96742,7 +96742,9 @@ function crc32(data, crc) {
  */
 async function parallelGzip(input, output, options = {}) {
     const level = options.level ?? 6;
-    const inFlight = Math.max(1, options.threads ?? (0,external_node_os_.availableParallelism)());
+    // One block more than there are cores: a thread that finishes finds the
+    // next block queued instead of waiting for the main thread to read it.
+    const inFlight = Math.max(1, options.threads ?? (0,external_node_os_.availableParallelism)() + 1);
     const pending = [];
     // Input blocks whose deflate is done, for the next ones (but the last
     // one launched: the next launch takes its dictionary from it).
@@ -96768,6 +96770,9 @@ async function parallelGzip(input, output, options = {}) {
     let dictionary;
     const launch = (block, final) => {
         const opts = {
+            // Room for the whole output of a block: zlib's default 16 KiB would
+            // come back to the main thread some thirty times per block.
+            chunkSize: BLOCK + (BLOCK >> 3),
             level,
             finishFlush: final ? external_node_zlib_.constants.Z_FINISH : external_node_zlib_.constants.Z_SYNC_FLUSH,
         };

@@ -39926,6 +39926,7 @@ var cleanup = __nccwpck_require__(5769);
 
 
 
+
 const CHUNK = 1 << 20;
 /** Reads `input` to the end in chunks, hashing each and passing it to `sink`. */
 async function digestChunks(input, buffer, sink) {
@@ -39996,14 +39997,32 @@ async function copyWithMd5(from, to, mode, buffer = Buffer.allocUnsafe(CHUNK)) {
 function md5OfOpenFile(handle) {
     return digestChunks(handle, Buffer.allocUnsafe(CHUNK));
 }
-/** md5 of a file (for files the customize step created or changed). */
-async function md5OfFile(path, buffer = Buffer.allocUnsafe(CHUNK)) {
-    const input = await (0,promises_.open)(path, 'r');
+/**
+ * md5 of a file: a source found for the image, or a file the customize step
+ * created or changed. Read with synchronous calls: the builds hash tens of
+ * thousands of mostly small files, and a promise round trip per open, read
+ * and close costs more than the reads themselves.
+ */
+function md5OfFile(path, buffer) {
+    // A throw in the executor rejects the promise.
+    return new Promise((resolve) => resolve(md5OfFileSync(path, buffer)));
+}
+function md5OfFileSync(path, buffer = Buffer.allocUnsafe(CHUNK)) {
+    const fd = (0,external_node_fs_.openSync)(path, 'r');
     try {
-        return await digestChunks(input, buffer);
+        const hash = (0,external_node_crypto_.createHash)('md5');
+        let size = 0;
+        for (;;) {
+            const bytesRead = (0,external_node_fs_.readSync)(fd, buffer, 0, buffer.length, null);
+            if (bytesRead === 0)
+                break;
+            hash.update(buffer.subarray(0, bytesRead));
+            size += bytesRead;
+        }
+        return { size, md5: hash.digest('hex') };
     }
     finally {
-        await input.close();
+        (0,external_node_fs_.closeSync)(fd);
     }
 }
 /**
