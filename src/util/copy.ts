@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
@@ -100,8 +101,13 @@ export function md5OfFile(path: string, buffer?: Buffer): Promise<Digest> {
 function md5OfFileSync(path: string, buffer: Buffer = Buffer.allocUnsafe(CHUNK)): Digest {
   const fd = openSync(path, 'r');
   try {
-    const hash = createHash('md5');
-    let size = 0;
+    let size = readSync(fd, buffer, 0, buffer.length, null);
+    // A file that fits the buffer (most do) is hashed in one call, with no
+    // Hash object (and its native state) left for the garbage collector.
+    if (size < buffer.length && oneShotHash) {
+      return { size, md5: oneShotHash('md5', buffer.subarray(0, size), 'hex') };
+    }
+    const hash = createHash('md5').update(buffer.subarray(0, size));
     for (;;) {
       const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
       if (bytesRead === 0) break;
@@ -113,6 +119,11 @@ function md5OfFileSync(path: string, buffer: Buffer = Buffer.allocUnsafe(CHUNK))
     closeSync(fd);
   }
 }
+
+/** crypto.hash(), from Node 20.12; older versions take createHash(). */
+const oneShotHash = (
+  crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'hex') => string }
+).hash;
 
 /**
  * Runs `work` over `items` with at most `limit` in flight, keeping result
