@@ -3,7 +3,9 @@ import { createWriteStream } from 'node:fs';
 import { lstat, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { Header, Pax } from 'tar';
+// The two encoders alone, not the whole of node-tar: they are all the tgz writer uses.
+import { Header } from 'tar/header';
+import { Pax } from 'tar/pax';
 import { compareBytes } from '../manifest/path.js';
 import { partialName } from '../util/atomic.js';
 import { parallelGzip } from './gzip.js';
