@@ -39927,6 +39927,7 @@ var cleanup = __nccwpck_require__(5769);
 
 
 
+
 const CHUNK = 1 << 20;
 /** Reads `input` to the end in chunks, hashing each and passing it to `sink`. */
 async function digestChunks(input, buffer, sink) {
@@ -40010,8 +40011,13 @@ function md5OfFile(path, buffer) {
 function md5OfFileSync(path, buffer = Buffer.allocUnsafe(CHUNK)) {
     const fd = (0,external_node_fs_.openSync)(path, 'r');
     try {
-        const hash = (0,external_node_crypto_.createHash)('md5');
-        let size = 0;
+        let size = (0,external_node_fs_.readSync)(fd, buffer, 0, buffer.length, null);
+        // A file that fits the buffer (most do) is hashed in one call, with no
+        // Hash object (and its native state) left for the garbage collector.
+        if (size < buffer.length && oneShotHash) {
+            return { size, md5: oneShotHash('md5', buffer.subarray(0, size), 'hex') };
+        }
+        const hash = (0,external_node_crypto_.createHash)('md5').update(buffer.subarray(0, size));
         for (;;) {
             const bytesRead = (0,external_node_fs_.readSync)(fd, buffer, 0, buffer.length, null);
             if (bytesRead === 0)
@@ -40025,6 +40031,8 @@ function md5OfFileSync(path, buffer = Buffer.allocUnsafe(CHUNK)) {
         (0,external_node_fs_.closeSync)(fd);
     }
 }
+/** crypto.hash(), from Node 20.12; older versions take createHash(). */
+const oneShotHash = external_node_crypto_.hash;
 /**
  * Runs `work` over `items` with at most `limit` in flight, keeping result
  * order. After a failure no new item starts, and the first error is thrown
