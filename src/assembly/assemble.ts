@@ -1,5 +1,6 @@
 import { link, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { compareBytes, parentPath } from '../manifest/path.js';
 import { formatMode } from '../formats/manifest-line.js';
 import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
@@ -19,6 +20,8 @@ const STAGING_DIR_MODE = 0o755;
 const STAGING_FILE_MODE = 0o644;
 const COPY_CONCURRENCY = 8;
 const COPY_BUFFER = 1 << 20;
+/** Files found (and hashed) between two turns of the event loop. */
+const YIELD_EVERY = 64;
 
 export interface AssemblyProgress {
   phase: 'directories' | 'files' | 'symlinks' | 'hard links';
@@ -169,7 +172,11 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
         Buffer.allocUnsafe(COPY_BUFFER),
       );
   let filesDone = 0;
-  await mapLimit(files, COPY_CONCURRENCY, async (node, _index, worker) => {
+  await mapLimit(files, COPY_CONCURRENCY, async (node, index, worker) => {
+    // Lookups and md5s are synchronous calls (src/sources/search.ts,
+    // src/util/copy.ts): the event loop turns now and then, so that
+    // signals and progress are not held up for the whole phase.
+    if (index % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     const found = await search.find(node.path);
     if (!isFound(found)) {
       node.status = 'failed';
