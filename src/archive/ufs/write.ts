@@ -35,13 +35,7 @@ import {
   type Csum,
   type Dinode,
 } from './layout.js';
-import {
-  FragmentPacker,
-  groupFragments,
-  isZero,
-  summaryFragments,
-  type UfsPlan,
-} from './plan.js';
+import { FragmentPacker, groupFragments, isZero, summaryFragments, type UfsPlan } from './plan.js';
 import {
   blockCount,
   buildInodeTable,
