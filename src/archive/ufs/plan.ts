@@ -115,9 +115,8 @@ export function defaultFreeInodes(inodesUsed: number): number {
   return Math.ceil(inodesUsed / 10);
 }
 
-/** Bytes read at a time from a staged file. */
-export const CHUNK = 1024 * BSIZE; // 8 MiB: fewer, larger reads skip holes fastest
-const SCAN_CHUNK = 128 * BSIZE;
+/** Bytes read at a time from a staged file (whole blocks), by the plan and the writer. */
+export const CHUNK = 128 * BSIZE;
 const ZEROS = Buffer.alloc(CHUNK);
 
 /** True when the buffer (at most CHUNK bytes) is all zeros. */
@@ -133,10 +132,10 @@ export function allocatedBlocks(path: string, size: number): number[] {
   const nblk = blockCount(size);
   const out: number[] = [];
   // 1 MiB synchronous reads: holes go by at memory speed.
-  const chunk = Buffer.alloc(SCAN_CHUNK);
+  const chunk = Buffer.alloc(CHUNK);
   const fd = openSync(path, 'r');
   try {
-    for (let first = 0; first < nblk; first += SCAN_CHUNK / BSIZE) {
+    for (let first = 0; first < nblk; first += CHUNK / BSIZE) {
       const want = Math.min(chunk.length, size - first * BSIZE);
       let got = 0;
       while (got < want) {

@@ -35,7 +35,14 @@ import {
   type Csum,
   type Dinode,
 } from './layout.js';
-import { FragmentPacker, groupFragments, isZero, summaryFragments, type UfsPlan } from './plan.js';
+import {
+  CHUNK,
+  FragmentPacker,
+  groupFragments,
+  isZero,
+  summaryFragments,
+  type UfsPlan,
+} from './plan.js';
 import {
   blockCount,
   buildInodeTable,
@@ -343,7 +350,7 @@ async function populateImage(
   const fileOf = options.contentPath ?? ((path: string) => join(stagingRoot, path));
   const dinodes: Dinode[] = [];
   let largefiles = false;
-  const chunk = Buffer.alloc(READ_CHUNK);
+  const chunk = Buffer.alloc(CHUNK);
   // A small file is read whole, with one byte of room more: a file that grew is found.
   const smallBuffer = Buffer.allocUnsafe(SMALL_FILE + 1);
   for (const [index, inode] of table.entries()) {
@@ -617,8 +624,6 @@ function putContent(
   }
 }
 
-/** Bytes read at a time from a larger file (whole blocks). */
-const READ_CHUNK = 128 * BSIZE;
 /** Files up to this size are read whole, into one buffer. */
 const SMALL_FILE = 256 * 1024;
 /** Inodes written between two turns of the event loop. */
