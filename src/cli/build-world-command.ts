@@ -7,7 +7,7 @@ import {
   type BuildWorldOption,
 } from '../options/build-world.js';
 import { flag } from './options.js';
-import { buildWorld, type BuildWorldResult } from '../world/build-world.js';
+import type { BuildWorldResult } from '../world/build-world.js';
 import { UsageError } from '../util/errors.js';
 
 interface BuildWorldFlags {
@@ -94,6 +94,7 @@ export function buildWorldCommand(): Command {
               )
           : noCache;
       const human = flags.json ? process.stderr : process.stdout;
+      const { buildWorld } = await import('../world/build-world.js');
       const result = await buildWorld({
         ...settings,
         cache,

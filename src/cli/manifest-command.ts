@@ -1,13 +1,5 @@
 import { Command, Option } from 'commander';
-import {
-  diffJson,
-  diffManifests,
-  formatDiffText,
-  isSame,
-  type DiffSide,
-} from '../manifest/diff.js';
-import { formatLintText, lintJson, lintManifests } from '../manifest/lint.js';
-import { mergeManifests } from '../manifest/merged-output.js';
+import type { DiffSide } from '../manifest/diff.js';
 import { formatDiagnostic, type Diagnostic } from '../manifest/types.js';
 import { cliNames } from '../options/names.js';
 import {
@@ -75,6 +67,7 @@ function lintCommand(setExitCode: (code: number) => void): Command {
     .addOption(formatOption())
     .action(async (inputs: string[], flags: LintFlags) => {
       const { defines, strict, format } = settings(flags);
+      const { formatLintText, lintJson, lintManifests } = await import('../manifest/lint.js');
       const result = await lintManifests(inputs, defines, { strict });
       writeOut(
         format === 'json'
@@ -108,6 +101,7 @@ function mergeCommand(): Command {
     .option('--define <NAME=VALUE>', DEFINE_HELP, collect)
     .action(async (inputs: string[], flags: MergeFlags) => {
       const { defines } = settings(flags);
+      const { mergeManifests } = await import('../manifest/merged-output.js');
       const result = await mergeManifests(inputs, defines);
       writeDiagnostics(result.diagnostics);
       if (result.text === undefined) {
@@ -149,6 +143,8 @@ function diffCommand(setExitCode: (code: number) => void): Command {
     .addOption(formatOption())
     .action(async (inputA: string, inputB: string, flags: DiffFlags) => {
       const { defines, format } = settings(flags);
+      const { diffJson, diffManifests, formatDiffText, isSame } =
+        await import('../manifest/diff.js');
       const result = await diffManifests(inputA, inputB, defines);
       writeDiagnostics(result.a.loaded.diagnostics);
       writeDiagnostics(result.b.loaded.diagnostics);

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { COMPRESSIONS, exportPathLine } from '../host/cache-tools.js';
-import { setupHost, type SetupHostResult } from '../host/setup-host.js';
+import type { SetupHostResult } from '../host/setup-host.js';
 import { cliNames } from '../options/names.js';
 import {
   parseSetupHostOptions,
@@ -144,6 +144,7 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
         cliNames<SetupHostOption>(),
         { workspace: '.' },
       );
+      const { setupHost } = await import('../host/setup-host.js');
       const result = await setupHost({
         ...settings,
         onInfo: (message) => process.stderr.write(`${message}\n`),

@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { formatMarkdown, formatText } from '../verify/report.js';
 import { cliNames } from '../options/names.js';
 import {
   parseVerifyOptions,
@@ -9,7 +8,6 @@ import {
   type VerifyOption,
 } from '../options/verify-manifest.js';
 import { FAIL_ON, SKIPPABLE_CHECKS } from '../verify/types.js';
-import { verifyManifest } from '../verify/verify.js';
 import { describeError, UserError } from '../util/errors.js';
 import { collect } from './options.js';
 
@@ -137,6 +135,10 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
         },
         cliNames<VerifyOption>(),
       );
+      const [{ verifyManifest }, { formatMarkdown, formatText }] = await Promise.all([
+        import('../verify/verify.js'),
+        import('../verify/report.js'),
+      ]);
       const report = await verifyManifest(verify);
       const text =
         format === 'json'
