@@ -350,10 +350,10 @@ export function writeDirent(
   off: number,
   ino: number,
   reclen: number,
-  name: Buffer,
+  name: string,
 ): void {
   buf.writeUInt32LE(ino, off);
   buf.writeUInt16LE(reclen, off + 4);
-  buf.writeUInt16LE(name.length, off + 6);
-  name.copy(buf, off + 8);
+  // The name in UTF-8; reclen leaves room for it and its NUL.
+  buf.writeUInt16LE(buf.write(name, off + 8, 'utf8'), off + 6);
 }

@@ -262,7 +262,8 @@ export function planFromTable(
   let indirectBlocks = 0;
   let directoryFragments = 0;
   let symlinkFragments = 0;
-  for (const [i, inode] of table.entries()) {
+  for (let i = 0; i < table.length; i++) {
+    const inode = table[i];
     const shape = shapes[i];
     const frags = shape.blocks * FRAG + shape.tailFrags;
     indirectBlocks += shape.indirect;
@@ -281,7 +282,9 @@ export function planFromTable(
     const packer = new FragmentPacker();
     const cs = summaryFragments(ncg);
     let blocks = Math.floor(cs / FRAG) + (packer.take(cs % FRAG) ? 1 : 0);
-    for (const shape of shapes) {
+    // Indexed: this runs once per group count tried, over every inode.
+    for (let i = 0; i < shapes.length; i++) {
+      const shape = shapes[i];
       blocks += shape.blocks + shape.indirect;
       if (packer.take(shape.tailFrags)) blocks++;
     }

@@ -32,8 +32,14 @@ export interface UfsInode {
   /** Symlinks: the link text. */
   target?: Buffer;
   /** Directories: the entries other than . and .., in byte order. */
-  entries?: { name: Buffer; ino: number }[];
+  entries?: DirectoryEntry[];
   parent: number;
+}
+
+/** A name in a directory and the inode it stands for. */
+export interface DirectoryEntry {
+  name: string;
+  ino: number;
 }
 
 /**
@@ -47,11 +53,19 @@ export function buildInodeTable(
   root: { mode: number; uid: number; gid: number },
 ): UfsInode[] {
   const sorted = [...nodes].sort((a, b) => compareBytes(a.path, b.path));
-  const byPath = new Map<string, ImageNode>();
-  for (const node of sorted) {
-    if (byPath.has(node.path)) throw new UserError(`${node.path}: listed twice in the image`);
-    byPath.set(node.path, node);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].path === sorted[i - 1].path)
+      throw new UserError(`${sorted[i].path}: listed twice in the image`);
   }
+  // Only what is looked up again is kept by path: the files hard links end
+  // at, and the directories (as parents). The table is made for tens of
+  // thousands of entries; a map of every path would be most of its memory.
+  const linkedFiles = new Set<string>();
+  for (const node of sorted) {
+    if (node.type === 'h' && node.linkedFile !== undefined) linkedFiles.add(node.linkedFile);
+  }
+  const linkedNodes = new Map<string, ImageNode>();
+  for (const node of sorted) if (linkedFiles.has(node.path)) linkedNodes.set(node.path, node);
   const rootInode: UfsInode = {
     ino: ROOTINO,
     kind: 'd',
@@ -65,22 +79,22 @@ export function buildInodeTable(
     parent: ROOTINO,
   };
   const table: UfsInode[] = [rootInode];
-  const inodeOfPath = new Map<string, UfsInode>([['', rootInode]]);
-  const inodeOfFile = new Map<string, UfsInode>();
+  const directoryOfPath = new Map<string, UfsInode>([['', rootInode]]);
+  const inodeOfLinkedFile = new Map<string, UfsInode>();
   for (const node of sorted) {
     const slash = node.path.lastIndexOf('/');
     const parentPath = slash < 0 ? '' : node.path.slice(0, slash);
     const text = slash < 0 ? node.path : node.path.slice(slash + 1);
     if (text === '' || text === '.' || text === '..')
       throw new UserError(`${node.path}: not a valid path in a UFS image`);
-    const name = Buffer.from(text);
-    if (name.length > MAXNAMLEN) {
+    const nameBytes = Buffer.byteLength(text);
+    if (nameBytes > MAXNAMLEN) {
       throw new UserError(
-        `${node.path}: the name is ${name.length} bytes long; UFS names are at most ${MAXNAMLEN} bytes`,
+        `${node.path}: the name is ${nameBytes} bytes long; UFS names are at most ${MAXNAMLEN} bytes`,
       );
     }
-    const parent = inodeOfPath.get(parentPath);
-    if (!parent || parent.kind !== 'd')
+    const parent = directoryOfPath.get(parentPath);
+    if (!parent)
       throw new UserError(`${node.path}: its parent ${parentPath} is not a directory in the image`);
 
     let inode: UfsInode | undefined;
@@ -103,14 +117,15 @@ export function buildInodeTable(
       inode.entries = [];
       inode.nlink = 2;
       parent.nlink++;
+      directoryOfPath.set(node.path, inode);
     } else {
       // A file, or a hard link sharing the inode of the file it ends at.
       const fileNode =
         node.type === 'h' && node.linkedFile !== undefined
-          ? byPath.get(node.linkedFile)
+          ? linkedNodes.get(node.linkedFile)
           : undefined;
       const file = fileNode?.type === 'f' ? fileNode : node;
-      inode = inodeOfFile.get(file.path);
+      inode = inodeOfLinkedFile.get(file.path);
       if (inode) {
         inode.nlink++;
       } else {
@@ -130,15 +145,14 @@ export function buildInodeTable(
         inode = newInode(table, file, 'f', size, parent.ino);
         inode.path = node.path;
         if (file.diskBytes !== undefined) inode.diskBytes = file.diskBytes;
-        inodeOfFile.set(file.path, inode);
+        if (linkedFiles.has(file.path)) inodeOfLinkedFile.set(file.path, inode);
       }
     }
-    parent.entries!.push({ name, ino: inode.ino });
-    inodeOfPath.set(node.path, inode);
+    parent.entries!.push({ name: text, ino: inode.ino });
   }
   for (const inode of table) {
     if (inode.kind !== 'd') continue;
-    inode.entries!.sort((a, b) => Buffer.compare(a.name, b.name));
+    inode.entries!.sort((a, b) => compareBytes(a.name, b.name));
     inode.size = directorySize(inode.entries!);
   }
   return table;
@@ -168,24 +182,20 @@ function newInode(
 
 /** Packs . and .. and the entries into DIRBLKSIZ chunks; calls `put` per entry. */
 function packDirectory(
-  entries: readonly { name: Buffer; ino: number }[],
+  entries: readonly DirectoryEntry[],
   self: number,
   parent: number,
-  put?: (off: number, ino: number, reclen: number, name: Buffer) => void,
+  put?: (off: number, ino: number, reclen: number, name: string) => void,
 ): number {
-  const all = [
-    { name: Buffer.from('.'), ino: self },
-    { name: Buffer.from('..'), ino: parent },
-    ...entries,
-  ];
+  const all = [{ name: '.', ino: self }, { name: '..', ino: parent }, ...entries];
   let chunk = 0; // start of the current chunk
   let used = 0; // bytes used in it
-  let last: { off: number; ino: number; name: Buffer; size: number } | undefined;
+  let last: { off: number; ino: number; name: string; size: number } | undefined;
   const flushLast = (end: number) => {
     if (last && put) put(last.off, last.ino, end - last.off, last.name);
   };
   for (const entry of all) {
-    const size = direntSize(entry.name.length);
+    const size = direntSize(Buffer.byteLength(entry.name));
     if (used + size > DIRBLKSIZ) {
       flushLast(chunk + DIRBLKSIZ);
       last = undefined;
@@ -200,7 +210,7 @@ function packDirectory(
   return chunk + DIRBLKSIZ;
 }
 
-function directorySize(entries: readonly { name: Buffer; ino: number }[]): number {
+function directorySize(entries: readonly DirectoryEntry[]): number {
   return packDirectory(entries, 0, 0);
 }
 

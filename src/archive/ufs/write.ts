@@ -18,7 +18,6 @@ import {
   IBLKNO,
   IFDIR,
   IFLNK,
-  IFMT,
   IFREG,
   INODE_SIZE,
   LARGEFILE_SIZE,
@@ -281,7 +280,7 @@ export async function writeUfs(options: WriteUfsOptions): Promise<void> {
   const image = createImage(options.output, options.plan);
   try {
     const content = await populateImage(image, table, options);
-    const cstotal = writeCylinderGroups(image, content.dinodes, options.epoch);
+    const cstotal = writeCylinderGroups(image, table, options.epoch);
     writeSuperblocks(image, cstotal, content.largefiles, options.epoch);
   } finally {
     closeSync(image.fd);
@@ -339,16 +338,20 @@ function createImage(output: string, plan: UfsPlan): ImageUnderConstruction {
   return { fd, plan, map, alloc, out: new Writer(fd), csaddr, csFrags };
 }
 
-/** Writes every inode's content in inode order; returns the inodes to store. */
+/**
+ * Writes every inode's content in inode order, and each group's inode
+ * blocks once its last inode is laid out: what an inode points at is not
+ * kept for the whole table (tens of thousands of them) until the end.
+ */
 async function populateImage(
   image: ImageUnderConstruction,
   table: readonly UfsInode[],
   options: WriteUfsOptions,
-): Promise<{ dinodes: Dinode[]; largefiles: boolean }> {
+): Promise<{ largefiles: boolean }> {
   const { stagingRoot, plan, epoch } = options;
   const sparseBlocks = (inode: UfsInode) => plan.sparse?.get(stagingRoot, inode.path);
   const fileOf = options.contentPath ?? ((path: string) => join(stagingRoot, path));
-  const dinodes: Dinode[] = [];
+  const inodeBlocks = new GroupInodeBlocks(image.fd, plan.inodesPerGroup);
   let largefiles = false;
   const chunk = Buffer.alloc(CHUNK);
   // A small file is read whole, with one byte of room more: a file that grew is found.
@@ -378,7 +381,7 @@ async function populateImage(
     }
     layout.finish();
     const type = inode.kind === 'd' ? IFDIR : inode.kind === 'f' ? IFREG : IFLNK;
-    dinodes.push({
+    inodeBlocks.put(inode.ino, {
       mode: type | inode.mode,
       nlink: inode.nlink,
       uid: inode.uid,
@@ -392,7 +395,39 @@ async function populateImage(
     });
   }
   image.out.flush();
-  return { dinodes, largefiles };
+  inodeBlocks.finish(plan.cylinderGroups);
+  return { largefiles };
+}
+
+/**
+ * The inode blocks of one cylinder group at a time, written when the
+ * inodes reach the next group (inode numbers only grow); groups with no
+ * inode in use get theirs all zero.
+ */
+class GroupInodeBlocks {
+  private group = 0;
+  private readonly blocks: Buffer;
+  constructor(
+    private readonly fd: number,
+    private readonly ipg: number,
+  ) {
+    this.blocks = Buffer.alloc(ipg * INODE_SIZE);
+  }
+  put(ino: number, dinode: Dinode): void {
+    const group = Math.floor(ino / this.ipg);
+    if (group < this.group) throw new Error(`internal error: inode ${ino} after group ${this.group}`); // prettier-ignore
+    while (this.group < group) this.next();
+    encodeDinode(dinode, this.blocks, (ino % this.ipg) * INODE_SIZE);
+  }
+  /** Writes the rest, up to `groups`. */
+  finish(groups: number): void {
+    while (this.group < groups) this.next();
+  }
+  private next(): void {
+    writeAll(this.fd, this.blocks, (this.group * FPG + IBLKNO) * FSIZE);
+    this.blocks.fill(0);
+    this.group++;
+  }
 }
 
 /**
@@ -401,29 +436,26 @@ async function populateImage(
  */
 function writeCylinderGroups(
   image: ImageUnderConstruction,
-  dinodes: readonly Dinode[],
+  table: readonly UfsInode[],
   epoch: number,
 ): Csum {
   const { fd, plan, map } = image;
   const ipg = plan.inodesPerGroup;
   const cstotal: Csum = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
   const summaries = Buffer.alloc(image.csFrags * FSIZE);
+  // Inodes in use: 0 and 1 (reserved, zero), then the table's, numbered in a row.
+  const inodesInUse = ROOTINO + table.length;
   for (let c = 0; c < plan.cylinderGroups; c++) {
-    const inodes = Buffer.alloc(ipg * INODE_SIZE);
     const iused = Buffer.alloc(Math.ceil(ipg / 8));
     let ndir = 0;
     let nused = 0;
     for (let i = 0; i < ipg; i++) {
       const ino = c * ipg + i;
-      const d = ino < ROOTINO ? undefined : dinodes[ino - ROOTINO];
-      if (ino >= ROOTINO && !d) continue;
+      if (ino >= inodesInUse) break;
       iused[i >> 3] |= 1 << (i & 7);
       nused++;
-      if (!d) continue; // inodes 0 and 1: reserved, in use, zero
-      encodeDinode(d, inodes, i * INODE_SIZE);
-      if ((d.mode & IFMT) === IFDIR) ndir++;
+      if (ino >= ROOTINO && table[ino - ROOTINO].kind === 'd') ndir++;
     }
-    writeAll(fd, inodes, (c * FPG + IBLKNO) * FSIZE);
 
     const ndblk = groupFragments(plan, c);
     const free = freeMap(map, c, ndblk);
