@@ -38,6 +38,16 @@ export function formatEntry(entry: ManifestEntry): string {
 
 // ---- reader ----
 
+// Owner and group names repeat on nearly every line of a manifest: entries
+// share one string for each instead of holding tens of thousands of copies.
+const sharedNames = new Map<string, string>();
+function shared(name: string): string {
+  const known = sharedNames.get(name);
+  if (known !== undefined) return known;
+  if (sharedNames.size < 1024) sharedNames.set(name, name);
+  return name;
+}
+
 export interface ParsedLine {
   entry?: ManifestEntry;
   diagnostics: Diagnostic[];
@@ -101,7 +111,18 @@ export function parseManifestLine(raw: string, loc: SourceLocation, defines: Def
             },
           ]
         : [];
-      return { entry: { type, path, mode, owner, group, ...loc }, diagnostics };
+      // Whole literals, not `...loc`: a spread builds each entry the slow way,
+      // with its own property store.
+      const entry = {
+        type,
+        path,
+        mode,
+        owner: shared(owner),
+        group: shared(group),
+        file: loc.file,
+        line: loc.line,
+      };
+      return { entry, diagnostics };
     }
     case 's':
     case 'h': {
@@ -120,7 +141,7 @@ export function parseManifestLine(raw: string, loc: SourceLocation, defines: Def
         const unsafeTarget = checkImagePath(target);
         if (unsafeTarget) return error(`unsafe hard link target: ${unsafeTarget}`);
       }
-      return { entry: { type, path, target, ...loc }, diagnostics: [] };
+      return { entry: { type, path, target, file: loc.file, line: loc.line }, diagnostics: [] };
     }
     default:
       return error(`unknown entry type "${type}" (expected d, f, s or h)`);
