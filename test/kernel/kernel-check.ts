@@ -306,8 +306,10 @@ echo KCHECK-BEGIN
 status=0
 : > /tmp/out
 if mount -t ufs -o ro,ufstype=sunx86 /dev/vda /mnt; then
+  echo KCHECK-STAGE mounted read-only
   cd /mnt
   { echo '=== ro'; list; } >> /tmp/out 2>> /tmp/err || status=ro-list-failed
+  echo KCHECK-STAGE listed read-only
   cd /
   umount /mnt
 else
@@ -319,10 +321,13 @@ if [ "$status" = 0 ]; then
 fi
 if [ "$status" = 0 ]; then
   if mount -t ufs -o ro,ufstype=sunx86 /dev/vda /mnt && mount -o remount,rw /mnt; then
+    echo KCHECK-STAGE remounted read-write
     cd /mnt
     sh /rw-steps.sh > /tmp/rwlog 2>&1 || status=rw-steps-failed
+    echo KCHECK-STAGE wrote
     cd /
     umount /mnt || status=umount-failed
+    echo KCHECK-STAGE unmounted after writing
   else
     status=remount-rw-failed
   fi
@@ -331,6 +336,7 @@ if [ "$status" = 0 ]; then
   if mount -t ufs -o ro,ufstype=sunx86 /dev/vda /mnt; then
     cd /mnt
     { echo '=== rw'; list; } >> /tmp/out 2>> /tmp/err || status=rw-list-failed
+    echo KCHECK-STAGE listed after writing
     cd /
     umount /mnt
   else
@@ -382,6 +388,24 @@ interface Guest {
   output: string;
 }
 
+/**
+ * How long one boot may take: the 2011-scale image takes about 50 s under
+ * software emulation on 2 cores. A guest that goes quiet past this is
+ * stopped (the console says after which stage) and booted once more; a
+ * second hang fails the check.
+ */
+const BOOT_LIMIT_MS = 4 * 60 * 1000;
+
+/** A guest that did not reach its end marker in time (not a failed check). */
+class GuestHung extends Error {
+  constructor(
+    readonly where: string,
+    readonly consoleText: string,
+  ) {
+    super(`the guest did not finish within ${BOOT_LIMIT_MS / 60000} min (stopped ${where})`);
+  }
+}
+
 /** Boots the kernel with `image` as /dev/vda; returns the console and the listing. */
 async function boot(
   qemu: string,
@@ -401,10 +425,14 @@ async function boot(
     '-drive', `file=${image},format=raw,if=virtio`,
     '-drive', `file=${outDisk},format=raw,if=virtio`,
   ]; // prettier-ignore
+  let timedOut = false;
   const consoleText = await new Promise<string>((resolve, reject) => {
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60 * 1000);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, BOOT_LIMIT_MS);
     child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (text += d));
     child.on('error', reject);
@@ -414,8 +442,18 @@ async function boot(
     });
   });
   const end = /KCHECK-END status=(\S+) bytes=(\d+)/.exec(consoleText);
-  if (!consoleText.includes('KCHECK-BEGIN') || !end)
-    throw new Error(`the guest did not finish; console:\n${consoleText.slice(-4000)}`);
+  if (!consoleText.includes('KCHECK-BEGIN') || !end) {
+    await rm(outDisk, { force: true });
+    if (!timedOut)
+      throw new Error(
+        `the guest stopped before its end marker; console:\n${consoleText.slice(-4000)}`,
+      );
+    const stages = [...consoleText.matchAll(/^KCHECK-STAGE (.*)$/gm)].map((m) => m[1].trim());
+    const where = consoleText.includes('KCHECK-BEGIN')
+      ? `after "${stages.at(-1) ?? 'begin'}"`
+      : 'before it began';
+    throw new GuestHung(where, consoleText);
+  }
   const bytes = Number(end[2]);
   const buf = Buffer.alloc(bytes);
   const out = await open(outDisk, 'r');
@@ -695,9 +733,27 @@ async function checkImage(
   const image = join(archiveDir, 'boot_archive');
   // The guest writes to a copy: the image itself stays as built.
   const copy = join(work, `${name}.rw.img`);
-  await run('cp', ['--sparse=always', image, copy]);
-  const started = performance.now();
-  const guest = await boot(tools.qemu, kernel, initrd, copy, work);
+  const attempt = async () => {
+    await run('cp', ['--sparse=always', image, copy]);
+    return boot(tools.qemu, kernel, initrd, copy, work);
+  };
+  let started = performance.now();
+  let guest: Guest;
+  try {
+    guest = await attempt();
+  } catch (err) {
+    // A hang is booted once more, from a fresh copy; a check that fails is not.
+    if (!(err instanceof GuestHung)) throw err;
+    log(`${name}: ${err.message}; booting it once more`);
+    started = performance.now();
+    try {
+      guest = await attempt();
+    } catch (again) {
+      if (again instanceof GuestHung)
+        throw new Error(`${again.message}, twice; console:\n${again.consoleText.slice(-4000)}`);
+      throw again;
+    }
+  }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const consoleLines = guest.console.split('\n');
   const dmesg = consoleLines
