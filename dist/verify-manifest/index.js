@@ -38491,6 +38491,18 @@ function formatEntry(entry) {
             return `${entry.type} ${entry.path}=${entry.target}`;
     }
 }
+// ---- reader ----
+// Owner and group names repeat on nearly every line of a manifest: entries
+// share one string for each instead of holding tens of thousands of copies.
+const sharedNames = new Map();
+function shared(name) {
+    const known = sharedNames.get(name);
+    if (known !== undefined)
+        return known;
+    if (sharedNames.size < 1024)
+        sharedNames.set(name, name);
+    return name;
+}
 /**
  * Parses one manifest line (docs/manifest.md). Comments and blank lines give neither
  * an entry nor a diagnostic.
@@ -38550,7 +38562,18 @@ function parseManifestLine(raw, loc, defines) {
                     },
                 ]
                 : [];
-            return { entry: { type, path, mode, owner, group, ...loc }, diagnostics };
+            // Whole literals, not `...loc`: a spread builds each entry the slow way,
+            // with its own property store.
+            const entry = {
+                type,
+                path,
+                mode,
+                owner: shared(owner),
+                group: shared(group),
+                file: loc.file,
+                line: loc.line,
+            };
+            return { entry, diagnostics };
         }
         case 's':
         case 'h': {
@@ -38574,7 +38597,7 @@ function parseManifestLine(raw, loc, defines) {
                 if (unsafeTarget)
                     return error(`unsafe hard link target: ${unsafeTarget}`);
             }
-            return { entry: { type, path, target, ...loc }, diagnostics: [] };
+            return { entry: { type, path, target, file: loc.file, line: loc.line }, diagnostics: [] };
         }
         default:
             return error(`unknown entry type "${type}" (expected d, f, s or h)`);
@@ -39590,8 +39613,8 @@ function direntSize(nameBytes) {
 function writeDirent(buf, off, ino, reclen, name) {
     buf.writeUInt32LE(ino, off);
     buf.writeUInt16LE(reclen, off + 4);
-    buf.writeUInt16LE(name.length, off + 6);
-    name.copy(buf, off + 8);
+    // The name in UTF-8; reclen leaves room for it and its NUL.
+    buf.writeUInt16LE(buf.write(name, off + 8, 'utf8'), off + 6);
 }
 //# sourceMappingURL=layout.js.map
 ;// CONCATENATED MODULE: ./build/src/archive/ufs/read.js
