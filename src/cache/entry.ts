@@ -13,8 +13,7 @@
  * CRC-32 and length trailer is what detects a corrupt or truncated entry
  * on either backend; src/archive/gzip.ts compresses on every core.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { create, extract } from 'tar';
@@ -40,7 +39,9 @@ export async function packEntry(
 ): Promise<void> {
   const cwd = dirname(proto);
   const tmp = partialName(out);
-  const output = createWriteStream(tmp, { mode: 0o644 });
+  // Created exclusively: a leftover of a killed run is removed, never written through.
+  await rm(tmp, { force: true });
+  const output = (await open(tmp, 'wx', 0o644)).createWriteStream();
   try {
     // Owners are not kept (a proto is built by the build user); mtimes are,
     // so that make sees restored files as they were.

@@ -7,21 +7,10 @@
  * must not be used, a `zstd` that prints nothing and fails, so that the
  * cache clients, the build and our own logs agree on the compression.
  */
-import {
-  access,
-  chmod,
-  constants,
-  lstat,
-  mkdir,
-  readlink,
-  rename,
-  rm,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
+import { access, constants, lstat, mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { describeError, UserError } from '../util/errors.js';
-import { partialName } from '../util/atomic.js';
+import { partialName, replaceFile } from '../util/atomic.js';
 import { run } from '../util/process.js';
 import { which } from '../util/which.js';
 
@@ -147,10 +136,7 @@ export async function prepareCacheTools(options: CacheToolsOptions): Promise<Cac
     await placeSymlink(shimDir, 'tar', tar.path);
     const hider = join(shimDir, 'zstd');
     if (hide) {
-      const tmp = partialName(hider);
-      await writeFile(tmp, HIDE_ZSTD);
-      await chmod(tmp, 0o755);
-      await rename(tmp, hider);
+      await replaceFile(hider, HIDE_ZSTD, 0o755);
     } else if (await lstat(hider).catch(() => undefined)) {
       await rm(hider, { force: true });
     }

@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import { ioError, isIoCondition } from './errors.js';
@@ -7,6 +7,30 @@ import { ioError, isIoCondition } from './errors.js';
 /** The temporary name a finished output is written under before its rename. */
 export function partialName(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}.partial`);
+}
+
+/**
+ * Writes `data` to `path` under partialName(path), created exclusively
+ * (`wx`) with exactly `mode`, then renamed into place. A leftover of a
+ * killed run at that name is removed first, never written through (a
+ * symlink planted there points nowhere we write); one planted after that
+ * fails the write.
+ */
+export async function replaceFile(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
+  const tmp = partialName(path);
+  await rm(tmp, { force: true });
+  try {
+    await writeFile(tmp, data, { flag: 'wx', mode });
+    await chmod(tmp, mode); // exactly, whatever the umask
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }
 
 /**

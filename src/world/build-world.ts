@@ -4,7 +4,7 @@
  * cached between jobs under a key made of every input. No @actions/*
  * here: the action and the CLI pass hooks and a cache backend.
  */
-import { access, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CacheBackendError, type CacheBackend, type RestoredEntry } from '../cache/backend.js';
 import { EntryRejected, installEntry, packEntry, unpackEntry } from '../cache/entry.js';
@@ -27,7 +27,7 @@ import {
 } from '../host/illumos-sh.js';
 import { formatKeyInputs, KEY_INPUTS_FILE, readKeyInputsFile } from '../formats/cache-inputs.js';
 import { requireIllumos } from '../host/uname.js';
-import { partialName } from '../util/atomic.js';
+import { replaceFile } from '../util/atomic.js';
 import { resolveBuildTime } from '../util/buildstamp.js';
 import { describeError, UserError } from '../util/errors.js';
 import { which } from '../util/which.js';
@@ -439,8 +439,7 @@ async function runStages(
 
 /** cache-key-inputs.json beside the proto: what it was built from, for the next run. */
 async function recordKeyInputs(keyInputsFile: string, inputs: KeyInputs): Promise<void> {
-  await writeFile(partialName(keyInputsFile), formatKeyInputs(inputs));
-  await rename(partialName(keyInputsFile), keyInputsFile);
+  await replaceFile(keyInputsFile, formatKeyInputs(inputs));
 }
 
 /** Packs the proto, its stamps and its inputs into a cache entry under `key`. */

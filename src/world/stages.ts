@@ -8,10 +8,10 @@
  */
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, type KeyInputs } from '../cache/key.js';
-import { partialName } from '../util/atomic.js';
+import { replaceFile } from '../util/atomic.js';
 import { describeError, UserError } from '../util/errors.js';
 import { describeStatus, run } from '../util/process.js';
 import { which } from '../util/which.js';
@@ -61,9 +61,7 @@ export async function stampCurrent(stampPath: string, expected: string): Promise
 }
 
 export async function writeStamp(stampPath: string, content: string): Promise<void> {
-  const tmp = partialName(stampPath);
-  await writeFile(tmp, content + '\n');
-  await rename(tmp, stampPath);
+  await replaceFile(stampPath, content + '\n');
 }
 
 export async function removeStamp(stampPath: string): Promise<void> {
