@@ -148,7 +148,8 @@ export async function fetchManPages(options: ManPagesOptions): Promise<ManPagesR
       },
     });
     try {
-      await pipeline(source, hasher, createWriteStream(download));
+      // wx: created exclusively (the leftover was removed above), never through a planted name.
+      await pipeline(source, hasher, createWriteStream(download, { flags: 'wx' }));
     } catch (err) {
       if (err instanceof UserError) throw err;
       throw new UserError(`cannot download ${shownUrl(url)}: ${describeError(err)}`);
