@@ -96664,8 +96664,6 @@ var promises_ = __nccwpck_require__(1455);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./build/src/cache/backend.js
 var cache_backend = __nccwpck_require__(4540);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "events"
@@ -96678,6 +96676,8 @@ var external_node_events_ = __nccwpck_require__(8474);
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "assert"
@@ -96978,6 +96978,26 @@ function parseKeyInputs(text) {
 /** The temporary name a finished output is written under before its rename. */
 function atomic_partialName(finalPath) {
     return (0,external_node_path_.join)((0,external_node_path_.dirname)(finalPath), `.${(0,external_node_path_.basename)(finalPath)}.partial`);
+}
+/**
+ * Writes `data` to `path` under partialName(path), created exclusively
+ * (`wx`) with exactly `mode`, then renamed into place. A leftover of a
+ * killed run at that name is removed first, never written through (a
+ * symlink planted there points nowhere we write); one planted after that
+ * fails the write.
+ */
+async function replaceFile(path, data, mode = 0o644) {
+    const tmp = atomic_partialName(path);
+    await (0,promises_.rm)(tmp, { force: true });
+    try {
+        await (0,promises_.writeFile)(tmp, data, { flag: 'wx', mode });
+        await (0,promises_.chmod)(tmp, mode); // exactly, whatever the umask
+        await (0,promises_.rename)(tmp, path);
+    }
+    catch (err) {
+        await (0,promises_.rm)(tmp, { force: true }).catch(() => undefined);
+        throw err;
+    }
 }
 /**
  * A text file written line by line under a temporary name and renamed into
@@ -97340,7 +97360,6 @@ function declaredImageSize(head) {
 
 
 
-
 /** An entry that must not be used: corrupt, truncated, escaping, or not ours. */
 class EntryRejected extends Error {
 }
@@ -97351,7 +97370,9 @@ class EntryRejected extends Error {
 async function packEntry(proto, stateFiles, out) {
     const cwd = (0,external_node_path_.dirname)(proto);
     const tmp = atomic_partialName(out);
-    const output = (0,external_node_fs_.createWriteStream)(tmp, { mode: 0o644 });
+    // Created exclusively: a leftover of a killed run is removed, never written through.
+    await (0,promises_.rm)(tmp, { force: true });
+    const output = (await (0,promises_.open)(tmp, 'wx', 0o644)).createWriteStream();
     try {
         // Owners are not kept (a proto is built by the build user); mtimes are,
         // so that make sees restored files as they were.
@@ -98337,9 +98358,7 @@ async function stampCurrent(stampPath, expected) {
     return text !== undefined && text.trimEnd() === expected;
 }
 async function writeStamp(stampPath, content) {
-    const tmp = atomic_partialName(stampPath);
-    await (0,promises_.writeFile)(tmp, content + '\n');
-    await (0,promises_.rename)(tmp, stampPath);
+    await replaceFile(stampPath, content + '\n');
 }
 async function removeStamp(stampPath) {
     await (0,promises_.rm)(stampPath, { force: true });
@@ -98711,8 +98730,7 @@ async function runStages(run, inputs, restored, buildstamp) {
 }
 /** cache-key-inputs.json beside the proto: what it was built from, for the next run. */
 async function recordKeyInputs(keyInputsFile, inputs) {
-    await (0,promises_.writeFile)(atomic_partialName(keyInputsFile), formatKeyInputs(inputs));
-    await (0,promises_.rename)(atomic_partialName(keyInputsFile), keyInputsFile);
+    await replaceFile(keyInputsFile, formatKeyInputs(inputs));
 }
 /** Packs the proto, its stamps and its inputs into a cache entry under `key`. */
 async function saveCache(run, key) {

@@ -29077,7 +29077,7 @@ async function placeSymlink(dir, name, target) {
     const existing = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readlink)(final).catch(() => undefined);
     if (existing === target)
         return;
-    const tmp = (0,_util_atomic_js__WEBPACK_IMPORTED_MODULE_3__/* .partialName */ .t)(final);
+    const tmp = (0,_util_atomic_js__WEBPACK_IMPORTED_MODULE_3__/* .partialName */ .t4)(final);
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(tmp, { force: true });
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.symlink)(target, tmp);
     await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rename)(tmp, final);
@@ -29116,10 +29116,7 @@ async function prepareCacheTools(options) {
         await placeSymlink(shimDir, 'tar', tar.path);
         const hider = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(shimDir, 'zstd');
         if (hide) {
-            const tmp = (0,_util_atomic_js__WEBPACK_IMPORTED_MODULE_3__/* .partialName */ .t)(hider);
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(tmp, HIDE_ZSTD);
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.chmod)(tmp, 0o755);
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rename)(tmp, hider);
+            await (0,_util_atomic_js__WEBPACK_IMPORTED_MODULE_3__/* .replaceFile */ .fR)(hider, HIDE_ZSTD, 0o755);
         }
         else if (await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat)(hider).catch(() => undefined)) {
             await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(hider, { force: true });
@@ -29340,8 +29337,8 @@ async function writeIllumosSh(o) {
     let writer;
     try {
         // A leftover of a killed run: removed (never written through) first.
-        await (0,promises_.rm)((0,atomic/* partialName */.t)(path), { force: true });
-        writer = new atomic/* AtomicLineWriter */.$(path);
+        await (0,promises_.rm)((0,atomic/* partialName */.t4)(path), { force: true });
+        writer = new atomic/* AtomicLineWriter */.$F(path);
         await writer.line('# illumos.sh: the nightly(1) environment of this workspace.');
         await writer.line('# Written by joyent-live setup-host from its inputs; a rerun replaces it,');
         await writer.line('# so change the inputs rather than this file.');
@@ -29867,7 +29864,7 @@ async function fetchManPages(options) {
     const url = parseManUrl(options.url);
     const expected = checkSha256(options.sha256);
     const manDir = options.manDir;
-    const staging = (0,atomic/* partialName */.t)(manDir);
+    const staging = (0,atomic/* partialName */.t4)(manDir);
     const download = `${staging}.download`;
     const old = `${staging}.old`;
     try {
@@ -29891,7 +29888,8 @@ async function fetchManPages(options) {
             },
         });
         try {
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(source, hasher, (0,external_node_fs_.createWriteStream)(download));
+            // wx: created exclusively (the leftover was removed above), never through a planted name.
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(source, hasher, (0,external_node_fs_.createWriteStream)(download, { flags: 'wx' }));
         }
         catch (err) {
             if (err instanceof errors/* UserError */.yo)
@@ -30573,8 +30571,9 @@ function parseSetupHostOptions(raw, names, defaults) {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $: () => (/* binding */ AtomicLineWriter),
-/* harmony export */   t: () => (/* binding */ partialName)
+/* harmony export */   $F: () => (/* binding */ AtomicLineWriter),
+/* harmony export */   fR: () => (/* binding */ replaceFile),
+/* harmony export */   t4: () => (/* binding */ partialName)
 /* harmony export */ });
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
@@ -30589,6 +30588,26 @@ function parseSetupHostOptions(raw, names, defaults) {
 /** The temporary name a finished output is written under before its rename. */
 function partialName(finalPath) {
     return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.dirname)(finalPath), `.${(0,node_path__WEBPACK_IMPORTED_MODULE_2__.basename)(finalPath)}.partial`);
+}
+/**
+ * Writes `data` to `path` under partialName(path), created exclusively
+ * (`wx`) with exactly `mode`, then renamed into place. A leftover of a
+ * killed run at that name is removed first, never written through (a
+ * symlink planted there points nowhere we write); one planted after that
+ * fails the write.
+ */
+async function replaceFile(path, data, mode = 0o644) {
+    const tmp = partialName(path);
+    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(tmp, { force: true });
+    try {
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)(tmp, data, { flag: 'wx', mode });
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.chmod)(tmp, mode); // exactly, whatever the umask
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rename)(tmp, path);
+    }
+    catch (err) {
+        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(tmp, { force: true }).catch(() => undefined);
+        throw err;
+    }
 }
 /**
  * A text file written line by line under a temporary name and renamed into
