@@ -270,9 +270,9 @@ export interface WriteUfsOptions {
  * The on-disk choices are described in docs/ufs.md.
  *
  * In phases, as FreeBSD's makefs does it: check the plan against the
- * content, create the image and its metadata areas, write the content
- * (inode order), write the inode blocks and cylinder groups, then the
- * superblock and its copies.
+ * content, create the image and its metadata areas, write the content in
+ * inode order (each group's inode blocks as soon as its inodes are laid
+ * out), then the cylinder groups, then the superblock and its copies.
  */
 export async function writeUfs(options: WriteUfsOptions): Promise<void> {
   const table = options.table ?? buildInodeTable(options.nodes, options.root);
@@ -431,8 +431,8 @@ class GroupInodeBlocks {
 }
 
 /**
- * Each group's inode blocks, its cylinder group block (maps and their
- * summaries), then the cylinder summary area; returns the totals.
+ * Each group's cylinder group block (maps and their summaries), then the
+ * cylinder summary area; returns the totals.
  */
 function writeCylinderGroups(
   image: ImageUnderConstruction,
