@@ -101,10 +101,17 @@ export function md5OfFile(path: string, buffer?: Buffer): Promise<Digest> {
 function md5OfFileSync(path: string, buffer: Buffer = Buffer.allocUnsafe(CHUNK)): Digest {
   const fd = openSync(path, 'r');
   try {
-    let size = readSync(fd, buffer, 0, buffer.length, null);
+    // Fill the buffer first (a short read is not the end: only a 0 is).
+    let size = 0;
+    let ended = false;
+    while (size < buffer.length && !ended) {
+      const bytesRead = readSync(fd, buffer, size, buffer.length - size, null);
+      size += bytesRead;
+      ended = bytesRead === 0;
+    }
     // A file that fits the buffer (most do) is hashed in one call, with no
     // Hash object (and its native state) left for the garbage collector.
-    if (size < buffer.length && oneShotHash) {
+    if (ended && oneShotHash) {
       return { size, md5: oneShotHash('md5', buffer.subarray(0, size), 'hex') };
     }
     const hash = createHash('md5').update(buffer.subarray(0, size));
