@@ -40034,10 +40034,17 @@ function md5OfFile(path, buffer) {
 function md5OfFileSync(path, buffer = Buffer.allocUnsafe(CHUNK)) {
     const fd = (0,external_node_fs_.openSync)(path, 'r');
     try {
-        let size = (0,external_node_fs_.readSync)(fd, buffer, 0, buffer.length, null);
+        // Fill the buffer first (a short read is not the end: only a 0 is).
+        let size = 0;
+        let ended = false;
+        while (size < buffer.length && !ended) {
+            const bytesRead = (0,external_node_fs_.readSync)(fd, buffer, size, buffer.length - size, null);
+            size += bytesRead;
+            ended = bytesRead === 0;
+        }
         // A file that fits the buffer (most do) is hashed in one call, with no
         // Hash object (and its native state) left for the garbage collector.
-        if (size < buffer.length && oneShotHash) {
+        if (ended && oneShotHash) {
             return { size, md5: oneShotHash('md5', buffer.subarray(0, size), 'hex') };
         }
         const hash = (0,external_node_crypto_.createHash)('md5').update(buffer.subarray(0, size));
