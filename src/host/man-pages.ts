@@ -7,16 +7,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, rename, rm } from 'node:fs/promises';
-import { get as httpGet, type IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
+import { STATUS_CODES } from 'node:http';
 import { dirname } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { extract } from 'tar';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { partialName } from '../util/atomic.js';
 import { describeError, UserError } from '../util/errors.js';
 import { checkTarMembers } from '../util/tar-safety.js';
+import { proxyFor } from '../util/proxy.js';
 
 export interface ManPagesOptions {
   url: string;
@@ -25,6 +26,8 @@ export interface ManPagesOptions {
   /** Leading path components to drop from each member (tar --strip-components). */
   stripComponents?: number;
   onInfo?: (message: string) => void;
+  /** Where the proxy variables are read (default process.env; src/util/proxy.ts). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface ManPagesResult {
@@ -69,44 +72,57 @@ export function shownUrl(url: URL): string {
   return copy.href;
 }
 
-function openHttp(url: URL, redirects = 0): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const get = url.protocol === 'https:' ? httpsGet : httpGet;
-    const req = get(url, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location) {
-        res.resume();
-        if (redirects >= MAX_REDIRECTS) {
-          reject(new UserError(`${shownUrl(url)}: more than ${MAX_REDIRECTS} redirects`));
-          return;
-        }
-        const next = new URL(res.headers.location, url);
-        if (!['http:', 'https:'].includes(next.protocol)) {
-          reject(new UserError(`${shownUrl(url)}: redirect to unsupported ${shownUrl(next)}`));
-          return;
-        }
-        openHttp(next, redirects + 1).then(resolve, reject);
-        return;
-      }
-      if (status !== 200) {
-        res.resume();
-        reject(
-          new UserError(
-            `cannot download ${shownUrl(url)}: HTTP ${status} ${res.statusMessage ?? ''}`.trim(),
-          ),
-        );
-        return;
-      }
-      resolve(res);
-    });
-    req.setTimeout(IDLE_MS, () => req.destroy(new Error(`no answer for ${IDLE_MS / 1000} s`)));
-    req.on('error', (err) =>
-      reject(new UserError(`cannot download ${shownUrl(url)}: ${describeError(err)}`)),
-    );
-  });
+/** One shared agent for direct downloads; a proxied one gets its own. */
+function dispatcherFor(url: URL, env: ProxyEnv): { dispatcher: Dispatcher; via?: URL } {
+  const proxy = proxyFor(url, env);
+  if (!proxy) return { dispatcher: new Agent() };
+  return { dispatcher: new ProxyAgent({ uri: proxy.href }), via: proxy };
 }
 
-async function openSource(url: URL): Promise<Readable> {
+type ProxyEnv = Readonly<Record<string, string | undefined>>;
+
+async function openHttp(url: URL, env: ProxyEnv, redirects = 0): Promise<Readable> {
+  const { dispatcher, via } = dispatcherFor(url, env);
+  const through = via ? ` through the proxy ${shownUrl(via)}` : '';
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(url, {
+      dispatcher,
+      maxRedirections: 0,
+      headersTimeout: IDLE_MS,
+      bodyTimeout: IDLE_MS,
+    });
+  } catch (err) {
+    await dispatcher.close().catch(() => undefined);
+    throw new UserError(`cannot download ${shownUrl(url)}${through}: ${describeError(err)}`);
+  }
+  const status = res.statusCode;
+  const location = res.headers.location;
+  if (status >= 300 && status < 400 && typeof location === 'string') {
+    await res.body.dump();
+    await dispatcher.close();
+    if (redirects >= MAX_REDIRECTS) {
+      throw new UserError(`${shownUrl(url)}: more than ${MAX_REDIRECTS} redirects`);
+    }
+    const next = new URL(location, url);
+    if (!['http:', 'https:'].includes(next.protocol)) {
+      throw new UserError(`${shownUrl(url)}: redirect to unsupported ${shownUrl(next)}`);
+    }
+    return openHttp(next, env, redirects + 1);
+  }
+  if (status !== 200) {
+    await res.body.dump();
+    await dispatcher.close();
+    throw new UserError(
+      `cannot download ${shownUrl(url)}${through}: HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trim(),
+    );
+  }
+  // The agent goes when the body has been read (or given up on).
+  res.body.once('close', () => void dispatcher.close().catch(() => undefined));
+  return res.body;
+}
+
+async function openSource(url: URL, env: ProxyEnv): Promise<Readable> {
   if (url.protocol === 'file:') {
     const path = fileURLToPath(url);
     const stream = createReadStream(path);
@@ -118,7 +134,7 @@ async function openSource(url: URL): Promise<Readable> {
     });
     return stream;
   }
-  return openHttp(url);
+  return openHttp(url, env);
 }
 
 export async function fetchManPages(options: ManPagesOptions): Promise<ManPagesResult> {
@@ -137,7 +153,7 @@ export async function fetchManPages(options: ManPagesOptions): Promise<ManPagesR
   await rm(download, { force: true });
   try {
     options.onInfo?.(`downloading ${shownUrl(url)}`);
-    const source = await openSource(url);
+    const source = await openSource(url, options.env ?? process.env);
     const hash = createHash('sha256');
     let bytes = 0;
     const hasher = new Transform({
