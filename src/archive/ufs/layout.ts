@@ -29,7 +29,10 @@ export const MAX_FILE_SIZE = 2 ** 40 - 1;
 export const LARGEFILE_SIZE = 2 ** 31;
 
 export const SBLOCK_OFFSET = 8192; // the superblock's byte offset
-export const SBSIZE = 2048; // fs_sbsize: sizeof (struct fs), rounded to a fragment
+/** fs_sbsize as this writer records it: sizeof (struct fs), rounded to a fragment. */
+export const FS_SBSIZE = 2048;
+/** illumos's SBSIZE: the most a superblock may take (fs_sbsize is at most this). */
+export const SBSIZE_MAX = 8192;
 export const FS_MAGIC = 0x011954;
 export const CG_MAGIC = 0x090255;
 export const FSOKAY = 0x7c269d38; // fs_state + fs_time == FSOKAY when clean
@@ -145,7 +148,7 @@ const i32 = (n: number) => n | 0;
 
 /** struct fs, little-endian, fs_sbsize (2048) bytes. */
 export function encodeSuperblock(sb: Superblock): Buffer {
-  const b = Buffer.alloc(SBSIZE);
+  const b = Buffer.alloc(FS_SBSIZE);
   const d = dblkno(sb.ipg);
   const w = (off: number, v: number) => b.writeInt32LE(i32(v), off);
   w(0, 0); // fs_link
@@ -174,7 +177,7 @@ export function encodeSuperblock(sb: Superblock): Buffer {
   w(92, BSIZE / 4); // fs_maxbpg
   w(96, 3); // fs_fragshift
   w(100, 1); // fs_fsbtodb
-  w(104, SBSIZE);
+  w(104, FS_SBSIZE);
   w(108, ~(BSIZE - 1)); // fs_csmask
   w(112, 13); // fs_csshift
   w(116, NINDIR);
