@@ -7,9 +7,10 @@
  * otherwise; CI runs as root.
  */
 import assert from 'node:assert/strict';
-import { access, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathExists } from '../src/util/exists.js';
 import { copyWithMd5 } from '../src/util/copy.js';
 import { UserError } from '../src/util/errors.js';
 import { describeFailure } from '../src/util/failure.js';
@@ -33,12 +34,6 @@ function buildArgs(src: { manifest: string; proto: string }, output: string, log
     logDir,
   ];
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 /** Nothing in `output` or `logDir` that looks like a finished build. */
 async function assertNothingFinished(output: string, logDir: string) {
@@ -105,7 +100,7 @@ test('a failed copy never leaves its truncated file', needsRoot, async (t) => {
     copyWithMd5(join(src.proto, 'opt/d0/f0'), to, 0o644),
     (err: unknown) => err instanceof UserError && /ENOSPC/.test(err.message),
   );
-  assert.equal(await exists(to), false, 'the partial copy is still there');
+  assert.equal(await pathExists(to), false, 'the partial copy is still there');
   assert.deepEqual(await listTree(small), []);
 });
 
@@ -132,8 +127,8 @@ test('two builds into one output directory: the second is refused naming the fir
   assert.doesNotMatch(second.stderr, /internal error|at .*\.js/);
   const done = await first;
   assert.equal(done.code, 0, done.stderr);
-  assert.ok(await exists(join(output, `platform-${STAMP}.tgz`)));
-  assert.equal(await exists(join(output, '.build-live.lock')), false, 'the lock is released');
+  assert.ok(await pathExists(join(output, `platform-${STAMP}.tgz`)));
+  assert.equal(await pathExists(join(output, '.build-live.lock')), false, 'the lock is released');
 });
 
 test(

@@ -61,7 +61,7 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
     .description(
       'check and prepare an illumos build host for build-world (packages, compilers, GNU tar, projects, illumos.sh, man pages)',
     )
-    .option('--workspace <dir>', 'the smartos-live style workspace', '.')
+    .option('-w, --workspace <dir>', 'the smartos-live style workspace', '.')
     .option('--proto <dir>', 'proto area, ROOT in illumos.sh (default <workspace>/proto)')
     .option('--man-dir <dir>', 'where the man pages go (default <workspace>/man)')
     .option(
