@@ -5,9 +5,10 @@ import { cliNames } from '../options/names.js';
 import {
   parseSetupHostOptions,
   SETUP_HOST_DEFAULTS,
+  SETUP_HOST_OPTIONS,
   type SetupHostOption,
 } from '../options/setup-host.js';
-import { collect, flag } from './options.js';
+import { collect, rawFlags } from './options.js';
 
 interface SetupHostFlags {
   workspace: string;
@@ -117,30 +118,7 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (flags: SetupHostFlags) => {
       const settings = parseSetupHostOptions(
-        {
-          workspace: flags.workspace,
-          proto: flags.proto,
-          'man-dir': flags.manDir,
-          'release-file': flags.releaseFile,
-          'install-packages': flag(flags.installPackages),
-          'illumos-repo': flags.illumosRepo,
-          'illumos-ref': flags.illumosRef,
-          'illumos-extra-repo': flags.illumosExtraRepo,
-          'illumos-extra-ref': flags.illumosExtraRef,
-          'primary-compiler': flags.primaryCompiler,
-          'shadow-compiler': flags.shadowCompiler,
-          gate: flags.gate,
-          'nightly-options': flags.nightlyOptions,
-          'max-jobs': flags.maxJobs,
-          'on-closed-bins': flags.onClosedBins,
-          'illumos-env': flags.illumosEnv,
-          compression: flags.compression,
-          'gnu-tar': flags.gnuTar,
-          'shim-dir': flags.shimDir,
-          'man-url': flags.manUrl,
-          'man-sha256': flags.manSha256,
-          'man-strip-components': flags.manStripComponents,
-        },
+        rawFlags(SETUP_HOST_OPTIONS, flags),
         cliNames<SetupHostOption>(),
         { workspace: '.' },
       );
