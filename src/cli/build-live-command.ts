@@ -18,27 +18,12 @@ import { SOURCE_TAGS } from '../sources/search.js';
 import { collect, flag, rawFlags } from './options.js';
 import { humanBytes, ProgressReporter } from './progress.js';
 
+/** What the command reads of commander's flags itself; the rest go to the shared parser. */
 interface BuildLiveFlags {
-  manifest?: string[];
-  proto?: string;
-  overlay?: string[];
-  manDir?: string;
+  /** A directory, or false for --no-system-root. */
   systemRoot?: string | false;
-  customize?: string;
-  customizeTimeout?: string;
-  output: string;
-  logDir: string;
-  buildstamp?: string;
-  define?: string[];
-  archive: string;
-  keepStaging?: boolean;
   json?: boolean;
   plan?: boolean;
-  ufsFreePercent?: string;
-  ufsFreeInodes?: string;
-  ufsMaxSize?: string;
-  ufsMinFree?: string;
-  ufsMinFreeInodes?: string;
 }
 
 /** `--plan` for a person: what the image would hold and the UFS it would take. */

@@ -10,29 +10,8 @@ import {
 } from '../options/setup-host.js';
 import { collect, rawFlags } from './options.js';
 
+/** What the command reads of commander's flags itself; the rest go to the shared parser. */
 interface SetupHostFlags {
-  workspace: string;
-  proto?: string;
-  manDir?: string;
-  releaseFile?: string;
-  installPackages?: boolean;
-  illumosRepo?: string;
-  illumosRef?: string;
-  illumosExtraRepo?: string;
-  illumosExtraRef?: string;
-  primaryCompiler?: string;
-  shadowCompiler?: string[];
-  gate?: string;
-  nightlyOptions?: string;
-  maxJobs?: string;
-  onClosedBins?: string;
-  illumosEnv?: string[];
-  compression: string;
-  gnuTar?: string;
-  shimDir?: string;
-  manUrl?: string;
-  manSha256?: string;
-  manStripComponents?: string;
   json?: boolean;
 }
 

@@ -109,10 +109,11 @@ export async function setupHost(o: SetupHostOptions): Promise<SetupHostResult> {
   const workspace = await usableWorkspace(o.workspace);
   const proto = resolve(workspace, o.proto ?? 'proto');
   const manDir = resolve(workspace, o.manDir ?? 'man');
-  const packages = await checkPackages(host.distro, o, env, info);
-  const { primary, shadows, compilers } = await checkCompilers(host.distro, o, env, info);
-  const tools = await prepareTools(workspace, o, env, info);
-  const projects = await prepareProjects(workspace, o, env, info);
+  const run: Run = { o, env, info, workspace };
+  const packages = await checkPackages(run, host.distro);
+  const { primary, shadows, compilers } = await checkCompilers(run, host.distro);
+  const tools = await prepareTools(run);
+  const projects = await prepareProjects(run);
   const illumosSh = await writeIllumosSh({
     workspace,
     illumos: projects[0].path,
@@ -152,7 +153,13 @@ export async function setupHost(o: SetupHostOptions): Promise<SetupHostResult> {
   };
 }
 
-type Info = (message: string) => void;
+/** What every phase reads: the options, the environment, where progress goes, the workspace. */
+interface Run {
+  o: SetupHostOptions;
+  env: NodeJS.ProcessEnv;
+  info: (message: string) => void;
+  workspace: string;
+}
 
 /** The workspace, absolute, and writable. */
 async function usableWorkspace(path: string): Promise<string> {
@@ -166,12 +173,7 @@ async function usableWorkspace(path: string): Promise<string> {
 }
 
 /** The required packages present (installed first with installPackages). */
-async function checkPackages(
-  distro: Distro,
-  o: SetupHostOptions,
-  env: NodeJS.ProcessEnv,
-  info: Info,
-): Promise<PackageCheck> {
+async function checkPackages({ o, env, info }: Run, distro: Distro): Promise<PackageCheck> {
   const packages = await ensurePackages(distro, { install: o.installPackages, env, onInfo: info });
   info(
     packages.installed.length
@@ -182,12 +184,7 @@ async function checkPackages(
 }
 
 /** The primary compiler and the shadows, each run once. */
-async function checkCompilers(
-  distro: Distro,
-  o: SetupHostOptions,
-  env: NodeJS.ProcessEnv,
-  info: Info,
-) {
+async function checkCompilers({ o, env, info }: Run, distro: Distro) {
   const primary = parseCompilerSpec(
     o.primaryCompiler ?? DEFAULT_PRIMARY_COMPILER[distro],
     'primary-compiler',
@@ -200,12 +197,7 @@ async function checkCompilers(
 }
 
 /** GNU tar and the compression shims the caches use. */
-async function prepareTools(
-  workspace: string,
-  o: SetupHostOptions,
-  env: NodeJS.ProcessEnv,
-  info: Info,
-): Promise<CacheTools> {
+async function prepareTools({ o, env, info, workspace }: Run): Promise<CacheTools> {
   const tools = await prepareCacheTools({
     shimDir: resolve(workspace, o.shimDir ?? join('.joyent-live', 'bin')),
     compression: o.compression,
@@ -223,12 +215,7 @@ async function prepareTools(
 }
 
 /** projects/illumos and projects/illumos-extra, cloned when missing. */
-async function prepareProjects(
-  workspace: string,
-  o: SetupHostOptions,
-  env: NodeJS.ProcessEnv,
-  info: Info,
-): Promise<ProjectState[]> {
+async function prepareProjects({ o, env, info, workspace }: Run): Promise<ProjectState[]> {
   const projects = await ensureProjects(
     workspace,
     [

@@ -6,13 +6,13 @@
 import { lstat } from 'node:fs/promises';
 import { errnoCode } from './errors.js';
 
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw err;
-  }
+export function pathExists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    (err: unknown) => {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw err;
+    },
+  );
 }

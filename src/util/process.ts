@@ -332,12 +332,8 @@ export function start(
 }
 
 /** Runs a command to its end; resolves with what happened, never rejects. */
-export function run(
-  command: string,
-  args: readonly string[],
-  options: RunOptions = {},
-): Promise<RunResult> {
-  return start(command, args, options).result;
+export function run(...command: Parameters<typeof start>): Promise<RunResult> {
+  return start(...command).result;
 }
 
 /** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
@@ -378,12 +374,8 @@ export class CommandFailed extends UserError {
 }
 
 /** Runs a command to its end; throws a CommandFailed unless it exited 0. */
-export async function runChecked(
-  command: string,
-  args: readonly string[],
-  options: RunOptions = {},
-): Promise<RunResult> {
-  const result = await run(command, args, options);
+export async function runChecked(...command: Parameters<typeof start>): Promise<RunResult> {
+  const result = await run(...command);
   if (result.status !== 0) throw new CommandFailed(result);
   return result;
 }

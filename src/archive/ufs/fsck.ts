@@ -14,7 +14,7 @@
  * ("INCORRECT NUMBER OF INODES IN GROUP (5 should be 320)"), so a finding
  * can be looked up in illumos's sources and in what `fsck -n` would print.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { describeError, UserError } from '../../util/errors.js';
 import { Findings } from './fsck/image.js';
 import { pass1 } from './fsck/pass1.js';
@@ -31,12 +31,9 @@ import { setup } from './fsck/setup.js';
  * are UserErrors naming the image.
  */
 export async function fsckUfs(path: string): Promise<string[]> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
+  const fh = await open(path, 'r').catch((err: unknown) => {
     throw new UserError(`${path}: cannot open the UFS image: ${describeError(err)}`);
-  }
+  });
   const findings = new Findings();
   try {
     const image = await setup(fh, path, findings);

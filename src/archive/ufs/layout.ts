@@ -29,10 +29,8 @@ export const MAX_FILE_SIZE = 2 ** 40 - 1;
 export const LARGEFILE_SIZE = 2 ** 31;
 
 export const SBLOCK_OFFSET = 8192; // the superblock's byte offset
-/** fs_sbsize as this writer records it: sizeof (struct fs), rounded to a fragment. */
-export const FS_SBSIZE = 2048;
-/** illumos's SBSIZE: the most a superblock may take (fs_sbsize is at most this). */
-export const SBSIZE_MAX = 8192;
+export const FS_SBSIZE = 2048; // fs_sbsize as we write it: sizeof (struct fs), rounded to a fragment
+export const SBSIZE_MAX = 8192; // illumos's SBSIZE: the most any fs_sbsize may be
 export const FS_MAGIC = 0x011954;
 export const CG_MAGIC = 0x090255;
 export const FSOKAY = 0x7c269d38; // fs_state + fs_time == FSOKAY when clean

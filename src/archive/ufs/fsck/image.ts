@@ -4,28 +4,22 @@
  * macros of ufs_fs.h), the inode states, and the findings.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { decodeSuperblock, type Superblock } from '../layout.js';
 
 /** sizeof (struct cg) up to cg_space: where the per-cylinder tables start. */
 export const CG_BASE = 168;
 /** Findings kept by the check: a badly broken image says enough long before this. */
 export const MAX_FSCK_FINDINGS = 200;
 
-/** The superblock fields the check uses, each range-checked in setup. */
-export interface Fs {
-  sblkno: number;
-  cblkno: number;
-  iblkno: number;
-  dblkno: number;
+/**
+ * The superblock fields the check uses, each range-checked in setup: what
+ * the writer's own decoder reads (all of it, on a superblock read back),
+ * and the geometry only a check looks at.
+ */
+export type Fs = Required<Superblock> & {
   cgoffset: number;
   cgmask: number;
-  time: number;
-  size: number;
-  dsize: number;
-  ncg: number;
-  bsize: number;
-  fsize: number;
   frag: number;
-  minfree: number;
   bshift: number;
   fshift: number;
   fragshift: number;
@@ -35,65 +29,29 @@ export interface Fs {
   inopb: number;
   nspf: number;
   optim: number;
-  state: number;
-  csaddr: number;
-  cssize: number;
   cgsize: number;
   ntrak: number;
   nsect: number;
   spc: number;
-  ncyl: number;
   cpg: number;
-  ipg: number;
-  fpg: number;
-  cstotal: Csum4;
-  clean: number;
   logbno: number;
   cpc: number;
   postblformat: number;
   nrpos: number;
   postbloff: number;
-  magic: number;
-}
+};
 
-/** struct csum: a group's (or the whole file system's) totals. */
-export interface Csum4 {
-  ndir: number;
-  nbfree: number;
-  nifree: number;
-  nffree: number;
-}
-
-/** The four totals, in the order of struct csum. */
+/** The four totals of struct csum, in its order. */
 export const CSUM_KEYS = ['ndir', 'nbfree', 'nifree', 'nffree'] as const;
-
-/** A struct csum at `off` of `b`. */
-export function decodeCsum(b: Buffer, off: number): Csum4 {
-  return {
-    ndir: b.readInt32LE(off),
-    nbfree: b.readInt32LE(off + 4),
-    nifree: b.readInt32LE(off + 8),
-    nffree: b.readInt32LE(off + 12),
-  };
-}
 
 export function decodeFs(b: Buffer): Fs {
   const r = (off: number) => b.readInt32LE(off);
   return {
-    sblkno: r(8),
-    cblkno: r(12),
-    iblkno: r(16),
-    dblkno: r(20),
+    // decodeSuperblock sets every field it has (the optional ones are the writer's input).
+    ...(decodeSuperblock(b) as Required<Superblock>),
     cgoffset: r(24),
     cgmask: r(28),
-    time: r(32),
-    size: r(36),
-    dsize: r(40),
-    ncg: r(44),
-    bsize: r(48),
-    fsize: r(52),
     frag: r(56),
-    minfree: r(60),
     bshift: r(80),
     fshift: r(84),
     fragshift: r(96),
@@ -103,33 +61,21 @@ export function decodeFs(b: Buffer): Fs {
     inopb: r(120),
     nspf: r(124),
     optim: r(128),
-    state: r(132),
-    csaddr: r(152),
-    cssize: r(156),
     cgsize: r(160),
     ntrak: r(164),
     nsect: r(168),
     spc: r(172),
-    ncyl: r(176),
     cpg: r(180),
-    ipg: r(184),
-    fpg: r(188),
-    cstotal: decodeCsum(b, 192),
-    clean: b[209],
     logbno: r(1324),
     cpc: r(856),
     postblformat: r(1356),
     nrpos: r(1360),
     postbloff: r(1364),
-    magic: r(1372),
   };
 }
 
 /** Inode states after pass 1 (fsck.h's statemap, reduced to what this check tells apart). */
-export const UNALLOCATED = 0;
-export const FILE = 1;
-export const DIR = 2;
-export const BAD = 3;
+export const STATE = { UNALLOCATED: 0, FILE: 1, DIR: 2, BAD: 3 } as const;
 
 /** The findings, as sentences, at most MAX_FSCK_FINDINGS of them. */
 export class Findings {
@@ -155,24 +101,15 @@ export class Image {
     readonly fs: Fs,
     readonly fileSize: number,
   ) {}
-  cgbase(c: number): number {
-    return this.fs.fpg * c;
-  }
-  cgstart(c: number): number {
-    return this.cgbase(c) + this.fs.cgoffset * (c & ~this.fs.cgmask);
-  }
-  cgsblock(c: number): number {
-    return this.cgstart(c) + this.fs.sblkno;
-  }
-  cgtod(c: number): number {
-    return this.cgstart(c) + this.fs.cblkno;
-  }
-  cgimin(c: number): number {
-    return this.cgstart(c) + this.fs.iblkno;
-  }
-  cgdmin(c: number): number {
-    return this.cgstart(c) + this.fs.dblkno;
-  }
+  // The group geometry of ufs_fs.h: where group c starts, and its superblock
+  // copy, header, inodes and data in it.
+  readonly cgbase = (c: number) => this.fs.fpg * c;
+  readonly cgstart = (c: number) => this.cgbase(c) + this.fs.cgoffset * (c & ~this.fs.cgmask);
+  readonly cgsblock = (c: number) => this.cgstart(c) + this.fs.sblkno;
+  readonly cgtod = (c: number) => this.cgstart(c) + this.fs.cblkno;
+  readonly cgimin = (c: number) => this.cgstart(c) + this.fs.iblkno;
+  readonly cgdmin = (c: number) => this.cgstart(c) + this.fs.dblkno;
+
   async read(frag: number, bytes: number, offsetInFrag = 0): Promise<Buffer> {
     const buf = Buffer.alloc(bytes);
     const position = frag * this.fs.fsize + offsetInFrag;

@@ -22,7 +22,7 @@ import {
   ROOTINO,
   type Dinode,
 } from '../layout.js';
-import { BAD, DIR, FILE, setBit, testBit, type Findings, type Image } from './image.js';
+import { STATE, setBit, testBit, type Findings, type Image } from './image.js';
 import { inRange, walkIndirect } from './inode.js';
 
 /** What pass 1 learned about every inode. */
@@ -96,20 +96,20 @@ async function checkInode(
   }
   if (d.size > MAX_FILE_SIZE || d.size < 0) {
     findings.add(`NEGATIVE SIZE ${d.size} ${at}`);
-    inodes.state[ino] = BAD;
+    inodes.state[ino] = STATE.BAD;
     return;
   }
   if (fmt !== IFDIR && fmt !== IFREG && fmt !== IFLNK) {
     // illumos knows devices, fifos, sockets and ACL shadows too; this writer makes none.
     findings.add(`UNKNOWN FILE TYPE 0${d.mode.toString(8)} ${at}`);
-    inodes.state[ino] = BAD;
+    inodes.state[ino] = STATE.BAD;
     return;
   }
   const shadow = table.readInt32LE(off + 112);
   const xattr = table.readInt32LE(off + 124);
   if (shadow !== 0) findings.add(`BAD ACL REFERENCE ${at} (ic_shadow ${shadow})`);
   if (xattr !== 0) findings.add(`BAD ATTRIBUTE REFERENCE TO I=${xattr} FROM ${at}`);
-  inodes.state[ino] = fmt === IFDIR ? DIR : FILE;
+  inodes.state[ino] = fmt === IFDIR ? STATE.DIR : STATE.FILE;
   inodes.nlink[ino] = d.nlink;
   if (d.nlink <= 0) findings.add(`ZERO LINK COUNT ${at}`);
   if (fmt === IFDIR) {

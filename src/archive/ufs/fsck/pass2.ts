@@ -6,7 +6,7 @@
  * a directory named by one entry only.
  */
 import { DIRBLKSIZ, direntSize, MAXNAMLEN, ROOTINO, type Dinode } from '../layout.js';
-import { BAD, DIR, UNALLOCATED, type Findings, type Image } from './image.js';
+import { STATE, type Findings, type Image } from './image.js';
 import { blockOf, inRange } from './inode.js';
 import type { Inodes } from './pass1.js';
 
@@ -20,33 +20,37 @@ export async function pass2(image: Image, inodes: Inodes, findings: Findings): P
   const { fs } = image;
   const maxino = fs.ncg * fs.ipg;
   const dirs: Dirs = { dotdot: new Map(), parent: new Map() };
-  if (inodes.state[ROOTINO] !== DIR) {
+  if (inodes.state[ROOTINO] !== STATE.DIR) {
     findings.add(
-      inodes.state[ROOTINO] === UNALLOCATED ? 'ROOT INODE UNALLOCATED' : 'ROOT INODE NOT DIRECTORY',
+      inodes.state[ROOTINO] === STATE.UNALLOCATED
+        ? 'ROOT INODE UNALLOCATED'
+        : 'ROOT INODE NOT DIRECTORY',
     );
     return dirs;
   }
   for (let ino = ROOTINO; ino < maxino; ino++) {
-    if (inodes.state[ino] !== DIR) continue;
+    if (inodes.state[ino] !== STATE.DIR) continue;
     const d = inodes.dinodes.get(ino)!;
     const at = `DIRECTORY I=${ino}`;
     if (d.size % DIRBLKSIZ !== 0)
       findings.add(`${at}: LENGTH ${d.size} NOT MULTIPLE OF ${DIRBLKSIZ}`);
     const data = await directoryContent(image, d);
-    checkEntries(data, ino, maxino, inodes, dirs, findings);
+    checkEntries(data, ino, { maxino, inodes, dirs, findings });
   }
   return dirs;
 }
 
+/** What pass 2 reads and writes as it goes through the directories. */
+interface Pass2 {
+  maxino: number;
+  inodes: Inodes;
+  dirs: Dirs;
+  findings: Findings;
+}
+
 /** One directory's entries, in order (dirscan and pass2check). */
-function checkEntries(
-  data: Buffer,
-  ino: number,
-  maxino: number,
-  inodes: Inodes,
-  dirs: Dirs,
-  findings: Findings,
-): void {
+function checkEntries(data: Buffer, ino: number, pass: Pass2): void {
+  const { dirs, findings } = pass;
   const at = `DIRECTORY I=${ino}`;
   let loc = 0;
   let index = 0;
@@ -55,7 +59,13 @@ function checkEntries(
     const reclen = data.readUInt16LE(loc + 4);
     const namlen = data.readUInt16LE(loc + 6);
     const spaceleft = DIRBLKSIZ - (loc % DIRBLKSIZ);
-    const problem = entryProblem(data, loc, { child, reclen, namlen, spaceleft, maxino });
+    const problem = entryProblem(data, loc, {
+      child,
+      reclen,
+      namlen,
+      spaceleft,
+      maxino: pass.maxino,
+    });
     if (problem) {
       findings.add(`${at}: DIRECTORY CORRUPTED at offset ${loc} (${problem})`);
       // fsck skips the rest of the chunk.
@@ -73,7 +83,7 @@ function checkEntries(
     } else if (child !== 0 && (name === '.' || name === '..')) {
       findings.add(`EXTRA '${name}' ENTRY ${at}`);
     }
-    if (child !== 0) countReference(at, name, child, index, ino, inodes, dirs, findings);
+    if (child !== 0) countReference(pass, { at, name, child, index, parent: ino });
     loc += reclen;
     index++;
   }
@@ -81,26 +91,21 @@ function checkEntries(
 
 /** An entry naming `child`: counted for pass 4, a directory's parent noted for pass 3. */
 function countReference(
-  at: string,
-  name: string,
-  child: number,
-  index: number,
-  ino: number,
-  inodes: Inodes,
-  dirs: Dirs,
-  findings: Findings,
+  { inodes, dirs, findings }: Pass2,
+  entry: { at: string; name: string; child: number; index: number; parent: number },
 ): void {
+  const { at, name, child } = entry;
   const state = inodes.state[child];
-  if (state === UNALLOCATED || state === BAD) {
-    const what = state === BAD ? 'BAD' : 'UNALLOCATED';
+  if (state === STATE.UNALLOCATED || state === STATE.BAD) {
+    const what = state === STATE.BAD ? 'BAD' : 'UNALLOCATED';
     findings.add(`${at}: ENTRY '${name}' NAMES ${what} I=${child}`);
     return;
   }
   inodes.refs[child]++;
-  if (index < 2 || state !== DIR) return;
+  if (entry.index < 2 || state !== STATE.DIR) return;
   if (dirs.parent.has(child))
     findings.add(`${at}: ENTRY '${name}' IS AN EXTRA HARD LINK TO DIRECTORY I=${child}`);
-  else dirs.parent.set(child, ino);
+  else dirs.parent.set(child, entry.parent);
 }
 
 interface EntryHeader {

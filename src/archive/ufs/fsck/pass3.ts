@@ -1,15 +1,15 @@
 /** pass3.c: every directory reachable from the root, its `..` naming the directory it is in. */
 import { ROOTINO } from '../layout.js';
-import { DIR, type Findings } from './image.js';
+import { STATE, type Findings } from './image.js';
 import type { Inodes } from './pass1.js';
 import type { Dirs } from './pass2.js';
 
 export function pass3(inodes: Inodes, dirs: Dirs, findings: Findings): void {
-  if (inodes.state[ROOTINO] !== DIR) return;
+  if (inodes.state[ROOTINO] !== STATE.DIR) return;
   if (dirs.dotdot.has(ROOTINO) && dirs.dotdot.get(ROOTINO) !== ROOTINO)
     findings.add(`BAD INODE NUMBER FOR '..' I=${ROOTINO} (${dirs.dotdot.get(ROOTINO)})`);
   for (let ino = ROOTINO + 1; ino < inodes.state.length; ino++) {
-    if (inodes.state[ino] !== DIR) continue;
+    if (inodes.state[ino] !== STATE.DIR) continue;
     const parent = dirs.parent.get(ino);
     if (parent === undefined) {
       findings.add(`UNREF DIR I=${ino}`);

@@ -7,31 +7,21 @@
  * inode map (checkInodeMap), the free map and what is counted from it
  * (countFreeMap, checkFreeTables), the group's summaries (checkSummaries).
  */
-import { ROOTINO } from '../layout.js';
-import {
-  CG_BASE,
-  CSUM_KEYS,
-  decodeCsum,
-  DIR,
-  testBit,
-  UNALLOCATED,
-  type Csum4,
-  type Findings,
-  type Image,
-} from './image.js';
+import { readCsum, ROOTINO, type Csum } from '../layout.js';
+import { STATE, CG_BASE, CSUM_KEYS, testBit, type Findings, type Image } from './image.js';
 import type { Inodes } from './pass1.js';
 import { cgLayout, cgSanity, decodeCgHeader, type CgHeader, type CgLayout } from './utilities.js';
 
 export async function pass5(image: Image, inodes: Inodes, findings: Findings): Promise<void> {
   const { fs } = image;
-  const total: Csum4 = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
+  const total: Csum = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
   const area = await image.read(fs.csaddr, fs.cssize);
   const layout = cgLayout(fs, CG_BASE);
   let ncylTotal = 0;
   for (let c = 0; c < fs.ncg; c++) {
     const group = await checkGroup(image, c, layout, inodes, findings);
     ncylTotal += group.header.ncyl;
-    checkSummaries(`CG ${c}`, group.header, decodeCsum(area, 16 * c), group.want, findings);
+    checkSummaries(`CG ${c}`, group.header, readCsum(area, 16 * c), group.want, findings);
     for (const key of CSUM_KEYS) total[key] += group.want[key];
   }
   if (ncylTotal !== fs.ncyl)
@@ -48,7 +38,7 @@ async function checkGroup(
   layout: CgLayout,
   inodes: Inodes,
   findings: Findings,
-): Promise<{ header: CgHeader; want: Csum4 }> {
+): Promise<{ header: CgHeader; want: Csum }> {
   const { fs } = image;
   const cg = await image.read(image.cgtod(c), fs.cgsize);
   const at = `CG ${c}`;
@@ -75,16 +65,16 @@ function checkInodeMap(
   layout: CgLayout,
   inodes: Inodes,
   findings: Findings,
-): Csum4 {
+): Csum {
   const { fs } = image;
   const want = { ndir: 0, nbfree: 0, nifree: fs.ipg, nffree: 0 };
   let mismatch = 0;
   for (let i = 0; i < fs.ipg; i++) {
     const ino = c * fs.ipg + i;
     const state = inodes.state[ino];
-    const inUse = ino < ROOTINO || state !== UNALLOCATED;
+    const inUse = ino < ROOTINO || state !== STATE.UNALLOCATED;
     if (inUse) want.nifree--;
-    if (state === DIR) want.ndir++;
+    if (state === STATE.DIR) want.ndir++;
     if (testBit(cg, layout.iusedoff * 8 + i) !== inUse) mismatch++;
   }
   if (mismatch > 0)
@@ -96,14 +86,15 @@ function checkInodeMap(
 interface FreeCounts {
   /** Fragments whose bit in the group's free map is wrong. */
   mismatch: number;
-  nbfree: number;
-  nffree: number;
   /** Free runs by length (cg_frsum). */
   frsum: number[];
   /** Free blocks by cylinder (cg_btot). */
   btot: number[];
   /** Free blocks by cylinder and rotational position (cg_b). */
   blks: number[];
+  /** Whole free blocks, and free fragments in blocks partly used (cs_nbfree, cs_nffree). */
+  nbfree: number;
+  nffree: number;
 }
 
 /** The free map, the free runs, the free blocks per cylinder and rotational position. */
@@ -118,11 +109,11 @@ function countFreeMap(
   const { fs } = image;
   const counts: FreeCounts = {
     mismatch: 0,
-    nbfree: 0,
-    nffree: 0,
     frsum: new Array<number>(fs.frag).fill(0),
     btot: new Array<number>(fs.cpg).fill(0),
     blks: new Array<number>(fs.cpg * fs.nrpos).fill(0),
+    nbfree: 0,
+    nffree: 0,
   };
   const fpc = fs.spc / fs.nspf;
   const mapBit = layout.freeoff * 8;
@@ -190,8 +181,8 @@ function checkFreeTables(
 function checkSummaries(
   at: string,
   header: CgHeader,
-  fromArea: Csum4,
-  want: Csum4,
+  fromArea: Csum,
+  want: Csum,
   findings: Findings,
 ): void {
   for (const key of CSUM_KEYS) {

@@ -7,6 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import {
   FS_DYNAMICPOSTBLFMT,
   FS_MAGIC,
+  FS_OPTSPACE,
   FSCLEAN,
   FSOKAY,
   INODE_SIZE,
@@ -15,12 +16,9 @@ import {
 } from '../layout.js';
 import { CG_BASE, decodeFs, Image, type Findings, type Fs } from './image.js';
 
-/** MAXBSIZE */
-const MAX_BSIZE = 8192;
-/** FSSTABLE: the other state illumos takes as clean. */
-const FSSTABLE = 3;
-const FS_OPTTIME = 0;
-const FS_OPTSPACE = 1;
+const MAX_BSIZE = 8192; // MAXBSIZE, the largest block illumos UFS has
+const FSSTABLE = 3; // the other fs_clean illumos takes as clean (we write FSCLEAN)
+const FS_OPTTIME = 0; // fs_optim's other value (we write FS_OPTSPACE)
 
 /**
  * The byte ranges of struct fs that fsck lets differ between the superblock

@@ -4,25 +4,29 @@
  * every rule a group breaks, then reads the maps where the expected offsets
  * put them.
  */
-import { CG_MAGIC } from '../layout.js';
-import { decodeCsum, type Csum4, type Fs } from './image.js';
+import { CG_MAGIC, readCsum, type Csum } from '../layout.js';
+import type { Fs } from './image.js';
 
-/** The fields of struct cg the check reads. */
-export interface CgHeader {
-  magic: number;
-  cgx: number;
-  ncyl: number;
-  niblk: number;
-  ndblk: number;
-  cs: Csum4;
-  rotor: number;
-  frotor: number;
-  irotor: number;
+/** Where a group's tables must start, from the superblock (pass5's newcg). */
+export interface CgLayout {
   btotoff: number;
   boff: number;
   iusedoff: number;
   freeoff: number;
   nextfreeoff: number;
+}
+
+/** The fields of struct cg the check reads: the header, and where its tables start. */
+export interface CgHeader extends CgLayout {
+  magic: number;
+  cgx: number;
+  ncyl: number;
+  niblk: number;
+  ndblk: number;
+  cs: Csum;
+  rotor: number;
+  frotor: number;
+  irotor: number;
 }
 
 export function decodeCgHeader(cg: Buffer): CgHeader {
@@ -32,7 +36,7 @@ export function decodeCgHeader(cg: Buffer): CgHeader {
     ncyl: cg.readInt16LE(16),
     niblk: cg.readInt16LE(18),
     ndblk: cg.readInt32LE(20),
-    cs: decodeCsum(cg, 24),
+    cs: readCsum(cg, 24),
     rotor: cg.readInt32LE(40),
     frotor: cg.readInt32LE(44),
     irotor: cg.readInt32LE(48),
@@ -42,15 +46,6 @@ export function decodeCgHeader(cg: Buffer): CgHeader {
     freeoff: cg.readInt32LE(96),
     nextfreeoff: cg.readInt32LE(100),
   };
-}
-
-/** Where a group's tables must start, from the superblock (pass5's newcg). */
-export interface CgLayout {
-  btotoff: number;
-  boff: number;
-  iusedoff: number;
-  freeoff: number;
-  nextfreeoff: number;
 }
 
 export function cgLayout(fs: Fs, cgBase: number): CgLayout {
