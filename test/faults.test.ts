@@ -7,12 +7,16 @@
  * otherwise; CI runs as root.
  */
 import assert from 'node:assert/strict';
-import { access, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathExists } from '../src/util/exists.js';
 import { copyWithMd5 } from '../src/util/copy.js';
 import { UserError } from '../src/util/errors.js';
+import { describeFailure } from '../src/util/failure.js';
 import { listTree, runCli, scratchDir } from './helpers/cli.js';
+import { FIXTURES } from './helpers/paths.js';
+import { runActionEntry } from './helpers/action-run.js';
 import { bigSources, mountTmpfs, needsRoot, runCliLimited } from './helpers/faults.js';
 
 const STAMP = '20111209T201508Z';
@@ -30,12 +34,6 @@ function buildArgs(src: { manifest: string; proto: string }, output: string, log
     logDir,
   ];
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 /** Nothing in `output` or `logDir` that looks like a finished build. */
 async function assertNothingFinished(output: string, logDir: string) {
@@ -102,7 +100,7 @@ test('a failed copy never leaves its truncated file', needsRoot, async (t) => {
     copyWithMd5(join(src.proto, 'opt/d0/f0'), to, 0o644),
     (err: unknown) => err instanceof UserError && /ENOSPC/.test(err.message),
   );
-  assert.equal(await exists(to), false, 'the partial copy is still there');
+  assert.equal(await pathExists(to), false, 'the partial copy is still there');
   assert.deepEqual(await listTree(small), []);
 });
 
@@ -129,6 +127,54 @@ test('two builds into one output directory: the second is refused naming the fir
   assert.doesNotMatch(second.stderr, /internal error|at .*\.js/);
   const done = await first;
   assert.equal(done.code, 0, done.stderr);
-  assert.ok(await exists(join(output, `platform-${STAMP}.tgz`)));
-  assert.equal(await exists(join(output, '.build-live.lock')), false, 'the lock is released');
+  assert.ok(await pathExists(join(output, `platform-${STAMP}.tgz`)));
+  assert.equal(await pathExists(join(output, '.build-live.lock')), false, 'the lock is released');
+});
+
+test(
+  'a full disk in the build-live action (its job summary): the step fails naming the path and ENOSPC, not as a bug',
+  needsRoot,
+  async (t) => {
+    const dir = await scratchDir(t);
+    const full = await mountTmpfs(t, 64 << 10);
+    // The runner makes the summary file; then the disk fills: what the step writes next has no room.
+    const summary = join(full, 'summary.md');
+    await writeFile(summary, '');
+    await writeFile(join(full, 'filler'), Buffer.alloc(64 << 10)).catch(() => undefined);
+    const run = await runActionEntry(
+      t,
+      'build-live',
+      {
+        manifests: join(FIXTURES, 'manifests', 'good'),
+        proto: join(FIXTURES, 'proto'),
+        output: join(dir, 'out'),
+        'log-dir': join(dir, 'log'),
+        archive: 'none',
+        'upload-artifacts': 'false',
+      },
+      { GITHUB_STEP_SUMMARY: summary },
+    );
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    const failed = run.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+    assert.equal(failed.length, 1, run.stdout);
+    assert.match(failed[0], new RegExp(`${summary}: no space left on device \\(ENOSPC\\)`));
+    assert.doesNotMatch(run.stdout + run.stderr, /a bug|unexpected error|internal error/);
+  },
+);
+
+test('the one error reporter (CLI and actions): an I/O condition names its path and code, not a bug', () => {
+  const full = Object.assign(new Error('ENOSPC: no space left on device, open'), {
+    code: 'ENOSPC',
+    path: '/out/x',
+  });
+  assert.deepEqual(describeFailure(full), {
+    kind: 'error',
+    message: '/out/x: no space left on device (ENOSPC)',
+    details: [],
+    exitCode: 1,
+  });
+  assert.equal(describeFailure(new UserError('bad', { exitCode: 2 })).kind, 'error');
+  const bug = describeFailure(new TypeError('x is undefined'));
+  assert.equal(bug.kind, 'bug');
+  assert.equal(bug.message, 'x is undefined');
 });

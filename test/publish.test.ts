@@ -23,6 +23,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathExists } from '../src/util/exists.js';
 import { isRoot, listTree, runCaptured, runCli, scratchDir, type CliRun } from './helpers/cli.js';
 import { bigSources, mountTmpfs, needsRoot, type BigSources } from './helpers/faults.js';
 import { CLI, fixtureArgs } from './helpers/paths.js';
@@ -53,12 +54,6 @@ const sha1 = async (path: string) =>
   createHash('sha1')
     .update(await readFile(path))
     .digest('hex');
-
-const exists = (path: string) =>
-  lstat(path).then(
-    () => true,
-    () => false,
-  );
 
 /** The files of a finished set whose bytes a rerun must reproduce. */
 async function setDigests(output: string, logDir: string): Promise<Record<string, string>> {
@@ -148,8 +143,8 @@ test('leftover work directories of killed builds (any stamp, any modes) are remo
     unprivileged: isRoot,
   });
   assert.equal(run.code, 0, run.stderr);
-  for (const d of stale) assert.equal(await exists(d), false, `${d} is still there`);
-  assert.equal(await exists(join(logDir, '.build_live.20000101T000000Z.log.partial')), false);
+  for (const d of stale) assert.equal(await pathExists(d), false, `${d} is still there`);
+  assert.equal(await pathExists(join(logDir, '.build_live.20000101T000000Z.log.partial')), false);
   assert.match(run.stderr, /removing \S+\.work-Ab12Cd, left by an earlier build/);
 });
 
@@ -304,7 +299,7 @@ test('a bad log directory is rejected before the output directory is created', a
   const run = await runCli([...fixtureArgs(output, join(file, 'log')), '--buildstamp', STAMP]);
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /log directory \S+ cannot be created: \S+a-file is not a directory/);
-  assert.equal(await exists(output), false, 'the output directory was created');
+  assert.equal(await pathExists(output), false, 'the output directory was created');
   if (!isRoot) return;
   // An ancestor we cannot write into, as an unprivileged user.
   const locked = join(dir, 'locked');
@@ -316,7 +311,7 @@ test('a bad log directory is rejected before the output directory is created', a
   );
   assert.equal(denied.code, 1, denied.stderr);
   assert.match(denied.stderr, /log directory \S+ cannot be created: \S+locked is not writable/);
-  assert.equal(await exists(join(open, 'out')), false, 'the output directory was created');
+  assert.equal(await pathExists(join(open, 'out')), false, 'the output directory was created');
 });
 
 // ---- kill -9 trials ----
@@ -391,7 +386,7 @@ async function inspectAfterKill(
     manifest: join(output, MANIFEST_IN_PLATFORM),
   };
   for (const [key, path] of Object.entries(names)) {
-    if (await exists(path)) present[key] = await sha1(path);
+    if (await pathExists(path)) present[key] = await sha1(path);
   }
   const owners = new Set<string>();
   for (const [key, digest] of Object.entries(present)) {

@@ -25,7 +25,7 @@ import {
   FS_MAGIC,
   MAX_FILE_SIZE,
   SBLOCK_OFFSET,
-  SBSIZE,
+  FS_SBSIZE,
 } from '../src/archive/ufs/layout.js';
 import { BootUfsReader } from '../src/archive/ufs/boot-read.js';
 import { fsckUfs } from '../src/archive/ufs/fsck.js';
@@ -253,9 +253,9 @@ test('ufs: writer and reader agree on every kind of entry (modes, owners, links,
   assert.ok(entries.get('usr/many')!.size > 12 * 8192, 'usr/many needs an indirect block');
 
   // The superblock says clean, so illumos and Linux mount it without fsck.
-  const raw = Buffer.alloc(SBSIZE);
+  const raw = Buffer.alloc(FS_SBSIZE);
   const fh = await open(image, 'r');
-  await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
+  await fh.read(raw, 0, FS_SBSIZE, SBLOCK_OFFSET);
   await fh.close();
   const sb = decodeSuperblock(raw);
   assert.equal(sb.magic, FS_MAGIC);
@@ -320,9 +320,9 @@ test('ufs plan: sized from the content, headroom as asked, never too small', asy
   // Exact: with no headroom only the rounding to whole 1 MiB cylinders is free;
   // with 10%, a tenth of the blocks in use.
   const free = async (name: string) => {
-    const raw = Buffer.alloc(SBSIZE);
+    const raw = Buffer.alloc(FS_SBSIZE);
     const fh = await open(join(dir, `${name}.ufs`), 'r');
-    await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
+    await fh.read(raw, 0, FS_SBSIZE, SBLOCK_OFFSET);
     await fh.close();
     return decodeSuperblock(raw).cstotal.nbfree;
   };

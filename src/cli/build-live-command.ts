@@ -10,34 +10,20 @@ import { planLive, type LivePlan } from '../live/plan-live.js';
 import { cliNames } from '../options/names.js';
 import {
   BUILD_LIVE_DEFAULTS,
+  BUILD_LIVE_OPTIONS,
   parseBuildLiveOptions,
   type BuildLiveOption,
 } from '../options/build-live.js';
 import { SOURCE_TAGS } from '../sources/search.js';
-import { collect, flag } from './options.js';
+import { collect, flag, rawFlags } from './options.js';
 import { humanBytes, ProgressReporter } from './progress.js';
 
+/** What the command reads of commander's flags itself; the rest go to the shared parser. */
 interface BuildLiveFlags {
-  manifest?: string[];
-  proto?: string;
-  overlay?: string[];
-  manDir?: string;
+  /** A directory, or false for --no-system-root. */
   systemRoot?: string | false;
-  customize?: string;
-  customizeTimeout?: string;
-  output: string;
-  logDir: string;
-  buildstamp?: string;
-  define?: string[];
-  archive: string;
-  keepStaging?: boolean;
   json?: boolean;
   plan?: boolean;
-  ufsFreePercent?: string;
-  ufsFreeInodes?: string;
-  ufsMaxSize?: string;
-  ufsMinFree?: string;
-  ufsMinFreeInodes?: string;
 }
 
 /** `--plan` for a person: what the image would hold and the UFS it would take. */
@@ -169,68 +155,59 @@ export function buildLiveCommand(setExitCode: (code: number) => void): Command {
     )
     .option('--plan', 'print what the image would hold and its UFS size plan; write nothing')
     .option('--json', 'print a machine-readable summary (or plan) on stdout')
-    .action(async (flags: BuildLiveFlags) => {
-      const started = performance.now();
-      const { output, logDir, archive, ufs, keepStaging, ...inputs } = parseBuildLiveOptions(
-        {
-          manifest: flags.manifest,
-          proto: flags.proto,
-          overlay: flags.overlay,
-          'man-dir': flags.manDir,
-          'system-root': flags.systemRoot === false ? undefined : flags.systemRoot,
-          'no-system-root': flag(flags.systemRoot === false),
-          customize: flags.customize,
-          'customize-timeout': flags.customizeTimeout,
-          output: flags.output,
-          'log-dir': flags.logDir,
-          buildstamp: flags.buildstamp,
-          define: flags.define,
-          archive: flags.archive,
-          'keep-staging': flag(flags.keepStaging),
-          'ufs-free-percent': flags.ufsFreePercent,
-          'ufs-free-inodes': flags.ufsFreeInodes,
-          'ufs-max-size': flags.ufsMaxSize,
-          'ufs-min-free': flags.ufsMinFree,
-          'ufs-min-free-inodes': flags.ufsMinFreeInodes,
-        },
-        cliNames<BuildLiveOption>({ manifest: 'm' }),
-        defaultSystemRoot(),
-      );
-      const shared = { ...inputs, sourceDateEpoch: process.env.SOURCE_DATE_EPOCH };
-      if (flags.plan) {
-        const plan = await planLive({
-          ...shared,
-          archive,
-          ufs,
-          onInfo: (message) => process.stderr.write(`${message}\n`),
-        });
-        if (flags.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
-        else process.stdout.write(formatPlan(plan).join('\n') + '\n');
-        setExitCode(plan.exitCode);
-        return;
-      }
-      const progress = new ProgressReporter();
-      const result = await buildLive({
-        ...shared,
-        output,
-        logDir,
-        archive,
-        ufs,
-        keepStaging,
-        onInfo: (message) => progress.info(message),
-        onProgress: (p) => progress.update(p),
-      }).finally(() => progress.stop());
-      const seconds = (performance.now() - started) / 1000;
-      const human = flags.json ? process.stderr : process.stdout;
-      const shown = result.warnings.slice(0, MAX_WARNINGS_SHOWN);
-      for (const warning of shown) process.stderr.write(`${warning}\n`);
-      if (result.warnings.length > shown.length) {
-        process.stderr.write(
-          `... and ${result.warnings.length - shown.length} more warnings (see ${result.log})\n`,
-        );
-      }
-      human.write(formatSummary(result, seconds).join('\n') + '\n');
-      if (flags.json) process.stdout.write(JSON.stringify({ ...result, seconds }, null, 2) + '\n');
-      setExitCode(result.exitCode);
+    .action((flags: BuildLiveFlags) => runBuildLive(flags, setExitCode));
+}
+
+/** The build (or with --plan, the plan) and what it prints. */
+async function runBuildLive(
+  flags: BuildLiveFlags,
+  setExitCode: (code: number) => void,
+): Promise<void> {
+  const started = performance.now();
+  const { output, logDir, archive, ufs, keepStaging, ...inputs } = parseBuildLiveOptions(
+    {
+      ...rawFlags(BUILD_LIVE_OPTIONS, flags),
+      // --no-system-root: commander's systemRoot false.
+      'system-root': flags.systemRoot === false ? undefined : flags.systemRoot,
+      'no-system-root': flag(flags.systemRoot === false),
+    },
+    cliNames<BuildLiveOption>({ manifest: 'm' }),
+    defaultSystemRoot(),
+  );
+  const shared = { ...inputs, sourceDateEpoch: process.env.SOURCE_DATE_EPOCH };
+  if (flags.plan) {
+    const plan = await planLive({
+      ...shared,
+      archive,
+      ufs,
+      onInfo: (message) => process.stderr.write(`${message}\n`),
     });
+    if (flags.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+    else process.stdout.write(formatPlan(plan).join('\n') + '\n');
+    setExitCode(plan.exitCode);
+    return;
+  }
+  const progress = new ProgressReporter();
+  const result = await buildLive({
+    ...shared,
+    output,
+    logDir,
+    archive,
+    ufs,
+    keepStaging,
+    onInfo: (message) => progress.info(message),
+    onProgress: (p) => progress.update(p),
+  }).finally(() => progress.stop());
+  const seconds = (performance.now() - started) / 1000;
+  const human = flags.json ? process.stderr : process.stdout;
+  const shown = result.warnings.slice(0, MAX_WARNINGS_SHOWN);
+  for (const warning of shown) process.stderr.write(`${warning}\n`);
+  if (result.warnings.length > shown.length) {
+    process.stderr.write(
+      `... and ${result.warnings.length - shown.length} more warnings (see ${result.log})\n`,
+    );
+  }
+  human.write(formatSummary(result, seconds).join('\n') + '\n');
+  if (flags.json) process.stdout.write(JSON.stringify({ ...result, seconds }, null, 2) + '\n');
+  setExitCode(result.exitCode);
 }

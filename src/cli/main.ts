@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitOnSignals, interruption, untilInterruptHandled } from '../util/cleanup.js';
-import { describeError, errnoCode, isIoCondition, UserError } from '../util/errors.js';
+import { errnoCode } from '../util/errors.js';
+import { describeFailure } from '../util/failure.js';
 import { VERSION } from '../version.js';
 import { buildLiveCommand } from './build-live-command.js';
 import { buildWorldCommand } from './build-world-command.js';
@@ -54,24 +55,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Help and version print themselves and succeed; anything else is usage.
       return err.exitCode === 0 ? 0 : 2;
     }
-    if (err instanceof UserError) {
-      process.stderr.write(`joyent-live: error: ${err.message}\n`);
-      for (const detail of err.details) process.stderr.write(`  ${detail}\n`);
-      return err.exitCode;
+    const failure = describeFailure(err);
+    if (failure.kind === 'error') {
+      process.stderr.write(`joyent-live: error: ${failure.message}\n`);
+      for (const detail of failure.details) process.stderr.write(`  ${detail}\n`);
+      return failure.exitCode;
     }
-    if (isIoCondition(err)) {
-      // A full disk or a size limit met where no path was at hand: still an error, not a bug.
-      const path = (err as { path?: unknown }).path;
-      const where = typeof path === 'string' ? `${path}: ` : '';
-      process.stderr.write(
-        `joyent-live: error: ${where}${describeError(err)} (${errnoCode(err)})\n`,
-      );
-      return 1;
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`joyent-live: internal error: ${message}\n`);
-    if (process.env.JOYENT_LIVE_DEBUG && err instanceof Error)
-      process.stderr.write(`${err.stack}\n`);
+    process.stderr.write(`joyent-live: internal error: ${failure.message}\n`);
+    if (process.env.JOYENT_LIVE_DEBUG && failure.stack) process.stderr.write(`${failure.stack}\n`);
     return 1;
   }
 }

@@ -5,33 +5,13 @@ import { cliNames } from '../options/names.js';
 import {
   parseSetupHostOptions,
   SETUP_HOST_DEFAULTS,
+  SETUP_HOST_OPTIONS,
   type SetupHostOption,
 } from '../options/setup-host.js';
-import { collect, flag } from './options.js';
+import { collect, rawFlags } from './options.js';
 
+/** What the command reads of commander's flags itself; the rest go to the shared parser. */
 interface SetupHostFlags {
-  workspace: string;
-  proto?: string;
-  manDir?: string;
-  releaseFile?: string;
-  installPackages?: boolean;
-  illumosRepo?: string;
-  illumosRef?: string;
-  illumosExtraRepo?: string;
-  illumosExtraRef?: string;
-  primaryCompiler?: string;
-  shadowCompiler?: string[];
-  gate?: string;
-  nightlyOptions?: string;
-  maxJobs?: string;
-  onClosedBins?: string;
-  illumosEnv?: string[];
-  compression: string;
-  gnuTar?: string;
-  shimDir?: string;
-  manUrl?: string;
-  manSha256?: string;
-  manStripComponents?: string;
   json?: boolean;
 }
 
@@ -61,7 +41,7 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
     .description(
       'check and prepare an illumos build host for build-world (packages, compilers, GNU tar, projects, illumos.sh, man pages)',
     )
-    .option('--workspace <dir>', 'the smartos-live style workspace', '.')
+    .option('-w, --workspace <dir>', 'the smartos-live style workspace', '.')
     .option('--proto <dir>', 'proto area, ROOT in illumos.sh (default <workspace>/proto)')
     .option('--man-dir <dir>', 'where the man pages go (default <workspace>/man)')
     .option(
@@ -117,30 +97,7 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (flags: SetupHostFlags) => {
       const settings = parseSetupHostOptions(
-        {
-          workspace: flags.workspace,
-          proto: flags.proto,
-          'man-dir': flags.manDir,
-          'release-file': flags.releaseFile,
-          'install-packages': flag(flags.installPackages),
-          'illumos-repo': flags.illumosRepo,
-          'illumos-ref': flags.illumosRef,
-          'illumos-extra-repo': flags.illumosExtraRepo,
-          'illumos-extra-ref': flags.illumosExtraRef,
-          'primary-compiler': flags.primaryCompiler,
-          'shadow-compiler': flags.shadowCompiler,
-          gate: flags.gate,
-          'nightly-options': flags.nightlyOptions,
-          'max-jobs': flags.maxJobs,
-          'on-closed-bins': flags.onClosedBins,
-          'illumos-env': flags.illumosEnv,
-          compression: flags.compression,
-          'gnu-tar': flags.gnuTar,
-          'shim-dir': flags.shimDir,
-          'man-url': flags.manUrl,
-          'man-sha256': flags.manSha256,
-          'man-strip-components': flags.manStripComponents,
-        },
+        rawFlags(SETUP_HOST_OPTIONS, flags),
         cliNames<SetupHostOption>(),
         { workspace: '.' },
       );

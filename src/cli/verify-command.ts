@@ -5,34 +5,15 @@ import {
   parseVerifyOptions,
   REPORT_FORMATS,
   VERIFY_DEFAULTS,
+  VERIFY_OPTIONS,
   type VerifyOption,
 } from '../options/verify-manifest.js';
 import { FAIL_ON, SKIPPABLE_CHECKS } from '../verify/types.js';
 import { describeError, UserError } from '../util/errors.js';
-import { collect } from './options.js';
+import { collect, rawFlags } from './options.js';
 
-interface VerifyFlags {
-  log?: string[];
-  manifest?: string[];
-  define?: string[];
-  platform?: string;
-  baseline?: string;
-  allowMissing?: string[];
-  proto?: string;
-  overlay?: string[];
-  manDir?: string;
-  systemRoot?: string;
-  ignoreDiff?: string[];
-  allowDangling?: string[];
-  minFree?: string;
-  minFreeInodes?: string;
-  skipChecks?: string;
-  shipPolicy?: string;
-  failOn: string;
-  format: string;
-  output?: string;
-  maxUnpack?: string;
-}
+/** commander's flags, read by the shared parser (rawFlags). */
+type VerifyFlags = Record<string, unknown>;
 
 /** `joyent-live verify-manifest` (docs/exit-codes.md): exit 0 pass, 1 fail or error, 2 usage. */
 export function verifyCommand(setExitCode: (code: number) => void): Command {
@@ -109,49 +90,31 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
       '--max-unpack <size>',
       'largest platform tgz content to unpack (default 4G; 512M, 8G, bytes)',
     )
-    .action(async (flags: VerifyFlags) => {
-      const { verify, format, output } = parseVerifyOptions(
-        {
-          log: flags.log,
-          manifest: flags.manifest,
-          define: flags.define,
-          platform: flags.platform,
-          baseline: flags.baseline,
-          'allow-missing': flags.allowMissing,
-          proto: flags.proto,
-          overlay: flags.overlay,
-          'man-dir': flags.manDir,
-          'system-root': flags.systemRoot,
-          'ship-policy': flags.shipPolicy,
-          'ignore-diff': flags.ignoreDiff,
-          'allow-dangling': flags.allowDangling,
-          'min-free': flags.minFree,
-          'min-free-inodes': flags.minFreeInodes,
-          'skip-checks': flags.skipChecks,
-          'fail-on': flags.failOn,
-          format: flags.format,
-          output: flags.output,
-          'max-unpack': flags.maxUnpack,
-        },
-        cliNames<VerifyOption>(),
-      );
-      const [{ verifyManifest }, { formatMarkdown, formatText }] = await Promise.all([
-        import('../verify/verify.js'),
-        import('../verify/report.js'),
-      ]);
-      const report = await verifyManifest(verify);
-      const text =
-        format === 'json'
-          ? JSON.stringify(report, null, 2) + '\n'
-          : format === 'markdown'
-            ? formatMarkdown(report)
-            : formatText(report);
-      process.stdout.write(text);
-      if (output) {
-        await writeFile(output, text).catch((err: unknown) => {
-          throw new UserError(`cannot write --output ${output}: ${describeError(err)}`);
-        });
-      }
-      setExitCode(report.verdict === 'pass' ? 0 : 1);
+    .action((flags: VerifyFlags) => runVerify(flags, setExitCode));
+}
+
+/** The check, the report on stdout (and --output), the verdict as the exit code. */
+async function runVerify(flags: VerifyFlags, setExitCode: (code: number) => void): Promise<void> {
+  const { verify, format, output } = parseVerifyOptions(
+    rawFlags(VERIFY_OPTIONS, flags),
+    cliNames<VerifyOption>(),
+  );
+  const [{ verifyManifest }, { formatMarkdown, formatText }] = await Promise.all([
+    import('../verify/verify.js'),
+    import('../verify/report.js'),
+  ]);
+  const report = await verifyManifest(verify);
+  const text =
+    format === 'json'
+      ? JSON.stringify(report, null, 2) + '\n'
+      : format === 'markdown'
+        ? formatMarkdown(report)
+        : formatText(report);
+  process.stdout.write(text);
+  if (output) {
+    await writeFile(output, text).catch((err: unknown) => {
+      throw new UserError(`cannot write --output ${output}: ${describeError(err)}`);
     });
+  }
+  setExitCode(report.verdict === 'pass' ? 0 : 1);
 }

@@ -106,65 +106,14 @@ export async function setupHost(o: SetupHostOptions): Promise<SetupHostResult> {
 
   const host = await detectRelease(o.releaseFile ?? DEFAULT_RELEASE_FILE);
   info(`host: ${host.distro} (${host.release})`);
-
-  const workspace = resolve(o.workspace);
-  try {
-    await access(workspace, constants.W_OK);
-  } catch (err) {
-    throw new UserError(`workspace ${workspace} cannot be used: ${describeError(err)}`);
-  }
+  const workspace = await usableWorkspace(o.workspace);
   const proto = resolve(workspace, o.proto ?? 'proto');
   const manDir = resolve(workspace, o.manDir ?? 'man');
-
-  const packages = await ensurePackages(host.distro, {
-    install: o.installPackages,
-    env,
-    onInfo: info,
-  });
-  info(
-    packages.installed.length
-      ? `packages: installed ${packages.installed.join(', ')}; all ${packages.required.length} required present`
-      : `packages: all ${packages.required.length} required present (${packages.packager})`,
-  );
-
-  const primary = parseCompilerSpec(
-    o.primaryCompiler ?? DEFAULT_PRIMARY_COMPILER[host.distro],
-    'primary-compiler',
-  );
-  const shadows = o.shadowCompilers.map((s) => parseCompilerSpec(s, 'shadow-compilers'));
-  const compilers = [await checkCompiler(primary, 'primary', env)];
-  for (const shadow of shadows) compilers.push(await checkCompiler(shadow, 'shadow', env));
-  for (const c of compilers) info(`${c.role} compiler ${c.name}: ${c.path}: ${c.version}`);
-
-  const tools = await prepareCacheTools({
-    shimDir: resolve(workspace, o.shimDir ?? join('.joyent-live', 'bin')),
-    compression: o.compression,
-    gnuTarCandidates: o.gnuTarCandidates ?? (o.gnuTar ? [resolve(o.gnuTar)] : undefined),
-    env,
-  });
-  info(`GNU tar: ${tools.gnuTar} (${tools.gnuTarVersion}), shim ${join(tools.shimDir, 'tar')}`);
-  info(
-    `caches compress with ${tools.compression}` +
-      (tools.zstdHidden
-        ? ` (zstd at ${tools.zstd ?? 'PATH'} hidden from them by ${join(tools.shimDir, 'zstd')})`
-        : ''),
-  );
-
-  const projects = await ensureProjects(
-    workspace,
-    [
-      { name: 'illumos', repo: o.illumosRepo, ref: o.illumosRef, repoOption: 'illumos-repo' },
-      {
-        name: 'illumos-extra',
-        repo: o.illumosExtraRepo,
-        ref: o.illumosExtraRef,
-        repoOption: 'illumos-extra-repo',
-      },
-    ],
-    { env, onInfo: info },
-  );
-  for (const p of projects) info(`projects/${p.name}: ${p.state}${p.symlink ? ' (symlink)' : ''}`);
-
+  const run: Run = { o, env, info, workspace };
+  const packages = await checkPackages(run, host.distro);
+  const { primary, shadows, compilers } = await checkCompilers(run, host.distro);
+  const tools = await prepareTools(run);
+  const projects = await prepareProjects(run);
   const illumosSh = await writeIllumosSh({
     workspace,
     illumos: projects[0].path,
@@ -202,4 +151,84 @@ export async function setupHost(o: SetupHostOptions): Promise<SetupHostResult> {
     illumosSh,
     ...(man ? { man } : {}),
   };
+}
+
+/** What every phase reads: the options, the environment, where progress goes, the workspace. */
+interface Run {
+  o: SetupHostOptions;
+  env: NodeJS.ProcessEnv;
+  info: (message: string) => void;
+  workspace: string;
+}
+
+/** The workspace, absolute, and writable. */
+async function usableWorkspace(path: string): Promise<string> {
+  const workspace = resolve(path);
+  try {
+    await access(workspace, constants.W_OK);
+  } catch (err) {
+    throw new UserError(`workspace ${workspace} cannot be used: ${describeError(err)}`);
+  }
+  return workspace;
+}
+
+/** The required packages present (installed first with installPackages). */
+async function checkPackages({ o, env, info }: Run, distro: Distro): Promise<PackageCheck> {
+  const packages = await ensurePackages(distro, { install: o.installPackages, env, onInfo: info });
+  info(
+    packages.installed.length
+      ? `packages: installed ${packages.installed.join(', ')}; all ${packages.required.length} required present`
+      : `packages: all ${packages.required.length} required present (${packages.packager})`,
+  );
+  return packages;
+}
+
+/** The primary compiler and the shadows, each run once. */
+async function checkCompilers({ o, env, info }: Run, distro: Distro) {
+  const primary = parseCompilerSpec(
+    o.primaryCompiler ?? DEFAULT_PRIMARY_COMPILER[distro],
+    'primary-compiler',
+  );
+  const shadows = o.shadowCompilers.map((s) => parseCompilerSpec(s, 'shadow-compilers'));
+  const compilers = [await checkCompiler(primary, 'primary', env)];
+  for (const shadow of shadows) compilers.push(await checkCompiler(shadow, 'shadow', env));
+  for (const c of compilers) info(`${c.role} compiler ${c.name}: ${c.path}: ${c.version}`);
+  return { primary, shadows, compilers };
+}
+
+/** GNU tar and the compression shims the caches use. */
+async function prepareTools({ o, env, info, workspace }: Run): Promise<CacheTools> {
+  const tools = await prepareCacheTools({
+    shimDir: resolve(workspace, o.shimDir ?? join('.joyent-live', 'bin')),
+    compression: o.compression,
+    gnuTarCandidates: o.gnuTarCandidates ?? (o.gnuTar ? [resolve(o.gnuTar)] : undefined),
+    env,
+  });
+  info(`GNU tar: ${tools.gnuTar} (${tools.gnuTarVersion}), shim ${join(tools.shimDir, 'tar')}`);
+  info(
+    `caches compress with ${tools.compression}` +
+      (tools.zstdHidden
+        ? ` (zstd at ${tools.zstd ?? 'PATH'} hidden from them by ${join(tools.shimDir, 'zstd')})`
+        : ''),
+  );
+  return tools;
+}
+
+/** projects/illumos and projects/illumos-extra, cloned when missing. */
+async function prepareProjects({ o, env, info, workspace }: Run): Promise<ProjectState[]> {
+  const projects = await ensureProjects(
+    workspace,
+    [
+      { name: 'illumos', repo: o.illumosRepo, ref: o.illumosRef, repoOption: 'illumos-repo' },
+      {
+        name: 'illumos-extra',
+        repo: o.illumosExtraRepo,
+        ref: o.illumosExtraRef,
+        repoOption: 'illumos-extra-repo',
+      },
+    ],
+    { env, onInfo: info },
+  );
+  for (const p of projects) info(`projects/${p.name}: ${p.state}${p.symlink ? ' (symlink)' : ''}`);
+  return projects;
 }

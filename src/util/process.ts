@@ -10,9 +10,9 @@
  * `capture` bytes; the rest goes as it comes to a writable (a stage log,
  * with back-pressure), to callbacks, or nowhere.
  */
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { stopOnInterrupt } from './cleanup.js';
 import { describeError, errnoCode, UserError } from './errors.js';
 
@@ -143,148 +143,197 @@ class Lines {
 
 const shown = (command: string, args: readonly string[]) => [command, ...args].join(' ');
 
+/**
+ * One output stream of a command: the owner of its captured tail and its
+ * line splitting, and of its own back-pressure (a slow `to` pauses this
+ * stream only, never the other).
+ */
+class StreamCapture {
+  readonly tail: Tail;
+  private readonly lines: Lines | undefined;
+
+  constructor(
+    private readonly name: OutputStream,
+    private readonly options: RunOptions,
+  ) {
+    this.tail = new Tail(options.capture ?? DEFAULT_CAPTURE);
+    const each = options.onLine;
+    this.lines = each && new Lines((line) => each(line, name));
+  }
+
+  attach(stream: Readable | null): void {
+    stream?.on('data', (chunk: Buffer) => {
+      this.tail.add(chunk);
+      this.options.onOutput?.(chunk, this.name);
+      this.lines?.add(chunk);
+      const to = this.options.to;
+      if (to && !to.write(chunk)) {
+        stream.pause();
+        to.once('drain', () => stream.resume());
+      }
+    });
+  }
+
+  /** The stream ended: a last line without its newline is a line. */
+  end(): void {
+    this.lines?.end();
+  }
+}
+
+/**
+ * Where a command is: running; exited (its leader has, its streams may
+ * still be open); settled (the result is known).
+ */
+type CommandState =
+  { kind: 'running' } | { kind: 'exited' } | { kind: 'settled'; result: RunResult };
+
+/** A started command; see RunningCommand. */
+class Command implements RunningCommand {
+  readonly result: Promise<RunResult>;
+  private state: CommandState = { kind: 'running' };
+  private readonly child: ChildProcess;
+  private readonly group: boolean;
+  private readonly streams: Record<OutputStream, StreamCapture>;
+  /** Disposes of the interrupt hook; undefined once released (or never armed). */
+  private interruptHook: (() => void) | undefined;
+  private startError: Error | undefined;
+  private readonly onAbort = () => this.kill(this.options.killSignal ?? 'SIGTERM');
+
+  constructor(
+    private readonly command: string,
+    private readonly args: readonly string[],
+    private readonly options: RunOptions,
+  ) {
+    const output = options.output ?? 'pipe';
+    const stdio: StdioOptions = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
+    this.group = options.processGroup === true;
+    this.streams = {
+      stdout: new StreamCapture('stdout', options),
+      stderr: new StreamCapture('stderr', options),
+    };
+    this.child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio,
+      detached: this.group,
+    });
+    // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
+    if (this.child.pid !== undefined) {
+      this.interruptHook = stopOnInterrupt(() => this.stop(1000));
+    }
+    if (options.abort?.aborted) queueMicrotask(this.onAbort);
+    else options.abort?.addEventListener('abort', this.onAbort, { once: true });
+    this.result = new Promise<RunResult>((resolve) => this.wire(resolve));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    const pid = this.child.pid;
+    if (pid === undefined) return false;
+    if (!this.group) return this.state.kind === 'running' ? this.child.kill(signal) : false;
+    try {
+      process.kill(-pid, signal);
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === 'ESRCH') return false; // the group is gone
+      throw err;
+    }
+  }
+
+  alive(): boolean {
+    const pid = this.child.pid;
+    if (pid === undefined) return false;
+    if (!this.group) return this.state.kind === 'running';
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch (err) {
+      return errnoCode(err) === 'EPERM';
+    }
+  }
+
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
+    try {
+      if (!this.kill('SIGTERM')) return;
+      for (const until = Date.now() + graceMs; Date.now() < until;) {
+        if (!this.alive()) return;
+        await new Promise((done) => setTimeout(done, 50));
+      }
+      this.kill('SIGKILL');
+    } finally {
+      this.releaseInterruptHook();
+    }
+  }
+
+  /** The one place the interrupt hook is released: once the command, or its whole group, is gone or stopped. */
+  private releaseInterruptHook(): void {
+    this.interruptHook?.();
+    this.interruptHook = undefined;
+  }
+
+  private wire(resolve: (result: RunResult) => void): void {
+    const child = this.child;
+    this.streams.stdout.attach(child.stdout);
+    this.streams.stderr.attach(child.stderr);
+    if (child.stdin && this.options.input !== undefined) {
+      // A command that does not read all of its input closes the pipe early: not our error.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(this.options.input);
+    }
+    child.on('exit', () => {
+      if (this.state.kind === 'running') this.state = { kind: 'exited' };
+    });
+    child.on('error', (err) => {
+      // Either it could not start ('close' may not follow), or a kill failed (it will).
+      this.startError = err;
+      if (child.pid === undefined) resolve(this.settle(null, null));
+    });
+    child.on('close', (status: number | null, signal: NodeJS.Signals | null) =>
+      resolve(this.settle(status, signal)),
+    );
+  }
+
+  /** Settles the command once (a second call returns the first result). */
+  private settle(status: number | null, signal: NodeJS.Signals | null): RunResult {
+    if (this.state.kind === 'settled') return this.state.result;
+    this.options.abort?.removeEventListener('abort', this.onAbort);
+    this.streams.stdout.end();
+    this.streams.stderr.end();
+    const { stdout, stderr } = this.streams;
+    const result: RunResult = {
+      command: shown(this.command, this.args),
+      status,
+      signal,
+      stdout: stdout.tail.text(),
+      stderr: stderr.tail.text(),
+      truncated: stdout.tail.dropped || stderr.tail.dropped,
+      ...(this.startError && {
+        error: describeError(this.startError),
+        errorCode: errnoCode(this.startError),
+      }),
+    };
+    this.state = { kind: 'settled', result };
+    // A group may outlive its leader: whoever started it stops the rest (stop()).
+    if (!this.alive()) this.releaseInterruptHook();
+    return result;
+  }
+}
+
 /** Starts a command; see RunOptions. */
 export function start(
   command: string,
   args: readonly string[],
   options: RunOptions = {},
 ): RunningCommand {
-  const output = options.output ?? 'pipe';
-  const stdio: StdioOptions = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
-  const limit = options.capture ?? DEFAULT_CAPTURE;
-  const tails = { stdout: new Tail(limit), stderr: new Tail(limit) };
-  const each = options.onLine;
-  const lines = each && {
-    stdout: new Lines((line) => each(line, 'stdout')),
-    stderr: new Lines((line) => each(line, 'stderr')),
-  };
-  const group = options.processGroup === true;
-
-  const child = spawn(command, args, {
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    stdio,
-    detached: group,
-  });
-  let exited = false;
-
-  const kill = (signal: NodeJS.Signals = 'SIGTERM'): boolean => {
-    if (child.pid === undefined) return false;
-    if (!group) return exited ? false : child.kill(signal);
-    try {
-      process.kill(-child.pid, signal);
-      return true;
-    } catch (err) {
-      if (errnoCode(err) === 'ESRCH') return false; // the group is gone
-      throw err;
-    }
-  };
-
-  const alive = (): boolean => {
-    if (child.pid === undefined) return false;
-    if (!group) return !exited;
-    try {
-      process.kill(-child.pid, 0);
-      return true;
-    } catch (err) {
-      return errnoCode(err) === 'EPERM';
-    }
-  };
-
-  const stop = async (graceMs = STOP_GRACE_MS): Promise<void> => {
-    if (!kill('SIGTERM')) return;
-    for (const until = Date.now() + graceMs; Date.now() < until;) {
-      if (!alive()) return;
-      await new Promise((done) => setTimeout(done, 50));
-    }
-    kill('SIGKILL');
-  };
-
-  // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
-  const undoStop = child.pid === undefined ? () => true : stopOnInterrupt(() => stop(1000));
-
-  const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
-  if (options.abort?.aborted) queueMicrotask(onAbort);
-  else options.abort?.addEventListener('abort', onAbort, { once: true });
-
-  const result = new Promise<RunResult>((resolve) => {
-    let startError: Error | undefined;
-    const pump = (stream: NodeJS.ReadableStream | null, name: OutputStream) => {
-      stream?.on('data', (chunk: Buffer) => {
-        tails[name].add(chunk);
-        options.onOutput?.(chunk, name);
-        lines?.[name].add(chunk);
-        if (options.to && !options.to.write(chunk)) {
-          child.stdout?.pause();
-          child.stderr?.pause();
-          options.to.once('drain', () => {
-            child.stdout?.resume();
-            child.stderr?.resume();
-          });
-        }
-      });
-    };
-    pump(child.stdout, 'stdout');
-    pump(child.stderr, 'stderr');
-    if (child.stdin && options.input !== undefined) {
-      // A command that does not read all of its input closes the pipe early: not our error.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(options.input);
-    }
-    child.on('exit', () => (exited = true));
-    child.on('error', (err) => {
-      // Either it could not start ('close' may not follow), or a kill failed (it will).
-      startError = err;
-      if (child.pid === undefined) finish(null, null);
-    });
-    child.on('close', (status: number | null, signal: NodeJS.Signals | null) =>
-      finish(status, signal),
-    );
-    let finished = false;
-    function finish(status: number | null, signal: NodeJS.Signals | null) {
-      if (finished) return;
-      finished = true;
-      exited = true;
-      // A group may outlive its leader: whoever started it stops the rest (stop()).
-      if (!group) undoStop();
-      options.abort?.removeEventListener('abort', onAbort);
-      lines?.stdout.end();
-      lines?.stderr.end();
-      const stdout = tails.stdout.text();
-      const stderr = tails.stderr.text();
-      resolve({
-        command: shown(command, args),
-        status,
-        signal,
-        stdout,
-        stderr,
-        truncated: tails.stdout.dropped || tails.stderr.dropped,
-        ...(startError && {
-          error: describeError(startError),
-          errorCode: errnoCode(startError),
-        }),
-      });
-    }
-  });
-
-  return {
-    get pid() {
-      return child.pid;
-    },
-    result: group ? result.finally(() => !alive() && undoStop()) : result,
-    kill,
-    alive,
-    stop: (graceMs) => stop(graceMs).finally(undoStop),
-  };
+  return new Command(command, args, options);
 }
 
 /** Runs a command to its end; resolves with what happened, never rejects. */
-export function run(
-  command: string,
-  args: readonly string[],
-  options: RunOptions = {},
-): Promise<RunResult> {
-  return start(command, args, options).result;
+export function run(...command: Parameters<typeof start>): Promise<RunResult> {
+  return start(...command).result;
 }
 
 /** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
@@ -307,7 +356,7 @@ export function lastLines(result: RunResult, count: number): string[] {
 
 /** What to quote of a failed run: why it could not start, else its last line, else its status. */
 export function lastLine(result: RunResult): string {
-  return result.error ?? lastLines(result, 1)[0]?.trim() ?? `exit code ${result.status}`;
+  return result.error ?? lastLines(result, 1)[0]?.trim() ?? describeStatus(result);
 }
 
 /** A command that did not exit 0; its message names it, how it ended and its last words. */
@@ -325,12 +374,8 @@ export class CommandFailed extends UserError {
 }
 
 /** Runs a command to its end; throws a CommandFailed unless it exited 0. */
-export async function runChecked(
-  command: string,
-  args: readonly string[],
-  options: RunOptions = {},
-): Promise<RunResult> {
-  const result = await run(command, args, options);
+export async function runChecked(...command: Parameters<typeof start>): Promise<RunResult> {
+  const result = await run(...command);
   if (result.status !== 0) throw new CommandFailed(result);
   return result;
 }

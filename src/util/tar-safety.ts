@@ -104,6 +104,123 @@ const trimSlashes = (path: string) => path.replace(/^(\.\/)+/, '').replace(/\/+$
 /** A member found unsafe, or an archive over its size limit. */
 class Refused extends Error {}
 
+/** The first member refused, and why (a type, a hard link's target, a size past its own header's). */
+interface Problem {
+  member: string;
+  type?: string;
+  link?: string;
+  declared?: number;
+  size?: number;
+}
+
+/** The members of one archive as they stream by: what was seen, and the first problem. */
+class MemberCheck {
+  readonly members = new Set<string>();
+  problem: Problem | undefined;
+  private readonly symlinks = new Set<string>();
+  private declared = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly options: TarSafetyOptions,
+  ) {}
+
+  /** The archive is over its size limit (`bytes` seen so far). */
+  over(bytes: number): Refused {
+    const limit = this.options.maxBytes!;
+    return new Refused(
+      `${this.file} unpacks to more than ${limit.bytes} bytes (${humanBytes(limit.bytes)}, ` +
+        `${bytes} seen); refusing to unpack it (${limit.option} raises the limit)`,
+    );
+  }
+
+  readonly onReadEntry = (entry: ReadEntry): void => {
+    entry.resume();
+    if (this.problem !== undefined) return;
+    const path = trimSlashes(entry.path);
+    this.declared += entry.size ?? 0;
+    const limit = this.options.maxBytes;
+    if (limit && this.declared > limit.bytes) throw this.over(this.declared);
+    this.problem = this.memberProblem(entry, path);
+    if (entry.type === 'SymbolicLink') this.symlinks.add(path);
+    this.members.add(path);
+    this.watchDeclaredSize(entry, path);
+  };
+
+  private underSymlink(path: string): boolean {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      if (this.symlinks.has(parts.slice(0, i).join('/'))) return true;
+    }
+    return false;
+  }
+
+  private memberProblem(entry: ReadEntry, path: string): Problem | undefined {
+    const member = entry.path;
+    const link = entry.linkpath;
+    if (escapes(member) || this.underSymlink(path)) return { member };
+    if (this.options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory')
+      return { member, type: entry.type };
+    if (entry.type === 'Link' && link && (escapes(link) || !this.members.has(trimSlashes(link))))
+      // A hard link names an earlier member, from the top of the archive.
+      return escapes(link) ? { member } : { member, link };
+    const outward = link !== undefined && (isAbsolute(link) || link.includes('..'));
+    if (entry.type === 'SymbolicLink' && !this.options.allowOutwardSymlinks && link && outward)
+      return { member };
+    return undefined;
+  }
+
+  /** A file whose first bytes declare its size (a file system image) must not be far larger. */
+  private watchDeclaredSize(entry: ReadEntry, path: string): void {
+    const declare = this.options.declaredSize?.(path);
+    if (!declare || entry.type !== 'File') return;
+    const head: Buffer[] = [];
+    let got = 0;
+    let checked = false;
+    const check = () => {
+      if (checked) return;
+      checked = true;
+      const size = declare(Buffer.concat(head));
+      // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
+      if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
+        this.problem ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
+      }
+    };
+    entry.on('data', (chunk: Buffer) => {
+      if (got >= HEAD_BYTES) return;
+      head.push(chunk);
+      got += chunk.length;
+      if (got >= HEAD_BYTES) check();
+    });
+    entry.on('end', check);
+  }
+}
+
+/** The message of a refused member. */
+function refusal(file: string, bad: Problem, options: TarSafetyOptions): UserError {
+  if (bad.declared !== undefined) {
+    return new UserError(
+      `${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
+        `${bad.declared} its own header declares; refusing to unpack it`,
+    );
+  }
+  if (bad.type) {
+    return new UserError(
+      `${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
+        'and directories; refusing to unpack it',
+    );
+  }
+  if (bad.link) {
+    return new UserError(
+      `${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
+        'member of the archive; refusing to unpack it',
+    );
+  }
+  return new UserError(
+    `${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`,
+  );
+}
+
 /**
  * Throws a UserError naming the first member that would land outside (or
  * is of a refused type), an archive over its size limit, or an unreadable
@@ -116,76 +233,14 @@ export async function checkTarMembers(file: string, options: TarSafetyOptions): 
   if (options.gzip && !gzip) {
     throw new UserError(`${file} is not a gzip file (expected ${options.gzip.expected})`);
   }
-  const symlinks = new Set<string>();
-  const members = new Set<string>();
-  let bad:
-    { member: string; type?: string; link?: string; declared?: number; size?: number } | undefined;
-  let declared = 0;
-  const underSymlink = (path: string) => {
-    const parts = path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      if (symlinks.has(parts.slice(0, i).join('/'))) return true;
-    }
-    return false;
-  };
+  const check = new MemberCheck(file, options);
   const limit = options.maxBytes;
-  const over = (bytes: number) =>
-    new Refused(
-      `${file} unpacks to more than ${limit!.bytes} bytes (${humanBytes(limit!.bytes)}, ` +
-        `${bytes} seen); refusing to unpack it (${limit!.option} raises the limit)`,
-    );
-  const onReadEntry = (entry: ReadEntry) => {
-    entry.resume();
-    if (bad !== undefined) return;
-    const path = trimSlashes(entry.path);
-    const link = entry.linkpath;
-    declared += entry.size ?? 0;
-    if (limit && declared > limit.bytes) throw over(declared);
-    const member = entry.path;
-    if (escapes(member) || underSymlink(path)) bad = { member };
-    else if (options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory') {
-      bad = { member, type: entry.type };
-    } else if (
-      entry.type === 'Link' &&
-      link &&
-      (escapes(link) || !members.has(trimSlashes(link)))
-    ) {
-      // A hard link names an earlier member, from the top of the archive.
-      bad = escapes(link) ? { member } : { member, link };
-    } else if (entry.type === 'SymbolicLink') {
-      if (!options.allowOutwardSymlinks && link && (isAbsolute(link) || link.includes('..')))
-        bad = { member };
-      symlinks.add(path);
-    }
-    members.add(path);
-    const declare = options.declaredSize?.(path);
-    if (declare && entry.type === 'File') {
-      const head: Buffer[] = [];
-      let got = 0;
-      let checked = false;
-      const check = () => {
-        if (checked) return;
-        checked = true;
-        const size = declare(Buffer.concat(head));
-        // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
-        if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
-          bad ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
-        }
-      };
-      entry.on('data', (chunk: Buffer) => {
-        if (got >= HEAD_BYTES) return;
-        head.push(chunk);
-        got += chunk.length;
-        if (got >= HEAD_BYTES) check();
-      });
-      entry.on('end', check);
-    }
-  };
-  const parser = new Parser({ strict: true, onReadEntry });
+  const parser = new Parser({ strict: true, onReadEntry: check.onReadEntry });
   try {
     await feedTar(file, parser, gzip, (bytes) => {
       // Headers and padding come on top of the members: allow a block per member and the end blocks.
-      if (limit && bytes > limit.bytes + 512 * (members.size + 1) + 10240) throw over(bytes);
+      if (limit && bytes > limit.bytes + 512 * (check.members.size + 1) + 10240)
+        throw check.over(bytes);
     });
   } catch (err) {
     if (err instanceof Refused) throw new UserError(err.message);
@@ -193,29 +248,7 @@ export async function checkTarMembers(file: string, options: TarSafetyOptions): 
       `${file} is not a readable ${gzip ? 'tar.gz' : 'tar'}: ${describeError(err)}`,
     );
   }
-  if (bad?.declared !== undefined) {
-    throw new UserError(
-      `${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
-        `${bad.declared} its own header declares; refusing to unpack it`,
-    );
-  }
-  if (bad?.type) {
-    throw new UserError(
-      `${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
-        'and directories; refusing to unpack it',
-    );
-  }
-  if (bad?.link) {
-    throw new UserError(
-      `${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
-        'member of the archive; refusing to unpack it',
-    );
-  }
-  if (bad) {
-    throw new UserError(
-      `${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`,
-    );
-  }
+  if (check.problem) throw refusal(file, check.problem, options);
 }
 
 /**

@@ -119,7 +119,7 @@ export interface Finding {
   message: string;
 }
 
-/** One check's line of the count table, and its findings (the first MAX_FINDINGS). */
+/** One check's line of the count table, and its findings (the first MAX_LISTED_FINDINGS). */
 export interface CheckResult {
   kind: CheckKind;
   /** What the check looked at (entries, files, links, objects, ...). */

@@ -9,15 +9,40 @@ import { cleanRunnerEnv, parseOutputFile } from './runner.js';
 
 type Context = Parameters<typeof scratchDir>[0];
 
+type ActionRun = CliRun & { outputs: Record<string, string> };
+
 /** dist/<name>/index.js run as a runner runs a node action, in a scratch RUNNER_TEMP. */
 export async function runBundle(
   t: Context,
   name: string,
   inputs: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
-): Promise<CliRun & { outputs: Record<string, string> }> {
+): Promise<ActionRun> {
   const bundle = join(REPO_ROOT, 'dist', name, 'index.js');
   assert.ok(existsSync(bundle), `${bundle} is missing: run npm run build:dist`);
+  return runNodeAction(t, bundle, inputs, env);
+}
+
+/**
+ * The action's compiled entry (build/src/actions/<name>/main.js, what the
+ * bundle is made from) run the same way: the code of this checkout, with
+ * no bundling step between.
+ */
+export function runActionEntry(
+  t: Context,
+  name: string,
+  inputs: Record<string, string>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ActionRun> {
+  return runNodeAction(t, join(REPO_ROOT, 'build', 'src', 'actions', name, 'main.js'), inputs, env);
+}
+
+async function runNodeAction(
+  t: Context,
+  bundle: string,
+  inputs: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+): Promise<ActionRun> {
   const dir = await scratchDir(t);
   const output = join(dir, 'output.txt');
   const summary = join(dir, 'summary.md');

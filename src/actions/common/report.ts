@@ -7,6 +7,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import * as core from '@actions/core';
+import { ioError, isIoCondition } from '../../util/errors.js';
 
 /** GitHub shows at most 10 error (and 10 warning) annotations per step. */
 export const MAX_ANNOTATIONS = 10;
@@ -119,11 +120,18 @@ export function findingFromText(text: string): Finding {
  * run, an old runner) it says so in the log instead of failing the step.
  */
 export async function writeSummary(markdown: string): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) {
+  const path = process.env.GITHUB_STEP_SUMMARY;
+  if (!path) {
     core.info('GITHUB_STEP_SUMMARY is not set: no job summary written');
     return;
   }
-  await core.summary.addRaw(markdown, true).write();
+  try {
+    await core.summary.addRaw(markdown, true).write();
+  } catch (err) {
+    // A full disk under the runner's files is the run's error, named as one.
+    if (isIoCondition(err)) throw ioError(err, 'write the job summary', path);
+    throw err;
+  }
   core.summary.emptyBuffer();
 }
 

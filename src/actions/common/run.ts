@@ -1,12 +1,14 @@
 /**
  * The frame of every action entry: run the body, and turn what it throws
- * into `core.setFailed`. A UserError (something the user can fix) fails the
- * step with its message and details, never a stack trace; anything else is
- * a bug in this project, reported as such with the stack in the debug log.
+ * into `core.setFailed`, through the reporter the CLI uses too
+ * (src/util/failure.ts). A UserError (something the user can fix) or an
+ * I/O condition (a full disk: its path and ENOSPC) fails the step with its
+ * message and details, never a stack trace; anything else is a bug in this
+ * project, reported as such with the stack in the debug log.
  */
 import * as core from '@actions/core';
 import { exitOnSignals, interruption, untilInterruptHandled } from '../../util/cleanup.js';
-import { UserError } from '../../util/errors.js';
+import { describeFailure } from '../../util/failure.js';
 import { findingFromText, report } from './report.js';
 
 export async function runAction(name: string, body: () => Promise<void>): Promise<void> {
@@ -16,13 +18,13 @@ export async function runAction(name: string, body: () => Promise<void>): Promis
     await body();
   } catch (err) {
     if (interruption()) return untilInterruptHandled();
-    if (err instanceof UserError) {
-      report(err.details.map(findingFromText), 'error');
-      core.setFailed(err.message);
+    const failure = describeFailure(err);
+    if (failure.kind === 'error') {
+      report(failure.details.map(findingFromText), 'error');
+      core.setFailed(failure.message);
     } else {
-      const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof Error && err.stack) core.debug(err.stack);
-      core.setFailed(`${name}: unexpected error (a bug, please report it): ${message}`);
+      if (failure.stack) core.debug(failure.stack);
+      core.setFailed(`${name}: unexpected error (a bug, please report it): ${failure.message}`);
     }
   }
 }

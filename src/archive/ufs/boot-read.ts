@@ -27,13 +27,22 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { describeError, UserError } from '../../util/errors.js';
-import { FS_MAGIC, IFDIR, IFLNK, IFMT, MAXPATHLEN, NDADDR, NIADDR, ROOTINO } from './layout.js';
+import {
+  FS_MAGIC,
+  IFDIR,
+  IFLNK,
+  IFMT,
+  MAXPATHLEN,
+  NDADDR,
+  NIADDR,
+  ROOTINO,
+  SBSIZE_MAX,
+} from './layout.js';
 
 /** DEV_BSIZE: the unit of device addresses, and what the boot reader reads of a symlink. */
 const DEV_BSIZE = 512;
-/** SBLOCK, in DEV_BSIZE units, and SBSIZE. */
+/** SBLOCK, in DEV_BSIZE units. */
 const SBLOCK = 16;
-const SBSIZE = 8192;
 const INODE_SIZE = 128;
 /** More symlinks than this in one lookup: a loop (the boot reader would spin). */
 const MAX_SYMLINKS = 40;
@@ -83,8 +92,8 @@ export class BootUfsReader {
     } catch (err) {
       throw new UserError(`${path}: cannot open the UFS image: ${describeError(err)}`);
     }
-    const sb = Buffer.alloc(SBSIZE);
-    await fh.read(sb, 0, SBSIZE, SBLOCK * DEV_BSIZE);
+    const sb = Buffer.alloc(SBSIZE_MAX);
+    await fh.read(sb, 0, SBSIZE_MAX, SBLOCK * DEV_BSIZE);
     if (sb.readInt32LE(1372) !== FS_MAGIC) {
       await fh.close();
       throw new UserError(`${path}: the boot-time reader finds no UFS magic number`);

@@ -29,7 +29,8 @@ export const MAX_FILE_SIZE = 2 ** 40 - 1;
 export const LARGEFILE_SIZE = 2 ** 31;
 
 export const SBLOCK_OFFSET = 8192; // the superblock's byte offset
-export const SBSIZE = 2048; // fs_sbsize: sizeof (struct fs), rounded to a fragment
+export const FS_SBSIZE = 2048; // fs_sbsize as we write it: sizeof (struct fs), rounded to a fragment
+export const SBSIZE_MAX = 8192; // illumos's SBSIZE: the most any fs_sbsize may be
 export const FS_MAGIC = 0x011954;
 export const CG_MAGIC = 0x090255;
 export const FSOKAY = 0x7c269d38; // fs_state + fs_time == FSOKAY when clean
@@ -145,7 +146,7 @@ const i32 = (n: number) => n | 0;
 
 /** struct fs, little-endian, fs_sbsize (2048) bytes. */
 export function encodeSuperblock(sb: Superblock): Buffer {
-  const b = Buffer.alloc(SBSIZE);
+  const b = Buffer.alloc(FS_SBSIZE);
   const d = dblkno(sb.ipg);
   const w = (off: number, v: number) => b.writeInt32LE(i32(v), off);
   w(0, 0); // fs_link
@@ -174,7 +175,7 @@ export function encodeSuperblock(sb: Superblock): Buffer {
   w(92, BSIZE / 4); // fs_maxbpg
   w(96, 3); // fs_fragshift
   w(100, 1); // fs_fsbtodb
-  w(104, SBSIZE);
+  w(104, FS_SBSIZE);
   w(108, ~(BSIZE - 1)); // fs_csmask
   w(112, 13); // fs_csshift
   w(116, NINDIR);

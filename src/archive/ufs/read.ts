@@ -16,7 +16,7 @@ import {
   NIADDR,
   ROOTINO,
   SBLOCK_OFFSET,
-  SBSIZE,
+  FS_SBSIZE,
   type Dinode,
   type Superblock,
 } from './layout.js';
@@ -130,9 +130,9 @@ export class UfsReader {
     try {
       const fileSize = (await fh.stat()).size;
       const bad = (why: string) => new UserError(`${path}: not a readable UFS image: ${why}`);
-      if (fileSize < SBLOCK_OFFSET + SBSIZE) throw bad(`only ${fileSize} bytes, no superblock`);
-      const raw = Buffer.alloc(SBSIZE);
-      await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
+      if (fileSize < SBLOCK_OFFSET + FS_SBSIZE) throw bad(`only ${fileSize} bytes, no superblock`);
+      const raw = Buffer.alloc(FS_SBSIZE);
+      await fh.read(raw, 0, FS_SBSIZE, SBLOCK_OFFSET);
       const sb = decodeSuperblock(raw);
       if (sb.magic !== FS_MAGIC)
         throw bad(`no UFS magic number in the superblock (0x${(sb.magic! >>> 0).toString(16)})`);

@@ -1,12 +1,12 @@
 /**
  * Runs one completeness check into its line of the report: every finding
- * is counted, the first MAX_FINDINGS are kept (so a check that finds
+ * is counted, the first MAX_LISTED_FINDINGS are kept (so a check that finds
  * hundreds of thousands of things still runs in bounded memory).
  */
 import type { CheckKind, CheckResult, FailOn, Finding } from '../types.js';
 
 /** Findings kept per check; the count is always exact. */
-export const MAX_FINDINGS = 10_000;
+export const MAX_LISTED_FINDINGS = 10_000;
 
 /**
  * A check: yields its findings, returns how many things it looked at. The
@@ -33,7 +33,7 @@ export async function collectCheck(
     }
     const result = results.get(step.value.kind);
     if (!result) throw new Error(`a ${kinds.join('/')} check yielded a ${step.value.kind} finding`);
-    if (result.findings++ < MAX_FINDINGS) result.listed.push(step.value);
+    if (result.findings++ < MAX_LISTED_FINDINGS) result.listed.push(step.value);
   }
   return [...results.values()];
 }

@@ -5,7 +5,7 @@
  * little a finding (docs/verify.md).
  */
 import { open } from 'node:fs/promises';
-import { decodeSuperblock, SBLOCK_OFFSET, SBSIZE } from '../../archive/ufs/layout.js';
+import { decodeSuperblock, SBLOCK_OFFSET, FS_SBSIZE } from '../../archive/ufs/layout.js';
 import { UfsReader } from '../../archive/ufs/read.js';
 import { humanBytes, parseSize } from '../../util/format.js';
 import { UsageError, UserError } from '../../util/errors.js';
@@ -21,8 +21,8 @@ export async function readHeadroom(archive: string): Promise<HeadroomFigures | u
   }
   const fh = await open(archive, 'r');
   try {
-    const raw = Buffer.alloc(SBSIZE);
-    await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
+    const raw = Buffer.alloc(FS_SBSIZE);
+    await fh.read(raw, 0, FS_SBSIZE, SBLOCK_OFFSET);
     const sb = decodeSuperblock(raw);
     const fsize = sb.fsize!;
     const frag = sb.bsize! / fsize;

@@ -1,8 +1,8 @@
 /**
  * shadowed: files that more than one source had. build-live takes the
- * first (SPEC 2's order) and records the others in the JSONL twin's
- * `shadows`; each such file is listed with the source that won and the
- * ones it hid (buildroot's check-uniq-files; OS-654's duplicate libCrun.so).
+ * first (in the order of docs/assembly.md, "Where a file's content comes
+ * from") and records the others in the JSONL twin's `shadows`; each such
+ * file is listed with the source that won and the ones it hid (buildroot's check-uniq-files; OS-654's duplicate libCrun.so).
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';

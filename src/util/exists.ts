@@ -1,0 +1,18 @@
+/**
+ * Whether a path is there (as itself: a symlink is there even when what it
+ * names is not). Only "not there" is false; any other error (EACCES, EIO)
+ * is thrown, never taken for "not there".
+ */
+import { lstat } from 'node:fs/promises';
+import { errnoCode } from './errors.js';
+
+export function pathExists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    (err: unknown) => {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw err;
+    },
+  );
+}
