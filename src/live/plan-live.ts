@@ -13,6 +13,7 @@ import { type BuildCounts, type ImageNode } from '../image/model.js';
 import { resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { parentPath } from '../manifest/path.js';
 import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
+import type { FoundSource, FoundSources, SearchMiss } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
 import { chooseArchive, type ArchiveFormat } from './archive-choice.js';
 import {
@@ -30,6 +31,8 @@ export interface DryImage {
   applied: ImageNode[];
   counts: BuildCounts;
   warnings: Diagnostic[];
+  /** What the search found for each file, when asked to keep it (keepFound). */
+  found?: FoundSources;
 }
 
 /** A file the build writes itself, with the parents the image lacks. */
@@ -61,14 +64,19 @@ function addBuiltFile(
 }
 
 /** The image as a build would assemble it, resolved against the sources, written nowhere. */
-export async function dryRunImage(prepared: PreparedBuild): Promise<DryImage> {
+export async function dryRunImage(
+  prepared: PreparedBuild,
+  { keepFound = false } = {},
+): Promise<DryImage> {
+  const found = keepFound ? new Map<string, FoundSource | SearchMiss>() : undefined;
   const assembled = await assembleImage({
     entries: prepared.entries,
     search: prepared.search,
     stagingRoot: '',
-    dryRun: true,
+    mode: 'dry-run',
+    keepFound: found,
   });
-  return imageToPack(prepared, assembled);
+  return { ...(await imageToPack(prepared, assembled)), found };
 }
 
 /**
