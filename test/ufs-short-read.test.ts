@@ -7,12 +7,14 @@
  * the ESM bindings the writer imported are synced to it.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { planUfsWithTable } from '../src/archive/ufs/plan.js';
+import { UfsReader, type UfsEntry } from '../src/archive/ufs/read.js';
 import { writeUfs } from '../src/archive/ufs/write.js';
 import { ROOT_DIR, type ImageNode } from '../src/image/model.js';
 import { UserError } from '../src/util/errors.js';
@@ -46,10 +48,42 @@ async function sourceTree(root: string): Promise<ImageNode[]> {
 }
 
 /** Writes the image of `nodes` under `root`, with the plan made from the tree as it is now. */
-async function writeImage(root: string, nodes: ImageNode[], output: string): Promise<void> {
+async function writeImage(
+  root: string,
+  nodes: ImageNode[],
+  output: string,
+  onHashed?: (path: string, md5: string) => void,
+): Promise<void> {
   const { plan, table } = planUfsWithTable(nodes, { stagingRoot: root, minFreeBytes: 0 });
-  await writeUfs({ stagingRoot: root, nodes, root: ROOT_DIR, output, epoch: EPOCH, plan, table });
+  await writeUfs({
+    stagingRoot: root,
+    nodes,
+    root: ROOT_DIR,
+    output,
+    epoch: EPOCH,
+    plan,
+    table,
+    onHashed,
+  });
 }
+
+/** Every file of `nodes` reads back from the image as the bytes under `root`. */
+async function assertContent(image: string, root: string, nodes: ImageNode[]): Promise<void> {
+  const reader = await UfsReader.open(image);
+  try {
+    const entries = new Map<string, UfsEntry>();
+    for await (const entry of reader.entries()) entries.set(entry.path, entry);
+    for (const node of nodes) {
+      const entry = entries.get(node.path)!;
+      const read = await reader.read(entry, 0, entry.size);
+      assert.ok(read.equals(await readFile(join(root, node.path))), `${node.path} in the image`);
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
 /** Runs `work` with every readSync returning at most `most` bytes; returns how many reads were cut. */
 async function withShortReads(most: number, work: () => Promise<void>): Promise<number> {
@@ -83,6 +117,25 @@ test('ufs writer: short reads of sparse, dense and small files give the same ima
   const cut = await withShortReads(1000, () => writeImage(root, nodes, cutUp));
   assert.ok(cut > 0, 'reads were cut short');
   assert.ok((await readFile(cutUp)).equals(await readFile(whole)), 'the images are identical');
+  await assertContent(cutUp, root, nodes);
+});
+
+test('ufs writer: the md5 of each file comes from the reads that place it (sparse, dense, small, empty)', async (t) => {
+  const dir = await scratchDir(t);
+  const root = join(dir, 'tree');
+  await fs.promises.mkdir(root);
+  const nodes = await sourceTree(root);
+  await writeFile(join(root, 'empty'), '');
+  nodes.unshift(fileNode('empty', 0));
+  const hashed = new Map<string, string>();
+  const image = join(dir, 'image.ufs');
+  await withShortReads(4096, () =>
+    writeImage(root, nodes, image, (path, sum) => hashed.set(path, sum)),
+  );
+  const expected = new Map<string, string>();
+  for (const node of nodes) expected.set(node.path, md5(await readFile(join(root, node.path))));
+  assert.deepEqual(hashed, expected);
+  await assertContent(image, root, nodes);
 });
 
 test('ufs writer: a file that shrank or grew after the plan is one clear error', async (t) => {

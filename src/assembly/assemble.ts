@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { link, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -14,7 +15,7 @@ import {
 } from '../sources/search.js';
 import { describeError, ioError, isIoCondition, UserError } from '../util/errors.js';
 import type { AtomicLineWriter } from '../util/atomic.js';
-import { copyWithMd5, mapLimit, md5OfFile } from '../util/copy.js';
+import { copyWithMd5, mapLimit } from '../util/copy.js';
 import { formatLogLine } from '../formats/build-log.js';
 
 /** Mode and owner docs/assembly.md gives a parent directory that no `d` entry names. */
@@ -41,10 +42,12 @@ export interface AssemblyProgress {
  *
  * - `stage`: the staging tree: directories, a copy of each file (hashed
  *   from the same reads), symlinks and hard links.
- * - `locate`: no tree. Each file is found and its md5 taken from its
- *   source, and the node points at the source (`content`) for the archive
- *   writer: the model is the image. For builds with no customize step,
- *   which nothing reads on disk.
+ * - `locate`: no tree, and no file read. Each file is found (its size
+ *   from the search) and opened once to see that it can be read; the node
+ *   points at the source (`content`) and the archive writer takes the md5
+ *   from the reads that place the bytes (docs/assembly.md, "One pass"):
+ *   the model is the image. For builds with no customize step, which
+ *   nothing reads on disk.
  * - `dry-run`: every entry resolved against the sources as a build would,
  *   nothing created, copied or logged (`build-live --plan`): files get the
  *   size of their source and no md5, `source` names the file a build would read.
@@ -201,10 +204,8 @@ async function makeDirectories(run: Assembly, dirs: readonly ImageNode[]): Promi
 /** Each file found in its source, then copied (stage), hashed (locate) or only sized (dry-run). */
 async function placeFiles(run: Assembly, files: readonly ImageNode[]): Promise<void> {
   const { options, mode, counts } = run;
-  // A locate build hashes synchronously (src/util/copy.ts), one file at a time: one buffer.
-  const buffers = Array.from(
-    { length: mode === 'dry-run' ? 0 : mode === 'locate' ? 1 : COPY_CONCURRENCY },
-    () => Buffer.allocUnsafe(COPY_BUFFER),
+  const buffers = Array.from({ length: mode === 'stage' ? COPY_CONCURRENCY : 0 }, () =>
+    Buffer.allocUnsafe(COPY_BUFFER),
   );
   let filesDone = 0;
   await mapLimit(files, COPY_CONCURRENCY, async (node, index, worker) => {
@@ -223,7 +224,7 @@ async function placeFiles(run: Assembly, files: readonly ImageNode[]): Promise<v
       counts.files++;
       counts.bytes += found.size;
     } else {
-      await placeFile(run, node, found, buffers[mode === 'locate' ? 0 : worker]);
+      await placeFile(run, node, found, buffers[worker]);
     }
     const progress = { phase: 'files', done: ++filesDone, total: files.length } as const;
     options.onProgress?.({ ...progress, bytes: counts.bytes });
@@ -231,7 +232,7 @@ async function placeFiles(run: Assembly, files: readonly ImageNode[]): Promise<v
   for (const node of files) await record(run, node);
 }
 
-/** One found file copied and hashed (stage), or hashed at its source (locate). */
+/** One found file copied and hashed (stage), or checked readable at its source (locate). */
 async function placeFile(
   run: Assembly,
   node: ImageNode,
@@ -242,7 +243,7 @@ async function placeFile(
   try {
     const digest =
       run.mode === 'locate'
-        ? await md5OfFile(found.resolved, buffer)
+        ? checkReadable(found)
         : await copyWithMd5(found.resolved, staged(run, node.path), STAGING_FILE_MODE, buffer);
     Object.assign(node, digest, { tag: found.tag, source: found.path });
     if (run.mode === 'locate') {
@@ -258,6 +259,16 @@ async function placeFile(
     node.error = `cannot copy ${found.path}: ${failedOrThrow(err, 'copy', found.path)}`;
     node.searched = [`${found.tag}:${found.path}`];
   }
+}
+
+/**
+ * A source the build will read later (locate): opened and closed now, so
+ * that one it cannot read is a FAILED entry, as in a build that copies.
+ * Its size is the search's; the md5 comes later, from the writer's reads.
+ */
+function checkReadable(found: FoundSource): { size: number } {
+  closeSync(openSync(found.resolved, 'r'));
+  return { size: found.size };
 }
 
 async function makeSymlinks(run: Assembly, symlinks: readonly ImageNode[]): Promise<void> {

@@ -27,7 +27,7 @@ import { checkInputs, type CheckedInputs, type CheckOptions } from './check.js';
 import { ensureWritableDir, lockBuildDirs, removeLeftovers, writing } from './output.js';
 import { publishSet } from './publish.js';
 import { failedEntries, type FailedEntry } from './prepare.js';
-import { assemble, stampAndCustomize, type StagedImage } from './stage.js';
+import { assemble, stampAndCustomize, writeJsonl, type StagedImage } from './stage.js';
 import { writeArchive } from './write-archive.js';
 
 export { ARCHIVE_FORMATS, type ArchiveFormat, type BuiltArchive };
@@ -129,6 +129,8 @@ async function buildLocked(
       info,
     );
     const written = await writeArchive(checked, dirs, staged, info);
+    // The md5s of a located build come from the writer: its JSONL records now.
+    if (checked.mode.kind === 'located') await writeJsonl(dirs.jsonl, staged.assembled);
     // The tgz pass also takes the boot_archive's sha1, which the log names.
     const { bootArchiveSha1 } = await packAndClear(checked, dirs, staged, info);
     const warningLines = await closeLog(dirs, staged, bootArchiveSha1);

@@ -110,17 +110,27 @@ export async function imageToPack(
   );
   image.delete(MANIFEST_COPY);
   // The copy of boot_archive.manifest: its size from the lines it will have.
-  const md5 = '0'.repeat(32);
-  let size = 0;
   const withParents = new Map(image);
   addBuiltFile(withParents, MANIFEST_COPY, { origin: 'manifest-copy', size: 0 }, ids);
   withParents.delete(MANIFEST_COPY);
-  const listed = (function* () {
-    for (const n of withParents.values()) yield n.md5 === undefined ? { ...n, md5 } : n;
-  })();
-  for (const line of bootManifestLines(listed, ids)) size += Buffer.byteLength(line) + 1;
+  const size = bootManifestSize(withParents.values(), ids);
   addBuiltFile(image, MANIFEST_COPY, { origin: 'manifest-copy', size }, ids);
   return { image, applied: assembled.applied, counts, warnings };
+}
+
+/**
+ * The bytes of boot_archive.manifest for `nodes` before every file is
+ * hashed: an md5 is always 32 digits, so a file not hashed yet counts as
+ * if it were.
+ */
+export function bootManifestSize(nodes: Iterable<ImageNode>, ids: ImageIdentities): number {
+  const md5 = '0'.repeat(32);
+  const listed = (function* () {
+    for (const n of nodes) yield n.md5 === undefined ? { ...n, md5 } : n;
+  })();
+  let size = 0;
+  for (const line of bootManifestLines(listed, ids)) size += Buffer.byteLength(line) + 1;
+  return size;
 }
 
 export interface LivePlan {

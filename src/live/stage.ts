@@ -119,6 +119,11 @@ export async function assemble(
 }
 
 /** Phase: owners resolved, the JSONL twin, etc/joyent_buildstamp, and the customize step. */
+/** The JSONL twin's record of each entry applied (docs/build-log.md). */
+export async function writeJsonl(jsonl: AtomicLineWriter, assembled: AssemblyResult) {
+  for (const node of assembled.applied) await jsonl.line(formatLogRecord(node));
+}
+
 export async function stampAndCustomize(
   options: StageOptions,
   checked: CheckedInputs,
@@ -135,7 +140,8 @@ export async function stampAndCustomize(
   warnings.push(...assembled.warnings);
   const ids = await readImageIdentities(nodes, stagingRoot);
   counts.unknownOwners = resolveOwners(nodes, ids, warnings);
-  for (const node of assembled.applied) await dirs.jsonl.line(formatLogRecord(node));
+  // A located build has no md5 yet: the writer takes them (src/live/write-archive.ts).
+  if (mode.kind !== 'located') await writeJsonl(dirs.jsonl, assembled);
 
   // etc/joyent_buildstamp (docs/output-layout.md); a manifest entry for it keeps its mode and owner.
   const stampPath = BUILDSTAMP_FILE;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
 import { planUfsWithTable, type UfsPlan } from '../archive/ufs/plan.js';
 import type { UfsInode } from '../archive/ufs/tree.js';
-import { writeUfs } from '../archive/ufs/write.js';
+import { writeUfs, type WriteUfsOptions } from '../archive/ufs/write.js';
 import { writeUfsNative } from '../archive/ufs-native.js';
 import { bootManifestLines } from '../formats/boot-manifest.js';
 import {
@@ -28,7 +28,7 @@ import { humanBytes } from '../util/format.js';
 import { isUfs } from './archive-choice.js';
 import type { CheckedInputs } from './check.js';
 import { writing } from './output.js';
-import { withManifestLine } from './plan-live.js';
+import { bootManifestSize, withManifestLine } from './plan-live.js';
 import { ensureParents, type StagedImage } from './stage.js';
 import { checkMaxSize } from './ufs-options.js';
 
@@ -52,7 +52,14 @@ export async function writeArchive(
   image.delete(MANIFEST_COPY);
   const archiveDir = layout.archiveDir(work.platformPartial);
   await mkdir(archiveDir, { recursive: true });
-  await writing(archiveDir, () => writeBootManifest(image, ids, archiveDir, stagingRoot));
+  const bootManifest = async () => {
+    await writing(archiveDir, () => writeBootManifest(image, ids, archiveDir, stagingRoot));
+    return join(stagingRoot, MANIFEST_COPY);
+  };
+  // One pass (docs/assembly.md): a located build's md5s come from the
+  // writer's reads, and boot_archive.manifest once every file is hashed.
+  const onePass = mode.kind === 'located' ? hashWhileWriting(image, ids, bootManifest) : undefined;
+  if (!onePass) await bootManifest();
   const fileOf = (path: string) => {
     const node = image.get(path)!;
     return contentPath(node.type === 'h' ? image.get(node.linkedFile!)! : node, stagingRoot);
@@ -75,7 +82,7 @@ export async function writeArchive(
         `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
     );
     await writing(join(archiveDir, BOOT_ARCHIVE), () =>
-      packUfs(archive, { plan: ufsPlan, table }, image, layout, work, epoch, fileOf),
+      packUfs(archive, { plan: ufsPlan, table }, image, { layout, work, epoch, fileOf, onePass }),
     );
     written.ufsPlan = ufsPlan;
   }
@@ -103,7 +110,12 @@ async function writeBootManifest(
   await writer.commit();
   await rm(join(stagingRoot, MANIFEST_COPY), { force: true });
   await copyFile(path, join(stagingRoot, MANIFEST_COPY));
-  image.set(MANIFEST_COPY, {
+  image.set(MANIFEST_COPY, { ...manifestCopyNode(), ...(await md5OfFile(path)) });
+}
+
+/** The copy of boot_archive.manifest in the image (docs/output-layout.md), without its size. */
+function manifestCopyNode(): ImageNode {
+  return {
     path: MANIFEST_COPY,
     type: 'f',
     origin: 'manifest-copy',
@@ -113,8 +125,7 @@ async function writeBootManifest(
     uid: 0,
     gid: 0,
     status: 'ok',
-    ...(await md5OfFile(path)),
-  });
+  };
 }
 
 /** The hsfs boot_archive. */
@@ -137,16 +148,55 @@ async function packHsfs(
   }
 }
 
+/**
+ * The writer's part in a one-pass build: the copy of boot_archive.manifest
+ * goes into the image at the size its lines will have, each file's md5
+ * comes from the writer (hard links take their file's), and
+ * boot_archive.manifest is written (`bootManifest`) once every file is
+ * hashed; the writer then fills the copy's blocks from it.
+ */
+function hashWhileWriting(
+  image: Map<string, ImageNode>,
+  ids: ImageIdentities,
+  bootManifest: () => Promise<string>,
+): Pick<WriteUfsOptions, 'onHashed' | 'deferred'> {
+  const size = bootManifestSize(image.values(), ids);
+  image.set(MANIFEST_COPY, { ...manifestCopyNode(), size, diskBytes: size });
+  const fileOf = (node: ImageNode) => (node.type === 'h' ? image.get(node.linkedFile!)! : node);
+  return {
+    onHashed: (path, md5) => {
+      fileOf(image.get(path)!).md5 = md5;
+    },
+    deferred: {
+      path: MANIFEST_COPY,
+      content: () => {
+        image.delete(MANIFEST_COPY);
+        for (const node of image.values()) {
+          if (node.type === 'h' && node.linkText === undefined) node.md5 = fileOf(node).md5;
+          if (node.type !== 'd' && node.type !== 's' && node.linkText === undefined && !node.md5) {
+            throw new Error(`internal error: ${node.path} was not hashed while it was written`);
+          }
+        }
+        return bootManifest();
+      },
+    },
+  };
+}
+
 /** The UFS boot_archive, by our writer or the upstream way. */
 async function packUfs(
   archive: 'ufs' | 'ufs-native',
   { plan, table }: { plan: UfsPlan; table: UfsInode[] },
   image: ReadonlyMap<string, ImageNode>,
-  layout: OutputLayout,
-  work: WorkLayout,
-  epoch: number,
-  fileOf: (path: string) => string,
+  how: {
+    layout: OutputLayout;
+    work: WorkLayout;
+    epoch: number;
+    fileOf: (path: string) => string;
+    onePass?: Pick<WriteUfsOptions, 'onHashed' | 'deferred'>;
+  },
 ): Promise<void> {
+  const { layout, work, epoch, fileOf } = how;
   const output = join(layout.archiveDir(work.platformPartial), BOOT_ARCHIVE);
   const nodes = [...image.values()];
   const { stagingRoot } = work;
@@ -161,6 +211,7 @@ async function packUfs(
       epoch,
       plan,
       table,
+      ...how.onePass,
     });
     await rename(partial, output);
   } else {

@@ -1,3 +1,5 @@
+import * as crypto from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -228,8 +230,8 @@ class ContentLayout {
     private readonly out: ImageFile,
   ) {}
 
-  /** Stores logical block `lbn` (data of at most one block; zero-padded). */
-  put(lbn: number, data: Buffer, tailFrags: number): void {
+  /** Stores logical block `lbn` (data of at most one block; zero-padded); returns its byte position. */
+  put(lbn: number, data: Buffer, tailFrags: number): number {
     let frag: number;
     let size: number;
     if (tailFrags > 0) {
@@ -262,6 +264,7 @@ class ContentLayout {
     this.out.write(frag * FSIZE, data);
     if (data.length < size)
       this.out.write(frag * FSIZE + data.length, ZERO_BLOCK.subarray(0, size - data.length));
+    return frag * FSIZE;
   }
 
   /** Index of lbn's pointer in the indirect block at `level` of its path. */
@@ -301,6 +304,18 @@ export interface WriteUfsOptions {
   plan: UfsPlan;
   /** The inode table of `nodes` the plan was made from (planUfsWithTable), when the caller has it. */
   table?: readonly UfsInode[];
+  /**
+   * Given, each file's md5 is taken from the reads that place its bytes,
+   * and handed here with the file's inode path (its first path in byte
+   * order: the file, or a hard link to it).
+   */
+  onHashed?: (path: string, md5: string) => void;
+  /**
+   * A file whose bytes are known only once every other file is hashed (the
+   * copy of boot_archive.manifest): its blocks are placed in turn, at the
+   * planned size, and filled at the end from the file `content()` gives.
+   */
+  deferred?: { path: string; content: () => Promise<string> };
 }
 
 /**
@@ -387,18 +402,26 @@ async function populateImage(
   const inodeBlocks = new GroupInodeBlocks(image.out, plan.inodesPerGroup);
   let largefiles = false;
   const chunk = Buffer.alloc(CHUNK);
+  const { onHashed, deferred } = options;
+  let placed: Placed[] | undefined;
   for (const [index, inode] of table.entries()) {
     if (index % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     const layout = new ContentLayout(image.alloc, image.out);
     if (inode.kind === 'f') {
       if (inode.size >= LARGEFILE_SIZE) largefiles = true;
       const lbns = sparseBlocks(inode);
-      if (inode.size > 0) {
+      if (inode.path === deferred?.path) {
+        placed = placeDeferred(inode.size, layout);
+      } else if (inode.size > 0) {
+        const hash = onHashed && new FileHash(inode.size);
         SourceFile.with(fileOf(inode.path), inode.size, (file) =>
           lbns
-            ? writeSparseContent(file, lbns, layout, chunk)
-            : writeFileContent(file, layout, chunk),
+            ? writeSparseContent(file, lbns, layout, chunk, hash)
+            : writeFileContent(file, layout, chunk, hash),
         );
+        if (hash) onHashed(inode.path, hash.digest());
+      } else {
+        onHashed?.(inode.path, EMPTY_MD5);
       }
     } else {
       const content = inode.kind === 'd' ? directoryContent(inode) : inode.target!;
@@ -421,8 +444,79 @@ async function populateImage(
   }
   image.out.flush();
   inodeBlocks.finish(plan.cylinderGroups);
+  if (deferred) {
+    if (!placed) throw new Error(`internal error: ${deferred.path} is not a file of the image`);
+    fillDeferred(await deferred.content(), placed, image.out);
+  }
   return { largefiles };
 }
+
+/** Where one block of a deferred file went: its logical block and byte position. */
+interface Placed {
+  lbn: number;
+  position: number;
+  length: number;
+}
+
+/** Places every block of a file of `size` (zeros for now; no holes), recording where. */
+function placeDeferred(size: number, layout: ContentLayout): Placed[] {
+  const placed: Placed[] = [];
+  const nblk = blockCount(size);
+  const tail = tailFragments(size);
+  for (let lbn = 0; lbn < nblk; lbn++) {
+    const length = Math.min(BSIZE, size - lbn * BSIZE);
+    const position = layout.put(lbn, ZERO_BLOCK.subarray(0, length), lbn === nblk - 1 ? tail : 0);
+    placed.push({ lbn, position, length });
+  }
+  return placed;
+}
+
+/** The deferred file's bytes into the blocks placed for it; it must be the planned size. */
+function fillDeferred(path: string, placed: readonly Placed[], out: ImageFile): void {
+  const size = placed.reduce((sum, p) => sum + p.length, 0);
+  const block = Buffer.allocUnsafe(BSIZE);
+  SourceFile.with(path, size, (file) => {
+    for (const { lbn, position, length } of placed) {
+      out.writeNow(position, file.readFully(block.subarray(0, length), lbn * BSIZE));
+    }
+    file.expectEnd();
+  });
+}
+
+/** md5 of the empty file. */
+const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
+
+/**
+ * A file's md5, from the bytes as they are read in order; a file read in
+ * one piece is hashed in one call (crypto.hash, from Node 20.12), with no
+ * Hash object left for the garbage collector.
+ */
+class FileHash {
+  private hash?: Hash;
+  private one?: string;
+  constructor(private readonly size: number) {}
+  update(data: Buffer): void {
+    if (!this.hash && this.one === undefined && data.length === this.size && oneShotHash) {
+      this.one = oneShotHash('md5', data, 'hex');
+      return;
+    }
+    this.hash ??= createHash('md5');
+    this.hash.update(data);
+  }
+  /** `count` zero bytes (the holes of a sparse file). */
+  zeros(count: number): void {
+    for (let left = count; left > 0; left -= BSIZE)
+      this.update(ZERO_BLOCK.subarray(0, Math.min(left, BSIZE)));
+  }
+  digest(): string {
+    return this.one ?? (this.hash ?? createHash('md5')).digest('hex');
+  }
+}
+
+/** crypto.hash(), from Node 20.12; older versions take createHash(). */
+const oneShotHash = (
+  crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'hex') => string }
+).hash;
 
 /**
  * The inode blocks of one cylinder group at a time, written when the
@@ -590,27 +684,37 @@ function writeSparseContent(
   lbns: readonly number[],
   layout: ContentLayout,
   chunk: Buffer,
+  hash?: FileHash,
 ): void {
   const { size } = file;
   const nblk = blockCount(size);
   const tail = tailFragments(size);
+  let hashed = 0;
   for (const lbn of lbns) {
-    const block = file.readFully(
-      chunk.subarray(0, Math.min(BSIZE, size - lbn * BSIZE)),
-      lbn * BSIZE,
-    );
+    const position = lbn * BSIZE;
+    const block = file.readFully(chunk.subarray(0, Math.min(BSIZE, size - position)), position);
+    // The holes before this block hash as the zeros they read as.
+    hash?.zeros(position - hashed);
+    hash?.update(block);
+    hashed = position + block.length;
     layout.put(lbn, block, lbn === nblk - 1 ? tail : 0);
   }
   file.expectEnd();
 }
 
 /** Streams a file into its blocks; all-zero blocks but the last become holes. */
-function writeFileContent(file: SourceFile, layout: ContentLayout, chunk: Buffer): void {
+function writeFileContent(
+  file: SourceFile,
+  layout: ContentLayout,
+  chunk: Buffer,
+  hash?: FileHash,
+): void {
   const { size } = file;
   let position = 0;
   while (position < size) {
     const want = Math.min(chunk.length, size - position);
-    file.readFully(chunk.subarray(0, want), position);
+    const data = file.readFully(chunk.subarray(0, want), position);
+    hash?.update(data);
     const first = position / BSIZE;
     position += want;
     // A chunk of holes (the common case in a sparse file) is skipped at once.
