@@ -23,7 +23,12 @@
  * inodes), which would otherwise make whichever step follows a removal look
  * slow. BENCH_SETTLE=<seconds> waits that long after each mass removal
  * before timing the next step (e.g. 300); without it the bench only warns.
- * The synthesized sources stay in .bench/sources for the next run.
+ * Then the scale rows (bench/scale.ts): the default build of the 2011
+ * manifest scaled 4x (every entry under four top-level prefixes, the same
+ * bytes per file) next to the 1x build, time and peak memory per entry;
+ * and `--plan` of it scaled to at least 500,000 entries.
+ * The synthesized sources stay in .bench/sources for the next run, the
+ * scaled ones (hard links to them) in .bench/sources-scaled.
  * BENCH_CPU_PROF=<dir> runs our build under `node --cpu-prof` into <dir>.
  */
 import { spawn } from 'node:child_process';
@@ -34,6 +39,7 @@ import { which } from '../src/util/which.js';
 import { maxRssArgs, readMaxRss } from '../test/helpers/max-rss-run.js';
 import { CLI, REPO_ROOT, SMARTOS_DATA, hasSharedData } from '../test/helpers/paths.js';
 import { sourceArgs, synthesizeSources, type SynthSources } from '../test/helpers/synth-proto.js';
+import { scaledManifest, scaledSourceArgs, scaledSources } from './scale.js';
 
 const BUILDSTAMP = '20111209T201508Z';
 const SOURCE_DATE_EPOCH = '1323461708';
@@ -100,7 +106,7 @@ function fail(message: string, details = ''): never {
 /** Our build, as a user runs it, into run-<n> directories of its own. */
 function ours(
   manifest: string,
-  synth: SynthSources,
+  sources: string[],
   archive: 'hsfs' | 'ufs' | 'none',
   name: string,
   extra: string[] = [],
@@ -117,7 +123,7 @@ function ours(
       'build-live',
       '-m',
       manifest,
-      ...sourceArgs(synth),
+      ...sources,
       '--archive',
       archive,
       '--buildstamp',
@@ -307,6 +313,86 @@ async function ensureTools(): Promise<string[]> {
   return still;
 }
 
+/** The manifest scaled this many times for the build row (bench/scale.ts). */
+const SCALE = 4;
+/** Entries the `--plan` row is scaled to, at the least. */
+const PLAN_ENTRIES = 500_000;
+
+/**
+ * The scale rows: the default build of the 2011 manifest scaled SCALE
+ * times (same bytes per file) next to 1x, time and peak memory; and
+ * `--plan` of it scaled to PLAN_ENTRIES entries.
+ */
+async function scaleRows(
+  real: string,
+  synth: SynthSources,
+  one: { seconds: number; peak: number },
+) {
+  const entries1 = await scaledManifest(real, 1, join(BENCH, 'manifest-1x.txt'));
+  const planCopies = Math.ceil(PLAN_ENTRIES / entries1);
+  const manifest = join(BENCH, `manifest-${SCALE}x.txt`);
+  const entries = await scaledManifest(real, SCALE, manifest);
+  const planManifest = join(BENCH, `manifest-${planCopies}x.txt`);
+  const planEntries = await scaledManifest(real, planCopies, planManifest);
+  const roots = await scaledSources(synth, join(BENCH, 'sources-scaled'), planCopies);
+  const builds: Timed[] = [];
+  const peaks: number[] = [];
+  const plans: Timed[] = [];
+  const planPeaks: number[] = [];
+  for (let i = 1; i <= RUNS; i++) {
+    const rss = join(BENCH, `maxrss-${SCALE}x-${i}`);
+    const result = await ours(
+      manifest,
+      scaledSourceArgs(roots),
+      'ufs',
+      `ufs-${SCALE}x-${i}`,
+      [],
+      rss,
+    );
+    if (result.code !== 0) fail(`our ${SCALE}x build failed (exit ${result.code})`, result.stderr);
+    builds.push(result);
+    peaks.push(await readMaxRss(rss));
+    const planRss = join(BENCH, `maxrss-plan-${i}`);
+    const plan = await ours(
+      planManifest,
+      scaledSourceArgs(roots),
+      'ufs',
+      `plan-${i}`,
+      ['--plan'],
+      planRss,
+    );
+    if (plan.code !== 0)
+      fail(`our --plan at ${planEntries} entries failed (exit ${plan.code})`, plan.stderr);
+    plans.push(plan);
+    planPeaks.push(await readMaxRss(planRss));
+  }
+  const best = Math.min(...builds.map((r) => r.seconds));
+  const peak = Math.max(...peaks);
+  const perEntry = (bytes: number, n: number) => `${(bytes / 1024 / n).toFixed(2)} KiB/entry`;
+  console.log('');
+  console.log(
+    `scale: the 2011 manifest under ${SCALE} prefixes (same bytes per file), best of ${RUNS}`,
+  );
+  const line = (name: string, seconds: number, bytes: number, n: number) =>
+    console.log(
+      `  ${name.padEnd(44)}${fmt(seconds)} s  peak ${mib(bytes).padStart(10)}  ${perEntry(bytes, n)}`,
+    );
+  line(`1x (${entries1} entries), --archive ufs`, one.seconds, one.peak, entries1);
+  line(`${SCALE}x (${entries} entries), --archive ufs`, best, peak, entries);
+  const ratio = best / one.seconds;
+  console.log(
+    `  time ${SCALE}x/1x: ${ratio.toFixed(2)} (goal <= ${(SCALE * 1.1).toFixed(1)}: ` +
+      `${ratio <= SCALE * 1.1 ? 'met' : 'NOT met'}); memory per entry ${SCALE}x/1x: ` +
+      `${(peak / entries / (one.peak / entries1)).toFixed(2)} (goal <= 1.0)`,
+  );
+  line(
+    `--plan at ${planEntries} entries (${planCopies}x)`,
+    Math.min(...plans.map((r) => r.seconds)),
+    Math.max(...planPeaks),
+    planEntries,
+  );
+}
+
 async function main() {
   if (!hasSharedData) fail(`no SmartOS data at ${SMARTOS_DATA} (set JOYENT_LIVE_SHARED)`);
   const mb = Number(process.env.BENCH_MB ?? 300);
@@ -362,13 +448,13 @@ async function main() {
   for (let i = 1; i <= RUNS; i++) {
     stdRuns.push(await standard(synth, `run-${i}`));
     const rss = join(BENCH, `maxrss-${i}`);
-    const ufs = await ours(real, synth, 'ufs', `ufs-${i}`, [], rss);
+    const ufs = await ours(real, sourceArgs(synth), 'ufs', `ufs-${i}`, [], rss);
     if (ufs.code !== 0) fail(`our ufs build failed (exit ${ufs.code})`, ufs.stderr);
     ufsRuns.push(ufs);
     ufsPeaks.push(await readMaxRss(rss));
     await settle('our build removed its staging tree');
     if (hsfs) {
-      const result = await ours(real, synth, 'hsfs', `hsfs-${i}`);
+      const result = await ours(real, sourceArgs(synth), 'hsfs', `hsfs-${i}`);
       if (result.code !== 0) fail(`our hsfs build failed (exit ${result.code})`, result.stderr);
       hsfsRuns.push(result);
       await settle('our build removed its staging tree');
@@ -482,6 +568,7 @@ async function main() {
       `ratio ours/standard (hsfs): ${(bestHsfs.seconds / Math.min(...stdHsfs)).toFixed(2)}`,
     );
   }
+  await scaleRows(real, synth, { seconds: bestUfs.seconds, peak });
   console.log(`\nrun: ${synth.files} files, ${synth.bytes} bytes (${mib(synth.bytes)})`);
   await removeOutputs();
 }

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { link, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -5,10 +6,16 @@ import { compareBytes, parentPath } from '../manifest/path.js';
 import { formatMode } from '../formats/manifest-line.js';
 import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
 import { emptyCounts, type BuildCounts, type ImageNode } from '../image/model.js';
-import { isFound, type SourceSearch } from '../sources/search.js';
+import {
+  isFound,
+  type FoundSource,
+  type FoundSources,
+  type SearchMiss,
+  type SourceSearch,
+} from '../sources/search.js';
 import { describeError, ioError, isIoCondition, UserError } from '../util/errors.js';
 import type { AtomicLineWriter } from '../util/atomic.js';
-import { copyWithMd5, mapLimit, md5OfFile } from '../util/copy.js';
+import { copyWithMd5, mapLimit } from '../util/copy.js';
 import { formatLogLine } from '../formats/build-log.js';
 
 /** Mode and owner docs/assembly.md gives a parent directory that no `d` entry names. */
@@ -30,6 +37,23 @@ export interface AssemblyProgress {
   bytes: number;
 }
 
+/**
+ * What an assembly makes:
+ *
+ * - `stage`: the staging tree: directories, a copy of each file (hashed
+ *   from the same reads), symlinks and hard links.
+ * - `locate`: no tree, and no file read. Each file is found (its size
+ *   from the search) and opened once to see that it can be read; the node
+ *   points at the source (`content`) and the archive writer takes the md5
+ *   from the reads that place the bytes (docs/assembly.md, "One pass"):
+ *   the model is the image. For builds with no customize step, which
+ *   nothing reads on disk.
+ * - `dry-run`: every entry resolved against the sources as a build would,
+ *   nothing created, copied or logged (`build-live --plan`): files get the
+ *   size of their source and no md5, `source` names the file a build would read.
+ */
+export type AssemblyMode = 'stage' | 'locate' | 'dry-run';
+
 export interface AssemblyOptions {
   entries: ReadonlyMap<string, ManifestEntry>;
   search: SourceSearch;
@@ -37,19 +61,12 @@ export interface AssemblyOptions {
   /** Absent in a dry run. */
   log?: AtomicLineWriter;
   onProgress?: (progress: AssemblyProgress) => void;
-  /**
-   * Resolve every entry against the sources as a build would, but create,
-   * copy and log nothing (`build-live --plan`): files get the size of their
-   * source and no md5, `source` names the file a build would read.
-   */
-  dryRun?: boolean;
-  /**
-   * Stage no file content: each file is found, its md5 taken from its
-   * source, and the node points at the source (`content`) for the archive
-   * writer. Directories and links are not made either: the model is the
-   * image. For builds with no customize step, which nothing reads on disk.
-   */
-  locateOnly?: boolean;
+  /** What is made (AssemblyMode); `stage` when not given. */
+  mode?: AssemblyMode;
+  /** What an earlier (dry) run found for each file: used instead of a new search. */
+  found?: FoundSources;
+  /** A dry run puts what it finds for each file here, for the build that follows. */
+  keepFound?: Map<string, FoundSource | SearchMiss>;
 }
 
 export interface AssemblyResult {
@@ -126,108 +143,152 @@ function addImplicitParents(nodes: Map<string, ImageNode>, warnings: Diagnostic[
   }
 }
 
+/** What the phases of one assembly share. */
+interface Assembly {
+  options: AssemblyOptions;
+  mode: AssemblyMode;
+  /** Directories and links are made on disk (`stage`). */
+  makeTree: boolean;
+  nodes: Map<string, ImageNode>;
+  counts: BuildCounts;
+  applied: ImageNode[];
+}
+
 /**
  * Builds the staging tree (docs/assembly.md): directories parents first, then files
  * from the first source that has them, then symlinks, then hard links.
  * A file no source has is logged FAILED and the build goes on.
  */
 export async function assembleImage(options: AssemblyOptions): Promise<AssemblyResult> {
-  const { search, stagingRoot, log, onProgress, dryRun = false, locateOnly = false } = options;
-  // Nothing is made on disk in a dry run, and no tree in a locate-only build.
-  const makeTree = !dryRun && !locateOnly;
+  const mode = options.mode ?? 'stage';
   const nodes = new Map<string, ImageNode>();
   for (const entry of options.entries.values()) nodes.set(entry.path, nodeFromEntry(entry));
   const warnings: Diagnostic[] = [];
   addImplicitParents(nodes, warnings);
-
+  const counts = emptyCounts();
+  const run: Assembly = { options, mode, makeTree: mode === 'stage', nodes, counts, applied: [] };
   const byType = (type: ImageNode['type']) =>
     [...nodes.values()].filter((n) => n.type === type).sort((a, b) => compareBytes(a.path, b.path));
-  const counts = emptyCounts();
-  const applied: ImageNode[] = [];
-  const record = async (node: ImageNode) => {
-    applied.push(node);
-    if (node.status === 'failed') counts.failed++;
-    await log?.line(formatLogLine(node));
-  };
-  const staged = (path: string) => join(stagingRoot, path);
+  await makeDirectories(run, byType('d'));
+  await placeFiles(run, byType('f'));
+  await makeSymlinks(run, byType('s'));
+  await makeHardLinks(run, byType('h'));
+  return { nodes, applied: run.applied, warnings, counts };
+}
 
-  const dirs = byType('d');
+/** Adds `node` to the log, in the order of application. */
+async function record(run: Assembly, node: ImageNode): Promise<void> {
+  run.applied.push(node);
+  if (node.status === 'failed') run.counts.failed++;
+  await run.options.log?.line(formatLogLine(node));
+}
+
+function staged(run: Assembly, path: string): string {
+  return join(run.options.stagingRoot, path);
+}
+
+async function makeDirectories(run: Assembly, dirs: readonly ImageNode[]): Promise<void> {
   for (const [i, node] of dirs.entries()) {
     try {
-      if (makeTree) await mkdir(staged(node.path), STAGING_DIR_MODE);
-      counts.dirs++;
+      if (run.makeTree) await mkdir(staged(run, node.path), STAGING_DIR_MODE);
+      run.counts.dirs++;
     } catch (err) {
       node.status = 'failed';
-      node.error = failedOrThrow(err, 'create the directory', staged(node.path));
+      node.error = failedOrThrow(err, 'create the directory', staged(run, node.path));
     }
-    await record(node);
-    onProgress?.({ phase: 'directories', done: i + 1, total: dirs.length, bytes: 0 });
+    await record(run, node);
+    run.options.onProgress?.({ phase: 'directories', done: i + 1, total: dirs.length, bytes: 0 });
   }
+}
 
-  const files = byType('f');
-  // A locate-only build hashes synchronously (src/util/copy.ts), one file at a time: one buffer.
-  const buffers = dryRun
-    ? []
-    : Array.from({ length: locateOnly ? 1 : COPY_CONCURRENCY }, () =>
-        Buffer.allocUnsafe(COPY_BUFFER),
-      );
+/** Each file found in its source, then copied (stage), hashed (locate) or only sized (dry-run). */
+async function placeFiles(run: Assembly, files: readonly ImageNode[]): Promise<void> {
+  const { options, mode, counts } = run;
+  const buffers = Array.from({ length: mode === 'stage' ? COPY_CONCURRENCY : 0 }, () =>
+    Buffer.allocUnsafe(COPY_BUFFER),
+  );
   let filesDone = 0;
   await mapLimit(files, COPY_CONCURRENCY, async (node, index, worker) => {
     // Lookups and md5s are synchronous calls (src/sources/search.ts,
     // src/util/copy.ts): the event loop turns now and then, so that
     // signals and progress are not held up for the whole phase.
     if (index % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
-    const found = await search.find(node.path);
+    const found = options.found?.get(node.path) ?? (await options.search.find(node.path));
+    options.keepFound?.set(node.path, found);
     if (!isFound(found)) {
       node.status = 'failed';
       node.searched = found.searched;
-    } else if (dryRun) {
+    } else if (mode === 'dry-run') {
       Object.assign(node, { size: found.size, tag: found.tag, source: found.path });
       counts[found.tag]++;
       counts.files++;
       counts.bytes += found.size;
     } else {
-      try {
-        const digest = locateOnly
-          ? await md5OfFile(found.resolved, buffers[0])
-          : await copyWithMd5(
-              found.resolved,
-              staged(node.path),
-              STAGING_FILE_MODE,
-              buffers[worker],
-            );
-        Object.assign(node, digest, { tag: found.tag, source: found.path });
-        if (locateOnly)
-          Object.assign(node, { content: found.resolved, diskBytes: found.diskBytes });
-        if (found.shadows.length > 0) node.shadows = found.shadows;
-        if (found.viaSymlink) node.resolved = found.resolved;
-        counts[found.tag]++;
-        counts.files++;
-        counts.bytes += digest.size;
-      } catch (err) {
-        node.status = 'failed';
-        node.error = `cannot copy ${found.path}: ${failedOrThrow(err, 'copy', found.path)}`;
-        node.searched = [`${found.tag}:${found.path}`];
-      }
+      await placeFile(run, node, found, buffers[worker]);
     }
-    onProgress?.({ phase: 'files', done: ++filesDone, total: files.length, bytes: counts.bytes });
+    const progress = { phase: 'files', done: ++filesDone, total: files.length } as const;
+    options.onProgress?.({ ...progress, bytes: counts.bytes });
   });
-  for (const node of files) await record(node);
+  for (const node of files) await record(run, node);
+}
 
-  const symlinks = byType('s');
+/** One found file copied and hashed (stage), or checked readable at its source (locate). */
+async function placeFile(
+  run: Assembly,
+  node: ImageNode,
+  found: FoundSource,
+  buffer: Buffer,
+): Promise<void> {
+  const { counts } = run;
+  try {
+    const digest =
+      run.mode === 'locate'
+        ? checkReadable(found)
+        : await copyWithMd5(found.resolved, staged(run, node.path), STAGING_FILE_MODE, buffer);
+    Object.assign(node, digest, { tag: found.tag, source: found.path });
+    if (run.mode === 'locate') {
+      Object.assign(node, { content: found.resolved, diskBytes: found.diskBytes });
+    }
+    if (found.shadows.length > 0) node.shadows = found.shadows;
+    if (found.viaSymlink) node.resolved = found.resolved;
+    counts[found.tag]++;
+    counts.files++;
+    counts.bytes += digest.size;
+  } catch (err) {
+    node.status = 'failed';
+    node.error = `cannot copy ${found.path}: ${failedOrThrow(err, 'copy', found.path)}`;
+    node.searched = [`${found.tag}:${found.path}`];
+  }
+}
+
+/**
+ * A source the build will read later (locate): opened and closed now, so
+ * that one it cannot read is a FAILED entry, as in a build that copies.
+ * Its size is the search's; the md5 comes later, from the writer's reads.
+ */
+function checkReadable(found: FoundSource): { size: number } {
+  closeSync(openSync(found.resolved, 'r'));
+  return { size: found.size };
+}
+
+async function makeSymlinks(run: Assembly, symlinks: readonly ImageNode[]): Promise<void> {
+  const { counts } = run;
   for (const [i, node] of symlinks.entries()) {
     try {
-      if (makeTree) await symlink(node.target!, staged(node.path));
+      if (run.makeTree) await symlink(node.target!, staged(run, node.path));
       counts.symlinks++;
     } catch (err) {
       node.status = 'failed';
-      node.error = failedOrThrow(err, 'create the symlink', staged(node.path));
+      node.error = failedOrThrow(err, 'create the symlink', staged(run, node.path));
     }
-    await record(node);
-    onProgress?.({ phase: 'symlinks', done: i + 1, total: symlinks.length, bytes: counts.bytes });
+    await record(run, node);
+    const progress = { phase: 'symlinks', done: i + 1, total: symlinks.length } as const;
+    run.options.onProgress?.({ ...progress, bytes: counts.bytes });
   }
+}
 
-  const hardlinks = byType('h');
+async function makeHardLinks(run: Assembly, hardlinks: readonly ImageNode[]): Promise<void> {
+  const { nodes, counts } = run;
   for (const [i, node] of hardlinks.entries()) {
     // The manifest loader checked that the chain ends at a file or symlink.
     let file = nodes.get(node.target!)!;
@@ -240,23 +301,18 @@ export async function assembleImage(options: AssemblyOptions): Promise<AssemblyR
       try {
         if (file.type === 's') {
           node.linkText = file.target;
-          if (makeTree) await symlink(file.target!, staged(node.path));
-        } else if (makeTree) {
-          await link(staged(file.path), staged(node.path));
+          if (run.makeTree) await symlink(file.target!, staged(run, node.path));
+        } else if (run.makeTree) {
+          await link(staged(run, file.path), staged(run, node.path));
         }
         counts.hardlinks++;
       } catch (err) {
         node.status = 'failed';
-        node.error = failedOrThrow(err, 'create the hard link', staged(node.path));
+        node.error = failedOrThrow(err, 'create the hard link', staged(run, node.path));
       }
     }
-    await record(node);
-    onProgress?.({
-      phase: 'hard links',
-      done: i + 1,
-      total: hardlinks.length,
-      bytes: counts.bytes,
-    });
+    await record(run, node);
+    const progress = { phase: 'hard links', done: i + 1, total: hardlinks.length } as const;
+    run.options.onProgress?.({ ...progress, bytes: counts.bytes });
   }
-  return { nodes, applied, warnings, counts };
 }

@@ -2,7 +2,7 @@ import { access, constants, mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isLeftover } from '../formats/output-layout.js';
 import { lockWorkspace } from '../world/lock.js';
-import { describeError, UserError } from '../util/errors.js';
+import { describeError, ioError, isIoCondition, UserError } from '../util/errors.js';
 import { removeTree } from '../util/remove-tree.js';
 
 /** Fails when `dir` exists as something other than a directory. */
@@ -141,4 +141,14 @@ export async function lockBuildDirs(
     await log.release();
     await out.release();
   };
+}
+
+/** Runs a step that writes `path`: a full disk or a size limit names it. */
+export async function writing<T>(path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof UserError) && isIoCondition(err)) throw ioError(err, 'write', path);
+    throw err;
+  }
 }

@@ -13,6 +13,7 @@ import { type BuildCounts, type ImageNode } from '../image/model.js';
 import { resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { parentPath } from '../manifest/path.js';
 import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
+import type { FoundSource, FoundSources, SearchMiss } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
 import { chooseArchive, type ArchiveFormat } from './archive-choice.js';
 import {
@@ -30,6 +31,8 @@ export interface DryImage {
   applied: ImageNode[];
   counts: BuildCounts;
   warnings: Diagnostic[];
+  /** What the search found for each file, when asked to keep it (keepFound). */
+  found?: FoundSources;
 }
 
 /** A file the build writes itself, with the parents the image lacks. */
@@ -61,14 +64,19 @@ function addBuiltFile(
 }
 
 /** The image as a build would assemble it, resolved against the sources, written nowhere. */
-export async function dryRunImage(prepared: PreparedBuild): Promise<DryImage> {
+export async function dryRunImage(
+  prepared: PreparedBuild,
+  { keepFound = false } = {},
+): Promise<DryImage> {
+  const found = keepFound ? new Map<string, FoundSource | SearchMiss>() : undefined;
   const assembled = await assembleImage({
     entries: prepared.entries,
     search: prepared.search,
     stagingRoot: '',
-    dryRun: true,
+    mode: 'dry-run',
+    keepFound: found,
   });
-  return imageToPack(prepared, assembled);
+  return { ...(await imageToPack(prepared, assembled)), found };
 }
 
 /**
@@ -102,17 +110,27 @@ export async function imageToPack(
   );
   image.delete(MANIFEST_COPY);
   // The copy of boot_archive.manifest: its size from the lines it will have.
-  const md5 = '0'.repeat(32);
-  let size = 0;
   const withParents = new Map(image);
   addBuiltFile(withParents, MANIFEST_COPY, { origin: 'manifest-copy', size: 0 }, ids);
   withParents.delete(MANIFEST_COPY);
-  const listed = (function* () {
-    for (const n of withParents.values()) yield n.md5 === undefined ? { ...n, md5 } : n;
-  })();
-  for (const line of bootManifestLines(listed, ids)) size += Buffer.byteLength(line) + 1;
+  const size = bootManifestSize(withParents.values(), ids);
   addBuiltFile(image, MANIFEST_COPY, { origin: 'manifest-copy', size }, ids);
   return { image, applied: assembled.applied, counts, warnings };
+}
+
+/**
+ * The bytes of boot_archive.manifest for `nodes` before every file is
+ * hashed: an md5 is always 32 digits, so a file not hashed yet counts as
+ * if it were.
+ */
+export function bootManifestSize(nodes: Iterable<ImageNode>, ids: ImageIdentities): number {
+  const md5 = '0'.repeat(32);
+  const listed = (function* () {
+    for (const n of nodes) yield n.md5 === undefined ? { ...n, md5 } : n;
+  })();
+  let size = 0;
+  for (const line of bootManifestLines(listed, ids)) size += Buffer.byteLength(line) + 1;
+  return size;
 }
 
 export interface LivePlan {

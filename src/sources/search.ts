@@ -36,6 +36,13 @@ export interface SearchMiss {
   searched: string[];
 }
 
+/**
+ * What one search found for each path it was asked about: a dry run's
+ * answers, handed to the build that follows it so that each path is looked
+ * up once.
+ */
+export type FoundSources = ReadonlyMap<string, FoundSource | SearchMiss>;
+
 export const MAN_PREFIX = 'usr/share/man/';
 
 /** True when `path` is `root` or below it (both real, absolute paths). */
@@ -68,8 +75,6 @@ async function openRoot(tag: SourceTag, dir: string, what: string): Promise<Sour
  */
 export class SourceSearch {
   private readonly realDirs = new Map<string, string | undefined>();
-  /** Answers kept for one later find() of the same path (see remember()). */
-  private remembered?: Map<string, FoundSource | SearchMiss>;
 
   private constructor(readonly roots: readonly SourceRoot[]) {}
 
@@ -98,28 +103,10 @@ export class SourceSearch {
     return new SourceSearch(roots);
   }
 
-  /**
-   * From now on each answer is kept until the same path is asked again,
-   * once: a build that resolves its entries twice (the dry run that plans
-   * the image, then the build itself) looks each one up once.
-   */
-  remember(): void {
-    this.remembered ??= new Map();
-  }
-
   /** The first source that has `path` as a regular file, or every place searched. */
   find(path: string): Promise<FoundSource | SearchMiss> {
-    const known = this.remembered?.get(path);
-    if (known) {
-      this.remembered!.delete(path);
-      return Promise.resolve(known);
-    }
     // A throw in the executor rejects the promise.
-    return new Promise((resolve) => {
-      const found = this.lookUp(path);
-      this.remembered?.set(path, found);
-      resolve(found);
-    });
+    return new Promise((resolve) => resolve(this.lookUp(path)));
   }
 
   /**

@@ -1,7 +1,8 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageNode } from '../../image/model.js';
 import { ROOT_DIR } from '../../image/model.js';
+import { SourceFile } from './source-file.js';
 import { BSIZE, dblkno, FPC, FPG, FRAG, FSIZE, INOPB, MAX_IPG, SBLKNO } from './layout.js';
 import {
   blockCount,
@@ -133,17 +134,10 @@ export function allocatedBlocks(path: string, size: number): number[] {
   const out: number[] = [];
   // 1 MiB synchronous reads: holes go by at memory speed.
   const chunk = Buffer.alloc(CHUNK);
-  const fd = openSync(path, 'r');
-  try {
+  SourceFile.with(path, size, (file) => {
     for (let first = 0; first < nblk; first += CHUNK / BSIZE) {
       const want = Math.min(chunk.length, size - first * BSIZE);
-      let got = 0;
-      while (got < want) {
-        const n = readSync(fd, chunk, got, want - got, first * BSIZE + got);
-        if (n === 0) break;
-        got += n;
-      }
-      chunk.fill(0, got, want);
+      file.readFully(chunk.subarray(0, want), first * BSIZE);
       const lastInChunk = first + Math.ceil(want / BSIZE) - 1;
       if (lastInChunk < nblk - 1 && isZero(chunk.subarray(0, want))) continue;
       for (let i = 0; i * BSIZE < want; i++) {
@@ -152,9 +146,7 @@ export function allocatedBlocks(path: string, size: number): number[] {
         if (lbn === nblk - 1 || !isZero(block)) out.push(lbn);
       }
     }
-  } finally {
-    closeSync(fd);
-  }
+  });
   return out;
 }
 

@@ -1,8 +1,9 @@
-import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import * as crypto from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { ImageNode } from '../../image/model.js';
-import { describeError, UserError } from '../../util/errors.js';
 import {
   BSIZE,
   CBLKNO,
@@ -42,6 +43,7 @@ import {
   summaryFragments,
   type UfsPlan,
 } from './plan.js';
+import { SourceFile } from './source-file.js';
 import {
   blockCount,
   buildInodeTable,
@@ -61,12 +63,15 @@ class PlanExceeded extends Error {
 
 /** Which fragments are in use, over the whole file system. */
 class FragmentMap {
-  readonly bits: Uint8Array;
+  private readonly bits: Uint8Array;
   constructor(readonly size: number) {
     this.bits = new Uint8Array(Math.ceil(size / 8));
   }
   set(frag: number, count = 1): void {
     for (let f = frag; f < frag + count; f++) this.bits[f >> 3] |= 1 << (f & 7);
+  }
+  clear(frag: number, count: number): void {
+    for (let f = frag; f < frag + count; f++) this.bits[f >> 3] &= ~(1 << (f & 7));
   }
   used(frag: number): boolean {
     return (this.bits[frag >> 3] & (1 << (frag & 7))) !== 0;
@@ -117,8 +122,7 @@ class BlockAllocator {
     if (this.packer.take(count)) {
       this.fragBlock = this.block();
       // Only the fragments taken are in use; block() marked all of them.
-      for (let f = this.fragBlock; f < this.fragBlock + FRAG; f++)
-        this.map.bits[f >> 3] &= ~(1 << (f & 7));
+      this.map.clear(this.fragBlock, FRAG);
       this.fragUsed = 0;
     }
     const frag = this.fragBlock + this.fragUsed;
@@ -135,21 +139,37 @@ const ZERO_BLOCK = Buffer.alloc(BSIZE);
 const WRITE_BUFFER = 1 << 20;
 
 /**
- * Collects positioned writes into one buffer of its own and issues adjacent
- * ones as one write: what write() was given is free again when it returns.
- * The image is written (and its content read) with synchronous calls: tens
- * of thousands of small files, from the page cache, where a promise round
- * trip per call costs more than the copy (populateImage lets the event loop
- * turn now and then, for signals).
+ * The image file, and the one way into it: every write is checked against
+ * the boot area (the first 8 KiB stay zero: the boot-time reader reads a
+ * hole from there, docs/ufs.md) and issued whole. Content goes through
+ * write(), which gathers adjacent writes into one buffer of its own (what
+ * it was given is free again when it returns); metadata through
+ * writeNow(), after what is gathered. The image is written with
+ * synchronous calls: tens of thousands of small files, where a promise
+ * round trip per call costs more than the copy (populateImage lets the
+ * event loop turn now and then, for signals).
  */
-class Writer {
+class ImageFile {
   private start = -1;
   private length = 0;
   private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER);
-  constructor(private readonly fd: number) {}
+  private constructor(private readonly fd: number) {}
+
+  /** Creates the file at `bytes`, all zeros (holes). */
+  static create(output: string, bytes: number): ImageFile {
+    const fd = openSync(output, 'w');
+    try {
+      ftruncateSync(fd, bytes);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return new ImageFile(fd);
+  }
+
+  /** Gathers `data` for `position`; adjacent writes become one. */
   write(position: number, data: Buffer): void {
-    // The first 8 KiB stay zero: the boot-time reader reads a hole from there (docs/ufs.md).
-    if (position < SBLOCK_OFFSET) throw new Error(`internal error: a write at ${position}, in the boot area`); // prettier-ignore
+    outsideBootArea(position);
     if (this.start >= 0 && this.start + this.length !== position) this.flush();
     let done = 0;
     while (done < data.length) {
@@ -160,19 +180,42 @@ class Writer {
       if (this.length === this.buffer.length) this.flush();
     }
   }
+
+  /** Writes `data` at `position` now, after what is gathered. */
+  writeNow(position: number, data: Buffer): void {
+    outsideBootArea(position);
+    this.flush();
+    this.writeAll(data, position);
+  }
+
   flush(): void {
     if (this.start < 0) return;
     const position = this.start;
     const length = this.length;
     this.start = -1;
     this.length = 0;
+    this.writeAll(this.buffer.subarray(0, length), position);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  /** All of `data` at `position`; a short write is a full disk or a size limit. */
+  private writeAll(data: Buffer, position: number): void {
     let done = 0;
-    while (done < length) {
-      const bytesWritten = writeSync(this.fd, this.buffer, done, length - done, position + done);
-      // A short write is a full disk or a size limit: writing the rest gives the error that says which.
-      if (bytesWritten === 0) throw new Error(`short write at ${position + done}`);
-      done += bytesWritten;
+    while (done < data.length) {
+      const n = writeSync(this.fd, data, done, data.length - done, position + done);
+      // Writing the rest gives the error that says which.
+      if (n === 0) throw new Error(`short write at ${position + done}`);
+      done += n;
     }
+  }
+}
+
+function outsideBootArea(position: number): void {
+  if (position < SBLOCK_OFFSET) {
+    throw new Error(`internal error: a write at ${position}, in the boot area`);
   }
 }
 
@@ -184,11 +227,11 @@ class ContentLayout {
   private readonly open = new Map<number, { key: string; frag: number; buf: Buffer }>();
   constructor(
     private readonly alloc: BlockAllocator,
-    private readonly out: Writer,
+    private readonly out: ImageFile,
   ) {}
 
-  /** Stores logical block `lbn` (data of at most one block; zero-padded). */
-  put(lbn: number, data: Buffer, tailFrags: number): void {
+  /** Stores logical block `lbn` (data of at most one block; zero-padded); returns its byte position. */
+  put(lbn: number, data: Buffer, tailFrags: number): number {
     let frag: number;
     let size: number;
     if (tailFrags > 0) {
@@ -221,6 +264,7 @@ class ContentLayout {
     this.out.write(frag * FSIZE, data);
     if (data.length < size)
       this.out.write(frag * FSIZE + data.length, ZERO_BLOCK.subarray(0, size - data.length));
+    return frag * FSIZE;
   }
 
   /** Index of lbn's pointer in the indirect block at `level` of its path. */
@@ -260,6 +304,18 @@ export interface WriteUfsOptions {
   plan: UfsPlan;
   /** The inode table of `nodes` the plan was made from (planUfsWithTable), when the caller has it. */
   table?: readonly UfsInode[];
+  /**
+   * Given, each file's md5 is taken from the reads that place its bytes,
+   * and handed here with the file's inode path (its first path in byte
+   * order: the file, or a hard link to it).
+   */
+  onHashed?: (path: string, md5: string) => void;
+  /**
+   * A file whose bytes are known only once every other file is hashed (the
+   * copy of boot_archive.manifest): its blocks are placed in turn, at the
+   * planned size, and filled at the end from the file `content()` gives.
+   */
+  deferred?: { path: string; content: () => Promise<string> };
 }
 
 /**
@@ -283,17 +339,16 @@ export async function writeUfs(options: WriteUfsOptions): Promise<void> {
     const cstotal = writeCylinderGroups(image, table, options.epoch);
     writeSuperblocks(image, cstotal, content.largefiles, options.epoch);
   } finally {
-    closeSync(image.fd);
+    image.out.close();
   }
 }
 
 /** The image being written: its file, the fragments in use, the allocator. */
 interface ImageUnderConstruction {
-  fd: number;
   plan: UfsPlan;
   map: FragmentMap;
   alloc: BlockAllocator;
-  out: Writer;
+  out: ImageFile;
   /** The cylinder summary area: first fragment and length in fragments. */
   csaddr: number;
   csFrags: number;
@@ -328,14 +383,7 @@ function createImage(output: string, plan: UfsPlan): ImageUnderConstruction {
     if (csaddr < 0) csaddr = frag;
   }
   if (csaddr !== dblkno(ipg)) throw new PlanExceeded('summary area misplaced');
-  const fd = openSync(output, 'w');
-  try {
-    ftruncateSync(fd, plan.imageBytes);
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
-  return { fd, plan, map, alloc, out: new Writer(fd), csaddr, csFrags };
+  return { plan, map, alloc, out: ImageFile.create(output, plan.imageBytes), csaddr, csFrags };
 }
 
 /**
@@ -351,30 +399,30 @@ async function populateImage(
   const { stagingRoot, plan, epoch } = options;
   const sparseBlocks = (inode: UfsInode) => plan.sparse?.get(stagingRoot, inode.path);
   const fileOf = options.contentPath ?? ((path: string) => join(stagingRoot, path));
-  const inodeBlocks = new GroupInodeBlocks(image.fd, plan.inodesPerGroup);
+  const inodeBlocks = new GroupInodeBlocks(image.out, plan.inodesPerGroup);
   let largefiles = false;
   const chunk = Buffer.alloc(CHUNK);
-  // A small file is read whole, with one byte of room more: a file that grew is found.
-  const smallBuffer = Buffer.allocUnsafe(SMALL_FILE + 1);
+  const { onHashed, deferred } = options;
+  let placed: Placed[] | undefined;
   for (const [index, inode] of table.entries()) {
     if (index % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     const layout = new ContentLayout(image.alloc, image.out);
     if (inode.kind === 'f') {
       if (inode.size >= LARGEFILE_SIZE) largefiles = true;
-      const path = fileOf(inode.path);
       const lbns = sparseBlocks(inode);
-      if (inode.size > 0 && inode.size <= SMALL_FILE && !lbns) {
-        const data = readInto(path, smallBuffer.subarray(0, inode.size + 1));
-        if (data.length !== inode.size) {
-          const has =
-            data.length > inode.size
-              ? `more than its ${inode.size} bytes`
-              : `${data.length} bytes, not its ${inode.size}`;
-          throw new UserError(`${path}: the staged file has ${has} (changed while packing?)`);
-        }
-        putContent(data, 0, inode.size, layout);
-      } else if (lbns) writeSparseContent(path, inode.size, lbns, layout);
-      else writeFileContent(path, inode.size, layout, chunk);
+      if (inode.path === deferred?.path) {
+        placed = placeDeferred(inode.size, layout);
+      } else if (inode.size > 0) {
+        const hash = onHashed && new FileHash(inode.size);
+        SourceFile.with(fileOf(inode.path), inode.size, (file) =>
+          lbns
+            ? writeSparseContent(file, lbns, layout, chunk, hash)
+            : writeFileContent(file, layout, chunk, hash),
+        );
+        if (hash) onHashed(inode.path, hash.digest());
+      } else {
+        onHashed?.(inode.path, EMPTY_MD5);
+      }
     } else {
       const content = inode.kind === 'd' ? directoryContent(inode) : inode.target!;
       putContent(content, 0, content.length, layout, true);
@@ -396,8 +444,79 @@ async function populateImage(
   }
   image.out.flush();
   inodeBlocks.finish(plan.cylinderGroups);
+  if (deferred) {
+    if (!placed) throw new Error(`internal error: ${deferred.path} is not a file of the image`);
+    fillDeferred(await deferred.content(), placed, image.out);
+  }
   return { largefiles };
 }
+
+/** Where one block of a deferred file went: its logical block and byte position. */
+interface Placed {
+  lbn: number;
+  position: number;
+  length: number;
+}
+
+/** Places every block of a file of `size` (zeros for now; no holes), recording where. */
+function placeDeferred(size: number, layout: ContentLayout): Placed[] {
+  const placed: Placed[] = [];
+  const nblk = blockCount(size);
+  const tail = tailFragments(size);
+  for (let lbn = 0; lbn < nblk; lbn++) {
+    const length = Math.min(BSIZE, size - lbn * BSIZE);
+    const position = layout.put(lbn, ZERO_BLOCK.subarray(0, length), lbn === nblk - 1 ? tail : 0);
+    placed.push({ lbn, position, length });
+  }
+  return placed;
+}
+
+/** The deferred file's bytes into the blocks placed for it; it must be the planned size. */
+function fillDeferred(path: string, placed: readonly Placed[], out: ImageFile): void {
+  const size = placed.reduce((sum, p) => sum + p.length, 0);
+  const block = Buffer.allocUnsafe(BSIZE);
+  SourceFile.with(path, size, (file) => {
+    for (const { lbn, position, length } of placed) {
+      out.writeNow(position, file.readFully(block.subarray(0, length), lbn * BSIZE));
+    }
+    file.expectEnd();
+  });
+}
+
+/** md5 of the empty file. */
+const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
+
+/**
+ * A file's md5, from the bytes as they are read in order; a file read in
+ * one piece is hashed in one call (crypto.hash, from Node 20.12), with no
+ * Hash object left for the garbage collector.
+ */
+class FileHash {
+  private hash?: Hash;
+  private one?: string;
+  constructor(private readonly size: number) {}
+  update(data: Buffer): void {
+    if (!this.hash && this.one === undefined && data.length === this.size && oneShotHash) {
+      this.one = oneShotHash('md5', data, 'hex');
+      return;
+    }
+    this.hash ??= createHash('md5');
+    this.hash.update(data);
+  }
+  /** `count` zero bytes (the holes of a sparse file). */
+  zeros(count: number): void {
+    for (let left = count; left > 0; left -= BSIZE)
+      this.update(ZERO_BLOCK.subarray(0, Math.min(left, BSIZE)));
+  }
+  digest(): string {
+    return this.one ?? (this.hash ?? createHash('md5')).digest('hex');
+  }
+}
+
+/** crypto.hash(), from Node 20.12; older versions take createHash(). */
+const oneShotHash = (
+  crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'hex') => string }
+).hash;
 
 /**
  * The inode blocks of one cylinder group at a time, written when the
@@ -408,7 +527,7 @@ class GroupInodeBlocks {
   private group = 0;
   private readonly blocks: Buffer;
   constructor(
-    private readonly fd: number,
+    private readonly out: ImageFile,
     private readonly ipg: number,
   ) {
     this.blocks = Buffer.alloc(ipg * INODE_SIZE);
@@ -424,7 +543,7 @@ class GroupInodeBlocks {
     while (this.group < groups) this.next();
   }
   private next(): void {
-    writeAll(this.fd, this.blocks, (this.group * FPG + IBLKNO) * FSIZE);
+    this.out.writeNow((this.group * FPG + IBLKNO) * FSIZE, this.blocks);
     this.blocks.fill(0);
     this.group++;
   }
@@ -439,7 +558,7 @@ function writeCylinderGroups(
   table: readonly UfsInode[],
   epoch: number,
 ): Csum {
-  const { fd, plan, map } = image;
+  const { out, plan, map } = image;
   const ipg = plan.inodesPerGroup;
   const cstotal: Csum = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 };
   const summaries = Buffer.alloc(image.csFrags * FSIZE);
@@ -475,9 +594,9 @@ function writeCylinderGroups(
       iused,
       free: free.bits,
     });
-    writeAll(fd, cg, (c * FPG + CBLKNO) * FSIZE);
+    out.writeNow((c * FPG + CBLKNO) * FSIZE, cg);
   }
-  writeAll(fd, summaries, image.csaddr * FSIZE);
+  out.writeNow(image.csaddr * FSIZE, summaries);
   return cstotal;
 }
 
@@ -536,7 +655,7 @@ function writeSuperblocks(
   largefiles: boolean,
   epoch: number,
 ): void {
-  const { fd, plan } = image;
+  const { out, plan } = image;
   const ipg = plan.inodesPerGroup;
   // fs_dsize as mkfs counts it: data fragments, minus the summary area.
   let dsize = 0;
@@ -555,82 +674,55 @@ function writeSuperblocks(
     cstotal,
     largefiles,
   });
-  writeAll(fd, sb, SBLOCK_OFFSET);
-  for (let c = 0; c < plan.cylinderGroups; c++) writeAll(fd, sb, (c * FPG + SBLKNO) * FSIZE);
+  out.writeNow(SBLOCK_OFFSET, sb);
+  for (let c = 0; c < plan.cylinderGroups; c++) out.writeNow((c * FPG + SBLKNO) * FSIZE, sb);
 }
 
-/** All of `data` at `position`; a short write is a full disk or a size limit. */
-function writeAll(fd: number, data: Buffer, position: number): void {
-  let done = 0;
-  while (done < data.length) {
-    const n = writeSync(fd, data, done, data.length - done, position + done);
-    if (n === 0) throw new Error(`short write at ${position + done}`);
-    done += n;
-  }
-}
-
-/** A sparse staged file: only the blocks the plan found not all zeros are read. */
+/** A sparse file: only the blocks the plan found not all zeros are read. */
 function writeSparseContent(
-  path: string,
-  size: number,
+  file: SourceFile,
   lbns: readonly number[],
   layout: ContentLayout,
+  chunk: Buffer,
+  hash?: FileHash,
 ): void {
-  const fd = openStaged(path);
-  try {
-    const nblk = blockCount(size);
-    const tail = tailFragments(size);
-    for (const lbn of lbns) {
-      const want = Math.min(BSIZE, size - lbn * BSIZE);
-      const block = Buffer.alloc(want);
-      const bytesRead = readSync(fd, block, 0, want, lbn * BSIZE);
-      if (bytesRead < want)
-        throw new UserError(
-          `${path}: the staged file is shorter than its ${size} bytes (changed while packing?)`,
-        );
-      layout.put(lbn, block, lbn === nblk - 1 ? tail : 0);
-    }
-  } finally {
-    closeSync(fd);
+  const { size } = file;
+  const nblk = blockCount(size);
+  const tail = tailFragments(size);
+  let hashed = 0;
+  for (const lbn of lbns) {
+    const position = lbn * BSIZE;
+    const block = file.readFully(chunk.subarray(0, Math.min(BSIZE, size - position)), position);
+    // The holes before this block hash as the zeros they read as.
+    hash?.zeros(position - hashed);
+    hash?.update(block);
+    hashed = position + block.length;
+    layout.put(lbn, block, lbn === nblk - 1 ? tail : 0);
   }
+  file.expectEnd();
 }
 
-function openStaged(path: string): number {
-  try {
-    return openSync(path, 'r');
-  } catch (err) {
-    throw new UserError(`${path}: cannot read the staged file: ${describeError(err)}`);
+/** Streams a file into its blocks; all-zero blocks but the last become holes. */
+function writeFileContent(
+  file: SourceFile,
+  layout: ContentLayout,
+  chunk: Buffer,
+  hash?: FileHash,
+): void {
+  const { size } = file;
+  let position = 0;
+  while (position < size) {
+    const want = Math.min(chunk.length, size - position);
+    const data = file.readFully(chunk.subarray(0, want), position);
+    hash?.update(data);
+    const first = position / BSIZE;
+    position += want;
+    // A chunk of holes (the common case in a sparse file) is skipped at once.
+    if (position < size && isZero(chunk.subarray(0, want))) continue;
+    // The writer copies what it is given: the chunk is free for the next read.
+    putContent(chunk.subarray(0, want), first, size, layout);
   }
-}
-
-/** Streams a staged file into its blocks; all-zero blocks but the last become holes. */
-function writeFileContent(path: string, size: number, layout: ContentLayout, chunk: Buffer): void {
-  if (size === 0) return;
-  const fd = openStaged(path);
-  try {
-    let position = 0;
-    while (position < size) {
-      const want = Math.min(chunk.length, size - position);
-      let got = 0;
-      while (got < want) {
-        const bytesRead = readSync(fd, chunk, got, want - got, position + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      if (got < want)
-        throw new UserError(
-          `${path}: the staged file is shorter than its ${size} bytes (changed while packing?)`,
-        );
-      const first = position / BSIZE;
-      position += want;
-      // A chunk of holes (the common case in a sparse file) is skipped at once.
-      if (position < size && isZero(chunk.subarray(0, want))) continue;
-      // The writer copies what it is given: the chunk is free for the next read.
-      putContent(chunk.subarray(0, want), first, size, layout);
-    }
-  } finally {
-    closeSync(fd);
-  }
+  file.expectEnd();
 }
 
 /**
@@ -656,26 +748,5 @@ function putContent(
   }
 }
 
-/** Files up to this size are read whole, into one buffer. */
-const SMALL_FILE = 256 * 1024;
 /** Inodes written between two turns of the event loop. */
 const YIELD_EVERY = 256;
-
-/** Reads a file into `into` (as much as fits); returns the part read. */
-function readInto(path: string, into: Buffer): Buffer {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    let got = 0;
-    while (got < into.length) {
-      const bytesRead = readSync(fd, into, got, into.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return into.subarray(0, got);
-  } catch (err) {
-    throw new UserError(`${path}: cannot read the staged file: ${describeError(err)}`);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
