@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { buildLiveCommand } from './build-live-command.js';
 import { buildWorldCommand } from './build-world-command.js';
 import { manifestCommand } from './manifest-command.js';
+import { writeLine, writeLines } from './output.js';
 import { setupHostCommand } from './setup-host-command.js';
 import { verifyCommand } from './verify-command.js';
 
@@ -55,21 +56,24 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof UserError) {
-      process.stderr.write(`joyent-live: error: ${err.message}\n`);
-      for (const detail of err.details) process.stderr.write(`  ${detail}\n`);
+      writeLines(process.stderr, [
+        `joyent-live: error: ${err.message}`,
+        ...err.details.map((detail) => `  ${detail}`),
+      ]);
       return err.exitCode;
     }
     if (isIoCondition(err)) {
       // A full disk or a size limit met where no path was at hand: still an error, not a bug.
       const path = (err as { path?: unknown }).path;
       const where = typeof path === 'string' ? `${path}: ` : '';
-      process.stderr.write(
-        `joyent-live: error: ${where}${describeError(err)} (${errnoCode(err)})\n`,
+      writeLine(
+        process.stderr,
+        `joyent-live: error: ${where}${describeError(err)} (${errnoCode(err)})`,
       );
       return 1;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`joyent-live: internal error: ${message}\n`);
+    writeLine(process.stderr, `joyent-live: internal error: ${message}`);
     if (process.env.JOYENT_LIVE_DEBUG && err instanceof Error)
       process.stderr.write(`${err.stack}\n`);
     return 1;

@@ -8,7 +8,9 @@ import {
   type ManifestOption,
 } from '../options/manifest.js';
 import { UserError } from '../util/errors.js';
+import { printableText } from '../util/format.js';
 import { collect, flag } from './options.js';
+import { writeLines } from './output.js';
 
 const formatOption = () =>
   new Option('--format <format>', 'report format: text for people, json for tools')
@@ -27,10 +29,8 @@ const settings = (flags: { define?: string[]; strict?: boolean; format?: string 
     cliNames<ManifestOption>(),
   );
 
-const writeDiagnostics = (diagnostics: readonly Diagnostic[]) => {
-  if (diagnostics.length === 0) return;
-  process.stderr.write(diagnostics.map(formatDiagnostic).join('\n') + '\n');
-};
+const writeDiagnostics = (diagnostics: readonly Diagnostic[]) =>
+  writeLines(process.stderr, diagnostics.map(formatDiagnostic));
 
 const errorCount = (diagnostics: readonly Diagnostic[]) =>
   diagnostics.filter((d) => d.severity === 'error').length;
@@ -72,7 +72,7 @@ function lintCommand(setExitCode: (code: number) => void): Command {
       writeOut(
         format === 'json'
           ? JSON.stringify(lintJson(result), null, 2) + '\n'
-          : formatLintText(result),
+          : printableText(formatLintText(result)),
       );
       setExitCode(result.failed ? 1 : 0);
     });
@@ -186,7 +186,7 @@ async function diffAction(
   writeOut(
     format === 'json'
       ? JSON.stringify(diffJson({ ...result, diff: result.diff }), null, 2) + '\n'
-      : formatDiffText({ ...result, diff: result.diff }),
+      : printableText(formatDiffText({ ...result, diff: result.diff })),
   );
   setExitCode(isSame(result.diff) ? 0 : 1);
 }

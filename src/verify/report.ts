@@ -1,4 +1,4 @@
-import { humanBytes } from '../util/format.js';
+import { humanBytes, printableLines } from '../util/format.js';
 import type {
   CheckResult,
   Finding,
@@ -190,7 +190,8 @@ export function formatText(report: VerifyReport): string {
     }
   }
   for (const note of report.notes) out.push(`note: ${note}`);
-  return out.join('\n') + '\n';
+  // Paths and link text come from the inputs: no raw control character, no `::` line.
+  return printableLines(out) + '\n';
 }
 
 /** GitHub's step-summary limit is 1 MiB; lists are cut well before it. */

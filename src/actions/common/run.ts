@@ -7,6 +7,7 @@
 import * as core from '@actions/core';
 import { exitOnSignals, interruption, untilInterruptHandled } from '../../util/cleanup.js';
 import { UserError } from '../../util/errors.js';
+import { printable } from '../../util/format.js';
 import { findingFromText, report } from './report.js';
 
 export async function runAction(name: string, body: () => Promise<void>): Promise<void> {
@@ -18,11 +19,11 @@ export async function runAction(name: string, body: () => Promise<void>): Promis
     if (interruption()) return untilInterruptHandled();
     if (err instanceof UserError) {
       report(err.details.map(findingFromText), 'error');
-      core.setFailed(err.message);
+      core.setFailed(printable(err.message));
     } else {
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof Error && err.stack) core.debug(err.stack);
-      core.setFailed(`${name}: unexpected error (a bug, please report it): ${message}`);
+      core.setFailed(printable(`${name}: unexpected error (a bug, please report it): ${message}`));
     }
   }
 }
