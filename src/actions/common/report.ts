@@ -140,9 +140,5 @@ export async function writeSummary(markdown: string): Promise<void> {
   core.summary.emptyBuffer();
 }
 
-/** Markdown inline code that survives backticks in the text. */
-export function code(text: string): string {
-  const ticks = text.includes('`') ? '``' : '`';
-  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-  return `${ticks}${pad}${text}${pad}${ticks}`;
-}
+/** Markdown inline code for text from the inputs (src/util/markdown.ts). */
+export { mdCode as code } from '../../util/markdown.js';
