@@ -354,7 +354,10 @@ describe('manifest merge', () => {
     assert.equal(run.stdout, '');
     assert.match(
       run.stderr,
-      new RegExp(`^${file}:2: error: "s usr/x=a\\$U" cannot be written back as a manifest line`, 'm'),
+      new RegExp(
+        `^${file}:2: error: "s usr/x=a\\$U" cannot be written back as a manifest line`,
+        'm',
+      ),
     );
   });
 
