@@ -349,13 +349,38 @@ describe('manifest merge', () => {
 
   test('a --define value the output could not carry is an error, not a broken manifest', async (t) => {
     const file = await manifest(t, 'd usr 0755 root sys\ns usr/x=$T\n');
-    const run = await runCli(['manifest', 'merge', '--define', 'T=a b', file]);
+    const run = await runCli(['manifest', 'merge', '--define', 'T=a$U', file]);
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
     assert.match(
       run.stderr,
-      new RegExp(`^${file}:2: error: "s usr/x=a b" cannot be written back as a manifest line`, 'm'),
+      new RegExp(
+        `^${file}:2: error: "s usr/x=a\\$U" cannot be written back as a manifest line`,
+        'm',
+      ),
     );
+  });
+
+  test('a --define value with a blank or a control character is a usage error naming it', async (t) => {
+    const file = await manifest(t, 'd usr 0755 root sys\ns usr/x=$T\n');
+    for (const [value, shown] of [
+      ['a b', 'a blank \\(\\\\x20\\)'],
+      ['a\nf usr/evil 0755 root sys', 'a control character \\(\\\\n\\)'],
+      ['a\r::error::PWNED', 'a control character \\(\\\\r\\)'],
+      ['a\tb', 'a control character \\(\\\\t\\)'],
+      ['a\u202eb', '\\(\\\\u202e\\)'],
+    ]) {
+      for (const command of ['lint', 'merge', 'diff']) {
+        const args = ['manifest', command, '--define', `T=${value}`, file];
+        if (command === 'diff') args.push(file);
+        const run = await runCli(args);
+        assert.equal(run.code, 2, `${command} ${JSON.stringify(value)}: ${run.stderr}`);
+        assert.equal(run.stdout, '');
+        assert.match(run.stderr, /--define "T=.*": the value of T holds /);
+        assert.match(run.stderr, new RegExp(shown));
+        assert.doesNotMatch(run.stderr, /[\r\u202e]|PWNED\n/);
+      }
+    }
   });
 
   test('usage errors exit 2', async () => {
@@ -543,7 +568,8 @@ describe('manifest diff', () => {
     await writeFile(good, BASE);
     await writeFile(bad, 'd etc 0755 root sys\nf etc/motd 0644 root\n');
     const run = await runCli(['manifest', 'diff', good, bad]);
-    assert.equal(run.code, 1);
+    // Not 1: that means "different" (docs/exit-codes.md).
+    assert.equal(run.code, 2);
     assert.equal(run.stdout, '');
     assert.deepEqual(lines(run.stderr), [
       `${bad}:2: error: "f" takes 4 fields (path mode owner group), found 3: "f etc/motd 0644 root"`,
@@ -552,7 +578,7 @@ describe('manifest diff', () => {
 
     const missing = join(dir, 'nope');
     const json = await runCli(['manifest', 'diff', '--format', 'json', missing, good]);
-    assert.equal(json.code, 1);
+    assert.equal(json.code, 2);
     assert.equal(json.stdout, '');
     assert.match(json.stderr, new RegExp(`cannot read manifest ${missing}: does not exist`));
     assert.match(json.stderr, /joyent-live: error: cannot compare: .*not a difference/);

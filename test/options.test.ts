@@ -76,6 +76,44 @@ test('defines: NAME=VALUE in order; a bad item is named as the user wrote the op
   );
 });
 
+test('defines: a manifest variable is one word: blanks and control characters are named', () => {
+  const action = inputNames<'define'>({ define: 'defines' });
+  // An action input is one item a line: a CR or a tab inside a line still reaches the value.
+  assert.throws(
+    () => defines('A=1\nV=a\r::error::PWNED', (i) => action.value('define', i)),
+    usage(
+      'input "defines": "V=a\\r::error::PWNED": the value of V holds a control character (\\r): a manifest variable is one word, without blanks',
+    ),
+  );
+  assert.throws(
+    () => defines('V=a b', (i) => action.value('define', i)),
+    usage(
+      'input "defines": "V=a b": the value of V holds a blank (\\x20): a manifest variable is one word, without blanks',
+    ),
+  );
+  for (const raw of ['V=a\tb', 'V=\u202egnp', 'V=a\u00a0b', 'V=a\u2028b']) {
+    assert.throws(
+      () =>
+        parseBuildLiveOptions({ manifest: 'm', define: raw }, inputNames(BUILD_LIVE_INPUTS), '/'),
+      /input "defines": .*the value of V holds/,
+    );
+    assert.throws(
+      () => parseVerifyOptions({ log: 'l', define: raw }, inputNames(VERIFY_INPUTS)),
+      /input "defines": .*the value of V holds/,
+    );
+  }
+  // illumos.sh variables may hold blanks (CFLAGS), never a line end.
+  const env = inputNames<'illumos-env'>();
+  assert.deepEqual(
+    [...defines('CFLAGS=-O2 -g', (i) => env.value('illumos-env', i), 'line')],
+    [['CFLAGS', '-O2 -g']],
+  );
+  assert.throws(
+    () => defines(['X=a\rb'], (i) => env.value('illumos-env', i), 'line'),
+    /input "illumos-env": "X=a\\rb": the value of X holds a control character \(\\r\)$/,
+  );
+});
+
 test('build-live: the same raw values give the same settings from the CLI and the action', () => {
   const cli = parseBuildLiveOptions(
     { manifest: ['m'], define: ['V=1'], 'ufs-max-size': '2G', 'no-system-root': 'true' },

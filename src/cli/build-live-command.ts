@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { writeLine, writeLines } from './output.js';
 import {
   ARCHIVE_FORMATS,
   buildLive,
@@ -180,10 +181,10 @@ async function runBuildLive(
       ...shared,
       archive,
       ufs,
-      onInfo: (message) => process.stderr.write(`${message}\n`),
+      onInfo: (message) => writeLine(process.stderr, message),
     });
     if (flags.json) process.stdout.write(JSON.stringify(plan, null, 2) + '\n');
-    else process.stdout.write(formatPlan(plan).join('\n') + '\n');
+    else writeLines(process.stdout, formatPlan(plan));
     setExitCode(plan.exitCode);
     return;
   }
@@ -201,13 +202,14 @@ async function runBuildLive(
   const seconds = (performance.now() - started) / 1000;
   const human = flags.json ? process.stderr : process.stdout;
   const shown = result.warnings.slice(0, MAX_WARNINGS_SHOWN);
-  for (const warning of shown) process.stderr.write(`${warning}\n`);
+  writeLines(process.stderr, shown);
   if (result.warnings.length > shown.length) {
-    process.stderr.write(
-      `... and ${result.warnings.length - shown.length} more warnings (see ${result.log})\n`,
+    writeLine(
+      process.stderr,
+      `... and ${result.warnings.length - shown.length} more warnings (see ${result.log})`,
     );
   }
-  human.write(formatSummary(result, seconds).join('\n') + '\n');
+  writeLines(human, formatSummary(result, seconds));
   if (flags.json) process.stdout.write(JSON.stringify({ ...result, seconds }, null, 2) + '\n');
   setExitCode(result.exitCode);
 }

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { writeLine, writeLines } from './output.js';
 import { CACHE_BACKENDS, LocalCache, noCache, type CacheBackend } from '../cache/backend.js';
 import { cliNames } from '../options/names.js';
 import {
@@ -89,9 +90,7 @@ export function buildWorldCommand(): Command {
       const cache: (staging: string) => CacheBackend =
         choice.backend === 'local'
           ? (staging) =>
-              new LocalCache(choice.dir, choice.maxGb, staging, (m) =>
-                process.stderr.write(`${m}\n`),
-              )
+              new LocalCache(choice.dir, choice.maxGb, staging, (m) => writeLine(process.stderr, m))
           : noCache;
       const human = flags.json ? process.stderr : process.stdout;
       const { buildWorld } = await import('../world/build-world.js');
@@ -99,12 +98,12 @@ export function buildWorldCommand(): Command {
         ...settings,
         cache,
         sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
-        onInfo: (m) => human.write(`${m}\n`),
-        onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
-        onStageStart: (stage, log) => human.write(`==> stage ${stage} (log: ${log})\n`),
+        onInfo: (m) => writeLine(human, m),
+        onWarning: (m) => writeLine(process.stderr, `warning: ${m}`),
+        onStageStart: (stage, log) => writeLine(human, `==> stage ${stage} (log: ${log})`),
         onOutput: flags.verbose ? (chunk) => process.stderr.write(chunk) : undefined,
       });
-      human.write(formatWorldSummary(result).join('\n') + '\n');
+      writeLines(human, formatWorldSummary(result));
       if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     });
 }

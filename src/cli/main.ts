@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { buildLiveCommand } from './build-live-command.js';
 import { buildWorldCommand } from './build-world-command.js';
 import { manifestCommand } from './manifest-command.js';
+import { writeLine, writeLines } from './output.js';
 import { setupHostCommand } from './setup-host-command.js';
 import { verifyCommand } from './verify-command.js';
 
@@ -57,11 +58,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const failure = describeFailure(err);
     if (failure.kind === 'error') {
-      process.stderr.write(`joyent-live: error: ${failure.message}\n`);
-      for (const detail of failure.details) process.stderr.write(`  ${detail}\n`);
+      writeLines(process.stderr, [
+        `joyent-live: error: ${failure.message}`,
+        ...failure.details.map((detail) => `  ${detail}`),
+      ]);
       return failure.exitCode;
     }
-    process.stderr.write(`joyent-live: internal error: ${failure.message}\n`);
+    writeLine(process.stderr, `joyent-live: internal error: ${failure.message}`);
     if (process.env.JOYENT_LIVE_DEBUG && failure.stack) process.stderr.write(`${failure.stack}\n`);
     return 1;
   }

@@ -8,7 +8,9 @@ import {
   type ManifestOption,
 } from '../options/manifest.js';
 import { UserError } from '../util/errors.js';
+import { printableText } from '../util/format.js';
 import { collect, flag } from './options.js';
+import { writeLines } from './output.js';
 
 const formatOption = () =>
   new Option('--format <format>', 'report format: text for people, json for tools')
@@ -27,10 +29,8 @@ const settings = (flags: { define?: string[]; strict?: boolean; format?: string 
     cliNames<ManifestOption>(),
   );
 
-const writeDiagnostics = (diagnostics: readonly Diagnostic[]) => {
-  if (diagnostics.length === 0) return;
-  process.stderr.write(diagnostics.map(formatDiagnostic).join('\n') + '\n');
-};
+const writeDiagnostics = (diagnostics: readonly Diagnostic[]) =>
+  writeLines(process.stderr, diagnostics.map(formatDiagnostic));
 
 const errorCount = (diagnostics: readonly Diagnostic[]) =>
   diagnostics.filter((d) => d.severity === 'error').length;
@@ -72,7 +72,7 @@ function lintCommand(setExitCode: (code: number) => void): Command {
       writeOut(
         format === 'json'
           ? JSON.stringify(lintJson(result), null, 2) + '\n'
-          : formatLintText(result),
+          : printableText(formatLintText(result)),
       );
       setExitCode(result.failed ? 1 : 0);
     });
@@ -133,36 +133,62 @@ function diffCommand(setExitCode: (code: number) => void): Command {
         'then `N added, M removed, C changed (...)`. JSON: {same, a, b, counts, added: ' +
         '[{path, entry, b}], removed: [{path, entry, a}], changed: [{path, kind, before, ' +
         'after, a, b}]} with each a/b location as {file, line}.\n\n' +
-        'Exit status (like diff(1)): 0 the same, 1 different, 2 usage. An unreadable or ' +
-        'invalid manifest is an error, not a difference: its problems go to stderr with ' +
-        '"error: cannot compare", nothing to stdout, and the exit status is 1.',
+        'Exit status (like diff(1)): 0 the same, 1 different, 2 trouble: usage, or an ' +
+        'unreadable or invalid manifest, which is an error, not a difference: its problems ' +
+        'go to stderr with "error: cannot compare", nothing to stdout, and the exit status ' +
+        'is 2, never 1 (docs/exit-codes.md).',
     )
     .argument('<A>', 'the first (old) manifest file or snippet directory')
     .argument('<B>', 'the second (new) manifest file or snippet directory')
     .option('--define <NAME=VALUE>', `${DEFINE_HELP}; applies to both sides`, collect)
     .addOption(formatOption())
-    .action(async (inputA: string, inputB: string, flags: DiffFlags) => {
-      const { defines, format } = settings(flags);
-      const { diffJson, diffManifests, formatDiffText, isSame } =
-        await import('../manifest/diff.js');
-      const result = await diffManifests(inputA, inputB, defines);
-      writeDiagnostics(result.a.loaded.diagnostics);
-      writeDiagnostics(result.b.loaded.diagnostics);
-      if (!result.diff) {
-        const bad = [result.a, result.b]
-          .filter((s) => s.errors > 0)
-          .map((s: DiffSide) => `${s.input} has ${plural(s.errors, 'error')}`);
-        throw new UserError(
-          `cannot compare: ${bad.join(', ')} (an error in the input, not a difference)`,
-        );
-      }
-      writeOut(
-        format === 'json'
-          ? JSON.stringify(diffJson({ ...result, diff: result.diff }), null, 2) + '\n'
-          : formatDiffText({ ...result, diff: result.diff }),
-      );
-      setExitCode(isSame(result.diff) ? 0 : 1);
-    });
+    .action(async (inputA: string, inputB: string, flags: DiffFlags) =>
+      asTrouble(() => diffAction(inputA, inputB, flags, setExitCode)),
+    );
+}
+
+/**
+ * diff(1)'s convention: 1 means different, so any error (an unreadable or
+ * invalid manifest, a bad option) is 2, never 1 (docs/exit-codes.md).
+ */
+async function asTrouble(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (!(err instanceof UserError) || err.exitCode === 2) throw err;
+    throw new UserError(err.message, { exitCode: DIFF_TROUBLE, details: err.details });
+  }
+}
+
+/** `manifest diff`'s status for an input it cannot compare. */
+const DIFF_TROUBLE = 2;
+
+async function diffAction(
+  inputA: string,
+  inputB: string,
+  flags: DiffFlags,
+  setExitCode: (code: number) => void,
+): Promise<void> {
+  const { defines, format } = settings(flags);
+  const { diffJson, diffManifests, formatDiffText, isSame } = await import('../manifest/diff.js');
+  const result = await diffManifests(inputA, inputB, defines);
+  writeDiagnostics(result.a.loaded.diagnostics);
+  writeDiagnostics(result.b.loaded.diagnostics);
+  if (!result.diff) {
+    const bad = [result.a, result.b]
+      .filter((s) => s.errors > 0)
+      .map((s: DiffSide) => `${s.input} has ${plural(s.errors, 'error')}`);
+    throw new UserError(
+      `cannot compare: ${bad.join(', ')} (an error in the input, not a difference)`,
+      { exitCode: DIFF_TROUBLE },
+    );
+  }
+  writeOut(
+    format === 'json'
+      ? JSON.stringify(diffJson({ ...result, diff: result.diff }), null, 2) + '\n'
+      : printableText(formatDiffText({ ...result, diff: result.diff })),
+  );
+  setExitCode(isSame(result.diff) ? 0 : 1);
 }
 
 /** `joyent-live manifest lint|merge|diff`: the manifest tools (docs/manifest.md). */

@@ -1,6 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import type { AssemblyProgress } from '../assembly/assemble.js';
 import { humanBytes } from '../util/format.js';
+import { writeLine } from './output.js';
 
 export { humanBytes };
 
@@ -19,7 +20,7 @@ export class ProgressReporter {
 
   info(message: string): void {
     this.stop();
-    this.stream.write(`${message}\n`);
+    writeLine(this.stream, message);
   }
 
   update(p: AssemblyProgress): void {
@@ -35,7 +36,7 @@ export class ProgressReporter {
         });
         this.bar.start(p.total, 0, { size: '' });
       } else {
-        this.stream.write(`${p.phase}: ${p.total}\n`);
+        writeLine(this.stream, `${p.phase}: ${p.total}`);
       }
     }
     this.bar?.update(p.done, { size: p.bytes ? humanBytes(p.bytes) : '' });

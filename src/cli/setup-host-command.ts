@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { writeLine, writeLines } from './output.js';
 import { COMPRESSIONS, exportPathLine } from '../host/cache-tools.js';
 import type { SetupHostResult } from '../host/setup-host.js';
 import { cliNames } from '../options/names.js';
@@ -104,10 +105,10 @@ export function setupHostCommand(setExitCode: (code: number) => void): Command {
       const { setupHost } = await import('../host/setup-host.js');
       const result = await setupHost({
         ...settings,
-        onInfo: (message) => process.stderr.write(`${message}\n`),
+        onInfo: (message) => writeLine(process.stderr, message),
       });
       const human = flags.json ? process.stderr : process.stdout;
-      human.write(formatSetupSummary(result).join('\n') + '\n');
+      writeLines(human, formatSetupSummary(result));
       if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       setExitCode(0);
     });

@@ -3,7 +3,7 @@ import type { ImageNode } from '../image/model.js';
 import type { SourceTag } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
 import { forEachLine, openRegularFile } from '../util/lines.js';
-import { ownString } from '../util/format.js';
+import { ownString, printable } from '../util/format.js';
 import type { LogEntry } from '../verify/types.js';
 
 /**
@@ -14,20 +14,23 @@ import type { LogEntry } from '../verify/types.js';
 
 // ---- writer (joyent-live style) ----
 
-/** The line for one applied entry, in the order applied. */
+/**
+ * The line for one applied entry, in the order applied. Manifest paths and
+ * link text hold no control character (the reader refuses them); printable()
+ * keeps it so for any other caller: one entry is one line.
+ */
 export function formatLogLine(node: ImageNode): string {
   const status = node.status === 'ok' ? 'OK' : '*FAILED*';
+  const path = printable(node.path);
   switch (node.type) {
     case 'd':
-      return `${status} - DIR: ${node.path}`;
+      return `${status} - DIR: ${path}`;
     case 'f':
-      return node.status === 'ok'
-        ? `OK[${node.tag}] - FILE: ${node.path}`
-        : `${status} - FILE: ${node.path}`;
+      return node.status === 'ok' ? `OK[${node.tag}] - FILE: ${path}` : `${status} - FILE: ${path}`;
     case 's':
-      return `${status} - SYMLINK: ${node.target} -> ${node.path}`;
+      return `${status} - SYMLINK: ${printable(String(node.target))} -> ${path}`;
     case 'h':
-      return `${status} - LINK: ${node.target} -> ${node.path}`;
+      return `${status} - LINK: ${printable(String(node.target))} -> ${path}`;
   }
 }
 
@@ -75,7 +78,8 @@ type Parsed = Omit<LogEntry, 'line'> & { unknownIds?: string[] };
 
 // joyent-live (docs/build-log.md): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
 const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
-const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): (.+)$/;
+// `[^]`, not `.`: a CR or U+2028 inside a path must not hide the line (docs/build-log.md).
+const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): ([^]+)$/;
 // smartos-live's C builder: "FILE: [path][0444][root/0][bin/2]: OK (dir)", ...
 const SL_NODE =
   /^(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[([^\]]*)\]\[([^\]]*)\]: (OK|FAILED)(?: \((.*)\))?$/;
@@ -105,13 +109,15 @@ export function parseLogLine(text: string): Parsed | undefined {
     if (kind === 'DIR' || kind === 'FILE') {
       // "OK - FILE:" has no tag: not a line build-live writes.
       if (kind === 'FILE' && status === 'OK') return undefined;
-      return /\s/.test(m[3]) ? undefined : { status, kind, path: m[3], style: 'joyent-live' };
+      // A FAILED line is one whatever its path holds: the gate fails closed.
+      if (status === 'OK' && /\s/.test(m[3])) return undefined;
+      return { status, kind, path: m[3], style: 'joyent-live' };
     }
     // "<target> -> <path>": the path has no blanks, link text may.
     const arrow = m[3].lastIndexOf(' -> ');
     if (arrow <= 0) return undefined;
     const path = m[3].slice(arrow + 4);
-    if (/\s/.test(path) || path === '') return undefined;
+    if ((status === 'OK' && /\s/.test(path)) || path === '') return undefined;
     return { status, kind, path, target: m[3].slice(0, arrow), style: 'joyent-live' };
   }
   m = SL_NODE.exec(text);

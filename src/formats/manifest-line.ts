@@ -1,4 +1,5 @@
 import { checkImagePath } from '../manifest/path.js';
+import { escapeCharacter, firstUnprintable, printable } from '../util/format.js';
 import type { Diagnostic, ManifestEntry, SourceLocation } from '../manifest/types.js';
 import { describeError, UserError } from '../util/errors.js';
 import { forEachLine, LineError } from '../util/lines.js';
@@ -48,6 +49,14 @@ function shared(name: string): string {
   return name;
 }
 
+/**
+ * Why a line with a control or invisible format character is refused: a
+ * path or link text carrying one (a CR, a bidi override) would reach every
+ * log line and report that names it (docs/manifest.md).
+ */
+const controlCharacter = (ch: string) =>
+  `control or invisible format character ${escapeCharacter(ch)} (paths, link text, owners and groups may not hold one)`;
+
 export interface ParsedLine {
   entry?: ManifestEntry;
   diagnostics: Diagnostic[];
@@ -62,10 +71,14 @@ export function parseManifestLine(raw: string, loc: SourceLocation, defines: Def
   const trimmed = line.trim();
   if (trimmed === '' || trimmed.startsWith('#')) return { diagnostics: [] };
   const error = (message: string): ParsedLine => ({
-    diagnostics: [{ severity: 'error', message: `${message}: ${JSON.stringify(trimmed)}`, loc }],
+    diagnostics: [
+      { severity: 'error', message: `${message}: ${printable(JSON.stringify(trimmed))}`, loc },
+    ],
   });
   if (line.includes('\0')) return error('NUL byte in line');
   if (line.includes('\uFFFD')) return error('not valid UTF-8');
+  const unprintable = firstUnprintable(line.replace(/\t/g, ' '));
+  if (unprintable !== undefined) return error(controlCharacter(unprintable));
 
   const fields = trimmed.split(/[ \t]+/);
   const undefinedNames = new Set<string>();
@@ -84,6 +97,10 @@ export function parseManifestLine(raw: string, loc: SourceLocation, defines: Def
         `(pass ${names.map((n) => `--define ${n}=VALUE`).join(' ')})`,
     );
   }
+
+  // A --define value given to the engine directly is checked too.
+  const inValue = firstUnprintable(expanded.join(' '));
+  if (inValue !== undefined) return error(`a --define value: ${controlCharacter(inValue)}`);
 
   const [type, ...rest] = expanded as [string, ...string[]];
   switch (type) {

@@ -20,6 +20,7 @@ import { ROOT_DIR, type BuildCounts } from '../image/model.js';
 import { formatDiagnostic } from '../manifest/types.js';
 import { AtomicLineWriter } from '../util/atomic.js';
 import { onInterrupt } from '../util/cleanup.js';
+import { printable } from '../util/format.js';
 import { removeTree } from '../util/remove-tree.js';
 import { VERSION } from '../version.js';
 import { ARCHIVE_FORMATS, type ArchiveFormat, type BuiltArchive } from './archive-choice.js';
@@ -205,9 +206,12 @@ async function writeLogHeader(log: AtomicLineWriter, checked: CheckedInputs): Pr
   const { prepared, archive } = checked;
   await log.line(`# joyent-live build-live ${VERSION}`);
   await log.line(`# buildstamp: ${prepared.buildstamp}`);
-  for (const file of prepared.manifestFiles) await log.line(`# manifest: ${file}`);
-  for (const root of prepared.search.roots) await log.line(`# source ${root.tag}: ${root.dir}`);
-  for (const script of prepared.scripts) await log.line(`# customize: ${script}`);
+  // Header and warning lines name inputs: printable, so that each stays one `#` line.
+  for (const file of prepared.manifestFiles) await log.line(`# manifest: ${printable(file)}`);
+  for (const root of prepared.search.roots) {
+    await log.line(`# source ${root.tag}: ${printable(root.dir)}`);
+  }
+  for (const script of prepared.scripts) await log.line(`# customize: ${printable(script)}`);
   await log.line(`# archive: ${archive}`);
 }
 
@@ -227,7 +231,7 @@ async function closeLog(
     ...warnings.map(formatDiagnostic),
     ...rescanNotes.map((n) => `warning: ${n}`),
   ];
-  for (const line of warningLines) await log.line(`# ${line}`);
+  for (const line of warningLines) await log.line(`# ${printable(line)}`);
   if (bootArchiveSha1 !== undefined) await log.line(formatBootArchiveLine(bootArchiveSha1));
   await log.line(formatSummaryLine({ ...assembled.counts, entries: assembled.applied.length }));
   await log.finish();

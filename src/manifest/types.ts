@@ -1,3 +1,5 @@
+import { printableLine } from '../util/format.js';
+
 /** Where a manifest line came from: shown to users as `file:line`. */
 export interface SourceLocation {
   file: string;
@@ -58,5 +60,5 @@ export interface Diagnostic {
 
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
-  return `${where}${d.severity}: ${d.message}`;
+  return printableLine(`${where}${d.severity}: ${d.message}`);
 }

@@ -76,7 +76,7 @@ export function parseSetupHostOptions(
     nightlyOptions: t('nightly-options'),
     maxJobs: wholeNumber(raw['max-jobs'], n('max-jobs'), 1, 4096),
     onClosedBins: t('on-closed-bins'),
-    illumosEnv: defines(raw['illumos-env'], (item) => names.value('illumos-env', item)),
+    illumosEnv: defines(raw['illumos-env'], (item) => names.value('illumos-env', item), 'line'),
     compression: choice(
       raw.compression,
       n('compression'),

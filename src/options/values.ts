@@ -6,11 +6,14 @@
  * UsageError (exit 2 in the CLI, a failed step in an action).
  */
 import { UsageError } from '../util/errors.js';
+import { escapeCharacter, printable } from '../util/format.js';
+import { compileGlob, GlobError } from '../util/glob.js';
 
 /** A value as typed: a string, the items of a repeatable CLI option, or nothing. */
 export type RawValue = string | readonly string[] | undefined;
 
-const quote = (value: string) => JSON.stringify(value);
+/** A value as messages show it: quoted, control and bidi characters escaped. */
+const quote = (value: string) => printable(JSON.stringify(value));
 
 /** A single value, trimmed; undefined when not given or blank. */
 export function text(raw: RawValue, name: string): string | undefined {
@@ -106,16 +109,58 @@ export function wholeNumber(
 }
 
 /**
+ * What a `NAME=VALUE` value may hold: a `word` (manifest `$NAME` variables:
+ * substituted after a manifest line is split into fields, so no blank, and
+ * no control or format character, which would inject lines into
+ * boot_archive.manifest and the build log), or a `line` (illumos.sh
+ * variables: blanks allowed, no control character but tab).
+ */
+export type DefineValues = 'word' | 'line';
+
+const NOT_IN_WORD = /[\s\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const NOT_IN_LINE = /(?!\t)[\p{Cc}\p{Zl}\p{Zp}]/u;
+
+/**
  * `NAME=VALUE` items (manifest `$NAME` variables, illumos.sh variables) as
  * a map, in the order given. `named(item)` names the option with the bad
  * item: `--define "X"`, `input "defines": "X"`.
  */
-export function defines(raw: RawValue, named: (item: string) => string): Map<string, string> {
+export function defines(
+  raw: RawValue,
+  named: (item: string) => string,
+  values: DefineValues = 'word',
+): Map<string, string> {
   const map = new Map<string, string>();
   for (const item of list(raw)) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
     if (!m) throw new UsageError(`${named(quote(item))} is not NAME=VALUE`);
+    const bad = (values === 'word' ? NOT_IN_WORD : NOT_IN_LINE).exec(m[2])?.[0];
+    if (bad !== undefined) {
+      const what = /\s/.test(bad) && bad.charCodeAt(0) >= 0x20 ? 'a blank' : 'a control character';
+      throw new UsageError(
+        `${named(quote(item))}: the value of ${m[1]} holds ${what} (${escapeCharacter(bad)})` +
+          (values === 'word' ? ': a manifest variable is one word, without blanks' : ''),
+      );
+    }
     map.set(m[1], m[2]);
   }
   return map;
+}
+
+/**
+ * A list of globs (docs/verify.md, "Globs"), each checked here so that a glob
+ * the matcher refuses (an extglob, an unclosed `[`) is a usage error naming
+ * the option: `--ignore-diff "X": ...`, `input "ignore-diff": "X": ...`.
+ */
+export function globs(raw: RawValue, named: (item: string) => string): string[] {
+  const items = list(raw);
+  for (const item of items) {
+    try {
+      compileGlob(item);
+    } catch (err) {
+      if (!(err instanceof GlobError)) throw err;
+      throw new UsageError(`${named(quote(item))}: not a glob we take: ${err.message}`);
+    }
+  }
+  return items;
 }

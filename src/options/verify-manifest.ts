@@ -5,7 +5,16 @@ import { UsageError } from '../util/errors.js';
 import { parseSize } from '../util/format.js';
 import type { UnpackLimit } from '../verify/platform.js';
 import type { OptionNames } from './names.js';
-import { choice, choiceList, defines, list, text, wholeNumber, type RawValue } from './values.js';
+import {
+  choice,
+  choiceList,
+  defines,
+  globs,
+  list,
+  text,
+  wholeNumber,
+  type RawValue,
+} from './values.js';
 
 export const VERIFY_OPTIONS = [
   'log',
@@ -90,14 +99,14 @@ export function parseVerifyOptions(
       defines: defines(raw.define, (item) => names.value('define', item)),
       platform,
       baseline,
-      allowMissing: list(raw['allow-missing']),
+      allowMissing: globs(raw['allow-missing'], (item) => names.value('allow-missing', item)),
       proto: text(raw.proto, n('proto')),
       overlays: list(raw.overlay),
       manDir: text(raw['man-dir'], n('man-dir')),
       systemRoot: text(raw['system-root'], n('system-root')),
       shipPolicy: text(raw['ship-policy'], n('ship-policy')),
-      ignoreDiff: list(raw['ignore-diff']),
-      allowDangling: list(raw['allow-dangling']),
+      ignoreDiff: globs(raw['ignore-diff'], (item) => names.value('ignore-diff', item)),
+      allowDangling: globs(raw['allow-dangling'], (item) => names.value('allow-dangling', item)),
       minFree: text(raw['min-free'], n('min-free')),
       minFreeInodes: wholeNumber(
         raw['min-free-inodes'],

@@ -65,3 +65,59 @@ export function formatDuration(ms: number): string {
   }
   return `${ms / 1000}s`;
 }
+
+/**
+ * Characters that never reach a printed line raw (docs/verify.md, "Text from
+ * the inputs"): C0 controls (CR and LF split a runner's log into lines that it
+ * reads as workflow commands), DEL, C1 controls, the line and paragraph
+ * separators, and the invisible format characters that reorder or hide text
+ * (bidi embeddings, overrides and isolates, marks, zero-width characters,
+ * the byte-order mark).
+ */
+const UNPRINTABLE_CLASS =
+  '[\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb]';
+const UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS, 'g');
+const HAS_UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS);
+
+/** The first character of `text` that printable() escapes, if any. */
+export function firstUnprintable(text: string): string | undefined {
+  return HAS_UNPRINTABLE.exec(text)?.[0];
+}
+
+const NAMED_ESCAPES: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** One character as printable() shows it: `\r`, `\x1b`, `\u202e`. */
+export function escapeCharacter(ch: string): string {
+  const named = NAMED_ESCAPES[ch];
+  if (named) return named;
+  const code = ch.charCodeAt(0);
+  return code <= 0xff
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** `text` with every control and invisible format character shown escaped. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, escapeCharacter);
+}
+
+/**
+ * One line as we print it: printable(), and never starting with `::` (what
+ * a runner reads as a workflow command, after leading blanks): its first
+ * colon is shown escaped.
+ */
+export function printableLine(line: string): string {
+  return printable(line).replace(/^(\s*):(?=:)/, '$1\\x3a');
+}
+
+/** Text of several lines (split on LF; a final LF kept), each made a printableLine(). */
+export function printableText(text: string): string {
+  const end = text.endsWith('\n') ? '\n' : '';
+  const body = end ? text.slice(0, -1) : text;
+  return body.split('\n').map(printableLine).join('\n') + end;
+}
+
+/** Lines as one text: each made a printableLine() (an LF inside one is shown escaped). */
+export function printableLines(lines: readonly string[]): string {
+  return lines.map(printableLine).join('\n');
+}

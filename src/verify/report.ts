@@ -1,4 +1,5 @@
-import { humanBytes } from '../util/format.js';
+import { humanBytes, printableLines } from '../util/format.js';
+import { mdCell, mdCode, mdText } from '../util/markdown.js';
 import type {
   CheckResult,
   Finding,
@@ -190,7 +191,8 @@ export function formatText(report: VerifyReport): string {
     }
   }
   for (const note of report.notes) out.push(`note: ${note}`);
-  return out.join('\n') + '\n';
+  // Paths and link text come from the inputs: no raw control character, no `::` line.
+  return printableLines(out) + '\n';
 }
 
 /** GitHub's step-summary limit is 1 MiB; lists are cut well before it. */
@@ -198,7 +200,8 @@ const MARKDOWN_BYTE_LIMIT = 900 * 1024;
 /** Items shown per list: 200, fewer when long lines would pass the limit. */
 const LIST_LIMITS = [200, 100, 50, 20, 10, 5, 1];
 
-const code = (s: string) => '`' + s.replace(/`/g, "'") + '`';
+// Markdown from the inputs: paths as code spans, messages as escaped text (src/util/markdown.ts).
+const code = mdCode;
 
 function cappedAt(limit: number) {
   return <T>(items: readonly T[], render: (item: T) => string[], what: string): string[] => {
@@ -237,7 +240,7 @@ function sourceTable(report: VerifyReport): string[] {
     ['S (system)', t.S],
   ];
   const dirs = Object.entries(report.counts.otherDirs);
-  if (dirs.length > 0) for (const [dir, n] of dirs) columns.push([code(dir), n]);
+  if (dirs.length > 0) for (const [dir, n] of dirs) columns.push([mdCell(dir), n]);
   else if (t.other > 0) columns.push(['other', t.other]);
   const shown = [...columns];
   shown.push(
@@ -272,10 +275,10 @@ function markdownWithLimit(report: VerifyReport, limit: number): string {
     if (report.headroom) out.push(...headroomLines(report.headroom).map((l) => `- ${l}`), '');
     for (const c of report.checks) {
       if (c.findings === 0) continue;
-      out.push(`#### ${c.kind} (${c.findings})${c.note ? ` — ${c.note}` : ''}`, '');
+      out.push(`#### ${c.kind} (${c.findings})${c.note ? ` — ${mdText(c.note)}` : ''}`, '');
       const items = capped(
         c.listed,
-        (f) => [`- ${code(f.path || '-')}${where(f)}: ${f.message}`],
+        (f) => [`- ${code(f.path || '-')}${mdText(where(f))}: ${mdText(f.message)}`],
         'findings',
       );
       const unlisted = c.findings - c.listed.length;
@@ -318,15 +321,15 @@ function markdownWithLimit(report: VerifyReport, limit: number): string {
       );
     out.push(
       c.skipped
-        ? `- not checked: ${c.skipped}`
-        : `- ${c.checked} files match their md5 (${c.method})`,
+        ? `- not checked: ${mdText(c.skipped)}`
+        : `- ${c.checked} files match their md5 (${mdText(c.method)})`,
     );
     out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
     out.push(
       ...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'),
       ...capped(
         c.differences ?? [],
-        (d) => [`- ${code(d.path)}: ${differenceText(d)}`],
+        (d) => [`- ${code(d.path)}: ${mdText(differenceText(d))}`],
         'differences',
       ),
       '',
@@ -346,6 +349,8 @@ function markdownWithLimit(report: VerifyReport, limit: number): string {
       out.push(...capped(list, (e) => [`- ${code(change(e))}`], 'entries'), '', '</details>', '');
     }
   }
-  if (report.notes.length > 0) out.push('#### Notes', '', ...report.notes.map((n) => `- ${n}`), '');
+  if (report.notes.length > 0) {
+    out.push('#### Notes', '', ...report.notes.map((n) => `- ${mdText(n)}`), '');
+  }
   return out.join('\n');
 }

@@ -1,6 +1,5 @@
 import { open, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import picomatch from 'picomatch';
 import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic } from '../manifest/types.js';
 import { describeError, errnoCode, UsageError, UserError } from '../util/errors.js';
@@ -23,7 +22,7 @@ import { brokenLinks } from './checks/links.js';
 import { readShipPolicy, type PolicyRule } from './checks/ship-policy.js';
 import { shadowed } from './checks/shadowed.js';
 import { unshipped } from './checks/unshipped.js';
-import { ignoreDiff } from './checks/ignore-diff.js';
+import { ignoreDiff, imageGlob } from './checks/ignore-diff.js';
 import { notBuilt } from './checks/not-built.js';
 import type { LogSummary } from '../formats/build-log.js';
 import {
@@ -212,7 +211,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     }
   }
 
-  const allowed = (options.allowMissing ?? []).map((glob) => picomatch(glob, { dot: true }));
+  const allowed = (options.allowMissing ?? []).map((glob) => imageGlob(glob, '--allow-missing'));
   for (const failure of report.failures) {
     failure.allowed = allowed.some((match) => match(failure.path));
     if (failure.allowed) counts.allowedMissing++;

@@ -9,14 +9,37 @@
  * - PATCH  /repos/{owner}/{repo}/issues/comments/{id}
  * - POST   /repos/{owner}/{repo}/check-runs        (at most 50 annotations, else 422)
  * - PATCH  /repos/{owner}/{repo}/check-runs/{id}   (the same limit; annotations add up)
+ * - POST   /graphql                                 (only `viewer { login databaseId }`)
+ * - GET    /user                                    (a user's token; an app's gets 403)
  *
  * Tokens are `Authorization: token <t>` (or Bearer): a token in `writeTokens`
  * may write; any other token may read and gets 403 "Resource not accessible
  * by integration" on a write, as a fork's read-only GITHUB_TOKEN does.
+ * Each token is someone (`identities`; by default the workflow's
+ * GITHUB_TOKEN, `github-actions[bot]`): comments record their author, as
+ * GitHub's do (`user` with login, id, type), and an edit of a comment
+ * someone else wrote is refused with 403, as it is for an integration
+ * without the right to moderate.
  * Everything is in memory; every request is recorded.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/** Who a token is, or who wrote a comment, as REST shows it in `user`. */
+export interface Identity {
+  login: string;
+  id: number;
+  type: 'Bot' | 'User';
+}
+
+/** The workflow's GITHUB_TOKEN. */
+export const GITHUB_ACTIONS_BOT: Identity = {
+  login: 'github-actions[bot]',
+  id: 41898282,
+  type: 'Bot',
+};
+/** Someone else: a contributor of the pull request. */
+export const OCTOCAT: Identity = { login: 'octocat', id: 583231, type: 'User' };
 
 export interface StoredComment {
   id: number;
@@ -24,6 +47,7 @@ export interface StoredComment {
   body: string;
   html_url: string;
   updates: number;
+  user: Identity;
 }
 
 export interface StoredCheckRun {
@@ -56,9 +80,18 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 export async function startGithubApiServer(
-  options: { writeTokens?: string[]; seedComments?: { issue: number; body: string }[] } = {},
+  options: {
+    writeTokens?: string[];
+    /** Comments already there; by default written by someone else (OCTOCAT). */
+    seedComments?: { issue: number; body: string; user?: Identity }[];
+    /** Who each token is; a token not listed is GITHUB_ACTIONS_BOT. */
+    identities?: Record<string, Identity>;
+    /** Tokens whose every comment edit is refused (403), their own comments too. */
+    refuseEditsBy?: string[];
+  } = {},
 ): Promise<GithubApiServer> {
   const writeTokens = new Set(options.writeTokens ?? ['write-token']);
+  const identityOf = (token: string) => options.identities?.[token] ?? GITHUB_ACTIONS_BOT;
   const comments: StoredComment[] = [];
   const checkRuns: StoredCheckRun[] = [];
   const requests: GithubApiServer['requests'] = [];
@@ -73,6 +106,7 @@ export async function startGithubApiServer(
       body: seed.body,
       html_url: `${htmlBase}/${REPOSITORY}/pull/${seed.issue}#issuecomment-${id}`,
       updates: 0,
+      user: seed.user ?? OCTOCAT,
     });
   }
 
@@ -87,6 +121,26 @@ export async function startGithubApiServer(
     if (!auth) {
       send(res, 401, { message: 'Requires authentication' });
       return 401;
+    }
+    const me = identityOf(auth);
+    // GraphQL is a POST that may only read here.
+    if (req.method === 'POST' && url.pathname === '/graphql') {
+      const { query } = await readJson(req);
+      if (typeof query !== 'string' || !/\bviewer\s*\{/.test(query)) {
+        send(res, 200, { errors: [{ message: 'the stand-in answers only viewer' }] });
+        return 200;
+      }
+      // GraphQL shows a bot's login as REST does, with [bot] (both are asked for).
+      send(res, 200, { data: { viewer: { login: me.login, databaseId: me.id } } });
+      return 200;
+    }
+    if (req.method === 'GET' && url.pathname === '/user') {
+      if (me.type === 'Bot') {
+        send(res, 403, { message: 'Resource not accessible by integration' });
+        return 403;
+      }
+      send(res, 200, me);
+      return 200;
     }
     const write = req.method !== 'GET';
     if (write && !writeTokens.has(auth)) {
@@ -112,7 +166,7 @@ export async function startGithubApiServer(
       send(
         res,
         200,
-        slice.map(({ id, body, html_url }) => ({ id, body, html_url })),
+        slice.map(({ id, body, html_url, user }) => ({ id, body, html_url, user })),
         headers,
       );
       return 200;
@@ -126,9 +180,10 @@ export async function startGithubApiServer(
         body: typeof body.body === 'string' ? body.body : '',
         html_url: `${htmlBase}/${REPOSITORY}/pull/${m[1]}#issuecomment-${id}`,
         updates: 0,
+        user: me,
       };
       comments.push(comment);
-      send(res, 201, { id, body: comment.body, html_url: comment.html_url });
+      send(res, 201, { id, body: comment.body, html_url: comment.html_url, user: me });
       return 201;
     }
     m = new RegExp(`^${repoPrefix}/issues/comments/(\\d+)$`).exec(path);
@@ -139,10 +194,19 @@ export async function startGithubApiServer(
         send(res, 404, { message: 'Not Found' });
         return 404;
       }
+      if (comment.user.id !== me.id || options.refuseEditsBy?.includes(auth)) {
+        send(res, 403, { message: 'Resource not accessible by integration' });
+        return 403;
+      }
       const update = (await readJson(req)).body;
       comment.body = typeof update === 'string' ? update : '';
       comment.updates++;
-      send(res, 200, { id: comment.id, body: comment.body, html_url: comment.html_url });
+      send(res, 200, {
+        id: comment.id,
+        body: comment.body,
+        html_url: comment.html_url,
+        user: comment.user,
+      });
       return 200;
     }
     const annotationsOf = (body: Record<string, unknown>): Record<string, unknown>[] =>

@@ -14,7 +14,7 @@ import {
   parseBuildLiveOptions,
 } from '../../options/build-live.js';
 import { getInputs } from '../common/inputs.js';
-import { code, findingFromText, report, writeSummary } from '../common/report.js';
+import { code, findingFromText, report, say, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
 import { uploadBuildArtifacts } from './artifacts.js';
 import { buildLiveMarkdown, verdict } from './summary.js';
@@ -37,7 +37,7 @@ await runAction('build-live', async () => {
   const result = await buildLive({
     ...settings,
     sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
-    onInfo: (message) => core.info(message),
+    onInfo: say,
   });
 
   const c = result.counts;
@@ -49,7 +49,7 @@ await runAction('build-live', async () => {
   core.setOutput('failed-count', String(c.failed));
   core.setOutput('counts', JSON.stringify(c));
 
-  core.info(verdict(result));
+  say(verdict(result));
   core.info(
     `files: A=${c.A} P=${c.P} M=${c.M} S=${c.S}; dirs ${c.dirs}, symlinks ${c.symlinks}, hard links ${c.hardlinks}; FAILED ${c.failed}; unknown owners ${c.unknownOwners}`,
   );
@@ -65,7 +65,7 @@ await runAction('build-live', async () => {
     startLine: f.line,
   }));
   if (failOnMissing) report(failedFindings, 'error');
-  else for (const f of failedFindings) core.info(f.line);
+  else for (const f of failedFindings) say(f.line);
   report(result.warnings.map(findingFromText), 'warning');
   await writeSummary(buildLiveMarkdown(result, failOnMissing));
 

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { describeBuiltArchive } from '../../live/archive-choice.js';
 import type { BuildLiveResult } from '../../live/build-live.js';
 import { humanBytes } from '../../util/format.js';
+import { mdText } from '../../util/markdown.js';
 import { code, workspacePath } from '../common/report.js';
 import { lineLink } from '../common/verify-comment.js';
 
@@ -55,7 +56,7 @@ export function buildLiveMarkdown(result: BuildLiveResult, failOnMissing: boolea
       const at = f.file ? code(`${workspacePath(f.file)}:${f.line}`) : '';
       const link = f.file ? lineLink(f.file, f.line, links) : undefined;
       const where = f.file ? ` at ${link ? `[${at}](${link})` : at}` : '';
-      out.push(`- ${code(f.path)} (${f.type})${where}${f.error ? `: ${f.error}` : ''}`);
+      out.push(`- ${code(f.path)} (${f.type})${where}${f.error ? `: ${mdText(f.error)}` : ''}`);
       for (const place of f.searched) out.push(`  - searched ${code(place)}`);
     }
     if (result.failed.length > MAX_LISTED) {

@@ -9,7 +9,8 @@ import { LocalCache, noCache, type CacheBackend } from '../../cache/backend.js';
 import { BUILD_WORLD_OPTIONS, parseBuildWorldOptions } from '../../options/build-world.js';
 import { buildWorld, type BuildWorldResult } from '../../world/build-world.js';
 import { getInputs } from '../common/inputs.js';
-import { code, writeSummary } from '../common/report.js';
+import { code, say, writeSummary } from '../common/report.js';
+import { printable } from '../../util/format.js';
 import { runAction } from '../common/run.js';
 import { GithubCache } from './github-cache.js';
 
@@ -39,7 +40,7 @@ await runAction('build-world', async () => {
   let githubCache: GithubCache | undefined; // its path is the `cache-path` output
   const cache: (staging: string) => CacheBackend =
     choice.backend === 'local'
-      ? (staging) => new LocalCache(choice.dir, choice.maxGb, staging, (m) => core.info(m))
+      ? (staging) => new LocalCache(choice.dir, choice.maxGb, staging, say)
       : choice.backend === 'github'
         ? (staging) => (githubCache = new GithubCache(staging))
         : noCache;
@@ -49,8 +50,8 @@ await runAction('build-world', async () => {
     ...settings,
     cache,
     sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
-    onInfo: (m) => core.info(m),
-    onWarning: (m) => core.warning(m),
+    onInfo: say,
+    onWarning: (m) => core.warning(printable(m)),
     onStageStart: (stage, log) => {
       core.startGroup(`build-world: ${stage} (log: ${log})`);
       process.stdout.write(`::stop-commands::${token}\n`);

@@ -70,6 +70,54 @@ function refusal(err: unknown, what: string): string {
   return `${what}: ${reason(err)}`;
 }
 
+type Octokit = ReturnType<typeof getOctokit>;
+
+/** Who the token is: a comment of ours is one this identity wrote. */
+export interface TokenIdentity {
+  login: string;
+  id?: number;
+}
+
+/**
+ * The token's own identity. GraphQL `viewer` answers for every kind of
+ * token (the workflow's GITHUB_TOKEN is `github-actions[bot]`, an app's
+ * installation token its `<app>[bot]`, a personal token its user); REST
+ * `GET /user` only for a user's token, so it is the fallback. Undefined
+ * when neither answers.
+ */
+export async function tokenIdentity(octokit: Octokit): Promise<TokenIdentity | undefined> {
+  try {
+    const { viewer } = await octokit.graphql<{
+      viewer: { login: string; databaseId?: number | null };
+    }>('query { viewer { login databaseId } }');
+    if (viewer?.login) return { login: viewer.login, id: viewer.databaseId ?? undefined };
+  } catch {
+    // not answered: try REST
+  }
+  try {
+    const { data } = await octokit.rest.users.getAuthenticated();
+    return { login: data.login, id: data.id };
+  } catch {
+    return undefined;
+  }
+}
+
+interface CommentAuthor {
+  login?: string;
+  id?: number;
+  type?: string;
+}
+
+/** Did `me` write a comment by `author`? (A bot's REST login carries `[bot]`.) */
+export function writtenBy(author: CommentAuthor | null | undefined, me: TokenIdentity): boolean {
+  if (!author) return false;
+  if (me.id !== undefined && author.id === me.id) return true;
+  if (author.login === undefined) return false;
+  return (
+    author.login === me.login || (author.type === 'Bot' && author.login === `${me.login}[bot]`)
+  );
+}
+
 export interface CommentRequest {
   mode: CommentMode;
   token: string;
@@ -111,13 +159,7 @@ export async function publishComment(
   const body = `${request.body.trimEnd()}\n\n${marker}\n`;
   let existing: { id: number; html_url: string } | undefined;
   try {
-    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-      owner: pr.owner,
-      repo: pr.repo,
-      issue_number: pr.number,
-      per_page: 100,
-    });
-    existing = comments.find((c) => c.body?.includes(marker));
+    existing = await findOurComment(octokit, pr, marker);
   } catch (err) {
     const why = refusal(err, `cannot read the comments of pull request #${pr.number}`);
     core.warning(why);
@@ -130,14 +172,8 @@ export async function publishComment(
   }
   try {
     if (existing) {
-      const { data } = await octokit.rest.issues.updateComment({
-        owner: pr.owner,
-        repo: pr.repo,
-        comment_id: existing.id,
-        body,
-      });
-      core.info(`updated the comment on pull request #${pr.number}: ${data.html_url}`);
-      return { action: 'updated', id: data.id, url: data.html_url };
+      const updated = await updateComment(octokit, pr, existing.id, body);
+      if (updated) return updated;
     }
     const { data } = await octokit.rest.issues.createComment({
       owner: pr.owner,
@@ -151,6 +187,67 @@ export async function publishComment(
     const why = refusal(err, `cannot comment on pull request #${pr.number}`);
     core.warning(why);
     return { action: 'skipped', why };
+  }
+}
+
+/**
+ * This job's and gate's comment: one with our marker that the token's own
+ * identity wrote. Anyone can paste the marker into a comment of theirs; such
+ * a comment is never ours to edit. Without a known identity nothing is.
+ */
+async function findOurComment(
+  octokit: Octokit,
+  pr: PullRequest,
+  marker: string,
+): Promise<{ id: number; html_url: string } | undefined> {
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+    owner: pr.owner,
+    repo: pr.repo,
+    issue_number: pr.number,
+    per_page: 100,
+  });
+  const marked = comments.filter((c) => c.body?.includes(marker));
+  if (marked.length === 0) return undefined;
+  const me = await tokenIdentity(octokit);
+  if (!me) {
+    core.info(
+      `cannot tell who the github-token is (GraphQL viewer and GET /user refused): no comment is edited, a new one is made`,
+    );
+    return undefined;
+  }
+  const ours = marked.find((c) => writtenBy(c.user, me));
+  const others = marked.length - (ours ? 1 : 0);
+  if (others > 0) {
+    core.info(
+      `${others} comment(s) on pull request #${pr.number} carry our marker but were not written by ${me.login}: left alone`,
+    );
+  }
+  return ours;
+}
+
+/** Edits our comment; undefined when the edit is refused (then a new one is made). */
+async function updateComment(
+  octokit: Octokit,
+  pr: PullRequest,
+  id: number,
+  body: string,
+): Promise<CommentOutcome | undefined> {
+  try {
+    const { data } = await octokit.rest.issues.updateComment({
+      owner: pr.owner,
+      repo: pr.repo,
+      comment_id: id,
+      body,
+    });
+    core.info(`updated the comment on pull request #${pr.number}: ${data.html_url}`);
+    return { action: 'updated', id: data.id, url: data.html_url };
+  } catch (err) {
+    const s = status(err);
+    if (s !== 403 && s !== 404) throw err;
+    core.info(
+      `the edit of comment ${id} was refused (HTTP ${s}: ${reason(err)}): a new comment is made`,
+    );
+    return undefined;
   }
 }
 

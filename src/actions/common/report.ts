@@ -8,6 +8,19 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import * as core from '@actions/core';
 import { ioError, isIoCondition } from '../../util/errors.js';
+import { printable, printableLine, printableText } from '../../util/format.js';
+
+/**
+ * A plain log line (or lines) of an action. Everything an action prints
+ * that carries text from the inputs goes through here (or report()): the
+ * runner splits its log on CR and LF and runs any line that starts with
+ * `::` as a workflow command, so each line is printableLine()d
+ * (src/util/format.ts): control and bidi characters shown escaped, no `::`
+ * at a line start. Annotations are escaped by @actions/core and printable()d.
+ */
+export function say(text: string): void {
+  core.info(printableText(text));
+}
 
 /** GitHub shows at most 10 error (and 10 warning) annotations per step. */
 export const MAX_ANNOTATIONS = 10;
@@ -75,7 +88,7 @@ export function report(findings: readonly Finding[], level: 'error' | 'warning')
   let skipped = 0;
   let already = 0;
   for (const f of findings) {
-    core.info(f.line);
+    core.info(printableLine(f.line));
     const key = f.file && f.startLine ? `${workspacePath(f.file)}:${f.startLine}` : undefined;
     if (key && lines.has(key)) {
       already++;
@@ -91,8 +104,8 @@ export function report(findings: readonly Finding[], level: 'error' | 'warning')
     if (key) lines.add(key);
     const path = ledgerPath();
     if (path) appendFileSync(path, `${level} ${key ?? '-'}\n`);
-    annotate(f.message ?? f.line, {
-      ...(f.title ? { title: f.title } : {}),
+    annotate(printable(f.message ?? f.line), {
+      ...(f.title ? { title: printable(f.title) } : {}),
       ...(f.file ? { file: workspacePath(f.file) } : {}),
       ...(f.file && f.startLine ? { startLine: f.startLine } : {}),
     });
@@ -135,9 +148,5 @@ export async function writeSummary(markdown: string): Promise<void> {
   core.summary.emptyBuffer();
 }
 
-/** Markdown inline code that survives backticks in the text. */
-export function code(text: string): string {
-  const ticks = text.includes('`') ? '``' : '`';
-  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-  return `${ticks}${pad}${text}${pad}${ticks}`;
-}
+/** Markdown inline code for text from the inputs (src/util/markdown.ts). */
+export { mdCode as code } from '../../util/markdown.js';

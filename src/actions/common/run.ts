@@ -9,6 +9,7 @@
 import * as core from '@actions/core';
 import { exitOnSignals, interruption, untilInterruptHandled } from '../../util/cleanup.js';
 import { describeFailure } from '../../util/failure.js';
+import { printable } from '../../util/format.js';
 import { findingFromText, report } from './report.js';
 
 export async function runAction(name: string, body: () => Promise<void>): Promise<void> {
@@ -21,10 +22,10 @@ export async function runAction(name: string, body: () => Promise<void>): Promis
     const failure = describeFailure(err);
     if (failure.kind === 'error') {
       report(failure.details.map(findingFromText), 'error');
-      core.setFailed(failure.message);
+      core.setFailed(printable(failure.message));
     } else {
       if (failure.stack) core.debug(failure.stack);
-      core.setFailed(`${name}: unexpected error (a bug, please report it): ${failure.message}`);
+      core.setFailed(printable(`${name}: unexpected error (a bug, please report it): ${failure.message}`));
     }
   }
 }

@@ -12,6 +12,7 @@
 import { isAbsolute, relative } from 'node:path';
 import type { VerifyReport } from '../../verify/types.js';
 import { verdictLine } from '../../verify/report.js';
+import { mdCode, mdText } from '../../util/markdown.js';
 
 /** One finding as the comment and the check run show it. */
 export interface CommentFinding {
@@ -37,7 +38,8 @@ export interface LinkContext {
 export const COMMENT_CHARACTER_LIMIT = 60_000;
 const LIST_LIMITS = [100, 50, 20, 10, 5, 1];
 
-const code = (s: string) => '`' + s.replace(/`/g, "'") + '`';
+// Paths as code spans, messages as escaped text: both come from pull requests (src/util/markdown.ts).
+const code = mdCode;
 
 /** A repository path for a link, or undefined when the file is outside the checkout. */
 export function repositoryPath(file: string, workspace: string | undefined): string | undefined {
@@ -51,7 +53,13 @@ export function repositoryPath(file: string, workspace: string | undefined): str
 export function lineLink(file: string, line: number | undefined, links: LinkContext) {
   const path = repositoryPath(file, links.workspace);
   if (!path || !links.server || !links.repository || !links.sha) return undefined;
-  const encoded = path.split('/').map(encodeURIComponent).join('/');
+  // encodeURIComponent leaves ( ) ' ! * as they are: a `)` would end the markdown link.
+  const encoded = path
+    .split('/')
+    .map((part) =>
+      encodeURIComponent(part).replace(/[()'!*]/g, (c) => `%${c.charCodeAt(0).toString(16)}`),
+    )
+    .join('/');
   return `${links.server}/${links.repository}/blob/${links.sha}/${encoded}${line ? `#L${line}` : ''}`;
 }
 
@@ -112,7 +120,7 @@ function findingLine(f: CommentFinding, links: LinkContext): string {
   const where = f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : undefined;
   const link = f.file ? lineLink(f.file, f.line, links) : undefined;
   const at = where ? ` at ${link ? `[${code(where)}](${link})` : code(where)}` : '';
-  const message = f.message ? ` — ${f.message.replace(/\s+/g, ' ')}` : '';
+  const message = f.message ? ` — ${mdText(f.message.replace(/\s+/g, ' '))}` : '';
   return `- ${code(f.path)}${at}${message}${f.allowed ? ' (allowed)' : ''}`;
 }
 
@@ -128,7 +136,7 @@ function headroomLines(report: VerifyReport): string[] {
     '',
     '| | |',
     '|---|---:|',
-    ...rows.map(([k, v]) => `| ${k} | ${String(v)} |`),
+    ...rows.map(([k, v]) => `| ${mdText(k)} | ${mdText(String(v))} |`),
     '',
   ];
 }
@@ -180,7 +188,7 @@ function bodyWithLimit(
     const line = (e: (typeof d.entries)[number]) =>
       e.kind === 'added' || e.kind === 'removed'
         ? `- ${code(e.path)} ${e.kind}`
-        : `- ${code(e.path)} ${e.kind}: ${e.before ?? ''} → ${e.after ?? ''}`;
+        : `- ${code(e.path)} ${e.kind}: ${mdText(e.before ?? '')} → ${mdText(e.after ?? '')}`;
     const shown = d.entries.filter((e) => fails(e.kind));
     const folded = d.entries.filter((e) => !fails(e.kind));
     out.push(...shown.slice(0, limit).map(line));

@@ -4,6 +4,7 @@
  * and publishes it (and the check run). Never fails the step: the gate's
  * verdict does.
  */
+import { printable } from '../../util/format.js';
 import * as core from '@actions/core';
 import type { VerifyReport } from '../../verify/types.js';
 import { verdictLine } from '../../verify/report.js';
@@ -54,7 +55,8 @@ export async function publishVerifyReport(report: VerifyReport): Promise<void> {
         line: f.line,
         level: isBlocking(f, report) ? 'failure' : 'warning',
         title: `verify-manifest: ${f.kind}`,
-        message: `${f.path}${f.message ? `: ${f.message}` : ''}`,
+        // Plain text in the Checks API: control and bidi characters shown escaped.
+        message: printable(`${f.path}${f.message ? `: ${f.message}` : ''}`),
       });
     }
     await publishCheckRun(

@@ -12,7 +12,7 @@ import {
   SETUP_HOST_OPTIONS,
 } from '../../options/setup-host.js';
 import { getInputs } from '../common/inputs.js';
-import { code, writeSummary } from '../common/report.js';
+import { code, say, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
 import { checkRunnerPrerequisites } from '../common/runner-prerequisites.js';
 
@@ -28,7 +28,7 @@ await runAction('setup-illumos-host', async () => {
   const result = await setupHost({
     ...settings,
     name: 'setup-illumos-host',
-    onInfo: (message) => core.info(message),
+    onInfo: say,
   });
 
   core.addPath(result.tools.shimDir);
@@ -45,7 +45,7 @@ await runAction('setup-illumos-host', async () => {
       result.compilers.map((c) => ({ role: c.role, spec: c.spec, version: c.version })),
     ),
   );
-  core.info(`setup-illumos-host: ${result.distro} (${result.release}): ready`);
+  say(`setup-illumos-host: ${result.distro} (${result.release}): ready`);
 
   const rows = [
     ['distribution', `${result.distro} (${code(result.release)})`],

@@ -17,7 +17,7 @@ import {
 } from '../../options/verify-manifest.js';
 import { verifyManifest } from '../../verify/verify.js';
 import { getInputs } from '../common/inputs.js';
-import { report, writeSummary } from '../common/report.js';
+import { report, say, writeSummary } from '../common/report.js';
 import { runAction } from '../common/run.js';
 import { publishVerifyReport } from '../common/verify-publish.js';
 
@@ -73,11 +73,11 @@ await runAction('verify-manifest', async () => {
     );
   }
   for (const f of result.failures.filter((x) => x.allowed)) {
-    core.info(`FAILED ${f.path} (${where(f)}) (allowed missing)`);
+    say(`FAILED ${f.path} (${where(f)}) (allowed missing)`);
   }
-  for (const note of result.notes) core.info(`note: ${note}`);
-  core.info(verdictLine(result));
-  core.info(`JSON report: ${reportPath}`);
+  for (const note of result.notes) say(`note: ${note}`);
+  say(verdictLine(result));
+  say(`JSON report: ${reportPath}`);
   await writeSummary(formatMarkdown(result));
   await publishVerifyReport(result);
 

@@ -4,9 +4,10 @@
  * left out of the changes (not of added/removed): it holds the BUILDSTAMP,
  * which differs on every build by design (docs/verify.md).
  */
-import picomatch from 'picomatch';
 import { BUILDSTAMP_FILE } from '../../formats/output-layout.js';
 import { UsageError } from '../../util/errors.js';
+import { printable } from '../../util/format.js';
+import { compileGlob, GlobError } from '../../util/glob.js';
 import type { DiffEntry } from '../types.js';
 
 export interface IgnoredPattern {
@@ -16,13 +17,18 @@ export interface IgnoredPattern {
   kinds: 'all' | 'changed';
 }
 
-/** A glob for image paths (no leading `./`), or a usage error naming the option. */
+/**
+ * A glob for image paths (no leading `./`; docs/verify.md, "Globs"), or a
+ * usage error naming the option.
+ */
 export function imageGlob(pattern: string, option: string): (path: string) => boolean {
   try {
-    const re = picomatch.makeRe(pattern, { dot: true, strictBrackets: true });
-    return (path) => re.test(path);
+    return compileGlob(pattern);
   } catch (err) {
-    throw new UsageError(`${option} "${pattern}": not a glob (${(err as Error).message})`);
+    if (!(err instanceof GlobError)) throw err;
+    throw new UsageError(
+      `${option} ${printable(JSON.stringify(pattern))}: not a glob we take: ${err.message}`,
+    );
   }
 }
 

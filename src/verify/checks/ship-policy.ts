@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describeError, UserError } from '../../util/errors.js';
-import { imageGlob } from './ignore-diff.js';
+import { printable } from '../../util/format.js';
+import { compileGlob, GlobError } from '../../util/glob.js';
 
 export interface PolicyRule {
   glob: string;
@@ -37,7 +38,7 @@ export async function readShipPolicy(file: string): Promise<PolicyRule[]> {
     const [verb, ...rest] = line.split(/\s+/);
     const where = `${file}:${i + 1}`;
     if (verb !== 'skip') {
-      errors.push(`${where}: unknown verb "${verb}" (a rule is "skip <glob>")`);
+      errors.push(`${where}: unknown verb "${printable(verb)}" (a rule is "skip <glob>")`);
       return;
     }
     if (rest.length !== 1) {
@@ -46,9 +47,10 @@ export async function readShipPolicy(file: string): Promise<PolicyRule[]> {
     }
     const glob = rest[0].replace(/^\//, '');
     try {
-      rules.push({ glob, match: imageGlob(glob, 'skip'), file, line: i + 1, used: 0 });
+      rules.push({ glob, match: compileGlob(glob), file, line: i + 1, used: 0 });
     } catch (err) {
-      errors.push(`${where}: ${(err as Error).message}`);
+      if (!(err instanceof GlobError)) throw err;
+      errors.push(`${where}: skip ${printable(glob)}: not a glob we take: ${err.message}`);
     }
   });
   if (errors.length > 0) {
