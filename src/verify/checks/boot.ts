@@ -20,6 +20,9 @@ import type { ImageView } from '../image-view.js';
 import type { CheckKind } from '../types.js';
 import type { Check } from './collect.js';
 import type { PolicyRule } from './ship-policy.js';
+import { interpreters } from './interpreters.js';
+import { isaexecLinks } from './isaexec.js';
+import { setuidFiles } from './setuid.js';
 
 /** What some checks need beyond the image: the ship policy, the baseline's manifest. */
 export interface BootContext {
@@ -32,7 +35,16 @@ export type BootCheck = (image: ImageView, context: BootContext) => Check;
 export interface BootCheckSpec {
   kinds: readonly [CheckKind, ...CheckKind[]];
   check: BootCheck;
+  /**
+   * Kinds of another check's line this one may also yield (setuid's
+   * stale-policy rules): merged into that line, shown only when found.
+   */
+  alsoYields?: readonly CheckKind[];
 }
 
 /** Every boot check, in report order. */
-export const BOOT_CHECKS: readonly BootCheckSpec[] = [];
+export const BOOT_CHECKS: readonly BootCheckSpec[] = [
+  { kinds: ['missing-interpreter'], check: interpreters },
+  { kinds: ['isaexec'], check: isaexecLinks },
+  { kinds: ['setuid'], check: setuidFiles, alsoYields: ['stale-policy'] },
+];
