@@ -58,7 +58,7 @@ export interface ImageFile {
 export interface LibrariesInput {
   tree: ImageTree;
   /** The image's regular files with a way to read them. */
-  files: AsyncIterable<ImageFile>;
+  files: AsyncIterable<ImageFile> | Iterable<ImageFile>;
   manifest?: ReadonlyMap<string, ManifestEntry>;
   /** The proto area the build took files from: a runpath into it is a build path. */
   proto?: string;
