@@ -1,6 +1,7 @@
 /**
  * The ship policy (`--ship-policy <file>`): what a proto holds that is not
- * expected in a live image. One rule a line, `skip <glob>` (image paths, no
+ * expected in a live image (`skip <glob>`), and which files of the image may
+ * be setuid or setgid (`setuid <glob>`). One rule a line (image paths, no
  * leading `/`); `#` starts a comment; blank lines are ignored
  * (docs/verify.md).
  */
@@ -9,12 +10,15 @@ import { describeError, UserError } from '../../util/errors.js';
 import { printable } from '../../util/format.js';
 import { compileGlob, GlobError } from '../../util/glob.js';
 
+export const POLICY_VERBS = ['skip', 'setuid'] as const;
+
 export interface PolicyRule {
+  verb: (typeof POLICY_VERBS)[number];
   glob: string;
   match: (path: string) => boolean;
   file: string;
   line: number;
-  /** Proto paths it skipped. */
+  /** Proto paths it skipped (skip), image files it covered (setuid). */
   used: number;
   /** The first path it skipped that the manifest ships, if any. */
   shipped?: string;
@@ -37,20 +41,22 @@ export async function readShipPolicy(file: string): Promise<PolicyRule[]> {
     if (line === '') return;
     const [verb, ...rest] = line.split(/\s+/);
     const where = `${file}:${i + 1}`;
-    if (verb !== 'skip') {
-      errors.push(`${where}: unknown verb "${printable(verb)}" (a rule is "skip <glob>")`);
+    if (verb !== 'skip' && verb !== 'setuid') {
+      errors.push(
+        `${where}: unknown verb "${printable(verb)}" (a rule is "skip <glob>" or "setuid <glob>")`,
+      );
       return;
     }
     if (rest.length !== 1) {
-      errors.push(`${where}: "skip" takes one glob, not ${rest.length}`);
+      errors.push(`${where}: "${verb}" takes one glob, not ${rest.length}`);
       return;
     }
     const glob = rest[0].replace(/^\//, '');
     try {
-      rules.push({ glob, match: compileGlob(glob), file, line: i + 1, used: 0 });
+      rules.push({ verb, glob, match: compileGlob(glob), file, line: i + 1, used: 0 });
     } catch (err) {
       if (!(err instanceof GlobError)) throw err;
-      errors.push(`${where}: skip ${printable(glob)}: not a glob we take: ${err.message}`);
+      errors.push(`${where}: ${verb} ${printable(glob)}: not a glob we take: ${err.message}`);
     }
   });
   if (errors.length > 0) {
