@@ -33,7 +33,7 @@ export function regularFile(tree: ImageTree, path: string): string | undefined {
 }
 
 export type TextRead =
-  | { kind: 'text'; path: string; text: string }
+  | { kind: 'text'; path: string; text: string; bytes: Buffer }
   | { kind: 'absent' }
   | { kind: 'too-large'; message: string };
 
@@ -57,7 +57,7 @@ export async function readImageText(
       message: `larger than ${humanBytes(maxBytes)}: not read (such a file is a few KB)`,
     };
   }
-  return { kind: 'text', path: real, text: bytes.toString('latin1') };
+  return { kind: 'text', path: real, text: bytes.toString('latin1'), bytes };
 }
 
 /** Lets signals and other work through between files of a long pass. */
