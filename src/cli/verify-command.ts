@@ -96,7 +96,7 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
     )
     .option(
       '--fail-on <list>',
-      `comma-separated, from: ${FAIL_ON.join(', ')}`,
+      `comma-separated, from: ${FAIL_ON.join(', ')}; all for every one`,
       VERIFY_DEFAULTS.failOn.join(','),
     )
     .addOption(

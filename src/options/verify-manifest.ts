@@ -106,10 +106,16 @@ export function parseVerifyOptions(
         Number.MAX_SAFE_INTEGER,
       ),
       skipChecks: choiceList(raw['skip-checks'], n('skip-checks'), SKIPPABLE_CHECKS, []),
-      failOn: choiceList(raw['fail-on'], n('fail-on'), FAIL_ON, VERIFY_DEFAULTS.failOn),
+      failOn: failOnList(raw['fail-on'], n('fail-on')),
       maxUnpack: maxUnpack(raw, n('max-unpack')),
     },
     format: choice(raw.format, n('format'), REPORT_FORMATS, VERIFY_DEFAULTS.format),
     output: text(raw.output, n('output')),
   };
+}
+
+/** --fail-on: the kinds named, `all` for every one (docs/verify.md). */
+function failOnList(raw: RawValue, name: string): FailOn[] {
+  const items = choiceList(raw, name, [...FAIL_ON, 'all'], VERIFY_DEFAULTS.failOn);
+  return items.includes('all') ? [...FAIL_ON] : (items as FailOn[]);
 }

@@ -9,8 +9,8 @@ import { readBootManifest } from '../formats/boot-manifest.js';
 import { diffBootManifests } from './diff.js';
 import { readTwinFailures } from '../formats/jsonl-twin.js';
 import { MAX_LISTED, readBuildLog } from '../formats/build-log.js';
-import { checkContent, openPlatform, type UnpackLimit } from './platform.js';
-import { BUILDSTAMP_FILE } from '../formats/output-layout.js';
+import { checkContent, openPlatform, type OpenedPlatform, type UnpackLimit } from './platform.js';
+import { BOOT_ARCHIVE, BOOT_ARCHIVE_MANIFEST, BUILDSTAMP_FILE } from '../formats/output-layout.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { SourceTag } from '../sources/search.js';
 import { UfsReader } from '../archive/ufs/read.js';
@@ -19,7 +19,9 @@ import { collectCheck, emptyResult } from './checks/collect.js';
 import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
 import { libraries, type ImageFile } from './checks/libraries.js';
 import type { ElfCandidates } from './ufs-content.js';
-import { brokenLinks } from './checks/links.js';
+import { brokenLinks, mayDangle } from './checks/links.js';
+import { BOOT_CHECKS, type BootContext } from './checks/boot.js';
+import { ufsImageView } from './image-view.js';
 import { readShipPolicy, type PolicyRule } from './checks/ship-policy.js';
 import { shadowed } from './checks/shadowed.js';
 import { unshipped } from './checks/unshipped.js';
@@ -33,6 +35,8 @@ import {
   type CheckResult,
   type ContentCheck,
   type FailOn,
+  type FailReason,
+  type Headroom,
   type FailureReport,
   type LogMatch,
   type VerifyReport,
@@ -69,13 +73,71 @@ export interface VerifyOptions {
 
 const sizeOf = async (path: string) => (await stat(path).catch(() => undefined))?.size;
 
+/** What the phases read once and share: the ship policy and the manifests. */
+interface Inputs {
+  failOn: FailOn[];
+  policy: PolicyRule[];
+  manifest?: LoadedManifest;
+}
+
+/** The logs' part of the report, and what later phases need of them. */
+type LogsPart = Pick<
+  VerifyReport,
+  'logs' | 'counts' | 'failures' | 'systemFiles' | 'unknownOwnerWarnings' | 'notes'
+> & {
+  summaries: LogSummary[];
+  /** Manifest paths no log line has reached (not-built). */
+  unseen?: Set<string>;
+};
+
+/** The platform's part of the report. */
+type PlatformPart = Pick<VerifyReport, 'content' | 'logMatches' | 'headroom' | 'diff'> & {
+  checks: CheckResult[];
+  notes: string[];
+  /** The boot_archive does not match its hash or manifest (always fails). */
+  integrityFailed: boolean;
+};
+
 /**
- * verify-manifest (README.md, `joyent-live verify-manifest`): reads build logs, maps failures to manifest
+ * verify-manifest (docs/verify.md, `joyent-live verify-manifest`): reads build logs, maps failures to manifest
  * lines, checks the platform's content and diffs against a baseline. The
  * verdict fails when anything named in `failOn` happened, and always when
  * the boot_archive does not match its own hash or manifest.
+ *
+ * Named phases, each returning its part of the report: inputs, logs,
+ * source checks (not-built, unshipped, shadowed), failures placed at their
+ * manifest lines, the platform (content, image and boot checks, diff),
+ * the verdict.
  */
 export async function verifyManifest(options: VerifyOptions): Promise<VerifyReport> {
+  const inputs = await loadInputs(options);
+  const logs = await readLogs(options, inputs.manifest);
+  const checks = await sourceChecks(options, inputs, logs);
+  const placed = placeFailures(options, logs, inputs.manifest);
+  const platform = options.platform
+    ? await platformPhase(options, options.platform, inputs, logs.summaries)
+    : undefined;
+  const report: VerifyReport = {
+    schema: 'joyent-live/verify-report@1',
+    verdict: 'pass',
+    reasons: [],
+    failOn: inputs.failOn,
+    logs: logs.logs,
+    counts: logs.counts,
+    failures: logs.failures,
+    checks: [...checks, ...(platform?.checks ?? [])],
+    systemFiles: logs.systemFiles,
+    unknownOwnerWarnings: logs.unknownOwnerWarnings,
+    notes: [...logs.notes, ...placed, ...(platform?.notes ?? [])],
+  };
+  for (const key of ['content', 'headroom', 'logMatches', 'diff'] as const) {
+    if (platform?.[key] !== undefined) Object.assign(report, { [key]: platform[key] });
+  }
+  return { ...report, ...verdict(report, platform?.integrityFailed ?? false) };
+}
+
+/** Phase: the options checked, the ship policy and the manifests read; any error stops here. */
+async function loadInputs(options: VerifyOptions): Promise<Inputs> {
   // The CLI and the actions check these first, naming their option (src/options).
   if (options.logs.length === 0) throw new UsageError('no log given');
   if (options.baseline && !options.platform) {
@@ -85,11 +147,23 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
   }
   if (options.minFree !== undefined) parseMinFree(options.minFree);
   const failOn: FailOn[] = [...new Set<FailOn>(options.failOn ?? DEFAULT_FAIL_ON)];
-  const report: VerifyReport = {
-    schema: 'joyent-live/verify-report@1',
-    verdict: 'pass',
-    reasons: [],
-    failOn,
+  for (const [dir, flag] of [
+    [options.proto, '--proto'],
+    ...(options.overlays ?? []).map((d) => [d, '--overlay'] as const),
+  ] as const) {
+    if (dir !== undefined) await mustBeDir(dir, flag);
+  }
+  const policy = options.shipPolicy ? await readShipPolicy(options.shipPolicy) : [];
+  const manifest = await loadGivenManifests(options);
+  return { failOn, policy, ...(manifest ? { manifest } : {}) };
+}
+
+/** Phase: every log read, its entries counted and its failures gathered. */
+async function readLogs(
+  options: VerifyOptions,
+  manifest: LoadedManifest | undefined,
+): Promise<LogsPart> {
+  const part: LogsPart = {
     logs: [],
     counts: {
       entries: 0,
@@ -102,182 +176,230 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
       byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
     },
     failures: [],
-    checks: [],
     systemFiles: [],
     unknownOwnerWarnings: [],
     notes: [],
+    summaries: [],
+    ...(manifest ? { unseen: new Set(manifest.entries.keys()) } : {}),
   };
-  const { counts } = report;
-  for (const [dir, flag] of [
-    [options.proto, '--proto'],
-    ...(options.overlays ?? []).map((d) => [d, '--overlay'] as const),
-  ] as const) {
-    if (dir !== undefined) await mustBeDir(dir, flag);
-  }
-  const policy = options.shipPolicy ? await readShipPolicy(options.shipPolicy) : [];
-  const manifest = await loadGivenManifests(options);
-  // Manifest paths no log line has reached yet (not-built).
-  const unseen = manifest ? new Set(manifest.entries.keys()) : undefined;
   const dirTag = sourceDirTags(options);
-  const summaries: LogSummary[] = [];
+  for (const log of options.logs) await readOneLog(log, part, dirTag);
+  return part;
+}
 
-  for (const log of options.logs) {
-    const failures: FailureReport[] = [];
-    const summary = await readBuildLog(log, (entry) => {
-      unseen?.delete(entry.path);
-      counts.entries++;
-      counts.byKind[entry.kind]++;
-      if (entry.status === 'FAILED') {
-        counts.failed++;
-        failures.push({
-          // Kept to the end: copied so it does not pin the log chunk it came from.
-          path: ownString(entry.path),
-          kind: entry.kind,
-          log,
-          logLine: entry.line,
-          searched: [],
-          allowed: false,
-          notInManifest: false,
-        });
-        return;
-      }
-      counts.ok++;
-      if (entry.kind !== 'FILE') return;
-      const tag =
-        entry.tag ?? (entry.sourceDir !== undefined ? dirTag(entry.sourceDir) : undefined);
-      counts.byTag[tag ?? 'other']++;
-      if (tag === undefined && entry.sourceDir !== undefined)
-        countOtherDir(counts, entry.sourceDir);
-      if (tag === 'S' && report.systemFiles.length < MAX_LISTED) {
-        report.systemFiles.push(ownString(entry.path));
-      }
-    });
-    summaries.push(summary);
-    counts.unknownOwners += summary.unknownOwners;
-    report.unknownOwnerWarnings.push(
-      ...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - report.unknownOwnerWarnings.length),
-    );
-    report.logs.push({
-      path: log,
-      style: summary.style,
-      lines: summary.lines,
-      entries: summary.entries,
-      truncatedLastLine: summary.truncatedLastLine,
-    });
-    if (summary.truncatedLastLine) {
-      report.notes.push(
-        summary.truncatedText === undefined
-          ? `${log}: the last line has no newline (the log may have been cut off)`
-          : `${log}:${summary.lines}: the last line is truncated and was ignored: ${JSON.stringify(summary.truncatedText.slice(0, 120))}`,
-      );
+/** One log into the logs' part. */
+async function readOneLog(
+  log: string,
+  part: LogsPart,
+  dirTag: (dir: string) => SourceTag | undefined,
+): Promise<void> {
+  const { counts, unseen } = part;
+  const failures: FailureReport[] = [];
+  const summary = await readBuildLog(log, (entry) => {
+    unseen?.delete(entry.path);
+    counts.entries++;
+    counts.byKind[entry.kind]++;
+    if (entry.status === 'FAILED') {
+      counts.failed++;
+      failures.push({
+        // Kept to the end: copied so it does not pin the log chunk it came from.
+        path: ownString(entry.path),
+        kind: entry.kind,
+        log,
+        logLine: entry.line,
+        searched: [],
+        allowed: false,
+        notInManifest: false,
+      });
+      return;
     }
-    const twin = await readTwinFailures(log);
-    for (const failure of failures) {
-      const details = twin.get(failure.path);
-      if (details) Object.assign(failure, details);
+    counts.ok++;
+    if (entry.kind !== 'FILE') return;
+    const tag = entry.tag ?? (entry.sourceDir !== undefined ? dirTag(entry.sourceDir) : undefined);
+    counts.byTag[tag ?? 'other']++;
+    if (tag === undefined && entry.sourceDir !== undefined) countOtherDir(counts, entry.sourceDir);
+    if (tag === 'S' && part.systemFiles.length < MAX_LISTED) {
+      part.systemFiles.push(ownString(entry.path));
     }
-    if (summary.rejoined > 0) {
-      report.notes.push(
-        `${log}: ${summary.rejoined} entry line(s) were split by the builder's stderr output and read rejoined with their status line`,
-      );
-    }
-    // One at a time: a spread of 100,000s of failures overflows the stack.
-    for (const failure of failures) report.failures.push(failure);
-  }
-  report.checks.push(
-    ...(await collectCheck(
-      notBuilt({ logs: summaries, manifest: manifest?.entries.values(), unseen }),
-      ['not-built'],
-      failOn,
-    )),
+  });
+  part.summaries.push(summary);
+  counts.unknownOwners += summary.unknownOwners;
+  part.unknownOwnerWarnings.push(
+    ...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - part.unknownOwnerWarnings.length),
   );
-
-  await unshippedPhase(report, options, manifest, failOn, policy);
-  if (!skipped(options, 'shadowed')) {
-    report.checks.push(...(await collectCheck(shadowed(options.logs), ['shadowed'], failOn)));
+  part.logs.push({
+    path: log,
+    style: summary.style,
+    lines: summary.lines,
+    entries: summary.entries,
+    truncatedLastLine: summary.truncatedLastLine,
+  });
+  if (summary.truncatedLastLine) {
+    part.notes.push(
+      summary.truncatedText === undefined
+        ? `${log}: the last line has no newline (the log may have been cut off)`
+        : `${log}:${summary.lines}: the last line is truncated and was ignored: ${JSON.stringify(summary.truncatedText.slice(0, 120))}`,
+    );
   }
+  const twin = await readTwinFailures(log);
+  for (const failure of failures) {
+    const details = twin.get(failure.path);
+    if (details) Object.assign(failure, details);
+  }
+  if (summary.rejoined > 0) {
+    part.notes.push(
+      `${log}: ${summary.rejoined} entry line(s) were split by the builder's stderr output and read rejoined with their status line`,
+    );
+  }
+  // One at a time: a spread of 100,000s of failures overflows the stack.
+  for (const failure of failures) part.failures.push(failure);
+}
 
+/** Phase: the checks of the logs and sources (not-built, unshipped, shadowed). */
+async function sourceChecks(
+  options: VerifyOptions,
+  inputs: Inputs,
+  logs: LogsPart,
+): Promise<CheckResult[]> {
+  const { manifest, failOn } = inputs;
+  const checks = await collectCheck(
+    notBuilt({ logs: logs.summaries, manifest: manifest?.entries.values(), unseen: logs.unseen }),
+    ['not-built'],
+    failOn,
+  );
+  checks.push(...(await unshippedPhase(options, inputs)));
+  if (!skipped(options, 'shadowed')) {
+    checks.push(...(await collectCheck(shadowed(options.logs), ['shadowed'], failOn)));
+  }
+  return checks;
+}
+
+/**
+ * Phase: each failure at its manifest file:line, and allowed when an
+ * --allow-missing glob matches it. Returns its notes.
+ */
+function placeFailures(
+  options: VerifyOptions,
+  logs: LogsPart,
+  manifest: LoadedManifest | undefined,
+): string[] {
+  const notes: string[] = [];
   if (manifest) {
-    const loaded = manifest;
-    for (const failure of report.failures) {
-      const entry = loaded.entries.get(failure.path);
+    for (const failure of logs.failures) {
+      const entry = manifest.entries.get(failure.path);
       if (entry) failure.manifest = { file: entry.file, line: entry.line };
       else failure.notInManifest = true;
     }
-    const strays = report.failures.filter((f) => f.notInManifest).length;
+    const strays = logs.failures.filter((f) => f.notInManifest).length;
     if (strays > 0) {
-      report.notes.push(
+      notes.push(
         `${strays} FAILED path(s) are not in the manifests given: are the log and the manifests from the same build?`,
       );
     }
   }
-
   const allowed = (options.allowMissing ?? []).map((glob) => picomatch(glob, { dot: true }));
-  for (const failure of report.failures) {
+  for (const failure of logs.failures) {
     failure.allowed = allowed.some((match) => match(failure.path));
-    if (failure.allowed) counts.allowedMissing++;
+    if (failure.allowed) logs.counts.allowedMissing++;
   }
+  return notes;
+}
 
-  let integrityFailed = false;
-  if (options.platform) {
-    const platform = await openPlatform(options.platform, options.maxUnpack);
-    try {
-      const current = await readBootManifest(join(platform.archiveDir, 'boot_archive.manifest'));
-      await mustBeReadable(join(platform.archiveDir, 'boot_archive'), options.platform);
-      // The content pass gathers the ELF objects the library closure reads.
-      const elf: ElfCandidates = { files: [], complete: false };
-      report.content = await checkContent(
-        platform,
-        current,
-        skipped(options, 'missing-library') ? undefined : elf,
-      );
-      if (report.content.skipped)
-        report.notes.push(`content not checked: ${report.content.skipped}`);
-      await imageChecks(report, options, manifest, platform.archiveDir, current, failOn, elf);
-      integrityFailed =
-        report.content.mismatches.length > 0 ||
-        report.content.missing.length > 0 ||
-        (report.content.differences?.length ?? 0) > 0 ||
-        report.content.hash?.ok === false;
-      report.logMatches = matchLogs(summaries, report.content);
-      if (options.baseline) {
-        const baseline = await readBootManifest(options.baseline);
-        const diffed = diffBootManifests(baseline, current);
-        const { entries, ignored } = ignoreDiff(diffed, options.ignoreDiff ?? []);
-        if (ignored.some((i) => i.pattern === BUILDSTAMP_FILE && i.paths > 0)) {
-          report.notes.push(
-            `${BUILDSTAMP_FILE} is left out of "changed": it holds the BUILDSTAMP, which changes on every build by design`,
-          );
-        }
-        const changedPaths = new Set(
-          entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path),
-        );
-        const [sizeNow, sizeBefore] = await Promise.all([
-          sizeOf(join(platform.archiveDir, 'boot_archive')),
-          sizeOf(join(dirname(options.baseline), 'boot_archive')),
-        ]);
-        report.diff = {
-          baseline: options.baseline,
-          added: entries.filter((e) => e.kind === 'added').length,
-          removed: entries.filter((e) => e.kind === 'removed').length,
-          changed: changedPaths.size,
-          ignored,
-          entries,
-          ...(sizeNow !== undefined && sizeBefore !== undefined
-            ? { sizeDelta: sizeNow - sizeBefore }
-            : {}),
-        };
-        if (baseline.format === 'md5sum') {
-          report.notes.push(
-            `${options.baseline} is an md5sum listing: only file contents were compared`,
-          );
-        }
-      }
-    } finally {
-      await platform.close();
+/**
+ * Phase: the platform: its content against its manifest and hash, the
+ * checks of the finished image, the logs' sha1 lines, the baseline diff.
+ */
+async function platformPhase(
+  options: VerifyOptions,
+  path: string,
+  inputs: Inputs,
+  summaries: readonly LogSummary[],
+): Promise<PlatformPart> {
+  const platform = await openPlatform(path, options.maxUnpack);
+  try {
+    const current = await readBootManifest(join(platform.archiveDir, BOOT_ARCHIVE_MANIFEST));
+    await mustBeReadable(join(platform.archiveDir, BOOT_ARCHIVE), path);
+    // The content pass gathers the ELF objects the library closure reads.
+    const elf: ElfCandidates = { files: [], complete: false };
+    const content = await checkContent(
+      platform,
+      current,
+      skipped(options, 'missing-library') ? undefined : elf,
+    );
+    const notes = content.skipped ? [`content not checked: ${content.skipped}`] : [];
+    const baseline = options.baseline ? await readBootManifest(options.baseline) : undefined;
+    const image = await imageChecks(options, inputs, platform.archiveDir, current, elf, baseline);
+    const part: PlatformPart = {
+      content,
+      checks: image.checks,
+      notes,
+      integrityFailed:
+        content.mismatches.length > 0 ||
+        content.missing.length > 0 ||
+        (content.differences?.length ?? 0) > 0 ||
+        content.hash?.ok === false,
+      logMatches: matchLogs(summaries, content),
+      ...(image.headroom ? { headroom: image.headroom } : {}),
+    };
+    if (options.baseline && baseline) {
+      const diffed = await diffPhase(options, options.baseline, baseline, current, platform);
+      part.diff = diffed.diff;
+      notes.push(...diffed.notes);
     }
+    return part;
+  } finally {
+    await platform.close();
   }
+}
 
+/** Phase: the diff against the baseline's boot_archive.manifest, and the size delta. */
+async function diffPhase(
+  options: VerifyOptions,
+  baselineFile: string,
+  baseline: BootManifest,
+  current: BootManifest,
+  platform: OpenedPlatform,
+): Promise<{ diff: NonNullable<VerifyReport['diff']>; notes: string[] }> {
+  const notes: string[] = [];
+  const diffed = diffBootManifests(baseline, current);
+  const { entries, ignored } = ignoreDiff(diffed, options.ignoreDiff ?? []);
+  if (ignored.some((i) => i.pattern === BUILDSTAMP_FILE && i.paths > 0)) {
+    notes.push(
+      `${BUILDSTAMP_FILE} is left out of "changed": it holds the BUILDSTAMP, which changes on every build by design`,
+    );
+  }
+  const changedPaths = new Set(
+    entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path),
+  );
+  const [sizeNow, sizeBefore] = await Promise.all([
+    sizeOf(join(platform.archiveDir, BOOT_ARCHIVE)),
+    sizeOf(join(dirname(baselineFile), BOOT_ARCHIVE)),
+  ]);
+  if (baseline.format === 'md5sum') {
+    notes.push(`${baselineFile} is an md5sum listing: only file contents were compared`);
+  }
+  return {
+    diff: {
+      baseline: baselineFile,
+      added: entries.filter((e) => e.kind === 'added').length,
+      removed: entries.filter((e) => e.kind === 'removed').length,
+      changed: changedPaths.size,
+      ignored,
+      entries,
+      ...(sizeNow !== undefined && sizeBefore !== undefined
+        ? { sizeDelta: sizeNow - sizeBefore }
+        : {}),
+    },
+    notes,
+  };
+}
+
+/** Phase: the verdict and why, from everything the report holds. */
+function verdict(
+  report: VerifyReport,
+  integrityFailed: boolean,
+): Pick<VerifyReport, 'verdict' | 'reasons'> {
+  const { counts } = report;
   const happened: Record<FailOn, boolean> = {
     failed: report.failures.some((f) => !f.allowed),
     'system-source': counts.byTag.S > 0,
@@ -287,13 +409,12 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     changed: (report.diff?.changed ?? 0) > 0,
     ...checkHappened(report.checks),
   };
-  report.reasons = [
+  const reasons: FailReason[] = [
     ...(integrityFailed ? (['integrity'] as const) : []),
     ...(report.logMatches?.some((m) => !m.ok) ? (['log-mismatch'] as const) : []),
-    ...failOn.filter((reason) => happened[reason]),
+    ...report.failOn.filter((reason) => happened[reason]),
   ];
-  report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
-  return report;
+  return { verdict: reasons.length > 0 ? 'fail' : 'pass', reasons };
 }
 
 /**
@@ -390,27 +511,26 @@ async function mustBeDir(dir: string, flag: string): Promise<void> {
 }
 
 /** Phase: what the proto and overlays hold that the manifests do not ship. */
-async function unshippedPhase(
-  report: VerifyReport,
-  options: VerifyOptions,
-  manifest: LoadedManifest | undefined,
-  failOn: readonly FailOn[],
-  policy: PolicyRule[] = [],
-): Promise<void> {
+async function unshippedPhase(options: VerifyOptions, inputs: Inputs): Promise<CheckResult[]> {
+  const { manifest, failOn, policy } = inputs;
   const roots = [
     ...(options.overlays ?? []).map((dir) => ({ dir, what: 'overlay' as const })),
     ...(options.proto !== undefined ? [{ dir: options.proto, what: 'proto' as const }] : []),
   ];
-  if (roots.length === 0 || skipped(options, 'unshipped')) return;
+  if (roots.length === 0 || skipped(options, 'unshipped')) return [];
   const kinds = ['unshipped', 'proto-mismatch', 'stale-policy'] as const;
-  if (!manifest) {
-    const results = kinds.map((kind) => emptyResult(kind, failOn));
-    for (const r of results) r.note = 'not checked: needs the manifests (-m)';
-    report.checks.push(...results);
-    return;
-  }
+  if (!manifest) return notChecked(kinds, failOn, 'not checked: needs the manifests (-m)');
   const check = unshipped({ roots, manifest: manifest.entries, policy });
-  report.checks.push(...(await collectCheck(check, kinds, failOn)));
+  return collectCheck(check, kinds, failOn);
+}
+
+/** Empty lines of the report for checks that could not run, saying why. */
+function notChecked(
+  kinds: readonly CheckKind[],
+  failOn: readonly FailOn[],
+  note: string,
+): CheckResult[] {
+  return kinds.map((kind) => ({ ...emptyResult(kind, failOn), note }));
 }
 
 const skipped = (options: VerifyOptions, kind: CheckKind) => options.skipChecks?.includes(kind);
@@ -445,62 +565,99 @@ async function* ufsFiles(reader: UfsReader, elf: ElfCandidates): AsyncGenerator<
   }
 }
 
+/** What the image checks add to the report. */
+interface ImagePart {
+  checks: CheckResult[];
+  headroom?: Headroom;
+}
+
 /**
- * Phase: the checks of the finished image (links, libraries, headroom),
- * from its boot_archive.manifest and, for UFS, its boot_archive.
+ * Phase: the checks of the finished image (links, libraries and modules,
+ * the boot checks, headroom), from its boot_archive.manifest and, for UFS,
+ * its boot_archive.
  */
 async function imageChecks(
-  report: VerifyReport,
   options: VerifyOptions,
-  manifest: LoadedManifest | undefined,
+  inputs: Inputs,
   archiveDir: string,
   current: BootManifest,
-  failOn: readonly FailOn[],
   elf: ElfCandidates,
-): Promise<void> {
-  const entries = manifest?.entries;
+  baseline: BootManifest | undefined,
+): Promise<ImagePart> {
+  const { failOn } = inputs;
+  const entries = inputs.manifest?.entries;
+  const checks: CheckResult[] = [];
   if (!skipped(options, 'broken-link')) {
     const check = brokenLinks({
       tree: current.entries,
       allowDangling: options.allowDangling,
       manifest: entries,
     });
-    report.checks.push(...(await collectCheck(check, ['broken-link'], failOn)));
+    checks.push(...(await collectCheck(check, ['broken-link'], failOn)));
   }
-  const archive = join(archiveDir, 'boot_archive');
+  const archive = join(archiveDir, BOOT_ARCHIVE);
   const figures = await readHeadroom(archive);
-  if (!skipped(options, 'missing-library')) {
-    const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
-    if (!figures) {
-      const results = kinds.map((kind) => emptyResult(kind, failOn));
-      for (const r of results) r.note = 'not checked: only a UFS boot_archive is read';
-      report.checks.push(...results);
-    } else {
-      const reader = await UfsReader.open(archive);
-      try {
+  const reader = figures ? await UfsReader.open(archive) : undefined;
+  try {
+    if (!skipped(options, 'missing-library')) {
+      const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
+      if (!reader) {
+        checks.push(...notChecked(kinds, failOn, 'not checked: only a UFS boot_archive is read'));
+      } else {
         const check = libraries({
           tree: current.entries,
           files: ufsFiles(reader, elf),
           manifest: entries,
           proto: options.proto,
         });
-        report.checks.push(...(await collectCheck(check, kinds, failOn)));
-      } finally {
-        await reader.close();
+        checks.push(...(await collectCheck(check, kinds, failOn)));
       }
     }
+    checks.push(...(await bootChecks(options, inputs, reader, baseline)));
+  } finally {
+    await reader?.close();
   }
-  if (figures && !skipped(options, 'low-headroom')) {
-    const baseline = options.baseline
-      ? await readHeadroom(join(dirname(options.baseline), 'boot_archive')).catch(() => undefined)
-      : undefined;
-    report.headroom = {
-      ...figures,
-      ...(baseline ? { baseline } : {}),
-      ...(options.minFree !== undefined ? { minFree: options.minFree } : {}),
-      ...(options.minFreeInodes !== undefined ? { minFreeInodes: options.minFreeInodes } : {}),
-    };
-    const check = lowHeadroom(figures, archive, options.minFree, options.minFreeInodes);
-    report.checks.push(...(await collectCheck(check, ['low-headroom'], failOn)));
+  if (!figures || skipped(options, 'low-headroom')) return { checks };
+  const before = options.baseline
+    ? await readHeadroom(join(dirname(options.baseline), BOOT_ARCHIVE)).catch(() => undefined)
+    : undefined;
+  const headroom: Headroom = {
+    ...figures,
+    ...(before ? { baseline: before } : {}),
+    ...(options.minFree !== undefined ? { minFree: options.minFree } : {}),
+    ...(options.minFreeInodes !== undefined ? { minFreeInodes: options.minFreeInodes } : {}),
+  };
+  const check = lowHeadroom(figures, archive, options.minFree, options.minFreeInodes);
+  checks.push(...(await collectCheck(check, ['low-headroom'], failOn)));
+  return { checks, headroom };
+}
+
+/**
+ * Phase: the boot checks (src/verify/checks/boot.ts), each on the image
+ * view of the UFS boot_archive; without one, each says it did not run.
+ */
+async function bootChecks(
+  options: VerifyOptions,
+  inputs: Inputs,
+  reader: UfsReader | undefined,
+  baseline: BootManifest | undefined,
+): Promise<CheckResult[]> {
+  const { failOn } = inputs;
+  const specs = BOOT_CHECKS.filter((spec) => !skipped(options, spec.kinds[0]));
+  if (specs.length === 0) return [];
+  if (!reader) {
+    const kinds = specs.flatMap((spec) => spec.kinds);
+    return notChecked(kinds, failOn, 'not checked: only a UFS boot_archive is read');
   }
+  const image = await ufsImageView(
+    reader,
+    inputs.manifest?.entries,
+    mayDangle(options.allowDangling),
+  );
+  const context: BootContext = { policy: inputs.policy, ...(baseline ? { baseline } : {}) };
+  const checks: CheckResult[] = [];
+  for (const spec of specs) {
+    checks.push(...(await collectCheck(spec.check(image, context), spec.kinds, failOn)));
+  }
+  return checks;
 }

@@ -38,11 +38,17 @@ export interface LinksInput {
   manifest?: ReadonlyMap<string, ManifestEntry>;
 }
 
-export function* brokenLinks(input: LinksInput): Generator<Finding, number> {
+/** Whether a path may be missing from the image: the run-time paths and --allow-dangling globs. */
+export function mayDangle(allowDangling: readonly string[] = []): (path: string) => boolean {
   const allowed = [
     ...RUNTIME_PATHS.map((g) => imageGlob(g, 'the run-time allow list')),
-    ...(input.allowDangling ?? []).map((g) => imageGlob(g, '--allow-dangling')),
+    ...allowDangling.map((g) => imageGlob(g, '--allow-dangling')),
   ];
+  return (path) => allowed.some((match) => match(path));
+}
+
+export function* brokenLinks(input: LinksInput): Generator<Finding, number> {
+  const allowed = mayDangle(input.allowDangling);
   let checked = 0;
   for (const [path, entry] of input.tree) {
     if (entry.type !== 's') continue;
@@ -50,7 +56,7 @@ export function* brokenLinks(input: LinksInput): Generator<Finding, number> {
     const target = entry.target ?? '';
     const result = resolveInImage(input.tree, target, imageDir(path));
     if (result.kind === 'found') continue;
-    if (result.kind !== 'loop' && allowed.some((match) => match(result.at))) continue;
+    if (result.kind !== 'loop' && allowed(result.at)) continue;
     const loc = input.manifest?.get(path);
     yield {
       kind: 'broken-link',

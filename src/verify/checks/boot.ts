@@ -1,0 +1,38 @@
+/**
+ * The boot checks (docs/verify.md, "What boots"): what the finished image
+ * needs at boot and run time, read from the image itself, never run.
+ *
+ * A boot check is one function: it takes the image view (src/verify/image-view.ts:
+ * every entry with type, mode, size, link target and hard-link identity; path
+ * resolution through the image's links; a bounded file reader; the manifest
+ * file:line of each path) and yields its findings, returning how many things
+ * it looked at:
+ *
+ *     export function* myCheck(image: ImageView): Generator<Finding, number>
+ *     // or an async generator (AsyncGenerator<Finding, number>) when it reads files
+ *
+ * Adding one is one line in BOOT_CHECKS: the kinds it yields (the first is the
+ * name --skip-checks knows it by) and the function. Each kind gets its line
+ * of the report; findings are counted, the first 10,000 kept.
+ */
+import type { BootManifest } from '../../formats/boot-manifest.js';
+import type { ImageView } from '../image-view.js';
+import type { CheckKind } from '../types.js';
+import type { Check } from './collect.js';
+import type { PolicyRule } from './ship-policy.js';
+
+/** What some checks need beyond the image: the ship policy, the baseline's manifest. */
+export interface BootContext {
+  policy: readonly PolicyRule[];
+  baseline?: BootManifest;
+}
+
+export type BootCheck = (image: ImageView, context: BootContext) => Check;
+
+export interface BootCheckSpec {
+  kinds: readonly [CheckKind, ...CheckKind[]];
+  check: BootCheck;
+}
+
+/** Every boot check, in report order. */
+export const BOOT_CHECKS: readonly BootCheckSpec[] = [];

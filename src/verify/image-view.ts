@@ -1,0 +1,81 @@
+/**
+ * The finished image as the boot checks see it (docs/verify.md, "What
+ * boots"): every entry with its type, mode, size, link target and hard-link
+ * identity, path resolution through the image's own symlinks, and a bounded
+ * reader of regular files. Built from a UFS boot_archive (one walk of its
+ * metadata, no file content read).
+ */
+import type { UfsEntry, UfsReader } from '../archive/ufs/read.js';
+import type { ManifestEntry } from '../manifest/types.js';
+import { resolveInImage, type Resolved } from './image-tree.js';
+
+/** One entry of the image ('' is the root; paths have no leading `/`). */
+export interface ImageEntry {
+  path: string;
+  type: 'd' | 'f' | 's';
+  /** Permission bits with setuid/setgid/sticky (mode & 07777). */
+  mode: number;
+  size: number;
+  target?: string;
+  /** Hard-link identity: entries with the same id are one file (the UFS inode number). */
+  id: number;
+}
+
+/** The most one read of an image file returns, whatever length is asked for. */
+export const MAX_IMAGE_READ = 1 << 20;
+
+export interface ImageView {
+  /** Every entry of the image, by path, in byte order of the paths. */
+  entries: ReadonlyMap<string, ImageEntry>;
+  /**
+   * Resolves `path` (image-absolute, with or without the leading `/`)
+   * through the image's symlinks; with `from`, relative paths start there.
+   */
+  resolve(path: string, from?: string): Resolved;
+  /**
+   * Up to `length` bytes (at most MAX_IMAGE_READ) of a regular file at
+   * `position`; fewer at its end. An I/O or image error is a UserError.
+   */
+  read(entry: ImageEntry, position: number, length: number): Promise<Buffer>;
+  /** The manifest entry that ships `path` (file and line), when the manifests were given. */
+  where(path: string): { file?: string; line?: number };
+  /** True when a link or path may dangle into `path` (run-time paths, --allow-dangling). */
+  mayDangle(path: string): boolean;
+}
+
+/** The image view of a UFS boot_archive: one walk of its directories and inodes. */
+export async function ufsImageView(
+  reader: UfsReader,
+  manifest: ReadonlyMap<string, ManifestEntry> | undefined,
+  mayDangle: (path: string) => boolean,
+): Promise<ImageView> {
+  const entries = new Map<string, ImageEntry>();
+  const raw = new Map<ImageEntry, UfsEntry>();
+  for await (const entry of reader.entries()) {
+    const view: ImageEntry = {
+      path: entry.path,
+      type: entry.type,
+      mode: entry.mode & 0o7777,
+      size: entry.size,
+      id: entry.inode,
+      ...(entry.target !== undefined ? { target: entry.target } : {}),
+    };
+    entries.set(entry.path, view);
+    if (entry.type === 'f') raw.set(view, entry);
+  }
+  return {
+    entries,
+    resolve: (path, from) => resolveInImage(entries, path, from),
+    read: async (entry, position, length) => {
+      const file = raw.get(entry);
+      if (!file) return Buffer.alloc(0);
+      const n = Math.max(0, Math.min(length, MAX_IMAGE_READ, file.size - position));
+      return n === 0 ? Buffer.alloc(0) : reader.read(file, position, n);
+    },
+    where: (path) => {
+      const loc = manifest?.get(path);
+      return loc ? { file: loc.file, line: loc.line } : {};
+    },
+    mayDangle,
+  };
+}
