@@ -9,14 +9,14 @@ import { parseMinorPerm } from '../src/formats/driver-config/minor-perm.js';
 import { parseNameToMajor } from '../src/formats/driver-config/name-to-major.js';
 import { collectCheck } from '../src/verify/checks/collect.js';
 import { driverConfig, emptyDriverSummary } from '../src/verify/checks/driver-config.js';
-import type { BootImageView } from '../src/verify/checks/boot-image.js';
+import type { ImageView } from '../src/verify/image-view.js';
 import type { Finding } from '../src/verify/types.js';
 import { overlayText, view2011, type ViewChanges } from './helpers/boot-view.js';
 import { hasSharedData } from './helpers/paths.js';
 
 const needsData = { skip: !hasSharedData && 'no ../shared/data/smartos' };
 
-async function run(view: BootImageView) {
+async function run(view: ImageView) {
   const summary = emptyDriverSummary();
   const [result] = await collectCheck(driverConfig({ view, summary }), ['driver-config'], []);
   return { result, summary, findings: result.listed };

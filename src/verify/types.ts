@@ -88,9 +88,6 @@ export const CHECK_KINDS = [
   'smf-dependency',
   'shadowed',
   'low-headroom',
-  'driver-config',
-  'smf-method',
-  'smf-dependency',
 ] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 

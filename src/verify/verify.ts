@@ -20,7 +20,7 @@ import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
 import { libraries, type ImageFile } from './checks/libraries.js';
 import type { ElfCandidates } from './ufs-content.js';
 import { brokenLinks, mayDangle } from './checks/links.js';
-import { BOOT_CHECKS, type BootContext } from './checks/boot.js';
+import { BOOT_CHECKS, type BootContext, type BootDetails } from './checks/boot.js';
 import { ufsImageView } from './image-view.js';
 import { readShipPolicy, type PolicyRule } from './checks/ship-policy.js';
 import { shadowed } from './checks/shadowed.js';
@@ -91,7 +91,10 @@ type LogsPart = Pick<
 };
 
 /** The platform's part of the report. */
-type PlatformPart = Pick<VerifyReport, 'content' | 'logMatches' | 'headroom' | 'diff'> & {
+type PlatformPart = Pick<
+  VerifyReport,
+  'content' | 'logMatches' | 'headroom' | 'diff' | 'driverConfig' | 'smf'
+> & {
   checks: CheckResult[];
   notes: string[];
   /** The boot_archive does not match its hash or manifest (always fails). */
@@ -130,7 +133,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     unknownOwnerWarnings: logs.unknownOwnerWarnings,
     notes: [...logs.notes, ...placed, ...(platform?.notes ?? [])],
   };
-  for (const key of ['content', 'headroom', 'logMatches', 'diff'] as const) {
+  for (const key of ['content', 'headroom', 'logMatches', 'diff', 'driverConfig', 'smf'] as const) {
     if (platform?.[key] !== undefined) Object.assign(report, { [key]: platform[key] });
   }
   return { ...report, ...verdict(report, platform?.integrityFailed ?? false) };
@@ -340,6 +343,7 @@ async function platformPhase(
         content.hash?.ok === false,
       logMatches: matchLogs(summaries, content),
       ...(image.headroom ? { headroom: image.headroom } : {}),
+      ...image.details,
     };
     if (options.baseline && baseline) {
       const diffed = await diffPhase(options, options.baseline, baseline, current, platform);
@@ -569,6 +573,7 @@ async function* ufsFiles(reader: UfsReader, elf: ElfCandidates): AsyncGenerator<
 interface ImagePart {
   checks: CheckResult[];
   headroom?: Headroom;
+  details: BootDetails;
 }
 
 /**
@@ -587,6 +592,7 @@ async function imageChecks(
   const { failOn } = inputs;
   const entries = inputs.manifest?.entries;
   const checks: CheckResult[] = [];
+  const details: BootDetails = {};
   if (!skipped(options, 'broken-link')) {
     const check = brokenLinks({
       tree: current.entries,
@@ -613,11 +619,11 @@ async function imageChecks(
         checks.push(...(await collectCheck(check, kinds, failOn)));
       }
     }
-    checks.push(...(await bootChecks(options, inputs, reader, baseline)));
+    checks.push(...(await bootChecks(options, inputs, reader, baseline, details)));
   } finally {
     await reader?.close();
   }
-  if (!figures || skipped(options, 'low-headroom')) return { checks };
+  if (!figures || skipped(options, 'low-headroom')) return { checks, details };
   const before = options.baseline
     ? await readHeadroom(join(dirname(options.baseline), BOOT_ARCHIVE)).catch(() => undefined)
     : undefined;
@@ -629,7 +635,7 @@ async function imageChecks(
   };
   const check = lowHeadroom(figures, archive, options.minFree, options.minFreeInodes);
   checks.push(...(await collectCheck(check, ['low-headroom'], failOn)));
-  return { checks, headroom };
+  return { checks, headroom, details };
 }
 
 /**
@@ -641,6 +647,7 @@ async function bootChecks(
   inputs: Inputs,
   reader: UfsReader | undefined,
   baseline: BootManifest | undefined,
+  details: BootDetails,
 ): Promise<CheckResult[]> {
   const { failOn } = inputs;
   const specs = BOOT_CHECKS.filter((spec) => !skipped(options, spec.kinds[0]));
@@ -654,7 +661,11 @@ async function bootChecks(
     inputs.manifest?.entries,
     mayDangle(options.allowDangling),
   );
-  const context: BootContext = { policy: inputs.policy, ...(baseline ? { baseline } : {}) };
+  const context: BootContext = {
+    policy: inputs.policy,
+    details,
+    ...(baseline ? { baseline } : {}),
+  };
   const checks: CheckResult[] = [];
   for (const spec of specs) {
     checks.push(...(await collectCheck(spec.check(image, context), spec.kinds, failOn)));

@@ -3,14 +3,14 @@
  * SmartOS image, without building one: its entries are the 2011 manifest's
  * (hard links as the files they share), and the files with content are the
  * real 2011 overlay's, plus any a test gives. Other files of the manifest
- * are in the tree but have no content here (read gives undefined).
+ * are in the tree with size 0: no content here.
  */
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BootEntry } from '../../src/formats/boot-manifest.js';
 import { parseManifestFile } from '../../src/formats/manifest-line.js';
 import type { ManifestEntry } from '../../src/manifest/types.js';
-import type { BootImageView } from '../../src/verify/checks/boot-image.js';
+import { resolveInImage } from '../../src/verify/image-tree.js';
+import { MAX_IMAGE_READ, type ImageEntry, type ImageView } from '../../src/verify/image-view.js';
 import { SMARTOS_DATA } from './paths.js';
 
 export const OVERLAY_2011 = join(SMARTOS_DATA, 'overlay-2011-09');
@@ -24,60 +24,79 @@ export interface ViewChanges {
   remove?: string[];
 }
 
-/** The 2011 image's entries (every manifest line), by path. */
+/** The 2011 image's entries (every manifest line), by path; sizes of the overlay's files. */
 export async function tree2011(): Promise<{
-  tree: Map<string, BootEntry>;
+  entries: Map<string, ImageEntry>;
   manifest: Map<string, ManifestEntry>;
 }> {
   const parsed = await parseManifestFile(MANIFEST_2011, new Map());
-  const tree = new Map<string, BootEntry>();
+  const entries = new Map<string, ImageEntry>();
   const manifest = new Map<string, ManifestEntry>();
+  let id = 1;
   for (const e of parsed.entries) {
     manifest.set(e.path, e);
-    if (e.type === 's') tree.set(e.path, { type: 's', path: e.path, target: e.target });
-    else if (e.type === 'h') {
-      const file = tree.get(e.target);
-      tree.set(e.path, { ...(file ?? { type: 'f' }), path: e.path });
-    } else
-      tree.set(e.path, {
-        type: e.type,
+    if (e.type === 's') {
+      entries.set(e.path, {
         path: e.path,
-        mode: e.mode,
-        owner: e.owner,
-        group: e.group,
+        type: 's',
+        mode: 0o777,
+        size: 0,
+        target: e.target,
+        id: id++,
       });
+    } else if (e.type === 'h') {
+      const file = entries.get(e.target);
+      if (file) entries.set(e.path, { ...file, path: e.path });
+    } else {
+      const size =
+        e.type === 'f'
+          ? ((await stat(join(OVERLAY_2011, e.path)).catch(() => undefined))?.size ?? 0)
+          : 0;
+      entries.set(e.path, { path: e.path, type: e.type, mode: e.mode, size, id: id++ });
+    }
   }
-  return { tree, manifest };
+  return { entries, manifest };
 }
 
 /** A view of the real 2011 image (see above), with `changes` applied. */
-export async function view2011(changes: ViewChanges = {}): Promise<BootImageView> {
-  const { tree, manifest } = await tree2011();
-  const extra = new Map(Object.entries(changes.files ?? {}));
-  for (const [path] of extra) {
+export async function view2011(changes: ViewChanges = {}): Promise<ImageView> {
+  const { entries, manifest } = await tree2011();
+  const extra = new Map(Object.entries(changes.files ?? {}).map(([p, c]) => [p, Buffer.from(c)]));
+  let id = 1_000_000;
+  for (const [path, content] of extra) {
     const parts = path.split('/');
     for (let i = 1; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
-      if (!tree.has(dir)) tree.set(dir, { type: 'd', path: dir, mode: 0o755 });
+      if (!entries.has(dir))
+        entries.set(dir, { path: dir, type: 'd', mode: 0o755, size: 0, id: id++ });
     }
-    tree.set(path, { type: 'f', path, mode: changes.modes?.[path] ?? 0o755 });
+    const mode = changes.modes?.[path] ?? 0o755;
+    entries.set(path, { path, type: 'f', mode, size: content.length, id: id++ });
   }
-  for (const path of changes.remove ?? []) tree.delete(path);
-  const read = async (path: string, maxBytes: number) => {
-    if (tree.get(path)?.type !== 'f') return undefined;
-    const given = extra.get(path);
-    if (given !== undefined) return Buffer.from(given).subarray(0, maxBytes);
-    const handle = await open(join(OVERLAY_2011, path), 'r').catch(() => undefined);
-    if (!handle) return undefined;
+  for (const path of changes.remove ?? []) entries.delete(path);
+  const read = async (entry: ImageEntry, position: number, length: number) => {
+    const n = Math.max(0, Math.min(length, MAX_IMAGE_READ, entry.size - position));
+    const given = extra.get(entry.path);
+    if (given !== undefined) return given.subarray(position, position + n);
+    const handle = await open(join(OVERLAY_2011, entry.path), 'r');
     try {
-      const buffer = Buffer.alloc(maxBytes);
-      const { bytesRead } = await handle.read(buffer, 0, maxBytes, 0);
+      const buffer = Buffer.alloc(n);
+      const { bytesRead } = await handle.read(buffer, 0, n, position);
       return buffer.subarray(0, bytesRead);
     } finally {
       await handle.close();
     }
   };
-  return { tree, read, manifest };
+  return {
+    entries,
+    resolve: (path, from) => resolveInImage(entries, path, from),
+    read,
+    where: (path) => {
+      const loc = manifest.get(path);
+      return loc ? { file: loc.file, line: loc.line } : {};
+    },
+    mayDangle: () => false,
+  };
 }
 
 /** A real overlay file's text. */

@@ -17,7 +17,9 @@
  */
 import type { BootManifest } from '../../formats/boot-manifest.js';
 import type { ImageView } from '../image-view.js';
-import type { CheckKind } from '../types.js';
+import type { CheckKind, VerifyReport } from '../types.js';
+import { driverConfigCheck } from './driver-config.js';
+import { smfCheck } from './smf.js';
 import type { Check } from './collect.js';
 import type { PolicyRule } from './ship-policy.js';
 
@@ -25,7 +27,12 @@ import type { PolicyRule } from './ship-policy.js';
 export interface BootContext {
   policy: readonly PolicyRule[];
   baseline?: BootManifest;
+  /** Where checks put what they read beyond their findings (the JSON report's parts). */
+  details?: BootDetails;
 }
+
+/** The report parts the boot checks fill (src/verify/types.ts). */
+export type BootDetails = Partial<Pick<VerifyReport, 'driverConfig' | 'smf'>>;
 
 export type BootCheck = (image: ImageView, context: BootContext) => Check;
 
@@ -35,4 +42,7 @@ export interface BootCheckSpec {
 }
 
 /** Every boot check, in report order. */
-export const BOOT_CHECKS: readonly BootCheckSpec[] = [];
+export const BOOT_CHECKS: readonly BootCheckSpec[] = [
+  { kinds: ['driver-config'], check: driverConfigCheck },
+  { kinds: ['smf-method', 'smf-dependency'], check: smfCheck },
+];

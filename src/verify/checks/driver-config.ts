@@ -21,13 +21,9 @@ import { parseMinorPerm, type MinorPermLine } from '../../formats/driver-config/
 import { parseNameToMajor, type MajorLine } from '../../formats/driver-config/name-to-major.js';
 import { compareBytes } from '../../manifest/path.js';
 import type { DriverConfigSummary, Finding } from '../types.js';
-import {
-  readImageText,
-  regularFile,
-  shippedAt,
-  yieldToLoop,
-  type BootImageView,
-} from './boot-image.js';
+import type { ImageView } from '../image-view.js';
+import type { BootCheck } from './boot.js';
+import { readImageText, regularFile, yieldToLoop } from './boot-image.js';
 
 export const NAME_TO_MAJOR = 'etc/name_to_major';
 export const DRIVER_ALIASES = 'etc/driver_aliases';
@@ -42,16 +38,16 @@ const MAX_LINES_LISTED = 50;
 const DRIVER_FILE = /^(?:kernel|usr\/kernel|platform\/[^/]+\/kernel)\/drv\/(?:amd64\/)?([^/]+)$/;
 
 /** Every file of the image under a drv/ directory, by driver: modules and .conf files. */
-function driverFiles(view: BootImageView) {
+function driverFiles(view: ImageView) {
   const modules = new Map<string, string>();
   const confs = new Map<string, string[]>();
-  for (const [path, entry] of view.tree) {
+  for (const [path, entry] of view.entries) {
     const m = DRIVER_FILE.exec(path);
     if (!m || entry.type === 'd') continue;
     if (m[1].endsWith('.conf')) {
       const name = m[1].slice(0, -'.conf'.length);
       if (!path.includes('/amd64/')) confs.set(name, [...(confs.get(name) ?? []), path]);
-    } else if (regularFile(view.tree, path) !== undefined) {
+    } else if (regularFile(view, path) !== undefined) {
       // The 64-bit module is the one named (the one the kernel loads here).
       if (!modules.has(m[1]) || path.includes('/amd64/')) modules.set(m[1], path);
     }
@@ -66,14 +62,14 @@ interface Parsed<T> {
 
 /** Reads and parses one configuration file; its problems go to `out`. */
 async function readConfig<T>(
-  view: BootImageView,
+  view: ImageView,
   path: string,
   parse: (text: string) => Parsed<T>,
   out: Finding[],
 ): Promise<{ present: boolean; entries: T[] }> {
   const read = await readImageText(view, path, MAX_CONFIG_BYTES);
   if (read.kind === 'absent') return { present: false, entries: [] };
-  const where = shippedAt(view, path);
+  const where = view.where(path);
   if (read.kind === 'too-large') {
     out.push({ kind: 'driver-config', path, ...where, message: read.message });
     return { present: true, entries: [] };
@@ -86,10 +82,17 @@ async function readConfig<T>(
 }
 
 export interface DriverConfigInput {
-  view: BootImageView;
+  view: ImageView;
   /** Filled with what the check read beyond its findings (the JSON report's). */
   summary: DriverConfigSummary;
 }
+
+/** The boot check (src/verify/checks/boot.ts): its summary goes to the context's details. */
+export const driverConfigCheck: BootCheck = (view, context) => {
+  const summary = emptyDriverSummary();
+  if (context.details) context.details.driverConfig = summary;
+  return driverConfig({ view, summary });
+};
 
 export async function* driverConfig(input: DriverConfigInput): AsyncGenerator<Finding, number> {
   const { view, summary } = input;
@@ -121,7 +124,7 @@ export async function* driverConfig(input: DriverConfigInput): AsyncGenerator<Fi
     yield {
       kind: 'driver-config',
       path: module,
-      ...shippedAt(view, module),
+      ...view.where(module),
       message: `driver ${driver} has no line in ${NAME_TO_MAJOR}, yet is named in ${listLines(named)}: without a major number the kernel cannot attach it (and ignores its aliases)`,
     };
   }
@@ -141,13 +144,13 @@ const listLines = (lines: string[]) =>
 
 /** Majors given twice, drivers given two majors, aliases claimed by two drivers. */
 function* duplicates(
-  view: BootImageView,
+  view: ImageView,
   majors: readonly MajorLine[],
   aliases: readonly AliasLine[],
 ): Generator<Finding> {
   const seenMajor = new Map<number, MajorLine>();
   const seenDriver = new Map<string, MajorLine>();
-  const n2m = { path: NAME_TO_MAJOR, ...shippedAt(view, NAME_TO_MAJOR) };
+  const n2m = { path: NAME_TO_MAJOR, ...view.where(NAME_TO_MAJOR) };
   for (const e of majors) {
     const driver = seenDriver.get(e.driver);
     const major = seenMajor.get(e.major);
@@ -168,7 +171,7 @@ function* duplicates(
     if (!major) seenMajor.set(e.major, e);
   }
   const claimed = new Map<string, AliasLine>();
-  const da = { path: DRIVER_ALIASES, ...shippedAt(view, DRIVER_ALIASES) };
+  const da = { path: DRIVER_ALIASES, ...view.where(DRIVER_ALIASES) };
   for (const e of aliases) {
     const first = claimed.get(e.alias);
     if (!first) claimed.set(e.alias, e);

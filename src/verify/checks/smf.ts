@@ -18,15 +18,10 @@ import { execCommand } from '../../formats/smf-exec.js';
 import { formatMode } from '../../formats/manifest-line.js';
 import { IdentityTable } from '../../image/identity.js';
 import { compareBytes } from '../../manifest/path.js';
-import { resolveInImage } from '../image-tree.js';
 import type { Finding, SmfSummary } from '../types.js';
-import {
-  readImageText,
-  regularFile,
-  shippedAt,
-  yieldToLoop,
-  type BootImageView,
-} from './boot-image.js';
+import type { ImageView } from '../image-view.js';
+import type { BootCheck } from './boot.js';
+import { readImageText, regularFile, yieldToLoop } from './boot-image.js';
 
 export const MANIFEST_DIRS = ['lib/svc/manifest/', 'var/svc/manifest/'] as const;
 /** The most a manifest may have to be read (a real one is a few KB to ~100 KB). */
@@ -39,26 +34,34 @@ interface Read {
 }
 
 export interface SmfInput {
-  view: BootImageView;
+  view: ImageView;
+  /** Filled with what the checks read beyond their findings (the JSON report's `smf`). */
   summary: SmfSummary;
 }
 
+/** The boot check (src/verify/checks/boot.ts): its summary goes to the context's details. */
+export const smfCheck: BootCheck = (view, context) => {
+  const summary = emptySmfSummary();
+  if (context.details) context.details.smf = summary;
+  return smfChecks({ view, summary });
+};
+
 /** The image's manifests, by path in byte order (a link to one counted once). */
-function manifestPaths(view: BootImageView): string[] {
+function manifestPaths(view: ImageView): string[] {
   const paths = new Set<string>();
-  for (const path of view.tree.keys()) {
+  for (const path of view.entries.keys()) {
     if (!path.endsWith('.xml') || !MANIFEST_DIRS.some((d) => path.startsWith(d))) continue;
-    const real = regularFile(view.tree, path);
-    if (real !== undefined) paths.add(real);
+    const real = regularFile(view, path);
+    if (real !== undefined) paths.add(real.path);
   }
   return [...paths].sort(compareBytes);
 }
 
-async function readManifests(view: BootImageView, bad: Finding[]): Promise<Read[]> {
+async function readManifests(view: ImageView, bad: Finding[]): Promise<Read[]> {
   const out: Read[] = [];
   for (const path of manifestPaths(view)) {
     await yieldToLoop();
-    const where = { kind: 'smf-dependency' as const, path, ...shippedAt(view, path) };
+    const where = { kind: 'smf-dependency' as const, path, ...view.where(path) };
     const read = await readImageText(view, path, MAX_MANIFEST_BYTES);
     if (read.kind === 'absent') continue;
     if (read.kind === 'too-large') {
@@ -78,7 +81,7 @@ async function readManifests(view: BootImageView, bad: Finding[]): Promise<Read[
   return out;
 }
 
-async function identities(view: BootImageView, kind: 'user' | 'group') {
+async function identities(view: ImageView, kind: 'user' | 'group') {
   const path = kind === 'user' ? 'etc/passwd' : 'etc/group';
   const read = await readImageText(view, path, MAX_MANIFEST_BYTES);
   return IdentityTable.fromText(kind, read.kind === 'text' ? read.text : '');
@@ -111,7 +114,7 @@ export async function* smfChecks(input: SmfInput): AsyncGenerator<Finding, numbe
   return manifests.length;
 }
 
-function* methods(view: BootImageView, read: Read, summary: SmfSummary): Generator<Finding> {
+function* methods(view: ImageView, read: Read, summary: SmfSummary): Generator<Finding> {
   for (const m of read.manifest.methods) {
     const command = execCommand(m.exec);
     if (command.kind === 'keyword') summary.keywords++;
@@ -126,15 +129,15 @@ function* methods(view: BootImageView, read: Read, summary: SmfSummary): Generat
     yield {
       kind: 'smf-method',
       path: read.path,
-      ...shippedAt(view, read.path),
+      ...view.where(read.path),
       message: `line ${m.line}: ${m.service} exec_method ${m.name} runs ${command.path}, which ${problem}`,
     };
   }
 }
 
 /** Why `path` is not an executable regular file of the image, or undefined when it is. */
-function notExecutable(view: BootImageView, path: string): string | undefined {
-  const found = resolveInImage(view.tree, path);
+function notExecutable(view: ImageView, path: string): string | undefined {
+  const found = view.resolve(path);
   if (found.kind === 'loop') return `is a symlink loop (at /${found.at})`;
   if (found.kind !== 'found') return `is not in the image (no /${found.at})`;
   const { entry } = found;
@@ -145,7 +148,7 @@ function notExecutable(view: BootImageView, path: string): string | undefined {
 }
 
 function* credentials(
-  view: BootImageView,
+  view: ImageView,
   read: Read,
   users: IdentityTable,
   groups: IdentityTable,
@@ -164,7 +167,7 @@ function* credentials(
     yield {
       kind: 'smf-method',
       path: read.path,
-      ...shippedAt(view, read.path),
+      ...view.where(read.path),
       message: `line ${c.line}: ${c.service} method_credential: ${missing.join(' and ')} of the image`,
     };
   }
@@ -180,7 +183,7 @@ function parseFmri(fmri: string): { service: string; instance?: string } | undef
 const fileOf = (fmri: string) => /^file:\/\/(?:localhost)?(\/.*)$/.exec(fmri.trim())?.[1];
 
 function* dependencies(
-  view: BootImageView,
+  view: ImageView,
   read: Read,
   defined: ReadonlyMap<string, ReadonlySet<string>>,
   unread: string,
@@ -197,20 +200,20 @@ function* dependencies(
     yield {
       kind: 'smf-dependency',
       path: read.path,
-      ...shippedAt(view, read.path),
+      ...view.where(read.path),
       message: `line ${d.line}: ${d.service} dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`,
     };
   }
 }
 
 function unresolved(
-  view: BootImageView,
+  view: ImageView,
   fmri: string,
   defined: ReadonlyMap<string, ReadonlySet<string>>,
 ): string | undefined {
   const file = fileOf(fmri);
   if (file !== undefined) {
-    return resolveInImage(view.tree, file).kind === 'found' ? undefined : 'not in the image';
+    return view.resolve(file).kind === 'found' ? undefined : 'not in the image';
   }
   const svc = parseFmri(fmri);
   if (!svc) return fmri.startsWith('file:') ? 'not a file FMRI read here' : undefined;
