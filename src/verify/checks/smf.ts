@@ -139,7 +139,10 @@ function* methods(view: ImageView, read: Read, summary: SmfSummary): Generator<F
 function notExecutable(view: ImageView, path: string): string | undefined {
   const found = view.resolve(path);
   if (found.kind === 'loop') return `is a symlink loop (at /${found.at})`;
-  if (found.kind !== 'found') return `is not in the image (no /${found.at})`;
+  if (found.kind !== 'found') {
+    const via = found.at === path.replace(/^\/+/, '') ? '' : ` (looked up as /${found.at})`;
+    return `is not in the image${via}`;
+  }
   const { entry } = found;
   if (entry.type !== 'f') return `is a ${entry.type === 'd' ? 'directory' : 'symlink'}`;
   if (entry.mode !== undefined && (entry.mode & 0o111) === 0)
