@@ -192,7 +192,7 @@ test('XML that is not well formed is a finding at its path, with the line', need
   assert.equal(got.length, 1);
   assert.match(
     got[0],
-    /^lib\/svc\/manifest\/site\/test\.xml not well-formed XML: line 7: .*svccfg cannot import it/,
+    /^lib\/svc\/manifest\/site\/test\.xml not well-formed XML: line 7: [a-z][^:]*\. \(svccfg cannot import it/,
   );
 });
 

@@ -136,8 +136,8 @@ export function parseSmfManifest(bytes: Buffer): SmfManifest {
   parser.on('opentag', (tag) => collect.open(tag, startLine));
   parser.on('closetag', (tag) => collect.close(tag));
   parser.on('error', (err) => {
-    // saxes prefixes "line:column: "; the line is given on its own.
-    throw new SmfXmlError(parser.line, err.message.replace(/^[^:]*:\d+:\d+: /, ''));
+    // saxes prefixes "[file:]line:column: "; the line is given on its own.
+    throw new SmfXmlError(parser.line, err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, ''));
   });
   const text = new TextDecoder('utf-8').decode(bytes);
   parser.write(text).close();
