@@ -20,7 +20,7 @@ import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
 import { libraries, type ImageFile } from './checks/libraries.js';
 import type { ElfCandidates } from './ufs-content.js';
 import { brokenLinks, mayDangle } from './checks/links.js';
-import { BOOT_CHECKS, type BootContext, type BootDetails } from './checks/boot.js';
+import { BOOT_CHECKS, bootNote, type BootContext, type BootDetails } from './checks/boot.js';
 import { ufsImageView } from './image-view.js';
 import { readShipPolicy, type PolicyRule } from './checks/ship-policy.js';
 import { shadowed } from './checks/shadowed.js';
@@ -670,5 +670,6 @@ async function bootChecks(
   for (const spec of specs) {
     checks.push(...(await collectCheck(spec.check(image, context), spec.kinds, failOn)));
   }
+  for (const c of checks) c.note ??= bootNote(c.kind, details);
   return checks;
 }

@@ -46,3 +46,14 @@ export const BOOT_CHECKS: readonly BootCheckSpec[] = [
   { kinds: ['driver-config'], check: driverConfigCheck },
   { kinds: ['smf-method', 'smf-dependency'], check: smfCheck },
 ];
+
+/** What a boot check read beyond its findings, for its line of the report (counts only). */
+export function bootNote(kind: CheckKind, details: BootDetails): string | undefined {
+  const d = details.driverConfig;
+  if (kind === 'driver-config' && d && d.unshippedDrivers > 0)
+    return `${d.unshippedDrivers} driver(s) the image does not ship have ${d.unshippedLines} configuration line(s): normal, listed in the JSON report (driverConfig)`;
+  const smf = details.smf;
+  if (kind === 'smf-method' && smf)
+    return `${smf.manifests} manifest(s), ${smf.methods} command(s) checked, ${smf.keywords} keyword method(s), ${smf.skippedCount} skipped (shell syntax or not an absolute path; listed in the JSON report, smf.skipped)`;
+  return undefined;
+}
