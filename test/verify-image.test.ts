@@ -7,15 +7,14 @@
 // broken-link, low-headroom.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Finding, VerifyReport } from '../src/verify/types.js';
-import { isRoot, runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { isRoot, runCli, scratchDir } from './helpers/cli.js';
+import { buildImage, findings, show, verifyJson, type Item } from './helpers/image-build.js';
 import { elfRel } from './helpers/elf-rel.js';
 import { REPO_ROOT } from './helpers/paths.js';
-import { schemaErrors } from './helpers/report-schema.js';
 
 /** Where .ci/run puts bin/esbuild of @esbuild/sunos-x64 (never committed). */
 const ESBUILD = join(REPO_ROOT, '.cache', 'esbuild-sunos', 'esbuild');
@@ -32,87 +31,6 @@ const needsJava = {
     !existsSync(join(JAVA_LIB, 'libmanagement.so')) &&
     `no ${JAVA_LIB}/libmanagement.so (a Debian library with RPATH $ORIGIN)`,
 };
-
-const show = (r: CliRun) =>
-  `exit ${r.code}\n--- stdout\n${r.stdout.slice(0, 6000)}--- stderr\n${r.stderr}`;
-
-interface Item {
-  /** Image path. */
-  path: string;
-  /** A file copied into the proto, text written there, or a symlink's text. */
-  from?: string;
-  text?: string | Buffer;
-  link?: string;
-}
-
-/** Builds a UFS image of `items` (parents made as `d` entries); returns the paths to verify it. */
-async function buildImage(dir: string, items: readonly Item[]) {
-  const proto = join(dir, 'proto');
-  const lines: string[] = [];
-  const dirs = new Set<string>();
-  for (const item of items) {
-    const parts = item.path.split('/');
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
-  }
-  for (const d of [...dirs].sort()) lines.push(`d ${d} 0755 root root`);
-  for (const item of items) {
-    if (item.link !== undefined) {
-      lines.push(`s ${item.path}=${item.link}`);
-      continue;
-    }
-    const file = join(proto, item.path);
-    await mkdir(dirname(file), { recursive: true });
-    if (item.from) await copyFile(item.from, file);
-    else await writeFile(file, item.text ?? 'x\n');
-    lines.push(`f ${item.path} 0755 root root`);
-  }
-  const manifest = join(dir, 'manifest');
-  await writeFile(manifest, lines.join('\n') + '\n');
-  const out = join(dir, 'out');
-  const logDir = join(dir, 'log');
-  const run = await runCli([
-    'build-live',
-    '-m',
-    manifest,
-    '--proto',
-    proto,
-    '--archive',
-    'ufs',
-    '-o',
-    out,
-    '--log-dir',
-    logDir,
-  ]);
-  assert.equal(run.code, 0, show(run));
-  const stamp = '20111209T201508Z';
-  return {
-    manifest,
-    proto,
-    args: [
-      '--log',
-      join(logDir, `build_live.${stamp}.log`),
-      '-m',
-      manifest,
-      '--platform',
-      join(out, `platform-${stamp}`),
-    ],
-  };
-}
-
-async function verifyJson(args: readonly string[]) {
-  const run = await runCli(['verify-manifest', ...args, '--format', 'json']);
-  let report: VerifyReport;
-  try {
-    report = JSON.parse(run.stdout) as VerifyReport;
-  } catch {
-    assert.fail(`stdout is not one JSON document\n${show(run)}`);
-  }
-  assert.equal(schemaErrors(report), '', show(run));
-  return { run, report };
-}
-
-const findings = (report: VerifyReport, kind: string): Finding[] =>
-  report.checks.filter((c) => c.kind === kind).flatMap((c) => c.listed);
 
 /** What an illumos amd64 image needs around esbuild, except libsocket.so. */
 const ILLUMOS_BASE: Item[] = [
@@ -398,7 +316,9 @@ test('kernel modules: each _depends_on name is looked up in the module path (amd
       line: findings(report, 'missing-module')[0]?.line,
       message:
         'needs module misc/gone (_depends_on): not in the image; searched ' +
-        '/platform/i86pc/kernel/misc/amd64/gone, /kernel/misc/amd64/gone, /usr/kernel/misc/amd64/gone',
+        '/system/boot/kernel/misc/amd64/gone, /platform/i86pc/kernel/misc/amd64/gone, ' +
+        '/kernel/misc/amd64/gone, /usr/kernel/misc/amd64/gone, /system/boot/kernel/misc/gone, ' +
+        '/platform/i86pc/kernel/misc/gone, /kernel/misc/gone, /usr/kernel/misc/gone',
     },
   ]);
   const lines = (await readFile(image.manifest, 'utf8')).split('\n');

@@ -21,7 +21,10 @@ export interface ElfInfo {
   type: number;
   machine: number;
   interp?: string;
+  /** The first MAX_NEEDED DT_NEEDED names (each at most MAX_NAME bytes). */
   needed: string[];
+  /** How many DT_NEEDED entries the object has. */
+  neededTotal: number;
   rpath?: string;
   runpath?: string;
   /** True when the object has a PT_DYNAMIC segment. */
@@ -41,6 +44,10 @@ const DT_RUNPATH = 29;
 const MAX_PHNUM = 4096;
 const MAX_DYNAMIC = 1 << 20;
 const MAX_STRTAB = 16 << 20;
+/** DT_NEEDED entries read per object; real objects have tens, the rest are counted. */
+export const MAX_NEEDED = 256;
+/** Bytes of one dynamic string kept (PATH_MAX is 1024). */
+const MAX_NAME = 4096;
 
 /** True when `head` (4 bytes or more) starts with the ELF magic. */
 export function isElf(head: Buffer): boolean {
@@ -94,7 +101,7 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
   const phoff = word(header, is64 ? 32 : 28);
   const phentsize = u16(header, is64 ? 54 : 42);
   const phnum = u16(header, is64 ? 56 : 44);
-  const info: ElfInfo = { class: cls, type, machine, needed: [], dynamic: false };
+  const info: ElfInfo = { class: cls, type, machine, needed: [], neededTotal: 0, dynamic: false };
   if (phnum === 0) return info;
   const minEntry = is64 ? 56 : 32;
   if (phentsize < minEntry) throw new ElfError(`program header entries of ${phentsize} bytes`);
@@ -140,13 +147,13 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
     const tag = is64 ? word(dyn, o) : u32(dyn, o);
     const val = is64 ? word(dyn, o + 8) : u32(dyn, o + 4);
     if (tag === DT_NULL) break;
-    if (tag === DT_NEEDED) needed.push(val);
+    if (tag === DT_NEEDED && info.neededTotal++ < MAX_NEEDED) needed.push(val);
     else if (tag === DT_STRTAB) strtab = val;
     else if (tag === DT_STRSZ) strsz = val;
     else if (tag === DT_RPATH) rpath = val;
     else if (tag === DT_RUNPATH) runpath = val;
   }
-  if (needed.length === 0 && rpath === undefined && runpath === undefined) return info;
+  if (info.neededTotal === 0 && rpath === undefined && runpath === undefined) return info;
   if (strtab === undefined || strsz === undefined) {
     throw new ElfError('the dynamic section names libraries but has no DT_STRTAB/DT_STRSZ');
   }
@@ -161,15 +168,22 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
     if (at >= strings.length)
       throw new ElfError(`string offset ${at} past the string table (${strings.length} bytes)`);
     const end = strings.indexOf(0, at);
-    return strings.toString('utf8', at, end >= 0 ? end : strings.length);
+    return strings.toString('utf8', at, Math.min(end >= 0 ? end : strings.length, at + MAX_NAME));
   };
   info.needed = needed.map(str);
-  if (rpath !== undefined) info.rpath = str(rpath);
-  if (runpath !== undefined) info.runpath = str(runpath);
+  const whole = (at: number) => {
+    str(at);
+    const end = strings.indexOf(0, at);
+    return strings.toString('utf8', at, end >= 0 ? end : strings.length);
+  };
+  if (rpath !== undefined) info.rpath = whole(rpath);
+  if (runpath !== undefined) info.runpath = whole(runpath);
   return info;
 }
 
 const SHT_SYMTAB = 2;
+const SHT_STRTAB = 3;
+const SHT_DYNAMIC = 6;
 const SHT_NOBITS = 8;
 const SHN_LORESERVE = 0xff00;
 const DEPENDS_ON = Buffer.from('_depends_on\0', 'latin1');
@@ -177,18 +191,22 @@ const DEPENDS_ON = Buffer.from('_depends_on\0', 'latin1');
 const SCAN = 64 << 10;
 const MAX_DEPENDS = 4096;
 
-/**
- * The `_depends_on` string of a kernel module (an ET_REL object): the
- * modules it needs, such as "misc/mac drv/ip", or undefined when it
- * declares none. Its symbol table is scanned a chunk at a time
- * (docs/verify.md).
- */
-export async function readDependsOn(read: ReadAt, fileSize: number): Promise<string | undefined> {
-  const { is64, header, u16, u32, word } = await elfHeader(read);
+interface Section {
+  type: number;
+  offset: number;
+  size: number;
+  link: number;
+  entsize: number;
+}
+
+/** The section header table of an ELF object (none when it has no sections). */
+async function sectionHeaders(read: ReadAt, fileSize: number) {
+  const elf = await elfHeader(read);
+  const { is64, header, u16, u32, word } = elf;
   const shoff = word(header, is64 ? 40 : 32);
   const shentsize = u16(header, is64 ? 58 : 46);
   const shnum = u16(header, is64 ? 60 : 48);
-  if (shoff === 0 || shnum === 0) return undefined;
+  if (shoff === 0 || shnum === 0) return { elf, shnum: 0, section: (): Section => nullSection };
   if (shentsize < (is64 ? 64 : 40)) throw new ElfError(`section headers of ${shentsize} bytes`);
   if (shoff + shentsize * shnum > fileSize) {
     throw new ElfError(
@@ -196,7 +214,7 @@ export async function readDependsOn(read: ReadAt, fileSize: number): Promise<str
     );
   }
   const table = await exactly(read, shoff, shentsize * shnum, 'the section headers');
-  const section = (i: number) => {
+  const section = (i: number): Section => {
     const o = i * shentsize;
     return {
       type: u32(table, o + 4),
@@ -206,6 +224,129 @@ export async function readDependsOn(read: ReadAt, fileSize: number): Promise<str
       entsize: word(table, o + (is64 ? 56 : 36)),
     };
   };
+  return { elf, shnum, section };
+}
+
+const nullSection: Section = { type: 0, offset: 0, size: 0, link: 0, entsize: 0 };
+
+/** The most DT_NEEDED entries of a kernel module read; more are counted, not read. */
+export const MAX_MODULE_NEEDED = 256;
+
+/** A kernel module's dependencies, as krtld reads them (docs/verify.md). */
+export interface ModuleDepends {
+  /** The names, in order, each a word of the dependency string. */
+  names: string[];
+  source: 'DT_NEEDED' | '_depends_on';
+  /** DT_NEEDED entries past MAX_MODULE_NEEDED, not read. */
+  unread: number;
+}
+
+/**
+ * The dependencies of a kernel module (an ET_REL object) as illumos krtld
+ * reads them (kobj.c: do_dynamic, process_dynamic, depends_on): the
+ * DT_NEEDED strings of its SHT_DYNAMIC section (strings from the section
+ * its sh_link names), else the `_depends_on` symbol's string; undefined
+ * when it has neither. Two SHT_DYNAMIC sections, an sh_link that is not a
+ * string table, a string offset past it: ElfError, as krtld refuses them.
+ */
+export async function readModuleDepends(
+  read: ReadAt,
+  fileSize: number,
+): Promise<ModuleDepends | undefined> {
+  const headers = await sectionHeaders(read, fileSize);
+  const { shnum, section } = headers;
+  let dynamic: Section | undefined;
+  for (let i = 1; i < shnum; i++) {
+    if (section(i).type !== SHT_DYNAMIC) continue;
+    if (dynamic) throw new ElfError('more than one SHT_DYNAMIC section (krtld refuses it)');
+    dynamic = section(i);
+  }
+  if (dynamic) {
+    const needed = await dynamicNeeded(read, fileSize, headers, dynamic);
+    if (needed.names.length > 0 || needed.unread > 0) return { ...needed, source: 'DT_NEEDED' };
+  }
+  const depends = await dependsOnString(read, fileSize, headers);
+  return depends === undefined
+    ? undefined
+    : {
+        names: words(depends).slice(0, MAX_MODULE_NEEDED),
+        source: '_depends_on',
+        unread: Math.max(0, words(depends).length - MAX_MODULE_NEEDED),
+      };
+}
+
+/** krtld splits the dependency string at spaces and tabs (kobj.c: do_dependents). */
+const words = (text: string) => text.split(/[ \t]+/).filter((w) => w !== '');
+
+/** The DT_NEEDED strings of an SHT_DYNAMIC section, up to DT_NULL. */
+async function dynamicNeeded(
+  read: ReadAt,
+  fileSize: number,
+  { elf, shnum, section }: Awaited<ReturnType<typeof sectionHeaders>>,
+  dynamic: Section,
+): Promise<{ names: string[]; unread: number }> {
+  const { is64, u32, word } = elf;
+  if (dynamic.link === 0 || dynamic.link >= shnum)
+    throw new ElfError(`the SHT_DYNAMIC section links to section ${dynamic.link}, which is none`);
+  const strtab = section(dynamic.link);
+  if (strtab.type !== SHT_STRTAB)
+    throw new ElfError(
+      `the SHT_DYNAMIC section links to section ${dynamic.link}, not a string table`,
+    );
+  inFile(fileSize, 'the SHT_DYNAMIC section', dynamic);
+  inFile(fileSize, 'its string table', strtab);
+  if (strtab.size > MAX_STRTAB) throw new ElfError(`a string table of ${strtab.size} bytes`);
+  // Read a chunk at a time: any number of entries costs bounded memory.
+  const entry = is64 ? 16 : 8;
+  const per = Math.floor(SCAN / entry) * entry;
+  const offsets: number[] = [];
+  let unread = 0;
+  scan: for (let at = 0; at + entry <= dynamic.size; at += per) {
+    const n = Math.min(per, dynamic.size - at - ((dynamic.size - at) % entry));
+    const chunk = await exactly(read, dynamic.offset + at, n, 'the SHT_DYNAMIC section');
+    for (let o = 0; o + entry <= chunk.length; o += entry) {
+      const tag = is64 ? word(chunk, o) : u32(chunk, o);
+      if (tag === DT_NULL) break scan;
+      if (tag !== DT_NEEDED) continue;
+      if (offsets.length < MAX_MODULE_NEEDED)
+        offsets.push(is64 ? word(chunk, o + 8) : u32(chunk, o + 4));
+      else unread++;
+    }
+  }
+  if (offsets.length === 0) return { names: [], unread };
+  const strings = await exactly(read, strtab.offset, strtab.size, 'the dynamic string table');
+  const names: string[] = [];
+  for (const at of offsets) {
+    if (at >= strings.length)
+      throw new ElfError(
+        `DT_NEEDED string offset ${at} is past its string table (${strings.length} bytes)`,
+      );
+    const end = strings.indexOf(0, at);
+    if (end < 0) throw new ElfError(`the DT_NEEDED string at ${at} runs past its string table`);
+    for (const name of words(strings.toString('latin1', at, end))) {
+      if (names.length < MAX_MODULE_NEEDED) names.push(name);
+      else unread++;
+    }
+  }
+  return { names, unread };
+}
+
+/**
+ * The `_depends_on` string of a kernel module (an ET_REL object): the
+ * modules it needs, such as "misc/mac drv/ip", or undefined when it
+ * declares none. Its symbol table is scanned a chunk at a time
+ * (docs/verify.md).
+ */
+export async function readDependsOn(read: ReadAt, fileSize: number): Promise<string | undefined> {
+  return dependsOnString(read, fileSize, await sectionHeaders(read, fileSize));
+}
+
+async function dependsOnString(
+  read: ReadAt,
+  fileSize: number,
+  { elf, shnum, section }: Awaited<ReturnType<typeof sectionHeaders>>,
+): Promise<string | undefined> {
+  const { is64, u16, u32, word } = elf;
   let symtab;
   for (let i = 0; i < shnum && !symtab; i++)
     if (section(i).type === SHT_SYMTAB) symtab = section(i);

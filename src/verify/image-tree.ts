@@ -12,8 +12,11 @@ export type ImageTree = ReadonlyMap<string, BootEntry>;
 /** illumos' MAXSYMLINKS: more links than this on one lookup is a loop. */
 export const MAX_SYMLINKS = 40;
 
-export type Resolved =
-  | { kind: 'found'; path: string; entry: BootEntry }
+/** What resolution needs of an entry: boot_archive.manifest's, or the image view's. */
+type TreeEntry = Pick<BootEntry, 'type' | 'target'>;
+
+export type Resolved<E extends TreeEntry = BootEntry> =
+  | { kind: 'found'; path: string; entry: E }
   /** `at`: the first path that does not exist (with the rest of the lookup after it). */
   | { kind: 'missing'; at: string }
   | { kind: 'loop'; at: string }
@@ -23,7 +26,11 @@ export type Resolved =
  * Resolves `path` (image-absolute, with or without the leading `/`); with
  * `from`, a relative path is taken from that directory.
  */
-export function resolveInImage(tree: ImageTree, path: string, from = ''): Resolved {
+export function resolveInImage<E extends TreeEntry = BootEntry>(
+  tree: ReadonlyMap<string, E>,
+  path: string,
+  from = '',
+): Resolved<E> {
   const queue = path.split('/');
   const current = path.startsWith('/') || from === '' ? [] : from.split('/');
   let links = 0;

@@ -31,7 +31,7 @@ export interface ImageView {
    * Resolves `path` (image-absolute, with or without the leading `/`)
    * through the image's symlinks; with `from`, relative paths start there.
    */
-  resolve(path: string, from?: string): Resolved;
+  resolve(path: string, from?: string): Resolved<ImageEntry>;
   /**
    * Up to `length` bytes (at most MAX_IMAGE_READ) of a regular file at
    * `position`; fewer at its end. An I/O or image error is a UserError.

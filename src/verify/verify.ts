@@ -15,7 +15,7 @@ import type { LoadedManifest } from '../manifest/load.js';
 import type { SourceTag } from '../sources/search.js';
 import { UfsReader } from '../archive/ufs/read.js';
 import type { BootManifest } from '../formats/boot-manifest.js';
-import { collectCheck, emptyResult } from './checks/collect.js';
+import { collectCheck, emptyResult, MAX_FINDINGS } from './checks/collect.js';
 import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
 import { libraries, type ImageFile } from './checks/libraries.js';
 import type { ElfCandidates } from './ufs-content.js';
@@ -128,7 +128,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     logs: logs.logs,
     counts: logs.counts,
     failures: logs.failures,
-    checks: [...checks, ...(platform?.checks ?? [])],
+    checks: mergeKinds([...checks, ...(platform?.checks ?? [])]),
     systemFiles: logs.systemFiles,
     unknownOwnerWarnings: logs.unknownOwnerWarnings,
     notes: [...logs.notes, ...placed, ...(platform?.notes ?? [])],
@@ -491,6 +491,25 @@ function countOtherDir(counts: VerifyReport['counts'], dir: string): void {
   counts.otherDirs[ownString(dir)] = (counts.otherDirs[dir] ?? 0) + 1;
 }
 
+/** One line per kind: a kind two checks yield (stale-policy) is summed into its first line. */
+function mergeKinds(checks: CheckResult[]): CheckResult[] {
+  const first = new Map<CheckKind, CheckResult>();
+  const out: CheckResult[] = [];
+  for (const check of checks) {
+    const into = first.get(check.kind);
+    if (!into) {
+      first.set(check.kind, check);
+      out.push(check);
+      continue;
+    }
+    into.checked += check.checked;
+    into.findings += check.findings;
+    for (const f of check.listed) if (into.listed.length < MAX_FINDINGS) into.listed.push(f);
+    into.note ??= check.note;
+  }
+  return out;
+}
+
 /** Which check kinds found something. */
 function checkHappened(checks: readonly CheckResult[]): Record<CheckKind, boolean> {
   const out = Object.fromEntries(CHECK_KINDS.map((k) => [k, false])) as Record<CheckKind, boolean>;
@@ -524,7 +543,8 @@ async function unshippedPhase(options: VerifyOptions, inputs: Inputs): Promise<C
   if (roots.length === 0 || skipped(options, 'unshipped')) return [];
   const kinds = ['unshipped', 'proto-mismatch', 'stale-policy'] as const;
   if (!manifest) return notChecked(kinds, failOn, 'not checked: needs the manifests (-m)');
-  const check = unshipped({ roots, manifest: manifest.entries, policy });
+  const skips = policy.filter((rule) => rule.verb === 'skip');
+  const check = unshipped({ roots, manifest: manifest.entries, policy: skips });
   return collectCheck(check, kinds, failOn);
 }
 
@@ -668,7 +688,13 @@ async function bootChecks(
   };
   const checks: CheckResult[] = [];
   for (const spec of specs) {
-    checks.push(...(await collectCheck(spec.check(image, context), spec.kinds, failOn)));
+    const also = spec.alsoYields ?? [];
+    const results = await collectCheck(
+      spec.check(image, context),
+      [...spec.kinds, ...also],
+      failOn,
+    );
+    checks.push(...results.filter((r) => !also.includes(r.kind) || r.findings > 0));
   }
   for (const c of checks) c.note ??= bootNote(c.kind, details);
   return checks;

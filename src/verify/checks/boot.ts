@@ -22,6 +22,9 @@ import { driverConfigCheck } from './driver-config.js';
 import { smfCheck } from './smf.js';
 import type { Check } from './collect.js';
 import type { PolicyRule } from './ship-policy.js';
+import { interpreters } from './interpreters.js';
+import { isaexecLinks } from './isaexec.js';
+import { setuidFiles } from './setuid.js';
 
 /** What some checks need beyond the image: the ship policy, the baseline's manifest. */
 export interface BootContext {
@@ -39,10 +42,18 @@ export type BootCheck = (image: ImageView, context: BootContext) => Check;
 export interface BootCheckSpec {
   kinds: readonly [CheckKind, ...CheckKind[]];
   check: BootCheck;
+  /**
+   * Kinds of another check's line this one may also yield (setuid's
+   * stale-policy rules): merged into that line, shown only when found.
+   */
+  alsoYields?: readonly CheckKind[];
 }
 
 /** Every boot check, in report order. */
 export const BOOT_CHECKS: readonly BootCheckSpec[] = [
+  { kinds: ['missing-interpreter'], check: interpreters },
+  { kinds: ['isaexec'], check: isaexecLinks },
+  { kinds: ['setuid'], check: setuidFiles, alsoYields: ['stale-policy'] },
   { kinds: ['driver-config'], check: driverConfigCheck },
   { kinds: ['smf-method', 'smf-dependency'], check: smfCheck },
 ];

@@ -1,6 +1,7 @@
 /**
  * The ship policy (`--ship-policy <file>`): what a proto holds that is not
- * expected in a live image. One rule a line, `skip <glob>` (image paths, no
+ * expected in a live image (`skip <glob>`), and which files of the image may
+ * be setuid or setgid (`setuid <glob>`). One rule a line (image paths, no
  * leading `/`); `#` starts a comment; blank lines are ignored
  * (docs/verify.md).
  */
@@ -8,12 +9,15 @@ import { readFile } from 'node:fs/promises';
 import { describeError, UserError } from '../../util/errors.js';
 import { imageGlob } from './ignore-diff.js';
 
+export const POLICY_VERBS = ['skip', 'setuid'] as const;
+
 export interface PolicyRule {
+  verb: (typeof POLICY_VERBS)[number];
   glob: string;
   match: (path: string) => boolean;
   file: string;
   line: number;
-  /** Proto paths it skipped. */
+  /** Proto paths it skipped (skip), image files it covered (setuid). */
   used: number;
   /** The first path it skipped that the manifest ships, if any. */
   shipped?: string;
@@ -36,17 +40,17 @@ export async function readShipPolicy(file: string): Promise<PolicyRule[]> {
     if (line === '') return;
     const [verb, ...rest] = line.split(/\s+/);
     const where = `${file}:${i + 1}`;
-    if (verb !== 'skip') {
-      errors.push(`${where}: unknown verb "${verb}" (a rule is "skip <glob>")`);
+    if (verb !== 'skip' && verb !== 'setuid') {
+      errors.push(`${where}: unknown verb "${verb}" (a rule is "skip <glob>" or "setuid <glob>")`);
       return;
     }
     if (rest.length !== 1) {
-      errors.push(`${where}: "skip" takes one glob, not ${rest.length}`);
+      errors.push(`${where}: "${verb}" takes one glob, not ${rest.length}`);
       return;
     }
     const glob = rest[0].replace(/^\//, '');
     try {
-      rules.push({ glob, match: imageGlob(glob, 'skip'), file, line: i + 1, used: 0 });
+      rules.push({ verb, glob, match: imageGlob(glob, verb), file, line: i + 1, used: 0 });
     } catch (err) {
       errors.push(`${where}: ${(err as Error).message}`);
     }
