@@ -6,8 +6,7 @@
  * with no alias after it, or a token out of place, is an error at its line
  * (docs/verify.md).
  */
-import { KobjLexer, type ConfigError } from './kobj-lex.js';
-import { mergeErrors } from './name-to-major.js';
+import { KobjLexer, LineErrors, nextToken, type ConfigError } from './kobj-lex.js';
 
 export interface AliasLine {
   driver: string;
@@ -28,20 +27,14 @@ type State = 'new' | 'driver' | 'driver-comma' | 'alias' | 'alias-comma';
 export function parseDriverAliases(text: string): DriverAliases {
   const lex = new KobjLexer(text, MAX_TOKEN);
   const entries: AliasLine[] = [];
-  const errors: ConfigError[] = [];
+  const errors = new LineErrors(lex);
+  const { fail } = errors;
   let state: State = 'new';
   let driver = '';
   let current = '';
-  let lineError = false;
-  const fail = (line: number, message: string) => {
-    if (!lineError) errors.push({ line, message });
-    lineError = true;
-  };
   for (;;) {
-    const tok = lex.next();
-    if (tok.kind === 'pound') {
-      lex.findEol();
-    } else if (tok.kind === 'name' || tok.kind === 'string') {
+    const tok = nextToken(lex);
+    if (tok.kind === 'name' || tok.kind === 'string') {
       if (state === 'new') [current, state] = [tok.value, 'driver'];
       else if (state === 'driver-comma' || state === 'alias-comma') {
         current += tok.value;
@@ -58,10 +51,10 @@ export function parseDriverAliases(text: string): DriverAliases {
       if (state === 'alias') entries.push({ driver, alias: current, line: tok.line });
       else if (state !== 'new') fail(tok.line, `driver "${current}" has no alias after it`);
       if (tok.kind === 'eof') break;
-      [state, lineError] = ['new', false];
+      state = 'new';
     } else {
       fail(tok.line, `unexpected "${tok.value}" (a line is: driver "alias" ...)`);
     }
   }
-  return { entries, errors: mergeErrors(lex.errors, errors) };
+  return { entries, errors: errors.all() };
 }

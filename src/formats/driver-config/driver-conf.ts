@@ -8,8 +8,7 @@
  * place, a spec cut off by the end of the file (its `;` missing)
  * (docs/verify.md).
  */
-import { KobjLexer, type ConfigError, type Token } from './kobj-lex.js';
-import { mergeErrors } from './name-to-major.js';
+import { KobjLexer, LineErrors, nextToken, type ConfigError, type Token } from './kobj-lex.js';
 
 export interface DriverConf {
   /** Specs read whole (node specs and global properties). */
@@ -59,14 +58,14 @@ interface Spec {
 }
 
 class ConfParser {
-  readonly errors: ConfigError[] = [];
-  private lineError = -1;
+  readonly errors: LineErrors;
 
-  constructor(readonly lex: KobjLexer) {}
+  constructor(readonly lex: KobjLexer) {
+    this.errors = new LineErrors(lex);
+  }
 
   fail(line: number, message: string): void {
-    if (this.lineError !== line) this.errors.push({ line, message });
-    this.lineError = line;
+    this.errors.fail(line, message);
   }
 
   /** One spec from its first NAME token to its `;`; undefined when the kernel drops it. */
@@ -141,9 +140,8 @@ export function parseDriverConf(text: string): DriverConf {
   const lex = new KobjLexer(text, MAX_TOKEN);
   const parser = new ConfParser(lex);
   let specs = 0;
-  for (let tok = lex.next(); tok.kind !== 'eof'; tok = lex.next()) {
-    if (tok.kind === 'pound') lex.findEol();
-    else if (tok.kind === 'newline') continue;
+  for (let tok = nextToken(lex); tok.kind !== 'eof'; tok = nextToken(lex)) {
+    if (tok.kind === 'newline') continue;
     else if (tok.kind !== 'name') parser.fail(tok.line, `unexpected "${tok.value}"`);
     else {
       const spec = parser.spec(tok);
@@ -155,5 +153,5 @@ export function parseDriverConf(text: string): DriverConf {
       else specs++;
     }
   }
-  return { specs, errors: mergeErrors(lex.errors, parser.errors) };
+  return { specs, errors: parser.errors.all() };
 }

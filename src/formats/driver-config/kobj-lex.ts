@@ -244,3 +244,32 @@ export function kobjValue(text: string): number | undefined {
   else return undefined;
   return complement ? ~value : sign * value;
 }
+
+/** A file's errors: one a line (the first found there), the lexer's first. */
+export class LineErrors {
+  private readonly byLine = new Map<number, ConfigError>();
+
+  constructor(private readonly lex: KobjLexer) {}
+
+  readonly fail = (line: number, message: string): void => {
+    if (!this.byLine.has(line)) this.byLine.set(line, { line, message });
+  };
+
+  /** Every error, in line order. */
+  all(): ConfigError[] {
+    const out = new Map<number, ConfigError>();
+    for (const e of [...this.lex.errors, ...this.byLine.values()])
+      if (!out.has(e.line)) out.set(e.line, e);
+    return [...out.values()].sort((a, b) => a.line - b.line);
+  }
+}
+
+/** The next token, comments skipped (`#` to the end of its line, the newline left). */
+export function nextToken(lex: KobjLexer): Token {
+  let tok = lex.next();
+  while (tok.kind === 'pound') {
+    lex.findEol();
+    tok = lex.next();
+  }
+  return tok;
+}

@@ -5,7 +5,7 @@
  * (decimal, `0x` hex or a leading-0 octal). Lines the kernel warns about
  * are errors at their own line, and give no entry (docs/verify.md).
  */
-import { KobjLexer, kobjValue, type ConfigError } from './kobj-lex.js';
+import { KobjLexer, kobjValue, LineErrors, nextToken, type ConfigError } from './kobj-lex.js';
 
 export interface MajorLine {
   driver: string;
@@ -25,20 +25,14 @@ const INT_MAX = 0x7fffffff;
 export function parseNameToMajor(text: string): NameToMajor {
   const lex = new KobjLexer(text, MAX_TOKEN);
   const entries: MajorLine[] = [];
-  const errors: ConfigError[] = [];
+  const errors = new LineErrors(lex);
+  const { fail } = errors;
   let state: 'new' | 'name' | 'value' | 'bind' = 'new';
   let driver = '';
   let major = 0;
-  let lineError = false;
-  const fail = (line: number, message: string) => {
-    if (!lineError) errors.push({ line, message });
-    lineError = true;
-  };
   for (;;) {
-    const tok = lex.next();
-    if (tok.kind === 'pound') {
-      lex.findEol();
-    } else if (tok.kind === 'name' || tok.kind === 'string') {
+    const tok = nextToken(lex);
+    if (tok.kind === 'name' || tok.kind === 'string') {
       if (state === 'new') [driver, state] = [tok.value, 'name'];
       else if (state === 'value') state = 'bind';
       else if (state === 'name')
@@ -61,17 +55,10 @@ export function parseNameToMajor(text: string): NameToMajor {
       if (state === 'value' || state === 'bind') entries.push({ driver, major, line: tok.line });
       else if (state === 'name') fail(tok.line, `"${driver}" has no major number`);
       if (tok.kind === 'eof') break;
-      [state, lineError] = ['new', false];
+      state = 'new';
     } else {
       fail(tok.line, `unexpected "${tok.value}" (a line is "driver major")`);
     }
   }
-  return { entries, errors: mergeErrors(lex.errors, errors) };
-}
-
-/** The lexer's errors and the parser's, one per line, in line order. */
-export function mergeErrors(...lists: ConfigError[][]): ConfigError[] {
-  const byLine = new Map<number, ConfigError>();
-  for (const list of lists) for (const e of list) if (!byLine.has(e.line)) byLine.set(e.line, e);
-  return [...byLine.values()].sort((a, b) => a.line - b.line);
+  return { entries, errors: errors.all() };
 }
