@@ -103,10 +103,18 @@ test(
         rest.every((f) => f.message.endsWith('109 manifest(s) of the image could not be read')),
     );
 
-    // The text report names each kind too.
+    // The text and markdown reports name each kind and finding too.
     const text = await runCli(args);
-    for (const want of ['driver-config', 'platform/i86pc/kernel/drv/amd64/dr', 'smf-dependency'])
-      assert.ok(text.stdout.includes(want), show(text));
+    const markdown = await runCli([...args, '--format', 'markdown']);
+    for (const out of [text, markdown]) {
+      for (const want of [
+        'driver-config',
+        'platform/i86pc/kernel/drv/amd64/dr',
+        'kernel/drv/amd64/usbecm',
+        'smf-dependency',
+      ])
+        assert.ok(out.stdout.includes(want), `${want}\n${show(out)}`);
+    }
     t.diagnostic(lines('driver-config').join('\n'));
   },
 );
