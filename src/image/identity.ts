@@ -36,16 +36,26 @@ export class IdentityTable {
     if (file) {
       try {
         const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-        for await (const line of lines) {
-          const fields = line.split(':');
-          if (fields.length < 3 || fields[0] === '' || line.startsWith('#')) continue;
-          const id = Number(fields[2]);
-          if (Number.isInteger(id) && id >= 0 && !names.has(fields[0])) names.set(fields[0], id);
-        }
+        for await (const line of lines) addLine(names, line);
       } catch {
         // An unreadable or absent file resolves no names; every owner then warns.
       }
     }
     return new IdentityTable(kind, names);
   }
+
+  /** The same from the text of such a file (read from an image). */
+  static fromText(kind: 'user' | 'group', text: string): IdentityTable {
+    const names = new Map<string, number>();
+    for (const line of text.split(/\r?\n/)) addLine(names, line);
+    return new IdentityTable(kind, names);
+  }
+}
+
+/** One `name:x:id:...` line into `names` (the first line for a name wins). */
+function addLine(names: Map<string, number>, line: string): void {
+  const fields = line.split(':');
+  if (fields.length < 3 || fields[0] === '' || line.startsWith('#')) return;
+  const id = Number(fields[2]);
+  if (Number.isInteger(id) && id >= 0 && !names.has(fields[0])) names.set(fields[0], id);
 }

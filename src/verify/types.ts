@@ -214,6 +214,40 @@ export interface VerifyReport {
     sizeDelta?: number;
   };
   notes: string[];
+  /** With a platform: what the driver-config check read (docs/verify.md). */
+  driverConfig?: DriverConfigSummary;
+  /** With a platform: what the SMF checks read (docs/verify.md). */
+  smf?: SmfSummary;
+}
+
+/** The driver configuration of the image, beyond the driver-config findings. */
+export interface DriverConfigSummary {
+  /** Driver modules the image ships (names under a drv/ directory of the module path). */
+  shippedDrivers: number;
+  /** Lines read from etc/name_to_major, etc/driver_aliases, etc/minor_perm; .conf files read. */
+  majors: number;
+  aliases: number;
+  minorPerms: number;
+  confFiles: number;
+  /** Drivers the configuration names that the image does not ship (normal: never findings). */
+  unshippedDrivers: number;
+  unshippedLines: number;
+  /** The first 1,000 of them, each with its lines as `file:line` (a .conf by its path), the first 50. */
+  unshipped: { driver: string; lines: string[]; moreLines?: number }[];
+}
+
+/** The SMF manifests of the image, beyond the smf-method and smf-dependency findings. */
+export interface SmfSummary {
+  /** XML manifests read under lib/svc/manifest/ and var/svc/manifest/. */
+  manifests: number;
+  /** Services they define. */
+  services: number;
+  /** exec_method commands checked (an absolute path), and the ones that need nothing (:true, :kill). */
+  methods: number;
+  keywords: number;
+  /** Commands not checked: shell syntax, or a command that is not an absolute path (the first 1,000). */
+  skippedCount: number;
+  skipped: { path: string; line: number; exec: string; why: string }[];
 }
 
 /** Free space of a UFS image, from its superblock. */

@@ -14,12 +14,12 @@ import type { LoadedManifest } from '../manifest/load.js';
 import type { SourceTag } from '../sources/search.js';
 import { UfsReader } from '../archive/ufs/read.js';
 import type { BootManifest } from '../formats/boot-manifest.js';
-import { collectCheck, emptyResult, MAX_FINDINGS } from './checks/collect.js';
+import { collectCheck, emptyResult, MAX_LISTED_FINDINGS } from './checks/collect.js';
 import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
 import { libraries, type ImageFile } from './checks/libraries.js';
 import type { ElfCandidates } from './ufs-content.js';
 import { brokenLinks, mayDangle } from './checks/links.js';
-import { BOOT_CHECKS, type BootContext } from './checks/boot.js';
+import { BOOT_CHECKS, bootNote, type BootContext, type BootDetails } from './checks/boot.js';
 import { stagedImage, stagedTreeOf, ufsImageView, type ImageView } from './image-view.js';
 import { readShipPolicy, type PolicyRule } from './checks/ship-policy.js';
 import { shadowed } from './checks/shadowed.js';
@@ -90,7 +90,10 @@ type LogsPart = Pick<
 };
 
 /** The platform's part of the report. */
-type PlatformPart = Pick<VerifyReport, 'content' | 'logMatches' | 'headroom' | 'diff'> & {
+type PlatformPart = Pick<
+  VerifyReport,
+  'content' | 'logMatches' | 'headroom' | 'diff' | 'driverConfig' | 'smf'
+> & {
   checks: CheckResult[];
   notes: string[];
   /** The boot_archive does not match its hash or manifest (always fails). */
@@ -129,7 +132,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
     unknownOwnerWarnings: logs.unknownOwnerWarnings,
     notes: [...logs.notes, ...placed, ...(platform?.notes ?? [])],
   };
-  for (const key of ['content', 'headroom', 'logMatches', 'diff'] as const) {
+  for (const key of ['content', 'headroom', 'logMatches', 'diff', 'driverConfig', 'smf'] as const) {
     if (platform?.[key] !== undefined) Object.assign(report, { [key]: platform[key] });
   }
   return { ...report, ...verdict(report, platform?.integrityFailed ?? false) };
@@ -339,6 +342,7 @@ async function platformPhase(
         content.hash?.ok === false,
       logMatches: matchLogs(summaries, content),
       ...(image.headroom ? { headroom: image.headroom } : {}),
+      ...image.details,
     };
     if (options.baseline && baseline) {
       const diffed = await diffPhase(options, options.baseline, baseline, current, platform);
@@ -499,7 +503,7 @@ function mergeKinds(checks: CheckResult[]): CheckResult[] {
     }
     into.checked += check.checked;
     into.findings += check.findings;
-    for (const f of check.listed) if (into.listed.length < MAX_FINDINGS) into.listed.push(f);
+    for (const f of check.listed) if (into.listed.length < MAX_LISTED_FINDINGS) into.listed.push(f);
     into.note ??= check.note;
   }
   return out;
@@ -591,6 +595,7 @@ const NOT_READ =
 interface ImagePart {
   checks: CheckResult[];
   headroom?: Headroom;
+  details: BootDetails;
 }
 
 /**
@@ -609,6 +614,7 @@ async function imageChecks(
   const { failOn } = inputs;
   const entries = inputs.manifest?.entries;
   const checks: CheckResult[] = [];
+  const details: BootDetails = {};
   if (!skipped(options, 'broken-link')) {
     const check = brokenLinks({
       tree: current.entries,
@@ -646,11 +652,11 @@ async function imageChecks(
       : staged
         ? () => Promise.resolve(staged.view)
         : undefined;
-    checks.push(...(await bootChecks(options, inputs, view, baseline)));
+    checks.push(...(await bootChecks(options, inputs, view, baseline, details)));
   } finally {
     await reader?.close();
   }
-  if (!figures || skipped(options, 'low-headroom')) return { checks };
+  if (!figures || skipped(options, 'low-headroom')) return { checks, details };
   const before = options.baseline
     ? await readHeadroom(join(dirname(options.baseline), BOOT_ARCHIVE)).catch(() => undefined)
     : undefined;
@@ -662,7 +668,7 @@ async function imageChecks(
   };
   const check = lowHeadroom(figures, archive, options.minFree, options.minFreeInodes);
   checks.push(...(await collectCheck(check, ['low-headroom'], failOn)));
-  return { checks, headroom };
+  return { checks, headroom, details };
 }
 
 /**
@@ -675,6 +681,7 @@ async function bootChecks(
   inputs: Inputs,
   view: (() => Promise<ImageView>) | undefined,
   baseline: BootManifest | undefined,
+  details: BootDetails,
 ): Promise<CheckResult[]> {
   const { failOn } = inputs;
   const specs = BOOT_CHECKS.filter((spec) => !skipped(options, spec.kinds[0]));
@@ -686,7 +693,11 @@ async function bootChecks(
       NOT_READ,
     );
   const image = await view();
-  const context: BootContext = { policy: inputs.policy, ...(baseline ? { baseline } : {}) };
+  const context: BootContext = {
+    policy: inputs.policy,
+    details,
+    ...(baseline ? { baseline } : {}),
+  };
   const checks: CheckResult[] = [];
   for (const spec of specs) {
     const also = spec.alsoYields ?? [];
@@ -697,5 +708,6 @@ async function bootChecks(
     );
     checks.push(...results.filter((r) => !also.includes(r.kind) || r.findings > 0));
   }
+  for (const c of checks) c.note ??= bootNote(c.kind, details);
   return checks;
 }

@@ -25,7 +25,9 @@ export async function runAction(name: string, body: () => Promise<void>): Promis
       core.setFailed(printable(failure.message));
     } else {
       if (failure.stack) core.debug(failure.stack);
-      core.setFailed(printable(`${name}: unexpected error (a bug, please report it): ${failure.message}`));
+      core.setFailed(
+        printable(`${name}: unexpected error (a bug, please report it): ${failure.message}`),
+      );
     }
   }
 }

@@ -17,7 +17,9 @@
  */
 import type { BootManifest } from '../../formats/boot-manifest.js';
 import type { ImageView } from '../image-view.js';
-import type { CheckKind } from '../types.js';
+import type { CheckKind, VerifyReport } from '../types.js';
+import { driverConfigCheck } from './driver-config.js';
+import { smfCheck } from './smf.js';
 import type { Check } from './collect.js';
 import type { PolicyRule } from './ship-policy.js';
 import { interpreters } from './interpreters.js';
@@ -28,7 +30,12 @@ import { setuidFiles } from './setuid.js';
 export interface BootContext {
   policy: readonly PolicyRule[];
   baseline?: BootManifest;
+  /** Where checks put what they read beyond their findings (the JSON report's parts). */
+  details?: BootDetails;
 }
+
+/** The report parts the boot checks fill (src/verify/types.ts). */
+export type BootDetails = Partial<Pick<VerifyReport, 'driverConfig' | 'smf'>>;
 
 export type BootCheck = (image: ImageView, context: BootContext) => Check;
 
@@ -47,4 +54,17 @@ export const BOOT_CHECKS: readonly BootCheckSpec[] = [
   { kinds: ['missing-interpreter'], check: interpreters },
   { kinds: ['isaexec'], check: isaexecLinks },
   { kinds: ['setuid'], check: setuidFiles, alsoYields: ['stale-policy'] },
+  { kinds: ['driver-config'], check: driverConfigCheck },
+  { kinds: ['smf-method', 'smf-dependency'], check: smfCheck },
 ];
+
+/** What a boot check read beyond its findings, for its line of the report (counts only). */
+export function bootNote(kind: CheckKind, details: BootDetails): string | undefined {
+  const d = details.driverConfig;
+  if (kind === 'driver-config' && d && d.unshippedDrivers > 0)
+    return `${d.unshippedDrivers} driver(s) the image does not ship have ${d.unshippedLines} configuration line(s): normal, listed in the JSON report (driverConfig)`;
+  const smf = details.smf;
+  if (kind === 'smf-method' && smf)
+    return `${smf.manifests} manifest(s), ${smf.methods} command(s) checked, ${smf.keywords} keyword method(s), ${smf.skippedCount} skipped (shell syntax or not an absolute path; listed in the JSON report, smf.skipped)`;
+  return undefined;
+}
