@@ -235,6 +235,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
         report.notes.push(`content not checked: ${report.content.skipped}`);
       await imageChecks(report, options, manifest, platform.archiveDir, current, failOn, elf);
       integrityFailed =
+        report.content.unreadable !== undefined ||
         report.content.mismatches.length > 0 ||
         report.content.missing.length > 0 ||
         (report.content.differences?.length ?? 0) > 0 ||
@@ -468,7 +469,8 @@ async function imageChecks(
     report.checks.push(...(await collectCheck(check, ['broken-link'], failOn)));
   }
   const archive = join(archiveDir, 'boot_archive');
-  const figures = await readHeadroom(archive);
+  // An image that does not read back (an integrity failure) is read no further.
+  const figures = report.content?.unreadable ? undefined : await readHeadroom(archive);
   if (!skipped(options, 'missing-library')) {
     const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
     if (!figures) {
