@@ -143,8 +143,6 @@ export class UfsReader {
     private readonly fh: FileHandle,
     readonly path: string,
     private readonly g: Geometry,
-    /** The image file's size: no read goes past it. */
-    private readonly fileSize: number,
   ) {}
 
   /** The file system's size in bytes (fs_size fragments), at most the file's. */
@@ -156,7 +154,7 @@ export class UfsReader {
   private readAt(buf: Buffer, position: number, what: string): Promise<void> {
     return readExact(this.fh, buf, position, () =>
       this.inconsistent(
-        `${what}: ${buf.length} bytes at offset ${position} are past the end of the image (${this.fileSize} bytes)`,
+        `${what}: ${buf.length} bytes at offset ${position} are past the end of the image file`,
       ),
     );
   }
@@ -175,7 +173,7 @@ export class UfsReader {
       const raw = Buffer.alloc(SBSIZE);
       await readExact(fh, raw, SBLOCK_OFFSET, () => bad('the superblock cannot be read whole'));
       const g = geometry(raw, fileSize, bad);
-      const reader = new UfsReader(fh, path, g, fileSize);
+      const reader = new UfsReader(fh, path, g);
       await reader.checkGroups(bad);
       return reader;
     } catch (err) {
