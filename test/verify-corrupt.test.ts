@@ -9,7 +9,7 @@
  * etc/passwd and etc/group.
  */
 import assert from 'node:assert/strict';
-import { truncate, writeFile } from 'node:fs/promises';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { UfsImageError, UfsReader } from '../src/archive/ufs/read.js';
 import type { VerifyReport } from '../src/verify/types.js';
@@ -46,20 +46,26 @@ async function verifyJson(p: FixturePlatform, extra: readonly string[] = []) {
 }
 
 /** The platform fails as integrity, naming why its boot_archive does not read back. */
-async function assertUnreadable(p: FixturePlatform, why: RegExp): Promise<void> {
+async function assertUnreadable(
+  p: FixturePlatform,
+  why: RegExp,
+  claim = /does not read back as UFS/,
+): Promise<void> {
   const { run, report } = await verifyJson(p, ['--fail-on', 'failed']);
   assert.equal(run.code, 1, show(run));
   assert.equal(report.verdict, 'fail');
   assert.ok(report.reasons.includes('integrity'), show(run));
-  assert.match(report.content?.unreadable ?? '', /does not read back as UFS/, show(run));
+  assert.match(report.content?.unreadable ?? '', claim, show(run));
   assert.match(report.content?.unreadable ?? '', why, show(run));
+  const library = report.checks.find((c) => c.kind === 'missing-library');
+  assert.match(library?.note ?? '', /does not read back/, show(run));
   assert.equal(report.logMatches?.[0]?.ok, true, 'the log names the crafted image: sealed');
   assert.equal(report.content?.hash?.ok, true, 'boot_archive.hash matches the crafted image');
   assert.doesNotMatch(run.stderr, /\n\s+at |internal error/, show(run));
   // The text report says it too, in its verdict line.
   const text = await runCli(['verify-manifest', ...p.args]);
   assert.equal(text.code, 1, show(text));
-  assert.match(text.stdout, /^verify-manifest: FAIL: the boot_archive does not read back as UFS/);
+  assert.match(text.stdout, /^verify-manifest: FAIL: the boot_archive does not read back/);
   assert.match(text.stdout, /^content: UNREADABLE: /m);
 }
 
@@ -107,6 +113,21 @@ for (const [what, field, value, why] of SUPERBLOCK) {
     },
   );
 }
+
+test('a UFS boot_archive the log says is hsfs, resealed, fails as integrity', async (t) => {
+  const p = await fixture(t);
+  const log = await readFile(p.log, 'utf8');
+  await writeFile(p.log, log.replace(/^# archive: ufs$/m, '# archive: hsfs'));
+  await assertUnreadable(p, /no ISO 9660 volume descriptor/, /the build log says hsfs/);
+});
+
+test('a UFS boot_archive carrying an ISO 9660 signature, resealed, fails as integrity (the log says ufs)', async (t) => {
+  const p = await fixture(t);
+  // Inside inode 0 (never used): the UFS still reads, but the image now claims hsfs.
+  await patch(p.archive, 0x8001, Buffer.from('CD001'));
+  await reseal(p);
+  await assertUnreadable(p, /is an ISO 9660 image/, /the build log says ufs/);
+});
 
 test('a truncated boot_archive, resealed, fails as integrity', async (t) => {
   const p = await fixture(t);
@@ -172,7 +193,6 @@ async function changeIds(
   from: number,
   to: number,
 ) {
-  const { readFile } = await import('node:fs/promises');
   const image = await readFile(p.archive);
   let changed = 0;
   for (const { offset } of await usedInodes(p.archive)) {

@@ -50,7 +50,7 @@ export function verdictLine(report: VerifyReport): string {
   for (const reason of report.reasons) {
     if (reason === 'integrity') {
       const c = report.content;
-      if (c?.unreadable) why.push('the boot_archive does not read back as UFS');
+      if (c?.unreadable) why.push('the boot_archive does not read back');
       if (c?.hash?.ok === false) why.push('boot_archive.hash does not match');
       const bad = (c?.mismatches.length ?? 0) + (c?.missing.length ?? 0);
       if (bad > 0) why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));

@@ -9,7 +9,7 @@ import { readBootManifest } from '../formats/boot-manifest.js';
 import { diffBootManifests } from './diff.js';
 import { readTwinFailures } from '../formats/jsonl-twin.js';
 import { MAX_LISTED, readBuildLog } from '../formats/build-log.js';
-import { checkContent, openPlatform, type UnpackLimit } from './platform.js';
+import { checkContent, claimedFormat, openPlatform, type UnpackLimit } from './platform.js';
 import { BUILDSTAMP_FILE } from '../formats/output-layout.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { SourceTag } from '../sources/search.js';
@@ -230,6 +230,7 @@ export async function verifyManifest(options: VerifyOptions): Promise<VerifyRepo
         platform,
         current,
         skipped(options, 'missing-library') ? undefined : elf,
+        await claimedFormat(options.logs),
       );
       if (report.content.skipped)
         report.notes.push(`content not checked: ${report.content.skipped}`);
@@ -475,7 +476,10 @@ async function imageChecks(
     const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
     if (!figures) {
       const results = kinds.map((kind) => emptyResult(kind, failOn));
-      for (const r of results) r.note = 'not checked: only a UFS boot_archive is read';
+      const note = report.content?.unreadable
+        ? 'not checked: the boot_archive does not read back'
+        : 'not checked: only a UFS boot_archive is read';
+      for (const r of results) r.note = note;
       report.checks.push(...results);
     } else {
       const reader = await UfsReader.open(archive);
