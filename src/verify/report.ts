@@ -51,6 +51,7 @@ export function verdictLine(report: VerifyReport): string {
   for (const reason of report.reasons) {
     if (reason === 'integrity') {
       const c = report.content;
+      if (c?.unreadable) why.push('the boot_archive does not read back');
       if (c?.hash?.ok === false) why.push('boot_archive.hash does not match');
       const bad = (c?.mismatches.length ?? 0) + (c?.missing.length ?? 0);
       if (bad > 0) why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));
@@ -173,7 +174,8 @@ export function formatText(report: VerifyReport): string {
       out.push(
         `boot_archive.hash: ${c.hash.ok ? 'OK' : `MISMATCH (file says ${c.hash.expected}, boot_archive is ${c.hash.actual})`}`,
       );
-    if (!c.skipped) out.push(`content: ${c.checked} files match their md5 (${c.method})`);
+    if (c.unreadable) out.push(`content: UNREADABLE: ${c.unreadable}`);
+    else if (!c.skipped) out.push(`content: ${c.checked} files match their md5 (${c.method})`);
     for (const m of c.mismatches)
       out.push(`  md5 mismatch: ${m.path}: manifest ${m.expected}, image ${m.actual}`);
     for (const m of c.missing) out.push(`  missing from the image: ${m}`);
@@ -320,9 +322,11 @@ function markdownWithLimit(report: VerifyReport, limit: number): string {
         `- boot_archive.hash: ${c.hash.ok ? 'OK' : `**mismatch** (${code(c.hash.expected)} vs ${code(c.hash.actual)})`}`,
       );
     out.push(
-      c.skipped
-        ? `- not checked: ${mdText(c.skipped)}`
-        : `- ${c.checked} files match their md5 (${mdText(c.method)})`,
+      c.unreadable
+        ? `- **unreadable**: ${code(c.unreadable)}`
+        : c.skipped
+          ? `- not checked: ${mdText(c.skipped)}`
+          : `- ${c.checked} files match their md5 (${mdText(c.method)})`,
     );
     out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
     out.push(

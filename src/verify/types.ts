@@ -64,6 +64,12 @@ export interface ContentCheck {
   hash?: { expected: string; actual: string; ok: boolean };
   /** Why content was not checked, when it was not. */
   skipped?: string;
+  /**
+   * Why the boot_archive does not read back as the format it claims (UFS:
+   * any boot_archive that is not hsfs): an `integrity` failure, whatever
+   * --fail-on says.
+   */
+  unreadable?: string;
 }
 
 /**

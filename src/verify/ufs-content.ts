@@ -15,26 +15,43 @@ import type { ContentCheck, ContentDifference } from './types.js';
 const TYPE_WORDS = { d: 'directory', f: 'file', s: 'symlink' } as const;
 
 /**
- * The manifest names owners, the image holds ids. Without the image's
- * passwd at hand, an owner name must map to one id across the whole image
- * (root to 0, a numeric name to itself): an entry whose id disagrees with
- * the rest of its name's entries is reported.
+ * The manifest names owners and groups, the image holds ids. A name is
+ * resolved through the image's own etc/passwd and etc/group (read from the
+ * image, see imageIds) where they list it: an entry whose id is not that
+ * one is reported, so a consistent change of an id on every inode is found.
+ * A name they do not list must map to one id across the whole image (root
+ * to 0, a numeric name to itself): an entry whose id disagrees with the
+ * rest of its name's entries is reported.
  */
 class NameIds {
   private readonly ids = new Map<string, { id: number; path: string }>();
 
-  constructor(private readonly field: 'owner' | 'group') {}
+  constructor(
+    private readonly field: 'owner' | 'group',
+    /** Names to ids from the image's etc/passwd (owner) or etc/group (group). */
+    private readonly table: ImageIds | undefined,
+  ) {}
+
+  private known(name: string): { id: number; path: string } | undefined {
+    if (/^\d+$/.test(name)) return { id: Number(name), path: '' };
+    const listed = this.table?.ids.get(name);
+    if (listed !== undefined) return { id: listed, path: this.table!.file };
+    return name === 'root' ? { id: 0, path: '' } : this.ids.get(name);
+  }
 
   check(name: string | undefined, id: number, path: string): ContentDifference | undefined {
     if (name === undefined) return undefined;
-    const fixed = /^\d+$/.test(name) ? Number(name) : name === 'root' ? 0 : undefined;
-    const known = fixed !== undefined ? { id: fixed, path: '' } : this.ids.get(name);
+    const known = this.known(name);
     if (!known) {
       this.ids.set(name, { id, path });
       return undefined;
     }
     if (known.id === id) return undefined;
-    const where = known.path ? ` (as ${known.path})` : '';
+    const where = !known.path
+      ? ''
+      : known.path === this.table?.file
+        ? ` (the image's ${known.path})`
+        : ` (as ${known.path})`;
     return {
       path,
       field: this.field,
@@ -42,6 +59,33 @@ class NameIds {
       actual: `${this.field === 'owner' ? 'uid' : 'gid'} ${id}`,
     };
   }
+}
+
+/** An etc/passwd or etc/group of the image: names to ids. */
+interface ImageIds {
+  file: string;
+  ids: Map<string, number>;
+}
+
+/** The most of an etc/passwd or etc/group read; a larger one is not used. */
+const MAX_ID_FILE = 1024 * 1024;
+
+/**
+ * Names to ids from the image's own `file` (etc/passwd, etc/group: the id
+ * is the third field of both); undefined when the image has no such
+ * regular file (the manifest's own md5 check covers its content).
+ */
+async function imageIds(reader: UfsReader, file: string): Promise<ImageIds | undefined> {
+  const entry = await reader.lookup(file);
+  if (entry?.type !== 'f' || entry.size > MAX_ID_FILE) return undefined;
+  const ids = new Map<string, number>();
+  const text = (await reader.read(entry, 0, entry.size)).toString('utf8');
+  for (const line of text.split('\n')) {
+    const [name, , id] = line.split(':');
+    if (!name || /^[+-]/.test(name) || id === undefined || !/^\d{1,10}$/.test(id)) continue;
+    if (!ids.has(name)) ids.set(name, Number(id));
+  }
+  return { file, ids };
 }
 
 /**
@@ -72,14 +116,23 @@ export async function checkUfsContent(
   const differences: ContentDifference[] = [];
   // An md5sum listing names files only: nothing else can be checked against it.
   const full = manifest.format === 'boot_archive.manifest';
-  const owners = new NameIds('owner');
-  const groups = new NameIds('group');
+  const owners = new NameIds('owner', full ? await imageIds(reader, 'etc/passwd') : undefined);
+  const groups = new NameIds('group', full ? await imageIds(reader, 'etc/group') : undefined);
   const seen = new Set<string>();
   const head = Buffer.alloc(HEAD);
   // The head comes from the md5 read when there is one, else from a read of its own.
-  const md5 = (entry: UfsEntry) => {
+  // A hard-linked file is hashed once, whatever number of names it has.
+  const linked = new Map<number, { md5: string; head: Buffer }>();
+  const md5 = async (entry: UfsEntry) => {
+    const known = linked.get(entry.inode);
+    if (known) {
+      known.head.copy(head);
+      return known.md5;
+    }
     head.fill(0);
-    return reader.md5(entry, head);
+    const digest = await reader.md5(entry, head);
+    if (entry.nlink > 1) linked.set(entry.inode, { md5: digest, head: Buffer.from(head) });
+    return digest;
   };
   const gather = async (entry: UfsEntry, hashed: boolean) => {
     if (!elf || entry.type !== 'f' || entry.size < 16) return;

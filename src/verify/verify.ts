@@ -8,7 +8,13 @@ import { readBootManifest } from '../formats/boot-manifest.js';
 import { diffBootManifests } from './diff.js';
 import { readTwinFailures } from '../formats/jsonl-twin.js';
 import { MAX_LISTED, readBuildLog } from '../formats/build-log.js';
-import { checkContent, openPlatform, type OpenedPlatform, type UnpackLimit } from './platform.js';
+import {
+  checkContent,
+  claimedFormat,
+  openPlatform,
+  type OpenedPlatform,
+  type UnpackLimit,
+} from './platform.js';
 import { BOOT_ARCHIVE, BOOT_ARCHIVE_MANIFEST, BUILDSTAMP_FILE } from '../formats/output-layout.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { SourceTag } from '../sources/search.js';
@@ -327,15 +333,21 @@ async function platformPhase(
       platform,
       current,
       skipped(options, 'missing-library') ? undefined : elf,
+      await claimedFormat(options.logs),
     );
     const notes = content.skipped ? [`content not checked: ${content.skipped}`] : [];
     const baseline = options.baseline ? await readBootManifest(options.baseline) : undefined;
-    const image = await imageChecks(options, inputs, platform.archiveDir, current, elf, baseline);
+    const unreadable = content.unreadable !== undefined;
+    const image = await imageChecks(options, inputs, platform.archiveDir, current, elf, {
+      baseline,
+      unreadable,
+    });
     const part: PlatformPart = {
       content,
       checks: image.checks,
       notes,
       integrityFailed:
+        unreadable ||
         content.mismatches.length > 0 ||
         content.missing.length > 0 ||
         (content.differences?.length ?? 0) > 0 ||
@@ -590,6 +602,8 @@ async function* ufsFiles(reader: UfsReader, elf: ElfCandidates): AsyncGenerator<
 
 const NOT_READ =
   'not checked: only a UFS boot_archive, or the staged tree an --archive none build keeps, is read';
+/** The note of the checks an unreadable boot_archive (an integrity failure) leaves undone. */
+const UNREADABLE = 'not checked: the boot_archive does not read back';
 
 /** What the image checks add to the report. */
 interface ImagePart {
@@ -609,8 +623,9 @@ async function imageChecks(
   archiveDir: string,
   current: BootManifest,
   elf: ElfCandidates,
-  baseline: BootManifest | undefined,
+  read: { baseline: BootManifest | undefined; unreadable: boolean },
 ): Promise<ImagePart> {
+  const { baseline } = read;
   const { failOn } = inputs;
   const entries = inputs.manifest?.entries;
   const checks: CheckResult[] = [];
@@ -624,11 +639,14 @@ async function imageChecks(
     checks.push(...(await collectCheck(check, ['broken-link'], failOn)));
   }
   const archive = join(archiveDir, BOOT_ARCHIVE);
-  const figures = await readHeadroom(archive);
+  // An image that does not read back (an integrity failure) is read no further.
+  const figures = read.unreadable ? undefined : await readHeadroom(archive);
   const reader = figures ? await UfsReader.open(archive) : undefined;
+  const notRead = read.unreadable ? UNREADABLE : NOT_READ;
   try {
     // Without a UFS boot_archive: the staged tree an --archive none build keeps, if any.
-    const tree = reader ? undefined : await stagedTreeOf(dirname(dirname(archiveDir)));
+    const tree =
+      reader || read.unreadable ? undefined : await stagedTreeOf(dirname(dirname(archiveDir)));
     const staged = tree
       ? await stagedImage(tree, entries, mayDangle(options.allowDangling))
       : undefined;
@@ -636,7 +654,7 @@ async function imageChecks(
       const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
       const files = reader ? ufsFiles(reader, elf) : staged?.files();
       if (!files) {
-        checks.push(...notChecked(kinds, failOn, NOT_READ));
+        checks.push(...notChecked(kinds, failOn, notRead));
       } else {
         const check = libraries({
           tree: current.entries,
@@ -652,7 +670,7 @@ async function imageChecks(
       : staged
         ? () => Promise.resolve(staged.view)
         : undefined;
-    checks.push(...(await bootChecks(options, inputs, view, baseline, details)));
+    checks.push(...(await bootChecks(options, inputs, view, baseline, details, notRead)));
   } finally {
     await reader?.close();
   }
@@ -682,6 +700,7 @@ async function bootChecks(
   view: (() => Promise<ImageView>) | undefined,
   baseline: BootManifest | undefined,
   details: BootDetails,
+  notRead: string,
 ): Promise<CheckResult[]> {
   const { failOn } = inputs;
   const specs = BOOT_CHECKS.filter((spec) => !skipped(options, spec.kinds[0]));
@@ -690,7 +709,7 @@ async function bootChecks(
     return notChecked(
       specs.flatMap((spec) => spec.kinds),
       failOn,
-      NOT_READ,
+      notRead,
     );
   const image = await view();
   const context: BootContext = {

@@ -82,6 +82,7 @@ export function reportFindings(report: VerifyReport): CommentFinding[] {
     allowed: f.allowed,
   }));
   const c = report.content;
+  if (c?.unreadable) out.push({ kind: 'integrity', path: 'boot_archive', message: c.unreadable });
   for (const m of c?.mismatches ?? []) {
     out.push({
       kind: 'integrity',

@@ -22,7 +22,11 @@
  *
  * Where the boot-time reader would loop or run off a buffer (a record
  * length of 0, a symlink text without a NUL in 512 bytes, a path over
- * MAXPATHLEN, a loop of symlinks), this one throws a UserError instead.
+ * MAXPATHLEN, a loop of symlinks), this one throws a UserError instead; so
+ * it does where a crafted superblock or inode would make it allocate or
+ * read without bound: a block size over MAXBSIZE's reach, a read past the
+ * end of the image (never the previous buffer's bytes), a file larger than
+ * the image. Long loops yield to the event loop (signals are handled).
  */
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -46,6 +50,11 @@ const SBLOCK = 16;
 const INODE_SIZE = 128;
 /** More symlinks than this in one lookup: a loop (the boot reader would spin). */
 const MAX_SYMLINKS = 40;
+/** The largest block a UFS may have (illumos's MAXBSIZE is 8192; FreeBSD's 65536). */
+const MAX_BSIZE = 65536;
+/** Reads between two yields to the event loop. */
+const YIELD_EVERY = 256;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The superblock fields the boot reader uses, unchecked. */
 interface BootFs {
@@ -77,11 +86,14 @@ interface BootInode {
 
 export class BootUfsReader {
   private readonly inodes = new Map<number, BootInode>();
+  private reads = 0;
 
   private constructor(
     private readonly fh: FileHandle,
     readonly path: string,
     private readonly fs: BootFs,
+    /** The image file's size: what the boot-time reader's device holds. */
+    private readonly deviceBytes: number,
   ) {}
 
   /** bufs_mountroot: the superblock at sector 16, its magic number, nothing else. */
@@ -92,9 +104,10 @@ export class BootUfsReader {
     } catch (err) {
       throw new UserError(`${path}: cannot open the UFS image: ${describeError(err)}`);
     }
+    const deviceBytes = (await fh.stat()).size;
     const sb = Buffer.alloc(SBSIZE_MAX);
-    await fh.read(sb, 0, SBSIZE_MAX, SBLOCK * DEV_BSIZE);
-    if (sb.readInt32LE(1372) !== FS_MAGIC) {
+    const { bytesRead } = await fh.read(sb, 0, SBSIZE_MAX, SBLOCK * DEV_BSIZE);
+    if (bytesRead < SBSIZE_MAX || sb.readInt32LE(1372) !== FS_MAGIC) {
       await fh.close();
       throw new UserError(`${path}: the boot-time reader finds no UFS magic number`);
     }
@@ -117,20 +130,33 @@ export class BootUfsReader {
       fpg: r(188),
       qfmask: Number(sb.readBigInt64LE(1348)),
     };
-    return new BootUfsReader(fh, path, fs);
+    const why = unusable(fs);
+    if (why) {
+      await fh.close();
+      throw new UserError(`${path}: the boot-time reader cannot use this superblock: ${why}`);
+    }
+    return new BootUfsReader(fh, path, fs, deviceBytes);
   }
 
   async close(): Promise<void> {
     await this.fh.close();
   }
 
-  /** diskread: `count` bytes at device block `blocknum` (DEV_BSIZE units). */
+  /**
+   * diskread: `count` bytes at device block `blocknum` (DEV_BSIZE units).
+   * Past the end of the image is an error (a device would fail the read).
+   */
   private async diskread(blocknum: number, count: number): Promise<Buffer> {
+    const at = blocknum * DEV_BSIZE;
+    if (count > MAX_BSIZE || at < 0 || at + count > this.deviceBytes)
+      throw new UserError(`${this.path}: the boot-time reader reads ${count} bytes at offset ${at}, outside the image`); // prettier-ignore
+    if (++this.reads % YIELD_EVERY === 0) await nextTurn();
     const buf = Buffer.alloc(count);
     let got = 0;
     while (got < count) {
-      const { bytesRead } = await this.fh.read(buf, got, count - got, blocknum * DEV_BSIZE + got);
-      if (bytesRead === 0) break;
+      const { bytesRead } = await this.fh.read(buf, got, count - got, at + got);
+      if (bytesRead === 0)
+        throw new UserError(`${this.path}: the boot-time reader's read at offset ${at} ends early`);
       got += bytesRead;
     }
     return buf;
@@ -200,6 +226,10 @@ export class BootUfsReader {
   private async dlook(dir: BootInode, name: string): Promise<number> {
     const { fs } = this;
     if ((dir.mode & IFMT) !== IFDIR || dir.size === 0 || name === '') return 0;
+    if (dir.size > this.deviceBytes)
+      throw new UserError(
+        `${this.path}: a directory of ${dir.size} bytes, more than the image holds`,
+      );
     const want = Buffer.from(name, 'latin1');
     let loc = 0;
     let block: Buffer | undefined;
@@ -272,6 +302,8 @@ export class BootUfsReader {
     if (ino === 0) throw new UserError(`${this.path}: the boot-time reader cannot find ${path}`);
     const ip = await this.openi(ino);
     const { fs } = this;
+    if (ip.size > this.deviceBytes)
+      throw new UserError(`${this.path}: ${path}: ${ip.size} bytes, more than the image holds`);
     for (let offset = 0; offset < ip.size;) {
       const lbn = Math.floor(offset / 2 ** fs.bshift);
       const size = this.blksize(ip, lbn);
@@ -288,4 +320,27 @@ export class BootUfsReader {
     for await (const part of this.content(path)) hash.update(part);
     return hash.digest('hex');
   }
+}
+
+/**
+ * Why the boot-time reader could not use these fields without allocating or
+ * looping beyond reason (it trusts them; we do not): undefined when it can.
+ */
+function unusable(fs: BootFs): string | undefined {
+  const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
+  if (!pow2(fs.bsize) || fs.bsize > MAX_BSIZE || fs.bsize < DEV_BSIZE)
+    return `block size ${fs.bsize}`;
+  if (!pow2(fs.fsize) || fs.fsize > fs.bsize || fs.fsize < DEV_BSIZE)
+    return `fragment size ${fs.fsize}`;
+  if (2 ** fs.bshift !== fs.bsize || fs.bmask !== ~(fs.bsize - 1))
+    return `block shift ${fs.bshift}`;
+  if (fs.fmask !== ~(fs.fsize - 1) || fs.qfmask !== fs.fsize - 1)
+    return `fragment mask ${fs.fmask}`;
+  if (fs.fsbtodb < 0 || 2 ** fs.fsbtodb * DEV_BSIZE !== fs.fsize) return `fsbtodb ${fs.fsbtodb}`;
+  if (fs.fragshift < 0 || 2 ** fs.fragshift !== fs.bsize / fs.fsize)
+    return `fragshift ${fs.fragshift}`;
+  if (fs.nindir !== fs.bsize / 4 || fs.inopb !== fs.bsize / INODE_SIZE)
+    return `nindir ${fs.nindir} / inopb ${fs.inopb}`;
+  if (fs.ipg < 1 || fs.fpg < 1) return `ipg ${fs.ipg} / fpg ${fs.fpg}`;
+  return undefined;
 }

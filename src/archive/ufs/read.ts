@@ -12,6 +12,8 @@ import {
   IFMT,
   IFREG,
   INODE_SIZE,
+  MAX_FILE_SIZE,
+  MAXPATHLEN,
   NDADDR,
   NIADDR,
   ROOTINO,
@@ -67,6 +69,26 @@ interface Geometry {
   sb: Superblock;
 }
 
+/**
+ * What the reader throws when the image is not a UFS it can read whole (as
+ * opposed to an I/O error): verify-manifest reports it as an `integrity`
+ * failure of the image (docs/verify.md).
+ */
+export class UfsImageError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UfsImageError';
+  }
+}
+
+/**
+ * Turns of a long loop between two yields to the event loop, so that SIGINT
+ * and SIGTERM are handled while a crafted image is read
+ * (docs/exit-codes.md, "Interrupted").
+ */
+const YIELD_EVERY = 256;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** A min-heap of paths in byte order. */
 class PathHeap {
   private readonly items: { path: string; ino: number }[] = [];
@@ -113,12 +135,29 @@ class PathHeap {
  */
 export class UfsReader {
   private readonly inodes = new Map<number, Dinode>();
+  /** Names met per inode, and the bytes the distinct inodes claim (see account()). */
+  private readonly names = new Map<number, number>();
+  private claimed = { used: 0, holes: 0 };
 
   private constructor(
     private readonly fh: FileHandle,
     readonly path: string,
     private readonly g: Geometry,
   ) {}
+
+  /** The file system's size in bytes (fs_size fragments), at most the file's. */
+  private get fsBytes(): number {
+    return this.g.size * this.g.fsize;
+  }
+
+  /** Reads `buf.length` bytes at `position`: a short read is an inconsistency, never old bytes. */
+  private readAt(buf: Buffer, position: number, what: string): Promise<void> {
+    return readExact(this.fh, buf, position, () =>
+      this.inconsistent(
+        `${what}: ${buf.length} bytes at offset ${position} are past the end of the image file`,
+      ),
+    );
+  }
 
   static async open(path: string): Promise<UfsReader> {
     let fh: FileHandle;
@@ -129,45 +168,13 @@ export class UfsReader {
     }
     try {
       const fileSize = (await fh.stat()).size;
-      const bad = (why: string) => new UserError(`${path}: not a readable UFS image: ${why}`);
+      const bad = (why: string) => new UfsImageError(`${path}: not a readable UFS image: ${why}`);
       if (fileSize < SBLOCK_OFFSET + FS_SBSIZE) throw bad(`only ${fileSize} bytes, no superblock`);
       const raw = Buffer.alloc(FS_SBSIZE);
-      await fh.read(raw, 0, FS_SBSIZE, SBLOCK_OFFSET);
-      const sb = decodeSuperblock(raw);
-      if (sb.magic !== FS_MAGIC)
-        throw bad(`no UFS magic number in the superblock (0x${(sb.magic! >>> 0).toString(16)})`);
-      const bsize = sb.bsize!;
-      const fsize = sb.fsize!;
-      const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
-      if (!pow2(bsize) || !pow2(fsize) || fsize < 512 || bsize < 4096 || bsize / fsize > 8)
-        throw bad(`block size ${bsize} / fragment size ${fsize}`);
-      const g: Geometry = {
-        bsize,
-        fsize,
-        fpg: sb.fpg!,
-        ipg: sb.ipg,
-        ncg: sb.ncg,
-        size: sb.size,
-        iblkno: sb.iblkno!,
-        cblkno: sb.cblkno!,
-        cgoffset: raw.readInt32LE(24),
-        cgmask: raw.readInt32LE(28),
-        nindir: bsize / 4,
-        sb,
-      };
-      if (g.ncg < 1 || g.ipg < 1 || g.fpg < 1 || g.size < 1 || g.size > g.ncg * g.fpg)
-        throw bad(
-          `inconsistent superblock (ncg ${g.ncg}, ipg ${g.ipg}, fpg ${g.fpg}, size ${g.size})`,
-        );
-      const needed = g.size * fsize;
-      if (fileSize < needed)
-        throw bad(`truncated: ${fileSize} bytes, the file system needs ${needed}`);
+      await readExact(fh, raw, SBLOCK_OFFSET, () => bad('the superblock cannot be read whole'));
+      const g = geometry(raw, fileSize, bad);
       const reader = new UfsReader(fh, path, g);
-      const magic = Buffer.alloc(8);
-      for (let c = 0; c < g.ncg; c++) {
-        await fh.read(magic, 0, 8, reader.cgstart(c) * fsize + g.cblkno * fsize);
-        if (magic.readInt32LE(4) !== CG_MAGIC) throw bad(`cylinder group ${c} has no magic number`);
-      }
+      await reader.checkGroups(bad);
       return reader;
     } catch (err) {
       await fh.close();
@@ -175,12 +182,29 @@ export class UfsReader {
     }
   }
 
+  /** Every cylinder group lies inside the file system and has its magic number. */
+  private async checkGroups(bad: (why: string) => UserError): Promise<void> {
+    const { g } = this;
+    const magic = Buffer.alloc(8);
+    const inodeFrags = Math.ceil((g.ipg * INODE_SIZE) / g.fsize);
+    for (let c = 0; c < g.ncg; c++) {
+      if (c % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+      const start = this.cgstart(c);
+      if (start < 0 || start + g.iblkno + inodeFrags > g.size)
+        throw bad(`cylinder group ${c} (fragment ${start}) lies outside the file system`);
+      await readExact(this.fh, magic, (start + g.cblkno) * g.fsize, () =>
+        bad(`cylinder group ${c} cannot be read`),
+      );
+      if (magic.readInt32LE(4) !== CG_MAGIC) throw bad(`cylinder group ${c} has no magic number`);
+    }
+  }
+
   private cgstart(c: number): number {
     return this.g.fpg * c + this.g.cgoffset * (c & ~this.g.cgmask);
   }
 
-  private inconsistent(why: string): UserError {
-    return new UserError(`${this.path}: inconsistent UFS image: ${why}`);
+  private inconsistent(why: string): UfsImageError {
+    return new UfsImageError(`${this.path}: inconsistent UFS image: ${why}`);
   }
 
   private async inode(ino: number): Promise<Dinode> {
@@ -191,10 +215,51 @@ export class UfsReader {
     const c = Math.floor(ino / g.ipg);
     const offset = (this.cgstart(c) + g.iblkno) * g.fsize + (ino % g.ipg) * INODE_SIZE;
     const buf = Buffer.alloc(INODE_SIZE);
-    await this.fh.read(buf, 0, INODE_SIZE, offset);
+    await this.readAt(buf, offset, `inode ${ino}`);
     const d = decodeDinode(buf, 0);
+    this.checkInode(d, ino);
     if ((d.mode & IFMT) === IFDIR) this.inodes.set(ino, d);
     return d;
+  }
+
+  /**
+   * An inode's own figures against the image's size, before anything is
+   * allocated or read for it: its size, the sectors it holds, its links.
+   */
+  private checkInode(d: Dinode, ino: number): void {
+    const fmt = d.mode & IFMT;
+    const what = `inode ${ino}`;
+    if (d.blocks < 0 || d.blocks * 512 > this.fsBytes)
+      throw this.inconsistent(`${what} holds ${d.blocks} sectors, more than the file system has`);
+    if (d.nlink < 1) throw this.inconsistent(`${what} has link count ${d.nlink}`);
+    if (d.size < 0 || d.size > MAX_FILE_SIZE)
+      throw this.inconsistent(`${what} has size ${d.size}, beyond what UFS allows`);
+    // A directory has no holes: its size is within the sectors it holds.
+    if (fmt === IFDIR && d.size > d.blocks * 512)
+      throw this.inconsistent(`directory ${what} has size ${d.size} in ${d.blocks} sectors`);
+    if (fmt === IFLNK && d.size >= MAXPATHLEN)
+      throw this.inconsistent(`symlink ${what} has size ${d.size} (MAXPATHLEN is ${MAXPATHLEN})`);
+    // Holes read as zeros: more of them than the file system's size is no image we wrote or read.
+    if (d.size > d.blocks * 512 + this.fsBytes)
+      throw this.inconsistent(`${what} has size ${d.size}, more than the file system holds`);
+  }
+
+  /**
+   * Counts one name of an inode: more names than its link count, or
+   * distinct inodes that together claim more sectors, or more holes, than
+   * the file system has, is an inconsistency. This bounds what one pass over
+   * the image reads (hard links aside) by twice the image's size.
+   */
+  private account(d: Dinode, ino: number): void {
+    const seen = (this.names.get(ino) ?? 0) + 1;
+    if (seen > d.nlink)
+      throw this.inconsistent(`inode ${ino} has more names than its link count (${d.nlink})`);
+    this.names.set(ino, seen);
+    if (seen > 1) return;
+    this.claimed.used += d.blocks * 512;
+    this.claimed.holes += Math.max(0, d.size - d.blocks * 512);
+    if (this.claimed.used > this.fsBytes || this.claimed.holes > this.fsBytes)
+      throw this.inconsistent(`the inodes claim more bytes than the file system has`);
   }
 
   /** The fragment address of logical block `lbn` of `d` (0 for a hole). */
@@ -217,12 +282,12 @@ export class UfsReader {
     let addr = d.ib[level];
     for (let l = level; l >= 0; l--) {
       if (addr === 0) return 0;
-      if (addr < 0 || addr >= g.size)
+      if (addr < 0 || addr + g.bsize / g.fsize > g.size)
         throw this.inconsistent(`inode ${ino}: block address ${addr}`);
       let block = cache.get(l);
       if (block?.addr !== addr) {
         block = { addr, buf: block?.buf ?? Buffer.alloc(g.bsize) };
-        await this.fh.read(block.buf, 0, g.bsize, addr * g.fsize);
+        await this.readAt(block.buf, addr * g.fsize, `inode ${ino}: indirect block ${addr}`);
         cache.set(l, block);
       }
       const per = g.nindir ** l;
@@ -242,7 +307,8 @@ export class UfsReader {
     const { g } = this;
     const end = Math.min(d.size, position + length);
     const cache = new Map<number, { addr: number; buf: Buffer }>();
-    for (let lbn = Math.floor(position / g.bsize); lbn * g.bsize < end; lbn++) {
+    for (let lbn = Math.floor(position / g.bsize), turn = 0; lbn * g.bsize < end; lbn++) {
+      if (++turn % YIELD_EVERY === 0) await nextTurn();
       const start = lbn * g.bsize;
       const from = Math.max(start, position);
       const to = Math.min(start + g.bsize, end);
@@ -251,10 +317,10 @@ export class UfsReader {
         yield Buffer.alloc(to - from);
         continue;
       }
-      if (frag < 0 || frag >= g.size)
+      if (frag < 0 || frag * g.fsize + (to - start) > this.fsBytes)
         throw this.inconsistent(`inode ${ino}: block address ${frag}`);
       const buf = Buffer.alloc(to - from);
-      await this.fh.read(buf, 0, buf.length, frag * g.fsize + (from - start));
+      await this.readAt(buf, frag * g.fsize + (from - start), `inode ${ino}: block ${lbn}`);
       yield buf;
     }
   }
@@ -265,31 +331,82 @@ export class UfsReader {
     return Buffer.concat(parts);
   }
 
-  private async directory(
-    d: Dinode,
-    ino: number,
-    withDots = false,
-  ): Promise<{ name: string; ino: number }[]> {
-    const data = await this.readAll(d, ino);
+  /**
+   * A directory's entries, read a block at a time (its size is checked
+   * against the sectors it holds, but is never read into memory whole).
+   */
+  private async directory(d: Dinode, ino: number): Promise<{ name: string; ino: number }[]> {
     const out: { name: string; ino: number }[] = [];
-    let off = 0;
-    while (off < data.length) {
-      const child = data.readUInt32LE(off);
-      const reclen = data.readUInt16LE(off + 4);
-      const namlen = data.readUInt16LE(off + 6);
-      if (
-        reclen < 8 ||
-        off + reclen > data.length ||
-        8 + namlen > reclen ||
-        (off % 512) + reclen > 512
-      )
-        throw this.inconsistent(`directory inode ${ino}: bad entry at offset ${off}`);
-      const name = data.toString('utf8', off + 8, off + 8 + namlen);
-      if (child !== 0 && (withDots || (name !== '.' && name !== '..')))
-        out.push({ name, ino: child });
-      off += reclen;
+    let base = 0;
+    for await (const data of this.content(d, ino)) {
+      // Blocks are read whole from offset 0, and an entry never crosses 512 bytes.
+      for (let off = 0; off < data.length;) {
+        const child = data.readUInt32LE(off);
+        const reclen = data.readUInt16LE(off + 4);
+        const namlen = data.readUInt16LE(off + 6);
+        if (
+          reclen < 8 ||
+          off + reclen > data.length ||
+          8 + namlen > reclen ||
+          (off % 512) + reclen > 512
+        )
+          throw this.inconsistent(`directory inode ${ino}: bad entry at offset ${base + off}`);
+        const name = data.toString('utf8', off + 8, off + 8 + namlen);
+        if (child !== 0 && name !== '.' && name !== '..') out.push({ name, ino: child });
+        off += reclen;
+      }
+      base += data.length;
     }
     return out;
+  }
+
+  /** What an inode is, as an entry of the image at `path`. */
+  private async entryOf(path: string, ino: number, d: Dinode): Promise<UfsEntry> {
+    const fmt = d.mode & IFMT;
+    const type = fmt === IFDIR ? 'd' : fmt === IFREG ? 'f' : fmt === IFLNK ? 's' : undefined;
+    if (!type)
+      throw this.inconsistent(`${path || '/'}: inode ${ino} has type 0${(fmt >> 12).toString(8)}`);
+    const entry: UfsEntry = {
+      path,
+      type,
+      mode: d.mode & 0o7777,
+      uid: d.uid,
+      gid: d.gid,
+      nlink: d.nlink,
+      size: d.size,
+      inode: ino,
+      blocks: d.blocks,
+      mtime: d.time,
+    };
+    if (type === 's') {
+      if (d.blocks === 0) {
+        // A fast symlink: the text is in the block pointers (not what illumos writes).
+        const raw = Buffer.alloc(60);
+        for (let i = 0; i < NDADDR; i++) raw.writeInt32LE(d.db[i], 4 * i);
+        for (let i = 0; i < NIADDR; i++) raw.writeInt32LE(d.ib[i], 48 + 4 * i);
+        entry.target = raw.toString('utf8', 0, Math.min(d.size, 60));
+      } else {
+        entry.target = (await this.readAll(d, ino)).toString('utf8');
+      }
+    }
+    return entry;
+  }
+
+  /**
+   * The entry at `path` (relative to the root), looked up directory by
+   * directory without following symlinks; undefined when there is none.
+   */
+  async lookup(path: string): Promise<UfsEntry | undefined> {
+    let ino = ROOTINO;
+    let d = await this.inode(ino);
+    for (const name of path.split('/').filter((n) => n !== '')) {
+      if ((d.mode & IFMT) !== IFDIR) return undefined;
+      const child = (await this.directory(d, ino)).find((c) => c.name === name);
+      if (!child) return undefined;
+      ino = child.ino;
+      d = await this.inode(ino);
+    }
+    return this.entryOf(path, ino, d);
   }
 
   /** Every entry of the image ('' is the root), paths in byte order. */
@@ -297,38 +414,13 @@ export class UfsReader {
     const heap = new PathHeap();
     heap.push({ path: '', ino: ROOTINO });
     const seenDirs = new Set<number>();
-    while (heap.size > 0) {
+    for (let turn = 1; heap.size > 0; turn++) {
+      if (turn % YIELD_EVERY === 0) await nextTurn();
       const { path, ino } = heap.pop();
       const d = await this.inode(ino);
-      const fmt = d.mode & IFMT;
-      const type = fmt === IFDIR ? 'd' : fmt === IFREG ? 'f' : fmt === IFLNK ? 's' : undefined;
-      if (!type)
-        throw this.inconsistent(
-          `${path || '/'}: inode ${ino} has type 0${(fmt >> 12).toString(8)}`,
-        );
-      const entry: UfsEntry = {
-        path,
-        type,
-        mode: d.mode & 0o7777,
-        uid: d.uid,
-        gid: d.gid,
-        nlink: d.nlink,
-        size: d.size,
-        inode: ino,
-        blocks: d.blocks,
-        mtime: d.time,
-      };
-      if (type === 's') {
-        if (d.blocks === 0) {
-          // A fast symlink: the text is in the block pointers (not what illumos writes).
-          const raw = Buffer.alloc(60);
-          for (let i = 0; i < NDADDR; i++) raw.writeInt32LE(d.db[i], 4 * i);
-          for (let i = 0; i < NIADDR; i++) raw.writeInt32LE(d.ib[i], 48 + 4 * i);
-          entry.target = raw.toString('utf8', 0, Math.min(d.size, 60));
-        } else {
-          entry.target = (await this.readAll(d, ino)).toString('utf8');
-        }
-      }
+      this.account(d, ino);
+      const entry = await this.entryOf(path, ino, d);
+      const { type } = entry;
       yield entry;
       if (type === 'd') {
         if (seenDirs.has(ino))
@@ -401,4 +493,74 @@ export class UfsReader {
   async close(): Promise<void> {
     await this.fh.close();
   }
+}
+
+/** Reads `buf.length` bytes at `position`; a short read throws `short()`. */
+async function readExact(
+  fh: FileHandle,
+  buf: Buffer,
+  position: number,
+  short: () => UserError,
+): Promise<void> {
+  for (let got = 0; got < buf.length;) {
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, position + got);
+    if (bytesRead === 0) throw short();
+    got += bytesRead;
+  }
+}
+
+/**
+ * The superblock's geometry, each figure checked against the others and
+ * the image file's size before anything is read or allocated from it.
+ */
+function geometry(raw: Buffer, fileSize: number, bad: (why: string) => UserError): Geometry {
+  const sb = decodeSuperblock(raw);
+  if (sb.magic !== FS_MAGIC)
+    throw bad(`no UFS magic number in the superblock (0x${(sb.magic! >>> 0).toString(16)})`);
+  const bsize = sb.bsize!;
+  const fsize = sb.fsize!;
+  const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
+  if (
+    !pow2(bsize) ||
+    !pow2(fsize) ||
+    fsize < 512 ||
+    bsize < 4096 ||
+    bsize > 65536 ||
+    bsize / fsize > 8
+  )
+    throw bad(`block size ${bsize} / fragment size ${fsize}`);
+  const g: Geometry = {
+    bsize,
+    fsize,
+    fpg: sb.fpg!,
+    ipg: sb.ipg,
+    ncg: sb.ncg,
+    size: sb.size,
+    iblkno: sb.iblkno!,
+    cblkno: sb.cblkno!,
+    cgoffset: raw.readInt32LE(24),
+    cgmask: raw.readInt32LE(28),
+    nindir: bsize / 4,
+    sb,
+  };
+  const inconsistent = () =>
+    bad(`inconsistent superblock (ncg ${g.ncg}, ipg ${g.ipg}, fpg ${g.fpg}, size ${g.size})`);
+  // Every group starts inside the file system, and holds its inodes.
+  if (g.ncg < 1 || g.ipg < 1 || g.fpg < 1 || g.size < 1 || g.size > g.ncg * g.fpg)
+    throw inconsistent();
+  if ((g.ncg - 1) * g.fpg >= g.size) throw inconsistent();
+  const needed = g.size * fsize;
+  if (fileSize < needed) throw bad(`truncated: ${fileSize} bytes, the file system needs ${needed}`);
+  const inodeFrags = Math.ceil((g.ipg * INODE_SIZE) / fsize);
+  if (
+    g.cblkno < 0 ||
+    g.iblkno < 0 ||
+    (g.cblkno + 1) * fsize > g.fpg * fsize ||
+    g.iblkno + inodeFrags > g.fpg ||
+    g.ncg * g.ipg > 2 ** 31
+  )
+    throw bad(
+      `inconsistent superblock (cblkno ${g.cblkno}, iblkno ${g.iblkno}, ipg ${g.ipg}, fpg ${g.fpg})`,
+    );
+  return g;
 }
