@@ -33,6 +33,7 @@ import { describeError, UserError } from '../util/errors.js';
 import { which } from '../util/which.js';
 import { VERSION } from '../version.js';
 import { lockWorkspace } from './lock.js';
+import { failOnStall } from './stall.js';
 import {
   findGnuMake,
   mailMsgPath,
@@ -170,6 +171,8 @@ interface Run {
   backend: CacheBackend;
   /** A cache service error: a warning, or with failOnCacheError the end of the build. */
   cacheError: (what: string, err: unknown) => void;
+  /** What the build is doing now, for the message of a build that stalls (src/world/stall.ts). */
+  progress: { phase: string };
 }
 
 /** What restoreCache found: the proto as it is now and what it was built from. */
@@ -421,6 +424,7 @@ async function runStages(
       commands.illumos[0] = await nightlyCommand(commands.illumos[0], run.env);
     }
     const log = join(ws.logDir, `${stage}.${buildstamp}.log`);
+    run.progress.phase = `running stage ${stage}`;
     options.onStageStart?.(stage, log);
     const started = performance.now();
     const failed = await runStageCommands(commands[stage], log, {
@@ -447,7 +451,9 @@ async function saveCache(run: Run, key: string): Promise<SaveStatus> {
   const { backend } = run;
   if (backend.name === 'none') return 'no cache';
   try {
+    run.progress.phase = 'packing the proto into a cache entry';
     await packEntry(run.ws.proto, [...STAMP_NAMES, KEY_INPUTS_FILE], backend.stagingFile);
+    run.progress.phase = `saving the cache entry (${backend.name})`;
     await backend.save(key);
     run.info(`proto cache: saved ${key} (${backend.name})`);
     return 'saved';
@@ -475,7 +481,8 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
   await mkdir(ws.stateDir, { recursive: true });
   const lock = await lockWorkspace(join(ws.workspace, '.build-world.lock'), warn);
   const stagingDir = join(ws.workspace, '.build-world-cache');
-  try {
+  const progress = { phase: 'computing the proto cache key' };
+  const work = async (): Promise<BuildWorldResult> => {
     const inputs = await computeKeyInputs(ws, salt, env);
     const key = cacheKey(inputs);
     const keyInputsFile = join(ws.stateDir, KEY_INPUTS_FILE);
@@ -488,8 +495,9 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
       if (options.failOnCacheError) throw new UserError(`${message} (fail-on-cache-error is true)`);
       warn(`${message}; going on without it`);
     };
-    const run: Run = { options, env, info, warn, ws, backend, cacheError };
+    const run: Run = { options, env, info, warn, ws, backend, cacheError, progress };
 
+    progress.phase = 'restoring the proto cache';
     const restored = await restoreCache(run, key, inputs, keyInputsFile);
     const { cacheHit, base, baseName } = restored;
     const changes = base && !cacheHit ? describeChanges(base, inputs) : [];
@@ -520,8 +528,13 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
     }
 
     const stages = await runStages(run, inputs, restored, buildstamp);
+    progress.phase = `writing ${keyInputsFile}`;
     await recordKeyInputs(keyInputsFile, inputs);
     return result(stages, await saveCache(run, key));
+  };
+  try {
+    // A build whose awaited work can never finish ends with a message too (src/world/stall.ts).
+    return await failOnStall(work(), 'build-world', () => progress.phase);
   } finally {
     await rm(stagingDir, { recursive: true, force: true });
     await lock.release();
