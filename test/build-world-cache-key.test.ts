@@ -8,12 +8,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { chmod, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { REPO_ROOT } from './helpers/paths.js';
 import { runCli, scratchDir, type CliRun } from './helpers/cli.js';
-import { freshRunner, illumosPath, makeWorldWorkspace, snapshot } from './helpers/world.js';
+import {
+  commitAll,
+  freshRunner,
+  illumosPath,
+  makeWorldWorkspace,
+  snapshot,
+} from './helpers/world.js';
 
 async function world(t: TestContext) {
   const dir = await scratchDir(t);
@@ -32,14 +38,16 @@ async function world(t: TestContext) {
 
 const ok = (run: CliRun) => assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
 
+const keyOf = (run: CliRun) => /proto cache key: (\S+)/.exec(run.stdout)?.[1];
+
 /**
  * An untracked GNUmakefile in projects/illumos-extra: GNU make reads it
  * before Makefile, so it adds to (or replaces) what the tracked Makefile installs.
  */
-async function untrackedGnuMakefile(ws: string, rules: string): Promise<void> {
+async function untrackedGnuMakefile(ws: string, rules: string, include = true): Promise<void> {
   await writeFile(
     join(ws, 'projects', 'illumos-extra', 'GNUmakefile'),
-    `include Makefile\n${rules}`,
+    `${include ? 'include Makefile\n' : ''}${rules}`,
   );
 }
 
@@ -95,4 +103,146 @@ test('a build whose awaited work can never finish ends with a message naming its
   // A promise that settles is passed through untouched.
   const { failOnStall } = (await import(stall)) as typeof import('../src/world/stall.js');
   assert.equal(await failOnStall(Promise.resolve(7), 'x', () => 'y'), 7);
+});
+
+test('stand-in illumos host, local cache: an untracked GNUmakefile in projects/illumos-extra (make reads it first) that installs another usr/bin/bash is a new key, named in the log; a clean runner then restores the clean proto, not the poisoned one', async (t) => {
+  const w = await world(t);
+  const clean = await w.run();
+  ok(clean);
+  const cleanKey = keyOf(clean);
+  const cleanProto = await snapshot(join(w.ws, 'proto'));
+  assert.equal(cleanProto.get('usr/bin/bash'), '#!/bin/sh\necho bash\n');
+
+  // A poisoned job: same commits, one untracked file.
+  await freshRunner(w.ws);
+  await untrackedGnuMakefile(
+    w.ws,
+    'install:\n\tmkdir -p $(DESTDIR)/usr/bin $(DESTDIR)/usr/share/doc/bash\n' +
+      '\tcp bash/README $(DESTDIR)/usr/share/doc/bash/README\n' +
+      '\tprintf "#!/bin/sh\\necho pwned\\n" > $(DESTDIR)/usr/bin/bash\n' +
+      '\tchmod 755 $(DESTDIR)/usr/bin/bash\n.PHONY: install\n',
+    false,
+  );
+  const poisoned = await w.run();
+  ok(poisoned);
+  const poisonedKey = keyOf(poisoned);
+  assert.ok(poisonedKey && cleanKey);
+  assert.notEqual(poisonedKey, cleanKey, 'the untracked GNUmakefile is in the key');
+  assert.match(
+    poisoned.stdout,
+    /^projects\/illumos-extra has 1 untracked file git does not ignore, built and keyed with it: "GNUmakefile"$/m,
+  );
+  assert.match(
+    poisoned.stdout,
+    /: illumos-extra has 1 untracked file not ignored by git now$/m,
+    'the change is said',
+  );
+  assert.equal(
+    (await snapshot(join(w.ws, 'proto'))).get('usr/bin/bash'),
+    '#!/bin/sh\necho pwned\n',
+  );
+  const inputs = JSON.parse(await readFile(join(w.ws, 'cache-key-inputs.json'), 'utf8')) as {
+    'illumos-extra': { untracked?: { files: number; sha256: string } };
+  };
+  assert.equal(inputs['illumos-extra'].untracked?.files, 1);
+  assert.match(inputs['illumos-extra'].untracked?.sha256 ?? '', /^[0-9a-f]{64}$/);
+
+  // A clean runner: the clean key, restored from the clean entry.
+  await rm(join(w.ws, 'projects', 'illumos-extra', 'GNUmakefile'));
+  await freshRunner(w.ws);
+  const restored = await w.run();
+  ok(restored);
+  assert.equal(keyOf(restored), cleanKey);
+  assert.match(restored.stdout, new RegExp(`cache hit: restored ${cleanKey} into `));
+  assert.deepEqual(await snapshot(join(w.ws, 'proto')), cleanProto);
+
+  // What the untracked file says counts, not only that it is there.
+  await untrackedGnuMakefile(w.ws, '# nothing more\n');
+  const first = keyOf(await w.run());
+  await untrackedGnuMakefile(w.ws, '# nothing more, said otherwise\n');
+  const second = await w.run();
+  ok(second);
+  assert.notEqual(keyOf(second), first);
+  assert.match(
+    second.stdout,
+    /: illumos-extra untracked files changed \(1 untracked file not ignored by git\)$/m,
+  );
+  // What git ignores (build output) is not an input.
+  await writeFile(join(w.ws, 'projects', 'illumos-extra', '.gitignore'), '/bash/*.o\n');
+  await writeFile(join(w.ws, 'projects', 'illumos-extra', 'bash', 'bash.o'), 'object');
+  commitAll(join(w.ws, 'projects', 'illumos-extra'), 'ignore objects');
+  const withIgnored = keyOf(await w.run());
+  await writeFile(join(w.ws, 'projects', 'illumos-extra', 'bash', 'other.o'), 'object');
+  assert.equal(keyOf(await w.run()), withIgnored);
+});
+
+/** Replaces the workspace's compiler stand-in by one whose --version says two lines, the second from a file. */
+async function twoLineCompiler(ws: string): Promise<string> {
+  const second = join(ws, 'tools', 'gcc-second-line');
+  await writeFile(second, 'Configured with: --enable-languages=c\n');
+  await writeFile(
+    join(ws, 'tools', 'gcc'),
+    `#!/bin/sh\n[ "$1" = --version ] || exit 1\necho "gcc (stand-in) 10.4.0"\ncat ${JSON.stringify(second)}\n`,
+  );
+  await chmod(join(ws, 'tools', 'gcc'), 0o755);
+  return second;
+}
+
+test('stand-in illumos host: the whole --version output of each compiler is in the key, not its first line only', async (t) => {
+  const w = await world(t);
+  const second = await twoLineCompiler(w.ws);
+  const before = await w.run();
+  ok(before);
+  const inputs = JSON.parse(await readFile(join(w.ws, 'cache-key-inputs.json'), 'utf8')) as {
+    compilers: Record<string, string>;
+  };
+  const [gcc] = Object.entries(inputs.compilers);
+  assert.match(gcc[0], /^gcc10,\S+\/tools\/gcc,gnu$/);
+  assert.equal(gcc[1], 'gcc (stand-in) 10.4.0\nConfigured with: --enable-languages=c');
+
+  await writeFile(second, 'Configured with: --enable-languages=c --with-evil-specs\n');
+  const after = await w.run();
+  ok(after);
+  assert.notEqual(keyOf(after), keyOf(before));
+  assert.match(
+    after.stdout,
+    /compiler gcc10 \(\S+\/tools\/gcc\) changed \(its --version output differs after its first line\)/,
+  );
+  assert.deepEqual(
+    [...after.stdout.matchAll(/^stage (\S+): built/gm)].map((m) => m[1]),
+    ['illumos', 'illumos-extra', 'src'],
+  );
+});
+
+test('stand-in illumos host: the build environment nightly, illumos.sh and make read is in the key (listed in cache-key-inputs.json); job counts and unrelated variables are not', async (t) => {
+  const w = await world(t);
+  const base = await w.run({ UNRELATED_VARIABLE: 'a' });
+  ok(base);
+  const keyed = (await readFile(join(w.ws, 'cache-key-inputs.json'), 'utf8')).toString();
+  const env = (JSON.parse(keyed) as { env: Record<string, string> }).env;
+  assert.equal(env.PATH, illumosPath(), 'PATH (make and the stages find their tools on it)');
+  assert.equal(env.UNRELATED_VARIABLE, undefined);
+
+  for (const [name, value] of [
+    ['CW_NO_SHADOW', '1'], // cw(1ONBLD)
+    ['__GNUC', '""'],
+    ['ONBLD_TOOLS', '/opt/onbld'],
+    ['MAKEFILES', '/tmp/evil.mk'], // GNU make reads these before any makefile
+    ['LD_PRELOAD', '/tmp/evil.so'],
+    ['GATE', 'other'], // set by illumos.sh: its environment value is keyed too
+    ['NIGHTLY_OPTIONS', '-nCDAlmprt'],
+  ]) {
+    const run = await w.run({ UNRELATED_VARIABLE: 'a', [name]: value });
+    ok(run);
+    assert.notEqual(keyOf(run), keyOf(base), name);
+    assert.match(run.stdout, new RegExp(`build environment: (.*, )?${name} set`), name);
+    const listed = JSON.parse(await readFile(join(w.ws, 'cache-key-inputs.json'), 'utf8')) as {
+      env: Record<string, string>;
+    };
+    assert.equal(listed.env[name], value, `${name} is listed in cache-key-inputs.json`);
+  }
+  // Back to the base environment: the same key again; job counts and other variables change nothing.
+  const same = await w.run({ UNRELATED_VARIABLE: 'b', MAX_JOBS: '64', DMAKE_MAX_JOBS: '64' });
+  ok(same);
+  assert.equal(keyOf(same), keyOf(base));
 });

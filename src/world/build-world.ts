@@ -8,7 +8,8 @@ import { access, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CacheBackendError, type CacheBackend, type RestoredEntry } from '../cache/backend.js';
 import { EntryRejected, installEntry, packEntry, unpackEntry } from '../cache/entry.js';
-import { projectState } from '../cache/git-state.js';
+import { buildEnvironment } from '../cache/build-env.js';
+import { projectState, untrackedFiles } from '../cache/git-state.js';
 import {
   cacheKey,
   canonicalJson,
@@ -228,6 +229,38 @@ async function readWorkspace(options: BuildWorldOptions, env: NodeJS.ProcessEnv)
   } satisfies Workspace;
 }
 
+/** A file name for a log line: quoted, control and bidi characters escaped (JSON's and \\u{...}). */
+const shownName = (name: string) =>
+  JSON.stringify(name).replace(
+    /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  );
+
+/** How many untracked file names a project's log line shows. */
+const UNTRACKED_SHOWN = 10;
+
+/**
+ * Says which untracked, not ignored files of each project the key covers:
+ * they are built like tracked ones (a GNUmakefile make reads first), so the
+ * log names them.
+ */
+async function reportUntracked(ws: Workspace, info: (message: string) => void): Promise<void> {
+  for (const [label, dir] of [
+    ['projects/illumos', ws.illumosDir],
+    ['projects/illumos-extra', ws.extraDir],
+  ]) {
+    const paths = await untrackedFiles(dir);
+    if (paths.length === 0) continue;
+    const shown = paths.slice(0, UNTRACKED_SHOWN).map(shownName);
+    const more =
+      paths.length > UNTRACKED_SHOWN ? ` and ${paths.length - UNTRACKED_SHOWN} more` : '';
+    info(
+      `${label} has ${paths.length} untracked file${paths.length === 1 ? '' : 's'} git does not ` +
+        `ignore, built and keyed with it: ${shown.join(', ')}${more}`,
+    );
+  }
+}
+
 /** Every input of the world build, the document the cache key is the hash of. */
 async function computeKeyInputs(
   ws: Workspace,
@@ -235,7 +268,7 @@ async function computeKeyInputs(
   env: NodeJS.ProcessEnv,
 ): Promise<KeyInputs> {
   const compilers: Record<string, string> = {};
-  for (const c of compilersOf(ws.illumosVars)) {
+  for (const c of compilersOf(ws.illumosVars, true)) {
     compilers[c.spec] = await compilerVersion(c.path, env);
   }
   return {
@@ -248,6 +281,7 @@ async function computeKeyInputs(
     // Without MAX_JOBS and DMAKE_MAX_JOBS: runners with other CPU counts share entries.
     'illumos.sh': await hashIllumosSh(ws.illumosSh),
     compilers,
+    env: buildEnvironment(env, new Set(ws.illumosVars.vars.keys())),
   };
 }
 
@@ -484,6 +518,7 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
   const progress = { phase: 'computing the proto cache key' };
   const work = async (): Promise<BuildWorldResult> => {
     const inputs = await computeKeyInputs(ws, salt, env);
+    await reportUntracked(ws, info);
     const key = cacheKey(inputs);
     const keyInputsFile = join(ws.stateDir, KEY_INPUTS_FILE);
     info(`proto cache key: ${key}`);

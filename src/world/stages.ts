@@ -42,6 +42,8 @@ export function stageInputs(stage: StageName, inputs: KeyInputs): string {
         // The hash without MAX_JOBS/DMAKE_MAX_JOBS (hashIllumosSh): a job count is no input.
         'illumos.sh': inputs['illumos.sh'],
         compilers: inputs.compilers,
+        // Read by every stage; the first one rebuilt reruns those after it.
+        env: inputs.env,
       });
     case 'illumos-extra':
       return canonicalJson({
