@@ -8,7 +8,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  link,
+  mkdir,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { REPO_ROOT } from './helpers/paths.js';
@@ -142,9 +152,10 @@ test('stand-in illumos host, local cache: an untracked GNUmakefile in projects/i
     '#!/bin/sh\necho pwned\n',
   );
   const inputs = JSON.parse(await readFile(join(w.ws, 'cache-key-inputs.json'), 'utf8')) as {
-    'illumos-extra': { untracked?: { files: number; sha256: string } };
+    'illumos-extra': { untracked?: { files: number; sha256: string; names: string[] } };
   };
   assert.equal(inputs['illumos-extra'].untracked?.files, 1);
+  assert.deepEqual(inputs['illumos-extra'].untracked?.names, ['GNUmakefile']);
   assert.match(inputs['illumos-extra'].untracked?.sha256 ?? '', /^[0-9a-f]{64}$/);
 
   // A clean runner: the clean key, restored from the clean entry.
@@ -245,4 +256,52 @@ test('stand-in illumos host: the build environment nightly, illumos.sh and make 
   const same = await w.run({ UNRELATED_VARIABLE: 'b', MAX_JOBS: '64', DMAKE_MAX_JOBS: '64' });
   ok(same);
   assert.equal(keyOf(same), keyOf(base));
+});
+
+test('a cache entry packs what node-tar deadlocked on (a file hard-linked from 14 other directories), long names and link texts (pax), setuid modes; GNU tar reads it back as the same tree, hard links kept', async (t) => {
+  const dir = await scratchDir(t);
+  const proto = join(dir, 'proto');
+  for (let i = 0; i < 20; i++) {
+    await mkdir(join(proto, `dir${String(i).padStart(3, '0')}`), { recursive: true });
+    await writeFile(join(proto, `dir${String(i).padStart(3, '0')}`, 'file.txt'), `content-${i}`);
+  }
+  const source = join(proto, 'dir000', 'hardlink-source.txt');
+  await writeFile(source, 'I am the link target');
+  for (let i = 1; i < 15; i++)
+    await link(source, join(proto, `dir${String(i).padStart(3, '0')}`, 'hardlink.txt'));
+  const deep = join(proto, 'x'.repeat(90), 'y'.repeat(90));
+  await mkdir(deep, { recursive: true });
+  await writeFile(join(deep, 'long-name.txt'), 'deep');
+  await symlink(`../${'z'.repeat(150)}/target`, join(proto, 'long-link'));
+  await writeFile(join(proto, 'setuid'), '#!/bin/sh\n');
+  await chmod(join(proto, 'setuid'), 0o4755);
+  await writeFile(join(dir, '0-livesrc-stamp'), 'stamp\n');
+  await writeFile(join(dir, 'cache-key-inputs.json'), '{}\n');
+
+  const { packEntry } = (await import(
+    join(REPO_ROOT, 'build', 'src', 'cache', 'entry.js')
+  )) as typeof import('../src/cache/entry.js');
+  const entry = join(dir, 'entry.tgz');
+  await packEntry(proto, ['0-livesrc-stamp', 'cache-key-inputs.json'], entry);
+
+  const listing = spawnSync('tar', ['tvzf', entry], { encoding: 'utf8' });
+  assert.equal(listing.status, 0, listing.stderr);
+  const links = listing.stdout.split('\n').filter((l) => l.startsWith('h'));
+  assert.equal(links.length, 14, 'one file, 14 link members');
+  assert.match(
+    listing.stdout,
+    new RegExp(`proto/${'x'.repeat(90)}/${'y'.repeat(90)}/long-name\\.txt`),
+  );
+  assert.match(listing.stdout, new RegExp(`proto/long-link -> \\.\\./${'z'.repeat(150)}/target`));
+  assert.match(listing.stdout, /^-rwsr-xr-x .* proto\/setuid$/m);
+
+  const out = join(dir, 'out');
+  await mkdir(out);
+  const extracted = spawnSync('tar', ['xzf', entry, '-C', out], { encoding: 'utf8' });
+  assert.equal(extracted.status, 0, extracted.stderr);
+  assert.deepEqual(await snapshot(join(out, 'proto')), await snapshot(proto));
+  assert.equal(
+    (await stat(join(out, 'proto', 'dir014', 'hardlink.txt'))).ino,
+    (await stat(join(out, 'proto', 'dir000', 'hardlink-source.txt'))).ino,
+  );
 });

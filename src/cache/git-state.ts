@@ -19,20 +19,24 @@ export interface ProjectState {
   changes?: string;
   /**
    * The untracked files git does not ignore, when there are any: how many,
-   * and the sha256 of their paths, types, modes and contents (a nested
-   * repository by its own files). What a build leaves behind is ignored
+   * the sha256 of their paths, types, modes and contents (a nested
+   * repository by its own files), and the first UNTRACKED_NAMES_LISTED
+   * of their paths, byte-ordered. What a build leaves behind is ignored
    * by the projects' .gitignore (objects, logs); anything else, a
    * GNUmakefile that make would read before the Makefile for one, is an
    * input of the build like a tracked file.
    */
-  untracked?: { files: number; sha256: string };
+  untracked?: { files: number; sha256: string; names: string[] };
 }
+
+/** How many untracked file names the inputs document lists (all are hashed). */
+export const UNTRACKED_NAMES_LISTED = 100;
 
 /** What the key leaves out of each project: illumos.sh has its own input. */
 const EXCLUDED = ['illumos.sh'];
 
 /** The untracked, not ignored files of a checkout, byte-ordered (git's own listing). */
-export async function untrackedFiles(dir: string): Promise<string[]> {
+async function untrackedFiles(dir: string): Promise<string[]> {
   return (await gitListing(dir, true, EXCLUDED)) ?? [];
 }
 
@@ -44,7 +48,11 @@ async function untrackedState(dir: string): Promise<ProjectState['untracked']> {
   for (const nested of paths.filter((p) => p.endsWith('/'))) {
     hash.update(`${nested}\0${await hashTree(join(dir, nested))}\0`);
   }
-  return { files: paths.length, sha256: hash.digest('hex') };
+  return {
+    files: paths.length,
+    sha256: hash.digest('hex'),
+    names: paths.slice(0, UNTRACKED_NAMES_LISTED),
+  };
 }
 
 /** HEAD and dirtiness of a git checkout. illumos.sh is not counted: it has its own input. */

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CacheBackendError, type CacheBackend, type RestoredEntry } from '../cache/backend.js';
 import { EntryRejected, installEntry, packEntry, unpackEntry } from '../cache/entry.js';
 import { buildEnvironment } from '../cache/build-env.js';
-import { projectState, untrackedFiles } from '../cache/git-state.js';
+import { projectState } from '../cache/git-state.js';
 import {
   cacheKey,
   canonicalJson,
@@ -244,18 +244,15 @@ const UNTRACKED_SHOWN = 10;
  * they are built like tracked ones (a GNUmakefile make reads first), so the
  * log names them.
  */
-async function reportUntracked(ws: Workspace, info: (message: string) => void): Promise<void> {
-  for (const [label, dir] of [
-    ['projects/illumos', ws.illumosDir],
-    ['projects/illumos-extra', ws.extraDir],
-  ]) {
-    const paths = await untrackedFiles(dir);
-    if (paths.length === 0) continue;
-    const shown = paths.slice(0, UNTRACKED_SHOWN).map(shownName);
-    const more =
-      paths.length > UNTRACKED_SHOWN ? ` and ${paths.length - UNTRACKED_SHOWN} more` : '';
+function reportUntracked(inputs: KeyInputs, info: (message: string) => void): void {
+  for (const project of ['illumos', 'illumos-extra'] as const) {
+    const untracked = inputs[project].untracked;
+    if (!untracked) continue;
+    const { files, names } = untracked;
+    const shown = names.slice(0, UNTRACKED_SHOWN).map(shownName);
+    const more = files > shown.length ? ` and ${files - shown.length} more` : '';
     info(
-      `${label} has ${paths.length} untracked file${paths.length === 1 ? '' : 's'} git does not ` +
+      `projects/${project} has ${files} untracked file${files === 1 ? '' : 's'} git does not ` +
         `ignore, built and keyed with it: ${shown.join(', ')}${more}`,
     );
   }
@@ -518,7 +515,7 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
   const progress = { phase: 'computing the proto cache key' };
   const work = async (): Promise<BuildWorldResult> => {
     const inputs = await computeKeyInputs(ws, salt, env);
-    await reportUntracked(ws, info);
+    reportUntracked(inputs, info);
     const key = cacheKey(inputs);
     const keyInputsFile = join(ws.stateDir, KEY_INPUTS_FILE);
     info(`proto cache key: ${key}`);
