@@ -305,3 +305,19 @@ test('a cache entry packs what node-tar deadlocked on (a file hard-linked from 1
     (await stat(join(out, 'proto', 'dir000', 'hardlink-source.txt'))).ino,
   );
 });
+
+test(
+  'a stage whose log cannot be written (a full disk: /dev/full) ends with an error naming the log, not a command paused for ever',
+  { skip: !existsSync('/dev/full') && 'no /dev/full here', timeout: 120_000 },
+  async () => {
+    const { runStageCommands } = (await import(
+      join(REPO_ROOT, 'build', 'src', 'world', 'stages.js')
+    )) as typeof import('../src/world/stages.js');
+    // Megabytes of output: the log's buffer fills, the command is paused, the write fails.
+    const command = { command: 'sh', args: ['-c', 'head -c 20000000 /dev/zero'], cwd: '/' };
+    await assert.rejects(runStageCommands([command], '/dev/full', { env: process.env }), {
+      name: 'UserError',
+      message: /^cannot write the stage log \/dev\/full: .*(ENOSPC|no space)/i,
+    });
+  },
+);

@@ -214,13 +214,20 @@ export function start(
         tails[name].add(chunk);
         options.onOutput?.(chunk, name);
         lines?.[name].add(chunk);
-        if (options.to && !options.to.write(chunk)) {
+        // A `to` that failed (a full disk) is closed: it will never drain, so
+        // the command is resumed on 'close' too, and its output no longer sent there.
+        const to = options.to;
+        if (to && !to.destroyed && !to.write(chunk)) {
           child.stdout?.pause();
           child.stderr?.pause();
-          options.to.once('drain', () => {
+          const resume = () => {
+            to.off('drain', resume);
+            to.off('close', resume);
             child.stdout?.resume();
             child.stderr?.resume();
-          });
+          };
+          to.on('drain', resume);
+          to.on('close', resume);
         }
       });
     };
