@@ -121,7 +121,7 @@ async function* tarMembers(
  * A member's bytes, exactly `size` of them, zero-padded to a whole tar
  * block; read into `buffer`, so each piece is valid until the next is asked for.
  */
-async function* fileContent(
+export async function* fileContent(
   path: string,
   size: number,
   buffer: Buffer,
@@ -151,7 +151,7 @@ async function* fileContent(
  * read and write, nobody else write; a directory searchable by whoever
  * may read it.
  */
-function portableMode(mode: number, isDir: boolean): number {
+export function portableMode(mode: number, isDir: boolean): number {
   let m = ((mode & 0o7777) | 0o600) & ~0o22;
   if (isDir) m |= (m & 0o444) >> 2;
   return m;

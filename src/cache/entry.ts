@@ -16,7 +16,7 @@
 import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { create, extract } from 'tar';
+import { extract } from 'tar';
 import { parallelGzip } from '../archive/gzip.js';
 import { KEY_INPUTS_FILE, readKeyInputsFile } from '../formats/cache-inputs.js';
 import { compareBytes } from '../manifest/path.js';
@@ -24,6 +24,7 @@ import { partialName } from '../util/atomic.js';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
 import { checkTarMembers } from '../util/tar-safety.js';
 import type { KeyInputs } from './key.js';
+import { protoTar } from './proto-tar.js';
 
 /** An entry that must not be used: corrupt, truncated, escaping, or not ours. */
 export class EntryRejected extends Error {}
@@ -44,9 +45,8 @@ export async function packEntry(
   const output = (await open(tmp, 'wx', 0o644)).createWriteStream();
   try {
     // Owners are not kept (a proto is built by the build user); mtimes are,
-    // so that make sees restored files as they were.
-    const tar = create({ cwd, portable: true }, [basename(proto), ...stateFiles]);
-    await parallelGzip(tar, output);
+    // so that make sees restored files as they were (src/cache/proto-tar.ts).
+    await parallelGzip(protoTar(cwd, [basename(proto), ...stateFiles]), output);
     output.end();
     await finished(output);
     await rename(tmp, out);

@@ -1,5 +1,6 @@
 /**
- * The proto cache key: a hash of every input of the world build (README.md, `joyent-live build-world`).
+ * The proto cache key: a hash of every input of the world build
+ * (docs/build-world.md, "What the key covers").
  * The inputs are kept as a JSON document (`cache-key-inputs.json` beside
  * the proto, and inside every cache entry) so that a later run can say in
  * words which of them changed, and which stages that invalidates.
@@ -26,8 +27,16 @@ export interface KeyInputs {
   src: string;
   /** sha256 of projects/illumos/illumos.sh without its job counts (see hashIllumosSh in src/host/illumos-sh.ts). */
   'illumos.sh': string;
-  /** First line of `<compiler> --version` for each compiler illumos.sh names, by spec. */
+  /**
+   * The whole output of `<compiler> --version` (compilerVersion in
+   * src/host/compilers.ts) for each C and C++ compiler illumos.sh names, by spec.
+   */
   compilers: Record<string, string>;
+  /**
+   * The build environment variables that are set, by name (buildEnvironment
+   * in src/cache/build-env.ts). Absent in documents of earlier versions.
+   */
+  env?: Record<string, string>;
 }
 
 /** JSON with keys in byte order at every level: equal inputs, equal text. */
@@ -78,7 +87,41 @@ function projectChange(name: string, before: ProjectState, after: ProjectState):
   } else if (before.changes !== after.changes) {
     out.push(`${name} uncommitted changes changed`);
   }
+  const was = before.untracked;
+  const now = after.untracked;
+  if (was?.sha256 !== now?.sha256) {
+    const count = (n: number) => `${n} untracked file${n === 1 ? '' : 's'} not ignored by git`;
+    if (!now) out.push(`${name} has no untracked files now`);
+    else if (!was) out.push(`${name} has ${count(now.files)} now`);
+    else out.push(`${name} untracked files changed (${count(now.files)})`);
+  }
   return out;
+}
+
+/** Which build environment variables were set, unset or changed: names only (values may be long). */
+function envChanges(before: KeyInputs, after: KeyInputs): string[] {
+  const was = before.env ?? {};
+  const now = after.env ?? {};
+  const verb = (name: string) =>
+    was[name] === undefined ? 'set' : now[name] === undefined ? 'unset' : 'changed';
+  const names = [...new Set([...Object.keys(was), ...Object.keys(now)])]
+    .filter((name) => was[name] !== now[name])
+    .sort(compareBytes);
+  return names.length
+    ? [`build environment: ${names.map((n) => `${n} ${verb(n)}`).join(', ')}`]
+    : [];
+}
+
+/** A compiler's version for a message: its first line, the rest said to differ when only it does. */
+function compilerChange(spec: string, was: string | undefined, now: string | undefined): string {
+  const [name, path] = spec.split(',');
+  const shown = `compiler ${name} (${path})`;
+  const first = (text: string) => text.split('\n')[0];
+  if (was === undefined) return `${shown} added (${first(now ?? '')})`;
+  if (now === undefined) return `${shown} removed`;
+  if (first(was) === first(now))
+    return `${shown} changed (its --version output differs after its first line)`;
+  return `${shown} changed (${first(was)} → ${first(now)})`;
 }
 
 /** Which inputs differ, in words ("src changed", "illumos HEAD changed (abc → def)", ...). */
@@ -96,12 +139,9 @@ export function describeChanges(before: KeyInputs, after: KeyInputs): string[] {
   for (const spec of specs.sort(compareBytes)) {
     const was = before.compilers[spec];
     const now = after.compilers[spec];
-    if (was === now) continue;
-    const name = spec.split(',')[0];
-    if (was === undefined) out.push(`compiler ${name} added (${now})`);
-    else if (now === undefined) out.push(`compiler ${name} removed`);
-    else out.push(`compiler ${name} changed (${was} → ${now})`);
+    if (was !== now) out.push(compilerChange(spec, was, now));
   }
+  out.push(...envChanges(before, after));
   if (before.src !== after.src) out.push('src changed');
   return out;
 }

@@ -33,19 +33,25 @@ async function hashPath(hash: Hash, root: string, path: string): Promise<boolean
   return true;
 }
 
-/** The files git would not ignore under `root`, or undefined when it is not in a git work tree. */
-async function gitListing(root: string): Promise<string[] | undefined> {
+/**
+ * The files git would not ignore under `root` (with `untrackedOnly`, only
+ * those it does not track either), less `pathspec` exclusions; undefined
+ * when `root` is not in a git work tree.
+ */
+export async function gitListing(
+  root: string,
+  untrackedOnly = false,
+  exclude: readonly string[] = [],
+): Promise<string[] | undefined> {
   const chunks: Buffer[] = [];
-  const listed = await run(
-    'git',
-    ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'],
-    {
-      cwd: root,
-      onOutput: (chunk, stream) => {
-        if (stream === 'stdout') chunks.push(chunk);
-      },
+  const which = untrackedOnly ? ['--others'] : ['--cached', '--others'];
+  const pathspec = ['--', '.', ...exclude.map((p) => `:(exclude)${p}`)];
+  const listed = await run('git', ['ls-files', '-z', ...which, '--exclude-standard', ...pathspec], {
+    cwd: root,
+    onOutput: (chunk, stream) => {
+      if (stream === 'stdout') chunks.push(chunk);
     },
-  );
+  });
   if (listed.status !== 0) return undefined;
   const paths = Buffer.concat(chunks).toString('utf8').split('\0').filter(Boolean);
   return [...new Set(paths)].sort(compareBytes);
@@ -60,15 +66,9 @@ async function gitListing(root: string): Promise<string[] | undefined> {
  * (objects, its .gitignore'd outputs) does not change the hash.
  */
 export async function hashTree(root: string): Promise<string> {
-  const hash = createHash('sha256');
   const inGit = await gitListing(root);
-  if (inGit) {
-    for (const path of inGit) {
-      // A tracked file deleted in the work tree is simply absent.
-      await hashPath(hash, root, path).catch(() => hashEntry(hash, path, '0', 'deleted'));
-    }
-    return `git:${hash.digest('hex')}`;
-  }
+  if (inGit) return `git:${await hashListed(root, inGit)}`;
+  const hash = createHash('sha256');
   const walk = async (rel: string) => {
     for (const name of (await readdir(join(root, rel))).sort(compareBytes)) {
       if (name === '.git') continue;
@@ -77,5 +77,18 @@ export async function hashTree(root: string): Promise<string> {
     }
   };
   await walk('');
+  return hash.digest('hex');
+}
+
+/**
+ * sha256 of the listed paths (relative to `root`, in the order given) as
+ * hashTree counts each: type, permission bits, path, then symlink text or
+ * size and contents; a path gone since it was listed counts as deleted.
+ */
+export async function hashListed(root: string, paths: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const path of paths) {
+    await hashPath(hash, root, path).catch(() => hashEntry(hash, path, '0', 'deleted'));
+  }
   return hash.digest('hex');
 }

@@ -34,7 +34,8 @@ export function parseKeyInputs(text: string): KeyInputs | undefined {
       typeof value.illumos?.head === 'string' &&
       typeof value['illumos-extra']?.head === 'string' &&
       value.compilers &&
-      typeof value.compilers === 'object'
+      typeof value.compilers === 'object' &&
+      (value.env === undefined || (typeof value.env === 'object' && value.env !== null))
     ) {
       return value as KeyInputs;
     }

@@ -2,8 +2,9 @@
  * Compilers as illumos names them in illumos.sh (PRIMARY_CC, SHADOW_CCS):
  * `<name>,<path>,<style>`, e.g. `gcc10,/opt/gcc-10/bin/gcc,gnu`. Each one
  * must exist and answer `--version`; its first line is the version
- * reported (and, by build-world, part of the proto cache key).
+ * reported, its whole output part of build-world's proto cache key.
  */
+import { createHash } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { describeError, UserError } from '../util/errors.js';
@@ -81,17 +82,45 @@ export async function checkCompiler(
   return { ...c, role, version: first };
 }
 
+/** The most of a `--version` output the key holds as text; beyond, its first line and sha256. */
+export const VERSION_TEXT_LIMIT = 16 * 1024;
+
+/** One stream of `--version`: its first bytes as text, all of it hashed. */
+class VersionOutput {
+  private readonly hash = createHash('sha256');
+  private readonly head: Buffer[] = [];
+  private kept = 0;
+  bytes = 0;
+
+  add(chunk: Buffer): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    if (this.kept <= VERSION_TEXT_LIMIT) {
+      this.head.push(chunk);
+      this.kept += chunk.length;
+    }
+  }
+
+  /** The whole output (trailing blank space trimmed), or its first line and sha256 when too long. */
+  text(): string {
+    const text = Buffer.concat(this.head).toString('utf8');
+    if (this.bytes <= VERSION_TEXT_LIMIT) return text.trimEnd();
+    const first = text.split('\n')[0].trim();
+    return `${first} (${this.bytes} bytes, sha256 ${this.hash.digest('hex')})`;
+  }
+}
+
 /**
- * `<compiler> --version`'s first line for the proto cache key, or why there
- * is none (a missing compiler fails the build itself, not the key).
+ * `<compiler> --version`'s whole output for the proto cache key (stdout,
+ * then stderr when it said anything), or why there is none (a missing
+ * compiler fails the build itself, not the key).
  */
 export async function compilerVersion(path: string, env?: NodeJS.ProcessEnv): Promise<string> {
-  let first: string | undefined;
+  const out = { stdout: new VersionOutput(), stderr: new VersionOutput() };
   const result = await run(path, ['--version'], {
     env,
-    onLine: (line, stream) => {
-      if (stream === 'stdout') first ??= line.trim();
-    },
+    capture: 4096,
+    onOutput: (chunk, stream) => out[stream].add(chunk),
   });
   if (result.error) return `unavailable: ${result.error}`;
   if (result.status !== 0) {
@@ -100,5 +129,8 @@ export async function compilerVersion(path: string, env?: NodeJS.ProcessEnv): Pr
     const said = result.stderr.trim().split('\n').pop();
     return `unavailable: ${path} --version ${how}${said ? `: ${said}` : ''}`;
   }
-  return first || '(no version output)';
+  const stdout = out.stdout.text();
+  const stderr = out.stderr.text();
+  const text = stderr ? `${stdout}\n(stderr)\n${stderr}` : stdout;
+  return text.trim() ? text : '(no version output)';
 }

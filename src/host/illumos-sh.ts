@@ -190,14 +190,20 @@ export async function readIllumosSh(file: string): Promise<IllumosShVars> {
 /** A compiler as illumos.sh names it; `spec` in illumos' own syntax: `gcc10,/opt/gcc-10/bin/gcc,gnu`. */
 export type NamedCompiler = Pick<CompilerSpec, 'spec' | 'name' | 'path'>;
 
-/** PRIMARY_CC then each of SHADOW_CCS (space-separated), as illumos.sh names them. */
-export function compilersOf(env: IllumosShVars): NamedCompiler[] {
+/**
+ * PRIMARY_CC then each of SHADOW_CCS (space-separated), as illumos.sh names
+ * them; with `cxx`, then PRIMARY_CCC and each of SHADOW_CCCS (the C++
+ * drivers, which the proto cache key covers too).
+ */
+export function compilersOf(env: IllumosShVars, cxx = false): NamedCompiler[] {
+  const listed = (name: string) => (env.vars.get(name) ?? '').split(/\s+/);
   const specs = [
     env.vars.get('PRIMARY_CC') ?? '',
-    ...(env.vars.get('SHADOW_CCS') ?? '').split(/\s+/),
+    ...listed('SHADOW_CCS'),
+    ...(cxx ? [env.vars.get('PRIMARY_CCC') ?? '', ...listed('SHADOW_CCCS')] : []),
   ];
   const out: NamedCompiler[] = [];
-  for (const spec of specs.map((s) => s.trim()).filter(Boolean)) {
+  for (const spec of new Set(specs.map((s) => s.trim()).filter(Boolean))) {
     const [name, path] = spec.split(',');
     if (!name || !path) {
       throw new UserError(

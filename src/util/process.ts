@@ -166,10 +166,18 @@ class StreamCapture {
       this.tail.add(chunk);
       this.options.onOutput?.(chunk, this.name);
       this.lines?.add(chunk);
+      // A `to` that failed (a full disk) is closed: it will never drain, so
+      // the stream is resumed on 'close' too, and its output no longer sent there.
       const to = this.options.to;
-      if (to && !to.write(chunk)) {
+      if (to && !to.destroyed && !to.write(chunk)) {
         stream.pause();
-        to.once('drain', () => stream.resume());
+        const resume = () => {
+          to.off('drain', resume);
+          to.off('close', resume);
+          stream.resume();
+        };
+        to.on('drain', resume);
+        to.on('close', resume);
       }
     });
   }

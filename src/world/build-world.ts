@@ -8,6 +8,7 @@ import { access, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CacheBackendError, type CacheBackend, type RestoredEntry } from '../cache/backend.js';
 import { EntryRejected, installEntry, packEntry, unpackEntry } from '../cache/entry.js';
+import { buildEnvironment } from '../cache/build-env.js';
 import { projectState } from '../cache/git-state.js';
 import {
   cacheKey,
@@ -33,6 +34,7 @@ import { describeError, UserError } from '../util/errors.js';
 import { which } from '../util/which.js';
 import { VERSION } from '../version.js';
 import { lockWorkspace } from './lock.js';
+import { failOnStall } from './stall.js';
 import {
   findGnuMake,
   mailMsgPath,
@@ -170,6 +172,8 @@ interface Run {
   backend: CacheBackend;
   /** A cache service error: a warning, or with failOnCacheError the end of the build. */
   cacheError: (what: string, err: unknown) => void;
+  /** What the build is doing now, for the message of a build that stalls (src/world/stall.ts). */
+  progress: { phase: string };
 }
 
 /** What restoreCache found: the proto as it is now and what it was built from. */
@@ -225,6 +229,35 @@ async function readWorkspace(options: BuildWorldOptions, env: NodeJS.ProcessEnv)
   } satisfies Workspace;
 }
 
+/** A file name for a log line: quoted, control and bidi characters escaped (JSON's and \\u{...}). */
+const shownName = (name: string) =>
+  JSON.stringify(name).replace(
+    /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  );
+
+/** How many untracked file names a project's log line shows. */
+const UNTRACKED_SHOWN = 10;
+
+/**
+ * Says which untracked, not ignored files of each project the key covers:
+ * they are built like tracked ones (a GNUmakefile make reads first), so the
+ * log names them.
+ */
+function reportUntracked(inputs: KeyInputs, info: (message: string) => void): void {
+  for (const project of ['illumos', 'illumos-extra'] as const) {
+    const untracked = inputs[project].untracked;
+    if (!untracked) continue;
+    const { files, names } = untracked;
+    const shown = names.slice(0, UNTRACKED_SHOWN).map(shownName);
+    const more = files > shown.length ? ` and ${files - shown.length} more` : '';
+    info(
+      `projects/${project} has ${files} untracked file${files === 1 ? '' : 's'} git does not ` +
+        `ignore, built and keyed with it: ${shown.join(', ')}${more}`,
+    );
+  }
+}
+
 /** Every input of the world build, the document the cache key is the hash of. */
 async function computeKeyInputs(
   ws: Workspace,
@@ -232,7 +265,7 @@ async function computeKeyInputs(
   env: NodeJS.ProcessEnv,
 ): Promise<KeyInputs> {
   const compilers: Record<string, string> = {};
-  for (const c of compilersOf(ws.illumosVars)) {
+  for (const c of compilersOf(ws.illumosVars, true)) {
     compilers[c.spec] = await compilerVersion(c.path, env);
   }
   return {
@@ -245,6 +278,7 @@ async function computeKeyInputs(
     // Without MAX_JOBS and DMAKE_MAX_JOBS: runners with other CPU counts share entries.
     'illumos.sh': await hashIllumosSh(ws.illumosSh),
     compilers,
+    env: buildEnvironment(env, new Set(ws.illumosVars.vars.keys())),
   };
 }
 
@@ -421,6 +455,7 @@ async function runStages(
       commands.illumos[0] = await nightlyCommand(commands.illumos[0], run.env);
     }
     const log = join(ws.logDir, `${stage}.${buildstamp}.log`);
+    run.progress.phase = `running stage ${stage}`;
     options.onStageStart?.(stage, log);
     const started = performance.now();
     const failed = await runStageCommands(commands[stage], log, {
@@ -447,7 +482,9 @@ async function saveCache(run: Run, key: string): Promise<SaveStatus> {
   const { backend } = run;
   if (backend.name === 'none') return 'no cache';
   try {
+    run.progress.phase = 'packing the proto into a cache entry';
     await packEntry(run.ws.proto, [...STAMP_NAMES, KEY_INPUTS_FILE], backend.stagingFile);
+    run.progress.phase = `saving the cache entry (${backend.name})`;
     await backend.save(key);
     run.info(`proto cache: saved ${key} (${backend.name})`);
     return 'saved';
@@ -475,8 +512,10 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
   await mkdir(ws.stateDir, { recursive: true });
   const lock = await lockWorkspace(join(ws.workspace, '.build-world.lock'), warn);
   const stagingDir = join(ws.workspace, '.build-world-cache');
-  try {
+  const progress = { phase: 'computing the proto cache key' };
+  const work = async (): Promise<BuildWorldResult> => {
     const inputs = await computeKeyInputs(ws, salt, env);
+    reportUntracked(inputs, info);
     const key = cacheKey(inputs);
     const keyInputsFile = join(ws.stateDir, KEY_INPUTS_FILE);
     info(`proto cache key: ${key}`);
@@ -488,8 +527,9 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
       if (options.failOnCacheError) throw new UserError(`${message} (fail-on-cache-error is true)`);
       warn(`${message}; going on without it`);
     };
-    const run: Run = { options, env, info, warn, ws, backend, cacheError };
+    const run: Run = { options, env, info, warn, ws, backend, cacheError, progress };
 
+    progress.phase = 'restoring the proto cache';
     const restored = await restoreCache(run, key, inputs, keyInputsFile);
     const { cacheHit, base, baseName } = restored;
     const changes = base && !cacheHit ? describeChanges(base, inputs) : [];
@@ -520,8 +560,13 @@ export async function buildWorld(options: BuildWorldOptions): Promise<BuildWorld
     }
 
     const stages = await runStages(run, inputs, restored, buildstamp);
+    progress.phase = `writing ${keyInputsFile}`;
     await recordKeyInputs(keyInputsFile, inputs);
     return result(stages, await saveCache(run, key));
+  };
+  try {
+    // A build whose awaited work can never finish ends with a message too (src/world/stall.ts).
+    return await failOnStall(work(), 'build-world', () => progress.phase);
   } finally {
     await rm(stagingDir, { recursive: true, force: true });
     await lock.release();

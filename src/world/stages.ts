@@ -42,6 +42,8 @@ export function stageInputs(stage: StageName, inputs: KeyInputs): string {
         // The hash without MAX_JOBS/DMAKE_MAX_JOBS (hashIllumosSh): a job count is no input.
         'illumos.sh': inputs['illumos.sh'],
         compilers: inputs.compilers,
+        // Read by every stage; the first one rebuilt reruns those after it.
+        env: inputs.env,
       });
     case 'illumos-extra':
       return canonicalJson({
@@ -97,8 +99,14 @@ export interface StageRunOptions {
   onOutput?: (chunk: Buffer) => void;
 }
 
+/**
+ * Writes to the stage log, honouring back-pressure. A log that failed is
+ * closed and will never drain: its error is reported when the stage ends
+ * (runStageCommands), so nothing is awaited from it here.
+ */
 async function write(stream: WriteStream, chunk: Buffer | string): Promise<void> {
-  if (!stream.write(chunk)) await once(stream, 'drain');
+  if (stream.destroyed) return;
+  if (!stream.write(chunk)) await once(stream, 'drain').catch(() => undefined);
 }
 
 /**
@@ -135,7 +143,8 @@ export async function runStageCommands(
     return undefined;
   } finally {
     log.end();
-    await once(log, 'close').catch(() => undefined);
+    // A log that failed has closed already: 'close' will not come again.
+    if (!log.closed) await once(log, 'close').catch(() => undefined);
     if (logError) {
       // eslint-disable-next-line no-unsafe-finally
       throw new UserError(`cannot write the stage log ${logPath}: ${describeError(logError)}`);

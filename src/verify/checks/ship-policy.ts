@@ -24,6 +24,9 @@ export interface PolicyRule {
   shipped?: string;
 }
 
+/** Errors listed one by one; beyond, counted (a policy of thousands of bad lines is one mistake). */
+export const MAX_ERRORS_LISTED = 100;
+
 export async function readShipPolicy(file: string): Promise<PolicyRule[]> {
   let text: string;
   try {
@@ -60,8 +63,14 @@ export async function readShipPolicy(file: string): Promise<PolicyRule[]> {
     }
   });
   if (errors.length > 0) {
+    const more = errors.length - MAX_ERRORS_LISTED;
     throw new UserError(`${errors.length} error(s) in the ship policy ${file}`, {
-      details: errors,
+      details: [
+        ...errors.slice(0, MAX_ERRORS_LISTED),
+        ...(more > 0
+          ? [`... and ${more} more error(s) (the first ${MAX_ERRORS_LISTED} are listed)`]
+          : []),
+      ],
     });
   }
   return rules;
