@@ -1,43 +1,21 @@
-/** Runs an action's dist bundle as a runner runs a node action (for the newer test files). */
-import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { runCaptured, scratchDir, type CliRun } from './cli.js';
-import { REPO_ROOT } from './paths.js';
-import { cleanRunnerEnv, parseOutputFile } from './runner.js';
+/** Runs a sub-action as a workflow step `uses: joyent-live/build-live/actions/<name>@v1`, through the runner stand-in. */
+import { scratchDir } from './cli.js';
+import { runUses, type ActionRun, type Job } from './runner.js';
 
 type Context = Parameters<typeof scratchDir>[0];
 
-/** dist/<name>/index.js run as a runner runs a node action, in a scratch RUNNER_TEMP. */
+/** actions/<name> run by the runner stand-in (test/helpers/runner.ts), in a scratch RUNNER_TEMP. */
 export async function runBundle(
   t: Context,
   name: string,
   inputs: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
-): Promise<CliRun & { outputs: Record<string, string> }> {
-  const bundle = join(REPO_ROOT, 'dist', name, 'index.js');
-  assert.ok(existsSync(bundle), `${bundle} is missing: run npm run build:dist`);
+  job: Omit<Job, 'dir' | 'env'> = {},
+): Promise<ActionRun> {
   const dir = await scratchDir(t);
-  const output = join(dir, 'output.txt');
-  const summary = join(dir, 'summary.md');
-  await writeFile(output, '');
-  await writeFile(summary, '');
-  const inputEnv = Object.fromEntries(
-    Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
-  );
-  const run = await runCaptured(process.execPath, [bundle], {
-    cwd: REPO_ROOT,
-    env: {
-      ...cleanRunnerEnv(),
-      GITHUB_OUTPUT: output,
-      GITHUB_STEP_SUMMARY: summary,
-      RUNNER_TEMP: dir,
-      GITHUB_WORKSPACE: REPO_ROOT,
-      SOURCE_DATE_EPOCH: '1323461708',
-      ...inputEnv,
-      ...env,
-    },
+  return runUses(`joyent-live/build-live/actions/${name}@v1`, inputs, {
+    ...job,
+    dir,
+    env: { SOURCE_DATE_EPOCH: '1323461708', ...env },
   });
-  return { ...run, outputs: parseOutputFile(await readFile(output, 'utf8')) };
 }
