@@ -13,7 +13,7 @@
  */
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DefaultArtifactClient } from '@actions/artifact';
 import * as core from '@actions/core';
 import type { BuildLiveResult } from '../../live/build-live.js';
@@ -129,7 +129,7 @@ async function uploadOne(
     : undefined;
   const files = linkDir ? [join(linkDir, name)] : p.files;
   try {
-    if (linkDir) await symlink(p.files[0], files[0]);
+    if (linkDir) await symlink(resolve(p.files[0]), files[0]);
     // 409: an artifact of that name exists. With overwrite it is deleted and the upload
     // tried once more (another job may have made it meanwhile); a second 409 is an error.
     for (let attempt = 1; ; attempt++) {
