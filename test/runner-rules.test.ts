@@ -61,14 +61,19 @@ const NAMES = [`platform-log-${STAMP}`, `platform-manifest-${STAMP}`, `platform-
 test('uses: joyent-live/build-live@v1 with only the manifests and the sources uploads its three artifacts and passes; the composite root of before fails its upload under the same rules', async (t) => {
   const server = await startResultsServer();
   t.after(() => server.close());
-  const root = await runUses('joyent-live/build-live@v1', SOURCES, await job(t, server));
+  const rootJob = await job(t, server);
+  const root = await runUses('joyent-live/build-live@v1', SOURCES, rootJob);
   assert.equal(root.code, 0, root.stdout + root.stderr);
   assert.deepEqual(live(server), NAMES);
   assert.equal(root.outputs.verdict, 'pass');
   const tgz = server.artifacts.find((a) => a.name === NAMES[2])!;
   assert.equal(root.outputs['tgz-artifact-digest'], tgz.digest);
-  assert.ok(server.blobOf(tgz)!.equals(await readFile(root.outputs.tgz)), 'the tgz itself');
-  const sha256sum = spawnSync('sha256sum', [root.outputs.tgz], { encoding: 'utf8' });
+  // The default output directory, `output`, is relative to the workspace.
+  assert.equal(root.outputs.tgz, join('output', `platform-${STAMP}.tgz`));
+  const tgzFile = join(rootJob.workspace, root.outputs.tgz);
+  assert.ok(server.blobOf(tgz)!.equals(await readFile(tgzFile)), 'the tgz itself');
+  const sha256sum = spawnSync('sha256sum', [tgzFile], { encoding: 'utf8' });
+  assert.equal(sha256sum.status, 0, sha256sum.stderr);
   assert.equal(root.outputs['tgz-sha256'], sha256sum.stdout.split(' ')[0]);
 
   // The same job with the composite root.
