@@ -268,3 +268,29 @@ test('two matrix legs of one job keep two pull-request comments, each updated in
   }
   assert.equal(api.comments.length, 2, 'nothing written with a bad key');
 });
+
+test('the build-live summary gives the tgz, boot_archive and artifact sizes, and with a baseline the change of each', async (t) => {
+  const server = await startResultsServer();
+  t.after(() => server.close());
+  const before = await buildLive(t, server, { 'upload-artifacts': 'false' });
+  assert.equal(before.code, 0, before.stdout + before.stderr);
+  assert.match(before.summary, /^\| \| size \|$/m);
+  const baseline = join(before.dir, 'workspace', before.outputs.manifest);
+  // A larger free-space floor: a larger boot_archive than the baseline's.
+  const after = await buildLive(t, server, { baseline, 'ufs-min-free': '32M' });
+  assert.equal(after.code, 0, after.stdout + after.stderr);
+  assert.match(after.summary, /^\| \| size \| baseline \| change \|$/m);
+  assert.match(
+    after.summary,
+    /^\| boot_archive \| [\d.]+ (KiB|MiB) \| [\d.]+ (KiB|MiB) \| \+[\d.]+ (B|KiB|MiB) \(\+[\d.]+%\) \|$/m,
+  );
+  assert.match(
+    after.summary,
+    new RegExp(`^\\| tgz \`platform-${STAMP}\\.tgz\` \\| .+ \\| .+ \\| [+-±]`, 'm'),
+  );
+  assert.match(
+    after.summary,
+    new RegExp(`^\\| artifact \\[\`platform-tgz-${STAMP}\\.tgz\`\\]`, 'm'),
+  );
+  assert.match(after.summary, new RegExp(`^tgz sha256: \`${after.outputs['tgz-sha256']}\`$`, 'm'));
+});
