@@ -294,3 +294,90 @@ test('the build-live summary gives the tgz, boot_archive and artifact sizes, and
   );
   assert.match(after.summary, new RegExp(`^tgz sha256: \`${after.outputs['tgz-sha256']}\`$`, 'm'));
 });
+
+test('the runner stand-in itself: a node action gets the runtime variables and INPUT_<NAME> (upper-cased, spaces to _, hyphens kept) with defaults from the matrix; a composite run: step does not get them; GITHUB_PATH holds for later steps', async (t) => {
+  const dir = await scratchDir(t);
+  const node = join(dir, 'node-action');
+  const composite = join(dir, 'composite-action');
+  await mkdir(node);
+  await mkdir(composite);
+  await writeFile(
+    join(node, 'action.yml'),
+    `name: probe
+description: probe
+inputs:
+  my input-name:
+    description: x
+  from-matrix:
+    description: x
+    default: \${{ join(matrix.*, '+') }}
+runs:
+  using: node24
+  main: main.mjs
+`,
+  );
+  await writeFile(
+    join(node, 'main.mjs'),
+    `import { appendFileSync } from 'node:fs';
+const out = (k, v) => appendFileSync(process.env.GITHUB_OUTPUT, k + '=' + v + '\\n');
+out('token', process.env.ACTIONS_RUNTIME_TOKEN ?? 'none');
+out('v2', process.env.ACTIONS_CACHE_SERVICE_V2 ?? 'none');
+out('input', process.env['INPUT_MY_INPUT-NAME'] ?? 'none');
+out('matrix', process.env['INPUT_FROM-MATRIX'] ?? 'none');
+out('path', process.env.PATH.split(':')[0]);
+`,
+  );
+  await writeFile(
+    join(composite, 'action.yml'),
+    `name: probe
+description: probe
+inputs:
+  value:
+    description: x
+    default: given
+outputs:
+  script-token:
+    description: x
+    value: \${{ steps.script.outputs.token }}
+  node-token:
+    description: x
+    value: \${{ steps.node.outputs.token }}
+  node-input:
+    description: x
+    value: \${{ steps.node.outputs.input }}
+  node-path:
+    description: x
+    value: \${{ steps.node.outputs.path }}
+runs:
+  using: composite
+  steps:
+    - id: script
+      shell: bash
+      run: |
+        echo "token=\${ACTIONS_RUNTIME_TOKEN:-none}" >> "$GITHUB_OUTPUT"
+        echo "/added/by/script" >> "$GITHUB_PATH"
+    - id: node
+      uses: ${node}
+      with:
+        my input-name: \${{ inputs.value }}
+`,
+  );
+  const env = { ACTIONS_RUNTIME_TOKEN: 'job-token', ACTIONS_CACHE_SERVICE_V2: 'True' };
+  const direct = await runAction(
+    node,
+    { 'my input-name': 'x' },
+    { dir, env, matrix: { a: '1', b: '2' } },
+  );
+  assert.equal(direct.code, 0, direct.stderr);
+  assert.deepEqual(
+    [direct.outputs.token, direct.outputs.v2, direct.outputs.input, direct.outputs.matrix],
+    ['job-token', 'True', 'x', '1+2'],
+  );
+  const composed = await runAction(composite, {}, { dir, env });
+  assert.equal(composed.code, 0, composed.stderr);
+  assert.equal(composed.outputs['script-token'], 'none', 'a run: step gets no runtime token');
+  assert.equal(composed.outputs['node-token'], 'job-token');
+  assert.equal(composed.outputs['node-input'], 'given');
+  assert.equal(composed.outputs['node-path'], '/added/by/script');
+  await assert.rejects(runAction(node, { 'no-such-input': 'x' }, { dir, env }), /unexpected input/);
+});

@@ -24,7 +24,9 @@
  *   above. The first failing step ends the action (no step here uses
  *   `if: always()`).
  * - Each process gets its own GITHUB_OUTPUT, GITHUB_STATE, GITHUB_ENV and
- *   GITHUB_PATH files and step summary; the summaries are joined in order.
+ *   GITHUB_PATH files and step summary; the summaries are joined in order,
+ *   and what a composite's step writes to GITHUB_ENV and GITHUB_PATH holds
+ *   for its later steps.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -164,6 +166,8 @@ export interface ActionRun extends CliRun {
   dir: string;
   /** What the action wrote to its GITHUB_PATH file (directories the runner adds to PATH). */
   githubPath: string;
+  /** The variables the action wrote to its GITHUB_ENV file (set for the later steps). */
+  githubEnv: Record<string, string>;
 }
 
 interface Manifest {
@@ -276,8 +280,29 @@ async function runNode(
     summary: await readFile(files.GITHUB_STEP_SUMMARY, 'utf8'),
     steps: [],
     dir: job.dir,
-    githubPath: await readFile(files.GITHUB_PATH, 'utf8'),
+    ...(await stepEffects(files)),
   };
+}
+
+interface StepEffects {
+  githubPath: string;
+  githubEnv: Record<string, string>;
+}
+
+/** What a step left for the later ones: its GITHUB_PATH lines and GITHUB_ENV variables. */
+async function stepEffects(files: Record<string, string>): Promise<StepEffects> {
+  return {
+    githubPath: await readFile(files.GITHUB_PATH, 'utf8'),
+    githubEnv: parseOutputFile(await readFile(files.GITHUB_ENV, 'utf8')),
+  };
+}
+
+/** The job as the later steps see it: GITHUB_ENV variables set, GITHUB_PATH lines first on PATH. */
+function afterStep(job: Job, effects: StepEffects): Job {
+  const dirs = effects.githubPath.split('\n').filter(Boolean).reverse();
+  const env = { ...job.env, ...effects.githubEnv };
+  if (dirs.length) env.PATH = [...dirs, env.PATH ?? process.env.PATH ?? ''].join(':');
+  return { ...job, env };
 }
 
 async function runScript(
@@ -285,7 +310,7 @@ async function runScript(
   actionDir: string,
   job: Job,
   env: Record<string, string>,
-): Promise<CliRun & { outputs: Record<string, string>; summary: string }> {
+): Promise<CliRun & StepEffects & { outputs: Record<string, string>; summary: string }> {
   if (step.shell !== 'bash')
     throw new Error(`only bash run steps are supported, not ${step.shell}`);
   const { base } = splitEnv(job); // no runtime variables for run: steps
@@ -305,6 +330,7 @@ async function runScript(
     ...run,
     outputs: parseOutputFile(await readFile(files.GITHUB_OUTPUT, 'utf8')),
     summary: await readFile(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    ...(await stepEffects(files)),
   };
 }
 
@@ -318,6 +344,7 @@ async function runCompositeSteps(
   const contexts = () => ({ ...baseContexts(job), inputs, steps: stepContext, env: {} });
   const steps: StepRun[] = [];
   const summaries: string[] = [];
+  const later = { path: [] as string[], env: {} as Record<string, string> };
   let failed: StepRun | undefined;
   for (const [i, step] of (manifest.runs.steps ?? []).entries()) {
     if (step.if !== undefined && !condition(step.if, contexts())) continue;
@@ -325,7 +352,7 @@ async function runCompositeSteps(
     for (const [k, v] of Object.entries(step.env ?? {}))
       env[k] = interpolate(String(v), contexts());
     const id = step.id ?? `__step${i}`;
-    let run: CliRun & { outputs: Record<string, string>; summary: string };
+    let run: CliRun & StepEffects & { outputs: Record<string, string>; summary: string };
     if (step.uses) {
       const given: Record<string, string> = {};
       for (const [k, v] of Object.entries(step.with ?? {}))
@@ -335,6 +362,10 @@ async function runCompositeSteps(
       run = await runScript(step, dir, job, env);
     }
     summaries.push(run.summary);
+    // As the runner does: what a step adds to PATH and GITHUB_ENV holds for the later steps.
+    job = afterStep(job, run);
+    later.path.push(run.githubPath);
+    Object.assign(later.env, run.githubEnv);
     const stepRun = {
       code: run.code,
       stdout: run.stdout,
@@ -361,7 +392,8 @@ async function runCompositeSteps(
     summary: summaries.join(''),
     steps,
     dir: job.dir,
-    githubPath: '',
+    githubPath: later.path.join(''),
+    githubEnv: later.env,
   };
 }
 
