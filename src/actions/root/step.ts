@@ -17,6 +17,7 @@ import { buildLiveStep } from '../build-live/step.js';
 import { buildWorldStep } from '../build-world/step.js';
 import type { InputReader } from '../common/inputs.js';
 import type { StepEnd, StepIo } from '../common/step.js';
+import { readPublishOptions } from '../common/verify-publish.js';
 import { setupIllumosHostStep } from '../setup-illumos-host/step.js';
 import { verifyManifestStep } from '../verify-manifest/step.js';
 
@@ -58,6 +59,8 @@ function checkBooleans(read: InputReader): { buildWorld: boolean; verify: boolea
 
 export async function rootStep(io: StepIo): Promise<StepEnd> {
   const { buildWorld, verify } = checkBooleans(io.input);
+  // verify-manifest's comment inputs too, before a world or a live image is built for nothing.
+  if (verify) readPublishOptions(io.input);
   let proto: string | undefined;
   if (buildWorld) {
     const quiet: StepIo = { input: io.input, output: () => undefined };
