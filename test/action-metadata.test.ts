@@ -1,13 +1,16 @@
 /**
- * The root composite action.yml repeats the sub-actions' inputs: these
- * tests hold it to their metadata, so a default or a pass-through cannot
- * drift (the code does not re-supply defaults behind the runner's back).
+ * The root action.yml (a node action running the sub-actions' steps in one
+ * process, src/actions/root) repeats the sub-actions' inputs and outputs:
+ * these tests hold it to their metadata, so a default, a description or an
+ * input it must accept cannot drift (the code does not re-supply defaults
+ * behind the runner's back).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
+import { ROOT_BOOLEAN_INPUTS } from '../src/actions/root/step.js';
 import { REPO_ROOT } from './helpers/paths.js';
 
 interface Input {
@@ -15,14 +18,10 @@ interface Input {
   required?: boolean;
   default?: string;
 }
-interface Step {
-  id?: string;
-  run?: string;
-  env?: Record<string, string>;
-}
 interface Action {
   inputs: Record<string, Input>;
-  runs: { steps?: Step[] };
+  outputs?: Record<string, { description: string; value?: string }>;
+  runs: { using: string; main?: string; steps?: unknown[] };
 }
 
 const read = (path: string) => parse(readFileSync(join(REPO_ROOT, path), 'utf8')) as Action;
@@ -51,16 +50,17 @@ const SHARED: Record<string, string> = {
   'system-root': 'build-live and verify-manifest',
   manifests: 'build-live and verify-manifest',
   defines: 'build-live and verify-manifest',
+  baseline: 'build-live and verify-manifest',
 };
 
-/** Sub-action inputs the composite fills from an earlier step, not from an input of its own. */
-const FROM_STEPS: Record<string, Record<string, string>> = {
-  'build-live': { proto: '${{ steps.world.outputs.proto || inputs.proto }}' },
-  'verify-manifest': {
-    logs: '${{ steps.build.outputs.log }}',
-    proto: '${{ steps.world.outputs.proto || inputs.proto }}',
-  },
-};
+/**
+ * Sub-action inputs the root fills from an earlier step (src/actions/root/step.ts),
+ * not from an input of its own: verify-manifest reads build-live's log.
+ */
+const FROM_STEPS: Record<string, readonly string[]> = { 'verify-manifest': ['logs'] };
+
+/** The root's outputs that are verify-manifest's (its failed-count is build-live's). */
+const VERIFY_OUTPUTS = ['verdict', 'report'];
 
 const owners = (input: string) => SUBS.filter((n) => input in sub[n].inputs);
 
@@ -96,38 +96,40 @@ test('every root input is a sub-action input with the same default and descripti
   }
 });
 
-test("every sub-action input is passed through by the root's step that runs it, from the input of the same name", () => {
-  const steps = root.runs.steps ?? [];
+test('the root is a node action, as the sub-actions are, so that the runner gives it the runtime token and the results and cache URLs', () => {
+  assert.deepEqual(root.runs, { using: 'node24', main: 'dist/root/index.js' });
+  for (const name of SUBS) assert.equal(sub[name].runs.using, root.runs.using, name);
+});
+
+test('the root accepts every sub-action input (but those it fills from an earlier step), with the default and description the first test holds it to', () => {
   for (const name of SUBS) {
-    const step = steps.find((s) => s.run?.includes(`/dist/${name}/index.js`));
-    assert.ok(step, `no root step runs ${name}`);
-    const env = step.env ?? {};
-    const passed = Object.keys(env)
-      .filter((k) => k.startsWith('INPUT_'))
-      .sort();
-    const expected = Object.keys(sub[name].inputs)
-      .map((i) => `INPUT_${i.toUpperCase()}`)
-      .sort();
-    assert.deepEqual(passed, expected, `${name}: the INPUT_* the root passes`);
     for (const input of Object.keys(sub[name].inputs)) {
-      const value = env[`INPUT_${input.toUpperCase()}`];
-      const wanted = FROM_STEPS[name]?.[input] ?? `\${{ inputs.${input} }}`;
-      assert.equal(value, wanted, `${name}: INPUT_${input.toUpperCase()}`);
-      if (!FROM_STEPS[name]?.[input]) assert.ok(input in root.inputs, `root has no input ${input}`);
+      if (FROM_STEPS[name]?.includes(input)) {
+        assert.ok(!(input in root.inputs), `${input} is filled by the root, not an input`);
+        continue;
+      }
+      assert.ok(input in root.inputs, `root has no input ${input} (of ${name})`);
     }
   }
 });
 
-test('the root checks every boolean input before any step can be skipped by an `if:` on it', () => {
-  const booleans = Object.entries(root.inputs)
-    .filter(([, spec]) => spec.default === 'true' || spec.default === 'false')
-    .map(([name]) => name)
-    .sort();
-  const first = (root.runs.steps ?? [])[0];
-  assert.equal(first.id, 'inputs');
-  assert.deepEqual(
-    Object.keys(first.env ?? {}).sort(),
-    booleans.map((b) => `INPUT_${b.toUpperCase()}`).sort(),
+test("the root's outputs are build-live's outputs and verify-manifest's verdict and report, with the same meaning", () => {
+  const live = sub['build-live'].outputs ?? {};
+  const verify = sub['verify-manifest'].outputs ?? {};
+  const expected = [...Object.keys(live), ...VERIFY_OUTPUTS].sort();
+  assert.deepEqual(Object.keys(root.outputs ?? {}).sort(), expected);
+  for (const name of VERIFY_OUTPUTS) assert.ok(name in verify, name);
+  // A node action's outputs are what it sets: no `value:` expressions.
+  for (const [name, spec] of Object.entries(root.outputs ?? {})) {
+    assert.equal(spec.value, undefined, `${name}: a node action's output has no value`);
+  }
+});
+
+test('the root checks every boolean input, with its default, before any step runs', () => {
+  const booleans = Object.fromEntries(
+    Object.entries(root.inputs)
+      .filter(([, spec]) => spec.default === 'true' || spec.default === 'false')
+      .map(([name, spec]) => [name, spec.default === 'true']),
   );
-  for (const b of booleans) assert.ok(first.run?.includes(` ${b}`), `the check names ${b}`);
+  assert.deepEqual({ ...ROOT_BOOLEAN_INPUTS }, booleans);
 });

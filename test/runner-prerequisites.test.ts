@@ -1,6 +1,6 @@
 /**
  * setup-illumos-host checks the runner's prerequisites before anything else
- * (README, "illumos runners"): a stand-in `node` first on PATH that reports
+ * (docs/runners.md): a stand-in `node` first on PATH that reports
  * v18 makes it fail with one message that names it and says what to install.
  */
 import { test } from 'node:test';
@@ -48,7 +48,20 @@ test('setup-illumos-host with a good node on PATH goes on past the check (and wa
   );
   assert.doesNotMatch(run.stdout, /the runner lacks what this suite needs/);
   assert.equal(
-    (run.stdout.match(/^::warning::ACTIONS_CACHE_SERVICE_V2 is not "true".*$/gm) ?? []).length,
+    (run.stdout.match(/^::warning::ACTIONS_CACHE_SERVICE_V2 is not set.*$/gm) ?? []).length,
     1,
   );
+});
+
+test("setup-illumos-host: ACTIONS_CACHE_SERVICE_V2=True (as GitHub's runner and github-act-runner set it) or any other non-empty value draws no warning", async (t) => {
+  const scene = await hostScene(t, 'OmniOS');
+  for (const value of ['True', 'true', '1']) {
+    const run = await runBundle(
+      t,
+      'setup-illumos-host',
+      { workspace: scene.workspace, 'release-file': RELEASE_OF.OmniOS },
+      { ...scene.env, ACTIONS_RESULTS_URL: 'http://127.0.0.1:9/', ACTIONS_CACHE_SERVICE_V2: value },
+    );
+    assert.doesNotMatch(run.stdout, /ACTIONS_CACHE_SERVICE_V2/, value);
+  }
 });

@@ -194,15 +194,22 @@ export const ARTIFACT_INPUTS = [
   'upload-artifacts',
   'artifact-prefix',
   'retention-days',
+  'overwrite',
   'fail-on-missing',
+  'baseline',
 ] as const;
 export type ArtifactInput = (typeof ARTIFACT_INPUTS)[number];
 
 export interface ArtifactSettings {
   upload: boolean;
   prefix: string;
+  /** Undefined: the repository's default (input empty or 0, as actions/upload-artifact). */
   retentionDays?: number;
+  /** Delete an artifact of the same name in this run before uploading (a re-run). */
+  overwrite: boolean;
   failOnMissing: boolean;
+  /** An earlier boot_archive.manifest: the summary shows the size change against its build. */
+  baseline?: string;
 }
 
 export function parseArtifactOptions(
@@ -219,7 +226,10 @@ export function parseArtifactOptions(
   return {
     upload: bool(raw['upload-artifacts'], n('upload-artifacts'), true),
     prefix,
-    retentionDays: wholeNumber(raw['retention-days'], n('retention-days'), 1, 400),
+    // 0, as in actions/upload-artifact, is the repository's default.
+    retentionDays: wholeNumber(raw['retention-days'], n('retention-days'), 0, 400) || undefined,
+    overwrite: bool(raw.overwrite, n('overwrite'), true),
     failOnMissing: bool(raw['fail-on-missing'], n('fail-on-missing'), false),
+    baseline: text(raw.baseline, n('baseline')),
   };
 }

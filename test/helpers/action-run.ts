@@ -1,48 +1,43 @@
-/** Runs an action's dist bundle as a runner runs a node action (for the newer test files). */
-import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+/**
+ * Runs a sub-action as a workflow step `uses: joyent-live/build-live/actions/<name>@v1`,
+ * through the runner stand-in; or an action's compiled entry directly, as a node action.
+ */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCaptured, scratchDir, type CliRun } from './cli.js';
 import { REPO_ROOT } from './paths.js';
-import { cleanRunnerEnv, parseOutputFile } from './runner.js';
+import { cleanRunnerEnv, parseOutputFile, runUses, type ActionRun, type Job } from './runner.js';
 
 type Context = Parameters<typeof scratchDir>[0];
 
-type ActionRun = CliRun & { outputs: Record<string, string> };
-
-/** dist/<name>/index.js run as a runner runs a node action, in a scratch RUNNER_TEMP. */
+/** actions/<name> run by the runner stand-in (test/helpers/runner.ts), in a scratch RUNNER_TEMP. */
 export async function runBundle(
   t: Context,
   name: string,
   inputs: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
+  job: Omit<Job, 'dir' | 'env'> = {},
 ): Promise<ActionRun> {
-  const bundle = join(REPO_ROOT, 'dist', name, 'index.js');
-  assert.ok(existsSync(bundle), `${bundle} is missing: run npm run build:dist`);
-  return runNodeAction(t, bundle, inputs, env);
+  const dir = await scratchDir(t);
+  return runUses(`joyent-live/build-live/actions/${name}@v1`, inputs, {
+    ...job,
+    dir,
+    env: { SOURCE_DATE_EPOCH: '1323461708', ...env },
+  });
 }
 
 /**
  * The action's compiled entry (build/src/actions/<name>/main.js, what the
- * bundle is made from) run the same way: the code of this checkout, with
- * no bundling step between.
+ * bundle is made from) run as the runner runs a node action: the code of
+ * this checkout, with no bundling step between.
  */
-export function runActionEntry(
+export async function runActionEntry(
   t: Context,
   name: string,
   inputs: Record<string, string>,
   env: NodeJS.ProcessEnv = {},
-): Promise<ActionRun> {
-  return runNodeAction(t, join(REPO_ROOT, 'build', 'src', 'actions', name, 'main.js'), inputs, env);
-}
-
-async function runNodeAction(
-  t: Context,
-  bundle: string,
-  inputs: Record<string, string>,
-  env: NodeJS.ProcessEnv,
-): Promise<ActionRun> {
+): Promise<CliRun & { outputs: Record<string, string> }> {
+  const entry = join(REPO_ROOT, 'build', 'src', 'actions', name, 'main.js');
   const dir = await scratchDir(t);
   const output = join(dir, 'output.txt');
   const summary = join(dir, 'summary.md');
@@ -51,7 +46,7 @@ async function runNodeAction(
   const inputEnv = Object.fromEntries(
     Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v]),
   );
-  const run = await runCaptured(process.execPath, [bundle], {
+  const run = await runCaptured(process.execPath, [entry], {
     cwd: REPO_ROOT,
     env: {
       ...cleanRunnerEnv(),

@@ -725,7 +725,8 @@ export async function startResultsServer(): Promise<ResultsServer> {
     env: {
       ACTIONS_RESULTS_URL: url,
       ACTIONS_RUNTIME_TOKEN: token,
-      ACTIONS_CACHE_SERVICE_V2: 'true',
+      // As GitHub's runner sets it for node actions (.NET's bool.TrueString), and github-act-runner too.
+      ACTIONS_CACHE_SERVICE_V2: 'True',
       // Only the v1 cache service reads this; set so a client without v2 fails against us, not GitHub.
       ACTIONS_CACHE_URL: url,
       // github.com, so neither client takes the GHES path (no v2 artifacts or cache there).

@@ -1,75 +1,8 @@
-/**
- * build-world action: reads the inputs, runs the engine's buildWorld() with
- * the chosen cache backend, folds each stage's output into a log group,
- * and reports: outputs, job summary with each stage's result.
- */
-import { randomBytes } from 'node:crypto';
-import * as core from '@actions/core';
-import { LocalCache, noCache, type CacheBackend } from '../../cache/backend.js';
-import { BUILD_WORLD_OPTIONS, parseBuildWorldOptions } from '../../options/build-world.js';
-import { buildWorld, type BuildWorldResult } from '../../world/build-world.js';
-import { getInputs } from '../common/inputs.js';
-import { code, say, writeSummary } from '../common/report.js';
-import { printable } from '../../util/format.js';
+/** build-world action: the step of ./step.ts, run by the runner. */
 import { runAction } from '../common/run.js';
-import { GithubCache } from './github-cache.js';
-
-function summary(result: BuildWorldResult): string {
-  const lines = [
-    `### build-world ${result.buildstamp}: ${result.cacheHit ? 'cache hit, nothing built' : 'OK'}`,
-    '',
-    `Cache key: ${code(result.cacheKey)}` +
-      (result.restoredKey && !result.cacheHit ? `, restored from ${code(result.restoredKey)}` : ''),
-    '',
-  ];
-  if (result.changes.length) lines.push(`Changed: ${result.changes.join('; ')}`, '');
-  lines.push('| stage | result | log |', '| --- | --- | --- |');
-  for (const s of result.stages) {
-    lines.push(`| ${s.stage} | ${s.status} | ${s.log ? code(s.log) : ''} |`);
-  }
-  lines.push('', `Cache save: ${result.saved}`, '');
-  return lines.join('\n');
-}
+import { RUNNER_IO } from '../common/step.js';
+import { buildWorldStep } from './step.js';
 
 await runAction('build-world', async () => {
-  const inputs = getInputs(BUILD_WORLD_OPTIONS);
-  const { cache: choice, ...settings } = parseBuildWorldOptions(inputs.raw, inputs.names, {
-    workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
-    cacheBackend: 'github',
-  });
-  let githubCache: GithubCache | undefined; // its path is the `cache-path` output
-  const cache: (staging: string) => CacheBackend =
-    choice.backend === 'local'
-      ? (staging) => new LocalCache(choice.dir, choice.maxGb, staging, say)
-      : choice.backend === 'github'
-        ? (staging) => (githubCache = new GithubCache(staging))
-        : noCache;
-  // Build output is not ours: workflow commands in it must not be obeyed.
-  const token = randomBytes(16).toString('hex');
-  const result = await buildWorld({
-    ...settings,
-    cache,
-    sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
-    onInfo: say,
-    onWarning: (m) => core.warning(printable(m)),
-    onStageStart: (stage, log) => {
-      core.startGroup(`build-world: ${stage} (log: ${log})`);
-      process.stdout.write(`::stop-commands::${token}\n`);
-    },
-    onOutput: (chunk) => process.stdout.write(chunk),
-    onStageEnd: () => {
-      process.stdout.write(`\n::${token}::\n`);
-      core.endGroup();
-    },
-  });
-  core.setOutput('cache-hit', String(result.cacheHit));
-  core.setOutput('cache-key', result.cacheKey);
-  core.setOutput('proto', result.proto);
-  core.setOutput('restored-key', result.restoredKey ?? '');
-  core.setOutput('cache-path', githubCache?.cachePath ?? '');
-  core.setOutput(
-    'stages',
-    JSON.stringify(Object.fromEntries(result.stages.map((s) => [s.stage, s.status]))),
-  );
-  await writeSummary(summary(result));
+  await buildWorldStep(RUNNER_IO);
 });

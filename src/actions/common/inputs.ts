@@ -7,6 +7,12 @@
 import * as core from '@actions/core';
 import { inputNames, type OptionNames } from '../../options/names.js';
 
+/** Reads one input's raw text by its name (the runner's INPUT_<NAME>, or a value the root action gives). */
+export type InputReader = (name: string) => string;
+
+/** The runner's inputs, as @actions/core reads them (trimmed). */
+export const runnerInput: InputReader = (name) => core.getInput(name);
+
 /**
  * The raw text of `options`, each read from its input (`renamed` maps an
  * option to its input's name where they differ), with the names for messages.
@@ -14,8 +20,9 @@ import { inputNames, type OptionNames } from '../../options/names.js';
 export function getInputs<K extends string>(
   options: readonly K[],
   renamed: Partial<Record<K, string>> = {},
+  read: InputReader = runnerInput,
 ): { raw: Record<K, string>; names: OptionNames<K> } {
   const raw = {} as Record<K, string>;
-  for (const option of options) raw[option] = core.getInput(renamed[option] ?? option);
+  for (const option of options) raw[option] = read(renamed[option] ?? option);
   return { raw, names: inputNames(renamed) };
 }

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
 import { context, getOctokit } from '@actions/github';
-import { UserError } from '../../util/errors.js';
+import { UsageError, UserError } from '../../util/errors.js';
 
 export const COMMENT_MODES = ['auto', 'always', 'on-failure', 'never'] as const;
 export type CommentMode = (typeof COMMENT_MODES)[number];
@@ -45,11 +45,37 @@ export function currentPullRequest(): PullRequest | undefined {
   return { owner, repo, number: pr.number, headSha: pr.head?.sha ?? context.sha };
 }
 
-/** The hidden marker that identifies this job's and gate's comment. */
-export function commentMarker(gate: string): string {
+/**
+ * The hidden marker that identifies this job's and gate's comment: the
+ * workflow, the job id and the `comment-key` input (by default the job's
+ * matrix values, so that matrix legs keep their own comments; docs/actions.md).
+ * An empty key gives the marker of the versions before the key.
+ */
+export function commentMarker(gate: string, key = ''): string {
   const workflow = process.env.GITHUB_WORKFLOW ?? '';
   const job = process.env.GITHUB_JOB ?? '';
-  return `<!-- joyent-live:${gate}:${encodeURIComponent(workflow)}:${encodeURIComponent(job)} -->`;
+  const keyed = key ? `:${encodeURIComponent(key)}` : '';
+  return `<!-- joyent-live:${gate}:${encodeURIComponent(workflow)}:${encodeURIComponent(job)}${keyed} -->`;
+}
+
+/** The longest comment-key taken: a marker is a line of the comment, not a payload. */
+export const MAX_COMMENT_KEY = 256;
+
+/** The `comment-key` input checked: one line, no control character, no `-->`. */
+export function parseCommentKey(raw: string, name: string): string {
+  const key = raw.trim();
+  if (/[\n\r]/.test(key))
+    throw new UsageError(`${name} must be one line, not ${JSON.stringify(key)}`);
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  if (key.includes('-->') || /[\u0000-\u001f\u007f]/.test(key)) {
+    throw new UsageError(
+      `${name} may not hold "-->" or a control character (it is part of a hidden HTML comment), not ${JSON.stringify(key)}`,
+    );
+  }
+  if (key.length > MAX_COMMENT_KEY) {
+    throw new UsageError(`${name} is ${key.length} characters long, more than ${MAX_COMMENT_KEY}`);
+  }
+  return key;
 }
 
 function status(err: unknown): number | undefined {
@@ -123,6 +149,8 @@ export interface CommentRequest {
   token: string;
   /** Which gate speaks: part of the marker, e.g. `verify-manifest`. */
   gate: string;
+  /** The comment-key input: part of the marker (matrix legs). */
+  key?: string;
   /** Markdown; its first line is what a reviewer reads first. */
   body: string;
   failed: boolean;
@@ -155,7 +183,7 @@ export async function publishComment(
     return { action: 'skipped', why };
   }
   const octokit = getOctokit(request.token);
-  const marker = commentMarker(request.gate);
+  const marker = commentMarker(request.gate, request.key);
   const body = `${request.body.trimEnd()}\n\n${marker}\n`;
   let existing: { id: number; html_url: string } | undefined;
   try {

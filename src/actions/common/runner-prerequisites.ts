@@ -1,8 +1,8 @@
 /**
- * What an illumos runner must have for this suite (README, "illumos
- * runners"): Node 20 or later, both the one running this action and the
- * `node` on PATH (github-act-runner runs node actions with it; Node ships no
- * illumos binaries, so it comes from pkgsrc or OmniOS extra), and, for
+ * What an illumos runner must have for this suite (docs/runners.md): Node
+ * 20 or later, both the one running this action and the `node` on PATH
+ * (github-act-runner runs node actions with it; Node ships no illumos
+ * binaries, so it comes from pkgsrc or OmniOS extra), and, for
  * build-world's GitHub cache, the v2 cache service (ACTIONS_CACHE_SERVICE_V2).
  * Every missing piece is named in one error; the cache is a warning.
  */
@@ -55,9 +55,10 @@ export async function checkRunnerPrerequisites(
       `setup-illumos-host: the runner lacks what this suite needs: ${missing.join('; ')}; ${INSTALL_HINT}`,
     );
   }
-  if (process.env.ACTIONS_RESULTS_URL && process.env.ACTIONS_CACHE_SERVICE_V2 !== 'true') {
+  // @actions/cache takes any non-empty value: GitHub's runner and github-act-runner set "True".
+  if (process.env.ACTIONS_RESULTS_URL && !process.env.ACTIONS_CACHE_SERVICE_V2) {
     core.warning(
-      'ACTIONS_CACHE_SERVICE_V2 is not "true" in this job: build-world with cache-backend github needs the v2 cache service; on github-act-runner set ACTIONS_CACHE_SERVICE_V2=true in the runner environment (README, "illumos runners")',
+      'ACTIONS_CACHE_SERVICE_V2 is not set in this job: build-world with cache-backend github needs the v2 cache service; github-act-runner sets it since early 2025 (update it), or set ACTIONS_CACHE_SERVICE_V2=true in the runner environment (docs/runners.md)',
     );
   }
 }

@@ -9,22 +9,52 @@ import * as core from '@actions/core';
 import type { VerifyReport } from '../../verify/types.js';
 import { verdictLine } from '../../verify/report.js';
 import { bool, choice, text } from '../../options/values.js';
-import { getInputs } from './inputs.js';
+import { getInputs, runnerInput, type InputReader } from './inputs.js';
 import {
   COMMENT_MODES,
   currentPullRequest,
+  type CommentMode,
+  parseCommentKey,
   publishCheckRun,
   publishComment,
   type CheckAnnotation,
 } from './pr-comment.js';
 import { commentBody, isBlocking, repositoryPath, reportFindings } from './verify-comment.js';
 
-export async function publishVerifyReport(report: VerifyReport): Promise<void> {
-  const { raw, names } = getInputs(['comment', 'check-run', 'github-token'] as const);
-  const mode = choice(raw.comment, names.name('comment'), COMMENT_MODES, 'auto');
-  const checkRun = bool(raw['check-run'], names.name('check-run'), false);
+export interface PublishOptions {
+  mode: CommentMode;
+  key: string;
+  checkRun: boolean;
+  token: string;
+}
+
+/** The comment and check-run inputs, read and checked before the gate runs. */
+export function readPublishOptions(read: InputReader = runnerInput): PublishOptions {
+  const { raw, names } = getInputs(
+    ['comment', 'comment-key', 'check-run', 'github-token'] as const,
+    {},
+    read,
+  );
+  return {
+    mode: choice(raw.comment, names.name('comment'), COMMENT_MODES, 'auto'),
+    key: parseCommentKey(raw['comment-key'], names.name('comment-key')),
+    checkRun: bool(raw['check-run'], names.name('check-run'), false),
+    token: text(raw['github-token'], names.name('github-token')) ?? '',
+  };
+}
+
+/** ` (<job>, <key>)`: matrix legs publish check runs of their own names. */
+function checkRunSuffix(job: string | undefined, key: string): string {
+  const parts = [job, key].filter(Boolean);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+export async function publishVerifyReport(
+  report: VerifyReport,
+  options: PublishOptions = readPublishOptions(),
+): Promise<void> {
+  const { mode, key, checkRun, token } = options;
   if (mode === 'never' && !checkRun) return;
-  const token = text(raw['github-token'], names.name('github-token')) ?? '';
   const pr = currentPullRequest();
   const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
   const repository = process.env.GITHUB_REPOSITORY;
@@ -41,7 +71,7 @@ export async function publishVerifyReport(report: VerifyReport): Promise<void> {
   const failed = report.verdict === 'fail';
   const body = commentBody(report, links, { runUrl, title: 'verify-manifest' });
 
-  await publishComment({ mode, token, gate: 'verify-manifest', body, failed }, pr);
+  await publishComment({ mode, token, gate: 'verify-manifest', key, body, failed }, pr);
 
   if (checkRun) {
     const annotations: CheckAnnotation[] = [];
@@ -62,7 +92,7 @@ export async function publishVerifyReport(report: VerifyReport): Promise<void> {
     await publishCheckRun(
       {
         token,
-        name: `verify-manifest${process.env.GITHUB_JOB ? ` (${process.env.GITHUB_JOB})` : ''}`,
+        name: `verify-manifest${checkRunSuffix(process.env.GITHUB_JOB, key)}`,
         failed,
         title: verdictLine(report),
         summary: body,
