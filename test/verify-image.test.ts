@@ -12,10 +12,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { Finding, VerifyReport } from '../src/verify/types.js';
-import { isRoot, runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { isRoot, runCli, scratchDir, show } from './helpers/cli.js';
+import { verifyJson } from './helpers/verify-json.js';
 import { elfRel } from './helpers/elf-rel.js';
 import { REPO_ROOT } from './helpers/paths.js';
-import { schemaErrors } from './helpers/report-schema.js';
 
 /** Where .ci/run puts bin/esbuild of @esbuild/sunos-x64 (never committed). */
 const ESBUILD = join(REPO_ROOT, '.cache', 'esbuild-sunos', 'esbuild');
@@ -32,9 +32,6 @@ const needsJava = {
     !existsSync(join(JAVA_LIB, 'libmanagement.so')) &&
     `no ${JAVA_LIB}/libmanagement.so (a Debian library with RPATH $ORIGIN)`,
 };
-
-const show = (r: CliRun) =>
-  `exit ${r.code}\n--- stdout\n${r.stdout.slice(0, 6000)}--- stderr\n${r.stderr}`;
 
 interface Item {
   /** Image path. */
@@ -97,18 +94,6 @@ async function buildImage(dir: string, items: readonly Item[]) {
       join(out, `platform-${stamp}`),
     ],
   };
-}
-
-async function verifyJson(args: readonly string[]) {
-  const run = await runCli(['verify-manifest', ...args, '--format', 'json']);
-  let report: VerifyReport;
-  try {
-    report = JSON.parse(run.stdout) as VerifyReport;
-  } catch {
-    assert.fail(`stdout is not one JSON document\n${show(run)}`);
-  }
-  assert.equal(schemaErrors(report), '', show(run));
-  return { run, report };
 }
 
 const findings = (report: VerifyReport, kind: string): Finding[] =>
