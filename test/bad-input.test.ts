@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { listTree, runCli, scratchDir, type CliOptions, type CliRun } from './helpers/cli.js';
+import { listTree, runCli, scratchDir, show, type CliOptions, type CliRun } from './helpers/cli.js';
 import { copiedFixtureArgs, copyFixtures } from './helpers/fixture-copy.js';
 import { fixtureArgs, FIXTURES } from './helpers/paths.js';
 
@@ -68,8 +68,6 @@ function withOption(args: readonly string[], name: string, value?: string): stri
   else copy[i + 1] = value;
   return copy;
 }
-
-const show = (r: CliRun) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 
 interface Expected {
   code: 0 | 1 | 2 | 3;

@@ -11,14 +11,13 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { runCli, scratchDir, show } from './helpers/cli.js';
 import { fixtureArgs } from './helpers/paths.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708, set by runCli
 const PLATFORM = `platform-${STAMP}`;
 const sha1 = (data: Buffer | string) => createHash('sha1').update(data).digest('hex');
 const md5 = (data: string) => createHash('md5').update(data).digest('hex');
-const show = (r: CliRun) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 
 const REFERENCE = {
   customize: {

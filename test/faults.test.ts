@@ -17,23 +17,9 @@ import { describeFailure } from '../src/util/failure.js';
 import { listTree, runCli, scratchDir } from './helpers/cli.js';
 import { FIXTURES } from './helpers/paths.js';
 import { runActionEntry } from './helpers/action-run.js';
-import { bigSources, mountTmpfs, needsRoot, runCliLimited } from './helpers/faults.js';
+import { bigSources, mountTmpfs, needsRoot, runCliLimited, buildArgs } from './helpers/faults.js';
 
 const STAMP = '20111209T201508Z';
-
-function buildArgs(src: { manifest: string; proto: string }, output: string, logDir: string) {
-  return [
-    'build-live',
-    '-m',
-    src.manifest,
-    '--proto',
-    src.proto,
-    '-o',
-    output,
-    '--log-dir',
-    logDir,
-  ];
-}
 
 /** Nothing in `output` or `logDir` that looks like a finished build. */
 async function assertNothingFinished(output: string, logDir: string) {

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathExists } from '../src/util/exists.js';
 import { isRoot, listTree, runCaptured, runCli, scratchDir, type CliRun } from './helpers/cli.js';
-import { bigSources, mountTmpfs, needsRoot, type BigSources } from './helpers/faults.js';
+import { bigSources, mountTmpfs, needsRoot, type BigSources, buildArgs } from './helpers/faults.js';
 import { CLI, fixtureArgs } from './helpers/paths.js';
 
 const STAMP = '20111209T201508Z';
@@ -33,22 +33,6 @@ const PLATFORM = `platform-${STAMP}`;
 const LOG = `build_live.${STAMP}.log`;
 const JSONL = `build_live.${STAMP}.jsonl`;
 const MANIFEST_IN_PLATFORM = `${PLATFORM}/i86pc/amd64/boot_archive.manifest`;
-
-function buildArgs(src: { manifest: string; proto: string }, output: string, logDir: string) {
-  return [
-    'build-live',
-    '-m',
-    src.manifest,
-    '--proto',
-    src.proto,
-    '--buildstamp',
-    STAMP,
-    '-o',
-    output,
-    '--log-dir',
-    logDir,
-  ];
-}
 
 const sha1 = async (path: string) =>
   createHash('sha1')

@@ -745,3 +745,11 @@ test('stand-in host: usage errors exit 2', async (t) => {
     assertClean(run);
   }
 });
+
+test('setup-host takes -w for --workspace, as build-world does', async () => {
+  for (const command of ['setup-host', 'build-world']) {
+    const help = await runCli([command, '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /-w, --workspace <dir>/, command);
+  }
+});

@@ -10,7 +10,8 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { UfsReader } from '../src/archive/ufs/read.js';
-import { isRoot, listTree, runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { isRoot, listTree, runCli, scratchDir, show, type CliRun } from './helpers/cli.js';
+import { verifyJson } from './helpers/verify-json.js';
 import { copiedFixtureArgs, copyFixtures } from './helpers/fixture-copy.js';
 import { FIXTURES, fixtureArgs } from './helpers/paths.js';
 
@@ -20,7 +21,6 @@ const BROKEN = join(FIXTURES, 'manifests', 'broken');
 const STANDINS = join(FIXTURES, 'illumos-host', 'bin');
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 const sha1 = (data: Buffer) => createHash('sha1').update(data).digest('hex');
-const show = (r: CliRun) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 
 interface Built {
   dir: string;
@@ -332,26 +332,6 @@ for (const [option, value, message] of [
 
 // ---------------------------------------------------------------------------
 // verify-manifest on a UFS platform.
-
-const verifyJson = async (args: string[]) => {
-  const run = await runCli(['verify-manifest', ...args, '--format', 'json']);
-  return {
-    run,
-    report: JSON.parse(run.stdout) as {
-      verdict: string;
-      reasons: string[];
-      content?: {
-        method: string;
-        checked: number;
-        skipped?: string;
-        mismatches: { path: string; expected: string; actual: string }[];
-        missing: string[];
-        differences?: { path: string; field: string; expected: string; actual: string }[];
-        hash?: { ok: boolean };
-      };
-    },
-  };
-};
 
 test('verify-manifest --platform on a UFS build: every md5 and entry checked against the image', async (t) => {
   const b = await build(t, ['--archive', 'ufs']);

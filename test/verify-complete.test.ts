@@ -8,27 +8,12 @@ import { test } from 'node:test';
 import { formatMode, parseManifestFile } from '../src/formats/manifest-line.js';
 import type { ManifestEntry } from '../src/manifest/types.js';
 import type { VerifyReport } from '../src/verify/types.js';
-import { runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { runCli, scratchDir, show, type CliRun } from './helpers/cli.js';
+import { verifyJson } from './helpers/verify-json.js';
 import { hasSharedData, SMARTOS_DATA } from './helpers/paths.js';
-import { schemaErrors } from './helpers/report-schema.js';
 
 const MANIFEST_2011 = join(SMARTOS_DATA, 'manifest-2011-09.txt');
 const needsData = { skip: !hasSharedData && `no SmartOS data at ${SMARTOS_DATA}` };
-const show = (r: CliRun) =>
-  `exit ${r.code}\n--- stdout\n${r.stdout.slice(0, 4000)}--- stderr\n${r.stderr}`;
-
-async function verifyJson(args: readonly string[]): Promise<{ run: CliRun; report: VerifyReport }> {
-  const run = await runCli(['verify-manifest', ...args, '--format', 'json']);
-  let report: VerifyReport;
-  try {
-    report = JSON.parse(run.stdout) as VerifyReport;
-  } catch {
-    assert.fail(`stdout is not one JSON document\n${show(run)}`);
-  }
-  const errors = schemaErrors(report);
-  assert.equal(errors, '', `the report does not match the schema:\n${errors}\n${show(run)}`);
-  return { run, report };
-}
 
 const check = (report: VerifyReport, kind: string) => report.checks.find((c) => c.kind === kind);
 

@@ -7,15 +7,13 @@ import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promi
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { VerifyReport } from '../src/verify/types.js';
-import { runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { runCli, scratchDir, show } from './helpers/cli.js';
 import { hasSharedData, SMARTOS_DATA } from './helpers/paths.js';
 import { schemaErrors } from './helpers/report-schema.js';
 import { synthesizeSources } from './helpers/synth-proto.js';
 
 const MANIFEST_2011 = join(SMARTOS_DATA, 'manifest-2011-09.txt');
 const STAMP = '20111209T201508Z';
-const show = (r: CliRun) =>
-  `exit ${r.code}\n--- stdout\n${r.stdout.slice(0, 8000)}--- stderr\n${r.stderr}`;
 
 test(
   'the planted 2011 scenario: the JSON report lists exactly the planted defects, each once, with kind and manifest line',

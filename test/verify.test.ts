@@ -10,8 +10,9 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import type { DiffEntry, VerifyReport } from '../src/verify/types.js';
-import { listTree, runCli, scratchDir, type CliOptions, type CliRun } from './helpers/cli.js';
+import type { DiffEntry } from '../src/verify/types.js';
+import { listTree, runCli, scratchDir, show, type CliOptions, type CliRun } from './helpers/cli.js';
+import { verifyJson } from './helpers/verify-json.js';
 import { copiedFixtureArgs, copyFixtures } from './helpers/fixture-copy.js';
 import { hasXorriso } from './helpers/iso.js';
 import { CLI, fixtureArgs, FIXTURES } from './helpers/paths.js';
@@ -29,7 +30,6 @@ const needsXorriso = { skip: !hasXorriso && 'xorriso is not installed (apt-get i
 
 const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
 const sha1 = (data: Buffer) => createHash('sha1').update(data).digest('hex');
-const show = (r: CliRun) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 const noDotSlash = (path: string) => path.replace(/^\.\//, '');
 
 // ---------------------------------------------------------------------------
@@ -175,23 +175,6 @@ async function platformCopy(t: Parameters<typeof scratchDir>[0], b: Build) {
 
 const verify = (args: readonly string[], options?: CliOptions) =>
   runCli(['verify-manifest', ...args], options);
-
-/** Runs with --format json; the report is parsed and checked against the schema. */
-async function verifyJson(
-  args: readonly string[],
-  options?: CliOptions,
-): Promise<{ run: CliRun; report: VerifyReport }> {
-  const run = await verify([...args, '--format', 'json'], options);
-  let report: VerifyReport;
-  try {
-    report = JSON.parse(run.stdout) as VerifyReport;
-  } catch {
-    assert.fail(`stdout is not one JSON document\n${show(run)}`);
-  }
-  const errors = schemaErrors(report);
-  assert.equal(errors, '', `the report does not match the schema:\n${errors}\n${show(run)}`);
-  return { run, report };
-}
 
 /** Message checks every error shares: exit 1, names the input, no stack trace. */
 function assertError(r: CliRun, input: string, ...wanted: RegExp[]): void {

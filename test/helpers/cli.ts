@@ -71,3 +71,7 @@ export async function listTree(dir: string): Promise<string[]> {
   await walk('');
   return out.sort();
 }
+
+/** A run as a failed assertion shows it: the exit code, stdout (its first 8,000 characters), stderr. */
+export const show = (r: CliRun) =>
+  `exit ${r.code}\n--- stdout\n${r.stdout.slice(0, 8000)}--- stderr\n${r.stderr}`;

@@ -82,3 +82,25 @@ export function runCliLimited(
     { env: { ...process.env, SOURCE_DATE_EPOCH: '1323461708', ...env } },
   );
 }
+
+/** build-live of `src` (bigSources) into `output`, its log in `logDir`, at the tests' BUILDSTAMP. */
+export function buildArgs(
+  src: { manifest: string; proto: string },
+  output: string,
+  logDir: string,
+): string[] {
+  const stamp = '20111209T201508Z';
+  return [
+    'build-live',
+    '-m',
+    src.manifest,
+    '--proto',
+    src.proto,
+    '--buildstamp',
+    stamp,
+    '-o',
+    output,
+    '--log-dir',
+    logDir,
+  ];
+}

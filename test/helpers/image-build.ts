@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Finding, VerifyReport } from '../../src/verify/types.js';
-import { runCli, type CliRun } from './cli.js';
-import { schemaErrors } from './report-schema.js';
+import { runCli, show } from './cli.js';
 
-export const show = (r: CliRun) =>
-  `exit ${r.code}\n--- stdout\n${r.stdout.slice(0, 6000)}--- stderr\n${r.stderr}`;
+export { show } from './cli.js';
+export { verifyJson } from './verify-json.js';
 
 export interface Item {
   /** Image path. */
@@ -86,18 +85,6 @@ export async function buildImage(
       join(out, `platform-${stamp}`),
     ],
   };
-}
-
-export async function verifyJson(args: readonly string[]) {
-  const run = await runCli(['verify-manifest', ...args, '--format', 'json']);
-  let report: VerifyReport;
-  try {
-    report = JSON.parse(run.stdout) as VerifyReport;
-  } catch {
-    assert.fail(`stdout is not one JSON document\n${show(run)}`);
-  }
-  assert.equal(schemaErrors(report), '', show(run));
-  return { run, report };
 }
 
 export const findings = (report: VerifyReport, kind: string): Finding[] =>
