@@ -167,11 +167,13 @@ function phases(
   result: Timed,
   archive: 'hsfs' | 'ufs' | 'none',
 ): { name: string; seconds: number }[] {
-  // A ufs build with no customize step stages nothing: it finds and hashes
-  // every file while its inputs are checked, then plans the image (docs/assembly.md).
+  // A ufs build with no customize step stages nothing: it finds every file
+  // while its inputs are checked, then plans the image; the writer takes each
+  // file's md5 from the reads that place it (docs/assembly.md, "One pass").
   const ufsNames: Record<string, string> = {
-    'files:': 'files (find, md5 from the source)',
-    'hard links:': 'hard links, plan, log lines, owners, jsonl, manifest',
+    'files:': 'files (find, open)',
+    'hard links:': 'hard links, plan, log lines, owners',
+    'ufs:': 'UFS plan + write (+ md5 of every file), manifest, jsonl',
   };
   const out: { name: string; seconds: number }[] = [];
   let name = 'node start, load manifest, open sources';
