@@ -4,13 +4,15 @@
 // drv/ip and misc/mac through DT_NEEDED of its SHT_DYNAMIC section;
 // cpqary3 names misc/amd64/scsi), read by the real verify-manifest CLI.
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { scratchDir } from './helpers/cli.js';
+import { runCli, scratchDir } from './helpers/cli.js';
 import { elfDyn } from './helpers/elf-dyn.js';
 import { elfRel } from './helpers/elf-rel.js';
 import { buildImage, findings, show, verifyJson } from './helpers/image-build.js';
-import { SMARTOS_DATA } from './helpers/paths.js';
+import { hasSharedData, SMARTOS_DATA } from './helpers/paths.js';
+import { synthesizeSources } from './helpers/synth-proto.js';
 
 const OVERLAY = join(SMARTOS_DATA, 'overlay-2011-09');
 const BNX = { path: 'kernel/drv/amd64/bnx', from: join(OVERLAY, 'kernel/drv/amd64/bnx') };
@@ -224,3 +226,68 @@ test('a crafted object: 100,000 runpath entries x 1,000 DT_NEEDED cost a bounded
     ['1000 DT_NEEDED entries: only the first 256 were resolved'],
   );
 });
+
+test(
+  'the real 2011 manifest from a synthetic proto (its modules ET_REL stand-ins) and the whole real overlay: no missing-module',
+  { skip: !hasSharedData && `no SmartOS data at ${SMARTOS_DATA}` },
+  async (t) => {
+    const dir = await scratchDir(t);
+    const manifest = join(SMARTOS_DATA, 'manifest-2011-09.txt');
+    const synth = await synthesizeSources({
+      manifest,
+      dir: join(dir, 'src'),
+      totalBytes: 4e6,
+      seed: 2011,
+    });
+    // The proto's 64-bit kernel modules as modules (random bytes are not ELF).
+    let modules = 0;
+    for (const line of (await readFile(manifest, 'utf8')).split('\n')) {
+      const m = /^f ((?:kernel|usr\/kernel|platform\/[^/]+\/kernel)\/\S*\/amd64\/[^/\s]+) /.exec(
+        line,
+      );
+      if (!m) continue;
+      await writeFile(join(synth.proto, m[1]), elfRel());
+      modules++;
+    }
+    assert.ok(modules > 400, `${modules} modules`);
+    const out = join(dir, 'out');
+    const logDir = join(dir, 'log');
+    const build = await runCli([
+      'build-live',
+      '-m',
+      manifest,
+      '--overlay',
+      OVERLAY,
+      '--overlay',
+      synth.overlay,
+      '--proto',
+      synth.proto,
+      '--man-dir',
+      synth.manDir,
+      '--system-root',
+      synth.systemRoot,
+      '--archive',
+      'ufs',
+      '-o',
+      out,
+      '--log-dir',
+      logDir,
+    ]);
+    assert.equal(build.code, 0, show(build));
+    const stamp = '20111209T201508Z';
+    const { report } = await verifyJson([
+      '--log',
+      join(logDir, `build_live.${stamp}.log`),
+      '-m',
+      manifest,
+      '--platform',
+      join(out, `platform-${stamp}`),
+    ]);
+    const check = report.checks.find((c) => c.kind === 'missing-module');
+    assert.deepEqual(findings(report, 'missing-module'), []);
+    assert.ok((check?.checked ?? 0) >= modules, JSON.stringify(check));
+    t.diagnostic(report.checks.map((c) => `${c.kind} ${c.checked}/${c.findings}`).join(', '));
+    for (const f of report.checks.flatMap((c) => c.listed).filter((f) => f.kind !== 'broken-link'))
+      t.diagnostic(`${f.kind} ${f.path}: ${f.message}`);
+  },
+);

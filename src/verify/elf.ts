@@ -1,7 +1,8 @@
 /**
  * A small reader of ELF objects (never run): the header, the program
  * headers and the dynamic section, which is all the library closure needs,
- * and for kernel modules the symbol table's `_depends_on` (docs/verify.md). Reads through a callback, a few hundred bytes at a
+ * and for kernel modules the SHT_DYNAMIC section's DT_NEEDED entries or the
+ * symbol table's `_depends_on` (docs/verify.md). Reads through a callback, a few hundred bytes at a
  * time. Anything truncated or inconsistent is an ElfError, never a crash.
  */
 
@@ -337,10 +338,6 @@ async function dynamicNeeded(
  * declares none. Its symbol table is scanned a chunk at a time
  * (docs/verify.md).
  */
-export async function readDependsOn(read: ReadAt, fileSize: number): Promise<string | undefined> {
-  return dependsOnString(read, fileSize, await sectionHeaders(read, fileSize));
-}
-
 async function dependsOnString(
   read: ReadAt,
   fileSize: number,

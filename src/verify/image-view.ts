@@ -69,15 +69,26 @@ export async function ufsImageView(
     entries.set(entry.path, view);
     if (entry.type === 'f') raw.set(view, entry);
   }
+  const read = async (entry: ImageEntry, position: number, length: number) => {
+    const file = raw.get(entry);
+    if (!file) return Buffer.alloc(0);
+    const n = Math.max(0, Math.min(length, MAX_IMAGE_READ, file.size - position));
+    return n === 0 ? Buffer.alloc(0) : reader.read(file, position, n);
+  };
+  return viewOf(entries, read, manifest, mayDangle);
+}
+
+/** An image view of `entries`, read through `read`. */
+function viewOf(
+  entries: Map<string, ImageEntry>,
+  read: ImageView['read'],
+  manifest: ReadonlyMap<string, ManifestEntry> | undefined,
+  mayDangle: (path: string) => boolean,
+): ImageView {
   return {
     entries,
     resolve: (path, from) => resolveInImage(entries, path, from),
-    read: async (entry, position, length) => {
-      const file = raw.get(entry);
-      if (!file) return Buffer.alloc(0);
-      const n = Math.max(0, Math.min(length, MAX_IMAGE_READ, file.size - position));
-      return n === 0 ? Buffer.alloc(0) : reader.read(file, position, n);
-    },
+    read,
     where: (path) => {
       const loc = manifest?.get(path);
       return loc ? { file: loc.file, line: loc.line } : {};
@@ -156,16 +167,12 @@ export async function stagedImage(
       await handle.close();
     }
   };
-  const view: ImageView = {
+  const view = viewOf(
     entries,
-    resolve: (path, from) => resolveInImage(entries, path, from),
-    read: (entry, position, length) => readFrom(entry, position, Math.min(length, MAX_IMAGE_READ)),
-    where: (path) => {
-      const loc = manifest?.get(path);
-      return loc ? { file: loc.file, line: loc.line } : {};
-    },
+    (entry, position, length) => readFrom(entry, position, Math.min(length, MAX_IMAGE_READ)),
+    manifest,
     mayDangle,
-  };
+  );
   function* files(): Generator<ImageFile> {
     for (const entry of entries.values()) {
       if (entry.type !== 'f') continue;

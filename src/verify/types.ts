@@ -72,6 +72,15 @@ export interface ContentCheck {
   unreadable?: string;
 }
 
+/** The boot checks' kinds --skip-checks knows them by (src/verify/checks/boot.ts). */
+const BOOT_CHECK_NAMES = [
+  'missing-interpreter',
+  'isaexec',
+  'setuid',
+  'driver-config',
+  'smf-method',
+] as const;
+
 /**
  * The completeness checks: each finding has one of these kinds, which is
  * also its --fail-on name (docs/verify.md describes each).
@@ -86,11 +95,7 @@ export const CHECK_KINDS = [
   'bad-runpath',
   'bad-elf',
   'missing-module',
-  'missing-interpreter',
-  'isaexec',
-  'setuid',
-  'driver-config',
-  'smf-method',
+  ...BOOT_CHECK_NAMES,
   'smf-dependency',
   'shadowed',
   'low-headroom',
@@ -113,11 +118,7 @@ export const SKIPPABLE_CHECKS = [
   'unshipped',
   'broken-link',
   'missing-library',
-  'missing-interpreter',
-  'isaexec',
-  'setuid',
-  'driver-config',
-  'smf-method',
+  ...BOOT_CHECK_NAMES,
   'shadowed',
   'low-headroom',
 ] as const satisfies readonly CheckKind[];
