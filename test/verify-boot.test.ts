@@ -194,3 +194,26 @@ test('setuid: policy rules cover setuid/setgid files, a stale rule is stale-poli
   const lax = await runCli(['verify-manifest', ...after.args]);
   assert.equal(lax.code, 0, show(lax));
 });
+
+test('--archive none: the boot checks and missing-module read the staged tree kept beside the platform', async (t) => {
+  const dir = await scratchDir(t);
+  const image = await buildImage(
+    dir,
+    [
+      real('usr/bin/ack'),
+      { path: 'kernel/drv/amd64/bnx', from: join(OVERLAY, 'kernel/drv/amd64/bnx') },
+      file('usr/lib/isaexec'),
+      { path: 'usr/bin/mdb', hardlink: 'usr/lib/isaexec' },
+    ],
+    'none',
+  );
+  const { run, report } = await verifyJson(image.args);
+  assert.equal(run.code, 0, show(run));
+  const got = report.checks.flatMap((c) => c.listed).map((f) => `${f.kind} ${f.path}`);
+  assert.deepEqual(got, [
+    'missing-module kernel/drv/amd64/bnx',
+    'missing-module kernel/drv/amd64/bnx',
+    'missing-interpreter usr/bin/ack',
+    'isaexec usr/bin/mdb',
+  ]);
+});

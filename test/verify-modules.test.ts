@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { scratchDir } from './helpers/cli.js';
+import { elfDyn } from './helpers/elf-dyn.js';
 import { elfRel } from './helpers/elf-rel.js';
 import { buildImage, findings, show, verifyJson } from './helpers/image-build.js';
 import { SMARTOS_DATA } from './helpers/paths.js';
@@ -178,5 +179,48 @@ test('bad .dynamic: strings past the string table are bad-elf; 100,000 DT_NEEDED
   assert.equal(
     counted[0].message,
     'names 99744 dependencies past the first 256 (DT_NEEDED): not checked',
+  );
+});
+
+test('a crafted object: 100,000 runpath entries x 1,000 DT_NEEDED cost a bounded report, each excess counted once', async (t) => {
+  const dir = await scratchDir(t);
+  const crafted = elfDyn({
+    needed: Array.from({ length: 1000 }, (_, i) => `libc${i}.so.1`),
+    runpath: Array.from({ length: 100_000 }, () => '/x').join(':'),
+  });
+  assert.ok(crafted.length > 300_000 && crafted.length < 340_000, String(crafted.length));
+  const distinct = elfDyn({
+    needed: ['libc.so.1'],
+    runpath: Array.from({ length: 1000 }, (_, i) => `/d${i}`).join(':'),
+  });
+  const image = await buildImage(dir, [
+    { path: 'usr/bin/crafted', text: crafted },
+    { path: 'usr/bin/distinct', text: distinct },
+  ]);
+  const { run, report } = await verifyJson(image.args);
+  assert.doesNotMatch(run.stderr, /^\s+at /m, show(run));
+  // Was 401 MB: 1,000 messages naming 100,000 directories each.
+  assert.ok(run.stdout.length < 1e6, `a report of ${run.stdout.length} bytes`);
+  const runpath = (path: string) =>
+    findings(report, 'bad-runpath')
+      .filter((f) => f.path === path)
+      .map((f) => f.message);
+  // The same entry 100,000 times is one entry.
+  assert.deepEqual(runpath('usr/bin/crafted'), [
+    'DT_RUNPATH entry /x is not a directory in the image',
+  ]);
+  const many = runpath('usr/bin/distinct');
+  assert.equal(many.length, 65);
+  assert.equal(many[63], 'DT_RUNPATH entry /d63 is not a directory in the image');
+  assert.equal(many[64], 'DT_RUNPATH has 1000 distinct entries: only the first 64 were used');
+  const missing = findings(report, 'missing-library').filter((f) => f.path === 'usr/bin/crafted');
+  assert.equal(missing.length, 256);
+  assert.equal(
+    missing[0].message,
+    'needs libc0.so.1 (DT_NEEDED): not in the image; searched /x, /lib/64, /usr/lib/64',
+  );
+  assert.deepEqual(
+    findings(report, 'bad-elf').map((f) => f.message),
+    ['1000 DT_NEEDED entries: only the first 256 were resolved'],
   );
 });

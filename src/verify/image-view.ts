@@ -3,9 +3,15 @@
  * boots"): every entry with its type, mode, size, link target and hard-link
  * identity, path resolution through the image's own symlinks, and a bounded
  * reader of regular files. Built from a UFS boot_archive (one walk of its
- * metadata, no file content read).
+ * metadata, no file content read), or from the staged tree an
+ * `--archive none` build keeps.
  */
+import { constants } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { UfsEntry, UfsReader } from '../archive/ufs/read.js';
+import { compareBytes } from '../manifest/path.js';
+import type { ImageFile } from './checks/libraries.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import { resolveInImage, type Resolved } from './image-tree.js';
 
@@ -78,4 +84,93 @@ export async function ufsImageView(
     },
     mayDangle,
   };
+}
+
+/** A staged tree (`image-<STAMP>/` beside the platform of an `--archive none` build) as an image. */
+export interface StagedImage {
+  view: ImageView;
+  /** Its regular files, each readable whole (for the ELF pass). */
+  files: () => Generator<ImageFile>;
+}
+
+/** The staged tree kept beside `platformDir` (docs/output-layout.md), if there is one. */
+export async function stagedTreeOf(platformDir: string): Promise<string | undefined> {
+  const name = basename(platformDir);
+  if (!name.startsWith('platform-')) return undefined;
+  const dir = join(dirname(platformDir), `image-${name.slice('platform-'.length)}`);
+  const info = await lstat(dir).catch(() => undefined);
+  return info?.isDirectory() ? dir : undefined;
+}
+
+/**
+ * The image view of a staged tree: one walk with lstat (links never
+ * followed on the host), files read through handles opened without
+ * following a final symlink.
+ */
+export async function stagedImage(
+  root: string,
+  manifest: ReadonlyMap<string, ManifestEntry> | undefined,
+  mayDangle: (path: string) => boolean,
+): Promise<StagedImage> {
+  const entries = new Map<string, ImageEntry>();
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    const names = (await readdir(dir)).sort(compareBytes);
+    for (const name of names) {
+      const path = prefix === '' ? name : `${prefix}/${name}`;
+      const full = join(dir, name);
+      const info = await lstat(full);
+      const type = info.isDirectory()
+        ? 'd'
+        : info.isSymbolicLink()
+          ? 's'
+          : info.isFile()
+            ? 'f'
+            : undefined;
+      if (!type) continue;
+      entries.set(path, {
+        path,
+        type,
+        mode: info.mode & 0o7777,
+        size: info.size,
+        id: info.ino,
+        ...(type === 's' ? { target: await readlink(full) } : {}),
+      });
+      if (type === 'd') await walk(full, path);
+    }
+  };
+  await walk(root, '');
+  // Byte order of the whole paths, as the UFS reader gives them.
+  const sorted = [...entries.keys()].sort(compareBytes);
+  const ordered = new Map(sorted.map((path) => [path, entries.get(path)!]));
+  entries.clear();
+  for (const [path, entry] of ordered) entries.set(path, entry);
+  const readFrom = async (entry: ImageEntry, position: number, length: number) => {
+    const n = Math.max(0, Math.min(length, entry.size - position));
+    if (entry.type !== 'f' || n === 0) return Buffer.alloc(0);
+    const handle = await open(join(root, entry.path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const buf = Buffer.alloc(n);
+      const { bytesRead } = await handle.read(buf, 0, n, position);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  };
+  const view: ImageView = {
+    entries,
+    resolve: (path, from) => resolveInImage(entries, path, from),
+    read: (entry, position, length) => readFrom(entry, position, Math.min(length, MAX_IMAGE_READ)),
+    where: (path) => {
+      const loc = manifest?.get(path);
+      return loc ? { file: loc.file, line: loc.line } : {};
+    },
+    mayDangle,
+  };
+  function* files(): Generator<ImageFile> {
+    for (const entry of entries.values()) {
+      if (entry.type !== 'f') continue;
+      yield { path: entry.path, size: entry.size, read: (p, l) => readFrom(entry, p, l) };
+    }
+  }
+  return { view, files };
 }

@@ -21,7 +21,7 @@ import { libraries, type ImageFile } from './checks/libraries.js';
 import type { ElfCandidates } from './ufs-content.js';
 import { brokenLinks, mayDangle } from './checks/links.js';
 import { BOOT_CHECKS, bootNote, type BootContext, type BootDetails } from './checks/boot.js';
-import { ufsImageView } from './image-view.js';
+import { stagedImage, stagedTreeOf, ufsImageView, type ImageView } from './image-view.js';
 import { readShipPolicy, type PolicyRule } from './checks/ship-policy.js';
 import { shadowed } from './checks/shadowed.js';
 import { unshipped } from './checks/unshipped.js';
@@ -589,6 +589,9 @@ async function* ufsFiles(reader: UfsReader, elf: ElfCandidates): AsyncGenerator<
   }
 }
 
+const NOT_READ =
+  'not checked: only a UFS boot_archive, or the staged tree an --archive none build keeps, is read';
+
 /** What the image checks add to the report. */
 interface ImagePart {
   checks: CheckResult[];
@@ -625,21 +628,32 @@ async function imageChecks(
   const figures = await readHeadroom(archive);
   const reader = figures ? await UfsReader.open(archive) : undefined;
   try {
+    // Without a UFS boot_archive: the staged tree an --archive none build keeps, if any.
+    const tree = reader ? undefined : await stagedTreeOf(dirname(dirname(archiveDir)));
+    const staged = tree
+      ? await stagedImage(tree, entries, mayDangle(options.allowDangling))
+      : undefined;
     if (!skipped(options, 'missing-library')) {
       const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
-      if (!reader) {
-        checks.push(...notChecked(kinds, failOn, 'not checked: only a UFS boot_archive is read'));
+      const files = reader ? ufsFiles(reader, elf) : staged?.files();
+      if (!files) {
+        checks.push(...notChecked(kinds, failOn, NOT_READ));
       } else {
         const check = libraries({
           tree: current.entries,
-          files: ufsFiles(reader, elf),
+          files,
           manifest: entries,
           proto: options.proto,
         });
         checks.push(...(await collectCheck(check, kinds, failOn)));
       }
     }
-    checks.push(...(await bootChecks(options, inputs, reader, baseline, details)));
+    const view = reader
+      ? () => ufsImageView(reader, entries, mayDangle(options.allowDangling))
+      : staged
+        ? () => Promise.resolve(staged.view)
+        : undefined;
+    checks.push(...(await bootChecks(options, inputs, view, baseline, details)));
   } finally {
     await reader?.close();
   }
@@ -660,27 +674,26 @@ async function imageChecks(
 
 /**
  * Phase: the boot checks (src/verify/checks/boot.ts), each on the image
- * view of the UFS boot_archive; without one, each says it did not run.
+ * view of the UFS boot_archive or the staged tree; without one, each says
+ * it did not run.
  */
 async function bootChecks(
   options: VerifyOptions,
   inputs: Inputs,
-  reader: UfsReader | undefined,
+  view: (() => Promise<ImageView>) | undefined,
   baseline: BootManifest | undefined,
   details: BootDetails,
 ): Promise<CheckResult[]> {
   const { failOn } = inputs;
   const specs = BOOT_CHECKS.filter((spec) => !skipped(options, spec.kinds[0]));
   if (specs.length === 0) return [];
-  if (!reader) {
-    const kinds = specs.flatMap((spec) => spec.kinds);
-    return notChecked(kinds, failOn, 'not checked: only a UFS boot_archive is read');
-  }
-  const image = await ufsImageView(
-    reader,
-    inputs.manifest?.entries,
-    mayDangle(options.allowDangling),
-  );
+  if (!view)
+    return notChecked(
+      specs.flatMap((spec) => spec.kinds),
+      failOn,
+      NOT_READ,
+    );
+  const image = await view();
   const context: BootContext = {
     policy: inputs.policy,
     details,

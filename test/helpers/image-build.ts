@@ -27,7 +27,11 @@ export interface Item {
 }
 
 /** Builds a UFS image of `items` (parents made as `d` entries); returns the paths to verify it. */
-export async function buildImage(dir: string, items: readonly Item[]) {
+export async function buildImage(
+  dir: string,
+  items: readonly Item[],
+  archive: 'ufs' | 'none' = 'ufs',
+) {
   const proto = join(dir, 'proto');
   const lines: string[] = [];
   const dirs = new Set<string>();
@@ -62,7 +66,7 @@ export async function buildImage(dir: string, items: readonly Item[]) {
     '--proto',
     proto,
     '--archive',
-    'ufs',
+    archive,
     '-o',
     out,
     '--log-dir',

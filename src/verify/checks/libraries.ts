@@ -58,7 +58,7 @@ export interface ImageFile {
 export interface LibrariesInput {
   tree: ImageTree;
   /** The image's regular files with a way to read them. */
-  files: AsyncIterable<ImageFile>;
+  files: AsyncIterable<ImageFile> | Iterable<ImageFile>;
   manifest?: ReadonlyMap<string, ManifestEntry>;
   /** The proto area the build took files from: a runpath into it is a build path. */
   proto?: string;
@@ -139,7 +139,8 @@ function* closure(
   const origin = '/' + imageDir(path);
   const runpath = elf.runpath ?? elf.rpath;
   const tag = elf.runpath !== undefined ? 'DT_RUNPATH' : 'DT_RPATH';
-  const entries = (runpath?.split(':') ?? []).filter((raw) => raw !== '');
+  // Each distinct entry once, at most MAX_RUNPATH of them: a crafted object costs little.
+  const entries = [...new Set((runpath?.split(':') ?? []).filter((raw) => raw !== ''))];
   const dirs: string[] = [];
   for (const raw of entries.slice(0, MAX_RUNPATH)) {
     const dir = expand(raw, origin);
@@ -153,7 +154,7 @@ function* closure(
   if (entries.length > MAX_RUNPATH) {
     yield finding(
       'bad-runpath',
-      `${tag} has ${entries.length} entries: only the first ${MAX_RUNPATH} were used`,
+      `${tag} has ${entries.length} distinct entries: only the first ${MAX_RUNPATH} were used`,
     );
   }
   const searched = [...dirs, ...DEFAULT_DIRS[elf.class]];
