@@ -42,6 +42,23 @@ const added: string[] = [];
 let maxMs = 0;
 let maxRss = 0;
 let next = 0;
+let done = 0;
+const started = performance.now();
+
+/** The figures so far, as one line of JSON (printed every 50 cases, and at the end). */
+function summary(): string {
+  return JSON.stringify({
+    done,
+    count,
+    seed,
+    seconds: Math.round((performance.now() - started) / 1000),
+    results: histogram,
+    maxMs: Math.round(maxMs),
+    maxRssMB: Math.round(maxRss / 2 ** 20),
+    violations,
+    added,
+  });
+}
 
 async function worker(): Promise<void> {
   const f = await ufsFuzzFixture();
@@ -67,7 +84,7 @@ async function worker(): Promise<void> {
           await addToCorpus(UFS_CORPUS, { seed: caseSeed, edits, outcome: out.signature }),
         );
       }
-      if ((i + 1) % 100 === 0) process.stderr.write(`fuzz-ufs: ${i + 1}/${count}\n`);
+      if (++done % 50 === 0) process.stderr.write(`fuzz-ufs: ${summary()}\n`);
     }
   } finally {
     await f.cleanup();
@@ -75,18 +92,6 @@ async function worker(): Promise<void> {
   }
 }
 
-const started = performance.now();
 await Promise.all(Array.from({ length: jobs }, worker));
-console.log(
-  JSON.stringify({
-    count,
-    seed,
-    seconds: Math.round((performance.now() - started) / 1000),
-    results: histogram,
-    maxMs: Math.round(maxMs),
-    maxRssMB: Math.round(maxRss / 2 ** 20),
-    violations,
-    added,
-  }),
-);
+console.log(summary());
 process.exitCode = violations.length > 0 ? 1 : 0;

@@ -11,7 +11,8 @@
 import assert from 'node:assert/strict';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { UfsImageError, UfsReader } from '../src/archive/ufs/read.js';
+import { UfsImageError, UfsReader, type UfsEntry } from '../src/archive/ufs/read.js';
+import { reportFindings } from '../src/actions/common/verify-comment.js';
 import type { VerifyReport } from '../src/verify/types.js';
 import { runCli, scratchDir, type CliRun } from './helpers/cli.js';
 import { schemaErrors } from './helpers/report-schema.js';
@@ -57,6 +58,11 @@ async function assertUnreadable(
   assert.ok(report.reasons.includes('integrity'), show(run));
   assert.match(report.content?.unreadable ?? '', claim, show(run));
   assert.match(report.content?.unreadable ?? '', why, show(run));
+  // The PR comment lists it as a blocking integrity finding on the boot_archive.
+  assert.ok(
+    reportFindings(report).some((f) => f.kind === 'integrity' && f.path === 'boot_archive'),
+    show(run),
+  );
   const library = report.checks.find((c) => c.kind === 'missing-library');
   assert.match(library?.note ?? '', /does not read back/, show(run));
   assert.equal(report.logMatches?.[0]?.ok, true, 'the log names the crafted image: sealed');
@@ -266,7 +272,8 @@ test('reading a file of holes lets the event loop turn (signals are handled)', a
   await patch(p.archive, (await inodeOffset(p.archive, ino)) + INODE.size, uint64(16n * 2n ** 20n));
   const reader = await UfsReader.open(p.archive);
   t.after(() => reader.close());
-  const entry = await reader.lookup('usr/bin/small');
+  let entry: UfsEntry | undefined;
+  for await (const e of reader.entries()) if (e.path === 'usr/bin/small') entry = e;
   assert.ok(entry);
   let turns = 0;
   let stop = false;

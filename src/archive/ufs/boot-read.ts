@@ -57,7 +57,7 @@ const YIELD_EVERY = 256;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The superblock fields the boot reader uses, unchecked. */
-interface BootFs {
+export interface BootFs {
   sblkno: number;
   iblkno: number;
   cgoffset: number;
@@ -111,25 +111,7 @@ export class BootUfsReader {
       await fh.close();
       throw new UserError(`${path}: the boot-time reader finds no UFS magic number`);
     }
-    const r = (off: number) => sb.readInt32LE(off);
-    const fs: BootFs = {
-      sblkno: r(8),
-      iblkno: r(16),
-      cgoffset: r(24),
-      cgmask: r(28),
-      bsize: r(48),
-      fsize: r(52),
-      bmask: r(72),
-      fmask: r(76),
-      bshift: r(80),
-      fragshift: r(96),
-      fsbtodb: r(100),
-      nindir: r(116),
-      inopb: r(120),
-      ipg: r(184),
-      fpg: r(188),
-      qfmask: Number(sb.readBigInt64LE(1348)),
-    };
+    const fs = bootFields(sb);
     const why = unusable(fs);
     if (why) {
       await fh.close();
@@ -322,11 +304,34 @@ export class BootUfsReader {
   }
 }
 
+/** The superblock fields the boot-time reader uses, from the superblock's bytes. */
+export function bootFields(sb: Buffer): BootFs {
+  const r = (off: number) => sb.readInt32LE(off);
+  return {
+    sblkno: r(8),
+    iblkno: r(16),
+    cgoffset: r(24),
+    cgmask: r(28),
+    bsize: r(48),
+    fsize: r(52),
+    bmask: r(72),
+    fmask: r(76),
+    bshift: r(80),
+    fragshift: r(96),
+    fsbtodb: r(100),
+    nindir: r(116),
+    inopb: r(120),
+    ipg: r(184),
+    fpg: r(188),
+    qfmask: Number(sb.readBigInt64LE(1348)),
+  };
+}
+
 /**
  * Why the boot-time reader could not use these fields without allocating or
  * looping beyond reason (it trusts them; we do not): undefined when it can.
  */
-function unusable(fs: BootFs): string | undefined {
+export function unusable(fs: BootFs): string | undefined {
   const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
   if (!pow2(fs.bsize) || fs.bsize > MAX_BSIZE || fs.bsize < DEV_BSIZE)
     return `block size ${fs.bsize}`;

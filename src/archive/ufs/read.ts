@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { compareBytes } from '../../manifest/path.js';
+import { bootFields, unusable } from './boot-read.js';
 import { describeError, UserError } from '../../util/errors.js';
 import {
   CG_MAGIC,
@@ -529,6 +530,10 @@ function geometry(raw: Buffer, fileSize: number, bad: (why: string) => UserError
     bsize / fsize > 8
   )
     throw bad(`block size ${bsize} / fragment size ${fsize}`);
+  // The derived fields (shifts, masks, nindir, inopb) are what illumos's
+  // boot-time reader and kernel use: an image they cannot read does not boot.
+  const derived = unusable(bootFields(raw));
+  if (derived) throw bad(`the boot-time reader cannot use the superblock: ${derived}`);
   const g: Geometry = {
     bsize,
     fsize,
