@@ -3,7 +3,7 @@
  * from pull requests: the manifest reader (src/manifest/), ship policies
  * (src/verify/checks/ship-policy.ts), build logs of both styles
  * (src/formats/build-log.ts) and the ELF reader (src/verify/elf.ts, its
- * public readElf and readDependsOn). Each input, from the checked-in corpus
+ * public readElf and readModuleDepends). Each input, from the checked-in corpus
  * (test/fuzz-corpus/<kind>/) and then mutated from it, must end in an
  * accepted result or the reader's own clean error: no other exception, no
  * stack trace in a message, no case past its time limit, no worker past

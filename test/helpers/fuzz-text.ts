@@ -310,12 +310,12 @@ async function runCase(kind: Kind, file: string, input: Buffer): Promise<Outcome
       ].filter(Boolean);
       return { result: 'ok', shape: shape.join(' ') };
     } else {
-      // Both public readers: a library's dynamic section, a kernel module's _depends_on.
-      const { readElf, readDependsOn, ElfError } = await import('../../src/verify/elf.js');
+      // Both public readers: a library's dynamic section, a kernel module's dependencies.
+      const { readElf, readModuleDepends, ElfError } = await import('../../src/verify/elf.js');
       const read = (position: number, length: number) =>
         Promise.resolve(input.subarray(position, position + length));
       const messages: string[] = [];
-      for (const reader of [readElf, readDependsOn]) {
+      for (const reader of [readElf, readModuleDepends]) {
         try {
           await reader(read, input.length);
         } catch (err) {
