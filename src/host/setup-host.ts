@@ -1,5 +1,5 @@
 /**
- * setup-host (README.md, `joyent-live setup-host`): checks and prepares an illumos build host for
+ * setup-host (docs/setup-host.md): checks and prepares an illumos build host for
  * build-world, in this order, stopping at the first failure:
  * kernel (SunOS) -> distribution (/etc/release) -> required packages ->
  * compilers -> GNU tar and compression shims for the caches -> the

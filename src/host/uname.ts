@@ -19,7 +19,7 @@ export function isIllumos(uname: string): boolean {
   return uname === 'SunOS';
 }
 
-/** Fails at once, naming the kernel found, unless this is an illumos host (README.md, setup-host). */
+/** Fails at once, naming the kernel found, unless this is an illumos host (docs/setup-host.md). */
 export async function requireIllumos(what: string, env?: NodeJS.ProcessEnv): Promise<string> {
   const uname = await unameS(env);
   if (!isIllumos(uname)) {

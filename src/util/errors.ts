@@ -50,7 +50,7 @@ const REASONS: Record<string, string> = {
 /**
  * The conditions of a file system that stop a build whatever the entry:
  * a full disk, a quota, a size limit, a read-only or failing device. They
- * are errors (exit 1, README "Exit codes"), never a "missing file".
+ * are errors (exit 1, docs/exit-codes.md), never a "missing file".
  */
 const IO_CONDITIONS = new Set(['ENOSPC', 'EIO', 'EDQUOT', 'EFBIG', 'EROFS']);
 

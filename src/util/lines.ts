@@ -3,7 +3,7 @@
  * opened only when they are regular files, and read line by line with a
  * limit on a line's length, so that a FIFO, a device or a file with no
  * newline in gigabytes is an error naming `file:line`, not a hang or a
- * crash (README, "Limits").
+ * crash (docs/verify-cli.md, "Limits").
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';

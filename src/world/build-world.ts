@@ -1,5 +1,5 @@
 /**
- * build-world (README.md, `joyent-live build-world`): illumos, illumos-extra and src into the proto
+ * build-world (docs/build-world.md): illumos, illumos-extra and src into the proto
  * area, each stage guarded by a stamp that records its inputs, the proto
  * cached between jobs under a key made of every input. No @actions/*
  * here: the action and the CLI pass hooks and a cache backend.

@@ -6,7 +6,7 @@
  * time (no per-step cap). Both go through @actions/github (Octokit) with the
  * `github-token` input. Without a pull request, or with a token that may not
  * write (a fork's pull request gets a read-only GITHUB_TOKEN), it says so in
- * one warning and the step goes on (docs: README, "Pull-request comment").
+ * one warning and the step goes on (docs/actions.md, "Pull-request comments").
  */
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
@@ -91,7 +91,7 @@ function reason(err: unknown): string {
 function refusal(err: unknown, what: string): string {
   const s = status(err);
   if (s === 403 || s === 401 || s === 404) {
-    return `${what}: the token may not write here (HTTP ${s}: ${reason(err)}); a pull request from a fork gets a read-only GITHUB_TOKEN, see README "Pull-request comment"`;
+    return `${what}: the token may not write here (HTTP ${s}: ${reason(err)}); a pull request from a fork gets a read-only GITHUB_TOKEN, see "Pull-request comment" in joyent-live's docs/actions.md`;
   }
   return `${what}: ${reason(err)}`;
 }

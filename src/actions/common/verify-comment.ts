@@ -7,7 +7,7 @@
  * Findings are read generically: the report's FAILED entries, the content
  * check's mismatches, and any `findings` list of `{kind, path, file?, line?,
  * message?}` records, so that a new kind of finding shows up here without a
- * change (docs: README, "Pull-request comment").
+ * change (docs/actions.md, "Pull-request comments").
  */
 import { isAbsolute, relative } from 'node:path';
 import type { VerifyReport } from '../../verify/types.js';
