@@ -63,7 +63,6 @@ export const MAKE_VARIABLES: readonly string[] = [
   'MAKEFILES',
   'MAKEFLAGS',
   'MFLAGS',
-  'PATH',
 ];
 
 /**
