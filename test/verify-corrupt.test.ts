@@ -103,7 +103,7 @@ for (const [what, bytes, why] of REPLACEMENTS) {
 
 const SUPERBLOCK: [string, number, number, RegExp][] = [
   ['magic 0', SB_FIELDS.magic, 0, /no UFS magic number/],
-  ['fs_fpg -5', SB_FIELDS.fpg, -5, /inconsistent superblock/],
+  ['fs_fpg -5', SB_FIELDS.fpg, -5, /fpg -5/],
   ['fs_ncg 1,000,000', SB_FIELDS.ncg, 1_000_000, /inconsistent superblock/],
   ['fs_ipg 2^30', SB_FIELDS.ipg, 2 ** 30, /inconsistent superblock/],
 ];
