@@ -141,8 +141,14 @@ test('a ship policy of 1,000 bad lines: one error counting them all, the first 1
   await assert.rejects(readShipPolicy(file), (err: Error & { details: string[] }) => {
     assert.equal(err.message, `1000 error(s) in the ship policy ${file}`);
     assert.equal(err.details.length, 101);
-    assert.equal(err.details[0], `${file}:1: unknown verb "keep" (a rule is "skip <glob>")`);
-    assert.equal(err.details[99], `${file}:100: unknown verb "keep" (a rule is "skip <glob>")`);
+    assert.equal(
+      err.details[0],
+      `${file}:1: unknown verb "keep" (a rule is "skip <glob>" or "setuid <glob>")`,
+    );
+    assert.equal(
+      err.details[99],
+      `${file}:100: unknown verb "keep" (a rule is "skip <glob>" or "setuid <glob>")`,
+    );
     assert.equal(err.details[100], '... and 900 more error(s) (the first 100 are listed)');
     return true;
   });

@@ -58,8 +58,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const failure = describeFailure(err);
     if (failure.kind === 'error') {
+      // A message may hold lines of its own (a command's stderr): each is printed as a line,
+      // printable, so none starts with `::` or carries a control character.
       writeLines(process.stderr, [
-        `joyent-live: error: ${failure.message}`,
+        ...`joyent-live: error: ${failure.message}`.split('\n'),
         ...failure.details.map((detail) => `  ${detail}`),
       ]);
       return failure.exitCode;
