@@ -215,5 +215,7 @@ test('--archive none: the boot checks and missing-module read the staged tree ke
     'missing-module kernel/drv/amd64/bnx',
     'missing-interpreter usr/bin/ack',
     'isaexec usr/bin/mdb',
+    // A driver shipped with no etc/name_to_major at all (the kernel would panic).
+    'driver-config etc/name_to_major',
   ]);
 });

@@ -5,7 +5,7 @@ import { lstat, mkdtemp, open, readdir, realpath, rm, stat } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { UfsImageError, UfsReader } from '../archive/ufs/read.js';
+import { GATE_LIMITS, UfsImageError, UfsReader } from '../archive/ufs/read.js';
 import { removeOnInterrupt } from '../util/cleanup.js';
 import { md5OfOpenFile } from '../util/copy.js';
 import { describeError, UserError } from '../util/errors.js';
@@ -138,7 +138,7 @@ async function checkUfsArchive(
 ): Promise<void> {
   let reader: UfsReader | undefined;
   try {
-    reader = await UfsReader.open(archive);
+    reader = await UfsReader.open(archive, GATE_LIMITS);
     await checkUfsContent(reader, manifest, check, elf);
   } catch (err) {
     if (!(err instanceof UfsImageError)) throw err;

@@ -18,7 +18,7 @@ import {
 import { BOOT_ARCHIVE, BOOT_ARCHIVE_MANIFEST, BUILDSTAMP_FILE } from '../formats/output-layout.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import type { SourceTag } from '../sources/search.js';
-import { UfsReader } from '../archive/ufs/read.js';
+import { GATE_LIMITS, UfsReader } from '../archive/ufs/read.js';
 import type { BootManifest } from '../formats/boot-manifest.js';
 import { collectCheck, emptyResult, MAX_LISTED_FINDINGS } from './checks/collect.js';
 import { lowHeadroom, parseMinFree, readHeadroom } from './checks/headroom.js';
@@ -641,7 +641,7 @@ async function imageChecks(
   const archive = join(archiveDir, BOOT_ARCHIVE);
   // An image that does not read back (an integrity failure) is read no further.
   const figures = read.unreadable ? undefined : await readHeadroom(archive);
-  const reader = figures ? await UfsReader.open(archive) : undefined;
+  const reader = figures ? await UfsReader.open(archive, GATE_LIMITS) : undefined;
   const notRead = read.unreadable ? UNREADABLE : NOT_READ;
   try {
     // Without a UFS boot_archive: the staged tree an --archive none build keeps, if any.

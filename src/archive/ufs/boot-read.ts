@@ -84,8 +84,16 @@ interface BootInode {
   ib: number[];
 }
 
+/** A directory as one dlook pass saw it (BootUfsReader.scanDir). */
+interface DirIndex {
+  names: Map<string, number>;
+  /** Where the pass stopped on a fault, the error a lookup reaching it raises. */
+  error?: UserError;
+}
+
 export class BootUfsReader {
   private readonly inodes = new Map<number, BootInode>();
+  private readonly dirs = new WeakMap<BootInode, DirIndex>();
   private reads = 0;
 
   private constructor(
@@ -204,15 +212,34 @@ export class BootUfsReader {
     return Number((BigInt(blkoff) + BigInt(fs.qfmask)) & BigInt(fs.fmask));
   }
 
-  /** dlook and readdir: the inode `name` names in directory `dir`, or 0. */
+  /**
+   * dlook and readdir: the inode `name` names in directory `dir`, or 0. The
+   * directory is scanned once, as dlook scans it, and remembered: a lookup
+   * then answers what the scan would have (the first entry of that name
+   * before the scan's end, else the end's own answer, 0 or its error), so
+   * reading every file of a 30,000-entry directory is not quadratic.
+   */
   private async dlook(dir: BootInode, name: string): Promise<number> {
-    const { fs } = this;
     if ((dir.mode & IFMT) !== IFDIR || dir.size === 0 || name === '') return 0;
+    let index = this.dirs.get(dir);
+    if (!index) {
+      index = await this.scanDir(dir);
+      this.dirs.set(dir, index);
+    }
+    const ino = index.names.get(name);
+    if (ino !== undefined) return ino;
+    if (index.error) throw index.error;
+    return 0;
+  }
+
+  /** One pass of dlook over `dir`: each name's first inode, and how the pass ended. */
+  private async scanDir(dir: BootInode): Promise<DirIndex> {
+    const { fs } = this;
+    const names = new Map<string, number>();
     if (dir.size > this.deviceBytes)
       throw new UserError(
         `${this.path}: a directory of ${dir.size} bytes, more than the image holds`,
       );
-    const want = Buffer.from(name, 'latin1');
     let loc = 0;
     let block: Buffer | undefined;
     while (loc < dir.size) {
@@ -220,23 +247,26 @@ export class BootUfsReader {
       if (off === 0 || !block) {
         const lbn = Math.floor(loc / 2 ** fs.bshift);
         const d = await this.sbmap(dir, lbn);
-        if (d === 0) return 0;
+        if (d === 0) return { names };
         block = await this.diskread(this.fsbtodb(d), this.blksize(dir, lbn));
       }
       if (off + 8 > block.length)
-        throw new UserError(`${this.path}: the boot-time reader runs off a directory block`);
+        return { names, error: new UserError(`${this.path}: the boot-time reader runs off a directory block`) }; // prettier-ignore
       const ino = block.readUInt32LE(off);
       const reclen = block.readUInt16LE(off + 4);
       const namlen = block.readUInt16LE(off + 6);
       if (reclen === 0)
-        throw new UserError(`${this.path}: a directory entry of length 0 (the boot-time reader would loop)`); // prettier-ignore
+        return { names, error: new UserError(`${this.path}: a directory entry of length 0 (the boot-time reader would loop)`) }; // prettier-ignore
       loc += reclen;
       if (ino === 0) continue;
       const nul = block.indexOf(0, off + 8);
       const dname = block.subarray(off + 8, nul < 0 ? block.length : nul);
-      if (namlen === want.length && dname.equals(want)) return ino;
+      // dlook compares namlen and the bytes up to the NUL: both must agree.
+      if (namlen !== dname.length) continue;
+      const key = dname.toString('latin1');
+      if (!names.has(key)) names.set(key, ino);
     }
-    return 0;
+    return { names };
   }
 
   /** find: the inode of `path` (relative to the root), symlinks followed; 0 when not found. */

@@ -135,11 +135,22 @@ class PathHeap {
  * UserError naming the image.
  */
 /**
- * The most a file's holes may add to its size beyond the image's own size:
- * enough for any sparse file a boot_archive holds, little enough that a
- * crafted size is hashed in about a second, never for hours.
+ * The holes a gate lets an image's files claim beyond the image's own size
+ * (docs/ufs.md, "Crafted images"): enough for any sparse file a boot_archive
+ * holds, little enough that a crafted size is hashed in about a second,
+ * never for hours. Readers of our own images (the tests, the kernel check)
+ * take any number of holes.
  */
-const MAX_HOLE_BYTES = 256 * 1024 * 1024;
+export const GATE_HOLE_ALLOWANCE = 256 * 1024 * 1024;
+
+/** What a reader lets the image claim. */
+export interface ReadLimits {
+  /** Holes, in bytes, all files together may have beyond max(image size, this); default: any. */
+  holeAllowance?: number;
+}
+
+/** verify-manifest's limits: images come from pull requests. */
+export const GATE_LIMITS: ReadLimits = { holeAllowance: GATE_HOLE_ALLOWANCE };
 
 export class UfsReader {
   private readonly inodes = new Map<number, Dinode>();
@@ -151,14 +162,16 @@ export class UfsReader {
     private readonly fh: FileHandle,
     readonly path: string,
     private readonly g: Geometry,
+    private readonly limits: ReadLimits,
   ) {}
 
-  /** The file system's size in bytes (fs_size fragments), at most the file's. */
-  /** The holes all files together may have: the image's size, or MAX_HOLE_BYTES if more. */
+  /** The holes all files together may have (ReadLimits). */
   private get holeBytes(): number {
-    return Math.max(this.fsBytes, MAX_HOLE_BYTES);
+    const allowance = this.limits.holeAllowance;
+    return allowance === undefined ? Infinity : Math.max(this.fsBytes, allowance);
   }
 
+  /** The file system's size in bytes (fs_size fragments), at most the file's. */
   private get fsBytes(): number {
     return this.g.size * this.g.fsize;
   }
@@ -172,7 +185,7 @@ export class UfsReader {
     );
   }
 
-  static async open(path: string): Promise<UfsReader> {
+  static async open(path: string, limits: ReadLimits = {}): Promise<UfsReader> {
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
@@ -186,7 +199,7 @@ export class UfsReader {
       const raw = Buffer.alloc(FS_SBSIZE);
       await readExact(fh, raw, SBLOCK_OFFSET, () => bad('the superblock cannot be read whole'));
       const g = geometry(raw, fileSize, bad);
-      const reader = new UfsReader(fh, path, g);
+      const reader = new UfsReader(fh, path, g, limits);
       await reader.checkGroups(bad);
       return reader;
     } catch (err) {

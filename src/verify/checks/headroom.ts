@@ -6,7 +6,7 @@
  */
 import { open } from 'node:fs/promises';
 import { decodeSuperblock, SBLOCK_OFFSET, FS_SBSIZE } from '../../archive/ufs/layout.js';
-import { UfsReader } from '../../archive/ufs/read.js';
+import { GATE_LIMITS, UfsReader } from '../../archive/ufs/read.js';
 import { humanBytes, parseSize } from '../../util/format.js';
 import { UsageError, UserError } from '../../util/errors.js';
 import type { Finding, HeadroomFigures } from '../types.js';
@@ -14,7 +14,7 @@ import type { Finding, HeadroomFigures } from '../types.js';
 /** The figures of a UFS image; undefined when `archive` is not one. */
 export async function readHeadroom(archive: string): Promise<HeadroomFigures | undefined> {
   try {
-    await (await UfsReader.open(archive)).close();
+    await (await UfsReader.open(archive, GATE_LIMITS)).close();
   } catch (err) {
     if (err instanceof UserError) return undefined;
     throw err;
