@@ -4,6 +4,7 @@ import type {
   CheckResult,
   Finding,
   Headroom,
+  ContentCheck,
   ContentDifference,
   DiffEntry,
   DiffKind,
@@ -257,6 +258,33 @@ function sourceTable(report: VerifyReport): string[] {
   ];
 }
 
+/** The content check's part of the markdown report. */
+function contentLines(c: ContentCheck, capped: ReturnType<typeof cappedAt>): string[] {
+  const out = ['#### Content', ''];
+  if (c.hash)
+    out.push(
+      `- boot_archive.hash: ${c.hash.ok ? 'OK' : `**mismatch** (${code(c.hash.expected)} vs ${code(c.hash.actual)})`}`,
+    );
+  out.push(
+    c.unreadable
+      ? `- **unreadable**: ${code(c.unreadable)}`
+      : c.skipped
+        ? `- not checked: ${mdText(c.skipped)}`
+        : `- ${c.checked} files match their md5 (${mdText(c.method)})`,
+  );
+  out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
+  out.push(
+    ...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'),
+    ...capped(
+      c.differences ?? [],
+      (d) => [`- ${code(d.path)}: ${mdText(differenceText(d))}`],
+      'differences',
+    ),
+    '',
+  );
+  return out;
+}
+
 function markdownWithLimit(report: VerifyReport, limit: number): string {
   const capped = cappedAt(limit);
   const icon = report.verdict === 'pass' ? '✅' : '❌';
@@ -314,31 +342,7 @@ function markdownWithLimit(report: VerifyReport, limit: number): string {
     out.push(`#### Unknown owners (${report.counts.unknownOwners})`, '');
     out.push(...capped(report.unknownOwnerWarnings, (w) => [`- ${code(w)}`], 'warnings'), '');
   }
-  const c = report.content;
-  if (c) {
-    out.push('#### Content', '');
-    if (c.hash)
-      out.push(
-        `- boot_archive.hash: ${c.hash.ok ? 'OK' : `**mismatch** (${code(c.hash.expected)} vs ${code(c.hash.actual)})`}`,
-      );
-    out.push(
-      c.unreadable
-        ? `- **unreadable**: ${code(c.unreadable)}`
-        : c.skipped
-          ? `- not checked: ${mdText(c.skipped)}`
-          : `- ${c.checked} files match their md5 (${mdText(c.method)})`,
-    );
-    out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
-    out.push(
-      ...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'),
-      ...capped(
-        c.differences ?? [],
-        (d) => [`- ${code(d.path)}: ${mdText(differenceText(d))}`],
-        'differences',
-      ),
-      '',
-    );
-  }
+  if (report.content) out.push(...contentLines(report.content, capped));
   if (report.diff) {
     const d = report.diff;
     const size = sizeText(d.sizeDelta);

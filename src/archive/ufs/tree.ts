@@ -119,34 +119,7 @@ export function buildInodeTable(
       parent.nlink++;
       directoryOfPath.set(node.path, inode);
     } else {
-      // A file, or a hard link sharing the inode of the file it ends at.
-      const fileNode =
-        node.type === 'h' && node.linkedFile !== undefined
-          ? linkedNodes.get(node.linkedFile)
-          : undefined;
-      const file = fileNode?.type === 'f' ? fileNode : node;
-      inode = inodeOfLinkedFile.get(file.path);
-      if (inode) {
-        inode.nlink++;
-      } else {
-        if (file.size === undefined) {
-          throw new UserError(
-            node.type === 'h'
-              ? `${node.path}: the hard link ends at ${node.linkedFile ?? node.target}, which is not a file in the image`
-              : `${node.path}: no size known for this file`,
-          );
-        }
-        const size = file.size;
-        if (size > MAX_FILE_SIZE) {
-          throw new UserError(
-            `${node.path}: ${size} bytes is more than illumos UFS holds in one file (${MAX_FILE_SIZE})`,
-          );
-        }
-        inode = newInode(table, file, 'f', size, parent.ino);
-        inode.path = node.path;
-        if (file.diskBytes !== undefined) inode.diskBytes = file.diskBytes;
-        if (linkedFiles.has(file.path)) inodeOfLinkedFile.set(file.path, inode);
-      }
+      inode = fileInode(table, node, parent.ino, linkedNodes, linkedFiles, inodeOfLinkedFile);
     }
     parent.entries!.push({ name: text, ino: inode.ino });
   }
@@ -156,6 +129,45 @@ export function buildInodeTable(
     inode.size = directorySize(inode.entries!);
   }
   return table;
+}
+
+/** A file's inode, or for a hard link the inode of the file it ends at (its link count raised). */
+function fileInode(
+  table: UfsInode[],
+  node: ImageNode,
+  parentIno: number,
+  linkedNodes: ReadonlyMap<string, ImageNode>,
+  linkedFiles: ReadonlySet<string>,
+  inodeOfLinkedFile: Map<string, UfsInode>,
+): UfsInode {
+  const fileNode =
+    node.type === 'h' && node.linkedFile !== undefined
+      ? linkedNodes.get(node.linkedFile)
+      : undefined;
+  const file = fileNode?.type === 'f' ? fileNode : node;
+  const shared = inodeOfLinkedFile.get(file.path);
+  if (shared) {
+    shared.nlink++;
+    return shared;
+  }
+  if (file.size === undefined) {
+    throw new UserError(
+      node.type === 'h'
+        ? `${node.path}: the hard link ends at ${node.linkedFile ?? node.target}, which is not a file in the image`
+        : `${node.path}: no size known for this file`,
+    );
+  }
+  const size = file.size;
+  if (size > MAX_FILE_SIZE) {
+    throw new UserError(
+      `${node.path}: ${size} bytes is more than illumos UFS holds in one file (${MAX_FILE_SIZE})`,
+    );
+  }
+  const inode = newInode(table, file, 'f', size, parentIno);
+  inode.path = node.path;
+  if (file.diskBytes !== undefined) inode.diskBytes = file.diskBytes;
+  if (linkedFiles.has(file.path)) inodeOfLinkedFile.set(file.path, inode);
+  return inode;
 }
 
 function newInode(
