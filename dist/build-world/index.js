@@ -38407,13 +38407,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 
 /***/ }),
 
-/***/ 181:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
-
-/***/ }),
-
 /***/ 6982:
 /***/ ((module) => {
 
@@ -38544,13 +38537,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 8161:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
@@ -38727,13 +38713,33 @@ module.exports = { version: packageJson.version }
 
 /***/ }),
 
-/***/ 7261:
+/***/ 9226:
+/***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(346);
+/* harmony import */ var _common_step_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2009);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3116);
+/** build-world action: the step of ./step.ts, run by the runner. */
+
+
+
+await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)('build-world', async () => {
+    await (0,_step_js__WEBPACK_IMPORTED_MODULE_2__/* .buildWorldStep */ .v)(_common_step_js__WEBPACK_IMPORTED_MODULE_1__/* .RUNNER_IO */ .k);
+});
+//# sourceMappingURL=main.js.map
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 3116:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  c: () => (/* binding */ GithubCache)
+  v: () => (/* binding */ buildWorldStep)
 });
 
 // NAMESPACE OBJECT: ./node_modules/@actions/cache/node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
@@ -38921,16 +38927,4033 @@ __nccwpck_require__.d(mappers_namespaceObject, {
   UserDelegationKey: () => (UserDelegationKey)
 });
 
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var lib_core = __nccwpck_require__(3838);
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 3 modules
-var exec = __nccwpck_require__(7187);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./build/src/manifest/path.js
+/**
+ * Image paths as docs/manifest.md allows them: relative to the image root, with no
+ * leading `/`, no `.` or `..` component and no empty component. Returns the
+ * reason a path is unsafe, or undefined when it is fine.
+ */
+function checkImagePath(path) {
+    if (path.length === 0)
+        return 'empty path';
+    if (path.startsWith('/'))
+        return `absolute path "${path}" (paths are relative to the image root)`;
+    for (const component of path.split('/')) {
+        if (component === '')
+            return `empty component in "${path}"`;
+        if (component === '.' || component === '..') {
+            return `"${component}" component in "${path}"`;
+        }
+    }
+    return undefined;
+}
+/** Parent of an image path, or undefined for a top-level name. */
+function parentPath(path) {
+    const slash = path.lastIndexOf('/');
+    return slash < 0 ? undefined : path.slice(0, slash);
+}
+/** Byte-order comparison (C locale), the order of every listing we write. */
+function path_compareBytes(a, b) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+        const x = a.charCodeAt(i);
+        const y = b.charCodeAt(i);
+        if (x === y)
+            continue;
+        // UTF-16 order equals UTF-8 byte order except around surrogate pairs.
+        if (x < 0xd800 && y < 0xd800)
+            return x - y;
+        return Buffer.compare(Buffer.from(a.slice(i)), Buffer.from(b.slice(i)));
+    }
+    return a.length - b.length;
+}
+//# sourceMappingURL=path.js.map
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+;// CONCATENATED MODULE: ./build/src/cache/backend.js
+/**
+ * Where proto cache entries live between jobs. The engine talks to this
+ * small interface; `local` (a directory on a self-hosted runner) and `none`
+ * are here, `github` (@actions/cache) lives with the action, since the
+ * engine never imports @actions/*.
+ */
+
+
+
+
+const CACHE_BACKENDS = ['github', 'local', 'none'];
+/** A failure of the cache service or store (not of the entry): fails the build only when asked to. */
+class CacheBackendError extends Error {
+}
+const noCache = (stagingFile) => ({
+    name: 'none',
+    stagingFile,
+    restore: () => Promise.resolve(undefined),
+    has: () => Promise.resolve(false),
+    save: () => Promise.resolve(),
+    discard: () => Promise.resolve('nothing to discard'),
+});
+const GIB = 1024 ** 3;
+/**
+ * Entries as `<dir>/<key>.tgz`, each written under a temporary name and
+ * renamed into place; beyond `maxGb` GiB the oldest are removed first.
+ */
+class LocalCache {
+    dir;
+    maxGb;
+    stagingFile;
+    onInfo;
+    name = 'local';
+    constructor(dir, maxGb, stagingFile, onInfo = () => undefined) {
+        this.dir = dir;
+        this.maxGb = maxGb;
+        this.stagingFile = stagingFile;
+        this.onInfo = onInfo;
+    }
+    file(key) {
+        return (0,external_node_path_.join)(this.dir, `${key}.tgz`);
+    }
+    async entries() {
+        let names;
+        try {
+            names = await (0,promises_.readdir)(this.dir);
+        }
+        catch (err) {
+            if ((0,errors/* errnoCode */.UK)(err) === 'ENOENT')
+                return [];
+            throw new CacheBackendError(`cannot read local-cache-dir ${this.dir}: ${(0,errors/* describeError */.Uc)(err)}`);
+        }
+        const out = [];
+        for (const name of names.filter((n) => n.endsWith('.tgz') && !n.startsWith('.'))) {
+            const file = (0,external_node_path_.join)(this.dir, name);
+            const st = await (0,promises_.stat)(file).catch(() => undefined);
+            if (st?.isFile())
+                out.push({ key: name.slice(0, -4), file, mtimeMs: st.mtimeMs, size: st.size });
+        }
+        return out;
+    }
+    async restore(key, prefix) {
+        const all = await this.entries();
+        const exact = all.find((e) => e.key === key);
+        if (exact)
+            return { key, file: exact.file };
+        const newest = all
+            .filter((e) => e.key.startsWith(prefix))
+            .sort((a, b) => b.mtimeMs - a.mtimeMs || path_compareBytes(b.key, a.key))[0];
+        return newest && { key: newest.key, file: newest.file };
+    }
+    async has(key) {
+        return (await this.entries()).some((e) => e.key === key);
+    }
+    async save(key) {
+        const final = this.file(key);
+        const tmp = (0,external_node_path_.join)(this.dir, `.${key}.tgz.${process.pid}.partial`);
+        try {
+            await (0,promises_.mkdir)(this.dir, { recursive: true });
+            try {
+                await (0,promises_.rename)(this.stagingFile, tmp);
+            }
+            catch (err) {
+                if ((0,errors/* errnoCode */.UK)(err) !== 'EXDEV')
+                    throw err;
+                await (0,promises_.copyFile)(this.stagingFile, tmp);
+            }
+            await (0,promises_.rename)(tmp, final);
+        }
+        catch (err) {
+            await (0,promises_.rm)(tmp, { force: true });
+            throw new CacheBackendError(`cannot store the entry in local-cache-dir ${this.dir}: ${(0,errors/* describeError */.Uc)(err)}`);
+        }
+        await this.prune(key);
+    }
+    /** Removes the oldest entries (never `keep`) while the total is above the limit. */
+    async prune(keep) {
+        const limit = this.maxGb * GIB;
+        const all = await this.entries();
+        let total = all.reduce((sum, e) => sum + e.size, 0);
+        const oldestFirst = all
+            .filter((e) => e.key !== keep)
+            .sort((a, b) => a.mtimeMs - b.mtimeMs || path_compareBytes(a.key, b.key));
+        for (const e of oldestFirst) {
+            if (total <= limit)
+                break;
+            await (0,promises_.rm)(e.file, { force: true });
+            total -= e.size;
+            this.onInfo(`local cache: removed ${e.key} (over local-cache-max-gb ${this.maxGb})`);
+        }
+    }
+    async discard(key) {
+        await (0,promises_.rm)(this.file(key), { force: true });
+        return `removed it from ${this.dir}`;
+    }
+}
+/** local-cache-max-gb: a positive number of GiB. */
+function parseMaxGb(text, name = 'local-cache-max-gb') {
+    const value = Number(text);
+    if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(value > 0)) {
+        throw new errors/* UserError */.yo(`${name} must be a positive number of GiB, not ${JSON.stringify(text)}`);
+    }
+    return value;
+}
+//# sourceMappingURL=backend.js.map
+// EXTERNAL MODULE: ./build/src/util/format.js
+var format = __nccwpck_require__(1899);
+;// CONCATENATED MODULE: ./build/src/util/glob.js
+/**
+ * The one glob matcher of every glob input (ship policy `skip` rules,
+ * --allow-missing, --allow-dangling, --ignore-diff and the run-time allow
+ * list): image paths, no leading `/`. The syntax is in docs/verify.md,
+ * "Globs". Globs come from pull requests, so matching is linear in the
+ * path's length times the glob's (a Thompson simulation of the glob's
+ * automaton, never a backtracking regular expression), and what would not
+ * be bounded is refused when the glob is read: extglob groups such as
+ * `*(a|aa)`, negation, and more than MAX_ALTERNATIVES brace alternatives.
+ */
+/** A glob that cannot be used: the message says why (the caller says where). */
+class glob_GlobError extends (/* unused pure expression or super */ null && (Error)) {
+}
+/** Brace alternatives one glob may expand to. */
+const MAX_ALTERNATIVES = 256;
+/** Characters of one glob, and of all its alternatives together. */
+const MAX_GLOB_LENGTH = 4096;
+const MAX_EXPANDED_LENGTH = 16_384;
+const POSIX_CLASSES = {
+    alnum: /[A-Za-z0-9]/,
+    alpha: /[A-Za-z]/,
+    blank: /[ \t]/,
+    digit: /[0-9]/,
+    lower: /[a-z]/,
+    punct: /[!-/:-@[-`{-~]/,
+    space: /\s/,
+    upper: /[A-Z]/,
+    word: /\w/,
+    xdigit: /[0-9A-Fa-f]/,
+};
+const EXTGLOB = /^[*?+@!]\($/;
+/** Refuses what this matcher does not take, with the reason. */
+function refuseUnsupported(glob) {
+    if (glob.length === 0)
+        throw new glob_GlobError('an empty glob');
+    if (glob.length > MAX_GLOB_LENGTH) {
+        throw new glob_GlobError(`a glob of ${glob.length} characters (at most ${MAX_GLOB_LENGTH})`);
+    }
+    if (glob.startsWith('!')) {
+        throw new glob_GlobError('a leading "!" (negation) is not supported; write "\\!" for a literal "!"');
+    }
+    let inClass = false;
+    for (let i = 0; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '\\') {
+            i++;
+            continue;
+        }
+        if (inClass) {
+            if (ch === ']')
+                inClass = false;
+            continue;
+        }
+        if (ch === '[') {
+            // `]` right after `[` or `[!` is a member, not the end.
+            inClass = true;
+            if (glob[i + 1] === '!' || glob[i + 1] === '^')
+                i++;
+            if (glob[i + 1] === ']')
+                i++;
+            continue;
+        }
+        if (EXTGLOB.test(glob.slice(i, i + 2))) {
+            throw new glob_GlobError(`extglob "${glob.slice(i, i + 2)}...)" is not supported (its matching can take exponential time); ` +
+                'use *, ?, [...], ** and {a,b} (docs/verify.md, "Globs"), or write "\\(" for a literal "("');
+        }
+    }
+}
+/** The end of the brace group opening at `open`, or -1; with its top-level commas. */
+function braceGroup(glob, open) {
+    const commas = [];
+    let depth = 0;
+    for (let i = open; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '\\')
+            i++;
+        else if (ch === '[')
+            i = classEnd(glob, i);
+        else if (ch === '{')
+            depth++;
+        else if (ch === ',' && depth === 1)
+            commas.push(i);
+        else if (ch === '}' && --depth === 0)
+            return { close: i, commas };
+    }
+    return { close: -1, commas };
+}
+/** The index of the `]` that closes the class opening at `open` (or `open` when none does). */
+function classEnd(glob, open) {
+    let i = open + 1;
+    if (glob[i] === '!' || glob[i] === '^')
+        i++;
+    if (glob[i] === ']')
+        i++;
+    for (; i < glob.length; i++) {
+        if (glob[i] === '\\')
+            i++;
+        else if (glob[i] === '[' && glob[i + 1] === ':') {
+            const end = glob.indexOf(':]', i + 2);
+            if (end > 0)
+                i = end + 1;
+        }
+        else if (glob[i] === ']')
+            return i;
+    }
+    return open;
+}
+/** `a{b,c{d,e}}f` as its alternatives; `{x}` (no comma) is literal, as in sh. */
+function expandBraces(glob) {
+    for (let i = 0; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '\\')
+            i++;
+        else if (ch === '[')
+            i = classEnd(glob, i);
+        else if (ch === '{') {
+            const { close, commas } = braceGroup(glob, i);
+            if (close < 0)
+                throw new glob_GlobError('a "{" is never closed (write "\\{" for a literal "{")');
+            if (commas.length === 0)
+                continue;
+            const bounds = [i, ...commas, close];
+            const choices = bounds.slice(1).map((end, k) => glob.slice(bounds[k] + 1, end));
+            const out = [];
+            for (const choice of choices) {
+                for (const alt of expandBraces(glob.slice(0, i) + choice + glob.slice(close + 1))) {
+                    out.push(alt);
+                    if (out.length > MAX_ALTERNATIVES) {
+                        throw new glob_GlobError(`more than ${MAX_ALTERNATIVES} brace alternatives`);
+                    }
+                }
+            }
+            return out;
+        }
+    }
+    return [glob];
+}
+/** The bracket expression opening at `open`: its token and the index after it. */
+function parseClass(glob, open) {
+    const close = classEnd(glob, open);
+    if (close === open)
+        throw new glob_GlobError('a "[" is never closed (write "\\[" for a literal "[")');
+    let i = open + 1;
+    const negated = glob[i] === '!' || glob[i] === '^';
+    if (negated)
+        i++;
+    const items = [];
+    const at = (k) => glob[k] === '\\' ? [glob.charCodeAt(k + 1), k + 2] : [glob.charCodeAt(k), k + 1];
+    let first = true;
+    while (i < close || (first && glob[i] === ']' && i < close)) {
+        first = false;
+        if (glob[i] === '[' && glob[i + 1] === ':') {
+            const end = glob.indexOf(':]', i + 2);
+            const name = glob.slice(i + 2, end);
+            const posix = POSIX_CLASSES[name];
+            if (!posix)
+                throw new glob_GlobError(`unknown character class "[:${name}:]"`);
+            items.push({ posix });
+            i = end + 2;
+            continue;
+        }
+        const [from, afterFrom] = at(i);
+        if (glob[afterFrom] === '-' && afterFrom + 1 < close) {
+            const [to, afterTo] = at(afterFrom + 1);
+            if (to < from)
+                throw new glob_GlobError(`range "${glob.slice(i, afterTo)}" is backwards`);
+            items.push({ from, to });
+            i = afterTo;
+        }
+        else {
+            items.push({ from, to: from });
+            i = afterFrom;
+        }
+    }
+    return { token: { t: 'one', items, negated }, next: close + 1 };
+}
+/** One path segment of a glob (no `/`, not `**`) as tokens. */
+function segmentTokens(segment, out) {
+    for (let i = 0; i < segment.length;) {
+        const ch = segment[i];
+        if (ch === '\\') {
+            if (i + 1 >= segment.length)
+                throw new glob_GlobError('a trailing "\\" escapes nothing');
+            out.push({ t: 'lit', c: segment[i + 1] });
+            i += 2;
+        }
+        else if (ch === '*') {
+            if (out.at(-1)?.t !== 'star')
+                out.push({ t: 'star' });
+            i++;
+        }
+        else if (ch === '?') {
+            out.push({ t: 'one' });
+            i++;
+        }
+        else if (ch === '[') {
+            const { token, next } = parseClass(segment, i);
+            out.push(token);
+            i = next;
+        }
+        else {
+            out.push({ t: 'lit', c: ch });
+            i++;
+        }
+    }
+}
+/** Splits on the `/`s that are not inside a bracket expression or escaped. */
+function segments(glob) {
+    const out = [];
+    let start = 0;
+    for (let i = 0; i < glob.length; i++) {
+        if (glob[i] === '\\')
+            i++;
+        else if (glob[i] === '[')
+            i = classEnd(glob, i);
+        else if (glob[i] === '/') {
+            out.push(glob.slice(start, i));
+            start = i + 1;
+        }
+    }
+    out.push(glob.slice(start));
+    return out;
+}
+/** One brace alternative as tokens. */
+function tokens(glob) {
+    const parts = segments(glob);
+    if (parts.length === 1 && parts[0] === '**')
+        return [{ t: 'any' }];
+    const out = [];
+    parts.forEach((part, k) => {
+        const last = k === parts.length - 1;
+        if (part === '**' && last) {
+            // `a/**`: `a` itself and everything below it; the `/` is the tail's.
+            if (out.at(-1)?.t === 'lit')
+                out.pop();
+            out.push({ t: 'tail' });
+            return;
+        }
+        if (part === '**') {
+            out.push({ t: 'dirs' });
+            return;
+        }
+        segmentTokens(part, out);
+        if (!last)
+            out.push({ t: 'lit', c: '/' });
+    });
+    return out;
+}
+/** Does the class token take `ch` (never `/`)? */
+function classTakes(token, ch) {
+    if (ch === '/')
+        return false;
+    if (!token.items)
+        return true;
+    const code = ch.charCodeAt(0);
+    const hit = token.items.some((item) => 'posix' in item ? item.posix.test(ch) : code >= item.from && code <= item.to);
+    return hit !== Boolean(token.negated);
+}
+/**
+ * A matcher for one alternative: the set of automaton states is carried
+ * along the path, one step a character. State 2i is "before token i",
+ * 2i+1 is "inside token i" (for `dirs` and `tail`).
+ */
+function automaton(list) {
+    const size = 2 * list.length + 2;
+    const accept = 2 * list.length;
+    let current = new Uint8Array(size);
+    let next = new Uint8Array(size);
+    // The states reachable without a character.
+    const close = (set) => {
+        for (let i = 0; i < list.length; i++) {
+            const t = list[i].t;
+            const here = set[2 * i] === 1 || (t === 'tail' && set[2 * i + 1] === 1);
+            if (here && (t === 'star' || t === 'any' || t === 'dirs' || t === 'tail')) {
+                set[2 * i + 2] = 1;
+            }
+        }
+    };
+    const step = (i, inside, ch) => {
+        const token = list[i];
+        const after = 2 * i + 2;
+        switch (token.t) {
+            case 'lit':
+                if (!inside && token.c === ch)
+                    next[after] = 1;
+                break;
+            case 'one':
+                if (!inside && classTakes(token, ch))
+                    next[after] = 1;
+                break;
+            case 'star':
+                if (ch !== '/')
+                    next[2 * i] = 1;
+                break;
+            case 'any':
+                next[2 * i] = 1;
+                break;
+            case 'dirs':
+                next[2 * i + 1] = 1;
+                if (ch === '/')
+                    next[after] = 1;
+                break;
+            case 'tail':
+                if (inside || ch === '/')
+                    next[2 * i + 1] = 1;
+                break;
+        }
+    };
+    return (path) => {
+        current.fill(0);
+        current[0] = 1;
+        close(current);
+        for (const ch of path) {
+            next.fill(0);
+            let alive = false;
+            for (let s = 0; s < accept; s++) {
+                if (current[s] === 1) {
+                    alive = true;
+                    step(s >> 1, (s & 1) === 1, ch);
+                }
+            }
+            if (!alive)
+                return false;
+            [current, next] = [next, current];
+            close(current);
+        }
+        return current[accept] === 1;
+    };
+}
+/**
+ * A matcher for `glob` (docs/verify.md, "Globs"), or a GlobError saying why
+ * the glob cannot be used. A leading `./` is ignored.
+ */
+function glob_compileGlob(glob) {
+    refuseUnsupported(glob);
+    const alternatives = expandBraces(glob.replace(/^(\.\/)+/, ''));
+    const total = alternatives.reduce((n, alt) => n + alt.length, 0);
+    if (total > MAX_EXPANDED_LENGTH) {
+        throw new glob_GlobError(`its brace alternatives come to ${total} characters (at most ${MAX_EXPANDED_LENGTH})`);
+    }
+    const matchers = alternatives.map((alt) => {
+        const list = tokens(alt);
+        if (list.every((t) => t.t === 'lit')) {
+            const literal = list.map((t) => t.c).join('');
+            return (path) => path === literal;
+        }
+        return automaton(list);
+    });
+    return matchers.length === 1 ? matchers[0] : (path) => matchers.some((m) => m(path));
+}
+//# sourceMappingURL=glob.js.map
+;// CONCATENATED MODULE: ./build/src/options/values.js
+/**
+ * Parsers of single option values, from the text the user typed: a CLI
+ * option value (commander gives a string, or a list for repeatable ones)
+ * or an action input (always one string; lists one item a line). Each
+ * takes the option's display name for its messages; a bad value is a
+ * UsageError (exit 2 in the CLI, a failed step in an action).
+ */
+
+
+
+/** A value as messages show it: quoted, control and bidi characters escaped. */
+const quote = (value) => (0,format/* printable */.g$)(JSON.stringify(value));
+/** A single value, trimmed; undefined when not given or blank. */
+function values_text(raw, name) {
+    if (raw === undefined)
+        return undefined;
+    if (typeof raw !== 'string') {
+        if (raw.length > 1)
+            throw new errors/* UsageError */.eb(`${name} takes one value, not ${raw.length}`);
+        return values_text(raw[0], name);
+    }
+    const value = raw.trim();
+    return value === '' ? undefined : value;
+}
+/**
+ * A list: a repeatable CLI option's values as given, or an input's lines
+ * (blank lines and lines starting with `#` ignored, each trimmed). Items are
+ * never split on commas or spaces: paths may contain both.
+ */
+function list(raw) {
+    if (raw === undefined)
+        return [];
+    if (typeof raw !== 'string')
+        return [...raw];
+    return raw
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'));
+}
+/**
+ * A boolean: exactly `true` or `false` (no `True`, `yes` or `1`: a value a
+ * reader could take either way is an error, never a silent default);
+ * empty means `fallback`.
+ */
+function bool(raw, name, fallback) {
+    const value = values_text(raw, name);
+    if (value === undefined)
+        return fallback;
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    throw new errors/* UsageError */.eb(`${name} must be true or false, not ${quote(value)}`);
+}
+/** One of a fixed set of values; empty means `fallback`. */
+function choice(raw, name, choices, fallback) {
+    const value = values_text(raw, name);
+    if (value === undefined)
+        return fallback;
+    if (choices.includes(value))
+        return value;
+    throw new errors/* UsageError */.eb(`${name} must be one of ${choices.join(', ')}, not ${quote(value)}`);
+}
+/**
+ * A list of choices, one a line or comma-separated (`failed,unknown-owner`);
+ * empty means `fallback`.
+ */
+function choiceList(raw, name, choices, fallback) {
+    const items = list(raw)
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter(Boolean);
+    if (items.length === 0)
+        return [...fallback];
+    for (const item of items) {
+        if (!choices.includes(item)) {
+            throw new UsageError(`${name}: unknown value ${quote(item)} (choose from ${choices.join(', ')})`);
+        }
+    }
+    return items;
+}
+/** A whole number within [min, max]; undefined when empty. */
+function wholeNumber(raw, name, min, max) {
+    const value = values_text(raw, name);
+    if (value === undefined)
+        return undefined;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not ${quote(value)}`);
+    }
+    return Number(value);
+}
+const NOT_IN_WORD = /[\s\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const NOT_IN_LINE = /(?!\t)[\p{Cc}\p{Zl}\p{Zp}]/u;
+/**
+ * `NAME=VALUE` items (manifest `$NAME` variables, illumos.sh variables) as
+ * a map, in the order given. `named(item)` names the option with the bad
+ * item: `--define "X"`, `input "defines": "X"`.
+ */
+function defines(raw, named, values = 'word') {
+    const map = new Map();
+    for (const item of list(raw)) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
+        if (!m)
+            throw new UsageError(`${named(quote(item))} is not NAME=VALUE`);
+        const bad = (values === 'word' ? NOT_IN_WORD : NOT_IN_LINE).exec(m[2])?.[0];
+        if (bad !== undefined) {
+            const what = /\s/.test(bad) && bad.charCodeAt(0) >= 0x20 ? 'a blank' : 'a control character';
+            throw new UsageError(`${named(quote(item))}: the value of ${m[1]} holds ${what} (${escapeCharacter(bad)})` +
+                (values === 'word' ? ': a manifest variable is one word, without blanks' : ''));
+        }
+        map.set(m[1], m[2]);
+    }
+    return map;
+}
+/**
+ * A list of globs (docs/verify.md, "Globs"), each checked here so that a glob
+ * the matcher refuses (an extglob, an unclosed `[`) is a usage error naming
+ * the option: `--ignore-diff "X": ...`, `input "ignore-diff": "X": ...`.
+ */
+function globs(raw, named) {
+    const items = list(raw);
+    for (const item of items) {
+        try {
+            compileGlob(item);
+        }
+        catch (err) {
+            if (!(err instanceof GlobError))
+                throw err;
+            throw new UsageError(`${named(quote(item))}: not a glob we take: ${err.message}`);
+        }
+    }
+    return items;
+}
+//# sourceMappingURL=values.js.map
+;// CONCATENATED MODULE: ./build/src/options/build-world.js
+/** build-world's options, parsed once for the CLI and the build-world action. */
+
+
+
+
+const BUILD_WORLD_OPTIONS = [
+    'workspace',
+    'proto',
+    'clean',
+    'cache-backend',
+    'cache-version',
+    'local-cache-dir',
+    'local-cache-max-gb',
+    'fail-on-cache-error',
+];
+const BUILD_WORLD_DEFAULTS = { cacheVersion: '1', localCacheMaxGb: '20' };
+/**
+ * `defaults` are the caller's: the workspace (the CLI's `.`, the action's
+ * GITHUB_WORKSPACE) and the backend (the CLI has no GitHub cache: `none`).
+ */
+function parseBuildWorldOptions(raw, names, defaults) {
+    const n = (option) => names.name(option);
+    const backend = choice(raw['cache-backend'], n('cache-backend'), CACHE_BACKENDS, defaults.cacheBackend);
+    let cache;
+    if (backend === 'local') {
+        const dir = values_text(raw['local-cache-dir'], n('local-cache-dir'));
+        if (dir === undefined) {
+            throw new errors/* UsageError */.eb(`${names.value('cache-backend', 'local')} needs ${names.name('local-cache-dir', '<dir>')}`);
+        }
+        const maxGb = parseMaxGb(values_text(raw['local-cache-max-gb'], n('local-cache-max-gb')) ??
+            BUILD_WORLD_DEFAULTS.localCacheMaxGb, n('local-cache-max-gb'));
+        cache = { backend, dir: (0,external_node_path_.resolve)(dir), maxGb };
+    }
+    else {
+        cache = { backend };
+    }
+    return {
+        workspace: values_text(raw.workspace, n('workspace')) ?? defaults.workspace,
+        proto: values_text(raw.proto, n('proto')),
+        clean: bool(raw.clean, n('clean'), false),
+        cacheVersion: values_text(raw['cache-version'], n('cache-version')) ?? BUILD_WORLD_DEFAULTS.cacheVersion,
+        cache,
+        failOnCacheError: bool(raw['fail-on-cache-error'], n('fail-on-cache-error'), false),
+    };
+}
+//# sourceMappingURL=build-world.js.map
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+;// CONCATENATED MODULE: external "buffer"
+const external_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+;// CONCATENATED MODULE: external "zlib"
+const external_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_zlib_namespaceObject, 2);
+// EXTERNAL MODULE: external "node:assert"
+var external_node_assert_ = __nccwpck_require__(4589);
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
+var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_namespaceObject.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_namespaceObject.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_namespaceObject.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_namespaceObject.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_namespaceObject.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_namespaceObject.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_namespaceObject.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_.posix.dirname(i),i=external_node_path_.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_.posix.join(external_node_path_.posix.basename(r),i),r=external_node_path_.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
+`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
+`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_.openSync(e,"r");let r=external_node_fs_.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),index_min_os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[index_min_os]()}[index_min_os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[index_min_os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),index_min_fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[index_min_fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[index_min_fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[index_min_fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_.resolve(s,t.name),e,i),ps(external_node_path_.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_.resolve(s+"/"+h));external_node_fs_.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_.unlink(s,c=>{if(c)return o(c);external_node_fs_.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_.resolve(x));try{external_node_fs_.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_.unlinkSync(x),external_node_fs_.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.rename(s,e,i=>{if(i)return t(i);external_node_fs_.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.renameSync(s,t),external_node_fs_.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_.posix.dirname(t.path),l=external_node_path_.posix.normalize(external_node_path_.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_.isAbsolute(t.path)?f(external_node_path_.resolve(t.path)):f(external_node_path_.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_.futimes(l,c,d,y=>y?external_node_fs_.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_.fchown(l,c,d,y=>y?external_node_fs_.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_.relative(this.cwd,external_node_path_.resolve(external_node_path_.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_.resolve(e,o);external_node_fs_.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_.futimesSync(n,a,l)}catch(c){try{external_node_fs_.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_.resolve(o,h);let[a,l]=ye(()=>external_node_fs_.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_.openSync(s.file,"w+");else throw a}let o=external_node_fs_.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_.read(n,d,0,512,l,y)};external_node_fs_.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_.fstat(c,(d,y)=>{if(d)return external_node_fs_.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
+//# sourceMappingURL=index.min.js.map
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./build/src/archive/gzip.js
+
+
+
+/** Input is cut into blocks of this size, each compressed on its own thread. */
+const BLOCK = 1 << 20;
+/** The window each block may refer back into (DEFLATE's maximum). */
+const WINDOW = 32 << 10;
+// zlib.crc32 came in Node 20.15 / 22.2; older 20.x take this table.
+let table;
+function crc32(data, crc) {
+    if (typeof external_node_zlib_.crc32 === 'function')
+        return external_node_zlib_.crc32(data, crc);
+    if (!table) {
+        table = new Uint32Array(256);
+        for (let n = 0; n < 256; n++) {
+            let c = n;
+            for (let k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+            table[n] = c >>> 0;
+        }
+    }
+    let c = ~crc >>> 0;
+    for (const byte of data)
+        c = table[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return ~c >>> 0;
+}
+/**
+ * One block deflated: the pieces the stream hands back, in order. Not
+ * zlib.deflateRaw: that joins the pieces (usually two per block, the
+ * write's and the flush's) into a new buffer, a second allocation per
+ * block of a size that varies, and over the hundreds of blocks of a
+ * boot_archive those fragment malloc's heap: some 20 MiB more resident
+ * memory for the build.
+ */
+function deflateBlock(block, options) {
+    return new Promise((resolve, reject) => {
+        const stream = external_node_zlib_.createDeflateRaw(options);
+        const pieces = [];
+        stream.on('data', (piece) => pieces.push(piece));
+        stream.once('error', reject);
+        stream.once('end', () => {
+            stream.close();
+            resolve(pieces);
+        });
+        stream.end(block);
+    });
+}
+/**
+ * gzip of `input` into `output`, compressed in parallel the way pigz does
+ * it: fixed-size blocks, each deflated on libuv's thread pool with the 32 KiB
+ * before it as dictionary and ended by a sync flush, the last one final. The
+ * blocks form one valid DEFLATE stream. Fixed block boundaries and a header
+ * with no name, no time and OS "unknown" make the bytes depend on the input
+ * alone. Returns the compressed size.
+ */
+async function gzip_parallelGzip(input, output, options = {}) {
+    const level = options.level ?? 6;
+    // One block more than there are cores: a thread that finishes finds the
+    // next block queued instead of waiting for the main thread to read it.
+    const inFlight = Math.max(1, options.threads ?? (0,external_node_os_namespaceObject.availableParallelism)() + 1);
+    const pending = [];
+    // Input blocks whose deflate is done, for the next ones (but the last
+    // one launched: the next launch takes its dictionary from it).
+    const spare = [];
+    let lastLaunched;
+    let written = 0;
+    let crc = 0;
+    let size = 0;
+    const write = async (chunk) => {
+        written += chunk.length;
+        if (!output.write(chunk))
+            await (0,external_node_events_.once)(output, 'drain');
+    };
+    const drainTo = async (limit) => {
+        while (pending.length > limit) {
+            const { deflated, block } = pending.shift();
+            for (const piece of await deflated)
+                await write(piece);
+            if (block !== lastLaunched && block.length === BLOCK)
+                spare.push(block);
+        }
+    };
+    let previous; // the last full block, held until we know it is not final
+    let dictionary;
+    const launch = (block, final) => {
+        const opts = {
+            // Room for the whole output of a block: zlib's default 16 KiB would
+            // come back to the main thread some thirty times per block.
+            chunkSize: BLOCK + (BLOCK >> 3),
+            level,
+            finishFlush: final ? external_node_zlib_.constants.Z_FINISH : external_node_zlib_.constants.Z_SYNC_FLUSH,
+        };
+        if (dictionary)
+            opts.dictionary = dictionary;
+        pending.push({ deflated: deflateBlock(block, opts), block });
+        lastLaunched = block;
+        dictionary = block.subarray(Math.max(0, block.length - WINDOW));
+    };
+    // Header: magic, deflate, no flags, mtime 0, no extra flags, OS unknown.
+    await write(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]));
+    let fill = Buffer.allocUnsafe(BLOCK);
+    let used = 0;
+    for await (const data of input) {
+        crc = crc32(data, crc);
+        size += data.length;
+        let offset = 0;
+        while (offset < data.length) {
+            const n = Math.min(BLOCK - used, data.length - offset);
+            data.copy(fill, used, offset, offset + n);
+            used += n;
+            offset += n;
+            if (used === BLOCK) {
+                if (previous)
+                    launch(previous, false);
+                previous = fill;
+                fill = spare.pop() ?? Buffer.allocUnsafe(BLOCK);
+                used = 0;
+                await drainTo(inFlight);
+            }
+        }
+    }
+    if (used > 0) {
+        if (previous)
+            launch(previous, false);
+        launch(fill.subarray(0, used), true);
+    }
+    else {
+        launch(previous ?? Buffer.alloc(0), true);
+    }
+    await drainTo(0);
+    const trailer = Buffer.allocUnsafe(8);
+    trailer.writeUInt32LE(crc >>> 0, 0);
+    trailer.writeUInt32LE(size >>> 0, 4);
+    await write(trailer);
+    return written;
+}
+//# sourceMappingURL=gzip.js.map
+;// CONCATENATED MODULE: ./build/src/cache/key.js
+/**
+ * The proto cache key: a hash of every input of the world build
+ * (docs/build-world.md, "What the key covers").
+ * The inputs are kept as a JSON document (`cache-key-inputs.json` beside
+ * the proto, and inside every cache entry) so that a later run can say in
+ * words which of them changed, and which stages that invalidates.
+ */
+
+
+
+/** JSON with keys in byte order at every level: equal inputs, equal text. */
+function canonicalJson(value) {
+    if (Array.isArray(value))
+        return `[${value.map(canonicalJson).join(',')}]`;
+    if (value && typeof value === 'object') {
+        const entries = Object.entries(value)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => path_compareBytes(a, b));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    }
+    return JSON.stringify(value);
+}
+const KEY_PREFIX = 'joyent-live-proto-';
+/** `joyent-live-proto-<salt>-` : what every key of this salt starts with. */
+function restorePrefix(salt) {
+    return `${KEY_PREFIX}${salt}-`;
+}
+function cacheKey(inputs) {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(inputs)).digest('hex');
+    return `${restorePrefix(inputs.salt)}${hash.slice(0, 40)}`;
+}
+/** A cache-version usable inside a key (keys are also file names of the local backend). */
+function checkSalt(salt, name = 'cache-version') {
+    if (!/^[A-Za-z0-9._]{1,64}$/.test(salt)) {
+        throw new errors/* UserError */.yo(`${name} may hold only letters, digits, "." and "_" (1 to 64 of them), not ${JSON.stringify(salt)}`);
+    }
+    return salt;
+}
+const key_short = (rev) => rev.slice(0, 12);
+function projectChange(name, before, after) {
+    const out = [];
+    if (before.head !== after.head) {
+        out.push(`${name} HEAD changed (${key_short(before.head)} → ${key_short(after.head)})`);
+    }
+    if (before.dirty !== after.dirty) {
+        out.push(`${name} working tree ${after.dirty ? 'has uncommitted changes now' : 'is clean now'}`);
+    }
+    else if (before.changes !== after.changes) {
+        out.push(`${name} uncommitted changes changed`);
+    }
+    const was = before.untracked;
+    const now = after.untracked;
+    if (was?.sha256 !== now?.sha256) {
+        const count = (n) => `${n} untracked file${n === 1 ? '' : 's'} not ignored by git`;
+        if (!now)
+            out.push(`${name} has no untracked files now`);
+        else if (!was)
+            out.push(`${name} has ${count(now.files)} now`);
+        else
+            out.push(`${name} untracked files changed (${count(now.files)})`);
+    }
+    return out;
+}
+/** Which build environment variables were set, unset or changed: names only (values may be long). */
+function envChanges(before, after) {
+    const was = before.env ?? {};
+    const now = after.env ?? {};
+    const verb = (name) => was[name] === undefined ? 'set' : now[name] === undefined ? 'unset' : 'changed';
+    const names = [...new Set([...Object.keys(was), ...Object.keys(now)])]
+        .filter((name) => was[name] !== now[name])
+        .sort(path_compareBytes);
+    return names.length
+        ? [`build environment: ${names.map((n) => `${n} ${verb(n)}`).join(', ')}`]
+        : [];
+}
+/** A compiler's version for a message: its first line, the rest said to differ when only it does. */
+function compilerChange(spec, was, now) {
+    const [name, path] = spec.split(',');
+    const shown = `compiler ${name} (${path})`;
+    const first = (text) => text.split('\n')[0];
+    if (was === undefined)
+        return `${shown} added (${first(now ?? '')})`;
+    if (now === undefined)
+        return `${shown} removed`;
+    if (first(was) === first(now))
+        return `${shown} changed (its --version output differs after its first line)`;
+    return `${shown} changed (${first(was)} → ${first(now)})`;
+}
+/** Which inputs differ, in words ("src changed", "illumos HEAD changed (abc → def)", ...). */
+function describeChanges(before, after) {
+    const out = [];
+    if (before.format !== after.format)
+        out.push('cache entry format changed');
+    if (before.tool !== after.tool)
+        out.push(`joyent-live version changed (${before.tool} → ${after.tool})`);
+    if (before.salt !== after.salt)
+        out.push(`cache-version changed (${before.salt} → ${after.salt})`);
+    out.push(...projectChange('illumos', before.illumos, after.illumos));
+    out.push(...projectChange('illumos-extra', before['illumos-extra'], after['illumos-extra']));
+    if (before['illumos.sh'] !== after['illumos.sh'])
+        out.push('illumos.sh changed');
+    const specs = [...new Set([...Object.keys(before.compilers), ...Object.keys(after.compilers)])];
+    for (const spec of specs.sort(path_compareBytes)) {
+        const was = before.compilers[spec];
+        const now = after.compilers[spec];
+        if (was !== now)
+            out.push(compilerChange(spec, was, now));
+    }
+    out.push(...envChanges(before, after));
+    if (before.src !== after.src)
+        out.push('src changed');
+    return out;
+}
+//# sourceMappingURL=key.js.map
+;// CONCATENATED MODULE: ./build/src/formats/cache-inputs.js
+/**
+ * The cache entry's inputs file (docs/output-layout.md): the cache key's
+ * inputs as pretty-printed JSON with keys in byte order, kept beside the
+ * proto and packed into every cache entry, so that a later miss can say
+ * which input changed.
+ */
+
+
+const KEY_INPUTS_FILE = 'cache-key-inputs.json';
+/** The file's text: keys in byte order at every level, two-space indent, final newline. */
+function formatKeyInputs(inputs) {
+    return JSON.stringify(JSON.parse(canonicalJson(inputs)), null, 2) + '\n';
+}
+/** Reads an inputs file; undefined when it is absent, unreadable or not ours. */
+async function readKeyInputsFile(file) {
+    const text = await (0,promises_.readFile)(file, 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : parseKeyInputs(text);
+}
+/** Reads a KeyInputs document; undefined when it is not one (an older or foreign file). */
+function parseKeyInputs(text) {
+    try {
+        const value = JSON.parse(text);
+        if (value &&
+            value.format === 1 &&
+            typeof value.tool === 'string' &&
+            typeof value.salt === 'string' &&
+            typeof value.src === 'string' &&
+            typeof value['illumos.sh'] === 'string' &&
+            typeof value.illumos?.head === 'string' &&
+            typeof value['illumos-extra']?.head === 'string' &&
+            value.compilers &&
+            typeof value.compilers === 'object' &&
+            (value.env === undefined || (typeof value.env === 'object' && value.env !== null))) {
+            return value;
+        }
+    }
+    catch {
+        // not JSON
+    }
+    return undefined;
+}
+//# sourceMappingURL=cache-inputs.js.map
+;// CONCATENATED MODULE: ./build/src/util/atomic.js
+
+
+
+
+
+/** The temporary name a finished output is written under before its rename. */
+function atomic_partialName(finalPath) {
+    return (0,external_node_path_.join)((0,external_node_path_.dirname)(finalPath), `.${(0,external_node_path_.basename)(finalPath)}.partial`);
+}
+/**
+ * Writes `data` to `path` under partialName(path), created exclusively
+ * (`wx`) with exactly `mode`, then renamed into place. A leftover of a
+ * killed run at that name is removed first, never written through (a
+ * symlink planted there points nowhere we write); one planted after that
+ * fails the write.
+ */
+async function replaceFile(path, data, mode = 0o644) {
+    const tmp = atomic_partialName(path);
+    await (0,promises_.rm)(tmp, { force: true });
+    try {
+        await (0,promises_.writeFile)(tmp, data, { flag: 'wx', mode });
+        await (0,promises_.chmod)(tmp, mode); // exactly, whatever the umask
+        await (0,promises_.rename)(tmp, path);
+    }
+    catch (err) {
+        await (0,promises_.rm)(tmp, { force: true }).catch(() => undefined);
+        throw err;
+    }
+}
+/**
+ * A text file written line by line under a temporary name and renamed into
+ * place by `commit()`; `abort()` removes it. Readers never see a half file.
+ * The temporary file is created exclusively (`wx`: never through an
+ * existing name or symlink); `tmp` puts it in a private directory of the
+ * caller's (build-live's log work directory), else it is `partialName(path)`.
+ */
+class atomic_AtomicLineWriter {
+    path;
+    stream;
+    tmp;
+    failure;
+    constructor(path, options = {}) {
+        this.path = path;
+        this.tmp = options.tmp ?? atomic_partialName(path);
+        this.stream = createWriteStream(this.tmp, { mode: 0o644, flags: 'wx' });
+        // A full disk or a size limit names the file.
+        this.stream.on('error', (err) => (this.failure = this.named(err)));
+    }
+    named(err) {
+        if (isIoCondition(err))
+            return ioError(err, 'write', this.path);
+        return err instanceof Error ? err : new Error(String(err));
+    }
+    /** Writes one line; waits when the stream's buffer is full. */
+    async line(text) {
+        if (this.failure)
+            throw this.failure;
+        if (!this.stream.write(text + '\n')) {
+            await once(this.stream, 'drain').catch((err) => {
+                throw this.named(err);
+            });
+        }
+    }
+    async close() {
+        if (!this.stream.closed) {
+            this.stream.end();
+            await once(this.stream, 'close').catch(() => undefined);
+        }
+        if (this.failure)
+            throw this.failure;
+    }
+    /** Ends the file under its temporary name (`tmp`); the caller renames it. */
+    async finish() {
+        await this.close();
+    }
+    async commit() {
+        await this.close();
+        await rename(this.tmp, this.path);
+    }
+    async abort() {
+        await this.close().catch(() => undefined);
+        await rm(this.tmp, { force: true });
+    }
+}
+//# sourceMappingURL=atomic.js.map
+;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
+/**
+ * Checks a tar (or tar.gz) before anything is unpacked from it: every
+ * member must land inside the directory it is unpacked into. Used for
+ * platform tgzs (verify-manifest), man page tarballs and proto cache
+ * entries, which all come from elsewhere and must not be trusted.
+ */
+
+
+
+
+
+
+
+
+/** How much of a member declaredSize sees: a UFS superblock or an ISO 9660 volume descriptor. */
+const HEAD_BYTES = 36 << 10;
+/** Reads of the archive stay this small, so memory stays bounded whatever the ratio. */
+const READ_SIZE = 64 << 10;
+/**
+ * Feeds `file` (gunzipped when it is gzip) into a tar parser chunk by
+ * chunk, waiting for the parser between chunks: at most a read's worth of
+ * decompressed data is in memory at once. `onBytes` sees every
+ * decompressed byte count and may throw to stop.
+ */
+async function feedTar(file, parser, gzip, onBytes) {
+    const input = (0,external_node_fs_.createReadStream)(file, { highWaterMark: READ_SIZE });
+    const stream = gzip ? input.pipe((0,external_node_zlib_.createGunzip)({ chunkSize: READ_SIZE })) : input;
+    input.on('error', (err) => stream.destroy(err));
+    let failure;
+    parser.on('error', (err) => (failure ??= err));
+    const closed = (0,external_node_events_.once)(parser, 'close').catch(() => undefined);
+    // After the end-of-archive blocks the parser only buffers (and re-copies)
+    // what comes: nothing after them is read.
+    let eof = false;
+    parser.on('eof', () => (eof = true));
+    let total = 0;
+    try {
+        for await (const chunk of stream) {
+            total += chunk.length;
+            onBytes(total);
+            if (failure || eof)
+                break;
+            if (!parser.write(chunk))
+                await (0,external_node_events_.once)(parser, 'drain');
+        }
+    }
+    finally {
+        input.destroy();
+        if (stream !== input)
+            stream.destroy();
+    }
+    if (failure)
+        throw failure;
+    parser.end();
+    await closed;
+    // Read again: the parser may have failed while it ended.
+    const failed = failure;
+    if (failed)
+        throw failed;
+}
+async function isGzip(file) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+        return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+    }
+    finally {
+        await handle.close();
+    }
+}
+const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
+const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+/** A member found unsafe, or an archive over its size limit. */
+class Refused extends Error {
+}
+/** The members of one archive as they stream by: what was seen, and the first problem. */
+class MemberCheck {
+    file;
+    options;
+    members = new Set();
+    problem;
+    symlinks = new Set();
+    declared = 0;
+    constructor(file, options) {
+        this.file = file;
+        this.options = options;
+    }
+    /** The archive is over its size limit (`bytes` seen so far). */
+    over(bytes) {
+        const limit = this.options.maxBytes;
+        return new Refused(`${this.file} unpacks to more than ${limit.bytes} bytes (${(0,format/* humanBytes */.p6)(limit.bytes)}, ` +
+            `${bytes} seen); refusing to unpack it (${limit.option} raises the limit)`);
+    }
+    onReadEntry = (entry) => {
+        entry.resume();
+        if (this.problem !== undefined)
+            return;
+        const path = trimSlashes(entry.path);
+        this.declared += entry.size ?? 0;
+        const limit = this.options.maxBytes;
+        if (limit && this.declared > limit.bytes)
+            throw this.over(this.declared);
+        this.problem = this.memberProblem(entry, path);
+        if (entry.type === 'SymbolicLink')
+            this.symlinks.add(path);
+        this.members.add(path);
+        this.watchDeclaredSize(entry, path);
+    };
+    underSymlink(path) {
+        const parts = path.split('/');
+        for (let i = 1; i < parts.length; i++) {
+            if (this.symlinks.has(parts.slice(0, i).join('/')))
+                return true;
+        }
+        return false;
+    }
+    memberProblem(entry, path) {
+        const member = entry.path;
+        const link = entry.linkpath;
+        if (escapes(member) || this.underSymlink(path))
+            return { member };
+        if (this.options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory')
+            return { member, type: entry.type };
+        if (entry.type === 'Link' && link && (escapes(link) || !this.members.has(trimSlashes(link))))
+            // A hard link names an earlier member, from the top of the archive.
+            return escapes(link) ? { member } : { member, link };
+        const outward = link !== undefined && ((0,external_node_path_.isAbsolute)(link) || link.includes('..'));
+        if (entry.type === 'SymbolicLink' && !this.options.allowOutwardSymlinks && link && outward)
+            return { member };
+        return undefined;
+    }
+    /** A file whose first bytes declare its size (a file system image) must not be far larger. */
+    watchDeclaredSize(entry, path) {
+        const declare = this.options.declaredSize?.(path);
+        if (!declare || entry.type !== 'File')
+            return;
+        const head = [];
+        let got = 0;
+        let checked = false;
+        const check = () => {
+            if (checked)
+                return;
+            checked = true;
+            const size = declare(Buffer.concat(head));
+            // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
+            if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
+                this.problem ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
+            }
+        };
+        entry.on('data', (chunk) => {
+            if (got >= HEAD_BYTES)
+                return;
+            head.push(chunk);
+            got += chunk.length;
+            if (got >= HEAD_BYTES)
+                check();
+        });
+        entry.on('end', check);
+    }
+}
+/** The message of a refused member. */
+function refusal(file, bad, options) {
+    if (bad.declared !== undefined) {
+        return new errors/* UserError */.yo(`${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
+            `${bad.declared} its own header declares; refusing to unpack it`);
+    }
+    if (bad.type) {
+        return new errors/* UserError */.yo(`${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
+            'and directories; refusing to unpack it');
+    }
+    if (bad.link) {
+        return new errors/* UserError */.yo(`${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
+            'member of the archive; refusing to unpack it');
+    }
+    return new errors/* UserError */.yo(`${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`);
+}
+/**
+ * Throws a UserError naming the first member that would land outside (or
+ * is of a refused type), an archive over its size limit, or an unreadable
+ * archive. Streams the archive once with bounded memory.
+ */
+async function checkTarMembers(file, options) {
+    const gzip = await isGzip(file).catch((err) => {
+        throw new errors/* UserError */.yo(`cannot read ${file}: ${(0,errors/* describeError */.Uc)(err)}`);
+    });
+    if (options.gzip && !gzip) {
+        throw new errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
+    }
+    const check = new MemberCheck(file, options);
+    const limit = options.maxBytes;
+    const parser = new rt({ strict: true, onReadEntry: check.onReadEntry });
+    try {
+        await feedTar(file, parser, gzip, (bytes) => {
+            // Headers and padding come on top of the members: allow a block per member and the end blocks.
+            if (limit && bytes > limit.bytes + 512 * (check.members.size + 1) + 10240)
+                throw check.over(bytes);
+        });
+    }
+    catch (err) {
+        if (err instanceof Refused)
+            throw new errors/* UserError */.yo(err.message);
+        throw new errors/* UserError */.yo(`${file} is not a readable ${gzip ? 'tar.gz' : 'tar'}: ${(0,errors/* describeError */.Uc)(err)}`);
+    }
+    if (check.problem)
+        throw refusal(file, check.problem, options);
+}
+/**
+ * Unpacks a tar (or tar.gz) that checkTarMembers passed into `cwd`, with
+ * the same bounded memory (node-tar's own reader inflates a whole 16 MB
+ * read at once).
+ */
+async function extractTar(file, cwd) {
+    const gzip = await isGzip(file);
+    await feedTar(file, new Unpack({ cwd, strict: true, preservePaths: false }), gzip, () => undefined);
+}
+/**
+ * The size a boot_archive declares for itself: a UFS superblock's
+ * fs_size x fs_fsize, or an ISO 9660 primary volume descriptor's volume
+ * space size x logical block size. Undefined when it is neither.
+ */
+function declaredImageSize(head) {
+    const sb = 8192;
+    if (head.length >= sb + 1376 && head.readInt32LE(sb + 1372) === 0x011954) {
+        return head.readInt32LE(sb + 36) * head.readInt32LE(sb + 52);
+    }
+    const pvd = 0x8000;
+    if (head.length >= pvd + 132 && head.toString('latin1', pvd + 1, pvd + 6) === 'CD001') {
+        return head.readUInt32LE(pvd + 80) * head.readUInt16LE(pvd + 128);
+    }
+    return undefined;
+}
+//# sourceMappingURL=tar-safety.js.map
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/large-numbers.js
+// Tar can encode large and negative numbers using a leading byte of
+// 0xff for negative, and 0x80 for positive.
+const encode = (num, buf) => {
+    if (!Number.isSafeInteger(num)) {
+        // The number is so large that javascript cannot represent it with integer
+        // precision.
+        throw Error('cannot encode number outside of javascript safe integer range');
+    }
+    else if (num < 0) {
+        encodeNegative(num, buf);
+    }
+    else {
+        encodePositive(num, buf);
+    }
+    return buf;
+};
+const encodePositive = (num, buf) => {
+    buf[0] = 0x80;
+    for (var i = buf.length; i > 1; i--) {
+        buf[i - 1] = num & 0xff;
+        num = Math.floor(num / 0x100);
+    }
+};
+const encodeNegative = (num, buf) => {
+    buf[0] = 0xff;
+    var flipped = false;
+    num = num * -1;
+    for (var i = buf.length; i > 1; i--) {
+        var byte = num & 0xff;
+        num = Math.floor(num / 0x100);
+        if (flipped) {
+            buf[i - 1] = onesComp(byte);
+        }
+        else if (byte === 0) {
+            buf[i - 1] = 0;
+        }
+        else {
+            flipped = true;
+            buf[i - 1] = twosComp(byte);
+        }
+    }
+};
+const parse = (buf) => {
+    const pre = buf[0];
+    const value = pre === 0x80 ? pos(buf.subarray(1, buf.length))
+        : pre === 0xff ? twos(buf)
+            : null;
+    if (value === null) {
+        throw Error('invalid base256 encoding');
+    }
+    if (!Number.isSafeInteger(value)) {
+        // The number is so large that javascript cannot represent it with integer
+        // precision.
+        throw Error('parsed number outside of javascript safe integer range');
+    }
+    return value;
+};
+const twos = (buf) => {
+    var len = buf.length;
+    var sum = 0;
+    var flipped = false;
+    for (var i = len - 1; i > -1; i--) {
+        var byte = Number(buf[i]);
+        var f;
+        if (flipped) {
+            f = onesComp(byte);
+        }
+        else if (byte === 0) {
+            f = byte;
+        }
+        else {
+            flipped = true;
+            f = twosComp(byte);
+        }
+        if (f !== 0) {
+            sum -= f * Math.pow(256, len - i - 1);
+        }
+    }
+    return sum;
+};
+const pos = (buf) => {
+    var len = buf.length;
+    var sum = 0;
+    for (var i = len - 1; i > -1; i--) {
+        var byte = Number(buf[i]);
+        if (byte !== 0) {
+            sum += byte * Math.pow(256, len - i - 1);
+        }
+    }
+    return sum;
+};
+const onesComp = (byte) => (0xff ^ byte) & 0xff;
+const twosComp = (byte) => ((0xff ^ byte) + 1) & 0xff;
+//# sourceMappingURL=large-numbers.js.map
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/types.js
+const isCode = (c) => types_name.has(c);
+const isName = (c) => code.has(c);
+/**
+ * types that are a normal file system entry, not metadata.
+ *
+ * These can be the subject of extended/globalExtended headers, long path
+ * names, long linkpath names, etc.
+ *
+ * Any other types are meta, and cannot be targetted by extended PAX headers.
+ */
+const normalFsTypes = new Set([
+    '0',
+    '',
+    '1',
+    '2',
+    '3',
+    '4',
+    '5',
+    '6',
+    '7',
+    'D',
+]);
+// map types from key to human-friendly name
+const types_name = new Map([
+    ['0', 'File'],
+    // same as File
+    ['', 'OldFile'],
+    ['1', 'Link'],
+    ['2', 'SymbolicLink'],
+    // Devices and FIFOs aren't fully supported
+    // they are parsed, but skipped when unpacking
+    ['3', 'CharacterDevice'],
+    ['4', 'BlockDevice'],
+    ['5', 'Directory'],
+    ['6', 'FIFO'],
+    // same as File
+    ['7', 'ContiguousFile'],
+    // pax headers
+    ['g', 'GlobalExtendedHeader'],
+    ['x', 'ExtendedHeader'],
+    // vendor-specific stuff
+    // skip
+    ['A', 'SolarisACL'],
+    // like 5, but with data, which should be skipped
+    ['D', 'GNUDumpDir'],
+    // metadata only, skip
+    ['I', 'Inode'],
+    // data = link path of next file
+    ['K', 'NextFileHasLongLinkpath'],
+    // data = path of next file
+    ['L', 'NextFileHasLongPath'],
+    // skip
+    ['M', 'ContinuationFile'],
+    // like L
+    ['N', 'OldGnuLongPath'],
+    // skip
+    ['S', 'SparseFile'],
+    // skip
+    ['V', 'TapeVolumeHeader'],
+    // like x
+    ['X', 'OldExtendedHeader'],
+]);
+// map the other direction
+const code = new Map(Array.from(types_name).map(kv => [kv[1], kv[0]]));
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/header.js
+// parse a 512-byte header block to a data object, or vice-versa
+// encode returns `true` if a pax extended header is needed, because
+// the data could not be faithfully encoded in a simple header.
+// (Also, check header.needPax to see if it needs a pax header.)
+
+
+
+const notNegative = (n) => n === undefined || n < 0 ? undefined : n;
+class header_Header {
+    cksumValid = false;
+    needPax = false;
+    nullBlock = false;
+    block;
+    path;
+    mode;
+    uid;
+    gid;
+    size;
+    cksum;
+    #type = 'Unsupported';
+    linkpath;
+    uname;
+    gname;
+    devmaj = 0;
+    devmin = 0;
+    atime;
+    ctime;
+    mtime;
+    charset;
+    comment;
+    constructor(data, off = 0, ex, gex) {
+        if (Buffer.isBuffer(data)) {
+            this.decode(data, off || 0, ex, gex);
+        }
+        else if (data) {
+            this.#slurp(data);
+        }
+    }
+    decode(buf, off, ex, gex) {
+        if (!off) {
+            off = 0;
+        }
+        if (!buf || !(buf.length >= off + 512)) {
+            throw new Error('need 512 bytes for header');
+        }
+        // Decode the typeflag (independent of any pending PAX/GNU extended header)
+        // up front so we can tell whether THIS block is itself an intermediary
+        // extension header (PAX `x`/`g`, GNU long-name `L`, GNU long-link `K`).
+        // Per POSIX pax, a PAX extended header describes the *next file entry*, not
+        // the extension headers that may sit between it and that file. Applying the
+        // pending PAX overrides (notably `size`) to an intervening `L`/`K`/`x`/`g`
+        // header desynchronizes the stream relative to other tar implementations
+        // and enables tar interpretation-conflict / file-smuggling attacks.
+        const t = decString(buf, off + 156, 1);
+        const isNormalFS = normalFsTypes.has(t);
+        const exForFields = isNormalFS ? ex : undefined;
+        const gexForFields = isNormalFS ? gex : undefined;
+        this.path = exForFields?.path ?? decString(buf, off, 100);
+        this.mode =
+            exForFields?.mode ??
+                gexForFields?.mode ??
+                decNumber(buf, off + 100, 8);
+        this.uid =
+            exForFields?.uid ?? gexForFields?.uid ?? decNumber(buf, off + 108, 8);
+        this.gid =
+            exForFields?.gid ?? gexForFields?.gid ?? decNumber(buf, off + 116, 8);
+        this.size = notNegative(exForFields?.size ??
+            gexForFields?.size ??
+            decNumber(buf, off + 124, 12));
+        this.mtime =
+            exForFields?.mtime ??
+                gexForFields?.mtime ??
+                decDate(buf, off + 136, 12);
+        this.cksum = decNumber(buf, off + 148, 12);
+        // if we have extended or global extended headers, apply them now
+        // See https://github.com/npm/node-tar/pull/187
+        // Apply global before local, so it overrides. Never slurp the pending
+        // extended-header fields onto an intermediary extension header.
+        if (gexForFields)
+            this.#slurp(gexForFields, true);
+        if (exForFields)
+            this.#slurp(exForFields);
+        // old tar versions marked dirs as a file with a trailing /
+        if (isCode(t)) {
+            this.#type = t || '0';
+        }
+        if (this.#type === '0' && this.path.slice(-1) === '/') {
+            this.#type = '5';
+        }
+        // tar implementations sometimes incorrectly put the stat(dir).size
+        // as the size in the tarball, even though Directory entries are
+        // not able to have any body at all.  In the very rare chance that
+        // it actually DOES have a body, we weren't going to do anything with
+        // it anyway, and it'll just be a warning about an invalid header.
+        if (this.#type === '5') {
+            this.size = 0;
+        }
+        this.linkpath = decString(buf, off + 157, 100);
+        if (buf.subarray(off + 257, off + 265).toString() === 'ustar\u000000') {
+            /* c8 ignore start */
+            this.uname =
+                exForFields?.uname ??
+                    gexForFields?.uname ??
+                    decString(buf, off + 265, 32);
+            this.gname =
+                exForFields?.gname ??
+                    gexForFields?.gname ??
+                    decString(buf, off + 297, 32);
+            this.devmaj =
+                exForFields?.devmaj ??
+                    gexForFields?.devmaj ??
+                    decNumber(buf, off + 329, 8) ??
+                    0;
+            this.devmin =
+                exForFields?.devmin ??
+                    gexForFields?.devmin ??
+                    decNumber(buf, off + 337, 8) ??
+                    0;
+            /* c8 ignore stop */
+            if (buf[off + 475] !== 0) {
+                // definitely a prefix, definitely >130 chars.
+                const prefix = decString(buf, off + 345, 155);
+                this.path = prefix + '/' + this.path;
+            }
+            else {
+                const prefix = decString(buf, off + 345, 130);
+                if (prefix) {
+                    this.path = prefix + '/' + this.path;
+                }
+                /* c8 ignore start */
+                this.atime = ex?.atime ?? gex?.atime ?? decDate(buf, off + 476, 12);
+                this.ctime = ex?.ctime ?? gex?.ctime ?? decDate(buf, off + 488, 12);
+                /* c8 ignore stop */
+            }
+        }
+        let sum = 8 * 0x20;
+        for (let i = off; i < off + 148; i++) {
+            sum += buf[i];
+        }
+        for (let i = off + 156; i < off + 512; i++) {
+            sum += buf[i];
+        }
+        this.cksumValid = sum === this.cksum;
+        if (this.cksum === undefined && sum === 8 * 0x20) {
+            this.nullBlock = true;
+        }
+    }
+    #slurp(ex, gex = false) {
+        Object.assign(this, Object.fromEntries(Object.entries(ex).filter(([k, v]) => {
+            // we slurp in everything except for the path attribute in
+            // a global extended header, because that's weird. Also, any
+            // null/undefined values are ignored.
+            return !(v === null ||
+                v === undefined ||
+                (k === 'size' && Number(v) < 0) ||
+                (k === 'path' && gex) ||
+                (k === 'linkpath' && gex) ||
+                k === 'global');
+        })));
+    }
+    encode(buf, off = 0) {
+        if (!buf) {
+            buf = this.block = Buffer.alloc(512);
+        }
+        if (this.#type === 'Unsupported') {
+            this.#type = '0';
+        }
+        if (!(buf.length >= off + 512)) {
+            throw new Error('need 512 bytes for header');
+        }
+        const prefixSize = this.ctime || this.atime ? 130 : 155;
+        const split = splitPrefix(this.path || '', prefixSize);
+        const path = split[0];
+        const prefix = split[1];
+        this.needPax = !!split[2];
+        this.needPax = encString(buf, off, 100, path) || this.needPax;
+        this.needPax = encNumber(buf, off + 100, 8, this.mode) || this.needPax;
+        this.needPax = encNumber(buf, off + 108, 8, this.uid) || this.needPax;
+        this.needPax = encNumber(buf, off + 116, 8, this.gid) || this.needPax;
+        this.needPax = encNumber(buf, off + 124, 12, this.size) || this.needPax;
+        this.needPax = encDate(buf, off + 136, 12, this.mtime) || this.needPax;
+        buf[off + 156] = Number(this.#type.codePointAt(0));
+        this.needPax =
+            encString(buf, off + 157, 100, this.linkpath) || this.needPax;
+        buf.write('ustar\u000000', off + 257, 8);
+        this.needPax =
+            encString(buf, off + 265, 32, this.uname) || this.needPax;
+        this.needPax =
+            encString(buf, off + 297, 32, this.gname) || this.needPax;
+        this.needPax =
+            encNumber(buf, off + 329, 8, this.devmaj) || this.needPax;
+        this.needPax =
+            encNumber(buf, off + 337, 8, this.devmin) || this.needPax;
+        this.needPax =
+            encString(buf, off + 345, prefixSize, prefix) || this.needPax;
+        if (buf[off + 475] !== 0) {
+            this.needPax = encString(buf, off + 345, 155, prefix) || this.needPax;
+        }
+        else {
+            this.needPax = encString(buf, off + 345, 130, prefix) || this.needPax;
+            this.needPax =
+                encDate(buf, off + 476, 12, this.atime) || this.needPax;
+            this.needPax =
+                encDate(buf, off + 488, 12, this.ctime) || this.needPax;
+        }
+        let sum = 8 * 0x20;
+        for (let i = off; i < off + 148; i++) {
+            sum += buf[i];
+        }
+        for (let i = off + 156; i < off + 512; i++) {
+            sum += buf[i];
+        }
+        this.cksum = sum;
+        encNumber(buf, off + 148, 8, this.cksum);
+        this.cksumValid = true;
+        return this.needPax;
+    }
+    get type() {
+        return (this.#type === 'Unsupported' ?
+            this.#type
+            : types_name.get(this.#type));
+    }
+    get typeKey() {
+        return this.#type;
+    }
+    set type(type) {
+        const c = String(code.get(type));
+        if (isCode(c) || c === 'Unsupported') {
+            this.#type = c;
+        }
+        else if (isCode(type)) {
+            this.#type = type;
+        }
+        else {
+            throw new TypeError('invalid entry type: ' + type);
+        }
+    }
+}
+const splitPrefix = (p, prefixSize) => {
+    const pathSize = 100;
+    let pp = p;
+    let prefix = '';
+    let ret = undefined;
+    const root = external_node_path_.posix.parse(p).root || '.';
+    if (Buffer.byteLength(pp) < pathSize) {
+        ret = [pp, prefix, false];
+    }
+    else {
+        // first set prefix to the dir, and path to the base
+        prefix = external_node_path_.posix.dirname(pp);
+        pp = external_node_path_.posix.basename(pp);
+        do {
+            if (Buffer.byteLength(pp) <= pathSize &&
+                Buffer.byteLength(prefix) <= prefixSize) {
+                // both fit!
+                ret = [pp, prefix, false];
+            }
+            else if (Buffer.byteLength(pp) > pathSize &&
+                Buffer.byteLength(prefix) <= prefixSize) {
+                // prefix fits in prefix, but path doesn't fit in path
+                ret = [pp.slice(0, pathSize - 1), prefix, true];
+            }
+            else {
+                // make path take a bit from prefix
+                pp = external_node_path_.posix.join(external_node_path_.posix.basename(prefix), pp);
+                prefix = external_node_path_.posix.dirname(prefix);
+            }
+        } while (prefix !== root && ret === undefined);
+        // at this point, found no resolution, just truncate
+        if (!ret) {
+            ret = [p.slice(0, pathSize - 1), '', true];
+        }
+    }
+    return ret;
+};
+const decString = (buf, off, size) => buf
+    .subarray(off, off + size)
+    .toString('utf8')
+    .replace(/\0.*/, '');
+const decDate = (buf, off, size) => numToDate(decNumber(buf, off, size));
+const numToDate = (num) => num === undefined ? undefined : new Date(num * 1000);
+const decNumber = (buf, off, size) => Number(buf[off]) & 0x80 ?
+    parse(buf.subarray(off, off + size))
+    : decSmallNumber(buf, off, size);
+const nanUndef = (value) => (isNaN(value) ? undefined : value);
+const decSmallNumber = (buf, off, size) => nanUndef(parseInt(buf
+    .subarray(off, off + size)
+    .toString('utf8')
+    .replace(/\0.*$/, '')
+    .trim(), 8));
+// the maximum encodable as a null-terminated octal, by field size
+const MAXNUM = {
+    12: 0o77777777777,
+    8: 0o7777777,
+};
+const encNumber = (buf, off, size, num) => num === undefined ? false
+    : num > MAXNUM[size] || num < 0 ?
+        (encode(num, buf.subarray(off, off + size)), true)
+        : (encSmallNumber(buf, off, size, num), false);
+const encSmallNumber = (buf, off, size, num) => buf.write(octalString(num, size), off, size, 'ascii');
+const octalString = (num, size) => padOctal(Math.floor(num).toString(8), size);
+const padOctal = (str, size) => (str.length === size - 1 ?
+    str
+    : new Array(size - str.length - 1).join('0') + str + ' ') + '\0';
+const encDate = (buf, off, size, date) => date === undefined ? false : (encNumber(buf, off, size, date.getTime() / 1000));
+// enough to fill the longest string we've got
+const NULLS = new Array(156).join('\0');
+// pad with nulls, return true if it's longer or non-ascii
+const encString = (buf, off, size, str) => str === undefined ? false : ((buf.write(str + NULLS, off, size, 'utf8'),
+    str.length !== Buffer.byteLength(str) || str.length > size));
+//# sourceMappingURL=header.js.map
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/pax.js
+
+
+class pax_Pax {
+    atime;
+    mtime;
+    ctime;
+    charset;
+    comment;
+    gid;
+    uid;
+    gname;
+    uname;
+    linkpath;
+    dev;
+    ino;
+    nlink;
+    path;
+    size;
+    mode;
+    global;
+    constructor(obj, global = false) {
+        this.atime = obj.atime;
+        this.charset = obj.charset;
+        this.comment = obj.comment;
+        this.ctime = obj.ctime;
+        this.dev = obj.dev;
+        this.gid = obj.gid;
+        this.global = global;
+        this.gname = obj.gname;
+        this.ino = obj.ino;
+        this.linkpath = obj.linkpath;
+        this.mtime = obj.mtime;
+        this.nlink = obj.nlink;
+        this.path = obj.path;
+        this.size = obj.size;
+        this.uid = obj.uid;
+        this.uname = obj.uname;
+    }
+    encode() {
+        const body = this.encodeBody();
+        if (body === '') {
+            return Buffer.allocUnsafe(0);
+        }
+        const bodyLen = Buffer.byteLength(body);
+        // round up to 512 bytes
+        // add 512 for header
+        const bufLen = 512 * Math.ceil(1 + bodyLen / 512);
+        const buf = Buffer.allocUnsafe(bufLen);
+        // 0-fill the header section, it might not hit every field
+        for (let i = 0; i < 512; i++) {
+            buf[i] = 0;
+        }
+        new header_Header({
+            // XXX split the path
+            // then the path should be PaxHeader + basename, but less than 99,
+            // prepend with the dirname
+            /* c8 ignore start */
+            path: ('PaxHeader/' + (0,external_node_path_.basename)(this.path ?? '')).slice(0, 99),
+            /* c8 ignore stop */
+            mode: this.mode || 0o644,
+            uid: this.uid,
+            gid: this.gid,
+            size: bodyLen,
+            mtime: this.mtime,
+            type: this.global ? 'GlobalExtendedHeader' : 'ExtendedHeader',
+            linkpath: '',
+            uname: this.uname || '',
+            gname: this.gname || '',
+            devmaj: 0,
+            devmin: 0,
+            atime: this.atime,
+            ctime: this.ctime,
+        }).encode(buf);
+        buf.write(body, 512, bodyLen, 'utf8');
+        // null pad after the body
+        for (let i = bodyLen + 512; i < buf.length; i++) {
+            buf[i] = 0;
+        }
+        return buf;
+    }
+    encodeBody() {
+        return (this.encodeField('path') +
+            this.encodeField('ctime') +
+            this.encodeField('atime') +
+            this.encodeField('dev') +
+            this.encodeField('ino') +
+            this.encodeField('nlink') +
+            this.encodeField('charset') +
+            this.encodeField('comment') +
+            this.encodeField('gid') +
+            this.encodeField('gname') +
+            this.encodeField('linkpath') +
+            this.encodeField('mtime') +
+            this.encodeField('size') +
+            this.encodeField('uid') +
+            this.encodeField('uname'));
+    }
+    encodeField(field) {
+        if (this[field] === undefined) {
+            return '';
+        }
+        const r = this[field];
+        const v = r instanceof Date ? r.getTime() / 1000 : r;
+        const s = ' ' +
+            (field === 'dev' || field === 'ino' || field === 'nlink' ?
+                'SCHILY.'
+                : '') +
+            field +
+            '=' +
+            v +
+            '\n';
+        const byteLen = Buffer.byteLength(s);
+        // the digits includes the length of the digits in ascii base-10
+        // so if it's 9 characters, then adding 1 for the 9 makes it 10
+        // which makes it 11 chars.
+        let digits = Math.floor(Math.log(byteLen) / Math.log(10)) + 1;
+        if (byteLen + digits >= Math.pow(10, digits)) {
+            digits += 1;
+        }
+        const len = digits + byteLen;
+        return len + s;
+    }
+    static parse(str, ex, g = false) {
+        return new pax_Pax(merge(parseKV(str), ex), g);
+    }
+}
+const merge = (a, b) => b ? Object.assign({}, b, a) : a;
+const parseKV = (str) => str
+    .replace(/\n$/, '')
+    .split('\n')
+    .reduce(parseKVLine, Object.create(null));
+const parseKVLine = (set, line) => {
+    const n = parseInt(line, 10);
+    // XXX Values with \n in them will fail this.
+    // Refactor to not be a naive line-by-line parse.
+    if (n !== Buffer.byteLength(line) + 1) {
+        return set;
+    }
+    line = line.slice((n + ' ').length);
+    const kv = line.split('=');
+    const r = kv.shift();
+    if (!r) {
+        return set;
+    }
+    const k = r.replace(/^SCHILY\.(dev|ino|nlink)/, '$1');
+    const v = kv.join('=').replace(/\0.*/, '');
+    switch (k) {
+        case 'path':
+        case 'linkpath':
+        case 'type':
+        case 'charset':
+        case 'comment':
+        case 'gname':
+        case 'uname':
+            set[k] = v;
+            break;
+        case 'ctime':
+        case 'atime':
+        case 'mtime':
+            set[k] = new Date(Number(v) * 1000);
+            break;
+        case 'size':
+            const s = +v;
+            if (s >= 0)
+                set[k] = s;
+            break;
+        case 'gid':
+        case 'uid':
+        case 'dev':
+        case 'ino':
+        case 'nlink':
+        case 'mode':
+            set[k] = +v;
+            break;
+    }
+    return set;
+};
+//# sourceMappingURL=pax.js.map
+;// CONCATENATED MODULE: ./build/src/archive/tgz.js
+
+
+
+
+
+// The two encoders alone, not the whole of node-tar: they are all the tgz writer uses.
+
+
+
+
+
+/** Every path below `dir` (itself first), parents before children, in byte order. */
+async function listTree(base, dir) {
+    const out = [dir];
+    const entries = await readdir(join(base, dir), { withFileTypes: true });
+    for (const entry of entries.sort((a, b) => compareBytes(a.name, b.name))) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory())
+            out.push(...(await listTree(base, path)));
+        else
+            out.push(path);
+    }
+    return out;
+}
+/**
+ * Packs `<outputDir>/<platformName>` into `tgzPath` (docs/output-layout.md): members under
+ * `<platformName>/`, sorted, owner 0/0, every mtime the build epoch, and a
+ * gzip header with no name or time, so equal inputs give equal bytes.
+ * Returns the sha1 asked for with `digest`.
+ */
+async function writePlatformTgz(outputDir, platformName, tgzPath, epoch, options = {}) {
+    const tmp = partialName(tgzPath);
+    const output = createWriteStream(tmp, { mode: 0o644 });
+    try {
+        const members = await listTree(outputDir, platformName);
+        const packing = { digest: undefined };
+        // Our own gzip uses every core; it is done with each piece before it asks for the next.
+        await parallelGzip(tarMembers(outputDir, members, epoch, options, packing), output);
+        output.end();
+        await finished(output);
+        await rename(tmp, tgzPath);
+        return packing.digest;
+    }
+    catch (err) {
+        output.destroy();
+        await rm(tmp, { force: true });
+        throw err;
+    }
+}
+/** Bytes read from a member at a time. */
+const tgz_READ_SIZE = (/* unused pure expression or super */ null && (1 << 20));
+const TAR_BLOCK = 512;
+/**
+ * The tar stream of `members` (paths relative to `base`), as node-tar's
+ * portable mode writes it: a ustar header per member (a pax header first
+ * when a path does not fit), modes without the group and other write bits,
+ * no owners, the content padded to 512 bytes, two zero blocks at the end.
+ * The platform directory holds only directories and regular files.
+ */
+async function* tarMembers(base, members, epoch, options, packing) {
+    const mtime = new Date(epoch * 1000);
+    const buffer = Buffer.allocUnsafe(tgz_READ_SIZE);
+    const digestOf = options.digest && `${members[0]}/${options.digest.of}`;
+    const digestInto = options.digest && `${members[0]}/${options.digest.into}`;
+    for (const member of members) {
+        const path = join(base, member);
+        if (member === digestInto) {
+            if (packing.digest === undefined) {
+                throw new Error(`internal error: ${member} is packed before ${digestOf}`);
+            }
+            await writeFile(path, `${packing.digest}\n`);
+        }
+        const info = await lstat(path);
+        const isDir = info.isDirectory();
+        if (!isDir && !info.isFile())
+            throw new Error(`${path}: not a file or directory`);
+        const size = isDir ? 0 : info.size;
+        const name = isDir ? `${member}/` : member;
+        const header = new Header({
+            path: name,
+            mode: portableMode(info.mode, isDir),
+            size,
+            mtime,
+            type: isDir ? 'Directory' : 'File',
+        });
+        if (header.encode()) {
+            yield new Pax({ mtime, path: name, size: header.size }).encode();
+        }
+        yield header.block;
+        if (isDir)
+            continue;
+        const hash = member === digestOf ? createHash('sha1') : undefined;
+        yield* fileContent(path, size, buffer, hash);
+        if (hash)
+            packing.digest = hash.digest('hex');
+    }
+    yield Buffer.alloc(2 * TAR_BLOCK);
+}
+/**
+ * A member's bytes, exactly `size` of them, zero-padded to a whole tar
+ * block; read into `buffer`, so each piece is valid until the next is asked for.
+ */
+async function* fileContent(path, size, buffer, hash) {
+    const fh = await (0,promises_.open)(path, 'r');
+    try {
+        let done = 0;
+        while (done < size) {
+            const want = Math.min(buffer.length, size - done);
+            const { bytesRead } = await fh.read(buffer, 0, want, done);
+            if (bytesRead === 0)
+                throw new Error(`${path}: shorter than its ${size} bytes while packing`);
+            const data = buffer.subarray(0, bytesRead);
+            hash?.update(data);
+            done += bytesRead;
+            yield data;
+        }
+    }
+    finally {
+        await fh.close();
+    }
+    const pad = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
+    if (pad > 0)
+        yield Buffer.alloc(pad);
+}
+/**
+ * A member's mode as portable tar archives record it: the owner may always
+ * read and write, nobody else write; a directory searchable by whoever
+ * may read it.
+ */
+function portableMode(mode, isDir) {
+    let m = ((mode & 0o7777) | 0o600) & ~0o22;
+    if (isDir)
+        m |= (m & 0o444) >> 2;
+    return m;
+}
+//# sourceMappingURL=tgz.js.map
+;// CONCATENATED MODULE: ./build/src/cache/proto-tar.js
+/**
+ * The tar stream of a proto cache entry (docs/build-world.md, "Proto
+ * cache"), written by us rather than by node-tar's Pack: Pack's read-ahead
+ * defers a hard-linked file until the entry it links to is written, and
+ * when those deferred jobs fill its job table while the head of its queue
+ * is still waiting, it never ends (node-tar issue #460, present from 7.5.14
+ * on). Nothing is then left for the event loop to do and the build ended
+ * with Node's status 13 and no message. Here each member is written in
+ * turn, so there is no queue to jam.
+ *
+ * What it writes is what node-tar's portable mode wrote: members in byte
+ * order of their paths, parents before children; a ustar header each (a
+ * pax header first when a path or link text does not fit); no owners;
+ * modes without group and other write; files keep their mtime (make
+ * compares them after a restore), directories have none; a file met again
+ * through another hard link is a Link member naming its first path;
+ * symlinks keep their text; sockets, FIFOs and devices are left out (a
+ * proto area holds none; node-tar left them out too).
+ */
+
+
+
+
+
+
+/** Bytes read from a member at a time. */
+const proto_tar_READ_SIZE = 1 << 20;
+const proto_tar_TAR_BLOCK = 512;
+/** The header (and pax header before it when needed) of one member. */
+function* headerBlocks(data) {
+    const header = new header_Header(data);
+    if (header.encode()) {
+        yield new pax_Pax({
+            path: data.path,
+            linkpath: data.linkpath,
+            mtime: data.mtime,
+            size: data.size,
+        }).encode();
+    }
+    yield header.block;
+}
+/** One member and, for a directory, everything below it. */
+async function* member(p, path) {
+    const abs = (0,external_node_path_.join)(p.cwd, path);
+    const st = await (0,promises_.lstat)(abs);
+    const mode = portableMode(st.mode, st.isDirectory());
+    if (st.isDirectory()) {
+        yield* headerBlocks({ path: `${path}/`, mode, size: 0, type: 'Directory' });
+        const names = (await (0,promises_.readdir)(abs)).sort(path_compareBytes);
+        for (const name of names)
+            yield* member(p, `${path}/${name}`);
+    }
+    else if (st.isSymbolicLink()) {
+        const linkpath = await (0,promises_.readlink)(abs);
+        yield* headerBlocks({ path, mode, size: 0, mtime: st.mtime, type: 'SymbolicLink', linkpath });
+    }
+    else if (st.isFile()) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = st.nlink > 1 ? p.links.get(key) : undefined;
+        if (first !== undefined) {
+            yield* headerBlocks({ path, mode, size: 0, mtime: st.mtime, type: 'Link', linkpath: first });
+            return;
+        }
+        if (st.nlink > 1)
+            p.links.set(key, path);
+        yield* headerBlocks({ path, mode, size: st.size, mtime: st.mtime, type: 'File' });
+        yield* fileContent(abs, st.size, p.buffer);
+    }
+}
+/**
+ * The tar stream of `paths` (relative to `cwd`, each a file or a tree),
+ * ended by two zero blocks. Each piece is valid until the next is asked
+ * for: the consumer (parallelGzip) copies it first.
+ */
+async function* protoTar(cwd, paths) {
+    const p = { cwd, links: new Map(), buffer: Buffer.allocUnsafe(proto_tar_READ_SIZE) };
+    for (const path of paths)
+        yield* member(p, path);
+    yield Buffer.alloc(2 * proto_tar_TAR_BLOCK);
+}
+//# sourceMappingURL=proto-tar.js.map
+;// CONCATENATED MODULE: ./build/src/cache/entry.js
+/**
+ * A proto cache entry: one tar.gz made by us holding the proto area (under
+ * its directory name), the stage stamps and cache-key-inputs.json. Both
+ * backends store and return this same file, so it is checked the same way
+ * before anything is trusted: every member must stay inside the proto or
+ * be one of the state files (the shared tar checker, then a list of
+ * allowed names), the gzip CRC and length and the tar structure must hold
+ * (a corrupt or truncated entry fails to unpack), and it is unpacked into
+ * a temporary directory and renamed into place only when complete.
+ *
+ * Why gzip here rather than a plain tar handed to @actions/cache (which
+ * compresses itself): the local backend stores the same file, and gzip's
+ * CRC-32 and length trailer is what detects a corrupt or truncated entry
+ * on either backend; src/archive/gzip.ts compresses on every core.
+ */
+
+
+
+
+
+
+
+
+
+
+
+/** An entry that must not be used: corrupt, truncated, escaping, or not ours. */
+class EntryRejected extends Error {
+}
+/**
+ * Writes the entry for `proto` and the `stateFiles` beside it (names in
+ * dirname(proto)) to `out`, under a temporary name renamed when complete.
+ */
+async function packEntry(proto, stateFiles, out) {
+    const cwd = (0,external_node_path_.dirname)(proto);
+    const tmp = atomic_partialName(out);
+    // Created exclusively: a leftover of a killed run is removed, never written through.
+    await (0,promises_.rm)(tmp, { force: true });
+    const output = (await (0,promises_.open)(tmp, 'wx', 0o644)).createWriteStream();
+    try {
+        // Owners are not kept (a proto is built by the build user); mtimes are,
+        // so that make sees restored files as they were (src/cache/proto-tar.ts).
+        await gzip_parallelGzip(protoTar(cwd, [(0,external_node_path_.basename)(proto), ...stateFiles]), output);
+        output.end();
+        await (0,external_node_stream_promises_namespaceObject.finished)(output);
+        await (0,promises_.rename)(tmp, out);
+    }
+    catch (err) {
+        output.destroy();
+        await (0,promises_.rm)(tmp, { force: true });
+        throw err;
+    }
+}
+const trim = (p) => p.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+/**
+ * Checks and unpacks an entry into a new temporary directory in `parent`
+ * (the proto's parent, so that installing it is a rename). Throws
+ * EntryRejected, leaving nothing behind, when it must not be used.
+ */
+async function unpackEntry(file, parent, stampFiles) {
+    try {
+        await checkTarMembers(file, {
+            into: 'the proto area',
+            gzip: { expected: 'a build-world cache entry (tar.gz)' },
+            allowOutwardSymlinks: true,
+        });
+    }
+    catch (err) {
+        throw new EntryRejected(err instanceof Error ? err.message : String(err));
+    }
+    const allowed = new Set([...stampFiles, KEY_INPUTS_FILE]);
+    let protoName;
+    let bad;
+    const inside = (path) => {
+        const top = path.split('/')[0];
+        if (path === top && allowed.has(top))
+            return true;
+        protoName ??= top;
+        return top === protoName && !allowed.has(top);
+    };
+    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(parent, '.build-world-restore-'));
+    try {
+        await So({
+            file,
+            cwd: dir,
+            strict: true,
+            preserveOwner: false,
+            filter: (path, entry) => {
+                const p = trim(path);
+                const link = 'linkpath' in entry && entry.type === 'Link' ? entry.linkpath : undefined;
+                if (!inside(p) || (link !== undefined && !inside(trim(link)))) {
+                    bad ??= path;
+                    return false;
+                }
+                return true;
+            },
+        });
+    }
+    catch (err) {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        throw new EntryRejected(`${file} does not unpack (corrupt or truncated): ${(0,errors/* describeError */.Uc)(err)}`);
+    }
+    const fail = async (why) => {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        throw new EntryRejected(why);
+    };
+    if (bad !== undefined) {
+        return fail(`${file}: member ${bad} is neither in the proto area nor a build-world state file; refusing it`);
+    }
+    if (protoName === undefined)
+        return fail(`${file} holds no proto area`);
+    const inputs = await readKeyInputsFile((0,external_node_path_.join)(dir, KEY_INPUTS_FILE));
+    if (!inputs)
+        return fail(`${file} has no readable ${KEY_INPUTS_FILE}`);
+    const names = await (0,promises_.readdir)(dir);
+    return {
+        dir,
+        protoName,
+        inputs,
+        stamps: stampFiles.filter((s) => names.includes(s)).sort(path_compareBytes),
+    };
+}
+/**
+ * Moves an unpacked entry into place: the proto replaces `proto` (the old
+ * one is moved aside first and removed after), the state files replace
+ * those in the proto's parent (stamps the entry lacks are removed).
+ */
+async function installEntry(entry, proto, stampFiles) {
+    const parent = (0,external_node_path_.dirname)(proto);
+    const aside = (0,external_node_path_.join)(entry.dir, '.previous-proto');
+    try {
+        await (0,promises_.rename)(proto, aside);
+    }
+    catch (err) {
+        if ((0,errors/* errnoCode */.UK)(err) !== 'ENOENT') {
+            throw new errors/* UserError */.yo(`cannot move the old proto ${proto} aside: ${(0,errors/* describeError */.Uc)(err)}`);
+        }
+    }
+    await (0,promises_.rename)((0,external_node_path_.join)(entry.dir, entry.protoName), proto);
+    for (const stamp of stampFiles) {
+        if (entry.stamps.includes(stamp))
+            await (0,promises_.rename)((0,external_node_path_.join)(entry.dir, stamp), (0,external_node_path_.join)(parent, stamp));
+        else
+            await (0,promises_.rm)((0,external_node_path_.join)(parent, stamp), { force: true });
+    }
+    await (0,promises_.rename)((0,external_node_path_.join)(entry.dir, KEY_INPUTS_FILE), (0,external_node_path_.join)(parent, KEY_INPUTS_FILE));
+    await (0,promises_.rm)(entry.dir, { recursive: true, force: true });
+}
+//# sourceMappingURL=entry.js.map
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
+var cleanup = __nccwpck_require__(5769);
+;// CONCATENATED MODULE: ./build/src/util/process.js
+/**
+ * The one way the engine runs a command. `run()` resolves with what
+ * happened (status, signal, the tail of each stream) and never rejects;
+ * `runChecked()` throws a CommandFailed, which names the command, its status
+ * and the end of what it printed, unless it exited 0. `start()` returns the
+ * running command, to stop it (and, started as its own process group, all
+ * it started) before it ends.
+ *
+ * Output is never buffered whole: each stream keeps at most its last
+ * `capture` bytes; the rest goes as it comes to a writable (a stage log,
+ * with back-pressure), to callbacks, or nowhere.
+ */
+
+
+
+
+/** Bytes kept of each stream by default: its last 64 KiB. */
+const DEFAULT_CAPTURE = 64 * 1024;
+/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
+const STOP_GRACE_MS = 3000;
+/** The last `limit` bytes of a stream, kept in the chunks they came in. */
+class Tail {
+    limit;
+    chunks = [];
+    kept = 0;
+    dropped = false;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    add(chunk) {
+        if (this.limit <= 0) {
+            this.dropped ||= chunk.length > 0;
+            return;
+        }
+        this.chunks.push(chunk);
+        this.kept += chunk.length;
+        while (this.kept - this.chunks[0].length >= this.limit) {
+            this.kept -= this.chunks.shift().length;
+            this.dropped = true;
+        }
+    }
+    text() {
+        const all = Buffer.concat(this.chunks);
+        if (all.length <= this.limit)
+            return all.toString('utf8');
+        this.dropped = true;
+        return all.subarray(all.length - this.limit).toString('utf8');
+    }
+}
+/** Splits chunks into lines; a line cut between two chunks is joined first. */
+class Lines {
+    each;
+    partial = '';
+    decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    constructor(each) {
+        this.each = each;
+    }
+    add(chunk) {
+        const parts = (this.partial + this.decoder.write(chunk)).split('\n');
+        this.partial = parts.pop() ?? '';
+        for (const line of parts)
+            this.each(line);
+    }
+    end() {
+        this.partial += this.decoder.end();
+        if (this.partial)
+            this.each(this.partial);
+        this.partial = '';
+    }
+}
+const shown = (command, args) => [command, ...args].join(' ');
+/**
+ * One output stream of a command: the owner of its captured tail and its
+ * line splitting, and of its own back-pressure (a slow `to` pauses this
+ * stream only, never the other).
+ */
+class StreamCapture {
+    name;
+    options;
+    tail;
+    lines;
+    constructor(name, options) {
+        this.name = name;
+        this.options = options;
+        this.tail = new Tail(options.capture ?? DEFAULT_CAPTURE);
+        const each = options.onLine;
+        this.lines = each && new Lines((line) => each(line, name));
+    }
+    attach(stream) {
+        stream?.on('data', (chunk) => {
+            this.tail.add(chunk);
+            this.options.onOutput?.(chunk, this.name);
+            this.lines?.add(chunk);
+            // A `to` that failed (a full disk) is closed: it will never drain, so
+            // the stream is resumed on 'close' too, and its output no longer sent there.
+            const to = this.options.to;
+            if (to && !to.destroyed && !to.write(chunk)) {
+                stream.pause();
+                const resume = () => {
+                    to.off('drain', resume);
+                    to.off('close', resume);
+                    stream.resume();
+                };
+                to.on('drain', resume);
+                to.on('close', resume);
+            }
+        });
+    }
+    /** The stream ended: a last line without its newline is a line. */
+    end() {
+        this.lines?.end();
+    }
+}
+/** A started command; see RunningCommand. */
+class Command {
+    command;
+    args;
+    options;
+    result;
+    state = { kind: 'running' };
+    child;
+    group;
+    streams;
+    /** Disposes of the interrupt hook; undefined once released (or never armed). */
+    interruptHook;
+    startError;
+    onAbort = () => this.kill(this.options.killSignal ?? 'SIGTERM');
+    constructor(command, args, options) {
+        this.command = command;
+        this.args = args;
+        this.options = options;
+        const output = options.output ?? 'pipe';
+        const stdio = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
+        this.group = options.processGroup === true;
+        this.streams = {
+            stdout: new StreamCapture('stdout', options),
+            stderr: new StreamCapture('stderr', options),
+        };
+        this.child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+            stdio,
+            detached: this.group,
+        });
+        // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
+        if (this.child.pid !== undefined) {
+            this.interruptHook = (0,cleanup/* stopOnInterrupt */.r0)(() => this.stop(1000));
+        }
+        if (options.abort?.aborted)
+            queueMicrotask(this.onAbort);
+        else
+            options.abort?.addEventListener('abort', this.onAbort, { once: true });
+        this.result = new Promise((resolve) => this.wire(resolve));
+    }
+    get pid() {
+        return this.child.pid;
+    }
+    kill(signal = 'SIGTERM') {
+        const pid = this.child.pid;
+        if (pid === undefined)
+            return false;
+        if (!this.group)
+            return this.state.kind === 'running' ? this.child.kill(signal) : false;
+        try {
+            process.kill(-pid, signal);
+            return true;
+        }
+        catch (err) {
+            if ((0,errors/* errnoCode */.UK)(err) === 'ESRCH')
+                return false; // the group is gone
+            throw err;
+        }
+    }
+    alive() {
+        const pid = this.child.pid;
+        if (pid === undefined)
+            return false;
+        if (!this.group)
+            return this.state.kind === 'running';
+        try {
+            process.kill(-pid, 0);
+            return true;
+        }
+        catch (err) {
+            return (0,errors/* errnoCode */.UK)(err) === 'EPERM';
+        }
+    }
+    async stop(graceMs = STOP_GRACE_MS) {
+        try {
+            if (!this.kill('SIGTERM'))
+                return;
+            for (const until = Date.now() + graceMs; Date.now() < until;) {
+                if (!this.alive())
+                    return;
+                await new Promise((done) => setTimeout(done, 50));
+            }
+            this.kill('SIGKILL');
+        }
+        finally {
+            this.releaseInterruptHook();
+        }
+    }
+    /** The one place the interrupt hook is released: once the command, or its whole group, is gone or stopped. */
+    releaseInterruptHook() {
+        this.interruptHook?.();
+        this.interruptHook = undefined;
+    }
+    wire(resolve) {
+        const child = this.child;
+        this.streams.stdout.attach(child.stdout);
+        this.streams.stderr.attach(child.stderr);
+        if (child.stdin && this.options.input !== undefined) {
+            // A command that does not read all of its input closes the pipe early: not our error.
+            child.stdin.on('error', () => undefined);
+            child.stdin.end(this.options.input);
+        }
+        child.on('exit', () => {
+            if (this.state.kind === 'running')
+                this.state = { kind: 'exited' };
+        });
+        child.on('error', (err) => {
+            // Either it could not start ('close' may not follow), or a kill failed (it will).
+            this.startError = err;
+            if (child.pid === undefined)
+                resolve(this.settle(null, null));
+        });
+        child.on('close', (status, signal) => resolve(this.settle(status, signal)));
+    }
+    /** Settles the command once (a second call returns the first result). */
+    settle(status, signal) {
+        if (this.state.kind === 'settled')
+            return this.state.result;
+        this.options.abort?.removeEventListener('abort', this.onAbort);
+        this.streams.stdout.end();
+        this.streams.stderr.end();
+        const { stdout, stderr } = this.streams;
+        const result = {
+            command: shown(this.command, this.args),
+            status,
+            signal,
+            stdout: stdout.tail.text(),
+            stderr: stderr.tail.text(),
+            truncated: stdout.tail.dropped || stderr.tail.dropped,
+            ...(this.startError && {
+                error: (0,errors/* describeError */.Uc)(this.startError),
+                errorCode: (0,errors/* errnoCode */.UK)(this.startError),
+            }),
+        };
+        this.state = { kind: 'settled', result };
+        // A group may outlive its leader: whoever started it stops the rest (stop()).
+        if (!this.alive())
+            this.releaseInterruptHook();
+        return result;
+    }
+}
+/** Starts a command; see RunOptions. */
+function start(command, args, options = {}) {
+    return new Command(command, args, options);
+}
+/** Runs a command to its end; resolves with what happened, never rejects. */
+function process_run(...command) {
+    return start(...command).result;
+}
+/** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
+function describeStatus(result) {
+    if (result.error && result.status === null && result.signal === null) {
+        return `could not be started: ${result.error}`;
+    }
+    if (result.signal)
+        return `killed by ${result.signal}`;
+    return `exit status ${result.status}`;
+}
+/** The last `count` non-empty lines a run printed, stderr last (where errors go). */
+function lastLines(result, count) {
+    return `${result.stdout}\n${result.stderr}`
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim() !== '')
+        .slice(-count);
+}
+/** What to quote of a failed run: why it could not start, else its last line, else its status. */
+function process_lastLine(result) {
+    return result.error ?? lastLines(result, 1)[0]?.trim() ?? describeStatus(result);
+}
+/** A command that did not exit 0; its message names it, how it ended and its last words. */
+class CommandFailed extends errors/* UserError */.yo {
+    result;
+    constructor(result, message) {
+        const said = lastLines(result, 1)[0]?.trim();
+        super(message ??
+            `${result.command}: ${describeStatus(result)}${said && !result.error ? `: ${said}` : ''}`);
+        this.name = 'CommandFailed';
+        this.result = result;
+    }
+}
+/** Runs a command to its end; throws a CommandFailed unless it exited 0. */
+async function runChecked(...command) {
+    const result = await process_run(...command);
+    if (result.status !== 0)
+        throw new CommandFailed(result);
+    return result;
+}
+//# sourceMappingURL=process.js.map
+;// CONCATENATED MODULE: ./build/src/host/compilers.js
+/**
+ * Compilers as illumos names them in illumos.sh (PRIMARY_CC, SHADOW_CCS):
+ * `<name>,<path>,<style>`, e.g. `gcc10,/opt/gcc-10/bin/gcc,gnu`. Each one
+ * must exist and answer `--version`; its first line is the version
+ * reported, its whole output part of build-world's proto cache key.
+ */
+
+
+
+
+
+/** Where each distribution's build compiler lives (gcc 10, what illumos builds with). */
+const DEFAULT_PRIMARY_COMPILER = {
+    SmartOS: 'gcc10,/opt/local/gcc10/bin/gcc,gnu',
+    OmniOS: 'gcc10,/opt/gcc-10/bin/gcc,gnu',
+    OpenIndiana: 'gcc10,/usr/gcc/10/bin/gcc,gnu',
+};
+const STYLES = (/* unused pure expression or super */ null && (['gnu', 'studio', 'smatch']));
+/** Parses `name,path,style`; `what` names the option in messages. */
+function parseCompilerSpec(spec, what) {
+    const parts = spec.split(',');
+    if (parts.length !== 3 || parts.some((p) => p.trim() === '')) {
+        throw new UserError(`${what}: ${JSON.stringify(spec)} is not name,path,style (e.g. gcc10,/opt/gcc-10/bin/gcc,gnu)`);
+    }
+    const [name, path, style] = parts.map((p) => p.trim());
+    if (!/^[A-Za-z0-9_.+-]+$/.test(name)) {
+        throw new UserError(`${what}: compiler name ${JSON.stringify(name)} must be a plain word`);
+    }
+    if (!isAbsolute(path))
+        throw new UserError(`${what}: compiler path ${path} must be absolute`);
+    if (!STYLES.includes(style)) {
+        throw new UserError(`${what}: style ${JSON.stringify(style)} is not one of ${STYLES.join(', ')}`);
+    }
+    return { name, path, style, spec: `${name},${path},${style}` };
+}
+/** The C++ driver beside a C compiler (illumos.sh's PRIMARY_CCC/SHADOW_CCCS): gcc -> g++. */
+function compilers_cxxSpec(c) {
+    const base = basename(c.path);
+    const cxx = base === 'gcc' ? 'g++' : base.replace(/gcc(?=[^/]*$)/, 'g++');
+    return `${c.name},${join(dirname(c.path), cxx)},${c.style}`;
+}
+async function checkCompiler(c, role, env = process.env) {
+    try {
+        await access(c.path, constants.X_OK);
+    }
+    catch (err) {
+        throw new UserError(`${role} compiler ${c.name}: ${c.path} ${describeError(err)}`);
+    }
+    const result = await run(c.path, ['--version'], { env });
+    const first = result.stdout.split('\n')[0]?.trim() ?? '';
+    if (result.status !== 0 || !first) {
+        throw new UserError(`${role} compiler ${c.name}: ${c.path} --version failed: ${lastLine(result)}`);
+    }
+    return { ...c, role, version: first };
+}
+/** The most of a `--version` output the key holds as text; beyond, its first line and sha256. */
+const VERSION_TEXT_LIMIT = 16 * 1024;
+/** One stream of `--version`: its first bytes as text, all of it hashed. */
+class VersionOutput {
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    head = [];
+    kept = 0;
+    bytes = 0;
+    add(chunk) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        if (this.kept <= VERSION_TEXT_LIMIT) {
+            this.head.push(chunk);
+            this.kept += chunk.length;
+        }
+    }
+    /** The whole output (trailing blank space trimmed), or its first line and sha256 when too long. */
+    text() {
+        const text = Buffer.concat(this.head).toString('utf8');
+        if (this.bytes <= VERSION_TEXT_LIMIT)
+            return text.trimEnd();
+        const first = text.split('\n')[0].trim();
+        return `${first} (${this.bytes} bytes, sha256 ${this.hash.digest('hex')})`;
+    }
+}
+/**
+ * `<compiler> --version`'s whole output for the proto cache key (stdout,
+ * then stderr when it said anything), or why there is none (a missing
+ * compiler fails the build itself, not the key).
+ */
+async function compilerVersion(path, env) {
+    const out = { stdout: new VersionOutput(), stderr: new VersionOutput() };
+    const result = await process_run(path, ['--version'], {
+        env,
+        capture: 4096,
+        onOutput: (chunk, stream) => out[stream].add(chunk),
+    });
+    if (result.error)
+        return `unavailable: ${result.error}`;
+    if (result.status !== 0) {
+        // Worded as before the runner: this text is part of the key.
+        const how = result.signal ? `was killed by ${result.signal}` : `exited ${result.status}`;
+        const said = result.stderr.trim().split('\n').pop();
+        return `unavailable: ${path} --version ${how}${said ? `: ${said}` : ''}`;
+    }
+    const stdout = out.stdout.text();
+    const stderr = out.stderr.text();
+    const text = stderr ? `${stdout}\n(stderr)\n${stderr}` : stdout;
+    return text.trim() ? text : '(no version output)';
+}
+//# sourceMappingURL=compilers.js.map
+;// CONCATENATED MODULE: ./build/src/host/illumos-sh.js
+/**
+ * projects/illumos/illumos.sh: the environment file nightly(1) reads, in
+ * the shape of illumos-gate's usr/src/tools/env/illumos.sh (`export
+ * NAME="value"` lines). setup-host writes it (writeIllumosSh); build-world
+ * reads it (readIllumosSh) and hashes it into the proto cache key
+ * (hashIllumosSh).
+ *
+ * Written from the inputs alone, in a fixed order, with no date or host
+ * name: the same inputs give the same bytes. Values are double-quoted with
+ * `\`, `"`, `$` and `` ` `` escaped, so nothing in them is expanded by the
+ * shell; the reader undoes that quoting, and also reads files written by
+ * hand (single quotes, bare values, `$NAME` references).
+ */
+
+
+
+
+
+
+
+
+
+/**
+ * smartos-live's defaults without debug: -C (check cstyle), -i (incremental:
+ * the proto also holds illumos-extra and src), -L (no lint), -m (no mail),
+ * -M (no protocmp), -N (no package checks), -n (no bringover), -t (build
+ * the tools first).
+ */
+const DEFAULT_NIGHTLY_OPTIONS = '-CiLmMNnt';
+const DEFAULT_GATE = 'joyent-live';
+/** The CPU count nightly's make may use. */
+function defaultMaxJobs() {
+    return typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
+}
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `"value"` safe for sh: no expansion, no word splitting. */
+function shellQuote(value) {
+    return `"${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
+}
+/** The variables, in the order written. */
+function illumosShEntries(o) {
+    const entries = [
+        ['GATE', o.gate ?? DEFAULT_GATE],
+        ['CODEMGR_WS', o.illumos],
+        ['SRC', join(o.illumos, 'usr', 'src')],
+        ['ROOT', o.proto],
+        ['PARENT_ROOT', o.proto],
+        ['MULTI_PROTO', 'no'],
+        ['NIGHTLY_OPTIONS', o.nightlyOptions ?? DEFAULT_NIGHTLY_OPTIONS],
+        ['ATLOG', join(o.illumos, 'log')],
+        ['LOGFILE', join(o.illumos, 'log', 'nightly.log')],
+        ['MAX_JOBS', String(o.maxJobs ?? defaultMaxJobs())],
+        ['DMAKE_MAX_JOBS', String(o.maxJobs ?? defaultMaxJobs())],
+        ['__GNUC', ''],
+        ['PRIMARY_CC', o.primary.spec],
+        ['PRIMARY_CCC', cxxSpec(o.primary)],
+        ['SHADOW_CCS', o.shadows.map((c) => c.spec).join(' ')],
+        ['SHADOW_CCCS', o.shadows.map(cxxSpec).join(' ')],
+    ];
+    if (o.onClosedBins)
+        entries.push(['ON_CLOSED_BINS', o.onClosedBins]);
+    const seen = new Set(entries.map(([k]) => k));
+    for (const [name, value] of o.extra ?? []) {
+        if (!NAME.test(name))
+            throw new UserError(`illumos.sh: ${JSON.stringify(name)} is not a variable name`);
+        if (seen.has(name)) {
+            throw new UserError(`illumos.sh: ${name} is set by its own option; do not set it again as an extra variable`);
+        }
+        seen.add(name);
+        entries.push([name, value]);
+    }
+    for (const [name, value] of entries) {
+        if (/[\n\r\0]/.test(value)) {
+            throw new UserError(`illumos.sh: the value of ${name} holds a line break or NUL; it must be one line`);
+        }
+    }
+    return entries;
+}
+/** Writes <illumos>/illumos.sh atomically; returns its path. */
+async function writeIllumosSh(o) {
+    const entries = illumosShEntries(o);
+    const path = join(o.illumos, 'illumos.sh');
+    let writer;
+    try {
+        // A leftover of a killed run: removed (never written through) first.
+        await rm(partialName(path), { force: true });
+        writer = new AtomicLineWriter(path);
+        await writer.line('# illumos.sh: the nightly(1) environment of this workspace.');
+        await writer.line('# Written by joyent-live setup-host from its inputs; a rerun replaces it,');
+        await writer.line('# so change the inputs rather than this file.');
+        for (const [name, value] of entries)
+            await writer.line(`export ${name}=${shellQuote(value)}`);
+        await writer.commit();
+    }
+    catch (err) {
+        await writer?.abort();
+        throw new UserError(`cannot write ${path}: ${describeError(err)}`);
+    }
+    return path;
+}
+const ASSIGN = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+/** `$NAME` and `${NAME}` from earlier assignments; unknown names are left as written. */
+function expand(text, vars) {
+    return text.replace(REFERENCE, (m, a, b) => vars.get((a ?? b)) ?? m);
+}
+/**
+ * The inside of a "double-quoted" value: `\` before `"`, `\`, `$` or `` ` ``
+ * makes that character literal (as shellQuote writes it); other `$NAME`s
+ * are expanded. Undefined when the closing quote is missing.
+ */
+function doubleQuoted(text, vars) {
+    const m = /^"((?:[^"\\]|\\.)*)"/.exec(text);
+    if (!m)
+        return undefined;
+    return m[1]
+        .split(/(\\["\\$`])/)
+        .map((part, i) => (i % 2 ? part.slice(1) : expand(part, vars)))
+        .join('');
+}
+/** The value part of an assignment: "double", 'single' or bare, up to a `#` comment. */
+function unquote(raw, where, vars) {
+    const text = raw.trim();
+    if (text.startsWith('"')) {
+        const value = doubleQuoted(text, vars);
+        if (value === undefined)
+            throw new errors/* UserError */.yo(`${where}: unterminated "..." value`);
+        return value;
+    }
+    if (text.startsWith("'")) {
+        const end = text.indexOf("'", 1);
+        if (end < 0)
+            throw new errors/* UserError */.yo(`${where}: unterminated '...' value`);
+        return text.slice(1, end);
+    }
+    return expand(text.replace(/\s+#.*$/, '').replace(/;$/, ''), vars);
+}
+async function readIllumosSh(file) {
+    const vars = new Map();
+    const stream = (0,external_node_fs_.createReadStream)(file, { encoding: 'utf8' });
+    let lineNo = 0;
+    try {
+        for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: stream, crlfDelay: Infinity })) {
+            lineNo++;
+            const m = ASSIGN.exec(line);
+            if (!m)
+                continue;
+            vars.set(m[1], unquote(m[2], `${file}:${lineNo}`, vars));
+        }
+    }
+    catch (err) {
+        if (err instanceof errors/* UserError */.yo)
+            throw err;
+        throw new errors/* UserError */.yo(`cannot read ${file}: ${(0,errors/* describeError */.Uc)(err)} (setup-illumos-host writes it)`);
+    }
+    return { file, vars };
+}
+/**
+ * PRIMARY_CC then each of SHADOW_CCS (space-separated), as illumos.sh names
+ * them; with `cxx`, then PRIMARY_CCC and each of SHADOW_CCCS (the C++
+ * drivers, which the proto cache key covers too).
+ */
+function compilersOf(env, cxx = false) {
+    const listed = (name) => (env.vars.get(name) ?? '').split(/\s+/);
+    const specs = [
+        env.vars.get('PRIMARY_CC') ?? '',
+        ...listed('SHADOW_CCS'),
+        ...(cxx ? [env.vars.get('PRIMARY_CCC') ?? '', ...listed('SHADOW_CCCS')] : []),
+    ];
+    const out = [];
+    for (const spec of new Set(specs.map((s) => s.trim()).filter(Boolean))) {
+        const [name, path] = spec.split(',');
+        if (!name || !path) {
+            throw new errors/* UserError */.yo(`${env.file}: compiler "${spec}" is not in illumos' name,path,style form (gcc10,/opt/gcc-10/bin/gcc,gnu)`);
+        }
+        out.push({ spec, name, path });
+    }
+    return out;
+}
+/**
+ * Variables of illumos.sh that say how many jobs make may run at once.
+ * setup-illumos-host writes them from the runner's CPU count; they change
+ * how fast the proto is built, never what is in it.
+ */
+const JOB_COUNT_VARIABLES = ['MAX_JOBS', 'DMAKE_MAX_JOBS'];
+const JOB_COUNT_LINE = new RegExp(`^\\s*(?:export\\s+)?(?:${JOB_COUNT_VARIABLES.join('|')})=`);
+/**
+ * sha256 of illumos.sh, streamed line by line, with the assignments of the
+ * job counts (JOB_COUNT_VARIABLES) left out: two runners with different
+ * CPU counts build the same proto, so they must share a cache entry (and
+ * the illumos stage stamp, which records this same hash). Every other line,
+ * comments included, is in the hash.
+ */
+async function hashIllumosSh(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const input = (0,external_node_fs_.createReadStream)(path, { encoding: 'utf8' });
+    for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input, crlfDelay: Infinity })) {
+        if (!JOB_COUNT_LINE.test(line))
+            hash.update(`${line}\n`);
+    }
+    return hash.digest('hex');
+}
+//# sourceMappingURL=illumos-sh.js.map
+;// CONCATENATED MODULE: ./build/src/cache/build-env.js
+/**
+ * The environment variables the proto cache key covers (docs/build-world.md,
+ * "What the key covers"): those nightly(1) and illumos-gate's illumos.sh
+ * read, those GNU make and the compilers read in the illumos-extra and src
+ * stages, the runtime linker's, and every variable the workspace's own
+ * illumos.sh sets (its value from the environment matters wherever the file
+ * reads it back, `${NAME:-default}`). Only the job counts are left out:
+ * they change how fast the proto is built, not what is in it.
+ */
+
+
+/** Variables read by nightly and illumos.sh (nightly(1ONBLD), usr/src/tools/env/illumos.sh). */
+const NIGHTLY_VARIABLES = [
+    'ADJUNCT_PROTO',
+    'ATLOG',
+    'BUILD_TOOLS',
+    'CLOSED_IS_PRESENT',
+    'CODEMGR_WS',
+    'ENABLE_SMB_PRINTING',
+    'GATE',
+    'GNUC_ROOT',
+    'JAVA_ROOT',
+    'LOGFILE',
+    'MACH',
+    'MULTI_PROTO',
+    'NATIVE_ADJUNCT',
+    'NATIVE_MACH',
+    'ON_CLOSED_BINS',
+    'ON_CRYPTO_BINS',
+    'PARENT_ROOT',
+    'PARENT_TOOLS_ROOT',
+    'PARENT_WS',
+    'PKGVERS_BRANCH',
+    'POST_NIGHTLY',
+    'PRIMARY_CC',
+    'PRIMARY_CCC',
+    'RELEASE',
+    'RELEASE_DATE',
+    'ROOT',
+    'SHADOW_CCCS',
+    'SHADOW_CCS',
+    'SMATCHBIN',
+    'SRC',
+    'TOOLS_PROTO',
+    'VERSION',
+];
+/** Variables GNU make, the compilers and their drivers read in every stage. */
+const MAKE_VARIABLES = [
+    'AR',
+    'AS',
+    'CC',
+    'CFLAGS',
+    'CPP',
+    'CPPFLAGS',
+    'CXX',
+    'CXXFLAGS',
+    'GNUMAKEFLAGS',
+    'LD',
+    'LDFLAGS',
+    'LIBS',
+    'MAKEFILES',
+    'MAKEFLAGS',
+    'MFLAGS',
+];
+/**
+ * Name prefixes covered whole: cw(1ONBLD)'s CW_*, the compiler switches
+ * __GNUC* and __SMATCH*, ONBLD_*, SPRO_* (Studio), NIGHTLY_*, BLD_*
+ * (BLD_JAVA_11, ...), PERL* and PYTHON* (the interpreters the build
+ * uses), and LD_* (the runtime linker: LD_PRELOAD, LD_LIBRARY_PATH, ...).
+ */
+const VARIABLE_PREFIXES = [
+    'BLD_',
+    'CW_',
+    'LD_',
+    'NIGHTLY_',
+    'ONBLD_',
+    'PERL',
+    'PYTHON',
+    'SPRO_',
+    '__GNUC',
+    '__SMATCH',
+];
+/** Whether the key covers variable `name`, given the names the workspace's illumos.sh sets. */
+function keyedVariable(name, illumosShNames) {
+    if (JOB_COUNT_VARIABLES.includes(name))
+        return false;
+    return (NIGHTLY_VARIABLES.includes(name) ||
+        MAKE_VARIABLES.includes(name) ||
+        illumosShNames.has(name) ||
+        VARIABLE_PREFIXES.some((prefix) => name.startsWith(prefix)));
+}
+/** The covered variables that are set in `env`, by name in byte order (unset ones are absent). */
+function buildEnvironment(env, illumosShNames) {
+    const out = {};
+    const names = Object.keys(env)
+        .filter((name) => env[name] !== undefined && keyedVariable(name, illumosShNames))
+        .sort(path_compareBytes);
+    for (const name of names)
+        out[name] = env[name];
+    return out;
+}
+//# sourceMappingURL=build-env.js.map
+;// CONCATENATED MODULE: ./build/src/cache/tree-hash.js
+/**
+ * The hash of a source tree (smartos-live's src/) for the proto cache key.
+ */
+
+
+
+
+
+
+async function hashFile(path, hash) {
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
+        hash.update(chunk);
+}
+function hashEntry(hash, path, mode, kind, extra = '') {
+    hash.update(`${kind} ${mode} ${path}\0${extra}`);
+}
+/** Adds one path (relative to root) of any type; false when it is a directory to descend into. */
+async function hashPath(hash, root, path) {
+    const abs = (0,external_node_path_.join)(root, path);
+    const st = await (0,promises_.lstat)(abs);
+    const mode = (st.mode & 0o7777).toString(8);
+    if (st.isDirectory()) {
+        hashEntry(hash, path, mode, 'd');
+        return false;
+    }
+    if (st.isSymbolicLink())
+        hashEntry(hash, path, mode, 's', `${await (0,promises_.readlink)(abs)}\0`);
+    else if (st.isFile()) {
+        hashEntry(hash, path, mode, 'f', `${st.size}\0`);
+        await hashFile(abs, hash);
+    }
+    else
+        hashEntry(hash, path, mode, 'o');
+    return true;
+}
+/**
+ * The files git would not ignore under `root` (with `untrackedOnly`, only
+ * those it does not track either), less `pathspec` exclusions; undefined
+ * when `root` is not in a git work tree.
+ */
+async function gitListing(root, untrackedOnly = false, exclude = []) {
+    const chunks = [];
+    const which = untrackedOnly ? ['--others'] : ['--cached', '--others'];
+    const pathspec = ['--', '.', ...exclude.map((p) => `:(exclude)${p}`)];
+    const listed = await process_run('git', ['ls-files', '-z', ...which, '--exclude-standard', ...pathspec], {
+        cwd: root,
+        onOutput: (chunk, stream) => {
+            if (stream === 'stdout')
+                chunks.push(chunk);
+        },
+    });
+    if (listed.status !== 0)
+        return undefined;
+    const paths = Buffer.concat(chunks).toString('utf8').split('\0').filter(Boolean);
+    return [...new Set(paths)].sort(path_compareBytes);
+}
+/**
+ * sha256 of a tree, streamed: each entry in byte order of its path gives its
+ * type, permission bits and path, then its symlink text or its size and
+ * contents. `.git` is skipped at every level. When the tree is in a git
+ * work tree (smartos-live's src/ is), the files git would not ignore are
+ * hashed (tracked and untracked alike): what the build leaves in the tree
+ * (objects, its .gitignore'd outputs) does not change the hash.
+ */
+async function hashTree(root) {
+    const inGit = await gitListing(root);
+    if (inGit)
+        return `git:${await hashListed(root, inGit)}`;
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const walk = async (rel) => {
+        for (const name of (await (0,promises_.readdir)((0,external_node_path_.join)(root, rel))).sort(path_compareBytes)) {
+            if (name === '.git')
+                continue;
+            const path = rel ? `${rel}/${name}` : name;
+            if (!(await hashPath(hash, root, path)))
+                await walk(path);
+        }
+    };
+    await walk('');
+    return hash.digest('hex');
+}
+/**
+ * sha256 of the listed paths (relative to `root`, in the order given) as
+ * hashTree counts each: type, permission bits, path, then symlink text or
+ * size and contents; a path gone since it was listed counts as deleted.
+ */
+async function hashListed(root, paths) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for (const path of paths) {
+        await hashPath(hash, root, path).catch(() => hashEntry(hash, path, '0', 'deleted'));
+    }
+    return hash.digest('hex');
+}
+//# sourceMappingURL=tree-hash.js.map
+;// CONCATENATED MODULE: ./build/src/cache/git-state.js
+/**
+ * The state of a git checkout as the proto cache key counts it
+ * (docs/build-world.md, "What the key covers"): its HEAD, when tracked
+ * files changed a hash of those changes, and the untracked files git does
+ * not ignore, contents included (real git).
+ */
+
+
+
+
+
+/** How many untracked file names the inputs document lists (all are hashed). */
+const UNTRACKED_NAMES_LISTED = 100;
+/** What the key leaves out of each project: illumos.sh has its own input. */
+const EXCLUDED = ['illumos.sh'];
+/** The untracked, not ignored files of a checkout, byte-ordered (git's own listing). */
+async function untrackedFiles(dir) {
+    return (await gitListing(dir, true, EXCLUDED)) ?? [];
+}
+async function untrackedState(dir) {
+    const paths = await untrackedFiles(dir);
+    if (paths.length === 0)
+        return undefined;
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(await hashListed(dir, paths));
+    // A nested repository is listed as its directory: its own files count.
+    for (const nested of paths.filter((p) => p.endsWith('/'))) {
+        hash.update(`${nested}\0${await hashTree((0,external_node_path_.join)(dir, nested))}\0`);
+    }
+    return {
+        files: paths.length,
+        sha256: hash.digest('hex'),
+        names: paths.slice(0, UNTRACKED_NAMES_LISTED),
+    };
+}
+/** HEAD and dirtiness of a git checkout. illumos.sh is not counted: it has its own input. */
+async function projectState(dir, label) {
+    let head = '';
+    try {
+        await runChecked('git', ['rev-parse', '--verify', 'HEAD'], {
+            cwd: dir,
+            onLine: (line, stream) => {
+                if (stream === 'stdout' && !head)
+                    head = line.trim();
+            },
+        });
+    }
+    catch (err) {
+        throw new errors/* UserError */.yo(`${label} (${dir}) is not a git checkout with a commit (${(0,errors/* describeError */.Uc)(err)}); ` +
+            'the proto cache key needs its revision');
+    }
+    const pathspec = ['--', '.', ...EXCLUDED.map((p) => `:(exclude)${p}`)];
+    const untracked = await untrackedState(dir);
+    // Both outputs are streamed into the hash: a large diff is never held whole.
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let statusBytes = 0;
+    await runChecked('git', ['status', '--porcelain', '--untracked-files=no', ...pathspec], {
+        cwd: dir,
+        onOutput: (chunk, stream) => {
+            if (stream !== 'stdout')
+                return;
+            statusBytes += chunk.length;
+            hash.update(chunk);
+        },
+    });
+    if (statusBytes === 0)
+        return { head, dirty: false, untracked };
+    await runChecked('git', ['diff', '--binary', 'HEAD', ...pathspec], {
+        cwd: dir,
+        onOutput: (chunk, stream) => {
+            if (stream === 'stdout')
+                hash.update(chunk);
+        },
+    });
+    return { head, dirty: true, changes: hash.digest('hex'), untracked };
+}
+//# sourceMappingURL=git-state.js.map
+;// CONCATENATED MODULE: ./build/src/host/uname.js
+/**
+ * Which kernel this host runs, as `uname -s` on PATH says it (so tests can
+ * put a stand-in first on PATH). Never core.platform.getDetails(): it
+ * throws on illumos.
+ */
+
+
+
+/** `uname -s` (`SunOS` on illumos, `Linux`, `Darwin`); os.type() where there is no uname. */
+async function unameS(env = process.env) {
+    const result = await process_run('uname', ['-s'], { env });
+    const name = result.stdout.trim();
+    return result.status === 0 && name ? name : (0,external_node_os_namespaceObject.type)();
+}
+/** True on illumos (and Solaris): what the illumos build steps need. */
+function isIllumos(uname) {
+    return uname === 'SunOS';
+}
+/** Fails at once, naming the kernel found, unless this is an illumos host (docs/setup-host.md). */
+async function requireIllumos(what, env) {
+    const uname = await unameS(env);
+    if (!isIllumos(uname)) {
+        throw new errors/* UserError */.yo(`${what} needs an illumos host (uname -s: ${uname}); nothing was done`);
+    }
+    return uname;
+}
+//# sourceMappingURL=uname.js.map
+;// CONCATENATED MODULE: ./build/src/util/buildstamp.js
+
+const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** UTC `%Y%m%dT%H%M%SZ`, as smartos-live names its platforms. */
+function formatBuildstamp(epochSeconds) {
+    return new Date(epochSeconds * 1000)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+}
+/** Seconds since the epoch of a BUILDSTAMP, or undefined when it is not one. */
+function parseBuildstamp(stamp) {
+    const m = STAMP.exec(stamp);
+    if (!m)
+        return undefined;
+    const [, y, mo, d, h, mi, s] = m.map(Number);
+    const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+    // Date.UTC rolls 20111332 over into 2012; a real stamp round-trips.
+    return formatBuildstamp(ms / 1000) === stamp ? ms / 1000 : undefined;
+}
+/**
+ * BUILDSTAMP and output timestamps (docs/assembly.md): `--buildstamp` wins, then
+ * SOURCE_DATE_EPOCH, then the current time. Timestamps come from
+ * SOURCE_DATE_EPOCH when it is set, else from the BUILDSTAMP.
+ */
+function resolveBuildTime(explicit, sourceDateEpoch, now = Date.now) {
+    let sde;
+    if (sourceDateEpoch !== undefined && sourceDateEpoch !== '') {
+        if (!/^\d+$/.test(sourceDateEpoch)) {
+            throw new errors/* UserError */.yo(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${sourceDateEpoch}"`);
+        }
+        sde = Number(sourceDateEpoch);
+    }
+    if (explicit !== undefined) {
+        const epoch = parseBuildstamp(explicit);
+        if (epoch === undefined) {
+            throw new errors/* UserError */.yo(`BUILDSTAMP "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`, { exitCode: 2 });
+        }
+        return { buildstamp: explicit, epoch: sde ?? epoch };
+    }
+    const epoch = sde ?? Math.floor(now() / 1000);
+    return { buildstamp: formatBuildstamp(epoch), epoch };
+}
+//# sourceMappingURL=buildstamp.js.map
+;// CONCATENATED MODULE: ./build/src/util/which.js
+
+
+/** The first executable called `name` on PATH, or undefined. */
+async function which(name, path = process.env.PATH ?? '') {
+    for (const dir of path.split(external_node_path_.delimiter)) {
+        if (!dir)
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.access)(candidate, promises_.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here; keep looking
+        }
+    }
+    return undefined;
+}
+//# sourceMappingURL=which.js.map
+;// CONCATENATED MODULE: ./build/src/version.js
+/** This tool's version (kept equal to package.json's by a test). */
+const VERSION = '0.1.0';
+//# sourceMappingURL=version.js.map
+;// CONCATENATED MODULE: ./build/src/world/lock.js
+/**
+ * One build at a time per workspace: a lock file holding the builder's pid,
+ * created exclusively. A second build fails at once naming the lock and
+ * its holder; a lock left by a process that is gone is taken over.
+ */
+
+
+
+function alive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (err) {
+        // EPERM: it exists but belongs to someone else.
+        return (0,errors/* errnoCode */.UK)(err) === 'EPERM';
+    }
+}
+const WORKSPACE = { command: 'build-world', place: 'workspace' };
+async function lockWorkspace(path, onWarning, owner = WORKSPACE) {
+    const { command, place } = owner;
+    for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+            const handle = await (0,promises_.open)(path, 'wx', 0o644);
+            await handle.writeFile(`${process.pid}\n`);
+            await handle.close();
+            // An interrupt releases it too (src/util/cleanup.ts).
+            const undo = (0,cleanup/* onInterrupt */.nA)(() => (0,promises_.rm)(path, { force: true }));
+            return { path, release: () => (0,promises_.rm)(path, { force: true }).finally(undo) };
+        }
+        catch (err) {
+            if ((0,errors/* errnoCode */.UK)(err) !== 'EEXIST') {
+                throw new errors/* UserError */.yo(`cannot create the ${place} lock ${path}: ${(0,errors/* describeError */.Uc)(err)}`);
+            }
+        }
+        const text = await (0,promises_.readFile)(path, 'utf8').catch(() => '');
+        const pid = Number(text.trim());
+        // A lock with no pid yet may be one another build has just created and
+        // not written: only an old one is stale.
+        if (text === '') {
+            const made = await (0,promises_.stat)(path).then((s) => s.mtimeMs, () => 0);
+            if (made > Date.now() - 10_000) {
+                throw new errors/* UserError */.yo(`another ${command} is starting in this ${place}: ${path} was just created; try again`);
+            }
+        }
+        if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+            throw new errors/* UserError */.yo(`another ${command} (pid ${pid}) is using this ${place}: ${path} is locked; ` +
+                'wait for it to finish (remove the lock only if that process is not a build)');
+        }
+        onWarning(`taking over the stale ${place} lock ${path} (${pid > 0 ? `pid ${pid} is gone` : 'it names no pid'})`);
+        await (0,promises_.rm)(path, { force: true });
+    }
+    throw new errors/* UserError */.yo(`cannot take the ${place} lock ${path}: other builds keep taking it`);
+}
+//# sourceMappingURL=lock.js.map
+;// CONCATENATED MODULE: ./build/src/world/stall.js
+/**
+ * A build that stops making progress ends with a message, not silently.
+ *
+ * When every promise the build awaits is waiting for something that will
+ * never come (a stream that never ends, a callback never called), Node has
+ * nothing left to run: it emits 'beforeExit' and, if nothing new is
+ * started, exits with status 13 ("unsettled top-level await") and no word.
+ * Here that moment rejects the build with a message naming the phase it
+ * was in, so that its `finally` blocks run (the workspace lock is removed)
+ * and the entry reports an error and exits 1 (docs/build-world.md).
+ */
+
+/** `work`, or a UserError naming `phase()` if the event loop runs dry before it settles. */
+async function failOnStall(work, command, phase) {
+    let onIdle = () => undefined;
+    const stalled = new Promise((_, reject) => {
+        onIdle = () => reject(new errors/* UserError */.yo(`${command} stopped while ${phase()}: it was waiting for something that will never ` +
+            'happen (nothing was left running); this is a bug of joyent-live, please report it'));
+    });
+    process.once('beforeExit', onIdle);
+    try {
+        return await Promise.race([work, stalled]);
+    }
+    finally {
+        process.off('beforeExit', onIdle);
+    }
+}
+//# sourceMappingURL=stall.js.map
+;// CONCATENATED MODULE: ./build/src/world/stages.js
+/**
+ * The stages of the world build, in smartos-live's order (its Makefile's
+ * 0-illumos-stamp, 0-extra-stamp, 0-livesrc-stamp rules): illumos with
+ * nightly, illumos-extra and src with GNU make into DESTDIR=<proto>. Each
+ * stage's output is streamed to log/<stage>.<BUILDSTAMP>.log; its stamp,
+ * which records the inputs it was built from, is written only after it
+ * succeeded.
+ */
+
+
+
+
+
+
+
+
+
+const STAGES = ['illumos', 'illumos-extra', 'src'];
+/** Stamp file names, as smartos-live's Makefile names them. */
+const STAMP_FILES = {
+    illumos: '0-illumos-stamp',
+    'illumos-extra': '0-extra-stamp',
+    src: '0-livesrc-stamp',
+};
+/**
+ * The inputs each stage is built from. A change to one reruns that stage
+ * and every later one; the tool version and salt belong to the first.
+ */
+function stageInputs(stage, inputs) {
+    switch (stage) {
+        case 'illumos':
+            return canonicalJson({
+                stage,
+                format: inputs.format,
+                tool: inputs.tool,
+                salt: inputs.salt,
+                illumos: inputs.illumos,
+                // The hash without MAX_JOBS/DMAKE_MAX_JOBS (hashIllumosSh): a job count is no input.
+                'illumos.sh': inputs['illumos.sh'],
+                compilers: inputs.compilers,
+                // Read by every stage; the first one rebuilt reruns those after it.
+                env: inputs.env,
+            });
+        case 'illumos-extra':
+            return canonicalJson({
+                stage,
+                'illumos-extra': inputs['illumos-extra'],
+                compilers: inputs.compilers,
+            });
+        case 'src':
+            return canonicalJson({ stage, src: inputs.src });
+    }
+}
+/** True when the stamp exists and records exactly these inputs. */
+async function stampCurrent(stampPath, expected) {
+    const text = await (0,promises_.readFile)(stampPath, 'utf8').catch(() => undefined);
+    return text !== undefined && text.trimEnd() === expected;
+}
+async function writeStamp(stampPath, content) {
+    await replaceFile(stampPath, content + '\n');
+}
+async function removeStamp(stampPath) {
+    await (0,promises_.rm)(stampPath, { force: true });
+}
+/** `gmake` when on PATH, else `make` if it is GNU make, else a clear error. */
+async function findGnuMake(env) {
+    const path = env.PATH ?? '';
+    const gmake = await which('gmake', path);
+    if (gmake)
+        return gmake;
+    const make = await which('make', path);
+    if (make) {
+        const version = await process_run(make, ['--version'], { env });
+        if (/GNU Make/.test(version.stdout))
+            return make;
+    }
+    throw new errors/* UserError */.yo('build-world needs GNU make: no gmake on PATH' +
+        (make ? `, and ${make} is not GNU make` : ' and no make either') +
+        ' (on illumos: pkg install developer/build/gnu-make, or pkgin install gmake)');
+}
+/**
+ * Writes to the stage log, honouring back-pressure. A log that failed is
+ * closed and will never drain: its error is reported when the stage ends
+ * (runStageCommands), so nothing is awaited from it here.
+ */
+async function write(stream, chunk) {
+    if (stream.destroyed)
+        return;
+    if (!stream.write(chunk))
+        await (0,external_node_events_.once)(stream, 'drain').catch(() => undefined);
+}
+/**
+ * Runs the commands of one stage in turn, stdout and stderr streamed to
+ * `logPath` (never held in memory), stopping at the first that fails.
+ * Returns undefined on success, else what failed.
+ */
+async function runStageCommands(commands, logPath, options) {
+    const log = (0,external_node_fs_.createWriteStream)(logPath, { mode: 0o644 });
+    let logError;
+    log.on('error', (err) => (logError = err));
+    try {
+        for (const c of commands) {
+            const line = `==== ${[c.command, ...c.args].join(' ')} (in ${c.cwd})\n`;
+            await write(log, line);
+            options.onOutput?.(Buffer.from(line));
+            const result = await process_run(c.command, c.args, {
+                cwd: c.cwd,
+                env: options.env,
+                to: log,
+                capture: 0,
+                onOutput: options.onOutput,
+            });
+            if (result.status !== 0) {
+                const status = describeStatus(result);
+                await write(log, `==== ${c.command} failed: ${status}\n`);
+                return { command: [c.command, ...c.args].join(' '), status };
+            }
+        }
+        return undefined;
+    }
+    finally {
+        log.end();
+        // A log that failed has closed already: 'close' will not come again.
+        if (!log.closed)
+            await (0,external_node_events_.once)(log, 'close').catch(() => undefined);
+        if (logError) {
+            // eslint-disable-next-line no-unsafe-finally
+            throw new errors/* UserError */.yo(`cannot write the stage log ${logPath}: ${(0,errors/* describeError */.Uc)(logError)}`);
+        }
+    }
+}
+/** The last `count` lines of a file, read from its end (a log may be huge). */
+async function tailLines(path, count) {
+    let handle;
+    try {
+        handle = await (0,promises_.open)(path, 'r');
+    }
+    catch {
+        return [];
+    }
+    try {
+        const { size } = await handle.stat();
+        const want = Math.min(size, 64 * 1024);
+        const { buffer, bytesRead } = await handle.read(Buffer.alloc(want), 0, want, size - want);
+        const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n');
+        if (lines.at(-1) === '')
+            lines.pop();
+        if (want < size)
+            lines.shift(); // a partial first line
+        return lines.slice(-count);
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Where real nightly leaves mail_msg: `$ATLOG/latest/mail_msg`, ATLOG being `$CODEMGR_WS/log`. */
+function mailMsgPath(codemgrWs) {
+    return (0,external_node_path_.join)(codemgrWs, 'log', 'latest', 'mail_msg');
+}
+//# sourceMappingURL=stages.js.map
+;// CONCATENATED MODULE: ./build/src/world/build-world.js
+/**
+ * build-world (docs/build-world.md): illumos, illumos-extra and src into the proto
+ * area, each stage guarded by a stamp that records its inputs, the proto
+ * cached between jobs under a key made of every input. No @actions/*
+ * here: the action and the CLI pass hooks and a cache backend.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** How many lines of a failed stage's log (and of nightly's mail_msg) are shown. */
+const TAIL_LINES = 40;
+async function exists(path) {
+    return (0,promises_.access)(path).then(() => true, () => false);
+}
+async function requireDir(path, what, hint) {
+    const st = await (0,promises_.stat)(path).catch(() => undefined);
+    if (!st?.isDirectory())
+        throw new errors/* UserError */.yo(`${what} ${path} is missing (${hint})`);
+}
+/**
+ * nightly as built into usr/src/tools/scripts, or else (a fresh checkout,
+ * tools not built yet) nightly.sh run by ksh93, as smartos-live's
+ * tools/build_illumos runs its copy of nightly.sh.
+ */
+async function nightlyCommand(planned, env) {
+    if (await exists(planned.command))
+        return planned;
+    const script = `${planned.command}.sh`;
+    if (!(await exists(script))) {
+        throw new errors/* UserError */.yo(`neither ${planned.command} nor ${script} exists: projects/illumos is not an illumos-gate checkout`);
+    }
+    const ksh = (await which('ksh93', env.PATH ?? '')) ?? (await which('ksh', env.PATH ?? ''));
+    if (!ksh) {
+        throw new errors/* UserError */.yo(`${planned.command} is not built yet and there is no ksh93 (or ksh) on PATH to run ${script}`);
+    }
+    return { ...planned, command: ksh, args: [script, ...planned.args] };
+}
+const stampPath = (ws, stage) => (0,external_node_path_.join)(ws.stateDir, STAMP_FILES[stage]);
+const STAMP_NAMES = STAGES.map((s) => STAMP_FILES[s]);
+/** Checks the workspace setup-illumos-host prepared and reads its illumos.sh. */
+async function readWorkspace(options, env) {
+    const workspace = (0,external_node_path_.resolve)(options.workspace);
+    const proto = (0,external_node_path_.resolve)(workspace, options.proto ?? 'proto');
+    const illumosDir = (0,external_node_path_.join)(workspace, 'projects', 'illumos');
+    const extraDir = (0,external_node_path_.join)(workspace, 'projects', 'illumos-extra');
+    const srcDir = (0,external_node_path_.join)(workspace, 'src');
+    const setupHint = 'setup-illumos-host prepares it';
+    await requireDir(workspace, 'the workspace', 'input/option workspace');
+    await requireDir(illumosDir, 'projects/illumos', setupHint);
+    await requireDir(extraDir, 'projects/illumos-extra', setupHint);
+    await requireDir(srcDir, 'src', 'the smartos-live sources of the workspace');
+    const illumosSh = (0,external_node_path_.join)(illumosDir, 'illumos.sh');
+    if (!(await exists(illumosSh))) {
+        throw new errors/* UserError */.yo(`${illumosSh} is missing (setup-illumos-host writes it)`);
+    }
+    const illumosVars = await readIllumosSh(illumosSh);
+    const root = illumosVars.vars.get('ROOT');
+    if (root !== undefined && (0,external_node_path_.resolve)(illumosDir, root) !== proto) {
+        throw new errors/* UserError */.yo(`${illumosSh}: ROOT is ${root} but the proto area is ${proto}: nightly would install ` +
+            'outside the proto that is cached (give proto the same path, or rerun setup-illumos-host)');
+    }
+    return {
+        workspace,
+        proto,
+        stateDir: (0,external_node_path_.dirname)(proto),
+        illumosDir,
+        extraDir,
+        srcDir,
+        logDir: (0,external_node_path_.join)(workspace, 'log'),
+        illumosSh,
+        illumosVars,
+        codemgrWs: (0,external_node_path_.resolve)(illumosDir, illumosVars.vars.get('CODEMGR_WS') ?? '.'),
+        nightly: (0,external_node_path_.join)(illumosDir, 'usr', 'src', 'tools', 'scripts', 'nightly'),
+        make: await findGnuMake(env),
+    };
+}
+/** A file name for a log line: quoted, control and bidi characters escaped (JSON's and \\u{...}). */
+const shownName = (name) => JSON.stringify(name).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+/** How many untracked file names a project's log line shows. */
+const UNTRACKED_SHOWN = 10;
+/**
+ * Says which untracked, not ignored files of each project the key covers:
+ * they are built like tracked ones (a GNUmakefile make reads first), so the
+ * log names them.
+ */
+function reportUntracked(inputs, info) {
+    for (const project of ['illumos', 'illumos-extra']) {
+        const untracked = inputs[project].untracked;
+        if (!untracked)
+            continue;
+        const { files, names } = untracked;
+        const shown = names.slice(0, UNTRACKED_SHOWN).map(shownName);
+        const more = files > shown.length ? ` and ${files - shown.length} more` : '';
+        info(`projects/${project} has ${files} untracked file${files === 1 ? '' : 's'} git does not ` +
+            `ignore, built and keyed with it: ${shown.join(', ')}${more}`);
+    }
+}
+/** Every input of the world build, the document the cache key is the hash of. */
+async function computeKeyInputs(ws, salt, env) {
+    const compilers = {};
+    for (const c of compilersOf(ws.illumosVars, true)) {
+        compilers[c.spec] = await compilerVersion(c.path, env);
+    }
+    return {
+        format: 1,
+        tool: VERSION,
+        salt,
+        illumos: await projectState(ws.illumosDir, 'projects/illumos'),
+        'illumos-extra': await projectState(ws.extraDir, 'projects/illumos-extra'),
+        src: await hashTree(ws.srcDir),
+        // Without MAX_JOBS and DMAKE_MAX_JOBS: runners with other CPU counts share entries.
+        'illumos.sh': await hashIllumosSh(ws.illumosSh),
+        compilers,
+        env: buildEnvironment(env, new Set(ws.illumosVars.vars.keys())),
+    };
+}
+/** The inputs of the workspace's own last build, when every stage stamp still matches them. */
+async function readLocalBuild(ws, keyInputsFile, inputs) {
+    const local = await readKeyInputsFile(keyInputsFile);
+    let complete = local !== undefined;
+    for (const stage of STAGES) {
+        if (!(await stampCurrent(stampPath(ws, stage), stageInputs(stage, inputs))))
+            complete = false;
+    }
+    return { local, complete };
+}
+/**
+ * Brings the proto to the closest build the cache or the workspace has: an
+ * exact hit, an entry of the same salt (prefix) to rebuild from, or the
+ * workspace's own last build. A lookup alone when the workspace already
+ * holds this very build.
+ */
+async function restoreCache(run, key, inputs, keyInputsFile) {
+    const { ws, backend, info, warn, options } = run;
+    const prefix = restorePrefix(inputs.salt);
+    const { local, complete } = await readLocalBuild(ws, keyInputsFile, inputs);
+    const restored = {
+        cacheHit: false,
+        base: local,
+        baseName: "the workspace's last build",
+    };
+    if (options.clean) {
+        info('clean: true: nothing is restored, every stage is rebuilt');
+        return restored;
+    }
+    if (backend.name === 'none')
+        return restored;
+    if (complete && local && canonicalJson(local) === canonicalJson(inputs)) {
+        // The workspace already holds this very build: look the key up, fetch nothing.
+        try {
+            restored.cacheHit = await backend.has(key);
+        }
+        catch (err) {
+            if (!(err instanceof CacheBackendError))
+                throw err;
+            run.cacheError('lookup failed', err);
+        }
+        info(restored.cacheHit
+            ? `cache hit: ${key} (the workspace already holds this proto: nothing to restore)`
+            : `the workspace already holds the build of ${key}; the cache lacks it: saving it`);
+        return restored;
+    }
+    let found;
+    try {
+        found = await backend.restore(key, prefix);
+    }
+    catch (err) {
+        if (!(err instanceof CacheBackendError))
+            throw err;
+        run.cacheError('restore failed', err);
+    }
+    if (!found) {
+        info(`cache miss: no entry for ${key} nor any with the prefix ${prefix}`);
+        return restored;
+    }
+    const exact = found.key === key;
+    if (!exact && local) {
+        info(`cache entry ${found.key} matches by prefix only; keeping the workspace's own build ` +
+            'and rebuilding from it what changed');
+        return restored;
+    }
+    try {
+        const entry = await unpackEntry(found.file, ws.stateDir, STAMP_NAMES);
+        await installEntry(entry, ws.proto, STAMP_NAMES);
+        restored.restoredKey = found.key;
+        if (exact) {
+            restored.cacheHit = true;
+            info(`cache hit: restored ${key} into ${ws.proto}`);
+        }
+        else {
+            restored.base = entry.inputs;
+            restored.baseName = `the restored entry ${found.key}`;
+            info(`cache miss for ${key}; restored ${found.key} (prefix ${prefix}) into ${ws.proto}`);
+        }
+    }
+    catch (err) {
+        if (!(err instanceof EntryRejected))
+            throw err;
+        const done = await backend.discard(found.key).catch((e) => (0,errors/* describeError */.Uc)(e));
+        warn(`proto cache entry ${found.key} is not usable, discarded (${done}); rebuilding: ${err.message}` +
+            (backend.name === 'github' ? ' (change cache-version to replace it)' : ''));
+    }
+    return restored;
+}
+/** What a stage runs, in smartos-live's way. */
+function stageCommands(ws, clean) {
+    const { make, proto } = ws;
+    return {
+        illumos: [
+            {
+                command: ws.nightly,
+                args: clean ? [ws.illumosSh] : ['-i', ws.illumosSh],
+                cwd: ws.illumosDir,
+            },
+        ],
+        'illumos-extra': [{ command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: ws.extraDir }],
+        src: [
+            { command: make, args: [`DESTDIR=${proto}`], cwd: ws.srcDir },
+            { command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: ws.srcDir },
+        ],
+    };
+}
+/** The end of a failed stage's log (and of nightly's mail_msg), then the error. */
+async function stageFailed(run, stage, log, failed) {
+    const tail = await tailLines(log, TAIL_LINES);
+    run.info(`---- last ${tail.length} lines of ${log}`);
+    for (const line of tail)
+        run.info(line);
+    if (stage === 'illumos') {
+        const mail = mailMsgPath(run.ws.codemgrWs);
+        const lines = await tailLines(mail, TAIL_LINES);
+        if (lines.length) {
+            run.info(`---- nightly's mail_msg (${mail}), last ${lines.length} lines`);
+            for (const line of lines)
+                run.info(line);
+        }
+    }
+    throw new errors/* UserError */.yo(`build-world: stage ${stage} failed (${failed.command}: ${failed.status}); log: ${log}`);
+}
+/**
+ * Runs the stages from the first whose stamp does not match its inputs
+ * (every one with clean), each stamp removed before and written after.
+ */
+async function runStages(run, inputs, restored, buildstamp) {
+    const { ws, options, info } = run;
+    let first = 0;
+    if (!options.clean) {
+        while (first < STAGES.length &&
+            (await stampCurrent(stampPath(ws, STAGES[first]), stageInputs(STAGES[first], inputs)))) {
+            first++;
+        }
+    }
+    for (let i = first; i < STAGES.length; i++)
+        await removeStamp(stampPath(ws, STAGES[i]));
+    await (0,promises_.mkdir)(ws.proto, { recursive: true });
+    const commands = stageCommands(ws, options.clean === true);
+    const stages = [];
+    for (const [i, stage] of STAGES.entries()) {
+        if (i < first) {
+            const status = restored.restoredKey ? 'from cache' : 'up to date';
+            stages.push({ stage, status });
+            info(`stage ${stage}: ${status} (its stamp matches its inputs)`);
+            continue;
+        }
+        if (stage === 'illumos') {
+            commands.illumos[0] = await nightlyCommand(commands.illumos[0], run.env);
+        }
+        const log = (0,external_node_path_.join)(ws.logDir, `${stage}.${buildstamp}.log`);
+        run.progress.phase = `running stage ${stage}`;
+        options.onStageStart?.(stage, log);
+        const started = performance.now();
+        const failed = await runStageCommands(commands[stage], log, {
+            env: run.env,
+            onOutput: options.onOutput,
+        });
+        options.onStageEnd?.(stage, !failed);
+        if (failed)
+            await stageFailed(run, stage, log, failed);
+        await writeStamp(stampPath(ws, stage), stageInputs(stage, inputs));
+        const seconds = (performance.now() - started) / 1000;
+        stages.push({ stage, status: 'built', log, seconds });
+        info(`stage ${stage}: built (log: ${log})`);
+    }
+    return stages;
+}
+/** cache-key-inputs.json beside the proto: what it was built from, for the next run. */
+async function recordKeyInputs(keyInputsFile, inputs) {
+    await replaceFile(keyInputsFile, formatKeyInputs(inputs));
+}
+/** Packs the proto, its stamps and its inputs into a cache entry under `key`. */
+async function saveCache(run, key) {
+    const { backend } = run;
+    if (backend.name === 'none')
+        return 'no cache';
+    try {
+        run.progress.phase = 'packing the proto into a cache entry';
+        await packEntry(run.ws.proto, [...STAMP_NAMES, KEY_INPUTS_FILE], backend.stagingFile);
+        run.progress.phase = `saving the cache entry (${backend.name})`;
+        await backend.save(key);
+        run.info(`proto cache: saved ${key} (${backend.name})`);
+        return 'saved';
+    }
+    catch (err) {
+        if (!(err instanceof CacheBackendError))
+            throw err;
+        run.cacheError('save failed', err);
+        return 'failed';
+    }
+}
+/**
+ * readWorkspace -> computeKeyInputs -> restoreCache -> runStages ->
+ * recordKeyInputs -> saveCache, under the workspace lock.
+ */
+async function buildWorld(options) {
+    const info = options.onInfo ?? (() => undefined);
+    const warn = options.onWarning ?? info;
+    const env = options.env ?? process.env;
+    const salt = checkSalt(options.cacheVersion);
+    await requireIllumos('build-world', env);
+    const ws = await readWorkspace(options, env);
+    const { buildstamp } = resolveBuildTime(undefined, options.sourceDateEpoch);
+    await (0,promises_.mkdir)(ws.logDir, { recursive: true });
+    await (0,promises_.mkdir)(ws.stateDir, { recursive: true });
+    const lock = await lockWorkspace((0,external_node_path_.join)(ws.workspace, '.build-world.lock'), warn);
+    const stagingDir = (0,external_node_path_.join)(ws.workspace, '.build-world-cache');
+    const progress = { phase: 'computing the proto cache key' };
+    const work = async () => {
+        const inputs = await computeKeyInputs(ws, salt, env);
+        reportUntracked(inputs, info);
+        const key = cacheKey(inputs);
+        const keyInputsFile = (0,external_node_path_.join)(ws.stateDir, KEY_INPUTS_FILE);
+        info(`proto cache key: ${key}`);
+        await (0,promises_.mkdir)(stagingDir, { recursive: true });
+        const backend = options.cache((0,external_node_path_.join)(stagingDir, 'proto-entry.tgz'));
+        const cacheError = (what, err) => {
+            const message = `proto cache (${backend.name}): ${what}: ${err instanceof Error ? err.message : String(err)}`;
+            if (options.failOnCacheError)
+                throw new errors/* UserError */.yo(`${message} (fail-on-cache-error is true)`);
+            warn(`${message}; going on without it`);
+        };
+        const run = { options, env, info, warn, ws, backend, cacheError, progress };
+        progress.phase = 'restoring the proto cache';
+        const restored = await restoreCache(run, key, inputs, keyInputsFile);
+        const { cacheHit, base, baseName } = restored;
+        const changes = base && !cacheHit ? describeChanges(base, inputs) : [];
+        if (!cacheHit && base) {
+            info(changes.length
+                ? `compared with ${baseName}: ${changes.join('; ')}`
+                : `compared with ${baseName}: no input changed`);
+        }
+        const result = (stages, saved) => ({
+            proto: ws.proto,
+            buildstamp,
+            cacheKey: key,
+            cacheHit,
+            restoredKey: restored.restoredKey,
+            changes,
+            stages,
+            saved,
+            keyInputsFile,
+        });
+        if (cacheHit) {
+            for (const stage of STAGES)
+                info(`stage ${stage}: skipped (cache hit)`);
+            return result(STAGES.map((stage) => ({ stage, status: 'from cache' })), 'not needed');
+        }
+        const stages = await runStages(run, inputs, restored, buildstamp);
+        progress.phase = `writing ${keyInputsFile}`;
+        await recordKeyInputs(keyInputsFile, inputs);
+        return result(stages, await saveCache(run, key));
+    };
+    try {
+        // A build whose awaited work can never finish ends with a message too (src/world/stall.ts).
+        return await failOnStall(work(), 'build-world', () => progress.phase);
+    }
+    finally {
+        await (0,promises_.rm)(stagingDir, { recursive: true, force: true });
+        await lock.release();
+    }
+}
+//# sourceMappingURL=build-world.js.map
+// EXTERNAL MODULE: ./build/src/actions/common/inputs.js + 1 modules
+var common_inputs = __nccwpck_require__(8871);
+// EXTERNAL MODULE: ./build/src/actions/common/report.js + 1 modules
+var report = __nccwpck_require__(7355);
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 3 modules
+var exec = __nccwpck_require__(7187);
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
 
 /**
@@ -38969,8 +42992,6 @@ function getOptions(copy) {
     return result;
 }
 //# sourceMappingURL=internal-glob-options-helper.js.map
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-path-helper.js
 
 
@@ -38992,7 +43013,7 @@ const IS_WINDOWS = process.platform === 'win32';
  * - `\\hello         => \\hello`
  * - `\\hello\world   => \\hello\world`
  */
-function dirname(p) {
+function internal_path_helper_dirname(p) {
     // Normalize slashes and trim unnecessary trailing slash
     p = safeTrimTrailingSeparator(p);
     // Windows UNC root, e.g. \\hello or \\hello\world
@@ -39186,14 +43207,14 @@ function getSearchPaths(patterns) {
         // Check for an ancestor search path
         let foundAncestor = false;
         let tempKey = key;
-        let parent = dirname(tempKey);
+        let parent = internal_path_helper_dirname(tempKey);
         while (parent !== tempKey) {
             if (searchPathMap[parent]) {
                 foundAncestor = true;
                 break;
             }
             tempKey = parent;
-            parent = dirname(tempKey);
+            parent = internal_path_helper_dirname(tempKey);
         }
         // Include the search pattern in the result
         if (!foundAncestor) {
@@ -39502,7 +43523,7 @@ function parseCommaParts(str, budget) {
 function bound(value, fallback) {
     return value === undefined || isNaN(value) ? fallback : value;
 }
-function expand(str, options = {}) {
+function esm_expand(str, options = {}) {
     if (!str) {
         return [];
     }
@@ -39842,7 +43863,7 @@ const rangesToString = (ranges) => ranges.join('');
 // consumed to parse the character class.
 // This also removes out of order ranges, and returns ($.) if the
 // entire class just no good.
-const parseClass = (glob, position) => {
+const brace_expressions_parseClass = (glob, position) => {
     const pos = position;
     /* c8 ignore start */
     if (glob.charAt(pos) !== '[') {
@@ -40812,7 +44833,7 @@ class AST {
                 continue;
             }
             if (c === '[') {
-                const [src, needUflag, consumed, magic] = parseClass(glob, i);
+                const [src, needUflag, consumed, magic] = brace_expressions_parseClass(glob, i);
                 if (consumed) {
                     re += src;
                     uflag = uflag || needUflag;
@@ -41011,7 +45032,7 @@ const braceExpand = (pattern, options = {}) => {
         // shortcut. no need to expand.
         return [pattern];
     }
-    return expand(pattern, { max: options.braceExpandMax });
+    return esm_expand(pattern, { max: options.braceExpandMax });
 };
 minimatch.braceExpand = braceExpand;
 // parse a component of the expanded set.
@@ -42003,14 +46024,14 @@ class Path {
             else {
                 // Add all segments, while not at the root
                 let remaining = itemPath;
-                let dir = dirname(remaining);
+                let dir = internal_path_helper_dirname(remaining);
                 while (dir !== remaining) {
                     // Add the segment
                     const basename = external_path_.basename(remaining);
                     this.segments.unshift(basename);
                     // Truncate the last segment
                     remaining = dir;
-                    dir = dirname(remaining);
+                    dir = internal_path_helper_dirname(remaining);
                 }
                 // Remainder is the root
                 this.segments.unshift(remaining);
@@ -42030,7 +46051,7 @@ class Path {
                 // Root segment
                 if (i === 0 && hasRoot(segment)) {
                     segment = safeTrimTrailingSeparator(segment);
-                    external_assert_(segment === dirname(segment), `Parameter 'itemPath' root segment contains information for multiple segments`);
+                    external_assert_(segment === internal_path_helper_dirname(segment), `Parameter 'itemPath' root segment contains information for multiple segments`);
                     this.segments.push(segment);
                 }
                 // All other segments
@@ -42163,7 +46184,7 @@ class Pattern {
         // Normalize slashes and trim unnecessary trailing slash
         itemPath = safeTrimTrailingSeparator(itemPath);
         // matchOne does not handle root path correctly
-        if (dirname(itemPath) === itemPath) {
+        if (internal_path_helper_dirname(itemPath) === itemPath) {
             return this.rootRegExp.test(itemPath);
         }
         return this.minimatch.matchOne(itemPath.split(internal_pattern_IS_WINDOWS ? /\\+/ : /\/+/), this.minimatch.set[0], true);
@@ -42646,7 +46667,7 @@ function glob_hashFiles(patterns_1) {
 }
 //# sourceMappingURL=glob.js.map
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
-var io = __nccwpck_require__(8701);
+var lib_io = __nccwpck_require__(8701);
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./node_modules/@actions/cache/lib/internal/constants.js
@@ -42738,7 +46759,7 @@ function createTempDirectory() {
             tempDirectory = external_path_.join(baseLocation, 'actions', 'temp');
         }
         const dest = external_path_.join(tempDirectory, external_crypto_.randomUUID());
-        yield io/* mkdirP */.U$(dest);
+        yield lib_io/* mkdirP */.U$(dest);
         return dest;
     });
 }
@@ -42835,7 +46856,7 @@ function getGnuTarPathOnWindows() {
             return GnuTarPathOnWindows;
         }
         const versionOutput = yield getVersion('tar');
-        return versionOutput.toLowerCase().includes('gnu tar') ? io/* which */.K7('tar') : '';
+        return versionOutput.toLowerCase().includes('gnu tar') ? lib_io/* which */.K7('tar') : '';
     });
 }
 function assertDefined(name, value) {
@@ -42913,8 +46934,6 @@ class AbortError extends Error {
     }
 }
 //# sourceMappingURL=AbortError.js.map
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: external "node:process"
@@ -42926,7 +46945,7 @@ const external_node_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(i
 
 
 function log(message, ...args) {
-    external_node_process_namespaceObject.stderr.write(`${external_node_util_.format(message, ...args)}${external_node_os_.EOL}`);
+    external_node_process_namespaceObject.stderr.write(`${external_node_util_.format(message, ...args)}${external_node_os_namespaceObject.EOL}`);
 }
 //# sourceMappingURL=log.js.map
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/env.js
@@ -44010,10 +48029,6 @@ function restError_isRestError(e) {
 var external_node_http_ = __nccwpck_require__(7067);
 ;// CONCATENATED MODULE: external "node:https"
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/log.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -46522,7 +50537,7 @@ function userAgentPlatform_getHeaderName() {
  */
 async function util_userAgentPlatform_setPlatformSpecificData(map) {
     if (external_node_process_namespaceObject && external_node_process_namespaceObject.versions) {
-        const osInfo = `${external_node_os_.type()} ${external_node_os_.release()}; ${external_node_os_.arch()}`;
+        const osInfo = `${external_node_os_namespaceObject.type()} ${external_node_os_namespaceObject.release()}; ${external_node_os_namespaceObject.arch()}`;
         const versions = external_node_process_namespaceObject.versions;
         if (versions.bun) {
             map.set("Bun", `${versions.bun} (${osInfo})`);
@@ -46600,8 +50615,6 @@ function policies_userAgentPolicy_userAgentPolicy(options = {}) {
     };
 }
 //# sourceMappingURL=userAgentPolicy.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./node_modules/@typespec/ts-http-runtime/dist/esm/util/sha256.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -49805,7 +53818,7 @@ function shouldDeserializeResponse(parsedResponse) {
     return result;
 }
 async function deserializeResponseBody(jsonContentTypes, xmlContentTypes, response, options, parseXML) {
-    const parsedResponse = await parse(jsonContentTypes, xmlContentTypes, response, options, parseXML);
+    const parsedResponse = await deserializationPolicy_parse(jsonContentTypes, xmlContentTypes, response, options, parseXML);
     if (!shouldDeserializeResponse(parsedResponse)) {
         return parsedResponse;
     }
@@ -49930,7 +53943,7 @@ function handleErrorResponse(parsedResponse, operationSpec, responseSpec, option
     }
     return { error, shouldReturnResponse: false };
 }
-async function parse(jsonContentTypes, xmlContentTypes, operationResponse, opts, parseXML) {
+async function deserializationPolicy_parse(jsonContentTypes, xmlContentTypes, operationResponse, opts, parseXML) {
     if (!operationResponse.request.streamResponseStatusCodes?.has(operationResponse.status) &&
         operationResponse.bodyAsText) {
         const text = operationResponse.bodyAsText;
@@ -53610,7 +57623,7 @@ function getAllMatches(string, regex) {
   return matches;
 }
 
-const isName = function (string) {
+const util_isName = function (string) {
   const match = regexName.exec(string);
   return !(match === null || typeof match === 'undefined');
 }
@@ -54142,13 +58155,13 @@ function getErrorObject(code, message, lineNumber) {
 }
 
 function validateAttrName(attrName) {
-  return isName(attrName);
+  return util_isName(attrName);
 }
 
 // const startsWithXML = /^xml/i;
 
 function validateTagName(tagname) {
-  return isName(tagname) /* && !tagname.match(startsWithXML) */;
+  return util_isName(tagname) /* && !tagname.match(startsWithXML) */;
 }
 
 //this function returns the line number for the character at the given index
@@ -59700,8 +63713,6 @@ async function parseXML(str, opts = {}) {
  */
 const storage_blob_dist_esm_log_logger = esm_createClientLogger("storage-blob");
 //# sourceMappingURL=log.js.map
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
 ;// CONCATENATED MODULE: ./node_modules/@azure/storage-common/dist/esm/BuffersStream.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -76283,7 +80294,7 @@ const metadata = {
         },
     },
 };
-const access = {
+const parameters_access = {
     parameterPath: ["options", "access"],
     mapper: {
         serializedName: "x-ms-blob-public-access",
@@ -78177,7 +82188,7 @@ const createOperationSpec = {
         requestId,
         accept1,
         metadata,
-        access,
+        parameters_access,
         defaultEncryptionScope,
         preventEncryptionScopeOverride,
     ],
@@ -78324,7 +82335,7 @@ const setAccessPolicyOperationSpec = {
         accept,
         version,
         requestId,
-        access,
+        parameters_access,
         leaseId,
         ifModifiedSince,
         ifUnmodifiedSince,
@@ -84454,8 +88465,6 @@ class AvroReader {
 class AvroReadable {
 }
 //# sourceMappingURL=AvroReadable.js.map
-// EXTERNAL MODULE: external "buffer"
-var external_buffer_ = __nccwpck_require__(181);
 ;// CONCATENATED MODULE: ./node_modules/@actions/cache/node_modules/@azure/storage-blob/dist/esm/internal-avro/AvroReadableFromStream.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -84468,7 +88477,7 @@ class AvroReadableFromStream extends AvroReadable {
     _readable;
     toUint8Array(data) {
         if (typeof data === "string") {
-            return external_buffer_.Buffer.from(data);
+            return external_buffer_namespaceObject.Buffer.from(data);
         }
         return data;
     }
@@ -86699,8 +90708,6 @@ class Batch {
     }
 }
 //# sourceMappingURL=Batch.js.map
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./node_modules/@actions/cache/node_modules/@azure/storage-blob/dist/esm/utils/utils.js
 // Copyright (c) Microsoft Corporation.
 // Licensed under the MIT License.
@@ -92911,14 +96918,14 @@ NetworkError.isNetworkErrorCode = (code) => {
         'EHOSTUNREACH'
     ].includes(code);
 };
-class UsageError extends Error {
+class errors_UsageError extends Error {
     constructor() {
         const message = `Cache storage quota has been hit. Unable to upload any new cache entries.\nMore info on storage limits: https://docs.github.com/en/billing/managing-billing-for-github-actions/about-billing-for-github-actions#calculating-minute-and-storage-spending`;
         super(message);
         this.name = 'UsageError';
     }
 }
-UsageError.isUsageErrorMessage = (msg) => {
+errors_UsageError.isUsageErrorMessage = (msg) => {
     if (!msg)
         return false;
     return msg.includes('insufficient usage');
@@ -93481,7 +97488,7 @@ function downloadCacheStorageSDK(archiveLocation, archivePath, options) {
             // on 64-bit systems), split the download into multiple segments
             // ~2 GB = 2147483647, beyond this, we start getting out of range error. So, capping it accordingly.
             // Updated segment size to 128MB = 134217728 bytes, to complete a segment faster and fail fast
-            const maxSegmentSize = Math.min(134217728, external_buffer_.constants.MAX_LENGTH);
+            const maxSegmentSize = Math.min(134217728, external_buffer_namespaceObject.constants.MAX_LENGTH);
             const downloadProgress = new DownloadProgress(contentLength);
             const fd = external_fs_.openSync(archivePath, 'w');
             try {
@@ -93882,7 +97889,7 @@ function commitCache(httpClient, cacheId, filesize) {
         }));
     });
 }
-function saveCache(cacheId, archivePath, signedUploadURL, options) {
+function cacheHttpClient_saveCache(cacheId, archivePath, signedUploadURL, options) {
     return cacheHttpClient_awaiter(this, void 0, void 0, function* () {
         const uploadOptions = getUploadOptions(options);
         if (uploadOptions.useAzureSdk) {
@@ -94656,8 +98663,8 @@ class CacheServiceClient {
                     isRetryable = this.isRetryableHttpStatusCode(statusCode);
                     errorMessage = `Failed request: (${statusCode}) ${response.message.statusMessage}`;
                     if (body.msg) {
-                        if (UsageError.isUsageErrorMessage(body.msg)) {
-                            throw new UsageError();
+                        if (errors_UsageError.isUsageErrorMessage(body.msg)) {
+                            throw new errors_UsageError();
                         }
                         errorMessage = `${errorMessage}: ${body.msg}`;
                     }
@@ -94678,7 +98685,7 @@ class CacheServiceClient {
                     if (error instanceof SyntaxError) {
                         (0,lib_core/* debug */.Yz)(`Raw Body: ${rawBody}`);
                     }
-                    if (error instanceof UsageError) {
+                    if (error instanceof errors_UsageError) {
                         throw error;
                     }
                     if (error instanceof RateLimitError) {
@@ -94778,14 +98785,14 @@ function getTarPath() {
                 break;
             }
             case 'darwin': {
-                const gnuTar = yield io/* which */.K7('gtar', false);
+                const gnuTar = yield lib_io/* which */.K7('gtar', false);
                 if (gnuTar) {
                     // fix permission denied errors when extracting BSD tar archive with GNU tar - https://github.com/actions/cache/issues/527
                     return { path: gnuTar, type: ArchiveToolType.GNU };
                 }
                 else {
                     return {
-                        path: yield io/* which */.K7('tar', true),
+                        path: yield lib_io/* which */.K7('tar', true),
                         type: ArchiveToolType.BSD
                     };
                 }
@@ -94795,7 +98802,7 @@ function getTarPath() {
         }
         // Default assumption is GNU tar is present in path
         return {
-            path: yield io/* which */.K7('tar', true),
+            path: yield lib_io/* which */.K7('tar', true),
             type: ArchiveToolType.GNU
         };
     });
@@ -94977,7 +98984,7 @@ function execReadCommands(archivePath, compressionMethod, type) {
         finally {
             if (tempDirectory) {
                 try {
-                    yield io/* rmRF */.Yz(tempDirectory);
+                    yield lib_io/* rmRF */.Yz(tempDirectory);
                 }
                 catch (error) {
                     lib_core/* debug */.Yz(`Failed to delete temporary tar directory: ${error}`);
@@ -94993,11 +99000,11 @@ function listTar(archivePath, compressionMethod) {
     });
 }
 // Extract a tar
-function extractTar(archivePath, compressionMethod) {
+function tar_extractTar(archivePath, compressionMethod) {
     return tar_awaiter(this, void 0, void 0, function* () {
         // Create directory to extract tar into
         const workingDirectory = getWorkingDirectory();
-        yield io/* mkdirP */.U$(workingDirectory);
+        yield lib_io/* mkdirP */.U$(workingDirectory);
         yield execReadCommands(archivePath, compressionMethod, 'extract');
     });
 }
@@ -95136,7 +99143,7 @@ function isFeatureAvailable() {
  * @param enableCrossOsArchive an optional boolean enabled to restore on windows any cache created on any platform
  * @returns string returns the key for the cache hit, otherwise returns undefined
  */
-function restoreCache(paths_1, primaryKey_1, restoreKeys_1, options_1) {
+function cache_restoreCache(paths_1, primaryKey_1, restoreKeys_1, options_1) {
     return cache_awaiter(this, arguments, void 0, function* (paths, primaryKey, restoreKeys, options, enableCrossOsArchive = false) {
         const cacheServiceVersion = getCacheServiceVersion();
         lib_core/* debug */.Yz(`Cache service version: ${cacheServiceVersion}`);
@@ -95220,7 +99227,7 @@ function restoreCacheV1(paths_1, primaryKey_1, restoreKeys_1, options_1) {
             }
             const archiveFileSize = getArchiveFileSizeInBytes(archivePath);
             lib_core/* info */.pq(`Cache Size: ~${Math.round(archiveFileSize / (1024 * 1024))} MB (${archiveFileSize} B)`);
-            yield extractTar(archivePath, compressionMethod);
+            yield tar_extractTar(archivePath, compressionMethod);
             lib_core/* info */.pq('Cache restored successfully');
             return cacheEntry.cacheKey;
         }
@@ -95328,7 +99335,7 @@ function restoreCacheV2(paths_1, primaryKey_1, restoreKeys_1, options_1) {
             if (lib_core/* isDebug */._o()) {
                 yield listTar(archivePath, compressionMethod);
             }
-            yield extractTar(archivePath, compressionMethod);
+            yield tar_extractTar(archivePath, compressionMethod);
             lib_core/* info */.pq('Cache restored successfully');
             return response.matchedKey;
         }
@@ -95456,7 +99463,7 @@ function saveCacheV1(paths_1, key_1, options_1) {
                 throw new ReserveCacheError(`Unable to reserve cache with key ${key}, another job may be creating this cache. More details: ${(_f = reserveCacheResponse === null || reserveCacheResponse === void 0 ? void 0 : reserveCacheResponse.error) === null || _f === void 0 ? void 0 : _f.message}`);
             }
             lib_core/* debug */.Yz(`Saving Cache (ID: ${cacheId})`);
-            yield saveCache(cacheId, archivePath, '', options);
+            yield cacheHttpClient_saveCache(cacheId, archivePath, '', options);
         }
         catch (error) {
             const typedError = error;
@@ -95560,7 +99567,7 @@ function saveCacheV2(paths_1, key_1, options_1) {
                 throw new ReserveCacheError(`Unable to reserve cache with key ${key}, another job may be creating this cache.`);
             }
             lib_core/* debug */.Yz(`Attempting to upload cache located at: ${archivePath}`);
-            yield saveCache(cacheId, archivePath, signedUploadUrl, options);
+            yield cacheHttpClient_saveCache(cacheId, archivePath, signedUploadUrl, options);
             const finalizeRequest = {
                 key,
                 version,
@@ -95615,8 +99622,6 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-// EXTERNAL MODULE: ./build/src/cache/backend.js
-var backend = __nccwpck_require__(4540);
 ;// CONCATENATED MODULE: ./build/src/actions/build-world/github-cache.js
 /**
  * The `github` proto cache backend: @actions/cache (v6, cache service v2)
@@ -95645,27 +99650,27 @@ class GithubCache {
     }
     available() {
         if (!isFeatureAvailable()) {
-            throw new backend/* CacheBackendError */.PU('the GitHub cache service is not available to this job (ACTIONS_RESULTS_URL / ACTIONS_CACHE_URL are not set)');
+            throw new CacheBackendError('the GitHub cache service is not available to this job (ACTIONS_RESULTS_URL / ACTIONS_CACHE_URL are not set)');
         }
     }
     async restore(key, prefix) {
         this.available();
         let matched;
         try {
-            matched = await restoreCache([this.cachePath], key, [prefix]);
+            matched = await cache_restoreCache([this.cachePath], key, [prefix]);
         }
         catch (err) {
-            throw new backend/* CacheBackendError */.PU(`restoreCache: ${reason(err)}`);
+            throw new CacheBackendError(`restoreCache: ${reason(err)}`);
         }
         return matched === undefined ? undefined : { key: matched, file: this.stagingFile };
     }
     async has(key) {
         this.available();
         try {
-            return (await restoreCache([this.cachePath], key, [], { lookupOnly: true })) === key;
+            return (await cache_restoreCache([this.cachePath], key, [], { lookupOnly: true })) === key;
         }
         catch (err) {
-            throw new backend/* CacheBackendError */.PU(`restoreCache (lookup): ${reason(err)}`);
+            throw new CacheBackendError(`restoreCache (lookup): ${reason(err)}`);
         }
     }
     async save(key) {
@@ -95675,10 +99680,10 @@ class GithubCache {
             id = await cache_saveCache([this.cachePath], key);
         }
         catch (err) {
-            throw new backend/* CacheBackendError */.PU(`saveCache: ${reason(err)}`);
+            throw new CacheBackendError(`saveCache: ${reason(err)}`);
         }
         if (id === -1) {
-            throw new backend/* CacheBackendError */.PU(`saveCache did not store ${key} (it returned -1: the service refused the entry; ` +
+            throw new CacheBackendError(`saveCache did not store ${key} (it returned -1: the service refused the entry; ` +
                 'another job may be saving the same key, or the cache is full or read-only here; see the warning above)');
         }
     }
@@ -95687,24 +99692,9 @@ class GithubCache {
     }
 }
 //# sourceMappingURL=github-cache.js.map
-
-/***/ }),
-
-/***/ 9226:
-/***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3838);
-/* harmony import */ var _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4540);
-/* harmony import */ var _options_build_world_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2498);
-/* harmony import */ var _world_build_world_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8751);
-/* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8871);
-/* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9697);
-/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(9962);
-/* harmony import */ var _github_cache_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(7261);
+;// CONCATENATED MODULE: ./build/src/actions/build-world/step.js
 /**
- * build-world action: reads the inputs, runs the engine's buildWorld() with
+ * The build-world step: reads the inputs, runs the engine's buildWorld() with
  * the chosen cache backend, folds each stage's output into a log group,
  * and reports: outputs, job summary with each stage's result.
  */
@@ -95721,60 +99711,60 @@ function summary(result) {
     const lines = [
         `### build-world ${result.buildstamp}: ${result.cacheHit ? 'cache hit, nothing built' : 'OK'}`,
         '',
-        `Cache key: ${(0,_common_report_js__WEBPACK_IMPORTED_MODULE_6__/* .code */ .aY)(result.cacheKey)}` +
-            (result.restoredKey && !result.cacheHit ? `, restored from ${(0,_common_report_js__WEBPACK_IMPORTED_MODULE_6__/* .code */ .aY)(result.restoredKey)}` : ''),
+        `Cache key: ${(0,report/* code */.aY)(result.cacheKey)}` +
+            (result.restoredKey && !result.cacheHit ? `, restored from ${(0,report/* code */.aY)(result.restoredKey)}` : ''),
         '',
     ];
     if (result.changes.length)
         lines.push(`Changed: ${result.changes.join('; ')}`, '');
     lines.push('| stage | result | log |', '| --- | --- | --- |');
     for (const s of result.stages) {
-        lines.push(`| ${s.stage} | ${s.status} | ${s.log ? (0,_common_report_js__WEBPACK_IMPORTED_MODULE_6__/* .code */ .aY)(s.log) : ''} |`);
+        lines.push(`| ${s.stage} | ${s.status} | ${s.log ? (0,report/* code */.aY)(s.log) : ''} |`);
     }
     lines.push('', `Cache save: ${result.saved}`, '');
     return lines.join('\n');
 }
-await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_7__/* .runAction */ .C)('build-world', async () => {
-    const inputs = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .getInputs */ .G)(_options_build_world_js__WEBPACK_IMPORTED_MODULE_3__/* .BUILD_WORLD_OPTIONS */ .rb);
-    const { cache: choice, ...settings } = (0,_options_build_world_js__WEBPACK_IMPORTED_MODULE_3__/* .parseBuildWorldOptions */ .kK)(inputs.raw, inputs.names, {
+/** Runs the step; returns the proto it made (build-live's source P in the root action). */
+async function buildWorldStep(io) {
+    const inputs = (0,common_inputs/* getInputs */.G)(BUILD_WORLD_OPTIONS, {}, io.input);
+    const { cache: choice, ...settings } = parseBuildWorldOptions(inputs.raw, inputs.names, {
         workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
         cacheBackend: 'github',
     });
     let githubCache; // its path is the `cache-path` output
     const cache = choice.backend === 'local'
-        ? (staging) => new _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__/* .LocalCache */ .Um(choice.dir, choice.maxGb, staging, (m) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(m))
+        ? (staging) => new LocalCache(choice.dir, choice.maxGb, staging, report/* say */.cv)
         : choice.backend === 'github'
-            ? (staging) => (githubCache = new _github_cache_js__WEBPACK_IMPORTED_MODULE_8__/* .GithubCache */ .c(staging))
-            : _cache_backend_js__WEBPACK_IMPORTED_MODULE_2__/* .noCache */ .wt;
+            ? (staging) => (githubCache = new GithubCache(staging))
+            : noCache;
     // Build output is not ours: workflow commands in it must not be obeyed.
-    const token = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(16).toString('hex');
-    const result = await (0,_world_build_world_js__WEBPACK_IMPORTED_MODULE_4__/* .buildWorld */ .f)({
+    const token = (0,external_node_crypto_.randomBytes)(16).toString('hex');
+    const result = await buildWorld({
         ...settings,
         cache,
         sourceDateEpoch: process.env.SOURCE_DATE_EPOCH,
-        onInfo: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(m),
-        onWarning: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .warning */ .$e(m),
+        onInfo: report/* say */.cv,
+        onWarning: (m) => lib_core/* warning */.$e((0,format/* printable */.g$)(m)),
         onStageStart: (stage, log) => {
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .startGroup */ .Oh(`build-world: ${stage} (log: ${log})`);
+            lib_core/* startGroup */.Oh(`build-world: ${stage} (log: ${log})`);
             process.stdout.write(`::stop-commands::${token}\n`);
         },
         onOutput: (chunk) => process.stdout.write(chunk),
         onStageEnd: () => {
             process.stdout.write(`\n::${token}::\n`);
-            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .endGroup */ .N4();
+            lib_core/* endGroup */.N4();
         },
     });
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('cache-hit', String(result.cacheHit));
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('cache-key', result.cacheKey);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('proto', result.proto);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('restored-key', result.restoredKey ?? '');
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('cache-path', githubCache?.cachePath ?? '');
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('stages', JSON.stringify(Object.fromEntries(result.stages.map((s) => [s.stage, s.status]))));
-    await (0,_common_report_js__WEBPACK_IMPORTED_MODULE_6__/* .writeSummary */ .Sy)(summary(result));
-});
-//# sourceMappingURL=main.js.map
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
+    io.output('cache-hit', String(result.cacheHit));
+    io.output('cache-key', result.cacheKey);
+    io.output('proto', result.proto);
+    io.output('restored-key', result.restoredKey ?? '');
+    io.output('cache-path', githubCache?.cachePath ?? '');
+    io.output('stages', JSON.stringify(Object.fromEntries(result.stages.map((s) => [s.stage, s.status]))));
+    await (0,report/* writeSummary */.Sy)(summary(result));
+    return { proto: result.proto };
+}
+//# sourceMappingURL=step.js.map
 
 /***/ }),
 
@@ -95784,7 +99774,8 @@ __webpack_async_result__();
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  G: () => (/* binding */ getInputs)
+  G: () => (/* binding */ getInputs),
+  z: () => (/* binding */ runnerInput)
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
@@ -95818,33 +99809,107 @@ function inputNames(renamed = {}) {
  */
 
 
+/** The runner's inputs, as @actions/core reads them (trimmed). */
+const runnerInput = (name) => core/* getInput */.V4(name);
 /**
  * The raw text of `options`, each read from its input (`renamed` maps an
  * option to its input's name where they differ), with the names for messages.
  */
-function getInputs(options, renamed = {}) {
+function getInputs(options, renamed = {}, read = runnerInput) {
     const raw = {};
     for (const option of options)
-        raw[option] = core/* getInput */.V4(renamed[option] ?? option);
+        raw[option] = read(renamed[option] ?? option);
     return { raw, names: inputNames(renamed) };
 }
 //# sourceMappingURL=inputs.js.map
 
 /***/ }),
 
-/***/ 9697:
+/***/ 7355:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Sy: () => (/* binding */ writeSummary),
-/* harmony export */   aY: () => (/* binding */ code),
-/* harmony export */   jl: () => (/* binding */ findingFromText),
-/* harmony export */   z8: () => (/* binding */ report)
-/* harmony export */ });
-/* unused harmony exports MAX_ANNOTATIONS, MAX_JOB_ANNOTATIONS, workspacePath */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3838);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  aY: () => (/* reexport */ mdCode),
+  jl: () => (/* binding */ findingFromText),
+  z8: () => (/* binding */ report),
+  cv: () => (/* binding */ say),
+  Sy: () => (/* binding */ writeSummary)
+});
+
+// UNUSED EXPORTS: MAX_ANNOTATIONS, MAX_JOB_ANNOTATIONS, workspacePath
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
+var core = __nccwpck_require__(3838);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+// EXTERNAL MODULE: ./build/src/util/format.js
+var format = __nccwpck_require__(1899);
+;// CONCATENATED MODULE: ./build/src/util/markdown.js
+/**
+ * Text from the inputs (paths, link text, messages that quote them) in
+ * GitHub-flavoured markdown: the job summaries, the pull-request comment
+ * and the check run. All of it comes from pull requests, so none of it may
+ * become markup: no HTML (`<h1>`, `</details>`, a `<!--` that hides the rest
+ * of a comment), no link or image, no entity, no `@` mention, no autolink,
+ * no raw control or bidi character (docs/verify.md, "Text from the inputs").
+ * Every markdown writer of the project goes through mdCode() or mdText().
+ */
+
+/** The longest run of backticks in `text`. */
+function longestBacktickRun(text) {
+    let longest = 0;
+    for (const run of text.match(/`+/g) ?? [])
+        longest = Math.max(longest, run.length);
+    return longest;
+}
+/**
+ * `text` as an inline code span: fenced by one backtick more than its
+ * longest run (so no backtick inside closes it), padded with a space when
+ * it starts or ends with a backtick or a blank (CommonMark strips one of
+ * each). Inside a code span nothing is markup: not HTML, not an entity,
+ * not a mention. Control and bidi characters are shown escaped (a line end
+ * would end the span).
+ */
+function mdCode(text) {
+    const shown = (0,format/* printable */.g$)(text);
+    if (shown === '')
+        return '` `';
+    const fence = '`'.repeat(longestBacktickRun(shown) + 1);
+    const pad = /^[` ]|[` ]$/.test(shown) ? ' ' : '';
+    return `${fence}${pad}${shown}${pad}${fence}`;
+}
+/** mdCode() for a table cell: a `|`, even inside a code span, would split the cell. */
+function mdCell(text) {
+    return mdCode(text).replace(/\|/g, '\\|');
+}
+/** Markdown punctuation that starts markup inline: shown with a backslash. */
+const INLINE_MARKUP = /[\\`*_[\]()#|~!]/g;
+const HTML_SPECIAL = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+/**
+ * `text` as plain inline markdown: markup characters backslash-escaped, `&`
+ * `<` `>` as entities (so `<!--`, `</details>` and `&#x2F;` stay text), a
+ * zero-width space after each `@` (no mention, no team ping) and in `://`
+ * and `www.` (no autolink), a leading list or heading marker escaped, and
+ * control and bidi characters shown escaped.
+ */
+function mdText(text) {
+    return printable(text)
+        .replace(INLINE_MARKUP, '\\$&')
+        .replace(/[&<>]/g, (ch) => HTML_SPECIAL[ch])
+        .replace(/@/g, '@&#8203;')
+        .replace(/:\/\//g, ':&#8203;//')
+        .replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}&#8203;.`)
+        .replace(/^(\s*)([-+=])/, '$1\\$2')
+        .replace(/^(\s*\d+)\./, '$1\\.');
+}
+//# sourceMappingURL=markdown.js.map
+;// CONCATENATED MODULE: ./build/src/actions/common/report.js
 /**
  * What an action tells the people reading a run: annotations on the
  * manifest line at fault (capped: GitHub shows only a few per step), the
@@ -95854,6 +99919,19 @@ function getInputs(options, renamed = {}) {
 
 
 
+
+
+/**
+ * A plain log line (or lines) of an action. Everything an action prints
+ * that carries text from the inputs goes through here (or report()): the
+ * runner splits its log on CR and LF and runs any line that starts with
+ * `::` as a workflow command, so each line is printableLine()d
+ * (src/util/format.ts): control and bidi characters shown escaped, no `::`
+ * at a line start. Annotations are escaped by @actions/core and printable()d.
+ */
+function say(text) {
+    core/* info */.pq((0,format/* printableText */.XU)(text));
+}
 /** GitHub shows at most 10 error (and 10 warning) annotations per step. */
 const MAX_ANNOTATIONS = 10;
 /** ... and 50 of each level per job. */
@@ -95864,10 +99942,10 @@ const MAX_JOB_ANNOTATIONS = 50;
  */
 function workspacePath(path) {
     const workspace = process.env.GITHUB_WORKSPACE;
-    if (!workspace || !(0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(path))
+    if (!workspace || !(0,external_node_path_.isAbsolute)(path))
         return path;
-    const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.relative)(workspace, path);
-    return rel === '' || rel.startsWith('..') || (0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(rel) ? path : rel;
+    const rel = (0,external_node_path_.relative)(workspace, path);
+    return rel === '' || rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel) ? path : rel;
 }
 /** Annotations made so far in this step, by level (GitHub's cap is per level). */
 const annotated = { error: 0, warning: 0 };
@@ -95879,14 +99957,14 @@ const annotated = { error: 0, warning: 0 };
  */
 function ledgerPath() {
     const temp = process.env.RUNNER_TEMP;
-    return temp ? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(temp, 'joyent-live-annotations.txt') : undefined;
+    return temp ? (0,external_node_path_.join)(temp, 'joyent-live-annotations.txt') : undefined;
 }
 function readLedger() {
     const path = ledgerPath();
     if (!path)
         return [];
     try {
-        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path, 'utf8').split('\n').filter(Boolean);
+        return (0,external_node_fs_.readFileSync)(path, 'utf8').split('\n').filter(Boolean);
     }
     catch {
         return []; // no step of the suite has annotated yet
@@ -95900,7 +99978,7 @@ function readLedger() {
  * Says how many were not annotated. Report the findings that matter most first.
  */
 function report(findings, level) {
-    const annotate = level === 'error' ? _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .error */ .z3 : _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e;
+    const annotate = level === 'error' ? core/* error */.z3 : core/* warning */.$e;
     const stepCap = level === 'error' ? MAX_ANNOTATIONS - 1 : MAX_ANNOTATIONS;
     const ledger = readLedger();
     const lines = new Set(ledger.map((entry) => entry.slice(entry.indexOf(' ') + 1)));
@@ -95908,7 +99986,7 @@ function report(findings, level) {
     let skipped = 0;
     let already = 0;
     for (const f of findings) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(f.line);
+        core/* info */.pq((0,format/* printableLine */.oy)(f.line));
         const key = f.file && f.startLine ? `${workspacePath(f.file)}:${f.startLine}` : undefined;
         if (key && lines.has(key)) {
             already++;
@@ -95925,18 +100003,18 @@ function report(findings, level) {
             lines.add(key);
         const path = ledgerPath();
         if (path)
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(path, `${level} ${key ?? '-'}\n`);
-        annotate(f.message ?? f.line, {
-            ...(f.title ? { title: f.title } : {}),
+            (0,external_node_fs_.appendFileSync)(path, `${level} ${key ?? '-'}\n`);
+        annotate((0,format/* printable */.g$)(f.message ?? f.line), {
+            ...(f.title ? { title: (0,format/* printable */.g$)(f.title) } : {}),
             ...(f.file ? { file: workspacePath(f.file) } : {}),
             ...(f.file && f.startLine ? { startLine: f.startLine } : {}),
         });
     }
     if (skipped > 0) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step and ${MAX_JOB_ANNOTATIONS} per job${level === 'error' ? '; one is kept for the verdict' : ''}); all are listed above`);
+        core/* info */.pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step and ${MAX_JOB_ANNOTATIONS} per job${level === 'error' ? '; one is kept for the verdict' : ''}); all are listed above`);
     }
     if (already > 0) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`${already} ${level}s are on manifest lines an earlier annotation of this job already marks; all are listed above`);
+        core/* info */.pq(`${already} ${level}s are on manifest lines an earlier annotation of this job already marks; all are listed above`);
     }
 }
 /** `file:line: rest` (engine diagnostics and warnings) split for an annotation. */
@@ -95949,61 +100027,105 @@ function findingFromText(text) {
  * run, an old runner) it says so in the log instead of failing the step.
  */
 async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
+    const path = process.env.GITHUB_STEP_SUMMARY;
+    if (!path) {
+        core/* info */.pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
         return;
     }
-    await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw(markdown, true).write();
-    _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.emptyBuffer();
+    try {
+        await core/* summary */.z.addRaw(markdown, true).write();
+    }
+    catch (err) {
+        // A full disk under the runner's files is the run's error, named as one.
+        if ((0,errors/* isIoCondition */.gG)(err))
+            throw (0,errors/* ioError */.bD)(err, 'write the job summary', path);
+        throw err;
+    }
+    core/* summary */.z.emptyBuffer();
 }
-/** Markdown inline code that survives backticks in the text. */
-function code(text) {
-    const ticks = text.includes('`') ? '``' : '`';
-    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-    return `${ticks}${pad}${text}${pad}${ticks}`;
-}
+/** Markdown inline code for text from the inputs (src/util/markdown.ts). */
+
 //# sourceMappingURL=report.js.map
 
 /***/ }),
 
-/***/ 9962:
+/***/ 346:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
-/* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
-/* harmony import */ var _util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5769);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
-/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9697);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  C: () => (/* binding */ runAction)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
+var core = __nccwpck_require__(3838);
+// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
+var cleanup = __nccwpck_require__(5769);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+;// CONCATENATED MODULE: ./build/src/util/failure.js
+/**
+ * The one error reporter of the CLI and of every action: what a thrown
+ * error is to the person reading the run (docs/exit-codes.md). A UserError
+ * is its message and details; an I/O condition (a full disk, a size limit,
+ * a read-only file system, EIO) met where no UserError named it is still
+ * an error of the run, never "a bug": the path when the error has one, the
+ * condition and its code; anything else is a bug in this project, reported
+ * as such, with its stack for whoever debugs.
+ */
+
+function describeFailure(err) {
+    if (err instanceof errors/* UserError */.yo) {
+        return { kind: 'error', message: err.message, details: err.details, exitCode: err.exitCode };
+    }
+    if ((0,errors/* isIoCondition */.gG)(err)) {
+        const path = err.path;
+        const where = typeof path === 'string' ? `${path}: ` : '';
+        const message = `${where}${(0,errors/* describeError */.Uc)(err)} (${(0,errors/* errnoCode */.UK)(err)})`;
+        return { kind: 'error', message, details: [], exitCode: 1 };
+    }
+    if (err instanceof Error)
+        return { kind: 'bug', message: err.message, stack: err.stack };
+    return { kind: 'bug', message: String(err), stack: undefined };
+}
+//# sourceMappingURL=failure.js.map
+// EXTERNAL MODULE: ./build/src/util/format.js
+var format = __nccwpck_require__(1899);
+// EXTERNAL MODULE: ./build/src/actions/common/report.js + 1 modules
+var report = __nccwpck_require__(7355);
+;// CONCATENATED MODULE: ./build/src/actions/common/run.js
 /**
  * The frame of every action entry: run the body, and turn what it throws
- * into `core.setFailed`. A UserError (something the user can fix) fails the
- * step with its message and details, never a stack trace; anything else is
- * a bug in this project, reported as such with the stack in the debug log.
+ * into `core.setFailed`, through the reporter the CLI uses too
+ * (src/util/failure.ts). A UserError (something the user can fix) or an
+ * I/O condition (a full disk: its path and ENOSPC) fails the step with its
+ * message and details, never a stack trace; anything else is a bug in this
+ * project, reported as such with the stack in the debug log.
  */
+
 
 
 
 
 async function runAction(name, body) {
     // INT/TERM (a cancelled job): our temporaries are removed, one error line, exit 130/143.
-    (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .exitOnSignals */ .Lx)((line) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3(`${name}: ${line}`));
+    (0,cleanup/* exitOnSignals */.Lx)((line) => core/* error */.z3(`${name}: ${line}`));
     try {
         await body();
     }
     catch (err) {
-        if ((0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .interruption */ .YW)())
-            return (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .untilInterruptHandled */ .OS)();
-        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo) {
-            (0,_report_js__WEBPACK_IMPORTED_MODULE_3__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_3__/* .findingFromText */ .jl), 'error');
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(err.message);
+        if ((0,cleanup/* interruption */.YW)())
+            return (0,cleanup/* untilInterruptHandled */.OS)();
+        const failure = describeFailure(err);
+        if (failure.kind === 'error') {
+            (0,report/* report */.z8)(failure.details.map(report/* findingFromText */.jl), 'error');
+            core/* setFailed */.C1((0,format/* printable */.g$)(failure.message));
         }
         else {
-            const message = err instanceof Error ? err.message : String(err);
-            if (err instanceof Error && err.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(err.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`${name}: unexpected error (a bug, please report it): ${message}`);
+            if (failure.stack)
+                core/* debug */.Yz(failure.stack);
+            core/* setFailed */.C1((0,format/* printable */.g$)(`${name}: unexpected error (a bug, please report it): ${failure.message}`));
         }
     }
 }
@@ -96011,368 +100133,35 @@ async function runAction(name, body) {
 
 /***/ }),
 
-/***/ 4540:
+/***/ 2009:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   LC: () => (/* binding */ parseMaxGb),
-/* harmony export */   PU: () => (/* binding */ CacheBackendError),
-/* harmony export */   Um: () => (/* binding */ LocalCache),
-/* harmony export */   bK: () => (/* binding */ CACHE_BACKENDS),
-/* harmony export */   wt: () => (/* binding */ noCache)
+/* harmony export */   k: () => (/* binding */ RUNNER_IO)
 /* harmony export */ });
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var _manifest_path_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4304);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
+/* unused harmony export finishStep */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3838);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8871);
 /**
- * Where proto cache entries live between jobs. The engine talks to this
- * small interface; `local` (a directory on a self-hosted runner) and `none`
- * are here, `github` (@actions/cache) lives with the action, since the
- * engine never imports @actions/*.
+ * One step of the suite as a function, so that an action's entry (one
+ * step) and the root action (setup, build-world, build-live and
+ * verify-manifest in one process, docs/actions.md) run the same code: a
+ * step reads its inputs and sets its outputs through a StepIo, and returns
+ * the message that fails it instead of failing the process itself.
  */
 
 
-
-
-const CACHE_BACKENDS = ['github', 'local', 'none'];
-/** A failure of the cache service or store (not of the entry): fails the build only when asked to. */
-class CacheBackendError extends Error {
+/** A step run by the runner: its own inputs and outputs. */
+const RUNNER_IO = {
+    input: _inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .runnerInput */ .z,
+    output: (name, value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(name, value),
+};
+/** Fails the process's step with the step's verdict, if it failed. */
+function finishStep(end) {
+    if (end.failure !== undefined)
+        core.setFailed(end.failure);
 }
-const noCache = (stagingFile) => ({
-    name: 'none',
-    stagingFile,
-    restore: () => Promise.resolve(undefined),
-    has: () => Promise.resolve(false),
-    save: () => Promise.resolve(),
-    discard: () => Promise.resolve('nothing to discard'),
-});
-const GIB = 1024 ** 3;
-/**
- * Entries as `<dir>/<key>.tgz`, each written under a temporary name and
- * renamed into place; beyond `maxGb` GiB the oldest are removed first.
- */
-class LocalCache {
-    dir;
-    maxGb;
-    stagingFile;
-    onInfo;
-    name = 'local';
-    constructor(dir, maxGb, stagingFile, onInfo = () => undefined) {
-        this.dir = dir;
-        this.maxGb = maxGb;
-        this.stagingFile = stagingFile;
-        this.onInfo = onInfo;
-    }
-    file(key) {
-        return (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(this.dir, `${key}.tgz`);
-    }
-    async entries() {
-        let names;
-        try {
-            names = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir)(this.dir);
-        }
-        catch (err) {
-            if ((0,_util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errnoCode */ .UK)(err) === 'ENOENT')
-                return [];
-            throw new CacheBackendError(`cannot read local-cache-dir ${this.dir}: ${(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .describeError */ .Uc)(err)}`);
-        }
-        const out = [];
-        for (const name of names.filter((n) => n.endsWith('.tgz') && !n.startsWith('.'))) {
-            const file = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(this.dir, name);
-            const st = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat)(file).catch(() => undefined);
-            if (st?.isFile())
-                out.push({ key: name.slice(0, -4), file, mtimeMs: st.mtimeMs, size: st.size });
-        }
-        return out;
-    }
-    async restore(key, prefix) {
-        const all = await this.entries();
-        const exact = all.find((e) => e.key === key);
-        if (exact)
-            return { key, file: exact.file };
-        const newest = all
-            .filter((e) => e.key.startsWith(prefix))
-            .sort((a, b) => b.mtimeMs - a.mtimeMs || (0,_manifest_path_js__WEBPACK_IMPORTED_MODULE_3__/* .compareBytes */ .Xo)(b.key, a.key))[0];
-        return newest && { key: newest.key, file: newest.file };
-    }
-    async has(key) {
-        return (await this.entries()).some((e) => e.key === key);
-    }
-    async save(key) {
-        const final = this.file(key);
-        const tmp = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(this.dir, `.${key}.tgz.${process.pid}.partial`);
-        try {
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(this.dir, { recursive: true });
-            try {
-                await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rename)(this.stagingFile, tmp);
-            }
-            catch (err) {
-                if ((0,_util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .errnoCode */ .UK)(err) !== 'EXDEV')
-                    throw err;
-                await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.copyFile)(this.stagingFile, tmp);
-            }
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rename)(tmp, final);
-        }
-        catch (err) {
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(tmp, { force: true });
-            throw new CacheBackendError(`cannot store the entry in local-cache-dir ${this.dir}: ${(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .describeError */ .Uc)(err)}`);
-        }
-        await this.prune(key);
-    }
-    /** Removes the oldest entries (never `keep`) while the total is above the limit. */
-    async prune(keep) {
-        const limit = this.maxGb * GIB;
-        const all = await this.entries();
-        let total = all.reduce((sum, e) => sum + e.size, 0);
-        const oldestFirst = all
-            .filter((e) => e.key !== keep)
-            .sort((a, b) => a.mtimeMs - b.mtimeMs || (0,_manifest_path_js__WEBPACK_IMPORTED_MODULE_3__/* .compareBytes */ .Xo)(a.key, b.key));
-        for (const e of oldestFirst) {
-            if (total <= limit)
-                break;
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(e.file, { force: true });
-            total -= e.size;
-            this.onInfo(`local cache: removed ${e.key} (over local-cache-max-gb ${this.maxGb})`);
-        }
-    }
-    async discard(key) {
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(this.file(key), { force: true });
-        return `removed it from ${this.dir}`;
-    }
-}
-/** local-cache-max-gb: a positive number of GiB. */
-function parseMaxGb(text, name = 'local-cache-max-gb') {
-    const value = Number(text);
-    if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(value > 0)) {
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo(`${name} must be a positive number of GiB, not ${JSON.stringify(text)}`);
-    }
-    return value;
-}
-//# sourceMappingURL=backend.js.map
-
-/***/ }),
-
-/***/ 4304:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Xo: () => (/* binding */ compareBytes)
-/* harmony export */ });
-/* unused harmony exports checkImagePath, parentPath */
-/**
- * Image paths as docs/manifest.md allows them: relative to the image root, with no
- * leading `/`, no `.` or `..` component and no empty component. Returns the
- * reason a path is unsafe, or undefined when it is fine.
- */
-function checkImagePath(path) {
-    if (path.length === 0)
-        return 'empty path';
-    if (path.startsWith('/'))
-        return `absolute path "${path}" (paths are relative to the image root)`;
-    for (const component of path.split('/')) {
-        if (component === '')
-            return `empty component in "${path}"`;
-        if (component === '.' || component === '..') {
-            return `"${component}" component in "${path}"`;
-        }
-    }
-    return undefined;
-}
-/** Parent of an image path, or undefined for a top-level name. */
-function parentPath(path) {
-    const slash = path.lastIndexOf('/');
-    return slash < 0 ? undefined : path.slice(0, slash);
-}
-/** Byte-order comparison (C locale), the order of every listing we write. */
-function compareBytes(a, b) {
-    const n = Math.min(a.length, b.length);
-    for (let i = 0; i < n; i++) {
-        const x = a.charCodeAt(i);
-        const y = b.charCodeAt(i);
-        if (x === y)
-            continue;
-        // UTF-16 order equals UTF-8 byte order except around surrogate pairs.
-        if (x < 0xd800 && y < 0xd800)
-            return x - y;
-        return Buffer.compare(Buffer.from(a.slice(i)), Buffer.from(b.slice(i)));
-    }
-    return a.length - b.length;
-}
-//# sourceMappingURL=path.js.map
-
-/***/ }),
-
-/***/ 2498:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  rb: () => (/* binding */ BUILD_WORLD_OPTIONS),
-  kK: () => (/* binding */ parseBuildWorldOptions)
-});
-
-// UNUSED EXPORTS: BUILD_WORLD_DEFAULTS
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./build/src/cache/backend.js
-var cache_backend = __nccwpck_require__(4540);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
-;// CONCATENATED MODULE: ./build/src/options/values.js
-/**
- * Parsers of single option values, from the text the user typed: a CLI
- * option value (commander gives a string, or a list for repeatable ones)
- * or an action input (always one string; lists one item a line). Each
- * takes the option's display name for its messages; a bad value is a
- * UsageError (exit 2 in the CLI, a failed step in an action).
- */
-
-const quote = (value) => JSON.stringify(value);
-/** A single value, trimmed; undefined when not given or blank. */
-function values_text(raw, name) {
-    if (raw === undefined)
-        return undefined;
-    if (typeof raw !== 'string') {
-        if (raw.length > 1)
-            throw new errors/* UsageError */.eb(`${name} takes one value, not ${raw.length}`);
-        return values_text(raw[0], name);
-    }
-    const value = raw.trim();
-    return value === '' ? undefined : value;
-}
-/**
- * A list: a repeatable CLI option's values as given, or an input's lines
- * (blank lines and lines starting with `#` ignored, each trimmed). Items are
- * never split on commas or spaces: paths may contain both.
- */
-function list(raw) {
-    if (raw === undefined)
-        return [];
-    if (typeof raw !== 'string')
-        return [...raw];
-    return raw
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line !== '' && !line.startsWith('#'));
-}
-/**
- * A boolean: exactly `true` or `false` (no `True`, `yes` or `1`: a value a
- * reader could take either way is an error, never a silent default);
- * empty means `fallback`.
- */
-function bool(raw, name, fallback) {
-    const value = values_text(raw, name);
-    if (value === undefined)
-        return fallback;
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    throw new errors/* UsageError */.eb(`${name} must be true or false, not ${quote(value)}`);
-}
-/** One of a fixed set of values; empty means `fallback`. */
-function choice(raw, name, choices, fallback) {
-    const value = values_text(raw, name);
-    if (value === undefined)
-        return fallback;
-    if (choices.includes(value))
-        return value;
-    throw new errors/* UsageError */.eb(`${name} must be one of ${choices.join(', ')}, not ${quote(value)}`);
-}
-/**
- * A list of choices, one a line or comma-separated (`failed,unknown-owner`);
- * empty means `fallback`.
- */
-function choiceList(raw, name, choices, fallback) {
-    const items = list(raw)
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter(Boolean);
-    if (items.length === 0)
-        return [...fallback];
-    for (const item of items) {
-        if (!choices.includes(item)) {
-            throw new UsageError(`${name}: unknown value ${quote(item)} (choose from ${choices.join(', ')})`);
-        }
-    }
-    return items;
-}
-/** A whole number within [min, max]; undefined when empty. */
-function wholeNumber(raw, name, min, max) {
-    const value = values_text(raw, name);
-    if (value === undefined)
-        return undefined;
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not ${quote(value)}`);
-    }
-    return Number(value);
-}
-/**
- * `NAME=VALUE` items (manifest `$NAME` variables, illumos.sh variables) as
- * a map, in the order given. `named(item)` names the option with the bad
- * item: `--define "X"`, `input "defines": "X"`.
- */
-function defines(raw, named) {
-    const map = new Map();
-    for (const item of list(raw)) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
-        if (!m)
-            throw new UsageError(`${named(quote(item))} is not NAME=VALUE`);
-        map.set(m[1], m[2]);
-    }
-    return map;
-}
-//# sourceMappingURL=values.js.map
-;// CONCATENATED MODULE: ./build/src/options/build-world.js
-/** build-world's options, parsed once for the CLI and the build-world action. */
-
-
-
-
-const BUILD_WORLD_OPTIONS = [
-    'workspace',
-    'proto',
-    'clean',
-    'cache-backend',
-    'cache-version',
-    'local-cache-dir',
-    'local-cache-max-gb',
-    'fail-on-cache-error',
-];
-const BUILD_WORLD_DEFAULTS = { cacheVersion: '1', localCacheMaxGb: '20' };
-/**
- * `defaults` are the caller's: the workspace (the CLI's `.`, the action's
- * GITHUB_WORKSPACE) and the backend (the CLI has no GitHub cache: `none`).
- */
-function parseBuildWorldOptions(raw, names, defaults) {
-    const n = (option) => names.name(option);
-    const backend = choice(raw['cache-backend'], n('cache-backend'), cache_backend/* CACHE_BACKENDS */.bK, defaults.cacheBackend);
-    let cache;
-    if (backend === 'local') {
-        const dir = values_text(raw['local-cache-dir'], n('local-cache-dir'));
-        if (dir === undefined) {
-            throw new errors/* UsageError */.eb(`${names.value('cache-backend', 'local')} needs ${names.name('local-cache-dir', '<dir>')}`);
-        }
-        const maxGb = (0,cache_backend/* parseMaxGb */.LC)(values_text(raw['local-cache-max-gb'], n('local-cache-max-gb')) ??
-            BUILD_WORLD_DEFAULTS.localCacheMaxGb, n('local-cache-max-gb'));
-        cache = { backend, dir: (0,external_node_path_.resolve)(dir), maxGb };
-    }
-    else {
-        cache = { backend };
-    }
-    return {
-        workspace: values_text(raw.workspace, n('workspace')) ?? defaults.workspace,
-        proto: values_text(raw.proto, n('proto')),
-        clean: bool(raw.clean, n('clean'), false),
-        cacheVersion: values_text(raw['cache-version'], n('cache-version')) ?? BUILD_WORLD_DEFAULTS.cacheVersion,
-        cache,
-        failOnCacheError: bool(raw['fail-on-cache-error'], n('fail-on-cache-error'), false),
-    };
-}
-//# sourceMappingURL=build-world.js.map
+//# sourceMappingURL=step.js.map
 
 /***/ }),
 
@@ -96566,10 +100355,11 @@ function untilInterruptHandled() {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   UK: () => (/* binding */ errnoCode),
 /* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   bD: () => (/* binding */ ioError),
 /* harmony export */   eb: () => (/* binding */ UsageError),
+/* harmony export */   gG: () => (/* binding */ isIoCondition),
 /* harmony export */   yo: () => (/* binding */ UserError)
 /* harmony export */ });
-/* unused harmony exports isIoCondition, ioError */
 /**
  * Errors a user can act on. The CLI and the actions print `message` alone
  * (never a stack trace) and exit with `exitCode`.
@@ -96617,7 +100407,7 @@ const REASONS = {
 /**
  * The conditions of a file system that stop a build whatever the entry:
  * a full disk, a quota, a size limit, a read-only or failing device. They
- * are errors (exit 1, README "Exit codes"), never a "missing file".
+ * are errors (exit 1, docs/exit-codes.md), never a "missing file".
  */
 const IO_CONDITIONS = new Set(['ENOSPC', 'EIO', 'EDQUOT', 'EFBIG', 'EROFS']);
 /** True for an error of IO_CONDITIONS. */
@@ -96647,415 +100437,16 @@ function describeError(err) {
 
 /***/ }),
 
-/***/ 8751:
+/***/ 1899:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  f: () => (/* binding */ buildWorld)
-});
-
-// UNUSED EXPORTS: TAIL_LINES
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./build/src/cache/backend.js
-var cache_backend = __nccwpck_require__(4540);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "buffer"
-var external_buffer_ = __nccwpck_require__(181);
-;// CONCATENATED MODULE: external "zlib"
-const external_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
-var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_zlib_namespaceObject, 2);
-// EXTERNAL MODULE: external "node:assert"
-var external_node_assert_ = __nccwpck_require__(4589);
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
-var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_.posix.dirname(i),i=external_node_path_.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_.posix.join(external_node_path_.posix.basename(r),i),r=external_node_path_.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
-`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
-`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_.openSync(e,"r");let r=external_node_fs_.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_.resolve(s,t.name),e,i),ps(external_node_path_.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_.resolve(s+"/"+h));external_node_fs_.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_.unlink(s,c=>{if(c)return o(c);external_node_fs_.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_.resolve(x));try{external_node_fs_.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_.unlinkSync(x),external_node_fs_.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.rename(s,e,i=>{if(i)return t(i);external_node_fs_.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.renameSync(s,t),external_node_fs_.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_.posix.dirname(t.path),l=external_node_path_.posix.normalize(external_node_path_.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_.isAbsolute(t.path)?f(external_node_path_.resolve(t.path)):f(external_node_path_.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_.futimes(l,c,d,y=>y?external_node_fs_.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_.fchown(l,c,d,y=>y?external_node_fs_.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_.relative(this.cwd,external_node_path_.resolve(external_node_path_.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_.resolve(e,o);external_node_fs_.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_.futimesSync(n,a,l)}catch(c){try{external_node_fs_.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_.resolve(o,h);let[a,l]=ye(()=>external_node_fs_.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_.openSync(s.file,"w+");else throw a}let o=external_node_fs_.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_.read(n,d,0,512,l,y)};external_node_fs_.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_.fstat(c,(d,y)=>{if(d)return external_node_fs_.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
-//# sourceMappingURL=index.min.js.map
-
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./build/src/archive/gzip.js
-
-
-
-/** Input is cut into blocks of this size, each compressed on its own thread. */
-const BLOCK = 1 << 20;
-/** The window each block may refer back into (DEFLATE's maximum). */
-const WINDOW = 32 << 10;
-// zlib.crc32 came in Node 20.15 / 22.2; older 20.x take this table.
-let table;
-function crc32(data, crc) {
-    if (typeof external_node_zlib_.crc32 === 'function')
-        return external_node_zlib_.crc32(data, crc);
-    if (!table) {
-        table = new Uint32Array(256);
-        for (let n = 0; n < 256; n++) {
-            let c = n;
-            for (let k = 0; k < 8; k++)
-                c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-            table[n] = c >>> 0;
-        }
-    }
-    let c = ~crc >>> 0;
-    for (const byte of data)
-        c = table[(c ^ byte) & 0xff] ^ (c >>> 8);
-    return ~c >>> 0;
-}
-/**
- * One block deflated: the pieces the stream hands back, in order. Not
- * zlib.deflateRaw: that joins the pieces (usually two per block, the
- * write's and the flush's) into a new buffer, a second allocation per
- * block of a size that varies, and over the hundreds of blocks of a
- * boot_archive those fragment malloc's heap: some 20 MiB more resident
- * memory for the build.
- */
-function deflateBlock(block, options) {
-    return new Promise((resolve, reject) => {
-        const stream = external_node_zlib_.createDeflateRaw(options);
-        const pieces = [];
-        stream.on('data', (piece) => pieces.push(piece));
-        stream.once('error', reject);
-        stream.once('end', () => {
-            stream.close();
-            resolve(pieces);
-        });
-        stream.end(block);
-    });
-}
-/**
- * gzip of `input` into `output`, compressed in parallel the way pigz does
- * it: fixed-size blocks, each deflated on libuv's thread pool with the 32 KiB
- * before it as dictionary and ended by a sync flush, the last one final. The
- * blocks form one valid DEFLATE stream. Fixed block boundaries and a header
- * with no name, no time and OS "unknown" make the bytes depend on the input
- * alone. Returns the compressed size.
- */
-async function parallelGzip(input, output, options = {}) {
-    const level = options.level ?? 6;
-    // One block more than there are cores: a thread that finishes finds the
-    // next block queued instead of waiting for the main thread to read it.
-    const inFlight = Math.max(1, options.threads ?? (0,external_node_os_.availableParallelism)() + 1);
-    const pending = [];
-    // Input blocks whose deflate is done, for the next ones (but the last
-    // one launched: the next launch takes its dictionary from it).
-    const spare = [];
-    let lastLaunched;
-    let written = 0;
-    let crc = 0;
-    let size = 0;
-    const write = async (chunk) => {
-        written += chunk.length;
-        if (!output.write(chunk))
-            await (0,external_node_events_.once)(output, 'drain');
-    };
-    const drainTo = async (limit) => {
-        while (pending.length > limit) {
-            const { deflated, block } = pending.shift();
-            for (const piece of await deflated)
-                await write(piece);
-            if (block !== lastLaunched && block.length === BLOCK)
-                spare.push(block);
-        }
-    };
-    let previous; // the last full block, held until we know it is not final
-    let dictionary;
-    const launch = (block, final) => {
-        const opts = {
-            // Room for the whole output of a block: zlib's default 16 KiB would
-            // come back to the main thread some thirty times per block.
-            chunkSize: BLOCK + (BLOCK >> 3),
-            level,
-            finishFlush: final ? external_node_zlib_.constants.Z_FINISH : external_node_zlib_.constants.Z_SYNC_FLUSH,
-        };
-        if (dictionary)
-            opts.dictionary = dictionary;
-        pending.push({ deflated: deflateBlock(block, opts), block });
-        lastLaunched = block;
-        dictionary = block.subarray(Math.max(0, block.length - WINDOW));
-    };
-    // Header: magic, deflate, no flags, mtime 0, no extra flags, OS unknown.
-    await write(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]));
-    let fill = Buffer.allocUnsafe(BLOCK);
-    let used = 0;
-    for await (const data of input) {
-        crc = crc32(data, crc);
-        size += data.length;
-        let offset = 0;
-        while (offset < data.length) {
-            const n = Math.min(BLOCK - used, data.length - offset);
-            data.copy(fill, used, offset, offset + n);
-            used += n;
-            offset += n;
-            if (used === BLOCK) {
-                if (previous)
-                    launch(previous, false);
-                previous = fill;
-                fill = spare.pop() ?? Buffer.allocUnsafe(BLOCK);
-                used = 0;
-                await drainTo(inFlight);
-            }
-        }
-    }
-    if (used > 0) {
-        if (previous)
-            launch(previous, false);
-        launch(fill.subarray(0, used), true);
-    }
-    else {
-        launch(previous ?? Buffer.alloc(0), true);
-    }
-    await drainTo(0);
-    const trailer = Buffer.allocUnsafe(8);
-    trailer.writeUInt32LE(crc >>> 0, 0);
-    trailer.writeUInt32LE(size >>> 0, 4);
-    await write(trailer);
-    return written;
-}
-//# sourceMappingURL=gzip.js.map
-// EXTERNAL MODULE: ./build/src/manifest/path.js
-var path = __nccwpck_require__(4304);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
-;// CONCATENATED MODULE: ./build/src/cache/key.js
-/**
- * The proto cache key: a hash of every input of the world build (README.md, `joyent-live build-world`).
- * The inputs are kept as a JSON document (`cache-key-inputs.json` beside
- * the proto, and inside every cache entry) so that a later run can say in
- * words which of them changed, and which stages that invalidates.
- */
-
-
-
-/** JSON with keys in byte order at every level: equal inputs, equal text. */
-function canonicalJson(value) {
-    if (Array.isArray(value))
-        return `[${value.map(canonicalJson).join(',')}]`;
-    if (value && typeof value === 'object') {
-        const entries = Object.entries(value)
-            .filter(([, v]) => v !== undefined)
-            .sort(([a], [b]) => (0,path/* compareBytes */.Xo)(a, b));
-        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-    }
-    return JSON.stringify(value);
-}
-const KEY_PREFIX = 'joyent-live-proto-';
-/** `joyent-live-proto-<salt>-` : what every key of this salt starts with. */
-function restorePrefix(salt) {
-    return `${KEY_PREFIX}${salt}-`;
-}
-function cacheKey(inputs) {
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(inputs)).digest('hex');
-    return `${restorePrefix(inputs.salt)}${hash.slice(0, 40)}`;
-}
-/** A cache-version usable inside a key (keys are also file names of the local backend). */
-function checkSalt(salt, name = 'cache-version') {
-    if (!/^[A-Za-z0-9._]{1,64}$/.test(salt)) {
-        throw new errors/* UserError */.yo(`${name} may hold only letters, digits, "." and "_" (1 to 64 of them), not ${JSON.stringify(salt)}`);
-    }
-    return salt;
-}
-const key_short = (rev) => rev.slice(0, 12);
-function projectChange(name, before, after) {
-    const out = [];
-    if (before.head !== after.head) {
-        out.push(`${name} HEAD changed (${key_short(before.head)} → ${key_short(after.head)})`);
-    }
-    if (before.dirty !== after.dirty) {
-        out.push(`${name} working tree ${after.dirty ? 'has uncommitted changes now' : 'is clean now'}`);
-    }
-    else if (before.changes !== after.changes) {
-        out.push(`${name} uncommitted changes changed`);
-    }
-    return out;
-}
-/** Which inputs differ, in words ("src changed", "illumos HEAD changed (abc → def)", ...). */
-function describeChanges(before, after) {
-    const out = [];
-    if (before.format !== after.format)
-        out.push('cache entry format changed');
-    if (before.tool !== after.tool)
-        out.push(`joyent-live version changed (${before.tool} → ${after.tool})`);
-    if (before.salt !== after.salt)
-        out.push(`cache-version changed (${before.salt} → ${after.salt})`);
-    out.push(...projectChange('illumos', before.illumos, after.illumos));
-    out.push(...projectChange('illumos-extra', before['illumos-extra'], after['illumos-extra']));
-    if (before['illumos.sh'] !== after['illumos.sh'])
-        out.push('illumos.sh changed');
-    const specs = [...new Set([...Object.keys(before.compilers), ...Object.keys(after.compilers)])];
-    for (const spec of specs.sort(path/* compareBytes */.Xo)) {
-        const was = before.compilers[spec];
-        const now = after.compilers[spec];
-        if (was === now)
-            continue;
-        const name = spec.split(',')[0];
-        if (was === undefined)
-            out.push(`compiler ${name} added (${now})`);
-        else if (now === undefined)
-            out.push(`compiler ${name} removed`);
-        else
-            out.push(`compiler ${name} changed (${was} → ${now})`);
-    }
-    if (before.src !== after.src)
-        out.push('src changed');
-    return out;
-}
-//# sourceMappingURL=key.js.map
-;// CONCATENATED MODULE: ./build/src/formats/cache-inputs.js
-/**
- * The cache entry's inputs file (docs/output-layout.md): the cache key's
- * inputs as pretty-printed JSON with keys in byte order, kept beside the
- * proto and packed into every cache entry, so that a later miss can say
- * which input changed.
- */
-
-
-const KEY_INPUTS_FILE = 'cache-key-inputs.json';
-/** The file's text: keys in byte order at every level, two-space indent, final newline. */
-function formatKeyInputs(inputs) {
-    return JSON.stringify(JSON.parse(canonicalJson(inputs)), null, 2) + '\n';
-}
-/** Reads an inputs file; undefined when it is absent, unreadable or not ours. */
-async function readKeyInputsFile(file) {
-    const text = await (0,promises_.readFile)(file, 'utf8').catch(() => undefined);
-    return text === undefined ? undefined : parseKeyInputs(text);
-}
-/** Reads a KeyInputs document; undefined when it is not one (an older or foreign file). */
-function parseKeyInputs(text) {
-    try {
-        const value = JSON.parse(text);
-        if (value &&
-            value.format === 1 &&
-            typeof value.tool === 'string' &&
-            typeof value.salt === 'string' &&
-            typeof value.src === 'string' &&
-            typeof value['illumos.sh'] === 'string' &&
-            typeof value.illumos?.head === 'string' &&
-            typeof value['illumos-extra']?.head === 'string' &&
-            value.compilers &&
-            typeof value.compilers === 'object') {
-            return value;
-        }
-    }
-    catch {
-        // not JSON
-    }
-    return undefined;
-}
-//# sourceMappingURL=cache-inputs.js.map
-;// CONCATENATED MODULE: ./build/src/util/atomic.js
-
-
-
-
-
-/** The temporary name a finished output is written under before its rename. */
-function atomic_partialName(finalPath) {
-    return (0,external_node_path_.join)((0,external_node_path_.dirname)(finalPath), `.${(0,external_node_path_.basename)(finalPath)}.partial`);
-}
-/**
- * Writes `data` to `path` under partialName(path), created exclusively
- * (`wx`) with exactly `mode`, then renamed into place. A leftover of a
- * killed run at that name is removed first, never written through (a
- * symlink planted there points nowhere we write); one planted after that
- * fails the write.
- */
-async function replaceFile(path, data, mode = 0o644) {
-    const tmp = atomic_partialName(path);
-    await (0,promises_.rm)(tmp, { force: true });
-    try {
-        await (0,promises_.writeFile)(tmp, data, { flag: 'wx', mode });
-        await (0,promises_.chmod)(tmp, mode); // exactly, whatever the umask
-        await (0,promises_.rename)(tmp, path);
-    }
-    catch (err) {
-        await (0,promises_.rm)(tmp, { force: true }).catch(() => undefined);
-        throw err;
-    }
-}
-/**
- * A text file written line by line under a temporary name and renamed into
- * place by `commit()`; `abort()` removes it. Readers never see a half file.
- * The temporary file is created exclusively (`wx`: never through an
- * existing name or symlink); `tmp` puts it in a private directory of the
- * caller's (build-live's log work directory), else it is `partialName(path)`.
- */
-class atomic_AtomicLineWriter {
-    path;
-    stream;
-    tmp;
-    failure;
-    constructor(path, options = {}) {
-        this.path = path;
-        this.tmp = options.tmp ?? atomic_partialName(path);
-        this.stream = createWriteStream(this.tmp, { mode: 0o644, flags: 'wx' });
-        // A full disk or a size limit names the file.
-        this.stream.on('error', (err) => (this.failure = this.named(err)));
-    }
-    named(err) {
-        if (isIoCondition(err))
-            return ioError(err, 'write', this.path);
-        return err instanceof Error ? err : new Error(String(err));
-    }
-    /** Writes one line; waits when the stream's buffer is full. */
-    async line(text) {
-        if (this.failure)
-            throw this.failure;
-        if (!this.stream.write(text + '\n')) {
-            await once(this.stream, 'drain').catch((err) => {
-                throw this.named(err);
-            });
-        }
-    }
-    async close() {
-        if (!this.stream.closed) {
-            this.stream.end();
-            await once(this.stream, 'close').catch(() => undefined);
-        }
-        if (this.failure)
-            throw this.failure;
-    }
-    /** Ends the file under its temporary name (`tmp`); the caller renames it. */
-    async finish() {
-        await this.close();
-    }
-    async commit() {
-        await this.close();
-        await rename(this.tmp, this.path);
-    }
-    async abort() {
-        await this.close().catch(() => undefined);
-        await rm(this.tmp, { force: true });
-    }
-}
-//# sourceMappingURL=atomic.js.map
-;// CONCATENATED MODULE: ./build/src/util/format.js
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   XU: () => (/* binding */ printableText),
+/* harmony export */   g$: () => (/* binding */ printable),
+/* harmony export */   oy: () => (/* binding */ printableLine),
+/* harmony export */   p6: () => (/* binding */ humanBytes)
+/* harmony export */ });
+/* unused harmony exports ownString, parseSize, parseDuration, formatDuration, firstUnprintable, escapeCharacter, printableLines */
 /** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
 function humanBytes(bytes) {
     if (bytes < 0)
@@ -97122,1698 +100513,55 @@ function formatDuration(ms) {
     }
     return `${ms / 1000}s`;
 }
+/**
+ * Characters that never reach a printed line raw (docs/verify.md, "Text from
+ * the inputs"): C0 controls (CR and LF split a runner's log into lines that it
+ * reads as workflow commands), DEL, C1 controls, the line and paragraph
+ * separators, and the invisible format characters that reorder or hide text
+ * (bidi embeddings, overrides and isolates, marks, zero-width characters,
+ * the byte-order mark).
+ */
+const UNPRINTABLE_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb]';
+const UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS, 'g');
+const HAS_UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS);
+/** The first character of `text` that printable() escapes, if any. */
+function firstUnprintable(text) {
+    return HAS_UNPRINTABLE.exec(text)?.[0];
+}
+const NAMED_ESCAPES = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+/** One character as printable() shows it: `\r`, `\x1b`, `\u202e`. */
+function escapeCharacter(ch) {
+    const named = NAMED_ESCAPES[ch];
+    if (named)
+        return named;
+    const code = ch.charCodeAt(0);
+    return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+/** `text` with every control and invisible format character shown escaped. */
+function printable(text) {
+    return text.replace(UNPRINTABLE, escapeCharacter);
+}
+/**
+ * One line as we print it: printable(), and never starting with `::` (what
+ * a runner reads as a workflow command, after leading blanks): its first
+ * colon is shown escaped.
+ */
+function printableLine(line) {
+    return printable(line).replace(/^(\s*):(?=:)/, '$1\\x3a');
+}
+/** Text of several lines (split on LF; a final LF kept), each made a printableLine(). */
+function printableText(text) {
+    const end = text.endsWith('\n') ? '\n' : '';
+    const body = end ? text.slice(0, -1) : text;
+    return body.split('\n').map(printableLine).join('\n') + end;
+}
+/** Lines as one text: each made a printableLine() (an LF inside one is shown escaped). */
+function printableLines(lines) {
+    return lines.map(printableLine).join('\n');
+}
 //# sourceMappingURL=format.js.map
-;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
-/**
- * Checks a tar (or tar.gz) before anything is unpacked from it: every
- * member must land inside the directory it is unpacked into. Used for
- * platform tgzs (verify-manifest), man page tarballs and proto cache
- * entries, which all come from elsewhere and must not be trusted.
- */
-
-
-
-
-
-
-
-
-/** How much of a member declaredSize sees: a UFS superblock or an ISO 9660 volume descriptor. */
-const HEAD_BYTES = 36 << 10;
-/** Reads of the archive stay this small, so memory stays bounded whatever the ratio. */
-const READ_SIZE = 64 << 10;
-/**
- * Feeds `file` (gunzipped when it is gzip) into a tar parser chunk by
- * chunk, waiting for the parser between chunks: at most a read's worth of
- * decompressed data is in memory at once. `onBytes` sees every
- * decompressed byte count and may throw to stop.
- */
-async function feedTar(file, parser, gzip, onBytes) {
-    const input = (0,external_node_fs_.createReadStream)(file, { highWaterMark: READ_SIZE });
-    const stream = gzip ? input.pipe((0,external_node_zlib_.createGunzip)({ chunkSize: READ_SIZE })) : input;
-    input.on('error', (err) => stream.destroy(err));
-    let failure;
-    parser.on('error', (err) => (failure ??= err));
-    const closed = (0,external_node_events_.once)(parser, 'close').catch(() => undefined);
-    // After the end-of-archive blocks the parser only buffers (and re-copies)
-    // what comes: nothing after them is read.
-    let eof = false;
-    parser.on('eof', () => (eof = true));
-    let total = 0;
-    try {
-        for await (const chunk of stream) {
-            total += chunk.length;
-            onBytes(total);
-            if (failure || eof)
-                break;
-            if (!parser.write(chunk))
-                await (0,external_node_events_.once)(parser, 'drain');
-        }
-    }
-    finally {
-        input.destroy();
-        if (stream !== input)
-            stream.destroy();
-    }
-    if (failure)
-        throw failure;
-    parser.end();
-    await closed;
-    // Read again: the parser may have failed while it ended.
-    const failed = failure;
-    if (failed)
-        throw failed;
-}
-async function isGzip(file) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-        return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-    }
-    finally {
-        await handle.close();
-    }
-}
-const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
-const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-/** A member found unsafe, or an archive over its size limit. */
-class Refused extends Error {
-}
-/**
- * Throws a UserError naming the first member that would land outside (or
- * is of a refused type), an archive over its size limit, or an unreadable
- * archive. Streams the archive once with bounded memory.
- */
-async function checkTarMembers(file, options) {
-    const gzip = await isGzip(file).catch((err) => {
-        throw new errors/* UserError */.yo(`cannot read ${file}: ${(0,errors/* describeError */.Uc)(err)}`);
-    });
-    if (options.gzip && !gzip) {
-        throw new errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
-    }
-    const symlinks = new Set();
-    const members = new Set();
-    let bad;
-    let declared = 0;
-    const underSymlink = (path) => {
-        const parts = path.split('/');
-        for (let i = 1; i < parts.length; i++) {
-            if (symlinks.has(parts.slice(0, i).join('/')))
-                return true;
-        }
-        return false;
-    };
-    const limit = options.maxBytes;
-    const over = (bytes) => new Refused(`${file} unpacks to more than ${limit.bytes} bytes (${humanBytes(limit.bytes)}, ` +
-        `${bytes} seen); refusing to unpack it (${limit.option} raises the limit)`);
-    const onReadEntry = (entry) => {
-        entry.resume();
-        if (bad !== undefined)
-            return;
-        const path = trimSlashes(entry.path);
-        const link = entry.linkpath;
-        declared += entry.size ?? 0;
-        if (limit && declared > limit.bytes)
-            throw over(declared);
-        const member = entry.path;
-        if (escapes(member) || underSymlink(path))
-            bad = { member };
-        else if (options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory') {
-            bad = { member, type: entry.type };
-        }
-        else if (entry.type === 'Link' &&
-            link &&
-            (escapes(link) || !members.has(trimSlashes(link)))) {
-            // A hard link names an earlier member, from the top of the archive.
-            bad = escapes(link) ? { member } : { member, link };
-        }
-        else if (entry.type === 'SymbolicLink') {
-            if (!options.allowOutwardSymlinks && link && ((0,external_node_path_.isAbsolute)(link) || link.includes('..')))
-                bad = { member };
-            symlinks.add(path);
-        }
-        members.add(path);
-        const declare = options.declaredSize?.(path);
-        if (declare && entry.type === 'File') {
-            const head = [];
-            let got = 0;
-            let checked = false;
-            const check = () => {
-                if (checked)
-                    return;
-                checked = true;
-                const size = declare(Buffer.concat(head));
-                // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
-                if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
-                    bad ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
-                }
-            };
-            entry.on('data', (chunk) => {
-                if (got >= HEAD_BYTES)
-                    return;
-                head.push(chunk);
-                got += chunk.length;
-                if (got >= HEAD_BYTES)
-                    check();
-            });
-            entry.on('end', check);
-        }
-    };
-    const parser = new rt({ strict: true, onReadEntry });
-    try {
-        await feedTar(file, parser, gzip, (bytes) => {
-            // Headers and padding come on top of the members: allow a block per member and the end blocks.
-            if (limit && bytes > limit.bytes + 512 * (members.size + 1) + 10240)
-                throw over(bytes);
-        });
-    }
-    catch (err) {
-        if (err instanceof Refused)
-            throw new errors/* UserError */.yo(err.message);
-        throw new errors/* UserError */.yo(`${file} is not a readable ${gzip ? 'tar.gz' : 'tar'}: ${(0,errors/* describeError */.Uc)(err)}`);
-    }
-    if (bad?.declared !== undefined) {
-        throw new errors/* UserError */.yo(`${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
-            `${bad.declared} its own header declares; refusing to unpack it`);
-    }
-    if (bad?.type) {
-        throw new errors/* UserError */.yo(`${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
-            'and directories; refusing to unpack it');
-    }
-    if (bad?.link) {
-        throw new errors/* UserError */.yo(`${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
-            'member of the archive; refusing to unpack it');
-    }
-    if (bad) {
-        throw new errors/* UserError */.yo(`${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`);
-    }
-}
-/**
- * Unpacks a tar (or tar.gz) that checkTarMembers passed into `cwd`, with
- * the same bounded memory (node-tar's own reader inflates a whole 16 MB
- * read at once).
- */
-async function extractTar(file, cwd) {
-    const gzip = await isGzip(file);
-    await feedTar(file, new Unpack({ cwd, strict: true, preservePaths: false }), gzip, () => undefined);
-}
-/**
- * The size a boot_archive declares for itself: a UFS superblock's
- * fs_size x fs_fsize, or an ISO 9660 primary volume descriptor's volume
- * space size x logical block size. Undefined when it is neither.
- */
-function declaredImageSize(head) {
-    const sb = 8192;
-    if (head.length >= sb + 1376 && head.readInt32LE(sb + 1372) === 0x011954) {
-        return head.readInt32LE(sb + 36) * head.readInt32LE(sb + 52);
-    }
-    const pvd = 0x8000;
-    if (head.length >= pvd + 132 && head.toString('latin1', pvd + 1, pvd + 6) === 'CD001') {
-        return head.readUInt32LE(pvd + 80) * head.readUInt16LE(pvd + 128);
-    }
-    return undefined;
-}
-//# sourceMappingURL=tar-safety.js.map
-;// CONCATENATED MODULE: ./build/src/cache/entry.js
-/**
- * A proto cache entry: one tar.gz made by us holding the proto area (under
- * its directory name), the stage stamps and cache-key-inputs.json. Both
- * backends store and return this same file, so it is checked the same way
- * before anything is trusted: every member must stay inside the proto or
- * be one of the state files (the shared tar checker, then a list of
- * allowed names), the gzip CRC and length and the tar structure must hold
- * (a corrupt or truncated entry fails to unpack), and it is unpacked into
- * a temporary directory and renamed into place only when complete.
- *
- * Why gzip here rather than a plain tar handed to @actions/cache (which
- * compresses itself): the local backend stores the same file, and gzip's
- * CRC-32 and length trailer is what detects a corrupt or truncated entry
- * on either backend; src/archive/gzip.ts compresses on every core.
- */
-
-
-
-
-
-
-
-
-
-
-/** An entry that must not be used: corrupt, truncated, escaping, or not ours. */
-class EntryRejected extends Error {
-}
-/**
- * Writes the entry for `proto` and the `stateFiles` beside it (names in
- * dirname(proto)) to `out`, under a temporary name renamed when complete.
- */
-async function packEntry(proto, stateFiles, out) {
-    const cwd = (0,external_node_path_.dirname)(proto);
-    const tmp = atomic_partialName(out);
-    // Created exclusively: a leftover of a killed run is removed, never written through.
-    await (0,promises_.rm)(tmp, { force: true });
-    const output = (await (0,promises_.open)(tmp, 'wx', 0o644)).createWriteStream();
-    try {
-        // Owners are not kept (a proto is built by the build user); mtimes are,
-        // so that make sees restored files as they were.
-        const tar = Qn({ cwd, portable: true }, [(0,external_node_path_.basename)(proto), ...stateFiles]);
-        await parallelGzip(tar, output);
-        output.end();
-        await (0,external_node_stream_promises_namespaceObject.finished)(output);
-        await (0,promises_.rename)(tmp, out);
-    }
-    catch (err) {
-        output.destroy();
-        await (0,promises_.rm)(tmp, { force: true });
-        throw err;
-    }
-}
-const trim = (p) => p.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-/**
- * Checks and unpacks an entry into a new temporary directory in `parent`
- * (the proto's parent, so that installing it is a rename). Throws
- * EntryRejected, leaving nothing behind, when it must not be used.
- */
-async function unpackEntry(file, parent, stampFiles) {
-    try {
-        await checkTarMembers(file, {
-            into: 'the proto area',
-            gzip: { expected: 'a build-world cache entry (tar.gz)' },
-            allowOutwardSymlinks: true,
-        });
-    }
-    catch (err) {
-        throw new EntryRejected(err instanceof Error ? err.message : String(err));
-    }
-    const allowed = new Set([...stampFiles, KEY_INPUTS_FILE]);
-    let protoName;
-    let bad;
-    const inside = (path) => {
-        const top = path.split('/')[0];
-        if (path === top && allowed.has(top))
-            return true;
-        protoName ??= top;
-        return top === protoName && !allowed.has(top);
-    };
-    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(parent, '.build-world-restore-'));
-    try {
-        await So({
-            file,
-            cwd: dir,
-            strict: true,
-            preserveOwner: false,
-            filter: (path, entry) => {
-                const p = trim(path);
-                const link = 'linkpath' in entry && entry.type === 'Link' ? entry.linkpath : undefined;
-                if (!inside(p) || (link !== undefined && !inside(trim(link)))) {
-                    bad ??= path;
-                    return false;
-                }
-                return true;
-            },
-        });
-    }
-    catch (err) {
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
-        throw new EntryRejected(`${file} does not unpack (corrupt or truncated): ${(0,errors/* describeError */.Uc)(err)}`);
-    }
-    const fail = async (why) => {
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
-        throw new EntryRejected(why);
-    };
-    if (bad !== undefined) {
-        return fail(`${file}: member ${bad} is neither in the proto area nor a build-world state file; refusing it`);
-    }
-    if (protoName === undefined)
-        return fail(`${file} holds no proto area`);
-    const inputs = await readKeyInputsFile((0,external_node_path_.join)(dir, KEY_INPUTS_FILE));
-    if (!inputs)
-        return fail(`${file} has no readable ${KEY_INPUTS_FILE}`);
-    const names = await (0,promises_.readdir)(dir);
-    return {
-        dir,
-        protoName,
-        inputs,
-        stamps: stampFiles.filter((s) => names.includes(s)).sort(path/* compareBytes */.Xo),
-    };
-}
-/**
- * Moves an unpacked entry into place: the proto replaces `proto` (the old
- * one is moved aside first and removed after), the state files replace
- * those in the proto's parent (stamps the entry lacks are removed).
- */
-async function installEntry(entry, proto, stampFiles) {
-    const parent = (0,external_node_path_.dirname)(proto);
-    const aside = (0,external_node_path_.join)(entry.dir, '.previous-proto');
-    try {
-        await (0,promises_.rename)(proto, aside);
-    }
-    catch (err) {
-        if ((0,errors/* errnoCode */.UK)(err) !== 'ENOENT') {
-            throw new errors/* UserError */.yo(`cannot move the old proto ${proto} aside: ${(0,errors/* describeError */.Uc)(err)}`);
-        }
-    }
-    await (0,promises_.rename)((0,external_node_path_.join)(entry.dir, entry.protoName), proto);
-    for (const stamp of stampFiles) {
-        if (entry.stamps.includes(stamp))
-            await (0,promises_.rename)((0,external_node_path_.join)(entry.dir, stamp), (0,external_node_path_.join)(parent, stamp));
-        else
-            await (0,promises_.rm)((0,external_node_path_.join)(parent, stamp), { force: true });
-    }
-    await (0,promises_.rename)((0,external_node_path_.join)(entry.dir, KEY_INPUTS_FILE), (0,external_node_path_.join)(parent, KEY_INPUTS_FILE));
-    await (0,promises_.rm)(entry.dir, { recursive: true, force: true });
-}
-//# sourceMappingURL=entry.js.map
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
-var cleanup = __nccwpck_require__(5769);
-;// CONCATENATED MODULE: ./build/src/util/process.js
-/**
- * The one way the engine runs a command. `run()` resolves with what
- * happened (status, signal, the tail of each stream) and never rejects;
- * `runChecked()` throws a CommandFailed, which names the command, its status
- * and the end of what it printed, unless it exited 0. `start()` returns the
- * running command, to stop it (and, started as its own process group, all
- * it started) before it ends.
- *
- * Output is never buffered whole: each stream keeps at most its last
- * `capture` bytes; the rest goes as it comes to a writable (a stage log,
- * with back-pressure), to callbacks, or nowhere.
- */
-
-
-
-
-/** Bytes kept of each stream by default: its last 64 KiB. */
-const DEFAULT_CAPTURE = 64 * 1024;
-/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
-const STOP_GRACE_MS = 3000;
-/** The last `limit` bytes of a stream, kept in the chunks they came in. */
-class Tail {
-    limit;
-    chunks = [];
-    kept = 0;
-    dropped = false;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    add(chunk) {
-        if (this.limit <= 0) {
-            this.dropped ||= chunk.length > 0;
-            return;
-        }
-        this.chunks.push(chunk);
-        this.kept += chunk.length;
-        while (this.kept - this.chunks[0].length >= this.limit) {
-            this.kept -= this.chunks.shift().length;
-            this.dropped = true;
-        }
-    }
-    text() {
-        const all = Buffer.concat(this.chunks);
-        if (all.length <= this.limit)
-            return all.toString('utf8');
-        this.dropped = true;
-        return all.subarray(all.length - this.limit).toString('utf8');
-    }
-}
-/** Splits chunks into lines; a line cut between two chunks is joined first. */
-class Lines {
-    each;
-    partial = '';
-    decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    constructor(each) {
-        this.each = each;
-    }
-    add(chunk) {
-        const parts = (this.partial + this.decoder.write(chunk)).split('\n');
-        this.partial = parts.pop() ?? '';
-        for (const line of parts)
-            this.each(line);
-    }
-    end() {
-        this.partial += this.decoder.end();
-        if (this.partial)
-            this.each(this.partial);
-        this.partial = '';
-    }
-}
-const shown = (command, args) => [command, ...args].join(' ');
-/** Starts a command; see RunOptions. */
-function start(command, args, options = {}) {
-    const output = options.output ?? 'pipe';
-    const stdio = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
-    const limit = options.capture ?? DEFAULT_CAPTURE;
-    const tails = { stdout: new Tail(limit), stderr: new Tail(limit) };
-    const each = options.onLine;
-    const lines = each && {
-        stdout: new Lines((line) => each(line, 'stdout')),
-        stderr: new Lines((line) => each(line, 'stderr')),
-    };
-    const group = options.processGroup === true;
-    const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        stdio,
-        detached: group,
-    });
-    let exited = false;
-    const kill = (signal = 'SIGTERM') => {
-        if (child.pid === undefined)
-            return false;
-        if (!group)
-            return exited ? false : child.kill(signal);
-        try {
-            process.kill(-child.pid, signal);
-            return true;
-        }
-        catch (err) {
-            if ((0,errors/* errnoCode */.UK)(err) === 'ESRCH')
-                return false; // the group is gone
-            throw err;
-        }
-    };
-    const alive = () => {
-        if (child.pid === undefined)
-            return false;
-        if (!group)
-            return !exited;
-        try {
-            process.kill(-child.pid, 0);
-            return true;
-        }
-        catch (err) {
-            return (0,errors/* errnoCode */.UK)(err) === 'EPERM';
-        }
-    };
-    const stop = async (graceMs = STOP_GRACE_MS) => {
-        if (!kill('SIGTERM'))
-            return;
-        for (const until = Date.now() + graceMs; Date.now() < until;) {
-            if (!alive())
-                return;
-            await new Promise((done) => setTimeout(done, 50));
-        }
-        kill('SIGKILL');
-    };
-    // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
-    const undoStop = child.pid === undefined ? () => true : (0,cleanup/* stopOnInterrupt */.r0)(() => stop(1000));
-    const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
-    if (options.abort?.aborted)
-        queueMicrotask(onAbort);
-    else
-        options.abort?.addEventListener('abort', onAbort, { once: true });
-    const result = new Promise((resolve) => {
-        let startError;
-        const pump = (stream, name) => {
-            stream?.on('data', (chunk) => {
-                tails[name].add(chunk);
-                options.onOutput?.(chunk, name);
-                lines?.[name].add(chunk);
-                if (options.to && !options.to.write(chunk)) {
-                    child.stdout?.pause();
-                    child.stderr?.pause();
-                    options.to.once('drain', () => {
-                        child.stdout?.resume();
-                        child.stderr?.resume();
-                    });
-                }
-            });
-        };
-        pump(child.stdout, 'stdout');
-        pump(child.stderr, 'stderr');
-        if (child.stdin && options.input !== undefined) {
-            // A command that does not read all of its input closes the pipe early: not our error.
-            child.stdin.on('error', () => undefined);
-            child.stdin.end(options.input);
-        }
-        child.on('exit', () => (exited = true));
-        child.on('error', (err) => {
-            // Either it could not start ('close' may not follow), or a kill failed (it will).
-            startError = err;
-            if (child.pid === undefined)
-                finish(null, null);
-        });
-        child.on('close', (status, signal) => finish(status, signal));
-        let finished = false;
-        function finish(status, signal) {
-            if (finished)
-                return;
-            finished = true;
-            exited = true;
-            // A group may outlive its leader: whoever started it stops the rest (stop()).
-            if (!group)
-                undoStop();
-            options.abort?.removeEventListener('abort', onAbort);
-            lines?.stdout.end();
-            lines?.stderr.end();
-            const stdout = tails.stdout.text();
-            const stderr = tails.stderr.text();
-            resolve({
-                command: shown(command, args),
-                status,
-                signal,
-                stdout,
-                stderr,
-                truncated: tails.stdout.dropped || tails.stderr.dropped,
-                ...(startError && {
-                    error: (0,errors/* describeError */.Uc)(startError),
-                    errorCode: (0,errors/* errnoCode */.UK)(startError),
-                }),
-            });
-        }
-    });
-    return {
-        get pid() {
-            return child.pid;
-        },
-        result: group ? result.finally(() => !alive() && undoStop()) : result,
-        kill,
-        alive,
-        stop: (graceMs) => stop(graceMs).finally(undoStop),
-    };
-}
-/** Runs a command to its end; resolves with what happened, never rejects. */
-function process_run(command, args, options = {}) {
-    return start(command, args, options).result;
-}
-/** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
-function describeStatus(result) {
-    if (result.error && result.status === null && result.signal === null) {
-        return `could not be started: ${result.error}`;
-    }
-    if (result.signal)
-        return `killed by ${result.signal}`;
-    return `exit status ${result.status}`;
-}
-/** The last `count` non-empty lines a run printed, stderr last (where errors go). */
-function lastLines(result, count) {
-    return `${result.stdout}\n${result.stderr}`
-        .split('\n')
-        .map((l) => l.trimEnd())
-        .filter((l) => l.trim() !== '')
-        .slice(-count);
-}
-/** What to quote of a failed run: why it could not start, else its last line, else its status. */
-function process_lastLine(result) {
-    return result.error ?? lastLines(result, 1)[0]?.trim() ?? `exit code ${result.status}`;
-}
-/** A command that did not exit 0; its message names it, how it ended and its last words. */
-class CommandFailed extends errors/* UserError */.yo {
-    result;
-    constructor(result, message) {
-        const said = lastLines(result, 1)[0]?.trim();
-        super(message ??
-            `${result.command}: ${describeStatus(result)}${said && !result.error ? `: ${said}` : ''}`);
-        this.name = 'CommandFailed';
-        this.result = result;
-    }
-}
-/** Runs a command to its end; throws a CommandFailed unless it exited 0. */
-async function runChecked(command, args, options = {}) {
-    const result = await process_run(command, args, options);
-    if (result.status !== 0)
-        throw new CommandFailed(result);
-    return result;
-}
-//# sourceMappingURL=process.js.map
-;// CONCATENATED MODULE: ./build/src/cache/git-state.js
-/**
- * The state of a git checkout as the proto cache key counts it: its HEAD,
- * and when tracked files changed, a hash of those changes (real git).
- */
-
-
-
-/** HEAD and dirtiness of a git checkout. illumos.sh is not counted: it has its own input. */
-async function projectState(dir, label) {
-    let head = '';
-    try {
-        await runChecked('git', ['rev-parse', '--verify', 'HEAD'], {
-            cwd: dir,
-            onLine: (line, stream) => {
-                if (stream === 'stdout' && !head)
-                    head = line.trim();
-            },
-        });
-    }
-    catch (err) {
-        throw new errors/* UserError */.yo(`${label} (${dir}) is not a git checkout with a commit (${(0,errors/* describeError */.Uc)(err)}); ` +
-            'the proto cache key needs its revision');
-    }
-    const pathspec = ['--', '.', ':(exclude)illumos.sh'];
-    // Both outputs are streamed into the hash: a large diff is never held whole.
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let statusBytes = 0;
-    await runChecked('git', ['status', '--porcelain', '--untracked-files=no', ...pathspec], {
-        cwd: dir,
-        onOutput: (chunk, stream) => {
-            if (stream !== 'stdout')
-                return;
-            statusBytes += chunk.length;
-            hash.update(chunk);
-        },
-    });
-    if (statusBytes === 0)
-        return { head, dirty: false };
-    await runChecked('git', ['diff', '--binary', 'HEAD', ...pathspec], {
-        cwd: dir,
-        onOutput: (chunk, stream) => {
-            if (stream === 'stdout')
-                hash.update(chunk);
-        },
-    });
-    return { head, dirty: true, changes: hash.digest('hex') };
-}
-//# sourceMappingURL=git-state.js.map
-;// CONCATENATED MODULE: ./build/src/cache/tree-hash.js
-/**
- * The hash of a source tree (smartos-live's src/) for the proto cache key.
- */
-
-
-
-
-
-
-async function hashFile(path, hash) {
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path))
-        hash.update(chunk);
-}
-function hashEntry(hash, path, mode, kind, extra = '') {
-    hash.update(`${kind} ${mode} ${path}\0${extra}`);
-}
-/** Adds one path (relative to root) of any type; false when it is a directory to descend into. */
-async function hashPath(hash, root, path) {
-    const abs = (0,external_node_path_.join)(root, path);
-    const st = await (0,promises_.lstat)(abs);
-    const mode = (st.mode & 0o7777).toString(8);
-    if (st.isDirectory()) {
-        hashEntry(hash, path, mode, 'd');
-        return false;
-    }
-    if (st.isSymbolicLink())
-        hashEntry(hash, path, mode, 's', `${await (0,promises_.readlink)(abs)}\0`);
-    else if (st.isFile()) {
-        hashEntry(hash, path, mode, 'f', `${st.size}\0`);
-        await hashFile(abs, hash);
-    }
-    else
-        hashEntry(hash, path, mode, 'o');
-    return true;
-}
-/** The files git would not ignore under `root`, or undefined when it is not in a git work tree. */
-async function gitListing(root) {
-    const chunks = [];
-    const listed = await process_run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'], {
-        cwd: root,
-        onOutput: (chunk, stream) => {
-            if (stream === 'stdout')
-                chunks.push(chunk);
-        },
-    });
-    if (listed.status !== 0)
-        return undefined;
-    const paths = Buffer.concat(chunks).toString('utf8').split('\0').filter(Boolean);
-    return [...new Set(paths)].sort(path/* compareBytes */.Xo);
-}
-/**
- * sha256 of a tree, streamed: each entry in byte order of its path gives its
- * type, permission bits and path, then its symlink text or its size and
- * contents. `.git` is skipped at every level. When the tree is in a git
- * work tree (smartos-live's src/ is), the files git would not ignore are
- * hashed (tracked and untracked alike): what the build leaves in the tree
- * (objects, its .gitignore'd outputs) does not change the hash.
- */
-async function hashTree(root) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const inGit = await gitListing(root);
-    if (inGit) {
-        for (const path of inGit) {
-            // A tracked file deleted in the work tree is simply absent.
-            await hashPath(hash, root, path).catch(() => hashEntry(hash, path, '0', 'deleted'));
-        }
-        return `git:${hash.digest('hex')}`;
-    }
-    const walk = async (rel) => {
-        for (const name of (await (0,promises_.readdir)((0,external_node_path_.join)(root, rel))).sort(path/* compareBytes */.Xo)) {
-            if (name === '.git')
-                continue;
-            const path = rel ? `${rel}/${name}` : name;
-            if (!(await hashPath(hash, root, path)))
-                await walk(path);
-        }
-    };
-    await walk('');
-    return hash.digest('hex');
-}
-//# sourceMappingURL=tree-hash.js.map
-;// CONCATENATED MODULE: ./build/src/host/compilers.js
-/**
- * Compilers as illumos names them in illumos.sh (PRIMARY_CC, SHADOW_CCS):
- * `<name>,<path>,<style>`, e.g. `gcc10,/opt/gcc-10/bin/gcc,gnu`. Each one
- * must exist and answer `--version`; its first line is the version
- * reported (and, by build-world, part of the proto cache key).
- */
-
-
-
-
-/** Where each distribution's build compiler lives (gcc 10, what illumos builds with). */
-const DEFAULT_PRIMARY_COMPILER = {
-    SmartOS: 'gcc10,/opt/local/gcc10/bin/gcc,gnu',
-    OmniOS: 'gcc10,/opt/gcc-10/bin/gcc,gnu',
-    OpenIndiana: 'gcc10,/usr/gcc/10/bin/gcc,gnu',
-};
-const STYLES = (/* unused pure expression or super */ null && (['gnu', 'studio', 'smatch']));
-/** Parses `name,path,style`; `what` names the option in messages. */
-function parseCompilerSpec(spec, what) {
-    const parts = spec.split(',');
-    if (parts.length !== 3 || parts.some((p) => p.trim() === '')) {
-        throw new UserError(`${what}: ${JSON.stringify(spec)} is not name,path,style (e.g. gcc10,/opt/gcc-10/bin/gcc,gnu)`);
-    }
-    const [name, path, style] = parts.map((p) => p.trim());
-    if (!/^[A-Za-z0-9_.+-]+$/.test(name)) {
-        throw new UserError(`${what}: compiler name ${JSON.stringify(name)} must be a plain word`);
-    }
-    if (!isAbsolute(path))
-        throw new UserError(`${what}: compiler path ${path} must be absolute`);
-    if (!STYLES.includes(style)) {
-        throw new UserError(`${what}: style ${JSON.stringify(style)} is not one of ${STYLES.join(', ')}`);
-    }
-    return { name, path, style, spec: `${name},${path},${style}` };
-}
-/** The C++ driver beside a C compiler (illumos.sh's PRIMARY_CCC/SHADOW_CCCS): gcc -> g++. */
-function compilers_cxxSpec(c) {
-    const base = basename(c.path);
-    const cxx = base === 'gcc' ? 'g++' : base.replace(/gcc(?=[^/]*$)/, 'g++');
-    return `${c.name},${join(dirname(c.path), cxx)},${c.style}`;
-}
-async function checkCompiler(c, role, env = process.env) {
-    try {
-        await access(c.path, constants.X_OK);
-    }
-    catch (err) {
-        throw new UserError(`${role} compiler ${c.name}: ${c.path} ${describeError(err)}`);
-    }
-    const result = await run(c.path, ['--version'], { env });
-    const first = result.stdout.split('\n')[0]?.trim() ?? '';
-    if (result.status !== 0 || !first) {
-        throw new UserError(`${role} compiler ${c.name}: ${c.path} --version failed: ${lastLine(result)}`);
-    }
-    return { ...c, role, version: first };
-}
-/**
- * `<compiler> --version`'s first line for the proto cache key, or why there
- * is none (a missing compiler fails the build itself, not the key).
- */
-async function compilerVersion(path, env) {
-    let first;
-    const result = await process_run(path, ['--version'], {
-        env,
-        onLine: (line, stream) => {
-            if (stream === 'stdout')
-                first ??= line.trim();
-        },
-    });
-    if (result.error)
-        return `unavailable: ${result.error}`;
-    if (result.status !== 0) {
-        // Worded as before the runner: this text is part of the key.
-        const how = result.signal ? `was killed by ${result.signal}` : `exited ${result.status}`;
-        const said = result.stderr.trim().split('\n').pop();
-        return `unavailable: ${path} --version ${how}${said ? `: ${said}` : ''}`;
-    }
-    return first || '(no version output)';
-}
-//# sourceMappingURL=compilers.js.map
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
-;// CONCATENATED MODULE: ./build/src/host/illumos-sh.js
-/**
- * projects/illumos/illumos.sh: the environment file nightly(1) reads, in
- * the shape of illumos-gate's usr/src/tools/env/illumos.sh (`export
- * NAME="value"` lines). setup-host writes it (writeIllumosSh); build-world
- * reads it (readIllumosSh) and hashes it into the proto cache key
- * (hashIllumosSh).
- *
- * Written from the inputs alone, in a fixed order, with no date or host
- * name: the same inputs give the same bytes. Values are double-quoted with
- * `\`, `"`, `$` and `` ` `` escaped, so nothing in them is expanded by the
- * shell; the reader undoes that quoting, and also reads files written by
- * hand (single quotes, bare values, `$NAME` references).
- */
-
-
-
-
-
-
-
-
-
-/**
- * smartos-live's defaults without debug: -C (check cstyle), -i (incremental:
- * the proto also holds illumos-extra and src), -L (no lint), -m (no mail),
- * -M (no protocmp), -N (no package checks), -n (no bringover), -t (build
- * the tools first).
- */
-const DEFAULT_NIGHTLY_OPTIONS = '-CiLmMNnt';
-const DEFAULT_GATE = 'joyent-live';
-/** The CPU count nightly's make may use. */
-function defaultMaxJobs() {
-    return typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
-}
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** `"value"` safe for sh: no expansion, no word splitting. */
-function shellQuote(value) {
-    return `"${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"`;
-}
-/** The variables, in the order written. */
-function illumosShEntries(o) {
-    const entries = [
-        ['GATE', o.gate ?? DEFAULT_GATE],
-        ['CODEMGR_WS', o.illumos],
-        ['SRC', join(o.illumos, 'usr', 'src')],
-        ['ROOT', o.proto],
-        ['PARENT_ROOT', o.proto],
-        ['MULTI_PROTO', 'no'],
-        ['NIGHTLY_OPTIONS', o.nightlyOptions ?? DEFAULT_NIGHTLY_OPTIONS],
-        ['ATLOG', join(o.illumos, 'log')],
-        ['LOGFILE', join(o.illumos, 'log', 'nightly.log')],
-        ['MAX_JOBS', String(o.maxJobs ?? defaultMaxJobs())],
-        ['DMAKE_MAX_JOBS', String(o.maxJobs ?? defaultMaxJobs())],
-        ['__GNUC', ''],
-        ['PRIMARY_CC', o.primary.spec],
-        ['PRIMARY_CCC', cxxSpec(o.primary)],
-        ['SHADOW_CCS', o.shadows.map((c) => c.spec).join(' ')],
-        ['SHADOW_CCCS', o.shadows.map(cxxSpec).join(' ')],
-    ];
-    if (o.onClosedBins)
-        entries.push(['ON_CLOSED_BINS', o.onClosedBins]);
-    const seen = new Set(entries.map(([k]) => k));
-    for (const [name, value] of o.extra ?? []) {
-        if (!NAME.test(name))
-            throw new UserError(`illumos.sh: ${JSON.stringify(name)} is not a variable name`);
-        if (seen.has(name)) {
-            throw new UserError(`illumos.sh: ${name} is set by its own option; do not set it again as an extra variable`);
-        }
-        seen.add(name);
-        entries.push([name, value]);
-    }
-    for (const [name, value] of entries) {
-        if (/[\n\r\0]/.test(value)) {
-            throw new UserError(`illumos.sh: the value of ${name} holds a line break or NUL; it must be one line`);
-        }
-    }
-    return entries;
-}
-/** Writes <illumos>/illumos.sh atomically; returns its path. */
-async function writeIllumosSh(o) {
-    const entries = illumosShEntries(o);
-    const path = join(o.illumos, 'illumos.sh');
-    let writer;
-    try {
-        // A leftover of a killed run: removed (never written through) first.
-        await rm(partialName(path), { force: true });
-        writer = new AtomicLineWriter(path);
-        await writer.line('# illumos.sh: the nightly(1) environment of this workspace.');
-        await writer.line('# Written by joyent-live setup-host from its inputs; a rerun replaces it,');
-        await writer.line('# so change the inputs rather than this file.');
-        for (const [name, value] of entries)
-            await writer.line(`export ${name}=${shellQuote(value)}`);
-        await writer.commit();
-    }
-    catch (err) {
-        await writer?.abort();
-        throw new UserError(`cannot write ${path}: ${describeError(err)}`);
-    }
-    return path;
-}
-const ASSIGN = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
-const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
-/** `$NAME` and `${NAME}` from earlier assignments; unknown names are left as written. */
-function expand(text, vars) {
-    return text.replace(REFERENCE, (m, a, b) => vars.get((a ?? b)) ?? m);
-}
-/**
- * The inside of a "double-quoted" value: `\` before `"`, `\`, `$` or `` ` ``
- * makes that character literal (as shellQuote writes it); other `$NAME`s
- * are expanded. Undefined when the closing quote is missing.
- */
-function doubleQuoted(text, vars) {
-    const m = /^"((?:[^"\\]|\\.)*)"/.exec(text);
-    if (!m)
-        return undefined;
-    return m[1]
-        .split(/(\\["\\$`])/)
-        .map((part, i) => (i % 2 ? part.slice(1) : expand(part, vars)))
-        .join('');
-}
-/** The value part of an assignment: "double", 'single' or bare, up to a `#` comment. */
-function unquote(raw, where, vars) {
-    const text = raw.trim();
-    if (text.startsWith('"')) {
-        const value = doubleQuoted(text, vars);
-        if (value === undefined)
-            throw new errors/* UserError */.yo(`${where}: unterminated "..." value`);
-        return value;
-    }
-    if (text.startsWith("'")) {
-        const end = text.indexOf("'", 1);
-        if (end < 0)
-            throw new errors/* UserError */.yo(`${where}: unterminated '...' value`);
-        return text.slice(1, end);
-    }
-    return expand(text.replace(/\s+#.*$/, '').replace(/;$/, ''), vars);
-}
-async function readIllumosSh(file) {
-    const vars = new Map();
-    const stream = (0,external_node_fs_.createReadStream)(file, { encoding: 'utf8' });
-    let lineNo = 0;
-    try {
-        for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input: stream, crlfDelay: Infinity })) {
-            lineNo++;
-            const m = ASSIGN.exec(line);
-            if (!m)
-                continue;
-            vars.set(m[1], unquote(m[2], `${file}:${lineNo}`, vars));
-        }
-    }
-    catch (err) {
-        if (err instanceof errors/* UserError */.yo)
-            throw err;
-        throw new errors/* UserError */.yo(`cannot read ${file}: ${(0,errors/* describeError */.Uc)(err)} (setup-illumos-host writes it)`);
-    }
-    return { file, vars };
-}
-/** PRIMARY_CC then each of SHADOW_CCS (space-separated), as illumos.sh names them. */
-function compilersOf(env) {
-    const specs = [
-        env.vars.get('PRIMARY_CC') ?? '',
-        ...(env.vars.get('SHADOW_CCS') ?? '').split(/\s+/),
-    ];
-    const out = [];
-    for (const spec of specs.map((s) => s.trim()).filter(Boolean)) {
-        const [name, path] = spec.split(',');
-        if (!name || !path) {
-            throw new errors/* UserError */.yo(`${env.file}: compiler "${spec}" is not in illumos' name,path,style form (gcc10,/opt/gcc-10/bin/gcc,gnu)`);
-        }
-        out.push({ spec, name, path });
-    }
-    return out;
-}
-/**
- * Variables of illumos.sh that say how many jobs make may run at once.
- * setup-illumos-host writes them from the runner's CPU count; they change
- * how fast the proto is built, never what is in it.
- */
-const JOB_COUNT_VARIABLES = ['MAX_JOBS', 'DMAKE_MAX_JOBS'];
-const JOB_COUNT_LINE = new RegExp(`^\\s*(?:export\\s+)?(?:${JOB_COUNT_VARIABLES.join('|')})=`);
-/**
- * sha256 of illumos.sh, streamed line by line, with the assignments of the
- * job counts (JOB_COUNT_VARIABLES) left out: two runners with different
- * CPU counts build the same proto, so they must share a cache entry (and
- * the illumos stage stamp, which records this same hash). Every other line,
- * comments included, is in the hash.
- */
-async function hashIllumosSh(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const input = (0,external_node_fs_.createReadStream)(path, { encoding: 'utf8' });
-    for await (const line of (0,external_node_readline_namespaceObject.createInterface)({ input, crlfDelay: Infinity })) {
-        if (!JOB_COUNT_LINE.test(line))
-            hash.update(`${line}\n`);
-    }
-    return hash.digest('hex');
-}
-//# sourceMappingURL=illumos-sh.js.map
-;// CONCATENATED MODULE: ./build/src/host/uname.js
-/**
- * Which kernel this host runs, as `uname -s` on PATH says it (so tests can
- * put a stand-in first on PATH). Never core.platform.getDetails(): it
- * throws on illumos.
- */
-
-
-
-/** `uname -s` (`SunOS` on illumos, `Linux`, `Darwin`); os.type() where there is no uname. */
-async function unameS(env = process.env) {
-    const result = await process_run('uname', ['-s'], { env });
-    const name = result.stdout.trim();
-    return result.status === 0 && name ? name : (0,external_node_os_.type)();
-}
-/** True on illumos (and Solaris): what the illumos build steps need. */
-function isIllumos(uname) {
-    return uname === 'SunOS';
-}
-/** Fails at once, naming the kernel found, unless this is an illumos host (README.md, setup-host). */
-async function requireIllumos(what, env) {
-    const uname = await unameS(env);
-    if (!isIllumos(uname)) {
-        throw new errors/* UserError */.yo(`${what} needs an illumos host (uname -s: ${uname}); nothing was done`);
-    }
-    return uname;
-}
-//# sourceMappingURL=uname.js.map
-;// CONCATENATED MODULE: ./build/src/util/buildstamp.js
-
-const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-/** UTC `%Y%m%dT%H%M%SZ`, as smartos-live names its platforms. */
-function formatBuildstamp(epochSeconds) {
-    return new Date(epochSeconds * 1000)
-        .toISOString()
-        .replace(/[-:]/g, '')
-        .replace(/\.\d+Z$/, 'Z');
-}
-/** Seconds since the epoch of a BUILDSTAMP, or undefined when it is not one. */
-function parseBuildstamp(stamp) {
-    const m = STAMP.exec(stamp);
-    if (!m)
-        return undefined;
-    const [, y, mo, d, h, mi, s] = m.map(Number);
-    const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-    // Date.UTC rolls 20111332 over into 2012; a real stamp round-trips.
-    return formatBuildstamp(ms / 1000) === stamp ? ms / 1000 : undefined;
-}
-/**
- * BUILDSTAMP and output timestamps (docs/assembly.md): `--buildstamp` wins, then
- * SOURCE_DATE_EPOCH, then the current time. Timestamps come from
- * SOURCE_DATE_EPOCH when it is set, else from the BUILDSTAMP.
- */
-function resolveBuildTime(explicit, sourceDateEpoch, now = Date.now) {
-    let sde;
-    if (sourceDateEpoch !== undefined && sourceDateEpoch !== '') {
-        if (!/^\d+$/.test(sourceDateEpoch)) {
-            throw new errors/* UserError */.yo(`SOURCE_DATE_EPOCH must be a whole number of seconds, not "${sourceDateEpoch}"`);
-        }
-        sde = Number(sourceDateEpoch);
-    }
-    if (explicit !== undefined) {
-        const epoch = parseBuildstamp(explicit);
-        if (epoch === undefined) {
-            throw new errors/* UserError */.yo(`BUILDSTAMP "${explicit}" is not a UTC stamp like 20111209T201508Z (%Y%m%dT%H%M%SZ)`, { exitCode: 2 });
-        }
-        return { buildstamp: explicit, epoch: sde ?? epoch };
-    }
-    const epoch = sde ?? Math.floor(now() / 1000);
-    return { buildstamp: formatBuildstamp(epoch), epoch };
-}
-//# sourceMappingURL=buildstamp.js.map
-;// CONCATENATED MODULE: ./build/src/util/which.js
-
-
-/** The first executable called `name` on PATH, or undefined. */
-async function which(name, path = process.env.PATH ?? '') {
-    for (const dir of path.split(external_node_path_.delimiter)) {
-        if (!dir)
-            continue;
-        const candidate = (0,external_node_path_.join)(dir, name);
-        try {
-            await (0,promises_.access)(candidate, promises_.constants.X_OK);
-            return candidate;
-        }
-        catch {
-            // not here; keep looking
-        }
-    }
-    return undefined;
-}
-//# sourceMappingURL=which.js.map
-;// CONCATENATED MODULE: ./build/src/version.js
-/** This tool's version (kept equal to package.json's by a test). */
-const VERSION = '0.1.0';
-//# sourceMappingURL=version.js.map
-;// CONCATENATED MODULE: ./build/src/world/lock.js
-/**
- * One build at a time per workspace: a lock file holding the builder's pid,
- * created exclusively. A second build fails at once naming the lock and
- * its holder; a lock left by a process that is gone is taken over.
- */
-
-
-
-function alive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (err) {
-        // EPERM: it exists but belongs to someone else.
-        return (0,errors/* errnoCode */.UK)(err) === 'EPERM';
-    }
-}
-const WORKSPACE = { command: 'build-world', place: 'workspace' };
-async function lockWorkspace(path, onWarning, owner = WORKSPACE) {
-    const { command, place } = owner;
-    for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-            const handle = await (0,promises_.open)(path, 'wx', 0o644);
-            await handle.writeFile(`${process.pid}\n`);
-            await handle.close();
-            // An interrupt releases it too (src/util/cleanup.ts).
-            const undo = (0,cleanup/* onInterrupt */.nA)(() => (0,promises_.rm)(path, { force: true }));
-            return { path, release: () => (0,promises_.rm)(path, { force: true }).finally(undo) };
-        }
-        catch (err) {
-            if ((0,errors/* errnoCode */.UK)(err) !== 'EEXIST') {
-                throw new errors/* UserError */.yo(`cannot create the ${place} lock ${path}: ${(0,errors/* describeError */.Uc)(err)}`);
-            }
-        }
-        const text = await (0,promises_.readFile)(path, 'utf8').catch(() => '');
-        const pid = Number(text.trim());
-        // A lock with no pid yet may be one another build has just created and
-        // not written: only an old one is stale.
-        if (text === '') {
-            const made = await (0,promises_.stat)(path).then((s) => s.mtimeMs, () => 0);
-            if (made > Date.now() - 10_000) {
-                throw new errors/* UserError */.yo(`another ${command} is starting in this ${place}: ${path} was just created; try again`);
-            }
-        }
-        if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-            throw new errors/* UserError */.yo(`another ${command} (pid ${pid}) is using this ${place}: ${path} is locked; ` +
-                'wait for it to finish (remove the lock only if that process is not a build)');
-        }
-        onWarning(`taking over the stale ${place} lock ${path} (${pid > 0 ? `pid ${pid} is gone` : 'it names no pid'})`);
-        await (0,promises_.rm)(path, { force: true });
-    }
-    throw new errors/* UserError */.yo(`cannot take the ${place} lock ${path}: other builds keep taking it`);
-}
-//# sourceMappingURL=lock.js.map
-;// CONCATENATED MODULE: ./build/src/world/stages.js
-/**
- * The stages of the world build, in smartos-live's order (its Makefile's
- * 0-illumos-stamp, 0-extra-stamp, 0-livesrc-stamp rules): illumos with
- * nightly, illumos-extra and src with GNU make into DESTDIR=<proto>. Each
- * stage's output is streamed to log/<stage>.<BUILDSTAMP>.log; its stamp,
- * which records the inputs it was built from, is written only after it
- * succeeded.
- */
-
-
-
-
-
-
-
-
-
-const STAGES = ['illumos', 'illumos-extra', 'src'];
-/** Stamp file names, as smartos-live's Makefile names them. */
-const STAMP_FILES = {
-    illumos: '0-illumos-stamp',
-    'illumos-extra': '0-extra-stamp',
-    src: '0-livesrc-stamp',
-};
-/**
- * The inputs each stage is built from. A change to one reruns that stage
- * and every later one; the tool version and salt belong to the first.
- */
-function stageInputs(stage, inputs) {
-    switch (stage) {
-        case 'illumos':
-            return canonicalJson({
-                stage,
-                format: inputs.format,
-                tool: inputs.tool,
-                salt: inputs.salt,
-                illumos: inputs.illumos,
-                // The hash without MAX_JOBS/DMAKE_MAX_JOBS (hashIllumosSh): a job count is no input.
-                'illumos.sh': inputs['illumos.sh'],
-                compilers: inputs.compilers,
-            });
-        case 'illumos-extra':
-            return canonicalJson({
-                stage,
-                'illumos-extra': inputs['illumos-extra'],
-                compilers: inputs.compilers,
-            });
-        case 'src':
-            return canonicalJson({ stage, src: inputs.src });
-    }
-}
-/** True when the stamp exists and records exactly these inputs. */
-async function stampCurrent(stampPath, expected) {
-    const text = await (0,promises_.readFile)(stampPath, 'utf8').catch(() => undefined);
-    return text !== undefined && text.trimEnd() === expected;
-}
-async function writeStamp(stampPath, content) {
-    await replaceFile(stampPath, content + '\n');
-}
-async function removeStamp(stampPath) {
-    await (0,promises_.rm)(stampPath, { force: true });
-}
-/** `gmake` when on PATH, else `make` if it is GNU make, else a clear error. */
-async function findGnuMake(env) {
-    const path = env.PATH ?? '';
-    const gmake = await which('gmake', path);
-    if (gmake)
-        return gmake;
-    const make = await which('make', path);
-    if (make) {
-        const version = await process_run(make, ['--version'], { env });
-        if (/GNU Make/.test(version.stdout))
-            return make;
-    }
-    throw new errors/* UserError */.yo('build-world needs GNU make: no gmake on PATH' +
-        (make ? `, and ${make} is not GNU make` : ' and no make either') +
-        ' (on illumos: pkg install developer/build/gnu-make, or pkgin install gmake)');
-}
-async function write(stream, chunk) {
-    if (!stream.write(chunk))
-        await (0,external_node_events_.once)(stream, 'drain');
-}
-/**
- * Runs the commands of one stage in turn, stdout and stderr streamed to
- * `logPath` (never held in memory), stopping at the first that fails.
- * Returns undefined on success, else what failed.
- */
-async function runStageCommands(commands, logPath, options) {
-    const log = (0,external_node_fs_.createWriteStream)(logPath, { mode: 0o644 });
-    let logError;
-    log.on('error', (err) => (logError = err));
-    try {
-        for (const c of commands) {
-            const line = `==== ${[c.command, ...c.args].join(' ')} (in ${c.cwd})\n`;
-            await write(log, line);
-            options.onOutput?.(Buffer.from(line));
-            const result = await process_run(c.command, c.args, {
-                cwd: c.cwd,
-                env: options.env,
-                to: log,
-                capture: 0,
-                onOutput: options.onOutput,
-            });
-            if (result.status !== 0) {
-                const status = describeStatus(result);
-                await write(log, `==== ${c.command} failed: ${status}\n`);
-                return { command: [c.command, ...c.args].join(' '), status };
-            }
-        }
-        return undefined;
-    }
-    finally {
-        log.end();
-        await (0,external_node_events_.once)(log, 'close').catch(() => undefined);
-        if (logError) {
-            // eslint-disable-next-line no-unsafe-finally
-            throw new errors/* UserError */.yo(`cannot write the stage log ${logPath}: ${(0,errors/* describeError */.Uc)(logError)}`);
-        }
-    }
-}
-/** The last `count` lines of a file, read from its end (a log may be huge). */
-async function tailLines(path, count) {
-    let handle;
-    try {
-        handle = await (0,promises_.open)(path, 'r');
-    }
-    catch {
-        return [];
-    }
-    try {
-        const { size } = await handle.stat();
-        const want = Math.min(size, 64 * 1024);
-        const { buffer, bytesRead } = await handle.read(Buffer.alloc(want), 0, want, size - want);
-        const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n');
-        if (lines.at(-1) === '')
-            lines.pop();
-        if (want < size)
-            lines.shift(); // a partial first line
-        return lines.slice(-count);
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Where real nightly leaves mail_msg: `$ATLOG/latest/mail_msg`, ATLOG being `$CODEMGR_WS/log`. */
-function mailMsgPath(codemgrWs) {
-    return (0,external_node_path_.join)(codemgrWs, 'log', 'latest', 'mail_msg');
-}
-//# sourceMappingURL=stages.js.map
-;// CONCATENATED MODULE: ./build/src/world/build-world.js
-/**
- * build-world (README.md, `joyent-live build-world`): illumos, illumos-extra and src into the proto
- * area, each stage guarded by a stamp that records its inputs, the proto
- * cached between jobs under a key made of every input. No @actions/*
- * here: the action and the CLI pass hooks and a cache backend.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** How many lines of a failed stage's log (and of nightly's mail_msg) are shown. */
-const TAIL_LINES = 40;
-async function exists(path) {
-    return (0,promises_.access)(path).then(() => true, () => false);
-}
-async function requireDir(path, what, hint) {
-    const st = await (0,promises_.stat)(path).catch(() => undefined);
-    if (!st?.isDirectory())
-        throw new errors/* UserError */.yo(`${what} ${path} is missing (${hint})`);
-}
-/**
- * nightly as built into usr/src/tools/scripts, or else (a fresh checkout,
- * tools not built yet) nightly.sh run by ksh93, as smartos-live's
- * tools/build_illumos runs its copy of nightly.sh.
- */
-async function nightlyCommand(planned, env) {
-    if (await exists(planned.command))
-        return planned;
-    const script = `${planned.command}.sh`;
-    if (!(await exists(script))) {
-        throw new errors/* UserError */.yo(`neither ${planned.command} nor ${script} exists: projects/illumos is not an illumos-gate checkout`);
-    }
-    const ksh = (await which('ksh93', env.PATH ?? '')) ?? (await which('ksh', env.PATH ?? ''));
-    if (!ksh) {
-        throw new errors/* UserError */.yo(`${planned.command} is not built yet and there is no ksh93 (or ksh) on PATH to run ${script}`);
-    }
-    return { ...planned, command: ksh, args: [script, ...planned.args] };
-}
-const stampPath = (ws, stage) => (0,external_node_path_.join)(ws.stateDir, STAMP_FILES[stage]);
-const STAMP_NAMES = STAGES.map((s) => STAMP_FILES[s]);
-/** Checks the workspace setup-illumos-host prepared and reads its illumos.sh. */
-async function readWorkspace(options, env) {
-    const workspace = (0,external_node_path_.resolve)(options.workspace);
-    const proto = (0,external_node_path_.resolve)(workspace, options.proto ?? 'proto');
-    const illumosDir = (0,external_node_path_.join)(workspace, 'projects', 'illumos');
-    const extraDir = (0,external_node_path_.join)(workspace, 'projects', 'illumos-extra');
-    const srcDir = (0,external_node_path_.join)(workspace, 'src');
-    const setupHint = 'setup-illumos-host prepares it';
-    await requireDir(workspace, 'the workspace', 'input/option workspace');
-    await requireDir(illumosDir, 'projects/illumos', setupHint);
-    await requireDir(extraDir, 'projects/illumos-extra', setupHint);
-    await requireDir(srcDir, 'src', 'the smartos-live sources of the workspace');
-    const illumosSh = (0,external_node_path_.join)(illumosDir, 'illumos.sh');
-    if (!(await exists(illumosSh))) {
-        throw new errors/* UserError */.yo(`${illumosSh} is missing (setup-illumos-host writes it)`);
-    }
-    const illumosVars = await readIllumosSh(illumosSh);
-    const root = illumosVars.vars.get('ROOT');
-    if (root !== undefined && (0,external_node_path_.resolve)(illumosDir, root) !== proto) {
-        throw new errors/* UserError */.yo(`${illumosSh}: ROOT is ${root} but the proto area is ${proto}: nightly would install ` +
-            'outside the proto that is cached (give proto the same path, or rerun setup-illumos-host)');
-    }
-    return {
-        workspace,
-        proto,
-        stateDir: (0,external_node_path_.dirname)(proto),
-        illumosDir,
-        extraDir,
-        srcDir,
-        logDir: (0,external_node_path_.join)(workspace, 'log'),
-        illumosSh,
-        illumosVars,
-        codemgrWs: (0,external_node_path_.resolve)(illumosDir, illumosVars.vars.get('CODEMGR_WS') ?? '.'),
-        nightly: (0,external_node_path_.join)(illumosDir, 'usr', 'src', 'tools', 'scripts', 'nightly'),
-        make: await findGnuMake(env),
-    };
-}
-/** Every input of the world build, the document the cache key is the hash of. */
-async function computeKeyInputs(ws, salt, env) {
-    const compilers = {};
-    for (const c of compilersOf(ws.illumosVars)) {
-        compilers[c.spec] = await compilerVersion(c.path, env);
-    }
-    return {
-        format: 1,
-        tool: VERSION,
-        salt,
-        illumos: await projectState(ws.illumosDir, 'projects/illumos'),
-        'illumos-extra': await projectState(ws.extraDir, 'projects/illumos-extra'),
-        src: await hashTree(ws.srcDir),
-        // Without MAX_JOBS and DMAKE_MAX_JOBS: runners with other CPU counts share entries.
-        'illumos.sh': await hashIllumosSh(ws.illumosSh),
-        compilers,
-    };
-}
-/** The inputs of the workspace's own last build, when every stage stamp still matches them. */
-async function readLocalBuild(ws, keyInputsFile, inputs) {
-    const local = await readKeyInputsFile(keyInputsFile);
-    let complete = local !== undefined;
-    for (const stage of STAGES) {
-        if (!(await stampCurrent(stampPath(ws, stage), stageInputs(stage, inputs))))
-            complete = false;
-    }
-    return { local, complete };
-}
-/**
- * Brings the proto to the closest build the cache or the workspace has: an
- * exact hit, an entry of the same salt (prefix) to rebuild from, or the
- * workspace's own last build. A lookup alone when the workspace already
- * holds this very build.
- */
-async function restoreCache(run, key, inputs, keyInputsFile) {
-    const { ws, backend, info, warn, options } = run;
-    const prefix = restorePrefix(inputs.salt);
-    const { local, complete } = await readLocalBuild(ws, keyInputsFile, inputs);
-    const restored = {
-        cacheHit: false,
-        base: local,
-        baseName: "the workspace's last build",
-    };
-    if (options.clean) {
-        info('clean: true: nothing is restored, every stage is rebuilt');
-        return restored;
-    }
-    if (backend.name === 'none')
-        return restored;
-    if (complete && local && canonicalJson(local) === canonicalJson(inputs)) {
-        // The workspace already holds this very build: look the key up, fetch nothing.
-        try {
-            restored.cacheHit = await backend.has(key);
-        }
-        catch (err) {
-            if (!(err instanceof cache_backend/* CacheBackendError */.PU))
-                throw err;
-            run.cacheError('lookup failed', err);
-        }
-        info(restored.cacheHit
-            ? `cache hit: ${key} (the workspace already holds this proto: nothing to restore)`
-            : `the workspace already holds the build of ${key}; the cache lacks it: saving it`);
-        return restored;
-    }
-    let found;
-    try {
-        found = await backend.restore(key, prefix);
-    }
-    catch (err) {
-        if (!(err instanceof cache_backend/* CacheBackendError */.PU))
-            throw err;
-        run.cacheError('restore failed', err);
-    }
-    if (!found) {
-        info(`cache miss: no entry for ${key} nor any with the prefix ${prefix}`);
-        return restored;
-    }
-    const exact = found.key === key;
-    if (!exact && local) {
-        info(`cache entry ${found.key} matches by prefix only; keeping the workspace's own build ` +
-            'and rebuilding from it what changed');
-        return restored;
-    }
-    try {
-        const entry = await unpackEntry(found.file, ws.stateDir, STAMP_NAMES);
-        await installEntry(entry, ws.proto, STAMP_NAMES);
-        restored.restoredKey = found.key;
-        if (exact) {
-            restored.cacheHit = true;
-            info(`cache hit: restored ${key} into ${ws.proto}`);
-        }
-        else {
-            restored.base = entry.inputs;
-            restored.baseName = `the restored entry ${found.key}`;
-            info(`cache miss for ${key}; restored ${found.key} (prefix ${prefix}) into ${ws.proto}`);
-        }
-    }
-    catch (err) {
-        if (!(err instanceof EntryRejected))
-            throw err;
-        const done = await backend.discard(found.key).catch((e) => (0,errors/* describeError */.Uc)(e));
-        warn(`proto cache entry ${found.key} is not usable, discarded (${done}); rebuilding: ${err.message}` +
-            (backend.name === 'github' ? ' (change cache-version to replace it)' : ''));
-    }
-    return restored;
-}
-/** What a stage runs, in smartos-live's way. */
-function stageCommands(ws, clean) {
-    const { make, proto } = ws;
-    return {
-        illumos: [
-            {
-                command: ws.nightly,
-                args: clean ? [ws.illumosSh] : ['-i', ws.illumosSh],
-                cwd: ws.illumosDir,
-            },
-        ],
-        'illumos-extra': [{ command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: ws.extraDir }],
-        src: [
-            { command: make, args: [`DESTDIR=${proto}`], cwd: ws.srcDir },
-            { command: make, args: [`DESTDIR=${proto}`, 'install'], cwd: ws.srcDir },
-        ],
-    };
-}
-/** The end of a failed stage's log (and of nightly's mail_msg), then the error. */
-async function stageFailed(run, stage, log, failed) {
-    const tail = await tailLines(log, TAIL_LINES);
-    run.info(`---- last ${tail.length} lines of ${log}`);
-    for (const line of tail)
-        run.info(line);
-    if (stage === 'illumos') {
-        const mail = mailMsgPath(run.ws.codemgrWs);
-        const lines = await tailLines(mail, TAIL_LINES);
-        if (lines.length) {
-            run.info(`---- nightly's mail_msg (${mail}), last ${lines.length} lines`);
-            for (const line of lines)
-                run.info(line);
-        }
-    }
-    throw new errors/* UserError */.yo(`build-world: stage ${stage} failed (${failed.command}: ${failed.status}); log: ${log}`);
-}
-/**
- * Runs the stages from the first whose stamp does not match its inputs
- * (every one with clean), each stamp removed before and written after.
- */
-async function runStages(run, inputs, restored, buildstamp) {
-    const { ws, options, info } = run;
-    let first = 0;
-    if (!options.clean) {
-        while (first < STAGES.length &&
-            (await stampCurrent(stampPath(ws, STAGES[first]), stageInputs(STAGES[first], inputs)))) {
-            first++;
-        }
-    }
-    for (let i = first; i < STAGES.length; i++)
-        await removeStamp(stampPath(ws, STAGES[i]));
-    await (0,promises_.mkdir)(ws.proto, { recursive: true });
-    const commands = stageCommands(ws, options.clean === true);
-    const stages = [];
-    for (const [i, stage] of STAGES.entries()) {
-        if (i < first) {
-            const status = restored.restoredKey ? 'from cache' : 'up to date';
-            stages.push({ stage, status });
-            info(`stage ${stage}: ${status} (its stamp matches its inputs)`);
-            continue;
-        }
-        if (stage === 'illumos') {
-            commands.illumos[0] = await nightlyCommand(commands.illumos[0], run.env);
-        }
-        const log = (0,external_node_path_.join)(ws.logDir, `${stage}.${buildstamp}.log`);
-        options.onStageStart?.(stage, log);
-        const started = performance.now();
-        const failed = await runStageCommands(commands[stage], log, {
-            env: run.env,
-            onOutput: options.onOutput,
-        });
-        options.onStageEnd?.(stage, !failed);
-        if (failed)
-            await stageFailed(run, stage, log, failed);
-        await writeStamp(stampPath(ws, stage), stageInputs(stage, inputs));
-        const seconds = (performance.now() - started) / 1000;
-        stages.push({ stage, status: 'built', log, seconds });
-        info(`stage ${stage}: built (log: ${log})`);
-    }
-    return stages;
-}
-/** cache-key-inputs.json beside the proto: what it was built from, for the next run. */
-async function recordKeyInputs(keyInputsFile, inputs) {
-    await replaceFile(keyInputsFile, formatKeyInputs(inputs));
-}
-/** Packs the proto, its stamps and its inputs into a cache entry under `key`. */
-async function saveCache(run, key) {
-    const { backend } = run;
-    if (backend.name === 'none')
-        return 'no cache';
-    try {
-        await packEntry(run.ws.proto, [...STAMP_NAMES, KEY_INPUTS_FILE], backend.stagingFile);
-        await backend.save(key);
-        run.info(`proto cache: saved ${key} (${backend.name})`);
-        return 'saved';
-    }
-    catch (err) {
-        if (!(err instanceof cache_backend/* CacheBackendError */.PU))
-            throw err;
-        run.cacheError('save failed', err);
-        return 'failed';
-    }
-}
-/**
- * readWorkspace -> computeKeyInputs -> restoreCache -> runStages ->
- * recordKeyInputs -> saveCache, under the workspace lock.
- */
-async function buildWorld(options) {
-    const info = options.onInfo ?? (() => undefined);
-    const warn = options.onWarning ?? info;
-    const env = options.env ?? process.env;
-    const salt = checkSalt(options.cacheVersion);
-    await requireIllumos('build-world', env);
-    const ws = await readWorkspace(options, env);
-    const { buildstamp } = resolveBuildTime(undefined, options.sourceDateEpoch);
-    await (0,promises_.mkdir)(ws.logDir, { recursive: true });
-    await (0,promises_.mkdir)(ws.stateDir, { recursive: true });
-    const lock = await lockWorkspace((0,external_node_path_.join)(ws.workspace, '.build-world.lock'), warn);
-    const stagingDir = (0,external_node_path_.join)(ws.workspace, '.build-world-cache');
-    try {
-        const inputs = await computeKeyInputs(ws, salt, env);
-        const key = cacheKey(inputs);
-        const keyInputsFile = (0,external_node_path_.join)(ws.stateDir, KEY_INPUTS_FILE);
-        info(`proto cache key: ${key}`);
-        await (0,promises_.mkdir)(stagingDir, { recursive: true });
-        const backend = options.cache((0,external_node_path_.join)(stagingDir, 'proto-entry.tgz'));
-        const cacheError = (what, err) => {
-            const message = `proto cache (${backend.name}): ${what}: ${err instanceof Error ? err.message : String(err)}`;
-            if (options.failOnCacheError)
-                throw new errors/* UserError */.yo(`${message} (fail-on-cache-error is true)`);
-            warn(`${message}; going on without it`);
-        };
-        const run = { options, env, info, warn, ws, backend, cacheError };
-        const restored = await restoreCache(run, key, inputs, keyInputsFile);
-        const { cacheHit, base, baseName } = restored;
-        const changes = base && !cacheHit ? describeChanges(base, inputs) : [];
-        if (!cacheHit && base) {
-            info(changes.length
-                ? `compared with ${baseName}: ${changes.join('; ')}`
-                : `compared with ${baseName}: no input changed`);
-        }
-        const result = (stages, saved) => ({
-            proto: ws.proto,
-            buildstamp,
-            cacheKey: key,
-            cacheHit,
-            restoredKey: restored.restoredKey,
-            changes,
-            stages,
-            saved,
-            keyInputsFile,
-        });
-        if (cacheHit) {
-            for (const stage of STAGES)
-                info(`stage ${stage}: skipped (cache hit)`);
-            return result(STAGES.map((stage) => ({ stage, status: 'from cache' })), 'not needed');
-        }
-        const stages = await runStages(run, inputs, restored, buildstamp);
-        await recordKeyInputs(keyInputsFile, inputs);
-        return result(stages, await saveCache(run, key));
-    }
-    finally {
-        await (0,promises_.rm)(stagingDir, { recursive: true, force: true });
-        await lock.release();
-    }
-}
-//# sourceMappingURL=build-world.js.map
 
 /***/ }),
 

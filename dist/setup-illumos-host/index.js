@@ -316,8 +316,8 @@ __webpack_unused_export__ = Dispatcher
 __webpack_unused_export__ = Client
 __webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
-__webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
+module.exports.g6 = Agent
+module.exports.kT = ProxyAgent
 __webpack_unused_export__ = EnvHttpProxyAgent
 __webpack_unused_export__ = RetryAgent
 __webpack_unused_export__ = RetryHandler
@@ -440,7 +440,7 @@ __webpack_unused_export__ = CloseEvent
 __webpack_unused_export__ = ErrorEvent
 __webpack_unused_export__ = MessageEvent
 
-__webpack_unused_export__ = makeDispatcher(api.request)
+module.exports.Em = makeDispatcher(api.request)
 __webpack_unused_export__ = makeDispatcher(api.stream)
 __webpack_unused_export__ = makeDispatcher(api.pipeline)
 __webpack_unused_export__ = makeDispatcher(api.connect)
@@ -28433,13 +28433,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
-/***/ 1421:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-
-/***/ }),
-
 /***/ 7540:
 /***/ ((module) => {
 
@@ -28538,13 +28531,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream"
 
 /***/ }),
 
-/***/ 6193:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-
-/***/ }),
-
 /***/ 1692:
 /***/ ((module) => {
 
@@ -28621,7 +28607,8 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  G: () => (/* binding */ getInputs)
+  G: () => (/* binding */ getInputs),
+  z: () => (/* binding */ runnerInput)
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
@@ -28655,33 +28642,107 @@ function inputNames(renamed = {}) {
  */
 
 
+/** The runner's inputs, as @actions/core reads them (trimmed). */
+const runnerInput = (name) => core/* getInput */.V4(name);
 /**
  * The raw text of `options`, each read from its input (`renamed` maps an
  * option to its input's name where they differ), with the names for messages.
  */
-function getInputs(options, renamed = {}) {
+function getInputs(options, renamed = {}, read = runnerInput) {
     const raw = {};
     for (const option of options)
-        raw[option] = core/* getInput */.V4(renamed[option] ?? option);
+        raw[option] = read(renamed[option] ?? option);
     return { raw, names: inputNames(renamed) };
 }
 //# sourceMappingURL=inputs.js.map
 
 /***/ }),
 
-/***/ 9697:
+/***/ 7355:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Sy: () => (/* binding */ writeSummary),
-/* harmony export */   aY: () => (/* binding */ code),
-/* harmony export */   jl: () => (/* binding */ findingFromText),
-/* harmony export */   z8: () => (/* binding */ report)
-/* harmony export */ });
-/* unused harmony exports MAX_ANNOTATIONS, MAX_JOB_ANNOTATIONS, workspacePath */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5009);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  aY: () => (/* reexport */ mdCode),
+  jl: () => (/* binding */ findingFromText),
+  z8: () => (/* binding */ report),
+  cv: () => (/* binding */ say),
+  Sy: () => (/* binding */ writeSummary)
+});
+
+// UNUSED EXPORTS: MAX_ANNOTATIONS, MAX_JOB_ANNOTATIONS, workspacePath
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
+var core = __nccwpck_require__(5009);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+// EXTERNAL MODULE: ./build/src/util/format.js
+var format = __nccwpck_require__(1899);
+;// CONCATENATED MODULE: ./build/src/util/markdown.js
+/**
+ * Text from the inputs (paths, link text, messages that quote them) in
+ * GitHub-flavoured markdown: the job summaries, the pull-request comment
+ * and the check run. All of it comes from pull requests, so none of it may
+ * become markup: no HTML (`<h1>`, `</details>`, a `<!--` that hides the rest
+ * of a comment), no link or image, no entity, no `@` mention, no autolink,
+ * no raw control or bidi character (docs/verify.md, "Text from the inputs").
+ * Every markdown writer of the project goes through mdCode() or mdText().
+ */
+
+/** The longest run of backticks in `text`. */
+function longestBacktickRun(text) {
+    let longest = 0;
+    for (const run of text.match(/`+/g) ?? [])
+        longest = Math.max(longest, run.length);
+    return longest;
+}
+/**
+ * `text` as an inline code span: fenced by one backtick more than its
+ * longest run (so no backtick inside closes it), padded with a space when
+ * it starts or ends with a backtick or a blank (CommonMark strips one of
+ * each). Inside a code span nothing is markup: not HTML, not an entity,
+ * not a mention. Control and bidi characters are shown escaped (a line end
+ * would end the span).
+ */
+function mdCode(text) {
+    const shown = (0,format/* printable */.g$)(text);
+    if (shown === '')
+        return '` `';
+    const fence = '`'.repeat(longestBacktickRun(shown) + 1);
+    const pad = /^[` ]|[` ]$/.test(shown) ? ' ' : '';
+    return `${fence}${pad}${shown}${pad}${fence}`;
+}
+/** mdCode() for a table cell: a `|`, even inside a code span, would split the cell. */
+function mdCell(text) {
+    return mdCode(text).replace(/\|/g, '\\|');
+}
+/** Markdown punctuation that starts markup inline: shown with a backslash. */
+const INLINE_MARKUP = /[\\`*_[\]()#|~!]/g;
+const HTML_SPECIAL = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+/**
+ * `text` as plain inline markdown: markup characters backslash-escaped, `&`
+ * `<` `>` as entities (so `<!--`, `</details>` and `&#x2F;` stay text), a
+ * zero-width space after each `@` (no mention, no team ping) and in `://`
+ * and `www.` (no autolink), a leading list or heading marker escaped, and
+ * control and bidi characters shown escaped.
+ */
+function mdText(text) {
+    return printable(text)
+        .replace(INLINE_MARKUP, '\\$&')
+        .replace(/[&<>]/g, (ch) => HTML_SPECIAL[ch])
+        .replace(/@/g, '@&#8203;')
+        .replace(/:\/\//g, ':&#8203;//')
+        .replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}&#8203;.`)
+        .replace(/^(\s*)([-+=])/, '$1\\$2')
+        .replace(/^(\s*\d+)\./, '$1\\.');
+}
+//# sourceMappingURL=markdown.js.map
+;// CONCATENATED MODULE: ./build/src/actions/common/report.js
 /**
  * What an action tells the people reading a run: annotations on the
  * manifest line at fault (capped: GitHub shows only a few per step), the
@@ -28691,6 +28752,19 @@ function getInputs(options, renamed = {}) {
 
 
 
+
+
+/**
+ * A plain log line (or lines) of an action. Everything an action prints
+ * that carries text from the inputs goes through here (or report()): the
+ * runner splits its log on CR and LF and runs any line that starts with
+ * `::` as a workflow command, so each line is printableLine()d
+ * (src/util/format.ts): control and bidi characters shown escaped, no `::`
+ * at a line start. Annotations are escaped by @actions/core and printable()d.
+ */
+function say(text) {
+    core/* info */.pq((0,format/* printableText */.XU)(text));
+}
 /** GitHub shows at most 10 error (and 10 warning) annotations per step. */
 const MAX_ANNOTATIONS = 10;
 /** ... and 50 of each level per job. */
@@ -28701,10 +28775,10 @@ const MAX_JOB_ANNOTATIONS = 50;
  */
 function workspacePath(path) {
     const workspace = process.env.GITHUB_WORKSPACE;
-    if (!workspace || !(0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(path))
+    if (!workspace || !(0,external_node_path_.isAbsolute)(path))
         return path;
-    const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.relative)(workspace, path);
-    return rel === '' || rel.startsWith('..') || (0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(rel) ? path : rel;
+    const rel = (0,external_node_path_.relative)(workspace, path);
+    return rel === '' || rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel) ? path : rel;
 }
 /** Annotations made so far in this step, by level (GitHub's cap is per level). */
 const annotated = { error: 0, warning: 0 };
@@ -28716,14 +28790,14 @@ const annotated = { error: 0, warning: 0 };
  */
 function ledgerPath() {
     const temp = process.env.RUNNER_TEMP;
-    return temp ? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(temp, 'joyent-live-annotations.txt') : undefined;
+    return temp ? (0,external_node_path_.join)(temp, 'joyent-live-annotations.txt') : undefined;
 }
 function readLedger() {
     const path = ledgerPath();
     if (!path)
         return [];
     try {
-        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path, 'utf8').split('\n').filter(Boolean);
+        return (0,external_node_fs_.readFileSync)(path, 'utf8').split('\n').filter(Boolean);
     }
     catch {
         return []; // no step of the suite has annotated yet
@@ -28737,7 +28811,7 @@ function readLedger() {
  * Says how many were not annotated. Report the findings that matter most first.
  */
 function report(findings, level) {
-    const annotate = level === 'error' ? _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .error */ .z3 : _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e;
+    const annotate = level === 'error' ? core/* error */.z3 : core/* warning */.$e;
     const stepCap = level === 'error' ? MAX_ANNOTATIONS - 1 : MAX_ANNOTATIONS;
     const ledger = readLedger();
     const lines = new Set(ledger.map((entry) => entry.slice(entry.indexOf(' ') + 1)));
@@ -28745,7 +28819,7 @@ function report(findings, level) {
     let skipped = 0;
     let already = 0;
     for (const f of findings) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(f.line);
+        core/* info */.pq((0,format/* printableLine */.oy)(f.line));
         const key = f.file && f.startLine ? `${workspacePath(f.file)}:${f.startLine}` : undefined;
         if (key && lines.has(key)) {
             already++;
@@ -28762,18 +28836,18 @@ function report(findings, level) {
             lines.add(key);
         const path = ledgerPath();
         if (path)
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(path, `${level} ${key ?? '-'}\n`);
-        annotate(f.message ?? f.line, {
-            ...(f.title ? { title: f.title } : {}),
+            (0,external_node_fs_.appendFileSync)(path, `${level} ${key ?? '-'}\n`);
+        annotate((0,format/* printable */.g$)(f.message ?? f.line), {
+            ...(f.title ? { title: (0,format/* printable */.g$)(f.title) } : {}),
             ...(f.file ? { file: workspacePath(f.file) } : {}),
             ...(f.file && f.startLine ? { startLine: f.startLine } : {}),
         });
     }
     if (skipped > 0) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step and ${MAX_JOB_ANNOTATIONS} per job${level === 'error' ? '; one is kept for the verdict' : ''}); all are listed above`);
+        core/* info */.pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step and ${MAX_JOB_ANNOTATIONS} per job${level === 'error' ? '; one is kept for the verdict' : ''}); all are listed above`);
     }
     if (already > 0) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`${already} ${level}s are on manifest lines an earlier annotation of this job already marks; all are listed above`);
+        core/* info */.pq(`${already} ${level}s are on manifest lines an earlier annotation of this job already marks; all are listed above`);
     }
 }
 /** `file:line: rest` (engine diagnostics and warnings) split for an annotation. */
@@ -28786,61 +28860,105 @@ function findingFromText(text) {
  * run, an old runner) it says so in the log instead of failing the step.
  */
 async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
+    const path = process.env.GITHUB_STEP_SUMMARY;
+    if (!path) {
+        core/* info */.pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
         return;
     }
-    await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw(markdown, true).write();
-    _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.emptyBuffer();
+    try {
+        await core/* summary */.z.addRaw(markdown, true).write();
+    }
+    catch (err) {
+        // A full disk under the runner's files is the run's error, named as one.
+        if ((0,errors/* isIoCondition */.gG)(err))
+            throw (0,errors/* ioError */.bD)(err, 'write the job summary', path);
+        throw err;
+    }
+    core/* summary */.z.emptyBuffer();
 }
-/** Markdown inline code that survives backticks in the text. */
-function code(text) {
-    const ticks = text.includes('`') ? '``' : '`';
-    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-    return `${ticks}${pad}${text}${pad}${ticks}`;
-}
+/** Markdown inline code for text from the inputs (src/util/markdown.ts). */
+
 //# sourceMappingURL=report.js.map
 
 /***/ }),
 
-/***/ 9962:
+/***/ 346:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
-/* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5009);
-/* harmony import */ var _util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5769);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
-/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9697);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  C: () => (/* binding */ runAction)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
+var core = __nccwpck_require__(5009);
+// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
+var cleanup = __nccwpck_require__(5769);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+;// CONCATENATED MODULE: ./build/src/util/failure.js
+/**
+ * The one error reporter of the CLI and of every action: what a thrown
+ * error is to the person reading the run (docs/exit-codes.md). A UserError
+ * is its message and details; an I/O condition (a full disk, a size limit,
+ * a read-only file system, EIO) met where no UserError named it is still
+ * an error of the run, never "a bug": the path when the error has one, the
+ * condition and its code; anything else is a bug in this project, reported
+ * as such, with its stack for whoever debugs.
+ */
+
+function describeFailure(err) {
+    if (err instanceof errors/* UserError */.yo) {
+        return { kind: 'error', message: err.message, details: err.details, exitCode: err.exitCode };
+    }
+    if ((0,errors/* isIoCondition */.gG)(err)) {
+        const path = err.path;
+        const where = typeof path === 'string' ? `${path}: ` : '';
+        const message = `${where}${(0,errors/* describeError */.Uc)(err)} (${(0,errors/* errnoCode */.UK)(err)})`;
+        return { kind: 'error', message, details: [], exitCode: 1 };
+    }
+    if (err instanceof Error)
+        return { kind: 'bug', message: err.message, stack: err.stack };
+    return { kind: 'bug', message: String(err), stack: undefined };
+}
+//# sourceMappingURL=failure.js.map
+// EXTERNAL MODULE: ./build/src/util/format.js
+var format = __nccwpck_require__(1899);
+// EXTERNAL MODULE: ./build/src/actions/common/report.js + 1 modules
+var report = __nccwpck_require__(7355);
+;// CONCATENATED MODULE: ./build/src/actions/common/run.js
 /**
  * The frame of every action entry: run the body, and turn what it throws
- * into `core.setFailed`. A UserError (something the user can fix) fails the
- * step with its message and details, never a stack trace; anything else is
- * a bug in this project, reported as such with the stack in the debug log.
+ * into `core.setFailed`, through the reporter the CLI uses too
+ * (src/util/failure.ts). A UserError (something the user can fix) or an
+ * I/O condition (a full disk: its path and ENOSPC) fails the step with its
+ * message and details, never a stack trace; anything else is a bug in this
+ * project, reported as such with the stack in the debug log.
  */
+
 
 
 
 
 async function runAction(name, body) {
     // INT/TERM (a cancelled job): our temporaries are removed, one error line, exit 130/143.
-    (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .exitOnSignals */ .Lx)((line) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3(`${name}: ${line}`));
+    (0,cleanup/* exitOnSignals */.Lx)((line) => core/* error */.z3(`${name}: ${line}`));
     try {
         await body();
     }
     catch (err) {
-        if ((0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .interruption */ .YW)())
-            return (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .untilInterruptHandled */ .OS)();
-        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo) {
-            (0,_report_js__WEBPACK_IMPORTED_MODULE_3__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_3__/* .findingFromText */ .jl), 'error');
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(err.message);
+        if ((0,cleanup/* interruption */.YW)())
+            return (0,cleanup/* untilInterruptHandled */.OS)();
+        const failure = describeFailure(err);
+        if (failure.kind === 'error') {
+            (0,report/* report */.z8)(failure.details.map(report/* findingFromText */.jl), 'error');
+            core/* setFailed */.C1((0,format/* printable */.g$)(failure.message));
         }
         else {
-            const message = err instanceof Error ? err.message : String(err);
-            if (err instanceof Error && err.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(err.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`${name}: unexpected error (a bug, please report it): ${message}`);
+            if (failure.stack)
+                core/* debug */.Yz(failure.stack);
+            core/* setFailed */.C1((0,format/* printable */.g$)(`${name}: unexpected error (a bug, please report it): ${failure.message}`));
         }
     }
 }
@@ -28848,68 +28966,35 @@ async function runAction(name, body) {
 
 /***/ }),
 
-/***/ 2899:
+/***/ 2009:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   c: () => (/* binding */ checkRunnerPrerequisites)
+/* harmony export */   k: () => (/* binding */ RUNNER_IO)
 /* harmony export */ });
-/* unused harmony export MIN_NODE_MAJOR */
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
-/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7975);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5009);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6143);
-/* harmony import */ var _util_which_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8851);
+/* unused harmony export finishStep */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5009);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8871);
 /**
- * What an illumos runner must have for this suite (README, "illumos
- * runners"): Node 20 or later, both the one running this action and the
- * `node` on PATH (github-act-runner runs node actions with it; Node ships no
- * illumos binaries, so it comes from pkgsrc or OmniOS extra), and, for
- * build-world's GitHub cache, the v2 cache service (ACTIONS_CACHE_SERVICE_V2).
- * Every missing piece is named in one error; the cache is a warning.
+ * One step of the suite as a function, so that an action's entry (one
+ * step) and the root action (setup, build-world, build-live and
+ * verify-manifest in one process, docs/actions.md) run the same code: a
+ * step reads its inputs and sets its outputs through a StepIo, and returns
+ * the message that fails it instead of failing the process itself.
  */
 
 
-
-
-
-const MIN_NODE_MAJOR = 20;
-const INSTALL_HINT = 'install Node 20 or later and put it first on PATH: from pkgsrc (pkgin install nodejs) or OmniOS extra (pkg install ooce/runtime/node-22); Node ships no illumos binaries';
-function major(version) {
-    const m = /^v?(\d+)\./.exec(version.trim());
-    return m ? Number(m[1]) : undefined;
+/** A step run by the runner: its own inputs and outputs. */
+const RUNNER_IO = {
+    input: _inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .runnerInput */ .z,
+    output: (name, value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(name, value),
+};
+/** Fails the process's step with the step's verdict, if it failed. */
+function finishStep(end) {
+    if (end.failure !== undefined)
+        core.setFailed(end.failure);
 }
-async function checkRunnerPrerequisites(runningVersion = process.version, runningPath = process.execPath) {
-    const missing = [];
-    const running = major(runningVersion);
-    if (running === undefined || running < MIN_NODE_MAJOR) {
-        missing.push(`this action runs on Node ${runningVersion} (${runningPath}), not 20 or later`);
-    }
-    const onPath = await (0,_util_which_js__WEBPACK_IMPORTED_MODULE_4__/* .which */ .K)('node');
-    if (onPath) {
-        let version = '';
-        try {
-            version = (await (0,node_util__WEBPACK_IMPORTED_MODULE_1__.promisify)(node_child_process__WEBPACK_IMPORTED_MODULE_0__.execFile)(onPath, ['--version'], { timeout: 30_000 })).stdout;
-        }
-        catch (err) {
-            missing.push(`node on PATH (${onPath}) does not run: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        const found = major(version);
-        if (version && (found === undefined || found < MIN_NODE_MAJOR)) {
-            missing.push(`node on PATH (${onPath}) is ${version.trim()}, not 20 or later (github-act-runner runs node actions with it)`);
-        }
-    }
-    else {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('no node on PATH: the runner brings its own (github-act-runner needs one on PATH)');
-    }
-    if (missing.length > 0) {
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .yo(`setup-illumos-host: the runner lacks what this suite needs: ${missing.join('; ')}; ${INSTALL_HINT}`);
-    }
-    if (process.env.ACTIONS_RESULTS_URL && process.env.ACTIONS_CACHE_SERVICE_V2 !== 'true') {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e('ACTIONS_CACHE_SERVICE_V2 is not "true" in this job: build-world with cache-backend github needs the v2 cache service; on github-act-runner set ACTIONS_CACHE_SERVICE_V2=true in the runner environment (README, "illumos runners")');
-    }
-}
-//# sourceMappingURL=runner-prerequisites.js.map
+//# sourceMappingURL=step.js.map
 
 /***/ }),
 
@@ -28917,104 +29002,458 @@ async function checkRunnerPrerequisites(runningVersion = process.version, runnin
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5009);
-/* harmony import */ var _host_setup_host_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2009);
-/* harmony import */ var _options_setup_host_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3953);
-/* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8871);
-/* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(9697);
-/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(9962);
-/* harmony import */ var _common_runner_prerequisites_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2899);
-/**
- * setup-illumos-host action: reads the inputs, runs the engine's
- * setupHost(), puts the tar/zstd shims first on PATH for the later steps
- * (@actions/cache in build-world), and reports: outputs, job summary.
- */
+/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(346);
+/* harmony import */ var _common_step_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2009);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8651);
+/** setup-illumos-host action: the step of ./step.ts, run by the runner. */
 
 
 
-
-
-
-
-
-await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_6__/* .runAction */ .C)('setup-illumos-host', async () => {
-    await (0,_common_runner_prerequisites_js__WEBPACK_IMPORTED_MODULE_7__/* .checkRunnerPrerequisites */ .c)();
-    const inputs = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .getInputs */ .G)(_options_setup_host_js__WEBPACK_IMPORTED_MODULE_3__/* .SETUP_HOST_OPTIONS */ .Mh, _options_setup_host_js__WEBPACK_IMPORTED_MODULE_3__/* .SETUP_HOST_INPUTS */ .pN);
-    const runnerTemp = process.env.RUNNER_TEMP;
-    const settings = (0,_options_setup_host_js__WEBPACK_IMPORTED_MODULE_3__/* .parseSetupHostOptions */ .Te)(inputs.raw, inputs.names, {
-        workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
-        // RUNNER_TEMP lives as long as the job and is not in the checkout.
-        shimDir: runnerTemp ? (0,node_path__WEBPACK_IMPORTED_MODULE_0__.join)(runnerTemp, 'joyent-live-bin') : undefined,
-    });
-    const result = await (0,_host_setup_host_js__WEBPACK_IMPORTED_MODULE_2__/* .setupHost */ .c)({
-        ...settings,
-        name: 'setup-illumos-host',
-        onInfo: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(message),
-    });
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .addPath */ .fM(result.tools.shimDir);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('distro', result.distro);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('release', result.release);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('gnu-tar', result.tools.gnuTar);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('compression', result.tools.compression);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('shim-dir', result.tools.shimDir);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('illumos-sh', result.illumosSh);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('proto', result.proto);
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('compilers', JSON.stringify(result.compilers.map((c) => ({ role: c.role, spec: c.spec, version: c.version }))));
-    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`setup-illumos-host: ${result.distro} (${result.release}): ready`);
-    const rows = [
-        ['distribution', `${result.distro} (${(0,_common_report_js__WEBPACK_IMPORTED_MODULE_5__/* .code */ .aY)(result.release)})`],
-        [
-            'packages',
-            `${result.packages.required.length} required present (${result.packages.packager})` +
-                (result.packages.installed.length
-                    ? `; installed ${result.packages.installed.map(_common_report_js__WEBPACK_IMPORTED_MODULE_5__/* .code */ .aY).join(', ')}`
-                    : ''),
-        ],
-        ...result.compilers.map((c) => [`${c.role} compiler`, `${(0,_common_report_js__WEBPACK_IMPORTED_MODULE_5__/* .code */ .aY)(c.spec)}: ${(0,_common_report_js__WEBPACK_IMPORTED_MODULE_5__/* .code */ .aY)(c.version)}`]),
-        ['GNU tar', (0,_common_report_js__WEBPACK_IMPORTED_MODULE_5__/* .code */ .aY)(result.tools.gnuTar)],
-        [
-            'cache compression',
-            result.tools.compression + (result.tools.zstdHidden ? ' (zstd hidden)' : ''),
-        ],
-        ...result.projects.map((p) => [
-            `projects/${p.name}`,
-            p.state + (p.symlink ? ' (symlink)' : ''),
-        ]),
-        ['illumos.sh', (0,_common_report_js__WEBPACK_IMPORTED_MODULE_5__/* .code */ .aY)(result.illumosSh)],
-        ...(result.man
-            ? [['man pages', `${(0,_common_report_js__WEBPACK_IMPORTED_MODULE_5__/* .code */ .aY)(result.man.manDir)} (sha256 ${(0,_common_report_js__WEBPACK_IMPORTED_MODULE_5__/* .code */ .aY)(result.man.sha256)})`]]
-            : []),
-    ];
-    await (0,_common_report_js__WEBPACK_IMPORTED_MODULE_5__/* .writeSummary */ .Sy)([
-        `### setup-illumos-host: ${result.distro} ready`,
-        '',
-        '| | |',
-        '|---|---|',
-        ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
-        '',
-    ].join('\n'));
-});
+await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)('setup-illumos-host', () => (0,_step_js__WEBPACK_IMPORTED_MODULE_2__/* .setupIllumosHostStep */ .V)(_common_step_js__WEBPACK_IMPORTED_MODULE_1__/* .RUNNER_IO */ .k));
 //# sourceMappingURL=main.js.map
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 7612:
+/***/ 8651:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   LH: () => (/* binding */ prepareCacheTools),
-/* harmony export */   _7: () => (/* binding */ COMPRESSIONS)
-/* harmony export */ });
-/* unused harmony exports DEFAULT_GNU_TAR_CANDIDATES, exportPathLine */
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
-/* harmony import */ var _util_atomic_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8561);
-/* harmony import */ var _util_process_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(471);
-/* harmony import */ var _util_which_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8851);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  V: () => (/* binding */ setupIllumosHostStep)
+});
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
+var core = __nccwpck_require__(5009);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+;// CONCATENATED MODULE: ./build/src/util/atomic.js
+
+
+
+
+
+/** The temporary name a finished output is written under before its rename. */
+function partialName(finalPath) {
+    return (0,external_node_path_.join)((0,external_node_path_.dirname)(finalPath), `.${(0,external_node_path_.basename)(finalPath)}.partial`);
+}
+/**
+ * Writes `data` to `path` under partialName(path), created exclusively
+ * (`wx`) with exactly `mode`, then renamed into place. A leftover of a
+ * killed run at that name is removed first, never written through (a
+ * symlink planted there points nowhere we write); one planted after that
+ * fails the write.
+ */
+async function replaceFile(path, data, mode = 0o644) {
+    const tmp = partialName(path);
+    await (0,promises_.rm)(tmp, { force: true });
+    try {
+        await (0,promises_.writeFile)(tmp, data, { flag: 'wx', mode });
+        await (0,promises_.chmod)(tmp, mode); // exactly, whatever the umask
+        await (0,promises_.rename)(tmp, path);
+    }
+    catch (err) {
+        await (0,promises_.rm)(tmp, { force: true }).catch(() => undefined);
+        throw err;
+    }
+}
+/**
+ * A text file written line by line under a temporary name and renamed into
+ * place by `commit()`; `abort()` removes it. Readers never see a half file.
+ * The temporary file is created exclusively (`wx`: never through an
+ * existing name or symlink); `tmp` puts it in a private directory of the
+ * caller's (build-live's log work directory), else it is `partialName(path)`.
+ */
+class AtomicLineWriter {
+    path;
+    stream;
+    tmp;
+    failure;
+    constructor(path, options = {}) {
+        this.path = path;
+        this.tmp = options.tmp ?? partialName(path);
+        this.stream = (0,external_node_fs_.createWriteStream)(this.tmp, { mode: 0o644, flags: 'wx' });
+        // A full disk or a size limit names the file.
+        this.stream.on('error', (err) => (this.failure = this.named(err)));
+    }
+    named(err) {
+        if ((0,errors/* isIoCondition */.gG)(err))
+            return (0,errors/* ioError */.bD)(err, 'write', this.path);
+        return err instanceof Error ? err : new Error(String(err));
+    }
+    /** Writes one line; waits when the stream's buffer is full. */
+    async line(text) {
+        if (this.failure)
+            throw this.failure;
+        if (!this.stream.write(text + '\n')) {
+            await (0,external_node_events_.once)(this.stream, 'drain').catch((err) => {
+                throw this.named(err);
+            });
+        }
+    }
+    async close() {
+        if (!this.stream.closed) {
+            this.stream.end();
+            await (0,external_node_events_.once)(this.stream, 'close').catch(() => undefined);
+        }
+        if (this.failure)
+            throw this.failure;
+    }
+    /** Ends the file under its temporary name (`tmp`); the caller renames it. */
+    async finish() {
+        await this.close();
+    }
+    async commit() {
+        await this.close();
+        await (0,promises_.rename)(this.tmp, this.path);
+    }
+    async abort() {
+        await this.close().catch(() => undefined);
+        await (0,promises_.rm)(this.tmp, { force: true });
+    }
+}
+//# sourceMappingURL=atomic.js.map
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
+var cleanup = __nccwpck_require__(5769);
+;// CONCATENATED MODULE: ./build/src/util/process.js
+/**
+ * The one way the engine runs a command. `run()` resolves with what
+ * happened (status, signal, the tail of each stream) and never rejects;
+ * `runChecked()` throws a CommandFailed, which names the command, its status
+ * and the end of what it printed, unless it exited 0. `start()` returns the
+ * running command, to stop it (and, started as its own process group, all
+ * it started) before it ends.
+ *
+ * Output is never buffered whole: each stream keeps at most its last
+ * `capture` bytes; the rest goes as it comes to a writable (a stage log,
+ * with back-pressure), to callbacks, or nowhere.
+ */
+
+
+
+
+/** Bytes kept of each stream by default: its last 64 KiB. */
+const DEFAULT_CAPTURE = 64 * 1024;
+/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
+const STOP_GRACE_MS = 3000;
+/** The last `limit` bytes of a stream, kept in the chunks they came in. */
+class Tail {
+    limit;
+    chunks = [];
+    kept = 0;
+    dropped = false;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    add(chunk) {
+        if (this.limit <= 0) {
+            this.dropped ||= chunk.length > 0;
+            return;
+        }
+        this.chunks.push(chunk);
+        this.kept += chunk.length;
+        while (this.kept - this.chunks[0].length >= this.limit) {
+            this.kept -= this.chunks.shift().length;
+            this.dropped = true;
+        }
+    }
+    text() {
+        const all = Buffer.concat(this.chunks);
+        if (all.length <= this.limit)
+            return all.toString('utf8');
+        this.dropped = true;
+        return all.subarray(all.length - this.limit).toString('utf8');
+    }
+}
+/** Splits chunks into lines; a line cut between two chunks is joined first. */
+class Lines {
+    each;
+    partial = '';
+    decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    constructor(each) {
+        this.each = each;
+    }
+    add(chunk) {
+        const parts = (this.partial + this.decoder.write(chunk)).split('\n');
+        this.partial = parts.pop() ?? '';
+        for (const line of parts)
+            this.each(line);
+    }
+    end() {
+        this.partial += this.decoder.end();
+        if (this.partial)
+            this.each(this.partial);
+        this.partial = '';
+    }
+}
+const shown = (command, args) => [command, ...args].join(' ');
+/**
+ * One output stream of a command: the owner of its captured tail and its
+ * line splitting, and of its own back-pressure (a slow `to` pauses this
+ * stream only, never the other).
+ */
+class StreamCapture {
+    name;
+    options;
+    tail;
+    lines;
+    constructor(name, options) {
+        this.name = name;
+        this.options = options;
+        this.tail = new Tail(options.capture ?? DEFAULT_CAPTURE);
+        const each = options.onLine;
+        this.lines = each && new Lines((line) => each(line, name));
+    }
+    attach(stream) {
+        stream?.on('data', (chunk) => {
+            this.tail.add(chunk);
+            this.options.onOutput?.(chunk, this.name);
+            this.lines?.add(chunk);
+            // A `to` that failed (a full disk) is closed: it will never drain, so
+            // the stream is resumed on 'close' too, and its output no longer sent there.
+            const to = this.options.to;
+            if (to && !to.destroyed && !to.write(chunk)) {
+                stream.pause();
+                const resume = () => {
+                    to.off('drain', resume);
+                    to.off('close', resume);
+                    stream.resume();
+                };
+                to.on('drain', resume);
+                to.on('close', resume);
+            }
+        });
+    }
+    /** The stream ended: a last line without its newline is a line. */
+    end() {
+        this.lines?.end();
+    }
+}
+/** A started command; see RunningCommand. */
+class Command {
+    command;
+    args;
+    options;
+    result;
+    state = { kind: 'running' };
+    child;
+    group;
+    streams;
+    /** Disposes of the interrupt hook; undefined once released (or never armed). */
+    interruptHook;
+    startError;
+    onAbort = () => this.kill(this.options.killSignal ?? 'SIGTERM');
+    constructor(command, args, options) {
+        this.command = command;
+        this.args = args;
+        this.options = options;
+        const output = options.output ?? 'pipe';
+        const stdio = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
+        this.group = options.processGroup === true;
+        this.streams = {
+            stdout: new StreamCapture('stdout', options),
+            stderr: new StreamCapture('stderr', options),
+        };
+        this.child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+            stdio,
+            detached: this.group,
+        });
+        // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
+        if (this.child.pid !== undefined) {
+            this.interruptHook = (0,cleanup/* stopOnInterrupt */.r0)(() => this.stop(1000));
+        }
+        if (options.abort?.aborted)
+            queueMicrotask(this.onAbort);
+        else
+            options.abort?.addEventListener('abort', this.onAbort, { once: true });
+        this.result = new Promise((resolve) => this.wire(resolve));
+    }
+    get pid() {
+        return this.child.pid;
+    }
+    kill(signal = 'SIGTERM') {
+        const pid = this.child.pid;
+        if (pid === undefined)
+            return false;
+        if (!this.group)
+            return this.state.kind === 'running' ? this.child.kill(signal) : false;
+        try {
+            process.kill(-pid, signal);
+            return true;
+        }
+        catch (err) {
+            if ((0,errors/* errnoCode */.UK)(err) === 'ESRCH')
+                return false; // the group is gone
+            throw err;
+        }
+    }
+    alive() {
+        const pid = this.child.pid;
+        if (pid === undefined)
+            return false;
+        if (!this.group)
+            return this.state.kind === 'running';
+        try {
+            process.kill(-pid, 0);
+            return true;
+        }
+        catch (err) {
+            return (0,errors/* errnoCode */.UK)(err) === 'EPERM';
+        }
+    }
+    async stop(graceMs = STOP_GRACE_MS) {
+        try {
+            if (!this.kill('SIGTERM'))
+                return;
+            for (const until = Date.now() + graceMs; Date.now() < until;) {
+                if (!this.alive())
+                    return;
+                await new Promise((done) => setTimeout(done, 50));
+            }
+            this.kill('SIGKILL');
+        }
+        finally {
+            this.releaseInterruptHook();
+        }
+    }
+    /** The one place the interrupt hook is released: once the command, or its whole group, is gone or stopped. */
+    releaseInterruptHook() {
+        this.interruptHook?.();
+        this.interruptHook = undefined;
+    }
+    wire(resolve) {
+        const child = this.child;
+        this.streams.stdout.attach(child.stdout);
+        this.streams.stderr.attach(child.stderr);
+        if (child.stdin && this.options.input !== undefined) {
+            // A command that does not read all of its input closes the pipe early: not our error.
+            child.stdin.on('error', () => undefined);
+            child.stdin.end(this.options.input);
+        }
+        child.on('exit', () => {
+            if (this.state.kind === 'running')
+                this.state = { kind: 'exited' };
+        });
+        child.on('error', (err) => {
+            // Either it could not start ('close' may not follow), or a kill failed (it will).
+            this.startError = err;
+            if (child.pid === undefined)
+                resolve(this.settle(null, null));
+        });
+        child.on('close', (status, signal) => resolve(this.settle(status, signal)));
+    }
+    /** Settles the command once (a second call returns the first result). */
+    settle(status, signal) {
+        if (this.state.kind === 'settled')
+            return this.state.result;
+        this.options.abort?.removeEventListener('abort', this.onAbort);
+        this.streams.stdout.end();
+        this.streams.stderr.end();
+        const { stdout, stderr } = this.streams;
+        const result = {
+            command: shown(this.command, this.args),
+            status,
+            signal,
+            stdout: stdout.tail.text(),
+            stderr: stderr.tail.text(),
+            truncated: stdout.tail.dropped || stderr.tail.dropped,
+            ...(this.startError && {
+                error: (0,errors/* describeError */.Uc)(this.startError),
+                errorCode: (0,errors/* errnoCode */.UK)(this.startError),
+            }),
+        };
+        this.state = { kind: 'settled', result };
+        // A group may outlive its leader: whoever started it stops the rest (stop()).
+        if (!this.alive())
+            this.releaseInterruptHook();
+        return result;
+    }
+}
+/** Starts a command; see RunOptions. */
+function start(command, args, options = {}) {
+    return new Command(command, args, options);
+}
+/** Runs a command to its end; resolves with what happened, never rejects. */
+function process_run(...command) {
+    return start(...command).result;
+}
+/** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
+function describeStatus(result) {
+    if (result.error && result.status === null && result.signal === null) {
+        return `could not be started: ${result.error}`;
+    }
+    if (result.signal)
+        return `killed by ${result.signal}`;
+    return `exit status ${result.status}`;
+}
+/** The last `count` non-empty lines a run printed, stderr last (where errors go). */
+function lastLines(result, count) {
+    return `${result.stdout}\n${result.stderr}`
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim() !== '')
+        .slice(-count);
+}
+/** What to quote of a failed run: why it could not start, else its last line, else its status. */
+function lastLine(result) {
+    return result.error ?? lastLines(result, 1)[0]?.trim() ?? describeStatus(result);
+}
+/** A command that did not exit 0; its message names it, how it ended and its last words. */
+class CommandFailed extends errors/* UserError */.yo {
+    result;
+    constructor(result, message) {
+        const said = lastLines(result, 1)[0]?.trim();
+        super(message ??
+            `${result.command}: ${describeStatus(result)}${said && !result.error ? `: ${said}` : ''}`);
+        this.name = 'CommandFailed';
+        this.result = result;
+    }
+}
+/** Runs a command to its end; throws a CommandFailed unless it exited 0. */
+async function runChecked(...command) {
+    const result = await process_run(...command);
+    if (result.status !== 0)
+        throw new CommandFailed(result);
+    return result;
+}
+//# sourceMappingURL=process.js.map
+;// CONCATENATED MODULE: ./build/src/util/which.js
+
+
+/** The first executable called `name` on PATH, or undefined. */
+async function which(name, path = process.env.PATH ?? '') {
+    for (const dir of path.split(external_node_path_.delimiter)) {
+        if (!dir)
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.access)(candidate, promises_.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here; keep looking
+        }
+    }
+    return undefined;
+}
+//# sourceMappingURL=which.js.map
+;// CONCATENATED MODULE: ./build/src/host/cache-tools.js
 /**
  * What @actions/cache runs on an illumos runner: `tar` from PATH (it
  * assumes GNU tar on anything but Windows and macOS, and illumos' own
@@ -29036,23 +29475,23 @@ const COMPRESSIONS = ['auto', 'zstd', 'gzip'];
 /** PATH without the shim directory itself (a rerun in the same job has it first). */
 function pathWithout(dir, path) {
     return path
-        .split(node_path__WEBPACK_IMPORTED_MODULE_1__.delimiter)
-        .filter((d) => d && (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(d) !== (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(dir))
-        .join(node_path__WEBPACK_IMPORTED_MODULE_1__.delimiter);
+        .split(external_node_path_.delimiter)
+        .filter((d) => d && (0,external_node_path_.resolve)(d) !== (0,external_node_path_.resolve)(dir))
+        .join(external_node_path_.delimiter);
 }
 async function isGnuTar(path, env) {
-    const result = await (0,_util_process_js__WEBPACK_IMPORTED_MODULE_4__/* .run */ .eF)(path, ['--version'], { env });
+    const result = await process_run(path, ['--version'], { env });
     const first = result.stdout.split('\n')[0]?.trim() ?? '';
     return result.status === 0 && /GNU tar/.test(first) ? first : undefined;
 }
 async function findGnuTar(candidates, path, env) {
     const tried = [];
     for (const candidate of candidates) {
-        const found = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(candidate)
-            ? await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.access)(candidate, node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.constants.X_OK).then(() => candidate, () => undefined)
-            : await (0,_util_which_js__WEBPACK_IMPORTED_MODULE_5__/* .which */ .K)(candidate, path);
+        const found = (0,external_node_path_.isAbsolute)(candidate)
+            ? await (0,promises_.access)(candidate, promises_.constants.X_OK).then(() => candidate, () => undefined)
+            : await which(candidate, path);
         if (!found) {
-            tried.push((0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(candidate) ? `${candidate} (absent)` : `${candidate} (not on PATH)`);
+            tried.push((0,external_node_path_.isAbsolute)(candidate) ? `${candidate} (absent)` : `${candidate} (not on PATH)`);
             continue;
         }
         const version = await isGnuTar(found, env).catch(() => undefined);
@@ -29060,27 +29499,27 @@ async function findGnuTar(candidates, path, env) {
             return { path: found, version };
         tried.push(`${found} (not GNU tar or does not run)`);
     }
-    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo(`no GNU tar found; @actions/cache needs it on illumos (tried ${tried.join(', ')}). ` +
+    throw new errors/* UserError */.yo(`no GNU tar found; @actions/cache needs it on illumos (tried ${tried.join(', ')}). ` +
         'Install it (pkgin install gtar-base on SmartOS, pkg install archiver/gnu-tar elsewhere)');
 }
 /** A zstd that runs and says it is Zstandard, or undefined. */
 async function findZstd(path, env) {
-    const zstd = await (0,_util_which_js__WEBPACK_IMPORTED_MODULE_5__/* .which */ .K)('zstd', path);
+    const zstd = await which('zstd', path);
     if (!zstd)
         return undefined;
-    const result = await (0,_util_process_js__WEBPACK_IMPORTED_MODULE_4__/* .run */ .eF)(zstd, ['--version'], { env });
+    const result = await process_run(zstd, ['--version'], { env });
     return result.status === 0 && /zstd|Zstandard/i.test(result.stdout) ? zstd : undefined;
 }
 /** Replaces `name` in `dir` by a symlink, atomically (a rerun sees the old or the new one). */
 async function placeSymlink(dir, name, target) {
-    const final = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, name);
-    const existing = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readlink)(final).catch(() => undefined);
+    const final = (0,external_node_path_.join)(dir, name);
+    const existing = await (0,promises_.readlink)(final).catch(() => undefined);
     if (existing === target)
         return;
-    const tmp = (0,_util_atomic_js__WEBPACK_IMPORTED_MODULE_3__/* .partialName */ .t4)(final);
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(tmp, { force: true });
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.symlink)(target, tmp);
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rename)(tmp, final);
+    const tmp = partialName(final);
+    await (0,promises_.rm)(tmp, { force: true });
+    await (0,promises_.symlink)(target, tmp);
+    await (0,promises_.rename)(tmp, final);
 }
 const HIDE_ZSTD = `#!/bin/sh
 # Written by joyent-live setup-host (compression: gzip): hides zstd from
@@ -29089,7 +29528,7 @@ exit 127
 `;
 async function prepareCacheTools(options) {
     const env = options.env ?? process.env;
-    const shimDir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(options.shimDir);
+    const shimDir = (0,external_node_path_.resolve)(options.shimDir);
     const path = pathWithout(shimDir, env.PATH ?? '');
     const candidates = options.gnuTarCandidates ?? DEFAULT_GNU_TAR_CANDIDATES;
     const tar = await findGnuTar(candidates, path, env);
@@ -29097,7 +29536,7 @@ async function prepareCacheTools(options) {
     let compression;
     if (options.compression === 'zstd') {
         if (!zstd) {
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo('compression is zstd, but there is no working zstd on PATH (install it, or choose auto or gzip)');
+            throw new errors/* UserError */.yo('compression is zstd, but there is no working zstd on PATH (install it, or choose auto or gzip)');
         }
         compression = 'zstd';
     }
@@ -29109,21 +29548,21 @@ async function prepareCacheTools(options) {
     }
     // A zstd on PATH that is not the one we found working (broken), or any
     // zstd when gzip was chosen, is hidden: the cache client must not see it.
-    const anyZstd = await (0,_util_which_js__WEBPACK_IMPORTED_MODULE_5__/* .which */ .K)('zstd', path);
+    const anyZstd = await which('zstd', path);
     const hide = compression === 'gzip' && anyZstd !== undefined;
     try {
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdir)(shimDir, { recursive: true });
+        await (0,promises_.mkdir)(shimDir, { recursive: true });
         await placeSymlink(shimDir, 'tar', tar.path);
-        const hider = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(shimDir, 'zstd');
+        const hider = (0,external_node_path_.join)(shimDir, 'zstd');
         if (hide) {
-            await (0,_util_atomic_js__WEBPACK_IMPORTED_MODULE_3__/* .replaceFile */ .fR)(hider, HIDE_ZSTD, 0o755);
+            await replaceFile(hider, HIDE_ZSTD, 0o755);
         }
-        else if (await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat)(hider).catch(() => undefined)) {
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.rm)(hider, { force: true });
+        else if (await (0,promises_.lstat)(hider).catch(() => undefined)) {
+            await (0,promises_.rm)(hider, { force: true });
         }
     }
     catch (err) {
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo(`cannot write the tool shims in ${shimDir}: ${(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .describeError */ .Uc)(err)}`);
+        throw new errors/* UserError */.yo(`cannot write the tool shims in ${shimDir}: ${(0,errors/* describeError */.Uc)(err)}`);
     }
     return {
         shimDir,
@@ -29140,35 +29579,16 @@ function exportPathLine(shimDir) {
     return `export PATH=${quoted}:"$PATH"`;
 }
 //# sourceMappingURL=cache-tools.js.map
-
-/***/ }),
-
-/***/ 2009:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  c: () => (/* binding */ setupHost)
-});
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
-// EXTERNAL MODULE: ./build/src/host/cache-tools.js
-var cache_tools = __nccwpck_require__(7612);
-// EXTERNAL MODULE: ./build/src/util/process.js
-var util_process = __nccwpck_require__(471);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./build/src/host/compilers.js
 /**
  * Compilers as illumos names them in illumos.sh (PRIMARY_CC, SHADOW_CCS):
  * `<name>,<path>,<style>`, e.g. `gcc10,/opt/gcc-10/bin/gcc,gnu`. Each one
  * must exist and answer `--version`; its first line is the version
- * reported (and, by build-world, part of the proto cache key).
+ * reported, its whole output part of build-world's proto cache key.
  */
+
 
 
 
@@ -29210,25 +29630,49 @@ async function checkCompiler(c, role, env = process.env) {
     catch (err) {
         throw new errors/* UserError */.yo(`${role} compiler ${c.name}: ${c.path} ${(0,errors/* describeError */.Uc)(err)}`);
     }
-    const result = await (0,util_process/* run */.eF)(c.path, ['--version'], { env });
+    const result = await process_run(c.path, ['--version'], { env });
     const first = result.stdout.split('\n')[0]?.trim() ?? '';
     if (result.status !== 0 || !first) {
-        throw new errors/* UserError */.yo(`${role} compiler ${c.name}: ${c.path} --version failed: ${(0,util_process/* lastLine */.fM)(result)}`);
+        throw new errors/* UserError */.yo(`${role} compiler ${c.name}: ${c.path} --version failed: ${lastLine(result)}`);
     }
     return { ...c, role, version: first };
 }
+/** The most of a `--version` output the key holds as text; beyond, its first line and sha256. */
+const VERSION_TEXT_LIMIT = (/* unused pure expression or super */ null && (16 * 1024));
+/** One stream of `--version`: its first bytes as text, all of it hashed. */
+class VersionOutput {
+    hash = createHash('sha256');
+    head = [];
+    kept = 0;
+    bytes = 0;
+    add(chunk) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        if (this.kept <= VERSION_TEXT_LIMIT) {
+            this.head.push(chunk);
+            this.kept += chunk.length;
+        }
+    }
+    /** The whole output (trailing blank space trimmed), or its first line and sha256 when too long. */
+    text() {
+        const text = Buffer.concat(this.head).toString('utf8');
+        if (this.bytes <= VERSION_TEXT_LIMIT)
+            return text.trimEnd();
+        const first = text.split('\n')[0].trim();
+        return `${first} (${this.bytes} bytes, sha256 ${this.hash.digest('hex')})`;
+    }
+}
 /**
- * `<compiler> --version`'s first line for the proto cache key, or why there
- * is none (a missing compiler fails the build itself, not the key).
+ * `<compiler> --version`'s whole output for the proto cache key (stdout,
+ * then stderr when it said anything), or why there is none (a missing
+ * compiler fails the build itself, not the key).
  */
 async function compilerVersion(path, env) {
-    let first;
+    const out = { stdout: new VersionOutput(), stderr: new VersionOutput() };
     const result = await run(path, ['--version'], {
         env,
-        onLine: (line, stream) => {
-            if (stream === 'stdout')
-                first ??= line.trim();
-        },
+        capture: 4096,
+        onOutput: (chunk, stream) => out[stream].add(chunk),
     });
     if (result.error)
         return `unavailable: ${result.error}`;
@@ -29238,19 +29682,16 @@ async function compilerVersion(path, env) {
         const said = result.stderr.trim().split('\n').pop();
         return `unavailable: ${path} --version ${how}${said ? `: ${said}` : ''}`;
     }
-    return first || '(no version output)';
+    const stdout = out.stdout.text();
+    const stderr = out.stderr.text();
+    const text = stderr ? `${stdout}\n(stderr)\n${stderr}` : stdout;
+    return text.trim() ? text : '(no version output)';
 }
 //# sourceMappingURL=compilers.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:readline"
 const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
-// EXTERNAL MODULE: ./build/src/util/atomic.js
-var atomic = __nccwpck_require__(8561);
 ;// CONCATENATED MODULE: ./build/src/host/illumos-sh.js
 /**
  * projects/illumos/illumos.sh: the environment file nightly(1) reads, in
@@ -29337,8 +29778,8 @@ async function writeIllumosSh(o) {
     let writer;
     try {
         // A leftover of a killed run: removed (never written through) first.
-        await (0,promises_.rm)((0,atomic/* partialName */.t4)(path), { force: true });
-        writer = new atomic/* AtomicLineWriter */.$F(path);
+        await (0,promises_.rm)(partialName(path), { force: true });
+        writer = new AtomicLineWriter(path);
         await writer.line('# illumos.sh: the nightly(1) environment of this workspace.');
         await writer.line('# Written by joyent-live setup-host from its inputs; a rerun replaces it,');
         await writer.line('# so change the inputs rather than this file.');
@@ -29409,14 +29850,20 @@ async function readIllumosSh(file) {
     }
     return { file, vars };
 }
-/** PRIMARY_CC then each of SHADOW_CCS (space-separated), as illumos.sh names them. */
-function compilersOf(env) {
+/**
+ * PRIMARY_CC then each of SHADOW_CCS (space-separated), as illumos.sh names
+ * them; with `cxx`, then PRIMARY_CCC and each of SHADOW_CCCS (the C++
+ * drivers, which the proto cache key covers too).
+ */
+function compilersOf(env, cxx = false) {
+    const listed = (name) => (env.vars.get(name) ?? '').split(/\s+/);
     const specs = [
         env.vars.get('PRIMARY_CC') ?? '',
-        ...(env.vars.get('SHADOW_CCS') ?? '').split(/\s+/),
+        ...listed('SHADOW_CCS'),
+        ...(cxx ? [env.vars.get('PRIMARY_CCC') ?? '', ...listed('SHADOW_CCCS')] : []),
     ];
     const out = [];
-    for (const spec of specs.map((s) => s.trim()).filter(Boolean)) {
+    for (const spec of new Set(specs.map((s) => s.trim()).filter(Boolean))) {
         const [name, path] = spec.split(',');
         if (!name || !path) {
             throw new UserError(`${env.file}: compiler "${spec}" is not in illumos' name,path,style form (gcc10,/opt/gcc-10/bin/gcc,gnu)`);
@@ -29451,8 +29898,6 @@ async function hashIllumosSh(path) {
 //# sourceMappingURL=illumos-sh.js.map
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -29463,10 +29908,6 @@ var external_node_url_ = __nccwpck_require__(3136);
 var external_events_ = __nccwpck_require__(4434);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
-// EXTERNAL MODULE: external "node:string_decoder"
-var external_node_string_decoder_ = __nccwpck_require__(6193);
 // EXTERNAL MODULE: external "path"
 var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "assert"
@@ -29479,81 +29920,17 @@ var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(externa
 // EXTERNAL MODULE: external "node:assert"
 var external_node_assert_ = __nccwpck_require__(4589);
 ;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
-var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_namespaceObject.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_namespaceObject.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_namespaceObject.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_namespaceObject.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_namespaceObject.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_namespaceObject.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_namespaceObject.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_.posix.dirname(i),i=external_node_path_.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_.posix.join(external_node_path_.posix.basename(r),i),r=external_node_path_.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
+var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_namespaceObject.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_namespaceObject.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_namespaceObject.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_namespaceObject.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_namespaceObject.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_namespaceObject.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_namespaceObject.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_.posix.dirname(i),i=external_node_path_.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_.posix.join(external_node_path_.posix.basename(r),i),r=external_node_path_.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
 `,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
 `).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_.openSync(e,"r");let r=external_node_fs_.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_.resolve(s,t.name),e,i),ps(external_node_path_.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_.resolve(s+"/"+h));external_node_fs_.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_.unlink(s,c=>{if(c)return o(c);external_node_fs_.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_.resolve(x));try{external_node_fs_.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_.unlinkSync(x),external_node_fs_.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.rename(s,e,i=>{if(i)return t(i);external_node_fs_.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.renameSync(s,t),external_node_fs_.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_.posix.dirname(t.path),l=external_node_path_.posix.normalize(external_node_path_.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_.isAbsolute(t.path)?f(external_node_path_.resolve(t.path)):f(external_node_path_.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_.futimes(l,c,d,y=>y?external_node_fs_.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_.fchown(l,c,d,y=>y?external_node_fs_.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_.relative(this.cwd,external_node_path_.resolve(external_node_path_.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_.resolve(e,o);external_node_fs_.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_.futimesSync(n,a,l)}catch(c){try{external_node_fs_.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_.resolve(o,h);let[a,l]=ye(()=>external_node_fs_.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_.openSync(s.file,"w+");else throw a}let o=external_node_fs_.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_.read(n,d,0,512,l,y)};external_node_fs_.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_.fstat(c,(d,y)=>{if(d)return external_node_fs_.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
 //# sourceMappingURL=index.min.js.map
 
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./build/src/util/format.js
-/** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
-function humanBytes(bytes) {
-    if (bytes < 0)
-        return `-${humanBytes(-bytes)}`;
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-/**
- * A copy of `text` that shares no memory with the string it was cut from.
- * V8 keeps a substring's whole parent alive: a path matched out of a line
- * of a 64 KiB read chunk would pin the chunk for as long as it is kept.
- */
-function ownString(text) {
-    return Buffer.from(text, 'utf8').toString('utf8');
-}
-const SIZE_UNITS = {
-    '': 1,
-    K: 2 ** 10,
-    M: 2 ** 20,
-    G: 2 ** 30,
-    T: 2 ** 40,
-};
-/**
- * A size as people write it: bytes (`1048576`), or a whole or decimal
- * number with K, M, G or T (powers of 1024, as mkfile reads them; `512M`,
- * `1.5G`, `2GiB` and `2gb` alike). Undefined when `text` is not a size.
- */
-function parseSize(text) {
-    const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
-    if (!m || (m[2] === '' && m[1].includes('.')))
-        return undefined;
-    const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
-    return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
-}
-const DURATION_UNITS = { s: 1000, m: 60_000, h: 3_600_000 };
-/**
- * A duration such as `90s`, `30m` or `1h` in milliseconds; `0` alone is 0.
- * A number without a unit is refused: seconds or minutes, a reader could take it either way.
- */
-function parseDuration(text) {
-    if (text === '0')
-        return 0;
-    const m = /^(\d+)([smh])$/.exec(text);
-    if (!m)
-        return undefined;
-    const ms = Number(m[1]) * DURATION_UNITS[m[2]];
-    // setTimeout's limit (about 24 days): longer is as good as none, and 0 says that.
-    return ms <= 2 ** 31 - 1 ? ms : undefined;
-}
-/** Milliseconds as the largest whole unit: `30m`, `90s`, `1h`. */
-function formatDuration(ms) {
-    for (const [unit, size] of [
-        ['h', 3_600_000],
-        ['m', 60_000],
-    ]) {
-        if (ms >= size && ms % size === 0)
-            return `${ms / size}${unit}`;
-    }
-    return `${ms / 1000}s`;
-}
-//# sourceMappingURL=format.js.map
+// EXTERNAL MODULE: ./build/src/util/format.js
+var format = __nccwpck_require__(1899);
 ;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
 /**
  * Checks a tar (or tar.gz) before anything is unpacked from it: every
@@ -29630,6 +30007,107 @@ const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
 /** A member found unsafe, or an archive over its size limit. */
 class Refused extends Error {
 }
+/** The members of one archive as they stream by: what was seen, and the first problem. */
+class MemberCheck {
+    file;
+    options;
+    members = new Set();
+    problem;
+    symlinks = new Set();
+    declared = 0;
+    constructor(file, options) {
+        this.file = file;
+        this.options = options;
+    }
+    /** The archive is over its size limit (`bytes` seen so far). */
+    over(bytes) {
+        const limit = this.options.maxBytes;
+        return new Refused(`${this.file} unpacks to more than ${limit.bytes} bytes (${(0,format/* humanBytes */.p6)(limit.bytes)}, ` +
+            `${bytes} seen); refusing to unpack it (${limit.option} raises the limit)`);
+    }
+    onReadEntry = (entry) => {
+        entry.resume();
+        if (this.problem !== undefined)
+            return;
+        const path = trimSlashes(entry.path);
+        this.declared += entry.size ?? 0;
+        const limit = this.options.maxBytes;
+        if (limit && this.declared > limit.bytes)
+            throw this.over(this.declared);
+        this.problem = this.memberProblem(entry, path);
+        if (entry.type === 'SymbolicLink')
+            this.symlinks.add(path);
+        this.members.add(path);
+        this.watchDeclaredSize(entry, path);
+    };
+    underSymlink(path) {
+        const parts = path.split('/');
+        for (let i = 1; i < parts.length; i++) {
+            if (this.symlinks.has(parts.slice(0, i).join('/')))
+                return true;
+        }
+        return false;
+    }
+    memberProblem(entry, path) {
+        const member = entry.path;
+        const link = entry.linkpath;
+        if (escapes(member) || this.underSymlink(path))
+            return { member };
+        if (this.options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory')
+            return { member, type: entry.type };
+        if (entry.type === 'Link' && link && (escapes(link) || !this.members.has(trimSlashes(link))))
+            // A hard link names an earlier member, from the top of the archive.
+            return escapes(link) ? { member } : { member, link };
+        const outward = link !== undefined && ((0,external_node_path_.isAbsolute)(link) || link.includes('..'));
+        if (entry.type === 'SymbolicLink' && !this.options.allowOutwardSymlinks && link && outward)
+            return { member };
+        return undefined;
+    }
+    /** A file whose first bytes declare its size (a file system image) must not be far larger. */
+    watchDeclaredSize(entry, path) {
+        const declare = this.options.declaredSize?.(path);
+        if (!declare || entry.type !== 'File')
+            return;
+        const head = [];
+        let got = 0;
+        let checked = false;
+        const check = () => {
+            if (checked)
+                return;
+            checked = true;
+            const size = declare(Buffer.concat(head));
+            // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
+            if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
+                this.problem ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
+            }
+        };
+        entry.on('data', (chunk) => {
+            if (got >= HEAD_BYTES)
+                return;
+            head.push(chunk);
+            got += chunk.length;
+            if (got >= HEAD_BYTES)
+                check();
+        });
+        entry.on('end', check);
+    }
+}
+/** The message of a refused member. */
+function refusal(file, bad, options) {
+    if (bad.declared !== undefined) {
+        return new errors/* UserError */.yo(`${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
+            `${bad.declared} its own header declares; refusing to unpack it`);
+    }
+    if (bad.type) {
+        return new errors/* UserError */.yo(`${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
+            'and directories; refusing to unpack it');
+    }
+    if (bad.link) {
+        return new errors/* UserError */.yo(`${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
+            'member of the archive; refusing to unpack it');
+    }
+    return new errors/* UserError */.yo(`${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`);
+}
 /**
  * Throws a UserError naming the first member that would land outside (or
  * is of a refused type), an archive over its size limit, or an unreadable
@@ -29642,80 +30120,14 @@ async function checkTarMembers(file, options) {
     if (options.gzip && !gzip) {
         throw new errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
     }
-    const symlinks = new Set();
-    const members = new Set();
-    let bad;
-    let declared = 0;
-    const underSymlink = (path) => {
-        const parts = path.split('/');
-        for (let i = 1; i < parts.length; i++) {
-            if (symlinks.has(parts.slice(0, i).join('/')))
-                return true;
-        }
-        return false;
-    };
+    const check = new MemberCheck(file, options);
     const limit = options.maxBytes;
-    const over = (bytes) => new Refused(`${file} unpacks to more than ${limit.bytes} bytes (${humanBytes(limit.bytes)}, ` +
-        `${bytes} seen); refusing to unpack it (${limit.option} raises the limit)`);
-    const onReadEntry = (entry) => {
-        entry.resume();
-        if (bad !== undefined)
-            return;
-        const path = trimSlashes(entry.path);
-        const link = entry.linkpath;
-        declared += entry.size ?? 0;
-        if (limit && declared > limit.bytes)
-            throw over(declared);
-        const member = entry.path;
-        if (escapes(member) || underSymlink(path))
-            bad = { member };
-        else if (options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory') {
-            bad = { member, type: entry.type };
-        }
-        else if (entry.type === 'Link' &&
-            link &&
-            (escapes(link) || !members.has(trimSlashes(link)))) {
-            // A hard link names an earlier member, from the top of the archive.
-            bad = escapes(link) ? { member } : { member, link };
-        }
-        else if (entry.type === 'SymbolicLink') {
-            if (!options.allowOutwardSymlinks && link && ((0,external_node_path_.isAbsolute)(link) || link.includes('..')))
-                bad = { member };
-            symlinks.add(path);
-        }
-        members.add(path);
-        const declare = options.declaredSize?.(path);
-        if (declare && entry.type === 'File') {
-            const head = [];
-            let got = 0;
-            let checked = false;
-            const check = () => {
-                if (checked)
-                    return;
-                checked = true;
-                const size = declare(Buffer.concat(head));
-                // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
-                if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
-                    bad ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
-                }
-            };
-            entry.on('data', (chunk) => {
-                if (got >= HEAD_BYTES)
-                    return;
-                head.push(chunk);
-                got += chunk.length;
-                if (got >= HEAD_BYTES)
-                    check();
-            });
-            entry.on('end', check);
-        }
-    };
-    const parser = new rt({ strict: true, onReadEntry });
+    const parser = new rt({ strict: true, onReadEntry: check.onReadEntry });
     try {
         await feedTar(file, parser, gzip, (bytes) => {
             // Headers and padding come on top of the members: allow a block per member and the end blocks.
-            if (limit && bytes > limit.bytes + 512 * (members.size + 1) + 10240)
-                throw over(bytes);
+            if (limit && bytes > limit.bytes + 512 * (check.members.size + 1) + 10240)
+                throw check.over(bytes);
         });
     }
     catch (err) {
@@ -29723,21 +30135,8 @@ async function checkTarMembers(file, options) {
             throw new errors/* UserError */.yo(err.message);
         throw new errors/* UserError */.yo(`${file} is not a readable ${gzip ? 'tar.gz' : 'tar'}: ${(0,errors/* describeError */.Uc)(err)}`);
     }
-    if (bad?.declared !== undefined) {
-        throw new errors/* UserError */.yo(`${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
-            `${bad.declared} its own header declares; refusing to unpack it`);
-    }
-    if (bad?.type) {
-        throw new errors/* UserError */.yo(`${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
-            'and directories; refusing to unpack it');
-    }
-    if (bad?.link) {
-        throw new errors/* UserError */.yo(`${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
-            'member of the archive; refusing to unpack it');
-    }
-    if (bad) {
-        throw new errors/* UserError */.yo(`${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`);
-    }
+    if (check.problem)
+        throw refusal(file, check.problem, options);
 }
 /**
  * Unpacks a tar (or tar.gz) that checkTarMembers passed into `cwd`, with
@@ -29765,6 +30164,65 @@ function declaredImageSize(head) {
     return undefined;
 }
 //# sourceMappingURL=tar-safety.js.map
+;// CONCATENATED MODULE: ./build/src/util/proxy.js
+/**
+ * Which proxy a download goes through (docs/setup-host.md, "Proxies"): the
+ * rules of the HTTP client GitHub's runner and the actions toolkit use, so
+ * one runner configuration serves both. `https_proxy`/`HTTPS_PROXY` for
+ * https URLs, `http_proxy`/`HTTP_PROXY` for http (lower case first);
+ * `no_proxy`/`NO_PROXY` is a comma-separated list of hosts (`example.com`
+ * also covers its subdomains, `.example.com` only them, `host:port` one
+ * port, `*` everything); loopback hosts never go through a proxy.
+ */
+
+const DEFAULT_PORT = { 'http:': 80, 'https:': 443 };
+function isLoopback(host) {
+    const lower = host.toLowerCase();
+    return (lower === 'localhost' ||
+        lower.startsWith('127.') ||
+        lower === '[::1]' ||
+        lower === '[0:0:0:0:0:0:0:1]');
+}
+/** True when `no_proxy` (or loopback) says the URL goes direct. */
+function bypassesProxy(url, env) {
+    if (!url.hostname || isLoopback(url.hostname))
+        return true;
+    const list = env.no_proxy || env.NO_PROXY || '';
+    const host = url.hostname.toUpperCase();
+    const hosts = [host, `${host}:${url.port || DEFAULT_PORT[url.protocol] || ''}`];
+    return list
+        .split(',')
+        .map((item) => item.trim().toUpperCase())
+        .filter((item) => item !== '')
+        .some((item) => item === '*' ||
+        hosts.some((h) => h === item || h.endsWith(`.${item}`) || (item.startsWith('.') && h.endsWith(item))));
+}
+/**
+ * The proxy for `url`, or undefined to go direct. A proxy variable that is
+ * not a URL (nor `host:port`) is an error naming the variable.
+ */
+function proxyFor(url, env = process.env) {
+    if (bypassesProxy(url, env))
+        return undefined;
+    const names = url.protocol === 'https:' ? ['https_proxy', 'HTTPS_PROXY'] : ['http_proxy', 'HTTP_PROXY'];
+    const name = names.find((n) => env[n]);
+    if (!name)
+        return undefined;
+    const text = env[name] ?? '';
+    const candidates = text.includes('://') ? [text] : [text, `http://${text}`];
+    for (const candidate of candidates) {
+        try {
+            const proxy = new URL(candidate);
+            if (proxy.protocol === 'http:' || proxy.protocol === 'https:')
+                return proxy;
+        }
+        catch {
+            // try the next form
+        }
+    }
+    throw new errors/* UserError */.yo(`${name} ${JSON.stringify(text)} is not an http or https proxy URL`);
+}
+//# sourceMappingURL=proxy.js.map
 ;// CONCATENATED MODULE: ./build/src/host/man-pages.js
 /**
  * The man pages tarball (smartos-live's `man` download): fetched from a URL,
@@ -29772,6 +30230,7 @@ function declaredImageSize(head) {
  * given (a mismatch unpacks nothing), its members checked by the shared tar
  * safety check, unpacked beside the man directory and renamed into place.
  */
+
 
 
 
@@ -29818,37 +30277,53 @@ function shownUrl(url) {
     copy.password = '';
     return copy.href;
 }
-function openHttp(url, redirects = 0) {
-    return new Promise((resolve, reject) => {
-        const get = url.protocol === 'https:' ? external_node_https_namespaceObject.get : external_node_http_.get;
-        const req = get(url, (res) => {
-            const status = res.statusCode ?? 0;
-            if (status >= 300 && status < 400 && res.headers.location) {
-                res.resume();
-                if (redirects >= MAX_REDIRECTS) {
-                    reject(new errors/* UserError */.yo(`${shownUrl(url)}: more than ${MAX_REDIRECTS} redirects`));
-                    return;
-                }
-                const next = new URL(res.headers.location, url);
-                if (!['http:', 'https:'].includes(next.protocol)) {
-                    reject(new errors/* UserError */.yo(`${shownUrl(url)}: redirect to unsupported ${shownUrl(next)}`));
-                    return;
-                }
-                openHttp(next, redirects + 1).then(resolve, reject);
-                return;
-            }
-            if (status !== 200) {
-                res.resume();
-                reject(new errors/* UserError */.yo(`cannot download ${shownUrl(url)}: HTTP ${status} ${res.statusMessage ?? ''}`.trim()));
-                return;
-            }
-            resolve(res);
-        });
-        req.setTimeout(IDLE_MS, () => req.destroy(new Error(`no answer for ${IDLE_MS / 1000} s`)));
-        req.on('error', (err) => reject(new errors/* UserError */.yo(`cannot download ${shownUrl(url)}: ${(0,errors/* describeError */.Uc)(err)}`)));
-    });
+/** One shared agent for direct downloads; a proxied one gets its own. */
+function dispatcherFor(url, env) {
+    const proxy = proxyFor(url, env);
+    if (!proxy)
+        return { dispatcher: new undici/* Agent */.g6() };
+    return { dispatcher: new undici/* ProxyAgent */.kT({ uri: proxy.href }), via: proxy };
 }
-async function openSource(url) {
+async function openHttp(url, env, redirects = 0) {
+    const { dispatcher, via } = dispatcherFor(url, env);
+    const through = via ? ` through the proxy ${shownUrl(via)}` : '';
+    let res;
+    try {
+        res = await (0,undici/* request */.Em)(url, {
+            dispatcher,
+            maxRedirections: 0,
+            headersTimeout: IDLE_MS,
+            bodyTimeout: IDLE_MS,
+        });
+    }
+    catch (err) {
+        await dispatcher.close().catch(() => undefined);
+        throw new errors/* UserError */.yo(`cannot download ${shownUrl(url)}${through}: ${(0,errors/* describeError */.Uc)(err)}`);
+    }
+    const status = res.statusCode;
+    const location = res.headers.location;
+    if (status >= 300 && status < 400 && typeof location === 'string') {
+        await res.body.dump();
+        await dispatcher.close();
+        if (redirects >= MAX_REDIRECTS) {
+            throw new errors/* UserError */.yo(`${shownUrl(url)}: more than ${MAX_REDIRECTS} redirects`);
+        }
+        const next = new URL(location, url);
+        if (!['http:', 'https:'].includes(next.protocol)) {
+            throw new errors/* UserError */.yo(`${shownUrl(url)}: redirect to unsupported ${shownUrl(next)}`);
+        }
+        return openHttp(next, env, redirects + 1);
+    }
+    if (status !== 200) {
+        await res.body.dump();
+        await dispatcher.close();
+        throw new errors/* UserError */.yo(`cannot download ${shownUrl(url)}${through}: HTTP ${status} ${external_node_http_.STATUS_CODES[status] ?? ''}`.trim());
+    }
+    // The agent goes when the body has been read (or given up on).
+    res.body.once('close', () => void dispatcher.close().catch(() => undefined));
+    return res.body;
+}
+async function openSource(url, env) {
     if (url.protocol === 'file:') {
         const path = (0,external_node_url_.fileURLToPath)(url);
         const stream = (0,external_node_fs_.createReadStream)(path);
@@ -29858,13 +30333,13 @@ async function openSource(url) {
         });
         return stream;
     }
-    return openHttp(url);
+    return openHttp(url, env);
 }
 async function fetchManPages(options) {
     const url = parseManUrl(options.url);
     const expected = checkSha256(options.sha256);
     const manDir = options.manDir;
-    const staging = (0,atomic/* partialName */.t4)(manDir);
+    const staging = partialName(manDir);
     const download = `${staging}.download`;
     const old = `${staging}.old`;
     try {
@@ -29877,7 +30352,7 @@ async function fetchManPages(options) {
     await (0,promises_.rm)(download, { force: true });
     try {
         options.onInfo?.(`downloading ${shownUrl(url)}`);
-        const source = await openSource(url);
+        const source = await openSource(url, options.env ?? process.env);
         const hash = (0,external_node_crypto_.createHash)('sha256');
         let bytes = 0;
         const hasher = new external_node_stream_.Transform({
@@ -29936,8 +30411,6 @@ async function fetchManPages(options) {
     }
 }
 //# sourceMappingURL=man-pages.js.map
-// EXTERNAL MODULE: ./build/src/util/which.js
-var which = __nccwpck_require__(8851);
 ;// CONCATENATED MODULE: ./build/src/host/packages.js
 /**
  * The packages an illumos build host needs, per distribution, checked with
@@ -30009,7 +30482,7 @@ async function installedSet(packager, env) {
     const parse = packager === 'pkgin' ? pkginName : pkgName;
     const names = new Set();
     // Parsed line by line as it comes: a long listing is more than the run keeps.
-    const result = await (0,util_process/* run */.eF)(packager, args, {
+    const result = await process_run(packager, args, {
         env,
         onLine: (line, stream) => {
             const name = stream === 'stdout' ? parse(line) : undefined;
@@ -30020,7 +30493,7 @@ async function installedSet(packager, env) {
     // `pkg list` exits 1 when nothing at all is installed that matches; with no
     // pattern that means an empty image, not an error.
     if (result.error || (result.status !== 0 && !(packager === 'pkg' && result.status === 1))) {
-        throw new errors/* UserError */.yo(`${packager} ${args.join(' ')} failed: ${(0,util_process/* lastLine */.fM)(result)}`);
+        throw new errors/* UserError */.yo(`${packager} ${args.join(' ')} failed: ${lastLine(result)}`);
     }
     return names;
 }
@@ -30040,13 +30513,13 @@ function isPresent(name, installed) {
 async function privileged(command, env) {
     if (process.getuid?.() === 0)
         return { command, prefix: [] };
-    const pfexec = await (0,which/* which */.K)('pfexec', env.PATH);
+    const pfexec = await which('pfexec', env.PATH);
     return pfexec ? { command: pfexec, prefix: [command] } : { command, prefix: [] };
 }
 async function ensurePackages(distro, options) {
     const env = options.env ?? process.env;
     const { packager, packages } = REQUIRED_PACKAGES[distro];
-    if (!(await (0,which/* which */.K)(packager, env.PATH))) {
+    if (!(await which(packager, env.PATH))) {
         throw new errors/* UserError */.yo(`${distro} uses ${packager} for packages, but there is no ${packager} on PATH`);
     }
     const before = await installedSet(packager, env);
@@ -30061,7 +30534,7 @@ async function ensurePackages(distro, options) {
     options.onInfo?.(`installing with ${packager}: ${missing.join(' ')}`);
     const args = packager === 'pkgin' ? ['-y', 'install', ...missing] : ['install', '--accept', ...missing];
     const { command, prefix } = await privileged(packager, env);
-    const install = await (0,util_process/* run */.eF)(command, [...prefix, ...args], { env, onLine: options.onInfo });
+    const install = await process_run(command, [...prefix, ...args], { env, onLine: options.onInfo });
     if (install.error)
         throw new errors/* UserError */.yo(`${packager} install could not run: ${install.error}`);
     // pkg install exits 4 for "nothing to do"; anything else is judged by the re-check below.
@@ -30069,7 +30542,7 @@ async function ensurePackages(distro, options) {
     const still = missing.filter((p) => !isPresent(p, after));
     if (still.length > 0) {
         throw new errors/* UserError */.yo(`${still.length} package${still.length > 1 ? 's' : ''} did not install: ${still.join(', ')} ` +
-            `(${packager} exit code ${install.status}: ${(0,util_process/* lastLine */.fM)(install)})`);
+            `(${packager} exit code ${install.status}: ${lastLine(install)})`);
     }
     result.installed = missing;
     return result;
@@ -30122,15 +30595,15 @@ async function clone(source, projects, env, onInfo) {
             source.repo,
             tmp,
         ];
-        let result = await (0,util_process/* run */.eF)('git', cloneArgs, { env: gitEnv });
+        let result = await process_run('git', cloneArgs, { env: gitEnv });
         if (result.status !== 0)
-            throw new errors/* UserError */.yo(`cannot clone ${what}: ${(0,util_process/* lastLine */.fM)(result)}`);
+            throw new errors/* UserError */.yo(`cannot clone ${what}: ${lastLine(result)}`);
         if (source.ref) {
-            result = await (0,util_process/* run */.eF)('git', ['-C', tmp, 'checkout', '--quiet', source.ref, '--'], {
+            result = await process_run('git', ['-C', tmp, 'checkout', '--quiet', source.ref, '--'], {
                 env: gitEnv,
             });
             if (result.status !== 0) {
-                throw new errors/* UserError */.yo(`cannot check out ${source.ref} of ${source.repo}: ${(0,util_process/* lastLine */.fM)(result)}`);
+                throw new errors/* UserError */.yo(`cannot check out ${source.ref} of ${source.repo}: ${lastLine(result)}`);
             }
         }
         await (0,promises_.rename)(tmp, final);
@@ -30221,7 +30694,7 @@ async function detectRelease(file = DEFAULT_RELEASE_FILE) {
 
 /** `uname -s` (`SunOS` on illumos, `Linux`, `Darwin`); os.type() where there is no uname. */
 async function unameS(env = process.env) {
-    const result = await (0,util_process/* run */.eF)('uname', ['-s'], { env });
+    const result = await process_run('uname', ['-s'], { env });
     const name = result.stdout.trim();
     return result.status === 0 && name ? name : (0,external_node_os_namespaceObject.type)();
 }
@@ -30229,7 +30702,7 @@ async function unameS(env = process.env) {
 function isIllumos(uname) {
     return uname === 'SunOS';
 }
-/** Fails at once, naming the kernel found, unless this is an illumos host (README.md, setup-host). */
+/** Fails at once, naming the kernel found, unless this is an illumos host (docs/setup-host.md). */
 async function requireIllumos(what, env) {
     const uname = await unameS(env);
     if (!isIllumos(uname)) {
@@ -30240,7 +30713,7 @@ async function requireIllumos(what, env) {
 //# sourceMappingURL=uname.js.map
 ;// CONCATENATED MODULE: ./build/src/host/setup-host.js
 /**
- * setup-host (README.md, `joyent-live setup-host`): checks and prepares an illumos build host for
+ * setup-host (docs/setup-host.md): checks and prepares an illumos build host for
  * build-world, in this order, stopping at the first failure:
  * kernel (SunOS) -> distribution (/etc/release) -> required packages ->
  * compilers -> GNU tar and compression shims for the caches -> the
@@ -30284,52 +30757,14 @@ async function setupHost(o) {
     await requireIllumos(o.name ?? 'setup-host', env);
     const host = await detectRelease(o.releaseFile ?? DEFAULT_RELEASE_FILE);
     info(`host: ${host.distro} (${host.release})`);
-    const workspace = (0,external_node_path_.resolve)(o.workspace);
-    try {
-        await (0,promises_.access)(workspace, promises_.constants.W_OK);
-    }
-    catch (err) {
-        throw new errors/* UserError */.yo(`workspace ${workspace} cannot be used: ${(0,errors/* describeError */.Uc)(err)}`);
-    }
+    const workspace = await usableWorkspace(o.workspace);
     const proto = (0,external_node_path_.resolve)(workspace, o.proto ?? 'proto');
     const manDir = (0,external_node_path_.resolve)(workspace, o.manDir ?? 'man');
-    const packages = await ensurePackages(host.distro, {
-        install: o.installPackages,
-        env,
-        onInfo: info,
-    });
-    info(packages.installed.length
-        ? `packages: installed ${packages.installed.join(', ')}; all ${packages.required.length} required present`
-        : `packages: all ${packages.required.length} required present (${packages.packager})`);
-    const primary = parseCompilerSpec(o.primaryCompiler ?? DEFAULT_PRIMARY_COMPILER[host.distro], 'primary-compiler');
-    const shadows = o.shadowCompilers.map((s) => parseCompilerSpec(s, 'shadow-compilers'));
-    const compilers = [await checkCompiler(primary, 'primary', env)];
-    for (const shadow of shadows)
-        compilers.push(await checkCompiler(shadow, 'shadow', env));
-    for (const c of compilers)
-        info(`${c.role} compiler ${c.name}: ${c.path}: ${c.version}`);
-    const tools = await (0,cache_tools/* prepareCacheTools */.LH)({
-        shimDir: (0,external_node_path_.resolve)(workspace, o.shimDir ?? (0,external_node_path_.join)('.joyent-live', 'bin')),
-        compression: o.compression,
-        gnuTarCandidates: o.gnuTarCandidates ?? (o.gnuTar ? [(0,external_node_path_.resolve)(o.gnuTar)] : undefined),
-        env,
-    });
-    info(`GNU tar: ${tools.gnuTar} (${tools.gnuTarVersion}), shim ${(0,external_node_path_.join)(tools.shimDir, 'tar')}`);
-    info(`caches compress with ${tools.compression}` +
-        (tools.zstdHidden
-            ? ` (zstd at ${tools.zstd ?? 'PATH'} hidden from them by ${(0,external_node_path_.join)(tools.shimDir, 'zstd')})`
-            : ''));
-    const projects = await ensureProjects(workspace, [
-        { name: 'illumos', repo: o.illumosRepo, ref: o.illumosRef, repoOption: 'illumos-repo' },
-        {
-            name: 'illumos-extra',
-            repo: o.illumosExtraRepo,
-            ref: o.illumosExtraRef,
-            repoOption: 'illumos-extra-repo',
-        },
-    ], { env, onInfo: info });
-    for (const p of projects)
-        info(`projects/${p.name}: ${p.state}${p.symlink ? ' (symlink)' : ''}`);
+    const run = { o, env, info, workspace };
+    const packages = await checkPackages(run, host.distro);
+    const { primary, shadows, compilers } = await checkCompilers(run, host.distro);
+    const tools = await prepareTools(run);
+    const projects = await prepareProjects(run);
     const illumosSh = await writeIllumosSh({
         workspace,
         illumos: projects[0].path,
@@ -30367,27 +30802,419 @@ async function setupHost(o) {
         ...(man ? { man } : {}),
     };
 }
+/** The workspace, absolute, and writable. */
+async function usableWorkspace(path) {
+    const workspace = (0,external_node_path_.resolve)(path);
+    try {
+        await (0,promises_.access)(workspace, promises_.constants.W_OK);
+    }
+    catch (err) {
+        throw new errors/* UserError */.yo(`workspace ${workspace} cannot be used: ${(0,errors/* describeError */.Uc)(err)}`);
+    }
+    return workspace;
+}
+/** The required packages present (installed first with installPackages). */
+async function checkPackages({ o, env, info }, distro) {
+    const packages = await ensurePackages(distro, { install: o.installPackages, env, onInfo: info });
+    info(packages.installed.length
+        ? `packages: installed ${packages.installed.join(', ')}; all ${packages.required.length} required present`
+        : `packages: all ${packages.required.length} required present (${packages.packager})`);
+    return packages;
+}
+/** The primary compiler and the shadows, each run once. */
+async function checkCompilers({ o, env, info }, distro) {
+    const primary = parseCompilerSpec(o.primaryCompiler ?? DEFAULT_PRIMARY_COMPILER[distro], 'primary-compiler');
+    const shadows = o.shadowCompilers.map((s) => parseCompilerSpec(s, 'shadow-compilers'));
+    const compilers = [await checkCompiler(primary, 'primary', env)];
+    for (const shadow of shadows)
+        compilers.push(await checkCompiler(shadow, 'shadow', env));
+    for (const c of compilers)
+        info(`${c.role} compiler ${c.name}: ${c.path}: ${c.version}`);
+    return { primary, shadows, compilers };
+}
+/** GNU tar and the compression shims the caches use. */
+async function prepareTools({ o, env, info, workspace }) {
+    const tools = await prepareCacheTools({
+        shimDir: (0,external_node_path_.resolve)(workspace, o.shimDir ?? (0,external_node_path_.join)('.joyent-live', 'bin')),
+        compression: o.compression,
+        gnuTarCandidates: o.gnuTarCandidates ?? (o.gnuTar ? [(0,external_node_path_.resolve)(o.gnuTar)] : undefined),
+        env,
+    });
+    info(`GNU tar: ${tools.gnuTar} (${tools.gnuTarVersion}), shim ${(0,external_node_path_.join)(tools.shimDir, 'tar')}`);
+    info(`caches compress with ${tools.compression}` +
+        (tools.zstdHidden
+            ? ` (zstd at ${tools.zstd ?? 'PATH'} hidden from them by ${(0,external_node_path_.join)(tools.shimDir, 'zstd')})`
+            : ''));
+    return tools;
+}
+/** projects/illumos and projects/illumos-extra, cloned when missing. */
+async function prepareProjects({ o, env, info, workspace }) {
+    const projects = await ensureProjects(workspace, [
+        { name: 'illumos', repo: o.illumosRepo, ref: o.illumosRef, repoOption: 'illumos-repo' },
+        {
+            name: 'illumos-extra',
+            repo: o.illumosExtraRepo,
+            ref: o.illumosExtraRef,
+            repoOption: 'illumos-extra-repo',
+        },
+    ], { env, onInfo: info });
+    for (const p of projects)
+        info(`projects/${p.name}: ${p.state}${p.symlink ? ' (symlink)' : ''}`);
+    return projects;
+}
 //# sourceMappingURL=setup-host.js.map
-
-/***/ }),
-
-/***/ 3953:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  pN: () => (/* binding */ SETUP_HOST_INPUTS),
-  Mh: () => (/* binding */ SETUP_HOST_OPTIONS),
-  Te: () => (/* binding */ parseSetupHostOptions)
-});
-
-// UNUSED EXPORTS: SETUP_HOST_DEFAULTS
-
-// EXTERNAL MODULE: ./build/src/host/cache-tools.js
-var cache_tools = __nccwpck_require__(7612);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
+;// CONCATENATED MODULE: ./build/src/util/glob.js
+/**
+ * The one glob matcher of every glob input (ship policy `skip` rules,
+ * --allow-missing, --allow-dangling, --ignore-diff and the run-time allow
+ * list): image paths, no leading `/`. The syntax is in docs/verify.md,
+ * "Globs". Globs come from pull requests, so matching is linear in the
+ * path's length times the glob's (a Thompson simulation of the glob's
+ * automaton, never a backtracking regular expression), and what would not
+ * be bounded is refused when the glob is read: extglob groups such as
+ * `*(a|aa)`, negation, and more than MAX_ALTERNATIVES brace alternatives.
+ */
+/** A glob that cannot be used: the message says why (the caller says where). */
+class glob_GlobError extends (/* unused pure expression or super */ null && (Error)) {
+}
+/** Brace alternatives one glob may expand to. */
+const MAX_ALTERNATIVES = 256;
+/** Characters of one glob, and of all its alternatives together. */
+const MAX_GLOB_LENGTH = 4096;
+const MAX_EXPANDED_LENGTH = 16_384;
+const POSIX_CLASSES = {
+    alnum: /[A-Za-z0-9]/,
+    alpha: /[A-Za-z]/,
+    blank: /[ \t]/,
+    digit: /[0-9]/,
+    lower: /[a-z]/,
+    punct: /[!-/:-@[-`{-~]/,
+    space: /\s/,
+    upper: /[A-Z]/,
+    word: /\w/,
+    xdigit: /[0-9A-Fa-f]/,
+};
+const EXTGLOB = /^[*?+@!]\($/;
+/** Refuses what this matcher does not take, with the reason. */
+function refuseUnsupported(glob) {
+    if (glob.length === 0)
+        throw new glob_GlobError('an empty glob');
+    if (glob.length > MAX_GLOB_LENGTH) {
+        throw new glob_GlobError(`a glob of ${glob.length} characters (at most ${MAX_GLOB_LENGTH})`);
+    }
+    if (glob.startsWith('!')) {
+        throw new glob_GlobError('a leading "!" (negation) is not supported; write "\\!" for a literal "!"');
+    }
+    let inClass = false;
+    for (let i = 0; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '\\') {
+            i++;
+            continue;
+        }
+        if (inClass) {
+            if (ch === ']')
+                inClass = false;
+            continue;
+        }
+        if (ch === '[') {
+            // `]` right after `[` or `[!` is a member, not the end.
+            inClass = true;
+            if (glob[i + 1] === '!' || glob[i + 1] === '^')
+                i++;
+            if (glob[i + 1] === ']')
+                i++;
+            continue;
+        }
+        if (EXTGLOB.test(glob.slice(i, i + 2))) {
+            throw new glob_GlobError(`extglob "${glob.slice(i, i + 2)}...)" is not supported (its matching can take exponential time); ` +
+                'use *, ?, [...], ** and {a,b} (docs/verify.md, "Globs"), or write "\\(" for a literal "("');
+        }
+    }
+}
+/** The end of the brace group opening at `open`, or -1; with its top-level commas. */
+function braceGroup(glob, open) {
+    const commas = [];
+    let depth = 0;
+    for (let i = open; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '\\')
+            i++;
+        else if (ch === '[')
+            i = classEnd(glob, i);
+        else if (ch === '{')
+            depth++;
+        else if (ch === ',' && depth === 1)
+            commas.push(i);
+        else if (ch === '}' && --depth === 0)
+            return { close: i, commas };
+    }
+    return { close: -1, commas };
+}
+/** The index of the `]` that closes the class opening at `open` (or `open` when none does). */
+function classEnd(glob, open) {
+    let i = open + 1;
+    if (glob[i] === '!' || glob[i] === '^')
+        i++;
+    if (glob[i] === ']')
+        i++;
+    for (; i < glob.length; i++) {
+        if (glob[i] === '\\')
+            i++;
+        else if (glob[i] === '[' && glob[i + 1] === ':') {
+            const end = glob.indexOf(':]', i + 2);
+            if (end > 0)
+                i = end + 1;
+        }
+        else if (glob[i] === ']')
+            return i;
+    }
+    return open;
+}
+/** `a{b,c{d,e}}f` as its alternatives; `{x}` (no comma) is literal, as in sh. */
+function expandBraces(glob) {
+    for (let i = 0; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '\\')
+            i++;
+        else if (ch === '[')
+            i = classEnd(glob, i);
+        else if (ch === '{') {
+            const { close, commas } = braceGroup(glob, i);
+            if (close < 0)
+                throw new glob_GlobError('a "{" is never closed (write "\\{" for a literal "{")');
+            if (commas.length === 0)
+                continue;
+            const bounds = [i, ...commas, close];
+            const choices = bounds.slice(1).map((end, k) => glob.slice(bounds[k] + 1, end));
+            const out = [];
+            for (const choice of choices) {
+                for (const alt of expandBraces(glob.slice(0, i) + choice + glob.slice(close + 1))) {
+                    out.push(alt);
+                    if (out.length > MAX_ALTERNATIVES) {
+                        throw new glob_GlobError(`more than ${MAX_ALTERNATIVES} brace alternatives`);
+                    }
+                }
+            }
+            return out;
+        }
+    }
+    return [glob];
+}
+/** The bracket expression opening at `open`: its token and the index after it. */
+function parseClass(glob, open) {
+    const close = classEnd(glob, open);
+    if (close === open)
+        throw new glob_GlobError('a "[" is never closed (write "\\[" for a literal "[")');
+    let i = open + 1;
+    const negated = glob[i] === '!' || glob[i] === '^';
+    if (negated)
+        i++;
+    const items = [];
+    const at = (k) => glob[k] === '\\' ? [glob.charCodeAt(k + 1), k + 2] : [glob.charCodeAt(k), k + 1];
+    let first = true;
+    while (i < close || (first && glob[i] === ']' && i < close)) {
+        first = false;
+        if (glob[i] === '[' && glob[i + 1] === ':') {
+            const end = glob.indexOf(':]', i + 2);
+            const name = glob.slice(i + 2, end);
+            const posix = POSIX_CLASSES[name];
+            if (!posix)
+                throw new glob_GlobError(`unknown character class "[:${name}:]"`);
+            items.push({ posix });
+            i = end + 2;
+            continue;
+        }
+        const [from, afterFrom] = at(i);
+        if (glob[afterFrom] === '-' && afterFrom + 1 < close) {
+            const [to, afterTo] = at(afterFrom + 1);
+            if (to < from)
+                throw new glob_GlobError(`range "${glob.slice(i, afterTo)}" is backwards`);
+            items.push({ from, to });
+            i = afterTo;
+        }
+        else {
+            items.push({ from, to: from });
+            i = afterFrom;
+        }
+    }
+    return { token: { t: 'one', items, negated }, next: close + 1 };
+}
+/** One path segment of a glob (no `/`, not `**`) as tokens. */
+function segmentTokens(segment, out) {
+    for (let i = 0; i < segment.length;) {
+        const ch = segment[i];
+        if (ch === '\\') {
+            if (i + 1 >= segment.length)
+                throw new glob_GlobError('a trailing "\\" escapes nothing');
+            out.push({ t: 'lit', c: segment[i + 1] });
+            i += 2;
+        }
+        else if (ch === '*') {
+            if (out.at(-1)?.t !== 'star')
+                out.push({ t: 'star' });
+            i++;
+        }
+        else if (ch === '?') {
+            out.push({ t: 'one' });
+            i++;
+        }
+        else if (ch === '[') {
+            const { token, next } = parseClass(segment, i);
+            out.push(token);
+            i = next;
+        }
+        else {
+            out.push({ t: 'lit', c: ch });
+            i++;
+        }
+    }
+}
+/** Splits on the `/`s that are not inside a bracket expression or escaped. */
+function segments(glob) {
+    const out = [];
+    let start = 0;
+    for (let i = 0; i < glob.length; i++) {
+        if (glob[i] === '\\')
+            i++;
+        else if (glob[i] === '[')
+            i = classEnd(glob, i);
+        else if (glob[i] === '/') {
+            out.push(glob.slice(start, i));
+            start = i + 1;
+        }
+    }
+    out.push(glob.slice(start));
+    return out;
+}
+/** One brace alternative as tokens. */
+function tokens(glob) {
+    const parts = segments(glob);
+    if (parts.length === 1 && parts[0] === '**')
+        return [{ t: 'any' }];
+    const out = [];
+    parts.forEach((part, k) => {
+        const last = k === parts.length - 1;
+        if (part === '**' && last) {
+            // `a/**`: `a` itself and everything below it; the `/` is the tail's.
+            if (out.at(-1)?.t === 'lit')
+                out.pop();
+            out.push({ t: 'tail' });
+            return;
+        }
+        if (part === '**') {
+            out.push({ t: 'dirs' });
+            return;
+        }
+        segmentTokens(part, out);
+        if (!last)
+            out.push({ t: 'lit', c: '/' });
+    });
+    return out;
+}
+/** Does the class token take `ch` (never `/`)? */
+function classTakes(token, ch) {
+    if (ch === '/')
+        return false;
+    if (!token.items)
+        return true;
+    const code = ch.charCodeAt(0);
+    const hit = token.items.some((item) => 'posix' in item ? item.posix.test(ch) : code >= item.from && code <= item.to);
+    return hit !== Boolean(token.negated);
+}
+/**
+ * A matcher for one alternative: the set of automaton states is carried
+ * along the path, one step a character. State 2i is "before token i",
+ * 2i+1 is "inside token i" (for `dirs` and `tail`).
+ */
+function automaton(list) {
+    const size = 2 * list.length + 2;
+    const accept = 2 * list.length;
+    let current = new Uint8Array(size);
+    let next = new Uint8Array(size);
+    // The states reachable without a character.
+    const close = (set) => {
+        for (let i = 0; i < list.length; i++) {
+            const t = list[i].t;
+            const here = set[2 * i] === 1 || (t === 'tail' && set[2 * i + 1] === 1);
+            if (here && (t === 'star' || t === 'any' || t === 'dirs' || t === 'tail')) {
+                set[2 * i + 2] = 1;
+            }
+        }
+    };
+    const step = (i, inside, ch) => {
+        const token = list[i];
+        const after = 2 * i + 2;
+        switch (token.t) {
+            case 'lit':
+                if (!inside && token.c === ch)
+                    next[after] = 1;
+                break;
+            case 'one':
+                if (!inside && classTakes(token, ch))
+                    next[after] = 1;
+                break;
+            case 'star':
+                if (ch !== '/')
+                    next[2 * i] = 1;
+                break;
+            case 'any':
+                next[2 * i] = 1;
+                break;
+            case 'dirs':
+                next[2 * i + 1] = 1;
+                if (ch === '/')
+                    next[after] = 1;
+                break;
+            case 'tail':
+                if (inside || ch === '/')
+                    next[2 * i + 1] = 1;
+                break;
+        }
+    };
+    return (path) => {
+        current.fill(0);
+        current[0] = 1;
+        close(current);
+        for (const ch of path) {
+            next.fill(0);
+            let alive = false;
+            for (let s = 0; s < accept; s++) {
+                if (current[s] === 1) {
+                    alive = true;
+                    step(s >> 1, (s & 1) === 1, ch);
+                }
+            }
+            if (!alive)
+                return false;
+            [current, next] = [next, current];
+            close(current);
+        }
+        return current[accept] === 1;
+    };
+}
+/**
+ * A matcher for `glob` (docs/verify.md, "Globs"), or a GlobError saying why
+ * the glob cannot be used. A leading `./` is ignored.
+ */
+function glob_compileGlob(glob) {
+    refuseUnsupported(glob);
+    const alternatives = expandBraces(glob.replace(/^(\.\/)+/, ''));
+    const total = alternatives.reduce((n, alt) => n + alt.length, 0);
+    if (total > MAX_EXPANDED_LENGTH) {
+        throw new glob_GlobError(`its brace alternatives come to ${total} characters (at most ${MAX_EXPANDED_LENGTH})`);
+    }
+    const matchers = alternatives.map((alt) => {
+        const list = tokens(alt);
+        if (list.every((t) => t.t === 'lit')) {
+            const literal = list.map((t) => t.c).join('');
+            return (path) => path === literal;
+        }
+        return automaton(list);
+    });
+    return matchers.length === 1 ? matchers[0] : (path) => matchers.some((m) => m(path));
+}
+//# sourceMappingURL=glob.js.map
 ;// CONCATENATED MODULE: ./build/src/options/values.js
 /**
  * Parsers of single option values, from the text the user typed: a CLI
@@ -30397,7 +31224,10 @@ var errors = __nccwpck_require__(6143);
  * UsageError (exit 2 in the CLI, a failed step in an action).
  */
 
-const quote = (value) => JSON.stringify(value);
+
+
+/** A value as messages show it: quoted, control and bidi characters escaped. */
+const quote = (value) => (0,format/* printable */.g$)(JSON.stringify(value));
 /** A single value, trimmed; undefined when not given or blank. */
 function values_text(raw, name) {
     if (raw === undefined)
@@ -30477,20 +31307,47 @@ function wholeNumber(raw, name, min, max) {
     }
     return Number(value);
 }
+const NOT_IN_WORD = /[\s\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const NOT_IN_LINE = /(?!\t)[\p{Cc}\p{Zl}\p{Zp}]/u;
 /**
  * `NAME=VALUE` items (manifest `$NAME` variables, illumos.sh variables) as
  * a map, in the order given. `named(item)` names the option with the bad
  * item: `--define "X"`, `input "defines": "X"`.
  */
-function defines(raw, named) {
+function defines(raw, named, values = 'word') {
     const map = new Map();
     for (const item of list(raw)) {
         const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
         if (!m)
             throw new errors/* UsageError */.eb(`${named(quote(item))} is not NAME=VALUE`);
+        const bad = (values === 'word' ? NOT_IN_WORD : NOT_IN_LINE).exec(m[2])?.[0];
+        if (bad !== undefined) {
+            const what = /\s/.test(bad) && bad.charCodeAt(0) >= 0x20 ? 'a blank' : 'a control character';
+            throw new errors/* UsageError */.eb(`${named(quote(item))}: the value of ${m[1]} holds ${what} (${(0,format/* escapeCharacter */.Vg)(bad)})` +
+                (values === 'word' ? ': a manifest variable is one word, without blanks' : ''));
+        }
         map.set(m[1], m[2]);
     }
     return map;
+}
+/**
+ * A list of globs (docs/verify.md, "Globs"), each checked here so that a glob
+ * the matcher refuses (an extglob, an unclosed `[`) is a usage error naming
+ * the option: `--ignore-diff "X": ...`, `input "ignore-diff": "X": ...`.
+ */
+function globs(raw, named) {
+    const items = list(raw);
+    for (const item of items) {
+        try {
+            compileGlob(item);
+        }
+        catch (err) {
+            if (!(err instanceof GlobError))
+                throw err;
+            throw new UsageError(`${named(quote(item))}: not a glob we take: ${err.message}`);
+        }
+    }
+    return items;
 }
 //# sourceMappingURL=values.js.map
 ;// CONCATENATED MODULE: ./build/src/options/setup-host.js
@@ -30554,8 +31411,8 @@ function parseSetupHostOptions(raw, names, defaults) {
         nightlyOptions: t('nightly-options'),
         maxJobs: wholeNumber(raw['max-jobs'], n('max-jobs'), 1, 4096),
         onClosedBins: t('on-closed-bins'),
-        illumosEnv: defines(raw['illumos-env'], (item) => names.value('illumos-env', item)),
-        compression: choice(raw.compression, n('compression'), cache_tools/* COMPRESSIONS */._7, SETUP_HOST_DEFAULTS.compression),
+        illumosEnv: defines(raw['illumos-env'], (item) => names.value('illumos-env', item), 'line'),
+        compression: choice(raw.compression, n('compression'), COMPRESSIONS, SETUP_HOST_DEFAULTS.compression),
         gnuTar: t('gnu-tar'),
         shimDir: t('shim-dir') ?? defaults.shimDir,
         manUrl: t('man-url'),
@@ -30564,107 +31421,135 @@ function parseSetupHostOptions(raw, names, defaults) {
     };
 }
 //# sourceMappingURL=setup-host.js.map
-
-/***/ }),
-
-/***/ 8561:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $F: () => (/* binding */ AtomicLineWriter),
-/* harmony export */   fR: () => (/* binding */ replaceFile),
-/* harmony export */   t4: () => (/* binding */ partialName)
-/* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1455);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var node_events__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8474);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6143);
-
-
-
-
-
-/** The temporary name a finished output is written under before its rename. */
-function partialName(finalPath) {
-    return (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.dirname)(finalPath), `.${(0,node_path__WEBPACK_IMPORTED_MODULE_2__.basename)(finalPath)}.partial`);
-}
+// EXTERNAL MODULE: ./build/src/actions/common/inputs.js + 1 modules
+var common_inputs = __nccwpck_require__(8871);
+// EXTERNAL MODULE: ./build/src/actions/common/report.js + 1 modules
+var report = __nccwpck_require__(7355);
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./build/src/actions/common/runner-prerequisites.js
 /**
- * Writes `data` to `path` under partialName(path), created exclusively
- * (`wx`) with exactly `mode`, then renamed into place. A leftover of a
- * killed run at that name is removed first, never written through (a
- * symlink planted there points nowhere we write); one planted after that
- * fails the write.
+ * What an illumos runner must have for this suite (docs/runners.md): Node
+ * 20 or later, both the one running this action and the `node` on PATH
+ * (github-act-runner runs node actions with it; Node ships no illumos
+ * binaries, so it comes from pkgsrc or OmniOS extra), and, for
+ * build-world's GitHub cache, the v2 cache service (ACTIONS_CACHE_SERVICE_V2).
+ * Every missing piece is named in one error; the cache is a warning.
  */
-async function replaceFile(path, data, mode = 0o644) {
-    const tmp = partialName(path);
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(tmp, { force: true });
-    try {
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.writeFile)(tmp, data, { flag: 'wx', mode });
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.chmod)(tmp, mode); // exactly, whatever the umask
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rename)(tmp, path);
-    }
-    catch (err) {
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(tmp, { force: true }).catch(() => undefined);
-        throw err;
-    }
+
+
+
+
+
+const MIN_NODE_MAJOR = 20;
+const INSTALL_HINT = 'install Node 20 or later and put it first on PATH: from pkgsrc (pkgin install nodejs) or OmniOS extra (pkg install ooce/runtime/node-22); Node ships no illumos binaries';
+function major(version) {
+    const m = /^v?(\d+)\./.exec(version.trim());
+    return m ? Number(m[1]) : undefined;
 }
-/**
- * A text file written line by line under a temporary name and renamed into
- * place by `commit()`; `abort()` removes it. Readers never see a half file.
- * The temporary file is created exclusively (`wx`: never through an
- * existing name or symlink); `tmp` puts it in a private directory of the
- * caller's (build-live's log work directory), else it is `partialName(path)`.
- */
-class AtomicLineWriter {
-    path;
-    stream;
-    tmp;
-    failure;
-    constructor(path, options = {}) {
-        this.path = path;
-        this.tmp = options.tmp ?? partialName(path);
-        this.stream = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.createWriteStream)(this.tmp, { mode: 0o644, flags: 'wx' });
-        // A full disk or a size limit names the file.
-        this.stream.on('error', (err) => (this.failure = this.named(err)));
+async function checkRunnerPrerequisites(runningVersion = process.version, runningPath = process.execPath) {
+    const missing = [];
+    const running = major(runningVersion);
+    if (running === undefined || running < MIN_NODE_MAJOR) {
+        missing.push(`this action runs on Node ${runningVersion} (${runningPath}), not 20 or later`);
     }
-    named(err) {
-        if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .isIoCondition */ .gG)(err))
-            return (0,_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .ioError */ .bD)(err, 'write', this.path);
-        return err instanceof Error ? err : new Error(String(err));
-    }
-    /** Writes one line; waits when the stream's buffer is full. */
-    async line(text) {
-        if (this.failure)
-            throw this.failure;
-        if (!this.stream.write(text + '\n')) {
-            await (0,node_events__WEBPACK_IMPORTED_MODULE_3__.once)(this.stream, 'drain').catch((err) => {
-                throw this.named(err);
-            });
+    const onPath = await which('node');
+    if (onPath) {
+        let version = '';
+        try {
+            version = (await (0,external_node_util_.promisify)(external_node_child_process_namespaceObject.execFile)(onPath, ['--version'], { timeout: 30_000 })).stdout;
+        }
+        catch (err) {
+            missing.push(`node on PATH (${onPath}) does not run: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        const found = major(version);
+        if (version && (found === undefined || found < MIN_NODE_MAJOR)) {
+            missing.push(`node on PATH (${onPath}) is ${version.trim()}, not 20 or later (github-act-runner runs node actions with it)`);
         }
     }
-    async close() {
-        if (!this.stream.closed) {
-            this.stream.end();
-            await (0,node_events__WEBPACK_IMPORTED_MODULE_3__.once)(this.stream, 'close').catch(() => undefined);
-        }
-        if (this.failure)
-            throw this.failure;
+    else {
+        core/* info */.pq('no node on PATH: the runner brings its own (github-act-runner needs one on PATH)');
     }
-    /** Ends the file under its temporary name (`tmp`); the caller renames it. */
-    async finish() {
-        await this.close();
+    if (missing.length > 0) {
+        throw new errors/* UserError */.yo(`setup-illumos-host: the runner lacks what this suite needs: ${missing.join('; ')}; ${INSTALL_HINT}`);
     }
-    async commit() {
-        await this.close();
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rename)(this.tmp, this.path);
-    }
-    async abort() {
-        await this.close().catch(() => undefined);
-        await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.rm)(this.tmp, { force: true });
+    // @actions/cache takes any non-empty value: GitHub's runner and github-act-runner set "True".
+    if (process.env.ACTIONS_RESULTS_URL && !process.env.ACTIONS_CACHE_SERVICE_V2) {
+        core/* warning */.$e('ACTIONS_CACHE_SERVICE_V2 is not set in this job: build-world with cache-backend github needs the v2 cache service; github-act-runner sets it since early 2025 (update it), or set ACTIONS_CACHE_SERVICE_V2=true in the runner environment (docs/runners.md)');
     }
 }
-//# sourceMappingURL=atomic.js.map
+//# sourceMappingURL=runner-prerequisites.js.map
+;// CONCATENATED MODULE: ./build/src/actions/setup-illumos-host/step.js
+/**
+ * The setup-illumos-host step: reads the inputs, runs the engine's
+ * setupHost(), puts the tar/zstd shims first on PATH for the later steps
+ * (@actions/cache in build-world), and reports: outputs, job summary.
+ */
+
+
+
+
+
+
+
+async function setupIllumosHostStep(io) {
+    await checkRunnerPrerequisites();
+    const inputs = (0,common_inputs/* getInputs */.G)(SETUP_HOST_OPTIONS, SETUP_HOST_INPUTS, io.input);
+    const runnerTemp = process.env.RUNNER_TEMP;
+    const settings = parseSetupHostOptions(inputs.raw, inputs.names, {
+        workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+        // RUNNER_TEMP lives as long as the job and is not in the checkout.
+        shimDir: runnerTemp ? (0,external_node_path_.join)(runnerTemp, 'joyent-live-bin') : undefined,
+    });
+    const result = await setupHost({
+        ...settings,
+        name: 'setup-illumos-host',
+        onInfo: report/* say */.cv,
+    });
+    core/* addPath */.fM(result.tools.shimDir);
+    io.output('distro', result.distro);
+    io.output('release', result.release);
+    io.output('gnu-tar', result.tools.gnuTar);
+    io.output('compression', result.tools.compression);
+    io.output('shim-dir', result.tools.shimDir);
+    io.output('illumos-sh', result.illumosSh);
+    io.output('proto', result.proto);
+    io.output('compilers', JSON.stringify(result.compilers.map((c) => ({ role: c.role, spec: c.spec, version: c.version }))));
+    (0,report/* say */.cv)(`setup-illumos-host: ${result.distro} (${result.release}): ready`);
+    const rows = [
+        ['distribution', `${result.distro} (${(0,report/* code */.aY)(result.release)})`],
+        [
+            'packages',
+            `${result.packages.required.length} required present (${result.packages.packager})` +
+                (result.packages.installed.length
+                    ? `; installed ${result.packages.installed.map(report/* code */.aY).join(', ')}`
+                    : ''),
+        ],
+        ...result.compilers.map((c) => [`${c.role} compiler`, `${(0,report/* code */.aY)(c.spec)}: ${(0,report/* code */.aY)(c.version)}`]),
+        ['GNU tar', (0,report/* code */.aY)(result.tools.gnuTar)],
+        [
+            'cache compression',
+            result.tools.compression + (result.tools.zstdHidden ? ' (zstd hidden)' : ''),
+        ],
+        ...result.projects.map((p) => [
+            `projects/${p.name}`,
+            p.state + (p.symlink ? ' (symlink)' : ''),
+        ]),
+        ['illumos.sh', (0,report/* code */.aY)(result.illumosSh)],
+        ...(result.man
+            ? [['man pages', `${(0,report/* code */.aY)(result.man.manDir)} (sha256 ${(0,report/* code */.aY)(result.man.sha256)})`]]
+            : []),
+    ];
+    await (0,report/* writeSummary */.Sy)([
+        `### setup-illumos-host: ${result.distro} ready`,
+        '',
+        '| | |',
+        '|---|---|',
+        ...rows.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`),
+        '',
+    ].join('\n'));
+}
+//# sourceMappingURL=step.js.map
 
 /***/ }),
 
@@ -30909,7 +31794,7 @@ const REASONS = {
 /**
  * The conditions of a file system that stop a build whatever the entry:
  * a full disk, a quota, a size limit, a read-only or failing device. They
- * are errors (exit 1, README "Exit codes"), never a "missing file".
+ * are errors (exit 1, docs/exit-codes.md), never a "missing file".
  */
 const IO_CONDITIONS = new Set(['ENOSPC', 'EIO', 'EDQUOT', 'EFBIG', 'EROFS']);
 /** True for an error of IO_CONDITIONS. */
@@ -30939,297 +31824,132 @@ function describeError(err) {
 
 /***/ }),
 
-/***/ 471:
+/***/ 1899:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   eF: () => (/* binding */ run),
-/* harmony export */   fM: () => (/* binding */ lastLine)
+/* harmony export */   Vg: () => (/* binding */ escapeCharacter),
+/* harmony export */   XU: () => (/* binding */ printableText),
+/* harmony export */   g$: () => (/* binding */ printable),
+/* harmony export */   oy: () => (/* binding */ printableLine),
+/* harmony export */   p6: () => (/* binding */ humanBytes)
 /* harmony export */ });
-/* unused harmony exports DEFAULT_CAPTURE, STOP_GRACE_MS, start, describeStatus, lastLines, CommandFailed, runChecked */
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
-/* harmony import */ var node_string_decoder__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6193);
-/* harmony import */ var _cleanup_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5769);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6143);
+/* unused harmony exports ownString, parseSize, parseDuration, formatDuration, firstUnprintable, printableLines */
+/** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
+function humanBytes(bytes) {
+    if (bytes < 0)
+        return `-${humanBytes(-bytes)}`;
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
 /**
- * The one way the engine runs a command. `run()` resolves with what
- * happened (status, signal, the tail of each stream) and never rejects;
- * `runChecked()` throws a CommandFailed, which names the command, its status
- * and the end of what it printed, unless it exited 0. `start()` returns the
- * running command, to stop it (and, started as its own process group, all
- * it started) before it ends.
- *
- * Output is never buffered whole: each stream keeps at most its last
- * `capture` bytes; the rest goes as it comes to a writable (a stage log,
- * with back-pressure), to callbacks, or nowhere.
+ * A copy of `text` that shares no memory with the string it was cut from.
+ * V8 keeps a substring's whole parent alive: a path matched out of a line
+ * of a 64 KiB read chunk would pin the chunk for as long as it is kept.
  */
-
-
-
-
-/** Bytes kept of each stream by default: its last 64 KiB. */
-const DEFAULT_CAPTURE = 64 * 1024;
-/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
-const STOP_GRACE_MS = 3000;
-/** The last `limit` bytes of a stream, kept in the chunks they came in. */
-class Tail {
-    limit;
-    chunks = [];
-    kept = 0;
-    dropped = false;
-    constructor(limit) {
-        this.limit = limit;
+function ownString(text) {
+    return Buffer.from(text, 'utf8').toString('utf8');
+}
+const SIZE_UNITS = {
+    '': 1,
+    K: 2 ** 10,
+    M: 2 ** 20,
+    G: 2 ** 30,
+    T: 2 ** 40,
+};
+/**
+ * A size as people write it: bytes (`1048576`), or a whole or decimal
+ * number with K, M, G or T (powers of 1024, as mkfile reads them; `512M`,
+ * `1.5G`, `2GiB` and `2gb` alike). Undefined when `text` is not a size.
+ */
+function parseSize(text) {
+    const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+    if (!m || (m[2] === '' && m[1].includes('.')))
+        return undefined;
+    const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toUpperCase()]);
+    return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+const DURATION_UNITS = { s: 1000, m: 60_000, h: 3_600_000 };
+/**
+ * A duration such as `90s`, `30m` or `1h` in milliseconds; `0` alone is 0.
+ * A number without a unit is refused: seconds or minutes, a reader could take it either way.
+ */
+function parseDuration(text) {
+    if (text === '0')
+        return 0;
+    const m = /^(\d+)([smh])$/.exec(text);
+    if (!m)
+        return undefined;
+    const ms = Number(m[1]) * DURATION_UNITS[m[2]];
+    // setTimeout's limit (about 24 days): longer is as good as none, and 0 says that.
+    return ms <= 2 ** 31 - 1 ? ms : undefined;
+}
+/** Milliseconds as the largest whole unit: `30m`, `90s`, `1h`. */
+function formatDuration(ms) {
+    for (const [unit, size] of [
+        ['h', 3_600_000],
+        ['m', 60_000],
+    ]) {
+        if (ms >= size && ms % size === 0)
+            return `${ms / size}${unit}`;
     }
-    add(chunk) {
-        if (this.limit <= 0) {
-            this.dropped ||= chunk.length > 0;
-            return;
-        }
-        this.chunks.push(chunk);
-        this.kept += chunk.length;
-        while (this.kept - this.chunks[0].length >= this.limit) {
-            this.kept -= this.chunks.shift().length;
-            this.dropped = true;
-        }
-    }
-    text() {
-        const all = Buffer.concat(this.chunks);
-        if (all.length <= this.limit)
-            return all.toString('utf8');
-        this.dropped = true;
-        return all.subarray(all.length - this.limit).toString('utf8');
-    }
+    return `${ms / 1000}s`;
 }
-/** Splits chunks into lines; a line cut between two chunks is joined first. */
-class Lines {
-    each;
-    partial = '';
-    decoder = new node_string_decoder__WEBPACK_IMPORTED_MODULE_1__.StringDecoder('utf8');
-    constructor(each) {
-        this.each = each;
-    }
-    add(chunk) {
-        const parts = (this.partial + this.decoder.write(chunk)).split('\n');
-        this.partial = parts.pop() ?? '';
-        for (const line of parts)
-            this.each(line);
-    }
-    end() {
-        this.partial += this.decoder.end();
-        if (this.partial)
-            this.each(this.partial);
-        this.partial = '';
-    }
+/**
+ * Characters that never reach a printed line raw (docs/verify.md, "Text from
+ * the inputs"): C0 controls (CR and LF split a runner's log into lines that it
+ * reads as workflow commands), DEL, C1 controls, the line and paragraph
+ * separators, and the invisible format characters that reorder or hide text
+ * (bidi embeddings, overrides and isolates, marks, zero-width characters,
+ * the byte-order mark).
+ */
+const UNPRINTABLE_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb]';
+const UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS, 'g');
+const HAS_UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS);
+/** The first character of `text` that printable() escapes, if any. */
+function firstUnprintable(text) {
+    return HAS_UNPRINTABLE.exec(text)?.[0];
 }
-const shown = (command, args) => [command, ...args].join(' ');
-/** Starts a command; see RunOptions. */
-function start(command, args, options = {}) {
-    const output = options.output ?? 'pipe';
-    const stdio = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
-    const limit = options.capture ?? DEFAULT_CAPTURE;
-    const tails = { stdout: new Tail(limit), stderr: new Tail(limit) };
-    const each = options.onLine;
-    const lines = each && {
-        stdout: new Lines((line) => each(line, 'stdout')),
-        stderr: new Lines((line) => each(line, 'stderr')),
-    };
-    const group = options.processGroup === true;
-    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, args, {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        stdio,
-        detached: group,
-    });
-    let exited = false;
-    const kill = (signal = 'SIGTERM') => {
-        if (child.pid === undefined)
-            return false;
-        if (!group)
-            return exited ? false : child.kill(signal);
-        try {
-            process.kill(-child.pid, signal);
-            return true;
-        }
-        catch (err) {
-            if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errnoCode */ .UK)(err) === 'ESRCH')
-                return false; // the group is gone
-            throw err;
-        }
-    };
-    const alive = () => {
-        if (child.pid === undefined)
-            return false;
-        if (!group)
-            return !exited;
-        try {
-            process.kill(-child.pid, 0);
-            return true;
-        }
-        catch (err) {
-            return (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errnoCode */ .UK)(err) === 'EPERM';
-        }
-    };
-    const stop = async (graceMs = STOP_GRACE_MS) => {
-        if (!kill('SIGTERM'))
-            return;
-        for (const until = Date.now() + graceMs; Date.now() < until;) {
-            if (!alive())
-                return;
-            await new Promise((done) => setTimeout(done, 50));
-        }
-        kill('SIGKILL');
-    };
-    // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
-    const undoStop = child.pid === undefined ? () => true : (0,_cleanup_js__WEBPACK_IMPORTED_MODULE_2__/* .stopOnInterrupt */ .r0)(() => stop(1000));
-    const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
-    if (options.abort?.aborted)
-        queueMicrotask(onAbort);
-    else
-        options.abort?.addEventListener('abort', onAbort, { once: true });
-    const result = new Promise((resolve) => {
-        let startError;
-        const pump = (stream, name) => {
-            stream?.on('data', (chunk) => {
-                tails[name].add(chunk);
-                options.onOutput?.(chunk, name);
-                lines?.[name].add(chunk);
-                if (options.to && !options.to.write(chunk)) {
-                    child.stdout?.pause();
-                    child.stderr?.pause();
-                    options.to.once('drain', () => {
-                        child.stdout?.resume();
-                        child.stderr?.resume();
-                    });
-                }
-            });
-        };
-        pump(child.stdout, 'stdout');
-        pump(child.stderr, 'stderr');
-        if (child.stdin && options.input !== undefined) {
-            // A command that does not read all of its input closes the pipe early: not our error.
-            child.stdin.on('error', () => undefined);
-            child.stdin.end(options.input);
-        }
-        child.on('exit', () => (exited = true));
-        child.on('error', (err) => {
-            // Either it could not start ('close' may not follow), or a kill failed (it will).
-            startError = err;
-            if (child.pid === undefined)
-                finish(null, null);
-        });
-        child.on('close', (status, signal) => finish(status, signal));
-        let finished = false;
-        function finish(status, signal) {
-            if (finished)
-                return;
-            finished = true;
-            exited = true;
-            // A group may outlive its leader: whoever started it stops the rest (stop()).
-            if (!group)
-                undoStop();
-            options.abort?.removeEventListener('abort', onAbort);
-            lines?.stdout.end();
-            lines?.stderr.end();
-            const stdout = tails.stdout.text();
-            const stderr = tails.stderr.text();
-            resolve({
-                command: shown(command, args),
-                status,
-                signal,
-                stdout,
-                stderr,
-                truncated: tails.stdout.dropped || tails.stderr.dropped,
-                ...(startError && {
-                    error: (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(startError),
-                    errorCode: (0,_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .errnoCode */ .UK)(startError),
-                }),
-            });
-        }
-    });
-    return {
-        get pid() {
-            return child.pid;
-        },
-        result: group ? result.finally(() => !alive() && undoStop()) : result,
-        kill,
-        alive,
-        stop: (graceMs) => stop(graceMs).finally(undoStop),
-    };
+const NAMED_ESCAPES = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+/** One character as printable() shows it: `\r`, `\x1b`, `\u202e`. */
+function escapeCharacter(ch) {
+    const named = NAMED_ESCAPES[ch];
+    if (named)
+        return named;
+    const code = ch.charCodeAt(0);
+    return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
 }
-/** Runs a command to its end; resolves with what happened, never rejects. */
-function run(command, args, options = {}) {
-    return start(command, args, options).result;
+/** `text` with every control and invisible format character shown escaped. */
+function printable(text) {
+    return text.replace(UNPRINTABLE, escapeCharacter);
 }
-/** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
-function describeStatus(result) {
-    if (result.error && result.status === null && result.signal === null) {
-        return `could not be started: ${result.error}`;
-    }
-    if (result.signal)
-        return `killed by ${result.signal}`;
-    return `exit status ${result.status}`;
+/**
+ * One line as we print it: printable(), and never starting with `::` (what
+ * a runner reads as a workflow command, after leading blanks): its first
+ * colon is shown escaped.
+ */
+function printableLine(line) {
+    return printable(line).replace(/^(\s*):(?=:)/, '$1\\x3a');
 }
-/** The last `count` non-empty lines a run printed, stderr last (where errors go). */
-function lastLines(result, count) {
-    return `${result.stdout}\n${result.stderr}`
-        .split('\n')
-        .map((l) => l.trimEnd())
-        .filter((l) => l.trim() !== '')
-        .slice(-count);
+/** Text of several lines (split on LF; a final LF kept), each made a printableLine(). */
+function printableText(text) {
+    const end = text.endsWith('\n') ? '\n' : '';
+    const body = end ? text.slice(0, -1) : text;
+    return body.split('\n').map(printableLine).join('\n') + end;
 }
-/** What to quote of a failed run: why it could not start, else its last line, else its status. */
-function lastLine(result) {
-    return result.error ?? lastLines(result, 1)[0]?.trim() ?? `exit code ${result.status}`;
+/** Lines as one text: each made a printableLine() (an LF inside one is shown escaped). */
+function printableLines(lines) {
+    return lines.map(printableLine).join('\n');
 }
-/** A command that did not exit 0; its message names it, how it ended and its last words. */
-class CommandFailed extends _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .yo {
-    result;
-    constructor(result, message) {
-        const said = lastLines(result, 1)[0]?.trim();
-        super(message ??
-            `${result.command}: ${describeStatus(result)}${said && !result.error ? `: ${said}` : ''}`);
-        this.name = 'CommandFailed';
-        this.result = result;
-    }
-}
-/** Runs a command to its end; throws a CommandFailed unless it exited 0. */
-async function runChecked(command, args, options = {}) {
-    const result = await run(command, args, options);
-    if (result.status !== 0)
-        throw new CommandFailed(result);
-    return result;
-}
-//# sourceMappingURL=process.js.map
-
-/***/ }),
-
-/***/ 8851:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   K: () => (/* binding */ which)
-/* harmony export */ });
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-
-
-/** The first executable called `name` on PATH, or undefined. */
-async function which(name, path = process.env.PATH ?? '') {
-    for (const dir of path.split(node_path__WEBPACK_IMPORTED_MODULE_1__.delimiter)) {
-        if (!dir)
-            continue;
-        const candidate = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, name);
-        try {
-            await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.access)(candidate, node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.constants.X_OK);
-            return candidate;
-        }
-        catch {
-            // not here; keep looking
-        }
-    }
-    return undefined;
-}
-//# sourceMappingURL=which.js.map
+//# sourceMappingURL=format.js.map
 
 /***/ }),
 

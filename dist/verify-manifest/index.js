@@ -844,2131 +844,2063 @@ class DecodedURL extends URL {
 
 /***/ }),
 
-/***/ 4006:
-/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
-
-
-
-const pico = __nccwpck_require__(8016);
-const utils = __nccwpck_require__(4059);
-
-function picomatch(glob, options, returnState = false) {
-  // default to os.platform()
-  if (options && (options.windows === null || options.windows === undefined)) {
-    // don't mutate the original options object
-    options = { ...options, windows: utils.isWindows() };
-  }
-
-  return pico(glob, options, returnState);
-}
-
-Object.assign(picomatch, pico);
-module.exports = picomatch;
-
-
-/***/ }),
-
-/***/ 5595:
-/***/ ((module) => {
-
-
-
-const WIN_SLASH = '\\\\/';
-const WIN_NO_SLASH = `[^${WIN_SLASH}]`;
-
-/**
- * Posix glob regex
- */
-
-const DOT_LITERAL = '\\.';
-const PLUS_LITERAL = '\\+';
-const QMARK_LITERAL = '\\?';
-const SLASH_LITERAL = '\\/';
-const ONE_CHAR = '(?=.)';
-const QMARK = '[^/]';
-const END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
-const START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
-const DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
-const NO_DOT = `(?!${DOT_LITERAL})`;
-const NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
-const NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
-const NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
-const QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
-const STAR = `${QMARK}*?`;
-const SEP = '/';
-
-const POSIX_CHARS = {
-  DOT_LITERAL,
-  PLUS_LITERAL,
-  QMARK_LITERAL,
-  SLASH_LITERAL,
-  ONE_CHAR,
-  QMARK,
-  END_ANCHOR,
-  DOTS_SLASH,
-  NO_DOT,
-  NO_DOTS,
-  NO_DOT_SLASH,
-  NO_DOTS_SLASH,
-  QMARK_NO_DOT,
-  STAR,
-  START_ANCHOR,
-  SEP
-};
-
-/**
- * Windows glob regex
- */
-
-const WINDOWS_CHARS = {
-  ...POSIX_CHARS,
-
-  SLASH_LITERAL: `[${WIN_SLASH}]`,
-  QMARK: WIN_NO_SLASH,
-  STAR: `${WIN_NO_SLASH}*?`,
-  DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
-  NO_DOT: `(?!${DOT_LITERAL})`,
-  NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-  NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
-  NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-  QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
-  START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
-  END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
-  SEP: '\\'
-};
-
-/**
- * POSIX Bracket Regex
- */
-
-const POSIX_REGEX_SOURCE = {
-  alnum: 'a-zA-Z0-9',
-  alpha: 'a-zA-Z',
-  ascii: '\\x00-\\x7F',
-  blank: ' \\t',
-  cntrl: '\\x00-\\x1F\\x7F',
-  digit: '0-9',
-  graph: '\\x21-\\x7E',
-  lower: 'a-z',
-  print: '\\x20-\\x7E ',
-  punct: '\\-!"#$%&\'()\\*+,./:;<=>?@[\\]^_`{|}~',
-  space: ' \\t\\r\\n\\v\\f',
-  upper: 'A-Z',
-  word: 'A-Za-z0-9_',
-  xdigit: 'A-Fa-f0-9'
-};
-
-module.exports = {
-  MAX_LENGTH: 1024 * 64,
-  POSIX_REGEX_SOURCE,
-
-  // regular expressions
-  REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
-  REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
-  REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
-  REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
-  REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
-  REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
-
-  // Replace globs with equivalent patterns to reduce parsing time.
-  REPLACEMENTS: {
-    __proto__: null,
-    '***': '*',
-    '**/**': '**',
-    '**/**/**': '**'
-  },
-
-  // Digits
-  CHAR_0: 48, /* 0 */
-  CHAR_9: 57, /* 9 */
-
-  // Alphabet chars.
-  CHAR_UPPERCASE_A: 65, /* A */
-  CHAR_LOWERCASE_A: 97, /* a */
-  CHAR_UPPERCASE_Z: 90, /* Z */
-  CHAR_LOWERCASE_Z: 122, /* z */
-
-  CHAR_LEFT_PARENTHESES: 40, /* ( */
-  CHAR_RIGHT_PARENTHESES: 41, /* ) */
-
-  CHAR_ASTERISK: 42, /* * */
-
-  // Non-alphabetic chars.
-  CHAR_AMPERSAND: 38, /* & */
-  CHAR_AT: 64, /* @ */
-  CHAR_BACKWARD_SLASH: 92, /* \ */
-  CHAR_CARRIAGE_RETURN: 13, /* \r */
-  CHAR_CIRCUMFLEX_ACCENT: 94, /* ^ */
-  CHAR_COLON: 58, /* : */
-  CHAR_COMMA: 44, /* , */
-  CHAR_DOT: 46, /* . */
-  CHAR_DOUBLE_QUOTE: 34, /* " */
-  CHAR_EQUAL: 61, /* = */
-  CHAR_EXCLAMATION_MARK: 33, /* ! */
-  CHAR_FORM_FEED: 12, /* \f */
-  CHAR_FORWARD_SLASH: 47, /* / */
-  CHAR_GRAVE_ACCENT: 96, /* ` */
-  CHAR_HASH: 35, /* # */
-  CHAR_HYPHEN_MINUS: 45, /* - */
-  CHAR_LEFT_ANGLE_BRACKET: 60, /* < */
-  CHAR_LEFT_CURLY_BRACE: 123, /* { */
-  CHAR_LEFT_SQUARE_BRACKET: 91, /* [ */
-  CHAR_LINE_FEED: 10, /* \n */
-  CHAR_NO_BREAK_SPACE: 160, /* \u00A0 */
-  CHAR_PERCENT: 37, /* % */
-  CHAR_PLUS: 43, /* + */
-  CHAR_QUESTION_MARK: 63, /* ? */
-  CHAR_RIGHT_ANGLE_BRACKET: 62, /* > */
-  CHAR_RIGHT_CURLY_BRACE: 125, /* } */
-  CHAR_RIGHT_SQUARE_BRACKET: 93, /* ] */
-  CHAR_SEMICOLON: 59, /* ; */
-  CHAR_SINGLE_QUOTE: 39, /* ' */
-  CHAR_SPACE: 32, /*   */
-  CHAR_TAB: 9, /* \t */
-  CHAR_UNDERSCORE: 95, /* _ */
-  CHAR_VERTICAL_LINE: 124, /* | */
-  CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279, /* \uFEFF */
-
-  /**
-   * Create EXTGLOB_CHARS
-   */
-
-  extglobChars(chars) {
-    return {
-      '!': { type: 'negate', open: '(?:(?!(?:', close: `))${chars.STAR})` },
-      '?': { type: 'qmark', open: '(?:', close: ')?' },
-      '+': { type: 'plus', open: '(?:', close: ')+' },
-      '*': { type: 'star', open: '(?:', close: ')*' },
-      '@': { type: 'at', open: '(?:', close: ')' }
-    };
-  },
-
-  /**
-   * Create GLOB_CHARS
-   */
-
-  globChars(win32) {
-    return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
-  }
-};
-
-
-/***/ }),
-
-/***/ 8265:
-/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
-
-
-
-const constants = __nccwpck_require__(5595);
-const utils = __nccwpck_require__(4059);
-
-/**
- * Constants
- */
-
-const {
-  MAX_LENGTH,
-  POSIX_REGEX_SOURCE,
-  REGEX_NON_SPECIAL_CHARS,
-  REGEX_SPECIAL_CHARS_BACKREF,
-  REPLACEMENTS
-} = constants;
-
-/**
- * Helpers
- */
-
-const expandRange = (args, options) => {
-  if (typeof options.expandRange === 'function') {
-    return options.expandRange(...args, options);
-  }
-
-  args.sort();
-  const value = `[${args.join('-')}]`;
-
-  try {
-    /* eslint-disable-next-line no-new */
-    new RegExp(value);
-  } catch (ex) {
-    return args.map(v => utils.escapeRegex(v)).join('..');
-  }
-
-  return value;
-};
-
-/**
- * Create the message for a syntax error
- */
-
-const syntaxError = (type, char) => {
-  return `Missing ${type}: "${char}" - use "\\\\${char}" to match literal characters`;
-};
-
-/**
- * Parse the given input string.
- * @param {String} input
- * @param {Object} options
- * @return {Object}
- */
-
-const parse = (input, options) => {
-  if (typeof input !== 'string') {
-    throw new TypeError('Expected a string');
-  }
-
-  input = REPLACEMENTS[input] || input;
-
-  const opts = { ...options };
-  const max = typeof opts.maxLength === 'number' ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-
-  let len = input.length;
-  if (len > max) {
-    throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-  }
-
-  const bos = { type: 'bos', value: '', output: opts.prepend || '' };
-  const tokens = [bos];
-
-  const capture = opts.capture ? '' : '?:';
-
-  // create constants based on platform, for windows or posix
-  const PLATFORM_CHARS = constants.globChars(opts.windows);
-  const EXTGLOB_CHARS = constants.extglobChars(PLATFORM_CHARS);
-
-  const {
-    DOT_LITERAL,
-    PLUS_LITERAL,
-    SLASH_LITERAL,
-    ONE_CHAR,
-    DOTS_SLASH,
-    NO_DOT,
-    NO_DOT_SLASH,
-    NO_DOTS_SLASH,
-    QMARK,
-    QMARK_NO_DOT,
-    STAR,
-    START_ANCHOR
-  } = PLATFORM_CHARS;
-
-  const globstar = opts => {
-    return `(${capture}(?:(?!${START_ANCHOR}${opts.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-  };
-
-  const nodot = opts.dot ? '' : NO_DOT;
-  const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
-  let star = opts.bash === true ? globstar(opts) : STAR;
-
-  if (opts.capture) {
-    star = `(${star})`;
-  }
-
-  // minimatch options support
-  if (typeof opts.noext === 'boolean') {
-    opts.noextglob = opts.noext;
-  }
-
-  const state = {
-    input,
-    index: -1,
-    start: 0,
-    dot: opts.dot === true,
-    consumed: '',
-    output: '',
-    prefix: '',
-    backtrack: false,
-    negated: false,
-    brackets: 0,
-    braces: 0,
-    parens: 0,
-    quotes: 0,
-    globstar: false,
-    tokens
-  };
-
-  input = utils.removePrefix(input, state);
-  len = input.length;
-
-  const extglobs = [];
-  const braces = [];
-  const stack = [];
-  let prev = bos;
-  let value;
-
-  /**
-   * Tokenizing helpers
-   */
-
-  const eos = () => state.index === len - 1;
-  const peek = state.peek = (n = 1) => input[state.index + n];
-  const advance = state.advance = () => input[++state.index] || '';
-  const remaining = () => input.slice(state.index + 1);
-  const consume = (value = '', num = 0) => {
-    state.consumed += value;
-    state.index += num;
-  };
-
-  const append = token => {
-    state.output += token.output != null ? token.output : token.value;
-    consume(token.value);
-  };
-
-  const negate = () => {
-    let count = 1;
-
-    while (peek() === '!' && (peek(2) !== '(' || peek(3) === '?')) {
-      advance();
-      state.start++;
-      count++;
-    }
-
-    if (count % 2 === 0) {
-      return false;
-    }
-
-    state.negated = true;
-    state.start++;
-    return true;
-  };
-
-  const increment = type => {
-    state[type]++;
-    stack.push(type);
-  };
-
-  const decrement = type => {
-    state[type]--;
-    stack.pop();
-  };
-
-  /**
-   * Push tokens onto the tokens array. This helper speeds up
-   * tokenizing by 1) helping us avoid backtracking as much as possible,
-   * and 2) helping us avoid creating extra tokens when consecutive
-   * characters are plain text. This improves performance and simplifies
-   * lookbehinds.
-   */
-
-  const push = tok => {
-    if (prev.type === 'globstar') {
-      const isBrace = state.braces > 0 && (tok.type === 'comma' || tok.type === 'brace');
-      const isExtglob = tok.extglob === true || (extglobs.length && (tok.type === 'pipe' || tok.type === 'paren'));
-
-      if (tok.type !== 'slash' && tok.type !== 'paren' && !isBrace && !isExtglob) {
-        state.output = state.output.slice(0, -prev.output.length);
-        prev.type = 'star';
-        prev.value = '*';
-        prev.output = star;
-        state.output += prev.output;
-      }
-    }
-
-    if (extglobs.length && tok.type !== 'paren') {
-      extglobs[extglobs.length - 1].inner += tok.value;
-    }
-
-    if (tok.value || tok.output) append(tok);
-    if (prev && prev.type === 'text' && tok.type === 'text') {
-      prev.output = (prev.output || prev.value) + tok.value;
-      prev.value += tok.value;
-      return;
-    }
-
-    tok.prev = prev;
-    tokens.push(tok);
-    prev = tok;
-  };
-
-  const extglobOpen = (type, value) => {
-    const token = { ...EXTGLOB_CHARS[value], conditions: 1, inner: '' };
-
-    token.prev = prev;
-    token.parens = state.parens;
-    token.output = state.output;
-    const output = (opts.capture ? '(' : '') + token.open;
-
-    increment('parens');
-    push({ type, value, output: state.output ? '' : ONE_CHAR });
-    push({ type: 'paren', extglob: true, value: advance(), output });
-    extglobs.push(token);
-  };
-
-  const extglobClose = token => {
-    let output = token.close + (opts.capture ? ')' : '');
-    let rest;
-
-    if (token.type === 'negate') {
-      let extglobStar = star;
-
-      if (token.inner && token.inner.length > 1 && token.inner.includes('/')) {
-        extglobStar = globstar(opts);
-      }
-
-      if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
-        output = token.close = `)$))${extglobStar}`;
-      }
-
-      if (token.inner.includes('*') && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
-        // Any non-magical string (`.ts`) or even nested expression (`.{ts,tsx}`) can follow after the closing parenthesis.
-        // In this case, we need to parse the string and use it in the output of the original pattern.
-        // Suitable patterns: `/!(*.d).ts`, `/!(*.d).{ts,tsx}`, `**/!(*-dbg).@(js)`.
-        //
-        // Disabling the `fastpaths` option due to a problem with parsing strings as `.ts` in the pattern like `**/!(*.d).ts`.
-        const expression = parse(rest, { ...options, fastpaths: false }).output;
-
-        output = token.close = `)${expression})${extglobStar})`;
-      }
-
-      if (token.prev.type === 'bos') {
-        state.negatedExtglob = true;
-      }
-    }
-
-    push({ type: 'paren', extglob: true, value, output });
-    decrement('parens');
-  };
-
-  /**
-   * Fast paths
-   */
-
-  if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input)) {
-    let backslashes = false;
-
-    let output = input.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc, chars, first, rest, index) => {
-      if (first === '\\') {
-        backslashes = true;
-        return m;
-      }
-
-      if (first === '?') {
-        if (esc) {
-          return esc + first + (rest ? QMARK.repeat(rest.length) : '');
-        }
-        if (index === 0) {
-          return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : '');
-        }
-        return QMARK.repeat(chars.length);
-      }
-
-      if (first === '.') {
-        return DOT_LITERAL.repeat(chars.length);
-      }
-
-      if (first === '*') {
-        if (esc) {
-          return esc + first + (rest ? star : '');
-        }
-        return star;
-      }
-      return esc ? m : `\\${m}`;
-    });
-
-    if (backslashes === true) {
-      if (opts.unescape === true) {
-        output = output.replace(/\\/g, '');
-      } else {
-        output = output.replace(/\\+/g, m => {
-          return m.length % 2 === 0 ? '\\\\' : (m ? '\\' : '');
-        });
-      }
-    }
-
-    if (output === input && opts.contains === true) {
-      state.output = input;
-      return state;
-    }
-
-    state.output = utils.wrapOutput(output, state, options);
-    return state;
-  }
-
-  /**
-   * Tokenize input until we reach end-of-string
-   */
-
-  while (!eos()) {
-    value = advance();
-
-    if (value === '\u0000') {
-      continue;
-    }
-
-    /**
-     * Escaped characters
-     */
-
-    if (value === '\\') {
-      const next = peek();
-
-      if (next === '/' && opts.bash !== true) {
-        continue;
-      }
-
-      if (next === '.' || next === ';') {
-        continue;
-      }
-
-      if (!next) {
-        value += '\\';
-        push({ type: 'text', value });
-        continue;
-      }
-
-      // collapse slashes to reduce potential for exploits
-      const match = /^\\+/.exec(remaining());
-      let slashes = 0;
-
-      if (match && match[0].length > 2) {
-        slashes = match[0].length;
-        state.index += slashes;
-        if (slashes % 2 !== 0) {
-          value += '\\';
-        }
-      }
-
-      if (opts.unescape === true) {
-        value = advance();
-      } else {
-        value += advance();
-      }
-
-      if (state.brackets === 0) {
-        push({ type: 'text', value });
-        continue;
-      }
-    }
-
-    /**
-     * If we're inside a regex character class, continue
-     * until we reach the closing bracket.
-     */
-
-    if (state.brackets > 0 && (value !== ']' || prev.value === '[' || prev.value === '[^')) {
-      if (opts.posix !== false && value === ':') {
-        const inner = prev.value.slice(1);
-        if (inner.includes('[')) {
-          prev.posix = true;
-
-          if (inner.includes(':')) {
-            const idx = prev.value.lastIndexOf('[');
-            const pre = prev.value.slice(0, idx);
-            const rest = prev.value.slice(idx + 2);
-            const posix = POSIX_REGEX_SOURCE[rest];
-            if (posix) {
-              prev.value = pre + posix;
-              state.backtrack = true;
-              advance();
-
-              if (!bos.output && tokens.indexOf(prev) === 1) {
-                bos.output = ONE_CHAR;
-              }
-              continue;
-            }
-          }
-        }
-      }
-
-      if ((value === '[' && peek() !== ':') || (value === '-' && peek() === ']')) {
-        value = `\\${value}`;
-      }
-
-      if (value === ']' && (prev.value === '[' || prev.value === '[^')) {
-        value = `\\${value}`;
-      }
-
-      if (opts.posix === true && value === '!' && prev.value === '[') {
-        value = '^';
-      }
-
-      prev.value += value;
-      append({ value });
-      continue;
-    }
-
-    /**
-     * If we're inside a quoted string, continue
-     * until we reach the closing double quote.
-     */
-
-    if (state.quotes === 1 && value !== '"') {
-      value = utils.escapeRegex(value);
-      prev.value += value;
-      append({ value });
-      continue;
-    }
-
-    /**
-     * Double quotes
-     */
-
-    if (value === '"') {
-      state.quotes = state.quotes === 1 ? 0 : 1;
-      if (opts.keepQuotes === true) {
-        push({ type: 'text', value });
-      }
-      continue;
-    }
-
-    /**
-     * Parentheses
-     */
-
-    if (value === '(') {
-      increment('parens');
-      push({ type: 'paren', value });
-      continue;
-    }
-
-    if (value === ')') {
-      if (state.parens === 0 && opts.strictBrackets === true) {
-        throw new SyntaxError(syntaxError('opening', '('));
-      }
-
-      const extglob = extglobs[extglobs.length - 1];
-      if (extglob && state.parens === extglob.parens + 1) {
-        extglobClose(extglobs.pop());
-        continue;
-      }
-
-      push({ type: 'paren', value, output: state.parens ? ')' : '\\)' });
-      decrement('parens');
-      continue;
-    }
-
-    /**
-     * Square brackets
-     */
-
-    if (value === '[') {
-      if (opts.nobracket === true || !remaining().includes(']')) {
-        if (opts.nobracket !== true && opts.strictBrackets === true) {
-          throw new SyntaxError(syntaxError('closing', ']'));
-        }
-
-        value = `\\${value}`;
-      } else {
-        increment('brackets');
-      }
-
-      push({ type: 'bracket', value });
-      continue;
-    }
-
-    if (value === ']') {
-      if (opts.nobracket === true || (prev && prev.type === 'bracket' && prev.value.length === 1)) {
-        push({ type: 'text', value, output: `\\${value}` });
-        continue;
-      }
-
-      if (state.brackets === 0) {
-        if (opts.strictBrackets === true) {
-          throw new SyntaxError(syntaxError('opening', '['));
-        }
-
-        push({ type: 'text', value, output: `\\${value}` });
-        continue;
-      }
-
-      decrement('brackets');
-
-      const prevValue = prev.value.slice(1);
-      if (prev.posix !== true && prevValue[0] === '^' && !prevValue.includes('/')) {
-        value = `/${value}`;
-      }
-
-      prev.value += value;
-      append({ value });
-
-      // when literal brackets are explicitly disabled
-      // assume we should match with a regex character class
-      if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
-        continue;
-      }
-
-      const escaped = utils.escapeRegex(prev.value);
-      state.output = state.output.slice(0, -prev.value.length);
-
-      // when literal brackets are explicitly enabled
-      // assume we should escape the brackets to match literal characters
-      if (opts.literalBrackets === true) {
-        state.output += escaped;
-        prev.value = escaped;
-        continue;
-      }
-
-      // when the user specifies nothing, try to match both
-      prev.value = `(${capture}${escaped}|${prev.value})`;
-      state.output += prev.value;
-      continue;
-    }
-
-    /**
-     * Braces
-     */
-
-    if (value === '{' && opts.nobrace !== true) {
-      increment('braces');
-
-      const open = {
-        type: 'brace',
-        value,
-        output: '(',
-        outputIndex: state.output.length,
-        tokensIndex: state.tokens.length
-      };
-
-      braces.push(open);
-      push(open);
-      continue;
-    }
-
-    if (value === '}') {
-      const brace = braces[braces.length - 1];
-
-      if (opts.nobrace === true || !brace) {
-        push({ type: 'text', value, output: value });
-        continue;
-      }
-
-      let output = ')';
-
-      if (brace.dots === true) {
-        const arr = tokens.slice();
-        const range = [];
-
-        for (let i = arr.length - 1; i >= 0; i--) {
-          tokens.pop();
-          if (arr[i].type === 'brace') {
-            break;
-          }
-          if (arr[i].type !== 'dots') {
-            range.unshift(arr[i].value);
-          }
-        }
-
-        output = expandRange(range, opts);
-        state.backtrack = true;
-      }
-
-      if (brace.comma !== true && brace.dots !== true) {
-        const out = state.output.slice(0, brace.outputIndex);
-        const toks = state.tokens.slice(brace.tokensIndex);
-        brace.value = brace.output = '\\{';
-        value = output = '\\}';
-        state.output = out;
-        for (const t of toks) {
-          state.output += (t.output || t.value);
-        }
-      }
-
-      push({ type: 'brace', value, output });
-      decrement('braces');
-      braces.pop();
-      continue;
-    }
-
-    /**
-     * Pipes
-     */
-
-    if (value === '|') {
-      if (extglobs.length > 0) {
-        extglobs[extglobs.length - 1].conditions++;
-      }
-      push({ type: 'text', value });
-      continue;
-    }
-
-    /**
-     * Commas
-     */
-
-    if (value === ',') {
-      let output = value;
-
-      const brace = braces[braces.length - 1];
-      if (brace && stack[stack.length - 1] === 'braces') {
-        brace.comma = true;
-        output = '|';
-      }
-
-      push({ type: 'comma', value, output });
-      continue;
-    }
-
-    /**
-     * Slashes
-     */
-
-    if (value === '/') {
-      // if the beginning of the glob is "./", advance the start
-      // to the current index, and don't add the "./" characters
-      // to the state. This greatly simplifies lookbehinds when
-      // checking for BOS characters like "!" and "." (not "./")
-      if (prev.type === 'dot' && state.index === state.start + 1) {
-        state.start = state.index + 1;
-        state.consumed = '';
-        state.output = '';
-        tokens.pop();
-        prev = bos; // reset "prev" to the first token
-        continue;
-      }
-
-      push({ type: 'slash', value, output: SLASH_LITERAL });
-      continue;
-    }
-
-    /**
-     * Dots
-     */
-
-    if (value === '.') {
-      if (state.braces > 0 && prev.type === 'dot') {
-        if (prev.value === '.') prev.output = DOT_LITERAL;
-        const brace = braces[braces.length - 1];
-        prev.type = 'dots';
-        prev.output += value;
-        prev.value += value;
-        brace.dots = true;
-        continue;
-      }
-
-      if ((state.braces + state.parens) === 0 && prev.type !== 'bos' && prev.type !== 'slash') {
-        push({ type: 'text', value, output: DOT_LITERAL });
-        continue;
-      }
-
-      push({ type: 'dot', value, output: DOT_LITERAL });
-      continue;
-    }
-
-    /**
-     * Question marks
-     */
-
-    if (value === '?') {
-      const isGroup = prev && prev.value === '(';
-      if (!isGroup && opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
-        extglobOpen('qmark', value);
-        continue;
-      }
-
-      if (prev && prev.type === 'paren') {
-        const next = peek();
-        let output = value;
-
-        if ((prev.value === '(' && !/[!=<:]/.test(next)) || (next === '<' && !/<([!=]|\w+>)/.test(remaining()))) {
-          output = `\\${value}`;
-        }
-
-        push({ type: 'text', value, output });
-        continue;
-      }
-
-      if (opts.dot !== true && (prev.type === 'slash' || prev.type === 'bos')) {
-        push({ type: 'qmark', value, output: QMARK_NO_DOT });
-        continue;
-      }
-
-      push({ type: 'qmark', value, output: QMARK });
-      continue;
-    }
-
-    /**
-     * Exclamation
-     */
-
-    if (value === '!') {
-      if (opts.noextglob !== true && peek() === '(') {
-        if (peek(2) !== '?' || !/[!=<:]/.test(peek(3))) {
-          extglobOpen('negate', value);
-          continue;
-        }
-      }
-
-      if (opts.nonegate !== true && state.index === 0) {
-        negate();
-        continue;
-      }
-    }
-
-    /**
-     * Plus
-     */
-
-    if (value === '+') {
-      if (opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
-        extglobOpen('plus', value);
-        continue;
-      }
-
-      if ((prev && prev.value === '(') || opts.regex === false) {
-        push({ type: 'plus', value, output: PLUS_LITERAL });
-        continue;
-      }
-
-      if ((prev && (prev.type === 'bracket' || prev.type === 'paren' || prev.type === 'brace')) || state.parens > 0) {
-        push({ type: 'plus', value });
-        continue;
-      }
-
-      push({ type: 'plus', value: PLUS_LITERAL });
-      continue;
-    }
-
-    /**
-     * Plain text
-     */
-
-    if (value === '@') {
-      if (opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
-        push({ type: 'at', extglob: true, value, output: '' });
-        continue;
-      }
-
-      push({ type: 'text', value });
-      continue;
-    }
-
-    /**
-     * Plain text
-     */
-
-    if (value !== '*') {
-      if (value === '$' || value === '^') {
-        value = `\\${value}`;
-      }
-
-      const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
-      if (match) {
-        value += match[0];
-        state.index += match[0].length;
-      }
-
-      push({ type: 'text', value });
-      continue;
-    }
-
-    /**
-     * Stars
-     */
-
-    if (prev && (prev.type === 'globstar' || prev.star === true)) {
-      prev.type = 'star';
-      prev.star = true;
-      prev.value += value;
-      prev.output = star;
-      state.backtrack = true;
-      state.globstar = true;
-      consume(value);
-      continue;
-    }
-
-    let rest = remaining();
-    if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
-      extglobOpen('star', value);
-      continue;
-    }
-
-    if (prev.type === 'star') {
-      if (opts.noglobstar === true) {
-        consume(value);
-        continue;
-      }
-
-      const prior = prev.prev;
-      const before = prior.prev;
-      const isStart = prior.type === 'slash' || prior.type === 'bos';
-      const afterStar = before && (before.type === 'star' || before.type === 'globstar');
-
-      if (opts.bash === true && (!isStart || (rest[0] && rest[0] !== '/'))) {
-        push({ type: 'star', value, output: '' });
-        continue;
-      }
-
-      const isBrace = state.braces > 0 && (prior.type === 'comma' || prior.type === 'brace');
-      const isExtglob = extglobs.length && (prior.type === 'pipe' || prior.type === 'paren');
-      if (!isStart && prior.type !== 'paren' && !isBrace && !isExtglob) {
-        push({ type: 'star', value, output: '' });
-        continue;
-      }
-
-      // strip consecutive `/**/`
-      while (rest.slice(0, 3) === '/**') {
-        const after = input[state.index + 4];
-        if (after && after !== '/') {
-          break;
-        }
-        rest = rest.slice(3);
-        consume('/**', 3);
-      }
-
-      if (prior.type === 'bos' && eos()) {
-        prev.type = 'globstar';
-        prev.value += value;
-        prev.output = globstar(opts);
-        state.output = prev.output;
-        state.globstar = true;
-        consume(value);
-        continue;
-      }
-
-      if (prior.type === 'slash' && prior.prev.type !== 'bos' && !afterStar && eos()) {
-        state.output = state.output.slice(0, -(prior.output + prev.output).length);
-        prior.output = `(?:${prior.output}`;
-
-        prev.type = 'globstar';
-        prev.output = globstar(opts) + (opts.strictSlashes ? ')' : '|$)');
-        prev.value += value;
-        state.globstar = true;
-        state.output += prior.output + prev.output;
-        consume(value);
-        continue;
-      }
-
-      if (prior.type === 'slash' && prior.prev.type !== 'bos' && rest[0] === '/') {
-        const end = rest[1] !== void 0 ? '|$' : '';
-
-        state.output = state.output.slice(0, -(prior.output + prev.output).length);
-        prior.output = `(?:${prior.output}`;
-
-        prev.type = 'globstar';
-        prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
-        prev.value += value;
-
-        state.output += prior.output + prev.output;
-        state.globstar = true;
-
-        consume(value + advance());
-
-        push({ type: 'slash', value: '/', output: '' });
-        continue;
-      }
-
-      if (prior.type === 'bos' && rest[0] === '/') {
-        prev.type = 'globstar';
-        prev.value += value;
-        prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
-        state.output = prev.output;
-        state.globstar = true;
-        consume(value + advance());
-        push({ type: 'slash', value: '/', output: '' });
-        continue;
-      }
-
-      // remove single star from output
-      state.output = state.output.slice(0, -prev.output.length);
-
-      // reset previous token to globstar
-      prev.type = 'globstar';
-      prev.output = globstar(opts);
-      prev.value += value;
-
-      // reset output with globstar
-      state.output += prev.output;
-      state.globstar = true;
-      consume(value);
-      continue;
-    }
-
-    const token = { type: 'star', value, output: star };
-
-    if (opts.bash === true) {
-      token.output = '.*?';
-      if (prev.type === 'bos' || prev.type === 'slash') {
-        token.output = nodot + token.output;
-      }
-      push(token);
-      continue;
-    }
-
-    if (prev && (prev.type === 'bracket' || prev.type === 'paren') && opts.regex === true) {
-      token.output = value;
-      push(token);
-      continue;
-    }
-
-    if (state.index === state.start || prev.type === 'slash' || prev.type === 'dot') {
-      if (prev.type === 'dot') {
-        state.output += NO_DOT_SLASH;
-        prev.output += NO_DOT_SLASH;
-
-      } else if (opts.dot === true) {
-        state.output += NO_DOTS_SLASH;
-        prev.output += NO_DOTS_SLASH;
-
-      } else {
-        state.output += nodot;
-        prev.output += nodot;
-      }
-
-      if (peek() !== '*') {
-        state.output += ONE_CHAR;
-        prev.output += ONE_CHAR;
-      }
-    }
-
-    push(token);
-  }
-
-  while (state.brackets > 0) {
-    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', ']'));
-    state.output = utils.escapeLast(state.output, '[');
-    decrement('brackets');
-  }
-
-  while (state.parens > 0) {
-    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', ')'));
-    state.output = utils.escapeLast(state.output, '(');
-    decrement('parens');
-  }
-
-  while (state.braces > 0) {
-    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', '}'));
-    state.output = utils.escapeLast(state.output, '{');
-    decrement('braces');
-  }
-
-  if (opts.strictSlashes !== true && (prev.type === 'star' || prev.type === 'bracket')) {
-    push({ type: 'maybe_slash', value: '', output: `${SLASH_LITERAL}?` });
-  }
-
-  // rebuild the output if we had to backtrack at any point
-  if (state.backtrack === true) {
-    state.output = '';
-
-    for (const token of state.tokens) {
-      state.output += token.output != null ? token.output : token.value;
-
-      if (token.suffix) {
-        state.output += token.suffix;
-      }
-    }
-  }
-
-  return state;
-};
-
-/**
- * Fast paths for creating regular expressions for common glob patterns.
- * This can significantly speed up processing and has very little downside
- * impact when none of the fast paths match.
- */
-
-parse.fastpaths = (input, options) => {
-  const opts = { ...options };
-  const max = typeof opts.maxLength === 'number' ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-  const len = input.length;
-  if (len > max) {
-    throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-  }
-
-  input = REPLACEMENTS[input] || input;
-
-  // create constants based on platform, for windows or posix
-  const {
-    DOT_LITERAL,
-    SLASH_LITERAL,
-    ONE_CHAR,
-    DOTS_SLASH,
-    NO_DOT,
-    NO_DOTS,
-    NO_DOTS_SLASH,
-    STAR,
-    START_ANCHOR
-  } = constants.globChars(opts.windows);
-
-  const nodot = opts.dot ? NO_DOTS : NO_DOT;
-  const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
-  const capture = opts.capture ? '' : '?:';
-  const state = { negated: false, prefix: '' };
-  let star = opts.bash === true ? '.*?' : STAR;
-
-  if (opts.capture) {
-    star = `(${star})`;
-  }
-
-  const globstar = opts => {
-    if (opts.noglobstar === true) return star;
-    return `(${capture}(?:(?!${START_ANCHOR}${opts.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-  };
-
-  const create = str => {
-    switch (str) {
-      case '*':
-        return `${nodot}${ONE_CHAR}${star}`;
-
-      case '.*':
-        return `${DOT_LITERAL}${ONE_CHAR}${star}`;
-
-      case '*.*':
-        return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-
-      case '*/*':
-        return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
-
-      case '**':
-        return nodot + globstar(opts);
-
-      case '**/*':
-        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
-
-      case '**/*.*':
-        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-
-      case '**/.*':
-        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
-
-      default: {
-        const match = /^(.*?)\.(\w+)$/.exec(str);
-        if (!match) return;
-
-        const source = create(match[1]);
-        if (!source) return;
-
-        return source + DOT_LITERAL + match[2];
-      }
-    }
-  };
-
-  const output = utils.removePrefix(input, state);
-  let source = create(output);
-
-  if (source && opts.strictSlashes !== true) {
-    source += `${SLASH_LITERAL}?`;
-  }
-
-  return source;
-};
-
-module.exports = parse;
-
-
-/***/ }),
-
-/***/ 8016:
-/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
-
-
-
-const scan = __nccwpck_require__(1781);
-const parse = __nccwpck_require__(8265);
-const utils = __nccwpck_require__(4059);
-const constants = __nccwpck_require__(5595);
-const isObject = val => val && typeof val === 'object' && !Array.isArray(val);
-
-/**
- * Creates a matcher function from one or more glob patterns. The
- * returned function takes a string to match as its first argument,
- * and returns true if the string is a match. The returned matcher
- * function also takes a boolean as the second argument that, when true,
- * returns an object with additional information.
- *
- * ```js
- * const picomatch = require('picomatch');
- * // picomatch(glob[, options]);
- *
- * const isMatch = picomatch('*.!(*a)');
- * console.log(isMatch('a.a')); //=> false
- * console.log(isMatch('a.b')); //=> true
- * ```
- * @name picomatch
- * @param {String|Array} `globs` One or more glob patterns.
- * @param {Object=} `options`
- * @return {Function=} Returns a matcher function.
- * @api public
- */
-
-const picomatch = (glob, options, returnState = false) => {
-  if (Array.isArray(glob)) {
-    const fns = glob.map(input => picomatch(input, options, returnState));
-    const arrayMatcher = str => {
-      for (const isMatch of fns) {
-        const state = isMatch(str);
-        if (state) return state;
-      }
-      return false;
-    };
-    return arrayMatcher;
-  }
-
-  const isState = isObject(glob) && glob.tokens && glob.input;
-
-  if (glob === '' || (typeof glob !== 'string' && !isState)) {
-    throw new TypeError('Expected pattern to be a non-empty string');
-  }
-
-  const opts = options || {};
-  const posix = opts.windows;
-  const regex = isState
-    ? picomatch.compileRe(glob, options)
-    : picomatch.makeRe(glob, options, false, true);
-
-  const state = regex.state;
-  delete regex.state;
-
-  let isIgnored = () => false;
-  if (opts.ignore) {
-    const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
-    isIgnored = picomatch(opts.ignore, ignoreOpts, returnState);
-  }
-
-  const matcher = (input, returnObject = false) => {
-    const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix });
-    const result = { glob, state, regex, posix, input, output, match, isMatch };
-
-    if (typeof opts.onResult === 'function') {
-      opts.onResult(result);
-    }
-
-    if (isMatch === false) {
-      result.isMatch = false;
-      return returnObject ? result : false;
-    }
-
-    if (isIgnored(input)) {
-      if (typeof opts.onIgnore === 'function') {
-        opts.onIgnore(result);
-      }
-      result.isMatch = false;
-      return returnObject ? result : false;
-    }
-
-    if (typeof opts.onMatch === 'function') {
-      opts.onMatch(result);
-    }
-    return returnObject ? result : true;
-  };
-
-  if (returnState) {
-    matcher.state = state;
-  }
-
-  return matcher;
-};
-
-/**
- * Test `input` with the given `regex`. This is used by the main
- * `picomatch()` function to test the input string.
- *
- * ```js
- * const picomatch = require('picomatch');
- * // picomatch.test(input, regex[, options]);
- *
- * console.log(picomatch.test('foo/bar', /^(?:([^/]*?)\/([^/]*?))$/));
- * // { isMatch: true, match: [ 'foo/', 'foo', 'bar' ], output: 'foo/bar' }
- * ```
- * @param {String} `input` String to test.
- * @param {RegExp} `regex`
- * @return {Object} Returns an object with matching info.
- * @api public
- */
-
-picomatch.test = (input, regex, options, { glob, posix } = {}) => {
-  if (typeof input !== 'string') {
-    throw new TypeError('Expected input to be a string');
-  }
-
-  if (input === '') {
-    return { isMatch: false, output: '' };
-  }
-
-  const opts = options || {};
-  const format = opts.format || (posix ? utils.toPosixSlashes : null);
-  let match = input === glob;
-  let output = (match && format) ? format(input) : input;
-
-  if (match === false) {
-    output = format ? format(input) : input;
-    match = output === glob;
-  }
-
-  if (match === false || opts.capture === true) {
-    if (opts.matchBase === true || opts.basename === true) {
-      match = picomatch.matchBase(input, regex, options, posix);
-    } else {
-      match = regex.exec(output);
-    }
-  }
-
-  return { isMatch: Boolean(match), match, output };
-};
-
-/**
- * Match the basename of a filepath.
- *
- * ```js
- * const picomatch = require('picomatch');
- * // picomatch.matchBase(input, glob[, options]);
- * console.log(picomatch.matchBase('foo/bar.js', '*.js'); // true
- * ```
- * @param {String} `input` String to test.
- * @param {RegExp|String} `glob` Glob pattern or regex created by [.makeRe](#makeRe).
- * @return {Boolean}
- * @api public
- */
-
-picomatch.matchBase = (input, glob, options) => {
-  const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
-  return regex.test(utils.basename(input));
-};
-
-/**
- * Returns true if **any** of the given glob `patterns` match the specified `string`.
- *
- * ```js
- * const picomatch = require('picomatch');
- * // picomatch.isMatch(string, patterns[, options]);
- *
- * console.log(picomatch.isMatch('a.a', ['b.*', '*.a'])); //=> true
- * console.log(picomatch.isMatch('a.a', 'b.*')); //=> false
- * ```
- * @param {String|Array} str The string to test.
- * @param {String|Array} patterns One or more glob patterns to use for matching.
- * @param {Object} [options] See available [options](#options).
- * @return {Boolean} Returns true if any patterns match `str`
- * @api public
- */
-
-picomatch.isMatch = (str, patterns, options) => picomatch(patterns, options)(str);
-
-/**
- * Parse a glob pattern to create the source string for a regular
- * expression.
- *
- * ```js
- * const picomatch = require('picomatch');
- * const result = picomatch.parse(pattern[, options]);
- * ```
- * @param {String} `pattern`
- * @param {Object} `options`
- * @return {Object} Returns an object with useful properties and output to be used as a regex source string.
- * @api public
- */
-
-picomatch.parse = (pattern, options) => {
-  if (Array.isArray(pattern)) return pattern.map(p => picomatch.parse(p, options));
-  return parse(pattern, { ...options, fastpaths: false });
-};
-
-/**
- * Scan a glob pattern to separate the pattern into segments.
- *
- * ```js
- * const picomatch = require('picomatch');
- * // picomatch.scan(input[, options]);
- *
- * const result = picomatch.scan('!./foo/*.js');
- * console.log(result);
- * { prefix: '!./',
- *   input: '!./foo/*.js',
- *   start: 3,
- *   base: 'foo',
- *   glob: '*.js',
- *   isBrace: false,
- *   isBracket: false,
- *   isGlob: true,
- *   isExtglob: false,
- *   isGlobstar: false,
- *   negated: true }
- * ```
- * @param {String} `input` Glob pattern to scan.
- * @param {Object} `options`
- * @return {Object} Returns an object with
- * @api public
- */
-
-picomatch.scan = (input, options) => scan(input, options);
-
-/**
- * Compile a regular expression from the `state` object returned by the
- * [parse()](#parse) method.
- *
- * @param {Object} `state`
- * @param {Object} `options`
- * @param {Boolean} `returnOutput` Intended for implementors, this argument allows you to return the raw output from the parser.
- * @param {Boolean} `returnState` Adds the state to a `state` property on the returned regex. Useful for implementors and debugging.
- * @return {RegExp}
- * @api public
- */
-
-picomatch.compileRe = (state, options, returnOutput = false, returnState = false) => {
-  if (returnOutput === true) {
-    return state.output;
-  }
-
-  const opts = options || {};
-  const prepend = opts.contains ? '' : '^';
-  const append = opts.contains ? '' : '$';
-
-  let source = `${prepend}(?:${state.output})${append}`;
-  if (state && state.negated === true) {
-    source = `^(?!${source}).*$`;
-  }
-
-  const regex = picomatch.toRegex(source, options);
-  if (returnState === true) {
-    regex.state = state;
-  }
-
-  return regex;
-};
-
-/**
- * Create a regular expression from a parsed glob pattern.
- *
- * ```js
- * const picomatch = require('picomatch');
- * const state = picomatch.parse('*.js');
- * // picomatch.compileRe(state[, options]);
- *
- * console.log(picomatch.compileRe(state));
- * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
- * ```
- * @param {String} `state` The object returned from the `.parse` method.
- * @param {Object} `options`
- * @param {Boolean} `returnOutput` Implementors may use this argument to return the compiled output, instead of a regular expression. This is not exposed on the options to prevent end-users from mutating the result.
- * @param {Boolean} `returnState` Implementors may use this argument to return the state from the parsed glob with the returned regular expression.
- * @return {RegExp} Returns a regex created from the given pattern.
- * @api public
- */
-
-picomatch.makeRe = (input, options = {}, returnOutput = false, returnState = false) => {
-  if (!input || typeof input !== 'string') {
-    throw new TypeError('Expected a non-empty string');
-  }
-
-  let parsed = { negated: false, fastpaths: true };
-
-  if (options.fastpaths !== false && (input[0] === '.' || input[0] === '*')) {
-    parsed.output = parse.fastpaths(input, options);
-  }
-
-  if (!parsed.output) {
-    parsed = parse(input, options);
-  }
-
-  return picomatch.compileRe(parsed, options, returnOutput, returnState);
-};
-
-/**
- * Create a regular expression from the given regex source string.
- *
- * ```js
- * const picomatch = require('picomatch');
- * // picomatch.toRegex(source[, options]);
- *
- * const { output } = picomatch.parse('*.js');
- * console.log(picomatch.toRegex(output));
- * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
- * ```
- * @param {String} `source` Regular expression source string.
- * @param {Object} `options`
- * @return {RegExp}
- * @api public
- */
-
-picomatch.toRegex = (source, options) => {
-  try {
-    const opts = options || {};
-    return new RegExp(source, opts.flags || (opts.nocase ? 'i' : ''));
-  } catch (err) {
-    if (options && options.debug === true) throw err;
-    return /$^/;
-  }
-};
-
-/**
- * Picomatch constants.
- * @return {Object}
- */
-
-picomatch.constants = constants;
-
-/**
- * Expose "picomatch"
- */
-
-module.exports = picomatch;
-
-
-/***/ }),
-
-/***/ 1781:
-/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
-
-
-
-const utils = __nccwpck_require__(4059);
-const {
-  CHAR_ASTERISK,             /* * */
-  CHAR_AT,                   /* @ */
-  CHAR_BACKWARD_SLASH,       /* \ */
-  CHAR_COMMA,                /* , */
-  CHAR_DOT,                  /* . */
-  CHAR_EXCLAMATION_MARK,     /* ! */
-  CHAR_FORWARD_SLASH,        /* / */
-  CHAR_LEFT_CURLY_BRACE,     /* { */
-  CHAR_LEFT_PARENTHESES,     /* ( */
-  CHAR_LEFT_SQUARE_BRACKET,  /* [ */
-  CHAR_PLUS,                 /* + */
-  CHAR_QUESTION_MARK,        /* ? */
-  CHAR_RIGHT_CURLY_BRACE,    /* } */
-  CHAR_RIGHT_PARENTHESES,    /* ) */
-  CHAR_RIGHT_SQUARE_BRACKET  /* ] */
-} = __nccwpck_require__(5595);
-
-const isPathSeparator = code => {
-  return code === CHAR_FORWARD_SLASH || code === CHAR_BACKWARD_SLASH;
-};
-
-const depth = token => {
-  if (token.isPrefix !== true) {
-    token.depth = token.isGlobstar ? Infinity : 1;
-  }
-};
-
-/**
- * Quickly scans a glob pattern and returns an object with a handful of
- * useful properties, like `isGlob`, `path` (the leading non-glob, if it exists),
- * `glob` (the actual pattern), `negated` (true if the path starts with `!` but not
- * with `!(`) and `negatedExtglob` (true if the path starts with `!(`).
- *
- * ```js
- * const pm = require('picomatch');
- * console.log(pm.scan('foo/bar/*.js'));
- * { isGlob: true, input: 'foo/bar/*.js', base: 'foo/bar', glob: '*.js' }
- * ```
- * @param {String} `str`
- * @param {Object} `options`
- * @return {Object} Returns an object with tokens and regex source string.
- * @api public
- */
-
-const scan = (input, options) => {
-  const opts = options || {};
-
-  const length = input.length - 1;
-  const scanToEnd = opts.parts === true || opts.scanToEnd === true;
-  const slashes = [];
-  const tokens = [];
-  const parts = [];
-
-  let str = input;
-  let index = -1;
-  let start = 0;
-  let lastIndex = 0;
-  let isBrace = false;
-  let isBracket = false;
-  let isGlob = false;
-  let isExtglob = false;
-  let isGlobstar = false;
-  let braceEscaped = false;
-  let backslashes = false;
-  let negated = false;
-  let negatedExtglob = false;
-  let finished = false;
-  let braces = 0;
-  let prev;
-  let code;
-  let token = { value: '', depth: 0, isGlob: false };
-
-  const eos = () => index >= length;
-  const peek = () => str.charCodeAt(index + 1);
-  const advance = () => {
-    prev = code;
-    return str.charCodeAt(++index);
-  };
-
-  while (index < length) {
-    code = advance();
-    let next;
-
-    if (code === CHAR_BACKWARD_SLASH) {
-      backslashes = token.backslashes = true;
-      code = advance();
-
-      if (code === CHAR_LEFT_CURLY_BRACE) {
-        braceEscaped = true;
-      }
-      continue;
-    }
-
-    if (braceEscaped === true || code === CHAR_LEFT_CURLY_BRACE) {
-      braces++;
-
-      while (eos() !== true && (code = advance())) {
-        if (code === CHAR_BACKWARD_SLASH) {
-          backslashes = token.backslashes = true;
-          advance();
-          continue;
-        }
-
-        if (code === CHAR_LEFT_CURLY_BRACE) {
-          braces++;
-          continue;
-        }
-
-        if (braceEscaped !== true && code === CHAR_DOT && (code = advance()) === CHAR_DOT) {
-          isBrace = token.isBrace = true;
-          isGlob = token.isGlob = true;
-          finished = true;
-
-          if (scanToEnd === true) {
-            continue;
-          }
-
-          break;
-        }
-
-        if (braceEscaped !== true && code === CHAR_COMMA) {
-          isBrace = token.isBrace = true;
-          isGlob = token.isGlob = true;
-          finished = true;
-
-          if (scanToEnd === true) {
-            continue;
-          }
-
-          break;
-        }
-
-        if (code === CHAR_RIGHT_CURLY_BRACE) {
-          braces--;
-
-          if (braces === 0) {
-            braceEscaped = false;
-            isBrace = token.isBrace = true;
-            finished = true;
-            break;
-          }
-        }
-      }
-
-      if (scanToEnd === true) {
-        continue;
-      }
-
-      break;
-    }
-
-    if (code === CHAR_FORWARD_SLASH) {
-      slashes.push(index);
-      tokens.push(token);
-      token = { value: '', depth: 0, isGlob: false };
-
-      if (finished === true) continue;
-      if (prev === CHAR_DOT && index === (start + 1)) {
-        start += 2;
-        continue;
-      }
-
-      lastIndex = index + 1;
-      continue;
-    }
-
-    if (opts.noext !== true) {
-      const isExtglobChar = code === CHAR_PLUS
-        || code === CHAR_AT
-        || code === CHAR_ASTERISK
-        || code === CHAR_QUESTION_MARK
-        || code === CHAR_EXCLAMATION_MARK;
-
-      if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
-        isGlob = token.isGlob = true;
-        isExtglob = token.isExtglob = true;
-        finished = true;
-        if (code === CHAR_EXCLAMATION_MARK && index === start) {
-          negatedExtglob = true;
-        }
-
-        if (scanToEnd === true) {
-          while (eos() !== true && (code = advance())) {
-            if (code === CHAR_BACKWARD_SLASH) {
-              backslashes = token.backslashes = true;
-              code = advance();
-              continue;
-            }
-
-            if (code === CHAR_RIGHT_PARENTHESES) {
-              isGlob = token.isGlob = true;
-              finished = true;
-              break;
-            }
-          }
-          continue;
-        }
-        break;
-      }
-    }
-
-    if (code === CHAR_ASTERISK) {
-      if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
-      isGlob = token.isGlob = true;
-      finished = true;
-
-      if (scanToEnd === true) {
-        continue;
-      }
-      break;
-    }
-
-    if (code === CHAR_QUESTION_MARK) {
-      isGlob = token.isGlob = true;
-      finished = true;
-
-      if (scanToEnd === true) {
-        continue;
-      }
-      break;
-    }
-
-    if (code === CHAR_LEFT_SQUARE_BRACKET) {
-      while (eos() !== true && (next = advance())) {
-        if (next === CHAR_BACKWARD_SLASH) {
-          backslashes = token.backslashes = true;
-          advance();
-          continue;
-        }
-
-        if (next === CHAR_RIGHT_SQUARE_BRACKET) {
-          isBracket = token.isBracket = true;
-          isGlob = token.isGlob = true;
-          finished = true;
-          break;
-        }
-      }
-
-      if (scanToEnd === true) {
-        continue;
-      }
-
-      break;
-    }
-
-    if (opts.nonegate !== true && code === CHAR_EXCLAMATION_MARK && index === start) {
-      negated = token.negated = true;
-      start++;
-      continue;
-    }
-
-    if (opts.noparen !== true && code === CHAR_LEFT_PARENTHESES) {
-      isGlob = token.isGlob = true;
-
-      if (scanToEnd === true) {
-        while (eos() !== true && (code = advance())) {
-          if (code === CHAR_LEFT_PARENTHESES) {
-            backslashes = token.backslashes = true;
-            code = advance();
-            continue;
-          }
-
-          if (code === CHAR_RIGHT_PARENTHESES) {
-            finished = true;
-            break;
-          }
-        }
-        continue;
-      }
-      break;
-    }
-
-    if (isGlob === true) {
-      finished = true;
-
-      if (scanToEnd === true) {
-        continue;
-      }
-
-      break;
-    }
-  }
-
-  if (opts.noext === true) {
-    isExtglob = false;
-    isGlob = false;
-  }
-
-  let base = str;
-  let prefix = '';
-  let glob = '';
-
-  if (start > 0) {
-    prefix = str.slice(0, start);
-    str = str.slice(start);
-    lastIndex -= start;
-  }
-
-  if (base && isGlob === true && lastIndex > 0) {
-    base = str.slice(0, lastIndex);
-    glob = str.slice(lastIndex);
-  } else if (isGlob === true) {
-    base = '';
-    glob = str;
-  } else {
-    base = str;
-  }
-
-  if (base && base !== '' && base !== '/' && base !== str) {
-    if (isPathSeparator(base.charCodeAt(base.length - 1))) {
-      base = base.slice(0, -1);
-    }
-  }
-
-  if (opts.unescape === true) {
-    if (glob) glob = utils.removeBackslashes(glob);
-
-    if (base && backslashes === true) {
-      base = utils.removeBackslashes(base);
-    }
-  }
-
-  const state = {
-    prefix,
-    input,
-    start,
-    base,
-    glob,
-    isBrace,
-    isBracket,
-    isGlob,
-    isExtglob,
-    isGlobstar,
-    negated,
-    negatedExtglob
-  };
-
-  if (opts.tokens === true) {
-    state.maxDepth = 0;
-    if (!isPathSeparator(code)) {
-      tokens.push(token);
-    }
-    state.tokens = tokens;
-  }
-
-  if (opts.parts === true || opts.tokens === true) {
-    let prevIndex;
-
-    for (let idx = 0; idx < slashes.length; idx++) {
-      const n = prevIndex ? prevIndex + 1 : start;
-      const i = slashes[idx];
-      const value = input.slice(n, i);
-      if (opts.tokens) {
-        if (idx === 0 && start !== 0) {
-          tokens[idx].isPrefix = true;
-          tokens[idx].value = prefix;
-        } else {
-          tokens[idx].value = value;
-        }
-        depth(tokens[idx]);
-        state.maxDepth += tokens[idx].depth;
-      }
-      if (idx !== 0 || value !== '') {
-        parts.push(value);
-      }
-      prevIndex = i;
-    }
-
-    if (prevIndex && prevIndex + 1 < input.length) {
-      const value = input.slice(prevIndex + 1);
-      parts.push(value);
-
-      if (opts.tokens) {
-        tokens[tokens.length - 1].value = value;
-        depth(tokens[tokens.length - 1]);
-        state.maxDepth += tokens[tokens.length - 1].depth;
-      }
-    }
-
-    state.slashes = slashes;
-    state.parts = parts;
-  }
-
-  return state;
-};
-
-module.exports = scan;
-
-
-/***/ }),
-
-/***/ 4059:
+/***/ 9800:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-/*global navigator*/
+var __webpack_unused_export__;
 
-
-const {
-  REGEX_BACKSLASH,
-  REGEX_REMOVE_BACKSLASH,
-  REGEX_SPECIAL_CHARS,
-  REGEX_SPECIAL_CHARS_GLOBAL
-} = __nccwpck_require__(5595);
-
-exports.isObject = val => val !== null && typeof val === 'object' && !Array.isArray(val);
-exports.hasRegexChars = str => REGEX_SPECIAL_CHARS.test(str);
-exports.isRegexChar = str => str.length === 1 && exports.hasRegexChars(str);
-exports.escapeRegex = str => str.replace(REGEX_SPECIAL_CHARS_GLOBAL, '\\$1');
-exports.toPosixSlashes = str => str.replace(REGEX_BACKSLASH, '/');
-
-exports.isWindows = () => {
-  if (typeof navigator !== 'undefined' && navigator.platform) {
-    const platform = navigator.platform.toLowerCase();
-    return platform === 'win32' || platform === 'windows';
-  }
-
-  if (typeof process !== 'undefined' && process.platform) {
-    return process.platform === 'win32';
-  }
-
-  return false;
+__webpack_unused_export__ = ({ value: true });
+exports.wT = __webpack_unused_export__ = void 0;
+const ed5 = __nccwpck_require__(6950);
+const ed2 = __nccwpck_require__(4488);
+const NSed3 = __nccwpck_require__(5699);
+var isS = ed5.isS;
+var isChar10 = ed5.isChar;
+var isNameStartChar = ed5.isNameStartChar;
+var isNameChar = ed5.isNameChar;
+var S_LIST = ed5.S_LIST;
+var NAME_RE = ed5.NAME_RE;
+var isChar11 = ed2.isChar;
+var isNCNameStartChar = NSed3.isNCNameStartChar;
+var isNCNameChar = NSed3.isNCNameChar;
+var NC_NAME_RE = NSed3.NC_NAME_RE;
+const XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NAMESPACE = "http://www.w3.org/2000/xmlns/";
+const rootNS = {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment
+    __proto__: null,
+    xml: XML_NAMESPACE,
+    xmlns: XMLNS_NAMESPACE,
 };
-
-exports.removeBackslashes = str => {
-  return str.replace(REGEX_REMOVE_BACKSLASH, match => {
-    return match === '\\' ? '' : match;
-  });
+const XML_ENTITIES = {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment
+    __proto__: null,
+    amp: "&",
+    gt: ">",
+    lt: "<",
+    quot: "\"",
+    apos: "'",
 };
-
-exports.escapeLast = (input, char, lastIdx) => {
-  const idx = input.lastIndexOf(char, lastIdx);
-  if (idx === -1) return input;
-  if (input[idx - 1] === '\\') return exports.escapeLast(input, char, idx - 1);
-  return `${input.slice(0, idx)}\\${input.slice(idx)}`;
+// EOC: end-of-chunk
+const EOC = -1;
+const NL_LIKE = -2;
+const S_BEGIN = 0; // Initial state.
+const S_BEGIN_WHITESPACE = 1; // leading whitespace
+const S_DOCTYPE = 2; // <!DOCTYPE
+const S_DOCTYPE_QUOTE = 3; // <!DOCTYPE "//blah
+const S_DTD = 4; // <!DOCTYPE "//blah" [ ...
+const S_DTD_QUOTED = 5; // <!DOCTYPE "//blah" [ "foo
+const S_DTD_OPEN_WAKA = 6;
+const S_DTD_OPEN_WAKA_BANG = 7;
+const S_DTD_COMMENT = 8; // <!--
+const S_DTD_COMMENT_ENDING = 9; // <!-- blah -
+const S_DTD_COMMENT_ENDED = 10; // <!-- blah --
+const S_DTD_PI = 11; // <?
+const S_DTD_PI_ENDING = 12; // <?hi "there" ?
+const S_TEXT = 13; // general stuff
+const S_ENTITY = 14; // &amp and such
+const S_OPEN_WAKA = 15; // <
+const S_OPEN_WAKA_BANG = 16; // <!...
+const S_COMMENT = 17; // <!--
+const S_COMMENT_ENDING = 18; // <!-- blah -
+const S_COMMENT_ENDED = 19; // <!-- blah --
+const S_CDATA = 20; // <![CDATA[ something
+const S_CDATA_ENDING = 21; // ]
+const S_CDATA_ENDING_2 = 22; // ]]
+const S_PI_FIRST_CHAR = 23; // <?hi, first char
+const S_PI_REST = 24; // <?hi, rest of the name
+const S_PI_BODY = 25; // <?hi there
+const S_PI_ENDING = 26; // <?hi "there" ?
+const S_XML_DECL_NAME_START = 27; // <?xml
+const S_XML_DECL_NAME = 28; // <?xml foo
+const S_XML_DECL_EQ = 29; // <?xml foo=
+const S_XML_DECL_VALUE_START = 30; // <?xml foo=
+const S_XML_DECL_VALUE = 31; // <?xml foo="bar"
+const S_XML_DECL_SEPARATOR = 32; // <?xml foo="bar"
+const S_XML_DECL_ENDING = 33; // <?xml ... ?
+const S_OPEN_TAG = 34; // <strong
+const S_OPEN_TAG_SLASH = 35; // <strong /
+const S_ATTRIB = 36; // <a
+const S_ATTRIB_NAME = 37; // <a foo
+const S_ATTRIB_NAME_SAW_WHITE = 38; // <a foo _
+const S_ATTRIB_VALUE = 39; // <a foo=
+const S_ATTRIB_VALUE_QUOTED = 40; // <a foo="bar
+const S_ATTRIB_VALUE_CLOSED = 41; // <a foo="bar"
+const S_ATTRIB_VALUE_UNQUOTED = 42; // <a foo=bar
+const S_CLOSE_TAG = 43; // </a
+const S_CLOSE_TAG_SAW_WHITE = 44; // </a   >
+const TAB = 9;
+const NL = 0xA;
+const CR = 0xD;
+const SPACE = 0x20;
+const BANG = 0x21;
+const DQUOTE = 0x22;
+const AMP = 0x26;
+const SQUOTE = 0x27;
+const MINUS = 0x2D;
+const FORWARD_SLASH = 0x2F;
+const SEMICOLON = 0x3B;
+const LESS = 0x3C;
+const EQUAL = 0x3D;
+const GREATER = 0x3E;
+const QUESTION = 0x3F;
+const OPEN_BRACKET = 0x5B;
+const CLOSE_BRACKET = 0x5D;
+const NEL = 0x85;
+const LS = 0x2028; // Line Separator
+const isQuote = (c) => c === DQUOTE || c === SQUOTE;
+const QUOTES = [DQUOTE, SQUOTE];
+const DOCTYPE_TERMINATOR = [...QUOTES, OPEN_BRACKET, GREATER];
+const DTD_TERMINATOR = [...QUOTES, LESS, CLOSE_BRACKET];
+const XML_DECL_NAME_TERMINATOR = [EQUAL, QUESTION, ...S_LIST];
+const ATTRIB_VALUE_UNQUOTED_TERMINATOR = [...S_LIST, GREATER, AMP, LESS];
+function nsPairCheck(parser, prefix, uri) {
+    switch (prefix) {
+        case "xml":
+            if (uri !== XML_NAMESPACE) {
+                parser.fail(`xml prefix must be bound to ${XML_NAMESPACE}.`);
+            }
+            break;
+        case "xmlns":
+            if (uri !== XMLNS_NAMESPACE) {
+                parser.fail(`xmlns prefix must be bound to ${XMLNS_NAMESPACE}.`);
+            }
+            break;
+        default:
+    }
+    switch (uri) {
+        case XMLNS_NAMESPACE:
+            parser.fail(prefix === "" ?
+                `the default namespace may not be set to ${uri}.` :
+                `may not assign a prefix (even "xmlns") to the URI \
+${XMLNS_NAMESPACE}.`);
+            break;
+        case XML_NAMESPACE:
+            switch (prefix) {
+                case "xml":
+                    // Assinging the XML namespace to "xml" is fine.
+                    break;
+                case "":
+                    parser.fail(`the default namespace may not be set to ${uri}.`);
+                    break;
+                default:
+                    parser.fail("may not assign the xml namespace to another prefix.");
+            }
+            break;
+        default:
+    }
+}
+function nsMappingCheck(parser, mapping) {
+    for (const local of Object.keys(mapping)) {
+        nsPairCheck(parser, local, mapping[local]);
+    }
+}
+const isNCName = (name) => NC_NAME_RE.test(name);
+const isName = (name) => NAME_RE.test(name);
+const FORBIDDEN_START = 0;
+const FORBIDDEN_BRACKET = 1;
+const FORBIDDEN_BRACKET_BRACKET = 2;
+/**
+ * The list of supported events.
+ */
+__webpack_unused_export__ = [
+    "xmldecl",
+    "text",
+    "processinginstruction",
+    "doctype",
+    "comment",
+    "opentagstart",
+    "attribute",
+    "opentag",
+    "closetag",
+    "cdata",
+    "error",
+    "end",
+    "ready",
+];
+const EVENT_NAME_TO_HANDLER_NAME = {
+    xmldecl: "xmldeclHandler",
+    text: "textHandler",
+    processinginstruction: "piHandler",
+    doctype: "doctypeHandler",
+    comment: "commentHandler",
+    opentagstart: "openTagStartHandler",
+    attribute: "attributeHandler",
+    opentag: "openTagHandler",
+    closetag: "closeTagHandler",
+    cdata: "cdataHandler",
+    error: "errorHandler",
+    end: "endHandler",
+    ready: "readyHandler",
 };
-
-exports.removePrefix = (input, state = {}) => {
-  let output = input;
-  if (output.startsWith('./')) {
-    output = output.slice(2);
-    state.prefix = './';
-  }
-  return output;
-};
-
-exports.wrapOutput = (input, state = {}, options = {}) => {
-  const prepend = options.contains ? '' : '^';
-  const append = options.contains ? '' : '$';
-
-  let output = `${prepend}(?:${input})${append}`;
-  if (state.negated === true) {
-    output = `(?:^(?!${output}).*$)`;
-  }
-  return output;
-};
-
-exports.basename = (path, { windows } = {}) => {
-  const segs = path.split(windows ? /[\\/]/ : '/');
-  const last = segs[segs.length - 1];
-
-  if (last === '') {
-    return segs[segs.length - 2];
-  }
-
-  return last;
-};
-
+// eslint-disable-next-line @typescript-eslint/ban-types
+class SaxesParser {
+    /**
+     * @param opt The parser options.
+     */
+    constructor(opt) {
+        this.opt = opt !== null && opt !== void 0 ? opt : {};
+        this.fragmentOpt = !!this.opt.fragment;
+        const xmlnsOpt = this.xmlnsOpt = !!this.opt.xmlns;
+        this.trackPosition = this.opt.position !== false;
+        this.fileName = this.opt.fileName;
+        if (xmlnsOpt) {
+            // This is the function we use to perform name checks on PIs and entities.
+            // When namespaces are used, colons are not allowed in PI target names or
+            // entity names. So the check depends on whether namespaces are used. See:
+            //
+            // https://www.w3.org/XML/xml-names-19990114-errata.html
+            // NE08
+            //
+            this.nameStartCheck = isNCNameStartChar;
+            this.nameCheck = isNCNameChar;
+            this.isName = isNCName;
+            // eslint-disable-next-line @typescript-eslint/unbound-method
+            this.processAttribs = this.processAttribsNS;
+            // eslint-disable-next-line @typescript-eslint/unbound-method
+            this.pushAttrib = this.pushAttribNS;
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment
+            this.ns = Object.assign({ __proto__: null }, rootNS);
+            const additional = this.opt.additionalNamespaces;
+            if (additional != null) {
+                nsMappingCheck(this, additional);
+                Object.assign(this.ns, additional);
+            }
+        }
+        else {
+            this.nameStartCheck = isNameStartChar;
+            this.nameCheck = isNameChar;
+            this.isName = isName;
+            // eslint-disable-next-line @typescript-eslint/unbound-method
+            this.processAttribs = this.processAttribsPlain;
+            // eslint-disable-next-line @typescript-eslint/unbound-method
+            this.pushAttrib = this.pushAttribPlain;
+        }
+        //
+        // The order of the members in this table needs to correspond to the state
+        // numbers given to the states that correspond to the methods being recorded
+        // here.
+        //
+        this.stateTable = [
+            /* eslint-disable @typescript-eslint/unbound-method */
+            this.sBegin,
+            this.sBeginWhitespace,
+            this.sDoctype,
+            this.sDoctypeQuote,
+            this.sDTD,
+            this.sDTDQuoted,
+            this.sDTDOpenWaka,
+            this.sDTDOpenWakaBang,
+            this.sDTDComment,
+            this.sDTDCommentEnding,
+            this.sDTDCommentEnded,
+            this.sDTDPI,
+            this.sDTDPIEnding,
+            this.sText,
+            this.sEntity,
+            this.sOpenWaka,
+            this.sOpenWakaBang,
+            this.sComment,
+            this.sCommentEnding,
+            this.sCommentEnded,
+            this.sCData,
+            this.sCDataEnding,
+            this.sCDataEnding2,
+            this.sPIFirstChar,
+            this.sPIRest,
+            this.sPIBody,
+            this.sPIEnding,
+            this.sXMLDeclNameStart,
+            this.sXMLDeclName,
+            this.sXMLDeclEq,
+            this.sXMLDeclValueStart,
+            this.sXMLDeclValue,
+            this.sXMLDeclSeparator,
+            this.sXMLDeclEnding,
+            this.sOpenTag,
+            this.sOpenTagSlash,
+            this.sAttrib,
+            this.sAttribName,
+            this.sAttribNameSawWhite,
+            this.sAttribValue,
+            this.sAttribValueQuoted,
+            this.sAttribValueClosed,
+            this.sAttribValueUnquoted,
+            this.sCloseTag,
+            this.sCloseTagSawWhite,
+            /* eslint-enable @typescript-eslint/unbound-method */
+        ];
+        this._init();
+    }
+    /**
+     * Indicates whether or not the parser is closed. If ``true``, wait for
+     * the ``ready`` event to write again.
+     */
+    get closed() {
+        return this._closed;
+    }
+    _init() {
+        var _a;
+        this.openWakaBang = "";
+        this.text = "";
+        this.name = "";
+        this.piTarget = "";
+        this.entity = "";
+        this.q = null;
+        this.tags = [];
+        this.tag = null;
+        this.topNS = null;
+        this.chunk = "";
+        this.chunkPosition = 0;
+        this.i = 0;
+        this.prevI = 0;
+        this.carriedFromPrevious = undefined;
+        this.forbiddenState = FORBIDDEN_START;
+        this.attribList = [];
+        // The logic is organized so as to minimize the need to check
+        // this.opt.fragment while parsing.
+        const { fragmentOpt } = this;
+        this.state = fragmentOpt ? S_TEXT : S_BEGIN;
+        // We want these to be all true if we are dealing with a fragment.
+        this.reportedTextBeforeRoot = this.reportedTextAfterRoot = this.closedRoot =
+            this.sawRoot = fragmentOpt;
+        // An XML declaration is intially possible only when parsing whole
+        // documents.
+        this.xmlDeclPossible = !fragmentOpt;
+        this.xmlDeclExpects = ["version"];
+        this.entityReturnState = undefined;
+        let { defaultXMLVersion } = this.opt;
+        if (defaultXMLVersion === undefined) {
+            if (this.opt.forceXMLVersion === true) {
+                throw new Error("forceXMLVersion set but defaultXMLVersion is not set");
+            }
+            defaultXMLVersion = "1.0";
+        }
+        this.setXMLVersion(defaultXMLVersion);
+        this.positionAtNewLine = 0;
+        this.doctype = false;
+        this._closed = false;
+        this.xmlDecl = {
+            version: undefined,
+            encoding: undefined,
+            standalone: undefined,
+        };
+        this.line = 1;
+        this.column = 0;
+        this.ENTITIES = Object.create(XML_ENTITIES);
+        (_a = this.readyHandler) === null || _a === void 0 ? void 0 : _a.call(this);
+    }
+    /**
+     * The stream position the parser is currently looking at. This field is
+     * zero-based.
+     *
+     * This field is not based on counting Unicode characters but is to be
+     * interpreted as a plain index into a JavaScript string.
+     */
+    get position() {
+        return this.chunkPosition + this.i;
+    }
+    /**
+     * The column number of the next character to be read by the parser.  *
+     * This field is zero-based. (The first column in a line is 0.)
+     *
+     * This field reports the index at which the next character would be in the
+     * line if the line were represented as a JavaScript string.  Note that this
+     * *can* be different to a count based on the number of *Unicode characters*
+     * due to how JavaScript handles astral plane characters.
+     *
+     * See [[column]] for a number that corresponds to a count of Unicode
+     * characters.
+     */
+    get columnIndex() {
+        return this.position - this.positionAtNewLine;
+    }
+    /**
+     * Set an event listener on an event. The parser supports one handler per
+     * event type. If you try to set an event handler over an existing handler,
+     * the old handler is silently overwritten.
+     *
+     * @param name The event to listen to.
+     *
+     * @param handler The handler to set.
+     */
+    on(name, handler) {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access
+        this[EVENT_NAME_TO_HANDLER_NAME[name]] = handler;
+    }
+    /**
+     * Unset an event handler.
+     *
+     * @parma name The event to stop listening to.
+     */
+    off(name) {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access
+        this[EVENT_NAME_TO_HANDLER_NAME[name]] = undefined;
+    }
+    /**
+     * Make an error object. The error object will have a message that contains
+     * the ``fileName`` option passed at the creation of the parser. If position
+     * tracking was turned on, it will also have line and column number
+     * information.
+     *
+     * @param message The message describing the error to report.
+     *
+     * @returns An error object with a properly formatted message.
+     */
+    makeError(message) {
+        var _a;
+        let msg = (_a = this.fileName) !== null && _a !== void 0 ? _a : "";
+        if (this.trackPosition) {
+            if (msg.length > 0) {
+                msg += ":";
+            }
+            msg += `${this.line}:${this.column}`;
+        }
+        if (msg.length > 0) {
+            msg += ": ";
+        }
+        return new Error(msg + message);
+    }
+    /**
+     * Report a parsing error. This method is made public so that client code may
+     * check for issues that are outside the scope of this project and can report
+     * errors.
+     *
+     * @param message The error to report.
+     *
+     * @returns this
+     */
+    fail(message) {
+        const err = this.makeError(message);
+        const handler = this.errorHandler;
+        if (handler === undefined) {
+            throw err;
+        }
+        else {
+            handler(err);
+        }
+        return this;
+    }
+    /**
+     * Write a XML data to the parser.
+     *
+     * @param chunk The XML data to write.
+     *
+     * @returns this
+     */
+    // We do need object for the type here. Yes, it often causes problems
+    // but not in this case.
+    write(chunk) {
+        if (this.closed) {
+            return this.fail("cannot write after close; assign an onready handler.");
+        }
+        let end = false;
+        if (chunk === null) {
+            // We cannot return immediately because carriedFromPrevious may need
+            // processing.
+            end = true;
+            chunk = "";
+        }
+        else if (typeof chunk === "object") {
+            chunk = chunk.toString();
+        }
+        // We checked if performing a pre-decomposition of the string into an array
+        // of single complete characters (``Array.from(chunk)``) would be faster
+        // than the current repeated calls to ``charCodeAt``. As of August 2018, it
+        // isn't. (There may be Node-specific code that would perform faster than
+        // ``Array.from`` but don't want to be dependent on Node.)
+        if (this.carriedFromPrevious !== undefined) {
+            // The previous chunk had char we must carry over.
+            chunk = `${this.carriedFromPrevious}${chunk}`;
+            this.carriedFromPrevious = undefined;
+        }
+        let limit = chunk.length;
+        const lastCode = chunk.charCodeAt(limit - 1);
+        if (!end &&
+            // A trailing CR or surrogate must be carried over to the next
+            // chunk.
+            (lastCode === CR || (lastCode >= 0xD800 && lastCode <= 0xDBFF))) {
+            // The chunk ends with a character that must be carried over. We cannot
+            // know how to handle it until we get the next chunk or the end of the
+            // stream. So save it for later.
+            this.carriedFromPrevious = chunk[limit - 1];
+            limit--;
+            chunk = chunk.slice(0, limit);
+        }
+        const { stateTable } = this;
+        this.chunk = chunk;
+        this.i = 0;
+        while (this.i < limit) {
+            // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument
+            stateTable[this.state].call(this);
+        }
+        this.chunkPosition += limit;
+        return end ? this.end() : this;
+    }
+    /**
+     * Close the current stream. Perform final well-formedness checks and reset
+     * the parser tstate.
+     *
+     * @returns this
+     */
+    close() {
+        return this.write(null);
+    }
+    /**
+     * Get a single code point out of the current chunk. This updates the current
+     * position if we do position tracking.
+     *
+     * This is the algorithm to use for XML 1.0.
+     *
+     * @returns The character read.
+     */
+    getCode10() {
+        const { chunk, i } = this;
+        this.prevI = i;
+        // Yes, we do this instead of doing this.i++. Doing it this way, we do not
+        // read this.i again, which is a bit faster.
+        this.i = i + 1;
+        if (i >= chunk.length) {
+            return EOC;
+        }
+        // Using charCodeAt and handling the surrogates ourselves is faster
+        // than using codePointAt.
+        const code = chunk.charCodeAt(i);
+        this.column++;
+        if (code < 0xD800) {
+            if (code >= SPACE || code === TAB) {
+                return code;
+            }
+            switch (code) {
+                case NL:
+                    this.line++;
+                    this.column = 0;
+                    this.positionAtNewLine = this.position;
+                    return NL;
+                case CR:
+                    // We may get NaN if we read past the end of the chunk, which is fine.
+                    if (chunk.charCodeAt(i + 1) === NL) {
+                        // A \r\n sequence is converted to \n so we have to skip over the
+                        // next character. We already know it has a size of 1 so ++ is fine
+                        // here.
+                        this.i = i + 2;
+                    }
+                    // Otherwise, a \r is just converted to \n, so we don't have to skip
+                    // ahead.
+                    // In either case, \r becomes \n.
+                    this.line++;
+                    this.column = 0;
+                    this.positionAtNewLine = this.position;
+                    return NL_LIKE;
+                default:
+                    // If we get here, then code < SPACE and it is not NL CR or TAB.
+                    this.fail("disallowed character.");
+                    return code;
+            }
+        }
+        if (code > 0xDBFF) {
+            // This is a specialized version of isChar10 that takes into account
+            // that in this context code > 0xDBFF and code <= 0xFFFF. So it does not
+            // test cases that don't need testing.
+            if (!(code >= 0xE000 && code <= 0xFFFD)) {
+                this.fail("disallowed character.");
+            }
+            return code;
+        }
+        const final = 0x10000 + ((code - 0xD800) * 0x400) +
+            (chunk.charCodeAt(i + 1) - 0xDC00);
+        this.i = i + 2;
+        // This is a specialized version of isChar10 that takes into account that in
+        // this context necessarily final >= 0x10000.
+        if (final > 0x10FFFF) {
+            this.fail("disallowed character.");
+        }
+        return final;
+    }
+    /**
+     * Get a single code point out of the current chunk. This updates the current
+     * position if we do position tracking.
+     *
+     * This is the algorithm to use for XML 1.1.
+     *
+     * @returns {number} The character read.
+     */
+    getCode11() {
+        const { chunk, i } = this;
+        this.prevI = i;
+        // Yes, we do this instead of doing this.i++. Doing it this way, we do not
+        // read this.i again, which is a bit faster.
+        this.i = i + 1;
+        if (i >= chunk.length) {
+            return EOC;
+        }
+        // Using charCodeAt and handling the surrogates ourselves is faster
+        // than using codePointAt.
+        const code = chunk.charCodeAt(i);
+        this.column++;
+        if (code < 0xD800) {
+            if ((code > 0x1F && code < 0x7F) || (code > 0x9F && code !== LS) ||
+                code === TAB) {
+                return code;
+            }
+            switch (code) {
+                case NL: // 0xA
+                    this.line++;
+                    this.column = 0;
+                    this.positionAtNewLine = this.position;
+                    return NL;
+                case CR: { // 0xD
+                    // We may get NaN if we read past the end of the chunk, which is
+                    // fine.
+                    const next = chunk.charCodeAt(i + 1);
+                    if (next === NL || next === NEL) {
+                        // A CR NL or CR NEL sequence is converted to NL so we have to skip
+                        // over the next character. We already know it has a size of 1.
+                        this.i = i + 2;
+                    }
+                    // Otherwise, a CR is just converted to NL, no skip.
+                }
+                /* yes, fall through */
+                case NEL: // 0x85
+                case LS: // Ox2028
+                    this.line++;
+                    this.column = 0;
+                    this.positionAtNewLine = this.position;
+                    return NL_LIKE;
+                default:
+                    this.fail("disallowed character.");
+                    return code;
+            }
+        }
+        if (code > 0xDBFF) {
+            // This is a specialized version of isCharAndNotRestricted that takes into
+            // account that in this context code > 0xDBFF and code <= 0xFFFF. So it
+            // does not test cases that don't need testing.
+            if (!(code >= 0xE000 && code <= 0xFFFD)) {
+                this.fail("disallowed character.");
+            }
+            return code;
+        }
+        const final = 0x10000 + ((code - 0xD800) * 0x400) +
+            (chunk.charCodeAt(i + 1) - 0xDC00);
+        this.i = i + 2;
+        // This is a specialized version of isCharAndNotRestricted that takes into
+        // account that in this context necessarily final >= 0x10000.
+        if (final > 0x10FFFF) {
+            this.fail("disallowed character.");
+        }
+        return final;
+    }
+    /**
+     * Like ``getCode`` but with the return value normalized so that ``NL`` is
+     * returned for ``NL_LIKE``.
+     */
+    getCodeNorm() {
+        const c = this.getCode();
+        return c === NL_LIKE ? NL : c;
+    }
+    unget() {
+        this.i = this.prevI;
+        this.column--;
+    }
+    /**
+     * Capture characters into a buffer until encountering one of a set of
+     * characters.
+     *
+     * @param chars An array of codepoints. Encountering a character in the array
+     * ends the capture. (``chars`` may safely contain ``NL``.)
+     *
+     * @return The character code that made the capture end, or ``EOC`` if we hit
+     * the end of the chunk. The return value cannot be NL_LIKE: NL is returned
+     * instead.
+     */
+    captureTo(chars) {
+        let { i: start } = this;
+        const { chunk } = this;
+        // eslint-disable-next-line no-constant-condition
+        while (true) {
+            const c = this.getCode();
+            const isNLLike = c === NL_LIKE;
+            const final = isNLLike ? NL : c;
+            if (final === EOC || chars.includes(final)) {
+                this.text += chunk.slice(start, this.prevI);
+                return final;
+            }
+            if (isNLLike) {
+                this.text += `${chunk.slice(start, this.prevI)}\n`;
+                start = this.i;
+            }
+        }
+    }
+    /**
+     * Capture characters into a buffer until encountering a character.
+     *
+     * @param char The codepoint that ends the capture. **NOTE ``char`` MAY NOT
+     * CONTAIN ``NL``.** Passing ``NL`` will result in buggy behavior.
+     *
+     * @return ``true`` if we ran into the character. Otherwise, we ran into the
+     * end of the current chunk.
+     */
+    captureToChar(char) {
+        let { i: start } = this;
+        const { chunk } = this;
+        // eslint-disable-next-line no-constant-condition
+        while (true) {
+            let c = this.getCode();
+            switch (c) {
+                case NL_LIKE:
+                    this.text += `${chunk.slice(start, this.prevI)}\n`;
+                    start = this.i;
+                    c = NL;
+                    break;
+                case EOC:
+                    this.text += chunk.slice(start);
+                    return false;
+                default:
+            }
+            if (c === char) {
+                this.text += chunk.slice(start, this.prevI);
+                return true;
+            }
+        }
+    }
+    /**
+     * Capture characters that satisfy ``isNameChar`` into the ``name`` field of
+     * this parser.
+     *
+     * @return The character code that made the test fail, or ``EOC`` if we hit
+     * the end of the chunk. The return value cannot be NL_LIKE: NL is returned
+     * instead.
+     */
+    captureNameChars() {
+        const { chunk, i: start } = this;
+        // eslint-disable-next-line no-constant-condition
+        while (true) {
+            const c = this.getCode();
+            if (c === EOC) {
+                this.name += chunk.slice(start);
+                return EOC;
+            }
+            // NL is not a name char so we don't have to test specifically for it.
+            if (!isNameChar(c)) {
+                this.name += chunk.slice(start, this.prevI);
+                return c === NL_LIKE ? NL : c;
+            }
+        }
+    }
+    /**
+     * Skip white spaces.
+     *
+     * @return The character that ended the skip, or ``EOC`` if we hit
+     * the end of the chunk. The return value cannot be NL_LIKE: NL is returned
+     * instead.
+     */
+    skipSpaces() {
+        // eslint-disable-next-line no-constant-condition
+        while (true) {
+            const c = this.getCodeNorm();
+            if (c === EOC || !isS(c)) {
+                return c;
+            }
+        }
+    }
+    setXMLVersion(version) {
+        this.currentXMLVersion = version;
+        /*  eslint-disable @typescript-eslint/unbound-method */
+        if (version === "1.0") {
+            this.isChar = isChar10;
+            this.getCode = this.getCode10;
+        }
+        else {
+            this.isChar = isChar11;
+            this.getCode = this.getCode11;
+        }
+        /* eslint-enable @typescript-eslint/unbound-method */
+    }
+    // STATE ENGINE METHODS
+    // This needs to be a state separate from S_BEGIN_WHITESPACE because we want
+    // to be sure never to come back to this state later.
+    sBegin() {
+        // We are essentially peeking at the first character of the chunk. Since
+        // S_BEGIN can be in effect only when we start working on the first chunk,
+        // the index at which we must look is necessarily 0. Note also that the
+        // following test does not depend on decoding surrogates.
+        // If the initial character is 0xFEFF, ignore it.
+        if (this.chunk.charCodeAt(0) === 0xFEFF) {
+            this.i++;
+            this.column++;
+        }
+        this.state = S_BEGIN_WHITESPACE;
+    }
+    sBeginWhitespace() {
+        // We need to know whether we've encountered spaces or not because as soon
+        // as we run into a space, an XML declaration is no longer possible. Rather
+        // than slow down skipSpaces even in places where we don't care whether it
+        // skipped anything or not, we check whether prevI is equal to the value of
+        // i from before we skip spaces.
+        const iBefore = this.i;
+        const c = this.skipSpaces();
+        if (this.prevI !== iBefore) {
+            this.xmlDeclPossible = false;
+        }
+        switch (c) {
+            case LESS:
+                this.state = S_OPEN_WAKA;
+                // We could naively call closeText but in this state, it is not normal
+                // to have text be filled with any data.
+                if (this.text.length !== 0) {
+                    throw new Error("no-empty text at start");
+                }
+                break;
+            case EOC:
+                break;
+            default:
+                this.unget();
+                this.state = S_TEXT;
+                this.xmlDeclPossible = false;
+        }
+    }
+    sDoctype() {
+        var _a;
+        const c = this.captureTo(DOCTYPE_TERMINATOR);
+        switch (c) {
+            case GREATER: {
+                (_a = this.doctypeHandler) === null || _a === void 0 ? void 0 : _a.call(this, this.text);
+                this.text = "";
+                this.state = S_TEXT;
+                this.doctype = true; // just remember that we saw it.
+                break;
+            }
+            case EOC:
+                break;
+            default:
+                this.text += String.fromCodePoint(c);
+                if (c === OPEN_BRACKET) {
+                    this.state = S_DTD;
+                }
+                else if (isQuote(c)) {
+                    this.state = S_DOCTYPE_QUOTE;
+                    this.q = c;
+                }
+        }
+    }
+    sDoctypeQuote() {
+        const q = this.q;
+        if (this.captureToChar(q)) {
+            this.text += String.fromCodePoint(q);
+            this.q = null;
+            this.state = S_DOCTYPE;
+        }
+    }
+    sDTD() {
+        const c = this.captureTo(DTD_TERMINATOR);
+        if (c === EOC) {
+            return;
+        }
+        this.text += String.fromCodePoint(c);
+        if (c === CLOSE_BRACKET) {
+            this.state = S_DOCTYPE;
+        }
+        else if (c === LESS) {
+            this.state = S_DTD_OPEN_WAKA;
+        }
+        else if (isQuote(c)) {
+            this.state = S_DTD_QUOTED;
+            this.q = c;
+        }
+    }
+    sDTDQuoted() {
+        const q = this.q;
+        if (this.captureToChar(q)) {
+            this.text += String.fromCodePoint(q);
+            this.state = S_DTD;
+            this.q = null;
+        }
+    }
+    sDTDOpenWaka() {
+        const c = this.getCodeNorm();
+        this.text += String.fromCodePoint(c);
+        switch (c) {
+            case BANG:
+                this.state = S_DTD_OPEN_WAKA_BANG;
+                this.openWakaBang = "";
+                break;
+            case QUESTION:
+                this.state = S_DTD_PI;
+                break;
+            default:
+                this.state = S_DTD;
+        }
+    }
+    sDTDOpenWakaBang() {
+        const char = String.fromCodePoint(this.getCodeNorm());
+        const owb = this.openWakaBang += char;
+        this.text += char;
+        if (owb !== "-") {
+            this.state = owb === "--" ? S_DTD_COMMENT : S_DTD;
+            this.openWakaBang = "";
+        }
+    }
+    sDTDComment() {
+        if (this.captureToChar(MINUS)) {
+            this.text += "-";
+            this.state = S_DTD_COMMENT_ENDING;
+        }
+    }
+    sDTDCommentEnding() {
+        const c = this.getCodeNorm();
+        this.text += String.fromCodePoint(c);
+        this.state = c === MINUS ? S_DTD_COMMENT_ENDED : S_DTD_COMMENT;
+    }
+    sDTDCommentEnded() {
+        const c = this.getCodeNorm();
+        this.text += String.fromCodePoint(c);
+        if (c === GREATER) {
+            this.state = S_DTD;
+        }
+        else {
+            this.fail("malformed comment.");
+            // <!-- blah -- bloo --> will be recorded as
+            // a comment of " blah -- bloo "
+            this.state = S_DTD_COMMENT;
+        }
+    }
+    sDTDPI() {
+        if (this.captureToChar(QUESTION)) {
+            this.text += "?";
+            this.state = S_DTD_PI_ENDING;
+        }
+    }
+    sDTDPIEnding() {
+        const c = this.getCodeNorm();
+        this.text += String.fromCodePoint(c);
+        if (c === GREATER) {
+            this.state = S_DTD;
+        }
+    }
+    sText() {
+        //
+        // We did try a version of saxes where the S_TEXT state was split in two
+        // states: one for text inside the root element, and one for text
+        // outside. This was avoiding having to test this.tags.length to decide
+        // what implementation to actually use.
+        //
+        // Peformance testing on gigabyte-size files did not show any advantage to
+        // using the two states solution instead of the current one. Conversely, it
+        // made the code a bit more complicated elsewhere. For instance, a comment
+        // can appear before the root element so when a comment ended it was
+        // necessary to determine whether to return to the S_TEXT state or to the
+        // new text-outside-root state.
+        //
+        if (this.tags.length !== 0) {
+            this.handleTextInRoot();
+        }
+        else {
+            this.handleTextOutsideRoot();
+        }
+    }
+    sEntity() {
+        // This is essentially a specialized version of captureToChar(SEMICOLON...)
+        let { i: start } = this;
+        const { chunk } = this;
+        // eslint-disable-next-line no-labels, no-restricted-syntax
+        loop: 
+        // eslint-disable-next-line no-constant-condition
+        while (true) {
+            switch (this.getCode()) {
+                case NL_LIKE:
+                    this.entity += `${chunk.slice(start, this.prevI)}\n`;
+                    start = this.i;
+                    break;
+                case SEMICOLON: {
+                    const { entityReturnState } = this;
+                    const entity = this.entity + chunk.slice(start, this.prevI);
+                    this.state = entityReturnState;
+                    let parsed;
+                    if (entity === "") {
+                        this.fail("empty entity name.");
+                        parsed = "&;";
+                    }
+                    else {
+                        parsed = this.parseEntity(entity);
+                        this.entity = "";
+                    }
+                    if (entityReturnState !== S_TEXT || this.textHandler !== undefined) {
+                        this.text += parsed;
+                    }
+                    // eslint-disable-next-line no-labels
+                    break loop;
+                }
+                case EOC:
+                    this.entity += chunk.slice(start);
+                    // eslint-disable-next-line no-labels
+                    break loop;
+                default:
+            }
+        }
+    }
+    sOpenWaka() {
+        // Reminder: a state handler is called with at least one character
+        // available in the current chunk. So the first call to get code inside of
+        // a state handler cannot return ``EOC``. That's why we don't test
+        // for it.
+        const c = this.getCode();
+        // either a /, ?, !, or text is coming next.
+        if (isNameStartChar(c)) {
+            this.state = S_OPEN_TAG;
+            this.unget();
+            this.xmlDeclPossible = false;
+        }
+        else {
+            switch (c) {
+                case FORWARD_SLASH:
+                    this.state = S_CLOSE_TAG;
+                    this.xmlDeclPossible = false;
+                    break;
+                case BANG:
+                    this.state = S_OPEN_WAKA_BANG;
+                    this.openWakaBang = "";
+                    this.xmlDeclPossible = false;
+                    break;
+                case QUESTION:
+                    this.state = S_PI_FIRST_CHAR;
+                    break;
+                default:
+                    this.fail("disallowed character in tag name");
+                    this.state = S_TEXT;
+                    this.xmlDeclPossible = false;
+            }
+        }
+    }
+    sOpenWakaBang() {
+        this.openWakaBang += String.fromCodePoint(this.getCodeNorm());
+        switch (this.openWakaBang) {
+            case "[CDATA[":
+                if (!this.sawRoot && !this.reportedTextBeforeRoot) {
+                    this.fail("text data outside of root node.");
+                    this.reportedTextBeforeRoot = true;
+                }
+                if (this.closedRoot && !this.reportedTextAfterRoot) {
+                    this.fail("text data outside of root node.");
+                    this.reportedTextAfterRoot = true;
+                }
+                this.state = S_CDATA;
+                this.openWakaBang = "";
+                break;
+            case "--":
+                this.state = S_COMMENT;
+                this.openWakaBang = "";
+                break;
+            case "DOCTYPE":
+                this.state = S_DOCTYPE;
+                if (this.doctype || this.sawRoot) {
+                    this.fail("inappropriately located doctype declaration.");
+                }
+                this.openWakaBang = "";
+                break;
+            default:
+                // 7 happens to be the maximum length of the string that can possibly
+                // match one of the cases above.
+                if (this.openWakaBang.length >= 7) {
+                    this.fail("incorrect syntax.");
+                }
+        }
+    }
+    sComment() {
+        if (this.captureToChar(MINUS)) {
+            this.state = S_COMMENT_ENDING;
+        }
+    }
+    sCommentEnding() {
+        var _a;
+        const c = this.getCodeNorm();
+        if (c === MINUS) {
+            this.state = S_COMMENT_ENDED;
+            (_a = this.commentHandler) === null || _a === void 0 ? void 0 : _a.call(this, this.text);
+            this.text = "";
+        }
+        else {
+            this.text += `-${String.fromCodePoint(c)}`;
+            this.state = S_COMMENT;
+        }
+    }
+    sCommentEnded() {
+        const c = this.getCodeNorm();
+        if (c !== GREATER) {
+            this.fail("malformed comment.");
+            // <!-- blah -- bloo --> will be recorded as
+            // a comment of " blah -- bloo "
+            this.text += `--${String.fromCodePoint(c)}`;
+            this.state = S_COMMENT;
+        }
+        else {
+            this.state = S_TEXT;
+        }
+    }
+    sCData() {
+        if (this.captureToChar(CLOSE_BRACKET)) {
+            this.state = S_CDATA_ENDING;
+        }
+    }
+    sCDataEnding() {
+        const c = this.getCodeNorm();
+        if (c === CLOSE_BRACKET) {
+            this.state = S_CDATA_ENDING_2;
+        }
+        else {
+            this.text += `]${String.fromCodePoint(c)}`;
+            this.state = S_CDATA;
+        }
+    }
+    sCDataEnding2() {
+        var _a;
+        const c = this.getCodeNorm();
+        switch (c) {
+            case GREATER: {
+                (_a = this.cdataHandler) === null || _a === void 0 ? void 0 : _a.call(this, this.text);
+                this.text = "";
+                this.state = S_TEXT;
+                break;
+            }
+            case CLOSE_BRACKET:
+                this.text += "]";
+                break;
+            default:
+                this.text += `]]${String.fromCodePoint(c)}`;
+                this.state = S_CDATA;
+        }
+    }
+    // We need this separate state to check the first character fo the pi target
+    // with this.nameStartCheck which allows less characters than this.nameCheck.
+    sPIFirstChar() {
+        const c = this.getCodeNorm();
+        // This is first because in the case where the file is well-formed this is
+        // the branch taken. We optimize for well-formedness.
+        if (this.nameStartCheck(c)) {
+            this.piTarget += String.fromCodePoint(c);
+            this.state = S_PI_REST;
+        }
+        else if (c === QUESTION || isS(c)) {
+            this.fail("processing instruction without a target.");
+            this.state = c === QUESTION ? S_PI_ENDING : S_PI_BODY;
+        }
+        else {
+            this.fail("disallowed character in processing instruction name.");
+            this.piTarget += String.fromCodePoint(c);
+            this.state = S_PI_REST;
+        }
+    }
+    sPIRest() {
+        // Capture characters into a piTarget while ``this.nameCheck`` run on the
+        // character read returns true.
+        const { chunk, i: start } = this;
+        // eslint-disable-next-line no-constant-condition
+        while (true) {
+            const c = this.getCodeNorm();
+            if (c === EOC) {
+                this.piTarget += chunk.slice(start);
+                return;
+            }
+            // NL cannot satisfy this.nameCheck so we don't have to test specifically
+            // for it.
+            if (!this.nameCheck(c)) {
+                this.piTarget += chunk.slice(start, this.prevI);
+                const isQuestion = c === QUESTION;
+                if (isQuestion || isS(c)) {
+                    if (this.piTarget === "xml") {
+                        if (!this.xmlDeclPossible) {
+                            this.fail("an XML declaration must be at the start of the document.");
+                        }
+                        this.state = isQuestion ? S_XML_DECL_ENDING : S_XML_DECL_NAME_START;
+                    }
+                    else {
+                        this.state = isQuestion ? S_PI_ENDING : S_PI_BODY;
+                    }
+                }
+                else {
+                    this.fail("disallowed character in processing instruction name.");
+                    this.piTarget += String.fromCodePoint(c);
+                }
+                break;
+            }
+        }
+    }
+    sPIBody() {
+        if (this.text.length === 0) {
+            const c = this.getCodeNorm();
+            if (c === QUESTION) {
+                this.state = S_PI_ENDING;
+            }
+            else if (!isS(c)) {
+                this.text = String.fromCodePoint(c);
+            }
+        }
+        // The question mark character is not valid inside any of the XML
+        // declaration name/value pairs.
+        else if (this.captureToChar(QUESTION)) {
+            this.state = S_PI_ENDING;
+        }
+    }
+    sPIEnding() {
+        var _a;
+        const c = this.getCodeNorm();
+        if (c === GREATER) {
+            const { piTarget } = this;
+            if (piTarget.toLowerCase() === "xml") {
+                this.fail("the XML declaration must appear at the start of the document.");
+            }
+            (_a = this.piHandler) === null || _a === void 0 ? void 0 : _a.call(this, {
+                target: piTarget,
+                body: this.text,
+            });
+            this.piTarget = this.text = "";
+            this.state = S_TEXT;
+        }
+        else if (c === QUESTION) {
+            // We ran into ?? as part of a processing instruction. We initially took
+            // the first ? as a sign that the PI was ending, but it is not. So we have
+            // to add it to the body but we take the new ? as a sign that the PI is
+            // ending.
+            this.text += "?";
+        }
+        else {
+            this.text += `?${String.fromCodePoint(c)}`;
+            this.state = S_PI_BODY;
+        }
+        this.xmlDeclPossible = false;
+    }
+    sXMLDeclNameStart() {
+        const c = this.skipSpaces();
+        // The question mark character is not valid inside any of the XML
+        // declaration name/value pairs.
+        if (c === QUESTION) {
+            // It is valid to go to S_XML_DECL_ENDING from this state.
+            this.state = S_XML_DECL_ENDING;
+            return;
+        }
+        if (c !== EOC) {
+            this.state = S_XML_DECL_NAME;
+            this.name = String.fromCodePoint(c);
+        }
+    }
+    sXMLDeclName() {
+        const c = this.captureTo(XML_DECL_NAME_TERMINATOR);
+        // The question mark character is not valid inside any of the XML
+        // declaration name/value pairs.
+        if (c === QUESTION) {
+            this.state = S_XML_DECL_ENDING;
+            this.name += this.text;
+            this.text = "";
+            this.fail("XML declaration is incomplete.");
+            return;
+        }
+        if (!(isS(c) || c === EQUAL)) {
+            return;
+        }
+        this.name += this.text;
+        this.text = "";
+        if (!this.xmlDeclExpects.includes(this.name)) {
+            switch (this.name.length) {
+                case 0:
+                    this.fail("did not expect any more name/value pairs.");
+                    break;
+                case 1:
+                    this.fail(`expected the name ${this.xmlDeclExpects[0]}.`);
+                    break;
+                default:
+                    this.fail(`expected one of ${this.xmlDeclExpects.join(", ")}`);
+            }
+        }
+        this.state = c === EQUAL ? S_XML_DECL_VALUE_START : S_XML_DECL_EQ;
+    }
+    sXMLDeclEq() {
+        const c = this.getCodeNorm();
+        // The question mark character is not valid inside any of the XML
+        // declaration name/value pairs.
+        if (c === QUESTION) {
+            this.state = S_XML_DECL_ENDING;
+            this.fail("XML declaration is incomplete.");
+            return;
+        }
+        if (isS(c)) {
+            return;
+        }
+        if (c !== EQUAL) {
+            this.fail("value required.");
+        }
+        this.state = S_XML_DECL_VALUE_START;
+    }
+    sXMLDeclValueStart() {
+        const c = this.getCodeNorm();
+        // The question mark character is not valid inside any of the XML
+        // declaration name/value pairs.
+        if (c === QUESTION) {
+            this.state = S_XML_DECL_ENDING;
+            this.fail("XML declaration is incomplete.");
+            return;
+        }
+        if (isS(c)) {
+            return;
+        }
+        if (!isQuote(c)) {
+            this.fail("value must be quoted.");
+            this.q = SPACE;
+        }
+        else {
+            this.q = c;
+        }
+        this.state = S_XML_DECL_VALUE;
+    }
+    sXMLDeclValue() {
+        const c = this.captureTo([this.q, QUESTION]);
+        // The question mark character is not valid inside any of the XML
+        // declaration name/value pairs.
+        if (c === QUESTION) {
+            this.state = S_XML_DECL_ENDING;
+            this.text = "";
+            this.fail("XML declaration is incomplete.");
+            return;
+        }
+        if (c === EOC) {
+            return;
+        }
+        const value = this.text;
+        this.text = "";
+        switch (this.name) {
+            case "version": {
+                this.xmlDeclExpects = ["encoding", "standalone"];
+                const version = value;
+                this.xmlDecl.version = version;
+                // This is the test specified by XML 1.0 but it is fine for XML 1.1.
+                if (!/^1\.[0-9]+$/.test(version)) {
+                    this.fail("version number must match /^1\\.[0-9]+$/.");
+                }
+                // When forceXMLVersion is set, the XML declaration is ignored.
+                else if (!this.opt.forceXMLVersion) {
+                    this.setXMLVersion(version);
+                }
+                break;
+            }
+            case "encoding":
+                if (!/^[A-Za-z][A-Za-z0-9._-]*$/.test(value)) {
+                    this.fail("encoding value must match \
+/^[A-Za-z0-9][A-Za-z0-9._-]*$/.");
+                }
+                this.xmlDeclExpects = ["standalone"];
+                this.xmlDecl.encoding = value;
+                break;
+            case "standalone":
+                if (value !== "yes" && value !== "no") {
+                    this.fail("standalone value must match \"yes\" or \"no\".");
+                }
+                this.xmlDeclExpects = [];
+                this.xmlDecl.standalone = value;
+                break;
+            default:
+            // We don't need to raise an error here since we've already raised one
+            // when checking what name was expected.
+        }
+        this.name = "";
+        this.state = S_XML_DECL_SEPARATOR;
+    }
+    sXMLDeclSeparator() {
+        const c = this.getCodeNorm();
+        // The question mark character is not valid inside any of the XML
+        // declaration name/value pairs.
+        if (c === QUESTION) {
+            // It is valid to go to S_XML_DECL_ENDING from this state.
+            this.state = S_XML_DECL_ENDING;
+            return;
+        }
+        if (!isS(c)) {
+            this.fail("whitespace required.");
+            this.unget();
+        }
+        this.state = S_XML_DECL_NAME_START;
+    }
+    sXMLDeclEnding() {
+        var _a;
+        const c = this.getCodeNorm();
+        if (c === GREATER) {
+            if (this.piTarget !== "xml") {
+                this.fail("processing instructions are not allowed before root.");
+            }
+            else if (this.name !== "version" &&
+                this.xmlDeclExpects.includes("version")) {
+                this.fail("XML declaration must contain a version.");
+            }
+            (_a = this.xmldeclHandler) === null || _a === void 0 ? void 0 : _a.call(this, this.xmlDecl);
+            this.name = "";
+            this.piTarget = this.text = "";
+            this.state = S_TEXT;
+        }
+        else {
+            // We got here because the previous character was a ?, but the question
+            // mark character is not valid inside any of the XML declaration
+            // name/value pairs.
+            this.fail("The character ? is disallowed anywhere in XML declarations.");
+        }
+        this.xmlDeclPossible = false;
+    }
+    sOpenTag() {
+        var _a;
+        const c = this.captureNameChars();
+        if (c === EOC) {
+            return;
+        }
+        const tag = this.tag = {
+            name: this.name,
+            attributes: Object.create(null),
+        };
+        this.name = "";
+        if (this.xmlnsOpt) {
+            this.topNS = tag.ns = Object.create(null);
+        }
+        (_a = this.openTagStartHandler) === null || _a === void 0 ? void 0 : _a.call(this, tag);
+        this.sawRoot = true;
+        if (!this.fragmentOpt && this.closedRoot) {
+            this.fail("documents may contain only one root.");
+        }
+        switch (c) {
+            case GREATER:
+                this.openTag();
+                break;
+            case FORWARD_SLASH:
+                this.state = S_OPEN_TAG_SLASH;
+                break;
+            default:
+                if (!isS(c)) {
+                    this.fail("disallowed character in tag name.");
+                }
+                this.state = S_ATTRIB;
+        }
+    }
+    sOpenTagSlash() {
+        if (this.getCode() === GREATER) {
+            this.openSelfClosingTag();
+        }
+        else {
+            this.fail("forward-slash in opening tag not followed by >.");
+            this.state = S_ATTRIB;
+        }
+    }
+    sAttrib() {
+        const c = this.skipSpaces();
+        if (c === EOC) {
+            return;
+        }
+        if (isNameStartChar(c)) {
+            this.unget();
+            this.state = S_ATTRIB_NAME;
+        }
+        else if (c === GREATER) {
+            this.openTag();
+        }
+        else if (c === FORWARD_SLASH) {
+            this.state = S_OPEN_TAG_SLASH;
+        }
+        else {
+            this.fail("disallowed character in attribute name.");
+        }
+    }
+    sAttribName() {
+        const c = this.captureNameChars();
+        if (c === EQUAL) {
+            this.state = S_ATTRIB_VALUE;
+        }
+        else if (isS(c)) {
+            this.state = S_ATTRIB_NAME_SAW_WHITE;
+        }
+        else if (c === GREATER) {
+            this.fail("attribute without value.");
+            this.pushAttrib(this.name, this.name);
+            this.name = this.text = "";
+            this.openTag();
+        }
+        else if (c !== EOC) {
+            this.fail("disallowed character in attribute name.");
+        }
+    }
+    sAttribNameSawWhite() {
+        const c = this.skipSpaces();
+        switch (c) {
+            case EOC:
+                return;
+            case EQUAL:
+                this.state = S_ATTRIB_VALUE;
+                break;
+            default:
+                this.fail("attribute without value.");
+                // Should we do this???
+                // this.tag.attributes[this.name] = "";
+                this.text = "";
+                this.name = "";
+                if (c === GREATER) {
+                    this.openTag();
+                }
+                else if (isNameStartChar(c)) {
+                    this.unget();
+                    this.state = S_ATTRIB_NAME;
+                }
+                else {
+                    this.fail("disallowed character in attribute name.");
+                    this.state = S_ATTRIB;
+                }
+        }
+    }
+    sAttribValue() {
+        const c = this.getCodeNorm();
+        if (isQuote(c)) {
+            this.q = c;
+            this.state = S_ATTRIB_VALUE_QUOTED;
+        }
+        else if (!isS(c)) {
+            this.fail("unquoted attribute value.");
+            this.state = S_ATTRIB_VALUE_UNQUOTED;
+            this.unget();
+        }
+    }
+    sAttribValueQuoted() {
+        // We deliberately do not use captureTo here. The specialized code we use
+        // here is faster than using captureTo.
+        const { q, chunk } = this;
+        let { i: start } = this;
+        // eslint-disable-next-line no-constant-condition
+        while (true) {
+            switch (this.getCode()) {
+                case q:
+                    this.pushAttrib(this.name, this.text + chunk.slice(start, this.prevI));
+                    this.name = this.text = "";
+                    this.q = null;
+                    this.state = S_ATTRIB_VALUE_CLOSED;
+                    return;
+                case AMP:
+                    this.text += chunk.slice(start, this.prevI);
+                    this.state = S_ENTITY;
+                    this.entityReturnState = S_ATTRIB_VALUE_QUOTED;
+                    return;
+                case NL:
+                case NL_LIKE:
+                case TAB:
+                    this.text += `${chunk.slice(start, this.prevI)} `;
+                    start = this.i;
+                    break;
+                case LESS:
+                    this.text += chunk.slice(start, this.prevI);
+                    this.fail("disallowed character.");
+                    return;
+                case EOC:
+                    this.text += chunk.slice(start);
+                    return;
+                default:
+            }
+        }
+    }
+    sAttribValueClosed() {
+        const c = this.getCodeNorm();
+        if (isS(c)) {
+            this.state = S_ATTRIB;
+        }
+        else if (c === GREATER) {
+            this.openTag();
+        }
+        else if (c === FORWARD_SLASH) {
+            this.state = S_OPEN_TAG_SLASH;
+        }
+        else if (isNameStartChar(c)) {
+            this.fail("no whitespace between attributes.");
+            this.unget();
+            this.state = S_ATTRIB_NAME;
+        }
+        else {
+            this.fail("disallowed character in attribute name.");
+        }
+    }
+    sAttribValueUnquoted() {
+        // We don't do anything regarding EOL or space handling for unquoted
+        // attributes. We already have failed by the time we get here, and the
+        // contract that saxes upholds states that upon failure, it is not safe to
+        // rely on the data passed to event handlers (other than
+        // ``onerror``). Passing "bad" data is not a problem.
+        const c = this.captureTo(ATTRIB_VALUE_UNQUOTED_TERMINATOR);
+        switch (c) {
+            case AMP:
+                this.state = S_ENTITY;
+                this.entityReturnState = S_ATTRIB_VALUE_UNQUOTED;
+                break;
+            case LESS:
+                this.fail("disallowed character.");
+                break;
+            case EOC:
+                break;
+            default:
+                if (this.text.includes("]]>")) {
+                    this.fail("the string \"]]>\" is disallowed in char data.");
+                }
+                this.pushAttrib(this.name, this.text);
+                this.name = this.text = "";
+                if (c === GREATER) {
+                    this.openTag();
+                }
+                else {
+                    this.state = S_ATTRIB;
+                }
+        }
+    }
+    sCloseTag() {
+        const c = this.captureNameChars();
+        if (c === GREATER) {
+            this.closeTag();
+        }
+        else if (isS(c)) {
+            this.state = S_CLOSE_TAG_SAW_WHITE;
+        }
+        else if (c !== EOC) {
+            this.fail("disallowed character in closing tag.");
+        }
+    }
+    sCloseTagSawWhite() {
+        switch (this.skipSpaces()) {
+            case GREATER:
+                this.closeTag();
+                break;
+            case EOC:
+                break;
+            default:
+                this.fail("disallowed character in closing tag.");
+        }
+    }
+    // END OF STATE ENGINE METHODS
+    handleTextInRoot() {
+        // This is essentially a specialized version of captureTo which is optimized
+        // for performing the ]]> check. A previous version of this code, checked
+        // ``this.text`` for the presence of ]]>. It simplified the code but was
+        // very costly when character data contained a lot of entities to be parsed.
+        //
+        // Since we are using a specialized loop, we also keep track of the presence
+        // of ]]> in text data. The sequence ]]> is forbidden to appear as-is.
+        //
+        let { i: start, forbiddenState } = this;
+        const { chunk, textHandler: handler } = this;
+        // eslint-disable-next-line no-labels, no-restricted-syntax
+        scanLoop: 
+        // eslint-disable-next-line no-constant-condition
+        while (true) {
+            switch (this.getCode()) {
+                case LESS: {
+                    this.state = S_OPEN_WAKA;
+                    if (handler !== undefined) {
+                        const { text } = this;
+                        const slice = chunk.slice(start, this.prevI);
+                        if (text.length !== 0) {
+                            handler(text + slice);
+                            this.text = "";
+                        }
+                        else if (slice.length !== 0) {
+                            handler(slice);
+                        }
+                    }
+                    forbiddenState = FORBIDDEN_START;
+                    // eslint-disable-next-line no-labels
+                    break scanLoop;
+                }
+                case AMP:
+                    this.state = S_ENTITY;
+                    this.entityReturnState = S_TEXT;
+                    if (handler !== undefined) {
+                        this.text += chunk.slice(start, this.prevI);
+                    }
+                    forbiddenState = FORBIDDEN_START;
+                    // eslint-disable-next-line no-labels
+                    break scanLoop;
+                case CLOSE_BRACKET:
+                    switch (forbiddenState) {
+                        case FORBIDDEN_START:
+                            forbiddenState = FORBIDDEN_BRACKET;
+                            break;
+                        case FORBIDDEN_BRACKET:
+                            forbiddenState = FORBIDDEN_BRACKET_BRACKET;
+                            break;
+                        case FORBIDDEN_BRACKET_BRACKET:
+                            break;
+                        default:
+                            throw new Error("impossible state");
+                    }
+                    break;
+                case GREATER:
+                    if (forbiddenState === FORBIDDEN_BRACKET_BRACKET) {
+                        this.fail("the string \"]]>\" is disallowed in char data.");
+                    }
+                    forbiddenState = FORBIDDEN_START;
+                    break;
+                case NL_LIKE:
+                    if (handler !== undefined) {
+                        this.text += `${chunk.slice(start, this.prevI)}\n`;
+                    }
+                    start = this.i;
+                    forbiddenState = FORBIDDEN_START;
+                    break;
+                case EOC:
+                    if (handler !== undefined) {
+                        this.text += chunk.slice(start);
+                    }
+                    // eslint-disable-next-line no-labels
+                    break scanLoop;
+                default:
+                    forbiddenState = FORBIDDEN_START;
+            }
+        }
+        this.forbiddenState = forbiddenState;
+    }
+    handleTextOutsideRoot() {
+        // This is essentially a specialized version of captureTo which is optimized
+        // for a specialized task. We keep track of the presence of non-space
+        // characters in the text since these are errors when appearing outside the
+        // document root element.
+        let { i: start } = this;
+        const { chunk, textHandler: handler } = this;
+        let nonSpace = false;
+        // eslint-disable-next-line no-labels, no-restricted-syntax
+        outRootLoop: 
+        // eslint-disable-next-line no-constant-condition
+        while (true) {
+            const code = this.getCode();
+            switch (code) {
+                case LESS: {
+                    this.state = S_OPEN_WAKA;
+                    if (handler !== undefined) {
+                        const { text } = this;
+                        const slice = chunk.slice(start, this.prevI);
+                        if (text.length !== 0) {
+                            handler(text + slice);
+                            this.text = "";
+                        }
+                        else if (slice.length !== 0) {
+                            handler(slice);
+                        }
+                    }
+                    // eslint-disable-next-line no-labels
+                    break outRootLoop;
+                }
+                case AMP:
+                    this.state = S_ENTITY;
+                    this.entityReturnState = S_TEXT;
+                    if (handler !== undefined) {
+                        this.text += chunk.slice(start, this.prevI);
+                    }
+                    nonSpace = true;
+                    // eslint-disable-next-line no-labels
+                    break outRootLoop;
+                case NL_LIKE:
+                    if (handler !== undefined) {
+                        this.text += `${chunk.slice(start, this.prevI)}\n`;
+                    }
+                    start = this.i;
+                    break;
+                case EOC:
+                    if (handler !== undefined) {
+                        this.text += chunk.slice(start);
+                    }
+                    // eslint-disable-next-line no-labels
+                    break outRootLoop;
+                default:
+                    if (!isS(code)) {
+                        nonSpace = true;
+                    }
+            }
+        }
+        if (!nonSpace) {
+            return;
+        }
+        // We use the reportedTextBeforeRoot and reportedTextAfterRoot flags
+        // to avoid reporting errors for every single character that is out of
+        // place.
+        if (!this.sawRoot && !this.reportedTextBeforeRoot) {
+            this.fail("text data outside of root node.");
+            this.reportedTextBeforeRoot = true;
+        }
+        if (this.closedRoot && !this.reportedTextAfterRoot) {
+            this.fail("text data outside of root node.");
+            this.reportedTextAfterRoot = true;
+        }
+    }
+    pushAttribNS(name, value) {
+        var _a;
+        const { prefix, local } = this.qname(name);
+        const attr = { name, prefix, local, value };
+        this.attribList.push(attr);
+        (_a = this.attributeHandler) === null || _a === void 0 ? void 0 : _a.call(this, attr);
+        if (prefix === "xmlns") {
+            const trimmed = value.trim();
+            if (this.currentXMLVersion === "1.0" && trimmed === "") {
+                this.fail("invalid attempt to undefine prefix in XML 1.0");
+            }
+            this.topNS[local] = trimmed;
+            nsPairCheck(this, local, trimmed);
+        }
+        else if (name === "xmlns") {
+            const trimmed = value.trim();
+            this.topNS[""] = trimmed;
+            nsPairCheck(this, "", trimmed);
+        }
+    }
+    pushAttribPlain(name, value) {
+        var _a;
+        const attr = { name, value };
+        this.attribList.push(attr);
+        (_a = this.attributeHandler) === null || _a === void 0 ? void 0 : _a.call(this, attr);
+    }
+    /**
+     * End parsing. This performs final well-formedness checks and resets the
+     * parser to a clean state.
+     *
+     * @returns this
+     */
+    end() {
+        var _a, _b;
+        if (!this.sawRoot) {
+            this.fail("document must contain a root element.");
+        }
+        const { tags } = this;
+        while (tags.length > 0) {
+            const tag = tags.pop();
+            this.fail(`unclosed tag: ${tag.name}`);
+        }
+        if ((this.state !== S_BEGIN) && (this.state !== S_TEXT)) {
+            this.fail("unexpected end.");
+        }
+        const { text } = this;
+        if (text.length !== 0) {
+            (_a = this.textHandler) === null || _a === void 0 ? void 0 : _a.call(this, text);
+            this.text = "";
+        }
+        this._closed = true;
+        (_b = this.endHandler) === null || _b === void 0 ? void 0 : _b.call(this);
+        this._init();
+        return this;
+    }
+    /**
+     * Resolve a namespace prefix.
+     *
+     * @param prefix The prefix to resolve.
+     *
+     * @returns The namespace URI or ``undefined`` if the prefix is not defined.
+     */
+    resolve(prefix) {
+        var _a, _b;
+        let uri = this.topNS[prefix];
+        if (uri !== undefined) {
+            return uri;
+        }
+        const { tags } = this;
+        for (let index = tags.length - 1; index >= 0; index--) {
+            uri = tags[index].ns[prefix];
+            if (uri !== undefined) {
+                return uri;
+            }
+        }
+        uri = this.ns[prefix];
+        if (uri !== undefined) {
+            return uri;
+        }
+        return (_b = (_a = this.opt).resolvePrefix) === null || _b === void 0 ? void 0 : _b.call(_a, prefix);
+    }
+    /**
+     * Parse a qname into its prefix and local name parts.
+     *
+     * @param name The name to parse
+     *
+     * @returns
+     */
+    qname(name) {
+        // This is faster than using name.split(":").
+        const colon = name.indexOf(":");
+        if (colon === -1) {
+            return { prefix: "", local: name };
+        }
+        const local = name.slice(colon + 1);
+        const prefix = name.slice(0, colon);
+        if (prefix === "" || local === "" || local.includes(":")) {
+            this.fail(`malformed name: ${name}.`);
+        }
+        return { prefix, local };
+    }
+    processAttribsNS() {
+        var _a;
+        const { attribList } = this;
+        const tag = this.tag;
+        {
+            // add namespace info to tag
+            const { prefix, local } = this.qname(tag.name);
+            tag.prefix = prefix;
+            tag.local = local;
+            const uri = tag.uri = (_a = this.resolve(prefix)) !== null && _a !== void 0 ? _a : "";
+            if (prefix !== "") {
+                if (prefix === "xmlns") {
+                    this.fail("tags may not have \"xmlns\" as prefix.");
+                }
+                if (uri === "") {
+                    this.fail(`unbound namespace prefix: ${JSON.stringify(prefix)}.`);
+                    tag.uri = prefix;
+                }
+            }
+        }
+        if (attribList.length === 0) {
+            return;
+        }
+        const { attributes } = tag;
+        const seen = new Set();
+        // Note: do not apply default ns to attributes:
+        //   http://www.w3.org/TR/REC-xml-names/#defaulting
+        for (const attr of attribList) {
+            const { name, prefix, local } = attr;
+            let uri;
+            let eqname;
+            if (prefix === "") {
+                uri = name === "xmlns" ? XMLNS_NAMESPACE : "";
+                eqname = name;
+            }
+            else {
+                uri = this.resolve(prefix);
+                // if there's any attributes with an undefined namespace,
+                // then fail on them now.
+                if (uri === undefined) {
+                    this.fail(`unbound namespace prefix: ${JSON.stringify(prefix)}.`);
+                    uri = prefix;
+                }
+                eqname = `{${uri}}${local}`;
+            }
+            if (seen.has(eqname)) {
+                this.fail(`duplicate attribute: ${eqname}.`);
+            }
+            seen.add(eqname);
+            attr.uri = uri;
+            attributes[name] = attr;
+        }
+        this.attribList = [];
+    }
+    processAttribsPlain() {
+        const { attribList } = this;
+        // eslint-disable-next-line prefer-destructuring
+        const attributes = this.tag.attributes;
+        for (const { name, value } of attribList) {
+            if (attributes[name] !== undefined) {
+                this.fail(`duplicate attribute: ${name}.`);
+            }
+            attributes[name] = value;
+        }
+        this.attribList = [];
+    }
+    /**
+     * Handle a complete open tag. This parser code calls this once it has seen
+     * the whole tag. This method checks for well-formeness and then emits
+     * ``onopentag``.
+     */
+    openTag() {
+        var _a;
+        this.processAttribs();
+        const { tags } = this;
+        const tag = this.tag;
+        tag.isSelfClosing = false;
+        // There cannot be any pending text here due to the onopentagstart that was
+        // necessarily emitted before we get here. So we do not check text.
+        (_a = this.openTagHandler) === null || _a === void 0 ? void 0 : _a.call(this, tag);
+        tags.push(tag);
+        this.state = S_TEXT;
+        this.name = "";
+    }
+    /**
+     * Handle a complete self-closing tag. This parser code calls this once it has
+     * seen the whole tag. This method checks for well-formeness and then emits
+     * ``onopentag`` and ``onclosetag``.
+     */
+    openSelfClosingTag() {
+        var _a, _b, _c;
+        this.processAttribs();
+        const { tags } = this;
+        const tag = this.tag;
+        tag.isSelfClosing = true;
+        // There cannot be any pending text here due to the onopentagstart that was
+        // necessarily emitted before we get here. So we do not check text.
+        (_a = this.openTagHandler) === null || _a === void 0 ? void 0 : _a.call(this, tag);
+        (_b = this.closeTagHandler) === null || _b === void 0 ? void 0 : _b.call(this, tag);
+        const top = this.tag = (_c = tags[tags.length - 1]) !== null && _c !== void 0 ? _c : null;
+        if (top === null) {
+            this.closedRoot = true;
+        }
+        this.state = S_TEXT;
+        this.name = "";
+    }
+    /**
+     * Handle a complete close tag. This parser code calls this once it has seen
+     * the whole tag. This method checks for well-formeness and then emits
+     * ``onclosetag``.
+     */
+    closeTag() {
+        const { tags, name } = this;
+        // Our state after this will be S_TEXT, no matter what, and we can clear
+        // tagName now.
+        this.state = S_TEXT;
+        this.name = "";
+        if (name === "") {
+            this.fail("weird empty close tag.");
+            this.text += "</>";
+            return;
+        }
+        const handler = this.closeTagHandler;
+        let l = tags.length;
+        while (l-- > 0) {
+            const tag = this.tag = tags.pop();
+            this.topNS = tag.ns;
+            handler === null || handler === void 0 ? void 0 : handler(tag);
+            if (tag.name === name) {
+                break;
+            }
+            this.fail("unexpected close tag.");
+        }
+        if (l === 0) {
+            this.closedRoot = true;
+        }
+        else if (l < 0) {
+            this.fail(`unmatched closing tag: ${name}.`);
+            this.text += `</${name}>`;
+        }
+    }
+    /**
+     * Resolves an entity. Makes any necessary well-formedness checks.
+     *
+     * @param entity The entity to resolve.
+     *
+     * @returns The parsed entity.
+     */
+    parseEntity(entity) {
+        // startsWith would be significantly slower for this test.
+        if (entity[0] !== "#") {
+            const defined = this.ENTITIES[entity];
+            if (defined !== undefined) {
+                return defined;
+            }
+            this.fail(this.isName(entity) ? "undefined entity." :
+                "disallowed character in entity name.");
+            return `&${entity};`;
+        }
+        let num = NaN;
+        if (entity[1] === "x" && /^#x[0-9a-f]+$/i.test(entity)) {
+            num = parseInt(entity.slice(2), 16);
+        }
+        else if (/^#[0-9]+$/.test(entity)) {
+            num = parseInt(entity.slice(1), 10);
+        }
+        // The character reference is required to match the CHAR production.
+        if (!this.isChar(num)) {
+            this.fail("malformed character entity.");
+            return `&${entity};`;
+        }
+        return String.fromCodePoint(num);
+    }
+}
+exports.wT = SaxesParser;
+//# sourceMappingURL=saxes.js.map
 
 /***/ }),
 
@@ -31339,6 +31271,339 @@ module.exports = {
 
 /***/ }),
 
+/***/ 6950:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/**
+ * Character classes and associated utilities for the 5th edition of XML 1.0.
+ *
+ * @author Louis-Dominique Dubeau
+ * @license MIT
+ * @copyright Louis-Dominique Dubeau
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+//
+// Fragments.
+//
+exports.CHAR = "\t\n\r -\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF";
+exports.S = " \t\r\n";
+// tslint:disable-next-line:max-line-length
+exports.NAME_START_CHAR = ":A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800\uDC00-\uDB7F\uDFFF";
+exports.NAME_CHAR = "-" + exports.NAME_START_CHAR + ".0-9\u00B7\u0300-\u036F\u203F-\u2040";
+//
+// Regular expressions.
+//
+exports.CHAR_RE = new RegExp("^[" + exports.CHAR + "]$", "u");
+exports.S_RE = new RegExp("^[" + exports.S + "]+$", "u");
+exports.NAME_START_CHAR_RE = new RegExp("^[" + exports.NAME_START_CHAR + "]$", "u");
+exports.NAME_CHAR_RE = new RegExp("^[" + exports.NAME_CHAR + "]$", "u");
+exports.NAME_RE = new RegExp("^[" + exports.NAME_START_CHAR + "][" + exports.NAME_CHAR + "]*$", "u");
+exports.NMTOKEN_RE = new RegExp("^[" + exports.NAME_CHAR + "]+$", "u");
+var TAB = 9;
+var NL = 0xA;
+var CR = 0xD;
+var SPACE = 0x20;
+//
+// Lists.
+//
+/** All characters in the ``S`` production. */
+exports.S_LIST = [SPACE, NL, CR, TAB];
+/**
+ * Determines whether a codepoint matches the ``CHAR`` production.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``CHAR``.
+ */
+function isChar(c) {
+    return (c >= SPACE && c <= 0xD7FF) ||
+        c === NL || c === CR || c === TAB ||
+        (c >= 0xE000 && c <= 0xFFFD) ||
+        (c >= 0x10000 && c <= 0x10FFFF);
+}
+exports.isChar = isChar;
+/**
+ * Determines whether a codepoint matches the ``S`` (space) production.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``S``.
+ */
+function isS(c) {
+    return c === SPACE || c === NL || c === CR || c === TAB;
+}
+exports.isS = isS;
+/**
+ * Determines whether a codepoint matches the ``NAME_START_CHAR`` production.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``NAME_START_CHAR``.
+ */
+function isNameStartChar(c) {
+    return ((c >= 0x41 && c <= 0x5A) ||
+        (c >= 0x61 && c <= 0x7A) ||
+        c === 0x3A ||
+        c === 0x5F ||
+        c === 0x200C ||
+        c === 0x200D ||
+        (c >= 0xC0 && c <= 0xD6) ||
+        (c >= 0xD8 && c <= 0xF6) ||
+        (c >= 0x00F8 && c <= 0x02FF) ||
+        (c >= 0x0370 && c <= 0x037D) ||
+        (c >= 0x037F && c <= 0x1FFF) ||
+        (c >= 0x2070 && c <= 0x218F) ||
+        (c >= 0x2C00 && c <= 0x2FEF) ||
+        (c >= 0x3001 && c <= 0xD7FF) ||
+        (c >= 0xF900 && c <= 0xFDCF) ||
+        (c >= 0xFDF0 && c <= 0xFFFD) ||
+        (c >= 0x10000 && c <= 0xEFFFF));
+}
+exports.isNameStartChar = isNameStartChar;
+/**
+ * Determines whether a codepoint matches the ``NAME_CHAR`` production.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``NAME_CHAR``.
+ */
+function isNameChar(c) {
+    return isNameStartChar(c) ||
+        (c >= 0x30 && c <= 0x39) ||
+        c === 0x2D ||
+        c === 0x2E ||
+        c === 0xB7 ||
+        (c >= 0x0300 && c <= 0x036F) ||
+        (c >= 0x203F && c <= 0x2040);
+}
+exports.isNameChar = isNameChar;
+//# sourceMappingURL=ed5.js.map
+
+/***/ }),
+
+/***/ 4488:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/**
+ * Character classes and associated utilities for the 2nd edition of XML 1.1.
+ *
+ * @author Louis-Dominique Dubeau
+ * @license MIT
+ * @copyright Louis-Dominique Dubeau
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+//
+// Fragments.
+//
+exports.CHAR = "\u0001-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF";
+exports.RESTRICTED_CHAR = "\u0001-\u0008\u000B\u000C\u000E-\u001F\u007F-\u0084\u0086-\u009F";
+exports.S = " \t\r\n";
+// tslint:disable-next-line:max-line-length
+exports.NAME_START_CHAR = ":A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800\uDC00-\uDB7F\uDFFF";
+exports.NAME_CHAR = "-" + exports.NAME_START_CHAR + ".0-9\u00B7\u0300-\u036F\u203F-\u2040";
+//
+// Regular expressions.
+//
+exports.CHAR_RE = new RegExp("^[" + exports.CHAR + "]$", "u");
+exports.RESTRICTED_CHAR_RE = new RegExp("^[" + exports.RESTRICTED_CHAR + "]$", "u");
+exports.S_RE = new RegExp("^[" + exports.S + "]+$", "u");
+exports.NAME_START_CHAR_RE = new RegExp("^[" + exports.NAME_START_CHAR + "]$", "u");
+exports.NAME_CHAR_RE = new RegExp("^[" + exports.NAME_CHAR + "]$", "u");
+exports.NAME_RE = new RegExp("^[" + exports.NAME_START_CHAR + "][" + exports.NAME_CHAR + "]*$", "u");
+exports.NMTOKEN_RE = new RegExp("^[" + exports.NAME_CHAR + "]+$", "u");
+var TAB = 9;
+var NL = 0xA;
+var CR = 0xD;
+var SPACE = 0x20;
+//
+// Lists.
+//
+/** All characters in the ``S`` production. */
+exports.S_LIST = [SPACE, NL, CR, TAB];
+/**
+ * Determines whether a codepoint matches the ``CHAR`` production.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``CHAR``.
+ */
+function isChar(c) {
+    return (c >= 0x0001 && c <= 0xD7FF) ||
+        (c >= 0xE000 && c <= 0xFFFD) ||
+        (c >= 0x10000 && c <= 0x10FFFF);
+}
+exports.isChar = isChar;
+/**
+ * Determines whether a codepoint matches the ``RESTRICTED_CHAR`` production.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``RESTRICTED_CHAR``.
+ */
+function isRestrictedChar(c) {
+    return (c >= 0x1 && c <= 0x8) ||
+        c === 0xB ||
+        c === 0xC ||
+        (c >= 0xE && c <= 0x1F) ||
+        (c >= 0x7F && c <= 0x84) ||
+        (c >= 0x86 && c <= 0x9F);
+}
+exports.isRestrictedChar = isRestrictedChar;
+/**
+ * Determines whether a codepoint matches the ``CHAR`` production and does not
+ * match the ``RESTRICTED_CHAR`` production. ``isCharAndNotRestricted(x)`` is
+ * equivalent to ``isChar(x) && !isRestrictedChar(x)``. This function is faster
+ * than running the two-call equivalent.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``CHAR`` and does not match
+ * ``RESTRICTED_CHAR``.
+ */
+function isCharAndNotRestricted(c) {
+    return (c === 0x9) ||
+        (c === 0xA) ||
+        (c === 0xD) ||
+        (c > 0x1F && c < 0x7F) ||
+        (c === 0x85) ||
+        (c > 0x9F && c <= 0xD7FF) ||
+        (c >= 0xE000 && c <= 0xFFFD) ||
+        (c >= 0x10000 && c <= 0x10FFFF);
+}
+exports.isCharAndNotRestricted = isCharAndNotRestricted;
+/**
+ * Determines whether a codepoint matches the ``S`` (space) production.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``S``.
+ */
+function isS(c) {
+    return c === SPACE || c === NL || c === CR || c === TAB;
+}
+exports.isS = isS;
+/**
+ * Determines whether a codepoint matches the ``NAME_START_CHAR`` production.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``NAME_START_CHAR``.
+ */
+// tslint:disable-next-line:cyclomatic-complexity
+function isNameStartChar(c) {
+    return ((c >= 0x41 && c <= 0x5A) ||
+        (c >= 0x61 && c <= 0x7A) ||
+        c === 0x3A ||
+        c === 0x5F ||
+        c === 0x200C ||
+        c === 0x200D ||
+        (c >= 0xC0 && c <= 0xD6) ||
+        (c >= 0xD8 && c <= 0xF6) ||
+        (c >= 0x00F8 && c <= 0x02FF) ||
+        (c >= 0x0370 && c <= 0x037D) ||
+        (c >= 0x037F && c <= 0x1FFF) ||
+        (c >= 0x2070 && c <= 0x218F) ||
+        (c >= 0x2C00 && c <= 0x2FEF) ||
+        (c >= 0x3001 && c <= 0xD7FF) ||
+        (c >= 0xF900 && c <= 0xFDCF) ||
+        (c >= 0xFDF0 && c <= 0xFFFD) ||
+        (c >= 0x10000 && c <= 0xEFFFF));
+}
+exports.isNameStartChar = isNameStartChar;
+/**
+ * Determines whether a codepoint matches the ``NAME_CHAR`` production.
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches ``NAME_CHAR``.
+ */
+function isNameChar(c) {
+    return isNameStartChar(c) ||
+        (c >= 0x30 && c <= 0x39) ||
+        c === 0x2D ||
+        c === 0x2E ||
+        c === 0xB7 ||
+        (c >= 0x0300 && c <= 0x036F) ||
+        (c >= 0x203F && c <= 0x2040);
+}
+exports.isNameChar = isNameChar;
+//# sourceMappingURL=ed2.js.map
+
+/***/ }),
+
+/***/ 5699:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+/**
+ * Character class utilities for XML NS 1.0 edition 3.
+ *
+ * @author Louis-Dominique Dubeau
+ * @license MIT
+ * @copyright Louis-Dominique Dubeau
+ */
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+//
+// Fragments.
+//
+// tslint:disable-next-line:max-line-length
+exports.NC_NAME_START_CHAR = "A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800\uDC00-\uDB7F\uDFFF";
+exports.NC_NAME_CHAR = "-" + exports.NC_NAME_START_CHAR + ".0-9\u00B7\u0300-\u036F\u203F-\u2040";
+//
+// Regular expressions.
+//
+exports.NC_NAME_START_CHAR_RE = new RegExp("^[" + exports.NC_NAME_START_CHAR + "]$", "u");
+exports.NC_NAME_CHAR_RE = new RegExp("^[" + exports.NC_NAME_CHAR + "]$", "u");
+exports.NC_NAME_RE = new RegExp("^[" + exports.NC_NAME_START_CHAR + "][" + exports.NC_NAME_CHAR + "]*$", "u");
+/**
+ * Determines whether a codepoint matches [[NC_NAME_START_CHAR]].
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches.
+ */
+// tslint:disable-next-line:cyclomatic-complexity
+function isNCNameStartChar(c) {
+    return ((c >= 0x41 && c <= 0x5A) ||
+        c === 0x5F ||
+        (c >= 0x61 && c <= 0x7A) ||
+        (c >= 0xC0 && c <= 0xD6) ||
+        (c >= 0xD8 && c <= 0xF6) ||
+        (c >= 0x00F8 && c <= 0x02FF) ||
+        (c >= 0x0370 && c <= 0x037D) ||
+        (c >= 0x037F && c <= 0x1FFF) ||
+        (c >= 0x200C && c <= 0x200D) ||
+        (c >= 0x2070 && c <= 0x218F) ||
+        (c >= 0x2C00 && c <= 0x2FEF) ||
+        (c >= 0x3001 && c <= 0xD7FF) ||
+        (c >= 0xF900 && c <= 0xFDCF) ||
+        (c >= 0xFDF0 && c <= 0xFFFD) ||
+        (c >= 0x10000 && c <= 0xEFFFF));
+}
+exports.isNCNameStartChar = isNCNameStartChar;
+/**
+ * Determines whether a codepoint matches [[NC_NAME_CHAR]].
+ *
+ * @param c The code point.
+ *
+ * @returns ``true`` if the codepoint matches.
+ */
+function isNCNameChar(c) {
+    return isNCNameStartChar(c) ||
+        (c === 0x2D ||
+            c === 0x2E ||
+            (c >= 0x30 && c <= 0x39) ||
+            c === 0x00B7 ||
+            (c >= 0x0300 && c <= 0x036F) ||
+            (c >= 0x203F && c <= 0x2040));
+}
+exports.isNCNameChar = isNCNameChar;
+//# sourceMappingURL=ed3.js.map
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
@@ -31472,13 +31737,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
-/***/ 8161:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-
-/***/ }),
-
 /***/ 6760:
 /***/ ((module) => {
 
@@ -31590,7 +31848,8 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  G: () => (/* binding */ getInputs)
+  G: () => (/* binding */ getInputs),
+  z: () => (/* binding */ runnerInput)
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
@@ -31624,14 +31883,16 @@ function inputNames(renamed = {}) {
  */
 
 
+/** The runner's inputs, as @actions/core reads them (trimmed). */
+const runnerInput = (name) => core/* getInput */.V4(name);
 /**
  * The raw text of `options`, each read from its input (`renamed` maps an
  * option to its input's name where they differ), with the names for messages.
  */
-function getInputs(options, renamed = {}) {
+function getInputs(options, renamed = {}, read = runnerInput) {
     const raw = {};
     for (const option of options)
-        raw[option] = core/* getInput */.V4(renamed[option] ?? option);
+        raw[option] = read(renamed[option] ?? option);
     return { raw, names: inputNames(renamed) };
 }
 //# sourceMappingURL=inputs.js.map
@@ -31643,13 +31904,17 @@ function getInputs(options, renamed = {}) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   cv: () => (/* binding */ say),
 /* harmony export */   jl: () => (/* binding */ findingFromText),
 /* harmony export */   z8: () => (/* binding */ report)
 /* harmony export */ });
-/* unused harmony exports MAX_ANNOTATIONS, MAX_JOB_ANNOTATIONS, workspacePath, code */
+/* unused harmony exports MAX_ANNOTATIONS, MAX_JOB_ANNOTATIONS, workspacePath */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8298);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6143);
+/* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1899);
+/* harmony import */ var _util_markdown_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1193);
 /**
  * What an action tells the people reading a run: annotations on the
  * manifest line at fault (capped: GitHub shows only a few per step), the
@@ -31659,6 +31924,19 @@ function getInputs(options, renamed = {}) {
 
 
 
+
+
+/**
+ * A plain log line (or lines) of an action. Everything an action prints
+ * that carries text from the inputs goes through here (or report()): the
+ * runner splits its log on CR and LF and runs any line that starts with
+ * `::` as a workflow command, so each line is printableLine()d
+ * (src/util/format.ts): control and bidi characters shown escaped, no `::`
+ * at a line start. Annotations are escaped by @actions/core and printable()d.
+ */
+function say(text) {
+    _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_util_format_js__WEBPACK_IMPORTED_MODULE_4__/* .printableText */ .XU)(text));
+}
 /** GitHub shows at most 10 error (and 10 warning) annotations per step. */
 const MAX_ANNOTATIONS = 10;
 /** ... and 50 of each level per job. */
@@ -31713,7 +31991,7 @@ function report(findings, level) {
     let skipped = 0;
     let already = 0;
     for (const f of findings) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(f.line);
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_util_format_js__WEBPACK_IMPORTED_MODULE_4__/* .printableLine */ .oy)(f.line));
         const key = f.file && f.startLine ? `${workspacePath(f.file)}:${f.startLine}` : undefined;
         if (key && lines.has(key)) {
             already++;
@@ -31731,8 +32009,8 @@ function report(findings, level) {
         const path = ledgerPath();
         if (path)
             (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(path, `${level} ${key ?? '-'}\n`);
-        annotate(f.message ?? f.line, {
-            ...(f.title ? { title: f.title } : {}),
+        annotate((0,_util_format_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(f.message ?? f.line), {
+            ...(f.title ? { title: (0,_util_format_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(f.title) } : {}),
             ...(f.file ? { file: workspacePath(f.file) } : {}),
             ...(f.file && f.startLine ? { startLine: f.startLine } : {}),
         });
@@ -31754,61 +32032,105 @@ function findingFromText(text) {
  * run, an old runner) it says so in the log instead of failing the step.
  */
 async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY) {
+    const path = process.env.GITHUB_STEP_SUMMARY;
+    if (!path) {
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
         return;
     }
-    await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw(markdown, true).write();
+    try {
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw(markdown, true).write();
+    }
+    catch (err) {
+        // A full disk under the runner's files is the run's error, named as one.
+        if ((0,_util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .isIoCondition */ .gG)(err))
+            throw (0,_util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ioError */ .bD)(err, 'write the job summary', path);
+        throw err;
+    }
     _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.emptyBuffer();
 }
-/** Markdown inline code that survives backticks in the text. */
-function code(text) {
-    const ticks = text.includes('`') ? '``' : '`';
-    const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-    return `${ticks}${pad}${text}${pad}${ticks}`;
-}
+/** Markdown inline code for text from the inputs (src/util/markdown.ts). */
+
 //# sourceMappingURL=report.js.map
 
 /***/ }),
 
-/***/ 9962:
+/***/ 346:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   C: () => (/* binding */ runAction)
-/* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8298);
-/* harmony import */ var _util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5769);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6143);
-/* harmony import */ var _report_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9697);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  C: () => (/* binding */ runAction)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
+var core = __nccwpck_require__(8298);
+// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
+var cleanup = __nccwpck_require__(5769);
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var errors = __nccwpck_require__(6143);
+;// CONCATENATED MODULE: ./build/src/util/failure.js
+/**
+ * The one error reporter of the CLI and of every action: what a thrown
+ * error is to the person reading the run (docs/exit-codes.md). A UserError
+ * is its message and details; an I/O condition (a full disk, a size limit,
+ * a read-only file system, EIO) met where no UserError named it is still
+ * an error of the run, never "a bug": the path when the error has one, the
+ * condition and its code; anything else is a bug in this project, reported
+ * as such, with its stack for whoever debugs.
+ */
+
+function describeFailure(err) {
+    if (err instanceof errors/* UserError */.yo) {
+        return { kind: 'error', message: err.message, details: err.details, exitCode: err.exitCode };
+    }
+    if ((0,errors/* isIoCondition */.gG)(err)) {
+        const path = err.path;
+        const where = typeof path === 'string' ? `${path}: ` : '';
+        const message = `${where}${(0,errors/* describeError */.Uc)(err)} (${(0,errors/* errnoCode */.UK)(err)})`;
+        return { kind: 'error', message, details: [], exitCode: 1 };
+    }
+    if (err instanceof Error)
+        return { kind: 'bug', message: err.message, stack: err.stack };
+    return { kind: 'bug', message: String(err), stack: undefined };
+}
+//# sourceMappingURL=failure.js.map
+// EXTERNAL MODULE: ./build/src/util/format.js
+var format = __nccwpck_require__(1899);
+// EXTERNAL MODULE: ./build/src/actions/common/report.js
+var report = __nccwpck_require__(9697);
+;// CONCATENATED MODULE: ./build/src/actions/common/run.js
 /**
  * The frame of every action entry: run the body, and turn what it throws
- * into `core.setFailed`. A UserError (something the user can fix) fails the
- * step with its message and details, never a stack trace; anything else is
- * a bug in this project, reported as such with the stack in the debug log.
+ * into `core.setFailed`, through the reporter the CLI uses too
+ * (src/util/failure.ts). A UserError (something the user can fix) or an
+ * I/O condition (a full disk: its path and ENOSPC) fails the step with its
+ * message and details, never a stack trace; anything else is a bug in this
+ * project, reported as such with the stack in the debug log.
  */
+
 
 
 
 
 async function runAction(name, body) {
     // INT/TERM (a cancelled job): our temporaries are removed, one error line, exit 130/143.
-    (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .exitOnSignals */ .Lx)((line) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .error */ .z3(`${name}: ${line}`));
+    (0,cleanup/* exitOnSignals */.Lx)((line) => core/* error */.z3(`${name}: ${line}`));
     try {
         await body();
     }
     catch (err) {
-        if ((0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .interruption */ .YW)())
-            return (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_1__/* .untilInterruptHandled */ .OS)();
-        if (err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo) {
-            (0,_report_js__WEBPACK_IMPORTED_MODULE_3__/* .report */ .z8)(err.details.map(_report_js__WEBPACK_IMPORTED_MODULE_3__/* .findingFromText */ .jl), 'error');
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(err.message);
+        if ((0,cleanup/* interruption */.YW)())
+            return (0,cleanup/* untilInterruptHandled */.OS)();
+        const failure = describeFailure(err);
+        if (failure.kind === 'error') {
+            (0,report/* report */.z8)(failure.details.map(report/* findingFromText */.jl), 'error');
+            core/* setFailed */.C1((0,format/* printable */.g$)(failure.message));
         }
         else {
-            const message = err instanceof Error ? err.message : String(err);
-            if (err instanceof Error && err.stack)
-                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(err.stack);
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`${name}: unexpected error (a bug, please report it): ${message}`);
+            if (failure.stack)
+                core/* debug */.Yz(failure.stack);
+            core/* setFailed */.C1((0,format/* printable */.g$)(`${name}: unexpected error (a bug, please report it): ${failure.message}`));
         }
     }
 }
@@ -31816,27 +32138,7925 @@ async function runAction(name, body) {
 
 /***/ }),
 
-/***/ 2760:
+/***/ 2009:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   I: () => (/* binding */ finishStep),
+/* harmony export */   k: () => (/* binding */ RUNNER_IO)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8298);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8871);
+/**
+ * One step of the suite as a function, so that an action's entry (one
+ * step) and the root action (setup, build-world, build-live and
+ * verify-manifest in one process, docs/actions.md) run the same code: a
+ * step reads its inputs and sets its outputs through a StepIo, and returns
+ * the message that fails it instead of failing the process itself.
+ */
+
+
+/** A step run by the runner: its own inputs and outputs. */
+const RUNNER_IO = {
+    input: _inputs_js__WEBPACK_IMPORTED_MODULE_1__/* .runnerInput */ .z,
+    output: (name, value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(name, value),
+};
+/** Fails the process's step with the step's verdict, if it failed. */
+function finishStep(end) {
+    if (end.failure !== undefined)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(end.failure);
+}
+//# sourceMappingURL=step.js.map
+
+/***/ }),
+
+/***/ 2882:
+/***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(346);
+/* harmony import */ var _common_step_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2009);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8921);
+/** verify-manifest action: the step of ./step.ts, run by the runner. */
+
+
+
+await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .C)('verify-manifest', async () => (0,_common_step_js__WEBPACK_IMPORTED_MODULE_1__/* .finishStep */ .I)(await (0,_step_js__WEBPACK_IMPORTED_MODULE_2__/* .verifyManifestStep */ .l)(_common_step_js__WEBPACK_IMPORTED_MODULE_1__/* .RUNNER_IO */ .k)));
+//# sourceMappingURL=main.js.map
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 8921:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  p: () => (/* binding */ publishVerifyReport)
+  l: () => (/* binding */ verifyManifestStep)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
-var core = __nccwpck_require__(8298);
-// EXTERNAL MODULE: ./build/src/verify/report.js
-var verify_report = __nccwpck_require__(3329);
-// EXTERNAL MODULE: ./build/src/options/values.js
-var values = __nccwpck_require__(348);
-// EXTERNAL MODULE: ./build/src/actions/common/inputs.js + 1 modules
-var inputs = __nccwpck_require__(8871);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
+var cleanup = __nccwpck_require__(5769);
+// EXTERNAL MODULE: ./build/src/util/format.js
+var format = __nccwpck_require__(1899);
+// EXTERNAL MODULE: ./build/src/util/markdown.js
+var markdown = __nccwpck_require__(1193);
+;// CONCATENATED MODULE: ./build/src/verify/report.js
+
+
+const DIFF_KINDS = [
+    'added',
+    'removed',
+    'type',
+    'content',
+    'mode',
+    'owner',
+    'target',
+];
+const DIFF_TITLES = {
+    added: 'added',
+    removed: 'removed',
+    type: 'changed type',
+    content: 'changed content',
+    mode: 'changed mode',
+    owner: 'changed owner',
+    target: 'changed link target',
+};
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** What differs about one entry of the image, for people (without its path). */
+function differenceText(d) {
+    return d.field === 'extra'
+        ? `in the image (${d.actual}) but not in boot_archive.manifest`
+        : `${d.field} ${d.actual} in the image, ${d.expected} in the manifest`;
+}
+/** The verdict line every format starts with. */
+function verdictLine(report) {
+    if (report.verdict === 'pass') {
+        const allowed = report.counts.allowedMissing;
+        return `verify-manifest: PASS: ${plural(report.counts.entries, 'entry', 'entries')}${allowed ? `, ${allowed} allowed missing` : ''}`;
+    }
+    const why = [];
+    const blocking = report.failures.filter((f) => !f.allowed).length;
+    for (const reason of report.reasons) {
+        if (reason === 'integrity') {
+            const c = report.content;
+            if (c?.unreadable)
+                why.push('the boot_archive does not read back');
+            if (c?.hash?.ok === false)
+                why.push('boot_archive.hash does not match');
+            const bad = (c?.mismatches.length ?? 0) + (c?.missing.length ?? 0);
+            if (bad > 0)
+                why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));
+            const other = c?.differences?.length ?? 0;
+            if (other > 0)
+                why.push(plural(other, 'entry', 'entries') + ' not as the manifest says');
+        }
+        else if (reason === 'log-mismatch') {
+            why.push('the log and the platform come from different builds');
+        }
+        else if (reason === 'failed')
+            why.push(`${blocking} FAILED`);
+        else if (reason === 'system-source') {
+            why.push(plural(report.counts.byTag.S, 'file', 'files') + ' from the system root');
+        }
+        else if (reason === 'unknown-owner') {
+            why.push(plural(report.counts.unknownOwners, 'unknown owner'));
+        }
+        else if (reason === 'added' || reason === 'removed' || reason === 'changed') {
+            why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
+        }
+        else {
+            const findings = report.checks
+                .filter((c) => c.kind === reason)
+                .reduce((n, c) => n + c.findings, 0);
+            why.push(`${findings} ${reason}`);
+        }
+    }
+    return `verify-manifest: FAIL: ${why.join(', ')}`;
+}
+/** A log's boot_archive sha1 against the platform's. */
+function logMatchLine(m) {
+    if (m.ok)
+        return `${m.log}: names this platform's boot_archive (sha1 ${m.logSha1})`;
+    const platform = m.platformSha1 === undefined
+        ? 'the platform has no boot_archive'
+        : `the platform's is ${m.platformSha1}`;
+    return `${m.log}: MISMATCH: the log names boot_archive sha1 ${m.logSha1}, ${platform}: the log and the platform come from different builds`;
+}
+function tagLine(report) {
+    const t = report.counts.byTag;
+    const k = report.counts.byKind;
+    const dirs = Object.entries(report.counts.otherDirs)
+        .map(([dir, n]) => ` (${dir})=${n}`)
+        .join('');
+    return `files by source: A=${t.A} P=${t.P} M=${t.M} S=${t.S}${t.other ? ` other=${t.other}${dirs}` : ''}; entries: ${report.counts.entries} (DIR ${k.DIR}, FILE ${k.FILE}, SYMLINK ${k.SYMLINK}, LINK ${k.LINK})`;
+}
+const where = (f) => f.file ? ` (${f.file}${f.line !== undefined ? `:${f.line}` : ''})` : '';
+/** One line per finding: kind, path, where, what. */
+function findingLine(f) {
+    return `${f.kind}: ${f.path || '-'}${where(f)}: ${f.message}`;
+}
+/** The count table's line for one check. */
+function checkLine(c) {
+    const left = c.findings - c.listed.length;
+    return `check ${c.kind}: ${c.checked} checked, ${plural(c.findings, 'finding')}${c.findings ? (c.fatal ? ' (fatal)' : ' (not fatal)') : ''}${left > 0 ? `, ${left} not listed` : ''}${c.note ? `; ${c.note}` : ''}`;
+}
+function headroomLines(h) {
+    const pct = (free, all) => (all ? ((100 * free) / all).toFixed(1) : '0.0');
+    const delta = (now, before) => before === undefined
+        ? ''
+        : ` (${now - before >= 0 ? '+' : ''}${now - before} against the baseline)`;
+    return [
+        `headroom: ${(0,format/* humanBytes */.p6)(h.freeBlocks * h.blockBytes)} free of ${(0,format/* humanBytes */.p6)(h.blocks * h.blockBytes)} (${pct(h.freeBlocks, h.blocks)}%, ${h.freeBlocks} blocks${delta(h.freeBlocks, h.baseline?.freeBlocks)}); ${h.freeInodes} of ${h.inodes} inodes free${delta(h.freeInodes, h.baseline?.freeInodes)}`,
+    ];
+}
+function failureLines(f) {
+    const where = f.manifest
+        ? `${f.manifest.file}:${f.manifest.line}`
+        : f.notInManifest
+            ? 'not in the manifests given'
+            : undefined;
+    return [
+        `FAILED ${f.kind} ${f.path}${f.allowed ? ' (allowed missing)' : ''}`,
+        ...(where ? [`  manifest: ${where}`] : []),
+        `  log: ${f.log}:${f.logLine}`,
+        ...f.searched.map((place) => `  searched: ${place}`),
+    ];
+}
+function diffGroups(entries) {
+    return DIFF_KINDS.map((kind) => [kind, entries.filter((e) => e.kind === kind)]).filter(([, list]) => list.length > 0);
+}
+/** ", boot_archive +1.5 KiB", or nothing when the size change is not known. */
+function sizeText(delta) {
+    return delta === undefined ? '' : `, boot_archive ${delta >= 0 ? '+' : ''}${(0,format/* humanBytes */.p6)(delta)}`;
+}
+function change(e) {
+    if (e.kind === 'added')
+        return `${e.path}  (${e.after})`;
+    if (e.kind === 'removed')
+        return `${e.path}  (${e.before})`;
+    return `${e.path}  ${e.before} -> ${e.after}`;
+}
+/** The text report: verdict, counts, each failure, content check, diff, notes. */
+function formatText(report) {
+    const out = [verdictLine(report)];
+    for (const log of report.logs)
+        out.push(`log: ${log.path} (${log.style}, ${log.lines} lines, ${log.entries} entries)`);
+    out.push(tagLine(report));
+    for (const failure of report.failures)
+        out.push(...failureLines(failure));
+    for (const check of report.checks)
+        out.push(checkLine(check));
+    for (const check of report.checks)
+        for (const f of check.listed)
+            out.push(findingLine(f));
+    if (report.headroom)
+        out.push(...headroomLines(report.headroom));
+    if (report.failOn.includes('system-source')) {
+        for (const path of report.systemFiles)
+            out.push(`from the system root (S): ${path}`);
+    }
+    if (report.failOn.includes('unknown-owner')) {
+        for (const warning of report.unknownOwnerWarnings)
+            out.push(`unknown owner: ${warning}`);
+    }
+    for (const m of report.logMatches ?? [])
+        out.push(logMatchLine(m));
+    const c = report.content;
+    if (c) {
+        if (c.hash)
+            out.push(`boot_archive.hash: ${c.hash.ok ? 'OK' : `MISMATCH (file says ${c.hash.expected}, boot_archive is ${c.hash.actual})`}`);
+        if (c.unreadable)
+            out.push(`content: UNREADABLE: ${c.unreadable}`);
+        else if (!c.skipped)
+            out.push(`content: ${c.checked} files match their md5 (${c.method})`);
+        for (const m of c.mismatches)
+            out.push(`  md5 mismatch: ${m.path}: manifest ${m.expected}, image ${m.actual}`);
+        for (const m of c.missing)
+            out.push(`  missing from the image: ${m}`);
+        for (const d of c.differences ?? [])
+            out.push(`  ${d.path}: ${differenceText(d)}`);
+    }
+    if (report.diff) {
+        const d = report.diff;
+        const size = sizeText(d.sizeDelta);
+        out.push(`diff against ${d.baseline}: ${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`);
+        for (const [kind, list] of diffGroups(d.entries)) {
+            out.push(`  ${DIFF_TITLES[kind]} (${list.length}):`);
+            for (const e of list)
+                out.push(`    ${change(e)}`);
+        }
+    }
+    for (const note of report.notes)
+        out.push(`note: ${note}`);
+    // Paths and link text come from the inputs: no raw control character, no `::` line.
+    return printableLines(out) + '\n';
+}
+/** GitHub's step-summary limit is 1 MiB; lists are cut well before it. */
+const MARKDOWN_BYTE_LIMIT = 900 * 1024;
+/** Items shown per list: 200, fewer when long lines would pass the limit. */
+const LIST_LIMITS = [200, 100, 50, 20, 10, 5, 1];
+// Markdown from the inputs: paths as code spans, messages as escaped text (src/util/markdown.ts).
+const code = markdown/* mdCode */.xs;
+function cappedAt(limit) {
+    return (items, render, what) => {
+        const out = items.slice(0, limit).flatMap(render);
+        if (items.length > limit) {
+            out.push(`- … and ${items.length - limit} more ${what} (see the JSON report)`);
+        }
+        return out;
+    };
+}
+/**
+ * The markdown report: what the Action puts in the job summary. Lists are
+ * cut, saying how much was left out, until the whole stays under the limit.
+ */
+function formatMarkdown(report) {
+    for (const limit of LIST_LIMITS) {
+        const text = markdownWithLimit(report, limit);
+        if (Buffer.byteLength(text) <= MARKDOWN_BYTE_LIMIT)
+            return text;
+    }
+    // Only absurdly long single entries get here: cut at a line boundary.
+    const text = Buffer.from(markdownWithLimit(report, 1))
+        .subarray(0, MARKDOWN_BYTE_LIMIT)
+        .toString('utf8')
+        .replace(/\n[^\n]*$/, '');
+    return `${text}\n\n… the report was cut to stay under the 1 MiB job-summary limit (see the JSON report)\n`;
+}
+/** Counts by source: every source column that has files (and A, P always). */
+function sourceTable(report) {
+    const t = report.counts.byTag;
+    const columns = [
+        ['A (overlay)', t.A],
+        ['P (proto)', t.P],
+        ['M (man)', t.M],
+        ['S (system)', t.S],
+    ];
+    const dirs = Object.entries(report.counts.otherDirs);
+    if (dirs.length > 0)
+        for (const [dir, n] of dirs)
+            columns.push([(0,markdown/* mdCell */.cz)(dir), n]);
+    else if (t.other > 0)
+        columns.push(['other', t.other]);
+    const shown = [...columns];
+    shown.push(['FAILED', report.counts.failed], ['allowed missing', report.counts.allowedMissing], ['entries', report.counts.entries]);
+    return [
+        `| ${shown.map(([name]) => name).join(' | ')} |`,
+        `|${shown.map(() => '---:|').join('')}`,
+        `| ${shown.map(([, n]) => n).join(' | ')} |`,
+    ];
+}
+/** The content check's part of the markdown report. */
+function contentLines(c, capped) {
+    const out = ['#### Content', ''];
+    if (c.hash)
+        out.push(`- boot_archive.hash: ${c.hash.ok ? 'OK' : `**mismatch** (${code(c.hash.expected)} vs ${code(c.hash.actual)})`}`);
+    out.push(c.unreadable
+        ? `- **unreadable**: ${code(c.unreadable)}`
+        : c.skipped
+            ? `- not checked: ${(0,markdown/* mdText */.bC)(c.skipped)}`
+            : `- ${c.checked} files match their md5 (${(0,markdown/* mdText */.bC)(c.method)})`);
+    out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
+    out.push(...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'), ...capped(c.differences ?? [], (d) => [`- ${code(d.path)}: ${(0,markdown/* mdText */.bC)(differenceText(d))}`], 'differences'), '');
+    return out;
+}
+function markdownWithLimit(report, limit) {
+    const capped = cappedAt(limit);
+    const icon = report.verdict === 'pass' ? '✅' : '❌';
+    const out = [
+        `### ${icon} ${verdictLine(report).replace(/^verify-manifest: /, 'verify-manifest ')}`,
+        '',
+        ...sourceTable(report),
+        '',
+    ];
+    if (report.checks.length > 0) {
+        out.push('| check | checked | findings | fatal |', '|---|---:|---:|---|');
+        for (const c of report.checks) {
+            out.push(`| ${c.kind} | ${c.checked} | ${c.findings} | ${c.fatal ? (c.findings ? '**yes**' : 'yes') : 'no'} |`);
+        }
+        out.push('');
+        if (report.headroom)
+            out.push(...headroomLines(report.headroom).map((l) => `- ${l}`), '');
+        for (const c of report.checks) {
+            if (c.findings === 0)
+                continue;
+            out.push(`#### ${c.kind} (${c.findings})${c.note ? ` — ${(0,markdown/* mdText */.bC)(c.note)}` : ''}`, '');
+            const items = capped(c.listed, (f) => [`- ${code(f.path || '-')}${(0,markdown/* mdText */.bC)(where(f))}: ${(0,markdown/* mdText */.bC)(f.message)}`], 'findings');
+            const unlisted = c.findings - c.listed.length;
+            if (unlisted > 0 && c.listed.length <= limit) {
+                items.push(`- … and ${unlisted} more findings (not kept: only the first ${c.listed.length} are)`);
+            }
+            out.push(...items, '');
+        }
+    }
+    if (report.failures.length > 0) {
+        out.push(`#### FAILED entries (${report.failures.length})`, '');
+        out.push(...capped(report.failures, (f) => [
+            `- ${code(f.path)} (${f.kind})${f.allowed ? ' — allowed missing' : ''}${f.manifest ? ` at ${code(`${f.manifest.file}:${f.manifest.line}`)}` : f.notInManifest ? ' — not in the manifests given' : ''}`,
+            ...f.searched.map((place) => `  - searched ${code(place)}`),
+        ], 'failures'), '');
+    }
+    if (report.failOn.includes('system-source') && report.systemFiles.length > 0) {
+        out.push(`#### From the system root (${report.counts.byTag.S})`, '');
+        out.push(...capped(report.systemFiles, (p) => [`- ${code(p)}`], 'files'), '');
+    }
+    if (report.failOn.includes('unknown-owner') && report.unknownOwnerWarnings.length > 0) {
+        out.push(`#### Unknown owners (${report.counts.unknownOwners})`, '');
+        out.push(...capped(report.unknownOwnerWarnings, (w) => [`- ${code(w)}`], 'warnings'), '');
+    }
+    if (report.content)
+        out.push(...contentLines(report.content, capped));
+    if (report.diff) {
+        const d = report.diff;
+        const size = sizeText(d.sizeDelta);
+        out.push(`#### Changes against the baseline`, '', `${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`, '');
+        for (const [kind, list] of diffGroups(d.entries)) {
+            out.push(`<details><summary>${DIFF_TITLES[kind]} (${list.length})</summary>`, '');
+            out.push(...capped(list, (e) => [`- ${code(change(e))}`], 'entries'), '', '</details>', '');
+        }
+    }
+    if (report.notes.length > 0) {
+        out.push('#### Notes', '', ...report.notes.map((n) => `- ${(0,markdown/* mdText */.bC)(n)}`), '');
+    }
+    return out.join('\n');
+}
+//# sourceMappingURL=report.js.map
+;// CONCATENATED MODULE: ./build/src/verify/types.js
+/** The boot checks' kinds --skip-checks knows them by (src/verify/checks/boot.ts). */
+const BOOT_CHECK_NAMES = [
+    'missing-interpreter',
+    'isaexec',
+    'setuid',
+    'driver-config',
+    'smf-method',
+];
+/**
+ * The completeness checks: each finding has one of these kinds, which is
+ * also its --fail-on name (docs/verify.md describes each).
+ */
+const CHECK_KINDS = [
+    'not-built',
+    'unshipped',
+    'proto-mismatch',
+    'stale-policy',
+    'broken-link',
+    'missing-library',
+    'bad-runpath',
+    'bad-elf',
+    'missing-module',
+    ...BOOT_CHECK_NAMES,
+    'smf-dependency',
+    'shadowed',
+    'low-headroom',
+];
+const FAIL_ON = [
+    'failed',
+    'system-source',
+    'unknown-owner',
+    'added',
+    'removed',
+    'changed',
+    ...CHECK_KINDS,
+];
+/** The checks --skip-checks can name (each by its first kind). */
+const SKIPPABLE_CHECKS = [
+    'unshipped',
+    'broken-link',
+    'missing-library',
+    ...BOOT_CHECK_NAMES,
+    'shadowed',
+    'low-headroom',
+];
+/** What --fail-on is when not given. */
+const DEFAULT_FAIL_ON = ['failed', 'not-built'];
+//# sourceMappingURL=types.js.map
+// EXTERNAL MODULE: ./build/src/util/errors.js
+var util_errors = __nccwpck_require__(6143);
+;// CONCATENATED MODULE: ./build/src/util/glob.js
+/**
+ * The one glob matcher of every glob input (ship policy `skip` rules,
+ * --allow-missing, --allow-dangling, --ignore-diff and the run-time allow
+ * list): image paths, no leading `/`. The syntax is in docs/verify.md,
+ * "Globs". Globs come from pull requests, so matching is linear in the
+ * path's length times the glob's (a Thompson simulation of the glob's
+ * automaton, never a backtracking regular expression), and what would not
+ * be bounded is refused when the glob is read: extglob groups such as
+ * `*(a|aa)`, negation, and more than MAX_ALTERNATIVES brace alternatives.
+ */
+/** A glob that cannot be used: the message says why (the caller says where). */
+class GlobError extends Error {
+}
+/** Brace alternatives one glob may expand to. */
+const MAX_ALTERNATIVES = 256;
+/** Characters of one glob, and of all its alternatives together. */
+const MAX_GLOB_LENGTH = 4096;
+const MAX_EXPANDED_LENGTH = 16_384;
+const POSIX_CLASSES = {
+    alnum: /[A-Za-z0-9]/,
+    alpha: /[A-Za-z]/,
+    blank: /[ \t]/,
+    digit: /[0-9]/,
+    lower: /[a-z]/,
+    punct: /[!-/:-@[-`{-~]/,
+    space: /\s/,
+    upper: /[A-Z]/,
+    word: /\w/,
+    xdigit: /[0-9A-Fa-f]/,
+};
+const EXTGLOB = /^[*?+@!]\($/;
+/** Refuses what this matcher does not take, with the reason. */
+function refuseUnsupported(glob) {
+    if (glob.length === 0)
+        throw new GlobError('an empty glob');
+    if (glob.length > MAX_GLOB_LENGTH) {
+        throw new GlobError(`a glob of ${glob.length} characters (at most ${MAX_GLOB_LENGTH})`);
+    }
+    if (glob.startsWith('!')) {
+        throw new GlobError('a leading "!" (negation) is not supported; write "\\!" for a literal "!"');
+    }
+    let inClass = false;
+    for (let i = 0; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '\\') {
+            i++;
+            continue;
+        }
+        if (inClass) {
+            if (ch === ']')
+                inClass = false;
+            continue;
+        }
+        if (ch === '[') {
+            // `]` right after `[` or `[!` is a member, not the end.
+            inClass = true;
+            if (glob[i + 1] === '!' || glob[i + 1] === '^')
+                i++;
+            if (glob[i + 1] === ']')
+                i++;
+            continue;
+        }
+        if (EXTGLOB.test(glob.slice(i, i + 2))) {
+            throw new GlobError(`extglob "${glob.slice(i, i + 2)}...)" is not supported (its matching can take exponential time); ` +
+                'use *, ?, [...], ** and {a,b} (docs/verify.md, "Globs"), or write "\\(" for a literal "("');
+        }
+    }
+}
+/** The end of the brace group opening at `open`, or -1; with its top-level commas. */
+function braceGroup(glob, open) {
+    const commas = [];
+    let depth = 0;
+    for (let i = open; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '\\')
+            i++;
+        else if (ch === '[')
+            i = classEnd(glob, i);
+        else if (ch === '{')
+            depth++;
+        else if (ch === ',' && depth === 1)
+            commas.push(i);
+        else if (ch === '}' && --depth === 0)
+            return { close: i, commas };
+    }
+    return { close: -1, commas };
+}
+/** The index of the `]` that closes the class opening at `open` (or `open` when none does). */
+function classEnd(glob, open) {
+    let i = open + 1;
+    if (glob[i] === '!' || glob[i] === '^')
+        i++;
+    if (glob[i] === ']')
+        i++;
+    for (; i < glob.length; i++) {
+        if (glob[i] === '\\')
+            i++;
+        else if (glob[i] === '[' && glob[i + 1] === ':') {
+            const end = glob.indexOf(':]', i + 2);
+            if (end > 0)
+                i = end + 1;
+        }
+        else if (glob[i] === ']')
+            return i;
+    }
+    return open;
+}
+/** `a{b,c{d,e}}f` as its alternatives; `{x}` (no comma) is literal, as in sh. */
+function expandBraces(glob) {
+    for (let i = 0; i < glob.length; i++) {
+        const ch = glob[i];
+        if (ch === '\\')
+            i++;
+        else if (ch === '[')
+            i = classEnd(glob, i);
+        else if (ch === '{') {
+            const { close, commas } = braceGroup(glob, i);
+            if (close < 0)
+                throw new GlobError('a "{" is never closed (write "\\{" for a literal "{")');
+            if (commas.length === 0)
+                continue;
+            const bounds = [i, ...commas, close];
+            const choices = bounds.slice(1).map((end, k) => glob.slice(bounds[k] + 1, end));
+            const out = [];
+            for (const choice of choices) {
+                for (const alt of expandBraces(glob.slice(0, i) + choice + glob.slice(close + 1))) {
+                    out.push(alt);
+                    if (out.length > MAX_ALTERNATIVES) {
+                        throw new GlobError(`more than ${MAX_ALTERNATIVES} brace alternatives`);
+                    }
+                }
+            }
+            return out;
+        }
+    }
+    return [glob];
+}
+/** The bracket expression opening at `open`: its token and the index after it. */
+function parseClass(glob, open) {
+    const close = classEnd(glob, open);
+    if (close === open)
+        throw new GlobError('a "[" is never closed (write "\\[" for a literal "[")');
+    let i = open + 1;
+    const negated = glob[i] === '!' || glob[i] === '^';
+    if (negated)
+        i++;
+    const items = [];
+    const at = (k) => glob[k] === '\\' ? [glob.charCodeAt(k + 1), k + 2] : [glob.charCodeAt(k), k + 1];
+    let first = true;
+    while (i < close || (first && glob[i] === ']' && i < close)) {
+        first = false;
+        if (glob[i] === '[' && glob[i + 1] === ':') {
+            const end = glob.indexOf(':]', i + 2);
+            const name = glob.slice(i + 2, end);
+            const posix = POSIX_CLASSES[name];
+            if (!posix)
+                throw new GlobError(`unknown character class "[:${name}:]"`);
+            items.push({ posix });
+            i = end + 2;
+            continue;
+        }
+        const [from, afterFrom] = at(i);
+        if (glob[afterFrom] === '-' && afterFrom + 1 < close) {
+            const [to, afterTo] = at(afterFrom + 1);
+            if (to < from)
+                throw new GlobError(`range "${glob.slice(i, afterTo)}" is backwards`);
+            items.push({ from, to });
+            i = afterTo;
+        }
+        else {
+            items.push({ from, to: from });
+            i = afterFrom;
+        }
+    }
+    return { token: { t: 'one', items, negated }, next: close + 1 };
+}
+/** One path segment of a glob (no `/`, not `**`) as tokens. */
+function segmentTokens(segment, out) {
+    for (let i = 0; i < segment.length;) {
+        const ch = segment[i];
+        if (ch === '\\') {
+            if (i + 1 >= segment.length)
+                throw new GlobError('a trailing "\\" escapes nothing');
+            out.push({ t: 'lit', c: segment[i + 1] });
+            i += 2;
+        }
+        else if (ch === '*') {
+            if (out.at(-1)?.t !== 'star')
+                out.push({ t: 'star' });
+            i++;
+        }
+        else if (ch === '?') {
+            out.push({ t: 'one' });
+            i++;
+        }
+        else if (ch === '[') {
+            const { token, next } = parseClass(segment, i);
+            out.push(token);
+            i = next;
+        }
+        else {
+            out.push({ t: 'lit', c: ch });
+            i++;
+        }
+    }
+}
+/** Splits on the `/`s that are not inside a bracket expression or escaped. */
+function segments(glob) {
+    const out = [];
+    let start = 0;
+    for (let i = 0; i < glob.length; i++) {
+        if (glob[i] === '\\')
+            i++;
+        else if (glob[i] === '[')
+            i = classEnd(glob, i);
+        else if (glob[i] === '/') {
+            out.push(glob.slice(start, i));
+            start = i + 1;
+        }
+    }
+    out.push(glob.slice(start));
+    return out;
+}
+/** One brace alternative as tokens. */
+function tokens(glob) {
+    const parts = segments(glob);
+    if (parts.length === 1 && parts[0] === '**')
+        return [{ t: 'any' }];
+    const out = [];
+    parts.forEach((part, k) => {
+        const last = k === parts.length - 1;
+        if (part === '**' && last) {
+            // `a/**`: `a` itself and everything below it; the `/` is the tail's.
+            if (out.at(-1)?.t === 'lit')
+                out.pop();
+            out.push({ t: 'tail' });
+            return;
+        }
+        if (part === '**') {
+            out.push({ t: 'dirs' });
+            return;
+        }
+        segmentTokens(part, out);
+        if (!last)
+            out.push({ t: 'lit', c: '/' });
+    });
+    return out;
+}
+/** Does the class token take `ch` (never `/`)? */
+function classTakes(token, ch) {
+    if (ch === '/')
+        return false;
+    if (!token.items)
+        return true;
+    const code = ch.charCodeAt(0);
+    const hit = token.items.some((item) => 'posix' in item ? item.posix.test(ch) : code >= item.from && code <= item.to);
+    return hit !== Boolean(token.negated);
+}
+/**
+ * A matcher for one alternative: the set of automaton states is carried
+ * along the path, one step a character. State 2i is "before token i",
+ * 2i+1 is "inside token i" (for `dirs` and `tail`).
+ */
+function automaton(list) {
+    const size = 2 * list.length + 2;
+    const accept = 2 * list.length;
+    let current = new Uint8Array(size);
+    let next = new Uint8Array(size);
+    // The states reachable without a character.
+    const close = (set) => {
+        for (let i = 0; i < list.length; i++) {
+            const t = list[i].t;
+            const here = set[2 * i] === 1 || (t === 'tail' && set[2 * i + 1] === 1);
+            if (here && (t === 'star' || t === 'any' || t === 'dirs' || t === 'tail')) {
+                set[2 * i + 2] = 1;
+            }
+        }
+    };
+    const step = (i, inside, ch) => {
+        const token = list[i];
+        const after = 2 * i + 2;
+        switch (token.t) {
+            case 'lit':
+                if (!inside && token.c === ch)
+                    next[after] = 1;
+                break;
+            case 'one':
+                if (!inside && classTakes(token, ch))
+                    next[after] = 1;
+                break;
+            case 'star':
+                if (ch !== '/')
+                    next[2 * i] = 1;
+                break;
+            case 'any':
+                next[2 * i] = 1;
+                break;
+            case 'dirs':
+                next[2 * i + 1] = 1;
+                if (ch === '/')
+                    next[after] = 1;
+                break;
+            case 'tail':
+                if (inside || ch === '/')
+                    next[2 * i + 1] = 1;
+                break;
+        }
+    };
+    return (path) => {
+        current.fill(0);
+        current[0] = 1;
+        close(current);
+        for (const ch of path) {
+            next.fill(0);
+            let alive = false;
+            for (let s = 0; s < accept; s++) {
+                if (current[s] === 1) {
+                    alive = true;
+                    step(s >> 1, (s & 1) === 1, ch);
+                }
+            }
+            if (!alive)
+                return false;
+            [current, next] = [next, current];
+            close(current);
+        }
+        return current[accept] === 1;
+    };
+}
+/**
+ * A matcher for `glob` (docs/verify.md, "Globs"), or a GlobError saying why
+ * the glob cannot be used. A leading `./` is ignored.
+ */
+function compileGlob(glob) {
+    refuseUnsupported(glob);
+    const alternatives = expandBraces(glob.replace(/^(\.\/)+/, ''));
+    const total = alternatives.reduce((n, alt) => n + alt.length, 0);
+    if (total > MAX_EXPANDED_LENGTH) {
+        throw new GlobError(`its brace alternatives come to ${total} characters (at most ${MAX_EXPANDED_LENGTH})`);
+    }
+    const matchers = alternatives.map((alt) => {
+        const list = tokens(alt);
+        if (list.every((t) => t.t === 'lit')) {
+            const literal = list.map((t) => t.c).join('');
+            return (path) => path === literal;
+        }
+        return automaton(list);
+    });
+    return matchers.length === 1 ? matchers[0] : (path) => matchers.some((m) => m(path));
+}
+//# sourceMappingURL=glob.js.map
+;// CONCATENATED MODULE: ./build/src/options/values.js
+/**
+ * Parsers of single option values, from the text the user typed: a CLI
+ * option value (commander gives a string, or a list for repeatable ones)
+ * or an action input (always one string; lists one item a line). Each
+ * takes the option's display name for its messages; a bad value is a
+ * UsageError (exit 2 in the CLI, a failed step in an action).
+ */
+
+
+
+/** A value as messages show it: quoted, control and bidi characters escaped. */
+const quote = (value) => (0,format/* printable */.g$)(JSON.stringify(value));
+/** A single value, trimmed; undefined when not given or blank. */
+function values_text(raw, name) {
+    if (raw === undefined)
+        return undefined;
+    if (typeof raw !== 'string') {
+        if (raw.length > 1)
+            throw new util_errors/* UsageError */.eb(`${name} takes one value, not ${raw.length}`);
+        return values_text(raw[0], name);
+    }
+    const value = raw.trim();
+    return value === '' ? undefined : value;
+}
+/**
+ * A list: a repeatable CLI option's values as given, or an input's lines
+ * (blank lines and lines starting with `#` ignored, each trimmed). Items are
+ * never split on commas or spaces: paths may contain both.
+ */
+function list(raw) {
+    if (raw === undefined)
+        return [];
+    if (typeof raw !== 'string')
+        return [...raw];
+    return raw
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'));
+}
+/**
+ * A boolean: exactly `true` or `false` (no `True`, `yes` or `1`: a value a
+ * reader could take either way is an error, never a silent default);
+ * empty means `fallback`.
+ */
+function bool(raw, name, fallback) {
+    const value = values_text(raw, name);
+    if (value === undefined)
+        return fallback;
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    throw new util_errors/* UsageError */.eb(`${name} must be true or false, not ${quote(value)}`);
+}
+/** One of a fixed set of values; empty means `fallback`. */
+function choice(raw, name, choices, fallback) {
+    const value = values_text(raw, name);
+    if (value === undefined)
+        return fallback;
+    if (choices.includes(value))
+        return value;
+    throw new util_errors/* UsageError */.eb(`${name} must be one of ${choices.join(', ')}, not ${quote(value)}`);
+}
+/**
+ * A list of choices, one a line or comma-separated (`failed,unknown-owner`);
+ * empty means `fallback`.
+ */
+function choiceList(raw, name, choices, fallback) {
+    const items = list(raw)
+        .flatMap((line) => line.split(','))
+        .map((item) => item.trim())
+        .filter(Boolean);
+    if (items.length === 0)
+        return [...fallback];
+    for (const item of items) {
+        if (!choices.includes(item)) {
+            throw new util_errors/* UsageError */.eb(`${name}: unknown value ${quote(item)} (choose from ${choices.join(', ')})`);
+        }
+    }
+    return items;
+}
+/** A whole number within [min, max]; undefined when empty. */
+function wholeNumber(raw, name, min, max) {
+    const value = values_text(raw, name);
+    if (value === undefined)
+        return undefined;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new util_errors/* UsageError */.eb(`${name} must be a whole number from ${min} to ${max}, not ${quote(value)}`);
+    }
+    return Number(value);
+}
+const NOT_IN_WORD = /[\s\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const NOT_IN_LINE = /(?!\t)[\p{Cc}\p{Zl}\p{Zp}]/u;
+/**
+ * `NAME=VALUE` items (manifest `$NAME` variables, illumos.sh variables) as
+ * a map, in the order given. `named(item)` names the option with the bad
+ * item: `--define "X"`, `input "defines": "X"`.
+ */
+function defines(raw, named, values = 'word') {
+    const map = new Map();
+    for (const item of list(raw)) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
+        if (!m)
+            throw new util_errors/* UsageError */.eb(`${named(quote(item))} is not NAME=VALUE`);
+        const bad = (values === 'word' ? NOT_IN_WORD : NOT_IN_LINE).exec(m[2])?.[0];
+        if (bad !== undefined) {
+            const what = /\s/.test(bad) && bad.charCodeAt(0) >= 0x20 ? 'a blank' : 'a control character';
+            throw new util_errors/* UsageError */.eb(`${named(quote(item))}: the value of ${m[1]} holds ${what} (${(0,format/* escapeCharacter */.Vg)(bad)})` +
+                (values === 'word' ? ': a manifest variable is one word, without blanks' : ''));
+        }
+        map.set(m[1], m[2]);
+    }
+    return map;
+}
+/**
+ * A list of globs (docs/verify.md, "Globs"), each checked here so that a glob
+ * the matcher refuses (an extglob, an unclosed `[`) is a usage error naming
+ * the option: `--ignore-diff "X": ...`, `input "ignore-diff": "X": ...`.
+ */
+function globs(raw, named) {
+    const items = list(raw);
+    for (const item of items) {
+        try {
+            compileGlob(item);
+        }
+        catch (err) {
+            if (!(err instanceof GlobError))
+                throw err;
+            throw new util_errors/* UsageError */.eb(`${named(quote(item))}: not a glob we take: ${err.message}`);
+        }
+    }
+    return items;
+}
+//# sourceMappingURL=values.js.map
+;// CONCATENATED MODULE: ./build/src/options/verify-manifest.js
+/** verify-manifest's options, parsed once for the CLI and the verify-manifest action. */
+
+
+
+
+const VERIFY_OPTIONS = [
+    'log',
+    'manifest',
+    'define',
+    'platform',
+    'baseline',
+    'allow-missing',
+    'proto',
+    'overlay',
+    'man-dir',
+    'system-root',
+    'ship-policy',
+    'ignore-diff',
+    'allow-dangling',
+    'min-free',
+    'min-free-inodes',
+    'skip-checks',
+    'fail-on',
+    'format',
+    'output',
+    'max-unpack',
+];
+const VERIFY_INPUTS = {
+    log: 'logs',
+    manifest: 'manifests',
+    define: 'defines',
+    overlay: 'overlays',
+};
+const REPORT_FORMATS = ['text', 'json', 'markdown'];
+const VERIFY_DEFAULTS = {
+    failOn: DEFAULT_FAIL_ON,
+    format: 'text',
+};
+/** `max-unpack`: the most a platform tgz may unpack to. */
+function maxUnpack(raw, name) {
+    const value = values_text(raw['max-unpack'], name);
+    if (value === undefined)
+        return undefined;
+    const bytes = (0,format/* parseSize */.DB)(value);
+    if (bytes === undefined) {
+        throw new util_errors/* UsageError */.eb(`${name} must be a size such as 512M, 8G or a number of bytes, not ${JSON.stringify(value)}`);
+    }
+    return { bytes, option: name };
+}
+function parseVerifyOptions(raw, names) {
+    const n = (option) => names.name(option);
+    const logs = list(raw.log);
+    if (logs.length === 0)
+        throw new util_errors/* UsageError */.eb(`no log given (${n('log')})`);
+    const platform = values_text(raw.platform, n('platform'));
+    const baseline = values_text(raw.baseline, n('baseline'));
+    if (baseline !== undefined && platform === undefined) {
+        throw new util_errors/* UsageError */.eb(`${n('baseline')} needs ${n('platform')} (the build whose boot_archive.manifest is compared)`);
+    }
+    return {
+        verify: {
+            logs,
+            manifests: list(raw.manifest),
+            defines: defines(raw.define, (item) => names.value('define', item)),
+            platform,
+            baseline,
+            allowMissing: globs(raw['allow-missing'], (item) => names.value('allow-missing', item)),
+            proto: values_text(raw.proto, n('proto')),
+            overlays: list(raw.overlay),
+            manDir: values_text(raw['man-dir'], n('man-dir')),
+            systemRoot: values_text(raw['system-root'], n('system-root')),
+            shipPolicy: values_text(raw['ship-policy'], n('ship-policy')),
+            ignoreDiff: globs(raw['ignore-diff'], (item) => names.value('ignore-diff', item)),
+            allowDangling: globs(raw['allow-dangling'], (item) => names.value('allow-dangling', item)),
+            minFree: values_text(raw['min-free'], n('min-free')),
+            minFreeInodes: wholeNumber(raw['min-free-inodes'], n('min-free-inodes'), 0, Number.MAX_SAFE_INTEGER),
+            skipChecks: choiceList(raw['skip-checks'], n('skip-checks'), SKIPPABLE_CHECKS, []),
+            failOn: failOnList(raw['fail-on'], n('fail-on')),
+            maxUnpack: maxUnpack(raw, n('max-unpack')),
+        },
+        format: choice(raw.format, n('format'), REPORT_FORMATS, VERIFY_DEFAULTS.format),
+        output: values_text(raw.output, n('output')),
+    };
+}
+/** --fail-on: the kinds named, `all` for every one (docs/verify.md). */
+function failOnList(raw, name) {
+    const items = choiceList(raw, name, [...FAIL_ON, 'all'], VERIFY_DEFAULTS.failOn);
+    return items.includes('all') ? [...FAIL_ON] : items;
+}
+//# sourceMappingURL=verify-manifest.js.map
+;// CONCATENATED MODULE: ./build/src/manifest/path.js
+/**
+ * Image paths as docs/manifest.md allows them: relative to the image root, with no
+ * leading `/`, no `.` or `..` component and no empty component. Returns the
+ * reason a path is unsafe, or undefined when it is fine.
+ */
+function checkImagePath(path) {
+    if (path.length === 0)
+        return 'empty path';
+    if (path.startsWith('/'))
+        return `absolute path "${path}" (paths are relative to the image root)`;
+    for (const component of path.split('/')) {
+        if (component === '')
+            return `empty component in "${path}"`;
+        if (component === '.' || component === '..') {
+            return `"${component}" component in "${path}"`;
+        }
+    }
+    return undefined;
+}
+/** Parent of an image path, or undefined for a top-level name. */
+function parentPath(path) {
+    const slash = path.lastIndexOf('/');
+    return slash < 0 ? undefined : path.slice(0, slash);
+}
+/** Byte-order comparison (C locale), the order of every listing we write. */
+function path_compareBytes(a, b) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+        const x = a.charCodeAt(i);
+        const y = b.charCodeAt(i);
+        if (x === y)
+            continue;
+        // UTF-16 order equals UTF-8 byte order except around surrogate pairs.
+        if (x < 0xd800 && y < 0xd800)
+            return x - y;
+        return Buffer.compare(Buffer.from(a.slice(i)), Buffer.from(b.slice(i)));
+    }
+    return a.length - b.length;
+}
+//# sourceMappingURL=path.js.map
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ./build/src/util/lines.js
+/**
+ * Line-oriented inputs (manifests, build logs, boot_archive.manifest):
+ * opened only when they are regular files, and read line by line with a
+ * limit on a line's length, so that a FIFO, a device or a file with no
+ * newline in gigabytes is an error naming `file:line`, not a hang or a
+ * crash (docs/verify-cli.md, "Limits").
+ */
+
+
+
+/** The longest line any reader accepts: 1 MiB (a manifest line is a few hundred bytes). */
+const MAX_LINE_LENGTH = 1 << 20;
+function kindOf(stats) {
+    if (stats.isDirectory())
+        return 'a directory';
+    if (stats.isFIFO())
+        return 'a FIFO';
+    if (stats.isCharacterDevice() || stats.isBlockDevice())
+        return 'a device';
+    if (stats.isSocket())
+        return 'a socket';
+    return 'not a regular file';
+}
+/**
+ * Opens `path` for reading only if it is a regular file (without blocking
+ * on a FIFO). `what` names it in messages ("manifest", "log").
+ */
+async function openRegularFile(path, what) {
+    let handle;
+    try {
+        handle = await (0,promises_.open)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
+    }
+    catch (err) {
+        throw new util_errors/* UserError */.yo(`cannot read ${what} ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+        await handle.close();
+        throw new util_errors/* UserError */.yo(`${what} ${path} is ${kindOf(stats)}, not a regular file`);
+    }
+    return handle;
+}
+/** A line over the limit: `path:line: reason`. */
+class LineError extends util_errors/* UserError */.yo {
+    file;
+    line;
+    reason;
+    constructor(file, line, reason) {
+        super(`${file}:${line}: ${reason}`);
+        this.file = file;
+        this.line = line;
+        this.reason = reason;
+    }
+}
+/**
+ * Hands each line of the regular file `path` (without its "\n"; a final
+ * line without one included) to `onLine`, with its number. A line longer
+ * than MAX_LINE_LENGTH is a UserError at `path:line`. Split by hand rather
+ * than with readline: fewer objects per line, for million-line logs.
+ */
+async function forEachLine(path, what, onLine, maxLine = MAX_LINE_LENGTH) {
+    const handle = await openRegularFile(path, what);
+    let lines = 0;
+    const tooLong = () => new LineError(path, lines + 1, `line longer than ${maxLine} characters (the limit for a ${what} line): is this the right file?`);
+    let rest = '';
+    const stream = handle.createReadStream({ encoding: 'utf8', autoClose: false });
+    try {
+        for await (const chunk of stream) {
+            let start = 0;
+            let end = chunk.indexOf('\n');
+            if (end >= 0 && rest) {
+                if (rest.length + end > maxLine)
+                    throw tooLong();
+                onLine(rest + chunk.slice(0, end), ++lines);
+                rest = '';
+                start = end + 1;
+                end = chunk.indexOf('\n', start);
+            }
+            while (end >= 0) {
+                if (end - start > maxLine)
+                    throw tooLong();
+                onLine(chunk.slice(start, end), ++lines);
+                start = end + 1;
+                end = chunk.indexOf('\n', start);
+            }
+            if (rest.length + chunk.length - start > maxLine)
+                throw tooLong();
+            rest += chunk.slice(start);
+        }
+        if (rest)
+            onLine(rest, ++lines);
+    }
+    catch (err) {
+        if (err instanceof util_errors/* UserError */.yo)
+            throw err;
+        throw new util_errors/* UserError */.yo(`cannot read ${what} ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    finally {
+        stream.destroy();
+        await handle.close();
+    }
+    return { lines };
+}
+//# sourceMappingURL=lines.js.map
+;// CONCATENATED MODULE: ./build/src/formats/manifest-line.js
+
+
+
+
+const VARIABLE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+const OCTAL_MODE = /^[0-7]+$/;
+/** Mode as SmartOS manifests print it: at least four octal digits. */
+function manifest_line_formatMode(mode) {
+    return mode.toString(8).padStart(4, '0');
+}
+// ---- writer ----
+/**
+ * One entry as a normalized manifest line: single spaces, the mode as at
+ * least four octal digits, variables already substituted.
+ */
+function formatEntry(entry) {
+    switch (entry.type) {
+        case 'd':
+        case 'f':
+            return `${entry.type} ${entry.path} ${manifest_line_formatMode(entry.mode)} ${entry.owner} ${entry.group}`;
+        case 's':
+        case 'h':
+            return `${entry.type} ${entry.path}=${entry.target}`;
+    }
+}
+// ---- reader ----
+// Owner and group names repeat on nearly every line of a manifest: entries
+// share one string for each instead of holding tens of thousands of copies.
+const sharedNames = new Map();
+function shared(name) {
+    const known = sharedNames.get(name);
+    if (known !== undefined)
+        return known;
+    if (sharedNames.size < 1024)
+        sharedNames.set(name, name);
+    return name;
+}
+/**
+ * Why a line with a control or invisible format character is refused: a
+ * path or link text carrying one (a CR, a bidi override) would reach every
+ * log line and report that names it (docs/manifest.md).
+ */
+const controlCharacter = (ch) => `control or invisible format character ${(0,format/* escapeCharacter */.Vg)(ch)} (paths, link text, owners and groups may not hold one)`;
+/**
+ * Parses one manifest line (docs/manifest.md). Comments and blank lines give neither
+ * an entry nor a diagnostic.
+ */
+function parseManifestLine(raw, loc, defines) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#'))
+        return { diagnostics: [] };
+    const error = (message) => ({
+        diagnostics: [
+            { severity: 'error', message: `${message}: ${(0,format/* printable */.g$)(JSON.stringify(trimmed))}`, loc },
+        ],
+    });
+    if (line.includes('\0'))
+        return error('NUL byte in line');
+    if (line.includes('\uFFFD'))
+        return error('not valid UTF-8');
+    const unprintable = (0,format/* firstUnprintable */.bl)(line.replace(/\t/g, ' '));
+    if (unprintable !== undefined)
+        return error(controlCharacter(unprintable));
+    const fields = trimmed.split(/[ \t]+/);
+    const undefinedNames = new Set();
+    const expanded = fields.map((field) => field.replace(VARIABLE, (whole, braced, bare) => {
+        const name = (braced ?? bare);
+        const value = defines.get(name);
+        if (value === undefined)
+            undefinedNames.add(name);
+        return value ?? whole;
+    }));
+    if (undefinedNames.size > 0) {
+        const names = [...undefinedNames];
+        return error(`undefined variable ${names.map((n) => `$${n}`).join(', ')} ` +
+            `(pass ${names.map((n) => `--define ${n}=VALUE`).join(' ')})`);
+    }
+    // A --define value given to the engine directly is checked too.
+    const inValue = (0,format/* firstUnprintable */.bl)(expanded.join(' '));
+    if (inValue !== undefined)
+        return error(`a --define value: ${controlCharacter(inValue)}`);
+    const [type, ...rest] = expanded;
+    switch (type) {
+        case 'd':
+        case 'f': {
+            if (rest.length !== 4) {
+                return error(`"${type}" takes 4 fields (path mode owner group), found ${rest.length}`);
+            }
+            const [written, modeText, owner, group] = rest;
+            // smartos-live's own src/manifest has `d usr/vm/node_modules/macaddr/`:
+            // one trailing slash on a directory is dropped, with a warning.
+            const trailing = type === 'd' && /[^/]\/$/.test(written);
+            const path = trailing ? written.slice(0, -1) : written;
+            const unsafe = checkImagePath(path);
+            if (unsafe)
+                return error(`unsafe path: ${unsafe}`);
+            if (!OCTAL_MODE.test(modeText))
+                return error(`mode "${modeText}" is not octal`);
+            const mode = parseInt(modeText, 8);
+            if (mode > 0o7777)
+                return error(`mode "${modeText}" is larger than 07777`);
+            const diagnostics = trailing
+                ? [
+                    {
+                        severity: 'warning',
+                        loc,
+                        message: `trailing "/" dropped from directory "${written}"`,
+                    },
+                ]
+                : [];
+            // Whole literals, not `...loc`: a spread builds each entry the slow way,
+            // with its own property store.
+            const entry = {
+                type,
+                path,
+                mode,
+                owner: shared(owner),
+                group: shared(group),
+                file: loc.file,
+                line: loc.line,
+            };
+            return { entry, diagnostics };
+        }
+        case 's':
+        case 'h': {
+            if (rest.length !== 1) {
+                return error(`"${type}" takes 1 field (path=target), found ${rest.length}`);
+            }
+            const spec = rest[0];
+            const parts = spec.split('=');
+            if (parts.length < 2)
+                return error(`missing "=" in "${spec}" (expected path=target)`);
+            if (parts.length > 2)
+                return error(`more than one "=" in "${spec}"`);
+            const [path, target] = parts;
+            const unsafe = checkImagePath(path);
+            if (unsafe)
+                return error(`unsafe path: ${unsafe}`);
+            if (target === '')
+                return error(`empty ${type === 's' ? 'link text' : 'link target'}`);
+            if (type === 'h') {
+                const unsafeTarget = checkImagePath(target);
+                if (unsafeTarget)
+                    return error(`unsafe hard link target: ${unsafeTarget}`);
+            }
+            return { entry: { type, path, target, file: loc.file, line: loc.line }, diagnostics: [] };
+        }
+        default:
+            return error(`unknown entry type "${type}" (expected d, f, s or h)`);
+    }
+}
+/** Reads one manifest file line by line (it can be tens of thousands of lines). */
+async function parseManifestFile(file, defines) {
+    const entries = [];
+    const diagnostics = [];
+    let lineNo = 0;
+    try {
+        await forEachLine(file, 'manifest', (text, line) => {
+            lineNo = line;
+            const parsed = parseManifestLine(text, { file, line }, defines);
+            if (parsed.entry)
+                entries.push(parsed.entry);
+            diagnostics.push(...parsed.diagnostics);
+        });
+    }
+    catch (err) {
+        if (err instanceof LineError) {
+            diagnostics.push({ severity: 'error', message: err.reason, loc: { file, line: err.line } });
+        }
+        else {
+            diagnostics.push({
+                severity: 'error',
+                message: err instanceof util_errors/* UserError */.yo
+                    ? err.message
+                    : `cannot read manifest ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`,
+                loc: lineNo > 0 ? { file, line: lineNo } : undefined,
+            });
+        }
+    }
+    return { file, entries, diagnostics };
+}
+//# sourceMappingURL=manifest-line.js.map
+;// CONCATENATED MODULE: ./build/src/manifest/types.js
+
+function formatLocation(loc) {
+    return `${loc.file}:${loc.line}`;
+}
+const TYPE_NAMES = {
+    d: 'directory',
+    f: 'file',
+    s: 'symlink',
+    h: 'hard link',
+};
+function formatDiagnostic(d) {
+    const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
+    return (0,format/* printableLine */.oy)(`${where}${d.severity}: ${d.message}`);
+}
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ./build/src/manifest/load.js
+
+
+
+
+
+
+/**
+ * Expands the manifest inputs: a file stands for itself, a directory for its
+ * snippet files in C-locale name order (dot files are skipped).
+ */
+async function expandInputs(inputs, diagnostics) {
+    const files = [];
+    for (const input of inputs) {
+        let info;
+        try {
+            info = await (0,promises_.stat)(input);
+        }
+        catch (err) {
+            diagnostics.push({
+                severity: 'error',
+                message: `cannot read manifest ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
+            });
+            continue;
+        }
+        if (!info.isDirectory()) {
+            files.push(input);
+            continue;
+        }
+        let names;
+        try {
+            names = await (0,promises_.readdir)(input);
+        }
+        catch (err) {
+            diagnostics.push({
+                severity: 'error',
+                message: `cannot read manifest directory ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
+            });
+            continue;
+        }
+        const snippets = [];
+        for (const name of names.filter((n) => !n.startsWith('.')).sort(path_compareBytes)) {
+            const file = (0,external_node_path_.join)(input, name);
+            const kind = await (0,promises_.stat)(file).catch(() => undefined);
+            if (kind?.isFile())
+                snippets.push(file);
+            else {
+                diagnostics.push({
+                    severity: 'warning',
+                    message: `${file}: ${kind ? 'not a regular file' : 'unreadable or a dangling link'}: skipped (snippets are the files directly in ${input})`,
+                });
+            }
+        }
+        if (snippets.length === 0) {
+            diagnostics.push({
+                severity: 'warning',
+                message: `manifest directory ${input} has no snippet files`,
+            });
+        }
+        files.push(...snippets);
+    }
+    return files;
+}
+function sameDefinition(a, b) {
+    if (a.type !== b.type)
+        return false;
+    if (a.type === 'd' || a.type === 'f') {
+        const o = b;
+        return a.mode === o.mode && a.owner === o.owner && a.group === o.group;
+    }
+    return a.target === b.target;
+}
+const at = (loc) => formatLocation(loc);
+/**
+ * Checks what only the merged image can show: parents that are not
+ * directories, and hard links whose target is not a file of the image.
+ */
+function checkStructure(entries, diagnostics) {
+    for (const entry of entries.values()) {
+        for (let parent = parentPath(entry.path); parent; parent = parentPath(parent)) {
+            const p = entries.get(parent);
+            if (p && p.type !== 'd') {
+                diagnostics.push({
+                    severity: 'error',
+                    loc: entry,
+                    message: `${entry.path}: parent ${parent} is a ${TYPE_NAMES[p.type]} (${at(p)}), ` +
+                        `not a directory`,
+                });
+                break;
+            }
+        }
+        if (entry.type !== 'h')
+            continue;
+        // Follow chains of hard links to the file they end at.
+        const seen = new Set([entry.path]);
+        let target = entries.get(entry.target);
+        while (target?.type === 'h' && !seen.has(target.path)) {
+            seen.add(target.path);
+            target = entries.get(target.target);
+        }
+        if (!target) {
+            diagnostics.push({
+                severity: 'error',
+                loc: entry,
+                message: `hard link ${entry.path}: target ${entry.target} is not in the image (no f or h entry defines it)`,
+            });
+        }
+        else if (target.type === 'h') {
+            diagnostics.push({
+                severity: 'error',
+                loc: entry,
+                message: `hard link ${entry.path}: the links from ${entry.target} form a cycle`,
+            });
+        }
+        else if (target.type === 'd') {
+            diagnostics.push({
+                severity: 'error',
+                loc: entry,
+                message: `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
+            });
+        }
+    }
+}
+/**
+ * Reads and merges manifests (docs/manifest.md): every problem in every file is
+ * collected before anything is built.
+ */
+async function loadManifests(inputs, defines) {
+    const diagnostics = [];
+    const files = await expandInputs(inputs, diagnostics);
+    const entries = new Map();
+    for (const file of files) {
+        const parsed = await parseManifestFile(file, defines);
+        diagnostics.push(...parsed.diagnostics);
+        for (const entry of parsed.entries) {
+            const previous = entries.get(entry.path);
+            if (previous && previous.type !== entry.type) {
+                diagnostics.push({
+                    severity: 'error',
+                    loc: entry,
+                    message: `${entry.path} is defined as a ${TYPE_NAMES[entry.type]} here and as a ` +
+                        `${TYPE_NAMES[previous.type]} at ${at(previous)}`,
+                });
+                continue;
+            }
+            if (previous && !sameDefinition(previous, entry)) {
+                diagnostics.push({
+                    severity: 'warning',
+                    loc: entry,
+                    message: `${entry.path} redefined: this definition overrides ${at(previous)}`,
+                });
+            }
+            entries.set(entry.path, entry);
+        }
+    }
+    checkStructure(entries, diagnostics);
+    if (files.length > 0 && entries.size === 0 && !diagnostics.some((d) => d.severity === 'error')) {
+        diagnostics.push({
+            severity: 'error',
+            message: `the manifests define no entries: ${files.join(', ')}`,
+        });
+    }
+    // Report in the order of the files and their lines, whatever found it.
+    const order = new Map(files.map((file, i) => [file, i]));
+    const rank = (d) => (d.loc ? (order.get(d.loc.file) ?? -1) : -1);
+    diagnostics.sort((a, b) => rank(a) - rank(b) || (a.loc?.line ?? 0) - (b.loc?.line ?? 0));
+    return { files, entries, diagnostics };
+}
+//# sourceMappingURL=load.js.map
+;// CONCATENATED MODULE: ./build/src/image/model.js
+
+/** Mode and owner of the image root (`d . ...` in boot_archive.manifest). */
+const model_ROOT_DIR = { mode: 0o755, uid: 0, gid: 0 };
+/** True for nodes that are symlinks in the image (no mode or owner of their own). */
+function model_isSymlinkNode(node) {
+    return node.type === 's' || node.linkText !== undefined;
+}
+function emptyCounts() {
+    return {
+        A: 0,
+        P: 0,
+        M: 0,
+        S: 0,
+        dirs: 0,
+        files: 0,
+        symlinks: 0,
+        hardlinks: 0,
+        failed: 0,
+        unknownOwners: 0,
+        bytes: 0,
+    };
+}
+/**
+ * Where the bytes of an image file are: its source, when the build did not
+ * stage it, else its copy in the staging tree.
+ */
+function contentPath(node, stagingRoot) {
+    return node.content ?? join(stagingRoot, node.path);
+}
+//# sourceMappingURL=model.js.map
+;// CONCATENATED MODULE: ./build/src/formats/boot-manifest.js
+
+
+
+
+
+// ---- writer ----
+/**
+ * The lines of boot_archive.manifest (docs/boot-archive-manifest.md) for the final image, sorted by
+ * path in byte order. Owners are the image's names for the ids applied.
+ */
+function* bootManifestLines(nodes, ids) {
+    const user = (uid) => ids.users.nameOf(uid) ?? String(uid);
+    const group = (gid) => ids.groups.nameOf(gid) ?? String(gid);
+    yield `d . ${formatMode(ROOT_DIR.mode)} ${user(ROOT_DIR.uid)} ${group(ROOT_DIR.gid)}`;
+    const sorted = [...nodes].sort((a, b) => compareBytes(a.path, b.path));
+    for (const node of sorted) {
+        const owner = `${formatMode(node.mode)} ${user(node.uid)} ${group(node.gid)}`;
+        switch (node.type) {
+            case 'd':
+                yield `d ./${node.path} ${owner}`;
+                break;
+            case 'f':
+            case 'h':
+                if (node.linkText !== undefined)
+                    yield `s ./${node.path}=${node.linkText}`;
+                else
+                    yield `f ./${node.path} ${owner} ${node.md5}`;
+                break;
+            case 's':
+                yield `s ./${node.path}=${node.target}`;
+                break;
+        }
+    }
+}
+const SPEC_NODE = /^([df]) (\.(?:\/\S+)?) ([0-7]{3,5}) (\S+) (\S+)(?: ([0-9a-f]{32}))?$/;
+const SPEC_LINK = /^s (\.\/[^=\s]+)=(.+)$/;
+const MD5SUM = /^([0-9a-f]{32}) [ *](\.\/.+|\.)$/;
+const imagePath = (dotted) => (dotted === '.' ? '' : dotted.replace(/^\.\//, ''));
+/**
+ * Reads a boot_archive.manifest in our format (docs/boot-archive-manifest.md), or in md5sum's
+ * (`<md5>  ./path`, which smartos-live ships); the first entry line decides.
+ */
+async function readBootManifest(file) {
+    const entries = new Map();
+    let format;
+    await forEachLine(file, 'boot_archive.manifest', (raw, lineNo) => {
+        const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        if (text.trim() === '')
+            return;
+        const md5sum = MD5SUM.exec(text);
+        format ??= md5sum ? 'md5sum' : 'boot_archive.manifest';
+        let entry;
+        if (format === 'md5sum') {
+            if (md5sum)
+                entry = { type: 'f', path: imagePath(md5sum[2]), md5: md5sum[1] };
+        }
+        else {
+            const node = SPEC_NODE.exec(text);
+            const link = SPEC_LINK.exec(text);
+            if (node && (node[1] === 'f') === (node[6] !== undefined)) {
+                entry = {
+                    type: node[1],
+                    path: imagePath(node[2]),
+                    mode: parseInt(node[3], 8),
+                    owner: node[4],
+                    group: node[5],
+                    md5: node[6],
+                };
+            }
+            else if (link) {
+                entry = { type: 's', path: imagePath(link[1]), target: link[2] };
+            }
+        }
+        if (!entry) {
+            throw new util_errors/* UserError */.yo(`${file}:${lineNo}: not a ${format} line: ${JSON.stringify(text.slice(0, 200))}`);
+        }
+        // Paths are read below the image root: one that climbs out or is
+        // absolute is refused before anything touches the file system.
+        const unsafe = entry.path === '' ? undefined : checkImagePath(entry.path);
+        if (unsafe)
+            throw new util_errors/* UserError */.yo(`${file}:${lineNo}: unsafe path: ${unsafe}`);
+        entries.set(entry.path, entry);
+    });
+    if (!format)
+        throw new util_errors/* UserError */.yo(`${file} is empty: not a boot_archive.manifest`);
+    return { file, format, entries };
+}
+//# sourceMappingURL=boot-manifest.js.map
+;// CONCATENATED MODULE: ./build/src/verify/diff.js
+
+
+const show = (e) => (e.path === '' ? '.' : `./${e.path}`);
+/**
+ * Compares two boot_archive manifests entry by entry: added, removed, and
+ * for paths in both, each kind of change once (type; else content, mode,
+ * owner, link target). What one side does not record (an md5sum listing has
+ * no modes) is not compared.
+ */
+function diffBootManifests(before, after) {
+    const out = [];
+    const paths = new Set([...before.entries.keys(), ...after.entries.keys()]);
+    for (const path of [...paths].sort(path_compareBytes)) {
+        const a = before.entries.get(path);
+        const b = after.entries.get(path);
+        if (!a) {
+            out.push({ kind: 'added', path: show(b), after: describe(b) });
+            continue;
+        }
+        if (!b) {
+            // An md5sum baseline lists files only: a directory or link is not "removed".
+            out.push({ kind: 'removed', path: show(a), before: describe(a) });
+            continue;
+        }
+        if (a.type !== b.type) {
+            out.push({ kind: 'type', path: show(b), before: describe(a), after: describe(b) });
+            continue;
+        }
+        if (a.md5 && b.md5 && a.md5 !== b.md5)
+            out.push({ kind: 'content', path: show(b), before: a.md5, after: b.md5 });
+        if (a.mode !== undefined && b.mode !== undefined && a.mode !== b.mode)
+            out.push({
+                kind: 'mode',
+                path: show(b),
+                before: manifest_line_formatMode(a.mode),
+                after: manifest_line_formatMode(b.mode),
+            });
+        const ownerA = a.owner && `${a.owner}:${a.group}`;
+        const ownerB = b.owner && `${b.owner}:${b.group}`;
+        if (ownerA && ownerB && ownerA !== ownerB)
+            out.push({ kind: 'owner', path: show(b), before: ownerA, after: ownerB });
+        if (a.type === 's' && a.target !== b.target)
+            out.push({ kind: 'target', path: show(b), before: a.target, after: b.target });
+    }
+    if (before.format === 'md5sum') {
+        // Only files can be compared with an md5sum listing.
+        return out.filter((d) => d.kind !== 'added' || after.entries.get(d.path.replace(/^\.\/?/, ''))?.type === 'f');
+    }
+    return out;
+}
+function describe(e) {
+    switch (e.type) {
+        case 'd':
+            return `d ${e.mode === undefined ? '' : manifest_line_formatMode(e.mode)} ${e.owner ?? ''}:${e.group ?? ''}`.trim();
+        case 'f':
+            return e.mode === undefined
+                ? `f ${e.md5}`
+                : `f ${manifest_line_formatMode(e.mode)} ${e.owner}:${e.group} ${e.md5}`;
+        case 's':
+            return `s ${e.target}`;
+    }
+}
+//# sourceMappingURL=diff.js.map
+;// CONCATENATED MODULE: ./build/src/formats/jsonl-twin.js
+
+
+
+
+// ---- writer ----
+/** The JSONL twin's record for one entry: a stable key order. */
+function formatLogRecord(node) {
+    const link = isSymlinkNode(node);
+    const record = {
+        path: node.path,
+        type: node.type,
+        origin: node.origin,
+        manifest: node.loc?.file ?? null,
+        line: node.loc?.line ?? null,
+        mode: link ? null : formatMode(node.mode),
+        owner: link ? null : node.owner,
+        uid: link ? null : node.uid,
+        group: link ? null : node.group,
+        gid: link ? null : node.gid,
+        tag: node.tag ?? null,
+        source: node.source ?? null,
+        resolved: node.resolved && node.resolved !== node.source ? node.resolved : null,
+        size: node.size ?? null,
+        md5: node.md5 ?? null,
+        target: node.target ?? null,
+        status: node.status === 'ok' ? 'OK' : 'FAILED',
+        searched: node.status === 'failed' ? (node.searched ?? []) : null,
+        error: node.error ?? null,
+        shadows: node.shadows ?? null,
+    };
+    return JSON.stringify(record);
+}
+// Only FAILED records are parsed; any JSON spacing is accepted.
+const FAILED_RECORD = /"status"\s*:\s*"FAILED"/;
+/** `build_live.X.log` -> `build_live.X.jsonl`, the twin docs/build-log.md describes. */
+function twinPath(logPath) {
+    return logPath.endsWith('.log') ? `${logPath.slice(0, -4)}.jsonl` : undefined;
+}
+/**
+ * The FAILED records of a log's JSONL twin, by path: their manifest
+ * file:line and the places searched. Only FAILED lines are parsed.
+ */
+async function readTwinFailures(logPath) {
+    const failures = new Map();
+    const path = twinPath(logPath);
+    if (!path ||
+        !(await (0,promises_.access)(path).then(() => true, () => false)))
+        return failures;
+    await forEachLine(path, 'JSONL twin', (line) => {
+        if (!FAILED_RECORD.test(line))
+            return;
+        try {
+            const record = JSON.parse(line);
+            if (typeof record.path !== 'string')
+                return;
+            const searched = Array.isArray(record.searched) ? record.searched.map(String) : [];
+            if (typeof record.error === 'string' && record.error)
+                searched.push(`(${record.error})`);
+            failures.set(record.path, {
+                manifest: typeof record.manifest === 'string' && typeof record.line === 'number'
+                    ? { file: record.manifest, line: record.line }
+                    : undefined,
+                searched,
+            });
+        }
+        catch {
+            // A damaged twin line only costs that entry its details.
+        }
+    });
+    return failures;
+}
+//# sourceMappingURL=jsonl-twin.js.map
+;// CONCATENATED MODULE: ./build/src/formats/build-log.js
+
+
+
+
+/**
+ * The build log, both styles: the lines build-live writes and the reader
+ * verify-manifest uses, which also reads the smartos-live C builder's log.
+ * The JSONL twin beside it is in jsonl-twin.ts.
+ */
+// ---- writer (joyent-live style) ----
+/**
+ * The line for one applied entry, in the order applied. Manifest paths and
+ * link text hold no control character (the reader refuses them); printable()
+ * keeps it so for any other caller: one entry is one line.
+ */
+function formatLogLine(node) {
+    const status = node.status === 'ok' ? 'OK' : '*FAILED*';
+    const path = printable(node.path);
+    switch (node.type) {
+        case 'd':
+            return `${status} - DIR: ${path}`;
+        case 'f':
+            return node.status === 'ok' ? `OK[${node.tag}] - FILE: ${path}` : `${status} - FILE: ${path}`;
+        case 's':
+            return `${status} - SYMLINK: ${printable(String(node.target))} -> ${path}`;
+        case 'h':
+            return `${status} - LINK: ${printable(String(node.target))} -> ${path}`;
+    }
+}
+/**
+ * The closing summary line, the last line of every finished log: a log
+ * without it was cut short (verify-manifest says so: docs/verify.md).
+ */
+function formatSummaryLine(c) {
+    return (`# summary: ${c.entries} entries, A=${c.A} P=${c.P} M=${c.M} S=${c.S}, ` +
+        `${c.failed} FAILED, ${c.unknownOwners} unknown owners, ${c.bytes} bytes`);
+}
+/** Matches exactly the lines formatSummaryLine writes. */
+const SUMMARY_LINE = /^# summary: \d+ entries, A=\d+ P=\d+ M=\d+ S=\d+, \d+ FAILED, \d+ unknown owners, \d+ bytes$/;
+/**
+ * The line naming the boot_archive the build made, just before the
+ * summary: verify-manifest uses it to tell that a log and a platform come
+ * from the same build. Absent with `--archive none`.
+ */
+function formatBootArchiveLine(sha1) {
+    return `# boot_archive sha1: ${sha1}`;
+}
+/** Matches exactly the lines formatBootArchiveLine writes; group 1 is the sha1. */
+const BOOT_ARCHIVE_LINE = /^# boot_archive sha1: ([0-9a-f]{40})$/;
+// joyent-live (docs/build-log.md): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
+const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
+// `[^]`, not `.`: a CR or U+2028 inside a path must not hide the line (docs/build-log.md).
+const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): ([^]+)$/;
+// smartos-live's C builder: "FILE: [path][0444][root/0][bin/2]: OK (dir)", ...
+const SL_NODE = /^(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[([^\]]*)\]\[([^\]]*)\]: (OK|FAILED)(?: \((.*)\))?$/;
+const SL_LINK = /^LINK\((symlink|link)\): (\S+) => (.+): (OK|FAILED)$/;
+// The C builder prints an entry's start, does the work, then its status: a
+// line that stops after the start is unfinished (the builder died there), or
+// was split by an error message on stderr (rejoined with its status line).
+const SL_START = /^(?:(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[([^\]]*)\]\[([^\]]*)\]: |LINK\((symlink|link)\): (\S+) => )/;
+const SL_STATUS = /^(OK|FAILED)(?: \((.*)\))?$/;
+/** The C builder's owner or group it could not resolve: `[admin/-1]`. */
+const SL_UNKNOWN_ID = /\/-1$/;
+/** The warning build-live writes for an owner or group the image lacks. */
+const UNKNOWN_OWNER = /^# .*warning: .* is not a (user|group) of the image/;
+/** Parses one log line; undefined for anything that is not an entry line. */
+function parseLogLine(text) {
+    // Most other lines are rejected by their first character, without a regex.
+    if (!'O*DFL'.includes(text.charAt(0)) || text === '')
+        return undefined;
+    let m = JL_FILE_OK.exec(text);
+    if (m)
+        return { status: 'OK', kind: 'FILE', path: m[2], tag: m[1], style: 'joyent-live' };
+    m = JL_ENTRY.exec(text);
+    if (m) {
+        const status = m[1] === 'OK' ? 'OK' : 'FAILED';
+        const kind = m[2];
+        if (kind === 'DIR' || kind === 'FILE') {
+            // "OK - FILE:" has no tag: not a line build-live writes.
+            if (kind === 'FILE' && status === 'OK')
+                return undefined;
+            // A FAILED line is one whatever its path holds: the gate fails closed.
+            if (status === 'OK' && /\s/.test(m[3]))
+                return undefined;
+            return { status, kind, path: m[3], style: 'joyent-live' };
+        }
+        // "<target> -> <path>": the path has no blanks, link text may.
+        const arrow = m[3].lastIndexOf(' -> ');
+        if (arrow <= 0)
+            return undefined;
+        const path = m[3].slice(arrow + 4);
+        if ((status === 'OK' && /\s/.test(path)) || path === '')
+            return undefined;
+        return { status, kind, path, target: m[3].slice(0, arrow), style: 'joyent-live' };
+    }
+    m = SL_NODE.exec(text);
+    if (m) {
+        const unknown = [m[3], m[4]].filter((id) => SL_UNKNOWN_ID.test(id));
+        return {
+            status: m[5],
+            kind: m[1],
+            path: m[2],
+            sourceDir: m[6],
+            style: 'smartos-live',
+            ...(unknown.length > 0 ? { unknownIds: unknown } : {}),
+        };
+    }
+    m = SL_LINK.exec(text);
+    if (m) {
+        return {
+            status: m[4],
+            kind: m[1] === 'symlink' ? 'SYMLINK' : 'LINK',
+            path: m[2],
+            target: m[3],
+            style: 'smartos-live',
+        };
+    }
+    return undefined;
+}
+/**
+ * An entry's start line and the status line that ended it after stderr
+ * output came between: one entry line. A link's target is what its start
+ * line holds up to the first ": " (what follows is the error message).
+ */
+function rejoin(pending, status) {
+    if (!pending.start.startsWith('LINK'))
+        return pending.start + status;
+    const tail = pending.text.slice(pending.start.length);
+    const colon = tail.indexOf(': ');
+    const target = (colon >= 0 ? tail.slice(0, colon) : tail).replace(/:$/, '');
+    return `${pending.start}${target}: ${status}`;
+}
+/** How many system-source files or owner warnings a report names. */
+const MAX_LISTED = 1000;
+async function endsWithNewline(path, size) {
+    const handle = await (0,promises_.open)(path, 'r');
+    try {
+        const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
+        return buffer[0] === 0x0a;
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * Streams a build log (either style of docs/build-log.md) line by line, handing each
+ * entry to `onEntry`; nothing but the summary is kept, so a log of millions
+ * of lines reads in constant memory. Every other line is ignored. An empty
+ * log, or one without a single entry line, is an error: it is the wrong file.
+ */
+async function readBuildLog(path, onEntry) {
+    const handle = await openRegularFile(path, 'log');
+    const size = (await handle.stat()).size;
+    await handle.close();
+    if (size === 0)
+        throw new util_errors/* UserError */.yo(`log ${path} is empty: the build wrote nothing, or this is the wrong file`);
+    const summary = {
+        path,
+        style: 'unknown',
+        lines: 0,
+        entries: 0,
+        truncatedLastLine: !(await endsWithNewline(path, size)),
+        unknownOwners: 0,
+        unknownOwnerWarnings: [],
+        closed: false,
+        unfinished: [],
+        rejoined: 0,
+    };
+    let last = '';
+    let lastWasEntry = false;
+    /** A C-builder entry line without its status yet: the start and its line number. */
+    let pending;
+    const unfinished = (p) => {
+        if (summary.unfinished.length < MAX_LISTED) {
+            summary.unfinished.push({ line: p.line, text: (0,format/* ownString */.Ao)(p.text.slice(0, 400)) });
+        }
+    };
+    const entry = (parsed, line) => {
+        summary.entries++;
+        if (summary.style === 'unknown')
+            summary.style = parsed.style;
+        parsed.line = line;
+        if (parsed.unknownIds) {
+            if (summary.unknownOwners++ < MAX_LISTED) {
+                summary.unknownOwnerWarnings.push(`${path}:${line}: ${parsed.path}: ${parsed.unknownIds.join(' and ')} is not a user or group the builder knew (-1)`);
+            }
+        }
+        onEntry(parsed);
+    };
+    const handleLine = (raw) => {
+        const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        summary.lines++;
+        last = text;
+        const parsed = parseLogLine(text);
+        lastWasEntry = parsed !== undefined;
+        if (pending) {
+            const status = parsed ? undefined : SL_STATUS.exec(text);
+            if (status) {
+                // The status line of an entry split by stderr: rejoin the two.
+                const joined = parseLogLine(rejoin(pending, text));
+                if (joined) {
+                    summary.rejoined++;
+                    entry(joined, pending.line);
+                    pending = undefined;
+                    lastWasEntry = true;
+                    return;
+                }
+            }
+            if (parsed || SL_START.test(text)) {
+                unfinished(pending);
+                pending = undefined;
+            }
+            else
+                return; // stderr text between an entry's start and its status
+        }
+        if (!parsed) {
+            if (text.startsWith('#')) {
+                if (UNKNOWN_OWNER.test(text) && summary.unknownOwners++ < MAX_LISTED) {
+                    summary.unknownOwnerWarnings.push((0,format/* ownString */.Ao)(text.replace(/^#\s*/, '')));
+                }
+                if (SUMMARY_LINE.test(text))
+                    summary.closed = true;
+                const sha1 = BOOT_ARCHIVE_LINE.exec(text);
+                if (sha1)
+                    summary.bootArchiveSha1 = (0,format/* ownString */.Ao)(sha1[1]);
+                return;
+            }
+            const start = SL_START.exec(text);
+            if (start) {
+                if (summary.style === 'unknown')
+                    summary.style = 'smartos-live';
+                pending = { text: (0,format/* ownString */.Ao)(text), line: summary.lines, start: (0,format/* ownString */.Ao)(start[0]) };
+            }
+            return;
+        }
+        entry(parsed, summary.lines);
+    };
+    await forEachLine(path, 'log', handleLine);
+    if (pending)
+        unfinished(pending);
+    else if (summary.truncatedLastLine && !lastWasEntry && !last.startsWith('#')) {
+        // Cut in the middle of a line: whatever it was, it did not finish.
+        unfinished({ line: summary.lines, text: last });
+    }
+    if (summary.entries === 0 && summary.unfinished.length === 0) {
+        throw new util_errors/* UserError */.yo(`log ${path} has no build-log entry line in ${summary.lines} lines (neither "OK[P] - FILE: ..." nor "FILE: [...]: OK"): it is probably the wrong file`);
+    }
+    if (summary.truncatedLastLine && !lastWasEntry)
+        summary.truncatedText = (0,format/* ownString */.Ao)(last);
+    return summary;
+}
+/** The image path an entry line names, even an unfinished one; undefined when none. */
+function entryPathOf(text) {
+    const m = SL_START.exec(text);
+    if (m)
+        return m[2] ?? m[6];
+    return parseLogLine(text)?.path;
+}
+//# sourceMappingURL=build-log.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./build/src/archive/ufs/layout.js
+/**
+ * The illumos x86 UFS on-disk format (little-endian): constants, the
+ * geometry this writer uses, and encoders/decoders of the superblock, the
+ * cylinder group block, the on-disk inode and directory entries.
+ *
+ * Learned from illumos-gate's usr/src/uts/common/sys/fs/ufs_fs.h,
+ * ufs_inode.h, ufs_fsdir.h and cmd/fs.d/ufs/mkfs/mkfs.c, FreeBSD's makefs,
+ * and the checks of Linux's fs/ufs (ufstype=sunx86).
+ */
+const SECTOR = 512; // DEV_BSIZE
+const BSIZE = 8192; // fs_bsize
+const FSIZE = 1024; // fs_fsize
+const FRAG = BSIZE / FSIZE; // fs_frag
+const NSPF = FSIZE / SECTOR; // sectors per fragment
+const INODE_SIZE = 128; // sizeof (struct dinode)
+const INOPB = BSIZE / INODE_SIZE; // inodes per block
+const INOPF = FSIZE / INODE_SIZE; // inodes per fragment
+const layout_NDADDR = 12;
+const layout_NIADDR = 3;
+const NINDIR = BSIZE / 4; // block addresses in an indirect block
+const DIRBLKSIZ = 512; // a directory entry never crosses one
+const MAXNAMLEN = 255;
+/** MAXPATHLEN: symlink(2) refuses targets of this length or more. */
+const layout_MAXPATHLEN = 1024;
+/** UFS_MAXOFFSET_T: the largest file offset illumos UFS allows (1 TiB - 1). */
+const MAX_FILE_SIZE = 2 ** 40 - 1;
+/** MAXOFF32_T: a file at least this large sets FSLARGEFILES. */
+const LARGEFILE_SIZE = (/* unused pure expression or super */ null && (2 ** 31));
+const SBLOCK_OFFSET = 8192; // the superblock's byte offset
+const FS_SBSIZE = 2048; // fs_sbsize as we write it: sizeof (struct fs), rounded to a fragment
+const layout_SBSIZE_MAX = 8192; // illumos's SBSIZE: the most any fs_sbsize may be
+const layout_FS_MAGIC = 0x011954;
+const CG_MAGIC = 0x090255;
+const FSOKAY = 0x7c269d38; // fs_state + fs_time == FSOKAY when clean
+const FSCLEAN = 1;
+const FSLARGEFILES = 1;
+const FS_OPTSPACE = 1;
+const FS_DYNAMICPOSTBLFMT = 1;
+const layout_ROOTINO = 2;
+const layout_IFDIR = 0o040000;
+const IFREG = 0o100000;
+const layout_IFLNK = 0o120000;
+const layout_IFMT = 0o170000;
+/**
+ * Geometry. Like FreeBSD's makefs for UFS1 this writer has no use for the
+ * rotational tables (fs_cpc = 0, which illumos' allocator reads as "block
+ * layout info is not available"): one track per cylinder of 1 MiB, 16
+ * cylinders (16 MiB) per cylinder group, cylinder groups not staggered
+ * (fs_cgoffset 0, fs_cgmask all ones).
+ */
+const NTRAK = 1;
+const NSECT = 2048;
+const SPC = NTRAK * NSECT; // sectors per cylinder
+const FPC = SPC / NSPF; // fragments per cylinder (1024)
+const CPG = 16;
+const FPG = CPG * FPC; // fragments per cylinder group (16384)
+const NRPOS = 8;
+const SBLKNO = 16; // boot block (8 KiB) + superblock (8 KiB), in fragments
+const CBLKNO = 24;
+const IBLKNO = 32;
+/** Offsets in the cylinder group block (struct cg). */
+const CG_SPACE = 168;
+const CG_BTOTOFF = CG_SPACE;
+const CG_BOFF = CG_BTOTOFF + CPG * 4;
+const CG_IUSEDOFF = CG_BOFF + CPG * NRPOS * 2;
+/**
+ * The most inodes per group: illumos fsck calls a superblock with more bad
+ * ("INODES PER GROUP OUT OF RANGE"; its MAXIpG, the limit mkfs keeps: an
+ * inode map of at most a third of a block, 21,888 here), and the maps must
+ * fit the cylinder group block. The plan adds groups when it needs more.
+ */
+const MAX_IPG = Math.min(Math.ceil(Math.floor((BSIZE * 8) / 3) / INOPB) * INOPB, Math.floor(((BSIZE - CG_IUSEDOFF - FPG / 8) * 8) / INOPB) * INOPB);
+function cgFreeOff(ipg) {
+    return CG_IUSEDOFF + Math.ceil(ipg / 8);
+}
+function cgNextFreeOff(ipg) {
+    return cgFreeOff(ipg) + FPG / 8;
+}
+function fragRoundUp(bytes) {
+    return Math.ceil(bytes / FSIZE) * FSIZE;
+}
+/** First fragment after the inode blocks of a group, relative to the group. */
+function dblkno(ipg) {
+    return IBLKNO + ipg / INOPF;
+}
+function writeCsum(buf, off, cs) {
+    buf.writeInt32LE(cs.ndir, off);
+    buf.writeInt32LE(cs.nbfree, off + 4);
+    buf.writeInt32LE(cs.nifree, off + 8);
+    buf.writeInt32LE(cs.nffree, off + 12);
+}
+function readCsum(buf, off) {
+    return {
+        ndir: buf.readInt32LE(off),
+        nbfree: buf.readInt32LE(off + 4),
+        nifree: buf.readInt32LE(off + 8),
+        nffree: buf.readInt32LE(off + 12),
+    };
+}
+const i32 = (n) => n | 0;
+/** struct fs, little-endian, fs_sbsize (2048) bytes. */
+function encodeSuperblock(sb) {
+    const b = Buffer.alloc(FS_SBSIZE);
+    const d = dblkno(sb.ipg);
+    const w = (off, v) => b.writeInt32LE(i32(v), off);
+    w(0, 0); // fs_link
+    w(4, 0); // fs_rolled: FS_PRE_FLAG, no log
+    w(8, SBLKNO);
+    w(12, CBLKNO);
+    w(16, IBLKNO);
+    w(20, d);
+    w(24, 0); // fs_cgoffset
+    w(28, -1); // fs_cgmask
+    w(32, sb.time);
+    w(36, sb.size);
+    w(40, sb.dsize);
+    w(44, sb.ncg);
+    w(48, BSIZE);
+    w(52, FSIZE);
+    w(56, FRAG);
+    w(60, sb.minfree);
+    w(64, 0); // fs_rotdelay
+    w(68, 60); // fs_rps
+    w(72, ~(BSIZE - 1)); // fs_bmask
+    w(76, ~(FSIZE - 1)); // fs_fmask
+    w(80, 13); // fs_bshift
+    w(84, 10); // fs_fshift
+    w(88, 16); // fs_maxcontig
+    w(92, BSIZE / 4); // fs_maxbpg
+    w(96, 3); // fs_fragshift
+    w(100, 1); // fs_fsbtodb
+    w(104, FS_SBSIZE);
+    w(108, ~(BSIZE - 1)); // fs_csmask
+    w(112, 13); // fs_csshift
+    w(116, NINDIR);
+    w(120, INOPB);
+    w(124, NSPF);
+    w(128, FS_OPTSPACE); // fs_optim
+    w(132, FSOKAY - sb.time); // fs_state (x86 position)
+    w(136, 0); // fs_si
+    w(140, 0); // fs_trackskew
+    w(144, 0); // fs_id[0]
+    w(148, 0); // fs_id[1]
+    w(152, d); // fs_csaddr: the first data fragment of group 0
+    w(156, sb.cssize);
+    w(160, fragRoundUp(cgNextFreeOff(sb.ipg))); // fs_cgsize
+    w(164, NTRAK);
+    w(168, NSECT);
+    w(172, SPC);
+    w(176, sb.ncyl);
+    w(180, CPG);
+    w(184, sb.ipg);
+    w(188, FPG);
+    writeCsum(b, 192, sb.cstotal);
+    b[208] = 0; // fs_fmod
+    b[209] = FSCLEAN; // fs_clean
+    b[210] = 0; // fs_ronly
+    b[211] = sb.largefiles ? FSLARGEFILES : 0; // fs_flags
+    // fs_fsmnt[512] at 212, fs_cgrotor at 724, fs_u at 728: zero
+    w(856, 0); // fs_cpc: no rotational layout tables
+    // fs_opostbl at 860, fs_sparecon[51] at 1116, fs_version 1320,
+    // fs_logbno 1324, fs_reclaim 1328, fs_sparecon2 1332: zero
+    w(1336, NSECT); // fs_npsect (x86 position)
+    b.writeBigInt64LE(BigInt(BSIZE - 1), 1340); // fs_qbmask
+    b.writeBigInt64LE(BigInt(FSIZE - 1), 1348); // fs_qfmask
+    w(1356, FS_DYNAMICPOSTBLFMT);
+    w(1360, NRPOS);
+    w(1364, 860); // fs_postbloff: the static table space (fs_opostbl)
+    w(1368, 1376); // fs_rotbloff: fs_space
+    w(1372, layout_FS_MAGIC);
+    return b;
+}
+function decodeSuperblock(b) {
+    const r = (off) => b.readInt32LE(off);
+    return {
+        magic: r(1372),
+        sblkno: r(8),
+        cblkno: r(12),
+        iblkno: r(16),
+        dblkno: r(20),
+        time: r(32),
+        size: r(36),
+        dsize: r(40),
+        ncg: r(44),
+        bsize: r(48),
+        fsize: r(52),
+        minfree: r(60),
+        csaddr: r(152),
+        cssize: r(156),
+        ncyl: r(176),
+        ipg: r(184),
+        fpg: r(188),
+        cstotal: readCsum(b, 192),
+        clean: b[209],
+        largefiles: (b[211] & FSLARGEFILES) !== 0,
+        state: r(132),
+    };
+}
+function encodeCylinderGroup(cg) {
+    const b = Buffer.alloc(BSIZE);
+    const w = (off, v) => b.writeInt32LE(i32(v), off);
+    w(0, 0); // cg_link
+    w(4, CG_MAGIC);
+    w(8, cg.time);
+    w(12, cg.cgx);
+    b.writeInt16LE(cg.ncyl, 16);
+    b.writeInt16LE(cg.ipg, 18); // cg_niblk: inodes in the group, as illumos mkfs and fsck have it
+    w(20, cg.ndblk);
+    writeCsum(b, 24, cg.cs);
+    // cg_rotor, cg_frotor, cg_irotor at 40..51: zero
+    for (let i = 0; i < FRAG; i++)
+        w(52 + 4 * i, cg.frsum[i] ?? 0);
+    w(84, CG_BTOTOFF);
+    w(88, CG_BOFF);
+    w(92, CG_IUSEDOFF);
+    w(96, cgFreeOff(cg.ipg));
+    w(100, cgNextFreeOff(cg.ipg));
+    for (let i = 0; i < CPG; i++)
+        w(CG_BTOTOFF + 4 * i, cg.btot[i] ?? 0);
+    for (let i = 0; i < CPG * NRPOS; i++)
+        b.writeInt16LE(cg.blks[i] ?? 0, CG_BOFF + 2 * i);
+    cg.iused.copy(b, CG_IUSEDOFF);
+    cg.free.copy(b, cgFreeOff(cg.ipg));
+    return b;
+}
+function encodeDinode(ino, buf, off) {
+    buf.fill(0, off, off + INODE_SIZE);
+    buf.writeUInt16LE(ino.mode, off);
+    buf.writeInt16LE(ino.nlink, off + 2);
+    // o_uid_t/o_gid_t: 65535 (UID_LONG) says "use the 32-bit ic_uid/ic_gid"
+    buf.writeUInt16LE(Math.min(ino.uid, 0xffff), off + 4);
+    buf.writeUInt16LE(Math.min(ino.gid, 0xffff), off + 6);
+    buf.writeBigUInt64LE(BigInt(ino.size), off + 8);
+    buf.writeInt32LE(i32(ino.time), off + 16); // atime
+    buf.writeInt32LE(i32(ino.time), off + 24); // mtime
+    buf.writeInt32LE(i32(ino.time), off + 32); // ctime
+    for (let i = 0; i < layout_NDADDR; i++)
+        buf.writeInt32LE(ino.db[i] ?? 0, off + 40 + 4 * i);
+    for (let i = 0; i < layout_NIADDR; i++)
+        buf.writeInt32LE(ino.ib[i] ?? 0, off + 88 + 4 * i);
+    // ic_flags at 100: zero
+    buf.writeInt32LE(ino.blocks, off + 104);
+    buf.writeInt32LE(i32(ino.gen), off + 108);
+    // ic_shadow at 112: zero
+    buf.writeUInt32LE(ino.uid >>> 0, off + 116);
+    buf.writeUInt32LE(ino.gid >>> 0, off + 120);
+    // ic_oeftflag at 124: zero (no extended attributes)
+}
+function decodeDinode(buf, off) {
+    const suid = buf.readUInt16LE(off + 4);
+    const sgid = buf.readUInt16LE(off + 6);
+    const db = [];
+    const ib = [];
+    for (let i = 0; i < layout_NDADDR; i++)
+        db.push(buf.readInt32LE(off + 40 + 4 * i));
+    for (let i = 0; i < layout_NIADDR; i++)
+        ib.push(buf.readInt32LE(off + 88 + 4 * i));
+    return {
+        mode: buf.readUInt16LE(off),
+        nlink: buf.readInt16LE(off + 2),
+        uid: suid === 0xffff ? buf.readUInt32LE(off + 116) : suid,
+        gid: sgid === 0xffff ? buf.readUInt32LE(off + 120) : sgid,
+        size: Number(buf.readBigUInt64LE(off + 8)),
+        time: buf.readInt32LE(off + 24),
+        db,
+        ib,
+        blocks: buf.readInt32LE(off + 104),
+        gen: buf.readInt32LE(off + 108),
+    };
+}
+/** Bytes a directory entry (struct direct) for a name of `nameBytes` takes. */
+function direntSize(nameBytes) {
+    return 8 + ((nameBytes + 1 + 3) & ~3);
+}
+function writeDirent(buf, off, ino, reclen, name) {
+    buf.writeUInt32LE(ino, off);
+    buf.writeUInt16LE(reclen, off + 4);
+    // The name in UTF-8; reclen leaves room for it and its NUL.
+    buf.writeUInt16LE(buf.write(name, off + 8, 'utf8'), off + 6);
+}
+//# sourceMappingURL=layout.js.map
+;// CONCATENATED MODULE: ./build/src/archive/ufs/boot-read.js
+/**
+ * A second reader of our UFS images, written to the semantics of the reader
+ * illumos boots with (usr/src/common/fs/ufsops.c: krtld reads the kernel's
+ * modules out of the boot_archive with it before any file system is
+ * mounted). It does what that reader does and nothing more, so that a test
+ * can show our images hold up under its assumptions (docs/ufs.md):
+ *
+ * - the superblock is taken as it is once its magic number matches: every
+ *   address is computed from its fields (fs_fsbtodb, fs_bshift, fs_bmask,
+ *   fs_qfmask, fs_nindir, ...) without a range check;
+ * - a path is looked up from the root, component by component, with a
+ *   linear walk of each directory (`dlook`/`readdir`): a hole in a
+ *   directory ends it, entries with inode 0 are skipped, a name matches
+ *   when its length and its NUL-terminated bytes do;
+ * - a symlink met on the way is read as the first 512 bytes (DEV_BSIZE) of
+ *   its first block, up to the first NUL, and spliced into the path (an
+ *   absolute one restarts from the root);
+ * - a file's logical block maps through the direct and indirect pointers
+ *   (`sbmap`); a hole maps to fragment 0, and is read from the start of the
+ *   device, so it reads as zeros only because the image's first 8 KiB are
+ *   zero; the last block of a small file is read as whole fragments.
+ *
+ * Where the boot-time reader would loop or run off a buffer (a record
+ * length of 0, a symlink text without a NUL in 512 bytes, a path over
+ * MAXPATHLEN, a loop of symlinks), this one throws a UserError instead; so
+ * it does where a crafted superblock or inode would make it allocate or
+ * read without bound: a block size over MAXBSIZE's reach, a read past the
+ * end of the image (never the previous buffer's bytes), a file larger than
+ * the image. Long loops yield to the event loop (signals are handled).
+ */
+
+
+
+
+/** DEV_BSIZE: the unit of device addresses, and what the boot reader reads of a symlink. */
+const DEV_BSIZE = 512;
+/** SBLOCK, in DEV_BSIZE units. */
+const SBLOCK = 16;
+const boot_read_INODE_SIZE = 128;
+/** More symlinks than this in one lookup: a loop (the boot reader would spin). */
+const MAX_SYMLINKS = 40;
+/** The largest block a UFS may have (illumos's MAXBSIZE is 8192; FreeBSD's 65536). */
+const MAX_BSIZE = 65536;
+/** Reads between two yields to the event loop. */
+const YIELD_EVERY = 256;
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+class BootUfsReader {
+    fh;
+    path;
+    fs;
+    deviceBytes;
+    inodes = new Map();
+    dirs = new WeakMap();
+    reads = 0;
+    constructor(fh, path, fs, 
+    /** The image file's size: what the boot-time reader's device holds. */
+    deviceBytes) {
+        this.fh = fh;
+        this.path = path;
+        this.fs = fs;
+        this.deviceBytes = deviceBytes;
+    }
+    /** bufs_mountroot: the superblock at sector 16, its magic number, nothing else. */
+    static async open(path) {
+        let fh;
+        try {
+            fh = await open(path, 'r');
+        }
+        catch (err) {
+            throw new UserError(`${path}: cannot open the UFS image: ${describeError(err)}`);
+        }
+        const deviceBytes = (await fh.stat()).size;
+        const sb = Buffer.alloc(SBSIZE_MAX);
+        const { bytesRead } = await fh.read(sb, 0, SBSIZE_MAX, SBLOCK * DEV_BSIZE);
+        if (bytesRead < SBSIZE_MAX || sb.readInt32LE(1372) !== FS_MAGIC) {
+            await fh.close();
+            throw new UserError(`${path}: the boot-time reader finds no UFS magic number`);
+        }
+        const fs = bootFields(sb);
+        const why = unusable(fs);
+        if (why) {
+            await fh.close();
+            throw new UserError(`${path}: the boot-time reader cannot use this superblock: ${why}`);
+        }
+        return new BootUfsReader(fh, path, fs, deviceBytes);
+    }
+    async close() {
+        await this.fh.close();
+    }
+    /**
+     * diskread: `count` bytes at device block `blocknum` (DEV_BSIZE units).
+     * Past the end of the image is an error (a device would fail the read).
+     */
+    async diskread(blocknum, count) {
+        const at = blocknum * DEV_BSIZE;
+        if (count > MAX_BSIZE || at < 0 || at + count > this.deviceBytes)
+            throw new UserError(`${this.path}: the boot-time reader reads ${count} bytes at offset ${at}, outside the image`); // prettier-ignore
+        if (++this.reads % YIELD_EVERY === 0)
+            await nextTurn();
+        const buf = Buffer.alloc(count);
+        let got = 0;
+        while (got < count) {
+            const { bytesRead } = await this.fh.read(buf, got, count - got, at + got);
+            if (bytesRead === 0)
+                throw new UserError(`${this.path}: the boot-time reader's read at offset ${at} ends early`);
+            got += bytesRead;
+        }
+        return buf;
+    }
+    fsbtodb(frag) {
+        return frag * 2 ** this.fs.fsbtodb;
+    }
+    /** openi: the inode's block (fs_bsize bytes at itod), the inode at itoo in it. */
+    async openi(ino) {
+        const cached = this.inodes.get(ino);
+        if (cached)
+            return cached;
+        const { fs } = this;
+        const cg = Math.floor(ino / fs.ipg);
+        const cgstart = fs.fpg * cg + fs.cgoffset * (cg & ~fs.cgmask);
+        const itod = cgstart + fs.iblkno + Math.floor((ino % fs.ipg) / fs.inopb) * 2 ** fs.fragshift;
+        const block = await this.diskread(this.fsbtodb(itod), fs.bsize);
+        const off = (ino % fs.inopb) * boot_read_INODE_SIZE;
+        const db = [];
+        const ib = [];
+        for (let i = 0; i < NDADDR; i++)
+            db.push(block.readInt32LE(off + 40 + 4 * i));
+        for (let i = 0; i < NIADDR; i++)
+            ib.push(block.readInt32LE(off + 88 + 4 * i));
+        const inode = {
+            mode: block.readUInt16LE(off),
+            size: Number(block.readBigUInt64LE(off + 8)),
+            db,
+            ib,
+        };
+        this.inodes.set(ino, inode);
+        return inode;
+    }
+    /** sbmap: logical block `bn` to a fragment address (0: a hole). */
+    async sbmap(ip, bn) {
+        const { fs } = this;
+        if (bn < NDADDR)
+            return ip.db[bn];
+        let sh = 1;
+        bn -= NDADDR;
+        let j;
+        for (j = NIADDR; j > 0; j--) {
+            sh *= fs.nindir;
+            if (bn < sh)
+                break;
+            bn -= sh;
+        }
+        if (j === 0)
+            return 0;
+        let nb = ip.ib[NIADDR - j];
+        if (nb === 0)
+            return 0;
+        for (; j <= NIADDR; j++) {
+            const bap = await this.diskread(this.fsbtodb(nb), fs.bsize);
+            sh /= fs.nindir;
+            nb = bap.readInt32LE((Math.floor(bn / sh) % fs.nindir) * 4);
+            if (nb === 0)
+                return 0;
+        }
+        return nb;
+    }
+    /** blksize: a whole block, or the last block of a small file rounded up to fragments. */
+    blksize(ip, lbn) {
+        const { fs } = this;
+        if (lbn >= NDADDR || ip.size >= (lbn + 1) * fs.bsize)
+            return fs.bsize;
+        const blkoff = ip.size & ~fs.bmask;
+        return Number((BigInt(blkoff) + BigInt(fs.qfmask)) & BigInt(fs.fmask));
+    }
+    /**
+     * dlook and readdir: the inode `name` names in directory `dir`, or 0. The
+     * directory is scanned once, as dlook scans it, and remembered: a lookup
+     * then answers what the scan would have (the first entry of that name
+     * before the scan's end, else the end's own answer, 0 or its error), so
+     * reading every file of a 30,000-entry directory is not quadratic.
+     */
+    async dlook(dir, name) {
+        if ((dir.mode & IFMT) !== IFDIR || dir.size === 0 || name === '')
+            return 0;
+        let index = this.dirs.get(dir);
+        if (!index) {
+            index = await this.scanDir(dir);
+            this.dirs.set(dir, index);
+        }
+        const ino = index.names.get(name);
+        if (ino !== undefined)
+            return ino;
+        if (index.error)
+            throw index.error;
+        return 0;
+    }
+    /** One pass of dlook over `dir`: each name's first inode, and how the pass ended. */
+    async scanDir(dir) {
+        const { fs } = this;
+        const names = new Map();
+        if (dir.size > this.deviceBytes)
+            throw new UserError(`${this.path}: a directory of ${dir.size} bytes, more than the image holds`);
+        let loc = 0;
+        let block;
+        while (loc < dir.size) {
+            const off = loc & ~fs.bmask;
+            if (off === 0 || !block) {
+                const lbn = Math.floor(loc / 2 ** fs.bshift);
+                const d = await this.sbmap(dir, lbn);
+                if (d === 0)
+                    return { names };
+                block = await this.diskread(this.fsbtodb(d), this.blksize(dir, lbn));
+            }
+            if (off + 8 > block.length)
+                return { names, error: new UserError(`${this.path}: the boot-time reader runs off a directory block`) }; // prettier-ignore
+            const ino = block.readUInt32LE(off);
+            const reclen = block.readUInt16LE(off + 4);
+            const namlen = block.readUInt16LE(off + 6);
+            if (reclen === 0)
+                return { names, error: new UserError(`${this.path}: a directory entry of length 0 (the boot-time reader would loop)`) }; // prettier-ignore
+            loc += reclen;
+            if (ino === 0)
+                continue;
+            const nul = block.indexOf(0, off + 8);
+            const dname = block.subarray(off + 8, nul < 0 ? block.length : nul);
+            // dlook compares namlen and the bytes up to the NUL: both must agree.
+            if (namlen !== dname.length)
+                continue;
+            const key = dname.toString('latin1');
+            if (!names.has(key))
+                names.set(key, ino);
+        }
+        return { names };
+    }
+    /** find: the inode of `path` (relative to the root), symlinks followed; 0 when not found. */
+    async lookup(path) {
+        let lpath = path;
+        let pos = 0;
+        let links = 0;
+        let ino = 0;
+        let dir;
+        while (pos < lpath.length) {
+            if (pos === 0)
+                dir = await this.openi(ROOTINO);
+            while (lpath[pos] === '/')
+                pos++;
+            let end = lpath.indexOf('/', pos);
+            if (end < 0)
+                end = lpath.length;
+            const component = lpath.slice(pos, end);
+            if (pos === 0 && component === '')
+                return ROOTINO;
+            if (component === '')
+                break;
+            ino = await this.dlook(dir, component);
+            if (ino === 0)
+                return 0;
+            const ip = await this.openi(ino);
+            if ((ip.mode & IFMT) === IFLNK) {
+                if (++links > MAX_SYMLINKS)
+                    throw new UserError(`${this.path}: ${path}: a loop of symlinks (the boot-time reader would spin)`); // prettier-ignore
+                const text = await this.diskread(this.fsbtodb(ip.db[0]), DEV_BSIZE);
+                const nul = text.indexOf(0);
+                if (nul < 0)
+                    throw new UserError(`${this.path}: ${path}: a symlink text without a NUL in its first ${DEV_BSIZE} bytes`); // prettier-ignore
+                const target = text.toString('latin1', 0, nul);
+                const rest = lpath.slice(end);
+                lpath = target.startsWith('/') ? target + rest : lpath.slice(0, pos) + target + rest;
+                if (Buffer.byteLength(lpath, 'latin1') >= MAXPATHLEN)
+                    throw new UserError(`${this.path}: ${path}: the path grows past MAXPATHLEN through symlinks`); // prettier-ignore
+                pos = 0;
+                continue;
+            }
+            dir = ip;
+            pos = end;
+        }
+        return ino;
+    }
+    /** The content of the file at `path` as bufs_read returns it, in blocks. */
+    async *content(path) {
+        const ino = await this.lookup(Buffer.from(path).toString('latin1'));
+        if (ino === 0)
+            throw new UserError(`${this.path}: the boot-time reader cannot find ${path}`);
+        const ip = await this.openi(ino);
+        const { fs } = this;
+        if (ip.size > this.deviceBytes)
+            throw new UserError(`${this.path}: ${path}: ${ip.size} bytes, more than the image holds`);
+        for (let offset = 0; offset < ip.size;) {
+            const lbn = Math.floor(offset / 2 ** fs.bshift);
+            const size = this.blksize(ip, lbn);
+            const block = await this.diskread(this.fsbtodb(await this.sbmap(ip, lbn)), size);
+            const take = Math.min(size, ip.size - offset);
+            yield block.subarray(0, take);
+            offset += take;
+        }
+    }
+    /** The md5 of the file at `path`, read the way the boot-time reader reads it. */
+    async md5(path) {
+        const hash = createHash('md5');
+        for await (const part of this.content(path))
+            hash.update(part);
+        return hash.digest('hex');
+    }
+}
+/** The superblock fields the boot-time reader uses, from the superblock's bytes. */
+function bootFields(sb) {
+    const r = (off) => sb.readInt32LE(off);
+    return {
+        sblkno: r(8),
+        iblkno: r(16),
+        cgoffset: r(24),
+        cgmask: r(28),
+        bsize: r(48),
+        fsize: r(52),
+        bmask: r(72),
+        fmask: r(76),
+        bshift: r(80),
+        fragshift: r(96),
+        fsbtodb: r(100),
+        nindir: r(116),
+        inopb: r(120),
+        ipg: r(184),
+        fpg: r(188),
+        qfmask: Number(sb.readBigInt64LE(1348)),
+    };
+}
+/**
+ * Why the boot-time reader could not use these fields without allocating or
+ * looping beyond reason (it trusts them; we do not): undefined when it can.
+ */
+function unusable(fs) {
+    const pow2 = (n) => n > 0 && (n & (n - 1)) === 0;
+    if (!pow2(fs.bsize) || fs.bsize > MAX_BSIZE || fs.bsize < DEV_BSIZE)
+        return `block size ${fs.bsize}`;
+    if (!pow2(fs.fsize) || fs.fsize > fs.bsize || fs.fsize < DEV_BSIZE)
+        return `fragment size ${fs.fsize}`;
+    if (2 ** fs.bshift !== fs.bsize || fs.bmask !== ~(fs.bsize - 1))
+        return `block shift ${fs.bshift}`;
+    if (fs.fmask !== ~(fs.fsize - 1) || fs.qfmask !== fs.fsize - 1)
+        return `fragment mask ${fs.fmask}`;
+    if (fs.fsbtodb < 0 || 2 ** fs.fsbtodb * DEV_BSIZE !== fs.fsize)
+        return `fsbtodb ${fs.fsbtodb}`;
+    if (fs.fragshift < 0 || 2 ** fs.fragshift !== fs.bsize / fs.fsize)
+        return `fragshift ${fs.fragshift}`;
+    if (fs.nindir !== fs.bsize / 4 || fs.inopb !== fs.bsize / boot_read_INODE_SIZE)
+        return `nindir ${fs.nindir} / inopb ${fs.inopb}`;
+    if (fs.ipg < 1 || fs.fpg < 1)
+        return `ipg ${fs.ipg} / fpg ${fs.fpg}`;
+    return undefined;
+}
+//# sourceMappingURL=boot-read.js.map
+;// CONCATENATED MODULE: ./build/src/archive/ufs/read.js
+
+
+
+
+
+
+/**
+ * What the reader throws when the image is not a UFS it can read whole (as
+ * opposed to an I/O error): verify-manifest reports it as an `integrity`
+ * failure of the image (docs/verify.md).
+ */
+class UfsImageError extends util_errors/* UserError */.yo {
+    constructor(message) {
+        super(message);
+        this.name = 'UfsImageError';
+    }
+}
+/**
+ * Turns of a long loop between two yields to the event loop, so that SIGINT
+ * and SIGTERM are handled while a crafted image is read
+ * (docs/exit-codes.md, "Interrupted").
+ */
+const read_YIELD_EVERY = 256;
+const read_nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+/** A min-heap of paths in byte order. */
+class PathHeap {
+    items = [];
+    get size() {
+        return this.items.length;
+    }
+    push(item) {
+        const a = this.items;
+        a.push(item);
+        let i = a.length - 1;
+        while (i > 0) {
+            const p = (i - 1) >> 1;
+            if (path_compareBytes(a[p].path, a[i].path) <= 0)
+                break;
+            [a[p], a[i]] = [a[i], a[p]];
+            i = p;
+        }
+    }
+    pop() {
+        const a = this.items;
+        const top = a[0];
+        const last = a.pop();
+        if (a.length > 0) {
+            a[0] = last;
+            let i = 0;
+            for (;;) {
+                const l = 2 * i + 1;
+                const r = l + 1;
+                let m = i;
+                if (l < a.length && path_compareBytes(a[l].path, a[m].path) < 0)
+                    m = l;
+                if (r < a.length && path_compareBytes(a[r].path, a[m].path) < 0)
+                    m = r;
+                if (m === i)
+                    break;
+                [a[m], a[i]] = [a[i], a[m]];
+                i = m;
+            }
+        }
+        return top;
+    }
+}
+/**
+ * Reads an illumos UFS image: its tree in byte order of the paths, each
+ * file's content streamed from its blocks. Every inconsistency found is a
+ * UserError naming the image.
+ */
+/**
+ * The holes a gate lets an image's files claim beyond the image's own size
+ * (docs/ufs.md, "Crafted images"): enough for any sparse file a boot_archive
+ * holds, little enough that a crafted size is hashed in about a second,
+ * never for hours. Readers of our own images (the tests, the kernel check)
+ * take any number of holes.
+ */
+const GATE_HOLE_ALLOWANCE = 256 * 1024 * 1024;
+/** verify-manifest's limits: images come from pull requests. */
+const GATE_LIMITS = { holeAllowance: GATE_HOLE_ALLOWANCE };
+class UfsReader {
+    fh;
+    path;
+    g;
+    limits;
+    inodes = new Map();
+    /** Names met per inode, and the bytes the distinct inodes claim (see account()). */
+    names = new Map();
+    claimed = { used: 0, holes: 0 };
+    constructor(fh, path, g, limits) {
+        this.fh = fh;
+        this.path = path;
+        this.g = g;
+        this.limits = limits;
+    }
+    /** The holes all files together may have (ReadLimits). */
+    get holeBytes() {
+        const allowance = this.limits.holeAllowance;
+        return allowance === undefined ? Infinity : Math.max(this.fsBytes, allowance);
+    }
+    /** The file system's size in bytes (fs_size fragments), at most the file's. */
+    get fsBytes() {
+        return this.g.size * this.g.fsize;
+    }
+    /** Reads `buf.length` bytes at `position`: a short read is an inconsistency, never old bytes. */
+    readAt(buf, position, what) {
+        return readExact(this.fh, buf, position, () => this.inconsistent(`${what}: ${buf.length} bytes at offset ${position} are past the end of the image file`));
+    }
+    static async open(path, limits = {}) {
+        let fh;
+        try {
+            fh = await (0,promises_.open)(path, 'r');
+        }
+        catch (err) {
+            throw new util_errors/* UserError */.yo(`${path}: cannot open the UFS image: ${(0,util_errors/* describeError */.Uc)(err)}`);
+        }
+        try {
+            const fileSize = (await fh.stat()).size;
+            const bad = (why) => new UfsImageError(`${path}: not a readable UFS image: ${why}`);
+            if (fileSize < SBLOCK_OFFSET + FS_SBSIZE)
+                throw bad(`only ${fileSize} bytes, no superblock`);
+            const raw = Buffer.alloc(FS_SBSIZE);
+            await readExact(fh, raw, SBLOCK_OFFSET, () => bad('the superblock cannot be read whole'));
+            const g = geometry(raw, fileSize, bad);
+            const reader = new UfsReader(fh, path, g, limits);
+            await reader.checkGroups(bad);
+            return reader;
+        }
+        catch (err) {
+            await fh.close();
+            throw err;
+        }
+    }
+    /** Every cylinder group lies inside the file system and has its magic number. */
+    async checkGroups(bad) {
+        const { g } = this;
+        const magic = Buffer.alloc(8);
+        const inodeFrags = Math.ceil((g.ipg * INODE_SIZE) / g.fsize);
+        for (let c = 0; c < g.ncg; c++) {
+            if (c % read_YIELD_EVERY === read_YIELD_EVERY - 1)
+                await read_nextTurn();
+            const start = this.cgstart(c);
+            if (start < 0 || start + g.iblkno + inodeFrags > g.size)
+                throw bad(`cylinder group ${c} (fragment ${start}) lies outside the file system`);
+            await readExact(this.fh, magic, (start + g.cblkno) * g.fsize, () => bad(`cylinder group ${c} cannot be read`));
+            if (magic.readInt32LE(4) !== CG_MAGIC)
+                throw bad(`cylinder group ${c} has no magic number`);
+        }
+    }
+    cgstart(c) {
+        return this.g.fpg * c + this.g.cgoffset * (c & ~this.g.cgmask);
+    }
+    inconsistent(why) {
+        return new UfsImageError(`${this.path}: inconsistent UFS image: ${why}`);
+    }
+    async inode(ino) {
+        const cached = this.inodes.get(ino);
+        if (cached)
+            return cached;
+        const { g } = this;
+        if (ino < layout_ROOTINO || ino >= g.ncg * g.ipg)
+            throw this.inconsistent(`inode ${ino} out of range`);
+        const c = Math.floor(ino / g.ipg);
+        const offset = (this.cgstart(c) + g.iblkno) * g.fsize + (ino % g.ipg) * INODE_SIZE;
+        const buf = Buffer.alloc(INODE_SIZE);
+        await this.readAt(buf, offset, `inode ${ino}`);
+        const d = decodeDinode(buf, 0);
+        this.checkInode(d, ino);
+        if ((d.mode & layout_IFMT) === layout_IFDIR)
+            this.inodes.set(ino, d);
+        return d;
+    }
+    /**
+     * An inode's own figures against the image's size, before anything is
+     * allocated or read for it: its size, the sectors it holds, its links.
+     */
+    checkInode(d, ino) {
+        const fmt = d.mode & layout_IFMT;
+        const what = `inode ${ino}`;
+        if (d.blocks < 0 || d.blocks * 512 > this.fsBytes)
+            throw this.inconsistent(`${what} holds ${d.blocks} sectors, more than the file system has`);
+        if (d.nlink < 1)
+            throw this.inconsistent(`${what} has link count ${d.nlink}`);
+        if (d.size < 0 || d.size > MAX_FILE_SIZE)
+            throw this.inconsistent(`${what} has size ${d.size}, beyond what UFS allows`);
+        // A directory has no holes: its size is within the sectors it holds.
+        if (fmt === layout_IFDIR && d.size > d.blocks * 512)
+            throw this.inconsistent(`directory ${what} has size ${d.size} in ${d.blocks} sectors`);
+        if (fmt === layout_IFLNK && d.size >= layout_MAXPATHLEN)
+            throw this.inconsistent(`symlink ${what} has size ${d.size} (MAXPATHLEN is ${layout_MAXPATHLEN})`);
+        // Holes read as zeros, and every byte read is hashed: a small image's file may have
+        // more holes than the image's size (all-zero blocks), but not without bound (docs/ufs.md).
+        if (d.size > d.blocks * 512 + this.holeBytes)
+            throw this.inconsistent(`${what} has size ${d.size}, more than the file system holds`);
+    }
+    /**
+     * Counts one name of an inode: more names than its link count, or
+     * distinct inodes that together claim more sectors, or more holes, than
+     * the file system has, is an inconsistency. This bounds what one pass over
+     * the image reads (hard links aside) by twice the image's size.
+     */
+    account(d, ino) {
+        const seen = (this.names.get(ino) ?? 0) + 1;
+        if (seen > d.nlink)
+            throw this.inconsistent(`inode ${ino} has more names than its link count (${d.nlink})`);
+        this.names.set(ino, seen);
+        if (seen > 1)
+            return;
+        this.claimed.used += d.blocks * 512;
+        this.claimed.holes += Math.max(0, d.size - d.blocks * 512);
+        if (this.claimed.used > this.fsBytes || this.claimed.holes > this.holeBytes)
+            throw this.inconsistent(`the inodes claim more bytes than the file system has`);
+    }
+    /** The fragment address of logical block `lbn` of `d` (0 for a hole). */
+    async blockAt(d, ino, lbn, cache) {
+        if (lbn < layout_NDADDR)
+            return d.db[lbn];
+        const { g } = this;
+        let x = lbn - layout_NDADDR;
+        let level = 0;
+        while (level < layout_NIADDR && x >= g.nindir ** (level + 1)) {
+            x -= g.nindir ** (level + 1);
+            level++;
+        }
+        if (level >= layout_NIADDR)
+            throw this.inconsistent(`inode ${ino}: block ${lbn} beyond triple indirect`);
+        let addr = d.ib[level];
+        for (let l = level; l >= 0; l--) {
+            if (addr === 0)
+                return 0;
+            if (addr < 0 || addr + g.bsize / g.fsize > g.size)
+                throw this.inconsistent(`inode ${ino}: block address ${addr}`);
+            let block = cache.get(l);
+            if (block?.addr !== addr) {
+                block = { addr, buf: block?.buf ?? Buffer.alloc(g.bsize) };
+                await this.readAt(block.buf, addr * g.fsize, `inode ${ino}: indirect block ${addr}`);
+                cache.set(l, block);
+            }
+            const per = g.nindir ** l;
+            addr = block.buf.readInt32LE(Math.floor(x / per) * 4);
+            x %= per;
+        }
+        return addr;
+    }
+    /** Streams `length` bytes from `position` of an inode's content. */
+    async *content(d, ino, position = 0, length = d.size) {
+        const { g } = this;
+        const end = Math.min(d.size, position + length);
+        const cache = new Map();
+        for (let lbn = Math.floor(position / g.bsize), turn = 0; lbn * g.bsize < end; lbn++) {
+            if (++turn % read_YIELD_EVERY === 0)
+                await read_nextTurn();
+            const start = lbn * g.bsize;
+            const from = Math.max(start, position);
+            const to = Math.min(start + g.bsize, end);
+            const frag = await this.blockAt(d, ino, lbn, cache);
+            if (frag === 0) {
+                yield Buffer.alloc(to - from);
+                continue;
+            }
+            if (frag < 0 || frag * g.fsize + (to - start) > this.fsBytes)
+                throw this.inconsistent(`inode ${ino}: block address ${frag}`);
+            const buf = Buffer.alloc(to - from);
+            await this.readAt(buf, frag * g.fsize + (from - start), `inode ${ino}: block ${lbn}`);
+            yield buf;
+        }
+    }
+    async readAll(d, ino) {
+        const parts = [];
+        for await (const part of this.content(d, ino))
+            parts.push(part);
+        return Buffer.concat(parts);
+    }
+    /**
+     * A directory's entries, read a block at a time (its size is checked
+     * against the sectors it holds, but is never read into memory whole).
+     */
+    async directory(d, ino) {
+        const out = [];
+        let base = 0;
+        for await (const data of this.content(d, ino)) {
+            // Blocks are read whole from offset 0, and an entry never crosses 512 bytes.
+            for (let off = 0; off < data.length;) {
+                const child = data.readUInt32LE(off);
+                const reclen = data.readUInt16LE(off + 4);
+                const namlen = data.readUInt16LE(off + 6);
+                if (reclen < 8 ||
+                    off + reclen > data.length ||
+                    8 + namlen > reclen ||
+                    (off % 512) + reclen > 512)
+                    throw this.inconsistent(`directory inode ${ino}: bad entry at offset ${base + off}`);
+                const name = data.toString('utf8', off + 8, off + 8 + namlen);
+                if (child !== 0 && name !== '.' && name !== '..')
+                    out.push({ name, ino: child });
+                off += reclen;
+            }
+            base += data.length;
+        }
+        return out;
+    }
+    /** What an inode is, as an entry of the image at `path`. */
+    async entryOf(path, ino, d) {
+        const fmt = d.mode & layout_IFMT;
+        const type = fmt === layout_IFDIR ? 'd' : fmt === IFREG ? 'f' : fmt === layout_IFLNK ? 's' : undefined;
+        if (!type)
+            throw this.inconsistent(`${path || '/'}: inode ${ino} has type 0${(fmt >> 12).toString(8)}`);
+        const entry = {
+            path,
+            type,
+            mode: d.mode & 0o7777,
+            uid: d.uid,
+            gid: d.gid,
+            nlink: d.nlink,
+            size: d.size,
+            inode: ino,
+            blocks: d.blocks,
+            mtime: d.time,
+        };
+        if (type === 's') {
+            if (d.blocks === 0) {
+                // A fast symlink: the text is in the block pointers (not what illumos writes).
+                const raw = Buffer.alloc(60);
+                for (let i = 0; i < layout_NDADDR; i++)
+                    raw.writeInt32LE(d.db[i], 4 * i);
+                for (let i = 0; i < layout_NIADDR; i++)
+                    raw.writeInt32LE(d.ib[i], 48 + 4 * i);
+                entry.target = raw.toString('utf8', 0, Math.min(d.size, 60));
+            }
+            else {
+                entry.target = (await this.readAll(d, ino)).toString('utf8');
+            }
+        }
+        return entry;
+    }
+    /**
+     * The entry at `path` (relative to the root), looked up directory by
+     * directory without following symlinks; undefined when there is none.
+     */
+    async lookup(path) {
+        let ino = layout_ROOTINO;
+        let d = await this.inode(ino);
+        for (const name of path.split('/').filter((n) => n !== '')) {
+            if ((d.mode & layout_IFMT) !== layout_IFDIR)
+                return undefined;
+            const child = (await this.directory(d, ino)).find((c) => c.name === name);
+            if (!child)
+                return undefined;
+            ino = child.ino;
+            d = await this.inode(ino);
+        }
+        return this.entryOf(path, ino, d);
+    }
+    /** Every entry of the image ('' is the root), paths in byte order. */
+    async *entries() {
+        const heap = new PathHeap();
+        heap.push({ path: '', ino: layout_ROOTINO });
+        const seenDirs = new Set();
+        for (let turn = 1; heap.size > 0; turn++) {
+            if (turn % read_YIELD_EVERY === 0)
+                await read_nextTurn();
+            const { path, ino } = heap.pop();
+            const d = await this.inode(ino);
+            this.account(d, ino);
+            const entry = await this.entryOf(path, ino, d);
+            const { type } = entry;
+            yield entry;
+            if (type === 'd') {
+                if (seenDirs.has(ino))
+                    throw this.inconsistent(`${path}: directory inode ${ino} is linked twice`);
+                seenDirs.add(ino);
+                for (const child of await this.directory(d, ino))
+                    heap.push({ path: path ? `${path}/${child.name}` : child.name, ino: child.ino });
+                this.inodes.delete(ino);
+            }
+        }
+    }
+    /**
+     * The md5 of a file's content, streamed from its blocks; `head`, when
+     * given, gets the file's first bytes on the way (as many as fit).
+     */
+    async md5(entry, head) {
+        const hash = (0,external_node_crypto_.createHash)('md5');
+        const d = await this.inode(entry.inode);
+        let at = 0;
+        for await (const part of this.content(d, entry.inode)) {
+            if (head && at < head.length)
+                part.copy(head, at, 0, head.length - at);
+            at += part.length;
+            hash.update(part);
+        }
+        return hash.digest('hex');
+    }
+    /** `length` bytes of a file from `position` (holes read as zeros). */
+    async read(entry, position, length) {
+        return (await this.fileReader(entry))(position, length);
+    }
+    /**
+     * Reads of one file, its inode read once for all of them (the ELF reader
+     * reads a file a few hundred bytes at a time).
+     */
+    async fileReader(entry) {
+        const d = await this.inode(entry.inode);
+        return async (position, length) => {
+            const parts = [];
+            for await (const part of this.content(d, entry.inode, position, length))
+                parts.push(part);
+            return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+        };
+    }
+    /**
+     * How full the file system is, from the superblock's totals (what
+     * `df` shows; the verify `low-headroom` check reads this).
+     */
+    usage() {
+        const { g } = this;
+        const { cstotal } = g.sb;
+        const frag = g.bsize / g.fsize;
+        return {
+            blockSize: g.bsize,
+            fragmentSize: g.fsize,
+            sizeBytes: g.size * g.fsize,
+            freeBytes: (cstotal.nbfree * frag + cstotal.nffree) * g.fsize,
+            freeBlocks: cstotal.nbfree,
+            freeFragments: cstotal.nffree,
+            inodes: g.ncg * g.ipg,
+            freeInodes: cstotal.nifree,
+            directories: cstotal.ndir,
+        };
+    }
+    async close() {
+        await this.fh.close();
+    }
+}
+/** Reads `buf.length` bytes at `position`; a short read throws `short()`. */
+async function readExact(fh, buf, position, short) {
+    for (let got = 0; got < buf.length;) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, position + got);
+        if (bytesRead === 0)
+            throw short();
+        got += bytesRead;
+    }
+}
+/**
+ * The superblock's geometry, each figure checked against the others and
+ * the image file's size before anything is read or allocated from it.
+ */
+function geometry(raw, fileSize, bad) {
+    const sb = decodeSuperblock(raw);
+    if (sb.magic !== layout_FS_MAGIC)
+        throw bad(`no UFS magic number in the superblock (0x${(sb.magic >>> 0).toString(16)})`);
+    const bsize = sb.bsize;
+    const fsize = sb.fsize;
+    const pow2 = (n) => n > 0 && (n & (n - 1)) === 0;
+    if (!pow2(bsize) ||
+        !pow2(fsize) ||
+        fsize < 512 ||
+        bsize < 4096 ||
+        bsize > 65536 ||
+        bsize / fsize > 8)
+        throw bad(`block size ${bsize} / fragment size ${fsize}`);
+    // The derived fields (shifts, masks, nindir, inopb) are what illumos's
+    // boot-time reader and kernel use: an image they cannot read does not boot.
+    const derived = unusable(bootFields(raw));
+    if (derived)
+        throw bad(`the boot-time reader cannot use the superblock: ${derived}`);
+    const g = {
+        bsize,
+        fsize,
+        fpg: sb.fpg,
+        ipg: sb.ipg,
+        ncg: sb.ncg,
+        size: sb.size,
+        iblkno: sb.iblkno,
+        cblkno: sb.cblkno,
+        cgoffset: raw.readInt32LE(24),
+        cgmask: raw.readInt32LE(28),
+        nindir: bsize / 4,
+        sb,
+    };
+    const inconsistent = () => bad(`inconsistent superblock (ncg ${g.ncg}, ipg ${g.ipg}, fpg ${g.fpg}, size ${g.size})`);
+    // Every group starts inside the file system, and holds its inodes.
+    if (g.ncg < 1 || g.ipg < 1 || g.fpg < 1 || g.size < 1 || g.size > g.ncg * g.fpg)
+        throw inconsistent();
+    if ((g.ncg - 1) * g.fpg >= g.size)
+        throw inconsistent();
+    const needed = g.size * fsize;
+    if (fileSize < needed)
+        throw bad(`truncated: ${fileSize} bytes, the file system needs ${needed}`);
+    const inodeFrags = Math.ceil((g.ipg * INODE_SIZE) / fsize);
+    if (g.cblkno < 0 ||
+        g.iblkno < 0 ||
+        (g.cblkno + 1) * fsize > g.fpg * fsize ||
+        g.iblkno + inodeFrags > g.fpg ||
+        g.ncg * g.ipg > 2 ** 31)
+        throw bad(`inconsistent superblock (cblkno ${g.cblkno}, iblkno ${g.iblkno}, ipg ${g.ipg}, fpg ${g.fpg})`);
+    return g;
+}
+//# sourceMappingURL=read.js.map
+;// CONCATENATED MODULE: ./build/src/util/copy.js
+
+
+
+
+
+const CHUNK = 1 << 20;
+/** Reads `input` to the end in chunks, hashing each and passing it to `sink`. */
+async function digestChunks(input, buffer, sink) {
+    const hash = (0,external_node_crypto_.createHash)('md5');
+    let size = 0;
+    for (;;) {
+        const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0)
+            break;
+        const chunk = buffer.subarray(0, bytesRead);
+        hash.update(chunk);
+        if (sink)
+            await sink(chunk);
+        size += bytesRead;
+    }
+    return { size, md5: hash.digest('hex') };
+}
+/**
+ * Copies `from` to a new file `to` (never over an existing one) and returns
+ * its size and md5, computed from the same reads that feed the copy.
+ * A copy that fails removes what it wrote of `to`: no truncated file stays.
+ * A full disk, a quota, a size limit or a failing device on either side is
+ * a UserError naming the path; other errors (a source
+ * that cannot be opened) are thrown as they are.
+ */
+async function copyWithMd5(from, to, mode, buffer = Buffer.allocUnsafe(CHUNK)) {
+    let side = 'read';
+    const input = await open(from, 'r').catch((err) => {
+        throw isIoCondition(err) ? ioError(err, 'read', from) : err;
+    });
+    try {
+        side = 'write';
+        const output = await open(to, 'wx', mode);
+        let done = false;
+        try {
+            side = 'read';
+            const digest = await digestChunks(input, buffer, async (chunk) => {
+                side = 'write';
+                let written = 0;
+                while (written < chunk.length) {
+                    written += (await output.write(chunk, written, chunk.length - written)).bytesWritten;
+                }
+                side = 'read';
+            });
+            side = 'write';
+            await output.close();
+            done = true;
+            return digest;
+        }
+        finally {
+            if (!done) {
+                await output.close().catch(() => undefined);
+                await unlink(to).catch(() => undefined);
+            }
+        }
+    }
+    catch (err) {
+        if (isIoCondition(err)) {
+            throw side === 'write' ? ioError(err, 'write', to) : ioError(err, 'read', from);
+        }
+        throw err;
+    }
+    finally {
+        await input.close();
+    }
+}
+/** md5 of a file already open (read from where it is to the end). */
+function md5OfOpenFile(handle) {
+    return digestChunks(handle, Buffer.allocUnsafe(CHUNK));
+}
+/**
+ * md5 of a file: a source found for the image, or a file the customize step
+ * created or changed. Read with synchronous calls: the builds hash tens of
+ * thousands of mostly small files, and a promise round trip per open, read
+ * and close costs more than the reads themselves.
+ */
+function md5OfFile(path, buffer) {
+    // A throw in the executor rejects the promise.
+    return new Promise((resolve) => resolve(md5OfFileSync(path, buffer)));
+}
+function md5OfFileSync(path, buffer = Buffer.allocUnsafe(CHUNK)) {
+    const fd = (0,external_node_fs_.openSync)(path, 'r');
+    try {
+        // Fill the buffer first (a short read is not the end: only a 0 is).
+        let size = 0;
+        let ended = false;
+        while (size < buffer.length && !ended) {
+            const bytesRead = (0,external_node_fs_.readSync)(fd, buffer, size, buffer.length - size, null);
+            size += bytesRead;
+            ended = bytesRead === 0;
+        }
+        // A file that fits the buffer (most do) is hashed in one call, with no
+        // Hash object (and its native state) left for the garbage collector.
+        if (ended && oneShotHash) {
+            return { size, md5: oneShotHash('md5', buffer.subarray(0, size), 'hex') };
+        }
+        const hash = (0,external_node_crypto_.createHash)('md5').update(buffer.subarray(0, size));
+        for (;;) {
+            const bytesRead = (0,external_node_fs_.readSync)(fd, buffer, 0, buffer.length, null);
+            if (bytesRead === 0)
+                break;
+            hash.update(buffer.subarray(0, bytesRead));
+            size += bytesRead;
+        }
+        return { size, md5: hash.digest('hex') };
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+}
+/** crypto.hash(), from Node 20.12; older versions take createHash(). */
+const oneShotHash = external_node_crypto_.hash;
+/**
+ * Runs `work` over `items` with at most `limit` in flight, keeping result
+ * order. After a failure no new item starts, and the first error is thrown
+ * once the ones in flight have ended (nothing still writes when it returns).
+ */
+async function mapLimit(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failed = false;
+    const runners = Array.from({ length: Math.min(limit, items.length) }, async (_, worker) => {
+        while (next < items.length && !failed) {
+            const index = next++;
+            try {
+                results[index] = await work(items[index], index, worker);
+            }
+            catch (err) {
+                failed = true;
+                throw err;
+            }
+        }
+    });
+    const settled = await Promise.allSettled(runners);
+    const failure = settled.find((s) => s.status === 'rejected');
+    if (failure)
+        throw failure.reason;
+    return results;
+}
+//# sourceMappingURL=copy.js.map
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./build/src/util/process.js
+/**
+ * The one way the engine runs a command. `run()` resolves with what
+ * happened (status, signal, the tail of each stream) and never rejects;
+ * `runChecked()` throws a CommandFailed, which names the command, its status
+ * and the end of what it printed, unless it exited 0. `start()` returns the
+ * running command, to stop it (and, started as its own process group, all
+ * it started) before it ends.
+ *
+ * Output is never buffered whole: each stream keeps at most its last
+ * `capture` bytes; the rest goes as it comes to a writable (a stage log,
+ * with back-pressure), to callbacks, or nowhere.
+ */
+
+
+
+
+/** Bytes kept of each stream by default: its last 64 KiB. */
+const DEFAULT_CAPTURE = 64 * 1024;
+/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
+const STOP_GRACE_MS = 3000;
+/** The last `limit` bytes of a stream, kept in the chunks they came in. */
+class Tail {
+    limit;
+    chunks = [];
+    kept = 0;
+    dropped = false;
+    constructor(limit) {
+        this.limit = limit;
+    }
+    add(chunk) {
+        if (this.limit <= 0) {
+            this.dropped ||= chunk.length > 0;
+            return;
+        }
+        this.chunks.push(chunk);
+        this.kept += chunk.length;
+        while (this.kept - this.chunks[0].length >= this.limit) {
+            this.kept -= this.chunks.shift().length;
+            this.dropped = true;
+        }
+    }
+    text() {
+        const all = Buffer.concat(this.chunks);
+        if (all.length <= this.limit)
+            return all.toString('utf8');
+        this.dropped = true;
+        return all.subarray(all.length - this.limit).toString('utf8');
+    }
+}
+/** Splits chunks into lines; a line cut between two chunks is joined first. */
+class Lines {
+    each;
+    partial = '';
+    decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    constructor(each) {
+        this.each = each;
+    }
+    add(chunk) {
+        const parts = (this.partial + this.decoder.write(chunk)).split('\n');
+        this.partial = parts.pop() ?? '';
+        for (const line of parts)
+            this.each(line);
+    }
+    end() {
+        this.partial += this.decoder.end();
+        if (this.partial)
+            this.each(this.partial);
+        this.partial = '';
+    }
+}
+const shown = (command, args) => [command, ...args].join(' ');
+/**
+ * One output stream of a command: the owner of its captured tail and its
+ * line splitting, and of its own back-pressure (a slow `to` pauses this
+ * stream only, never the other).
+ */
+class StreamCapture {
+    name;
+    options;
+    tail;
+    lines;
+    constructor(name, options) {
+        this.name = name;
+        this.options = options;
+        this.tail = new Tail(options.capture ?? DEFAULT_CAPTURE);
+        const each = options.onLine;
+        this.lines = each && new Lines((line) => each(line, name));
+    }
+    attach(stream) {
+        stream?.on('data', (chunk) => {
+            this.tail.add(chunk);
+            this.options.onOutput?.(chunk, this.name);
+            this.lines?.add(chunk);
+            // A `to` that failed (a full disk) is closed: it will never drain, so
+            // the stream is resumed on 'close' too, and its output no longer sent there.
+            const to = this.options.to;
+            if (to && !to.destroyed && !to.write(chunk)) {
+                stream.pause();
+                const resume = () => {
+                    to.off('drain', resume);
+                    to.off('close', resume);
+                    stream.resume();
+                };
+                to.on('drain', resume);
+                to.on('close', resume);
+            }
+        });
+    }
+    /** The stream ended: a last line without its newline is a line. */
+    end() {
+        this.lines?.end();
+    }
+}
+/** A started command; see RunningCommand. */
+class Command {
+    command;
+    args;
+    options;
+    result;
+    state = { kind: 'running' };
+    child;
+    group;
+    streams;
+    /** Disposes of the interrupt hook; undefined once released (or never armed). */
+    interruptHook;
+    startError;
+    onAbort = () => this.kill(this.options.killSignal ?? 'SIGTERM');
+    constructor(command, args, options) {
+        this.command = command;
+        this.args = args;
+        this.options = options;
+        const output = options.output ?? 'pipe';
+        const stdio = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
+        this.group = options.processGroup === true;
+        this.streams = {
+            stdout: new StreamCapture('stdout', options),
+            stderr: new StreamCapture('stderr', options),
+        };
+        this.child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
+            cwd: options.cwd,
+            env: options.env ?? process.env,
+            stdio,
+            detached: this.group,
+        });
+        // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
+        if (this.child.pid !== undefined) {
+            this.interruptHook = (0,cleanup/* stopOnInterrupt */.r0)(() => this.stop(1000));
+        }
+        if (options.abort?.aborted)
+            queueMicrotask(this.onAbort);
+        else
+            options.abort?.addEventListener('abort', this.onAbort, { once: true });
+        this.result = new Promise((resolve) => this.wire(resolve));
+    }
+    get pid() {
+        return this.child.pid;
+    }
+    kill(signal = 'SIGTERM') {
+        const pid = this.child.pid;
+        if (pid === undefined)
+            return false;
+        if (!this.group)
+            return this.state.kind === 'running' ? this.child.kill(signal) : false;
+        try {
+            process.kill(-pid, signal);
+            return true;
+        }
+        catch (err) {
+            if ((0,util_errors/* errnoCode */.UK)(err) === 'ESRCH')
+                return false; // the group is gone
+            throw err;
+        }
+    }
+    alive() {
+        const pid = this.child.pid;
+        if (pid === undefined)
+            return false;
+        if (!this.group)
+            return this.state.kind === 'running';
+        try {
+            process.kill(-pid, 0);
+            return true;
+        }
+        catch (err) {
+            return (0,util_errors/* errnoCode */.UK)(err) === 'EPERM';
+        }
+    }
+    async stop(graceMs = STOP_GRACE_MS) {
+        try {
+            if (!this.kill('SIGTERM'))
+                return;
+            for (const until = Date.now() + graceMs; Date.now() < until;) {
+                if (!this.alive())
+                    return;
+                await new Promise((done) => setTimeout(done, 50));
+            }
+            this.kill('SIGKILL');
+        }
+        finally {
+            this.releaseInterruptHook();
+        }
+    }
+    /** The one place the interrupt hook is released: once the command, or its whole group, is gone or stopped. */
+    releaseInterruptHook() {
+        this.interruptHook?.();
+        this.interruptHook = undefined;
+    }
+    wire(resolve) {
+        const child = this.child;
+        this.streams.stdout.attach(child.stdout);
+        this.streams.stderr.attach(child.stderr);
+        if (child.stdin && this.options.input !== undefined) {
+            // A command that does not read all of its input closes the pipe early: not our error.
+            child.stdin.on('error', () => undefined);
+            child.stdin.end(this.options.input);
+        }
+        child.on('exit', () => {
+            if (this.state.kind === 'running')
+                this.state = { kind: 'exited' };
+        });
+        child.on('error', (err) => {
+            // Either it could not start ('close' may not follow), or a kill failed (it will).
+            this.startError = err;
+            if (child.pid === undefined)
+                resolve(this.settle(null, null));
+        });
+        child.on('close', (status, signal) => resolve(this.settle(status, signal)));
+    }
+    /** Settles the command once (a second call returns the first result). */
+    settle(status, signal) {
+        if (this.state.kind === 'settled')
+            return this.state.result;
+        this.options.abort?.removeEventListener('abort', this.onAbort);
+        this.streams.stdout.end();
+        this.streams.stderr.end();
+        const { stdout, stderr } = this.streams;
+        const result = {
+            command: shown(this.command, this.args),
+            status,
+            signal,
+            stdout: stdout.tail.text(),
+            stderr: stderr.tail.text(),
+            truncated: stdout.tail.dropped || stderr.tail.dropped,
+            ...(this.startError && {
+                error: (0,util_errors/* describeError */.Uc)(this.startError),
+                errorCode: (0,util_errors/* errnoCode */.UK)(this.startError),
+            }),
+        };
+        this.state = { kind: 'settled', result };
+        // A group may outlive its leader: whoever started it stops the rest (stop()).
+        if (!this.alive())
+            this.releaseInterruptHook();
+        return result;
+    }
+}
+/** Starts a command; see RunOptions. */
+function start(command, args, options = {}) {
+    return new Command(command, args, options);
+}
+/** Runs a command to its end; resolves with what happened, never rejects. */
+function run(...command) {
+    return start(...command).result;
+}
+/** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
+function describeStatus(result) {
+    if (result.error && result.status === null && result.signal === null) {
+        return `could not be started: ${result.error}`;
+    }
+    if (result.signal)
+        return `killed by ${result.signal}`;
+    return `exit status ${result.status}`;
+}
+/** The last `count` non-empty lines a run printed, stderr last (where errors go). */
+function lastLines(result, count) {
+    return `${result.stdout}\n${result.stderr}`
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim() !== '')
+        .slice(-count);
+}
+/** What to quote of a failed run: why it could not start, else its last line, else its status. */
+function lastLine(result) {
+    return result.error ?? lastLines(result, 1)[0]?.trim() ?? describeStatus(result);
+}
+/** A command that did not exit 0; its message names it, how it ended and its last words. */
+class CommandFailed extends util_errors/* UserError */.yo {
+    result;
+    constructor(result, message) {
+        const said = lastLines(result, 1)[0]?.trim();
+        super(message ??
+            `${result.command}: ${describeStatus(result)}${said && !result.error ? `: ${said}` : ''}`);
+        this.name = 'CommandFailed';
+        this.result = result;
+    }
+}
+/** Runs a command to its end; throws a CommandFailed unless it exited 0. */
+async function runChecked(...command) {
+    const result = await run(...command);
+    if (result.status !== 0)
+        throw new CommandFailed(result);
+    return result;
+}
+//# sourceMappingURL=process.js.map
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+;// CONCATENATED MODULE: external "buffer"
+const external_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
+;// CONCATENATED MODULE: external "zlib"
+const external_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_zlib_namespaceObject, 2);
+// EXTERNAL MODULE: external "node:assert"
+var external_node_assert_ = __nccwpck_require__(4589);
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
+var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),index_min_at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[index_min_at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[index_min_at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[index_min_at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[index_min_at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[index_min_at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[index_min_at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[index_min_at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[index_min_at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_namespaceObject.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_namespaceObject.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_namespaceObject.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_namespaceObject.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_namespaceObject.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_namespaceObject.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_namespaceObject.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_.posix.dirname(i),i=external_node_path_.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_.posix.join(external_node_path_.posix.basename(r),i),r=external_node_path_.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
+`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
+`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_.openSync(e,"r");let r=external_node_fs_.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_.resolve(s,t.name),e,i),ps(external_node_path_.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_.resolve(s+"/"+h));external_node_fs_.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_.unlink(s,c=>{if(c)return o(c);external_node_fs_.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_.resolve(x));try{external_node_fs_.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_.unlinkSync(x),external_node_fs_.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.rename(s,e,i=>{if(i)return t(i);external_node_fs_.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.renameSync(s,t),external_node_fs_.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_.posix.dirname(t.path),l=external_node_path_.posix.normalize(external_node_path_.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_.isAbsolute(t.path)?f(external_node_path_.resolve(t.path)):f(external_node_path_.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_.futimes(l,c,d,y=>y?external_node_fs_.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_.fchown(l,c,d,y=>y?external_node_fs_.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_.relative(this.cwd,external_node_path_.resolve(external_node_path_.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_.resolve(e,o);external_node_fs_.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_.futimesSync(n,a,l)}catch(c){try{external_node_fs_.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_.resolve(o,h);let[a,l]=ye(()=>external_node_fs_.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_.openSync(s.file,"w+");else throw a}let o=external_node_fs_.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_.read(n,d,0,512,l,y)};external_node_fs_.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_.fstat(c,(d,y)=>{if(d)return external_node_fs_.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
+//# sourceMappingURL=index.min.js.map
+
+;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
+/**
+ * Checks a tar (or tar.gz) before anything is unpacked from it: every
+ * member must land inside the directory it is unpacked into. Used for
+ * platform tgzs (verify-manifest), man page tarballs and proto cache
+ * entries, which all come from elsewhere and must not be trusted.
+ */
+
+
+
+
+
+
+
+
+/** How much of a member declaredSize sees: a UFS superblock or an ISO 9660 volume descriptor. */
+const HEAD_BYTES = 36 << 10;
+/** Reads of the archive stay this small, so memory stays bounded whatever the ratio. */
+const READ_SIZE = 64 << 10;
+/**
+ * Feeds `file` (gunzipped when it is gzip) into a tar parser chunk by
+ * chunk, waiting for the parser between chunks: at most a read's worth of
+ * decompressed data is in memory at once. `onBytes` sees every
+ * decompressed byte count and may throw to stop.
+ */
+async function feedTar(file, parser, gzip, onBytes) {
+    const input = (0,external_node_fs_.createReadStream)(file, { highWaterMark: READ_SIZE });
+    const stream = gzip ? input.pipe((0,external_node_zlib_.createGunzip)({ chunkSize: READ_SIZE })) : input;
+    input.on('error', (err) => stream.destroy(err));
+    let failure;
+    parser.on('error', (err) => (failure ??= err));
+    const closed = (0,external_node_events_.once)(parser, 'close').catch(() => undefined);
+    // After the end-of-archive blocks the parser only buffers (and re-copies)
+    // what comes: nothing after them is read.
+    let eof = false;
+    parser.on('eof', () => (eof = true));
+    let total = 0;
+    try {
+        for await (const chunk of stream) {
+            total += chunk.length;
+            onBytes(total);
+            if (failure || eof)
+                break;
+            if (!parser.write(chunk))
+                await (0,external_node_events_.once)(parser, 'drain');
+        }
+    }
+    finally {
+        input.destroy();
+        if (stream !== input)
+            stream.destroy();
+    }
+    if (failure)
+        throw failure;
+    parser.end();
+    await closed;
+    // Read again: the parser may have failed while it ended.
+    const failed = failure;
+    if (failed)
+        throw failed;
+}
+async function isGzip(file) {
+    const handle = await (0,promises_.open)(file, 'r');
+    try {
+        const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+        return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+    }
+    finally {
+        await handle.close();
+    }
+}
+const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
+const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+/** A member found unsafe, or an archive over its size limit. */
+class Refused extends Error {
+}
+/** The members of one archive as they stream by: what was seen, and the first problem. */
+class MemberCheck {
+    file;
+    options;
+    members = new Set();
+    problem;
+    symlinks = new Set();
+    declared = 0;
+    constructor(file, options) {
+        this.file = file;
+        this.options = options;
+    }
+    /** The archive is over its size limit (`bytes` seen so far). */
+    over(bytes) {
+        const limit = this.options.maxBytes;
+        return new Refused(`${this.file} unpacks to more than ${limit.bytes} bytes (${(0,format/* humanBytes */.p6)(limit.bytes)}, ` +
+            `${bytes} seen); refusing to unpack it (${limit.option} raises the limit)`);
+    }
+    onReadEntry = (entry) => {
+        entry.resume();
+        if (this.problem !== undefined)
+            return;
+        const path = trimSlashes(entry.path);
+        this.declared += entry.size ?? 0;
+        const limit = this.options.maxBytes;
+        if (limit && this.declared > limit.bytes)
+            throw this.over(this.declared);
+        this.problem = this.memberProblem(entry, path);
+        if (entry.type === 'SymbolicLink')
+            this.symlinks.add(path);
+        this.members.add(path);
+        this.watchDeclaredSize(entry, path);
+    };
+    underSymlink(path) {
+        const parts = path.split('/');
+        for (let i = 1; i < parts.length; i++) {
+            if (this.symlinks.has(parts.slice(0, i).join('/')))
+                return true;
+        }
+        return false;
+    }
+    memberProblem(entry, path) {
+        const member = entry.path;
+        const link = entry.linkpath;
+        if (escapes(member) || this.underSymlink(path))
+            return { member };
+        if (this.options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory')
+            return { member, type: entry.type };
+        if (entry.type === 'Link' && link && (escapes(link) || !this.members.has(trimSlashes(link))))
+            // A hard link names an earlier member, from the top of the archive.
+            return escapes(link) ? { member } : { member, link };
+        const outward = link !== undefined && ((0,external_node_path_.isAbsolute)(link) || link.includes('..'));
+        if (entry.type === 'SymbolicLink' && !this.options.allowOutwardSymlinks && link && outward)
+            return { member };
+        return undefined;
+    }
+    /** A file whose first bytes declare its size (a file system image) must not be far larger. */
+    watchDeclaredSize(entry, path) {
+        const declare = this.options.declaredSize?.(path);
+        if (!declare || entry.type !== 'File')
+            return;
+        const head = [];
+        let got = 0;
+        let checked = false;
+        const check = () => {
+            if (checked)
+                return;
+            checked = true;
+            const size = declare(Buffer.concat(head));
+            // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
+            if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
+                this.problem ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
+            }
+        };
+        entry.on('data', (chunk) => {
+            if (got >= HEAD_BYTES)
+                return;
+            head.push(chunk);
+            got += chunk.length;
+            if (got >= HEAD_BYTES)
+                check();
+        });
+        entry.on('end', check);
+    }
+}
+/** The message of a refused member. */
+function refusal(file, bad, options) {
+    if (bad.declared !== undefined) {
+        return new util_errors/* UserError */.yo(`${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
+            `${bad.declared} its own header declares; refusing to unpack it`);
+    }
+    if (bad.type) {
+        return new util_errors/* UserError */.yo(`${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
+            'and directories; refusing to unpack it');
+    }
+    if (bad.link) {
+        return new util_errors/* UserError */.yo(`${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
+            'member of the archive; refusing to unpack it');
+    }
+    return new util_errors/* UserError */.yo(`${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`);
+}
+/**
+ * Throws a UserError naming the first member that would land outside (or
+ * is of a refused type), an archive over its size limit, or an unreadable
+ * archive. Streams the archive once with bounded memory.
+ */
+async function checkTarMembers(file, options) {
+    const gzip = await isGzip(file).catch((err) => {
+        throw new util_errors/* UserError */.yo(`cannot read ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    });
+    if (options.gzip && !gzip) {
+        throw new util_errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
+    }
+    const check = new MemberCheck(file, options);
+    const limit = options.maxBytes;
+    const parser = new rt({ strict: true, onReadEntry: check.onReadEntry });
+    try {
+        await feedTar(file, parser, gzip, (bytes) => {
+            // Headers and padding come on top of the members: allow a block per member and the end blocks.
+            if (limit && bytes > limit.bytes + 512 * (check.members.size + 1) + 10240)
+                throw check.over(bytes);
+        });
+    }
+    catch (err) {
+        if (err instanceof Refused)
+            throw new util_errors/* UserError */.yo(err.message);
+        throw new util_errors/* UserError */.yo(`${file} is not a readable ${gzip ? 'tar.gz' : 'tar'}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    if (check.problem)
+        throw refusal(file, check.problem, options);
+}
+/**
+ * Unpacks a tar (or tar.gz) that checkTarMembers passed into `cwd`, with
+ * the same bounded memory (node-tar's own reader inflates a whole 16 MB
+ * read at once).
+ */
+async function extractTar(file, cwd) {
+    const gzip = await isGzip(file);
+    await feedTar(file, new Xt({ cwd, strict: true, preservePaths: false }), gzip, () => undefined);
+}
+/**
+ * The size a boot_archive declares for itself: a UFS superblock's
+ * fs_size x fs_fsize, or an ISO 9660 primary volume descriptor's volume
+ * space size x logical block size. Undefined when it is neither.
+ */
+function declaredImageSize(head) {
+    const sb = 8192;
+    if (head.length >= sb + 1376 && head.readInt32LE(sb + 1372) === 0x011954) {
+        return head.readInt32LE(sb + 36) * head.readInt32LE(sb + 52);
+    }
+    const pvd = 0x8000;
+    if (head.length >= pvd + 132 && head.toString('latin1', pvd + 1, pvd + 6) === 'CD001') {
+        return head.readUInt32LE(pvd + 80) * head.readUInt16LE(pvd + 128);
+    }
+    return undefined;
+}
+//# sourceMappingURL=tar-safety.js.map
+;// CONCATENATED MODULE: ./build/src/util/which.js
+
+
+/** The first executable called `name` on PATH, or undefined. */
+async function which(name, path = process.env.PATH ?? '') {
+    for (const dir of path.split(external_node_path_.delimiter)) {
+        if (!dir)
+            continue;
+        const candidate = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.access)(candidate, promises_.constants.X_OK);
+            return candidate;
+        }
+        catch {
+            // not here; keep looking
+        }
+    }
+    return undefined;
+}
+//# sourceMappingURL=which.js.map
+;// CONCATENATED MODULE: ./build/src/formats/output-layout.js
+/**
+ * Where a build's outputs go and what they are called (docs/output-layout.md):
+ * the platform directory and tgz under the output directory, the log and its
+ * JSONL twin under the log directory, and the files the build itself writes
+ * into the image.
+ */
+
+/** Files the build writes into the image itself (docs/output-layout.md). */
+const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
+/** The image's copy of boot_archive.manifest; it does not list itself. */
+const MANIFEST_COPY = 'var/log/manifest';
+/** Names inside `platform-<STAMP>/i86pc/amd64/`. */
+const BOOT_ARCHIVE = 'boot_archive';
+const BOOT_ARCHIVE_MANIFEST = 'boot_archive.manifest';
+const BOOT_ARCHIVE_HASH = 'boot_archive.hash';
+/** The kernel in the image, copied to `platform-<STAMP>/i86pc/kernel/amd64/unix`. */
+const IMAGE_KERNEL = 'platform/i86pc/kernel/amd64/unix';
+/** File names of the build log and its JSONL twin (docs/build-log.md). */
+function logFileNames(buildstamp) {
+    return { log: `build_live.${buildstamp}.log`, jsonl: `build_live.${buildstamp}.jsonl` };
+}
+function outputLayout(output, buildstamp) {
+    const platformName = `platform-${buildstamp}`;
+    return {
+        platformName,
+        platformDir: join(output, platformName),
+        tgz: join(output, `${platformName}.tgz`),
+        imageDir: join(output, `image-${buildstamp}`),
+        archiveDir: (platformDir) => join(platformDir, 'i86pc', 'amd64'),
+        kernelDir: (platformDir) => join(platformDir, 'i86pc', 'kernel', 'amd64'),
+    };
+}
+/**
+ * Prefixes of the private directories (`mkdtemp`, mode 0700) a build works
+ * in: `<output>/.work-XXXXXX/` and `<log-dir>/.build_live-XXXXXX/`. Nobody
+ * else can plant a name inside them; whatever they hold is renamed into
+ * place at the end (docs/output-layout.md).
+ */
+const WORK_DIR_PREFIX = '.work-';
+const LOG_WORK_DIR_PREFIX = '.build_live-';
+/**
+ * What an earlier, killed build may have left: our private directories, and
+ * the predictable temporary names of older versions. The lock holder
+ * removes them (never following a symlink).
+ */
+function isLeftover(name, where) {
+    if (where === 'output') {
+        return name.startsWith(WORK_DIR_PREFIX) || /^\.platform-.*\.tgz\.partial$/.test(name);
+    }
+    return name.startsWith(LOG_WORK_DIR_PREFIX) || /^\.build_live\..*\.partial$/.test(name);
+}
+function workLayout(dir, buildstamp) {
+    const platformName = `platform-${buildstamp}`;
+    return {
+        dir,
+        stagingRoot: join(dir, 'root'),
+        platformPartial: join(dir, platformName),
+        tgzPartial: join(dir, `${platformName}.tgz`),
+        ufsPartial: join(dir, 'boot_archive.ufs'),
+        xorrisoCommands: join(dir, 'xorriso.commands'),
+        aside: join(dir, 'aside'),
+    };
+}
+//# sourceMappingURL=output-layout.js.map
+;// CONCATENATED MODULE: ./build/src/verify/elf.js
+/**
+ * A small reader of ELF objects (never run): the header, the program
+ * headers and the dynamic section, which is all the library closure needs,
+ * and for kernel modules the SHT_DYNAMIC section's DT_NEEDED entries or the
+ * symbol table's `_depends_on` (docs/verify.md). Reads through a callback, a few hundred bytes at a
+ * time. Anything truncated or inconsistent is an ElfError, never a crash.
+ */
+class ElfError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ElfError';
+    }
+}
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
+const PT_INTERP = 3;
+const DT_NULL = 0;
+const DT_NEEDED = 1;
+const DT_STRTAB = 5;
+const DT_STRSZ = 10;
+const DT_RPATH = 15;
+const DT_RUNPATH = 29;
+/** More than any real object has; a bigger count is corruption. */
+const MAX_PHNUM = 4096;
+const MAX_DYNAMIC = 1 << 20;
+const MAX_STRTAB = 16 << 20;
+/** DT_NEEDED entries read per object; real objects have tens, the rest are counted. */
+const MAX_NEEDED = 256;
+/** Bytes of one dynamic string kept (PATH_MAX is 1024). */
+const MAX_NAME = 4096;
+/** True when `head` (4 bytes or more) starts with the ELF magic. */
+function isElf(head) {
+    return head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46;
+}
+async function exactly(read, position, length, what) {
+    const buf = await read(position, length);
+    if (buf.length < length) {
+        throw new ElfError(`truncated: ${what} at offset ${position} needs ${length} bytes, the file has ${Math.max(0, buf.length)} there`);
+    }
+    return buf;
+}
+/** The ELF header, with readers of its class and byte order. */
+async function elfHeader(read) {
+    const ident = await exactly(read, 0, 16, 'the ELF identification');
+    if (!isElf(ident))
+        throw new ElfError('no ELF magic number');
+    const cls = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
+    if (!cls)
+        throw new ElfError(`unknown ELF class ${ident[4]}`);
+    const little = ident[5] === 1 ? true : ident[5] === 2 ? false : undefined;
+    if (little === undefined)
+        throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
+    const is64 = cls === 64;
+    const header = await exactly(read, 0, is64 ? 64 : 52, 'the ELF header');
+    const u16 = (b, o) => (little ? b.readUInt16LE(o) : b.readUInt16BE(o));
+    const u32 = (b, o) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
+    const word = (b, o) => {
+        if (!is64)
+            return u32(b, o);
+        const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
+        // Offsets past 2^53 are corruption; keep them too big rather than wrong.
+        return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+    };
+    return { cls, is64, header, u16, u32, word };
+}
+/** Throws unless `s` lies inside a file of `fileSize` bytes. */
+function inFile(fileSize, what, s) {
+    if (s.offset + s.size > fileSize) {
+        throw new ElfError(`${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`);
+    }
+}
+async function readElf(read, fileSize) {
+    const { cls, is64, header, u16, u32, word } = await elfHeader(read);
+    const type = u16(header, 16);
+    const machine = u16(header, 18);
+    const phoff = word(header, is64 ? 32 : 28);
+    const phentsize = u16(header, is64 ? 54 : 42);
+    const phnum = u16(header, is64 ? 56 : 44);
+    const info = { class: cls, type, machine, needed: [], neededTotal: 0, dynamic: false };
+    if (phnum === 0)
+        return info;
+    const minEntry = is64 ? 56 : 32;
+    if (phentsize < minEntry)
+        throw new ElfError(`program header entries of ${phentsize} bytes`);
+    if (phnum > MAX_PHNUM)
+        throw new ElfError(`${phnum} program headers`);
+    if (phoff + phentsize * phnum > fileSize) {
+        throw new ElfError(`truncated: ${phnum} program headers at offset ${phoff} end past the end of the file (${fileSize} bytes)`);
+    }
+    const table = await exactly(read, phoff, phentsize * phnum, 'the program headers');
+    const loads = [];
+    let dynamic;
+    let interp;
+    for (let i = 0; i < phnum; i++) {
+        const o = i * phentsize;
+        const ptype = u32(table, o);
+        const offset = is64 ? word(table, o + 8) : u32(table, o + 4);
+        const vaddr = is64 ? word(table, o + 16) : u32(table, o + 8);
+        const filesz = is64 ? word(table, o + 32) : u32(table, o + 16);
+        if (ptype === PT_LOAD)
+            loads.push({ vaddr, offset, filesz });
+        else if (ptype === PT_DYNAMIC)
+            dynamic = { offset, size: filesz };
+        else if (ptype === PT_INTERP)
+            interp = { offset, size: filesz };
+    }
+    if (interp) {
+        inFile(fileSize, 'PT_INTERP', interp);
+        if (interp.size > 4096)
+            throw new ElfError(`PT_INTERP of ${interp.size} bytes`);
+        const raw = await exactly(read, interp.offset, interp.size, 'PT_INTERP');
+        const nul = raw.indexOf(0);
+        info.interp = raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
+    }
+    if (!dynamic)
+        return info;
+    info.dynamic = true;
+    inFile(fileSize, 'the dynamic section', dynamic);
+    if (dynamic.size > MAX_DYNAMIC)
+        throw new ElfError(`a dynamic section of ${dynamic.size} bytes`);
+    const dyn = await exactly(read, dynamic.offset, dynamic.size, 'the dynamic section');
+    const entry = is64 ? 16 : 8;
+    const needed = [];
+    let strtab;
+    let strsz;
+    let rpath;
+    let runpath;
+    for (let o = 0; o + entry <= dyn.length; o += entry) {
+        const tag = is64 ? word(dyn, o) : u32(dyn, o);
+        const val = is64 ? word(dyn, o + 8) : u32(dyn, o + 4);
+        if (tag === DT_NULL)
+            break;
+        if (tag === DT_NEEDED && info.neededTotal++ < MAX_NEEDED)
+            needed.push(val);
+        else if (tag === DT_STRTAB)
+            strtab = val;
+        else if (tag === DT_STRSZ)
+            strsz = val;
+        else if (tag === DT_RPATH)
+            rpath = val;
+        else if (tag === DT_RUNPATH)
+            runpath = val;
+    }
+    if (info.neededTotal === 0 && rpath === undefined && runpath === undefined)
+        return info;
+    if (strtab === undefined || strsz === undefined) {
+        throw new ElfError('the dynamic section names libraries but has no DT_STRTAB/DT_STRSZ');
+    }
+    // DT_STRTAB is an address: the PT_LOAD segment holding it gives the file offset.
+    const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
+    if (!seg)
+        throw new ElfError(`DT_STRTAB 0x${strtab.toString(16)} is in no loaded segment`);
+    const offset = strtab - seg.vaddr + seg.offset;
+    if (strsz > MAX_STRTAB)
+        throw new ElfError(`a string table of ${strsz} bytes`);
+    inFile(fileSize, 'the dynamic string table', { offset, size: strsz });
+    const strings = await exactly(read, offset, strsz, 'the dynamic string table');
+    const str = (at) => {
+        if (at >= strings.length)
+            throw new ElfError(`string offset ${at} past the string table (${strings.length} bytes)`);
+        const end = strings.indexOf(0, at);
+        return strings.toString('utf8', at, Math.min(end >= 0 ? end : strings.length, at + MAX_NAME));
+    };
+    info.needed = needed.map(str);
+    const whole = (at) => {
+        str(at);
+        const end = strings.indexOf(0, at);
+        return strings.toString('utf8', at, end >= 0 ? end : strings.length);
+    };
+    if (rpath !== undefined)
+        info.rpath = whole(rpath);
+    if (runpath !== undefined)
+        info.runpath = whole(runpath);
+    return info;
+}
+const SHT_SYMTAB = 2;
+const SHT_STRTAB = 3;
+const SHT_DYNAMIC = 6;
+const SHT_NOBITS = 8;
+const SHN_LORESERVE = 0xff00;
+const DEPENDS_ON = Buffer.from('_depends_on\0', 'latin1');
+/** Symbols and string table are scanned this many bytes at a time. */
+const SCAN = 64 << 10;
+const MAX_DEPENDS = 4096;
+/** The section header table of an ELF object (none when it has no sections). */
+async function sectionHeaders(read, fileSize) {
+    const elf = await elfHeader(read);
+    const { is64, header, u16, u32, word } = elf;
+    const shoff = word(header, is64 ? 40 : 32);
+    const shentsize = u16(header, is64 ? 58 : 46);
+    const shnum = u16(header, is64 ? 60 : 48);
+    if (shoff === 0 || shnum === 0)
+        return { elf, shnum: 0, section: () => nullSection };
+    if (shentsize < (is64 ? 64 : 40))
+        throw new ElfError(`section headers of ${shentsize} bytes`);
+    if (shoff + shentsize * shnum > fileSize) {
+        throw new ElfError(`truncated: ${shnum} section headers at offset ${shoff} end past the end of the file (${fileSize} bytes)`);
+    }
+    const table = await exactly(read, shoff, shentsize * shnum, 'the section headers');
+    const section = (i) => {
+        const o = i * shentsize;
+        return {
+            type: u32(table, o + 4),
+            offset: word(table, o + (is64 ? 24 : 16)),
+            size: word(table, o + (is64 ? 32 : 20)),
+            link: u32(table, o + (is64 ? 40 : 24)),
+            entsize: word(table, o + (is64 ? 56 : 36)),
+        };
+    };
+    return { elf, shnum, section };
+}
+const nullSection = { type: 0, offset: 0, size: 0, link: 0, entsize: 0 };
+/** The most DT_NEEDED entries of a kernel module read; more are counted, not read. */
+const MAX_MODULE_NEEDED = 256;
+/**
+ * The dependencies of a kernel module (an ET_REL object) as illumos krtld
+ * reads them (kobj.c: do_dynamic, process_dynamic, depends_on): the
+ * DT_NEEDED strings of its SHT_DYNAMIC section (strings from the section
+ * its sh_link names), else the `_depends_on` symbol's string; undefined
+ * when it has neither. Two SHT_DYNAMIC sections, an sh_link that is not a
+ * string table, a string offset past it: ElfError, as krtld refuses them.
+ */
+async function readModuleDepends(read, fileSize) {
+    const headers = await sectionHeaders(read, fileSize);
+    const { shnum, section } = headers;
+    let dynamic;
+    for (let i = 1; i < shnum; i++) {
+        if (section(i).type !== SHT_DYNAMIC)
+            continue;
+        if (dynamic)
+            throw new ElfError('more than one SHT_DYNAMIC section (krtld refuses it)');
+        dynamic = section(i);
+    }
+    if (dynamic) {
+        const needed = await dynamicNeeded(read, fileSize, headers, dynamic);
+        if (needed.names.length > 0 || needed.unread > 0)
+            return { ...needed, source: 'DT_NEEDED' };
+    }
+    const depends = await dependsOnString(read, fileSize, headers);
+    return depends === undefined
+        ? undefined
+        : {
+            names: words(depends).slice(0, MAX_MODULE_NEEDED),
+            source: '_depends_on',
+            unread: Math.max(0, words(depends).length - MAX_MODULE_NEEDED),
+        };
+}
+/** krtld splits the dependency string at spaces and tabs (kobj.c: do_dependents). */
+const words = (text) => text.split(/[ \t]+/).filter((w) => w !== '');
+/** The DT_NEEDED strings of an SHT_DYNAMIC section, up to DT_NULL. */
+async function dynamicNeeded(read, fileSize, { elf, shnum, section }, dynamic) {
+    const { is64, u32, word } = elf;
+    if (dynamic.link === 0 || dynamic.link >= shnum)
+        throw new ElfError(`the SHT_DYNAMIC section links to section ${dynamic.link}, which is none`);
+    const strtab = section(dynamic.link);
+    if (strtab.type !== SHT_STRTAB)
+        throw new ElfError(`the SHT_DYNAMIC section links to section ${dynamic.link}, not a string table`);
+    inFile(fileSize, 'the SHT_DYNAMIC section', dynamic);
+    inFile(fileSize, 'its string table', strtab);
+    if (strtab.size > MAX_STRTAB)
+        throw new ElfError(`a string table of ${strtab.size} bytes`);
+    // Read a chunk at a time: any number of entries costs bounded memory.
+    const entry = is64 ? 16 : 8;
+    const per = Math.floor(SCAN / entry) * entry;
+    const offsets = [];
+    let unread = 0;
+    scan: for (let at = 0; at + entry <= dynamic.size; at += per) {
+        const n = Math.min(per, dynamic.size - at - ((dynamic.size - at) % entry));
+        const chunk = await exactly(read, dynamic.offset + at, n, 'the SHT_DYNAMIC section');
+        for (let o = 0; o + entry <= chunk.length; o += entry) {
+            const tag = is64 ? word(chunk, o) : u32(chunk, o);
+            if (tag === DT_NULL)
+                break scan;
+            if (tag !== DT_NEEDED)
+                continue;
+            if (offsets.length < MAX_MODULE_NEEDED)
+                offsets.push(is64 ? word(chunk, o + 8) : u32(chunk, o + 4));
+            else
+                unread++;
+        }
+    }
+    if (offsets.length === 0)
+        return { names: [], unread };
+    const strings = await exactly(read, strtab.offset, strtab.size, 'the dynamic string table');
+    const names = [];
+    for (const at of offsets) {
+        if (at >= strings.length)
+            throw new ElfError(`DT_NEEDED string offset ${at} is past its string table (${strings.length} bytes)`);
+        const end = strings.indexOf(0, at);
+        if (end < 0)
+            throw new ElfError(`the DT_NEEDED string at ${at} runs past its string table`);
+        for (const name of words(strings.toString('latin1', at, end))) {
+            if (names.length < MAX_MODULE_NEEDED)
+                names.push(name);
+            else
+                unread++;
+        }
+    }
+    return { names, unread };
+}
+/**
+ * The `_depends_on` string of a kernel module (an ET_REL object): the
+ * modules it needs, such as "misc/mac drv/ip", or undefined when it
+ * declares none. Its symbol table is scanned a chunk at a time
+ * (docs/verify.md).
+ */
+async function dependsOnString(read, fileSize, { elf, shnum, section }) {
+    const { is64, u16, u32, word } = elf;
+    let symtab;
+    for (let i = 0; i < shnum && !symtab; i++)
+        if (section(i).type === SHT_SYMTAB)
+            symtab = section(i);
+    if (!symtab)
+        return undefined;
+    inFile(fileSize, 'the symbol table', symtab);
+    if (symtab.link >= shnum)
+        throw new ElfError(`the symbol table links to section ${symtab.link}`);
+    const strtab = section(symtab.link);
+    inFile(fileSize, 'the symbol string table', strtab);
+    // Where "_depends_on" can start in the string table (names may share tails).
+    const names = new Set();
+    for (let at = 0; at < strtab.size; at += SCAN) {
+        const chunk = await exactly(read, strtab.offset + at, Math.min(SCAN + DEPENDS_ON.length, strtab.size - at), 'the symbol string table');
+        for (let k = chunk.indexOf(DEPENDS_ON); k >= 0 && k < SCAN; k = chunk.indexOf(DEPENDS_ON, k + 1))
+            names.add(at + k);
+    }
+    if (names.size === 0)
+        return undefined;
+    const entry = is64 ? 24 : 16;
+    if (symtab.entsize !== 0 && symtab.entsize !== entry)
+        throw new ElfError(`symbol table entries of ${symtab.entsize} bytes`);
+    const per = Math.floor(SCAN / entry) * entry;
+    for (let at = 0; at + entry <= symtab.size; at += per) {
+        const n = Math.min(per, symtab.size - at - ((symtab.size - at) % entry));
+        const chunk = await exactly(read, symtab.offset + at, n, 'the symbol table');
+        for (let o = 0; o + entry <= chunk.length; o += entry) {
+            if (!names.has(u32(chunk, o)))
+                continue;
+            const value = is64 ? word(chunk, o + 8) : u32(chunk, o + 4);
+            const size = is64 ? word(chunk, o + 16) : u32(chunk, o + 8);
+            const shndx = u16(chunk, o + (is64 ? 6 : 14));
+            if (shndx === 0 || shndx >= SHN_LORESERVE || shndx >= shnum)
+                throw new ElfError(`_depends_on is in section ${shndx}, not in one of the object's`);
+            const data = section(shndx);
+            if (data.type === SHT_NOBITS)
+                throw new ElfError('_depends_on is in a section with no bytes');
+            if (value >= data.size)
+                throw new ElfError(`_depends_on at ${value} is past its section (${data.size} bytes)`);
+            const length = Math.min(size || MAX_DEPENDS, MAX_DEPENDS, data.size - value);
+            inFile(fileSize, '_depends_on', { offset: data.offset + value, size: length });
+            const raw = await exactly(read, data.offset + value, length, '_depends_on');
+            const nul = raw.indexOf(0);
+            return raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
+        }
+    }
+    return undefined;
+}
+//# sourceMappingURL=elf.js.map
+;// CONCATENATED MODULE: ./build/src/verify/ufs-content.js
+
+
+
+
+const TYPE_WORDS = { d: 'directory', f: 'file', s: 'symlink' };
+/**
+ * The manifest names owners and groups, the image holds ids. A name is
+ * resolved through the image's own etc/passwd and etc/group (read from the
+ * image, see imageIds) where they list it: an entry whose id is not that
+ * one is reported, so a consistent change of an id on every inode is found.
+ * A name they do not list must map to one id across the whole image (root
+ * to 0, a numeric name to itself): an entry whose id disagrees with the
+ * rest of its name's entries is reported.
+ */
+class NameIds {
+    field;
+    table;
+    ids = new Map();
+    constructor(field, 
+    /** Names to ids from the image's etc/passwd (owner) or etc/group (group). */
+    table) {
+        this.field = field;
+        this.table = table;
+    }
+    known(name) {
+        if (/^\d+$/.test(name))
+            return { id: Number(name), path: '' };
+        const listed = this.table?.ids.get(name);
+        if (listed !== undefined)
+            return { id: listed, path: this.table.file };
+        return name === 'root' ? { id: 0, path: '' } : this.ids.get(name);
+    }
+    check(name, id, path) {
+        if (name === undefined)
+            return undefined;
+        const known = this.known(name);
+        if (!known) {
+            this.ids.set(name, { id, path });
+            return undefined;
+        }
+        if (known.id === id)
+            return undefined;
+        const where = !known.path
+            ? ''
+            : known.path === this.table?.file
+                ? ` (the image's ${known.path})`
+                : ` (as ${known.path})`;
+        return {
+            path,
+            field: this.field,
+            expected: `${name} = ${this.field === 'owner' ? 'uid' : 'gid'} ${known.id}${where}`,
+            actual: `${this.field === 'owner' ? 'uid' : 'gid'} ${id}`,
+        };
+    }
+}
+/** The most of an etc/passwd or etc/group read; a larger one is not used. */
+const MAX_ID_FILE = 1024 * 1024;
+/**
+ * Names to ids from the image's own `file` (etc/passwd, etc/group: the id
+ * is the third field of both); undefined when the image has no such
+ * regular file (the manifest's own md5 check covers its content).
+ */
+async function imageIds(reader, file) {
+    const entry = await reader.lookup(file);
+    if (entry?.type !== 'f' || entry.size > MAX_ID_FILE)
+        return undefined;
+    const ids = new Map();
+    const text = (await reader.read(entry, 0, entry.size)).toString('utf8');
+    for (const line of text.split('\n')) {
+        const [name, , id] = line.split(':');
+        if (!name || /^[+-]/.test(name) || id === undefined || !/^\d{1,10}$/.test(id))
+            continue;
+        if (!ids.has(name))
+            ids.set(name, Number(id));
+    }
+    return { file, ids };
+}
+/** Enough for the ELF magic number (and less than any ELF header). */
+const HEAD = 4;
+/**
+ * Fills `check` from the image; `check.method` names the reader. With
+ * `elf`, also gathers the image's ELF candidates.
+ */
+async function checkUfsContent(reader, manifest, check, elf) {
+    check.method = 'ufs boot_archive read with the joyent-live UFS reader';
+    const differences = [];
+    // An md5sum listing names files only: nothing else can be checked against it.
+    const full = manifest.format === 'boot_archive.manifest';
+    const owners = new NameIds('owner', full ? await imageIds(reader, 'etc/passwd') : undefined);
+    const groups = new NameIds('group', full ? await imageIds(reader, 'etc/group') : undefined);
+    const seen = new Set();
+    const head = Buffer.alloc(HEAD);
+    // The head comes from the md5 read when there is one, else from a read of its own.
+    // A hard-linked file is hashed once, whatever number of names it has.
+    const linked = new Map();
+    const md5 = async (entry) => {
+        const known = linked.get(entry.inode);
+        if (known) {
+            known.head.copy(head);
+            return known.md5;
+        }
+        head.fill(0);
+        const digest = await reader.md5(entry, head);
+        if (entry.nlink > 1)
+            linked.set(entry.inode, { md5: digest, head: Buffer.from(head) });
+        return digest;
+    };
+    const gather = async (entry, hashed) => {
+        if (!elf || entry.type !== 'f' || entry.size < 16)
+            return;
+        const first = hashed ? head : await reader.read(entry, 0, HEAD);
+        if (isElf(first))
+            elf.files.push(entry);
+    };
+    for await (const entry of reader.entries()) {
+        const listed = manifest.entries.get(entry.path);
+        if (!listed && entry.path === MANIFEST_COPY && full) {
+            // The image's copy of the manifest does not list itself: it must be the manifest.
+            const expected = (await md5OfFile(manifest.file)).md5;
+            const actual = await md5(entry);
+            await gather(entry, true);
+            if (actual !== expected)
+                check.mismatches.push({ path: entry.path, expected, actual });
+            else
+                check.checked++;
+            continue;
+        }
+        if (!listed) {
+            await gather(entry, false);
+            if (full) {
+                differences.push({
+                    path: entry.path,
+                    field: 'extra',
+                    expected: '',
+                    actual: TYPE_WORDS[entry.type],
+                });
+            }
+            continue;
+        }
+        seen.add(entry.path);
+        if (listed.type !== entry.type) {
+            differences.push({
+                path: entry.path,
+                field: 'type',
+                expected: TYPE_WORDS[listed.type],
+                actual: TYPE_WORDS[entry.type],
+            });
+            await gather(entry, false);
+            continue;
+        }
+        if (full)
+            differences.push(...metadata(entry, listed, owners, groups));
+        if (entry.type === 'f' && listed.md5) {
+            const actual = await md5(entry);
+            await gather(entry, true);
+            if (actual !== listed.md5)
+                check.mismatches.push({ path: entry.path, expected: listed.md5, actual });
+            else
+                check.checked++;
+        }
+        else {
+            await gather(entry, false);
+        }
+    }
+    if (elf)
+        elf.complete = true;
+    for (const path of manifest.entries.keys())
+        if (!seen.has(path))
+            check.missing.push(path);
+    check.differences = differences;
+}
+function metadata(entry, listed, owners, groups) {
+    const out = [];
+    const { path } = entry;
+    if (entry.type === 's') {
+        if (listed.target !== undefined && entry.target !== listed.target) {
+            out.push({ path, field: 'target', expected: listed.target, actual: entry.target ?? '' });
+        }
+        return out;
+    }
+    const mode = manifest_line_formatMode(entry.mode & 0o7777);
+    if (listed.mode !== undefined && listed.mode !== (entry.mode & 0o7777)) {
+        out.push({ path, field: 'mode', expected: manifest_line_formatMode(listed.mode), actual: mode });
+    }
+    const owner = owners.check(listed.owner, entry.uid, path);
+    if (owner)
+        out.push(owner);
+    const group = groups.check(listed.group, entry.gid, path);
+    if (group)
+        out.push(group);
+    return out;
+}
+//# sourceMappingURL=ufs-content.js.map
+;// CONCATENATED MODULE: ./build/src/verify/platform.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Opens `--platform`: a `platform-<STAMP>` directory, or its tgz, unpacked
+ * into a new temporary directory (never anywhere else).
+ */
+/** What verify-manifest unpacks of a platform tgz at most, unless told otherwise. */
+const DEFAULT_MAX_UNPACK = 4 * 1024 ** 3;
+async function openPlatform(path, limit = { bytes: DEFAULT_MAX_UNPACK, option: '--max-unpack' }) {
+    const info = await (0,promises_.stat)(path).catch((err) => {
+        throw new util_errors/* UserError */.yo(`--platform ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    });
+    let dir = path;
+    let close = () => Promise.resolve();
+    if (!info.isDirectory()) {
+        // Checked (streamed, bounded) before anything is unpacked: paths, types,
+        // the total size, and the boot_archive against the size its superblock declares.
+        await checkTarMembers(path, {
+            into: 'the platform directory',
+            gzip: { expected: 'platform-<STAMP>.tgz' },
+            filesAndDirsOnly: true,
+            maxBytes: limit,
+            declaredSize: (member) => /^platform-[^/]+\/i86pc\/amd64\/boot_archive$/.test(member) ? declaredImageSize : undefined,
+        });
+        const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'joyent-live-verify-'));
+        // An interrupt removes it too (src/util/cleanup.ts).
+        const undo = (0,cleanup/* removeOnInterrupt */.vY)(temp);
+        close = () => (0,promises_.rm)(temp, { recursive: true, force: true }).finally(undo);
+        try {
+            await extractTar(path, temp);
+            const top = (await (0,promises_.readdir)(temp)).filter((n) => n.startsWith('platform-'));
+            if (top.length !== 1)
+                throw new util_errors/* UserError */.yo(`${path} does not hold one platform-<STAMP>/ directory`);
+            dir = (0,external_node_path_.join)(temp, top[0]);
+        }
+        catch (err) {
+            await close();
+            if (err instanceof util_errors/* UserError */.yo)
+                throw err;
+            throw new util_errors/* UserError */.yo(`cannot unpack ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+        }
+    }
+    const archiveDir = (0,external_node_path_.join)(dir, 'i86pc', 'amd64');
+    if (!(await (0,promises_.stat)((0,external_node_path_.join)(archiveDir, 'boot_archive.manifest')).catch(() => undefined))) {
+        await close();
+        throw new util_errors/* UserError */.yo(`--platform ${path}: no i86pc/amd64/boot_archive.manifest in it (is it a platform directory?)`);
+    }
+    return { dir, archiveDir, close };
+}
+/**
+ * md5 of a regular file of an unpacked image, or undefined when the path is
+ * not one there: a parent that is a symlink (resolving elsewhere), a
+ * special file or a missing one is never read.
+ */
+async function md5OfImageFile(root, path) {
+    const parent = await (0,promises_.realpath)((0,external_node_path_.join)(root, (0,external_node_path_.dirname)(path))).catch(() => undefined);
+    if (parent === undefined || (parent !== root && !parent.startsWith(root + external_node_path_.sep)))
+        return undefined;
+    const handle = await (0,promises_.open)((0,external_node_path_.join)(parent, (0,external_node_path_.basename)(path)), external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK).catch(() => undefined);
+    if (!handle)
+        return undefined;
+    try {
+        if (!(await handle.stat()).isFile())
+            return undefined;
+        return await md5OfOpenFile(handle).catch(() => undefined);
+    }
+    finally {
+        await handle.close();
+    }
+}
+async function sha1(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha1');
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(path), hash);
+    return hash.digest('hex');
+}
+/** What kind of image a boot_archive is, from its magic numbers. */
+async function archiveFormat(path) {
+    const handle = await (0,promises_.open)(path, 'r');
+    try {
+        const { buffer, bytesRead } = await handle.read(Buffer.alloc(5), 0, 5, 0x8001);
+        return bytesRead === 5 && buffer.toString('latin1') === 'CD001' ? 'hsfs' : 'unknown';
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * A boot_archive without an ISO 9660 volume descriptor claims to be UFS (the
+ * format SmartOS boots, and the only other one written): it must read back
+ * whole as one. When it does not (its superblock, a cylinder group, an
+ * inode, a directory or a block is not what UFS allows), the check records
+ * why in `unreadable`, which fails the verdict as `integrity` whatever
+ * --fail-on says (docs/verify.md); an I/O error stays an error.
+ */
+async function checkUfsArchive(archive, manifest, check, elf) {
+    let reader;
+    try {
+        reader = await UfsReader.open(archive, GATE_LIMITS);
+        await checkUfsContent(reader, manifest, check, elf);
+    }
+    catch (err) {
+        if (!(err instanceof UfsImageError))
+            throw err;
+        check.method = 'ufs boot_archive read with the joyent-live UFS reader';
+        check.unreadable = `the boot_archive does not read back as UFS (it has no hsfs volume descriptor, so it claims to be UFS): ${err.message}`;
+        if (elf)
+            elf.files.length = 0;
+    }
+    finally {
+        await reader?.close();
+    }
+}
+/** What a joyent-live log's header says the build made (docs/build-log.md). */
+const ARCHIVE_LINE = /^# archive: (\S+)$/m;
+/** The header is read this far, no further. */
+const HEADER_BYTES = 16 * 1024;
+/**
+ * The archive format the build logs say was made (`# archive: <format>` in
+ * a joyent-live log's header); undefined when none says (the C builder's).
+ */
+async function claimedFormat(logs) {
+    for (const log of logs) {
+        const handle = await (0,promises_.open)(log, 'r').catch(() => undefined);
+        if (!handle)
+            continue;
+        try {
+            const { buffer, bytesRead } = await handle.read(Buffer.alloc(HEADER_BYTES), 0, HEADER_BYTES, 0);
+            const said = ARCHIVE_LINE.exec(buffer.toString('utf8', 0, bytesRead));
+            if (said)
+                return said[1];
+        }
+        finally {
+            await handle.close();
+        }
+    }
+    return undefined;
+}
+/** Why the boot_archive is not the format the log says the build made, if it is not. */
+function formatMismatch(claimed, format) {
+    if (claimed === 'hsfs' && format !== 'hsfs')
+        return 'the build log says hsfs, but the boot_archive has no ISO 9660 volume descriptor';
+    if ((claimed === 'ufs' || claimed === 'ufs-native') && format === 'hsfs')
+        return `the build log says ${claimed}, but the boot_archive is an ISO 9660 image`;
+    return undefined;
+}
+/**
+ * Checks boot_archive.hash and every `f` md5 of the platform's manifest
+ * against the boot_archive itself, where its format is readable here.
+ * `claimed` is the format the build log says was made (claimedFormat()).
+ */
+async function checkContent(platform, manifest, elf, claimed) {
+    const archive = (0,external_node_path_.join)(platform.archiveDir, 'boot_archive');
+    const check = { method: 'none', checked: 0, mismatches: [], missing: [] };
+    if (!(await (0,promises_.lstat)(archive).catch(() => undefined))) {
+        check.skipped = 'the platform has no boot_archive (built with --archive none)';
+        return check;
+    }
+    // Regular files only: a FIFO or a device there would hang or never end.
+    await (await openRegularFile(archive, 'boot_archive')).close();
+    const hashFile = (0,external_node_path_.join)(platform.archiveDir, 'boot_archive.hash');
+    let expected = '';
+    if (await (0,promises_.lstat)(hashFile).catch(() => undefined)) {
+        const handle = await openRegularFile(hashFile, 'boot_archive.hash');
+        try {
+            const { buffer, bytesRead } = await handle.read(Buffer.alloc(128), 0, 128, 0);
+            expected = buffer.toString('latin1', 0, bytesRead).trim();
+        }
+        finally {
+            await handle.close();
+        }
+    }
+    const actual = await sha1(archive);
+    check.hash = { expected: expected || '(no boot_archive.hash)', actual, ok: expected === actual };
+    const format = await archiveFormat(archive);
+    const mismatch = formatMismatch(claimed, format);
+    if (mismatch) {
+        check.unreadable = mismatch;
+        return check;
+    }
+    if (format !== 'hsfs') {
+        await checkUfsArchive(archive, manifest, check, elf);
+        return check;
+    }
+    const xorriso = await which('xorriso');
+    if (!xorriso) {
+        check.skipped = 'reading an hsfs boot_archive needs xorriso on PATH';
+        return check;
+    }
+    const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_namespaceObject.tmpdir)(), 'joyent-live-image-'));
+    const undo = (0,cleanup/* removeOnInterrupt */.vY)(temp);
+    try {
+        const read = await run(xorriso, [
+            '-no_rc',
+            '-osirrox',
+            'on',
+            '-indev',
+            archive,
+            '-extract',
+            '/',
+            (0,external_node_path_.join)(temp, 'root'),
+        ]);
+        if (read.status !== 0) {
+            throw new util_errors/* UserError */.yo(`xorriso could not read ${archive} (${describeStatus(read)})`);
+        }
+        check.method = 'hsfs boot_archive read with xorriso';
+        const root = await (0,promises_.realpath)((0,external_node_path_.join)(temp, 'root'));
+        for (const entry of manifest.entries.values()) {
+            if (entry.type !== 'f' || !entry.md5)
+                continue;
+            const digest = await md5OfImageFile(root, entry.path);
+            if (!digest)
+                check.missing.push(entry.path);
+            else if (digest.md5 !== entry.md5)
+                check.mismatches.push({ path: entry.path, expected: entry.md5, actual: digest.md5 });
+            else
+                check.checked++;
+        }
+    }
+    finally {
+        await (0,promises_.rm)(temp, { recursive: true, force: true });
+        undo();
+    }
+    return check;
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/collect.js
+/** Findings kept per check; the count is always exact. */
+const MAX_LISTED_FINDINGS = 10_000;
+function emptyResult(kind, failOn) {
+    return { kind, checked: 0, findings: 0, fatal: failOn.includes(kind), listed: [] };
+}
+/** Drains `check` into one result per kind; `checked` goes to each of them. */
+async function collectCheck(check, kinds, failOn) {
+    const results = new Map(kinds.map((kind) => [kind, emptyResult(kind, failOn)]));
+    for (;;) {
+        const step = await check.next();
+        if (step.done) {
+            for (const result of results.values())
+                result.checked = step.value;
+            break;
+        }
+        const result = results.get(step.value.kind);
+        if (!result)
+            throw new Error(`a ${kinds.join('/')} check yielded a ${step.value.kind} finding`);
+        if (result.findings++ < MAX_LISTED_FINDINGS)
+            result.listed.push(step.value);
+    }
+    return [...results.values()];
+}
+//# sourceMappingURL=collect.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/headroom.js
+/**
+ * low-headroom: the free blocks and inodes of a UFS boot_archive, from its
+ * superblock (read once the image opened as UFS with our reader). The
+ * figures are always reported; --min-free and --min-free-inodes make too
+ * little a finding (docs/verify.md).
+ */
+
+
+
+
+
+/** The figures of a UFS image; undefined when `archive` is not one. */
+async function readHeadroom(archive) {
+    try {
+        await (await UfsReader.open(archive, GATE_LIMITS)).close();
+    }
+    catch (err) {
+        if (err instanceof util_errors/* UserError */.yo)
+            return undefined;
+        throw err;
+    }
+    const fh = await (0,promises_.open)(archive, 'r');
+    try {
+        const raw = Buffer.alloc(FS_SBSIZE);
+        await fh.read(raw, 0, FS_SBSIZE, SBLOCK_OFFSET);
+        const sb = decodeSuperblock(raw);
+        const fsize = sb.fsize;
+        const frag = sb.bsize / fsize;
+        return {
+            blockBytes: fsize,
+            blocks: sb.dsize,
+            freeBlocks: sb.cstotal.nbfree * frag + sb.cstotal.nffree,
+            inodes: sb.ipg * sb.ncg,
+            freeInodes: sb.cstotal.nifree,
+        };
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** `--min-free`: a size (`64M`) or a percentage of the data blocks (`5%`). */
+function parseMinFree(text) {
+    const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
+    if (pct && Number(pct[1]) <= 100)
+        return { percent: Number(pct[1]) };
+    const bytes = (0,format/* parseSize */.DB)(text);
+    if (bytes === undefined)
+        throw new util_errors/* UsageError */.eb(`--min-free "${text}": not a size (64M) or a percentage (5%)`);
+    return { bytes };
+}
+function* lowHeadroom(figures, archive, minFree, minFreeInodes) {
+    if (minFree !== undefined) {
+        const min = parseMinFree(minFree);
+        const free = figures.freeBlocks * figures.blockBytes;
+        const needed = min.bytes ?? Math.ceil(((min.percent ?? 0) / 100) * figures.blocks * figures.blockBytes);
+        if (free < needed) {
+            yield {
+                kind: 'low-headroom',
+                path: archive,
+                message: `${(0,format/* humanBytes */.p6)(free)} free, less than --min-free ${minFree} (${(0,format/* humanBytes */.p6)(needed)})`,
+            };
+        }
+    }
+    if (minFreeInodes !== undefined && figures.freeInodes < minFreeInodes) {
+        yield {
+            kind: 'low-headroom',
+            path: archive,
+            message: `${figures.freeInodes} inodes free, fewer than --min-free-inodes ${minFreeInodes}`,
+        };
+    }
+    return 1;
+}
+//# sourceMappingURL=headroom.js.map
+;// CONCATENATED MODULE: ./build/src/verify/image-tree.js
+/** illumos' MAXSYMLINKS: more links than this on one lookup is a loop. */
+const image_tree_MAX_SYMLINKS = 40;
+/**
+ * Resolves `path` (image-absolute, with or without the leading `/`); with
+ * `from`, a relative path is taken from that directory.
+ */
+function resolveInImage(tree, path, from = '') {
+    const queue = path.split('/');
+    const current = path.startsWith('/') || from === '' ? [] : from.split('/');
+    let links = 0;
+    while (queue.length > 0) {
+        const name = queue.shift();
+        if (name === '' || name === '.')
+            continue;
+        if (name === '..') {
+            current.pop();
+            continue;
+        }
+        current.push(name);
+        const here = current.join('/');
+        const entry = tree.get(here);
+        if (!entry)
+            return { kind: 'missing', at: [here, ...queue.filter(Boolean)].join('/') };
+        if (entry.type === 's') {
+            if (++links > image_tree_MAX_SYMLINKS)
+                return { kind: 'loop', at: here };
+            const target = entry.target ?? '';
+            current.pop();
+            if (target.startsWith('/'))
+                current.length = 0;
+            queue.unshift(...target.split('/'));
+            continue;
+        }
+        if (entry.type !== 'd' && queue.some((n) => n !== '' && n !== '.')) {
+            return { kind: 'not-a-directory', at: here };
+        }
+    }
+    const at = current.join('/');
+    return { kind: 'found', path: at, entry: tree.get(at) };
+}
+/** The directory of an image path ('' for the root and its children). */
+const imageDir = (path) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
+//# sourceMappingURL=image-tree.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/modules.js
+/**
+ * missing-module: every kernel module's dependencies resolved as illumos
+ * krtld resolves them at boot (docs/verify.md, "Kernel modules"). The
+ * libraries pass reads each ELF object once and hands its header and, for
+ * a module, its dependencies here; the lookups run once every object is
+ * known, because a dependency found must itself be a module of the
+ * kernel's ISA.
+ */
+
+/**
+ * The module path of an i86pc kernel, in search order: /system/boot/kernel
+ * (i86pc mlsetup.c mach_modpath, SYSTEM_BOOT_PATH), the directory of the
+ * booted unix without its amd64/ (/platform/i86pc/kernel), then
+ * MOD_DEFPATH (sys/modctl.h: /kernel /usr/kernel).
+ */
+const MODULE_PATH = [
+    'system/boot/kernel',
+    'platform/i86pc/kernel',
+    'kernel',
+    'usr/kernel',
+];
+/** Where modules live: their dependencies are checked (kernel/, usr/kernel/, platform/<name>/kernel/). */
+const MODULE_TREE = /^(kernel|usr\/kernel|platform\/[^/]+\/kernel)\//;
+/**
+ * Dependency names that need no file: modules loaded as part of the
+ * primary kernel before any other (kobj.c load_primary: genunix, named by
+ * unix's DT_NEEDED as i86pc/unix/Makefile links it with `-l genunix`, is
+ * found by name in the module list, modctl.c mod_find_by_filename), and
+ * `dtracestubs`, which load_primary skips by name.
+ */
+const BUILTIN_MODULES = new Set(['genunix', 'dtracestubs']);
+/** sys/modctl.h MODMAXNAMELEN: do_dependents refuses a name of this length or longer, less one. */
+const MODMAXNAMELEN = 32;
+const ET_REL = 1;
+const EM_386 = 3;
+const EM_X86_64 = 62;
+/** Names of a cycle printed in its message; the rest are counted. */
+const MAX_CYCLE_SHOWN = 8;
+const machineOf = (cls) => (cls === 64 ? EM_X86_64 : EM_386);
+const isaName = (cls) => (cls === 64 ? 'x86-64' : 'i386');
+/** The kernel modules of an image and the ELF headers of its objects. */
+class KernelModules {
+    tree;
+    heads = new Map();
+    modules = [];
+    lookups = new Map();
+    children;
+    constructor(tree) {
+        this.tree = tree;
+    }
+    /** Every ELF object of the image, by path: what a lookup may find. */
+    noteElf(path, head) {
+        this.heads.set(path, head);
+    }
+    /** True when `path` holds a module whose dependencies are checked. */
+    static isModule(path, head) {
+        return head.type === ET_REL && head.machine === machineOf(head.class) && MODULE_TREE.test(path);
+    }
+    addModule(module) {
+        this.modules.push(module);
+    }
+    /** The findings, once every object of the image is known: missing names, then cycles. */
+    *findings() {
+        const edges = new Map();
+        for (const module of this.modules) {
+            const found = [];
+            edges.set(module.path, found);
+            yield* this.moduleFindings(module, found);
+        }
+        yield* this.cycles(edges);
+    }
+    *moduleFindings(module, found) {
+        const { path, depends, where, head } = module;
+        const finding = (message) => ({
+            kind: 'missing-module',
+            path,
+            ...where,
+            message,
+        });
+        if (depends.unread > 0) {
+            yield finding(`names ${depends.unread} dependencies past the first ${depends.names.length} (${depends.source}): not checked`);
+        }
+        for (const name of depends.names) {
+            if (name.length >= MODMAXNAMELEN - 1) {
+                yield finding(`needs module ${name.slice(0, 64)}${name.length > 64 ? '...' : ''} (${depends.source}): a name of ${name.length} characters, krtld refuses ${MODMAXNAMELEN - 1} or more`);
+                continue;
+            }
+            if (BUILTIN_MODULES.has(name))
+                continue;
+            const result = this.lookup(name, head.class);
+            if (result.kind === 'found') {
+                found.push(result.path);
+                continue;
+            }
+            yield finding(result.kind === 'missing'
+                ? `needs module ${name} (${depends.source}): not in the image; searched ${result.searched.join(', ')}`
+                : `needs module ${name} (${depends.source}): krtld loads /${result.path}, which ${result.why}`);
+        }
+    }
+    /**
+     * kobj.c kobj_load_module: the name with the ISA directory (amd64/)
+     * before its last component in each directory of the module path, then
+     * as written (kobj_open_path); the first file found is the module, and
+     * it must be an ET_REL of the kernel's ISA, else the load fails there.
+     */
+    lookup(name, cls) {
+        const key = `${cls}:${name}`;
+        const known = this.lookups.get(key);
+        if (known)
+            return known;
+        const searched = [];
+        let result;
+        const forms = cls === 64 ? [withIsaDir(name), name] : [name];
+        for (const form of forms) {
+            for (const dir of MODULE_PATH) {
+                for (const candidate of this.expand(`${dir}/${form}`.replace(/\/+/g, '/'))) {
+                    searched.push(`/${candidate}`);
+                    const r = resolveInImage(this.tree, candidate);
+                    if (r.kind !== 'found' || r.entry.type !== 'f')
+                        continue;
+                    result = this.judge(r.path, cls);
+                    break;
+                }
+                if (result)
+                    break;
+            }
+            if (result)
+                break;
+        }
+        result ??= { kind: 'missing', searched };
+        this.lookups.set(key, result);
+        return result;
+    }
+    judge(path, cls) {
+        const head = this.heads.get(path);
+        if (!head)
+            return { kind: 'wrong', path, why: 'is not an ELF object' };
+        if (head.machine !== machineOf(cls))
+            return { kind: 'wrong', path, why: `is not an ${isaName(cls)} object` };
+        if (head.type !== ET_REL)
+            return {
+                kind: 'wrong',
+                path,
+                why: `is not a relocatable (ET_REL) module (e_type ${head.type})`,
+            };
+        return { kind: 'found', path };
+    }
+    /**
+     * `$CPU` and `$MMU` as whole path components (kobj.c expand_libmacro):
+     * the lists come from boot at run time, so any entry of that directory
+     * in the image may be the one; other `$` text is taken as written.
+     */
+    expand(path) {
+        const parts = path.split('/');
+        const at = parts.findIndex((p) => p === '$CPU' || p === '$MMU');
+        if (at < 0)
+            return [path];
+        const dir = parts.slice(0, at).join('/');
+        const rest = parts.slice(at + 1).join('/');
+        const names = this.childrenOf(dir);
+        return names
+            .map((n) => [dir, n, rest].filter((p) => p !== '').join('/'))
+            .filter((p) => !p.includes('$'));
+    }
+    childrenOf(dir) {
+        if (!this.children) {
+            this.children = new Map();
+            for (const path of this.tree.keys()) {
+                const parent = imageDir(path);
+                const list = this.children.get(parent) ?? [];
+                list.push(path.slice(parent === '' ? 0 : parent.length + 1));
+                this.children.set(parent, list);
+            }
+        }
+        return this.children.get(dir) ?? [];
+    }
+    /** Dependency cycles (Tarjan's strongly connected components, iterative): krtld cannot load them. */
+    *cycles(edges) {
+        const where = new Map(this.modules.map((m) => [m.path, m.where]));
+        for (const component of stronglyConnected(edges)) {
+            const self = component.length === 1 && (edges.get(component[0]) ?? []).includes(component[0]);
+            if (component.length === 1 && !self)
+                continue;
+            const cycle = cycleThrough(component[0], new Set(component), edges);
+            const shown = cycle.slice(0, MAX_CYCLE_SHOWN).map((p) => `/${p}`);
+            const more = cycle.length > MAX_CYCLE_SHOWN ? ` (and ${cycle.length - MAX_CYCLE_SHOWN} more)` : '';
+            const text = self
+                ? 'names itself as a dependency'
+                : `is in a dependency cycle: ${[...shown, `/${component[0]}`].join(' -> ')}${more}`;
+            for (const path of [...component].sort()) {
+                yield {
+                    kind: 'missing-module',
+                    path,
+                    ...where.get(path),
+                    message: `${text}: krtld refuses circular dependencies (a module cannot wait for one that waits for it)`,
+                };
+            }
+        }
+    }
+}
+/** `misc/mac` as `misc/amd64/mac` (kobj.c kobj_open_path with MODDIR_SUFFIX). */
+function withIsaDir(name) {
+    const slash = name.lastIndexOf('/');
+    return `${name.slice(0, slash + 1)}amd64/${name.slice(slash + 1)}`;
+}
+/** The strongly connected components of a graph, without recursion. */
+function stronglyConnected(edges) {
+    const index = new Map();
+    const low = new Map();
+    const onStack = new Set();
+    const stack = [];
+    const out = [];
+    let next = 0;
+    for (const root of edges.keys()) {
+        if (index.has(root))
+            continue;
+        const work = [{ node: root, child: 0 }];
+        index.set(root, next);
+        low.set(root, next++);
+        stack.push(root);
+        onStack.add(root);
+        while (work.length > 0) {
+            const top = work[work.length - 1];
+            const targets = edges.get(top.node) ?? [];
+            if (top.child < targets.length) {
+                const to = targets[top.child++];
+                if (!edges.has(to))
+                    continue;
+                if (!index.has(to)) {
+                    index.set(to, next);
+                    low.set(to, next++);
+                    stack.push(to);
+                    onStack.add(to);
+                    work.push({ node: to, child: 0 });
+                }
+                else if (onStack.has(to)) {
+                    low.set(top.node, Math.min(low.get(top.node), index.get(to)));
+                }
+                continue;
+            }
+            work.pop();
+            if (work.length > 0) {
+                const parent = work[work.length - 1].node;
+                low.set(parent, Math.min(low.get(parent), low.get(top.node)));
+            }
+            if (low.get(top.node) !== index.get(top.node))
+                continue;
+            const component = [];
+            for (;;) {
+                const node = stack.pop();
+                onStack.delete(node);
+                component.push(node);
+                if (node === top.node)
+                    break;
+            }
+            out.push(component.reverse());
+        }
+    }
+    return out;
+}
+/** One cycle from `start` back to it inside `members` (breadth first): the nodes in order. */
+function cycleThrough(start, members, edges) {
+    const from = new Map();
+    const queue = [start];
+    for (let i = 0; i < queue.length; i++) {
+        for (const to of edges.get(queue[i]) ?? []) {
+            if (!members.has(to))
+                continue;
+            if (to === start) {
+                const path = [queue[i]];
+                while (path[0] !== start)
+                    path.unshift(from.get(path[0]));
+                return path;
+            }
+            if (from.has(to))
+                continue;
+            from.set(to, queue[i]);
+            queue.push(to);
+        }
+    }
+    return [start];
+}
+//# sourceMappingURL=modules.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/libraries.js
+/**
+ * missing-library, bad-runpath, bad-elf: every ELF object of the finished
+ * image is read (never run). Its PT_INTERP must be a file in the image, and
+ * each DT_NEEDED must resolve in the image through DT_RUNPATH (DT_RPATH when
+ * there is no RUNPATH, `$ORIGIN` expanded), then the illumos default
+ * directories for its class, following the image's own symlinks.
+ * missing-module: each kernel module's dependencies, as krtld resolves
+ * them (src/verify/checks/modules.ts). Crafted objects cost a bounded
+ * amount: at most MAX_RUNPATH runpath entries and MAX_NEEDED DT_NEEDED
+ * entries are used, the rest counted in one finding (docs/verify.md).
+ */
+
+
+
+
+
+/** What the runtime linker searches after the runpath (ld.so.1's defaults). */
+const DEFAULT_DIRS = { 64: ['/lib/64', '/usr/lib/64'], 32: ['/lib', '/usr/lib'] };
+/** Runpath entries used per object; real objects have a handful. */
+const MAX_RUNPATH = 64;
+/** Directories named in one finding's message; the rest are counted. */
+const MAX_SEARCHED_SHOWN = 12;
+/** Characters of one name from the object printed in a message. */
+const MAX_NAME_SHOWN = 200;
+const libraries_shown = (text) => text.length > MAX_NAME_SHOWN
+    ? `${text.slice(0, MAX_NAME_SHOWN)}... (${text.length} characters)`
+    : text;
+const listed = (dirs) => dirs.length > MAX_SEARCHED_SHOWN
+    ? `${dirs.slice(0, MAX_SEARCHED_SHOWN).map(libraries_shown).join(', ')} and ${dirs.length - MAX_SEARCHED_SHOWN} more`
+    : dirs.map(libraries_shown).join(', ');
+/** Runpaths that name the build host, never the image. */
+const BUILD_PATHS = [/^\/tmp(\/|$)/, /^\/opt(\/|$)/, /(^|\/)proto(\/|$)/];
+const isFile = (tree, path) => {
+    const r = resolveInImage(tree, path);
+    return r.kind === 'found' && r.entry.type === 'f';
+};
+const isDir = (tree, path) => {
+    const r = resolveInImage(tree, path);
+    return r.kind === 'found' && r.entry.type === 'd';
+};
+/** `$ORIGIN` and `${ORIGIN}` as the object's own directory. */
+const expand = (dir, origin) => dir.replace(/\$(ORIGIN\b|\{ORIGIN\})/g, origin);
+async function* libraries(input) {
+    const { tree } = input;
+    const proto = input.proto === undefined ? undefined : (0,external_node_path_.resolve)(input.proto);
+    const modules = new KernelModules(tree);
+    let checked = 0;
+    for await (const file of input.files) {
+        if (file.size < 16)
+            continue;
+        const head = await file.read(0, 4);
+        if (!isElf(head))
+            continue;
+        checked++;
+        const loc = input.manifest?.get(file.path);
+        const where = loc ? { file: loc.file, line: loc.line } : {};
+        let elf;
+        try {
+            elf = await readElf(file.read, file.size);
+            const elfHead = { class: elf.class, type: elf.type, machine: elf.machine };
+            modules.noteElf(file.path, elfHead);
+            if (KernelModules.isModule(file.path, elfHead)) {
+                const depends = await readModuleDepends(file.read, file.size);
+                if (depends)
+                    modules.addModule({ path: file.path, head: elfHead, depends, where });
+            }
+        }
+        catch (err) {
+            if (!(err instanceof ElfError))
+                throw err;
+            yield {
+                kind: 'bad-elf',
+                path: file.path,
+                ...where,
+                message: `not a readable ELF object: ${err.message}`,
+            };
+            continue;
+        }
+        if (elf.interp !== undefined && !isFile(tree, elf.interp)) {
+            yield {
+                kind: 'missing-library',
+                path: file.path,
+                ...where,
+                message: `its interpreter ${libraries_shown(elf.interp)} (PT_INTERP) is not a file in the image`,
+            };
+        }
+        if (!elf.dynamic || elf.neededTotal === 0)
+            continue;
+        yield* closure(file.path, elf, where, tree, proto);
+    }
+    yield* modules.findings();
+    return checked;
+}
+/** One object's runpath and DT_NEEDED entries resolved in the image. */
+function* closure(path, elf, where, tree, proto) {
+    const finding = (kind, message) => ({
+        kind,
+        path,
+        ...where,
+        message,
+    });
+    const origin = '/' + imageDir(path);
+    const runpath = elf.runpath ?? elf.rpath;
+    const tag = elf.runpath !== undefined ? 'DT_RUNPATH' : 'DT_RPATH';
+    // Each distinct entry once, at most MAX_RUNPATH of them: a crafted object costs little.
+    const entries = [...new Set((runpath?.split(':') ?? []).filter((raw) => raw !== ''))];
+    const dirs = [];
+    for (const raw of entries.slice(0, MAX_RUNPATH)) {
+        const dir = expand(raw, origin);
+        const why = runpathProblem(dir, tree, proto);
+        if (why) {
+            const as = raw !== dir ? ` (${libraries_shown(dir)})` : '';
+            yield finding('bad-runpath', `${tag} entry ${libraries_shown(raw)}${as} ${why}`);
+        }
+        if (!dirs.includes(dir))
+            dirs.push(dir);
+    }
+    if (entries.length > MAX_RUNPATH) {
+        yield finding('bad-runpath', `${tag} has ${entries.length} distinct entries: only the first ${MAX_RUNPATH} were used`);
+    }
+    const searched = [...dirs, ...DEFAULT_DIRS[elf.class]];
+    for (const name of elf.needed) {
+        const found = name.includes('/')
+            ? isFile(tree, name.startsWith('/') ? name : `${origin}/${name}`)
+            : searched.some((dir) => dir.startsWith('/') && isFile(tree, `${dir}/${name}`));
+        if (found)
+            continue;
+        yield finding('missing-library', `needs ${libraries_shown(name)} (DT_NEEDED): not in the image; searched ${name.includes('/') ? libraries_shown(name) : listed(searched)}`);
+    }
+    if (elf.neededTotal > elf.needed.length) {
+        yield finding('bad-elf', `${elf.neededTotal} DT_NEEDED entries: only the first ${MAX_NEEDED} were resolved`);
+    }
+}
+/** Why a runpath directory cannot serve the image, or undefined when it can. */
+function runpathProblem(dir, tree, proto) {
+    if (!dir.startsWith('/'))
+        return 'is relative (taken from the current directory at run time)';
+    if (BUILD_PATHS.some((re) => re.test(dir)) ||
+        (proto && (dir === proto || dir.startsWith(proto + '/'))))
+        return 'is a build-host path';
+    return isDir(tree, dir) ? undefined : 'is not a directory in the image';
+}
+//# sourceMappingURL=libraries.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/ignore-diff.js
+/**
+ * --ignore-diff: paths left out of the diff against the baseline, so that
+ * `--fail-on changed` can gate a rebuild. etc/joyent_buildstamp is always
+ * left out of the changes (not of added/removed): it holds the BUILDSTAMP,
+ * which differs on every build by design (docs/verify.md).
+ */
+
+
+
+
+/**
+ * A glob for image paths (no leading `./`; docs/verify.md, "Globs"), or a
+ * usage error naming the option.
+ */
+function imageGlob(pattern, option) {
+    try {
+        return compileGlob(pattern);
+    }
+    catch (err) {
+        if (!(err instanceof GlobError))
+            throw err;
+        throw new util_errors/* UsageError */.eb(`${option} ${(0,format/* printable */.g$)(JSON.stringify(pattern))}: not a glob we take: ${err.message}`);
+    }
+}
+const ignore_diff_imagePath = (path) => path.replace(/^\.\/?/, '');
+function ignoreDiff(entries, patterns) {
+    const rules = [
+        ...patterns.map((pattern) => ({
+            pattern,
+            match: imageGlob(pattern, '--ignore-diff'),
+            kinds: 'all',
+            paths: 0,
+        })),
+        {
+            pattern: BUILDSTAMP_FILE,
+            match: (p) => p === BUILDSTAMP_FILE,
+            kinds: 'changed',
+            paths: 0,
+        },
+    ];
+    const kept = entries.filter((entry) => {
+        const path = ignore_diff_imagePath(entry.path);
+        const isChange = entry.kind !== 'added' && entry.kind !== 'removed';
+        const rule = rules.find((r) => (r.kinds === 'all' || isChange) && r.match(path));
+        if (rule)
+            rule.paths++;
+        return !rule;
+    });
+    return {
+        entries: kept,
+        ignored: rules.map(({ pattern, paths, kinds }) => ({ pattern, paths, kinds })),
+    };
+}
+//# sourceMappingURL=ignore-diff.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/links.js
+
+
+/** Paths that exist only on a running illumos system (devfs, procfs, ctfs, objfs, mnttab, tmpfs). */
+const RUNTIME_PATHS = [
+    'dev',
+    'dev/**',
+    'devices',
+    'devices/**',
+    'proc',
+    'proc/**',
+    'system/contract',
+    'system/contract/**',
+    'system/object',
+    'system/object/**',
+    'etc/mnttab',
+    'etc/svc/volatile',
+    'etc/svc/volatile/**',
+    'var/run',
+    'var/run/**',
+    'tmp',
+    'tmp/**',
+];
+/** Whether a path may be missing from the image: the run-time paths and --allow-dangling globs. */
+function mayDangle(allowDangling = []) {
+    const allowed = [
+        ...RUNTIME_PATHS.map((g) => imageGlob(g, 'the run-time allow list')),
+        ...allowDangling.map((g) => imageGlob(g, '--allow-dangling')),
+    ];
+    return (path) => allowed.some((match) => match(path));
+}
+function* brokenLinks(input) {
+    const allowed = mayDangle(input.allowDangling);
+    let checked = 0;
+    for (const [path, entry] of input.tree) {
+        if (entry.type !== 's')
+            continue;
+        checked++;
+        const target = entry.target ?? '';
+        const result = resolveInImage(input.tree, target, imageDir(path));
+        if (result.kind === 'found')
+            continue;
+        if (result.kind !== 'loop' && allowed(result.at))
+            continue;
+        const loc = input.manifest?.get(path);
+        yield {
+            kind: 'broken-link',
+            path,
+            ...(loc ? { file: loc.file, line: loc.line } : {}),
+            message: result.kind === 'loop'
+                ? `symlink -> ${target}: a loop (more than 40 links to follow, at /${result.at})`
+                : result.kind === 'missing'
+                    ? `symlink -> ${target}: dangling, /${result.at} is not in the image`
+                    : `symlink -> ${target}: dangling, /${result.at} is not a directory`,
+        };
+    }
+    return checked;
+}
+//# sourceMappingURL=links.js.map
+;// CONCATENATED MODULE: ./build/src/formats/driver-config/kobj-lex.js
+/**
+ * The tokenizer the illumos kernel reads its driver configuration with
+ * (kobj_lex in the kernel's modsysfile.c): etc/name_to_major,
+ * etc/driver_aliases and kernel/drv/*.conf all go through it, so they are
+ * read here with its rules (docs/verify.md, "driver-config"):
+ *
+ * - spaces and tabs between tokens are skipped; `\n` and `\r` are each a
+ *   NEWLINE (a CRLF line end is two, which every parser takes as an empty line);
+ * - `= & | * # : ; , /` are tokens of their own; `#` starts a comment the
+ *   parsers skip to the line's end;
+ * - `"..."` is a STRING (backslash escapes the next character, `\NNN` is
+ *   octal); a newline or the end of the file before the closing quote is an
+ *   error ("missing closing quote"), and the string ends there;
+ * - a number (`0x1f`, `42`, with an optional `-` or `~`) is HEXVAL/DECVAL;
+ * - a letter, `_` or `\` starts a NAME of letters, digits, `_` and `-`;
+ * - anything else is UNEXPECTED.
+ *
+ * The text is the file's bytes as latin1 (one character a byte).
+ */
+const SINGLE = {
+    '=': 'equals',
+    '&': 'ampersand',
+    '|': 'bit-or',
+    '*': 'star',
+    '#': 'pound',
+    ':': 'colon',
+    ';': 'semicolon',
+    ',': 'comma',
+    '/': 'slash',
+};
+const isDigit = (c) => c >= '0' && c <= '9';
+const isXDigit = (c) => isDigit(c) || /^[a-fA-F]$/.test(c);
+const isAlpha = (c) => /^[a-zA-Z]$/.test(c);
+const isNameChar = (c) => isAlpha(c) || isDigit(c) || c === '_' || c === '-';
+class KobjLexer {
+    text;
+    maxToken;
+    pos = 0;
+    lineNo = 1;
+    /** Errors found while reading tokens (a missing quote, a token too long). */
+    errors = [];
+    /**
+     * @param text the file, one character a byte
+     * @param maxToken the longest token the kernel's buffer holds for this file
+     */
+    constructor(text, maxToken) {
+        this.text = text;
+        this.maxToken = maxToken;
+    }
+    get line() {
+        return this.lineNo;
+    }
+    getc() {
+        if (this.pos >= this.text.length) {
+            this.pos++;
+            return '';
+        }
+        const c = this.text[this.pos++];
+        if (c === '\n')
+            this.lineNo++;
+        return c;
+    }
+    ungetc() {
+        this.pos--;
+        if (this.pos < this.text.length && this.text[this.pos] === '\n')
+            this.lineNo--;
+    }
+    /** Skips to the end of the line, leaving its newline as the next token (kobj_find_eol). */
+    findEol() {
+        for (;;) {
+            const c = this.getc();
+            if (c === '') {
+                this.ungetc();
+                return;
+            }
+            if (c === '\n' || c === '\r' || c === '\f') {
+                this.ungetc();
+                return;
+            }
+        }
+    }
+    next() {
+        let c = this.getc();
+        while (c === ' ' || c === '\t')
+            c = this.getc();
+        const line = this.lineNo - (c === '\n' ? 1 : 0);
+        const token = (kind, value) => {
+            if (value.length > this.maxToken) {
+                this.errors.push({ line, message: `token longer than ${this.maxToken} characters` });
+                return { kind: 'unexpected', value: value.slice(0, 40), line };
+            }
+            return { kind, value, line };
+        };
+        if (c === '')
+            return { kind: 'eof', value: '', line };
+        const single = SINGLE[c];
+        if (single)
+            return token(single, c);
+        if (c === '\f') {
+            let value = c;
+            while ((c = this.getc()) === ' ' || c === '\t' || c === '\f')
+                value += c;
+            this.ungetc();
+            return token('white-space', value);
+        }
+        if (c === '\n' || c === '\r')
+            return { kind: 'newline', value: c, line };
+        if (c === '"')
+            return this.quoted(line, token);
+        return this.word(c, token);
+    }
+    quoted(line, token) {
+        let value = '';
+        for (;;) {
+            let c = this.getc();
+            if (c === '"')
+                return token('string', value);
+            if (c === '\n' || c === '') {
+                this.errors.push({ line, message: 'missing closing quote (")' });
+                this.ungetc();
+                return token('string', value);
+            }
+            if (c === '\\') {
+                c = this.getc();
+                if (!isDigit(c)) {
+                    value += c;
+                    continue;
+                }
+                let octal = 0;
+                while (c >= '0' && c <= '7') {
+                    octal = octal * 8 + Number(c);
+                    c = this.getc();
+                }
+                this.ungetc();
+                value += String.fromCharCode(octal & 0xff);
+                continue;
+            }
+            value += c;
+            if (value.length > this.maxToken)
+                return token('string', value);
+        }
+    }
+    word(first, token) {
+        let c = first;
+        let value = c;
+        if (c === '-') {
+            c = this.getc();
+            if (c === ' ' || c === '\t' || c === '\n') {
+                this.ungetc();
+                return token('name', '-');
+            }
+            value += c;
+        }
+        else if (c === '~') {
+            c = this.getc();
+            value += c;
+        }
+        if (isDigit(c))
+            return this.number(c, value, token);
+        if (isAlpha(c) || c === '\\' || c === '_') {
+            if (c === '\\')
+                value = value.slice(0, -1);
+            else
+                c = this.getc();
+            while (isNameChar(c) || c === '\\') {
+                if (c === '\\')
+                    c = this.getc();
+                value += c;
+                if (value.length > this.maxToken)
+                    return token('name', value);
+                c = this.getc();
+            }
+            this.ungetc();
+            return token('name', value);
+        }
+        return token('unexpected', value);
+    }
+    number(digit, value, token) {
+        let c = digit;
+        if (c === '0') {
+            c = this.getc();
+            if (c === 'x') {
+                value += c;
+                while (isXDigit((c = this.getc())))
+                    value += c;
+                this.ungetc();
+                return token('hexval', value);
+            }
+        }
+        else {
+            c = this.getc();
+        }
+        while (isDigit(c)) {
+            value += c;
+            if (value.length > this.maxToken)
+                return token('decval', value);
+            c = this.getc();
+        }
+        this.ungetc();
+        return token('decval', value);
+    }
+}
+/**
+ * A number as the kernel reads one (kobj_getvalue): `0x` hex, a leading 0
+ * octal, else decimal, with `-` or `~`; undefined when it is not one.
+ */
+function kobjValue(text) {
+    let t = text;
+    const sign = t.startsWith('-') ? -1 : 1;
+    const complement = t.startsWith('~');
+    if (sign < 0 || complement)
+        t = t.slice(1);
+    let value;
+    if (/^0[xX][0-9a-fA-F]+$/.test(t))
+        value = parseInt(t.slice(2), 16);
+    else if (/^0[0-7]*$/.test(t))
+        value = t === '0' ? 0 : parseInt(t, 8);
+    else if (/^[1-9][0-9]*$/.test(t))
+        value = parseInt(t, 10);
+    else
+        return undefined;
+    return complement ? ~value : sign * value;
+}
+/** A file's errors: one a line (the first found there), the lexer's first. */
+class LineErrors {
+    lex;
+    byLine = new Map();
+    constructor(lex) {
+        this.lex = lex;
+    }
+    fail = (line, message) => {
+        if (!this.byLine.has(line))
+            this.byLine.set(line, { line, message });
+    };
+    /** Every error, in line order. */
+    all() {
+        const out = new Map();
+        for (const e of [...this.lex.errors, ...this.byLine.values()])
+            if (!out.has(e.line))
+                out.set(e.line, e);
+        return [...out.values()].sort((a, b) => a.line - b.line);
+    }
+}
+/** The next token, comments skipped (`#` to the end of its line, the newline left). */
+function nextToken(lex) {
+    let tok = lex.next();
+    while (tok.kind === 'pound') {
+        lex.findEol();
+        tok = lex.next();
+    }
+    return tok;
+}
+//# sourceMappingURL=kobj-lex.js.map
+;// CONCATENATED MODULE: ./build/src/formats/driver-config/driver-aliases.js
+/**
+ * etc/driver_aliases: `driver "alias" ...` a line, read as the kernel reads
+ * it (parse_aliases in modsysfile.c, through kobj_lex): a driver name, then
+ * one or more aliases, each a quoted string or a name (`pci8086,1234`
+ * unquoted is three tokens joined at the commas); `#` comments. A driver
+ * with no alias after it, or a token out of place, is an error at its line
+ * (docs/verify.md).
+ */
+
+/** The kernel's token buffer for this file (MAXPATHLEN). */
+const MAX_TOKEN = 1023;
+function parseDriverAliases(text) {
+    const lex = new KobjLexer(text, MAX_TOKEN);
+    const entries = [];
+    const errors = new LineErrors(lex);
+    const { fail } = errors;
+    let state = 'new';
+    let driver = '';
+    let current = '';
+    for (;;) {
+        const tok = nextToken(lex);
+        if (tok.kind === 'name' || tok.kind === 'string') {
+            if (state === 'new')
+                [current, state] = [tok.value, 'driver'];
+            else if (state === 'driver-comma' || state === 'alias-comma') {
+                current += tok.value;
+                state = state === 'driver-comma' ? 'driver' : 'alias';
+            }
+            else {
+                if (state === 'driver')
+                    driver = current;
+                else
+                    entries.push({ driver, alias: current, line: tok.line });
+                [current, state] = [tok.value, 'alias'];
+            }
+        }
+        else if (tok.kind === 'comma' && (state === 'driver' || state === 'alias')) {
+            current += ',';
+            state = state === 'driver' ? 'driver-comma' : 'alias-comma';
+        }
+        else if (tok.kind === 'newline' || tok.kind === 'eof') {
+            if (state === 'alias')
+                entries.push({ driver, alias: current, line: tok.line });
+            else if (state !== 'new')
+                fail(tok.line, `driver "${current}" has no alias after it`);
+            if (tok.kind === 'eof')
+                break;
+            state = 'new';
+        }
+        else {
+            fail(tok.line, `unexpected "${tok.value}" (a line is: driver "alias" ...)`);
+        }
+    }
+    return { entries, errors: errors.all() };
+}
+//# sourceMappingURL=driver-aliases.js.map
+;// CONCATENATED MODULE: ./build/src/formats/driver-config/driver-conf.js
+/**
+ * kernel/drv/<driver>.conf (driver.conf(5)), read as the kernel reads it
+ * (hwc_parse and get_hwc_spec in modsysfile.c, through kobj_lex): specs
+ * `name=value ...;`, each ended by `;`, values strings or integers, lists
+ * of them joined by `,`; `name=`, `parent=` and `class=` make a node spec,
+ * which needs a parent or a class; `#` comments. What the kernel warns
+ * about is an error at its line: a missing closing quote, a token out of
+ * place, a spec cut off by the end of the file (its `;` missing)
+ * (docs/verify.md).
+ */
+
+/** The kernel's token buffer for this file (MAX_HWC_LINESIZE). */
+const driver_conf_MAX_TOKEN = 1023;
+const KEYWORD = {
+    parent: 'parent',
+    PARENT: 'parent',
+    name: 'drvname',
+    NAME: 'drvname',
+    class: 'drvclass',
+    CLASS: 'drvclass',
+};
+const EQUALS = {
+    drvname: 'name-equals',
+    parent: 'parent-equals',
+    drvclass: 'drvclass-equals',
+    prop: 'prop-equals',
+};
+/** States after which another property may start (or the spec end). */
+const COMPLETE = new Set(['begin', 'prop', 'prop-string', 'prop-integer']);
+class ConfParser {
+    lex;
+    errors;
+    constructor(lex) {
+        this.lex = lex;
+        this.errors = new LineErrors(lex);
+    }
+    fail(line, message) {
+        this.errors.fail(line, message);
+    }
+    /** One spec from its first NAME token to its `;`; undefined when the kernel drops it. */
+    spec(first) {
+        const spec = {};
+        let state = 'begin';
+        let tok = first;
+        do {
+            const next = this.step(spec, state, tok);
+            if (next === 'bad')
+                return undefined;
+            state = next;
+        } while ((tok = this.lex.next()).kind !== 'semicolon');
+        if (!COMPLETE.has(state))
+            this.fail(tok.line, `"=" with no value before the ";"`);
+        return spec;
+    }
+    step(spec, state, tok) {
+        const unexpected = () => {
+            this.fail(tok.line, `unexpected "${tok.value}"`);
+            return state;
+        };
+        switch (tok.kind) {
+            case 'name':
+                return COMPLETE.has(state) ? (KEYWORD[tok.value] ?? 'prop') : unexpected();
+            case 'equals':
+                return EQUALS[state] ?? unexpected();
+            case 'string':
+                return this.string(spec, state, tok) ?? unexpected();
+            case 'hexval':
+            case 'decval':
+                return state === 'prop-equals' || state === 'prop-integer-comma'
+                    ? 'prop-integer'
+                    : unexpected();
+            case 'comma':
+                if (state === 'prop-string')
+                    return 'prop-string-comma';
+                return state === 'prop-integer' ? 'prop-integer-comma' : unexpected();
+            case 'newline':
+                return state;
+            case 'pound':
+                this.lex.findEol();
+                return state;
+            case 'eof':
+                this.fail(tok.line, 'the file ends inside a spec (its ";" is missing)');
+                return 'bad';
+            default:
+                unexpected();
+                return 'bad';
+        }
+    }
+    string(spec, state, tok) {
+        const fields = {
+            'name-equals': 'name',
+            'parent-equals': 'parent',
+            'drvclass-equals': 'cls',
+        };
+        const field = fields[state];
+        if (field !== undefined) {
+            if (spec[field] !== undefined) {
+                const what = field === 'cls' ? 'class' : field;
+                this.fail(tok.line, `"${what}" given twice (is the ";" of the spec before missing?)`);
+                return 'bad';
+            }
+            spec[field] = tok.value;
+            return field === 'cls' ? 'prop-string' : 'begin';
+        }
+        return state === 'prop-equals' || state === 'prop-string-comma' ? 'prop-string' : undefined;
+    }
+}
+function parseDriverConf(text) {
+    const lex = new KobjLexer(text, driver_conf_MAX_TOKEN);
+    const parser = new ConfParser(lex);
+    let specs = 0;
+    for (let tok = nextToken(lex); tok.kind !== 'eof'; tok = nextToken(lex)) {
+        if (tok.kind === 'newline')
+            continue;
+        else if (tok.kind !== 'name')
+            parser.fail(tok.line, `unexpected "${tok.value}"`);
+        else {
+            const spec = parser.spec(tok);
+            if (!spec)
+                continue;
+            if (spec.name === undefined && (spec.parent !== undefined || spec.cls !== undefined))
+                parser.fail(tok.line, 'a spec with a parent or class but no name');
+            else if (spec.name !== undefined && spec.parent === undefined && spec.cls === undefined)
+                parser.fail(tok.line, `the spec of "${spec.name}" has neither a parent nor a class`);
+            else
+                specs++;
+        }
+    }
+    return { specs, errors: parser.errors.all() };
+}
+//# sourceMappingURL=driver-conf.js.map
+;// CONCATENATED MODULE: ./build/src/formats/driver-config/minor-perm.js
+/**
+ * etc/minor_perm: `driver:minor mode owner group` a line, read as devfsadm
+ * reads it (i_devfs_read_minor_perm in libdevinfo): text from `#` on is a
+ * comment, blank lines are skipped, the minor name follows the first `:`,
+ * the mode is a number (`0666`: a leading 0 is octal), owner and group may
+ * be left out (root and sys). A line without a mode, or with one that is
+ * not a number, is ignored by devfsadm and is an error here, at its line
+ * (docs/verify.md).
+ */
+
+function parseMinorPerm(text) {
+    const entries = [];
+    const errors = [];
+    const lines = text.split('\n');
+    if (lines.at(-1) === '')
+        lines.pop();
+    lines.forEach((raw, index) => {
+        const line = index + 1;
+        const hash = raw.indexOf('#');
+        const words = (hash >= 0 ? raw.slice(0, hash) : raw).split(/[ \t\r\f\v]+/).filter(Boolean);
+        if (words.length === 0)
+            return;
+        const colon = words[0].indexOf(':');
+        const driver = colon >= 0 ? words[0].slice(0, colon) : words[0];
+        const minor = colon >= 0 ? words[0].slice(colon + 1) : undefined;
+        if (driver === '') {
+            errors.push({ line, message: `"${words[0]}" names no driver before the ":"` });
+            return;
+        }
+        if (words.length < 2) {
+            errors.push({
+                line,
+                message: `"${words[0]}" has no mode (a line is "driver:minor mode owner group")`,
+            });
+            return;
+        }
+        const mode = kobjValue(words[1]);
+        if (mode === undefined || mode < 0 || mode > 0o7777) {
+            errors.push({ line, message: `"${words[0]}": "${words[1]}" is not a mode (e.g. 0666)` });
+            return;
+        }
+        entries.push({ driver, minor, mode, owner: words[2], group: words[3], line });
+    });
+    return { entries, errors };
+}
+//# sourceMappingURL=minor-perm.js.map
+;// CONCATENATED MODULE: ./build/src/formats/driver-config/name-to-major.js
+/**
+ * etc/name_to_major: `driver major` a line, read as the kernel reads it
+ * (read_binding_file in modsysfile.c, through kobj_lex): `#` comments,
+ * blank lines, CR or LF line ends; a major is a number up to INT_MAX
+ * (decimal, `0x` hex or a leading-0 octal). Lines the kernel warns about
+ * are errors at their own line, and give no entry (docs/verify.md).
+ */
+
+/** The kernel's token buffer for this file (MAXNAMELEN). */
+const name_to_major_MAX_TOKEN = 255;
+const INT_MAX = 0x7fffffff;
+function parseNameToMajor(text) {
+    const lex = new KobjLexer(text, name_to_major_MAX_TOKEN);
+    const entries = [];
+    const errors = new LineErrors(lex);
+    const { fail } = errors;
+    let state = 'new';
+    let driver = '';
+    let major = 0;
+    for (;;) {
+        const tok = nextToken(lex);
+        if (tok.kind === 'name' || tok.kind === 'string') {
+            if (state === 'new')
+                [driver, state] = [tok.value, 'name'];
+            else if (state === 'value')
+                state = 'bind';
+            else if (state === 'name')
+                fail(tok.line, `"${driver}": "${tok.value}" is not a major number`);
+            else
+                fail(tok.line, `"${driver} ${major}": unexpected "${tok.value}" after the binding name`);
+        }
+        else if (tok.kind === 'decval' || tok.kind === 'hexval') {
+            const value = kobjValue(tok.value);
+            if (state !== 'name') {
+                fail(tok.line, `major number ${tok.value} without a driver name before it`);
+                state = 'new';
+            }
+            else if (value === undefined || value < 0) {
+                fail(tok.line, `"${driver}": "${tok.value}" is not a major number`);
+            }
+            else if (value > INT_MAX) {
+                fail(tok.line, `"${driver}": major ${tok.value} is larger than ${INT_MAX}`);
+                state = 'new';
+            }
+            else {
+                [major, state] = [value, 'value'];
+            }
+        }
+        else if (tok.kind === 'newline' || tok.kind === 'eof') {
+            if (state === 'value' || state === 'bind')
+                entries.push({ driver, major, line: tok.line });
+            else if (state === 'name')
+                fail(tok.line, `"${driver}" has no major number`);
+            if (tok.kind === 'eof')
+                break;
+            state = 'new';
+        }
+        else {
+            fail(tok.line, `unexpected "${tok.value}" (a line is "driver major")`);
+        }
+    }
+    return { entries, errors: errors.all() };
+}
+//# sourceMappingURL=name-to-major.js.map
+;// CONCATENATED MODULE: ./build/src/verify/image-view.js
+/**
+ * The finished image as the boot checks see it (docs/verify.md, "What
+ * boots"): every entry with its type, mode, size, link target and hard-link
+ * identity, path resolution through the image's own symlinks, and a bounded
+ * reader of regular files. Built from a UFS boot_archive (one walk of its
+ * metadata, no file content read), or from the staged tree an
+ * `--archive none` build keeps.
+ */
+
+
+
+
+
+/** The most one read of an image file returns, whatever length is asked for. */
+const MAX_IMAGE_READ = 1 << 20;
+/** The image view of a UFS boot_archive: one walk of its directories and inodes. */
+async function ufsImageView(reader, manifest, mayDangle) {
+    const entries = new Map();
+    const raw = new Map();
+    for await (const entry of reader.entries()) {
+        const view = {
+            path: entry.path,
+            type: entry.type,
+            mode: entry.mode & 0o7777,
+            size: entry.size,
+            id: entry.inode,
+            ...(entry.target !== undefined ? { target: entry.target } : {}),
+        };
+        entries.set(entry.path, view);
+        if (entry.type === 'f')
+            raw.set(view, entry);
+    }
+    const read = async (entry, position, length) => {
+        const file = raw.get(entry);
+        if (!file)
+            return Buffer.alloc(0);
+        const n = Math.max(0, Math.min(length, MAX_IMAGE_READ, file.size - position));
+        return n === 0 ? Buffer.alloc(0) : reader.read(file, position, n);
+    };
+    return viewOf(entries, read, manifest, mayDangle);
+}
+/** An image view of `entries`, read through `read`. */
+function viewOf(entries, read, manifest, mayDangle) {
+    return {
+        entries,
+        resolve: (path, from) => resolveInImage(entries, path, from),
+        read,
+        where: (path) => {
+            const loc = manifest?.get(path);
+            return loc ? { file: loc.file, line: loc.line } : {};
+        },
+        mayDangle,
+    };
+}
+/** The staged tree kept beside `platformDir` (docs/output-layout.md), if there is one. */
+async function stagedTreeOf(platformDir) {
+    const name = (0,external_node_path_.basename)(platformDir);
+    if (!name.startsWith('platform-'))
+        return undefined;
+    const dir = (0,external_node_path_.join)((0,external_node_path_.dirname)(platformDir), `image-${name.slice('platform-'.length)}`);
+    const info = await (0,promises_.lstat)(dir).catch(() => undefined);
+    return info?.isDirectory() ? dir : undefined;
+}
+/**
+ * The image view of a staged tree: one walk with lstat (links never
+ * followed on the host), files read through handles opened without
+ * following a final symlink.
+ */
+async function stagedImage(root, manifest, mayDangle) {
+    const entries = new Map();
+    const walk = async (dir, prefix) => {
+        const names = (await (0,promises_.readdir)(dir)).sort(path_compareBytes);
+        for (const name of names) {
+            const path = prefix === '' ? name : `${prefix}/${name}`;
+            const full = (0,external_node_path_.join)(dir, name);
+            const info = await (0,promises_.lstat)(full);
+            const type = info.isDirectory()
+                ? 'd'
+                : info.isSymbolicLink()
+                    ? 's'
+                    : info.isFile()
+                        ? 'f'
+                        : undefined;
+            if (!type)
+                continue;
+            entries.set(path, {
+                path,
+                type,
+                mode: info.mode & 0o7777,
+                size: info.size,
+                id: info.ino,
+                ...(type === 's' ? { target: await (0,promises_.readlink)(full) } : {}),
+            });
+            if (type === 'd')
+                await walk(full, path);
+        }
+    };
+    await walk(root, '');
+    // Byte order of the whole paths, as the UFS reader gives them.
+    const sorted = [...entries.keys()].sort(path_compareBytes);
+    const ordered = new Map(sorted.map((path) => [path, entries.get(path)]));
+    entries.clear();
+    for (const [path, entry] of ordered)
+        entries.set(path, entry);
+    const readFrom = async (entry, position, length) => {
+        const n = Math.max(0, Math.min(length, entry.size - position));
+        if (entry.type !== 'f' || n === 0)
+            return Buffer.alloc(0);
+        const handle = await (0,promises_.open)((0,external_node_path_.join)(root, entry.path), external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW);
+        try {
+            const buf = Buffer.alloc(n);
+            const { bytesRead } = await handle.read(buf, 0, n, position);
+            return buf.subarray(0, bytesRead);
+        }
+        finally {
+            await handle.close();
+        }
+    };
+    const view = viewOf(entries, (entry, position, length) => readFrom(entry, position, Math.min(length, MAX_IMAGE_READ)), manifest, mayDangle);
+    function* files() {
+        for (const entry of entries.values()) {
+            if (entry.type !== 'f')
+                continue;
+            yield { path: entry.path, size: entry.size, read: (p, l) => readFrom(entry, p, l) };
+        }
+    }
+    return { view, files };
+}
+//# sourceMappingURL=image-view.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/boot-image.js
+/**
+ * Reading configuration files of the image view (src/verify/image-view.ts)
+ * for the boot checks that parse them (driver-config, smf-method,
+ * smf-dependency): bounded, whole files only (docs/verify.md).
+ */
+
+
+/** The regular file a path resolves to in the image, if it is one. */
+function regularFile(image, path) {
+    const found = image.resolve(path);
+    return found.kind === 'found' && found.entry.type === 'f'
+        ? image.entries.get(found.path)
+        : undefined;
+}
+/**
+ * A configuration file of the image, read whole only when it is at most
+ * `maxBytes` (memory stays bounded whatever the image holds); `text` has
+ * one character a byte.
+ */
+async function readImageText(image, path, maxBytes) {
+    const entry = regularFile(image, path);
+    if (entry === undefined)
+        return { kind: 'absent' };
+    if (entry.size > maxBytes) {
+        return {
+            kind: 'too-large',
+            message: `${(0,format/* humanBytes */.p6)(entry.size)}, larger than ${(0,format/* humanBytes */.p6)(maxBytes)}: not read (such a file is a few KB)`,
+        };
+    }
+    const chunks = [];
+    for (let at = 0; at < entry.size;) {
+        const chunk = await image.read(entry, at, Math.min(MAX_IMAGE_READ, entry.size - at));
+        if (chunk.length === 0)
+            break;
+        chunks.push(chunk);
+        at += chunk.length;
+    }
+    const bytes = Buffer.concat(chunks);
+    return { kind: 'text', path: entry.path, text: bytes.toString('latin1'), bytes };
+}
+/** Lets signals and other work through between files of a long pass. */
+const yieldToLoop = () => new Promise((done) => setImmediate(done));
+//# sourceMappingURL=boot-image.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/driver-config.js
+/**
+ * driver-config: the image's driver configuration (etc/name_to_major,
+ * etc/driver_aliases, etc/minor_perm, and each drv/<driver>.conf) against the driver
+ * modules it ships (docs/verify.md):
+ *
+ * - each file read as illumos reads it; its format errors at its own line;
+ * - a driver shipped (`*\/drv/<name>` or `*\/drv/amd64/<name>` under
+ *   kernel/, usr/kernel/, platform/<p>/kernel/) that has an alias, a
+ *   minor_perm line or a .conf but no major number: the kernel ignores its
+ *   aliases (parse_aliases skips a driver without one) and cannot attach it;
+ * - a major number given to two drivers, a driver given two;
+ * - an alias claimed by two drivers.
+ *
+ * Lines for drivers the image does not ship are normal (illumos lists
+ * every driver it knows): they are counted and listed, never findings.
+ */
+
+
+
+
+
+
+const NAME_TO_MAJOR = 'etc/name_to_major';
+const DRIVER_ALIASES = 'etc/driver_aliases';
+const MINOR_PERM = 'etc/minor_perm';
+/** The most a driver configuration file may have to be read (each is a few KB). */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** Drivers listed in the summary's `unshipped`, and lines listed for each. */
+const MAX_UNSHIPPED = 1000;
+const MAX_LINES_LISTED = 50;
+const DRIVER_FILE = /^(?:kernel|usr\/kernel|platform\/[^/]+\/kernel)\/drv\/(?:amd64\/)?([^/]+)$/;
+/** Every file of the image under a drv/ directory, by driver: modules and .conf files. */
+function driverFiles(view) {
+    const modules = new Map();
+    const confs = new Map();
+    for (const [path, entry] of view.entries) {
+        const m = DRIVER_FILE.exec(path);
+        if (!m || entry.type === 'd')
+            continue;
+        if (m[1].endsWith('.conf')) {
+            const name = m[1].slice(0, -'.conf'.length);
+            if (!path.includes('/amd64/'))
+                confs.set(name, [...(confs.get(name) ?? []), path]);
+        }
+        else if (regularFile(view, path) !== undefined) {
+            // The 64-bit module is the one named (the one the kernel loads here).
+            if (!modules.has(m[1]) || path.includes('/amd64/'))
+                modules.set(m[1], path);
+        }
+    }
+    return { modules, confs };
+}
+/** Reads and parses one configuration file; its problems go to `out`. */
+async function readConfig(view, path, parse, out) {
+    const read = await readImageText(view, path, MAX_CONFIG_BYTES);
+    if (read.kind === 'absent')
+        return { present: false, entries: [] };
+    const where = view.where(path);
+    if (read.kind === 'too-large') {
+        out.push({ kind: 'driver-config', path, ...where, message: read.message });
+        return { present: true, entries: [] };
+    }
+    const parsed = parse(read.text);
+    for (const e of parsed.errors) {
+        out.push({ kind: 'driver-config', path, ...where, message: `line ${e.line}: ${e.message}` });
+    }
+    return { present: true, entries: parsed.entries };
+}
+/** The boot check (src/verify/checks/boot.ts): its summary goes to the context's details. */
+const driverConfigCheck = (view, context) => {
+    const summary = emptyDriverSummary();
+    if (context.details)
+        context.details.driverConfig = summary;
+    return driverConfig({ view, summary });
+};
+async function* driverConfig(input) {
+    const { view, summary } = input;
+    const out = [];
+    const { modules, confs } = driverFiles(view);
+    const majors = await readConfig(view, NAME_TO_MAJOR, parseNameToMajor, out);
+    const aliases = await readConfig(view, DRIVER_ALIASES, parseDriverAliases, out);
+    const perms = await readConfig(view, MINOR_PERM, parseMinorPerm, out);
+    for (const paths of confs.values()) {
+        for (const path of paths) {
+            await readConfig(view, path, (text) => ({ entries: [], ...parseDriverConf(text) }), out);
+            await yieldToLoop();
+        }
+    }
+    yield* out;
+    if (!majors.present && modules.size > 0) {
+        yield {
+            kind: 'driver-config',
+            path: NAME_TO_MAJOR,
+            message: `the image ships ${modules.size} driver(s) but no ${NAME_TO_MAJOR}: the kernel panics at boot ("read_binding_file: ${NAME_TO_MAJOR} file not found")`,
+        };
+    }
+    yield* duplicates(view, majors.entries, aliases.entries);
+    const lines = linesByDriver(majors.entries, aliases.entries, perms.entries, confs);
+    const hasMajor = new Set(majors.entries.map((e) => e.driver));
+    for (const [driver, module] of modules) {
+        const named = lines.get(driver)?.filter((l) => !l.startsWith(NAME_TO_MAJOR)) ?? [];
+        if (hasMajor.has(driver) || named.length === 0)
+            continue;
+        yield {
+            kind: 'driver-config',
+            path: module,
+            ...view.where(module),
+            message: `driver ${driver} has no line in ${NAME_TO_MAJOR}, yet is named in ${listLines(named)}: without a major number the kernel cannot attach it (and ignores its aliases)`,
+        };
+    }
+    fillSummary(summary, modules, lines, {
+        majors: majors.entries.length,
+        aliases: aliases.entries.length,
+        minorPerms: perms.entries.length,
+        confFiles: [...confs.values()].reduce((n, p) => n + p.length, 0),
+    });
+    return majors.entries.length + aliases.entries.length + perms.entries.length + summary.confFiles;
+}
+const listLines = (lines) => lines.length <= 4
+    ? lines.join(', ')
+    : `${lines.slice(0, 4).join(', ')} and ${lines.length - 4} more`;
+/** Majors given twice, drivers given two majors, aliases claimed by two drivers. */
+function* duplicates(view, majors, aliases) {
+    const seenMajor = new Map();
+    const seenDriver = new Map();
+    const n2m = { path: NAME_TO_MAJOR, ...view.where(NAME_TO_MAJOR) };
+    for (const e of majors) {
+        const driver = seenDriver.get(e.driver);
+        const major = seenMajor.get(e.major);
+        if (driver) {
+            yield {
+                kind: 'driver-config',
+                ...n2m,
+                message: `line ${e.line}: driver ${e.driver} is given major ${e.major}, and at line ${driver.line} major ${driver.major}`,
+            };
+        }
+        else if (major && major.driver !== e.driver) {
+            yield {
+                kind: 'driver-config',
+                ...n2m,
+                message: `line ${e.line}: major ${e.major} is given to ${e.driver}, and at line ${major.line} to ${major.driver}`,
+            };
+        }
+        if (!driver)
+            seenDriver.set(e.driver, e);
+        if (!major)
+            seenMajor.set(e.major, e);
+    }
+    const claimed = new Map();
+    const da = { path: DRIVER_ALIASES, ...view.where(DRIVER_ALIASES) };
+    for (const e of aliases) {
+        const first = claimed.get(e.alias);
+        if (!first)
+            claimed.set(e.alias, e);
+        else if (first.driver !== e.driver) {
+            yield {
+                kind: 'driver-config',
+                ...da,
+                message: `line ${e.line}: alias "${e.alias}" is claimed by ${e.driver}, and at line ${first.line} by ${first.driver}`,
+            };
+        }
+    }
+}
+/** Every line naming each driver, as `file:line` (a .conf file by its path). */
+function linesByDriver(majors, aliases, perms, confs) {
+    const out = new Map();
+    const add = (driver, where) => {
+        const list = out.get(driver);
+        if (list)
+            list.push(where);
+        else
+            out.set(driver, [where]);
+    };
+    for (const e of majors)
+        add(e.driver, `${NAME_TO_MAJOR}:${e.line}`);
+    for (const e of aliases)
+        add(e.driver, `${DRIVER_ALIASES}:${e.line}`);
+    for (const e of perms)
+        add(e.driver, `${MINOR_PERM}:${e.line}`);
+    for (const [driver, paths] of confs)
+        for (const path of paths)
+            add(driver, path);
+    return out;
+}
+function fillSummary(summary, modules, lines, counts) {
+    Object.assign(summary, counts, { shippedDrivers: modules.size });
+    const unshipped = [...lines].filter(([driver]) => !modules.has(driver));
+    unshipped.sort(([a], [b]) => path_compareBytes(a, b));
+    summary.unshippedDrivers = unshipped.length;
+    summary.unshippedLines = unshipped.reduce((n, [, l]) => n + l.length, 0);
+    summary.unshipped = unshipped.slice(0, MAX_UNSHIPPED).map(([driver, l]) => ({
+        driver,
+        lines: l.slice(0, MAX_LINES_LISTED),
+        ...(l.length > MAX_LINES_LISTED ? { moreLines: l.length - MAX_LINES_LISTED } : {}),
+    }));
+}
+/** A summary with nothing read yet. */
+function emptyDriverSummary() {
+    return {
+        shippedDrivers: 0,
+        majors: 0,
+        aliases: 0,
+        minorPerms: 0,
+        confFiles: 0,
+        unshippedDrivers: 0,
+        unshippedLines: 0,
+        unshipped: [],
+    };
+}
+//# sourceMappingURL=driver-config.js.map
+// EXTERNAL MODULE: ./node_modules/saxes/saxes.js
+var saxes = __nccwpck_require__(9800);
+;// CONCATENATED MODULE: ./build/src/formats/smf-manifest.js
+/**
+ * An SMF service manifest (service_bundle(5)), read for what the smf-method
+ * and smf-dependency checks need (docs/verify.md): the services and
+ * instances it defines, each exec_method's `exec`, each dependency's
+ * grouping, type and FMRIs, each method_credential's user and group, with
+ * the XML line of each.
+ *
+ * The XML is read with saxes, a streaming non-validating parser: it never
+ * reads a DTD (the manifests' external service_bundle.dtd.1 included) and
+ * never expands an entity beyond the five XML predefines and character
+ * references, so an external entity is never fetched and a "billion
+ * laughs" is an undefined entity, an error like any other that makes the
+ * file not well formed.
+ */
+
+/** An XML file that is not well formed: the parser's message at its line. */
+class SmfXmlError extends Error {
+    line;
+    reason;
+    constructor(line, reason) {
+        super(`line ${line}: ${reason}`);
+        this.line = line;
+        this.reason = reason;
+    }
+}
+/** Most elements of each kind kept from one manifest (a real one has a few dozen). */
+const MAX_ITEMS = 10_000;
+class Collector {
+    out = { services: [], methods: [], dependencies: [], credentials: [] };
+    service;
+    dependency;
+    depth = 0;
+    dependencyDepth = -1;
+    open(tag, line) {
+        this.depth++;
+        const a = tag.attributes;
+        const service = this.service?.name ?? '';
+        const push = (list, item) => {
+            if (list.length < MAX_ITEMS)
+                list.push(item);
+        };
+        switch (tag.name) {
+            case 'service':
+                this.service = { name: a.name ?? '', line, instances: [] };
+                push(this.out.services, this.service);
+                break;
+            case 'instance':
+                if (this.service && a.name)
+                    this.service.instances.push(a.name);
+                break;
+            case 'create_default_instance':
+                this.service?.instances.push('default');
+                break;
+            case 'exec_method':
+                push(this.out.methods, { service, name: a.name ?? '', exec: a.exec ?? '', line });
+                break;
+            case 'dependency':
+                this.dependency = {
+                    ...{ service, name: a.name ?? '', grouping: a.grouping ?? '', type: a.type ?? '' },
+                    ...{ fmris: [], line },
+                };
+                this.dependencyDepth = this.depth;
+                push(this.out.dependencies, this.dependency);
+                break;
+            case 'service_fmri':
+                if (this.dependency && a.value !== undefined && this.dependency.fmris.length < MAX_ITEMS)
+                    this.dependency.fmris.push(a.value);
+                break;
+            case 'method_credential':
+                push(this.out.credentials, { service, user: a.user, group: a.group, line });
+                break;
+        }
+    }
+    close(tag) {
+        if (tag.name === 'service')
+            this.service = undefined;
+        if (this.depth === this.dependencyDepth) {
+            this.dependency = undefined;
+            this.dependencyDepth = -1;
+        }
+        this.depth--;
+    }
+}
+/**
+ * Reads a manifest's bytes (UTF-8, the XML default); throws SmfXmlError
+ * when it is not well-formed XML.
+ */
+function parseSmfManifest(bytes) {
+    const parser = new saxes/* SaxesParser */.wT({ xmlns: false, position: true });
+    const collect = new Collector();
+    let startLine = 1;
+    parser.on('opentagstart', () => {
+        startLine = parser.line;
+    });
+    parser.on('opentag', (tag) => collect.open(tag, startLine));
+    parser.on('closetag', (tag) => collect.close(tag));
+    parser.on('error', (err) => {
+        // saxes prefixes "[file:]line:column: "; the line is given on its own.
+        throw new SmfXmlError(parser.line, err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, ''));
+    });
+    const text = new TextDecoder('utf-8').decode(bytes);
+    parser.write(text).close();
+    return collect.out;
+}
+//# sourceMappingURL=smf-manifest.js.map
+;// CONCATENATED MODULE: ./build/src/formats/smf-exec.js
+/**
+ * An exec_method's `exec` string (smf_method(7)), read for the command it
+ * runs (docs/verify.md, "smf-method"):
+ *
+ * - `:true`, `:kill`, `:kill_process` (with their signal arguments, `-9`,
+ *   `-TERM`) are done by svc.startd itself: nothing to find;
+ * - `%`-tokens (`%m`, `%i`, `%{config/file}`, ...) are expanded by
+ *   svc.startd: an argument made of them is fine, a command made of them
+ *   cannot be read here;
+ * - leading `VAR=value` words set the environment;
+ * - the next word is the command.
+ *
+ * A string with shell syntax (quotes, `;`, `&`, `|`, redirections, `$`,
+ * backquotes, globs, ...) is not read: it is skipped, never guessed.
+ */
+const KEYWORDS = new Set([':true', ':kill', ':kill_process']);
+const TOKEN = /%\{[^}]*\}|%[a-zA-Z%]/g;
+const SHELL = /[;&|<>()`$\\"'*?[\]{}~!#\n\r]/;
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+function execCommand(exec) {
+    const words = exec.trim().split(/[ \t]+/);
+    if (words[0] === '')
+        return { kind: 'skipped', why: 'empty exec' };
+    if (words[0].startsWith(':')) {
+        if (!KEYWORDS.has(words[0]))
+            return { kind: 'skipped', why: `unknown keyword ${words[0]}` };
+        return { kind: 'keyword', keyword: words[0] };
+    }
+    // %-tokens stand for one word each; what is left must be plain words.
+    const plain = words.map((w) => w.replace(TOKEN, '%'));
+    if (plain.some((w) => SHELL.test(w)))
+        return { kind: 'skipped', why: 'shell syntax' };
+    const at = plain.findIndex((w) => !ASSIGNMENT.test(w));
+    if (at < 0)
+        return { kind: 'skipped', why: 'no command after the assignments' };
+    const command = plain[at];
+    if (command.includes('%'))
+        return { kind: 'skipped', why: 'the command is made of %-tokens' };
+    if (!command.startsWith('/'))
+        return { kind: 'skipped', why: 'not an absolute path' };
+    return { kind: 'command', path: command };
+}
+//# sourceMappingURL=smf-exec.js.map
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./build/src/image/identity.js
+
+
+/**
+ * The image's own users and groups, read from its staged etc/passwd and
+ * etc/group (never the build host's): `name:x:uid:...` and `name:x:gid:...`.
+ */
+class IdentityTable {
+    kind;
+    byName;
+    byId = new Map();
+    constructor(kind, names) {
+        this.kind = kind;
+        this.byName = names;
+        // The first name listed for an id is the one `ls` would show.
+        for (const [name, id] of names)
+            if (!this.byId.has(id))
+                this.byId.set(id, name);
+    }
+    idOf(name) {
+        return this.byName.get(name);
+    }
+    nameOf(id) {
+        return this.byId.get(id);
+    }
+    get size() {
+        return this.byName.size;
+    }
+    /** Reads a passwd- or group-style file; a missing file gives an empty table. */
+    static async read(kind, file) {
+        const names = new Map();
+        if (file) {
+            try {
+                const lines = (0,external_node_readline_namespaceObject.createInterface)({ input: (0,external_node_fs_.createReadStream)(file), crlfDelay: Infinity });
+                for await (const line of lines)
+                    addLine(names, line);
+            }
+            catch {
+                // An unreadable or absent file resolves no names; every owner then warns.
+            }
+        }
+        return new IdentityTable(kind, names);
+    }
+    /** The same from the text of such a file (read from an image). */
+    static fromText(kind, text) {
+        const names = new Map();
+        for (const line of text.split(/\r?\n/))
+            addLine(names, line);
+        return new IdentityTable(kind, names);
+    }
+}
+/** One `name:x:id:...` line into `names` (the first line for a name wins). */
+function addLine(names, line) {
+    const fields = line.split(':');
+    if (fields.length < 3 || fields[0] === '' || line.startsWith('#'))
+        return;
+    const id = Number(fields[2]);
+    if (Number.isInteger(id) && id >= 0 && !names.has(fields[0]))
+        names.set(fields[0], id);
+}
+//# sourceMappingURL=identity.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/smf.js
+/**
+ * smf-method and smf-dependency: every XML manifest under lib/svc/manifest/
+ * and var/svc/manifest/ of the image, read (never imported, never run)
+ * (docs/verify.md):
+ *
+ * - smf-method: an exec_method whose command is an absolute path that is
+ *   not an executable regular file of the image (following its links); a
+ *   method_credential user or group that etc/passwd or etc/group of the
+ *   image does not define;
+ * - smf-dependency: a require_all/require_any dependency on a service (or
+ *   instance) that no manifest of the image defines, or on a file:// path
+ *   the image does not have (require_any: when none of its FMRIs is
+ *   there); a manifest that is not well-formed XML, or too large to be
+ *   one (svccfg could not import it: its services do not exist).
+ */
+
+
+
+
+
+
+const MANIFEST_DIRS = ['lib/svc/manifest/', 'var/svc/manifest/'];
+/** The most a manifest may have to be read (a real one is a few KB to ~100 KB). */
+const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
+const MAX_SKIPPED = 1000;
+/** The boot check (src/verify/checks/boot.ts): its summary goes to the context's details. */
+const smfCheck = (view, context) => {
+    const summary = emptySmfSummary();
+    if (context.details)
+        context.details.smf = summary;
+    return smfChecks({ view, summary });
+};
+/** The image's manifests, by path in byte order (a link to one counted once). */
+function manifestPaths(view) {
+    const paths = new Set();
+    for (const path of view.entries.keys()) {
+        if (!path.endsWith('.xml') || !MANIFEST_DIRS.some((d) => path.startsWith(d)))
+            continue;
+        const real = regularFile(view, path);
+        if (real !== undefined)
+            paths.add(real.path);
+    }
+    return [...paths].sort(path_compareBytes);
+}
+async function readManifests(view, bad) {
+    const out = [];
+    for (const path of manifestPaths(view)) {
+        await yieldToLoop();
+        const where = { kind: 'smf-dependency', path, ...view.where(path) };
+        const read = await readImageText(view, path, MAX_MANIFEST_BYTES);
+        if (read.kind === 'absent')
+            continue;
+        if (read.kind === 'too-large') {
+            bad.push({ ...where, message: `${read.message}: svccfg would not import its services` });
+            continue;
+        }
+        try {
+            out.push({ path, manifest: parseSmfManifest(read.bytes) });
+        }
+        catch (err) {
+            if (!(err instanceof SmfXmlError))
+                throw err;
+            bad.push({
+                ...where,
+                message: `not well-formed XML: ${err.message} (svccfg cannot import it: the services it defines do not exist)`,
+            });
+        }
+    }
+    return out;
+}
+async function identities(view, kind) {
+    const path = kind === 'user' ? 'etc/passwd' : 'etc/group';
+    const read = await readImageText(view, path, MAX_MANIFEST_BYTES);
+    return IdentityTable.fromText(kind, read.kind === 'text' ? read.text : '');
+}
+async function* smfChecks(input) {
+    const { view, summary } = input;
+    const bad = [];
+    const manifests = await readManifests(view, bad);
+    yield* bad;
+    const defined = new Map();
+    for (const { manifest } of manifests) {
+        for (const s of manifest.services) {
+            const instances = defined.get(s.name) ?? new Set();
+            for (const i of s.instances)
+                instances.add(i);
+            defined.set(s.name, instances);
+        }
+    }
+    const users = await identities(view, 'user');
+    const groups = await identities(view, 'group');
+    summary.manifests = manifests.length;
+    summary.services = defined.size;
+    // A service a manifest that could not be read defines looks undefined: said so.
+    const unread = bad.length > 0 ? `; ${bad.length} manifest(s) of the image could not be read` : '';
+    for (const read of manifests) {
+        yield* methods(view, read, summary);
+        yield* credentials(view, read, users, groups);
+        yield* dependencies(view, read, defined, unread);
+    }
+    return manifests.length;
+}
+function* methods(view, read, summary) {
+    for (const m of read.manifest.methods) {
+        const command = execCommand(m.exec);
+        if (command.kind === 'keyword')
+            summary.keywords++;
+        if (command.kind === 'skipped') {
+            if (summary.skippedCount++ < MAX_SKIPPED)
+                summary.skipped.push({ path: read.path, line: m.line, exec: m.exec, why: command.why });
+        }
+        if (command.kind !== 'command')
+            continue;
+        summary.methods++;
+        const problem = notExecutable(view, command.path);
+        if (problem === undefined)
+            continue;
+        yield {
+            kind: 'smf-method',
+            path: read.path,
+            ...view.where(read.path),
+            message: `line ${m.line}: ${m.service} exec_method ${m.name} runs ${command.path}, which ${problem}`,
+        };
+    }
+}
+/** Why `path` is not an executable regular file of the image, or undefined when it is. */
+function notExecutable(view, path) {
+    const found = view.resolve(path);
+    if (found.kind === 'loop')
+        return `is a symlink loop (at /${found.at})`;
+    if (found.kind !== 'found') {
+        const via = found.at === path.replace(/^\/+/, '') ? '' : ` (looked up as /${found.at})`;
+        return `is not in the image${via}`;
+    }
+    const { entry } = found;
+    if (entry.type !== 'f')
+        return `is a ${entry.type === 'd' ? 'directory' : 'symlink'}`;
+    if (entry.mode !== undefined && (entry.mode & 0o111) === 0)
+        return `is not executable (mode ${manifest_line_formatMode(entry.mode)})`;
+    return undefined;
+}
+function* credentials(view, read, users, groups) {
+    const numeric = (name) => /^\d+$/.test(name);
+    for (const c of read.manifest.credentials) {
+        const missing = [
+            c.user && !numeric(c.user) && users.idOf(c.user) === undefined
+                ? `user ${c.user} is not in etc/passwd`
+                : '',
+            c.group && c.group !== ':default' && !numeric(c.group) && groups.idOf(c.group) === undefined
+                ? `group ${c.group} is not in etc/group`
+                : '',
+        ].filter(Boolean);
+        if (missing.length === 0)
+            continue;
+        yield {
+            kind: 'smf-method',
+            path: read.path,
+            ...view.where(read.path),
+            message: `line ${c.line}: ${c.service} method_credential: ${missing.join(' and ')} of the image`,
+        };
+    }
+}
+/** A service FMRI's service and instance (`svc:/network/physical:default`). */
+function parseFmri(fmri) {
+    const m = /^svc:(?:\/\/[^/]*)?\/+([^:]+)(?::([^:]+))?$/.exec(fmri.trim());
+    return m ? { service: m[1], instance: m[2] } : undefined;
+}
+/** A file:// FMRI's path (`file://localhost/etc/x`, `file:///etc/x`). */
+const fileOf = (fmri) => /^file:\/\/(?:localhost)?(\/.*)$/.exec(fmri.trim())?.[1];
+function* dependencies(view, read, defined, unread) {
+    for (const d of read.manifest.dependencies) {
+        if (d.grouping !== 'require_all' && d.grouping !== 'require_any')
+            continue;
+        const missing = [];
+        for (const fmri of d.fmris) {
+            const why = unresolved(view, fmri, defined);
+            if (why !== undefined)
+                missing.push(`${fmri} (${why})`);
+        }
+        if (missing.length === 0)
+            continue;
+        if (d.grouping === 'require_any' && missing.length < d.fmris.length)
+            continue;
+        yield {
+            kind: 'smf-dependency',
+            path: read.path,
+            ...view.where(read.path),
+            message: `line ${d.line}: ${d.service} dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`,
+        };
+    }
+}
+function unresolved(view, fmri, defined) {
+    const file = fileOf(fmri);
+    if (file !== undefined) {
+        return view.resolve(file).kind === 'found' ? undefined : 'not in the image';
+    }
+    const svc = parseFmri(fmri);
+    if (!svc)
+        return fmri.startsWith('file:') ? 'not a file FMRI read here' : undefined;
+    const instances = defined.get(svc.service);
+    if (!instances)
+        return `no manifest under ${MANIFEST_DIRS.join(' or ')} defines it`;
+    if (svc.instance !== undefined && !instances.has(svc.instance))
+        return `its service defines no instance ${svc.instance}`;
+    return undefined;
+}
+/** A summary with nothing read yet. */
+function emptySmfSummary() {
+    return { manifests: 0, services: 0, methods: 0, keywords: 0, skippedCount: 0, skipped: [] };
+}
+//# sourceMappingURL=smf.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/interpreters.js
+/** sys/exec.h INTPSZ: the kernel reads this much of a `#!` line, newline included. */
+const INTPSZ = 256;
+/** Where `env NAME` finds NAME in a boot-time PATH of the image. */
+const ENV_PATH = ['usr/bin', 'usr/sbin', 'bin', 'sbin'];
+/** Files read a head of, between yields to the event loop. */
+const interpreters_YIELD_EVERY = 256;
+const isExec = (entry) => entry !== undefined && entry.type === 'f' && (entry.mode & 0o111) !== 0;
+/** A `#!` line as the kernel splits it, or why it cannot run. */
+function parseShebang(head) {
+    const text = head.toString('latin1', 0, Math.min(head.length, INTPSZ));
+    const newline = text.indexOf('\n');
+    if (newline < 0)
+        return { error: `its #! line has no newline in its first ${INTPSZ} bytes (INTPSZ)` };
+    const line = text.slice(2, newline).replace(/\t/g, ' ');
+    const words = line.split(' ').filter((w) => w !== '');
+    if (words.length === 0)
+        return { error: 'its #! line names no interpreter' };
+    // The kernel passes everything after the name as one argument.
+    const rest = line.slice(line.indexOf(words[0]) + words[0].length).trim();
+    return { name: words[0], ...(rest !== '' ? { arg: rest } : {}) };
+}
+async function* interpreters(image) {
+    let checked = 0;
+    let read = 0;
+    for (const entry of image.entries.values()) {
+        if (!isExec(entry) || entry.size < 2)
+            continue;
+        if (++read % interpreters_YIELD_EVERY === 0)
+            await new Promise((r) => setImmediate(r));
+        const head = await image.read(entry, 0, INTPSZ);
+        if (head[0] !== 0x23 || head[1] !== 0x21)
+            continue;
+        checked++;
+        const problem = judge(image, entry.path, parseShebang(head));
+        if (problem) {
+            yield {
+                kind: 'missing-interpreter',
+                path: entry.path,
+                ...image.where(entry.path),
+                message: problem,
+            };
+        }
+    }
+    return checked;
+}
+/** Why the interpreter of `path` cannot run from the image, or undefined when it can. */
+function judge(image, path, shebang) {
+    if ('error' in shebang)
+        return shebang.error;
+    const { name, arg } = shebang;
+    const said = `#!${name}${arg !== undefined ? ` ${arg}` : ''}`;
+    if (!name.startsWith('/'))
+        return `${said}: the interpreter ${name} is not an absolute path (the kernel looks it up from the current directory)`;
+    const found = image.resolve(name);
+    if (found.kind !== 'found') {
+        if (found.kind !== 'loop' && image.mayDangle(found.at))
+            return undefined;
+        const why = found.kind === 'loop' ? `a symlink loop at /${found.at}` : `/${found.at} is not in the image`;
+        return `${said}: the interpreter ${name} is missing (${why})`;
+    }
+    if (!isExec(found.entry))
+        return `${said}: the interpreter ${name} is not an executable file in the image`;
+    if (!/(^|\/)env$/.test(found.path) || arg === undefined)
+        return undefined;
+    const command = arg.split(' ')[0];
+    if (command.startsWith('-') || command.includes('='))
+        return undefined;
+    if (command.includes('/')) {
+        const r = image.resolve(command, path.slice(0, path.lastIndexOf('/')));
+        if (r.kind === 'found' && isExec(r.entry))
+            return undefined;
+        if (r.kind !== 'found' && r.kind !== 'loop' && image.mayDangle(r.at))
+            return undefined;
+        return `${said}: env runs ${command}, which is not an executable file in the image`;
+    }
+    for (const dir of ENV_PATH) {
+        const r = image.resolve(`${dir}/${command}`);
+        if (r.kind === 'found' && isExec(r.entry))
+            return undefined;
+    }
+    return `${said}: env finds no ${command} in ${ENV_PATH.map((d) => `/${d}`).join(', ')} of the image`;
+}
+//# sourceMappingURL=interpreters.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/isaexec.js
+/**
+ * isaexec: every entry of the image that is a hard link to usr/lib/isaexec
+ * (the same file) runs, at run time, the file of the same name in the first
+ * subdirectory of its own directory named in the ISA list that exists
+ * (illumos cmd/isaexec/isaexec.c: sysinfo(SI_ISALIST), access(X_OK)). So at
+ * least one of them must be an executable file in the image, and not
+ * isaexec itself (that would run isaexec again, for ever) (docs/verify.md,
+ * "isaexec").
+ */
+
+const ISAEXEC = 'usr/lib/isaexec';
+/** SI_ISALIST of an amd64 illumos kernel, in the order isaexec tries it. */
+const ISA_LIST = [
+    'amd64',
+    'pentium_pro+mmx',
+    'pentium_pro',
+    'pentium+mmx',
+    'pentium',
+    'i486',
+    'i386',
+    'i86',
+];
+function* isaexecLinks(image) {
+    const stub = image.entries.get(ISAEXEC);
+    if (!stub || stub.type !== 'f')
+        return 0;
+    let checked = 0;
+    for (const entry of image.entries.values()) {
+        if (entry.type !== 'f' || entry.id !== stub.id || entry.path === ISAEXEC)
+            continue;
+        checked++;
+        const dir = imageDir(entry.path);
+        const name = entry.path.slice(dir === '' ? 0 : dir.length + 1);
+        const tried = [];
+        let runs;
+        for (const isa of ISA_LIST) {
+            const candidate = [dir, isa, name].filter((p) => p !== '').join('/');
+            tried.push(`/${candidate}`);
+            const r = image.resolve(candidate);
+            if (r.kind !== 'found' || r.entry.type !== 'f' || (r.entry.mode & 0o111) === 0)
+                continue;
+            // The first one that exists is run, whatever follows.
+            runs = r.entry.id === stub.id ? `/${candidate}` : '';
+            break;
+        }
+        if (runs === '')
+            continue;
+        yield {
+            kind: 'isaexec',
+            path: entry.path,
+            ...image.where(entry.path),
+            message: runs !== undefined
+                ? `is a link to /${ISAEXEC}, and so is ${runs}, the first ISA directory's ${name}: isaexec would run itself again and again`
+                : `is a link to /${ISAEXEC}, but no ISA directory has an executable ${name}; looked in ${tried.join(', ')}`,
+        };
+    }
+    return checked;
+}
+//# sourceMappingURL=isaexec.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/setuid.js
+/**
+ * setuid: which files of the image run with another user's or group's
+ * rights (docs/verify.md, "setuid"). With `setuid <glob>` rules in the ship
+ * policy, a setuid or setgid file no rule covers is a finding, and a rule
+ * that covers none is `stale-policy` at its line. With a baseline, a file
+ * whose setuid or setgid bit differs from the baseline's (or a new file
+ * with one) is a finding, policy or not.
+ */
+
+const SETID = 0o6000;
+const bitsOf = (mode) => [mode & 0o4000 ? 'setuid' : '', mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join(' and ');
+function* setuidFiles(image, context) {
+    const rules = context.policy.filter((r) => r.verb === 'setuid');
+    const baseline = context.baseline?.format === 'boot_archive.manifest' ? context.baseline : undefined;
+    let checked = 0;
+    for (const entry of image.entries.values()) {
+        if (entry.type !== 'f')
+            continue;
+        const bits = entry.mode & SETID;
+        const before = baseline?.entries.get(entry.path);
+        const beforeBits = before?.type === 'f' && before.mode !== undefined ? before.mode & SETID : undefined;
+        if (bits === 0 && (beforeBits === undefined || beforeBits === 0))
+            continue;
+        checked++;
+        const where = image.where(entry.path);
+        const mode = manifest_line_formatMode(entry.mode);
+        if (bits !== 0 && rules.length > 0) {
+            const rule = rules.find((r) => r.match(entry.path));
+            if (rule)
+                rule.used++;
+            else {
+                const file = rules[0].file;
+                yield {
+                    kind: 'setuid',
+                    path: entry.path,
+                    ...where,
+                    message: `is ${bitsOf(bits)} (mode ${mode}) and no setuid rule of ${file} covers it`,
+                };
+            }
+        }
+        if (!baseline || beforeBits === bits)
+            continue;
+        yield {
+            kind: 'setuid',
+            path: entry.path,
+            ...where,
+            message: beforeBits === undefined
+                ? `is new and ${bitsOf(bits)} (mode ${mode}); the baseline ${baseline.file} does not have it`
+                : `${bits & ~beforeBits ? `gained ${bitsOf(bits & ~beforeBits)}` : ''}${bits & ~beforeBits && beforeBits & ~bits ? ', ' : ''}${beforeBits & ~bits ? `lost ${bitsOf(beforeBits & ~bits)}` : ''} against the baseline (mode ${manifest_line_formatMode(before.mode)} there, ${mode} here)`,
+        };
+    }
+    for (const rule of rules) {
+        if (rule.used > 0)
+            continue;
+        yield {
+            kind: 'stale-policy',
+            path: rule.glob,
+            file: rule.file,
+            line: rule.line,
+            message: `setuid ${rule.glob} covers no setuid or setgid file of the image`,
+        };
+    }
+    return checked;
+}
+//# sourceMappingURL=setuid.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/boot.js
+
+
+
+
+
+/** Every boot check, in report order. */
+const BOOT_CHECKS = [
+    { kinds: ['missing-interpreter'], check: interpreters },
+    { kinds: ['isaexec'], check: isaexecLinks },
+    { kinds: ['setuid'], check: setuidFiles, alsoYields: ['stale-policy'] },
+    { kinds: ['driver-config'], check: driverConfigCheck },
+    { kinds: ['smf-method', 'smf-dependency'], check: smfCheck },
+];
+/** What a boot check read beyond its findings, for its line of the report (counts only). */
+function bootNote(kind, details) {
+    const d = details.driverConfig;
+    if (kind === 'driver-config' && d && d.unshippedDrivers > 0)
+        return `${d.unshippedDrivers} driver(s) the image does not ship have ${d.unshippedLines} configuration line(s): normal, listed in the JSON report (driverConfig)`;
+    const smf = details.smf;
+    if (kind === 'smf-method' && smf)
+        return `${smf.manifests} manifest(s), ${smf.methods} command(s) checked, ${smf.keywords} keyword method(s), ${smf.skippedCount} skipped (shell syntax or not an absolute path; listed in the JSON report, smf.skipped)`;
+    return undefined;
+}
+//# sourceMappingURL=boot.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/ship-policy.js
+/**
+ * The ship policy (`--ship-policy <file>`): what a proto holds that is not
+ * expected in a live image (`skip <glob>`), and which files of the image may
+ * be setuid or setgid (`setuid <glob>`). One rule a line (image paths, no
+ * leading `/`); `#` starts a comment; blank lines are ignored
+ * (docs/verify.md).
+ */
+
+
+
+
+const POLICY_VERBS = (/* unused pure expression or super */ null && (['skip', 'setuid']));
+/** Errors listed one by one; beyond, counted (a policy of thousands of bad lines is one mistake). */
+const MAX_ERRORS_LISTED = 100;
+async function readShipPolicy(file) {
+    let text;
+    try {
+        text = await (0,promises_.readFile)(file, 'utf8');
+    }
+    catch (err) {
+        throw new util_errors/* UserError */.yo(`--ship-policy ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    const rules = [];
+    const errors = [];
+    text.split('\n').forEach((raw, i) => {
+        const line = raw
+            .replace(/\r$/, '')
+            .replace(/(^|\s)#.*$/, '')
+            .trim();
+        if (line === '')
+            return;
+        const [verb, ...rest] = line.split(/\s+/);
+        const where = `${file}:${i + 1}`;
+        if (verb !== 'skip' && verb !== 'setuid') {
+            errors.push(`${where}: unknown verb "${(0,format/* printable */.g$)(verb)}" (a rule is "skip <glob>" or "setuid <glob>")`);
+            return;
+        }
+        if (rest.length !== 1) {
+            errors.push(`${where}: "${verb}" takes one glob, not ${rest.length}`);
+            return;
+        }
+        const glob = rest[0].replace(/^\//, '');
+        try {
+            rules.push({ verb, glob, match: compileGlob(glob), file, line: i + 1, used: 0 });
+        }
+        catch (err) {
+            if (!(err instanceof GlobError))
+                throw err;
+            errors.push(`${where}: ${verb} ${(0,format/* printable */.g$)(glob)}: not a glob we take: ${err.message}`);
+        }
+    });
+    if (errors.length > 0) {
+        const more = errors.length - MAX_ERRORS_LISTED;
+        throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the ship policy ${file}`, {
+            details: [
+                ...errors.slice(0, MAX_ERRORS_LISTED),
+                ...(more > 0
+                    ? [`... and ${more} more error(s) (the first ${MAX_ERRORS_LISTED} are listed)`]
+                    : []),
+            ],
+        });
+    }
+    return rules;
+}
+//# sourceMappingURL=ship-policy.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/shadowed.js
+/**
+ * shadowed: files that more than one source had. build-live takes the
+ * first (in the order of docs/assembly.md, "Where a file's content comes
+ * from") and records the others in the JSONL twin's `shadows`; each such
+ * file is listed with the source that won and the ones it hid (buildroot's check-uniq-files; OS-654's duplicate libCrun.so).
+ */
+
+
+
+
+// Only records with a non-empty shadows array are parsed.
+const SHADOWS = /"shadows"\s*:\s*\[\s*"/;
+async function* shadowed(logs) {
+    let checked = 0;
+    for (const log of logs) {
+        const path = twinPath(log);
+        if (!path ||
+            !(await (0,promises_.access)(path).then(() => true, () => false)))
+            continue;
+        const lines = (0,external_node_readline_namespaceObject.createInterface)({
+            input: (0,external_node_fs_.createReadStream)(path, { encoding: 'utf8' }),
+            crlfDelay: Infinity,
+        });
+        for await (const line of lines) {
+            checked++;
+            if (!SHADOWS.test(line))
+                continue;
+            let record;
+            try {
+                record = JSON.parse(line);
+            }
+            catch {
+                continue; // a damaged twin line only costs that entry its finding
+            }
+            if (typeof record.path !== 'string' || !Array.isArray(record.shadows))
+                continue;
+            yield {
+                kind: 'shadowed',
+                path: record.path,
+                ...(typeof record.manifest === 'string' && typeof record.line === 'number'
+                    ? { file: record.manifest, line: record.line }
+                    : {}),
+                message: `taken from ${String(record.tag)}:${String(record.source)}; also in ${record.shadows.map(String).join(', ')}`,
+            };
+        }
+    }
+    return checked;
+}
+//# sourceMappingURL=shadowed.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/unshipped.js
+
+
+
+
+async function sortedEntries(dir) {
+    const out = [];
+    try {
+        for await (const entry of await (0,promises_.opendir)(dir))
+            out.push(entry);
+    }
+    catch (err) {
+        throw new util_errors/* UserError */.yo(`cannot read ${dir}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+    return out.sort((a, b) => path_compareBytes(a.name, b.name));
+}
+async function* unshipped(input) {
+    let checked = 0;
+    const where = (e) => (e ? { file: e.file, line: e.line } : {});
+    for (const root of input.roots) {
+        // Depth first, one directory's names in memory per level.
+        const walk = async function* (rel) {
+            for (const dirent of await sortedEntries(rel ? (0,external_node_path_.join)(root.dir, rel) : root.dir)) {
+                const path = rel ? `${rel}/${dirent.name}` : dirent.name;
+                const entry = input.manifest.get(path);
+                if (dirent.isDirectory()) {
+                    if (entry?.type === 'f') {
+                        yield {
+                            kind: 'proto-mismatch',
+                            path,
+                            ...where(entry),
+                            message: `the manifest ships a file, the ${root.what} ${root.dir} has a directory`,
+                        };
+                    }
+                    yield* walk(path);
+                    continue;
+                }
+                if (!dirent.isFile() && !dirent.isSymbolicLink())
+                    continue;
+                checked++;
+                if (entry && entry.type !== 'd') {
+                    for (const rule of input.policy) {
+                        if (rule.shipped === undefined && rule.match(path))
+                            rule.shipped = path;
+                    }
+                    if (dirent.isSymbolicLink() && (entry.type === 'f' || entry.type === 's')) {
+                        const text = await (0,promises_.readlink)((0,external_node_path_.join)(root.dir, path));
+                        if (entry.type === 'f') {
+                            yield {
+                                kind: 'proto-mismatch',
+                                path,
+                                ...where(entry),
+                                message: `the manifest ships a file, the ${root.what} ${root.dir} has a symlink (-> ${text})`,
+                            };
+                        }
+                        else if (text !== entry.target) {
+                            yield {
+                                kind: 'proto-mismatch',
+                                path,
+                                ...where(entry),
+                                message: `the manifest's link text is ${entry.target}, the ${root.what}'s link is -> ${text}`,
+                            };
+                        }
+                    }
+                    continue;
+                }
+                const rule = input.policy.find((r) => r.match(path));
+                if (rule) {
+                    rule.used++;
+                    continue;
+                }
+                yield {
+                    kind: 'unshipped',
+                    path,
+                    message: `a ${dirent.isSymbolicLink() ? 'symlink' : 'file'} in the ${root.what} ${root.dir} that no manifest entry ships${entry ? ' (the manifest has a directory there)' : ''}`,
+                };
+            }
+        };
+        yield* walk('');
+    }
+    for (const rule of input.policy) {
+        const at = { file: rule.file, line: rule.line };
+        if (rule.used === 0 && rule.shipped === undefined) {
+            yield {
+                kind: 'stale-policy',
+                path: rule.glob,
+                ...at,
+                message: `skip ${rule.glob} matches nothing in the proto or overlays`,
+            };
+        }
+        if (rule.shipped !== undefined) {
+            yield {
+                kind: 'stale-policy',
+                path: rule.glob,
+                ...at,
+                message: `skip ${rule.glob} matches ${rule.shipped}, which the manifest ships`,
+            };
+        }
+    }
+    return checked;
+}
+//# sourceMappingURL=unshipped.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/not-built.js
+/**
+ * not-built: a build that did not finish must not pass. A log whose last
+ * entry never got its status (the C builder dies mid-line on a duplicate
+ * entry, a missing parent, a directory where a file belongs), a joyent-live
+ * log without its closing summary line, and, with manifests given, every
+ * manifest entry no log reached (docs/verify.md).
+ */
+
+
+
+function* notBuilt(input) {
+    let checked = 0;
+    for (const log of input.logs) {
+        checked++;
+        for (const cut of log.unfinished) {
+            yield {
+                kind: 'not-built',
+                path: entryPathOf(cut.text) ?? '',
+                file: log.path,
+                line: cut.line,
+                message: `unfinished entry line (the builder stopped here or its output was cut): ${JSON.stringify(cut.text.slice(0, 200))}`,
+            };
+        }
+        if (log.style === 'joyent-live' && !log.closed) {
+            yield {
+                kind: 'not-built',
+                path: '',
+                file: log.path,
+                line: log.lines,
+                message: 'the log has no closing "# summary:" line: the build did not finish writing it',
+            };
+        }
+    }
+    if (!input.manifest || !input.unseen)
+        return checked;
+    const missing = [];
+    for (const entry of input.manifest) {
+        checked++;
+        if (input.unseen.has(entry.path))
+            missing.push(entry);
+    }
+    missing.sort((a, b) => path_compareBytes(a.file, b.file) || a.line - b.line);
+    for (const entry of missing) {
+        yield {
+            kind: 'not-built',
+            path: entry.path,
+            file: entry.file,
+            line: entry.line,
+            message: `${TYPE_NAMES[entry.type]} ${entry.path} is in the manifest, but no log has an entry for it: it was never built`,
+        };
+    }
+    return checked;
+}
+//# sourceMappingURL=not-built.js.map
+;// CONCATENATED MODULE: ./build/src/verify/verify.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const sizeOf = async (path) => (await (0,promises_.stat)(path).catch(() => undefined))?.size;
+/**
+ * verify-manifest (docs/verify.md, `joyent-live verify-manifest`): reads build logs, maps failures to manifest
+ * lines, checks the platform's content and diffs against a baseline. The
+ * verdict fails when anything named in `failOn` happened, and always when
+ * the boot_archive does not match its own hash or manifest.
+ *
+ * Named phases, each returning its part of the report: inputs, logs,
+ * source checks (not-built, unshipped, shadowed), failures placed at their
+ * manifest lines, the platform (content, image and boot checks, diff),
+ * the verdict.
+ */
+async function verifyManifest(options) {
+    const inputs = await loadInputs(options);
+    const logs = await readLogs(options, inputs.manifest);
+    const checks = await sourceChecks(options, inputs, logs);
+    const placed = placeFailures(options, logs, inputs.manifest);
+    const platform = options.platform
+        ? await platformPhase(options, options.platform, inputs, logs.summaries)
+        : undefined;
+    const report = {
+        schema: 'joyent-live/verify-report@1',
+        verdict: 'pass',
+        reasons: [],
+        failOn: inputs.failOn,
+        logs: logs.logs,
+        counts: logs.counts,
+        failures: logs.failures,
+        checks: mergeKinds([...checks, ...(platform?.checks ?? [])]),
+        systemFiles: logs.systemFiles,
+        unknownOwnerWarnings: logs.unknownOwnerWarnings,
+        notes: [...logs.notes, ...placed, ...(platform?.notes ?? [])],
+    };
+    for (const key of ['content', 'headroom', 'logMatches', 'diff', 'driverConfig', 'smf']) {
+        if (platform?.[key] !== undefined)
+            Object.assign(report, { [key]: platform[key] });
+    }
+    return { ...report, ...verdict(report, platform?.integrityFailed ?? false) };
+}
+/** Phase: the options checked, the ship policy and the manifests read; any error stops here. */
+async function loadInputs(options) {
+    // The CLI and the actions check these first, naming their option (src/options).
+    if (options.logs.length === 0)
+        throw new util_errors/* UsageError */.eb('no log given');
+    if (options.baseline && !options.platform) {
+        throw new util_errors/* UsageError */.eb('a baseline needs a platform (the build whose boot_archive.manifest is compared)');
+    }
+    if (options.minFree !== undefined)
+        parseMinFree(options.minFree);
+    const failOn = [...new Set(options.failOn ?? DEFAULT_FAIL_ON)];
+    for (const [dir, flag] of [
+        [options.proto, '--proto'],
+        ...(options.overlays ?? []).map((d) => [d, '--overlay']),
+    ]) {
+        if (dir !== undefined)
+            await mustBeDir(dir, flag);
+    }
+    const policy = options.shipPolicy ? await readShipPolicy(options.shipPolicy) : [];
+    const manifest = await loadGivenManifests(options);
+    return { failOn, policy, ...(manifest ? { manifest } : {}) };
+}
+/** Phase: every log read, its entries counted and its failures gathered. */
+async function readLogs(options, manifest) {
+    const part = {
+        logs: [],
+        counts: {
+            entries: 0,
+            ok: 0,
+            failed: 0,
+            allowedMissing: 0,
+            unknownOwners: 0,
+            byTag: { A: 0, P: 0, M: 0, S: 0, other: 0 },
+            otherDirs: {},
+            byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
+        },
+        failures: [],
+        systemFiles: [],
+        unknownOwnerWarnings: [],
+        notes: [],
+        summaries: [],
+        ...(manifest ? { unseen: new Set(manifest.entries.keys()) } : {}),
+    };
+    const dirTag = sourceDirTags(options);
+    for (const log of options.logs)
+        await readOneLog(log, part, dirTag);
+    return part;
+}
+/** One log into the logs' part. */
+async function readOneLog(log, part, dirTag) {
+    const { counts, unseen } = part;
+    const failures = [];
+    const summary = await readBuildLog(log, (entry) => {
+        unseen?.delete(entry.path);
+        counts.entries++;
+        counts.byKind[entry.kind]++;
+        if (entry.status === 'FAILED') {
+            counts.failed++;
+            failures.push({
+                // Kept to the end: copied so it does not pin the log chunk it came from.
+                path: (0,format/* ownString */.Ao)(entry.path),
+                kind: entry.kind,
+                log,
+                logLine: entry.line,
+                searched: [],
+                allowed: false,
+                notInManifest: false,
+            });
+            return;
+        }
+        counts.ok++;
+        if (entry.kind !== 'FILE')
+            return;
+        const tag = entry.tag ?? (entry.sourceDir !== undefined ? dirTag(entry.sourceDir) : undefined);
+        counts.byTag[tag ?? 'other']++;
+        if (tag === undefined && entry.sourceDir !== undefined)
+            countOtherDir(counts, entry.sourceDir);
+        if (tag === 'S' && part.systemFiles.length < MAX_LISTED) {
+            part.systemFiles.push((0,format/* ownString */.Ao)(entry.path));
+        }
+    });
+    part.summaries.push(summary);
+    counts.unknownOwners += summary.unknownOwners;
+    part.unknownOwnerWarnings.push(...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - part.unknownOwnerWarnings.length));
+    part.logs.push({
+        path: log,
+        style: summary.style,
+        lines: summary.lines,
+        entries: summary.entries,
+        truncatedLastLine: summary.truncatedLastLine,
+    });
+    if (summary.truncatedLastLine) {
+        part.notes.push(summary.truncatedText === undefined
+            ? `${log}: the last line has no newline (the log may have been cut off)`
+            : `${log}:${summary.lines}: the last line is truncated and was ignored: ${JSON.stringify(summary.truncatedText.slice(0, 120))}`);
+    }
+    const twin = await readTwinFailures(log);
+    for (const failure of failures) {
+        const details = twin.get(failure.path);
+        if (details)
+            Object.assign(failure, details);
+    }
+    if (summary.rejoined > 0) {
+        part.notes.push(`${log}: ${summary.rejoined} entry line(s) were split by the builder's stderr output and read rejoined with their status line`);
+    }
+    // One at a time: a spread of 100,000s of failures overflows the stack.
+    for (const failure of failures)
+        part.failures.push(failure);
+}
+/** Phase: the checks of the logs and sources (not-built, unshipped, shadowed). */
+async function sourceChecks(options, inputs, logs) {
+    const { manifest, failOn } = inputs;
+    const checks = await collectCheck(notBuilt({ logs: logs.summaries, manifest: manifest?.entries.values(), unseen: logs.unseen }), ['not-built'], failOn);
+    checks.push(...(await unshippedPhase(options, inputs)));
+    if (!skipped(options, 'shadowed')) {
+        checks.push(...(await collectCheck(shadowed(options.logs), ['shadowed'], failOn)));
+    }
+    return checks;
+}
+/**
+ * Phase: each failure at its manifest file:line, and allowed when an
+ * --allow-missing glob matches it. Returns its notes.
+ */
+function placeFailures(options, logs, manifest) {
+    const notes = [];
+    if (manifest) {
+        for (const failure of logs.failures) {
+            const entry = manifest.entries.get(failure.path);
+            if (entry)
+                failure.manifest = { file: entry.file, line: entry.line };
+            else
+                failure.notInManifest = true;
+        }
+        const strays = logs.failures.filter((f) => f.notInManifest).length;
+        if (strays > 0) {
+            notes.push(`${strays} FAILED path(s) are not in the manifests given: are the log and the manifests from the same build?`);
+        }
+    }
+    const allowed = (options.allowMissing ?? []).map((glob) => imageGlob(glob, '--allow-missing'));
+    for (const failure of logs.failures) {
+        failure.allowed = allowed.some((match) => match(failure.path));
+        if (failure.allowed)
+            logs.counts.allowedMissing++;
+    }
+    return notes;
+}
+/**
+ * Phase: the platform: its content against its manifest and hash, the
+ * checks of the finished image, the logs' sha1 lines, the baseline diff.
+ */
+async function platformPhase(options, path, inputs, summaries) {
+    const platform = await openPlatform(path, options.maxUnpack);
+    try {
+        const current = await readBootManifest((0,external_node_path_.join)(platform.archiveDir, BOOT_ARCHIVE_MANIFEST));
+        await mustBeReadable((0,external_node_path_.join)(platform.archiveDir, BOOT_ARCHIVE), path);
+        // The content pass gathers the ELF objects the library closure reads.
+        const elf = { files: [], complete: false };
+        const content = await checkContent(platform, current, skipped(options, 'missing-library') ? undefined : elf, await claimedFormat(options.logs));
+        const notes = content.skipped ? [`content not checked: ${content.skipped}`] : [];
+        const baseline = options.baseline ? await readBootManifest(options.baseline) : undefined;
+        const unreadable = content.unreadable !== undefined;
+        const image = await imageChecks(options, inputs, platform.archiveDir, current, elf, {
+            baseline,
+            unreadable,
+        });
+        const part = {
+            content,
+            checks: image.checks,
+            notes,
+            integrityFailed: unreadable ||
+                content.mismatches.length > 0 ||
+                content.missing.length > 0 ||
+                (content.differences?.length ?? 0) > 0 ||
+                content.hash?.ok === false,
+            logMatches: matchLogs(summaries, content),
+            ...(image.headroom ? { headroom: image.headroom } : {}),
+            ...image.details,
+        };
+        if (options.baseline && baseline) {
+            const diffed = await diffPhase(options, options.baseline, baseline, current, platform);
+            part.diff = diffed.diff;
+            notes.push(...diffed.notes);
+        }
+        return part;
+    }
+    finally {
+        await platform.close();
+    }
+}
+/** Phase: the diff against the baseline's boot_archive.manifest, and the size delta. */
+async function diffPhase(options, baselineFile, baseline, current, platform) {
+    const notes = [];
+    const diffed = diffBootManifests(baseline, current);
+    const { entries, ignored } = ignoreDiff(diffed, options.ignoreDiff ?? []);
+    if (ignored.some((i) => i.pattern === BUILDSTAMP_FILE && i.paths > 0)) {
+        notes.push(`${BUILDSTAMP_FILE} is left out of "changed": it holds the BUILDSTAMP, which changes on every build by design`);
+    }
+    const changedPaths = new Set(entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path));
+    const [sizeNow, sizeBefore] = await Promise.all([
+        sizeOf((0,external_node_path_.join)(platform.archiveDir, BOOT_ARCHIVE)),
+        sizeOf((0,external_node_path_.join)((0,external_node_path_.dirname)(baselineFile), BOOT_ARCHIVE)),
+    ]);
+    if (baseline.format === 'md5sum') {
+        notes.push(`${baselineFile} is an md5sum listing: only file contents were compared`);
+    }
+    return {
+        diff: {
+            baseline: baselineFile,
+            added: entries.filter((e) => e.kind === 'added').length,
+            removed: entries.filter((e) => e.kind === 'removed').length,
+            changed: changedPaths.size,
+            ignored,
+            entries,
+            ...(sizeNow !== undefined && sizeBefore !== undefined
+                ? { sizeDelta: sizeNow - sizeBefore }
+                : {}),
+        },
+        notes,
+    };
+}
+/** Phase: the verdict and why, from everything the report holds. */
+function verdict(report, integrityFailed) {
+    const { counts } = report;
+    const happened = {
+        failed: report.failures.some((f) => !f.allowed),
+        'system-source': counts.byTag.S > 0,
+        'unknown-owner': counts.unknownOwners > 0,
+        added: (report.diff?.added ?? 0) > 0,
+        removed: (report.diff?.removed ?? 0) > 0,
+        changed: (report.diff?.changed ?? 0) > 0,
+        ...checkHappened(report.checks),
+    };
+    const reasons = [
+        ...(integrityFailed ? ['integrity'] : []),
+        ...(report.logMatches?.some((m) => !m.ok) ? ['log-mismatch'] : []),
+        ...report.failOn.filter((reason) => happened[reason]),
+    ];
+    return { verdict: reasons.length > 0 ? 'fail' : 'pass', reasons };
+}
+/**
+ * Each log that names the sha1 of its boot_archive (`# boot_archive sha1:`,
+ * docs/build-log.md) against the platform's boot_archive: its boot_archive.hash,
+ * or the sha1 of the boot_archive itself when it has no .hash.
+ * Logs without the line (the C builder's, `--archive none`) are not checked.
+ */
+function matchLogs(logs, content) {
+    const named = logs.filter((l) => l.bootArchiveSha1 !== undefined);
+    if (named.length === 0)
+        return undefined;
+    // What the platform's boot_archive.hash says (whether the boot_archive
+    // matches it is the integrity check), else the sha1 checkContent computed;
+    // none when the platform has no boot_archive.
+    const said = content.hash?.expected;
+    const platformSha1 = said !== undefined && /^[0-9a-f]{40}$/.test(said) ? said : content.hash?.actual;
+    return named.map((l) => ({
+        log: l.path,
+        logSha1: l.bootArchiveSha1,
+        platformSha1,
+        ok: l.bootArchiveSha1 === platformSha1,
+    }));
+}
+/** Phase: the manifests given, loaded and merged; any error stops here. */
+async function loadGivenManifests(options) {
+    if (!options.manifests || options.manifests.length === 0)
+        return undefined;
+    const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
+    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length > 0) {
+        throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the manifests`, {
+            details: errors.map(formatDiagnostic),
+        });
+    }
+    return loaded;
+}
+const verify_trimSlashes = (dir) => (dir === '/' ? dir : dir.replace(/\/+$/, ''));
+/**
+ * The source tag of a C-builder `OK (<dir>)`: the directory given as that
+ * source (as written, or resolved); `/` is the system root unless
+ * --system-root says otherwise.
+ */
+function sourceDirTags(options) {
+    const tags = new Map();
+    const add = (dir, tag) => {
+        if (dir === undefined)
+            return;
+        for (const form of [verify_trimSlashes(dir), verify_trimSlashes((0,external_node_path_.resolve)(dir))]) {
+            if (!tags.has(form))
+                tags.set(form, tag);
+        }
+    };
+    for (const overlay of options.overlays ?? [])
+        add(overlay, 'A');
+    add(options.proto, 'P');
+    add(options.manDir, 'M');
+    add(options.systemRoot ?? '/', 'S');
+    return (dir) => tags.get(verify_trimSlashes(dir));
+}
+/** Distinct unmapped source directories counted one by one, up to this many. */
+const MAX_OTHER_DIRS = 20;
+function countOtherDir(counts, dir) {
+    const known = counts.otherDirs[dir] !== undefined;
+    if (!known && Object.keys(counts.otherDirs).length >= MAX_OTHER_DIRS) {
+        counts.otherDirs['(other directories)'] = (counts.otherDirs['(other directories)'] ?? 0) + 1;
+        return;
+    }
+    counts.otherDirs[(0,format/* ownString */.Ao)(dir)] = (counts.otherDirs[dir] ?? 0) + 1;
+}
+/** One line per kind: a kind two checks yield (stale-policy) is summed into its first line. */
+function mergeKinds(checks) {
+    const first = new Map();
+    const out = [];
+    for (const check of checks) {
+        const into = first.get(check.kind);
+        if (!into) {
+            first.set(check.kind, check);
+            out.push(check);
+            continue;
+        }
+        into.checked += check.checked;
+        into.findings += check.findings;
+        for (const f of check.listed)
+            if (into.listed.length < MAX_LISTED_FINDINGS)
+                into.listed.push(f);
+        into.note ??= check.note;
+    }
+    return out;
+}
+/** Which check kinds found something. */
+function checkHappened(checks) {
+    const out = Object.fromEntries(CHECK_KINDS.map((k) => [k, false]));
+    for (const check of checks)
+        if (check.findings > 0)
+            out[check.kind] = true;
+    return out;
+}
+/** A boot_archive that exists must be readable: an I/O error names it (an absent one is skipped). */
+async function mustBeReadable(file, platform) {
+    const handle = await (0,promises_.open)(file, 'r').catch((err) => {
+        if ((0,util_errors/* errnoCode */.UK)(err) === 'ENOENT')
+            return undefined;
+        throw new util_errors/* UserError */.yo(`--platform ${platform}: cannot read ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    });
+    await handle?.close();
+}
+async function mustBeDir(dir, flag) {
+    const info = await (0,promises_.stat)(dir).catch((err) => {
+        throw new util_errors/* UserError */.yo(`${flag} ${dir}: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    });
+    if (!info.isDirectory())
+        throw new util_errors/* UserError */.yo(`${flag} ${dir} is not a directory`);
+}
+/** Phase: what the proto and overlays hold that the manifests do not ship. */
+async function unshippedPhase(options, inputs) {
+    const { manifest, failOn, policy } = inputs;
+    const roots = [
+        ...(options.overlays ?? []).map((dir) => ({ dir, what: 'overlay' })),
+        ...(options.proto !== undefined ? [{ dir: options.proto, what: 'proto' }] : []),
+    ];
+    if (roots.length === 0 || skipped(options, 'unshipped'))
+        return [];
+    const kinds = ['unshipped', 'proto-mismatch', 'stale-policy'];
+    if (!manifest)
+        return notChecked(kinds, failOn, 'not checked: needs the manifests (-m)');
+    const skips = policy.filter((rule) => rule.verb === 'skip');
+    const check = unshipped({ roots, manifest: manifest.entries, policy: skips });
+    return collectCheck(check, kinds, failOn);
+}
+/** Empty lines of the report for checks that could not run, saying why. */
+function notChecked(kinds, failOn, note) {
+    return kinds.map((kind) => ({ ...emptyResult(kind, failOn), note }));
+}
+const skipped = (options, kind) => options.skipChecks?.includes(kind);
+/** Bytes read at once from the start of an ELF file: its header and, mostly, its program headers. */
+const ELF_HEAD = 4096;
+/**
+ * The regular files of a UFS image, each readable through the reader: the
+ * ELF candidates of the content pass when it gathered them, else every file.
+ */
+async function* ufsFiles(reader, elf) {
+    const files = elf.complete ? elf.files : reader.entries();
+    for await (const entry of files) {
+        if (entry.type !== 'f')
+            continue;
+        const readAt = await reader.fileReader(entry);
+        const read = (position, length) => readAt(position, Math.max(0, Math.min(length, entry.size - position)));
+        let head;
+        yield {
+            path: entry.path,
+            size: entry.size,
+            read: async (position, length) => {
+                if (position + length <= ELF_HEAD) {
+                    head ??= read(0, ELF_HEAD);
+                    const h = await head;
+                    return h.subarray(position, Math.min(h.length, position + length));
+                }
+                return read(position, length);
+            },
+        };
+    }
+}
+const NOT_READ = 'not checked: only a UFS boot_archive, or the staged tree an --archive none build keeps, is read';
+/** The note of the checks an unreadable boot_archive (an integrity failure) leaves undone. */
+const UNREADABLE = 'not checked: the boot_archive does not read back';
+/**
+ * Phase: the checks of the finished image (links, libraries and modules,
+ * the boot checks, headroom), from its boot_archive.manifest and, for UFS,
+ * its boot_archive.
+ */
+async function imageChecks(options, inputs, archiveDir, current, elf, read) {
+    const { baseline } = read;
+    const { failOn } = inputs;
+    const entries = inputs.manifest?.entries;
+    const checks = [];
+    const details = {};
+    if (!skipped(options, 'broken-link')) {
+        const check = brokenLinks({
+            tree: current.entries,
+            allowDangling: options.allowDangling,
+            manifest: entries,
+        });
+        checks.push(...(await collectCheck(check, ['broken-link'], failOn)));
+    }
+    const archive = (0,external_node_path_.join)(archiveDir, BOOT_ARCHIVE);
+    // An image that does not read back (an integrity failure) is read no further.
+    const figures = read.unreadable ? undefined : await readHeadroom(archive);
+    const reader = figures ? await UfsReader.open(archive, GATE_LIMITS) : undefined;
+    const notRead = read.unreadable ? UNREADABLE : NOT_READ;
+    try {
+        // Without a UFS boot_archive: the staged tree an --archive none build keeps, if any.
+        const tree = reader || read.unreadable ? undefined : await stagedTreeOf((0,external_node_path_.dirname)((0,external_node_path_.dirname)(archiveDir)));
+        const staged = tree
+            ? await stagedImage(tree, entries, mayDangle(options.allowDangling))
+            : undefined;
+        if (!skipped(options, 'missing-library')) {
+            const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'];
+            const files = reader ? ufsFiles(reader, elf) : staged?.files();
+            if (!files) {
+                checks.push(...notChecked(kinds, failOn, notRead));
+            }
+            else {
+                const check = libraries({
+                    tree: current.entries,
+                    files,
+                    manifest: entries,
+                    proto: options.proto,
+                });
+                checks.push(...(await collectCheck(check, kinds, failOn)));
+            }
+        }
+        const view = reader
+            ? () => ufsImageView(reader, entries, mayDangle(options.allowDangling))
+            : staged
+                ? () => Promise.resolve(staged.view)
+                : undefined;
+        checks.push(...(await bootChecks(options, inputs, view, baseline, details, notRead)));
+    }
+    finally {
+        await reader?.close();
+    }
+    if (!figures || skipped(options, 'low-headroom'))
+        return { checks, details };
+    const before = options.baseline
+        ? await readHeadroom((0,external_node_path_.join)((0,external_node_path_.dirname)(options.baseline), BOOT_ARCHIVE)).catch(() => undefined)
+        : undefined;
+    const headroom = {
+        ...figures,
+        ...(before ? { baseline: before } : {}),
+        ...(options.minFree !== undefined ? { minFree: options.minFree } : {}),
+        ...(options.minFreeInodes !== undefined ? { minFreeInodes: options.minFreeInodes } : {}),
+    };
+    const check = lowHeadroom(figures, archive, options.minFree, options.minFreeInodes);
+    checks.push(...(await collectCheck(check, ['low-headroom'], failOn)));
+    return { checks, headroom, details };
+}
+/**
+ * Phase: the boot checks (src/verify/checks/boot.ts), each on the image
+ * view of the UFS boot_archive or the staged tree; without one, each says
+ * it did not run.
+ */
+async function bootChecks(options, inputs, view, baseline, details, notRead) {
+    const { failOn } = inputs;
+    const specs = BOOT_CHECKS.filter((spec) => !skipped(options, spec.kinds[0]));
+    if (specs.length === 0)
+        return [];
+    if (!view)
+        return notChecked(specs.flatMap((spec) => spec.kinds), failOn, notRead);
+    const image = await view();
+    const context = {
+        policy: inputs.policy,
+        details,
+        ...(baseline ? { baseline } : {}),
+    };
+    const checks = [];
+    for (const spec of specs) {
+        const also = spec.alsoYields ?? [];
+        const results = await collectCheck(spec.check(image, context), [...spec.kinds, ...also], failOn);
+        checks.push(...results.filter((r) => !also.includes(r.kind) || r.findings > 0));
+    }
+    for (const c of checks)
+        c.note ??= bootNote(c.kind, details);
+    return checks;
+}
+//# sourceMappingURL=verify.js.map
+// EXTERNAL MODULE: ./build/src/actions/common/inputs.js + 1 modules
+var common_inputs = __nccwpck_require__(8871);
+// EXTERNAL MODULE: ./build/src/actions/common/report.js
+var report = __nccwpck_require__(9697);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
+var core = __nccwpck_require__(8298);
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
@@ -32327,10 +40547,10 @@ function getValues(context, operator, key, modifier) {
 }
 function parseUrl(template) {
   return {
-    expand: expand.bind(null, template)
+    expand: dist_bundle_expand.bind(null, template)
   };
 }
-function expand(template, context) {
+function dist_bundle_expand(template, context) {
   var operators = ["+", "#", ".", "/", ";", "?", "&"];
   template = template.replace(
     /\{([^\{\}]+)\}|([^\{\}]+)/g,
@@ -32573,7 +40793,7 @@ function parameterValue(str) {
 /**
  * Format an object into a `Content-Type` header.
  */
-function format(obj) {
+function dist_format(obj) {
     const { type, parameters } = obj;
     if (!type || !isTypeValid(type)) {
         throw new TypeError(`Invalid type: ${type}`);
@@ -36839,8 +45059,6 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
 ;// CONCATENATED MODULE: ./build/src/actions/common/pr-comment.js
 /**
  * What an action tells the pull request itself, for runners that show no
@@ -36850,7 +45068,7 @@ var errors = __nccwpck_require__(6143);
  * time (no per-step cap). Both go through @actions/github (Octokit) with the
  * `github-token` input. Without a pull request, or with a token that may not
  * write (a fork's pull request gets a read-only GITHUB_TOKEN), it says so in
- * one warning and the step goes on (docs: README, "Pull-request comment").
+ * one warning and the step goes on (docs/actions.md, "Pull-request comments").
  */
 
 
@@ -36869,7 +45087,7 @@ function currentPullRequest() {
         payload = JSON.parse((0,external_node_fs_.readFileSync)(path, 'utf8'));
     }
     catch (err) {
-        throw new errors/* UserError */.yo(`GITHUB_EVENT_PATH ${path} cannot be read as JSON: ${err instanceof Error ? err.message : String(err)}`);
+        throw new util_errors/* UserError */.yo(`GITHUB_EVENT_PATH ${path} cannot be read as JSON: ${err instanceof Error ? err.message : String(err)}`);
     }
     const pr = payload.pull_request;
     const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/');
@@ -36877,11 +45095,33 @@ function currentPullRequest() {
         return undefined;
     return { owner, repo, number: pr.number, headSha: pr.head?.sha ?? github_context.sha };
 }
-/** The hidden marker that identifies this job's and gate's comment. */
-function commentMarker(gate) {
+/**
+ * The hidden marker that identifies this job's and gate's comment: the
+ * workflow, the job id and the `comment-key` input (by default the job's
+ * matrix values, so that matrix legs keep their own comments; docs/actions.md).
+ * An empty key gives the marker of the versions before the key.
+ */
+function commentMarker(gate, key = '') {
     const workflow = process.env.GITHUB_WORKFLOW ?? '';
     const job = process.env.GITHUB_JOB ?? '';
-    return `<!-- joyent-live:${gate}:${encodeURIComponent(workflow)}:${encodeURIComponent(job)} -->`;
+    const keyed = key ? `:${encodeURIComponent(key)}` : '';
+    return `<!-- joyent-live:${gate}:${encodeURIComponent(workflow)}:${encodeURIComponent(job)}${keyed} -->`;
+}
+/** The longest comment-key taken: a marker is a line of the comment, not a payload. */
+const MAX_COMMENT_KEY = 256;
+/** The `comment-key` input checked: one line, no control character, no `-->`. */
+function parseCommentKey(raw, name) {
+    const key = raw.trim();
+    if (/[\n\r]/.test(key))
+        throw new util_errors/* UsageError */.eb(`${name} must be one line, not ${JSON.stringify(key)}`);
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+    if (key.includes('-->') || /[\u0000-\u001f\u007f]/.test(key)) {
+        throw new util_errors/* UsageError */.eb(`${name} may not hold "-->" or a control character (it is part of a hidden HTML comment), not ${JSON.stringify(key)}`);
+    }
+    if (key.length > MAX_COMMENT_KEY) {
+        throw new util_errors/* UsageError */.eb(`${name} is ${key.length} characters long, more than ${MAX_COMMENT_KEY}`);
+    }
+    return key;
 }
 function pr_comment_status(err) {
     const s = err?.status;
@@ -36891,12 +45131,46 @@ function reason(err) {
     return err instanceof Error ? err.message : String(err);
 }
 /** Why a write was refused, for the one warning. */
-function refusal(err, what) {
+function pr_comment_refusal(err, what) {
     const s = pr_comment_status(err);
     if (s === 403 || s === 401 || s === 404) {
-        return `${what}: the token may not write here (HTTP ${s}: ${reason(err)}); a pull request from a fork gets a read-only GITHUB_TOKEN, see README "Pull-request comment"`;
+        return `${what}: the token may not write here (HTTP ${s}: ${reason(err)}); a pull request from a fork gets a read-only GITHUB_TOKEN, see "Pull-request comment" in joyent-live's docs/actions.md`;
     }
     return `${what}: ${reason(err)}`;
+}
+/**
+ * The token's own identity. GraphQL `viewer` answers for every kind of
+ * token (the workflow's GITHUB_TOKEN is `github-actions[bot]`, an app's
+ * installation token its `<app>[bot]`, a personal token its user); REST
+ * `GET /user` only for a user's token, so it is the fallback. Undefined
+ * when neither answers.
+ */
+async function tokenIdentity(octokit) {
+    try {
+        const { viewer } = await octokit.graphql('query { viewer { login databaseId } }');
+        if (viewer?.login)
+            return { login: viewer.login, id: viewer.databaseId ?? undefined };
+    }
+    catch {
+        // not answered: try REST
+    }
+    try {
+        const { data } = await octokit.rest.users.getAuthenticated();
+        return { login: data.login, id: data.id };
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Did `me` write a comment by `author`? (A bot's REST login carries `[bot]`.) */
+function writtenBy(author, me) {
+    if (!author)
+        return false;
+    if (me.id !== undefined && author.id === me.id)
+        return true;
+    if (author.login === undefined)
+        return false;
+    return (author.login === me.login || (author.type === 'Bot' && author.login === `${me.login}[bot]`));
 }
 /**
  * Creates or updates this job's and gate's comment on the pull request, as
@@ -36922,20 +45196,14 @@ async function publishComment(request, pr = currentPullRequest()) {
         return { action: 'skipped', why };
     }
     const octokit = getOctokit(request.token);
-    const marker = commentMarker(request.gate);
+    const marker = commentMarker(request.gate, request.key);
     const body = `${request.body.trimEnd()}\n\n${marker}\n`;
     let existing;
     try {
-        const comments = await octokit.paginate(octokit.rest.issues.listComments, {
-            owner: pr.owner,
-            repo: pr.repo,
-            issue_number: pr.number,
-            per_page: 100,
-        });
-        existing = comments.find((c) => c.body?.includes(marker));
+        existing = await findOurComment(octokit, pr, marker);
     }
     catch (err) {
-        const why = refusal(err, `cannot read the comments of pull request #${pr.number}`);
+        const why = pr_comment_refusal(err, `cannot read the comments of pull request #${pr.number}`);
         core/* warning */.$e(why);
         return { action: 'skipped', why };
     }
@@ -36946,14 +45214,9 @@ async function publishComment(request, pr = currentPullRequest()) {
     }
     try {
         if (existing) {
-            const { data } = await octokit.rest.issues.updateComment({
-                owner: pr.owner,
-                repo: pr.repo,
-                comment_id: existing.id,
-                body,
-            });
-            core/* info */.pq(`updated the comment on pull request #${pr.number}: ${data.html_url}`);
-            return { action: 'updated', id: data.id, url: data.html_url };
+            const updated = await updateComment(octokit, pr, existing.id, body);
+            if (updated)
+                return updated;
         }
         const { data } = await octokit.rest.issues.createComment({
             owner: pr.owner,
@@ -36965,9 +45228,56 @@ async function publishComment(request, pr = currentPullRequest()) {
         return { action: 'created', id: data.id, url: data.html_url };
     }
     catch (err) {
-        const why = refusal(err, `cannot comment on pull request #${pr.number}`);
+        const why = pr_comment_refusal(err, `cannot comment on pull request #${pr.number}`);
         core/* warning */.$e(why);
         return { action: 'skipped', why };
+    }
+}
+/**
+ * This job's and gate's comment: one with our marker that the token's own
+ * identity wrote. Anyone can paste the marker into a comment of theirs; such
+ * a comment is never ours to edit. Without a known identity nothing is.
+ */
+async function findOurComment(octokit, pr, marker) {
+    const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+        owner: pr.owner,
+        repo: pr.repo,
+        issue_number: pr.number,
+        per_page: 100,
+    });
+    const marked = comments.filter((c) => c.body?.includes(marker));
+    if (marked.length === 0)
+        return undefined;
+    const me = await tokenIdentity(octokit);
+    if (!me) {
+        core/* info */.pq(`cannot tell who the github-token is (GraphQL viewer and GET /user refused): no comment is edited, a new one is made`);
+        return undefined;
+    }
+    const ours = marked.find((c) => writtenBy(c.user, me));
+    const others = marked.length - (ours ? 1 : 0);
+    if (others > 0) {
+        core/* info */.pq(`${others} comment(s) on pull request #${pr.number} carry our marker but were not written by ${me.login}: left alone`);
+    }
+    return ours;
+}
+/** Edits our comment; undefined when the edit is refused (then a new one is made). */
+async function updateComment(octokit, pr, id, body) {
+    try {
+        const { data } = await octokit.rest.issues.updateComment({
+            owner: pr.owner,
+            repo: pr.repo,
+            comment_id: id,
+            body,
+        });
+        core/* info */.pq(`updated the comment on pull request #${pr.number}: ${data.html_url}`);
+        return { action: 'updated', id: data.id, url: data.html_url };
+    }
+    catch (err) {
+        const s = pr_comment_status(err);
+        if (s !== 403 && s !== 404)
+            throw err;
+        core/* info */.pq(`the edit of comment ${id} was refused (HTTP ${s}: ${reason(err)}): a new comment is made`);
+        return undefined;
     }
 }
 /**
@@ -37020,13 +45330,11 @@ async function publishCheckRun(request, pr = currentPullRequest()) {
         return { id: data.id, url: data.html_url ?? '' };
     }
     catch (err) {
-        core/* warning */.$e(refusal(err, `cannot publish the check run "${request.name}"`));
+        core/* warning */.$e(pr_comment_refusal(err, `cannot publish the check run "${request.name}"`));
         return undefined;
     }
 }
 //# sourceMappingURL=pr-comment.js.map
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./build/src/actions/common/verify-comment.js
 /**
  * The pull-request comment (and check-run text) of a verify report, for a
@@ -37037,14 +45345,16 @@ var external_node_path_ = __nccwpck_require__(6760);
  * Findings are read generically: the report's FAILED entries, the content
  * check's mismatches, and any `findings` list of `{kind, path, file?, line?,
  * message?}` records, so that a new kind of finding shows up here without a
- * change (docs: README, "Pull-request comment").
+ * change (docs/actions.md, "Pull-request comments").
  */
+
 
 
 /** GitHub refuses comment bodies over 65,536 characters; lists are cut well before. */
 const COMMENT_CHARACTER_LIMIT = 60_000;
-const LIST_LIMITS = [100, 50, 20, 10, 5, 1];
-const code = (s) => '`' + s.replace(/`/g, "'") + '`';
+const verify_comment_LIST_LIMITS = [100, 50, 20, 10, 5, 1];
+// Paths as code spans, messages as escaped text: both come from pull requests (src/util/markdown.ts).
+const verify_comment_code = markdown/* mdCode */.xs;
 /** A repository path for a link, or undefined when the file is outside the checkout. */
 function repositoryPath(file, workspace) {
     if (!(0,external_node_path_.isAbsolute)(file))
@@ -37059,7 +45369,11 @@ function lineLink(file, line, links) {
     const path = repositoryPath(file, links.workspace);
     if (!path || !links.server || !links.repository || !links.sha)
         return undefined;
-    const encoded = path.split('/').map(encodeURIComponent).join('/');
+    // encodeURIComponent leaves ( ) ' ! * as they are: a `)` would end the markdown link.
+    const encoded = path
+        .split('/')
+        .map((part) => encodeURIComponent(part).replace(/[()'!*]/g, (c) => `%${c.charCodeAt(0).toString(16)}`))
+        .join('/');
     return `${links.server}/${links.repository}/blob/${links.sha}/${encoded}${line ? `#L${line}` : ''}`;
 }
 function isFindingLike(x) {
@@ -37079,6 +45393,8 @@ function reportFindings(report) {
         allowed: f.allowed,
     }));
     const c = report.content;
+    if (c?.unreadable)
+        out.push({ kind: 'integrity', path: 'boot_archive', message: c.unreadable });
     for (const m of c?.mismatches ?? []) {
         out.push({
             kind: 'integrity',
@@ -37114,14 +45430,14 @@ function isBlocking(f, report) {
         return true;
     return report.failOn.includes(f.kind);
 }
-function findingLine(f, links) {
+function verify_comment_findingLine(f, links) {
     const where = f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : undefined;
     const link = f.file ? lineLink(f.file, f.line, links) : undefined;
-    const at = where ? ` at ${link ? `[${code(where)}](${link})` : code(where)}` : '';
-    const message = f.message ? ` — ${f.message.replace(/\s+/g, ' ')}` : '';
-    return `- ${code(f.path)}${at}${message}${f.allowed ? ' (allowed)' : ''}`;
+    const at = where ? ` at ${link ? `[${verify_comment_code(where)}](${link})` : verify_comment_code(where)}` : '';
+    const message = f.message ? ` — ${(0,markdown/* mdText */.bC)(f.message.replace(/\s+/g, ' '))}` : '';
+    return `- ${verify_comment_code(f.path)}${at}${message}${f.allowed ? ' (allowed)' : ''}`;
 }
-function headroomLines(report) {
+function verify_comment_headroomLines(report) {
     const headroom = report.headroom;
     if (!headroom || typeof headroom !== 'object')
         return [];
@@ -37133,7 +45449,7 @@ function headroomLines(report) {
         '',
         '| | |',
         '|---|---:|',
-        ...rows.map(([k, v]) => `| ${k} | ${String(v)} |`),
+        ...rows.map(([k, v]) => `| ${(0,markdown/* mdText */.bC)(k)} | ${(0,markdown/* mdText */.bC)(String(v))} |`),
         '',
     ];
 }
@@ -37142,7 +45458,7 @@ function bodyWithLimit(report, links, extra, limit) {
     const c = report.counts;
     const t = c.byTag;
     const out = [
-        `${icon} **${(0,verify_report/* verdictLine */.MT)(report)}**`,
+        `${icon} **${verdictLine(report)}**`,
         '',
         `| entries | FAILED | allowed missing | A (overlay) | P (proto) | M (man) | S (system) |`,
         '|---:|---:|---:|---:|---:|---:|---:|',
@@ -37158,7 +45474,7 @@ function bodyWithLimit(report, links, extra, limit) {
         const list = findings.filter((f) => f.kind === kind);
         const blocking = list.some((f) => isBlocking(f, report));
         out.push(`#### ${kind} (${list.length})${blocking ? '' : ' — reported, not fatal'}`, '');
-        out.push(...list.slice(0, limit).map((f) => findingLine(f, links)));
+        out.push(...list.slice(0, limit).map((f) => verify_comment_findingLine(f, links)));
         if (list.length > limit)
             out.push(`- … and ${list.length - limit} more (see the job summary)`);
         out.push('');
@@ -37173,8 +45489,8 @@ function bodyWithLimit(report, links, extra, limit) {
         const failOn = report.failOn;
         const fails = (kind) => failOn.includes(kind === 'added' || kind === 'removed' ? kind : 'changed');
         const line = (e) => e.kind === 'added' || e.kind === 'removed'
-            ? `- ${code(e.path)} ${e.kind}`
-            : `- ${code(e.path)} ${e.kind}: ${e.before ?? ''} → ${e.after ?? ''}`;
+            ? `- ${verify_comment_code(e.path)} ${e.kind}`
+            : `- ${verify_comment_code(e.path)} ${e.kind}: ${(0,markdown/* mdText */.bC)(e.before ?? '')} → ${(0,markdown/* mdText */.bC)(e.after ?? '')}`;
         const shown = d.entries.filter((e) => fails(e.kind));
         const folded = d.entries.filter((e) => !fails(e.kind));
         out.push(...shown.slice(0, limit).map(line));
@@ -37190,14 +45506,14 @@ function bodyWithLimit(report, links, extra, limit) {
             out.push('', '</details>', '');
         }
     }
-    out.push(...headroomLines(report));
+    out.push(...verify_comment_headroomLines(report));
     if (extra.runUrl)
         out.push(`[${extra.title}: the run](${extra.runUrl})`, '');
     return out.join('\n');
 }
 /** The markdown of the comment (without its hidden marker). */
 function commentBody(report, links, extra) {
-    for (const limit of LIST_LIMITS) {
+    for (const limit of verify_comment_LIST_LIMITS) {
         const body = bodyWithLimit(report, links, extra, limit);
         if (body.length <= COMMENT_CHARACTER_LIMIT)
             return body;
@@ -37218,13 +45534,26 @@ function commentBody(report, links, extra) {
 
 
 
-async function publishVerifyReport(report) {
-    const { raw, names } = (0,inputs/* getInputs */.G)(['comment', 'check-run', 'github-token']);
-    const mode = (0,values/* choice */.Yq)(raw.comment, names.name('comment'), COMMENT_MODES, 'auto');
-    const checkRun = (0,values/* bool */.lc)(raw['check-run'], names.name('check-run'), false);
+
+/** The comment and check-run inputs, read and checked before the gate runs. */
+function readPublishOptions(read = common_inputs/* runnerInput */.z) {
+    const { raw, names } = (0,common_inputs/* getInputs */.G)(['comment', 'comment-key', 'check-run', 'github-token'], {}, read);
+    return {
+        mode: choice(raw.comment, names.name('comment'), COMMENT_MODES, 'auto'),
+        key: parseCommentKey(raw['comment-key'], names.name('comment-key')),
+        checkRun: bool(raw['check-run'], names.name('check-run'), false),
+        token: values_text(raw['github-token'], names.name('github-token')) ?? '',
+    };
+}
+/** ` (<job>, <key>)`: matrix legs publish check runs of their own names. */
+function checkRunSuffix(job, key) {
+    const parts = [job, key].filter(Boolean);
+    return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+async function publishVerifyReport(report, options = readPublishOptions()) {
+    const { mode, key, checkRun, token } = options;
     if (mode === 'never' && !checkRun)
         return;
-    const token = (0,values/* text */.Qq)(raw['github-token'], names.name('github-token')) ?? '';
     const pr = currentPullRequest();
     const server = process.env.GITHUB_SERVER_URL ?? 'https://github.com';
     const repository = process.env.GITHUB_REPOSITORY;
@@ -37239,7 +45568,7 @@ async function publishVerifyReport(report) {
     };
     const failed = report.verdict === 'fail';
     const body = commentBody(report, links, { runUrl, title: 'verify-manifest' });
-    await publishComment({ mode, token, gate: 'verify-manifest', body, failed }, pr);
+    await publishComment({ mode, token, gate: 'verify-manifest', key, body, failed }, pr);
     if (checkRun) {
         const annotations = [];
         const seen = new Set();
@@ -37253,14 +45582,15 @@ async function publishVerifyReport(report) {
                 line: f.line,
                 level: isBlocking(f, report) ? 'failure' : 'warning',
                 title: `verify-manifest: ${f.kind}`,
-                message: `${f.path}${f.message ? `: ${f.message}` : ''}`,
+                // Plain text in the Checks API: control and bidi characters shown escaped.
+                message: (0,format/* printable */.g$)(`${f.path}${f.message ? `: ${f.message}` : ''}`),
             });
         }
         await publishCheckRun({
             token,
-            name: `verify-manifest${process.env.GITHUB_JOB ? ` (${process.env.GITHUB_JOB})` : ''}`,
+            name: `verify-manifest${checkRunSuffix(process.env.GITHUB_JOB, key)}`,
             failed,
-            title: (0,verify_report/* verdictLine */.MT)(report),
+            title: verdictLine(report),
             summary: body,
             annotations,
         }, pr);
@@ -37268,27 +45598,9 @@ async function publishVerifyReport(report) {
     core/* debug */.Yz('verify-manifest: pull-request report done');
 }
 //# sourceMappingURL=verify-publish.js.map
-
-/***/ }),
-
-/***/ 2882:
-/***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8161);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8298);
-/* harmony import */ var _util_cleanup_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5769);
-/* harmony import */ var _verify_report_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3329);
-/* harmony import */ var _options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1317);
-/* harmony import */ var _verify_verify_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(2502);
-/* harmony import */ var _common_inputs_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8871);
-/* harmony import */ var _common_report_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(9697);
-/* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(9962);
-/* harmony import */ var _common_verify_publish_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(2760);
+;// CONCATENATED MODULE: ./build/src/actions/verify-manifest/step.js
 /**
- * verify-manifest action: runs the engine's verifyManifest() on build logs,
+ * The verify-manifest step: runs the engine's verifyManifest() on build logs,
  * writes its markdown report to the job summary and its JSON report under
  * RUNNER_TEMP, annotates the manifest line of each FAILED entry (capped),
  * prints every failure as a plain line, and fails when the verdict does.
@@ -37303,26 +45615,25 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 
 
 
-
-
-await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_10__/* .runAction */ .C)('verify-manifest', async () => {
+async function verifyManifestStep(io) {
     // format and output are the CLI's: the action writes the summary and a JSON report.
     // max-unpack is the CLI's too (a runner verifies its own builds).
-    const inputs = (0,_common_inputs_js__WEBPACK_IMPORTED_MODULE_8__/* .getInputs */ .G)(_options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_6__/* .VERIFY_OPTIONS */ .nn.filter((o) => o !== 'format' && o !== 'output' && o !== 'max-unpack'), _options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_6__/* .VERIFY_INPUTS */ .Uz);
-    const { verify } = (0,_options_verify_manifest_js__WEBPACK_IMPORTED_MODULE_6__/* .parseVerifyOptions */ .lW)(inputs.raw, inputs.names);
-    const result = await (0,_verify_verify_js__WEBPACK_IMPORTED_MODULE_7__/* .verifyManifest */ .T)(verify);
-    const dir = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.mkdtemp)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'joyent-live-verify-'));
-    const reportPath = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dir, 'verify-report.json');
+    const inputs = (0,common_inputs/* getInputs */.G)(VERIFY_OPTIONS.filter((o) => o !== 'format' && o !== 'output' && o !== 'max-unpack'), VERIFY_INPUTS, io.input);
+    const { verify } = parseVerifyOptions(inputs.raw, inputs.names);
+    const publish = readPublishOptions(io.input);
+    const result = await verifyManifest(verify);
+    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'joyent-live-verify-'));
+    const reportPath = (0,external_node_path_.join)(dir, 'verify-report.json');
     // Interrupted before the report is whole: no half report is left (src/util/cleanup.ts).
-    const undoReport = (0,_util_cleanup_js__WEBPACK_IMPORTED_MODULE_4__/* .removeOnInterrupt */ .vY)(dir);
-    await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(reportPath, JSON.stringify(result, null, 2) + '\n');
+    const undoReport = (0,cleanup/* removeOnInterrupt */.vY)(dir);
+    await (0,promises_.writeFile)(reportPath, JSON.stringify(result, null, 2) + '\n');
     undoReport();
     const blocking = result.failures.filter((f) => !f.allowed);
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('failed-count', String(blocking.length));
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('verdict', result.verdict);
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setOutput */ .uH('report', reportPath);
+    io.output('failed-count', String(blocking.length));
+    io.output('verdict', result.verdict);
+    io.output('report', reportPath);
     const where = (f) => f.manifest ? `${f.manifest.file}:${f.manifest.line}` : `${f.log}:${f.logLine}`;
-    (0,_common_report_js__WEBPACK_IMPORTED_MODULE_9__/* .report */ .z8)(blocking.map((f) => ({
+    (0,report/* report */.z8)(blocking.map((f) => ({
         line: `FAILED ${f.path} (${where(f)})`,
         message: `${f.kind} ${f.path} is missing from the image` +
             (f.searched.length ? `; searched ${f.searched.join(', ')}` : ''),
@@ -37332,11 +45643,11 @@ await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_10__/* .runAction */ .C)('verif
     })), 'error');
     // Completeness findings: fatal ones as errors, the others as warnings.
     for (const fatal of [true, false]) {
-        (0,_common_report_js__WEBPACK_IMPORTED_MODULE_9__/* .report */ .z8)(result.checks
+        (0,report/* report */.z8)(result.checks
             .filter((c) => c.fatal === fatal)
             .flatMap((c) => c.listed)
             .map((f) => ({
-            line: (0,_verify_report_js__WEBPACK_IMPORTED_MODULE_5__/* .findingLine */ .mC)(f),
+            line: findingLine(f),
             message: `${f.path ? `${f.path}: ` : ''}${f.message}`,
             title: `verify-manifest: ${f.kind}`,
             file: f.file,
@@ -37344,241 +45655,17 @@ await (0,_common_run_js__WEBPACK_IMPORTED_MODULE_10__/* .runAction */ .C)('verif
         })), fatal ? 'error' : 'warning');
     }
     for (const f of result.failures.filter((x) => x.allowed)) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`FAILED ${f.path} (${where(f)}) (allowed missing)`);
+        (0,report/* say */.cv)(`FAILED ${f.path} (${where(f)}) (allowed missing)`);
     }
     for (const note of result.notes)
-        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`note: ${note}`);
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_5__/* .verdictLine */ .MT)(result));
-    _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .info */ .pq(`JSON report: ${reportPath}`);
-    await (0,_common_report_js__WEBPACK_IMPORTED_MODULE_9__/* .writeSummary */ .Sy)((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_5__/* .formatMarkdown */ .jI)(result));
-    await (0,_common_verify_publish_js__WEBPACK_IMPORTED_MODULE_11__/* .publishVerifyReport */ .p)(result);
-    if (result.verdict === 'fail')
-        _actions_core__WEBPACK_IMPORTED_MODULE_3__/* .setFailed */ .C1((0,_verify_report_js__WEBPACK_IMPORTED_MODULE_5__/* .verdictLine */ .MT)(result));
-});
-//# sourceMappingURL=main.js.map
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 348:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   B9: () => (/* binding */ defines),
-/* harmony export */   Qq: () => (/* binding */ text),
-/* harmony export */   Yq: () => (/* binding */ choice),
-/* harmony export */   ab: () => (/* binding */ choiceList),
-/* harmony export */   lc: () => (/* binding */ bool),
-/* harmony export */   p_: () => (/* binding */ list),
-/* harmony export */   rD: () => (/* binding */ wholeNumber)
-/* harmony export */ });
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6143);
-/**
- * Parsers of single option values, from the text the user typed: a CLI
- * option value (commander gives a string, or a list for repeatable ones)
- * or an action input (always one string; lists one item a line). Each
- * takes the option's display name for its messages; a bad value is a
- * UsageError (exit 2 in the CLI, a failed step in an action).
- */
-
-const quote = (value) => JSON.stringify(value);
-/** A single value, trimmed; undefined when not given or blank. */
-function text(raw, name) {
-    if (raw === undefined)
-        return undefined;
-    if (typeof raw !== 'string') {
-        if (raw.length > 1)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${name} takes one value, not ${raw.length}`);
-        return text(raw[0], name);
-    }
-    const value = raw.trim();
-    return value === '' ? undefined : value;
+        (0,report/* say */.cv)(`note: ${note}`);
+    (0,report/* say */.cv)(verdictLine(result));
+    (0,report/* say */.cv)(`JSON report: ${reportPath}`);
+    await (0,report/* writeSummary */.Sy)(formatMarkdown(result));
+    await publishVerifyReport(result, publish);
+    return result.verdict === 'fail' ? { failure: verdictLine(result) } : {};
 }
-/**
- * A list: a repeatable CLI option's values as given, or an input's lines
- * (blank lines and lines starting with `#` ignored, each trimmed). Items are
- * never split on commas or spaces: paths may contain both.
- */
-function list(raw) {
-    if (raw === undefined)
-        return [];
-    if (typeof raw !== 'string')
-        return [...raw];
-    return raw
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line !== '' && !line.startsWith('#'));
-}
-/**
- * A boolean: exactly `true` or `false` (no `True`, `yes` or `1`: a value a
- * reader could take either way is an error, never a silent default);
- * empty means `fallback`.
- */
-function bool(raw, name, fallback) {
-    const value = text(raw, name);
-    if (value === undefined)
-        return fallback;
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${name} must be true or false, not ${quote(value)}`);
-}
-/** One of a fixed set of values; empty means `fallback`. */
-function choice(raw, name, choices, fallback) {
-    const value = text(raw, name);
-    if (value === undefined)
-        return fallback;
-    if (choices.includes(value))
-        return value;
-    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${name} must be one of ${choices.join(', ')}, not ${quote(value)}`);
-}
-/**
- * A list of choices, one a line or comma-separated (`failed,unknown-owner`);
- * empty means `fallback`.
- */
-function choiceList(raw, name, choices, fallback) {
-    const items = list(raw)
-        .flatMap((line) => line.split(','))
-        .map((item) => item.trim())
-        .filter(Boolean);
-    if (items.length === 0)
-        return [...fallback];
-    for (const item of items) {
-        if (!choices.includes(item)) {
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${name}: unknown value ${quote(item)} (choose from ${choices.join(', ')})`);
-        }
-    }
-    return items;
-}
-/** A whole number within [min, max]; undefined when empty. */
-function wholeNumber(raw, name, min, max) {
-    const value = text(raw, name);
-    if (value === undefined)
-        return undefined;
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${name} must be a whole number from ${min} to ${max}, not ${quote(value)}`);
-    }
-    return Number(value);
-}
-/**
- * `NAME=VALUE` items (manifest `$NAME` variables, illumos.sh variables) as
- * a map, in the order given. `named(item)` names the option with the bad
- * item: `--define "X"`, `input "defines": "X"`.
- */
-function defines(raw, named) {
-    const map = new Map();
-    for (const item of list(raw)) {
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(item);
-        if (!m)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${named(quote(item))} is not NAME=VALUE`);
-        map.set(m[1], m[2]);
-    }
-    return map;
-}
-//# sourceMappingURL=values.js.map
-
-/***/ }),
-
-/***/ 1317:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Uz: () => (/* binding */ VERIFY_INPUTS),
-/* harmony export */   lW: () => (/* binding */ parseVerifyOptions),
-/* harmony export */   nn: () => (/* binding */ VERIFY_OPTIONS)
-/* harmony export */ });
-/* unused harmony exports REPORT_FORMATS, VERIFY_DEFAULTS */
-/* harmony import */ var _verify_types_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9742);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6143);
-/* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1899);
-/* harmony import */ var _values_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(348);
-/** verify-manifest's options, parsed once for the CLI and the verify-manifest action. */
-
-
-
-
-const VERIFY_OPTIONS = [
-    'log',
-    'manifest',
-    'define',
-    'platform',
-    'baseline',
-    'allow-missing',
-    'proto',
-    'overlay',
-    'man-dir',
-    'system-root',
-    'ship-policy',
-    'ignore-diff',
-    'allow-dangling',
-    'min-free',
-    'min-free-inodes',
-    'skip-checks',
-    'fail-on',
-    'format',
-    'output',
-    'max-unpack',
-];
-const VERIFY_INPUTS = {
-    log: 'logs',
-    manifest: 'manifests',
-    define: 'defines',
-    overlay: 'overlays',
-};
-const REPORT_FORMATS = ['text', 'json', 'markdown'];
-const VERIFY_DEFAULTS = {
-    failOn: _verify_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DEFAULT_FAIL_ON */ .VQ,
-    format: 'text',
-};
-/** `max-unpack`: the most a platform tgz may unpack to. */
-function maxUnpack(raw, name) {
-    const value = (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .text */ .Qq)(raw['max-unpack'], name);
-    if (value === undefined)
-        return undefined;
-    const bytes = (0,_util_format_js__WEBPACK_IMPORTED_MODULE_2__/* .parseSize */ .DB)(value);
-    if (bytes === undefined) {
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb(`${name} must be a size such as 512M, 8G or a number of bytes, not ${JSON.stringify(value)}`);
-    }
-    return { bytes, option: name };
-}
-function parseVerifyOptions(raw, names) {
-    const n = (option) => names.name(option);
-    const logs = (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .list */ .p_)(raw.log);
-    if (logs.length === 0)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb(`no log given (${n('log')})`);
-    const platform = (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .text */ .Qq)(raw.platform, n('platform'));
-    const baseline = (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .text */ .Qq)(raw.baseline, n('baseline'));
-    if (baseline !== undefined && platform === undefined) {
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb(`${n('baseline')} needs ${n('platform')} (the build whose boot_archive.manifest is compared)`);
-    }
-    return {
-        verify: {
-            logs,
-            manifests: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .list */ .p_)(raw.manifest),
-            defines: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .defines */ .B9)(raw.define, (item) => names.value('define', item)),
-            platform,
-            baseline,
-            allowMissing: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .list */ .p_)(raw['allow-missing']),
-            proto: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .text */ .Qq)(raw.proto, n('proto')),
-            overlays: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .list */ .p_)(raw.overlay),
-            manDir: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .text */ .Qq)(raw['man-dir'], n('man-dir')),
-            systemRoot: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .text */ .Qq)(raw['system-root'], n('system-root')),
-            shipPolicy: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .text */ .Qq)(raw['ship-policy'], n('ship-policy')),
-            ignoreDiff: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .list */ .p_)(raw['ignore-diff']),
-            allowDangling: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .list */ .p_)(raw['allow-dangling']),
-            minFree: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .text */ .Qq)(raw['min-free'], n('min-free')),
-            minFreeInodes: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .wholeNumber */ .rD)(raw['min-free-inodes'], n('min-free-inodes'), 0, Number.MAX_SAFE_INTEGER),
-            skipChecks: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .choiceList */ .ab)(raw['skip-checks'], n('skip-checks'), _verify_types_js__WEBPACK_IMPORTED_MODULE_0__/* .SKIPPABLE_CHECKS */ .SX, []),
-            failOn: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .choiceList */ .ab)(raw['fail-on'], n('fail-on'), _verify_types_js__WEBPACK_IMPORTED_MODULE_0__/* .FAIL_ON */ .d$, VERIFY_DEFAULTS.failOn),
-            maxUnpack: maxUnpack(raw, n('max-unpack')),
-        },
-        format: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .choice */ .Yq)(raw.format, n('format'), REPORT_FORMATS, VERIFY_DEFAULTS.format),
-        output: (0,_values_js__WEBPACK_IMPORTED_MODULE_3__/* .text */ .Qq)(raw.output, n('output')),
-    };
-}
-//# sourceMappingURL=verify-manifest.js.map
+//# sourceMappingURL=step.js.map
 
 /***/ }),
 
@@ -37772,10 +45859,11 @@ function untilInterruptHandled() {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   UK: () => (/* binding */ errnoCode),
 /* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   bD: () => (/* binding */ ioError),
 /* harmony export */   eb: () => (/* binding */ UsageError),
+/* harmony export */   gG: () => (/* binding */ isIoCondition),
 /* harmony export */   yo: () => (/* binding */ UserError)
 /* harmony export */ });
-/* unused harmony exports isIoCondition, ioError */
 /**
  * Errors a user can act on. The CLI and the actions print `message` alone
  * (never a stack trace) and exit with `exitCode`.
@@ -37823,7 +45911,7 @@ const REASONS = {
 /**
  * The conditions of a file system that stop a build whatever the entry:
  * a full disk, a quota, a size limit, a read-only or failing device. They
- * are errors (exit 1, README "Exit codes"), never a "missing file".
+ * are errors (exit 1, docs/exit-codes.md), never a "missing file".
  */
 const IO_CONDITIONS = new Set(['ENOSPC', 'EIO', 'EDQUOT', 'EFBIG', 'EROFS']);
 /** True for an error of IO_CONDITIONS. */
@@ -37859,9 +45947,14 @@ function describeError(err) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Ao: () => (/* binding */ ownString),
 /* harmony export */   DB: () => (/* binding */ parseSize),
+/* harmony export */   Vg: () => (/* binding */ escapeCharacter),
+/* harmony export */   XU: () => (/* binding */ printableText),
+/* harmony export */   bl: () => (/* binding */ firstUnprintable),
+/* harmony export */   g$: () => (/* binding */ printable),
+/* harmony export */   oy: () => (/* binding */ printableLine),
 /* harmony export */   p6: () => (/* binding */ humanBytes)
 /* harmony export */ });
-/* unused harmony exports parseDuration, formatDuration */
+/* unused harmony exports parseDuration, formatDuration, printableLines */
 /** Sizes for people: 1536 -> "1.5 KiB"; negative deltas keep their sign. */
 function humanBytes(bytes) {
     if (bytes < 0)
@@ -37928,4403 +46021,125 @@ function formatDuration(ms) {
     }
     return `${ms / 1000}s`;
 }
+/**
+ * Characters that never reach a printed line raw (docs/verify.md, "Text from
+ * the inputs"): C0 controls (CR and LF split a runner's log into lines that it
+ * reads as workflow commands), DEL, C1 controls, the line and paragraph
+ * separators, and the invisible format characters that reorder or hide text
+ * (bidi embeddings, overrides and isolates, marks, zero-width characters,
+ * the byte-order mark).
+ */
+const UNPRINTABLE_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb]';
+const UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS, 'g');
+const HAS_UNPRINTABLE = new RegExp(UNPRINTABLE_CLASS);
+/** The first character of `text` that printable() escapes, if any. */
+function firstUnprintable(text) {
+    return HAS_UNPRINTABLE.exec(text)?.[0];
+}
+const NAMED_ESCAPES = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+/** One character as printable() shows it: `\r`, `\x1b`, `\u202e`. */
+function escapeCharacter(ch) {
+    const named = NAMED_ESCAPES[ch];
+    if (named)
+        return named;
+    const code = ch.charCodeAt(0);
+    return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+/** `text` with every control and invisible format character shown escaped. */
+function printable(text) {
+    return text.replace(UNPRINTABLE, escapeCharacter);
+}
+/**
+ * One line as we print it: printable(), and never starting with `::` (what
+ * a runner reads as a workflow command, after leading blanks): its first
+ * colon is shown escaped.
+ */
+function printableLine(line) {
+    return printable(line).replace(/^(\s*):(?=:)/, '$1\\x3a');
+}
+/** Text of several lines (split on LF; a final LF kept), each made a printableLine(). */
+function printableText(text) {
+    const end = text.endsWith('\n') ? '\n' : '';
+    const body = end ? text.slice(0, -1) : text;
+    return body.split('\n').map(printableLine).join('\n') + end;
+}
+/** Lines as one text: each made a printableLine() (an LF inside one is shown escaped). */
+function printableLines(lines) {
+    return lines.map(printableLine).join('\n');
+}
 //# sourceMappingURL=format.js.map
 
 /***/ }),
 
-/***/ 3329:
+/***/ 1193:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   MT: () => (/* binding */ verdictLine),
-/* harmony export */   jI: () => (/* binding */ formatMarkdown),
-/* harmony export */   mC: () => (/* binding */ findingLine)
+/* harmony export */   bC: () => (/* binding */ mdText),
+/* harmony export */   cz: () => (/* binding */ mdCell),
+/* harmony export */   xs: () => (/* binding */ mdCode)
 /* harmony export */ });
-/* unused harmony exports logMatchLine, formatText */
-/* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1899);
-
-const DIFF_KINDS = [
-    'added',
-    'removed',
-    'type',
-    'content',
-    'mode',
-    'owner',
-    'target',
-];
-const DIFF_TITLES = {
-    added: 'added',
-    removed: 'removed',
-    type: 'changed type',
-    content: 'changed content',
-    mode: 'changed mode',
-    owner: 'changed owner',
-    target: 'changed link target',
-};
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-/** What differs about one entry of the image, for people (without its path). */
-function differenceText(d) {
-    return d.field === 'extra'
-        ? `in the image (${d.actual}) but not in boot_archive.manifest`
-        : `${d.field} ${d.actual} in the image, ${d.expected} in the manifest`;
-}
-/** The verdict line every format starts with. */
-function verdictLine(report) {
-    if (report.verdict === 'pass') {
-        const allowed = report.counts.allowedMissing;
-        return `verify-manifest: PASS: ${plural(report.counts.entries, 'entry', 'entries')}${allowed ? `, ${allowed} allowed missing` : ''}`;
-    }
-    const why = [];
-    const blocking = report.failures.filter((f) => !f.allowed).length;
-    for (const reason of report.reasons) {
-        if (reason === 'integrity') {
-            const c = report.content;
-            if (c?.hash?.ok === false)
-                why.push('boot_archive.hash does not match');
-            const bad = (c?.mismatches.length ?? 0) + (c?.missing.length ?? 0);
-            if (bad > 0)
-                why.push(plural(bad, 'md5 mismatch', 'md5 mismatches'));
-            const other = c?.differences?.length ?? 0;
-            if (other > 0)
-                why.push(plural(other, 'entry', 'entries') + ' not as the manifest says');
-        }
-        else if (reason === 'log-mismatch') {
-            why.push('the log and the platform come from different builds');
-        }
-        else if (reason === 'failed')
-            why.push(`${blocking} FAILED`);
-        else if (reason === 'system-source') {
-            why.push(plural(report.counts.byTag.S, 'file', 'files') + ' from the system root');
-        }
-        else if (reason === 'unknown-owner') {
-            why.push(plural(report.counts.unknownOwners, 'unknown owner'));
-        }
-        else if (reason === 'added' || reason === 'removed' || reason === 'changed') {
-            why.push(`${report.diff?.[reason] ?? 0} ${reason}`);
-        }
-        else {
-            const findings = report.checks
-                .filter((c) => c.kind === reason)
-                .reduce((n, c) => n + c.findings, 0);
-            why.push(`${findings} ${reason}`);
-        }
-    }
-    return `verify-manifest: FAIL: ${why.join(', ')}`;
-}
-/** A log's boot_archive sha1 against the platform's. */
-function logMatchLine(m) {
-    if (m.ok)
-        return `${m.log}: names this platform's boot_archive (sha1 ${m.logSha1})`;
-    const platform = m.platformSha1 === undefined
-        ? 'the platform has no boot_archive'
-        : `the platform's is ${m.platformSha1}`;
-    return `${m.log}: MISMATCH: the log names boot_archive sha1 ${m.logSha1}, ${platform}: the log and the platform come from different builds`;
-}
-function tagLine(report) {
-    const t = report.counts.byTag;
-    const k = report.counts.byKind;
-    const dirs = Object.entries(report.counts.otherDirs)
-        .map(([dir, n]) => ` (${dir})=${n}`)
-        .join('');
-    return `files by source: A=${t.A} P=${t.P} M=${t.M} S=${t.S}${t.other ? ` other=${t.other}${dirs}` : ''}; entries: ${report.counts.entries} (DIR ${k.DIR}, FILE ${k.FILE}, SYMLINK ${k.SYMLINK}, LINK ${k.LINK})`;
-}
-const where = (f) => f.file ? ` (${f.file}${f.line !== undefined ? `:${f.line}` : ''})` : '';
-/** One line per finding: kind, path, where, what. */
-function findingLine(f) {
-    return `${f.kind}: ${f.path || '-'}${where(f)}: ${f.message}`;
-}
-/** The count table's line for one check. */
-function checkLine(c) {
-    const left = c.findings - c.listed.length;
-    return `check ${c.kind}: ${c.checked} checked, ${plural(c.findings, 'finding')}${c.findings ? (c.fatal ? ' (fatal)' : ' (not fatal)') : ''}${left > 0 ? `, ${left} not listed` : ''}${c.note ? `; ${c.note}` : ''}`;
-}
-function headroomLines(h) {
-    const pct = (free, all) => (all ? ((100 * free) / all).toFixed(1) : '0.0');
-    const delta = (now, before) => before === undefined
-        ? ''
-        : ` (${now - before >= 0 ? '+' : ''}${now - before} against the baseline)`;
-    return [
-        `headroom: ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_0__/* .humanBytes */ .p6)(h.freeBlocks * h.blockBytes)} free of ${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_0__/* .humanBytes */ .p6)(h.blocks * h.blockBytes)} (${pct(h.freeBlocks, h.blocks)}%, ${h.freeBlocks} blocks${delta(h.freeBlocks, h.baseline?.freeBlocks)}); ${h.freeInodes} of ${h.inodes} inodes free${delta(h.freeInodes, h.baseline?.freeInodes)}`,
-    ];
-}
-function failureLines(f) {
-    const where = f.manifest
-        ? `${f.manifest.file}:${f.manifest.line}`
-        : f.notInManifest
-            ? 'not in the manifests given'
-            : undefined;
-    return [
-        `FAILED ${f.kind} ${f.path}${f.allowed ? ' (allowed missing)' : ''}`,
-        ...(where ? [`  manifest: ${where}`] : []),
-        `  log: ${f.log}:${f.logLine}`,
-        ...f.searched.map((place) => `  searched: ${place}`),
-    ];
-}
-function diffGroups(entries) {
-    return DIFF_KINDS.map((kind) => [kind, entries.filter((e) => e.kind === kind)]).filter(([, list]) => list.length > 0);
-}
-/** ", boot_archive +1.5 KiB", or nothing when the size change is not known. */
-function sizeText(delta) {
-    return delta === undefined ? '' : `, boot_archive ${delta >= 0 ? '+' : ''}${(0,_util_format_js__WEBPACK_IMPORTED_MODULE_0__/* .humanBytes */ .p6)(delta)}`;
-}
-function change(e) {
-    if (e.kind === 'added')
-        return `${e.path}  (${e.after})`;
-    if (e.kind === 'removed')
-        return `${e.path}  (${e.before})`;
-    return `${e.path}  ${e.before} -> ${e.after}`;
-}
-/** The text report: verdict, counts, each failure, content check, diff, notes. */
-function formatText(report) {
-    const out = [verdictLine(report)];
-    for (const log of report.logs)
-        out.push(`log: ${log.path} (${log.style}, ${log.lines} lines, ${log.entries} entries)`);
-    out.push(tagLine(report));
-    for (const failure of report.failures)
-        out.push(...failureLines(failure));
-    for (const check of report.checks)
-        out.push(checkLine(check));
-    for (const check of report.checks)
-        for (const f of check.listed)
-            out.push(findingLine(f));
-    if (report.headroom)
-        out.push(...headroomLines(report.headroom));
-    if (report.failOn.includes('system-source')) {
-        for (const path of report.systemFiles)
-            out.push(`from the system root (S): ${path}`);
-    }
-    if (report.failOn.includes('unknown-owner')) {
-        for (const warning of report.unknownOwnerWarnings)
-            out.push(`unknown owner: ${warning}`);
-    }
-    for (const m of report.logMatches ?? [])
-        out.push(logMatchLine(m));
-    const c = report.content;
-    if (c) {
-        if (c.hash)
-            out.push(`boot_archive.hash: ${c.hash.ok ? 'OK' : `MISMATCH (file says ${c.hash.expected}, boot_archive is ${c.hash.actual})`}`);
-        if (!c.skipped)
-            out.push(`content: ${c.checked} files match their md5 (${c.method})`);
-        for (const m of c.mismatches)
-            out.push(`  md5 mismatch: ${m.path}: manifest ${m.expected}, image ${m.actual}`);
-        for (const m of c.missing)
-            out.push(`  missing from the image: ${m}`);
-        for (const d of c.differences ?? [])
-            out.push(`  ${d.path}: ${differenceText(d)}`);
-    }
-    if (report.diff) {
-        const d = report.diff;
-        const size = sizeText(d.sizeDelta);
-        out.push(`diff against ${d.baseline}: ${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`);
-        for (const [kind, list] of diffGroups(d.entries)) {
-            out.push(`  ${DIFF_TITLES[kind]} (${list.length}):`);
-            for (const e of list)
-                out.push(`    ${change(e)}`);
-        }
-    }
-    for (const note of report.notes)
-        out.push(`note: ${note}`);
-    return out.join('\n') + '\n';
-}
-/** GitHub's step-summary limit is 1 MiB; lists are cut well before it. */
-const MARKDOWN_BYTE_LIMIT = 900 * 1024;
-/** Items shown per list: 200, fewer when long lines would pass the limit. */
-const LIST_LIMITS = [200, 100, 50, 20, 10, 5, 1];
-const code = (s) => '`' + s.replace(/`/g, "'") + '`';
-function cappedAt(limit) {
-    return (items, render, what) => {
-        const out = items.slice(0, limit).flatMap(render);
-        if (items.length > limit) {
-            out.push(`- … and ${items.length - limit} more ${what} (see the JSON report)`);
-        }
-        return out;
-    };
-}
+/* harmony import */ var _format_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1899);
 /**
- * The markdown report: what the Action puts in the job summary. Lists are
- * cut, saying how much was left out, until the whole stays under the limit.
- */
-function formatMarkdown(report) {
-    for (const limit of LIST_LIMITS) {
-        const text = markdownWithLimit(report, limit);
-        if (Buffer.byteLength(text) <= MARKDOWN_BYTE_LIMIT)
-            return text;
-    }
-    // Only absurdly long single entries get here: cut at a line boundary.
-    const text = Buffer.from(markdownWithLimit(report, 1))
-        .subarray(0, MARKDOWN_BYTE_LIMIT)
-        .toString('utf8')
-        .replace(/\n[^\n]*$/, '');
-    return `${text}\n\n… the report was cut to stay under the 1 MiB job-summary limit (see the JSON report)\n`;
-}
-/** Counts by source: every source column that has files (and A, P always). */
-function sourceTable(report) {
-    const t = report.counts.byTag;
-    const columns = [
-        ['A (overlay)', t.A],
-        ['P (proto)', t.P],
-        ['M (man)', t.M],
-        ['S (system)', t.S],
-    ];
-    const dirs = Object.entries(report.counts.otherDirs);
-    if (dirs.length > 0)
-        for (const [dir, n] of dirs)
-            columns.push([code(dir), n]);
-    else if (t.other > 0)
-        columns.push(['other', t.other]);
-    const shown = [...columns];
-    shown.push(['FAILED', report.counts.failed], ['allowed missing', report.counts.allowedMissing], ['entries', report.counts.entries]);
-    return [
-        `| ${shown.map(([name]) => name).join(' | ')} |`,
-        `|${shown.map(() => '---:|').join('')}`,
-        `| ${shown.map(([, n]) => n).join(' | ')} |`,
-    ];
-}
-function markdownWithLimit(report, limit) {
-    const capped = cappedAt(limit);
-    const icon = report.verdict === 'pass' ? '✅' : '❌';
-    const out = [
-        `### ${icon} ${verdictLine(report).replace(/^verify-manifest: /, 'verify-manifest ')}`,
-        '',
-        ...sourceTable(report),
-        '',
-    ];
-    if (report.checks.length > 0) {
-        out.push('| check | checked | findings | fatal |', '|---|---:|---:|---|');
-        for (const c of report.checks) {
-            out.push(`| ${c.kind} | ${c.checked} | ${c.findings} | ${c.fatal ? (c.findings ? '**yes**' : 'yes') : 'no'} |`);
-        }
-        out.push('');
-        if (report.headroom)
-            out.push(...headroomLines(report.headroom).map((l) => `- ${l}`), '');
-        for (const c of report.checks) {
-            if (c.findings === 0)
-                continue;
-            out.push(`#### ${c.kind} (${c.findings})${c.note ? ` — ${c.note}` : ''}`, '');
-            const items = capped(c.listed, (f) => [`- ${code(f.path || '-')}${where(f)}: ${f.message}`], 'findings');
-            const unlisted = c.findings - c.listed.length;
-            if (unlisted > 0 && c.listed.length <= limit) {
-                items.push(`- … and ${unlisted} more findings (not kept: only the first ${c.listed.length} are)`);
-            }
-            out.push(...items, '');
-        }
-    }
-    if (report.failures.length > 0) {
-        out.push(`#### FAILED entries (${report.failures.length})`, '');
-        out.push(...capped(report.failures, (f) => [
-            `- ${code(f.path)} (${f.kind})${f.allowed ? ' — allowed missing' : ''}${f.manifest ? ` at ${code(`${f.manifest.file}:${f.manifest.line}`)}` : f.notInManifest ? ' — not in the manifests given' : ''}`,
-            ...f.searched.map((place) => `  - searched ${code(place)}`),
-        ], 'failures'), '');
-    }
-    if (report.failOn.includes('system-source') && report.systemFiles.length > 0) {
-        out.push(`#### From the system root (${report.counts.byTag.S})`, '');
-        out.push(...capped(report.systemFiles, (p) => [`- ${code(p)}`], 'files'), '');
-    }
-    if (report.failOn.includes('unknown-owner') && report.unknownOwnerWarnings.length > 0) {
-        out.push(`#### Unknown owners (${report.counts.unknownOwners})`, '');
-        out.push(...capped(report.unknownOwnerWarnings, (w) => [`- ${code(w)}`], 'warnings'), '');
-    }
-    const c = report.content;
-    if (c) {
-        out.push('#### Content', '');
-        if (c.hash)
-            out.push(`- boot_archive.hash: ${c.hash.ok ? 'OK' : `**mismatch** (${code(c.hash.expected)} vs ${code(c.hash.actual)})`}`);
-        out.push(c.skipped
-            ? `- not checked: ${c.skipped}`
-            : `- ${c.checked} files match their md5 (${c.method})`);
-        out.push(...capped(c.mismatches, (m) => [`- md5 mismatch: ${code(m.path)}`], 'mismatches'));
-        out.push(...capped(c.missing, (m) => [`- missing from the image: ${code(m)}`], 'missing files'), ...capped(c.differences ?? [], (d) => [`- ${code(d.path)}: ${differenceText(d)}`], 'differences'), '');
-    }
-    if (report.diff) {
-        const d = report.diff;
-        const size = sizeText(d.sizeDelta);
-        out.push(`#### Changes against the baseline`, '', `${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`, '');
-        for (const [kind, list] of diffGroups(d.entries)) {
-            out.push(`<details><summary>${DIFF_TITLES[kind]} (${list.length})</summary>`, '');
-            out.push(...capped(list, (e) => [`- ${code(change(e))}`], 'entries'), '', '</details>', '');
-        }
-    }
-    if (report.notes.length > 0)
-        out.push('#### Notes', '', ...report.notes.map((n) => `- ${n}`), '');
-    return out.join('\n');
-}
-//# sourceMappingURL=report.js.map
-
-/***/ }),
-
-/***/ 9742:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   FZ: () => (/* binding */ CHECK_KINDS),
-/* harmony export */   SX: () => (/* binding */ SKIPPABLE_CHECKS),
-/* harmony export */   VQ: () => (/* binding */ DEFAULT_FAIL_ON),
-/* harmony export */   d$: () => (/* binding */ FAIL_ON)
-/* harmony export */ });
-/**
- * The completeness checks: each finding has one of these kinds, which is
- * also its --fail-on name (docs/verify.md describes each).
- */
-const CHECK_KINDS = [
-    'not-built',
-    'unshipped',
-    'proto-mismatch',
-    'stale-policy',
-    'broken-link',
-    'missing-library',
-    'bad-runpath',
-    'bad-elf',
-    'missing-module',
-    'shadowed',
-    'low-headroom',
-];
-const FAIL_ON = [
-    'failed',
-    'system-source',
-    'unknown-owner',
-    'added',
-    'removed',
-    'changed',
-    ...CHECK_KINDS,
-];
-/** The checks --skip-checks can name (each by its first kind). */
-const SKIPPABLE_CHECKS = [
-    'unshipped',
-    'broken-link',
-    'missing-library',
-    'shadowed',
-    'low-headroom',
-];
-/** What --fail-on is when not given. */
-const DEFAULT_FAIL_ON = ['failed', 'not-built'];
-//# sourceMappingURL=types.js.map
-
-/***/ }),
-
-/***/ 2502:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  T: () => (/* binding */ verifyManifest)
-});
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./node_modules/picomatch/index.js
-var picomatch = __nccwpck_require__(4006);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var util_errors = __nccwpck_require__(6143);
-;// CONCATENATED MODULE: ./build/src/manifest/path.js
-/**
- * Image paths as docs/manifest.md allows them: relative to the image root, with no
- * leading `/`, no `.` or `..` component and no empty component. Returns the
- * reason a path is unsafe, or undefined when it is fine.
- */
-function checkImagePath(path) {
-    if (path.length === 0)
-        return 'empty path';
-    if (path.startsWith('/'))
-        return `absolute path "${path}" (paths are relative to the image root)`;
-    for (const component of path.split('/')) {
-        if (component === '')
-            return `empty component in "${path}"`;
-        if (component === '.' || component === '..') {
-            return `"${component}" component in "${path}"`;
-        }
-    }
-    return undefined;
-}
-/** Parent of an image path, or undefined for a top-level name. */
-function parentPath(path) {
-    const slash = path.lastIndexOf('/');
-    return slash < 0 ? undefined : path.slice(0, slash);
-}
-/** Byte-order comparison (C locale), the order of every listing we write. */
-function path_compareBytes(a, b) {
-    const n = Math.min(a.length, b.length);
-    for (let i = 0; i < n; i++) {
-        const x = a.charCodeAt(i);
-        const y = b.charCodeAt(i);
-        if (x === y)
-            continue;
-        // UTF-16 order equals UTF-8 byte order except around surrogate pairs.
-        if (x < 0xd800 && y < 0xd800)
-            return x - y;
-        return Buffer.compare(Buffer.from(a.slice(i)), Buffer.from(b.slice(i)));
-    }
-    return a.length - b.length;
-}
-//# sourceMappingURL=path.js.map
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: ./build/src/util/lines.js
-/**
- * Line-oriented inputs (manifests, build logs, boot_archive.manifest):
- * opened only when they are regular files, and read line by line with a
- * limit on a line's length, so that a FIFO, a device or a file with no
- * newline in gigabytes is an error naming `file:line`, not a hang or a
- * crash (README, "Limits").
+ * Text from the inputs (paths, link text, messages that quote them) in
+ * GitHub-flavoured markdown: the job summaries, the pull-request comment
+ * and the check run. All of it comes from pull requests, so none of it may
+ * become markup: no HTML (`<h1>`, `</details>`, a `<!--` that hides the rest
+ * of a comment), no link or image, no entity, no `@` mention, no autolink,
+ * no raw control or bidi character (docs/verify.md, "Text from the inputs").
+ * Every markdown writer of the project goes through mdCode() or mdText().
  */
 
-
-
-/** The longest line any reader accepts: 1 MiB (a manifest line is a few hundred bytes). */
-const MAX_LINE_LENGTH = 1 << 20;
-function kindOf(stats) {
-    if (stats.isDirectory())
-        return 'a directory';
-    if (stats.isFIFO())
-        return 'a FIFO';
-    if (stats.isCharacterDevice() || stats.isBlockDevice())
-        return 'a device';
-    if (stats.isSocket())
-        return 'a socket';
-    return 'not a regular file';
+/** The longest run of backticks in `text`. */
+function longestBacktickRun(text) {
+    let longest = 0;
+    for (const run of text.match(/`+/g) ?? [])
+        longest = Math.max(longest, run.length);
+    return longest;
 }
 /**
- * Opens `path` for reading only if it is a regular file (without blocking
- * on a FIFO). `what` names it in messages ("manifest", "log").
+ * `text` as an inline code span: fenced by one backtick more than its
+ * longest run (so no backtick inside closes it), padded with a space when
+ * it starts or ends with a backtick or a blank (CommonMark strips one of
+ * each). Inside a code span nothing is markup: not HTML, not an entity,
+ * not a mention. Control and bidi characters are shown escaped (a line end
+ * would end the span).
  */
-async function openRegularFile(path, what) {
-    let handle;
-    try {
-        handle = await (0,promises_.open)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
-    }
-    catch (err) {
-        throw new util_errors/* UserError */.yo(`cannot read ${what} ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    }
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-        await handle.close();
-        throw new util_errors/* UserError */.yo(`${what} ${path} is ${kindOf(stats)}, not a regular file`);
-    }
-    return handle;
+function mdCode(text) {
+    const shown = (0,_format_js__WEBPACK_IMPORTED_MODULE_0__/* .printable */ .g$)(text);
+    if (shown === '')
+        return '` `';
+    const fence = '`'.repeat(longestBacktickRun(shown) + 1);
+    const pad = /^[` ]|[` ]$/.test(shown) ? ' ' : '';
+    return `${fence}${pad}${shown}${pad}${fence}`;
 }
-/** A line over the limit: `path:line: reason`. */
-class LineError extends util_errors/* UserError */.yo {
-    file;
-    line;
-    reason;
-    constructor(file, line, reason) {
-        super(`${file}:${line}: ${reason}`);
-        this.file = file;
-        this.line = line;
-        this.reason = reason;
-    }
+/** mdCode() for a table cell: a `|`, even inside a code span, would split the cell. */
+function mdCell(text) {
+    return mdCode(text).replace(/\|/g, '\\|');
 }
+/** Markdown punctuation that starts markup inline: shown with a backslash. */
+const INLINE_MARKUP = /[\\`*_[\]()#|~!]/g;
+const HTML_SPECIAL = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 /**
- * Hands each line of the regular file `path` (without its "\n"; a final
- * line without one included) to `onLine`, with its number. A line longer
- * than MAX_LINE_LENGTH is a UserError at `path:line`. Split by hand rather
- * than with readline: fewer objects per line, for million-line logs.
+ * `text` as plain inline markdown: markup characters backslash-escaped, `&`
+ * `<` `>` as entities (so `<!--`, `</details>` and `&#x2F;` stay text), a
+ * zero-width space after each `@` (no mention, no team ping) and in `://`
+ * and `www.` (no autolink), a leading list or heading marker escaped, and
+ * control and bidi characters shown escaped.
  */
-async function forEachLine(path, what, onLine, maxLine = MAX_LINE_LENGTH) {
-    const handle = await openRegularFile(path, what);
-    let lines = 0;
-    const tooLong = () => new LineError(path, lines + 1, `line longer than ${maxLine} characters (the limit for a ${what} line): is this the right file?`);
-    let rest = '';
-    const stream = handle.createReadStream({ encoding: 'utf8', autoClose: false });
-    try {
-        for await (const chunk of stream) {
-            let start = 0;
-            let end = chunk.indexOf('\n');
-            if (end >= 0 && rest) {
-                if (rest.length + end > maxLine)
-                    throw tooLong();
-                onLine(rest + chunk.slice(0, end), ++lines);
-                rest = '';
-                start = end + 1;
-                end = chunk.indexOf('\n', start);
-            }
-            while (end >= 0) {
-                if (end - start > maxLine)
-                    throw tooLong();
-                onLine(chunk.slice(start, end), ++lines);
-                start = end + 1;
-                end = chunk.indexOf('\n', start);
-            }
-            if (rest.length + chunk.length - start > maxLine)
-                throw tooLong();
-            rest += chunk.slice(start);
-        }
-        if (rest)
-            onLine(rest, ++lines);
-    }
-    catch (err) {
-        if (err instanceof util_errors/* UserError */.yo)
-            throw err;
-        throw new util_errors/* UserError */.yo(`cannot read ${what} ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    }
-    finally {
-        stream.destroy();
-        await handle.close();
-    }
-    return { lines };
-}
-//# sourceMappingURL=lines.js.map
-;// CONCATENATED MODULE: ./build/src/formats/manifest-line.js
-
-
-
-const VARIABLE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g;
-const OCTAL_MODE = /^[0-7]+$/;
-/** Mode as SmartOS manifests print it: at least four octal digits. */
-function manifest_line_formatMode(mode) {
-    return mode.toString(8).padStart(4, '0');
-}
-// ---- writer ----
-/**
- * One entry as a normalized manifest line: single spaces, the mode as at
- * least four octal digits, variables already substituted.
- */
-function formatEntry(entry) {
-    switch (entry.type) {
-        case 'd':
-        case 'f':
-            return `${entry.type} ${entry.path} ${manifest_line_formatMode(entry.mode)} ${entry.owner} ${entry.group}`;
-        case 's':
-        case 'h':
-            return `${entry.type} ${entry.path}=${entry.target}`;
-    }
-}
-// ---- reader ----
-// Owner and group names repeat on nearly every line of a manifest: entries
-// share one string for each instead of holding tens of thousands of copies.
-const sharedNames = new Map();
-function shared(name) {
-    const known = sharedNames.get(name);
-    if (known !== undefined)
-        return known;
-    if (sharedNames.size < 1024)
-        sharedNames.set(name, name);
-    return name;
-}
-/**
- * Parses one manifest line (docs/manifest.md). Comments and blank lines give neither
- * an entry nor a diagnostic.
- */
-function parseManifestLine(raw, loc, defines) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#'))
-        return { diagnostics: [] };
-    const error = (message) => ({
-        diagnostics: [{ severity: 'error', message: `${message}: ${JSON.stringify(trimmed)}`, loc }],
-    });
-    if (line.includes('\0'))
-        return error('NUL byte in line');
-    if (line.includes('\uFFFD'))
-        return error('not valid UTF-8');
-    const fields = trimmed.split(/[ \t]+/);
-    const undefinedNames = new Set();
-    const expanded = fields.map((field) => field.replace(VARIABLE, (whole, braced, bare) => {
-        const name = (braced ?? bare);
-        const value = defines.get(name);
-        if (value === undefined)
-            undefinedNames.add(name);
-        return value ?? whole;
-    }));
-    if (undefinedNames.size > 0) {
-        const names = [...undefinedNames];
-        return error(`undefined variable ${names.map((n) => `$${n}`).join(', ')} ` +
-            `(pass ${names.map((n) => `--define ${n}=VALUE`).join(' ')})`);
-    }
-    const [type, ...rest] = expanded;
-    switch (type) {
-        case 'd':
-        case 'f': {
-            if (rest.length !== 4) {
-                return error(`"${type}" takes 4 fields (path mode owner group), found ${rest.length}`);
-            }
-            const [written, modeText, owner, group] = rest;
-            // smartos-live's own src/manifest has `d usr/vm/node_modules/macaddr/`:
-            // one trailing slash on a directory is dropped, with a warning.
-            const trailing = type === 'd' && /[^/]\/$/.test(written);
-            const path = trailing ? written.slice(0, -1) : written;
-            const unsafe = checkImagePath(path);
-            if (unsafe)
-                return error(`unsafe path: ${unsafe}`);
-            if (!OCTAL_MODE.test(modeText))
-                return error(`mode "${modeText}" is not octal`);
-            const mode = parseInt(modeText, 8);
-            if (mode > 0o7777)
-                return error(`mode "${modeText}" is larger than 07777`);
-            const diagnostics = trailing
-                ? [
-                    {
-                        severity: 'warning',
-                        loc,
-                        message: `trailing "/" dropped from directory "${written}"`,
-                    },
-                ]
-                : [];
-            // Whole literals, not `...loc`: a spread builds each entry the slow way,
-            // with its own property store.
-            const entry = {
-                type,
-                path,
-                mode,
-                owner: shared(owner),
-                group: shared(group),
-                file: loc.file,
-                line: loc.line,
-            };
-            return { entry, diagnostics };
-        }
-        case 's':
-        case 'h': {
-            if (rest.length !== 1) {
-                return error(`"${type}" takes 1 field (path=target), found ${rest.length}`);
-            }
-            const spec = rest[0];
-            const parts = spec.split('=');
-            if (parts.length < 2)
-                return error(`missing "=" in "${spec}" (expected path=target)`);
-            if (parts.length > 2)
-                return error(`more than one "=" in "${spec}"`);
-            const [path, target] = parts;
-            const unsafe = checkImagePath(path);
-            if (unsafe)
-                return error(`unsafe path: ${unsafe}`);
-            if (target === '')
-                return error(`empty ${type === 's' ? 'link text' : 'link target'}`);
-            if (type === 'h') {
-                const unsafeTarget = checkImagePath(target);
-                if (unsafeTarget)
-                    return error(`unsafe hard link target: ${unsafeTarget}`);
-            }
-            return { entry: { type, path, target, file: loc.file, line: loc.line }, diagnostics: [] };
-        }
-        default:
-            return error(`unknown entry type "${type}" (expected d, f, s or h)`);
-    }
-}
-/** Reads one manifest file line by line (it can be tens of thousands of lines). */
-async function parseManifestFile(file, defines) {
-    const entries = [];
-    const diagnostics = [];
-    let lineNo = 0;
-    try {
-        await forEachLine(file, 'manifest', (text, line) => {
-            lineNo = line;
-            const parsed = parseManifestLine(text, { file, line }, defines);
-            if (parsed.entry)
-                entries.push(parsed.entry);
-            diagnostics.push(...parsed.diagnostics);
-        });
-    }
-    catch (err) {
-        if (err instanceof LineError) {
-            diagnostics.push({ severity: 'error', message: err.reason, loc: { file, line: err.line } });
-        }
-        else {
-            diagnostics.push({
-                severity: 'error',
-                message: err instanceof util_errors/* UserError */.yo
-                    ? err.message
-                    : `cannot read manifest ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`,
-                loc: lineNo > 0 ? { file, line: lineNo } : undefined,
-            });
-        }
-    }
-    return { file, entries, diagnostics };
-}
-//# sourceMappingURL=manifest-line.js.map
-;// CONCATENATED MODULE: ./build/src/manifest/types.js
-function formatLocation(loc) {
-    return `${loc.file}:${loc.line}`;
-}
-const TYPE_NAMES = {
-    d: 'directory',
-    f: 'file',
-    s: 'symlink',
-    h: 'hard link',
-};
-function formatDiagnostic(d) {
-    const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
-    return `${where}${d.severity}: ${d.message}`;
-}
-//# sourceMappingURL=types.js.map
-;// CONCATENATED MODULE: ./build/src/manifest/load.js
-
-
-
-
-
-
-/**
- * Expands the manifest inputs: a file stands for itself, a directory for its
- * snippet files in C-locale name order (dot files are skipped).
- */
-async function expandInputs(inputs, diagnostics) {
-    const files = [];
-    for (const input of inputs) {
-        let info;
-        try {
-            info = await (0,promises_.stat)(input);
-        }
-        catch (err) {
-            diagnostics.push({
-                severity: 'error',
-                message: `cannot read manifest ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
-            });
-            continue;
-        }
-        if (!info.isDirectory()) {
-            files.push(input);
-            continue;
-        }
-        let names;
-        try {
-            names = await (0,promises_.readdir)(input);
-        }
-        catch (err) {
-            diagnostics.push({
-                severity: 'error',
-                message: `cannot read manifest directory ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
-            });
-            continue;
-        }
-        const snippets = [];
-        for (const name of names.filter((n) => !n.startsWith('.')).sort(path_compareBytes)) {
-            const file = (0,external_node_path_.join)(input, name);
-            const kind = await (0,promises_.stat)(file).catch(() => undefined);
-            if (kind?.isFile())
-                snippets.push(file);
-            else {
-                diagnostics.push({
-                    severity: 'warning',
-                    message: `${file}: ${kind ? 'not a regular file' : 'unreadable or a dangling link'}: skipped (snippets are the files directly in ${input})`,
-                });
-            }
-        }
-        if (snippets.length === 0) {
-            diagnostics.push({
-                severity: 'warning',
-                message: `manifest directory ${input} has no snippet files`,
-            });
-        }
-        files.push(...snippets);
-    }
-    return files;
-}
-function sameDefinition(a, b) {
-    if (a.type !== b.type)
-        return false;
-    if (a.type === 'd' || a.type === 'f') {
-        const o = b;
-        return a.mode === o.mode && a.owner === o.owner && a.group === o.group;
-    }
-    return a.target === b.target;
-}
-const at = (loc) => formatLocation(loc);
-/**
- * Checks what only the merged image can show: parents that are not
- * directories, and hard links whose target is not a file of the image.
- */
-function checkStructure(entries, diagnostics) {
-    for (const entry of entries.values()) {
-        for (let parent = parentPath(entry.path); parent; parent = parentPath(parent)) {
-            const p = entries.get(parent);
-            if (p && p.type !== 'd') {
-                diagnostics.push({
-                    severity: 'error',
-                    loc: entry,
-                    message: `${entry.path}: parent ${parent} is a ${TYPE_NAMES[p.type]} (${at(p)}), ` +
-                        `not a directory`,
-                });
-                break;
-            }
-        }
-        if (entry.type !== 'h')
-            continue;
-        // Follow chains of hard links to the file they end at.
-        const seen = new Set([entry.path]);
-        let target = entries.get(entry.target);
-        while (target?.type === 'h' && !seen.has(target.path)) {
-            seen.add(target.path);
-            target = entries.get(target.target);
-        }
-        if (!target) {
-            diagnostics.push({
-                severity: 'error',
-                loc: entry,
-                message: `hard link ${entry.path}: target ${entry.target} is not in the image (no f or h entry defines it)`,
-            });
-        }
-        else if (target.type === 'h') {
-            diagnostics.push({
-                severity: 'error',
-                loc: entry,
-                message: `hard link ${entry.path}: the links from ${entry.target} form a cycle`,
-            });
-        }
-        else if (target.type === 'd') {
-            diagnostics.push({
-                severity: 'error',
-                loc: entry,
-                message: `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
-            });
-        }
-    }
-}
-/**
- * Reads and merges manifests (docs/manifest.md): every problem in every file is
- * collected before anything is built.
- */
-async function loadManifests(inputs, defines) {
-    const diagnostics = [];
-    const files = await expandInputs(inputs, diagnostics);
-    const entries = new Map();
-    for (const file of files) {
-        const parsed = await parseManifestFile(file, defines);
-        diagnostics.push(...parsed.diagnostics);
-        for (const entry of parsed.entries) {
-            const previous = entries.get(entry.path);
-            if (previous && previous.type !== entry.type) {
-                diagnostics.push({
-                    severity: 'error',
-                    loc: entry,
-                    message: `${entry.path} is defined as a ${TYPE_NAMES[entry.type]} here and as a ` +
-                        `${TYPE_NAMES[previous.type]} at ${at(previous)}`,
-                });
-                continue;
-            }
-            if (previous && !sameDefinition(previous, entry)) {
-                diagnostics.push({
-                    severity: 'warning',
-                    loc: entry,
-                    message: `${entry.path} redefined: this definition overrides ${at(previous)}`,
-                });
-            }
-            entries.set(entry.path, entry);
-        }
-    }
-    checkStructure(entries, diagnostics);
-    if (files.length > 0 && entries.size === 0 && !diagnostics.some((d) => d.severity === 'error')) {
-        diagnostics.push({
-            severity: 'error',
-            message: `the manifests define no entries: ${files.join(', ')}`,
-        });
-    }
-    // Report in the order of the files and their lines, whatever found it.
-    const order = new Map(files.map((file, i) => [file, i]));
-    const rank = (d) => (d.loc ? (order.get(d.loc.file) ?? -1) : -1);
-    diagnostics.sort((a, b) => rank(a) - rank(b) || (a.loc?.line ?? 0) - (b.loc?.line ?? 0));
-    return { files, entries, diagnostics };
-}
-//# sourceMappingURL=load.js.map
-// EXTERNAL MODULE: ./build/src/util/format.js
-var format = __nccwpck_require__(1899);
-;// CONCATENATED MODULE: ./build/src/image/model.js
-
-/** Mode and owner of the image root (`d . ...` in boot_archive.manifest). */
-const model_ROOT_DIR = { mode: 0o755, uid: 0, gid: 0 };
-/** True for nodes that are symlinks in the image (no mode or owner of their own). */
-function model_isSymlinkNode(node) {
-    return node.type === 's' || node.linkText !== undefined;
-}
-function emptyCounts() {
-    return {
-        A: 0,
-        P: 0,
-        M: 0,
-        S: 0,
-        dirs: 0,
-        files: 0,
-        symlinks: 0,
-        hardlinks: 0,
-        failed: 0,
-        unknownOwners: 0,
-        bytes: 0,
-    };
-}
-/**
- * Where the bytes of an image file are: its source, when the build did not
- * stage it, else its copy in the staging tree.
- */
-function contentPath(node, stagingRoot) {
-    return node.content ?? join(stagingRoot, node.path);
-}
-//# sourceMappingURL=model.js.map
-;// CONCATENATED MODULE: ./build/src/formats/boot-manifest.js
-
-
-
-
-
-// ---- writer ----
-/**
- * The lines of boot_archive.manifest (docs/boot-archive-manifest.md) for the final image, sorted by
- * path in byte order. Owners are the image's names for the ids applied.
- */
-function* bootManifestLines(nodes, ids) {
-    const user = (uid) => ids.users.nameOf(uid) ?? String(uid);
-    const group = (gid) => ids.groups.nameOf(gid) ?? String(gid);
-    yield `d . ${formatMode(ROOT_DIR.mode)} ${user(ROOT_DIR.uid)} ${group(ROOT_DIR.gid)}`;
-    const sorted = [...nodes].sort((a, b) => compareBytes(a.path, b.path));
-    for (const node of sorted) {
-        const owner = `${formatMode(node.mode)} ${user(node.uid)} ${group(node.gid)}`;
-        switch (node.type) {
-            case 'd':
-                yield `d ./${node.path} ${owner}`;
-                break;
-            case 'f':
-            case 'h':
-                if (node.linkText !== undefined)
-                    yield `s ./${node.path}=${node.linkText}`;
-                else
-                    yield `f ./${node.path} ${owner} ${node.md5}`;
-                break;
-            case 's':
-                yield `s ./${node.path}=${node.target}`;
-                break;
-        }
-    }
-}
-const SPEC_NODE = /^([df]) (\.(?:\/\S+)?) ([0-7]{3,5}) (\S+) (\S+)(?: ([0-9a-f]{32}))?$/;
-const SPEC_LINK = /^s (\.\/[^=\s]+)=(.+)$/;
-const MD5SUM = /^([0-9a-f]{32}) [ *](\.\/.+|\.)$/;
-const imagePath = (dotted) => (dotted === '.' ? '' : dotted.replace(/^\.\//, ''));
-/**
- * Reads a boot_archive.manifest in our format (docs/boot-archive-manifest.md), or in md5sum's
- * (`<md5>  ./path`, which smartos-live ships); the first entry line decides.
- */
-async function readBootManifest(file) {
-    const entries = new Map();
-    let format;
-    await forEachLine(file, 'boot_archive.manifest', (raw, lineNo) => {
-        const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-        if (text.trim() === '')
-            return;
-        const md5sum = MD5SUM.exec(text);
-        format ??= md5sum ? 'md5sum' : 'boot_archive.manifest';
-        let entry;
-        if (format === 'md5sum') {
-            if (md5sum)
-                entry = { type: 'f', path: imagePath(md5sum[2]), md5: md5sum[1] };
-        }
-        else {
-            const node = SPEC_NODE.exec(text);
-            const link = SPEC_LINK.exec(text);
-            if (node && (node[1] === 'f') === (node[6] !== undefined)) {
-                entry = {
-                    type: node[1],
-                    path: imagePath(node[2]),
-                    mode: parseInt(node[3], 8),
-                    owner: node[4],
-                    group: node[5],
-                    md5: node[6],
-                };
-            }
-            else if (link) {
-                entry = { type: 's', path: imagePath(link[1]), target: link[2] };
-            }
-        }
-        if (!entry) {
-            throw new util_errors/* UserError */.yo(`${file}:${lineNo}: not a ${format} line: ${JSON.stringify(text.slice(0, 200))}`);
-        }
-        // Paths are read below the image root: one that climbs out or is
-        // absolute is refused before anything touches the file system.
-        const unsafe = entry.path === '' ? undefined : checkImagePath(entry.path);
-        if (unsafe)
-            throw new util_errors/* UserError */.yo(`${file}:${lineNo}: unsafe path: ${unsafe}`);
-        entries.set(entry.path, entry);
-    });
-    if (!format)
-        throw new util_errors/* UserError */.yo(`${file} is empty: not a boot_archive.manifest`);
-    return { file, format, entries };
-}
-//# sourceMappingURL=boot-manifest.js.map
-;// CONCATENATED MODULE: ./build/src/verify/diff.js
-
-
-const show = (e) => (e.path === '' ? '.' : `./${e.path}`);
-/**
- * Compares two boot_archive manifests entry by entry: added, removed, and
- * for paths in both, each kind of change once (type; else content, mode,
- * owner, link target). What one side does not record (an md5sum listing has
- * no modes) is not compared.
- */
-function diffBootManifests(before, after) {
-    const out = [];
-    const paths = new Set([...before.entries.keys(), ...after.entries.keys()]);
-    for (const path of [...paths].sort(path_compareBytes)) {
-        const a = before.entries.get(path);
-        const b = after.entries.get(path);
-        if (!a) {
-            out.push({ kind: 'added', path: show(b), after: describe(b) });
-            continue;
-        }
-        if (!b) {
-            // An md5sum baseline lists files only: a directory or link is not "removed".
-            out.push({ kind: 'removed', path: show(a), before: describe(a) });
-            continue;
-        }
-        if (a.type !== b.type) {
-            out.push({ kind: 'type', path: show(b), before: describe(a), after: describe(b) });
-            continue;
-        }
-        if (a.md5 && b.md5 && a.md5 !== b.md5)
-            out.push({ kind: 'content', path: show(b), before: a.md5, after: b.md5 });
-        if (a.mode !== undefined && b.mode !== undefined && a.mode !== b.mode)
-            out.push({
-                kind: 'mode',
-                path: show(b),
-                before: manifest_line_formatMode(a.mode),
-                after: manifest_line_formatMode(b.mode),
-            });
-        const ownerA = a.owner && `${a.owner}:${a.group}`;
-        const ownerB = b.owner && `${b.owner}:${b.group}`;
-        if (ownerA && ownerB && ownerA !== ownerB)
-            out.push({ kind: 'owner', path: show(b), before: ownerA, after: ownerB });
-        if (a.type === 's' && a.target !== b.target)
-            out.push({ kind: 'target', path: show(b), before: a.target, after: b.target });
-    }
-    if (before.format === 'md5sum') {
-        // Only files can be compared with an md5sum listing.
-        return out.filter((d) => d.kind !== 'added' || after.entries.get(d.path.replace(/^\.\/?/, ''))?.type === 'f');
-    }
-    return out;
-}
-function describe(e) {
-    switch (e.type) {
-        case 'd':
-            return `d ${e.mode === undefined ? '' : manifest_line_formatMode(e.mode)} ${e.owner ?? ''}:${e.group ?? ''}`.trim();
-        case 'f':
-            return e.mode === undefined
-                ? `f ${e.md5}`
-                : `f ${manifest_line_formatMode(e.mode)} ${e.owner}:${e.group} ${e.md5}`;
-        case 's':
-            return `s ${e.target}`;
-    }
-}
-//# sourceMappingURL=diff.js.map
-;// CONCATENATED MODULE: ./build/src/formats/jsonl-twin.js
-
-
-
-
-// ---- writer ----
-/** The JSONL twin's record for one entry: a stable key order. */
-function formatLogRecord(node) {
-    const link = isSymlinkNode(node);
-    const record = {
-        path: node.path,
-        type: node.type,
-        origin: node.origin,
-        manifest: node.loc?.file ?? null,
-        line: node.loc?.line ?? null,
-        mode: link ? null : formatMode(node.mode),
-        owner: link ? null : node.owner,
-        uid: link ? null : node.uid,
-        group: link ? null : node.group,
-        gid: link ? null : node.gid,
-        tag: node.tag ?? null,
-        source: node.source ?? null,
-        resolved: node.resolved && node.resolved !== node.source ? node.resolved : null,
-        size: node.size ?? null,
-        md5: node.md5 ?? null,
-        target: node.target ?? null,
-        status: node.status === 'ok' ? 'OK' : 'FAILED',
-        searched: node.status === 'failed' ? (node.searched ?? []) : null,
-        error: node.error ?? null,
-        shadows: node.shadows ?? null,
-    };
-    return JSON.stringify(record);
-}
-// Only FAILED records are parsed; any JSON spacing is accepted.
-const FAILED_RECORD = /"status"\s*:\s*"FAILED"/;
-/** `build_live.X.log` -> `build_live.X.jsonl`, the twin docs/build-log.md describes. */
-function twinPath(logPath) {
-    return logPath.endsWith('.log') ? `${logPath.slice(0, -4)}.jsonl` : undefined;
-}
-/**
- * The FAILED records of a log's JSONL twin, by path: their manifest
- * file:line and the places searched. Only FAILED lines are parsed.
- */
-async function readTwinFailures(logPath) {
-    const failures = new Map();
-    const path = twinPath(logPath);
-    if (!path ||
-        !(await (0,promises_.access)(path).then(() => true, () => false)))
-        return failures;
-    await forEachLine(path, 'JSONL twin', (line) => {
-        if (!FAILED_RECORD.test(line))
-            return;
-        try {
-            const record = JSON.parse(line);
-            if (typeof record.path !== 'string')
-                return;
-            const searched = Array.isArray(record.searched) ? record.searched.map(String) : [];
-            if (typeof record.error === 'string' && record.error)
-                searched.push(`(${record.error})`);
-            failures.set(record.path, {
-                manifest: typeof record.manifest === 'string' && typeof record.line === 'number'
-                    ? { file: record.manifest, line: record.line }
-                    : undefined,
-                searched,
-            });
-        }
-        catch {
-            // A damaged twin line only costs that entry its details.
-        }
-    });
-    return failures;
-}
-//# sourceMappingURL=jsonl-twin.js.map
-;// CONCATENATED MODULE: ./build/src/formats/build-log.js
-
-
-
-
-/**
- * The build log, both styles: the lines build-live writes and the reader
- * verify-manifest uses, which also reads the smartos-live C builder's log.
- * The JSONL twin beside it is in jsonl-twin.ts.
- */
-// ---- writer (joyent-live style) ----
-/** The line for one applied entry, in the order applied. */
-function formatLogLine(node) {
-    const status = node.status === 'ok' ? 'OK' : '*FAILED*';
-    switch (node.type) {
-        case 'd':
-            return `${status} - DIR: ${node.path}`;
-        case 'f':
-            return node.status === 'ok'
-                ? `OK[${node.tag}] - FILE: ${node.path}`
-                : `${status} - FILE: ${node.path}`;
-        case 's':
-            return `${status} - SYMLINK: ${node.target} -> ${node.path}`;
-        case 'h':
-            return `${status} - LINK: ${node.target} -> ${node.path}`;
-    }
-}
-/**
- * The closing summary line, the last line of every finished log: a log
- * without it was cut short (verify-manifest says so: docs/verify.md).
- */
-function formatSummaryLine(c) {
-    return (`# summary: ${c.entries} entries, A=${c.A} P=${c.P} M=${c.M} S=${c.S}, ` +
-        `${c.failed} FAILED, ${c.unknownOwners} unknown owners, ${c.bytes} bytes`);
-}
-/** Matches exactly the lines formatSummaryLine writes. */
-const SUMMARY_LINE = /^# summary: \d+ entries, A=\d+ P=\d+ M=\d+ S=\d+, \d+ FAILED, \d+ unknown owners, \d+ bytes$/;
-/**
- * The line naming the boot_archive the build made, just before the
- * summary: verify-manifest uses it to tell that a log and a platform come
- * from the same build. Absent with `--archive none`.
- */
-function formatBootArchiveLine(sha1) {
-    return `# boot_archive sha1: ${sha1}`;
-}
-/** Matches exactly the lines formatBootArchiveLine writes; group 1 is the sha1. */
-const BOOT_ARCHIVE_LINE = /^# boot_archive sha1: ([0-9a-f]{40})$/;
-// joyent-live (docs/build-log.md): "OK[P] - FILE: path", "*FAILED* - DIR: path", ...
-const JL_FILE_OK = /^OK\[([APMS])\] - FILE: (\S+)$/;
-const JL_ENTRY = /^(OK|\*FAILED\*) - (DIR|FILE|SYMLINK|LINK): (.+)$/;
-// smartos-live's C builder: "FILE: [path][0444][root/0][bin/2]: OK (dir)", ...
-const SL_NODE = /^(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[([^\]]*)\]\[([^\]]*)\]: (OK|FAILED)(?: \((.*)\))?$/;
-const SL_LINK = /^LINK\((symlink|link)\): (\S+) => (.+): (OK|FAILED)$/;
-// The C builder prints an entry's start, does the work, then its status: a
-// line that stops after the start is unfinished (the builder died there), or
-// was split by an error message on stderr (rejoined with its status line).
-const SL_START = /^(?:(DIR|FILE): \[([^\]]+)\]\[[0-7]+\]\[([^\]]*)\]\[([^\]]*)\]: |LINK\((symlink|link)\): (\S+) => )/;
-const SL_STATUS = /^(OK|FAILED)(?: \((.*)\))?$/;
-/** The C builder's owner or group it could not resolve: `[admin/-1]`. */
-const SL_UNKNOWN_ID = /\/-1$/;
-/** The warning build-live writes for an owner or group the image lacks. */
-const UNKNOWN_OWNER = /^# .*warning: .* is not a (user|group) of the image/;
-/** Parses one log line; undefined for anything that is not an entry line. */
-function parseLogLine(text) {
-    // Most other lines are rejected by their first character, without a regex.
-    if (!'O*DFL'.includes(text.charAt(0)) || text === '')
-        return undefined;
-    let m = JL_FILE_OK.exec(text);
-    if (m)
-        return { status: 'OK', kind: 'FILE', path: m[2], tag: m[1], style: 'joyent-live' };
-    m = JL_ENTRY.exec(text);
-    if (m) {
-        const status = m[1] === 'OK' ? 'OK' : 'FAILED';
-        const kind = m[2];
-        if (kind === 'DIR' || kind === 'FILE') {
-            // "OK - FILE:" has no tag: not a line build-live writes.
-            if (kind === 'FILE' && status === 'OK')
-                return undefined;
-            return /\s/.test(m[3]) ? undefined : { status, kind, path: m[3], style: 'joyent-live' };
-        }
-        // "<target> -> <path>": the path has no blanks, link text may.
-        const arrow = m[3].lastIndexOf(' -> ');
-        if (arrow <= 0)
-            return undefined;
-        const path = m[3].slice(arrow + 4);
-        if (/\s/.test(path) || path === '')
-            return undefined;
-        return { status, kind, path, target: m[3].slice(0, arrow), style: 'joyent-live' };
-    }
-    m = SL_NODE.exec(text);
-    if (m) {
-        const unknown = [m[3], m[4]].filter((id) => SL_UNKNOWN_ID.test(id));
-        return {
-            status: m[5],
-            kind: m[1],
-            path: m[2],
-            sourceDir: m[6],
-            style: 'smartos-live',
-            ...(unknown.length > 0 ? { unknownIds: unknown } : {}),
-        };
-    }
-    m = SL_LINK.exec(text);
-    if (m) {
-        return {
-            status: m[4],
-            kind: m[1] === 'symlink' ? 'SYMLINK' : 'LINK',
-            path: m[2],
-            target: m[3],
-            style: 'smartos-live',
-        };
-    }
-    return undefined;
-}
-/**
- * An entry's start line and the status line that ended it after stderr
- * output came between: one entry line. A link's target is what its start
- * line holds up to the first ": " (what follows is the error message).
- */
-function rejoin(pending, status) {
-    if (!pending.start.startsWith('LINK'))
-        return pending.start + status;
-    const tail = pending.text.slice(pending.start.length);
-    const colon = tail.indexOf(': ');
-    const target = (colon >= 0 ? tail.slice(0, colon) : tail).replace(/:$/, '');
-    return `${pending.start}${target}: ${status}`;
-}
-/** How many system-source files or owner warnings a report names. */
-const MAX_LISTED = 1000;
-async function endsWithNewline(path, size) {
-    const handle = await (0,promises_.open)(path, 'r');
-    try {
-        const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
-        return buffer[0] === 0x0a;
-    }
-    finally {
-        await handle.close();
-    }
-}
-/**
- * Streams a build log (either style of docs/build-log.md) line by line, handing each
- * entry to `onEntry`; nothing but the summary is kept, so a log of millions
- * of lines reads in constant memory. Every other line is ignored. An empty
- * log, or one without a single entry line, is an error: it is the wrong file.
- */
-async function readBuildLog(path, onEntry) {
-    const handle = await openRegularFile(path, 'log');
-    const size = (await handle.stat()).size;
-    await handle.close();
-    if (size === 0)
-        throw new util_errors/* UserError */.yo(`log ${path} is empty: the build wrote nothing, or this is the wrong file`);
-    const summary = {
-        path,
-        style: 'unknown',
-        lines: 0,
-        entries: 0,
-        truncatedLastLine: !(await endsWithNewline(path, size)),
-        unknownOwners: 0,
-        unknownOwnerWarnings: [],
-        closed: false,
-        unfinished: [],
-        rejoined: 0,
-    };
-    let last = '';
-    let lastWasEntry = false;
-    /** A C-builder entry line without its status yet: the start and its line number. */
-    let pending;
-    const unfinished = (p) => {
-        if (summary.unfinished.length < MAX_LISTED) {
-            summary.unfinished.push({ line: p.line, text: (0,format/* ownString */.Ao)(p.text.slice(0, 400)) });
-        }
-    };
-    const entry = (parsed, line) => {
-        summary.entries++;
-        if (summary.style === 'unknown')
-            summary.style = parsed.style;
-        parsed.line = line;
-        if (parsed.unknownIds) {
-            if (summary.unknownOwners++ < MAX_LISTED) {
-                summary.unknownOwnerWarnings.push(`${path}:${line}: ${parsed.path}: ${parsed.unknownIds.join(' and ')} is not a user or group the builder knew (-1)`);
-            }
-        }
-        onEntry(parsed);
-    };
-    const handleLine = (raw) => {
-        const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-        summary.lines++;
-        last = text;
-        const parsed = parseLogLine(text);
-        lastWasEntry = parsed !== undefined;
-        if (pending) {
-            const status = parsed ? undefined : SL_STATUS.exec(text);
-            if (status) {
-                // The status line of an entry split by stderr: rejoin the two.
-                const joined = parseLogLine(rejoin(pending, text));
-                if (joined) {
-                    summary.rejoined++;
-                    entry(joined, pending.line);
-                    pending = undefined;
-                    lastWasEntry = true;
-                    return;
-                }
-            }
-            if (parsed || SL_START.test(text)) {
-                unfinished(pending);
-                pending = undefined;
-            }
-            else
-                return; // stderr text between an entry's start and its status
-        }
-        if (!parsed) {
-            if (text.startsWith('#')) {
-                if (UNKNOWN_OWNER.test(text) && summary.unknownOwners++ < MAX_LISTED) {
-                    summary.unknownOwnerWarnings.push((0,format/* ownString */.Ao)(text.replace(/^#\s*/, '')));
-                }
-                if (SUMMARY_LINE.test(text))
-                    summary.closed = true;
-                const sha1 = BOOT_ARCHIVE_LINE.exec(text);
-                if (sha1)
-                    summary.bootArchiveSha1 = (0,format/* ownString */.Ao)(sha1[1]);
-                return;
-            }
-            const start = SL_START.exec(text);
-            if (start) {
-                if (summary.style === 'unknown')
-                    summary.style = 'smartos-live';
-                pending = { text: (0,format/* ownString */.Ao)(text), line: summary.lines, start: (0,format/* ownString */.Ao)(start[0]) };
-            }
-            return;
-        }
-        entry(parsed, summary.lines);
-    };
-    await forEachLine(path, 'log', handleLine);
-    if (pending)
-        unfinished(pending);
-    else if (summary.truncatedLastLine && !lastWasEntry && !last.startsWith('#')) {
-        // Cut in the middle of a line: whatever it was, it did not finish.
-        unfinished({ line: summary.lines, text: last });
-    }
-    if (summary.entries === 0 && summary.unfinished.length === 0) {
-        throw new util_errors/* UserError */.yo(`log ${path} has no build-log entry line in ${summary.lines} lines (neither "OK[P] - FILE: ..." nor "FILE: [...]: OK"): it is probably the wrong file`);
-    }
-    if (summary.truncatedLastLine && !lastWasEntry)
-        summary.truncatedText = (0,format/* ownString */.Ao)(last);
-    return summary;
-}
-/** The image path an entry line names, even an unfinished one; undefined when none. */
-function entryPathOf(text) {
-    const m = SL_START.exec(text);
-    if (m)
-        return m[2] ?? m[6];
-    return parseLogLine(text)?.path;
-}
-//# sourceMappingURL=build-log.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./build/src/archive/ufs/layout.js
-/**
- * The illumos x86 UFS on-disk format (little-endian): constants, the
- * geometry this writer uses, and encoders/decoders of the superblock, the
- * cylinder group block, the on-disk inode and directory entries.
- *
- * Learned from illumos-gate's usr/src/uts/common/sys/fs/ufs_fs.h,
- * ufs_inode.h, ufs_fsdir.h and cmd/fs.d/ufs/mkfs/mkfs.c, FreeBSD's makefs,
- * and the checks of Linux's fs/ufs (ufstype=sunx86).
- */
-const SECTOR = 512; // DEV_BSIZE
-const BSIZE = 8192; // fs_bsize
-const FSIZE = 1024; // fs_fsize
-const FRAG = BSIZE / FSIZE; // fs_frag
-const NSPF = FSIZE / SECTOR; // sectors per fragment
-const INODE_SIZE = 128; // sizeof (struct dinode)
-const INOPB = BSIZE / INODE_SIZE; // inodes per block
-const INOPF = FSIZE / INODE_SIZE; // inodes per fragment
-const NDADDR = 12;
-const NIADDR = 3;
-const NINDIR = BSIZE / 4; // block addresses in an indirect block
-const DIRBLKSIZ = 512; // a directory entry never crosses one
-const MAXNAMLEN = 255;
-/** MAXPATHLEN: symlink(2) refuses targets of this length or more. */
-const MAXPATHLEN = 1024;
-/** UFS_MAXOFFSET_T: the largest file offset illumos UFS allows (1 TiB - 1). */
-const MAX_FILE_SIZE = (/* unused pure expression or super */ null && (2 ** 40 - 1));
-/** MAXOFF32_T: a file at least this large sets FSLARGEFILES. */
-const LARGEFILE_SIZE = (/* unused pure expression or super */ null && (2 ** 31));
-const SBLOCK_OFFSET = 8192; // the superblock's byte offset
-const SBSIZE = 2048; // fs_sbsize: sizeof (struct fs), rounded to a fragment
-const FS_MAGIC = 0x011954;
-const CG_MAGIC = 0x090255;
-const FSOKAY = 0x7c269d38; // fs_state + fs_time == FSOKAY when clean
-const FSCLEAN = 1;
-const FSLARGEFILES = 1;
-const FS_OPTSPACE = 1;
-const FS_DYNAMICPOSTBLFMT = 1;
-const ROOTINO = 2;
-const IFDIR = 0o040000;
-const IFREG = 0o100000;
-const IFLNK = 0o120000;
-const IFMT = 0o170000;
-/**
- * Geometry. Like FreeBSD's makefs for UFS1 this writer has no use for the
- * rotational tables (fs_cpc = 0, which illumos' allocator reads as "block
- * layout info is not available"): one track per cylinder of 1 MiB, 16
- * cylinders (16 MiB) per cylinder group, cylinder groups not staggered
- * (fs_cgoffset 0, fs_cgmask all ones).
- */
-const NTRAK = 1;
-const NSECT = 2048;
-const SPC = NTRAK * NSECT; // sectors per cylinder
-const FPC = SPC / NSPF; // fragments per cylinder (1024)
-const CPG = 16;
-const FPG = CPG * FPC; // fragments per cylinder group (16384)
-const NRPOS = 8;
-const SBLKNO = 16; // boot block (8 KiB) + superblock (8 KiB), in fragments
-const CBLKNO = 24;
-const IBLKNO = 32;
-/** Offsets in the cylinder group block (struct cg). */
-const CG_SPACE = 168;
-const CG_BTOTOFF = CG_SPACE;
-const CG_BOFF = CG_BTOTOFF + CPG * 4;
-const CG_IUSEDOFF = CG_BOFF + CPG * NRPOS * 2;
-/**
- * The most inodes per group: illumos fsck calls a superblock with more bad
- * ("INODES PER GROUP OUT OF RANGE"; its MAXIpG, the limit mkfs keeps: an
- * inode map of at most a third of a block, 21,888 here), and the maps must
- * fit the cylinder group block. The plan adds groups when it needs more.
- */
-const MAX_IPG = Math.min(Math.ceil(Math.floor((BSIZE * 8) / 3) / INOPB) * INOPB, Math.floor(((BSIZE - CG_IUSEDOFF - FPG / 8) * 8) / INOPB) * INOPB);
-function cgFreeOff(ipg) {
-    return CG_IUSEDOFF + Math.ceil(ipg / 8);
-}
-function cgNextFreeOff(ipg) {
-    return cgFreeOff(ipg) + FPG / 8;
-}
-function fragRoundUp(bytes) {
-    return Math.ceil(bytes / FSIZE) * FSIZE;
-}
-/** First fragment after the inode blocks of a group, relative to the group. */
-function dblkno(ipg) {
-    return IBLKNO + ipg / INOPF;
-}
-function writeCsum(buf, off, cs) {
-    buf.writeInt32LE(cs.ndir, off);
-    buf.writeInt32LE(cs.nbfree, off + 4);
-    buf.writeInt32LE(cs.nifree, off + 8);
-    buf.writeInt32LE(cs.nffree, off + 12);
-}
-function readCsum(buf, off) {
-    return {
-        ndir: buf.readInt32LE(off),
-        nbfree: buf.readInt32LE(off + 4),
-        nifree: buf.readInt32LE(off + 8),
-        nffree: buf.readInt32LE(off + 12),
-    };
-}
-const i32 = (n) => n | 0;
-/** struct fs, little-endian, fs_sbsize (2048) bytes. */
-function encodeSuperblock(sb) {
-    const b = Buffer.alloc(SBSIZE);
-    const d = dblkno(sb.ipg);
-    const w = (off, v) => b.writeInt32LE(i32(v), off);
-    w(0, 0); // fs_link
-    w(4, 0); // fs_rolled: FS_PRE_FLAG, no log
-    w(8, SBLKNO);
-    w(12, CBLKNO);
-    w(16, IBLKNO);
-    w(20, d);
-    w(24, 0); // fs_cgoffset
-    w(28, -1); // fs_cgmask
-    w(32, sb.time);
-    w(36, sb.size);
-    w(40, sb.dsize);
-    w(44, sb.ncg);
-    w(48, BSIZE);
-    w(52, FSIZE);
-    w(56, FRAG);
-    w(60, sb.minfree);
-    w(64, 0); // fs_rotdelay
-    w(68, 60); // fs_rps
-    w(72, ~(BSIZE - 1)); // fs_bmask
-    w(76, ~(FSIZE - 1)); // fs_fmask
-    w(80, 13); // fs_bshift
-    w(84, 10); // fs_fshift
-    w(88, 16); // fs_maxcontig
-    w(92, BSIZE / 4); // fs_maxbpg
-    w(96, 3); // fs_fragshift
-    w(100, 1); // fs_fsbtodb
-    w(104, SBSIZE);
-    w(108, ~(BSIZE - 1)); // fs_csmask
-    w(112, 13); // fs_csshift
-    w(116, NINDIR);
-    w(120, INOPB);
-    w(124, NSPF);
-    w(128, FS_OPTSPACE); // fs_optim
-    w(132, FSOKAY - sb.time); // fs_state (x86 position)
-    w(136, 0); // fs_si
-    w(140, 0); // fs_trackskew
-    w(144, 0); // fs_id[0]
-    w(148, 0); // fs_id[1]
-    w(152, d); // fs_csaddr: the first data fragment of group 0
-    w(156, sb.cssize);
-    w(160, fragRoundUp(cgNextFreeOff(sb.ipg))); // fs_cgsize
-    w(164, NTRAK);
-    w(168, NSECT);
-    w(172, SPC);
-    w(176, sb.ncyl);
-    w(180, CPG);
-    w(184, sb.ipg);
-    w(188, FPG);
-    writeCsum(b, 192, sb.cstotal);
-    b[208] = 0; // fs_fmod
-    b[209] = FSCLEAN; // fs_clean
-    b[210] = 0; // fs_ronly
-    b[211] = sb.largefiles ? FSLARGEFILES : 0; // fs_flags
-    // fs_fsmnt[512] at 212, fs_cgrotor at 724, fs_u at 728: zero
-    w(856, 0); // fs_cpc: no rotational layout tables
-    // fs_opostbl at 860, fs_sparecon[51] at 1116, fs_version 1320,
-    // fs_logbno 1324, fs_reclaim 1328, fs_sparecon2 1332: zero
-    w(1336, NSECT); // fs_npsect (x86 position)
-    b.writeBigInt64LE(BigInt(BSIZE - 1), 1340); // fs_qbmask
-    b.writeBigInt64LE(BigInt(FSIZE - 1), 1348); // fs_qfmask
-    w(1356, FS_DYNAMICPOSTBLFMT);
-    w(1360, NRPOS);
-    w(1364, 860); // fs_postbloff: the static table space (fs_opostbl)
-    w(1368, 1376); // fs_rotbloff: fs_space
-    w(1372, FS_MAGIC);
-    return b;
-}
-function decodeSuperblock(b) {
-    const r = (off) => b.readInt32LE(off);
-    return {
-        magic: r(1372),
-        sblkno: r(8),
-        cblkno: r(12),
-        iblkno: r(16),
-        dblkno: r(20),
-        time: r(32),
-        size: r(36),
-        dsize: r(40),
-        ncg: r(44),
-        bsize: r(48),
-        fsize: r(52),
-        minfree: r(60),
-        csaddr: r(152),
-        cssize: r(156),
-        ncyl: r(176),
-        ipg: r(184),
-        fpg: r(188),
-        cstotal: readCsum(b, 192),
-        clean: b[209],
-        largefiles: (b[211] & FSLARGEFILES) !== 0,
-        state: r(132),
-    };
-}
-function encodeCylinderGroup(cg) {
-    const b = Buffer.alloc(BSIZE);
-    const w = (off, v) => b.writeInt32LE(i32(v), off);
-    w(0, 0); // cg_link
-    w(4, CG_MAGIC);
-    w(8, cg.time);
-    w(12, cg.cgx);
-    b.writeInt16LE(cg.ncyl, 16);
-    b.writeInt16LE(cg.ipg, 18); // cg_niblk: inodes in the group, as illumos mkfs and fsck have it
-    w(20, cg.ndblk);
-    writeCsum(b, 24, cg.cs);
-    // cg_rotor, cg_frotor, cg_irotor at 40..51: zero
-    for (let i = 0; i < FRAG; i++)
-        w(52 + 4 * i, cg.frsum[i] ?? 0);
-    w(84, CG_BTOTOFF);
-    w(88, CG_BOFF);
-    w(92, CG_IUSEDOFF);
-    w(96, cgFreeOff(cg.ipg));
-    w(100, cgNextFreeOff(cg.ipg));
-    for (let i = 0; i < CPG; i++)
-        w(CG_BTOTOFF + 4 * i, cg.btot[i] ?? 0);
-    for (let i = 0; i < CPG * NRPOS; i++)
-        b.writeInt16LE(cg.blks[i] ?? 0, CG_BOFF + 2 * i);
-    cg.iused.copy(b, CG_IUSEDOFF);
-    cg.free.copy(b, cgFreeOff(cg.ipg));
-    return b;
-}
-function encodeDinode(ino, buf, off) {
-    buf.fill(0, off, off + INODE_SIZE);
-    buf.writeUInt16LE(ino.mode, off);
-    buf.writeInt16LE(ino.nlink, off + 2);
-    // o_uid_t/o_gid_t: 65535 (UID_LONG) says "use the 32-bit ic_uid/ic_gid"
-    buf.writeUInt16LE(Math.min(ino.uid, 0xffff), off + 4);
-    buf.writeUInt16LE(Math.min(ino.gid, 0xffff), off + 6);
-    buf.writeBigUInt64LE(BigInt(ino.size), off + 8);
-    buf.writeInt32LE(i32(ino.time), off + 16); // atime
-    buf.writeInt32LE(i32(ino.time), off + 24); // mtime
-    buf.writeInt32LE(i32(ino.time), off + 32); // ctime
-    for (let i = 0; i < NDADDR; i++)
-        buf.writeInt32LE(ino.db[i] ?? 0, off + 40 + 4 * i);
-    for (let i = 0; i < NIADDR; i++)
-        buf.writeInt32LE(ino.ib[i] ?? 0, off + 88 + 4 * i);
-    // ic_flags at 100: zero
-    buf.writeInt32LE(ino.blocks, off + 104);
-    buf.writeInt32LE(i32(ino.gen), off + 108);
-    // ic_shadow at 112: zero
-    buf.writeUInt32LE(ino.uid >>> 0, off + 116);
-    buf.writeUInt32LE(ino.gid >>> 0, off + 120);
-    // ic_oeftflag at 124: zero (no extended attributes)
-}
-function decodeDinode(buf, off) {
-    const suid = buf.readUInt16LE(off + 4);
-    const sgid = buf.readUInt16LE(off + 6);
-    const db = [];
-    const ib = [];
-    for (let i = 0; i < NDADDR; i++)
-        db.push(buf.readInt32LE(off + 40 + 4 * i));
-    for (let i = 0; i < NIADDR; i++)
-        ib.push(buf.readInt32LE(off + 88 + 4 * i));
-    return {
-        mode: buf.readUInt16LE(off),
-        nlink: buf.readInt16LE(off + 2),
-        uid: suid === 0xffff ? buf.readUInt32LE(off + 116) : suid,
-        gid: sgid === 0xffff ? buf.readUInt32LE(off + 120) : sgid,
-        size: Number(buf.readBigUInt64LE(off + 8)),
-        time: buf.readInt32LE(off + 24),
-        db,
-        ib,
-        blocks: buf.readInt32LE(off + 104),
-        gen: buf.readInt32LE(off + 108),
-    };
-}
-/** Bytes a directory entry (struct direct) for a name of `nameBytes` takes. */
-function direntSize(nameBytes) {
-    return 8 + ((nameBytes + 1 + 3) & ~3);
-}
-function writeDirent(buf, off, ino, reclen, name) {
-    buf.writeUInt32LE(ino, off);
-    buf.writeUInt16LE(reclen, off + 4);
-    // The name in UTF-8; reclen leaves room for it and its NUL.
-    buf.writeUInt16LE(buf.write(name, off + 8, 'utf8'), off + 6);
-}
-//# sourceMappingURL=layout.js.map
-;// CONCATENATED MODULE: ./build/src/archive/ufs/read.js
-
-
-
-
-
-/** A min-heap of paths in byte order. */
-class PathHeap {
-    items = [];
-    get size() {
-        return this.items.length;
-    }
-    push(item) {
-        const a = this.items;
-        a.push(item);
-        let i = a.length - 1;
-        while (i > 0) {
-            const p = (i - 1) >> 1;
-            if (path_compareBytes(a[p].path, a[i].path) <= 0)
-                break;
-            [a[p], a[i]] = [a[i], a[p]];
-            i = p;
-        }
-    }
-    pop() {
-        const a = this.items;
-        const top = a[0];
-        const last = a.pop();
-        if (a.length > 0) {
-            a[0] = last;
-            let i = 0;
-            for (;;) {
-                const l = 2 * i + 1;
-                const r = l + 1;
-                let m = i;
-                if (l < a.length && path_compareBytes(a[l].path, a[m].path) < 0)
-                    m = l;
-                if (r < a.length && path_compareBytes(a[r].path, a[m].path) < 0)
-                    m = r;
-                if (m === i)
-                    break;
-                [a[m], a[i]] = [a[i], a[m]];
-                i = m;
-            }
-        }
-        return top;
-    }
-}
-/**
- * Reads an illumos UFS image: its tree in byte order of the paths, each
- * file's content streamed from its blocks. Every inconsistency found is a
- * UserError naming the image.
- */
-class UfsReader {
-    fh;
-    path;
-    g;
-    inodes = new Map();
-    constructor(fh, path, g) {
-        this.fh = fh;
-        this.path = path;
-        this.g = g;
-    }
-    static async open(path) {
-        let fh;
-        try {
-            fh = await (0,promises_.open)(path, 'r');
-        }
-        catch (err) {
-            throw new util_errors/* UserError */.yo(`${path}: cannot open the UFS image: ${(0,util_errors/* describeError */.Uc)(err)}`);
-        }
-        try {
-            const fileSize = (await fh.stat()).size;
-            const bad = (why) => new util_errors/* UserError */.yo(`${path}: not a readable UFS image: ${why}`);
-            if (fileSize < SBLOCK_OFFSET + SBSIZE)
-                throw bad(`only ${fileSize} bytes, no superblock`);
-            const raw = Buffer.alloc(SBSIZE);
-            await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
-            const sb = decodeSuperblock(raw);
-            if (sb.magic !== FS_MAGIC)
-                throw bad(`no UFS magic number in the superblock (0x${(sb.magic >>> 0).toString(16)})`);
-            const bsize = sb.bsize;
-            const fsize = sb.fsize;
-            const pow2 = (n) => n > 0 && (n & (n - 1)) === 0;
-            if (!pow2(bsize) || !pow2(fsize) || fsize < 512 || bsize < 4096 || bsize / fsize > 8)
-                throw bad(`block size ${bsize} / fragment size ${fsize}`);
-            const g = {
-                bsize,
-                fsize,
-                fpg: sb.fpg,
-                ipg: sb.ipg,
-                ncg: sb.ncg,
-                size: sb.size,
-                iblkno: sb.iblkno,
-                cblkno: sb.cblkno,
-                cgoffset: raw.readInt32LE(24),
-                cgmask: raw.readInt32LE(28),
-                nindir: bsize / 4,
-                sb,
-            };
-            if (g.ncg < 1 || g.ipg < 1 || g.fpg < 1 || g.size < 1 || g.size > g.ncg * g.fpg)
-                throw bad(`inconsistent superblock (ncg ${g.ncg}, ipg ${g.ipg}, fpg ${g.fpg}, size ${g.size})`);
-            const needed = g.size * fsize;
-            if (fileSize < needed)
-                throw bad(`truncated: ${fileSize} bytes, the file system needs ${needed}`);
-            const reader = new UfsReader(fh, path, g);
-            const magic = Buffer.alloc(8);
-            for (let c = 0; c < g.ncg; c++) {
-                await fh.read(magic, 0, 8, reader.cgstart(c) * fsize + g.cblkno * fsize);
-                if (magic.readInt32LE(4) !== CG_MAGIC)
-                    throw bad(`cylinder group ${c} has no magic number`);
-            }
-            return reader;
-        }
-        catch (err) {
-            await fh.close();
-            throw err;
-        }
-    }
-    cgstart(c) {
-        return this.g.fpg * c + this.g.cgoffset * (c & ~this.g.cgmask);
-    }
-    inconsistent(why) {
-        return new util_errors/* UserError */.yo(`${this.path}: inconsistent UFS image: ${why}`);
-    }
-    async inode(ino) {
-        const cached = this.inodes.get(ino);
-        if (cached)
-            return cached;
-        const { g } = this;
-        if (ino < ROOTINO || ino >= g.ncg * g.ipg)
-            throw this.inconsistent(`inode ${ino} out of range`);
-        const c = Math.floor(ino / g.ipg);
-        const offset = (this.cgstart(c) + g.iblkno) * g.fsize + (ino % g.ipg) * INODE_SIZE;
-        const buf = Buffer.alloc(INODE_SIZE);
-        await this.fh.read(buf, 0, INODE_SIZE, offset);
-        const d = decodeDinode(buf, 0);
-        if ((d.mode & IFMT) === IFDIR)
-            this.inodes.set(ino, d);
-        return d;
-    }
-    /** The fragment address of logical block `lbn` of `d` (0 for a hole). */
-    async blockAt(d, ino, lbn, cache) {
-        if (lbn < NDADDR)
-            return d.db[lbn];
-        const { g } = this;
-        let x = lbn - NDADDR;
-        let level = 0;
-        while (level < NIADDR && x >= g.nindir ** (level + 1)) {
-            x -= g.nindir ** (level + 1);
-            level++;
-        }
-        if (level >= NIADDR)
-            throw this.inconsistent(`inode ${ino}: block ${lbn} beyond triple indirect`);
-        let addr = d.ib[level];
-        for (let l = level; l >= 0; l--) {
-            if (addr === 0)
-                return 0;
-            if (addr < 0 || addr >= g.size)
-                throw this.inconsistent(`inode ${ino}: block address ${addr}`);
-            let block = cache.get(l);
-            if (block?.addr !== addr) {
-                block = { addr, buf: block?.buf ?? Buffer.alloc(g.bsize) };
-                await this.fh.read(block.buf, 0, g.bsize, addr * g.fsize);
-                cache.set(l, block);
-            }
-            const per = g.nindir ** l;
-            addr = block.buf.readInt32LE(Math.floor(x / per) * 4);
-            x %= per;
-        }
-        return addr;
-    }
-    /** Streams `length` bytes from `position` of an inode's content. */
-    async *content(d, ino, position = 0, length = d.size) {
-        const { g } = this;
-        const end = Math.min(d.size, position + length);
-        const cache = new Map();
-        for (let lbn = Math.floor(position / g.bsize); lbn * g.bsize < end; lbn++) {
-            const start = lbn * g.bsize;
-            const from = Math.max(start, position);
-            const to = Math.min(start + g.bsize, end);
-            const frag = await this.blockAt(d, ino, lbn, cache);
-            if (frag === 0) {
-                yield Buffer.alloc(to - from);
-                continue;
-            }
-            if (frag < 0 || frag >= g.size)
-                throw this.inconsistent(`inode ${ino}: block address ${frag}`);
-            const buf = Buffer.alloc(to - from);
-            await this.fh.read(buf, 0, buf.length, frag * g.fsize + (from - start));
-            yield buf;
-        }
-    }
-    async readAll(d, ino) {
-        const parts = [];
-        for await (const part of this.content(d, ino))
-            parts.push(part);
-        return Buffer.concat(parts);
-    }
-    async directory(d, ino, withDots = false) {
-        const data = await this.readAll(d, ino);
-        const out = [];
-        let off = 0;
-        while (off < data.length) {
-            const child = data.readUInt32LE(off);
-            const reclen = data.readUInt16LE(off + 4);
-            const namlen = data.readUInt16LE(off + 6);
-            if (reclen < 8 ||
-                off + reclen > data.length ||
-                8 + namlen > reclen ||
-                (off % 512) + reclen > 512)
-                throw this.inconsistent(`directory inode ${ino}: bad entry at offset ${off}`);
-            const name = data.toString('utf8', off + 8, off + 8 + namlen);
-            if (child !== 0 && (withDots || (name !== '.' && name !== '..')))
-                out.push({ name, ino: child });
-            off += reclen;
-        }
-        return out;
-    }
-    /** Every entry of the image ('' is the root), paths in byte order. */
-    async *entries() {
-        const heap = new PathHeap();
-        heap.push({ path: '', ino: ROOTINO });
-        const seenDirs = new Set();
-        while (heap.size > 0) {
-            const { path, ino } = heap.pop();
-            const d = await this.inode(ino);
-            const fmt = d.mode & IFMT;
-            const type = fmt === IFDIR ? 'd' : fmt === IFREG ? 'f' : fmt === IFLNK ? 's' : undefined;
-            if (!type)
-                throw this.inconsistent(`${path || '/'}: inode ${ino} has type 0${(fmt >> 12).toString(8)}`);
-            const entry = {
-                path,
-                type,
-                mode: d.mode & 0o7777,
-                uid: d.uid,
-                gid: d.gid,
-                nlink: d.nlink,
-                size: d.size,
-                inode: ino,
-                blocks: d.blocks,
-                mtime: d.time,
-            };
-            if (type === 's') {
-                if (d.blocks === 0) {
-                    // A fast symlink: the text is in the block pointers (not what illumos writes).
-                    const raw = Buffer.alloc(60);
-                    for (let i = 0; i < NDADDR; i++)
-                        raw.writeInt32LE(d.db[i], 4 * i);
-                    for (let i = 0; i < NIADDR; i++)
-                        raw.writeInt32LE(d.ib[i], 48 + 4 * i);
-                    entry.target = raw.toString('utf8', 0, Math.min(d.size, 60));
-                }
-                else {
-                    entry.target = (await this.readAll(d, ino)).toString('utf8');
-                }
-            }
-            yield entry;
-            if (type === 'd') {
-                if (seenDirs.has(ino))
-                    throw this.inconsistent(`${path}: directory inode ${ino} is linked twice`);
-                seenDirs.add(ino);
-                for (const child of await this.directory(d, ino))
-                    heap.push({ path: path ? `${path}/${child.name}` : child.name, ino: child.ino });
-                this.inodes.delete(ino);
-            }
-        }
-    }
-    /**
-     * The md5 of a file's content, streamed from its blocks; `head`, when
-     * given, gets the file's first bytes on the way (as many as fit).
-     */
-    async md5(entry, head) {
-        const hash = (0,external_node_crypto_.createHash)('md5');
-        const d = await this.inode(entry.inode);
-        let at = 0;
-        for await (const part of this.content(d, entry.inode)) {
-            if (head && at < head.length)
-                part.copy(head, at, 0, head.length - at);
-            at += part.length;
-            hash.update(part);
-        }
-        return hash.digest('hex');
-    }
-    /** `length` bytes of a file from `position` (holes read as zeros). */
-    async read(entry, position, length) {
-        return (await this.fileReader(entry))(position, length);
-    }
-    /**
-     * Reads of one file, its inode read once for all of them (the ELF reader
-     * reads a file a few hundred bytes at a time).
-     */
-    async fileReader(entry) {
-        const d = await this.inode(entry.inode);
-        return async (position, length) => {
-            const parts = [];
-            for await (const part of this.content(d, entry.inode, position, length))
-                parts.push(part);
-            return parts.length === 1 ? parts[0] : Buffer.concat(parts);
-        };
-    }
-    /**
-     * How full the file system is, from the superblock's totals (what
-     * `df` shows; the verify `low-headroom` check reads this).
-     */
-    usage() {
-        const { g } = this;
-        const { cstotal } = g.sb;
-        const frag = g.bsize / g.fsize;
-        return {
-            blockSize: g.bsize,
-            fragmentSize: g.fsize,
-            sizeBytes: g.size * g.fsize,
-            freeBytes: (cstotal.nbfree * frag + cstotal.nffree) * g.fsize,
-            freeBlocks: cstotal.nbfree,
-            freeFragments: cstotal.nffree,
-            inodes: g.ncg * g.ipg,
-            freeInodes: cstotal.nifree,
-            directories: cstotal.ndir,
-        };
-    }
-    async close() {
-        await this.fh.close();
-    }
-}
-//# sourceMappingURL=read.js.map
-// EXTERNAL MODULE: ./build/src/util/cleanup.js + 1 modules
-var cleanup = __nccwpck_require__(5769);
-;// CONCATENATED MODULE: ./build/src/util/copy.js
-
-
-
-
-
-const CHUNK = 1 << 20;
-/** Reads `input` to the end in chunks, hashing each and passing it to `sink`. */
-async function digestChunks(input, buffer, sink) {
-    const hash = (0,external_node_crypto_.createHash)('md5');
-    let size = 0;
-    for (;;) {
-        const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
-        if (bytesRead === 0)
-            break;
-        const chunk = buffer.subarray(0, bytesRead);
-        hash.update(chunk);
-        if (sink)
-            await sink(chunk);
-        size += bytesRead;
-    }
-    return { size, md5: hash.digest('hex') };
-}
-/**
- * Copies `from` to a new file `to` (never over an existing one) and returns
- * its size and md5, computed from the same reads that feed the copy.
- * A copy that fails removes what it wrote of `to`: no truncated file stays.
- * A full disk, a quota, a size limit or a failing device on either side is
- * a UserError naming the path; other errors (a source
- * that cannot be opened) are thrown as they are.
- */
-async function copyWithMd5(from, to, mode, buffer = Buffer.allocUnsafe(CHUNK)) {
-    let side = 'read';
-    const input = await open(from, 'r').catch((err) => {
-        throw isIoCondition(err) ? ioError(err, 'read', from) : err;
-    });
-    try {
-        side = 'write';
-        const output = await open(to, 'wx', mode);
-        let done = false;
-        try {
-            side = 'read';
-            const digest = await digestChunks(input, buffer, async (chunk) => {
-                side = 'write';
-                let written = 0;
-                while (written < chunk.length) {
-                    written += (await output.write(chunk, written, chunk.length - written)).bytesWritten;
-                }
-                side = 'read';
-            });
-            side = 'write';
-            await output.close();
-            done = true;
-            return digest;
-        }
-        finally {
-            if (!done) {
-                await output.close().catch(() => undefined);
-                await unlink(to).catch(() => undefined);
-            }
-        }
-    }
-    catch (err) {
-        if (isIoCondition(err)) {
-            throw side === 'write' ? ioError(err, 'write', to) : ioError(err, 'read', from);
-        }
-        throw err;
-    }
-    finally {
-        await input.close();
-    }
-}
-/** md5 of a file already open (read from where it is to the end). */
-function md5OfOpenFile(handle) {
-    return digestChunks(handle, Buffer.allocUnsafe(CHUNK));
-}
-/**
- * md5 of a file: a source found for the image, or a file the customize step
- * created or changed. Read with synchronous calls: the builds hash tens of
- * thousands of mostly small files, and a promise round trip per open, read
- * and close costs more than the reads themselves.
- */
-function md5OfFile(path, buffer) {
-    // A throw in the executor rejects the promise.
-    return new Promise((resolve) => resolve(md5OfFileSync(path, buffer)));
-}
-function md5OfFileSync(path, buffer = Buffer.allocUnsafe(CHUNK)) {
-    const fd = (0,external_node_fs_.openSync)(path, 'r');
-    try {
-        // Fill the buffer first (a short read is not the end: only a 0 is).
-        let size = 0;
-        let ended = false;
-        while (size < buffer.length && !ended) {
-            const bytesRead = (0,external_node_fs_.readSync)(fd, buffer, size, buffer.length - size, null);
-            size += bytesRead;
-            ended = bytesRead === 0;
-        }
-        // A file that fits the buffer (most do) is hashed in one call, with no
-        // Hash object (and its native state) left for the garbage collector.
-        if (ended && oneShotHash) {
-            return { size, md5: oneShotHash('md5', buffer.subarray(0, size), 'hex') };
-        }
-        const hash = (0,external_node_crypto_.createHash)('md5').update(buffer.subarray(0, size));
-        for (;;) {
-            const bytesRead = (0,external_node_fs_.readSync)(fd, buffer, 0, buffer.length, null);
-            if (bytesRead === 0)
-                break;
-            hash.update(buffer.subarray(0, bytesRead));
-            size += bytesRead;
-        }
-        return { size, md5: hash.digest('hex') };
-    }
-    finally {
-        (0,external_node_fs_.closeSync)(fd);
-    }
-}
-/** crypto.hash(), from Node 20.12; older versions take createHash(). */
-const oneShotHash = external_node_crypto_.hash;
-/**
- * Runs `work` over `items` with at most `limit` in flight, keeping result
- * order. After a failure no new item starts, and the first error is thrown
- * once the ones in flight have ended (nothing still writes when it returns).
- */
-async function mapLimit(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    let failed = false;
-    const runners = Array.from({ length: Math.min(limit, items.length) }, async (_, worker) => {
-        while (next < items.length && !failed) {
-            const index = next++;
-            try {
-                results[index] = await work(items[index], index, worker);
-            }
-            catch (err) {
-                failed = true;
-                throw err;
-            }
-        }
-    });
-    const settled = await Promise.allSettled(runners);
-    const failure = settled.find((s) => s.status === 'rejected');
-    if (failure)
-        throw failure.reason;
-    return results;
-}
-//# sourceMappingURL=copy.js.map
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ./build/src/util/process.js
-/**
- * The one way the engine runs a command. `run()` resolves with what
- * happened (status, signal, the tail of each stream) and never rejects;
- * `runChecked()` throws a CommandFailed, which names the command, its status
- * and the end of what it printed, unless it exited 0. `start()` returns the
- * running command, to stop it (and, started as its own process group, all
- * it started) before it ends.
- *
- * Output is never buffered whole: each stream keeps at most its last
- * `capture` bytes; the rest goes as it comes to a writable (a stage log,
- * with back-pressure), to callbacks, or nowhere.
- */
-
-
-
-
-/** Bytes kept of each stream by default: its last 64 KiB. */
-const DEFAULT_CAPTURE = 64 * 1024;
-/** How long a stopped command gets between SIGTERM and SIGKILL by default. */
-const STOP_GRACE_MS = 3000;
-/** The last `limit` bytes of a stream, kept in the chunks they came in. */
-class Tail {
-    limit;
-    chunks = [];
-    kept = 0;
-    dropped = false;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    add(chunk) {
-        if (this.limit <= 0) {
-            this.dropped ||= chunk.length > 0;
-            return;
-        }
-        this.chunks.push(chunk);
-        this.kept += chunk.length;
-        while (this.kept - this.chunks[0].length >= this.limit) {
-            this.kept -= this.chunks.shift().length;
-            this.dropped = true;
-        }
-    }
-    text() {
-        const all = Buffer.concat(this.chunks);
-        if (all.length <= this.limit)
-            return all.toString('utf8');
-        this.dropped = true;
-        return all.subarray(all.length - this.limit).toString('utf8');
-    }
-}
-/** Splits chunks into lines; a line cut between two chunks is joined first. */
-class Lines {
-    each;
-    partial = '';
-    decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    constructor(each) {
-        this.each = each;
-    }
-    add(chunk) {
-        const parts = (this.partial + this.decoder.write(chunk)).split('\n');
-        this.partial = parts.pop() ?? '';
-        for (const line of parts)
-            this.each(line);
-    }
-    end() {
-        this.partial += this.decoder.end();
-        if (this.partial)
-            this.each(this.partial);
-        this.partial = '';
-    }
-}
-const shown = (command, args) => [command, ...args].join(' ');
-/** Starts a command; see RunOptions. */
-function start(command, args, options = {}) {
-    const output = options.output ?? 'pipe';
-    const stdio = [options.input !== undefined ? 'pipe' : 'ignore', output, output];
-    const limit = options.capture ?? DEFAULT_CAPTURE;
-    const tails = { stdout: new Tail(limit), stderr: new Tail(limit) };
-    const each = options.onLine;
-    const lines = each && {
-        stdout: new Lines((line) => each(line, 'stdout')),
-        stderr: new Lines((line) => each(line, 'stderr')),
-    };
-    const group = options.processGroup === true;
-    const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        stdio,
-        detached: group,
-    });
-    let exited = false;
-    const kill = (signal = 'SIGTERM') => {
-        if (child.pid === undefined)
-            return false;
-        if (!group)
-            return exited ? false : child.kill(signal);
-        try {
-            process.kill(-child.pid, signal);
-            return true;
-        }
-        catch (err) {
-            if ((0,util_errors/* errnoCode */.UK)(err) === 'ESRCH')
-                return false; // the group is gone
-            throw err;
-        }
-    };
-    const alive = () => {
-        if (child.pid === undefined)
-            return false;
-        if (!group)
-            return !exited;
-        try {
-            process.kill(-child.pid, 0);
-            return true;
-        }
-        catch (err) {
-            return (0,util_errors/* errnoCode */.UK)(err) === 'EPERM';
-        }
-    };
-    const stop = async (graceMs = STOP_GRACE_MS) => {
-        if (!kill('SIGTERM'))
-            return;
-        for (const until = Date.now() + graceMs; Date.now() < until;) {
-            if (!alive())
-                return;
-            await new Promise((done) => setTimeout(done, 50));
-        }
-        kill('SIGKILL');
-    };
-    // An interrupt (SIGINT, SIGTERM to us) stops it, its group included, before our temporaries go.
-    const undoStop = child.pid === undefined ? () => true : (0,cleanup/* stopOnInterrupt */.r0)(() => stop(1000));
-    const onAbort = () => kill(options.killSignal ?? 'SIGTERM');
-    if (options.abort?.aborted)
-        queueMicrotask(onAbort);
-    else
-        options.abort?.addEventListener('abort', onAbort, { once: true });
-    const result = new Promise((resolve) => {
-        let startError;
-        const pump = (stream, name) => {
-            stream?.on('data', (chunk) => {
-                tails[name].add(chunk);
-                options.onOutput?.(chunk, name);
-                lines?.[name].add(chunk);
-                if (options.to && !options.to.write(chunk)) {
-                    child.stdout?.pause();
-                    child.stderr?.pause();
-                    options.to.once('drain', () => {
-                        child.stdout?.resume();
-                        child.stderr?.resume();
-                    });
-                }
-            });
-        };
-        pump(child.stdout, 'stdout');
-        pump(child.stderr, 'stderr');
-        if (child.stdin && options.input !== undefined) {
-            // A command that does not read all of its input closes the pipe early: not our error.
-            child.stdin.on('error', () => undefined);
-            child.stdin.end(options.input);
-        }
-        child.on('exit', () => (exited = true));
-        child.on('error', (err) => {
-            // Either it could not start ('close' may not follow), or a kill failed (it will).
-            startError = err;
-            if (child.pid === undefined)
-                finish(null, null);
-        });
-        child.on('close', (status, signal) => finish(status, signal));
-        let finished = false;
-        function finish(status, signal) {
-            if (finished)
-                return;
-            finished = true;
-            exited = true;
-            // A group may outlive its leader: whoever started it stops the rest (stop()).
-            if (!group)
-                undoStop();
-            options.abort?.removeEventListener('abort', onAbort);
-            lines?.stdout.end();
-            lines?.stderr.end();
-            const stdout = tails.stdout.text();
-            const stderr = tails.stderr.text();
-            resolve({
-                command: shown(command, args),
-                status,
-                signal,
-                stdout,
-                stderr,
-                truncated: tails.stdout.dropped || tails.stderr.dropped,
-                ...(startError && {
-                    error: (0,util_errors/* describeError */.Uc)(startError),
-                    errorCode: (0,util_errors/* errnoCode */.UK)(startError),
-                }),
-            });
-        }
-    });
-    return {
-        get pid() {
-            return child.pid;
-        },
-        result: group ? result.finally(() => !alive() && undoStop()) : result,
-        kill,
-        alive,
-        stop: (graceMs) => stop(graceMs).finally(undoStop),
-    };
-}
-/** Runs a command to its end; resolves with what happened, never rejects. */
-function run(command, args, options = {}) {
-    return start(command, args, options).result;
-}
-/** How a run ended, in words: "exit status 2", "killed by SIGTERM", "could not be started: ...". */
-function describeStatus(result) {
-    if (result.error && result.status === null && result.signal === null) {
-        return `could not be started: ${result.error}`;
-    }
-    if (result.signal)
-        return `killed by ${result.signal}`;
-    return `exit status ${result.status}`;
-}
-/** The last `count` non-empty lines a run printed, stderr last (where errors go). */
-function lastLines(result, count) {
-    return `${result.stdout}\n${result.stderr}`
-        .split('\n')
-        .map((l) => l.trimEnd())
-        .filter((l) => l.trim() !== '')
-        .slice(-count);
-}
-/** What to quote of a failed run: why it could not start, else its last line, else its status. */
-function lastLine(result) {
-    return result.error ?? lastLines(result, 1)[0]?.trim() ?? `exit code ${result.status}`;
-}
-/** A command that did not exit 0; its message names it, how it ended and its last words. */
-class CommandFailed extends util_errors/* UserError */.yo {
-    result;
-    constructor(result, message) {
-        const said = lastLines(result, 1)[0]?.trim();
-        super(message ??
-            `${result.command}: ${describeStatus(result)}${said && !result.error ? `: ${said}` : ''}`);
-        this.name = 'CommandFailed';
-        this.result = result;
-    }
-}
-/** Runs a command to its end; throws a CommandFailed unless it exited 0. */
-async function runChecked(command, args, options = {}) {
-    const result = await run(command, args, options);
-    if (result.status !== 0)
-        throw new CommandFailed(result);
-    return result;
-}
-//# sourceMappingURL=process.js.map
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: external "buffer"
-const external_buffer_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
-;// CONCATENATED MODULE: external "zlib"
-const external_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
-var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_zlib_namespaceObject, 2);
-// EXTERNAL MODULE: external "node:assert"
-var external_node_assert_ = __nccwpck_require__(4589);
-;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
-var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),index_min_at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[index_min_at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[index_min_at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[index_min_at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[index_min_at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[index_min_at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[index_min_at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[index_min_at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[index_min_at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_namespaceObject.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_namespaceObject.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_namespaceObject.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_namespaceObject.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_namespaceObject.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_namespaceObject.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_namespaceObject.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_.posix.dirname(i),i=external_node_path_.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_.posix.join(external_node_path_.posix.basename(r),i),r=external_node_path_.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
-`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
-`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_.openSync(e,"r");let r=external_node_fs_.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_.resolve(s,t.name),e,i),ps(external_node_path_.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_.resolve(s+"/"+h));external_node_fs_.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_.unlink(s,c=>{if(c)return o(c);external_node_fs_.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_.resolve(x));try{external_node_fs_.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_.unlinkSync(x),external_node_fs_.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.rename(s,e,i=>{if(i)return t(i);external_node_fs_.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.renameSync(s,t),external_node_fs_.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_.posix.dirname(t.path),l=external_node_path_.posix.normalize(external_node_path_.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_.isAbsolute(t.path)?f(external_node_path_.resolve(t.path)):f(external_node_path_.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_.futimes(l,c,d,y=>y?external_node_fs_.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_.fchown(l,c,d,y=>y?external_node_fs_.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_.relative(this.cwd,external_node_path_.resolve(external_node_path_.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_.resolve(e,o);external_node_fs_.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_.futimesSync(n,a,l)}catch(c){try{external_node_fs_.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_.resolve(o,h);let[a,l]=ye(()=>external_node_fs_.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_.openSync(s.file,"w+");else throw a}let o=external_node_fs_.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_.read(n,d,0,512,l,y)};external_node_fs_.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_.fstat(c,(d,y)=>{if(d)return external_node_fs_.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
-//# sourceMappingURL=index.min.js.map
-
-;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
-/**
- * Checks a tar (or tar.gz) before anything is unpacked from it: every
- * member must land inside the directory it is unpacked into. Used for
- * platform tgzs (verify-manifest), man page tarballs and proto cache
- * entries, which all come from elsewhere and must not be trusted.
- */
-
-
-
-
-
-
-
-
-/** How much of a member declaredSize sees: a UFS superblock or an ISO 9660 volume descriptor. */
-const HEAD_BYTES = 36 << 10;
-/** Reads of the archive stay this small, so memory stays bounded whatever the ratio. */
-const READ_SIZE = 64 << 10;
-/**
- * Feeds `file` (gunzipped when it is gzip) into a tar parser chunk by
- * chunk, waiting for the parser between chunks: at most a read's worth of
- * decompressed data is in memory at once. `onBytes` sees every
- * decompressed byte count and may throw to stop.
- */
-async function feedTar(file, parser, gzip, onBytes) {
-    const input = (0,external_node_fs_.createReadStream)(file, { highWaterMark: READ_SIZE });
-    const stream = gzip ? input.pipe((0,external_node_zlib_.createGunzip)({ chunkSize: READ_SIZE })) : input;
-    input.on('error', (err) => stream.destroy(err));
-    let failure;
-    parser.on('error', (err) => (failure ??= err));
-    const closed = (0,external_node_events_.once)(parser, 'close').catch(() => undefined);
-    // After the end-of-archive blocks the parser only buffers (and re-copies)
-    // what comes: nothing after them is read.
-    let eof = false;
-    parser.on('eof', () => (eof = true));
-    let total = 0;
-    try {
-        for await (const chunk of stream) {
-            total += chunk.length;
-            onBytes(total);
-            if (failure || eof)
-                break;
-            if (!parser.write(chunk))
-                await (0,external_node_events_.once)(parser, 'drain');
-        }
-    }
-    finally {
-        input.destroy();
-        if (stream !== input)
-            stream.destroy();
-    }
-    if (failure)
-        throw failure;
-    parser.end();
-    await closed;
-    // Read again: the parser may have failed while it ended.
-    const failed = failure;
-    if (failed)
-        throw failed;
-}
-async function isGzip(file) {
-    const handle = await (0,promises_.open)(file, 'r');
-    try {
-        const { buffer, bytesRead } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-        return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-    }
-    finally {
-        await handle.close();
-    }
-}
-const escapes = (member) => (0,external_node_path_.isAbsolute)(member) || member.split('/').some((part) => part === '..');
-const trimSlashes = (path) => path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-/** A member found unsafe, or an archive over its size limit. */
-class Refused extends Error {
-}
-/**
- * Throws a UserError naming the first member that would land outside (or
- * is of a refused type), an archive over its size limit, or an unreadable
- * archive. Streams the archive once with bounded memory.
- */
-async function checkTarMembers(file, options) {
-    const gzip = await isGzip(file).catch((err) => {
-        throw new util_errors/* UserError */.yo(`cannot read ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    });
-    if (options.gzip && !gzip) {
-        throw new util_errors/* UserError */.yo(`${file} is not a gzip file (expected ${options.gzip.expected})`);
-    }
-    const symlinks = new Set();
-    const members = new Set();
-    let bad;
-    let declared = 0;
-    const underSymlink = (path) => {
-        const parts = path.split('/');
-        for (let i = 1; i < parts.length; i++) {
-            if (symlinks.has(parts.slice(0, i).join('/')))
-                return true;
-        }
-        return false;
-    };
-    const limit = options.maxBytes;
-    const over = (bytes) => new Refused(`${file} unpacks to more than ${limit.bytes} bytes (${(0,format/* humanBytes */.p6)(limit.bytes)}, ` +
-        `${bytes} seen); refusing to unpack it (${limit.option} raises the limit)`);
-    const onReadEntry = (entry) => {
-        entry.resume();
-        if (bad !== undefined)
-            return;
-        const path = trimSlashes(entry.path);
-        const link = entry.linkpath;
-        declared += entry.size ?? 0;
-        if (limit && declared > limit.bytes)
-            throw over(declared);
-        const member = entry.path;
-        if (escapes(member) || underSymlink(path))
-            bad = { member };
-        else if (options.filesAndDirsOnly && entry.type !== 'File' && entry.type !== 'Directory') {
-            bad = { member, type: entry.type };
-        }
-        else if (entry.type === 'Link' &&
-            link &&
-            (escapes(link) || !members.has(trimSlashes(link)))) {
-            // A hard link names an earlier member, from the top of the archive.
-            bad = escapes(link) ? { member } : { member, link };
-        }
-        else if (entry.type === 'SymbolicLink') {
-            if (!options.allowOutwardSymlinks && link && ((0,external_node_path_.isAbsolute)(link) || link.includes('..')))
-                bad = { member };
-            symlinks.add(path);
-        }
-        members.add(path);
-        const declare = options.declaredSize?.(path);
-        if (declare && entry.type === 'File') {
-            const head = [];
-            let got = 0;
-            let checked = false;
-            const check = () => {
-                if (checked)
-                    return;
-                checked = true;
-                const size = declare(Buffer.concat(head));
-                // Slack: xorriso pads an ISO past its volume, newfs may leave a partial cylinder group.
-                if (size !== undefined && (entry.size ?? 0) > size + size / 4 + (1 << 20)) {
-                    bad ??= { member: entry.path, declared: size, size: entry.size ?? 0 };
-                }
-            };
-            entry.on('data', (chunk) => {
-                if (got >= HEAD_BYTES)
-                    return;
-                head.push(chunk);
-                got += chunk.length;
-                if (got >= HEAD_BYTES)
-                    check();
-            });
-            entry.on('end', check);
-        }
-    };
-    const parser = new rt({ strict: true, onReadEntry });
-    try {
-        await feedTar(file, parser, gzip, (bytes) => {
-            // Headers and padding come on top of the members: allow a block per member and the end blocks.
-            if (limit && bytes > limit.bytes + 512 * (members.size + 1) + 10240)
-                throw over(bytes);
-        });
-    }
-    catch (err) {
-        if (err instanceof Refused)
-            throw new util_errors/* UserError */.yo(err.message);
-        throw new util_errors/* UserError */.yo(`${file} is not a readable ${gzip ? 'tar.gz' : 'tar'}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    }
-    if (bad?.declared !== undefined) {
-        throw new util_errors/* UserError */.yo(`${file}: member ${bad.member} is ${bad.size} bytes, far more than the ` +
-            `${bad.declared} its own header declares; refusing to unpack it`);
-    }
-    if (bad?.type) {
-        throw new util_errors/* UserError */.yo(`${file}: member ${bad.member} is a ${bad.type}, and ${options.into} holds only files ` +
-            'and directories; refusing to unpack it');
-    }
-    if (bad?.link) {
-        throw new util_errors/* UserError */.yo(`${file}: hard link member ${bad.member} links to ${bad.link}, which is no earlier ` +
-            'member of the archive; refusing to unpack it');
-    }
-    if (bad) {
-        throw new util_errors/* UserError */.yo(`${file}: member ${bad.member} would land outside ${options.into}; refusing to unpack it`);
-    }
-}
-/**
- * Unpacks a tar (or tar.gz) that checkTarMembers passed into `cwd`, with
- * the same bounded memory (node-tar's own reader inflates a whole 16 MB
- * read at once).
- */
-async function extractTar(file, cwd) {
-    const gzip = await isGzip(file);
-    await feedTar(file, new Xt({ cwd, strict: true, preservePaths: false }), gzip, () => undefined);
-}
-/**
- * The size a boot_archive declares for itself: a UFS superblock's
- * fs_size x fs_fsize, or an ISO 9660 primary volume descriptor's volume
- * space size x logical block size. Undefined when it is neither.
- */
-function declaredImageSize(head) {
-    const sb = 8192;
-    if (head.length >= sb + 1376 && head.readInt32LE(sb + 1372) === 0x011954) {
-        return head.readInt32LE(sb + 36) * head.readInt32LE(sb + 52);
-    }
-    const pvd = 0x8000;
-    if (head.length >= pvd + 132 && head.toString('latin1', pvd + 1, pvd + 6) === 'CD001') {
-        return head.readUInt32LE(pvd + 80) * head.readUInt16LE(pvd + 128);
-    }
-    return undefined;
-}
-//# sourceMappingURL=tar-safety.js.map
-;// CONCATENATED MODULE: ./build/src/util/which.js
-
-
-/** The first executable called `name` on PATH, or undefined. */
-async function which(name, path = process.env.PATH ?? '') {
-    for (const dir of path.split(external_node_path_.delimiter)) {
-        if (!dir)
-            continue;
-        const candidate = (0,external_node_path_.join)(dir, name);
-        try {
-            await (0,promises_.access)(candidate, promises_.constants.X_OK);
-            return candidate;
-        }
-        catch {
-            // not here; keep looking
-        }
-    }
-    return undefined;
-}
-//# sourceMappingURL=which.js.map
-;// CONCATENATED MODULE: ./build/src/formats/output-layout.js
-/**
- * Where a build's outputs go and what they are called (docs/output-layout.md):
- * the platform directory and tgz under the output directory, the log and its
- * JSONL twin under the log directory, and the files the build itself writes
- * into the image.
- */
-
-/** Files the build writes into the image itself (docs/output-layout.md). */
-const BUILDSTAMP_FILE = 'etc/joyent_buildstamp';
-/** The image's copy of boot_archive.manifest; it does not list itself. */
-const MANIFEST_COPY = 'var/log/manifest';
-/** Names inside `platform-<STAMP>/i86pc/amd64/`. */
-const BOOT_ARCHIVE = 'boot_archive';
-const BOOT_ARCHIVE_MANIFEST = 'boot_archive.manifest';
-const BOOT_ARCHIVE_HASH = 'boot_archive.hash';
-/** The kernel in the image, copied to `platform-<STAMP>/i86pc/kernel/amd64/unix`. */
-const IMAGE_KERNEL = 'platform/i86pc/kernel/amd64/unix';
-/** File names of the build log and its JSONL twin (docs/build-log.md). */
-function logFileNames(buildstamp) {
-    return { log: `build_live.${buildstamp}.log`, jsonl: `build_live.${buildstamp}.jsonl` };
-}
-function outputLayout(output, buildstamp) {
-    const platformName = `platform-${buildstamp}`;
-    return {
-        platformName,
-        platformDir: join(output, platformName),
-        tgz: join(output, `${platformName}.tgz`),
-        imageDir: join(output, `image-${buildstamp}`),
-        archiveDir: (platformDir) => join(platformDir, 'i86pc', 'amd64'),
-        kernelDir: (platformDir) => join(platformDir, 'i86pc', 'kernel', 'amd64'),
-    };
-}
-/**
- * Prefixes of the private directories (`mkdtemp`, mode 0700) a build works
- * in: `<output>/.work-XXXXXX/` and `<log-dir>/.build_live-XXXXXX/`. Nobody
- * else can plant a name inside them; whatever they hold is renamed into
- * place at the end (docs/output-layout.md).
- */
-const WORK_DIR_PREFIX = '.work-';
-const LOG_WORK_DIR_PREFIX = '.build_live-';
-/**
- * What an earlier, killed build may have left: our private directories, and
- * the predictable temporary names of older versions. The lock holder
- * removes them (never following a symlink).
- */
-function isLeftover(name, where) {
-    if (where === 'output') {
-        return name.startsWith(WORK_DIR_PREFIX) || /^\.platform-.*\.tgz\.partial$/.test(name);
-    }
-    return name.startsWith(LOG_WORK_DIR_PREFIX) || /^\.build_live\..*\.partial$/.test(name);
-}
-function workLayout(dir, buildstamp) {
-    const platformName = `platform-${buildstamp}`;
-    return {
-        dir,
-        stagingRoot: join(dir, 'root'),
-        platformPartial: join(dir, platformName),
-        tgzPartial: join(dir, `${platformName}.tgz`),
-        ufsPartial: join(dir, 'boot_archive.ufs'),
-        xorrisoCommands: join(dir, 'xorriso.commands'),
-        aside: join(dir, 'aside'),
-    };
-}
-//# sourceMappingURL=output-layout.js.map
-;// CONCATENATED MODULE: ./build/src/verify/elf.js
-/**
- * A small reader of ELF objects (never run): the header, the program
- * headers and the dynamic section, which is all the library closure needs,
- * and for kernel modules the symbol table's `_depends_on` (docs/verify.md). Reads through a callback, a few hundred bytes at a
- * time. Anything truncated or inconsistent is an ElfError, never a crash.
- */
-class ElfError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ElfError';
-    }
-}
-const PT_LOAD = 1;
-const PT_DYNAMIC = 2;
-const PT_INTERP = 3;
-const DT_NULL = 0;
-const DT_NEEDED = 1;
-const DT_STRTAB = 5;
-const DT_STRSZ = 10;
-const DT_RPATH = 15;
-const DT_RUNPATH = 29;
-/** More than any real object has; a bigger count is corruption. */
-const MAX_PHNUM = 4096;
-const MAX_DYNAMIC = 1 << 20;
-const MAX_STRTAB = 16 << 20;
-/** True when `head` (4 bytes or more) starts with the ELF magic. */
-function isElf(head) {
-    return head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46;
-}
-async function exactly(read, position, length, what) {
-    const buf = await read(position, length);
-    if (buf.length < length) {
-        throw new ElfError(`truncated: ${what} at offset ${position} needs ${length} bytes, the file has ${Math.max(0, buf.length)} there`);
-    }
-    return buf;
-}
-/** The ELF header, with readers of its class and byte order. */
-async function elfHeader(read) {
-    const ident = await exactly(read, 0, 16, 'the ELF identification');
-    if (!isElf(ident))
-        throw new ElfError('no ELF magic number');
-    const cls = ident[4] === 1 ? 32 : ident[4] === 2 ? 64 : undefined;
-    if (!cls)
-        throw new ElfError(`unknown ELF class ${ident[4]}`);
-    const little = ident[5] === 1 ? true : ident[5] === 2 ? false : undefined;
-    if (little === undefined)
-        throw new ElfError(`unknown ELF data encoding ${ident[5]}`);
-    const is64 = cls === 64;
-    const header = await exactly(read, 0, is64 ? 64 : 52, 'the ELF header');
-    const u16 = (b, o) => (little ? b.readUInt16LE(o) : b.readUInt16BE(o));
-    const u32 = (b, o) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
-    const word = (b, o) => {
-        if (!is64)
-            return u32(b, o);
-        const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
-        // Offsets past 2^53 are corruption; keep them too big rather than wrong.
-        return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
-    };
-    return { cls, is64, header, u16, u32, word };
-}
-/** Throws unless `s` lies inside a file of `fileSize` bytes. */
-function inFile(fileSize, what, s) {
-    if (s.offset + s.size > fileSize) {
-        throw new ElfError(`${what} (offset ${s.offset}, ${s.size} bytes) points past the end of the file (${fileSize} bytes)`);
-    }
-}
-async function readElf(read, fileSize) {
-    const { cls, is64, header, u16, u32, word } = await elfHeader(read);
-    const type = u16(header, 16);
-    const machine = u16(header, 18);
-    const phoff = word(header, is64 ? 32 : 28);
-    const phentsize = u16(header, is64 ? 54 : 42);
-    const phnum = u16(header, is64 ? 56 : 44);
-    const info = { class: cls, type, machine, needed: [], dynamic: false };
-    if (phnum === 0)
-        return info;
-    const minEntry = is64 ? 56 : 32;
-    if (phentsize < minEntry)
-        throw new ElfError(`program header entries of ${phentsize} bytes`);
-    if (phnum > MAX_PHNUM)
-        throw new ElfError(`${phnum} program headers`);
-    if (phoff + phentsize * phnum > fileSize) {
-        throw new ElfError(`truncated: ${phnum} program headers at offset ${phoff} end past the end of the file (${fileSize} bytes)`);
-    }
-    const table = await exactly(read, phoff, phentsize * phnum, 'the program headers');
-    const loads = [];
-    let dynamic;
-    let interp;
-    for (let i = 0; i < phnum; i++) {
-        const o = i * phentsize;
-        const ptype = u32(table, o);
-        const offset = is64 ? word(table, o + 8) : u32(table, o + 4);
-        const vaddr = is64 ? word(table, o + 16) : u32(table, o + 8);
-        const filesz = is64 ? word(table, o + 32) : u32(table, o + 16);
-        if (ptype === PT_LOAD)
-            loads.push({ vaddr, offset, filesz });
-        else if (ptype === PT_DYNAMIC)
-            dynamic = { offset, size: filesz };
-        else if (ptype === PT_INTERP)
-            interp = { offset, size: filesz };
-    }
-    if (interp) {
-        inFile(fileSize, 'PT_INTERP', interp);
-        if (interp.size > 4096)
-            throw new ElfError(`PT_INTERP of ${interp.size} bytes`);
-        const raw = await exactly(read, interp.offset, interp.size, 'PT_INTERP');
-        const nul = raw.indexOf(0);
-        info.interp = raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
-    }
-    if (!dynamic)
-        return info;
-    info.dynamic = true;
-    inFile(fileSize, 'the dynamic section', dynamic);
-    if (dynamic.size > MAX_DYNAMIC)
-        throw new ElfError(`a dynamic section of ${dynamic.size} bytes`);
-    const dyn = await exactly(read, dynamic.offset, dynamic.size, 'the dynamic section');
-    const entry = is64 ? 16 : 8;
-    const needed = [];
-    let strtab;
-    let strsz;
-    let rpath;
-    let runpath;
-    for (let o = 0; o + entry <= dyn.length; o += entry) {
-        const tag = is64 ? word(dyn, o) : u32(dyn, o);
-        const val = is64 ? word(dyn, o + 8) : u32(dyn, o + 4);
-        if (tag === DT_NULL)
-            break;
-        if (tag === DT_NEEDED)
-            needed.push(val);
-        else if (tag === DT_STRTAB)
-            strtab = val;
-        else if (tag === DT_STRSZ)
-            strsz = val;
-        else if (tag === DT_RPATH)
-            rpath = val;
-        else if (tag === DT_RUNPATH)
-            runpath = val;
-    }
-    if (needed.length === 0 && rpath === undefined && runpath === undefined)
-        return info;
-    if (strtab === undefined || strsz === undefined) {
-        throw new ElfError('the dynamic section names libraries but has no DT_STRTAB/DT_STRSZ');
-    }
-    // DT_STRTAB is an address: the PT_LOAD segment holding it gives the file offset.
-    const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
-    if (!seg)
-        throw new ElfError(`DT_STRTAB 0x${strtab.toString(16)} is in no loaded segment`);
-    const offset = strtab - seg.vaddr + seg.offset;
-    if (strsz > MAX_STRTAB)
-        throw new ElfError(`a string table of ${strsz} bytes`);
-    inFile(fileSize, 'the dynamic string table', { offset, size: strsz });
-    const strings = await exactly(read, offset, strsz, 'the dynamic string table');
-    const str = (at) => {
-        if (at >= strings.length)
-            throw new ElfError(`string offset ${at} past the string table (${strings.length} bytes)`);
-        const end = strings.indexOf(0, at);
-        return strings.toString('utf8', at, end >= 0 ? end : strings.length);
-    };
-    info.needed = needed.map(str);
-    if (rpath !== undefined)
-        info.rpath = str(rpath);
-    if (runpath !== undefined)
-        info.runpath = str(runpath);
-    return info;
-}
-const SHT_SYMTAB = 2;
-const SHT_NOBITS = 8;
-const SHN_LORESERVE = 0xff00;
-const DEPENDS_ON = Buffer.from('_depends_on\0', 'latin1');
-/** Symbols and string table are scanned this many bytes at a time. */
-const SCAN = 64 << 10;
-const MAX_DEPENDS = 4096;
-/**
- * The `_depends_on` string of a kernel module (an ET_REL object): the
- * modules it needs, such as "misc/mac drv/ip", or undefined when it
- * declares none. Its symbol table is scanned a chunk at a time
- * (docs/verify.md).
- */
-async function readDependsOn(read, fileSize) {
-    const { is64, header, u16, u32, word } = await elfHeader(read);
-    const shoff = word(header, is64 ? 40 : 32);
-    const shentsize = u16(header, is64 ? 58 : 46);
-    const shnum = u16(header, is64 ? 60 : 48);
-    if (shoff === 0 || shnum === 0)
-        return undefined;
-    if (shentsize < (is64 ? 64 : 40))
-        throw new ElfError(`section headers of ${shentsize} bytes`);
-    if (shoff + shentsize * shnum > fileSize) {
-        throw new ElfError(`truncated: ${shnum} section headers at offset ${shoff} end past the end of the file (${fileSize} bytes)`);
-    }
-    const table = await exactly(read, shoff, shentsize * shnum, 'the section headers');
-    const section = (i) => {
-        const o = i * shentsize;
-        return {
-            type: u32(table, o + 4),
-            offset: word(table, o + (is64 ? 24 : 16)),
-            size: word(table, o + (is64 ? 32 : 20)),
-            link: u32(table, o + (is64 ? 40 : 24)),
-            entsize: word(table, o + (is64 ? 56 : 36)),
-        };
-    };
-    let symtab;
-    for (let i = 0; i < shnum && !symtab; i++)
-        if (section(i).type === SHT_SYMTAB)
-            symtab = section(i);
-    if (!symtab)
-        return undefined;
-    inFile(fileSize, 'the symbol table', symtab);
-    if (symtab.link >= shnum)
-        throw new ElfError(`the symbol table links to section ${symtab.link}`);
-    const strtab = section(symtab.link);
-    inFile(fileSize, 'the symbol string table', strtab);
-    // Where "_depends_on" can start in the string table (names may share tails).
-    const names = new Set();
-    for (let at = 0; at < strtab.size; at += SCAN) {
-        const chunk = await exactly(read, strtab.offset + at, Math.min(SCAN + DEPENDS_ON.length, strtab.size - at), 'the symbol string table');
-        for (let k = chunk.indexOf(DEPENDS_ON); k >= 0 && k < SCAN; k = chunk.indexOf(DEPENDS_ON, k + 1))
-            names.add(at + k);
-    }
-    if (names.size === 0)
-        return undefined;
-    const entry = is64 ? 24 : 16;
-    if (symtab.entsize !== 0 && symtab.entsize !== entry)
-        throw new ElfError(`symbol table entries of ${symtab.entsize} bytes`);
-    const per = Math.floor(SCAN / entry) * entry;
-    for (let at = 0; at + entry <= symtab.size; at += per) {
-        const n = Math.min(per, symtab.size - at - ((symtab.size - at) % entry));
-        const chunk = await exactly(read, symtab.offset + at, n, 'the symbol table');
-        for (let o = 0; o + entry <= chunk.length; o += entry) {
-            if (!names.has(u32(chunk, o)))
-                continue;
-            const value = is64 ? word(chunk, o + 8) : u32(chunk, o + 4);
-            const size = is64 ? word(chunk, o + 16) : u32(chunk, o + 8);
-            const shndx = u16(chunk, o + (is64 ? 6 : 14));
-            if (shndx === 0 || shndx >= SHN_LORESERVE || shndx >= shnum)
-                throw new ElfError(`_depends_on is in section ${shndx}, not in one of the object's`);
-            const data = section(shndx);
-            if (data.type === SHT_NOBITS)
-                throw new ElfError('_depends_on is in a section with no bytes');
-            if (value >= data.size)
-                throw new ElfError(`_depends_on at ${value} is past its section (${data.size} bytes)`);
-            const length = Math.min(size || MAX_DEPENDS, MAX_DEPENDS, data.size - value);
-            inFile(fileSize, '_depends_on', { offset: data.offset + value, size: length });
-            const raw = await exactly(read, data.offset + value, length, '_depends_on');
-            const nul = raw.indexOf(0);
-            return raw.toString('latin1', 0, nul >= 0 ? nul : raw.length);
-        }
-    }
-    return undefined;
-}
-//# sourceMappingURL=elf.js.map
-;// CONCATENATED MODULE: ./build/src/verify/ufs-content.js
-
-
-
-
-const TYPE_WORDS = { d: 'directory', f: 'file', s: 'symlink' };
-/**
- * The manifest names owners, the image holds ids. Without the image's
- * passwd at hand, an owner name must map to one id across the whole image
- * (root to 0, a numeric name to itself): an entry whose id disagrees with
- * the rest of its name's entries is reported.
- */
-class NameIds {
-    field;
-    ids = new Map();
-    constructor(field) {
-        this.field = field;
-    }
-    check(name, id, path) {
-        if (name === undefined)
-            return undefined;
-        const fixed = /^\d+$/.test(name) ? Number(name) : name === 'root' ? 0 : undefined;
-        const known = fixed !== undefined ? { id: fixed, path: '' } : this.ids.get(name);
-        if (!known) {
-            this.ids.set(name, { id, path });
-            return undefined;
-        }
-        if (known.id === id)
-            return undefined;
-        const where = known.path ? ` (as ${known.path})` : '';
-        return {
-            path,
-            field: this.field,
-            expected: `${name} = ${this.field === 'owner' ? 'uid' : 'gid'} ${known.id}${where}`,
-            actual: `${this.field === 'owner' ? 'uid' : 'gid'} ${id}`,
-        };
-    }
-}
-/** Enough for the ELF magic number (and less than any ELF header). */
-const HEAD = 4;
-/**
- * Fills `check` from the image; `check.method` names the reader. With
- * `elf`, also gathers the image's ELF candidates.
- */
-async function checkUfsContent(reader, manifest, check, elf) {
-    check.method = 'ufs boot_archive read with the joyent-live UFS reader';
-    const differences = [];
-    // An md5sum listing names files only: nothing else can be checked against it.
-    const full = manifest.format === 'boot_archive.manifest';
-    const owners = new NameIds('owner');
-    const groups = new NameIds('group');
-    const seen = new Set();
-    const head = Buffer.alloc(HEAD);
-    // The head comes from the md5 read when there is one, else from a read of its own.
-    const md5 = (entry) => {
-        head.fill(0);
-        return reader.md5(entry, head);
-    };
-    const gather = async (entry, hashed) => {
-        if (!elf || entry.type !== 'f' || entry.size < 16)
-            return;
-        const first = hashed ? head : await reader.read(entry, 0, HEAD);
-        if (isElf(first))
-            elf.files.push(entry);
-    };
-    for await (const entry of reader.entries()) {
-        const listed = manifest.entries.get(entry.path);
-        if (!listed && entry.path === MANIFEST_COPY && full) {
-            // The image's copy of the manifest does not list itself: it must be the manifest.
-            const expected = (await md5OfFile(manifest.file)).md5;
-            const actual = await md5(entry);
-            await gather(entry, true);
-            if (actual !== expected)
-                check.mismatches.push({ path: entry.path, expected, actual });
-            else
-                check.checked++;
-            continue;
-        }
-        if (!listed) {
-            await gather(entry, false);
-            if (full) {
-                differences.push({
-                    path: entry.path,
-                    field: 'extra',
-                    expected: '',
-                    actual: TYPE_WORDS[entry.type],
-                });
-            }
-            continue;
-        }
-        seen.add(entry.path);
-        if (listed.type !== entry.type) {
-            differences.push({
-                path: entry.path,
-                field: 'type',
-                expected: TYPE_WORDS[listed.type],
-                actual: TYPE_WORDS[entry.type],
-            });
-            await gather(entry, false);
-            continue;
-        }
-        if (full)
-            differences.push(...metadata(entry, listed, owners, groups));
-        if (entry.type === 'f' && listed.md5) {
-            const actual = await md5(entry);
-            await gather(entry, true);
-            if (actual !== listed.md5)
-                check.mismatches.push({ path: entry.path, expected: listed.md5, actual });
-            else
-                check.checked++;
-        }
-        else {
-            await gather(entry, false);
-        }
-    }
-    if (elf)
-        elf.complete = true;
-    for (const path of manifest.entries.keys())
-        if (!seen.has(path))
-            check.missing.push(path);
-    check.differences = differences;
-}
-function metadata(entry, listed, owners, groups) {
-    const out = [];
-    const { path } = entry;
-    if (entry.type === 's') {
-        if (listed.target !== undefined && entry.target !== listed.target) {
-            out.push({ path, field: 'target', expected: listed.target, actual: entry.target ?? '' });
-        }
-        return out;
-    }
-    const mode = manifest_line_formatMode(entry.mode & 0o7777);
-    if (listed.mode !== undefined && listed.mode !== (entry.mode & 0o7777)) {
-        out.push({ path, field: 'mode', expected: manifest_line_formatMode(listed.mode), actual: mode });
-    }
-    const owner = owners.check(listed.owner, entry.uid, path);
-    if (owner)
-        out.push(owner);
-    const group = groups.check(listed.group, entry.gid, path);
-    if (group)
-        out.push(group);
-    return out;
-}
-//# sourceMappingURL=ufs-content.js.map
-;// CONCATENATED MODULE: ./build/src/verify/platform.js
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Opens `--platform`: a `platform-<STAMP>` directory, or its tgz, unpacked
- * into a new temporary directory (never anywhere else).
- */
-/** What verify-manifest unpacks of a platform tgz at most, unless told otherwise. */
-const DEFAULT_MAX_UNPACK = 4 * 1024 ** 3;
-async function openPlatform(path, limit = { bytes: DEFAULT_MAX_UNPACK, option: '--max-unpack' }) {
-    const info = await (0,promises_.stat)(path).catch((err) => {
-        throw new util_errors/* UserError */.yo(`--platform ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    });
-    let dir = path;
-    let close = () => Promise.resolve();
-    if (!info.isDirectory()) {
-        // Checked (streamed, bounded) before anything is unpacked: paths, types,
-        // the total size, and the boot_archive against the size its superblock declares.
-        await checkTarMembers(path, {
-            into: 'the platform directory',
-            gzip: { expected: 'platform-<STAMP>.tgz' },
-            filesAndDirsOnly: true,
-            maxBytes: limit,
-            declaredSize: (member) => /^platform-[^/]+\/i86pc\/amd64\/boot_archive$/.test(member) ? declaredImageSize : undefined,
-        });
-        const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'joyent-live-verify-'));
-        // An interrupt removes it too (src/util/cleanup.ts).
-        const undo = (0,cleanup/* removeOnInterrupt */.vY)(temp);
-        close = () => (0,promises_.rm)(temp, { recursive: true, force: true }).finally(undo);
-        try {
-            await extractTar(path, temp);
-            const top = (await (0,promises_.readdir)(temp)).filter((n) => n.startsWith('platform-'));
-            if (top.length !== 1)
-                throw new util_errors/* UserError */.yo(`${path} does not hold one platform-<STAMP>/ directory`);
-            dir = (0,external_node_path_.join)(temp, top[0]);
-        }
-        catch (err) {
-            await close();
-            if (err instanceof util_errors/* UserError */.yo)
-                throw err;
-            throw new util_errors/* UserError */.yo(`cannot unpack ${path}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-        }
-    }
-    const archiveDir = (0,external_node_path_.join)(dir, 'i86pc', 'amd64');
-    if (!(await (0,promises_.stat)((0,external_node_path_.join)(archiveDir, 'boot_archive.manifest')).catch(() => undefined))) {
-        await close();
-        throw new util_errors/* UserError */.yo(`--platform ${path}: no i86pc/amd64/boot_archive.manifest in it (is it a platform directory?)`);
-    }
-    return { dir, archiveDir, close };
-}
-/**
- * md5 of a regular file of an unpacked image, or undefined when the path is
- * not one there: a parent that is a symlink (resolving elsewhere), a
- * special file or a missing one is never read.
- */
-async function md5OfImageFile(root, path) {
-    const parent = await (0,promises_.realpath)((0,external_node_path_.join)(root, (0,external_node_path_.dirname)(path))).catch(() => undefined);
-    if (parent === undefined || (parent !== root && !parent.startsWith(root + external_node_path_.sep)))
-        return undefined;
-    const handle = await (0,promises_.open)((0,external_node_path_.join)(parent, (0,external_node_path_.basename)(path)), external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK).catch(() => undefined);
-    if (!handle)
-        return undefined;
-    try {
-        if (!(await handle.stat()).isFile())
-            return undefined;
-        return await md5OfOpenFile(handle).catch(() => undefined);
-    }
-    finally {
-        await handle.close();
-    }
-}
-async function sha1(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha1');
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(path), hash);
-    return hash.digest('hex');
-}
-/** What kind of image a boot_archive is, from its magic numbers. */
-async function archiveFormat(path) {
-    const handle = await (0,promises_.open)(path, 'r');
-    try {
-        const { buffer } = await handle.read(Buffer.alloc(5), 0, 5, 0x8001);
-        return buffer.toString('latin1') === 'CD001' ? 'hsfs' : 'unknown';
-    }
-    finally {
-        await handle.close();
-    }
-}
-/**
- * Checks boot_archive.hash and every `f` md5 of the platform's manifest
- * against the boot_archive itself, where its format is readable here.
- */
-async function checkContent(platform, manifest, elf) {
-    const archive = (0,external_node_path_.join)(platform.archiveDir, 'boot_archive');
-    const check = { method: 'none', checked: 0, mismatches: [], missing: [] };
-    if (!(await (0,promises_.lstat)(archive).catch(() => undefined))) {
-        check.skipped = 'the platform has no boot_archive (built with --archive none)';
-        return check;
-    }
-    // Regular files only: a FIFO or a device there would hang or never end.
-    await (await openRegularFile(archive, 'boot_archive')).close();
-    const hashFile = (0,external_node_path_.join)(platform.archiveDir, 'boot_archive.hash');
-    let expected = '';
-    if (await (0,promises_.lstat)(hashFile).catch(() => undefined)) {
-        const handle = await openRegularFile(hashFile, 'boot_archive.hash');
-        try {
-            const { buffer, bytesRead } = await handle.read(Buffer.alloc(128), 0, 128, 0);
-            expected = buffer.toString('latin1', 0, bytesRead).trim();
-        }
-        finally {
-            await handle.close();
-        }
-    }
-    const actual = await sha1(archive);
-    check.hash = { expected: expected || '(no boot_archive.hash)', actual, ok: expected === actual };
-    if ((await archiveFormat(archive)) !== 'hsfs') {
-        // UFS: known by its superblock, which our reader checks when it opens.
-        let reader;
-        try {
-            reader = await UfsReader.open(archive);
-        }
-        catch (err) {
-            if (!(err instanceof util_errors/* UserError */.yo))
-                throw err;
-            check.skipped = `the boot_archive is neither hsfs nor a readable UFS (${err.message})`;
-            return check;
-        }
-        try {
-            await checkUfsContent(reader, manifest, check, elf);
-        }
-        finally {
-            await reader.close();
-        }
-        return check;
-    }
-    const xorriso = await which('xorriso');
-    if (!xorriso) {
-        check.skipped = 'reading an hsfs boot_archive needs xorriso on PATH';
-        return check;
-    }
-    const temp = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'joyent-live-image-'));
-    const undo = (0,cleanup/* removeOnInterrupt */.vY)(temp);
-    try {
-        const read = await run(xorriso, [
-            '-no_rc',
-            '-osirrox',
-            'on',
-            '-indev',
-            archive,
-            '-extract',
-            '/',
-            (0,external_node_path_.join)(temp, 'root'),
-        ]);
-        if (read.status !== 0) {
-            throw new util_errors/* UserError */.yo(`xorriso could not read ${archive} (${describeStatus(read)})`);
-        }
-        check.method = 'hsfs boot_archive read with xorriso';
-        const root = await (0,promises_.realpath)((0,external_node_path_.join)(temp, 'root'));
-        for (const entry of manifest.entries.values()) {
-            if (entry.type !== 'f' || !entry.md5)
-                continue;
-            const digest = await md5OfImageFile(root, entry.path);
-            if (!digest)
-                check.missing.push(entry.path);
-            else if (digest.md5 !== entry.md5)
-                check.mismatches.push({ path: entry.path, expected: entry.md5, actual: digest.md5 });
-            else
-                check.checked++;
-        }
-    }
-    finally {
-        await (0,promises_.rm)(temp, { recursive: true, force: true });
-        undo();
-    }
-    return check;
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/collect.js
-/** Findings kept per check; the count is always exact. */
-const MAX_FINDINGS = 10_000;
-function emptyResult(kind, failOn) {
-    return { kind, checked: 0, findings: 0, fatal: failOn.includes(kind), listed: [] };
-}
-/** Drains `check` into one result per kind; `checked` goes to each of them. */
-async function collectCheck(check, kinds, failOn) {
-    const results = new Map(kinds.map((kind) => [kind, emptyResult(kind, failOn)]));
-    for (;;) {
-        const step = await check.next();
-        if (step.done) {
-            for (const result of results.values())
-                result.checked = step.value;
-            break;
-        }
-        const result = results.get(step.value.kind);
-        if (!result)
-            throw new Error(`a ${kinds.join('/')} check yielded a ${step.value.kind} finding`);
-        if (result.findings++ < MAX_FINDINGS)
-            result.listed.push(step.value);
-    }
-    return [...results.values()];
-}
-//# sourceMappingURL=collect.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/headroom.js
-/**
- * low-headroom: the free blocks and inodes of a UFS boot_archive, from its
- * superblock (read once the image opened as UFS with our reader). The
- * figures are always reported; --min-free and --min-free-inodes make too
- * little a finding (docs/verify.md).
- */
-
-
-
-
-
-/** The figures of a UFS image; undefined when `archive` is not one. */
-async function readHeadroom(archive) {
-    try {
-        await (await UfsReader.open(archive)).close();
-    }
-    catch (err) {
-        if (err instanceof util_errors/* UserError */.yo)
-            return undefined;
-        throw err;
-    }
-    const fh = await (0,promises_.open)(archive, 'r');
-    try {
-        const raw = Buffer.alloc(SBSIZE);
-        await fh.read(raw, 0, SBSIZE, SBLOCK_OFFSET);
-        const sb = decodeSuperblock(raw);
-        const fsize = sb.fsize;
-        const frag = sb.bsize / fsize;
-        return {
-            blockBytes: fsize,
-            blocks: sb.dsize,
-            freeBlocks: sb.cstotal.nbfree * frag + sb.cstotal.nffree,
-            inodes: sb.ipg * sb.ncg,
-            freeInodes: sb.cstotal.nifree,
-        };
-    }
-    finally {
-        await fh.close();
-    }
-}
-/** `--min-free`: a size (`64M`) or a percentage of the data blocks (`5%`). */
-function parseMinFree(text) {
-    const pct = /^(\d+(?:\.\d+)?)\s*%$/.exec(text.trim());
-    if (pct && Number(pct[1]) <= 100)
-        return { percent: Number(pct[1]) };
-    const bytes = (0,format/* parseSize */.DB)(text);
-    if (bytes === undefined)
-        throw new util_errors/* UsageError */.eb(`--min-free "${text}": not a size (64M) or a percentage (5%)`);
-    return { bytes };
-}
-function* lowHeadroom(figures, archive, minFree, minFreeInodes) {
-    if (minFree !== undefined) {
-        const min = parseMinFree(minFree);
-        const free = figures.freeBlocks * figures.blockBytes;
-        const needed = min.bytes ?? Math.ceil(((min.percent ?? 0) / 100) * figures.blocks * figures.blockBytes);
-        if (free < needed) {
-            yield {
-                kind: 'low-headroom',
-                path: archive,
-                message: `${(0,format/* humanBytes */.p6)(free)} free, less than --min-free ${minFree} (${(0,format/* humanBytes */.p6)(needed)})`,
-            };
-        }
-    }
-    if (minFreeInodes !== undefined && figures.freeInodes < minFreeInodes) {
-        yield {
-            kind: 'low-headroom',
-            path: archive,
-            message: `${figures.freeInodes} inodes free, fewer than --min-free-inodes ${minFreeInodes}`,
-        };
-    }
-    return 1;
-}
-//# sourceMappingURL=headroom.js.map
-;// CONCATENATED MODULE: ./build/src/verify/image-tree.js
-/** illumos' MAXSYMLINKS: more links than this on one lookup is a loop. */
-const MAX_SYMLINKS = 40;
-/**
- * Resolves `path` (image-absolute, with or without the leading `/`); with
- * `from`, a relative path is taken from that directory.
- */
-function resolveInImage(tree, path, from = '') {
-    const queue = path.split('/');
-    const current = path.startsWith('/') || from === '' ? [] : from.split('/');
-    let links = 0;
-    while (queue.length > 0) {
-        const name = queue.shift();
-        if (name === '' || name === '.')
-            continue;
-        if (name === '..') {
-            current.pop();
-            continue;
-        }
-        current.push(name);
-        const here = current.join('/');
-        const entry = tree.get(here);
-        if (!entry)
-            return { kind: 'missing', at: [here, ...queue.filter(Boolean)].join('/') };
-        if (entry.type === 's') {
-            if (++links > MAX_SYMLINKS)
-                return { kind: 'loop', at: here };
-            const target = entry.target ?? '';
-            current.pop();
-            if (target.startsWith('/'))
-                current.length = 0;
-            queue.unshift(...target.split('/'));
-            continue;
-        }
-        if (entry.type !== 'd' && queue.some((n) => n !== '' && n !== '.')) {
-            return { kind: 'not-a-directory', at: here };
-        }
-    }
-    const at = current.join('/');
-    return { kind: 'found', path: at, entry: tree.get(at) };
-}
-/** The directory of an image path ('' for the root and its children). */
-const imageDir = (path) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
-//# sourceMappingURL=image-tree.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/libraries.js
-/**
- * missing-library, bad-runpath, bad-elf: every ELF object of the finished
- * image is read (never run). Its PT_INTERP must be a file in the image, and
- * each DT_NEEDED must resolve in the image through DT_RUNPATH (DT_RPATH when
- * there is no RUNPATH, `$ORIGIN` expanded), then the illumos default
- * directories for its class, following the image's own symlinks.
- * missing-module: a kernel module (ET_REL under kernel/, platform/,
- * usr/kernel/) names in `_depends_on` modules the module path does not hold
- * (docs/verify.md).
- */
-
-
-
-/** What the runtime linker searches after the runpath (ld.so.1's defaults). */
-const DEFAULT_DIRS = { 64: ['/lib/64', '/usr/lib/64'], 32: ['/lib', '/usr/lib'] };
-/** Where the kernel looks for modules, in order (the 64-bit ones in an amd64/ below). */
-const MODULE_PATH = ['platform/i86pc/kernel', 'kernel', 'usr/kernel'];
-const MODULE_TREE = /^(kernel|platform|usr\/kernel)\//;
-const ET_REL = 1;
-/** Where a module named `misc/mac` in `_depends_on` may be, in search order. */
-function moduleCandidates(name, cls) {
-    const slash = name.lastIndexOf('/');
-    const sub = cls === 64 ? `${name.slice(0, slash + 1)}amd64/${name.slice(slash + 1)}` : name;
-    return MODULE_PATH.map((dir) => `/${dir}/${sub}`);
-}
-/** Runpaths that name the build host, never the image. */
-const BUILD_PATHS = [/^\/tmp(\/|$)/, /^\/opt(\/|$)/, /(^|\/)proto(\/|$)/];
-const isFile = (tree, path) => {
-    const r = resolveInImage(tree, path);
-    return r.kind === 'found' && r.entry.type === 'f';
-};
-const isDir = (tree, path) => {
-    const r = resolveInImage(tree, path);
-    return r.kind === 'found' && r.entry.type === 'd';
-};
-/** `$ORIGIN` and `${ORIGIN}` as the object's own directory. */
-const expand = (dir, origin) => dir.replace(/\$(ORIGIN\b|\{ORIGIN\})/g, origin);
-async function* libraries(input) {
-    const { tree } = input;
-    const proto = input.proto === undefined ? undefined : (0,external_node_path_.resolve)(input.proto);
-    let checked = 0;
-    for await (const file of input.files) {
-        if (file.size < 16)
-            continue;
-        const head = await file.read(0, 4);
-        if (!isElf(head))
-            continue;
-        checked++;
-        const loc = input.manifest?.get(file.path);
-        const where = loc ? { file: loc.file, line: loc.line } : {};
-        let elf;
-        let depends;
-        try {
-            elf = await readElf(file.read, file.size);
-            if (elf.type === ET_REL && MODULE_TREE.test(file.path))
-                depends = await readDependsOn(file.read, file.size);
-        }
-        catch (err) {
-            if (!(err instanceof ElfError))
-                throw err;
-            yield {
-                kind: 'bad-elf',
-                path: file.path,
-                ...where,
-                message: `not a readable ELF object: ${err.message}`,
-            };
-            continue;
-        }
-        for (const name of depends?.split(/\s+/) ?? []) {
-            if (name === '')
-                continue;
-            const searched = moduleCandidates(name, elf.class);
-            if (searched.some((path) => isFile(tree, path)))
-                continue;
-            yield {
-                kind: 'missing-module',
-                path: file.path,
-                ...where,
-                message: `needs module ${name} (_depends_on): not in the image; searched ${searched.join(', ')}`,
-            };
-        }
-        if (elf.interp !== undefined && !isFile(tree, elf.interp)) {
-            yield {
-                kind: 'missing-library',
-                path: file.path,
-                ...where,
-                message: `its interpreter ${elf.interp} (PT_INTERP) is not a file in the image`,
-            };
-        }
-        if (!elf.dynamic || elf.needed.length === 0)
-            continue;
-        const origin = '/' + imageDir(file.path);
-        const runpath = elf.runpath ?? elf.rpath;
-        const tag = elf.runpath !== undefined ? 'DT_RUNPATH' : 'DT_RPATH';
-        const dirs = [];
-        for (const raw of runpath?.split(':') ?? []) {
-            if (raw === '')
-                continue;
-            const dir = expand(raw, origin);
-            const build = !dir.startsWith('/')
-                ? 'is relative (taken from the current directory at run time)'
-                : BUILD_PATHS.some((re) => re.test(dir)) ||
-                    (proto && (dir === proto || dir.startsWith(proto + '/')))
-                    ? 'is a build-host path'
-                    : !isDir(tree, dir)
-                        ? 'is not a directory in the image'
-                        : undefined;
-            if (build) {
-                yield {
-                    kind: 'bad-runpath',
-                    path: file.path,
-                    ...where,
-                    message: `${tag} entry ${raw}${raw !== dir ? ` (${dir})` : ''} ${build}`,
-                };
-            }
-            dirs.push(dir);
-        }
-        const searched = [...dirs, ...DEFAULT_DIRS[elf.class]];
-        for (const name of elf.needed) {
-            const found = name.includes('/')
-                ? isFile(tree, name.startsWith('/') ? name : `${origin}/${name}`)
-                : searched.some((dir) => dir.startsWith('/') && isFile(tree, `${dir}/${name}`));
-            if (found)
-                continue;
-            yield {
-                kind: 'missing-library',
-                path: file.path,
-                ...where,
-                message: `needs ${name} (DT_NEEDED): not in the image; searched ${name.includes('/') ? name : searched.join(', ')}`,
-            };
-        }
-    }
-    return checked;
-}
-//# sourceMappingURL=libraries.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/ignore-diff.js
-/**
- * --ignore-diff: paths left out of the diff against the baseline, so that
- * `--fail-on changed` can gate a rebuild. etc/joyent_buildstamp is always
- * left out of the changes (not of added/removed): it holds the BUILDSTAMP,
- * which differs on every build by design (docs/verify.md).
- */
-
-
-
-/** A glob for image paths (no leading `./`), or a usage error naming the option. */
-function imageGlob(pattern, option) {
-    try {
-        const re = picomatch.makeRe(pattern, { dot: true, strictBrackets: true });
-        return (path) => re.test(path);
-    }
-    catch (err) {
-        throw new util_errors/* UsageError */.eb(`${option} "${pattern}": not a glob (${err.message})`);
-    }
-}
-const ignore_diff_imagePath = (path) => path.replace(/^\.\/?/, '');
-function ignoreDiff(entries, patterns) {
-    const rules = [
-        ...patterns.map((pattern) => ({
-            pattern,
-            match: imageGlob(pattern, '--ignore-diff'),
-            kinds: 'all',
-            paths: 0,
-        })),
-        {
-            pattern: BUILDSTAMP_FILE,
-            match: (p) => p === BUILDSTAMP_FILE,
-            kinds: 'changed',
-            paths: 0,
-        },
-    ];
-    const kept = entries.filter((entry) => {
-        const path = ignore_diff_imagePath(entry.path);
-        const isChange = entry.kind !== 'added' && entry.kind !== 'removed';
-        const rule = rules.find((r) => (r.kinds === 'all' || isChange) && r.match(path));
-        if (rule)
-            rule.paths++;
-        return !rule;
-    });
-    return {
-        entries: kept,
-        ignored: rules.map(({ pattern, paths, kinds }) => ({ pattern, paths, kinds })),
-    };
-}
-//# sourceMappingURL=ignore-diff.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/links.js
-
-
-/** Paths that exist only on a running illumos system (devfs, procfs, ctfs, objfs, mnttab, tmpfs). */
-const RUNTIME_PATHS = [
-    'dev',
-    'dev/**',
-    'devices',
-    'devices/**',
-    'proc',
-    'proc/**',
-    'system/contract',
-    'system/contract/**',
-    'system/object',
-    'system/object/**',
-    'etc/mnttab',
-    'etc/svc/volatile',
-    'etc/svc/volatile/**',
-    'var/run',
-    'var/run/**',
-    'tmp',
-    'tmp/**',
-];
-function* brokenLinks(input) {
-    const allowed = [
-        ...RUNTIME_PATHS.map((g) => imageGlob(g, 'the run-time allow list')),
-        ...(input.allowDangling ?? []).map((g) => imageGlob(g, '--allow-dangling')),
-    ];
-    let checked = 0;
-    for (const [path, entry] of input.tree) {
-        if (entry.type !== 's')
-            continue;
-        checked++;
-        const target = entry.target ?? '';
-        const result = resolveInImage(input.tree, target, imageDir(path));
-        if (result.kind === 'found')
-            continue;
-        if (result.kind !== 'loop' && allowed.some((match) => match(result.at)))
-            continue;
-        const loc = input.manifest?.get(path);
-        yield {
-            kind: 'broken-link',
-            path,
-            ...(loc ? { file: loc.file, line: loc.line } : {}),
-            message: result.kind === 'loop'
-                ? `symlink -> ${target}: a loop (more than 40 links to follow, at /${result.at})`
-                : result.kind === 'missing'
-                    ? `symlink -> ${target}: dangling, /${result.at} is not in the image`
-                    : `symlink -> ${target}: dangling, /${result.at} is not a directory`,
-        };
-    }
-    return checked;
-}
-//# sourceMappingURL=links.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/ship-policy.js
-/**
- * The ship policy (`--ship-policy <file>`): what a proto holds that is not
- * expected in a live image. One rule a line, `skip <glob>` (image paths, no
- * leading `/`); `#` starts a comment; blank lines are ignored
- * (docs/verify.md).
- */
-
-
-
-async function readShipPolicy(file) {
-    let text;
-    try {
-        text = await (0,promises_.readFile)(file, 'utf8');
-    }
-    catch (err) {
-        throw new util_errors/* UserError */.yo(`--ship-policy ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    }
-    const rules = [];
-    const errors = [];
-    text.split('\n').forEach((raw, i) => {
-        const line = raw
-            .replace(/\r$/, '')
-            .replace(/(^|\s)#.*$/, '')
-            .trim();
-        if (line === '')
-            return;
-        const [verb, ...rest] = line.split(/\s+/);
-        const where = `${file}:${i + 1}`;
-        if (verb !== 'skip') {
-            errors.push(`${where}: unknown verb "${verb}" (a rule is "skip <glob>")`);
-            return;
-        }
-        if (rest.length !== 1) {
-            errors.push(`${where}: "skip" takes one glob, not ${rest.length}`);
-            return;
-        }
-        const glob = rest[0].replace(/^\//, '');
-        try {
-            rules.push({ glob, match: imageGlob(glob, 'skip'), file, line: i + 1, used: 0 });
-        }
-        catch (err) {
-            errors.push(`${where}: ${err.message}`);
-        }
-    });
-    if (errors.length > 0) {
-        throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the ship policy ${file}`, {
-            details: errors,
-        });
-    }
-    return rules;
-}
-//# sourceMappingURL=ship-policy.js.map
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
-;// CONCATENATED MODULE: ./build/src/verify/checks/shadowed.js
-/**
- * shadowed: files that more than one source had. build-live takes the
- * first (SPEC 2's order) and records the others in the JSONL twin's
- * `shadows`; each such file is listed with the source that won and the
- * ones it hid (buildroot's check-uniq-files; OS-654's duplicate libCrun.so).
- */
-
-
-
-
-// Only records with a non-empty shadows array are parsed.
-const SHADOWS = /"shadows"\s*:\s*\[\s*"/;
-async function* shadowed(logs) {
-    let checked = 0;
-    for (const log of logs) {
-        const path = twinPath(log);
-        if (!path ||
-            !(await (0,promises_.access)(path).then(() => true, () => false)))
-            continue;
-        const lines = (0,external_node_readline_namespaceObject.createInterface)({
-            input: (0,external_node_fs_.createReadStream)(path, { encoding: 'utf8' }),
-            crlfDelay: Infinity,
-        });
-        for await (const line of lines) {
-            checked++;
-            if (!SHADOWS.test(line))
-                continue;
-            let record;
-            try {
-                record = JSON.parse(line);
-            }
-            catch {
-                continue; // a damaged twin line only costs that entry its finding
-            }
-            if (typeof record.path !== 'string' || !Array.isArray(record.shadows))
-                continue;
-            yield {
-                kind: 'shadowed',
-                path: record.path,
-                ...(typeof record.manifest === 'string' && typeof record.line === 'number'
-                    ? { file: record.manifest, line: record.line }
-                    : {}),
-                message: `taken from ${String(record.tag)}:${String(record.source)}; also in ${record.shadows.map(String).join(', ')}`,
-            };
-        }
-    }
-    return checked;
-}
-//# sourceMappingURL=shadowed.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/unshipped.js
-
-
-
-
-async function sortedEntries(dir) {
-    const out = [];
-    try {
-        for await (const entry of await (0,promises_.opendir)(dir))
-            out.push(entry);
-    }
-    catch (err) {
-        throw new util_errors/* UserError */.yo(`cannot read ${dir}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    }
-    return out.sort((a, b) => path_compareBytes(a.name, b.name));
-}
-async function* unshipped(input) {
-    let checked = 0;
-    const where = (e) => (e ? { file: e.file, line: e.line } : {});
-    for (const root of input.roots) {
-        // Depth first, one directory's names in memory per level.
-        const walk = async function* (rel) {
-            for (const dirent of await sortedEntries(rel ? (0,external_node_path_.join)(root.dir, rel) : root.dir)) {
-                const path = rel ? `${rel}/${dirent.name}` : dirent.name;
-                const entry = input.manifest.get(path);
-                if (dirent.isDirectory()) {
-                    if (entry?.type === 'f') {
-                        yield {
-                            kind: 'proto-mismatch',
-                            path,
-                            ...where(entry),
-                            message: `the manifest ships a file, the ${root.what} ${root.dir} has a directory`,
-                        };
-                    }
-                    yield* walk(path);
-                    continue;
-                }
-                if (!dirent.isFile() && !dirent.isSymbolicLink())
-                    continue;
-                checked++;
-                if (entry && entry.type !== 'd') {
-                    for (const rule of input.policy) {
-                        if (rule.shipped === undefined && rule.match(path))
-                            rule.shipped = path;
-                    }
-                    if (dirent.isSymbolicLink() && (entry.type === 'f' || entry.type === 's')) {
-                        const text = await (0,promises_.readlink)((0,external_node_path_.join)(root.dir, path));
-                        if (entry.type === 'f') {
-                            yield {
-                                kind: 'proto-mismatch',
-                                path,
-                                ...where(entry),
-                                message: `the manifest ships a file, the ${root.what} ${root.dir} has a symlink (-> ${text})`,
-                            };
-                        }
-                        else if (text !== entry.target) {
-                            yield {
-                                kind: 'proto-mismatch',
-                                path,
-                                ...where(entry),
-                                message: `the manifest's link text is ${entry.target}, the ${root.what}'s link is -> ${text}`,
-                            };
-                        }
-                    }
-                    continue;
-                }
-                const rule = input.policy.find((r) => r.match(path));
-                if (rule) {
-                    rule.used++;
-                    continue;
-                }
-                yield {
-                    kind: 'unshipped',
-                    path,
-                    message: `a ${dirent.isSymbolicLink() ? 'symlink' : 'file'} in the ${root.what} ${root.dir} that no manifest entry ships${entry ? ' (the manifest has a directory there)' : ''}`,
-                };
-            }
-        };
-        yield* walk('');
-    }
-    for (const rule of input.policy) {
-        const at = { file: rule.file, line: rule.line };
-        if (rule.used === 0 && rule.shipped === undefined) {
-            yield {
-                kind: 'stale-policy',
-                path: rule.glob,
-                ...at,
-                message: `skip ${rule.glob} matches nothing in the proto or overlays`,
-            };
-        }
-        if (rule.shipped !== undefined) {
-            yield {
-                kind: 'stale-policy',
-                path: rule.glob,
-                ...at,
-                message: `skip ${rule.glob} matches ${rule.shipped}, which the manifest ships`,
-            };
-        }
-    }
-    return checked;
-}
-//# sourceMappingURL=unshipped.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/not-built.js
-/**
- * not-built: a build that did not finish must not pass. A log whose last
- * entry never got its status (the C builder dies mid-line on a duplicate
- * entry, a missing parent, a directory where a file belongs), a joyent-live
- * log without its closing summary line, and, with manifests given, every
- * manifest entry no log reached (docs/verify.md).
- */
-
-
-
-function* notBuilt(input) {
-    let checked = 0;
-    for (const log of input.logs) {
-        checked++;
-        for (const cut of log.unfinished) {
-            yield {
-                kind: 'not-built',
-                path: entryPathOf(cut.text) ?? '',
-                file: log.path,
-                line: cut.line,
-                message: `unfinished entry line (the builder stopped here or its output was cut): ${JSON.stringify(cut.text.slice(0, 200))}`,
-            };
-        }
-        if (log.style === 'joyent-live' && !log.closed) {
-            yield {
-                kind: 'not-built',
-                path: '',
-                file: log.path,
-                line: log.lines,
-                message: 'the log has no closing "# summary:" line: the build did not finish writing it',
-            };
-        }
-    }
-    if (!input.manifest || !input.unseen)
-        return checked;
-    const missing = [];
-    for (const entry of input.manifest) {
-        checked++;
-        if (input.unseen.has(entry.path))
-            missing.push(entry);
-    }
-    missing.sort((a, b) => path_compareBytes(a.file, b.file) || a.line - b.line);
-    for (const entry of missing) {
-        yield {
-            kind: 'not-built',
-            path: entry.path,
-            file: entry.file,
-            line: entry.line,
-            message: `${TYPE_NAMES[entry.type]} ${entry.path} is in the manifest, but no log has an entry for it: it was never built`,
-        };
-    }
-    return checked;
-}
-//# sourceMappingURL=not-built.js.map
-// EXTERNAL MODULE: ./build/src/verify/types.js
-var types = __nccwpck_require__(9742);
-;// CONCATENATED MODULE: ./build/src/verify/verify.js
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-const sizeOf = async (path) => (await (0,promises_.stat)(path).catch(() => undefined))?.size;
-/**
- * verify-manifest (README.md, `joyent-live verify-manifest`): reads build logs, maps failures to manifest
- * lines, checks the platform's content and diffs against a baseline. The
- * verdict fails when anything named in `failOn` happened, and always when
- * the boot_archive does not match its own hash or manifest.
- */
-async function verifyManifest(options) {
-    // The CLI and the actions check these first, naming their option (src/options).
-    if (options.logs.length === 0)
-        throw new util_errors/* UsageError */.eb('no log given');
-    if (options.baseline && !options.platform) {
-        throw new util_errors/* UsageError */.eb('a baseline needs a platform (the build whose boot_archive.manifest is compared)');
-    }
-    if (options.minFree !== undefined)
-        parseMinFree(options.minFree);
-    const failOn = [...new Set(options.failOn ?? types/* DEFAULT_FAIL_ON */.VQ)];
-    const report = {
-        schema: 'joyent-live/verify-report@1',
-        verdict: 'pass',
-        reasons: [],
-        failOn,
-        logs: [],
-        counts: {
-            entries: 0,
-            ok: 0,
-            failed: 0,
-            allowedMissing: 0,
-            unknownOwners: 0,
-            byTag: { A: 0, P: 0, M: 0, S: 0, other: 0 },
-            otherDirs: {},
-            byKind: { DIR: 0, FILE: 0, SYMLINK: 0, LINK: 0 },
-        },
-        failures: [],
-        checks: [],
-        systemFiles: [],
-        unknownOwnerWarnings: [],
-        notes: [],
-    };
-    const { counts } = report;
-    for (const [dir, flag] of [
-        [options.proto, '--proto'],
-        ...(options.overlays ?? []).map((d) => [d, '--overlay']),
-    ]) {
-        if (dir !== undefined)
-            await mustBeDir(dir, flag);
-    }
-    const policy = options.shipPolicy ? await readShipPolicy(options.shipPolicy) : [];
-    const manifest = await loadGivenManifests(options);
-    // Manifest paths no log line has reached yet (not-built).
-    const unseen = manifest ? new Set(manifest.entries.keys()) : undefined;
-    const dirTag = sourceDirTags(options);
-    const summaries = [];
-    for (const log of options.logs) {
-        const failures = [];
-        const summary = await readBuildLog(log, (entry) => {
-            unseen?.delete(entry.path);
-            counts.entries++;
-            counts.byKind[entry.kind]++;
-            if (entry.status === 'FAILED') {
-                counts.failed++;
-                failures.push({
-                    // Kept to the end: copied so it does not pin the log chunk it came from.
-                    path: (0,format/* ownString */.Ao)(entry.path),
-                    kind: entry.kind,
-                    log,
-                    logLine: entry.line,
-                    searched: [],
-                    allowed: false,
-                    notInManifest: false,
-                });
-                return;
-            }
-            counts.ok++;
-            if (entry.kind !== 'FILE')
-                return;
-            const tag = entry.tag ?? (entry.sourceDir !== undefined ? dirTag(entry.sourceDir) : undefined);
-            counts.byTag[tag ?? 'other']++;
-            if (tag === undefined && entry.sourceDir !== undefined)
-                countOtherDir(counts, entry.sourceDir);
-            if (tag === 'S' && report.systemFiles.length < MAX_LISTED) {
-                report.systemFiles.push((0,format/* ownString */.Ao)(entry.path));
-            }
-        });
-        summaries.push(summary);
-        counts.unknownOwners += summary.unknownOwners;
-        report.unknownOwnerWarnings.push(...summary.unknownOwnerWarnings.slice(0, MAX_LISTED - report.unknownOwnerWarnings.length));
-        report.logs.push({
-            path: log,
-            style: summary.style,
-            lines: summary.lines,
-            entries: summary.entries,
-            truncatedLastLine: summary.truncatedLastLine,
-        });
-        if (summary.truncatedLastLine) {
-            report.notes.push(summary.truncatedText === undefined
-                ? `${log}: the last line has no newline (the log may have been cut off)`
-                : `${log}:${summary.lines}: the last line is truncated and was ignored: ${JSON.stringify(summary.truncatedText.slice(0, 120))}`);
-        }
-        const twin = await readTwinFailures(log);
-        for (const failure of failures) {
-            const details = twin.get(failure.path);
-            if (details)
-                Object.assign(failure, details);
-        }
-        if (summary.rejoined > 0) {
-            report.notes.push(`${log}: ${summary.rejoined} entry line(s) were split by the builder's stderr output and read rejoined with their status line`);
-        }
-        // One at a time: a spread of 100,000s of failures overflows the stack.
-        for (const failure of failures)
-            report.failures.push(failure);
-    }
-    report.checks.push(...(await collectCheck(notBuilt({ logs: summaries, manifest: manifest?.entries.values(), unseen }), ['not-built'], failOn)));
-    await unshippedPhase(report, options, manifest, failOn, policy);
-    if (!skipped(options, 'shadowed')) {
-        report.checks.push(...(await collectCheck(shadowed(options.logs), ['shadowed'], failOn)));
-    }
-    if (manifest) {
-        const loaded = manifest;
-        for (const failure of report.failures) {
-            const entry = loaded.entries.get(failure.path);
-            if (entry)
-                failure.manifest = { file: entry.file, line: entry.line };
-            else
-                failure.notInManifest = true;
-        }
-        const strays = report.failures.filter((f) => f.notInManifest).length;
-        if (strays > 0) {
-            report.notes.push(`${strays} FAILED path(s) are not in the manifests given: are the log and the manifests from the same build?`);
-        }
-    }
-    const allowed = (options.allowMissing ?? []).map((glob) => picomatch(glob, { dot: true }));
-    for (const failure of report.failures) {
-        failure.allowed = allowed.some((match) => match(failure.path));
-        if (failure.allowed)
-            counts.allowedMissing++;
-    }
-    let integrityFailed = false;
-    if (options.platform) {
-        const platform = await openPlatform(options.platform, options.maxUnpack);
-        try {
-            const current = await readBootManifest((0,external_node_path_.join)(platform.archiveDir, 'boot_archive.manifest'));
-            await mustBeReadable((0,external_node_path_.join)(platform.archiveDir, 'boot_archive'), options.platform);
-            // The content pass gathers the ELF objects the library closure reads.
-            const elf = { files: [], complete: false };
-            report.content = await checkContent(platform, current, skipped(options, 'missing-library') ? undefined : elf);
-            if (report.content.skipped)
-                report.notes.push(`content not checked: ${report.content.skipped}`);
-            await imageChecks(report, options, manifest, platform.archiveDir, current, failOn, elf);
-            integrityFailed =
-                report.content.mismatches.length > 0 ||
-                    report.content.missing.length > 0 ||
-                    (report.content.differences?.length ?? 0) > 0 ||
-                    report.content.hash?.ok === false;
-            report.logMatches = matchLogs(summaries, report.content);
-            if (options.baseline) {
-                const baseline = await readBootManifest(options.baseline);
-                const diffed = diffBootManifests(baseline, current);
-                const { entries, ignored } = ignoreDiff(diffed, options.ignoreDiff ?? []);
-                if (ignored.some((i) => i.pattern === BUILDSTAMP_FILE && i.paths > 0)) {
-                    report.notes.push(`${BUILDSTAMP_FILE} is left out of "changed": it holds the BUILDSTAMP, which changes on every build by design`);
-                }
-                const changedPaths = new Set(entries.filter((e) => e.kind !== 'added' && e.kind !== 'removed').map((e) => e.path));
-                const [sizeNow, sizeBefore] = await Promise.all([
-                    sizeOf((0,external_node_path_.join)(platform.archiveDir, 'boot_archive')),
-                    sizeOf((0,external_node_path_.join)((0,external_node_path_.dirname)(options.baseline), 'boot_archive')),
-                ]);
-                report.diff = {
-                    baseline: options.baseline,
-                    added: entries.filter((e) => e.kind === 'added').length,
-                    removed: entries.filter((e) => e.kind === 'removed').length,
-                    changed: changedPaths.size,
-                    ignored,
-                    entries,
-                    ...(sizeNow !== undefined && sizeBefore !== undefined
-                        ? { sizeDelta: sizeNow - sizeBefore }
-                        : {}),
-                };
-                if (baseline.format === 'md5sum') {
-                    report.notes.push(`${options.baseline} is an md5sum listing: only file contents were compared`);
-                }
-            }
-        }
-        finally {
-            await platform.close();
-        }
-    }
-    const happened = {
-        failed: report.failures.some((f) => !f.allowed),
-        'system-source': counts.byTag.S > 0,
-        'unknown-owner': counts.unknownOwners > 0,
-        added: (report.diff?.added ?? 0) > 0,
-        removed: (report.diff?.removed ?? 0) > 0,
-        changed: (report.diff?.changed ?? 0) > 0,
-        ...checkHappened(report.checks),
-    };
-    report.reasons = [
-        ...(integrityFailed ? ['integrity'] : []),
-        ...(report.logMatches?.some((m) => !m.ok) ? ['log-mismatch'] : []),
-        ...failOn.filter((reason) => happened[reason]),
-    ];
-    report.verdict = report.reasons.length > 0 ? 'fail' : 'pass';
-    return report;
-}
-/**
- * Each log that names the sha1 of its boot_archive (`# boot_archive sha1:`,
- * docs/build-log.md) against the platform's boot_archive: its boot_archive.hash,
- * or the sha1 of the boot_archive itself when it has no .hash.
- * Logs without the line (the C builder's, `--archive none`) are not checked.
- */
-function matchLogs(logs, content) {
-    const named = logs.filter((l) => l.bootArchiveSha1 !== undefined);
-    if (named.length === 0)
-        return undefined;
-    // What the platform's boot_archive.hash says (whether the boot_archive
-    // matches it is the integrity check), else the sha1 checkContent computed;
-    // none when the platform has no boot_archive.
-    const said = content.hash?.expected;
-    const platformSha1 = said !== undefined && /^[0-9a-f]{40}$/.test(said) ? said : content.hash?.actual;
-    return named.map((l) => ({
-        log: l.path,
-        logSha1: l.bootArchiveSha1,
-        platformSha1,
-        ok: l.bootArchiveSha1 === platformSha1,
-    }));
-}
-/** Phase: the manifests given, loaded and merged; any error stops here. */
-async function loadGivenManifests(options) {
-    if (!options.manifests || options.manifests.length === 0)
-        return undefined;
-    const loaded = await loadManifests(options.manifests, options.defines ?? new Map());
-    const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0) {
-        throw new util_errors/* UserError */.yo(`${errors.length} error(s) in the manifests`, {
-            details: errors.map(formatDiagnostic),
-        });
-    }
-    return loaded;
-}
-const verify_trimSlashes = (dir) => (dir === '/' ? dir : dir.replace(/\/+$/, ''));
-/**
- * The source tag of a C-builder `OK (<dir>)`: the directory given as that
- * source (as written, or resolved); `/` is the system root unless
- * --system-root says otherwise.
- */
-function sourceDirTags(options) {
-    const tags = new Map();
-    const add = (dir, tag) => {
-        if (dir === undefined)
-            return;
-        for (const form of [verify_trimSlashes(dir), verify_trimSlashes((0,external_node_path_.resolve)(dir))]) {
-            if (!tags.has(form))
-                tags.set(form, tag);
-        }
-    };
-    for (const overlay of options.overlays ?? [])
-        add(overlay, 'A');
-    add(options.proto, 'P');
-    add(options.manDir, 'M');
-    add(options.systemRoot ?? '/', 'S');
-    return (dir) => tags.get(verify_trimSlashes(dir));
-}
-/** Distinct unmapped source directories counted one by one, up to this many. */
-const MAX_OTHER_DIRS = 20;
-function countOtherDir(counts, dir) {
-    const known = counts.otherDirs[dir] !== undefined;
-    if (!known && Object.keys(counts.otherDirs).length >= MAX_OTHER_DIRS) {
-        counts.otherDirs['(other directories)'] = (counts.otherDirs['(other directories)'] ?? 0) + 1;
-        return;
-    }
-    counts.otherDirs[(0,format/* ownString */.Ao)(dir)] = (counts.otherDirs[dir] ?? 0) + 1;
-}
-/** Which check kinds found something. */
-function checkHappened(checks) {
-    const out = Object.fromEntries(types/* CHECK_KINDS */.FZ.map((k) => [k, false]));
-    for (const check of checks)
-        if (check.findings > 0)
-            out[check.kind] = true;
-    return out;
-}
-/** A boot_archive that exists must be readable: an I/O error names it (an absent one is skipped). */
-async function mustBeReadable(file, platform) {
-    const handle = await (0,promises_.open)(file, 'r').catch((err) => {
-        if ((0,util_errors/* errnoCode */.UK)(err) === 'ENOENT')
-            return undefined;
-        throw new util_errors/* UserError */.yo(`--platform ${platform}: cannot read ${file}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    });
-    await handle?.close();
-}
-async function mustBeDir(dir, flag) {
-    const info = await (0,promises_.stat)(dir).catch((err) => {
-        throw new util_errors/* UserError */.yo(`${flag} ${dir}: ${(0,util_errors/* describeError */.Uc)(err)}`);
-    });
-    if (!info.isDirectory())
-        throw new util_errors/* UserError */.yo(`${flag} ${dir} is not a directory`);
-}
-/** Phase: what the proto and overlays hold that the manifests do not ship. */
-async function unshippedPhase(report, options, manifest, failOn, policy = []) {
-    const roots = [
-        ...(options.overlays ?? []).map((dir) => ({ dir, what: 'overlay' })),
-        ...(options.proto !== undefined ? [{ dir: options.proto, what: 'proto' }] : []),
-    ];
-    if (roots.length === 0 || skipped(options, 'unshipped'))
-        return;
-    const kinds = ['unshipped', 'proto-mismatch', 'stale-policy'];
-    if (!manifest) {
-        const results = kinds.map((kind) => emptyResult(kind, failOn));
-        for (const r of results)
-            r.note = 'not checked: needs the manifests (-m)';
-        report.checks.push(...results);
-        return;
-    }
-    const check = unshipped({ roots, manifest: manifest.entries, policy });
-    report.checks.push(...(await collectCheck(check, kinds, failOn)));
-}
-const skipped = (options, kind) => options.skipChecks?.includes(kind);
-/** Bytes read at once from the start of an ELF file: its header and, mostly, its program headers. */
-const ELF_HEAD = 4096;
-/**
- * The regular files of a UFS image, each readable through the reader: the
- * ELF candidates of the content pass when it gathered them, else every file.
- */
-async function* ufsFiles(reader, elf) {
-    const files = elf.complete ? elf.files : reader.entries();
-    for await (const entry of files) {
-        if (entry.type !== 'f')
-            continue;
-        const readAt = await reader.fileReader(entry);
-        const read = (position, length) => readAt(position, Math.max(0, Math.min(length, entry.size - position)));
-        let head;
-        yield {
-            path: entry.path,
-            size: entry.size,
-            read: async (position, length) => {
-                if (position + length <= ELF_HEAD) {
-                    head ??= read(0, ELF_HEAD);
-                    const h = await head;
-                    return h.subarray(position, Math.min(h.length, position + length));
-                }
-                return read(position, length);
-            },
-        };
-    }
-}
-/**
- * Phase: the checks of the finished image (links, libraries, headroom),
- * from its boot_archive.manifest and, for UFS, its boot_archive.
- */
-async function imageChecks(report, options, manifest, archiveDir, current, failOn, elf) {
-    const entries = manifest?.entries;
-    if (!skipped(options, 'broken-link')) {
-        const check = brokenLinks({
-            tree: current.entries,
-            allowDangling: options.allowDangling,
-            manifest: entries,
-        });
-        report.checks.push(...(await collectCheck(check, ['broken-link'], failOn)));
-    }
-    const archive = (0,external_node_path_.join)(archiveDir, 'boot_archive');
-    const figures = await readHeadroom(archive);
-    if (!skipped(options, 'missing-library')) {
-        const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'];
-        if (!figures) {
-            const results = kinds.map((kind) => emptyResult(kind, failOn));
-            for (const r of results)
-                r.note = 'not checked: only a UFS boot_archive is read';
-            report.checks.push(...results);
-        }
-        else {
-            const reader = await UfsReader.open(archive);
-            try {
-                const check = libraries({
-                    tree: current.entries,
-                    files: ufsFiles(reader, elf),
-                    manifest: entries,
-                    proto: options.proto,
-                });
-                report.checks.push(...(await collectCheck(check, kinds, failOn)));
-            }
-            finally {
-                await reader.close();
-            }
-        }
-    }
-    if (figures && !skipped(options, 'low-headroom')) {
-        const baseline = options.baseline
-            ? await readHeadroom((0,external_node_path_.join)((0,external_node_path_.dirname)(options.baseline), 'boot_archive')).catch(() => undefined)
-            : undefined;
-        report.headroom = {
-            ...figures,
-            ...(baseline ? { baseline } : {}),
-            ...(options.minFree !== undefined ? { minFree: options.minFree } : {}),
-            ...(options.minFreeInodes !== undefined ? { minFreeInodes: options.minFreeInodes } : {}),
-        };
-        const check = lowHeadroom(figures, archive, options.minFree, options.minFreeInodes);
-        report.checks.push(...(await collectCheck(check, ['low-headroom'], failOn)));
-    }
-}
-//# sourceMappingURL=verify.js.map
+function mdText(text) {
+    return (0,_format_js__WEBPACK_IMPORTED_MODULE_0__/* .printable */ .g$)(text)
+        .replace(INLINE_MARKUP, '\\$&')
+        .replace(/[&<>]/g, (ch) => HTML_SPECIAL[ch])
+        .replace(/@/g, '@&#8203;')
+        .replace(/:\/\//g, ':&#8203;//')
+        .replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}&#8203;.`)
+        .replace(/^(\s*)([-+=])/, '$1\\$2')
+        .replace(/^(\s*\d+)\./, '$1\\.');
+}
+//# sourceMappingURL=markdown.js.map
 
 /***/ }),
 
