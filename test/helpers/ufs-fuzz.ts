@@ -16,6 +16,7 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BootUfsReader } from '../../src/archive/ufs/boot-read.js';
+import { GATE_LIMITS } from '../../src/archive/ufs/read.js';
 import { readBootManifest } from '../../src/formats/boot-manifest.js';
 import { UserError } from '../../src/util/errors.js';
 import { verifyManifest } from '../../src/verify/verify.js';
@@ -137,7 +138,7 @@ export async function writeCase(f: UfsFuzzFixture, edits: readonly Edit[]): Prom
 export async function readsBack(f: UfsFuzzFixture): Promise<string | undefined> {
   let reader: BootUfsReader | undefined;
   try {
-    reader = await BootUfsReader.open(f.p.archive);
+    reader = await BootUfsReader.open(f.p.archive, GATE_LIMITS);
     for (const file of f.files) {
       const md5 = await reader.md5(file.path);
       if (md5 !== file.md5) return `${file.path}: md5 ${md5}, the manifest says ${file.md5}`;

@@ -31,6 +31,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { describeError, UserError } from '../../util/errors.js';
+import type { ReadLimits } from './read.js';
 import {
   FS_MAGIC,
   IFDIR,
@@ -102,10 +103,11 @@ export class BootUfsReader {
     private readonly fs: BootFs,
     /** The image file's size: what the boot-time reader's device holds. */
     private readonly deviceBytes: number,
+    private readonly limits: ReadLimits,
   ) {}
 
   /** bufs_mountroot: the superblock at sector 16, its magic number, nothing else. */
-  static async open(path: string): Promise<BootUfsReader> {
+  static async open(path: string, limits: ReadLimits = {}): Promise<BootUfsReader> {
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
@@ -125,7 +127,7 @@ export class BootUfsReader {
       await fh.close();
       throw new UserError(`${path}: the boot-time reader cannot use this superblock: ${why}`);
     }
-    return new BootUfsReader(fh, path, fs, deviceBytes);
+    return new BootUfsReader(fh, path, fs, deviceBytes, limits);
   }
 
   async close(): Promise<void> {
@@ -314,7 +316,9 @@ export class BootUfsReader {
     if (ino === 0) throw new UserError(`${this.path}: the boot-time reader cannot find ${path}`);
     const ip = await this.openi(ino);
     const { fs } = this;
-    if (ip.size > this.deviceBytes)
+    // A file may be larger than the image (holes); a gate bounds how much (ReadLimits).
+    const allowance = this.limits.holeAllowance;
+    if (allowance !== undefined && ip.size > Math.max(this.deviceBytes, allowance))
       throw new UserError(`${this.path}: ${path}: ${ip.size} bytes, more than the image holds`);
     for (let offset = 0; offset < ip.size;) {
       const lbn = Math.floor(offset / 2 ** fs.bshift);
