@@ -34531,19 +34531,21 @@ class BootUfsReader {
     path;
     fs;
     deviceBytes;
+    limits;
     inodes = new Map();
     dirs = new WeakMap();
     reads = 0;
     constructor(fh, path, fs, 
     /** The image file's size: what the boot-time reader's device holds. */
-    deviceBytes) {
+    deviceBytes, limits) {
         this.fh = fh;
         this.path = path;
         this.fs = fs;
         this.deviceBytes = deviceBytes;
+        this.limits = limits;
     }
     /** bufs_mountroot: the superblock at sector 16, its magic number, nothing else. */
-    static async open(path) {
+    static async open(path, limits = {}) {
         let fh;
         try {
             fh = await open(path, 'r');
@@ -34564,7 +34566,7 @@ class BootUfsReader {
             await fh.close();
             throw new UserError(`${path}: the boot-time reader cannot use this superblock: ${why}`);
         }
-        return new BootUfsReader(fh, path, fs, deviceBytes);
+        return new BootUfsReader(fh, path, fs, deviceBytes, limits);
     }
     async close() {
         await this.fh.close();
@@ -34765,7 +34767,9 @@ class BootUfsReader {
             throw new UserError(`${this.path}: the boot-time reader cannot find ${path}`);
         const ip = await this.openi(ino);
         const { fs } = this;
-        if (ip.size > this.deviceBytes)
+        // A file may be larger than the image (holes); a gate bounds how much (ReadLimits).
+        const allowance = this.limits.holeAllowance;
+        if (allowance !== undefined && ip.size > Math.max(this.deviceBytes, allowance))
             throw new UserError(`${this.path}: ${path}: ${ip.size} bytes, more than the image holds`);
         for (let offset = 0; offset < ip.size;) {
             const lbn = Math.floor(offset / 2 ** fs.bshift);
