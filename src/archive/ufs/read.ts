@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { compareBytes } from '../../manifest/path.js';
 import { bootFields, unusable } from './boot-read.js';
@@ -523,16 +524,24 @@ export class UfsReader {
 }
 
 /** Reads `buf.length` bytes at `position`; a short read throws `short()`. */
-async function readExact(
+function readExact(
   fh: FileHandle,
   buf: Buffer,
   position: number,
   short: () => UserError,
 ): Promise<void> {
-  for (let got = 0; got < buf.length;) {
-    const { bytesRead } = await fh.read(buf, got, buf.length - got, position + got);
-    if (bytesRead === 0) throw short();
-    got += bytesRead;
+  // Synchronous: the image is a local file read a block at a time, and an
+  // asynchronous read per block spends most of a pass waiting on the thread
+  // pool. The reader's loops yield on their own (signals still get through).
+  try {
+    for (let got = 0; got < buf.length;) {
+      const bytesRead = readSync(fh.fd, buf, got, buf.length - got, position + got);
+      if (bytesRead === 0) throw short();
+      got += bytesRead;
+    }
+    return Promise.resolve();
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }
 
