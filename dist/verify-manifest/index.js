@@ -34842,6 +34842,7 @@ function unusable(fs) {
 
 
 
+
 /**
  * What the reader throws when the image is not a UFS it can read whole (as
  * opposed to an I/O error): verify-manifest reports it as an `integrity`
@@ -35271,12 +35272,21 @@ class UfsReader {
     }
 }
 /** Reads `buf.length` bytes at `position`; a short read throws `short()`. */
-async function readExact(fh, buf, position, short) {
-    for (let got = 0; got < buf.length;) {
-        const { bytesRead } = await fh.read(buf, got, buf.length - got, position + got);
-        if (bytesRead === 0)
-            throw short();
-        got += bytesRead;
+function readExact(fh, buf, position, short) {
+    // Synchronous: the image is a local file read a block at a time, and an
+    // asynchronous read per block spends most of a pass waiting on the thread
+    // pool. The reader's loops yield on their own (signals still get through).
+    try {
+        for (let got = 0; got < buf.length;) {
+            const bytesRead = (0,external_node_fs_.readSync)(fh.fd, buf, got, buf.length - got, position + got);
+            if (bytesRead === 0)
+                throw short();
+            got += bytesRead;
+        }
+        return Promise.resolve();
+    }
+    catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
 }
 /**
