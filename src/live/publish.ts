@@ -7,9 +7,10 @@
  * moment there is the old set with its log, no log at all, or the new set
  * with its log.
  */
-import { lstat, mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
+import { pathExists } from '../util/exists.js';
 
 /** One output of the set. */
 export interface Published {
@@ -20,16 +21,6 @@ export interface Published {
   /** A directory of ours on the same file system, where the old one is moved. */
   aside: string;
 }
-
-const exists = async (path: string) => {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw err;
-  }
-};
 
 /**
  * Publishes `set`, in its order (the commit record last): the previous
@@ -44,7 +35,7 @@ export async function publishSet(set: readonly Published[]): Promise<void> {
   try {
     for (const item of [...set].reverse()) {
       current = item.to;
-      if (!(await exists(item.to))) continue;
+      if (!(await pathExists(item.to))) continue;
       await mkdir(item.aside, { recursive: true });
       const moved = join(item.aside, basename(item.to));
       await rename(item.to, moved);
