@@ -4,13 +4,15 @@ import { once } from 'node:events';
 import * as zlib from 'node:zlib';
 
 /** Input is cut into blocks of this size, each compressed on its own thread. */
-const BLOCK = 1 << 20;
+export const BLOCK = 1 << 20;
 /** The window each block may refer back into (DEFLATE's maximum). */
-const WINDOW = 32 << 10;
+export const WINDOW = 32 << 10;
+/** The compression level of every gzip we write. */
+export const LEVEL = 6;
 
 // zlib.crc32 came in Node 20.15 / 22.2; older 20.x take this table.
 let table: Uint32Array | undefined;
-function crc32(data: Buffer, crc: number): number {
+export function crc32(data: Buffer, crc: number): number {
   if (typeof zlib.crc32 === 'function') return zlib.crc32(data, crc);
   if (!table) {
     table = new Uint32Array(256);
@@ -33,7 +35,7 @@ function crc32(data: Buffer, crc: number): number {
  * boot_archive those fragment malloc's heap: some 20 MiB more resident
  * memory for the build.
  */
-function deflateBlock(block: Buffer, options: zlib.ZlibOptions): Promise<Buffer[]> {
+export function deflateBlock(block: Buffer, options: zlib.ZlibOptions): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const stream = zlib.createDeflateRaw(options);
     const pieces: Buffer[] = [];
@@ -48,6 +50,39 @@ function deflateBlock(block: Buffer, options: zlib.ZlibOptions): Promise<Buffer[
 }
 
 /**
+ * The options of one block's deflate: the 32 KiB before it as dictionary
+ * (none for the first block), a sync flush at its end, a finish for the
+ * last. Every block of every stream is deflated with these, wherever it is
+ * deflated, so that the bytes depend on the input alone.
+ */
+export function blockOptions(
+  dictionary: Buffer | undefined,
+  final: boolean,
+  level = LEVEL,
+): zlib.ZlibOptions {
+  const options: zlib.ZlibOptions = {
+    // Room for the whole output of a block: zlib's default 16 KiB would
+    // come back to the main thread some thirty times per block.
+    chunkSize: BLOCK + (BLOCK >> 3),
+    level,
+    finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+  };
+  if (dictionary) options.dictionary = dictionary;
+  return options;
+}
+
+/**
+ * Blocks of a stream deflated before the stream reached them (the image,
+ * while it is written: src/archive/early-deflate.ts). `take` returns the
+ * deflated pieces of block `index` (counted from 0, BLOCK bytes each) when
+ * it has them for exactly these bytes and this dictionary, else undefined
+ * and the stream deflates the block itself. Never asked for the last block.
+ */
+export interface PremadeBlocks {
+  take(index: number, dictionary: Buffer | undefined, block: Buffer): Promise<Buffer[]> | undefined;
+}
+
+/**
  * gzip of `input` into `output`, compressed in parallel the way pigz does
  * it: fixed-size blocks, each deflated on libuv's thread pool with the 32 KiB
  * before it as dictionary and ended by a sync flush, the last one final. The
@@ -58,9 +93,9 @@ function deflateBlock(block: Buffer, options: zlib.ZlibOptions): Promise<Buffer[
 export async function parallelGzip(
   input: AsyncIterable<Buffer>,
   output: Writable,
-  options: { level?: number; threads?: number } = {},
+  options: { level?: number; threads?: number; premade?: PremadeBlocks } = {},
 ): Promise<number> {
-  const level = options.level ?? 6;
+  const level = options.level ?? LEVEL;
   // One block more than there are cores: a thread that finishes finds the
   // next block queued instead of waiting for the main thread to read it.
   const inFlight = Math.max(1, options.threads ?? availableParallelism() + 1);
@@ -87,16 +122,12 @@ export async function parallelGzip(
 
   let previous: Buffer | undefined; // the last full block, held until we know it is not final
   let dictionary: Buffer | undefined;
+  let index = 0;
   const launch = (block: Buffer, final: boolean) => {
-    const opts: zlib.ZlibOptions = {
-      // Room for the whole output of a block: zlib's default 16 KiB would
-      // come back to the main thread some thirty times per block.
-      chunkSize: BLOCK + (BLOCK >> 3),
-      level,
-      finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-    };
-    if (dictionary) opts.dictionary = dictionary;
-    pending.push({ deflated: deflateBlock(block, opts), block });
+    const premade = final ? undefined : options.premade?.take(index, dictionary, block);
+    index++;
+    const deflated = premade ?? deflateBlock(block, blockOptions(dictionary, final, level));
+    pending.push({ deflated, block });
     lastLaunched = block;
     dictionary = block.subarray(Math.max(0, block.length - WINDOW));
   };

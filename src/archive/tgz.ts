@@ -8,7 +8,7 @@ import { Header } from 'tar/header';
 import { Pax } from 'tar/pax';
 import { compareBytes } from '../manifest/path.js';
 import { partialName } from '../util/atomic.js';
-import { parallelGzip } from './gzip.js';
+import { parallelGzip, type PremadeBlocks } from './gzip.js';
 
 /** Every path below `dir` (itself first), parents before children, in byte order. */
 async function listTree(base: string, dir: string): Promise<string[]> {
@@ -30,6 +30,8 @@ export interface PlatformTgzOptions {
    * (docs/output-layout.md), so the image is read once.
    */
   digest?: { of: string; into: string };
+  /** Blocks of the stream deflated while the image was written (src/archive/early-deflate.ts). */
+  premade?: PremadeBlocks;
 }
 
 /**
@@ -51,7 +53,9 @@ export async function writePlatformTgz(
     const members = await listTree(outputDir, platformName);
     const packing = { digest: undefined as string | undefined };
     // Our own gzip uses every core; it is done with each piece before it asks for the next.
-    await parallelGzip(tarMembers(outputDir, members, epoch, options, packing), output);
+    await parallelGzip(tarMembers(outputDir, members, epoch, options, packing), output, {
+      premade: options.premade,
+    });
     output.end();
     await finished(output);
     await rename(tmp, tgzPath);
@@ -97,24 +101,59 @@ async function* tarMembers(
     const isDir = info.isDirectory();
     if (!isDir && !info.isFile()) throw new Error(`${path}: not a file or directory`);
     const size = isDir ? 0 : info.size;
-    const name = isDir ? `${member}/` : member;
-    const header = new Header({
-      path: name,
-      mode: portableMode(info.mode, isDir),
-      size,
-      mtime,
-      type: isDir ? 'Directory' : 'File',
-    });
-    if (header.encode()) {
-      yield new Pax({ mtime, path: name, size: header.size }).encode();
-    }
-    yield header.block!;
+    yield* memberHeader(member, isDir, info.mode, size, mtime);
     if (isDir) continue;
     const hash = member === digestOf ? createHash('sha1') : undefined;
     yield* fileContent(path, size, buffer, hash);
     if (hash) packing.digest = hash.digest('hex');
   }
   yield Buffer.alloc(2 * TAR_BLOCK);
+}
+
+/** A member's header blocks: a pax header first when the path does not fit ustar's. */
+function memberHeader(
+  member: string,
+  isDir: boolean,
+  mode: number,
+  size: number,
+  mtime: Date,
+): Buffer[] {
+  const path = isDir ? `${member}/` : member;
+  const header = new Header({
+    path,
+    mode: portableMode(mode, isDir),
+    size,
+    mtime,
+    type: isDir ? 'Directory' : 'File',
+  });
+  const pax = header.encode() ? [new Pax({ mtime, path, size: header.size }).encode()] : [];
+  return [...pax, header.block!];
+}
+
+/**
+ * The bytes of the platform tgz's tar stream before the content of the
+ * file `file` (a path below `platformName`, its first member in byte order
+ * among files: the boot_archive), given its size and that every directory
+ * on the way is 0755 and the file 0644, as the build leaves them: what
+ * writePlatformTgz will pack before it.
+ */
+export function streamPrefix(
+  platformName: string,
+  file: string,
+  size: number,
+  epoch: number,
+): Buffer {
+  const mtime = new Date(epoch * 1000);
+  const parts = file.split('/');
+  const headers: Buffer[] = [];
+  let dir = platformName;
+  headers.push(...memberHeader(dir, true, 0o755, 0, mtime));
+  for (const part of parts.slice(0, -1)) {
+    dir = `${dir}/${part}`;
+    headers.push(...memberHeader(dir, true, 0o755, 0, mtime));
+  }
+  headers.push(...memberHeader(`${platformName}/${file}`, false, 0o644, size, mtime));
+  return Buffer.concat(headers);
 }
 
 /**

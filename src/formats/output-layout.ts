@@ -82,6 +82,8 @@ export interface WorkLayout {
   ufsPartial: string;
   /** xorriso's command file (hsfs). */
   xorrisoCommands: string;
+  /** The tgz's blocks deflated while the image was written (src/archive/early-deflate.ts). */
+  deflateSpill: string;
   /** Where the previous build's outputs are moved while the new set is published. */
   aside: string;
 }
@@ -95,6 +97,7 @@ export function workLayout(dir: string, buildstamp: string): WorkLayout {
     tgzPartial: join(dir, `${platformName}.tgz`),
     ufsPartial: join(dir, 'boot_archive.ufs'),
     xorrisoCommands: join(dir, 'xorriso.commands'),
+    deflateSpill: join(dir, 'tgz.deflated'),
     aside: join(dir, 'aside'),
   };
 }

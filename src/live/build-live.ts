@@ -29,7 +29,7 @@ import { ensureWritableDir, lockBuildDirs, removeLeftovers, writing } from './ou
 import { publishSet } from './publish.js';
 import { failedEntries, type FailedEntry } from './prepare.js';
 import { assemble, stampAndCustomize, writeJsonl, type StagedImage } from './stage.js';
-import { writeArchive } from './write-archive.js';
+import { writeArchive, type WrittenArchive } from './write-archive.js';
 
 export { ARCHIVE_FORMATS, type ArchiveFormat, type BuiltArchive };
 
@@ -116,6 +116,7 @@ async function buildLocked(
   // SIGINT/SIGTERM (src/util/cleanup.ts): the work directories go, but not
   // in the middle of the publish renames (the previous set is aside there).
   let publishing: Promise<void> | undefined;
+  let written: WrittenArchive | undefined;
   const undoTemps = onInterrupt(async () => {
     await publishing?.catch(() => undefined);
     await Promise.all([removeTree(dirs.work.dir), removeTree(dirs.logWork)]);
@@ -129,11 +130,11 @@ async function buildLocked(
       await assemble(options, checked, dirs),
       info,
     );
-    const written = await writeArchive(checked, dirs, staged, info);
+    written = await writeArchive(checked, dirs, staged, info);
     // The md5s of a located build come from the writer: its JSONL records now.
     if (checked.mode.kind === 'located') await writeJsonl(dirs.jsonl, staged.assembled);
     // The tgz pass also takes the boot_archive's sha1, which the log names.
-    const { bootArchiveSha1 } = await packAndClear(checked, dirs, staged, info);
+    const { bootArchiveSha1 } = await packAndClear(checked, dirs, staged, written, info);
     const warningLines = await closeLog(dirs, staged, bootArchiveSha1);
     publishing = publish(dirs, checked);
     await publishing;
@@ -161,6 +162,7 @@ async function buildLocked(
       exitCode: counts.failed > 0 ? 3 : 0,
     };
   } catch (err) {
+    written?.early?.dispose();
     await dirs.log.abort();
     await dirs.jsonl.abort();
     await discardWorkDirs(dirs, info);
@@ -250,6 +252,7 @@ async function packAndClear(
   checked: CheckedInputs,
   dirs: WorkDirs,
   staged: StagedImage,
+  { early }: WrittenArchive,
   info: (message: string) => void,
 ): Promise<{ bootArchiveSha1?: string }> {
   const { prepared, packs, keepImage } = checked;
@@ -261,11 +264,16 @@ async function packAndClear(
     const archiveDir = layout.archiveDir(work.platformPartial);
     const inPlatform = (name: string) => relative(work.platformPartial, join(archiveDir, name));
     const digest = { of: inPlatform(BOOT_ARCHIVE), into: inPlatform(BOOT_ARCHIVE_HASH) };
+    // The deflate threads are the stream's from here; it takes what they made.
+    early?.stop();
     // The staged tree is packed now: removing it (I/O) overlaps gzip (CPU).
     const [packed, removed] = await Promise.allSettled([
       writing(work.tgzPartial, () =>
-        writePlatformTgz(work.dir, layout.platformName, work.tgzPartial, epoch, { digest }),
-      ),
+        writePlatformTgz(work.dir, layout.platformName, work.tgzPartial, epoch, {
+          digest,
+          premade: early,
+        }),
+      ).finally(() => early?.dispose()),
       keepImage ? undefined : removeTree(work.stagingRoot),
     ]);
     if (packed.status === 'rejected') throw packed.reason;

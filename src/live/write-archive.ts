@@ -4,8 +4,10 @@
  * chosen format, the kernel beside it.
  */
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { EarlyDeflate } from '../archive/early-deflate.js';
 import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
+import { streamPrefix } from '../archive/tgz.js';
 import { planUfsWithTable, type UfsPlan } from '../archive/ufs/plan.js';
 import type { UfsInode } from '../archive/ufs/tree.js';
 import { writeUfs, type WriteUfsOptions } from '../archive/ufs/write.js';
@@ -34,6 +36,11 @@ import { checkMaxSize } from './ufs-options.js';
 
 export interface WrittenArchive {
   ufsPlan?: UfsPlan;
+  /**
+   * The blocks of the tgz deflated while our UFS writer wrote the image
+   * (src/archive/early-deflate.ts), for the tgz step; it disposes of them.
+   */
+  early?: EarlyDeflate;
 }
 
 /** Phase: boot_archive.manifest (and its copy), the boot_archive, its hash and the kernel. */
@@ -81,10 +88,21 @@ export async function writeArchive(
       `${archive}: writing a ${humanBytes(ufsPlan.imageBytes)} boot_archive ` +
         `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
     );
-    await writing(join(archiveDir, BOOT_ARCHIVE), () =>
-      packUfs(archive, { plan: ufsPlan, table }, image, { layout, work, epoch, fileOf, onePass }),
-    );
     written.ufsPlan = ufsPlan;
+    if (archive === 'ufs') written.early = earlyDeflate(ufsPlan, layout, work, epoch);
+    await writing(join(archiveDir, BOOT_ARCHIVE), () =>
+      packUfs(archive, { plan: ufsPlan, table }, image, {
+        layout,
+        work,
+        epoch,
+        fileOf,
+        onePass,
+        onSettled: written.early && ((settled) => written.early!.settled(settled)),
+      }),
+    ).catch((err: unknown) => {
+      written.early?.dispose();
+      throw err;
+    });
   }
   if (checked.packs) {
     info('kernel: copying the kernel beside the boot_archive');
@@ -183,6 +201,26 @@ function hashWhileWriting(
   };
 }
 
+/**
+ * The tgz's blocks deflated while the writer writes the image: the tar
+ * stream before the image is known from the layout and the plan.
+ */
+function earlyDeflate(
+  plan: UfsPlan,
+  layout: OutputLayout,
+  work: WorkLayout,
+  epoch: number,
+): EarlyDeflate {
+  const platform = work.platformPartial;
+  const file = relative(platform, join(layout.archiveDir(platform), BOOT_ARCHIVE));
+  return new EarlyDeflate({
+    image: work.ufsPartial,
+    imageBytes: plan.imageBytes,
+    prefix: streamPrefix(layout.platformName, file.split(sep).join('/'), plan.imageBytes, epoch),
+    spill: work.deflateSpill,
+  });
+}
+
 /** The UFS boot_archive, by our writer or the upstream way. */
 async function packUfs(
   archive: 'ufs' | 'ufs-native',
@@ -194,6 +232,7 @@ async function packUfs(
     epoch: number;
     fileOf: (path: string) => string;
     onePass?: Pick<WriteUfsOptions, 'onHashed' | 'deferred'>;
+    onSettled?: WriteUfsOptions['onSettled'];
   },
 ): Promise<void> {
   const { layout, work, epoch, fileOf } = how;
@@ -212,6 +251,7 @@ async function packUfs(
       plan,
       table,
       ...how.onePass,
+      onSettled: how.onSettled,
     });
     await rename(partial, output);
   } else {

@@ -43,6 +43,7 @@ import {
   summaryFragments,
   type UfsPlan,
 } from './plan.js';
+import type { ByteRange, SettledImage } from '../early-deflate.js';
 import { SourceFile } from './source-file.js';
 import {
   blockCount,
@@ -116,6 +117,16 @@ class BlockAllocator {
     this.next += FRAG;
     this.map.set(frag, FRAG);
     return frag;
+  }
+  /** The first byte the allocator has not handed out yet. */
+  frontier(): number {
+    return this.next * FSIZE;
+  }
+  /** The block later tails may still go into, if there is one. */
+  openFragmentBlock(): ByteRange | undefined {
+    return this.fragBlock >= 0
+      ? [this.fragBlock * FSIZE, this.fragBlock * FSIZE + BSIZE]
+      : undefined;
   }
   /** A run of 1..7 fragments within one block, packed after the previous run. */
   fragments(count: number): number {
@@ -291,6 +302,14 @@ class ContentLayout {
   finish(): void {
     this.closeLevel(0);
   }
+
+  /** The indirect blocks still open (written when they close). */
+  openBlocks(): ByteRange[] {
+    return [...this.open.values()].map(({ frag }): ByteRange => [
+      frag * FSIZE,
+      frag * FSIZE + BSIZE,
+    ]);
+  }
 }
 
 export interface WriteUfsOptions {
@@ -316,6 +335,12 @@ export interface WriteUfsOptions {
    * planned size, and filled at the end from the file `content()` gives.
    */
   deferred?: { path: string; content: () => Promise<string> };
+  /**
+   * Told, at each turn of the event loop while the content is written,
+   * which bytes of the image are final (src/archive/early-deflate.ts): all
+   * below `below` but the metadata areas, written last, and the deferred file.
+   */
+  onSettled?: (settled: SettledImage) => void;
 }
 
 /**
@@ -352,6 +377,12 @@ interface ImageUnderConstruction {
   /** The cylinder summary area: first fragment and length in fragments. */
   csaddr: number;
   csFrags: number;
+  /**
+   * What is written once the content is: each group's metadata (superblock
+   * copy, cylinder group, inodes; in group 0 from byte 0, with the
+   * superblock) and the summary area.
+   */
+  writtenLast: ByteRange[];
 }
 
 /** The plan must hold the content and describe a geometry this writer makes. */
@@ -383,7 +414,13 @@ function createImage(output: string, plan: UfsPlan): ImageUnderConstruction {
     if (csaddr < 0) csaddr = frag;
   }
   if (csaddr !== dblkno(ipg)) throw new PlanExceeded('summary area misplaced');
-  return { plan, map, alloc, out: ImageFile.create(output, plan.imageBytes), csaddr, csFrags };
+  const writtenLast: ByteRange[] = [];
+  for (let c = 0; c < plan.cylinderGroups; c++) {
+    const end = c === 0 ? csaddr + csFrags : dblkno(ipg);
+    writtenLast.push([(c * FPG + (c === 0 ? 0 : SBLKNO)) * FSIZE, (c * FPG + end) * FSIZE]);
+  }
+  const out = ImageFile.create(output, plan.imageBytes);
+  return { plan, map, alloc, out, csaddr, csFrags, writtenLast };
 }
 
 /**
@@ -404,9 +441,11 @@ async function populateImage(
   const chunk = Buffer.alloc(CHUNK);
   const { onHashed, deferred } = options;
   let placed: Placed[] | undefined;
+  const pacer = new Pacer(image, options.onSettled, () => placed);
   for (const [index, inode] of table.entries()) {
-    if (index % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+    if (index % YIELD_EVERY === YIELD_EVERY - 1) await pacer.turn();
     const layout = new ContentLayout(image.alloc, image.out);
+    pacer.layout = layout;
     if (inode.kind === 'f') {
       if (inode.size >= LARGEFILE_SIZE) largefiles = true;
       const lbns = sparseBlocks(inode);
@@ -414,11 +453,13 @@ async function populateImage(
         placed = placeDeferred(inode.size, layout);
       } else if (inode.size > 0) {
         const hash = onHashed && new FileHash(inode.size);
-        SourceFile.with(fileOf(inode.path), inode.size, (file) =>
-          lbns
-            ? writeSparseContent(file, lbns, layout, chunk, hash)
-            : writeFileContent(file, layout, chunk, hash),
-        );
+        const file = SourceFile.open(fileOf(inode.path), inode.size);
+        try {
+          if (lbns) writeSparseContent(file, lbns, layout, chunk, hash);
+          else await writeFileContent(file, layout, chunk, hash, pacer);
+        } finally {
+          file.close();
+        }
         if (hash) onHashed(inode.path, hash.digest());
       } else {
         onHashed?.(inode.path, EMPTY_MD5);
@@ -448,7 +489,57 @@ async function populateImage(
     if (!placed) throw new Error(`internal error: ${deferred.path} is not a file of the image`);
     fillDeferred(await deferred.content(), placed, image.out);
   }
+  pacer.contentDone();
   return { largefiles };
+}
+
+/** Bytes of content written between two turns of the event loop, at the most (about). */
+const YIELD_BYTES = 4 << 20;
+
+/**
+ * When the writer lets the event loop turn (every YIELD_EVERY inodes, and
+ * every YIELD_BYTES of content: signals, and the deflate threads that
+ * compress the image behind the writer), and what it then says of the
+ * image's settled bytes (WriteUfsOptions.onSettled).
+ */
+class Pacer {
+  /** The inode being laid out, whose open indirect blocks are not written yet. */
+  layout?: ContentLayout;
+  private bytes = 0;
+  constructor(
+    private readonly image: ImageUnderConstruction,
+    private readonly onSettled: WriteUfsOptions['onSettled'],
+    private readonly deferred: () => readonly Placed[] | undefined,
+  ) {}
+
+  /** Counts `bytes` of content; a turn is due every YIELD_BYTES. */
+  wrote(bytes: number): Promise<void> | undefined {
+    this.bytes += bytes;
+    return this.bytes >= YIELD_BYTES ? this.turn() : undefined;
+  }
+
+  /** All content is written: only the metadata areas are still to come. */
+  contentDone(): void {
+    this.image.out.flush();
+    this.onSettled?.({ below: this.image.plan.imageBytes, except: this.image.writtenLast });
+  }
+
+  async turn(): Promise<void> {
+    this.bytes = 0;
+    if (this.onSettled) {
+      const { image } = this;
+      image.out.flush();
+      const fragments = image.alloc.openFragmentBlock();
+      const except = [
+        ...image.writtenLast,
+        ...(this.deferred() ?? []).map((p): ByteRange => [p.position, p.end]),
+        ...(fragments ? [fragments] : []),
+        ...(this.layout?.openBlocks() ?? []),
+      ];
+      this.onSettled({ below: image.alloc.frontier(), except });
+    }
+    await nextTurn();
+  }
 }
 
 /** Where one block of a deferred file went: its logical block and byte position. */
@@ -456,6 +547,8 @@ interface Placed {
   lbn: number;
   position: number;
   length: number;
+  /** The end of the block or fragments it took. */
+  end: number;
 }
 
 /** Places every block of a file of `size` (zeros for now; no holes), recording where. */
@@ -465,8 +558,9 @@ function placeDeferred(size: number, layout: ContentLayout): Placed[] {
   const tail = tailFragments(size);
   for (let lbn = 0; lbn < nblk; lbn++) {
     const length = Math.min(BSIZE, size - lbn * BSIZE);
-    const position = layout.put(lbn, ZERO_BLOCK.subarray(0, length), lbn === nblk - 1 ? tail : 0);
-    placed.push({ lbn, position, length });
+    const frags = lbn === nblk - 1 ? tail : 0;
+    const position = layout.put(lbn, ZERO_BLOCK.subarray(0, length), frags);
+    placed.push({ lbn, position, length, end: position + (frags ? frags * FSIZE : BSIZE) });
   }
   return placed;
 }
@@ -703,12 +797,13 @@ function writeSparseContent(
 }
 
 /** Streams a file into its blocks; all-zero blocks but the last become holes. */
-function writeFileContent(
+async function writeFileContent(
   file: SourceFile,
   layout: ContentLayout,
   chunk: Buffer,
-  hash?: FileHash,
-): void {
+  hash: FileHash | undefined,
+  pacer: Pacer,
+): Promise<void> {
   const { size } = file;
   let position = 0;
   while (position < size) {
@@ -721,6 +816,8 @@ function writeFileContent(
     if (position < size && isZero(chunk.subarray(0, want))) continue;
     // The writer copies what it is given: the chunk is free for the next read.
     putContent(chunk.subarray(0, want), first, size, layout);
+    const turn = pacer.wrote(want);
+    if (turn) await turn;
   }
   file.expectEnd();
 }
