@@ -52,7 +52,7 @@ export interface EarlyDeflateOptions {
   prefix: Buffer;
   /** A new file (created exclusively) for the deflated blocks; the caller removes it. */
   spill: string;
-  /** Blocks deflated at once; default one more than there are cores. */
+  /** Blocks deflated at once; default as many as there are cores (the writer keeps the main thread). */
   threads?: number;
 }
 
@@ -71,6 +71,8 @@ export class EarlyDeflate implements PremadeBlocks {
   private failure?: Error;
   private readonly limit: number;
   private readonly buffers: Buffer[] = [];
+  /** Buffers for the blocks read back from the spill file, given back by `release`. */
+  private readonly readBuffers: Buffer[] = [];
   /**
    * Blocks found final while the image was written, deflated here, taken
    * by the stream from here, and whose bytes were not the stream's (never,
@@ -79,7 +81,7 @@ export class EarlyDeflate implements PremadeBlocks {
   readonly counts = { ready: 0, deflated: 0, taken: 0, mismatched: 0 };
 
   constructor(private readonly options: EarlyDeflateOptions) {
-    this.limit = Math.max(1, options.threads ?? availableParallelism() + 1);
+    this.limit = Math.max(1, options.threads ?? availableParallelism());
   }
 
   /**
@@ -134,6 +136,14 @@ export class EarlyDeflate implements PremadeBlocks {
       return early.deflated!;
     }
     return Promise.resolve([this.readSpill(early)]);
+  }
+
+  release(pieces: Buffer[]): void {
+    // A block read back from the spill file is one piece, a whole buffer of ours.
+    const [piece] = pieces;
+    if (pieces.length === 1 && piece.byteOffset === 0 && this.readBuffers.length < READ_BUFFERS) {
+      this.readBuffers.push(Buffer.from(piece.buffer));
+    }
   }
 
   /** Closes the files (the spill file is the caller's to remove). */
@@ -207,7 +217,13 @@ export class EarlyDeflate implements PremadeBlocks {
   }
 
   private readSpill(early: Early): Buffer {
-    const out = Buffer.allocUnsafe(early.length!);
+    const length = early.length!;
+    const index = this.readBuffers.findIndex((b) => b.length >= length);
+    const buffer =
+      index >= 0
+        ? this.readBuffers.splice(index, 1)[0]
+        : Buffer.allocUnsafe(Math.max(length, BLOCK));
+    const out = buffer.subarray(0, length);
     readFullySync(this.spillFd, out, early.offset!, this.options.spill);
     return out;
   }
@@ -217,6 +233,9 @@ export class EarlyDeflate implements PremadeBlocks {
     this.stopped = true;
   }
 }
+
+/** Read-back buffers kept for reuse (the stream has a few blocks in hand at a time). */
+const READ_BUFFERS = 8;
 
 /** `pieces` without their first `bytes` bytes. */
 function skip(pieces: readonly Buffer[], bytes: number): Buffer[] {

@@ -80,6 +80,8 @@ export function blockOptions(
  */
 export interface PremadeBlocks {
   take(index: number, dictionary: Buffer | undefined, block: Buffer): Promise<Buffer[]> | undefined;
+  /** The pieces `take` gave are written out: their memory may serve again. */
+  release?(pieces: Buffer[]): void;
 }
 
 /**
@@ -99,7 +101,7 @@ export async function parallelGzip(
   // One block more than there are cores: a thread that finishes finds the
   // next block queued instead of waiting for the main thread to read it.
   const inFlight = Math.max(1, options.threads ?? availableParallelism() + 1);
-  const pending: { deflated: Promise<Buffer[]>; block: Buffer }[] = [];
+  const pending: { deflated: Promise<Buffer[]>; block: Buffer; premade: boolean }[] = [];
   // Input blocks whose deflate is done, for the next ones (but the last
   // one launched: the next launch takes its dictionary from it).
   const spare: Buffer[] = [];
@@ -108,14 +110,18 @@ export async function parallelGzip(
   let crc = 0;
   let size = 0;
 
-  const write = async (chunk: Buffer) => {
+  const write = async (chunk: Buffer, onWritten?: () => void) => {
     written += chunk.length;
-    if (!output.write(chunk)) await once(output, 'drain');
+    if (!output.write(chunk, onWritten)) await once(output, 'drain');
   };
   const drainTo = async (limit: number) => {
     while (pending.length > limit) {
-      const { deflated, block } = pending.shift()!;
-      for (const piece of await deflated) await write(piece);
+      const { deflated, block, premade } = pending.shift()!;
+      const pieces = await deflated;
+      for (const [i, piece] of pieces.entries()) {
+        const last = premade && i === pieces.length - 1;
+        await write(piece, last ? () => options.premade?.release?.(pieces) : undefined);
+      }
       if (block !== lastLaunched && block.length === BLOCK) spare.push(block);
     }
   };
@@ -127,7 +133,7 @@ export async function parallelGzip(
     const premade = final ? undefined : options.premade?.take(index, dictionary, block);
     index++;
     const deflated = premade ?? deflateBlock(block, blockOptions(dictionary, final, level));
-    pending.push({ deflated, block });
+    pending.push({ deflated, block, premade: premade !== undefined });
     lastLaunched = block;
     dictionary = block.subarray(Math.max(0, block.length - WINDOW));
   };

@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { lstat, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -8,6 +7,7 @@ import { Header } from 'tar/header';
 import { Pax } from 'tar/pax';
 import { compareBytes } from '../manifest/path.js';
 import { partialName } from '../util/atomic.js';
+import { syncFileStream } from '../util/sync-file-stream.js';
 import { parallelGzip, type PremadeBlocks } from './gzip.js';
 
 /** Every path below `dir` (itself first), parents before children, in byte order. */
@@ -48,7 +48,7 @@ export async function writePlatformTgz(
   options: PlatformTgzOptions = {},
 ): Promise<string | undefined> {
   const tmp = partialName(tgzPath);
-  const output = createWriteStream(tmp, { mode: 0o644 });
+  const output = syncFileStream(tmp);
   try {
     const members = await listTree(outputDir, platformName);
     const packing = { digest: undefined as string | undefined };
