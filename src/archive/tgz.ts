@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { lstat, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { lstat, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 // The two encoders alone, not the whole of node-tar: they are all the tgz writer uses.
@@ -160,18 +161,20 @@ export function streamPrefix(
  * A member's bytes, exactly `size` of them, zero-padded to a whole tar
  * block; read into `buffer`, so each piece is valid until the next is asked for.
  */
-export async function* fileContent(
+export function* fileContent(
   path: string,
   size: number,
   buffer: Buffer,
   hash?: Hash,
-): AsyncGenerator<Buffer> {
-  const fh = await open(path, 'r');
+): Generator<Buffer> {
+  // Synchronous reads: the thread pool is the gzip threads', and a read
+  // queued behind their blocks would hold up the stream that feeds them.
+  const fd = openSync(path, 'r');
   try {
     let done = 0;
     while (done < size) {
       const want = Math.min(buffer.length, size - done);
-      const { bytesRead } = await fh.read(buffer, 0, want, done);
+      const bytesRead = readSync(fd, buffer, 0, want, done);
       if (bytesRead === 0) throw new Error(`${path}: shorter than its ${size} bytes while packing`);
       const data = buffer.subarray(0, bytesRead);
       hash?.update(data);
@@ -179,7 +182,7 @@ export async function* fileContent(
       yield data;
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   const pad = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
   if (pad > 0) yield Buffer.alloc(pad);
