@@ -169,11 +169,14 @@ function phases(
 ): { name: string; seconds: number }[] {
   // A ufs build with no customize step stages nothing: it finds every file
   // while its inputs are checked, then plans the image; the writer takes each
-  // file's md5 from the reads that place it (docs/assembly.md, "One pass").
+  // file's md5 from the reads that place it (docs/assembly.md, "One pass"),
+  // and the tgz's blocks are deflated behind it (docs/output-layout.md).
   const ufsNames: Record<string, string> = {
     'files:': 'files (find, open)',
     'hard links:': 'hard links, plan, log lines, owners',
-    'ufs:': 'UFS plan + write (+ md5 of every file), manifest, jsonl',
+    'ufs:': 'UFS plan + write (+ md5 of every file; tgz blocks deflated behind it)',
+    'kernel:': 'kernel copy, platform modes, jsonl',
+    'tgz:': 'tgz: blocks left, sha1 of the boot_archive, rename',
   };
   const out: { name: string; seconds: number }[] = [];
   let name = 'node start, load manifest, open sources';
