@@ -109,7 +109,7 @@ function earlyFor(dir: string, plan: UfsPlan): EarlyDeflate {
   return new EarlyDeflate({
     image: join(dir, 'boot_archive.ufs'),
     imageBytes: plan.imageBytes,
-    prefix: streamPrefix(PLATFORM, ARCHIVE, plan.imageBytes, EPOCH),
+    imageOffset: streamPrefix(PLATFORM, ARCHIVE, plan.imageBytes, EPOCH).length,
     spill: join(dir, 'spill'),
     threads: 2,
   });

@@ -46,10 +46,10 @@ interface Early {
 export interface EarlyDeflateOptions {
   /** The image file, as the writer writes it (opened at the first `settled`). */
   image: string;
-  /** Its size: bytes from here on belong to the members after it. */
+  /** Its size (Infinity when not known ahead): bytes from here on belong to the members after it. */
   imageBytes: number;
-  /** The bytes of the tar stream before the image's first byte. */
-  prefix: Buffer;
+  /** Where the image's first byte is in the tar stream (after the headers before it). */
+  imageOffset: number;
   /** A new file (created exclusively) for the deflated blocks; the caller removes it. */
   spill: string;
   /** Blocks deflated at once; default as many as there are cores (the writer keeps the main thread). */
@@ -90,14 +90,14 @@ export class EarlyDeflate implements PremadeBlocks {
    */
   settled({ below, except }: SettledImage): void {
     if (this.stopped || this.failure !== undefined) return;
-    const { prefix, imageBytes } = this.options;
-    const end = prefix.length + Math.min(below, imageBytes);
+    const { imageOffset, imageBytes } = this.options;
+    const end = imageOffset + Math.min(below, imageBytes);
     const candidates = this.waiting;
     for (; (this.next + 1) * BLOCK <= end; this.next++) candidates.push(this.next);
     this.waiting = [];
     for (const index of candidates) {
-      const from = index * BLOCK - WINDOW - prefix.length;
-      const to = (index + 1) * BLOCK - prefix.length;
+      const from = index * BLOCK - WINDOW - imageOffset;
+      const to = (index + 1) * BLOCK - imageOffset;
       // The first block holds the tar headers and the superblock: the stream's.
       if (from < 0) continue;
       if (except.some(([a, b]) => a < to && b > from)) {
@@ -168,10 +168,10 @@ export class EarlyDeflate implements PremadeBlocks {
   }
 
   private launch(index: number, early: Early): void {
-    const { image, prefix } = this.options;
+    const { image, imageOffset } = this.options;
     if (this.imageFd < 0) this.imageFd = openSync(image, 'r');
     const input = this.buffers.pop() ?? Buffer.allocUnsafe(WINDOW + BLOCK);
-    const position = index * BLOCK - WINDOW - prefix.length;
+    const position = index * BLOCK - WINDOW - imageOffset;
     readFullySync(this.imageFd, input, position, image);
     const dictionary = input.subarray(0, WINDOW);
     const block = input.subarray(WINDOW);

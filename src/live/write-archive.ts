@@ -216,7 +216,12 @@ function earlyDeflate(
   return new EarlyDeflate({
     image: work.ufsPartial,
     imageBytes: plan.imageBytes,
-    prefix: streamPrefix(layout.platformName, file.split(sep).join('/'), plan.imageBytes, epoch),
+    imageOffset: streamPrefix(
+      layout.platformName,
+      file.split(sep).join('/'),
+      plan.imageBytes,
+      epoch,
+    ).length,
     spill: work.deflateSpill,
   });
 }
