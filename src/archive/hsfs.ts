@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { compareBytes } from '../manifest/path.js';
 import { applyModelToTree } from '../image/apply-tree.js';
 import { isSymlinkNode, type ImageNode } from '../image/model.js';
@@ -44,11 +45,33 @@ export function isoToolNote(tool: IsoTool): string | undefined {
 
 const MAX_LINE = 3000;
 
-/** Quotes a path for xorriso's -options_from_file word splitting. */
-function quote(isoPath: string): string {
-  if (!isoPath.includes("'")) return `'${isoPath}'`;
-  if (!isoPath.includes('"')) return `"${isoPath}"`;
-  throw new UserError(`${isoPath}: a path with both ' and " cannot be written to an hsfs image`);
+/**
+ * Quotes a word for xorriso's -options_from_file word splitting, which
+ * joins adjacent quoted parts as a shell does: a ' inside is written "'".
+ */
+function quote(word: string): string {
+  return `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/** A path in an `iso_path=disk_path` word of `-pathspecs as_mkisofs`: \ and = escaped. */
+function pathspec(path: string): string {
+  return path.replace(/[\\=]/g, '\\$&');
+}
+
+/** `prefix word... --` lines, as many words a line as stay below MAX_LINE. */
+function packedLines(prefix: string, words: readonly string[]): string[] {
+  // xorriso cuts -options_from_file lines at 4095 characters: keep well below.
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    if (line && line.length + word.length > MAX_LINE) {
+      lines.push(`${line} --`);
+      line = '';
+    }
+    line = line ? `${line} ${word}` : `${prefix} ${word}`;
+  }
+  if (line) lines.push(`${line} --`);
+  return lines;
 }
 
 /** The most frequent value (ties: the first in byte order), or undefined for none. */
@@ -77,37 +100,38 @@ function groupedCommands(
     paths.push(quote(`/${node.path}`));
     groups.set(value, paths);
   }
-  // xorriso cuts -options_from_file lines at 4095 characters: keep well below.
-  const lines: string[] = [];
-  for (const value of [...groups.keys()].sort(compareBytes)) {
-    let line = '';
-    for (const path of groups.get(value)!) {
-      if (line && line.length + path.length > MAX_LINE) {
-        lines.push(`${line} --`);
-        line = '';
-      }
-      line = line ? `${line} ${path}` : `${command} ${value} ${path}`;
-    }
-    if (line) lines.push(`${line} --`);
-  }
-  return lines;
+  return [...groups.keys()]
+    .sort(compareBytes)
+    .flatMap((value) => packedLines(`${command} ${value}`, groups.get(value)!));
 }
 
 /**
- * Writes an ISO 9660 + Rock Ridge boot_archive of the staging tree with
- * xorriso, taking every mode, owner and time from the model. Hard links
- * are stored as separate files with the same content: xorriso's hard link
- * records carry the build host's inode numbers, which would make the image
- * differ from build to build.
+ * Where xorriso takes the image's nodes from (docs/assembly.md):
+ *
+ * - `tree`: the staged tree, mapped whole at the image's root.
+ * - `located`: nothing staged. Each file is added from where it is
+ *   (`fileOf`: its source, the linked file's for a hard link, or the small
+ *   work directory for the files the build writes); directories and
+ *   symlinks are made in the image.
  */
-export async function writeHsfs(options: {
+export type HsfsSource =
+  { kind: 'tree'; stagingRoot: string } | { kind: 'located'; fileOf: (node: ImageNode) => string };
+
+/** What an hsfs writer makes the image of, and where it goes. */
+export interface HsfsOptions {
   tool: IsoTool;
-  stagingRoot: string;
+  source: HsfsSource;
+  /** The final image without its root. */
   nodes: readonly ImageNode[];
+  /** The boot_archive to write. */
   output: string;
+  /** xorriso's command file (a path in the work directory). */
   commandFile: string;
   epoch: number;
-}): Promise<void> {
+}
+
+/** Every node of the image, its root first, in byte order of path. */
+function sortedWithRoot(nodes: readonly ImageNode[]): ImageNode[] {
   const root: ImageNode = {
     path: '',
     type: 'd',
@@ -117,7 +141,38 @@ export async function writeHsfs(options: {
     status: 'ok',
     ...ROOT_DIR,
   };
-  const sorted = [root, ...options.nodes].sort((a, b) => compareBytes(a.path, b.path));
+  return [root, ...nodes].sort((a, b) => compareBytes(a.path, b.path));
+}
+
+/**
+ * The commands that make a located image's nodes: directories, each file
+ * from its `fileOf` path, symlinks. (A staged image is mapped whole.)
+ */
+function locatedCommands(sorted: readonly ImageNode[], fileOf: (node: ImageNode) => string) {
+  const dirs: string[] = [];
+  const files: string[] = [];
+  const symlinks: string[] = [];
+  for (const node of sorted) {
+    if (!node.path) continue;
+    const isoPath = `/${node.path}`;
+    if (isSymlinkNode(node)) {
+      symlinks.push(`-lns ${quote(node.linkText ?? node.target!)} ${quote(isoPath)}`);
+    } else if (node.type === 'd') {
+      dirs.push(quote(isoPath));
+    } else {
+      files.push(quote(`${pathspec(isoPath)}=${pathspec(resolve(fileOf(node)))}`));
+    }
+  }
+  return [
+    '-pathspecs as_mkisofs',
+    ...packedLines('-mkdir', dirs),
+    ...packedLines('-add', files),
+    ...symlinks,
+  ];
+}
+
+/** Mode, owner and group of every node, the most common per type set by one -find. */
+function ownershipCommands(sorted: readonly ImageNode[]): string[] {
   const octal = (mode: number) => '0' + mode.toString(8);
   const attributes = [
     ['chmod', (n: ImageNode) => octal(n.mode)],
@@ -144,6 +199,20 @@ export async function writeHsfs(options: {
       );
     }
   }
+  return ownership;
+}
+
+/**
+ * Writes an ISO 9660 + Rock Ridge boot_archive with xorriso, from the
+ * staged tree or from where each file is (HsfsSource), taking every mode,
+ * owner and time from the model. Hard links are stored as separate files
+ * with the same content: xorriso's hard link records carry the build
+ * host's inode numbers, which would make the image differ from build to
+ * build. Both sources give the same bytes for the same model.
+ */
+export async function writeHsfs(options: HsfsOptions): Promise<void> {
+  const { source } = options;
+  const sorted = sortedWithRoot(options.nodes);
   const commands = [
     '-iso_rr_pattern off',
     '-disk_pattern off',
@@ -151,10 +220,25 @@ export async function writeHsfs(options: {
     '-rockridge on',
     '-joliet off',
     '-volid JOYENT_LIVE',
-    ...ownership,
+    ...(source.kind === 'located' ? locatedCommands(sorted, source.fileOf) : []),
+    ...ownershipCommands(sorted),
     `-alter_date_r b =${options.epoch} / --`,
   ];
   await writeFile(options.commandFile, commands.join('\n') + '\n');
+  const tree = source.kind === 'tree' ? source.stagingRoot : undefined;
+  await runXorriso(options, options.output, tree);
+}
+
+/**
+ * The one xorriso run: the command file, after the staged tree is mapped
+ * at the root when there is one, written to `output` (a file path, given
+ * apart so that it could be a pipe).
+ */
+async function runXorriso(
+  options: Pick<HsfsOptions, 'tool' | 'commandFile' | 'epoch'>,
+  output: string,
+  tree: string | undefined,
+): Promise<void> {
   const args = [
     '-no_rc',
     '-abort_on',
@@ -162,10 +246,8 @@ export async function writeHsfs(options: {
     '-report_about',
     'FAILURE',
     '-outdev',
-    `stdio:${options.output}`,
-    '-map',
-    options.stagingRoot,
-    '/',
+    `stdio:${output}`,
+    ...(tree === undefined ? [] : ['-map', tree, '/']),
     '-options_from_file',
     options.commandFile,
     '-commit',
@@ -178,18 +260,16 @@ export async function writeHsfs(options: {
  * The same image with genisoimage or mkisofs, which read mode, owner and
  * times from the files: the model is put on the staged tree first (as root).
  */
-export async function writeHsfsFromTree(options: {
-  tool: IsoTool;
-  stagingRoot: string;
-  nodes: readonly ImageNode[];
-  output: string;
-  epoch: number;
-}): Promise<void> {
-  await applyModelToTree(options.stagingRoot, options.nodes, ROOT_DIR, {
+export async function writeHsfsFromTree(options: Omit<HsfsOptions, 'commandFile'>): Promise<void> {
+  const { source } = options;
+  if (source.kind !== 'tree') {
+    throw new Error(`internal error: ${options.tool.name} needs a staged tree`);
+  }
+  await applyModelToTree(source.stagingRoot, options.nodes, ROOT_DIR, {
     owners: true,
     time: options.epoch,
   });
-  const args = ['-quiet', '-R', '-V', 'JOYENT_LIVE', '-o', options.output, options.stagingRoot];
+  const args = ['-quiet', '-R', '-V', 'JOYENT_LIVE', '-o', options.output, source.stagingRoot];
   await runIsoTool(options.tool, args, options.epoch);
 }
 

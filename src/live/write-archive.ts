@@ -5,7 +5,7 @@
  */
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
+import { writeHsfs, writeHsfsFromTree, type HsfsSource, type IsoTool } from '../archive/hsfs.js';
 import { planUfsWithTable, type UfsPlan } from '../archive/ufs/plan.js';
 import type { UfsInode } from '../archive/ufs/tree.js';
 import { writeUfs, type WriteUfsOptions } from '../archive/ufs/write.js';
@@ -31,6 +31,7 @@ import { writing } from './output.js';
 import { bootManifestSize, withManifestLine } from './plan-live.js';
 import { ensureParents, type StagedImage } from './stage.js';
 import { checkMaxSize } from './ufs-options.js';
+import { hashLocatedFiles } from './hash-located.js';
 
 export interface WrittenArchive {
   ufsPlan?: UfsPlan;
@@ -57,8 +58,12 @@ export async function writeArchive(
     return join(stagingRoot, MANIFEST_COPY);
   };
   // One pass (docs/assembly.md): a located build's md5s come from the
-  // writer's reads, and boot_archive.manifest once every file is hashed.
-  const onePass = mode.kind === 'located' ? hashWhileWriting(image, ids, bootManifest) : undefined;
+  // writer's reads (UFS) or one read of each source before xorriso's (hsfs),
+  // and boot_archive.manifest once every file is hashed.
+  const located = mode.kind === 'located';
+  const onePass =
+    located && archive !== 'hsfs' ? hashWhileWriting(image, ids, bootManifest) : undefined;
+  if (located && archive === 'hsfs') await hashLocatedFiles(image, stagingRoot);
   if (!onePass) await bootManifest();
   const fileOf = (path: string) => {
     const node = image.get(path)!;
@@ -68,7 +73,7 @@ export async function writeArchive(
   if (archive === 'hsfs') {
     info(`hsfs: writing boot_archive with ${isoTool!.name}`);
     await writing(join(archiveDir, BOOT_ARCHIVE), () =>
-      packHsfs(isoTool!, image, layout, work, epoch),
+      packHsfs(isoTool!, image, { layout, work, epoch, located, fileOf }),
     );
   } else if (isUfs(archive)) {
     const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
@@ -128,24 +133,28 @@ function manifestCopyNode(): ImageNode {
   };
 }
 
-/** The hsfs boot_archive. */
+/** What a boot_archive writer is given: where it goes, the time, each file's content path. */
+interface PackContext {
+  layout: OutputLayout;
+  work: WorkLayout;
+  epoch: number;
+  fileOf: (path: string) => string;
+}
+
+/** The hsfs boot_archive: from the staged tree, or each file from where it is (located). */
 async function packHsfs(
   tool: IsoTool,
   image: ReadonlyMap<string, ImageNode>,
-  layout: OutputLayout,
-  work: WorkLayout,
-  epoch: number,
+  how: PackContext & { located: boolean },
 ): Promise<void> {
-  const archiveDir = layout.archiveDir(work.platformPartial);
-  const bootArchive = join(archiveDir, BOOT_ARCHIVE);
-  const nodes = [...image.values()];
-  const { stagingRoot } = work;
-  if (tool.name === 'xorriso') {
-    const commandFile = work.xorrisoCommands;
-    await writeHsfs({ tool, stagingRoot, nodes, output: bootArchive, commandFile, epoch });
-  } else {
-    await writeHsfsFromTree({ tool, stagingRoot, nodes, output: bootArchive, epoch });
-  }
+  const { layout, work, epoch, fileOf } = how;
+  const output = join(layout.archiveDir(work.platformPartial), BOOT_ARCHIVE);
+  const source: HsfsSource = how.located
+    ? { kind: 'located', fileOf: (node) => fileOf(node.path) }
+    : { kind: 'tree', stagingRoot: work.stagingRoot };
+  const options = { tool, source, nodes: [...image.values()], output, epoch };
+  if (tool.name === 'xorriso') await writeHsfs({ ...options, commandFile: work.xorrisoCommands });
+  else await writeHsfsFromTree(options);
 }
 
 /**
@@ -188,13 +197,7 @@ async function packUfs(
   archive: 'ufs' | 'ufs-native',
   { plan, table }: { plan: UfsPlan; table: UfsInode[] },
   image: ReadonlyMap<string, ImageNode>,
-  how: {
-    layout: OutputLayout;
-    work: WorkLayout;
-    epoch: number;
-    fileOf: (path: string) => string;
-    onePass?: Pick<WriteUfsOptions, 'onHashed' | 'deferred'>;
-  },
+  how: PackContext & { onePass?: Pick<WriteUfsOptions, 'onHashed' | 'deferred'> },
 ): Promise<void> {
   const { layout, work, epoch, fileOf } = how;
   const output = join(layout.archiveDir(work.platformPartial), BOOT_ARCHIVE);
