@@ -71,7 +71,8 @@ export async function writeArchive(
   };
   const written: WrittenArchive = {};
   if (archive === 'hsfs') {
-    info(`hsfs: writing boot_archive with ${isoTool!.name}`);
+    const from = located ? ', each file from its source (nothing staged)' : '';
+    info(`hsfs: writing boot_archive with ${isoTool!.name}${from}`);
     await writing(join(archiveDir, BOOT_ARCHIVE), () =>
       packHsfs(isoTool!, image, { layout, work, epoch, located, fileOf }),
     );
