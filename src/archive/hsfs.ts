@@ -4,7 +4,7 @@ import { compareBytes } from '../manifest/path.js';
 import { applyModelToTree } from '../image/apply-tree.js';
 import { isSymlinkNode, type ImageNode } from '../image/model.js';
 import { UserError } from '../util/errors.js';
-import { run } from '../util/process.js';
+import { start } from '../util/process.js';
 import { which } from '../util/which.js';
 import { ROOT_DIR } from '../image/model.js';
 
@@ -112,10 +112,18 @@ function groupedCommands(
  * - `located`: nothing staged. Each file is added from where it is
  *   (`fileOf`: its source, the linked file's for a hard link, or the small
  *   work directory for the files the build writes); directories and
- *   symlinks are made in the image.
+ *   symlinks are made in the image. `late` files (the copy of
+ *   boot_archive.manifest, which waits for every md5) are added, with
+ *   their mode, owner and time, once it resolves: xorriso builds the rest
+ *   of its tree meanwhile, and writes nothing before.
  */
 export type HsfsSource =
-  { kind: 'tree'; stagingRoot: string } | { kind: 'located'; fileOf: (node: ImageNode) => string };
+  | { kind: 'tree'; stagingRoot: string }
+  | {
+      kind: 'located';
+      fileOf: (node: ImageNode) => string;
+      late?: Promise<readonly ImageNode[]>;
+    };
 
 /** What an hsfs writer makes the image of, and where it goes. */
 export interface HsfsOptions {
@@ -160,7 +168,7 @@ function locatedCommands(sorted: readonly ImageNode[], fileOf: (node: ImageNode)
     } else if (node.type === 'd') {
       dirs.push(quote(isoPath));
     } else {
-      files.push(quote(`${pathspec(isoPath)}=${pathspec(resolve(fileOf(node)))}`));
+      files.push(addWord(node, fileOf));
     }
   }
   return [
@@ -169,6 +177,30 @@ function locatedCommands(sorted: readonly ImageNode[], fileOf: (node: ImageNode)
     ...packedLines('-add', files),
     ...symlinks,
   ];
+}
+
+/** The word that adds `node` from its `fileOf` path (`-pathspecs as_mkisofs`). */
+function addWord(node: ImageNode, fileOf: (node: ImageNode) => string): string {
+  return quote(`${pathspec(`/${node.path}`)}=${pathspec(resolve(fileOf(node)))}`);
+}
+
+/** Late files (HsfsSource): each added, then given its mode, owner, group and time. */
+function lateCommands(
+  nodes: readonly ImageNode[],
+  fileOf: (node: ImageNode) => string,
+  epoch: number,
+): string {
+  const lines = nodes.flatMap((node) => {
+    const path = quote(`/${node.path}`);
+    return [
+      `-add ${addWord(node, fileOf)} --`,
+      `-chmod 0${node.mode.toString(8)} ${path} --`,
+      `-chown ${node.uid} ${path} --`,
+      `-chgrp ${node.gid} ${path} --`,
+      `-alter_date b =${epoch} ${path} --`,
+    ];
+  });
+  return lines.join('\n') + '\n';
 }
 
 /** Mode, owner and group of every node, the most common per type set by one -find. */
@@ -225,19 +257,25 @@ export async function writeHsfs(options: HsfsOptions): Promise<void> {
     `-alter_date_r b =${options.epoch} / --`,
   ];
   await writeFile(options.commandFile, commands.join('\n') + '\n');
-  const tree = source.kind === 'tree' ? source.stagingRoot : undefined;
-  await runXorriso(options, options.output, tree);
+  if (source.kind === 'tree') {
+    await runXorriso(options, options.output, { tree: source.stagingRoot });
+  } else {
+    const { late, fileOf } = source;
+    const tail = late?.then((nodes) => lateCommands(nodes, fileOf, options.epoch));
+    await runXorriso(options, options.output, { tail });
+  }
 }
 
 /**
- * The one xorriso run: the command file, after the staged tree is mapped
- * at the root when there is one, written to `output` (a file path, given
- * apart so that it could be a pipe).
+ * The one xorriso run: the staged tree mapped at the root when there is
+ * one, the command file, then the `tail` commands read from stdin when
+ * they come (HsfsSource `late`), and the image written to `output` (a file
+ * path, given apart so that it could be a pipe: /dev/fd/N).
  */
 async function runXorriso(
   options: Pick<HsfsOptions, 'tool' | 'commandFile' | 'epoch'>,
   output: string,
-  tree: string | undefined,
+  how: { tree?: string; tail?: Promise<string> },
 ): Promise<void> {
   const args = [
     '-no_rc',
@@ -247,13 +285,15 @@ async function runXorriso(
     'FAILURE',
     '-outdev',
     `stdio:${output}`,
-    ...(tree === undefined ? [] : ['-map', tree, '/']),
+    ...(how.tree === undefined ? [] : ['-map', how.tree, '/']),
     '-options_from_file',
     options.commandFile,
-    '-commit',
-    '-end',
+    // Dialog mode reads stdin (a socket or a pipe, which -options_from_file
+    // /dev/stdin cannot open on Linux); the tail ends with -commit -end.
+    ...(how.tail === undefined ? ['-commit', '-end'] : ['-dialog', 'on']),
   ];
-  await runIsoTool(options.tool, args, options.epoch);
+  const tail = how.tail?.then((text) => `${text}-commit\n-end\n`);
+  await runIsoTool(options.tool, args, options.epoch, tail);
 }
 
 /**
@@ -273,11 +313,24 @@ export async function writeHsfsFromTree(options: Omit<HsfsOptions, 'commandFile'
   await runIsoTool(options.tool, args, options.epoch);
 }
 
-async function runIsoTool(tool: IsoTool, args: readonly string[], epoch: number): Promise<void> {
+async function runIsoTool(
+  tool: IsoTool,
+  args: readonly string[],
+  epoch: number,
+  input?: Promise<string>,
+): Promise<void> {
   // The runner keeps only the tail of what the tool says: enough to explain a failure.
-  const result = await run(tool.path, args, {
+  const command = start(tool.path, args, {
     env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
+    input,
   });
+  // Input that cannot be made (a file unreadable while hashed): the tool
+  // is stopped before it writes anything, and that error is the one told.
+  await input?.catch(async (err: unknown) => {
+    await command.stop();
+    throw err;
+  });
+  const result = await command.result;
   if (result.error) {
     throw new UserError(`${tool.name} (${tool.path}) could not be run: ${result.error}`);
   }

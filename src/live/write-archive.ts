@@ -31,7 +31,7 @@ import { writing } from './output.js';
 import { bootManifestSize, withManifestLine } from './plan-live.js';
 import { ensureParents, type StagedImage } from './stage.js';
 import { checkMaxSize } from './ufs-options.js';
-import { hashLocatedFiles } from './hash-located.js';
+import { hashLocatedFiles, separateSharedSources } from './hash-located.js';
 
 export interface WrittenArchive {
   ufsPlan?: UfsPlan;
@@ -63,8 +63,11 @@ export async function writeArchive(
   const located = mode.kind === 'located';
   const onePass =
     located && archive !== 'hsfs' ? hashWhileWriting(image, ids, bootManifest) : undefined;
-  if (located && archive === 'hsfs') await hashLocatedFiles(image, stagingRoot);
-  if (!onePass) await bootManifest();
+  const lateHsfs =
+    located && archive === 'hsfs'
+      ? await hashWhileXorriso(image, stagingRoot, bootManifest)
+      : undefined;
+  if (!onePass && !lateHsfs) await bootManifest();
   const fileOf = (path: string) => {
     const node = image.get(path)!;
     return contentPath(node.type === 'h' ? image.get(node.linkedFile!)! : node, stagingRoot);
@@ -74,7 +77,7 @@ export async function writeArchive(
     const from = located ? ', each file from its source (nothing staged)' : '';
     info(`hsfs: writing boot_archive with ${isoTool!.name}${from}`);
     await writing(join(archiveDir, BOOT_ARCHIVE), () =>
-      packHsfs(isoTool!, image, { layout, work, epoch, located, fileOf }),
+      packHsfs(isoTool!, image, { layout, work, epoch, fileOf, located: lateHsfs }),
     );
   } else if (isUfs(archive)) {
     const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
@@ -146,16 +149,45 @@ interface PackContext {
 async function packHsfs(
   tool: IsoTool,
   image: ReadonlyMap<string, ImageNode>,
-  how: PackContext & { located: boolean },
+  how: PackContext & { located?: LateHsfs },
 ): Promise<void> {
-  const { layout, work, epoch, fileOf } = how;
+  const { layout, work, epoch, fileOf, located } = how;
   const output = join(layout.archiveDir(work.platformPartial), BOOT_ARCHIVE);
-  const source: HsfsSource = how.located
-    ? { kind: 'located', fileOf: (node) => fileOf(node.path) }
+  const source: HsfsSource = located
+    ? { kind: 'located', fileOf: (node) => fileOf(node.path), late: located.late }
     : { kind: 'tree', stagingRoot: work.stagingRoot };
-  const options = { tool, source, nodes: [...image.values()], output, epoch };
+  const nodes = located?.nodes ?? [...image.values()];
+  const options = { tool, source, nodes, output, epoch };
   if (tool.name === 'xorriso') await writeHsfs({ ...options, commandFile: work.xorrisoCommands });
   else await writeHsfsFromTree(options);
+}
+
+/** A located hsfs image: its nodes now, and the copy of boot_archive.manifest when hashed. */
+interface LateHsfs {
+  nodes: ImageNode[];
+  late: Promise<ImageNode[]>;
+}
+
+/**
+ * A located hsfs build (docs/assembly.md, "One pass"): image files that
+ * are one disk file are copied apart first; then each other source is
+ * hashed while xorriso builds its tree, and boot_archive.manifest written,
+ * whose copy xorriso adds last (`late`), before it writes the image.
+ */
+async function hashWhileXorriso(
+  image: Map<string, ImageNode>,
+  stagingRoot: string,
+  bootManifest: () => Promise<string>,
+): Promise<LateHsfs> {
+  await separateSharedSources(image, stagingRoot);
+  const nodes = [...image.values()];
+  const late = hashLocatedFiles(image, stagingRoot).then(async () => {
+    await bootManifest();
+    return [image.get(MANIFEST_COPY)!];
+  });
+  // Awaited by the xorriso run; until then a failure must not count as unhandled.
+  late.catch(() => undefined);
+  return { nodes, late };
 }
 
 /**
