@@ -167,13 +167,23 @@ function phases(
   result: Timed,
   archive: 'hsfs' | 'ufs' | 'none',
 ): { name: string; seconds: number }[] {
-  // A ufs build with no customize step stages nothing: it finds every file
-  // while its inputs are checked, then plans the image; the writer takes each
-  // file's md5 from the reads that place it (docs/assembly.md, "One pass").
-  const ufsNames: Record<string, string> = {
-    'files:': 'files (find, open)',
-    'hard links:': 'hard links, plan, log lines, owners',
-    'ufs:': 'UFS plan + write (+ md5 of every file), manifest, jsonl',
+  // A ufs or hsfs build with no customize step stages nothing: it finds
+  // every file while its inputs are checked; the UFS writer takes each
+  // file's md5 from the reads that place it, an hsfs build hashes each
+  // source while xorriso builds its tree (docs/assembly.md, "One pass").
+  const located: Record<string, string> = { 'files:': 'files (find, open)' };
+  const names: Record<typeof archive, Record<string, string>> = {
+    ufs: {
+      ...located,
+      'hard links:': 'hard links, plan, log lines, owners',
+      'ufs:': 'UFS plan + write (+ md5 of every file), manifest, jsonl',
+    },
+    hsfs: {
+      ...located,
+      'hard links:': 'hard links, log lines, owners, stat of every file',
+      'hsfs:': 'xorriso (+ md5 of every file meanwhile), manifest, jsonl',
+    },
+    none: {},
   };
   const out: { name: string; seconds: number }[] = [];
   let name = 'node start, load manifest, open sources';
@@ -182,7 +192,7 @@ function phases(
     const line = result.lines.find((l) => l.text.startsWith(marker.prefix));
     if (!line) continue;
     out.push({ name, seconds: line.at - last });
-    name = (archive === 'ufs' && ufsNames[marker.prefix]) || marker.name;
+    name = names[archive][marker.prefix] ?? marker.name;
     last = line.at;
   }
   if (archive === 'none') name += ', modes, keep staging';
