@@ -114,7 +114,7 @@ function groupedCommands(
  *   work directory for the files the build writes); directories and
  *   symlinks are made in the image. `late` files (the copy of
  *   boot_archive.manifest, which waits for every md5) are added, with
- *   their mode, owner and time, once it resolves: xorriso builds the rest
+ *   their mode and owner, once it resolves: xorriso builds the rest
  *   of its tree meanwhile, and writes nothing before.
  */
 export type HsfsSource =
@@ -184,12 +184,8 @@ function addWord(node: ImageNode, fileOf: (node: ImageNode) => string): string {
   return quote(`${pathspec(`/${node.path}`)}=${pathspec(resolve(fileOf(node)))}`);
 }
 
-/** Late files (HsfsSource): each added, then given its mode, owner, group and time. */
-function lateCommands(
-  nodes: readonly ImageNode[],
-  fileOf: (node: ImageNode) => string,
-  epoch: number,
-): string {
+/** Late files (HsfsSource): each added, then given its mode, owner and group. */
+function lateCommands(nodes: readonly ImageNode[], fileOf: (node: ImageNode) => string): string {
   const lines = nodes.flatMap((node) => {
     const path = quote(`/${node.path}`);
     return [
@@ -197,7 +193,6 @@ function lateCommands(
       `-chmod 0${node.mode.toString(8)} ${path} --`,
       `-chown ${node.uid} ${path} --`,
       `-chgrp ${node.gid} ${path} --`,
-      `-alter_date b =${epoch} ${path} --`,
     ];
   });
   return lines.join('\n') + '\n';
@@ -254,14 +249,15 @@ export async function writeHsfs(options: HsfsOptions): Promise<void> {
     '-volid JOYENT_LIVE',
     ...(source.kind === 'located' ? locatedCommands(sorted, source.fileOf) : []),
     ...ownershipCommands(sorted),
-    `-alter_date_r b =${options.epoch} / --`,
+    // Every file's times, set as the image is written (no pass over the nodes).
+    `-volume_date all_file_dates =${options.epoch}`,
   ];
   await writeFile(options.commandFile, commands.join('\n') + '\n');
   if (source.kind === 'tree') {
     await runXorriso(options, options.output, { tree: source.stagingRoot });
   } else {
     const { late, fileOf } = source;
-    const tail = late?.then((nodes) => lateCommands(nodes, fileOf, options.epoch));
+    const tail = late?.then((nodes) => lateCommands(nodes, fileOf));
     await runXorriso(options, options.output, { tail });
   }
 }
