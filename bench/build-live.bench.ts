@@ -167,16 +167,26 @@ function phases(
   result: Timed,
   archive: 'hsfs' | 'ufs' | 'none',
 ): { name: string; seconds: number }[] {
-  // A ufs build with no customize step stages nothing: it finds every file
-  // while its inputs are checked, then plans the image; the writer takes each
-  // file's md5 from the reads that place it (docs/assembly.md, "One pass"),
-  // and the tgz's blocks are deflated behind it (docs/output-layout.md).
-  const ufsNames: Record<string, string> = {
-    'files:': 'files (find, open)',
-    'hard links:': 'hard links, plan, log lines, owners',
-    'ufs:': 'UFS plan + write (+ md5 of every file; tgz blocks deflated behind it)',
-    'kernel:': 'kernel copy, platform modes, jsonl',
-    'tgz:': 'tgz: blocks left, sha1 of the boot_archive, rename',
+  // A ufs or hsfs build with no customize step stages nothing: it finds
+  // every file while its inputs are checked; the UFS writer takes each
+  // file's md5 from the reads that place it, an hsfs build hashes each
+  // source while xorriso builds its tree (docs/assembly.md, "One pass"); the
+  // tgz's blocks are deflated behind the UFS writer (docs/output-layout.md).
+  const located: Record<string, string> = { 'files:': 'files (find, open)' };
+  const names: Record<typeof archive, Record<string, string>> = {
+    ufs: {
+      ...located,
+      'hard links:': 'hard links, plan, log lines, owners',
+      'ufs:': 'UFS plan + write (+ md5 of every file; tgz blocks deflated behind it)',
+      'kernel:': 'kernel copy, platform modes, jsonl',
+      'tgz:': 'tgz: blocks left, sha1 of the boot_archive, rename',
+    },
+    hsfs: {
+      ...located,
+      'hard links:': 'hard links, log lines, owners, stat of every file',
+      'hsfs:': 'xorriso (+ md5 of every file meanwhile), manifest, jsonl',
+    },
+    none: {},
   };
   const out: { name: string; seconds: number }[] = [];
   let name = 'node start, load manifest, open sources';
@@ -185,7 +195,7 @@ function phases(
     const line = result.lines.find((l) => l.text.startsWith(marker.prefix));
     if (!line) continue;
     out.push({ name, seconds: line.at - last });
-    name = (archive === 'ufs' && ufsNames[marker.prefix]) || marker.name;
+    name = names[archive][marker.prefix] ?? marker.name;
     last = line.at;
   }
   if (archive === 'none') name += ', modes, keep staging';

@@ -162,3 +162,30 @@ test('abort kills the process group with the signal asked for', async () => {
   assert.equal(result.status, null);
   assert.equal(result.signal, 'SIGKILL');
 });
+
+test('input given as a promise: the command starts on what it has, stdin gets the rest when it resolves', async () => {
+  let give!: (text: string) => void;
+  const later = new Promise<string>((resolve) => (give = resolve));
+  // The command says it started before it reads stdin; only then does the input come.
+  const command = start('sh', ['-c', 'echo started; cat'], {
+    input: later,
+    onLine: (line) => {
+      if (line === 'started') give('the rest\n');
+    },
+  });
+  const result = await command.result;
+  assert.equal(result.status, 0);
+  assert.equal(result.stdout, 'started\nthe rest\n');
+});
+
+test('input given as a promise that rejects: stdin stays open, the caller stops the command', async () => {
+  const failed = Promise.reject(new Error('no input'));
+  failed.catch(() => undefined);
+  const command = start('sh', ['-c', 'cat; echo ended'], { input: failed, processGroup: true });
+  await sleep(200);
+  assert.ok(command.alive(), 'cat still waits on stdin');
+  await command.stop();
+  const result = await command.result;
+  assert.equal(result.signal, 'SIGTERM');
+  assert.doesNotMatch(result.stdout, /ended/);
+});

@@ -1,9 +1,10 @@
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { compareBytes } from '../manifest/path.js';
 import { applyModelToTree } from '../image/apply-tree.js';
 import { isSymlinkNode, type ImageNode } from '../image/model.js';
 import { UserError } from '../util/errors.js';
-import { run } from '../util/process.js';
+import { start } from '../util/process.js';
 import { which } from '../util/which.js';
 import { ROOT_DIR } from '../image/model.js';
 
@@ -44,11 +45,33 @@ export function isoToolNote(tool: IsoTool): string | undefined {
 
 const MAX_LINE = 3000;
 
-/** Quotes a path for xorriso's -options_from_file word splitting. */
-function quote(isoPath: string): string {
-  if (!isoPath.includes("'")) return `'${isoPath}'`;
-  if (!isoPath.includes('"')) return `"${isoPath}"`;
-  throw new UserError(`${isoPath}: a path with both ' and " cannot be written to an hsfs image`);
+/**
+ * Quotes a word for xorriso's -options_from_file word splitting, which
+ * joins adjacent quoted parts as a shell does: a ' inside is written "'".
+ */
+function quote(word: string): string {
+  return `'${word.replaceAll("'", `'"'"'`)}'`;
+}
+
+/** A path in an `iso_path=disk_path` word of `-pathspecs as_mkisofs`: \ and = escaped. */
+function pathspec(path: string): string {
+  return path.replace(/[\\=]/g, '\\$&');
+}
+
+/** `prefix word... --` lines, as many words a line as stay below MAX_LINE. */
+function packedLines(prefix: string, words: readonly string[]): string[] {
+  // xorriso cuts -options_from_file lines at 4095 characters: keep well below.
+  const lines: string[] = [];
+  let line = '';
+  for (const word of words) {
+    if (line && line.length + word.length > MAX_LINE) {
+      lines.push(`${line} --`);
+      line = '';
+    }
+    line = line ? `${line} ${word}` : `${prefix} ${word}`;
+  }
+  if (line) lines.push(`${line} --`);
+  return lines;
 }
 
 /** The most frequent value (ties: the first in byte order), or undefined for none. */
@@ -77,37 +100,46 @@ function groupedCommands(
     paths.push(quote(`/${node.path}`));
     groups.set(value, paths);
   }
-  // xorriso cuts -options_from_file lines at 4095 characters: keep well below.
-  const lines: string[] = [];
-  for (const value of [...groups.keys()].sort(compareBytes)) {
-    let line = '';
-    for (const path of groups.get(value)!) {
-      if (line && line.length + path.length > MAX_LINE) {
-        lines.push(`${line} --`);
-        line = '';
-      }
-      line = line ? `${line} ${path}` : `${command} ${value} ${path}`;
-    }
-    if (line) lines.push(`${line} --`);
-  }
-  return lines;
+  return [...groups.keys()]
+    .sort(compareBytes)
+    .flatMap((value) => packedLines(`${command} ${value}`, groups.get(value)!));
 }
 
 /**
- * Writes an ISO 9660 + Rock Ridge boot_archive of the staging tree with
- * xorriso, taking every mode, owner and time from the model. Hard links
- * are stored as separate files with the same content: xorriso's hard link
- * records carry the build host's inode numbers, which would make the image
- * differ from build to build.
+ * Where xorriso takes the image's nodes from (docs/assembly.md):
+ *
+ * - `tree`: the staged tree, mapped whole at the image's root.
+ * - `located`: nothing staged. Each file is added from where it is
+ *   (`fileOf`: its source, the linked file's for a hard link, or the small
+ *   work directory for the files the build writes); directories and
+ *   symlinks are made in the image. `late` files (the copy of
+ *   boot_archive.manifest, which waits for every md5) are added, with
+ *   their mode and owner, once it resolves: xorriso builds the rest
+ *   of its tree meanwhile, and writes nothing before.
  */
-export async function writeHsfs(options: {
+export type HsfsSource =
+  | { kind: 'tree'; stagingRoot: string }
+  | {
+      kind: 'located';
+      fileOf: (node: ImageNode) => string;
+      late?: Promise<readonly ImageNode[]>;
+    };
+
+/** What an hsfs writer makes the image of, and where it goes. */
+export interface HsfsOptions {
   tool: IsoTool;
-  stagingRoot: string;
+  source: HsfsSource;
+  /** The final image without its root. */
   nodes: readonly ImageNode[];
+  /** The boot_archive to write. */
   output: string;
+  /** xorriso's command file (a path in the work directory). */
   commandFile: string;
   epoch: number;
-}): Promise<void> {
+}
+
+/** Every node of the image, its root first, in byte order of path. */
+function sortedWithRoot(nodes: readonly ImageNode[]): ImageNode[] {
   const root: ImageNode = {
     path: '',
     type: 'd',
@@ -117,7 +149,57 @@ export async function writeHsfs(options: {
     status: 'ok',
     ...ROOT_DIR,
   };
-  const sorted = [root, ...options.nodes].sort((a, b) => compareBytes(a.path, b.path));
+  return [root, ...nodes].sort((a, b) => compareBytes(a.path, b.path));
+}
+
+/**
+ * The commands that make a located image's nodes: directories, each file
+ * from its `fileOf` path, symlinks. (A staged image is mapped whole.)
+ */
+function locatedCommands(sorted: readonly ImageNode[], fileOf: (node: ImageNode) => string) {
+  const dirs: string[] = [];
+  const files: string[] = [];
+  const symlinks: string[] = [];
+  for (const node of sorted) {
+    if (!node.path) continue;
+    const isoPath = `/${node.path}`;
+    if (isSymlinkNode(node)) {
+      symlinks.push(`-lns ${quote(node.linkText ?? node.target!)} ${quote(isoPath)}`);
+    } else if (node.type === 'd') {
+      dirs.push(quote(isoPath));
+    } else {
+      files.push(addWord(node, fileOf));
+    }
+  }
+  return [
+    '-pathspecs as_mkisofs',
+    ...packedLines('-mkdir', dirs),
+    ...packedLines('-add', files),
+    ...symlinks,
+  ];
+}
+
+/** The word that adds `node` from its `fileOf` path (`-pathspecs as_mkisofs`). */
+function addWord(node: ImageNode, fileOf: (node: ImageNode) => string): string {
+  return quote(`${pathspec(`/${node.path}`)}=${pathspec(resolve(fileOf(node)))}`);
+}
+
+/** Late files (HsfsSource): each added, then given its mode, owner and group. */
+function lateCommands(nodes: readonly ImageNode[], fileOf: (node: ImageNode) => string): string {
+  const lines = nodes.flatMap((node) => {
+    const path = quote(`/${node.path}`);
+    return [
+      `-add ${addWord(node, fileOf)} --`,
+      `-chmod 0${node.mode.toString(8)} ${path} --`,
+      `-chown ${node.uid} ${path} --`,
+      `-chgrp ${node.gid} ${path} --`,
+    ];
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** Mode, owner and group of every node, the most common per type set by one -find. */
+function ownershipCommands(sorted: readonly ImageNode[]): string[] {
   const octal = (mode: number) => '0' + mode.toString(8);
   const attributes = [
     ['chmod', (n: ImageNode) => octal(n.mode)],
@@ -144,6 +226,20 @@ export async function writeHsfs(options: {
       );
     }
   }
+  return ownership;
+}
+
+/**
+ * Writes an ISO 9660 + Rock Ridge boot_archive with xorriso, from the
+ * staged tree or from where each file is (HsfsSource), taking every mode,
+ * owner and time from the model. Hard links are stored as separate files
+ * with the same content: xorriso's hard link records carry the build
+ * host's inode numbers, which would make the image differ from build to
+ * build. Both sources give the same bytes for the same model.
+ */
+export async function writeHsfs(options: HsfsOptions): Promise<void> {
+  const { source } = options;
+  const sorted = sortedWithRoot(options.nodes);
   const commands = [
     '-iso_rr_pattern off',
     '-disk_pattern off',
@@ -151,10 +247,32 @@ export async function writeHsfs(options: {
     '-rockridge on',
     '-joliet off',
     '-volid JOYENT_LIVE',
-    ...ownership,
-    `-alter_date_r b =${options.epoch} / --`,
+    ...(source.kind === 'located' ? locatedCommands(sorted, source.fileOf) : []),
+    ...ownershipCommands(sorted),
+    // Every file's times, set as the image is written (no pass over the nodes).
+    `-volume_date all_file_dates =${options.epoch}`,
   ];
   await writeFile(options.commandFile, commands.join('\n') + '\n');
+  if (source.kind === 'tree') {
+    await runXorriso(options, options.output, { tree: source.stagingRoot });
+  } else {
+    const { late, fileOf } = source;
+    const tail = late?.then((nodes) => lateCommands(nodes, fileOf));
+    await runXorriso(options, options.output, { tail });
+  }
+}
+
+/**
+ * The one xorriso run: the staged tree mapped at the root when there is
+ * one, the command file, then the `tail` commands read from stdin when
+ * they come (HsfsSource `late`), and the image written to `output` (a file
+ * path, given apart so that it could be a pipe: /dev/fd/N).
+ */
+async function runXorriso(
+  options: Pick<HsfsOptions, 'tool' | 'commandFile' | 'epoch'>,
+  output: string,
+  how: { tree?: string; tail?: Promise<string> },
+): Promise<void> {
   const args = [
     '-no_rc',
     '-abort_on',
@@ -162,42 +280,53 @@ export async function writeHsfs(options: {
     '-report_about',
     'FAILURE',
     '-outdev',
-    `stdio:${options.output}`,
-    '-map',
-    options.stagingRoot,
-    '/',
+    `stdio:${output}`,
+    ...(how.tree === undefined ? [] : ['-map', how.tree, '/']),
     '-options_from_file',
     options.commandFile,
-    '-commit',
-    '-end',
+    // Dialog mode reads stdin (a socket or a pipe, which -options_from_file
+    // /dev/stdin cannot open on Linux); the tail ends with -commit -end.
+    ...(how.tail === undefined ? ['-commit', '-end'] : ['-dialog', 'on']),
   ];
-  await runIsoTool(options.tool, args, options.epoch);
+  const tail = how.tail?.then((text) => `${text}-commit\n-end\n`);
+  await runIsoTool(options.tool, args, options.epoch, tail);
 }
 
 /**
  * The same image with genisoimage or mkisofs, which read mode, owner and
  * times from the files: the model is put on the staged tree first (as root).
  */
-export async function writeHsfsFromTree(options: {
-  tool: IsoTool;
-  stagingRoot: string;
-  nodes: readonly ImageNode[];
-  output: string;
-  epoch: number;
-}): Promise<void> {
-  await applyModelToTree(options.stagingRoot, options.nodes, ROOT_DIR, {
+export async function writeHsfsFromTree(options: Omit<HsfsOptions, 'commandFile'>): Promise<void> {
+  const { source } = options;
+  if (source.kind !== 'tree') {
+    throw new Error(`internal error: ${options.tool.name} needs a staged tree`);
+  }
+  await applyModelToTree(source.stagingRoot, options.nodes, ROOT_DIR, {
     owners: true,
     time: options.epoch,
   });
-  const args = ['-quiet', '-R', '-V', 'JOYENT_LIVE', '-o', options.output, options.stagingRoot];
+  const args = ['-quiet', '-R', '-V', 'JOYENT_LIVE', '-o', options.output, source.stagingRoot];
   await runIsoTool(options.tool, args, options.epoch);
 }
 
-async function runIsoTool(tool: IsoTool, args: readonly string[], epoch: number): Promise<void> {
+async function runIsoTool(
+  tool: IsoTool,
+  args: readonly string[],
+  epoch: number,
+  input?: Promise<string>,
+): Promise<void> {
   // The runner keeps only the tail of what the tool says: enough to explain a failure.
-  const result = await run(tool.path, args, {
+  const command = start(tool.path, args, {
     env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
+    input,
   });
+  // Input that cannot be made (a file unreadable while hashed): the tool
+  // is stopped before it writes anything, and that error is the one told.
+  await input?.catch(async (err: unknown) => {
+    await command.stop();
+    throw err;
+  });
+  const result = await command.result;
   if (result.error) {
     throw new UserError(`${tool.name} (${tool.path}) could not be run: ${result.error}`);
   }

@@ -15,14 +15,15 @@ import { checkMaxSize, type UfsOptions } from './ufs-options.js';
 /**
  * How the build makes its image (one per build, chosen with the inputs):
  *
- * - `located`: `ufs` with no customize step and nothing kept. Nothing reads
- *   a tree on disk, so nothing is staged: the assembly (every file found
- *   and hashed at its source) ran while the inputs were checked, and the
- *   UFS writer takes each file from its source.
+ * - `located`: `ufs`, or `hsfs` written by xorriso, with no customize step
+ *   and nothing kept. Nothing reads a tree on disk, so nothing is staged:
+ *   the assembly (every file found at its source) ran while the inputs were
+ *   checked, and the UFS writer (or xorriso) takes each file from its source.
  * - `planned`: `ufs` or `ufs-native` with a staged tree. A dry run (stat
  *   only) found every source and checked the image against the UFS limits
  *   before anything was copied; the assembly copies from what it found.
- * - `staged`: `hsfs` and `none`. The assembly finds and copies each file.
+ * - `staged`: `none`, and `hsfs` with a customize step, `--keep-staging` or
+ *   genisoimage/mkisofs. The assembly finds and copies each file.
  */
 export type BuildMode =
   | { kind: 'located'; assembled: AssemblyResult }
@@ -61,7 +62,7 @@ export async function checkInputs(
   const { archive, isoTool } = await chooseArchive(options.archive ?? 'auto', info);
   const ufsOptions = options.ufs ?? {};
   const prepared = await prepareBuild(options);
-  const mode = await chooseMode(options, archive, prepared, ufsOptions);
+  const mode = await chooseMode(options, { archive, isoTool }, prepared, ufsOptions);
   checkHostPathRoom(options.output, prepared.entries.keys());
   // Both directories, before either is created.
   await checkCanCreateDir(options.output, 'output directory');
@@ -78,11 +79,12 @@ export async function checkInputs(
  */
 async function chooseMode(
   options: CheckOptions,
-  archive: BuiltArchive,
+  { archive, isoTool }: { archive: BuiltArchive; isoTool?: IsoTool },
   prepared: PreparedBuild,
   ufsOptions: UfsOptions,
 ): Promise<BuildMode> {
-  if (prepared.scripts.length === 0 && archive === 'ufs' && !options.keepStaging) {
+  const locatable = archive === 'ufs' || (archive === 'hsfs' && isoTool?.name === 'xorriso');
+  if (prepared.scripts.length === 0 && locatable && !options.keepStaging) {
     const assembled = await assembleImage({
       entries: prepared.entries,
       search: prepared.search,
@@ -90,9 +92,11 @@ async function chooseMode(
       onProgress: options.onProgress,
       mode: 'locate',
     });
-    const { image } = await imageToPack(prepared, assembled);
-    const plan = withManifestLine(prepared, () => planUfs(image.values(), ufsOptions));
-    checkMaxSize(plan, ufsOptions, 'before the customize step');
+    if (archive === 'ufs') {
+      const { image } = await imageToPack(prepared, assembled);
+      const plan = withManifestLine(prepared, () => planUfs(image.values(), ufsOptions));
+      checkMaxSize(plan, ufsOptions, 'before the customize step');
+    }
     return { kind: 'located', assembled };
   }
   if (isUfs(archive)) {

@@ -6,7 +6,7 @@
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { EarlyDeflate } from '../archive/early-deflate.js';
-import { writeHsfs, writeHsfsFromTree, type IsoTool } from '../archive/hsfs.js';
+import { writeHsfs, writeHsfsFromTree, type HsfsSource, type IsoTool } from '../archive/hsfs.js';
 import { streamPrefix } from '../archive/tgz.js';
 import { planUfsWithTable, type UfsPlan } from '../archive/ufs/plan.js';
 import type { UfsInode } from '../archive/ufs/tree.js';
@@ -33,6 +33,7 @@ import { writing } from './output.js';
 import { bootManifestSize, withManifestLine } from './plan-live.js';
 import { ensureParents, type StagedImage } from './stage.js';
 import { checkMaxSize } from './ufs-options.js';
+import { hashLocatedFiles, separateSharedSources } from './hash-located.js';
 
 export interface WrittenArchive {
   ufsPlan?: UfsPlan;
@@ -64,18 +65,26 @@ export async function writeArchive(
     return join(stagingRoot, MANIFEST_COPY);
   };
   // One pass (docs/assembly.md): a located build's md5s come from the
-  // writer's reads, and boot_archive.manifest once every file is hashed.
-  const onePass = mode.kind === 'located' ? hashWhileWriting(image, ids, bootManifest) : undefined;
-  if (!onePass) await bootManifest();
+  // writer's reads (UFS) or one read of each source before xorriso's (hsfs),
+  // and boot_archive.manifest once every file is hashed.
+  const located = mode.kind === 'located';
+  const onePass =
+    located && archive !== 'hsfs' ? hashWhileWriting(image, ids, bootManifest) : undefined;
+  const lateHsfs =
+    located && archive === 'hsfs'
+      ? await hashWhileXorriso(image, stagingRoot, bootManifest)
+      : undefined;
+  if (!onePass && !lateHsfs) await bootManifest();
   const fileOf = (path: string) => {
     const node = image.get(path)!;
     return contentPath(node.type === 'h' ? image.get(node.linkedFile!)! : node, stagingRoot);
   };
   const written: WrittenArchive = {};
   if (archive === 'hsfs') {
-    info(`hsfs: writing boot_archive with ${isoTool!.name}`);
+    const from = located ? ', each file from its source (nothing staged)' : '';
+    info(`hsfs: writing boot_archive with ${isoTool!.name}${from}`);
     await writing(join(archiveDir, BOOT_ARCHIVE), () =>
-      packHsfs(isoTool!, image, layout, work, epoch),
+      packHsfs(isoTool!, image, { layout, work, epoch, fileOf, located: lateHsfs }),
     );
   } else if (isUfs(archive)) {
     const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
@@ -146,24 +155,57 @@ function manifestCopyNode(): ImageNode {
   };
 }
 
-/** The hsfs boot_archive. */
+/** What a boot_archive writer is given: where it goes, the time, each file's content path. */
+interface PackContext {
+  layout: OutputLayout;
+  work: WorkLayout;
+  epoch: number;
+  fileOf: (path: string) => string;
+}
+
+/** The hsfs boot_archive: from the staged tree, or each file from where it is (located). */
 async function packHsfs(
   tool: IsoTool,
   image: ReadonlyMap<string, ImageNode>,
-  layout: OutputLayout,
-  work: WorkLayout,
-  epoch: number,
+  how: PackContext & { located?: LateHsfs },
 ): Promise<void> {
-  const archiveDir = layout.archiveDir(work.platformPartial);
-  const bootArchive = join(archiveDir, BOOT_ARCHIVE);
+  const { layout, work, epoch, fileOf, located } = how;
+  const output = join(layout.archiveDir(work.platformPartial), BOOT_ARCHIVE);
+  const source: HsfsSource = located
+    ? { kind: 'located', fileOf: (node) => fileOf(node.path), late: located.late }
+    : { kind: 'tree', stagingRoot: work.stagingRoot };
+  const nodes = located?.nodes ?? [...image.values()];
+  const options = { tool, source, nodes, output, epoch };
+  if (tool.name === 'xorriso') await writeHsfs({ ...options, commandFile: work.xorrisoCommands });
+  else await writeHsfsFromTree(options);
+}
+
+/** A located hsfs image: its nodes now, and the copy of boot_archive.manifest when hashed. */
+interface LateHsfs {
+  nodes: ImageNode[];
+  late: Promise<ImageNode[]>;
+}
+
+/**
+ * A located hsfs build (docs/assembly.md, "One pass"): image files that
+ * are one disk file are copied apart first; then each other source is
+ * hashed while xorriso builds its tree, and boot_archive.manifest written,
+ * whose copy xorriso adds last (`late`), before it writes the image.
+ */
+async function hashWhileXorriso(
+  image: Map<string, ImageNode>,
+  stagingRoot: string,
+  bootManifest: () => Promise<string>,
+): Promise<LateHsfs> {
+  await separateSharedSources(image, stagingRoot);
   const nodes = [...image.values()];
-  const { stagingRoot } = work;
-  if (tool.name === 'xorriso') {
-    const commandFile = work.xorrisoCommands;
-    await writeHsfs({ tool, stagingRoot, nodes, output: bootArchive, commandFile, epoch });
-  } else {
-    await writeHsfsFromTree({ tool, stagingRoot, nodes, output: bootArchive, epoch });
-  }
+  const late = hashLocatedFiles(image, stagingRoot).then(async () => {
+    await bootManifest();
+    return [image.get(MANIFEST_COPY)!];
+  });
+  // Awaited by the xorriso run; until then a failure must not count as unhandled.
+  late.catch(() => undefined);
+  return { nodes, late };
 }
 
 /**
@@ -231,11 +273,7 @@ async function packUfs(
   archive: 'ufs' | 'ufs-native',
   { plan, table }: { plan: UfsPlan; table: UfsInode[] },
   image: ReadonlyMap<string, ImageNode>,
-  how: {
-    layout: OutputLayout;
-    work: WorkLayout;
-    epoch: number;
-    fileOf: (path: string) => string;
+  how: PackContext & {
     onePass?: Pick<WriteUfsOptions, 'onHashed' | 'deferred'>;
     onSettled?: WriteUfsOptions['onSettled'];
   },

@@ -25,8 +25,13 @@ export interface RunOptions {
   cwd?: string;
   /** The command's environment (default: ours). */
   env?: NodeJS.ProcessEnv;
-  /** Written to the command's stdin, which is otherwise /dev/null. */
-  input?: Buffer | string;
+  /**
+   * Written to the command's stdin, which is otherwise /dev/null; a
+   * promise is written when it resolves (the command may start on what it
+   * has before). A promise that rejects leaves stdin open: the caller
+   * stops the command.
+   */
+  input?: Buffer | string | Promise<Buffer | string>;
   /**
    * Where stdout and stderr go: 'pipe' (default) through us (captured,
    * streamed to `to` and the callbacks); 'ignore'; or a file descriptor of
@@ -288,8 +293,11 @@ class Command implements RunningCommand {
     this.streams.stderr.attach(child.stderr);
     if (child.stdin && this.options.input !== undefined) {
       // A command that does not read all of its input closes the pipe early: not our error.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(this.options.input);
+      const stdin = child.stdin.on('error', () => undefined);
+      void Promise.resolve(this.options.input).then(
+        (input) => stdin.end(input),
+        () => undefined,
+      );
     }
     child.on('exit', () => {
       if (this.state.kind === 'running') this.state = { kind: 'exited' };
