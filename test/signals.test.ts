@@ -143,6 +143,13 @@ async function previousBuild(dir: string, unprivileged = false) {
   return { output, logDir, before: [...(await snapshot(output)), ...(await snapshot(logDir))] };
 }
 
+/** After previousBuild(), a staged build (`--archive none`) into `dir`/out2 that runs `script` as its customize step. */
+async function customizedRebuild(dir: string, script: string): Promise<CliRun> {
+  const prev = await previousBuild(dir);
+  const extra = ['--archive', 'none', '--customize', script];
+  return runCli(smallArgs(dir, join(dir, 'out2'), prev.logDir, '20111209T201509Z', extra));
+}
+
 /** build-live of the small sources previousBuild() wrote under `dir`. */
 function smallArgs(dir: string, output: string, logDir: string, stamp: string, extra: string[]) {
   const sources = ['-m', join(dir, 'small.manifest'), '--proto', join(dir, 'small-proto')];
@@ -309,15 +316,7 @@ test('a background writer outliving its customize script is stopped before the i
       `echo $! > ${pidFile}\nsleep 0.3\n`,
     { mode: 0o755 },
   );
-  const prev = await previousBuild(dir);
-  const run = await runCli(
-    smallArgs(dir, join(dir, 'out2'), prev.logDir, '20111209T201509Z', [
-      '--archive',
-      'none',
-      '--customize',
-      script,
-    ]),
-  );
+  const run = await customizedRebuild(dir, script);
   assert.equal(run.code, 0, run.stderr);
   assert.match(
     run.stderr,
@@ -398,15 +397,7 @@ test(
     await writeFile(script, `#!/bin/sh\nrm -f "$1/etc/motd"\nln ${outside} "$1/etc/motd"\n`, {
       mode: 0o755,
     });
-    const prev = await previousBuild(dir);
-    const run = await runCli(
-      smallArgs(dir, join(dir, 'out2'), prev.logDir, '20111209T201509Z', [
-        '--archive',
-        'none',
-        '--customize',
-        script,
-      ]),
-    );
+    const run = await customizedRebuild(dir, script);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /etc\/motd: the customize step hard-linked it with a file outside/);
     const st = await stat(outside);

@@ -238,8 +238,8 @@ function assertClean(r: CliRun, code: number, ...wanted: RegExp[]) {
   assert.doesNotMatch(r.stdout + r.stderr, /^\s+at /m, `a stack trace\n${show(r)}`);
 }
 
-test('bad ship policies, --proto not a directory, bad globs: clear messages with file:line', async (t) => {
-  const dir = await scratchDir(t);
+/** A build log and manifest of one entry (etc, a directory), written under `dir`. */
+async function oneEntryBuild(dir: string): Promise<{ log: string; manifest: string }> {
   const log = join(dir, 'build_live.x.log');
   await writeFile(
     log,
@@ -247,6 +247,12 @@ test('bad ship policies, --proto not a directory, bad globs: clear messages with
   );
   const manifest = join(dir, 'm');
   await writeFile(manifest, 'd etc 0755 root sys\n');
+  return { log, manifest };
+}
+
+test('bad ship policies, --proto not a directory, bad globs: clear messages with file:line', async (t) => {
+  const dir = await scratchDir(t);
+  const { log, manifest } = await oneEntryBuild(dir);
   const proto = join(dir, 'proto');
   await mkdir(proto);
   const policy = join(dir, 'policy');
@@ -281,13 +287,7 @@ test('bad ship policies, --proto not a directory, bad globs: clear messages with
 
 test('200,000 unshipped files: every one counted, the first 10,000 kept, markdown under the summary limit', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'build_live.x.log');
-  await writeFile(
-    log,
-    'OK - DIR: etc\n# summary: 1 entries, A=0 P=0 M=0 S=0, 0 FAILED, 0 unknown owners, 0 bytes\n',
-  );
-  const manifest = join(dir, 'm');
-  await writeFile(manifest, 'd etc 0755 root sys\n');
+  const { log, manifest } = await oneEntryBuild(dir);
   // Symlinks cost no data blocks: 200 directories of 1,000 each.
   const proto = join(dir, 'proto');
   const N = 200;

@@ -72,6 +72,34 @@ export async function listTree(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** The buildstamp every run gets (runCli sets SOURCE_DATE_EPOCH=1323461708). */
+export const CLI_STAMP = '20111209T201508Z';
+
+/** A build-live run into `<dir>/out`, its log in `<dir>/log`, and where its results are. */
+export interface BuildLiveRun {
+  run: CliRun;
+  out: string;
+  logDir: string;
+  /** `<out>/platform-<stamp>` */
+  platform: string;
+  /** `<logDir>/build_live.<stamp>.log` */
+  log: string;
+}
+
+/** `build-live <args> -o <dir>/out --log-dir <dir>/log`, as most tests run it. */
+export async function buildLiveIn(dir: string, args: readonly string[]): Promise<BuildLiveRun> {
+  const out = join(dir, 'out');
+  const logDir = join(dir, 'log');
+  const run = await runCli(['build-live', ...args, '-o', out, '--log-dir', logDir]);
+  return {
+    run,
+    out,
+    logDir,
+    platform: join(out, `platform-${CLI_STAMP}`),
+    log: join(logDir, `build_live.${CLI_STAMP}.log`),
+  };
+}
+
 /** A run as a failed assertion shows it: the exit code, stdout (its first 8,000 characters), stderr. */
 export const show = (r: CliRun) =>
   `exit ${r.code}\n--- stdout\n${r.stdout.slice(0, 8000)}--- stderr\n${r.stderr}`;
