@@ -29,7 +29,7 @@ import { parseBuildLiveOptions } from '../src/options/build-live.js';
 import { BUILD_LIVE_INPUTS } from '../src/options/build-live.js';
 import { inputNames } from '../src/options/names.js';
 import { errnoCode, UsageError } from '../src/util/errors.js';
-import { isRoot, listTree, runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { type CliRun, fileIn, isRoot, listTree, runCli, scratchDir } from './helpers/cli.js';
 import { bigSources } from './helpers/faults.js';
 import { CLI } from './helpers/paths.js';
 
@@ -127,8 +127,11 @@ async function previousBuild(dir: string, unprivileged = false) {
   const proto = join(dir, 'small-proto');
   await mkdir(join(proto, 'etc'), { recursive: true });
   await writeFile(join(proto, 'etc/motd'), 'previous\n');
-  const manifest = join(dir, 'small.manifest');
-  await writeFile(manifest, 'd etc 0755 root sys\nf etc/motd 0644 root sys\n');
+  const manifest = await fileIn(
+    dir,
+    'small.manifest',
+    'd etc 0755 root sys\nf etc/motd 0644 root sys\n',
+  );
   const output = join(dir, 'out');
   const logDir = join(dir, 'log');
   const args = ['-m', manifest, '--proto', proto, '-o', output, '--log-dir', logDir];
@@ -211,9 +214,9 @@ for (const [signal, code] of [
     const dir = await scratchDir(t);
     const prev = await previousBuild(dir);
     const pidFile = join(dir, 'forked.pid');
-    const script = join(dir, 'customize');
-    await writeFile(
-      script,
+    const script = await fileIn(
+      dir,
+      'customize',
       '#!/bin/sh\n' +
         `sleep 20 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}\n` +
         // Bounded, so that a build that does not stop it (the bug) does not hang the suite.
@@ -276,10 +279,14 @@ test('a customize script over --customize-timeout is stopped with its group: exi
   const dir = await scratchDir(t);
   const prev = await previousBuild(dir);
   const pidFile = join(dir, 'forked.pid');
-  const script = join(dir, 'customize');
-  await writeFile(script, `#!/bin/sh\nsleep 20 & echo $! > ${pidFile}\nsleep 30\n`, {
-    mode: 0o755,
-  });
+  const script = await fileIn(
+    dir,
+    'customize',
+    `#!/bin/sh\nsleep 20 & echo $! > ${pidFile}\nsleep 30\n`,
+    {
+      mode: 0o755,
+    },
+  );
   const started = Date.now();
   const run = await runCli(
     smallArgs(dir, prev.output, prev.logDir, STAMP, [
@@ -307,9 +314,9 @@ test('a customize script over --customize-timeout is stopped with its group: exi
 test('a background writer outliving its customize script is stopped before the image is read back', async (t) => {
   const dir = await scratchDir(t);
   const pidFile = join(dir, 'writer.pid');
-  const script = join(dir, 'customize');
-  await writeFile(
-    script,
+  const script = await fileIn(
+    dir,
+    'customize',
     '#!/bin/sh\n' +
       // Bounded, so that a build that does not stop it (the bug) does not hang the suite.
       '( i=0; while [ $i -lt 500 ]; do echo x >> "$1/etc/late"; sleep 0.02; i=$((i+1)); done ) &\n' +
@@ -367,8 +374,7 @@ test('verify-manifest on a tgz interrupted by SIGTERM leaves no joyent-live-veri
 test('a customize script that removes the image root: one clear message, exit 1', async (t) => {
   const dir = await scratchDir(t);
   const prev = await previousBuild(dir);
-  const script = join(dir, 'customize');
-  await writeFile(script, '#!/bin/sh\nrm -rf "$1"\n', { mode: 0o755 });
+  const script = await fileIn(dir, 'customize', '#!/bin/sh\nrm -rf "$1"\n', { mode: 0o755 });
   const run = await runCli(
     smallArgs(dir, prev.output, prev.logDir, STAMP, ['--customize', script]),
   );
@@ -389,14 +395,17 @@ test(
   { skip: !isRoot && 'needs root: owners are applied to the kept tree only as root' },
   async (t) => {
     const dir = await scratchDir(t);
-    const outside = join(dir, 'outside-file');
-    await writeFile(outside, 'not the image\n', { mode: 0o600 });
+    const outside = await fileIn(dir, 'outside-file', 'not the image\n', { mode: 0o600 });
     await chown(outside, 4321, 4321);
     await utimes(outside, 978307200, 978307200);
-    const script = join(dir, 'customize');
-    await writeFile(script, `#!/bin/sh\nrm -f "$1/etc/motd"\nln ${outside} "$1/etc/motd"\n`, {
-      mode: 0o755,
-    });
+    const script = await fileIn(
+      dir,
+      'customize',
+      `#!/bin/sh\nrm -f "$1/etc/motd"\nln ${outside} "$1/etc/motd"\n`,
+      {
+        mode: 0o755,
+      },
+    );
     const run = await customizedRebuild(dir, script);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /etc\/motd: the customize step hard-linked it with a file outside/);

@@ -7,7 +7,7 @@ import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promi
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { VerifyReport } from '../src/verify/types.js';
-import { buildLiveIn, runCli, scratchDir, show } from './helpers/cli.js';
+import { buildLiveIn, fileIn, runCli, scratchDir, show } from './helpers/cli.js';
 import { hasSharedData, SMARTOS_DATA } from './helpers/paths.js';
 import { schemaErrors } from './helpers/report-schema.js';
 import { sourceArgs, synthesize2011 } from './helpers/synth-proto.js';
@@ -43,9 +43,9 @@ test(
     await mkdir(join(synth.overlay, 'usr/bin'), { recursive: true });
     await copyFile(join(proto, both), join(synth.overlay, both));
     // Dangling links and a loop, from a second manifest.
-    const extra = join(dir, 'planted.manifest');
-    await writeFile(
-      extra,
+    const extra = await fileIn(
+      dir,
+      'planted.manifest',
       [
         's usr/bin/planted-dangling=../lib/not-there',
         's usr/bin/planted-loop-a=planted-loop-b',
@@ -54,9 +54,9 @@ test(
         '',
       ].join('\n'),
     );
-    const policy = join(dir, 'ship-policy');
-    await writeFile(
-      policy,
+    const policy = await fileIn(
+      dir,
+      'ship-policy',
       '# headers are not in a live image\nskip usr/include/planted*.h\nskip usr/share/nothing/**\nskip usr/bin/cat\n',
     );
     // The synthesized sources, but the proto with the planted defects.

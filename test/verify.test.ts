@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import type { DiffEntry } from '../src/verify/types.js';
-import { listTree, runCli, scratchDir, show, type CliOptions, type CliRun } from './helpers/cli.js';
+import {
+  type CliOptions,
+  type CliRun,
+  fileIn,
+  listTree,
+  runCli,
+  scratchDir,
+  show,
+} from './helpers/cli.js';
 import { verifyJson } from './helpers/verify-json.js';
 import { copiedFixtureArgs, copyFixtures } from './helpers/fixture-copy.js';
 import { hasXorriso } from './helpers/iso.js';
@@ -487,9 +495,9 @@ test('the same build against itself as baseline: no diff', async () => {
 test('owner, type and removed changes; a path changed in two ways is listed once per kind', async (t) => {
   const c = await clean();
   const dir = await scratchDir(t);
-  const baseline = join(dir, 'baseline.manifest');
-  await writeFile(
-    baseline,
+  const baseline = await fileIn(
+    dir,
+    'baseline.manifest',
     [
       'd . 0755 root root',
       'd ./etc 0755 root sys',
@@ -523,8 +531,11 @@ test('owner, type and removed changes; a path changed in two ways is listed once
   );
   // The clean log names its boot_archive's sha1, which this platform lacks
   // (log-mismatch): the copy without that line is any log of no boot_archive.
-  const log = join(dir, 'build.log');
-  await writeFile(log, (await readFile(c.log, 'utf8')).replace(/^# boot_archive sha1: .*\n/m, ''));
+  const log = await fileIn(
+    dir,
+    'build.log',
+    (await readFile(c.log, 'utf8')).replace(/^# boot_archive sha1: .*\n/m, ''),
+  );
   const { run, report } = await verifyJson([
     '--log',
     log,
@@ -736,8 +747,7 @@ const C_BUILDER_LOG = [
 
 test('the smartos-live C builder log: DIR/FILE/LINK lines, one FAILED: exit 1 and the path reported', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'live.log');
-  await writeFile(log, C_BUILDER_LOG);
+  const log = await fileIn(dir, 'live.log', C_BUILDER_LOG);
   const r = await verify(['--log', log]);
   assert.equal(r.code, 1, show(r));
   assert.match(firstLine(r), /^verify-manifest: FAIL\b/);
@@ -833,14 +843,14 @@ test('--fail-on unknown-owner fails a build whose manifest names an owner the im
 
 test('$VARS in --manifest take their value from --define; an undefined one is an error', async (t) => {
   const dir = await scratchDir(t);
-  const manifest = join(dir, 'extra.manifest');
-  await writeFile(
-    manifest,
+  const manifest = await fileIn(
+    dir,
+    'extra.manifest',
     'd usr 0755 root sys\nd usr/lib 0755 root bin\nf usr/lib/libstdc++.so.$LIBSTDCXXVER 0755 root bin\n',
   );
-  const log = join(dir, 'build.log');
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'build.log',
     'OK - DIR: usr\nOK - DIR: usr/lib\n*FAILED* - FILE: usr/lib/libstdc++.so.6.0.28\n',
   );
   const { run, report } = await verifyJson([
@@ -1017,8 +1027,7 @@ test('markdown cut for size (long paths, every place searched) still says how ma
 
 test('an empty log is an error naming it', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'build_live.empty.log');
-  await writeFile(log, '');
+  const log = await fileIn(dir, 'build_live.empty.log', '');
   assertError(await verify(['--log', log]), log, /empty/i);
 });
 
@@ -1028,8 +1037,7 @@ test('a log with no recognizable line is an error saying it is probably the wron
   const r = await verify(['--log', c.bootManifest]);
   assertError(r, c.bootManifest, /wrong file/i);
   const dir = await scratchDir(t);
-  const other = join(dir, 'notes.txt');
-  await writeFile(other, 'hello\nthis is not a build log\n');
+  const other = await fileIn(dir, 'notes.txt', 'hello\nthis is not a build log\n');
   assertError(await verify(['--log', other]), other, /wrong file/i);
   assertError(await verify(['--log', join(dir, 'absent.log')]), join(dir, 'absent.log'));
 });
@@ -1059,9 +1067,9 @@ test('a truncated last line gets a note; the rest of the log is read', async (t)
 
 test('a log and a manifest from different builds: the FAILED path is reported, flagged notInManifest, with a note', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'other-build.log');
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'other-build.log',
     'OK - DIR: opt\nOK[P] - FILE: opt/tool\n*FAILED* - FILE: opt/elsewhere/thing\n',
   );
   const { run, report } = await verifyJson(['--log', log, '--manifest', GOOD]);
@@ -1086,8 +1094,7 @@ test('a --platform tgz that is not gzip is an error naming it', async (t) => {
   const plainTar = join(dir, `${PLATFORM}.tgz`);
   await writeFile(plainTar, rawTar([{ name: `${PLATFORM}/`, type: '5' }]));
   assertError(await verify(['--log', c.log, '--platform', plainTar]), plainTar, /gzip/i);
-  const text = join(dir, 'notes.tgz');
-  await writeFile(text, 'not an archive at all\n');
+  const text = await fileIn(dir, 'notes.tgz', 'not an archive at all\n');
   assertError(await verify(['--log', c.log, '--platform', text]), text, /gzip/i);
 });
 
@@ -1285,9 +1292,9 @@ test('--fail-on system-source and unknown-owner name the files and the warnings'
   assert.match(text.stdout, /^from the system root \(S\): etc\/security\/policy\.conf$/m);
 
   const dir = await scratchDir(t);
-  const log = join(dir, 'owners.log');
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'owners.log',
     'OK - DIR: admin\n# m:1: warning: admin: owner "admin" is not a user of the image (etc/passwd): using id 0\n',
   );
   const owners = await verify(['--log', log, '--fail-on', 'unknown-owner']);
@@ -1298,8 +1305,7 @@ test('--fail-on system-source and unknown-owner name the files and the warnings'
 
 test('a JSONL twin with spaces after its colons still gives file:line and places searched', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'build_live.x.log');
-  await writeFile(log, '*FAILED* - FILE: opt/a/b\n');
+  const log = await fileIn(dir, 'build_live.x.log', '*FAILED* - FILE: opt/a/b\n');
   await writeFile(
     join(dir, 'build_live.x.jsonl'),
     '{"path": "opt/a/b", "status": "FAILED", "manifest": "m", "line": 4, "searched": ["P:proto/opt/a/b"]}\n',

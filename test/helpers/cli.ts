@@ -1,5 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from './paths.js';
@@ -58,6 +58,18 @@ export async function scratchDir(t: { after: (fn: () => Promise<void>) => void }
 }
 
 /** Every path below `dir`, relative and sorted: to prove what a run wrote. */
+/** Writes `data` to `<dir>/<name>` (writeFile's options) and returns that path. */
+export async function fileIn(
+  dir: string,
+  name: string,
+  data: string | Buffer,
+  options?: Parameters<typeof writeFile>[2],
+): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, data, options);
+  return path;
+}
+
 export async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (rel: string) => {
