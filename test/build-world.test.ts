@@ -591,6 +591,20 @@ test('stand-in illumos host: a nightly path that cannot be looked up (a loop of 
   assertNoStack(run);
 });
 
+test('stand-in illumos host: a workspace directory that cannot be looked up (a loop of symlinks) is an error naming it, not "missing"', async (t) => {
+  const w = await world(t, 'none');
+  const extra = join(w.ws, 'projects', 'illumos-extra');
+  await rm(extra, { recursive: true });
+  await symlink('illumos-extra', extra);
+  const run = await w.run();
+  assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}`);
+  assert.equal(
+    run.stderr,
+    `joyent-live: error: cannot look up ${extra}: too many levels of symbolic links (ELOOP)\n`,
+  );
+  assertNoStack(run);
+});
+
 test('stand-in illumos host: when src/ is in a git work tree, what git ignores (build output) does not change the key; a new source file does', async (t) => {
   const w = await world(t, 'none');
   // The workspace is a smartos-live checkout: a git repository with a .gitignore.

@@ -31,7 +31,7 @@ import { requireIllumos } from '../host/uname.js';
 import { replaceFile } from '../util/atomic.js';
 import { resolveBuildTime } from '../util/buildstamp.js';
 import { describeError, ioError, UserError } from '../util/errors.js';
-import { pathExists } from '../util/exists.js';
+import { isNotThere, pathExists } from '../util/exists.js';
 import { which } from '../util/which.js';
 import { VERSION } from '../version.js';
 import { lockWorkspace } from './lock.js';
@@ -121,7 +121,10 @@ function present(path: string): Promise<boolean> {
 }
 
 async function requireDir(path: string, what: string, hint: string): Promise<void> {
-  const st = await stat(path).catch(() => undefined);
+  const st = await stat(path).catch((err: unknown) => {
+    if (isNotThere(err)) return undefined;
+    throw ioError(err, 'look up', path);
+  });
   if (!st?.isDirectory()) throw new UserError(`${what} ${path} is missing (${hint})`);
 }
 
