@@ -27,6 +27,16 @@
  * read without bound: a block size over MAXBSIZE's reach, a read past the
  * end of the image (never the previous buffer's bytes), a file larger than
  * the image. Long loops yield to the event loop (signals are handled).
+ *
+ * What is the same in every reader is shared, not copied: opening the image,
+ * exact reads and the logical-block walk (image-io.ts), the superblock, inode
+ * and directory-entry decoders (layout.ts). What stays here is what makes it
+ * the boot-time reader and must differ from read.ts and fsck/: addresses
+ * computed from the superblock's shifts and masks without a range check,
+ * indirect blocks read whole, names taken up to their NUL, a linear dlook,
+ * holes read from the device's first block. A test that passes through this
+ * reader shows an image holds up under those assumptions only if they are
+ * this reader's own.
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
