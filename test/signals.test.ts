@@ -146,6 +146,10 @@ async function previousBuild(dir: string, unprivileged = false) {
   return { output, logDir, before: [...(await snapshot(output)), ...(await snapshot(logDir))] };
 }
 
+/** Writes `<dir>/customize`, executable, for --customize. */
+const customizeScript = (dir: string, text: string) =>
+  fileIn(dir, 'customize', text, { mode: 0o755 });
+
 /** After previousBuild(), a staged build (`--archive none`) into `dir`/out2 that runs `script` as its customize step. */
 async function customizedRebuild(dir: string, script: string): Promise<CliRun> {
   const prev = await previousBuild(dir);
@@ -214,14 +218,12 @@ for (const [signal, code] of [
     const dir = await scratchDir(t);
     const prev = await previousBuild(dir);
     const pidFile = join(dir, 'forked.pid');
-    const script = await fileIn(
+    const script = await customizeScript(
       dir,
-      'customize',
       '#!/bin/sh\n' +
         `sleep 20 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}\n` +
         // Bounded, so that a build that does not stop it (the bug) does not hang the suite.
         'i=0; while [ $i -lt 400 ]; do echo x >> "$1/etc/writer"; sleep 0.05; i=$((i+1)); done\n',
-      { mode: 0o755 },
     );
     const build = startCli(bigArgs(prev.output, prev.logDir, ['--customize', script]));
     await waitFor('the customize script to fork', async () =>
@@ -279,13 +281,9 @@ test('a customize script over --customize-timeout is stopped with its group: exi
   const dir = await scratchDir(t);
   const prev = await previousBuild(dir);
   const pidFile = join(dir, 'forked.pid');
-  const script = await fileIn(
+  const script = await customizeScript(
     dir,
-    'customize',
     `#!/bin/sh\nsleep 20 & echo $! > ${pidFile}\nsleep 30\n`,
-    {
-      mode: 0o755,
-    },
   );
   const started = Date.now();
   const run = await runCli(
@@ -314,14 +312,12 @@ test('a customize script over --customize-timeout is stopped with its group: exi
 test('a background writer outliving its customize script is stopped before the image is read back', async (t) => {
   const dir = await scratchDir(t);
   const pidFile = join(dir, 'writer.pid');
-  const script = await fileIn(
+  const script = await customizeScript(
     dir,
-    'customize',
     '#!/bin/sh\n' +
       // Bounded, so that a build that does not stop it (the bug) does not hang the suite.
       '( i=0; while [ $i -lt 500 ]; do echo x >> "$1/etc/late"; sleep 0.02; i=$((i+1)); done ) &\n' +
       `echo $! > ${pidFile}\nsleep 0.3\n`,
-    { mode: 0o755 },
   );
   const run = await customizedRebuild(dir, script);
   assert.equal(run.code, 0, run.stderr);
@@ -374,7 +370,7 @@ test('verify-manifest on a tgz interrupted by SIGTERM leaves no joyent-live-veri
 test('a customize script that removes the image root: one clear message, exit 1', async (t) => {
   const dir = await scratchDir(t);
   const prev = await previousBuild(dir);
-  const script = await fileIn(dir, 'customize', '#!/bin/sh\nrm -rf "$1"\n', { mode: 0o755 });
+  const script = await customizeScript(dir, '#!/bin/sh\nrm -rf "$1"\n');
   const run = await runCli(
     smallArgs(dir, prev.output, prev.logDir, STAMP, ['--customize', script]),
   );
@@ -398,13 +394,9 @@ test(
     const outside = await fileIn(dir, 'outside-file', 'not the image\n', { mode: 0o600 });
     await chown(outside, 4321, 4321);
     await utimes(outside, 978307200, 978307200);
-    const script = await fileIn(
+    const script = await customizeScript(
       dir,
-      'customize',
       `#!/bin/sh\nrm -f "$1/etc/motd"\nln ${outside} "$1/etc/motd"\n`,
-      {
-        mode: 0o755,
-      },
     );
     const run = await customizedRebuild(dir, script);
     assert.equal(run.code, 0, run.stderr);
