@@ -135,6 +135,12 @@ const CHANGES: DiffEntry[] = [
   { kind: 'added', path: 'usr/bin/new' },
 ];
 
+/** verify-manifest --format json of a build's log and platform against `baseline`. */
+function againstBaseline(b: { log: string; platform: string }, baseline: string, failOn?: string) {
+  const args = ['--log', b.log, '--platform', b.platform, '--baseline', baseline];
+  return verifyJson(failOn === undefined ? args : [...args, '--fail-on', failOn]);
+}
+
 async function replaceLine(file: string, from: string, to: string): Promise<void> {
   const text = await readFile(file, 'utf8');
   assert.ok(text.split('\n').includes(from), `${from} is not a line of ${file}`);
@@ -365,14 +371,7 @@ test('--format json validates against schemas/verify-report.schema.json: a passi
   // three shapes side by side, and the schema itself is not vacuous.
   const pass = await verifyJson(['--log', c.log]);
   const fail = await verifyJson(['--log', b.log, '-m', GOOD, '-m', BROKEN]);
-  const diff = await verifyJson([
-    '--log',
-    x.log,
-    '--platform',
-    x.platform,
-    '--baseline',
-    c.bootManifest,
-  ]);
+  const diff = await againstBaseline(x, c.bootManifest);
   assert.deepEqual(
     [pass.run.code, fail.run.code, diff.run.code],
     [0, 1, 0],
@@ -456,16 +455,7 @@ test('a diff against the baseline lists each change once with its kind, and --fa
   }
 
   // The other way round: the new file was removed.
-  const back = await verifyJson([
-    '--log',
-    c.log,
-    '--platform',
-    c.platform,
-    '--baseline',
-    x.bootManifest,
-    '--fail-on',
-    'removed',
-  ]);
+  const back = await againstBaseline(c, x.bootManifest, 'removed');
   assert.equal(back.run.code, 1, show(back.run));
   assert.deepEqual(back.report.reasons, ['removed']);
   assert.equal(
@@ -476,16 +466,7 @@ test('a diff against the baseline lists each change once with its kind, and --fa
 
 test('the same build against itself as baseline: no diff', async () => {
   const c = await clean();
-  const { run, report } = await verifyJson([
-    '--log',
-    c.log,
-    '--platform',
-    c.platform,
-    '--baseline',
-    c.bootManifest,
-    '--fail-on',
-    'failed,added,removed,changed',
-  ]);
+  const { run, report } = await againstBaseline(c, c.bootManifest, 'failed,added,removed,changed');
   assert.equal(run.code, 0, show(run));
   assert.deepEqual(report.diff?.entries, []);
   assert.deepEqual([report.diff?.added, report.diff?.removed, report.diff?.changed], [0, 0, 0]);
@@ -536,16 +517,7 @@ test('owner, type and removed changes; a path changed in two ways is listed once
     'build.log',
     (await readFile(c.log, 'utf8')).replace(/^# boot_archive sha1: .*\n/m, ''),
   );
-  const { run, report } = await verifyJson([
-    '--log',
-    log,
-    '--platform',
-    platform,
-    '--baseline',
-    baseline,
-    '--fail-on',
-    'removed',
-  ]);
+  const { run, report } = await againstBaseline({ log, platform }, baseline, 'removed');
   assert.equal(run.code, 1, show(run));
   assert.deepEqual(report.reasons, ['removed']);
   assert.equal(
@@ -583,29 +555,11 @@ test('a baseline in md5sum format (<md5>  ./path) works: files only, no false ad
   assert.ok(sums.length > 10);
   await writeFile(baseline, sums.join(''));
 
-  const same = await verifyJson([
-    '--log',
-    c.log,
-    '--platform',
-    c.platform,
-    '--baseline',
-    baseline,
-    '--fail-on',
-    'added,removed,changed',
-  ]);
+  const same = await againstBaseline(c, baseline, 'added,removed,changed');
   assert.equal(same.run.code, 0, show(same.run));
   assert.deepEqual(same.report.diff?.entries, [], JSON.stringify(same.report.diff, null, 1));
 
-  const other = await verifyJson([
-    '--log',
-    x.log,
-    '--platform',
-    x.platform,
-    '--baseline',
-    baseline,
-    '--fail-on',
-    'changed',
-  ]);
+  const other = await againstBaseline(x, baseline, 'changed');
   assert.equal(other.run.code, 1, show(other.run));
   // md5sum has no modes and no symlinks: only content and files are compared.
   assert.equal(
