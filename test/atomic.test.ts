@@ -2,17 +2,16 @@
 // zstd hider) go through replaceFile: a temporary created exclusively, then
 // a rename. A name planted where the temporary goes is never written through.
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { partialName, replaceFile } from '../src/util/atomic.js';
 import { writeStamp } from '../src/world/stages.js';
-import { scratchDir } from './helpers/cli.js';
+import { fileIn, scratchDir } from './helpers/cli.js';
 
 test('replaceFile writes the new content with exactly the mode asked, and leaves no temporary', async (t) => {
   const dir = await scratchDir(t);
-  const path = join(dir, 'zstd');
-  await writeFile(path, 'old\n');
+  const path = await fileIn(dir, 'zstd', 'old\n');
   const umask = process.umask(0o077);
   try {
     await replaceFile(path, 'new\n', 0o755);
@@ -26,8 +25,7 @@ test('replaceFile writes the new content with exactly the mode asked, and leaves
 
 test('a symlink planted at the temporary name is removed, not written through', async (t) => {
   const dir = await scratchDir(t);
-  const victim = join(dir, 'victim');
-  await writeFile(victim, 'keep me\n');
+  const victim = await fileIn(dir, 'victim', 'keep me\n');
   const stages = join(dir, 'stages');
   await mkdir(stages);
   const path = join(stages, 'illumos.stamp');

@@ -8,7 +8,7 @@ import { isoToolProblem } from '../src/archive/hsfs.js';
 import { buildLive } from '../src/live/build-live.js';
 import { compareBytes } from '../src/manifest/path.js';
 import { VERSION } from '../src/version.js';
-import { isRoot, listTree, runCli, scratchDir } from './helpers/cli.js';
+import { fileIn, isRoot, listTree, runCli, scratchDir } from './helpers/cli.js';
 import { hasXorriso, listIso } from './helpers/iso.js';
 import { fixtureArgs, REPO_ROOT } from './helpers/paths.js';
 
@@ -349,11 +349,11 @@ test('--help documents every option; --version matches package.json', async () =
 
 test('parents no d entry names are created 0755 root sys, with a warning naming file:line', async (t) => {
   const dir = await scratchDir(t);
-  const manifest = join(dir, 'm');
   // No `d etc`, `d usr` or `d var`: etc/passwd's parent, usr/bin's and the
   // ones etc/joyent_buildstamp and var/log/manifest need are made for them.
-  await writeFile(
-    manifest,
+  const manifest = await fileIn(
+    dir,
+    'm',
     'f etc/passwd 0644 root sys\nf etc/group 0644 root sys\nd usr/bin 0755 root bin\n',
   );
   const result = await buildLive({
@@ -387,9 +387,9 @@ test('parents no d entry names are created 0755 root sys, with a warning naming 
 
 test('what the customize step changes, adds and removes is what boot_archive.manifest lists', async (t) => {
   const dir = await scratchDir(t);
-  const script = join(dir, 'customize');
-  await writeFile(
-    script,
+  const script = await fileIn(
+    dir,
+    'customize',
     [
       '#!/bin/sh',
       'set -eu',
@@ -430,9 +430,9 @@ test(
   needsXorriso,
   async (t) => {
     const dir = await scratchDir(t);
-    const manifest = join(dir, 'm');
-    await writeFile(
-      manifest,
+    const manifest = await fileIn(
+      dir,
+      'm',
       [
         'd etc 0755 root sys',
         'd etc/fs 0755 root sys',
@@ -464,8 +464,7 @@ test(
 
 test('--archive none never follows a symlink of the image when it applies modes (regression)', async (t) => {
   const dir = await scratchDir(t);
-  const hostFile = join(dir, 'host-file');
-  await writeFile(hostFile, 'a file of the build host\n', { mode: 0o600 });
+  const hostFile = await fileIn(dir, 'host-file', 'a file of the build host\n', { mode: 0o600 });
   const manifest = join(dir, 'm');
   // An absolute link text points at the build host; h to it is a symlink too.
   await writeFile(manifest, `d etc 0755 root sys\ns etc/a=${hostFile}\nh etc/b=etc/a\n`);

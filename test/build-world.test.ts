@@ -16,6 +16,7 @@ import {
   rename,
   rm,
   stat,
+  symlink,
   truncate,
   writeFile,
 } from 'node:fs/promises';
@@ -572,6 +573,36 @@ test('stand-in illumos host: without a built nightly, nightly.sh is run by ksh93
     await readFile(join(w.ws, 'log', `illumos.${STAMP}.log`), 'utf8'),
     new RegExp(`^==== ${bin}/ksh93 ${scripts}/nightly\\.sh -i `, 'm'),
   );
+});
+
+test('stand-in illumos host: a nightly path that cannot be looked up (a loop of symlinks) is an error naming it, not "not an illumos-gate checkout"', async (t) => {
+  const w = await world(t, 'none');
+  // ELOOP fails for root too (EACCES would not): usr/src/tools/scripts is a symlink to itself.
+  const scripts = join(w.ws, 'projects', 'illumos', 'usr', 'src', 'tools', 'scripts');
+  await rm(scripts, { recursive: true });
+  await symlink('scripts', scripts);
+  const run = await w.run();
+  assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}`);
+  assert.equal(
+    run.stderr,
+    `joyent-live: error: cannot look up ${join(scripts, 'nightly')}: ` +
+      'too many levels of symbolic links (ELOOP)\n',
+  );
+  assertNoStack(run);
+});
+
+test('stand-in illumos host: a workspace directory that cannot be looked up (a loop of symlinks) is an error naming it, not "missing"', async (t) => {
+  const w = await world(t, 'none');
+  const extra = join(w.ws, 'projects', 'illumos-extra');
+  await rm(extra, { recursive: true });
+  await symlink('illumos-extra', extra);
+  const run = await w.run();
+  assert.equal(run.code, 1, `${run.stdout}\n${run.stderr}`);
+  assert.equal(
+    run.stderr,
+    `joyent-live: error: cannot look up ${extra}: too many levels of symbolic links (ELOOP)\n`,
+  );
+  assertNoStack(run);
 });
 
 test('stand-in illumos host: when src/ is in a git work tree, what git ignores (build output) does not change the key; a new source file does', async (t) => {

@@ -14,7 +14,7 @@ import { pathExists } from '../src/util/exists.js';
 import { copyWithMd5 } from '../src/util/copy.js';
 import { UserError } from '../src/util/errors.js';
 import { describeFailure } from '../src/util/failure.js';
-import { listTree, runCli, scratchDir } from './helpers/cli.js';
+import { fileIn, listTree, runCli, scratchDir } from './helpers/cli.js';
 import { FIXTURES } from './helpers/paths.js';
 import { runActionEntry } from './helpers/action-run.js';
 import { bigSources, mountTmpfs, needsRoot, runCliLimited, buildArgs } from './helpers/faults.js';
@@ -93,8 +93,7 @@ test('a failed copy never leaves its truncated file', needsRoot, async (t) => {
 test('two builds into one output directory: the second is refused naming the first, the first completes', async (t) => {
   const dir = await scratchDir(t);
   const src = await bigSources(dir, 20, 4096);
-  const script = join(dir, 'slow-customize');
-  await writeFile(script, '#!/bin/sh\nsleep 3\n', { mode: 0o755 });
+  const script = await fileIn(dir, 'slow-customize', '#!/bin/sh\nsleep 3\n', { mode: 0o755 });
   const output = join(dir, 'out');
   const args = [...buildArgs(src, output, join(dir, 'log')), '--customize', script];
   const first = runCli(args);

@@ -31,7 +31,7 @@ import { ROOT_DIR, type ImageNode } from '../src/image/model.js';
 import type { ImageIdentities } from '../src/image/owners.js';
 import type { ManifestEntry } from '../src/manifest/types.js';
 import type { LogEntry } from '../src/verify/types.js';
-import { scratchDir } from './helpers/cli.js';
+import { fileIn, scratchDir } from './helpers/cli.js';
 import { hasSharedData, SMARTOS_DATA } from './helpers/paths.js';
 
 const skip = hasSharedData ? false : `no real SmartOS data at ${SMARTOS_DATA}`;
@@ -340,8 +340,11 @@ test(
 
 test('boot_archive.manifest: an md5sum listing is read as files with md5s', async (t) => {
   const dir = await scratchDir(t);
-  const file = join(dir, 'manifest.md5');
-  await writeFile(file, `${md5('a')}  ./usr/bin/ls\n${md5('b')} *./etc/motd\n`);
+  const file = await fileIn(
+    dir,
+    'manifest.md5',
+    `${md5('a')}  ./usr/bin/ls\n${md5('b')} *./etc/motd\n`,
+  );
   const read = await readBootManifest(file);
   assert.equal(read.format, 'md5sum');
   assert.deepEqual(read.entries.get('etc/motd'), { type: 'f', path: 'etc/motd', md5: md5('b') });

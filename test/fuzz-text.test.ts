@@ -34,6 +34,7 @@ import {
   type Outcome,
 } from './helpers/fuzz-text.js';
 import { REPO_ROOT } from './helpers/paths.js';
+import { fileIn } from './helpers/cli.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 23);
 const BUDGET_MS = Number(process.env.FUZZ_MS ?? 1500);
@@ -135,8 +136,7 @@ for (const kind of KINDS) {
 test('a ship policy of 1,000 bad lines: one error counting them all, the first 100 listed at their file:line, then how many more', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'joyent-live-policy-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, 'policy');
-  await writeFile(file, 'keep usr/bin/x\n'.repeat(1000));
+  const file = await fileIn(dir, 'policy', 'keep usr/bin/x\n'.repeat(1000));
   const { readShipPolicy } = await import('../src/verify/checks/ship-policy.js');
   await assert.rejects(readShipPolicy(file), (err: Error & { details: string[] }) => {
     assert.equal(err.message, `1000 error(s) in the ship policy ${file}`);

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { inputNames, cliNames } from '../src/options/names.js';
 import { parseVerifyOptions, type VerifyOption } from '../src/options/verify-manifest.js';
 import { compileGlob, GlobError, MAX_ALTERNATIVES } from '../src/util/glob.js';
-import { runCaptured, scratchDir, type CliRun } from './helpers/cli.js';
+import { type CliRun, fileIn, runCaptured, scratchDir } from './helpers/cli.js';
 import { CLI } from './helpers/paths.js';
 
 const show = (r: CliRun) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
@@ -125,13 +125,12 @@ test('option globs are checked once, naming the CLI option or the action input',
 /** A build log whose one FAILED entry has a long name of `a`, and its manifest. */
 async function failedLongName(dir: string, length: number) {
   const name = 'a'.repeat(length);
-  const log = join(dir, 'build_live.x.log');
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'build_live.x.log',
     `*FAILED* - FILE: ${name}\n# summary: 1 entries, A=0 P=0 M=0 S=0, 1 FAILED, 0 unknown owners, 0 bytes\n`,
   );
-  const manifest = join(dir, 'm');
-  await writeFile(manifest, `f ${name} 0555 root bin\n`);
+  const manifest = await fileIn(dir, 'm', `f ${name} 0555 root bin\n`);
   return { log, manifest, name };
 }
 
@@ -162,8 +161,11 @@ test(
     const proto = join(dir, 'proto');
     await mkdir(join(proto, 'usr'), { recursive: true });
     await writeFile(join(proto, name), '');
-    const policy = join(dir, 'policy');
-    await writeFile(policy, '# pull request text\nskip *(a|aa)*(a|aa)b\nskip usr/**\n');
+    const policy = await fileIn(
+      dir,
+      'policy',
+      '# pull request text\nskip *(a|aa)*(a|aa)b\nskip usr/**\n',
+    );
     const run = await runBounded([
       'verify-manifest',
       '--log',

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { test } from 'node:test';
-import { runCaptured, runCli, scratchDir } from './helpers/cli.js';
+import { fileIn, runCaptured, runCli, scratchDir } from './helpers/cli.js';
 import { maxRssArgs, readMaxRss } from './helpers/max-rss-run.js';
 import { CLI, fixtureArgs } from './helpers/paths.js';
 import { header } from './helpers/raw-tar.js';
@@ -41,8 +41,11 @@ const dirMember = (name: string) => header({ name, type: '5' }, 0);
 
 /** A tiny log that passes, for runs that are about the platform. */
 async function passingLog(dir: string): Promise<string> {
-  const log = join(dir, 'ok.log');
-  await writeFile(log, '# joyent-live build-live\nOK - DIR: etc\n# summary: 1 entries\n');
+  const log = await fileIn(
+    dir,
+    'ok.log',
+    '# joyent-live build-live\nOK - DIR: etc\n# summary: 1 entries\n',
+  );
   return log;
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, scratchDir } from './helpers/cli.js';
+import { fileIn, runCli, scratchDir } from './helpers/cli.js';
 
 async function threeWays(dir: string, manifest: string, output = join(dir, 'out')) {
   const proto = join(dir, 'proto');
@@ -43,8 +43,11 @@ function assertAllRefuse(runs: Awaited<ReturnType<typeof threeWays>>, message: R
 
 test('a name over 255 bytes: lint, --plan and the build all refuse it at file:line', async (t) => {
   const dir = await scratchDir(t);
-  const manifest = join(dir, 'm');
-  await writeFile(manifest, `d opt 0755 root sys\nf opt/${'n'.repeat(256)} 0644 root bin\n`);
+  const manifest = await fileIn(
+    dir,
+    'm',
+    `d opt 0755 root sys\nf opt/${'n'.repeat(256)} 0644 root bin\n`,
+  );
   const runs = await threeWays(dir, manifest);
   assertAllRefuse(
     runs,
@@ -75,9 +78,9 @@ test('a nested path over 1022 bytes: lint, --plan and the build all refuse it, b
 
 test('s var/log/manifest=... (smartos-live-src.manifest:1167): lint refuses it as the build does', async (t) => {
   const dir = await scratchDir(t);
-  const manifest = join(dir, 'm');
-  await writeFile(
-    manifest,
+  const manifest = await fileIn(
+    dir,
+    'm',
     'd var 0755 root sys\nd var/log 0755 root sys\ns var/log/manifest=../../usr/share/manifest\n',
   );
   const runs = await threeWays(dir, manifest);

@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, scratchDir } from './helpers/cli.js';
+import { fileIn, runCli, scratchDir } from './helpers/cli.js';
 
 test('a manifest that is a FIFO or a device is an error, not a hang', async (t) => {
   const dir = await scratchDir(t);
@@ -32,8 +31,11 @@ test('a manifest that is a FIFO or a device is an error, not a hang', async (t) 
 
 test('a manifest line over the line limit is an error at file:line, not a crash', async (t) => {
   const dir = await scratchDir(t);
-  const manifest = join(dir, 'long.manifest');
-  await writeFile(manifest, `d etc 0755 root sys\nf ${'a'.repeat(3 << 20)} 0644 root bin\n`);
+  const manifest = await fileIn(
+    dir,
+    'long.manifest',
+    `d etc 0755 root sys\nf ${'a'.repeat(3 << 20)} 0644 root bin\n`,
+  );
   const run = await runCli(['build-live', '--plan', '-m', manifest, '--proto', dir]);
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, new RegExp(`${manifest}:2: error: line longer than 1048576 characters`));
@@ -47,8 +49,7 @@ test('a log that is a FIFO, or has a line over the limit, is an error naming it'
   const fromFifo = await runCli(['verify-manifest', '--log', fifo]);
   assert.equal(fromFifo.code, 1, fromFifo.stderr);
   assert.match(fromFifo.stderr, new RegExp(`log ${fifo} is a FIFO, not a regular file`));
-  const long = join(dir, 'long.log');
-  await writeFile(long, `OK - DIR: etc\n${'x'.repeat(2 << 20)}\n`);
+  const long = await fileIn(dir, 'long.log', `OK - DIR: etc\n${'x'.repeat(2 << 20)}\n`);
   const fromLong = await runCli(['verify-manifest', '--log', long]);
   assert.equal(fromLong.code, 1, fromLong.stderr);
   assert.match(fromLong.stderr, new RegExp(`${long}:2: line longer than 1048576 characters`));

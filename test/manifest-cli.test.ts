@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
-import { runCli, scratchDir } from './helpers/cli.js';
+import { fileIn, runCli, scratchDir } from './helpers/cli.js';
 import { hasSharedData, REPO_ROOT, SMARTOS_DATA } from './helpers/paths.js';
 
 type TestContext = Parameters<typeof scratchDir>[0];
@@ -280,9 +280,9 @@ describe('manifest merge', () => {
       ].join('\n'),
     );
     await writeFile(join(snippets, '20-site'), 'f usr/bin/su 4511 root sys\nd usr 0755 root sys\n');
-    const extra = join(dir, 'extra');
-    await writeFile(
-      extra,
+    const extra = await fileIn(
+      dir,
+      'extra',
       'h usr/bin/sh-su=usr/bin/su\nd USR 0700 root root\nd usr-x 0755 root sys\n',
     );
     const run = await runCli(['manifest', 'merge', '--define', 'VER=6.0.28', snippets, extra]);
@@ -310,8 +310,7 @@ describe('manifest merge', () => {
     ]);
 
     // Merging the merged output again gives the same bytes, silently.
-    const merged = join(dir, 'merged');
-    await writeFile(merged, run.stdout);
+    const merged = await fileIn(dir, 'merged', run.stdout);
     const again = await runCli(['manifest', 'merge', merged]);
     assert.equal(again.code, 0);
     assert.equal(again.stdout, run.stdout);
@@ -335,8 +334,7 @@ describe('manifest merge', () => {
 
   test('an unreadable input and a bad line are errors; nothing on stdout', async (t) => {
     const dir = await scratchDir(t);
-    const bad = join(dir, 'bad');
-    await writeFile(bad, 'd usr 0755 root sys\nf /etc/passwd 0644 root sys\n');
+    const bad = await fileIn(dir, 'bad', 'd usr 0755 root sys\nf /etc/passwd 0644 root sys\n');
     const run = await runCli(['manifest', 'merge', join(dir, 'nope'), bad]);
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');

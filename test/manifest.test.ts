@@ -6,7 +6,7 @@ import { loadManifests } from '../src/manifest/load.js';
 import { parseManifestLine } from '../src/formats/manifest-line.js';
 import { compareBytes } from '../src/manifest/path.js';
 import { formatDiagnostic } from '../src/manifest/types.js';
-import { scratchDir } from './helpers/cli.js';
+import { fileIn, scratchDir } from './helpers/cli.js';
 
 const loc = { file: 'm', line: 7 };
 const none = new Map<string, string>();
@@ -170,8 +170,7 @@ test('a path defined with two types, a parent that is not a directory and a dang
 
 test('hard link chains are followed; a cycle is an error', async (t) => {
   const dir = await scratchDir(t);
-  const m = join(dir, 'm');
-  await writeFile(m, 'f a 0644 root sys\nh b=a\nh c=b\nh x=y\nh y=x\n');
+  const m = await fileIn(dir, 'm', 'f a 0644 root sys\nh b=a\nh c=b\nh x=y\nh y=x\n');
   const loaded = await loadManifests([m], none);
   assert.deepEqual(loaded.diagnostics.map(formatDiagnostic), [
     `${m}:4: error: hard link x: the links from y form a cycle`,
@@ -189,9 +188,9 @@ test('a missing manifest is an error that names it', async (t) => {
 
 test('bytes that are not UTF-8 are an error, not a silently renamed path', async (t) => {
   const dir = await scratchDir(t);
-  const m = join(dir, 'm');
-  await writeFile(
-    m,
+  const m = await fileIn(
+    dir,
+    'm',
     Buffer.concat([
       Buffer.from('d etc 0755 root sys\nf etc/caf'),
       Buffer.from([0xe9]),
@@ -235,8 +234,7 @@ test('errors come in file and line order, syntax and structure alike', async (t)
 
 test('a hard link may name a symlink (2011: h lib/fs/zfs/mount=etc/fs/zfs/mount)', async (t) => {
   const dir = await scratchDir(t);
-  const m = join(dir, 'm');
-  await writeFile(m, 's a=../sbin/zfs\nh b=a\n');
+  const m = await fileIn(dir, 'm', 's a=../sbin/zfs\nh b=a\n');
   const loaded = await loadManifests([m], none);
   assert.deepEqual(loaded.diagnostics, []);
 });

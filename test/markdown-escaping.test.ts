@@ -14,6 +14,7 @@ import type { BuildLiveResult } from '../src/live/build-live.js';
 import { mdCode, mdText } from '../src/util/markdown.js';
 import { formatMarkdown } from '../src/verify/report.js';
 import type { VerifyReport } from '../src/verify/types.js';
+import { failedFile } from './helpers/report-schema.js';
 
 /** What a pull request can name a file or a link target. */
 const HOSTILE = [
@@ -100,16 +101,9 @@ function hostileReport(): VerifyReport {
       otherDirs: {},
       byKind: { DIR: 0, FILE: HOSTILE.length, SYMLINK: 0, LINK: 0 },
     },
-    failures: HOSTILE.map((path, i) => ({
-      path,
-      kind: 'FILE' as const,
-      log: 'log',
-      logLine: i + 1,
-      manifest: { file: 'manifests/base', line: i + 1 },
-      searched: [`A overlay/${path}`],
-      allowed: false,
-      notInManifest: false,
-    })),
+    failures: HOSTILE.map((path, i) =>
+      failedFile(path, i + 1, { file: 'manifests/base', line: i + 1 }),
+    ),
     systemFiles: [],
     unknownOwnerWarnings: [],
     diff: {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runBundle } from './helpers/action-run.js';
-import { scratchDir } from './helpers/cli.js';
+import { fileIn, scratchDir } from './helpers/cli.js';
 import { startGithubApiServer } from './helpers/github-api-server.js';
 import { FIXTURES } from './helpers/paths.js';
 
@@ -178,9 +178,9 @@ test('verify-manifest with 15 FAILED entries: the step makes at most 10 error an
   const lines = [];
   for (let i = 1; i <= 15; i++) lines.push(`FILE: [usr/bin/tool${i}][0555][root/0][bin/2]: FAILED`);
   await writeFile(log, lines.join('\n') + '\n');
-  const manifest = join(dir, 'manifest');
-  await writeFile(
-    manifest,
+  const manifest = await fileIn(
+    dir,
+    'manifest',
     Array.from({ length: 15 }, (_, i) => `f usr/bin/tool${i + 1} 0555 root bin`).join('\n') + '\n',
   );
   const run = await runBundle(t, 'verify-manifest', {

@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { printable, printableLine, printableText } from '../src/util/format.js';
-import { runCaptured, runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { type CliRun, fileIn, runCaptured, runCli, scratchDir } from './helpers/cli.js';
 import { FIXTURES, REPO_ROOT } from './helpers/paths.js';
 import { cleanRunnerEnv } from './helpers/runner.js';
 
@@ -49,9 +49,9 @@ test('printable: control and bidi characters escaped, never a line starting with
 
 test('a manifest path or link text with a control or bidi character is an error at file:line', async (t) => {
   const dir = await scratchDir(t);
-  const manifest = join(dir, 'm');
-  await writeFile(
-    manifest,
+  const manifest = await fileIn(
+    dir,
+    'm',
     [
       'd usr 0755 root sys',
       `f ${EVIL} 0555 root bin`,
@@ -110,9 +110,9 @@ test('a manifest path or link text with a control or bidi character is an error 
 
 /** A joyent-live build log with FAILED entries named by a pull request. */
 async function hostileLog(dir: string): Promise<string> {
-  const log = join(dir, 'build_live.20111209T201508Z.log');
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'build_live.20111209T201508Z.log',
     [
       '# joyent-live build-live',
       'OK - DIR: usr',
@@ -129,8 +129,7 @@ async function hostileLog(dir: string): Promise<string> {
 test('verify-manifest: FAILED and not-built lines show such paths escaped', async (t) => {
   const dir = await scratchDir(t);
   const log = await hostileLog(dir);
-  const manifest = join(dir, 'm');
-  await writeFile(manifest, 'd usr 0755 root sys\nf usr/bin/never 0555 root bin\n');
+  await fileIn(dir, 'm', 'd usr 0755 root sys\nf usr/bin/never 0555 root bin\n');
   const run = await runCli(['verify-manifest', '--log', log]);
   assert.equal(run.code, 1, show(run));
   assertInert(run.stdout + run.stderr, 'verify-manifest');

@@ -24,7 +24,15 @@ import {
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathExists } from '../src/util/exists.js';
-import { isRoot, listTree, runCaptured, runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import {
+  type CliRun,
+  fileIn,
+  isRoot,
+  listTree,
+  runCaptured,
+  runCli,
+  scratchDir,
+} from './helpers/cli.js';
 import { bigSources, mountTmpfs, needsRoot, type BigSources, buildArgs } from './helpers/faults.js';
 import { CLI, fixtureArgs } from './helpers/paths.js';
 
@@ -146,17 +154,20 @@ test(
   async (t) => {
     const dir = await scratchDir(t);
     const work = await unprivilegedDir(dir, 'y');
-    const ro = join(dir, 'ro.m');
-    await writeFile(ro, 'd ro 0555 root sys\nd ro/sub 0755 root sys\n');
+    const ro = await fileIn(dir, 'ro.m', 'd ro 0555 root sys\nd ro/sub 0755 root sys\n');
     const output = join(work, 'o');
     const logDir = join(work, 'l');
     const image = join(output, `image-${STAMP}`);
     // The second run's customize step counts the first run's image, mid-build.
     const during = join(work, 'during');
-    const script = join(dir, 'count-image');
-    await writeFile(script, `#!/bin/sh\nfind ${image} 2>/dev/null | wc -l > ${during}\n`, {
-      mode: 0o755,
-    });
+    const script = await fileIn(
+      dir,
+      'count-image',
+      `#!/bin/sh\nfind ${image} 2>/dev/null | wc -l > ${during}\n`,
+      {
+        mode: 0o755,
+      },
+    );
     const args = [
       ...fixtureArgs(output, logDir),
       '--buildstamp',
@@ -198,9 +209,9 @@ test(
 test('a customize script that makes a directory 0555 as non-root: the build succeeds and publishes a consistent set', async (t) => {
   const dir = await scratchDir(t);
   const work = isRoot ? await unprivilegedDir(dir, 'y') : dir;
-  const script = join(dir, 'lock-dir');
-  await writeFile(
-    script,
+  const script = await fileIn(
+    dir,
+    'lock-dir',
     '#!/bin/sh\nset -e\nmkdir -p "$1/opt/locked/deeper"\necho x > "$1/opt/locked/deeper/f"\nchmod 0555 "$1/opt/locked/deeper" "$1/opt/locked"\n',
     { mode: 0o755 },
   );
@@ -227,8 +238,7 @@ test('verify-manifest fails a log of one build with the platform of another, and
   const runA = await runCli([...fixtureArgs(a, a), '--buildstamp', STAMP]);
   assert.equal(runA.code, 0, runA.stderr);
   // Build B differs by one file of the image.
-  const extra = join(dir, 'extra.m');
-  await writeFile(extra, 'd opt 0755 root sys\nf opt/README 0444 root bin\n');
+  const extra = await fileIn(dir, 'extra.m', 'd opt 0755 root sys\nf opt/README 0444 root bin\n');
   const overlay = join(dir, 'overlay');
   await mkdir(join(overlay, 'opt'), { recursive: true });
   await writeFile(join(overlay, 'opt', 'README'), 'build B\n');
@@ -269,16 +279,14 @@ test('verify-manifest fails a log of one build with the platform of another, and
     assert.deepEqual(report.reasons, ['log-mismatch']);
   }
   // A log without the line (the C builder's, older versions') is not affected.
-  const bare = join(dir, 'bare.log');
-  await writeFile(bare, logText.replace(/^# boot_archive sha1: .*\n/m, ''));
+  const bare = await fileIn(dir, 'bare.log', logText.replace(/^# boot_archive sha1: .*\n/m, ''));
   const unaffected = await verify(bare, join(b, `${PLATFORM}.tgz`));
   assert.equal(unaffected.code, 0, unaffected.stdout + unaffected.stderr);
 });
 
 test('a bad log directory is rejected before the output directory is created', async (t) => {
   const dir = await scratchDir(t);
-  const file = join(dir, 'a-file');
-  await writeFile(file, '');
+  const file = await fileIn(dir, 'a-file', '');
   const output = join(dir, 'out');
   const run = await runCli([...fixtureArgs(output, join(file, 'log')), '--buildstamp', STAMP]);
   assert.equal(run.code, 1, run.stderr);

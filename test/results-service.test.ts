@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { runCaptured, scratchDir } from './helpers/cli.js';
+import { fileIn, runCaptured, scratchDir } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { startResultsServer, type ResultsServer } from './helpers/results-server.js';
 
@@ -39,8 +39,7 @@ async function runClient<T>(
 ): Promise<ClientRun<T>> {
   const dir = await scratchDir(t);
   const out = join(dir, 'outcome.json');
-  const argsFile = join(dir, 'args.json');
-  await writeFile(argsFile, JSON.stringify(args));
+  const argsFile = await fileIn(dir, 'args.json', JSON.stringify(args));
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (!/^(ACTIONS_|GITHUB_|RUNNER_|INPUT_)/.test(name)) env[name] = value;
@@ -181,8 +180,7 @@ test("artifact: the real client uploads a tgz to the loopback stand-in for GitHu
   assert.equal(zip.readUInt32LE(0), 0x04034b50, 'a zip local file header');
   assert.equal(zip.readUInt16LE(8), 0, 'compression method 0 (stored)');
   if (hasUnzip) {
-    const zipPath = join(dir, 'stored.zip');
-    await writeFile(zipPath, zip);
+    const zipPath = await fileIn(dir, 'stored.zip', zip);
     const unzipped = spawnSync('unzip', ['-p', zipPath, 'platform-20111209T201508Z.tgz'], {
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -357,8 +355,7 @@ async function main({ name, file, rootDir }) {
 test("refused: an artifact upload the loopback stand-in for GitHub's results service refuses rejects with a clear message", async (t) => {
   const server = await withServer(t);
   const dir = await scratchDir(t);
-  const file = join(dir, 'build.log');
-  await writeFile(file, 'a log\n');
+  const file = await fileIn(dir, 'build.log', 'a log\n');
   server.refuseNext('CreateArtifact', { message: 'artifact storage is read-only for this run' });
 
   const run = await runClient(t, server, UPLOAD_ONLY, { name: 'log', file, rootDir: dir });
@@ -392,8 +389,7 @@ test("refused: an artifact upload the loopback stand-in for GitHub's results ser
 test('refused: a blob commit the stand-in refuses fails the artifact upload and nothing is finalized', async (t) => {
   const server = await withServer(t);
   const dir = await scratchDir(t);
-  const file = join(dir, 'boot_archive.manifest');
-  await writeFile(file, 'f etc/motd 0644 root sys\n');
+  const file = await fileIn(dir, 'boot_archive.manifest', 'f etc/motd 0644 root sys\n');
   server.refuseNext('PutBlockList', { status: 403, message: 'This request is not authorized' });
 
   const run = await runClient(t, server, UPLOAD_ONLY, { name: 'manifest', file, rootDir: dir });

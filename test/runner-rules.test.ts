@@ -14,7 +14,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runBundle } from './helpers/action-run.js';
-import { scratchDir, type CliRun } from './helpers/cli.js';
+import { type CliRun, fileIn, scratchDir } from './helpers/cli.js';
 import { startGithubApiServer } from './helpers/github-api-server.js';
 import { FIXTURES } from './helpers/paths.js';
 import { startResultsServer, type ResultsServer } from './helpers/results-server.js';
@@ -213,10 +213,8 @@ test('retention-days: 0 is the repository default (no expiry sent), 3 sends one;
 
 /** A smartos-live style log with one FAILED file, and its manifest. */
 async function failedLog(dir: string): Promise<{ log: string; manifest: string }> {
-  const log = join(dir, 'build.log');
-  await writeFile(log, 'FILE: [usr/bin/tool][0555][root/0][bin/2]: FAILED\n');
-  const manifest = join(dir, 'manifest');
-  await writeFile(manifest, 'f usr/bin/tool 0555 root bin\n');
+  const log = await fileIn(dir, 'build.log', 'FILE: [usr/bin/tool][0555][root/0][bin/2]: FAILED\n');
+  const manifest = await fileIn(dir, 'manifest', 'f usr/bin/tool 0555 root bin\n');
   return { log, manifest };
 }
 
@@ -225,9 +223,9 @@ test('two matrix legs of one job keep two pull-request comments, each updated in
   t.after(() => api.close());
   const dir = await scratchDir(t);
   const { log, manifest } = await failedLog(dir);
-  const event = join(dir, 'event.json');
-  await writeFile(
-    event,
+  const event = await fileIn(
+    dir,
+    'event.json',
     JSON.stringify({ pull_request: { number: 7, head: { sha: 'a'.repeat(40) } } }),
   );
   const env = {

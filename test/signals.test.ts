@@ -29,7 +29,7 @@ import { parseBuildLiveOptions } from '../src/options/build-live.js';
 import { BUILD_LIVE_INPUTS } from '../src/options/build-live.js';
 import { inputNames } from '../src/options/names.js';
 import { errnoCode, UsageError } from '../src/util/errors.js';
-import { isRoot, listTree, runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { type CliRun, fileIn, isRoot, listTree, runCli, scratchDir } from './helpers/cli.js';
 import { bigSources } from './helpers/faults.js';
 import { CLI } from './helpers/paths.js';
 
@@ -127,8 +127,11 @@ async function previousBuild(dir: string, unprivileged = false) {
   const proto = join(dir, 'small-proto');
   await mkdir(join(proto, 'etc'), { recursive: true });
   await writeFile(join(proto, 'etc/motd'), 'previous\n');
-  const manifest = join(dir, 'small.manifest');
-  await writeFile(manifest, 'd etc 0755 root sys\nf etc/motd 0644 root sys\n');
+  const manifest = await fileIn(
+    dir,
+    'small.manifest',
+    'd etc 0755 root sys\nf etc/motd 0644 root sys\n',
+  );
   const output = join(dir, 'out');
   const logDir = join(dir, 'log');
   const args = ['-m', manifest, '--proto', proto, '-o', output, '--log-dir', logDir];
@@ -141,6 +144,17 @@ async function previousBuild(dir: string, unprivileged = false) {
   const run = await runCli(['build-live', ...args, '--buildstamp', STAMP], { unprivileged });
   assert.equal(run.code, 0, run.stderr);
   return { output, logDir, before: [...(await snapshot(output)), ...(await snapshot(logDir))] };
+}
+
+/** Writes `<dir>/customize`, executable, for --customize. */
+const customizeScript = (dir: string, text: string) =>
+  fileIn(dir, 'customize', text, { mode: 0o755 });
+
+/** After previousBuild(), a staged build (`--archive none`) into `dir`/out2 that runs `script` as its customize step. */
+async function customizedRebuild(dir: string, script: string): Promise<CliRun> {
+  const prev = await previousBuild(dir);
+  const extra = ['--archive', 'none', '--customize', script];
+  return runCli(smallArgs(dir, join(dir, 'out2'), prev.logDir, '20111209T201509Z', extra));
 }
 
 /** build-live of the small sources previousBuild() wrote under `dir`. */
@@ -204,14 +218,12 @@ for (const [signal, code] of [
     const dir = await scratchDir(t);
     const prev = await previousBuild(dir);
     const pidFile = join(dir, 'forked.pid');
-    const script = join(dir, 'customize');
-    await writeFile(
-      script,
+    const script = await customizeScript(
+      dir,
       '#!/bin/sh\n' +
         `sleep 20 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}\n` +
         // Bounded, so that a build that does not stop it (the bug) does not hang the suite.
         'i=0; while [ $i -lt 400 ]; do echo x >> "$1/etc/writer"; sleep 0.05; i=$((i+1)); done\n',
-      { mode: 0o755 },
     );
     const build = startCli(bigArgs(prev.output, prev.logDir, ['--customize', script]));
     await waitFor('the customize script to fork', async () =>
@@ -269,10 +281,10 @@ test('a customize script over --customize-timeout is stopped with its group: exi
   const dir = await scratchDir(t);
   const prev = await previousBuild(dir);
   const pidFile = join(dir, 'forked.pid');
-  const script = join(dir, 'customize');
-  await writeFile(script, `#!/bin/sh\nsleep 20 & echo $! > ${pidFile}\nsleep 30\n`, {
-    mode: 0o755,
-  });
+  const script = await customizeScript(
+    dir,
+    `#!/bin/sh\nsleep 20 & echo $! > ${pidFile}\nsleep 30\n`,
+  );
   const started = Date.now();
   const run = await runCli(
     smallArgs(dir, prev.output, prev.logDir, STAMP, [
@@ -300,24 +312,14 @@ test('a customize script over --customize-timeout is stopped with its group: exi
 test('a background writer outliving its customize script is stopped before the image is read back', async (t) => {
   const dir = await scratchDir(t);
   const pidFile = join(dir, 'writer.pid');
-  const script = join(dir, 'customize');
-  await writeFile(
-    script,
+  const script = await customizeScript(
+    dir,
     '#!/bin/sh\n' +
       // Bounded, so that a build that does not stop it (the bug) does not hang the suite.
       '( i=0; while [ $i -lt 500 ]; do echo x >> "$1/etc/late"; sleep 0.02; i=$((i+1)); done ) &\n' +
       `echo $! > ${pidFile}\nsleep 0.3\n`,
-    { mode: 0o755 },
   );
-  const prev = await previousBuild(dir);
-  const run = await runCli(
-    smallArgs(dir, join(dir, 'out2'), prev.logDir, '20111209T201509Z', [
-      '--archive',
-      'none',
-      '--customize',
-      script,
-    ]),
-  );
+  const run = await customizedRebuild(dir, script);
   assert.equal(run.code, 0, run.stderr);
   assert.match(
     run.stderr,
@@ -368,8 +370,7 @@ test('verify-manifest on a tgz interrupted by SIGTERM leaves no joyent-live-veri
 test('a customize script that removes the image root: one clear message, exit 1', async (t) => {
   const dir = await scratchDir(t);
   const prev = await previousBuild(dir);
-  const script = join(dir, 'customize');
-  await writeFile(script, '#!/bin/sh\nrm -rf "$1"\n', { mode: 0o755 });
+  const script = await customizeScript(dir, '#!/bin/sh\nrm -rf "$1"\n');
   const run = await runCli(
     smallArgs(dir, prev.output, prev.logDir, STAMP, ['--customize', script]),
   );
@@ -390,23 +391,14 @@ test(
   { skip: !isRoot && 'needs root: owners are applied to the kept tree only as root' },
   async (t) => {
     const dir = await scratchDir(t);
-    const outside = join(dir, 'outside-file');
-    await writeFile(outside, 'not the image\n', { mode: 0o600 });
+    const outside = await fileIn(dir, 'outside-file', 'not the image\n', { mode: 0o600 });
     await chown(outside, 4321, 4321);
     await utimes(outside, 978307200, 978307200);
-    const script = join(dir, 'customize');
-    await writeFile(script, `#!/bin/sh\nrm -f "$1/etc/motd"\nln ${outside} "$1/etc/motd"\n`, {
-      mode: 0o755,
-    });
-    const prev = await previousBuild(dir);
-    const run = await runCli(
-      smallArgs(dir, join(dir, 'out2'), prev.logDir, '20111209T201509Z', [
-        '--archive',
-        'none',
-        '--customize',
-        script,
-      ]),
+    const script = await customizeScript(
+      dir,
+      `#!/bin/sh\nrm -f "$1/etc/motd"\nln ${outside} "$1/etc/motd"\n`,
     );
+    const run = await customizedRebuild(dir, script);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /etc\/motd: the customize step hard-linked it with a file outside/);
     const st = await stat(outside);

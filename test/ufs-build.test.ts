@@ -30,6 +30,9 @@ interface Built {
   archive: string;
   bootArchive: string;
   bootManifest: string;
+  /** The build's log file and platform directory, as verify-manifest takes them. */
+  logFile: string;
+  platform: string;
 }
 
 async function build(t: TestContext, extra: string[] = [], env?: NodeJS.ProcessEnv) {
@@ -46,6 +49,8 @@ async function build(t: TestContext, extra: string[] = [], env?: NodeJS.ProcessE
     archive,
     bootArchive: join(archive, 'boot_archive'),
     bootManifest: join(archive, 'boot_archive.manifest'),
+    logFile: join(log, `build_live.${STAMP}.log`),
+    platform: join(output, PLATFORM),
   } satisfies Built;
 }
 
@@ -336,13 +341,8 @@ for (const [option, value, message] of [
 test('verify-manifest --platform on a UFS build: every md5 and entry checked against the image', async (t) => {
   const b = await build(t, ['--archive', 'ufs']);
   assert.equal(b.run.code, 0, show(b.run));
-  const logFile = join(b.log, `build_live.${STAMP}.log`);
-  const { run, report } = await verifyJson([
-    '--log',
-    logFile,
-    '--platform',
-    join(b.output, PLATFORM),
-  ]);
+  const { logFile } = b;
+  const { run, report } = await verifyJson(['--log', logFile, '--platform', b.platform]);
   assert.equal(run.code, 0, show(run));
   const c = report.content!;
   assert.equal(c.skipped, undefined, c.skipped);
@@ -370,8 +370,7 @@ test('verify-manifest on a UFS build: one changed byte in a file block is an md5
   assert.ok(at > 0 && bytes.indexOf(content, at + 1) < 0, 'the file is stored once, verbatim');
   bytes[at] ^= 0x20;
   await writeFile(b.bootArchive, bytes);
-  const logFile = join(b.log, `build_live.${STAMP}.log`);
-  const platform = join(b.output, PLATFORM);
+  const { logFile, platform } = b;
 
   // The hash notices first.
   const stale = await verifyJson(['--log', logFile, '--platform', platform]);
@@ -404,13 +403,7 @@ test('verify-manifest on a UFS build: a mode, a link target and an entry the man
     .replace(/^f \.\/usr\/bin\/dir .*\n/m, '');
   assert.notEqual(edited, text);
   await writeFile(b.bootManifest, edited);
-  const logFile = join(b.log, `build_live.${STAMP}.log`);
-  const { run, report } = await verifyJson([
-    '--log',
-    logFile,
-    '--platform',
-    join(b.output, PLATFORM),
-  ]);
+  const { run, report } = await verifyJson(['--log', b.logFile, '--platform', b.platform]);
   assert.equal(run.code, 1, show(run));
   assert.deepEqual(report.reasons, ['integrity']);
   assert.deepEqual(report.content?.differences, [

@@ -36,7 +36,7 @@ import { writeUfs } from '../src/archive/ufs/write.js';
 import type { ImageNode } from '../src/image/model.js';
 import { readBootManifest } from '../src/formats/boot-manifest.js';
 import { UserError } from '../src/util/errors.js';
-import { isRoot, runCli, scratchDir } from './helpers/cli.js';
+import { fileIn, isRoot, runCli, scratchDir } from './helpers/cli.js';
 import { fixtureArgs } from './helpers/paths.js';
 
 const EPOCH = 1323461708;
@@ -264,7 +264,7 @@ test('ufs: writer and reader agree on every kind of entry (modes, owners, links,
   const sb = decodeSuperblock(raw);
   assert.equal(sb.magic, FS_MAGIC);
   assert.equal(sb.clean, FSCLEAN);
-  assert.equal((sb.state! + sb.time) | 0, FSOKAY);
+  assert.equal((sb.state + sb.time) | 0, FSOKAY);
   assert.equal(sb.time, EPOCH);
   assert.equal(sb.size * 1024, plan.imageBytes);
   assert.equal(sb.cstotal.nifree, plan.inodes - plan.inodesUsed - 2);
@@ -563,8 +563,7 @@ test('ufs bad input: a file larger than illumos UFS holds (1 TiB)', async (t) =>
 
 test('ufs reader: not a UFS image, or a truncated one, is a UserError naming the file', async (t) => {
   const dir = await scratchDir(t);
-  const junk = join(dir, 'junk');
-  await writeFile(junk, Buffer.alloc(64 * 1024, 7));
+  const junk = await fileIn(dir, 'junk', Buffer.alloc(64 * 1024, 7));
   await assert.rejects(
     UfsReader.open(junk),
     (err: unknown) =>

@@ -16,13 +16,12 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { VerifyReport } from '../src/verify/types.js';
-import { MANIFEST_2011, OVERLAY_2011 } from './helpers/boot-view.js';
-import { runCli, scratchDir, type CliRun } from './helpers/cli.js';
+import { DRIVERS_WITHOUT_MAJOR_2011, MANIFEST_2011, OVERLAY_2011 } from './helpers/boot-view.js';
+import { buildLiveIn, runCli, scratchDir, type CliRun } from './helpers/cli.js';
 import { hasSharedData, SMARTOS_DATA } from './helpers/paths.js';
 import { schemaErrors } from './helpers/report-schema.js';
-import { synthesizeSources } from './helpers/synth-proto.js';
+import { sourceArgs, synthesize2011 } from './helpers/synth-proto.js';
 
-const STAMP = '20111209T201508Z';
 const show = (r: CliRun) =>
   `exit ${r.code}\n--- stdout\n${r.stdout.slice(0, 8000)}--- stderr\n${r.stderr.slice(0, 4000)}`;
 
@@ -43,26 +42,15 @@ test(
   { skip: !hasSharedData && `no SmartOS data at ${SMARTOS_DATA}` },
   async (t) => {
     const dir = await scratchDir(t);
-    const synth = await synthesizeSources({
-      manifest: MANIFEST_2011,
-      dir: join(dir, 'src'),
-      totalBytes: 4e6,
-      seed: 11,
-    });
+    const synth = await synthesize2011(dir, 11);
     assert.ok((await blankConfs(synth.proto)) > 100);
-    const out = join(dir, 'out');
-    const logDir = join(dir, 'log');
-    const build = await runCli([
-      'build-live',
-      ...['-m', MANIFEST_2011, '--overlay', OVERLAY_2011, '--overlay', synth.overlay],
-      ...['--proto', synth.proto, '--man-dir', synth.manDir, '--system-root', synth.systemRoot],
-      ...['--archive', 'ufs', '-o', out, '--log-dir', logDir],
+    const built = await buildLiveIn(dir, [
+      ...['-m', MANIFEST_2011, '--overlay', OVERLAY_2011, ...sourceArgs(synth), '--archive', 'ufs'],
     ]);
-    assert.equal(build.code, 0, show(build));
+    assert.equal(built.run.code, 0, show(built.run));
     const args = [
       'verify-manifest',
-      ...['--log', join(logDir, `build_live.${STAMP}.log`), '-m', MANIFEST_2011],
-      ...['--platform', join(out, `platform-${STAMP}`)],
+      ...['--log', built.log, '-m', MANIFEST_2011, '--platform', built.platform],
     ];
     const run = await runCli([...args, '--format', 'json']);
     const report = JSON.parse(run.stdout) as VerifyReport;
@@ -74,14 +62,7 @@ test(
     const drivers = check('driver-config').listed;
     assert.deepEqual(
       drivers.map((f) => f.path).sort(),
-      [
-        'kernel/drv/amd64/dprov',
-        'kernel/drv/amd64/eibnx',
-        'kernel/drv/amd64/usbecm',
-        'kernel/drv/amd64/usbskel',
-        'kernel/drv/amd64/vscan',
-        'platform/i86pc/kernel/drv/amd64/dr',
-      ],
+      DRIVERS_WITHOUT_MAJOR_2011,
       lines('driver-config').join('\n'),
     );
     for (const f of drivers) assert.match(f.file ?? '', /manifest-2011-09\.txt$/);

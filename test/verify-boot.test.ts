@@ -6,11 +6,10 @@
 // links (`h usr/bin/ksh=usr/lib/isaexec`); setuid against policy rules and
 // a baseline; --fail-on all.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FAIL_ON } from '../src/verify/types.js';
-import { runCli, scratchDir } from './helpers/cli.js';
+import { fileIn, runCli, scratchDir } from './helpers/cli.js';
 import { buildImage, findings, show, verifyJson, type Item } from './helpers/image-build.js';
 import { SMARTOS_DATA } from './helpers/paths.js';
 
@@ -137,8 +136,11 @@ test('isaexec: a hard link to usr/lib/isaexec needs its name in an ISA directory
 
 test('setuid: policy rules cover setuid/setgid files, a stale rule is stale-policy; --baseline names gained and lost bits', async (t) => {
   const dir = await scratchDir(t);
-  const policy = join(dir, 'policy');
-  await writeFile(policy, '# who may be setuid\nsetuid usr/bin/passwd\nsetuid usr/lib/gone/*\n');
+  const policy = await fileIn(
+    dir,
+    'policy',
+    '# who may be setuid\nsetuid usr/bin/passwd\nsetuid usr/lib/gone/*\n',
+  );
   const before = await buildImage(join(dir, 'before'), [
     file('usr/bin/passwd', '4555'),
     file('usr/bin/su', '4555'),

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { commentBody, lineLink } from '../src/actions/common/verify-comment.js';
 import type { Finding, VerifyReport } from '../src/verify/types.js';
+import { failedFile } from './helpers/report-schema.js';
 
 const LINKS = { server: 'https://github.com', repository: 'o/r', sha: 'abc', workspace: '/w' };
 
@@ -28,18 +29,7 @@ function report(): VerifyReport {
       otherDirs: {},
       byKind: { DIR: 1, FILE: 1, SYMLINK: 0, LINK: 0 },
     },
-    failures: [
-      {
-        path: 'usr/bin/foo',
-        kind: 'FILE',
-        log: 'log',
-        logLine: 3,
-        manifest: { file: '/w/manifests/base', line: 12 },
-        searched: ['A overlay/usr/bin/foo'],
-        allowed: false,
-        notInManifest: false,
-      },
-    ],
+    failures: [failedFile('usr/bin/foo', 3, { file: '/w/manifests/base', line: 12 })],
     systemFiles: [],
     unknownOwnerWarnings: [],
     diff: {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { formatMode, parseManifestFile } from '../src/formats/manifest-line.js';
 import type { ManifestEntry } from '../src/manifest/types.js';
 import type { VerifyReport } from '../src/verify/types.js';
-import { runCli, scratchDir, show, type CliRun } from './helpers/cli.js';
+import { type CliRun, fileIn, runCli, scratchDir, show } from './helpers/cli.js';
 import { verifyJson } from './helpers/verify-json.js';
 import { hasSharedData, SMARTOS_DATA } from './helpers/paths.js';
 
@@ -123,10 +123,10 @@ test(
 
 test('an aborted C builder log (unfinished last line) fails as not-built at that log line', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'aborted.log');
   // How the builder dies on a duplicate entry: the line's start, nothing after it.
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'aborted.log',
     'DIR: [etc][0755][root/0][sys/3]: OK\nFILE: [etc/passwd][0644][root/0][sys/3]: OK (/)\nFILE: [etc/dupfile][0600][root/0][bin/2]: ',
   );
   const { run, report } = await verifyJson(['--log', log]);
@@ -152,8 +152,7 @@ test(
   async (t) => {
     const dir = await scratchDir(t);
     const { lines, entries } = await cLog2011();
-    const log = join(dir, 'cut.log');
-    await writeFile(log, lines.slice(0, 1000).join('\n') + '\n');
+    const log = await fileIn(dir, 'cut.log', lines.slice(0, 1000).join('\n') + '\n');
     const { run, report } = await verifyJson(['--log', log, '-m', MANIFEST_2011]);
     assert.equal(run.code, 1, show(run));
     assert.deepEqual(report.reasons, ['not-built']);
@@ -173,9 +172,9 @@ test(
 
 test('a C builder log whose lines stderr split: rejoined, the FAILED counts; a start with no status is not-built', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'split.log');
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'split.log',
     [
       'DIR: [usr/bin][0755][root/0][bin/2]: OK',
       'FILE: [usr/bin/gone][0555][root/0][bin/2]: builder: Error copying /proto/usr/bin/gone to /tmp/root/usr/bin/gone',
@@ -238,19 +237,27 @@ function assertClean(r: CliRun, code: number, ...wanted: RegExp[]) {
   assert.doesNotMatch(r.stdout + r.stderr, /^\s+at /m, `a stack trace\n${show(r)}`);
 }
 
-test('bad ship policies, --proto not a directory, bad globs: clear messages with file:line', async (t) => {
-  const dir = await scratchDir(t);
-  const log = join(dir, 'build_live.x.log');
-  await writeFile(
-    log,
+/** A build log and manifest of one entry (etc, a directory), written under `dir`. */
+async function oneEntryBuild(dir: string): Promise<{ log: string; manifest: string }> {
+  const log = await fileIn(
+    dir,
+    'build_live.x.log',
     'OK - DIR: etc\n# summary: 1 entries, A=0 P=0 M=0 S=0, 0 FAILED, 0 unknown owners, 0 bytes\n',
   );
-  const manifest = join(dir, 'm');
-  await writeFile(manifest, 'd etc 0755 root sys\n');
+  const manifest = await fileIn(dir, 'm', 'd etc 0755 root sys\n');
+  return { log, manifest };
+}
+
+test('bad ship policies, --proto not a directory, bad globs: clear messages with file:line', async (t) => {
+  const dir = await scratchDir(t);
+  const { log, manifest } = await oneEntryBuild(dir);
   const proto = join(dir, 'proto');
   await mkdir(proto);
-  const policy = join(dir, 'policy');
-  await writeFile(policy, '# ok\nskip usr/include/**\nship etc/motd\nskip usr/[lib\n');
+  const policy = await fileIn(
+    dir,
+    'policy',
+    '# ok\nskip usr/include/**\nship etc/motd\nskip usr/[lib\n',
+  );
   const args = ['verify-manifest', '--log', log, '-m', manifest, '--proto', proto];
   assertClean(
     await runCli([...args, '--ship-policy', policy]),
@@ -258,8 +265,7 @@ test('bad ship policies, --proto not a directory, bad globs: clear messages with
     new RegExp(`${policy}:3: unknown verb "ship"`),
     new RegExp(`${policy}:4: .*not a glob`),
   );
-  const file = join(dir, 'file');
-  await writeFile(file, 'x');
+  const file = await fileIn(dir, 'file', 'x');
   assertClean(
     await runCli(['verify-manifest', '--log', log, '--proto', file]),
     1,
@@ -281,13 +287,7 @@ test('bad ship policies, --proto not a directory, bad globs: clear messages with
 
 test('200,000 unshipped files: every one counted, the first 10,000 kept, markdown under the summary limit', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'build_live.x.log');
-  await writeFile(
-    log,
-    'OK - DIR: etc\n# summary: 1 entries, A=0 P=0 M=0 S=0, 0 FAILED, 0 unknown owners, 0 bytes\n',
-  );
-  const manifest = join(dir, 'm');
-  await writeFile(manifest, 'd etc 0755 root sys\n');
+  const { log, manifest } = await oneEntryBuild(dir);
   // Symlinks cost no data blocks: 200 directories of 1,000 each.
   const proto = join(dir, 'proto');
   const N = 200;

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, scratchDir } from './helpers/cli.js';
+import { buildLiveIn, scratchDir } from './helpers/cli.js';
 import { elfDyn } from './helpers/elf-dyn.js';
 import { elfRel } from './helpers/elf-rel.js';
 import { buildImage, findings, show, verifyJson } from './helpers/image-build.js';
 import { hasSharedData, SMARTOS_DATA } from './helpers/paths.js';
-import { synthesizeSources } from './helpers/synth-proto.js';
+import { sourceArgs, synthesize2011 } from './helpers/synth-proto.js';
 
 const OVERLAY = join(SMARTOS_DATA, 'overlay-2011-09');
 const BNX = { path: 'kernel/drv/amd64/bnx', from: join(OVERLAY, 'kernel/drv/amd64/bnx') };
@@ -233,12 +233,7 @@ test(
   async (t) => {
     const dir = await scratchDir(t);
     const manifest = join(SMARTOS_DATA, 'manifest-2011-09.txt');
-    const synth = await synthesizeSources({
-      manifest,
-      dir: join(dir, 'src'),
-      totalBytes: 4e6,
-      seed: 2011,
-    });
+    const synth = await synthesize2011(dir, 2011);
     // The proto's 64-bit kernel modules as modules (random bytes are not ELF).
     let modules = 0;
     for (const line of (await readFile(manifest, 'utf8')).split('\n')) {
@@ -250,38 +245,23 @@ test(
       modules++;
     }
     assert.ok(modules > 400, `${modules} modules`);
-    const out = join(dir, 'out');
-    const logDir = join(dir, 'log');
-    const build = await runCli([
-      'build-live',
+    const built = await buildLiveIn(dir, [
       '-m',
       manifest,
       '--overlay',
       OVERLAY,
-      '--overlay',
-      synth.overlay,
-      '--proto',
-      synth.proto,
-      '--man-dir',
-      synth.manDir,
-      '--system-root',
-      synth.systemRoot,
+      ...sourceArgs(synth),
       '--archive',
       'ufs',
-      '-o',
-      out,
-      '--log-dir',
-      logDir,
     ]);
-    assert.equal(build.code, 0, show(build));
-    const stamp = '20111209T201508Z';
+    assert.equal(built.run.code, 0, show(built.run));
     const { report } = await verifyJson([
       '--log',
-      join(logDir, `build_live.${stamp}.log`),
+      built.log,
       '-m',
       manifest,
       '--platform',
-      join(out, `platform-${stamp}`),
+      built.platform,
     ]);
     const check = report.checks.find((c) => c.kind === 'missing-module');
     assert.deepEqual(findings(report, 'missing-module'), []);

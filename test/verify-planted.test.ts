@@ -7,25 +7,19 @@ import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promi
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { VerifyReport } from '../src/verify/types.js';
-import { runCli, scratchDir, show } from './helpers/cli.js';
+import { buildLiveIn, fileIn, runCli, scratchDir, show } from './helpers/cli.js';
 import { hasSharedData, SMARTOS_DATA } from './helpers/paths.js';
 import { schemaErrors } from './helpers/report-schema.js';
-import { synthesizeSources } from './helpers/synth-proto.js';
+import { sourceArgs, synthesize2011 } from './helpers/synth-proto.js';
 
 const MANIFEST_2011 = join(SMARTOS_DATA, 'manifest-2011-09.txt');
-const STAMP = '20111209T201508Z';
 
 test(
   'the planted 2011 scenario: the JSON report lists exactly the planted defects, each once, with kind and manifest line',
   { skip: !hasSharedData && `no SmartOS data at ${SMARTOS_DATA}` },
   async (t) => {
     const dir = await scratchDir(t);
-    const synth = await synthesizeSources({
-      manifest: MANIFEST_2011,
-      dir: join(dir, 'src'),
-      totalBytes: 4e6,
-      seed: 7,
-    });
+    const synth = await synthesize2011(dir, 7);
     const text = await readFile(MANIFEST_2011, 'utf8');
     const lineOf = (line: string) => {
       const i = text.split('\n').indexOf(line);
@@ -49,9 +43,9 @@ test(
     await mkdir(join(synth.overlay, 'usr/bin'), { recursive: true });
     await copyFile(join(proto, both), join(synth.overlay, both));
     // Dangling links and a loop, from a second manifest.
-    const extra = join(dir, 'planted.manifest');
-    await writeFile(
-      extra,
+    const extra = await fileIn(
+      dir,
+      'planted.manifest',
       [
         's usr/bin/planted-dangling=../lib/not-there',
         's usr/bin/planted-loop-a=planted-loop-b',
@@ -60,45 +54,20 @@ test(
         '',
       ].join('\n'),
     );
-    const policy = join(dir, 'ship-policy');
-    await writeFile(
-      policy,
+    const policy = await fileIn(
+      dir,
+      'ship-policy',
       '# headers are not in a live image\nskip usr/include/planted*.h\nskip usr/share/nothing/**\nskip usr/bin/cat\n',
     );
-    const out = join(dir, 'out');
-    const logDir = join(dir, 'log');
-    const build = await runCli([
-      'build-live',
-      '-m',
-      MANIFEST_2011,
-      '-m',
-      extra,
-      '--overlay',
-      synth.overlay,
-      '--proto',
-      proto,
-      '--man-dir',
-      synth.manDir,
-      '--system-root',
-      synth.systemRoot,
-      '--archive',
-      'ufs',
-      '-o',
-      out,
-      '--log-dir',
-      logDir,
+    // The synthesized sources, but the proto with the planted defects.
+    const sources = sourceArgs({ ...synth, proto });
+    const built = await buildLiveIn(dir, [
+      ...['-m', MANIFEST_2011, '-m', extra, ...sources, '--archive', 'ufs'],
     ]);
-    assert.equal(build.code, 0, show(build));
+    assert.equal(built.run.code, 0, show(built.run));
     const run = await runCli([
       'verify-manifest',
-      '--log',
-      join(logDir, `build_live.${STAMP}.log`),
-      '-m',
-      MANIFEST_2011,
-      '-m',
-      extra,
-      '--platform',
-      join(out, `platform-${STAMP}`),
+      ...['--log', built.log, '-m', MANIFEST_2011, '-m', extra, '--platform', built.platform],
       '--overlay',
       synth.overlay,
       '--proto',

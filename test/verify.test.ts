@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import type { DiffEntry } from '../src/verify/types.js';
-import { listTree, runCli, scratchDir, show, type CliOptions, type CliRun } from './helpers/cli.js';
+import {
+  type CliOptions,
+  type CliRun,
+  fileIn,
+  listTree,
+  runCli,
+  scratchDir,
+  show,
+} from './helpers/cli.js';
 import { verifyJson } from './helpers/verify-json.js';
 import { copiedFixtureArgs, copyFixtures } from './helpers/fixture-copy.js';
 import { hasXorriso } from './helpers/iso.js';
@@ -126,6 +134,12 @@ const CHANGES: DiffEntry[] = [
   { kind: 'target', path: 'usr/sbin/ls', before: '../bin/ls', after: '../bin/dir' },
   { kind: 'added', path: 'usr/bin/new' },
 ];
+
+/** verify-manifest --format json of a build's log and platform against `baseline`. */
+function againstBaseline(b: { log: string; platform: string }, baseline: string, failOn?: string) {
+  const args = ['--log', b.log, '--platform', b.platform, '--baseline', baseline];
+  return verifyJson(failOn === undefined ? args : [...args, '--fail-on', failOn]);
+}
 
 async function replaceLine(file: string, from: string, to: string): Promise<void> {
   const text = await readFile(file, 'utf8');
@@ -357,14 +371,7 @@ test('--format json validates against schemas/verify-report.schema.json: a passi
   // three shapes side by side, and the schema itself is not vacuous.
   const pass = await verifyJson(['--log', c.log]);
   const fail = await verifyJson(['--log', b.log, '-m', GOOD, '-m', BROKEN]);
-  const diff = await verifyJson([
-    '--log',
-    x.log,
-    '--platform',
-    x.platform,
-    '--baseline',
-    c.bootManifest,
-  ]);
+  const diff = await againstBaseline(x, c.bootManifest);
   assert.deepEqual(
     [pass.run.code, fail.run.code, diff.run.code],
     [0, 1, 0],
@@ -448,16 +455,7 @@ test('a diff against the baseline lists each change once with its kind, and --fa
   }
 
   // The other way round: the new file was removed.
-  const back = await verifyJson([
-    '--log',
-    c.log,
-    '--platform',
-    c.platform,
-    '--baseline',
-    x.bootManifest,
-    '--fail-on',
-    'removed',
-  ]);
+  const back = await againstBaseline(c, x.bootManifest, 'removed');
   assert.equal(back.run.code, 1, show(back.run));
   assert.deepEqual(back.report.reasons, ['removed']);
   assert.equal(
@@ -468,16 +466,7 @@ test('a diff against the baseline lists each change once with its kind, and --fa
 
 test('the same build against itself as baseline: no diff', async () => {
   const c = await clean();
-  const { run, report } = await verifyJson([
-    '--log',
-    c.log,
-    '--platform',
-    c.platform,
-    '--baseline',
-    c.bootManifest,
-    '--fail-on',
-    'failed,added,removed,changed',
-  ]);
+  const { run, report } = await againstBaseline(c, c.bootManifest, 'failed,added,removed,changed');
   assert.equal(run.code, 0, show(run));
   assert.deepEqual(report.diff?.entries, []);
   assert.deepEqual([report.diff?.added, report.diff?.removed, report.diff?.changed], [0, 0, 0]);
@@ -487,9 +476,9 @@ test('the same build against itself as baseline: no diff', async () => {
 test('owner, type and removed changes; a path changed in two ways is listed once per kind', async (t) => {
   const c = await clean();
   const dir = await scratchDir(t);
-  const baseline = join(dir, 'baseline.manifest');
-  await writeFile(
-    baseline,
+  const baseline = await fileIn(
+    dir,
+    'baseline.manifest',
     [
       'd . 0755 root root',
       'd ./etc 0755 root sys',
@@ -523,18 +512,12 @@ test('owner, type and removed changes; a path changed in two ways is listed once
   );
   // The clean log names its boot_archive's sha1, which this platform lacks
   // (log-mismatch): the copy without that line is any log of no boot_archive.
-  const log = join(dir, 'build.log');
-  await writeFile(log, (await readFile(c.log, 'utf8')).replace(/^# boot_archive sha1: .*\n/m, ''));
-  const { run, report } = await verifyJson([
-    '--log',
-    log,
-    '--platform',
-    platform,
-    '--baseline',
-    baseline,
-    '--fail-on',
-    'removed',
-  ]);
+  const log = await fileIn(
+    dir,
+    'build.log',
+    (await readFile(c.log, 'utf8')).replace(/^# boot_archive sha1: .*\n/m, ''),
+  );
+  const { run, report } = await againstBaseline({ log, platform }, baseline, 'removed');
   assert.equal(run.code, 1, show(run));
   assert.deepEqual(report.reasons, ['removed']);
   assert.equal(
@@ -572,29 +555,11 @@ test('a baseline in md5sum format (<md5>  ./path) works: files only, no false ad
   assert.ok(sums.length > 10);
   await writeFile(baseline, sums.join(''));
 
-  const same = await verifyJson([
-    '--log',
-    c.log,
-    '--platform',
-    c.platform,
-    '--baseline',
-    baseline,
-    '--fail-on',
-    'added,removed,changed',
-  ]);
+  const same = await againstBaseline(c, baseline, 'added,removed,changed');
   assert.equal(same.run.code, 0, show(same.run));
   assert.deepEqual(same.report.diff?.entries, [], JSON.stringify(same.report.diff, null, 1));
 
-  const other = await verifyJson([
-    '--log',
-    x.log,
-    '--platform',
-    x.platform,
-    '--baseline',
-    baseline,
-    '--fail-on',
-    'changed',
-  ]);
+  const other = await againstBaseline(x, baseline, 'changed');
   assert.equal(other.run.code, 1, show(other.run));
   // md5sum has no modes and no symlinks: only content and files are compared.
   assert.equal(
@@ -736,8 +701,7 @@ const C_BUILDER_LOG = [
 
 test('the smartos-live C builder log: DIR/FILE/LINK lines, one FAILED: exit 1 and the path reported', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'live.log');
-  await writeFile(log, C_BUILDER_LOG);
+  const log = await fileIn(dir, 'live.log', C_BUILDER_LOG);
   const r = await verify(['--log', log]);
   assert.equal(r.code, 1, show(r));
   assert.match(firstLine(r), /^verify-manifest: FAIL\b/);
@@ -833,14 +797,14 @@ test('--fail-on unknown-owner fails a build whose manifest names an owner the im
 
 test('$VARS in --manifest take their value from --define; an undefined one is an error', async (t) => {
   const dir = await scratchDir(t);
-  const manifest = join(dir, 'extra.manifest');
-  await writeFile(
-    manifest,
+  const manifest = await fileIn(
+    dir,
+    'extra.manifest',
     'd usr 0755 root sys\nd usr/lib 0755 root bin\nf usr/lib/libstdc++.so.$LIBSTDCXXVER 0755 root bin\n',
   );
-  const log = join(dir, 'build.log');
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'build.log',
     'OK - DIR: usr\nOK - DIR: usr/lib\n*FAILED* - FILE: usr/lib/libstdc++.so.6.0.28\n',
   );
   const { run, report } = await verifyJson([
@@ -1017,8 +981,7 @@ test('markdown cut for size (long paths, every place searched) still says how ma
 
 test('an empty log is an error naming it', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'build_live.empty.log');
-  await writeFile(log, '');
+  const log = await fileIn(dir, 'build_live.empty.log', '');
   assertError(await verify(['--log', log]), log, /empty/i);
 });
 
@@ -1028,8 +991,7 @@ test('a log with no recognizable line is an error saying it is probably the wron
   const r = await verify(['--log', c.bootManifest]);
   assertError(r, c.bootManifest, /wrong file/i);
   const dir = await scratchDir(t);
-  const other = join(dir, 'notes.txt');
-  await writeFile(other, 'hello\nthis is not a build log\n');
+  const other = await fileIn(dir, 'notes.txt', 'hello\nthis is not a build log\n');
   assertError(await verify(['--log', other]), other, /wrong file/i);
   assertError(await verify(['--log', join(dir, 'absent.log')]), join(dir, 'absent.log'));
 });
@@ -1059,9 +1021,9 @@ test('a truncated last line gets a note; the rest of the log is read', async (t)
 
 test('a log and a manifest from different builds: the FAILED path is reported, flagged notInManifest, with a note', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'other-build.log');
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'other-build.log',
     'OK - DIR: opt\nOK[P] - FILE: opt/tool\n*FAILED* - FILE: opt/elsewhere/thing\n',
   );
   const { run, report } = await verifyJson(['--log', log, '--manifest', GOOD]);
@@ -1086,8 +1048,7 @@ test('a --platform tgz that is not gzip is an error naming it', async (t) => {
   const plainTar = join(dir, `${PLATFORM}.tgz`);
   await writeFile(plainTar, rawTar([{ name: `${PLATFORM}/`, type: '5' }]));
   assertError(await verify(['--log', c.log, '--platform', plainTar]), plainTar, /gzip/i);
-  const text = join(dir, 'notes.tgz');
-  await writeFile(text, 'not an archive at all\n');
+  const text = await fileIn(dir, 'notes.tgz', 'not an archive at all\n');
   assertError(await verify(['--log', c.log, '--platform', text]), text, /gzip/i);
 });
 
@@ -1285,9 +1246,9 @@ test('--fail-on system-source and unknown-owner name the files and the warnings'
   assert.match(text.stdout, /^from the system root \(S\): etc\/security\/policy\.conf$/m);
 
   const dir = await scratchDir(t);
-  const log = join(dir, 'owners.log');
-  await writeFile(
-    log,
+  const log = await fileIn(
+    dir,
+    'owners.log',
     'OK - DIR: admin\n# m:1: warning: admin: owner "admin" is not a user of the image (etc/passwd): using id 0\n',
   );
   const owners = await verify(['--log', log, '--fail-on', 'unknown-owner']);
@@ -1298,8 +1259,7 @@ test('--fail-on system-source and unknown-owner name the files and the warnings'
 
 test('a JSONL twin with spaces after its colons still gives file:line and places searched', async (t) => {
   const dir = await scratchDir(t);
-  const log = join(dir, 'build_live.x.log');
-  await writeFile(log, '*FAILED* - FILE: opt/a/b\n');
+  const log = await fileIn(dir, 'build_live.x.log', '*FAILED* - FILE: opt/a/b\n');
   await writeFile(
     join(dir, 'build_live.x.jsonl'),
     '{"path": "opt/a/b", "status": "FAILED", "manifest": "m", "line": 4, "searched": ["P:proto/opt/a/b"]}\n',

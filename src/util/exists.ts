@@ -10,9 +10,14 @@ export function pathExists(path: string): Promise<boolean> {
   return lstat(path).then(
     () => true,
     (err: unknown) => {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      if (isNotThere(err)) return false;
       throw err;
     },
   );
+}
+
+/** True for the errors that mean "not there" (ENOENT, ENOTDIR), and only for them. */
+export function isNotThere(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }

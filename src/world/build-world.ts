@@ -4,7 +4,7 @@
  * cached between jobs under a key made of every input. No @actions/*
  * here: the action and the CLI pass hooks and a cache backend.
  */
-import { access, mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CacheBackendError, type CacheBackend, type RestoredEntry } from '../cache/backend.js';
 import { EntryRejected, installEntry, packEntry, unpackEntry } from '../cache/entry.js';
@@ -30,7 +30,8 @@ import { formatKeyInputs, KEY_INPUTS_FILE, readKeyInputsFile } from '../formats/
 import { requireIllumos } from '../host/uname.js';
 import { replaceFile } from '../util/atomic.js';
 import { resolveBuildTime } from '../util/buildstamp.js';
-import { describeError, UserError } from '../util/errors.js';
+import { describeError, ioError, UserError } from '../util/errors.js';
+import { isNotThere, pathExists } from '../util/exists.js';
 import { which } from '../util/which.js';
 import { VERSION } from '../version.js';
 import { lockWorkspace } from './lock.js';
@@ -107,15 +108,23 @@ export interface BuildWorldOptions extends BuildWorldHooks {
 /** How many lines of a failed stage's log (and of nightly's mail_msg) are shown. */
 export const TAIL_LINES = 40;
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
+/**
+ * Whether `path` is there (pathExists: only ENOENT and ENOTDIR are "not
+ * there"). A path that cannot be looked at (a loop of symlinks, EACCES,
+ * EIO) is an error naming it, never taken for a missing file
+ * (docs/build-world.md).
+ */
+function present(path: string): Promise<boolean> {
+  return pathExists(path).catch((err: unknown) => {
+    throw ioError(err, 'look up', path);
+  });
 }
 
 async function requireDir(path: string, what: string, hint: string): Promise<void> {
-  const st = await stat(path).catch(() => undefined);
+  const st = await stat(path).catch((err: unknown) => {
+    if (isNotThere(err)) return undefined;
+    throw ioError(err, 'look up', path);
+  });
   if (!st?.isDirectory()) throw new UserError(`${what} ${path} is missing (${hint})`);
 }
 
@@ -128,9 +137,9 @@ async function nightlyCommand(
   planned: StageCommand,
   env: NodeJS.ProcessEnv,
 ): Promise<StageCommand> {
-  if (await exists(planned.command)) return planned;
+  if (await present(planned.command)) return planned;
   const script = `${planned.command}.sh`;
-  if (!(await exists(script))) {
+  if (!(await present(script))) {
     throw new UserError(
       `neither ${planned.command} nor ${script} exists: projects/illumos is not an illumos-gate checkout`,
     );
@@ -202,7 +211,7 @@ async function readWorkspace(options: BuildWorldOptions, env: NodeJS.ProcessEnv)
   await requireDir(extraDir, 'projects/illumos-extra', setupHint);
   await requireDir(srcDir, 'src', 'the smartos-live sources of the workspace');
   const illumosSh = join(illumosDir, 'illumos.sh');
-  if (!(await exists(illumosSh))) {
+  if (!(await present(illumosSh))) {
     throw new UserError(`${illumosSh} is missing (setup-illumos-host writes it)`);
   }
   const illumosVars = await readIllumosSh(illumosSh);

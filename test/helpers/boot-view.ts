@@ -15,6 +15,18 @@ import { SMARTOS_DATA } from './paths.js';
 
 export const OVERLAY_2011 = join(SMARTOS_DATA, 'overlay-2011-09');
 export const MANIFEST_2011 = join(SMARTOS_DATA, 'manifest-2011-09.txt');
+/**
+ * The drivers the real 2011 image ships without an etc/name_to_major line
+ * (each checked with `comm` against the real files; docs/verify.md).
+ */
+export const DRIVERS_WITHOUT_MAJOR_2011 = [
+  'kernel/drv/amd64/dprov',
+  'kernel/drv/amd64/eibnx',
+  'kernel/drv/amd64/usbecm',
+  'kernel/drv/amd64/usbskel',
+  'kernel/drv/amd64/vscan',
+  'platform/i86pc/kernel/drv/amd64/dr',
+];
 
 export interface ViewChanges {
   /** Files added or replaced: image path -> content (mode 0755 unless `modes` says). */

@@ -1,5 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from './paths.js';
@@ -58,6 +58,18 @@ export async function scratchDir(t: { after: (fn: () => Promise<void>) => void }
 }
 
 /** Every path below `dir`, relative and sorted: to prove what a run wrote. */
+/** Writes `data` to `<dir>/<name>` (writeFile's options) and returns that path. */
+export async function fileIn(
+  dir: string,
+  name: string,
+  data: string | Buffer,
+  options?: Parameters<typeof writeFile>[2],
+): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, data, options);
+  return path;
+}
+
 export async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (rel: string) => {
@@ -70,6 +82,34 @@ export async function listTree(dir: string): Promise<string[]> {
   };
   await walk('');
   return out.sort();
+}
+
+/** The buildstamp every run gets (runCli sets SOURCE_DATE_EPOCH=1323461708). */
+export const CLI_STAMP = '20111209T201508Z';
+
+/** A build-live run into `<dir>/out`, its log in `<dir>/log`, and where its results are. */
+export interface BuildLiveRun {
+  run: CliRun;
+  out: string;
+  logDir: string;
+  /** `<out>/platform-<stamp>` */
+  platform: string;
+  /** `<logDir>/build_live.<stamp>.log` */
+  log: string;
+}
+
+/** `build-live <args> -o <dir>/out --log-dir <dir>/log`, as most tests run it. */
+export async function buildLiveIn(dir: string, args: readonly string[]): Promise<BuildLiveRun> {
+  const out = join(dir, 'out');
+  const logDir = join(dir, 'log');
+  const run = await runCli(['build-live', ...args, '-o', out, '--log-dir', logDir]);
+  return {
+    run,
+    out,
+    logDir,
+    platform: join(out, `platform-${CLI_STAMP}`),
+    log: join(logDir, `build_live.${CLI_STAMP}.log`),
+  };
 }
 
 /** A run as a failed assertion shows it: the exit code, stdout (its first 8,000 characters), stderr. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Finding, VerifyReport } from '../../src/verify/types.js';
-import { runCli, show } from './cli.js';
+import { buildLiveIn, show } from './cli.js';
 
 export { show } from './cli.js';
 export { verifyJson } from './verify-json.js';
@@ -56,35 +56,10 @@ export async function buildImage(
   }
   const manifest = join(dir, 'manifest');
   await writeFile(manifest, lines.join('\n') + '\n');
-  const out = join(dir, 'out');
-  const logDir = join(dir, 'log');
-  const run = await runCli([
-    'build-live',
-    '-m',
-    manifest,
-    '--proto',
-    proto,
-    '--archive',
-    archive,
-    '-o',
-    out,
-    '--log-dir',
-    logDir,
-  ]);
+  const built = ['-m', manifest, '--proto', proto, '--archive', archive];
+  const { run, platform, log } = await buildLiveIn(dir, built);
   assert.equal(run.code, 0, show(run));
-  const stamp = '20111209T201508Z';
-  return {
-    manifest,
-    proto,
-    args: [
-      '--log',
-      join(logDir, `build_live.${stamp}.log`),
-      '-m',
-      manifest,
-      '--platform',
-      join(out, `platform-${stamp}`),
-    ],
-  };
+  return { manifest, proto, args: ['--log', log, '-m', manifest, '--platform', platform] };
 }
 
 export const findings = (report: VerifyReport, kind: string): Finding[] =>

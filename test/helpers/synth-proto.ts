@@ -75,6 +75,12 @@ export function sourceArgs(synth: SynthSources): string[] {
   ];
 }
 
+/** The real 2011 manifest's sources, synthesized small (4 MB in all) into `<dir>/src`. */
+export function synthesize2011(dir: string, seed: number): Promise<SynthSources> {
+  const manifest = join(SMARTOS_DATA, 'manifest-2011-09.txt');
+  return synthesizeSources({ manifest, dir: join(dir, 'src'), totalBytes: 4e6, seed });
+}
+
 /** Files the overlay gets (tag A), from the real 2011 overlay. */
 export const OVERLAY_FILES = ['etc/passwd', 'etc/group', 'etc/motd'] as const;
 const MAN_PREFIX = 'usr/share/man/';

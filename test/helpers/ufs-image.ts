@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { runCli } from './cli.js';
+import { buildLiveIn } from './cli.js';
 
 export const STAMP = '20111209T201508Z';
 
@@ -55,24 +55,9 @@ export async function buildFixturePlatform(dir: string): Promise<FixturePlatform
   lines.push('s usr/bin/link=small');
   const manifest = join(dir, 'manifest');
   await writeFile(manifest, lines.join('\n') + '\n');
-  const out = join(dir, 'out');
-  const logDir = join(dir, 'log');
-  const run = await runCli([
-    'build-live',
-    '-m',
-    manifest,
-    '--proto',
-    proto,
-    '--archive',
-    'ufs',
-    '-o',
-    out,
-    '--log-dir',
-    logDir,
-  ]);
+  const built = ['-m', manifest, '--proto', proto, '--archive', 'ufs'];
+  const { run, platform, log } = await buildLiveIn(dir, built);
   assert.equal(run.code, 0, run.stderr);
-  const platform = join(out, `platform-${STAMP}`);
-  const log = join(logDir, `build_live.${STAMP}.log`);
   return {
     manifest,
     log,

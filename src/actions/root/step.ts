@@ -64,12 +64,8 @@ export async function rootStep(io: StepIo): Promise<StepEnd> {
   let proto: string | undefined;
   if (buildWorld) {
     const quiet: StepIo = { input: io.input, output: () => undefined };
-    core.startGroup('setup-illumos-host');
-    try {
-      await setupIllumosHostStep(quiet);
-    } finally {
-      core.endGroup();
-    }
+    // core.group: the group ends whatever happens (startGroup, then endGroup in a finally).
+    await core.group('setup-illumos-host', () => setupIllumosHostStep(quiet));
     // build-live and verify-manifest take their proto from build-world, as the sub-actions chained.
     proto = (await buildWorldStep(quiet)).proto;
   }

@@ -27,21 +27,35 @@
  * read without bound: a block size over MAXBSIZE's reach, a read past the
  * end of the image (never the previous buffer's bytes), a file larger than
  * the image. Long loops yield to the event loop (signals are handled).
+ *
+ * What is the same in every reader is shared, not copied: opening the image,
+ * exact reads and the logical-block walk (image-io.ts), the superblock, inode
+ * and directory-entry decoders (layout.ts). What stays here is what makes it
+ * the boot-time reader and must differ from read.ts and fsck/: addresses
+ * computed from the superblock's shifts and masks without a range check,
+ * indirect blocks read whole, names taken up to their NUL, a linear dlook,
+ * holes read from the device's first block. A test that passes through this
+ * reader shows an image holds up under those assumptions only if they are
+ * this reader's own.
  */
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
-import { describeError, UserError } from '../../util/errors.js';
+import type { FileHandle } from 'node:fs/promises';
+import { UserError } from '../../util/errors.js';
 import type { ReadLimits } from './read.js';
+import { mapBlock, nextTurn, openImage, readExact, YIELD_EVERY } from './image-io.js';
 import {
+  decodeDinode,
+  decodeSuperblock,
   FS_MAGIC,
   IFDIR,
   IFLNK,
   IFMT,
   MAXPATHLEN,
   NDADDR,
-  NIADDR,
+  readDirentHeader,
   ROOTINO,
   SBSIZE_MAX,
+  type DecodedSuperblock,
 } from './layout.js';
 
 /** DEV_BSIZE: the unit of device addresses, and what the boot reader reads of a symlink. */
@@ -53,29 +67,27 @@ const INODE_SIZE = 128;
 const MAX_SYMLINKS = 40;
 /** The largest block a UFS may have (illumos's MAXBSIZE is 8192; FreeBSD's 65536). */
 const MAX_BSIZE = 65536;
-/** Reads between two yields to the event loop. */
-const YIELD_EVERY = 256;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The superblock fields the boot reader uses, unchecked. */
-export interface BootFs {
-  sblkno: number;
-  iblkno: number;
-  cgoffset: number;
-  cgmask: number;
-  bsize: number;
-  fsize: number;
-  bmask: number;
-  bshift: number;
-  fragshift: number;
-  fsbtodb: number;
-  nindir: number;
-  inopb: number;
-  ipg: number;
-  fpg: number;
-  qfmask: number;
-  fmask: number;
-}
+export type BootFs = Pick<
+  DecodedSuperblock,
+  | 'sblkno'
+  | 'iblkno'
+  | 'cgoffset'
+  | 'cgmask'
+  | 'bsize'
+  | 'fsize'
+  | 'bmask'
+  | 'bshift'
+  | 'fragshift'
+  | 'fsbtodb'
+  | 'nindir'
+  | 'inopb'
+  | 'ipg'
+  | 'fpg'
+  | 'qfmask'
+  | 'fmask'
+>;
 
 /** The inode fields the boot reader keeps (struct icommon). */
 interface BootInode {
@@ -108,12 +120,7 @@ export class BootUfsReader {
 
   /** bufs_mountroot: the superblock at sector 16, its magic number, nothing else. */
   static async open(path: string, limits: ReadLimits = {}): Promise<BootUfsReader> {
-    let fh: FileHandle;
-    try {
-      fh = await open(path, 'r');
-    } catch (err) {
-      throw new UserError(`${path}: cannot open the UFS image: ${describeError(err)}`);
-    }
+    const fh = await openImage(path);
     const deviceBytes = (await fh.stat()).size;
     const sb = Buffer.alloc(SBSIZE_MAX);
     const { bytesRead } = await fh.read(sb, 0, SBSIZE_MAX, SBLOCK * DEV_BSIZE);
@@ -121,7 +128,7 @@ export class BootUfsReader {
       await fh.close();
       throw new UserError(`${path}: the boot-time reader finds no UFS magic number`);
     }
-    const fs = bootFields(sb);
+    const fs: BootFs = decodeSuperblock(sb);
     const why = unusable(fs);
     if (why) {
       await fh.close();
@@ -144,13 +151,7 @@ export class BootUfsReader {
       throw new UserError(`${this.path}: the boot-time reader reads ${count} bytes at offset ${at}, outside the image`); // prettier-ignore
     if (++this.reads % YIELD_EVERY === 0) await nextTurn();
     const buf = Buffer.alloc(count);
-    let got = 0;
-    while (got < count) {
-      const { bytesRead } = await this.fh.read(buf, got, count - got, at + got);
-      if (bytesRead === 0)
-        throw new UserError(`${this.path}: the boot-time reader's read at offset ${at} ends early`);
-      got += bytesRead;
-    }
+    await readExact(this.fh, buf, at, () => new UserError(`${this.path}: the boot-time reader's read at offset ${at} ends early`)); // prettier-ignore
     return buf;
   }
 
@@ -167,43 +168,25 @@ export class BootUfsReader {
     const cgstart = fs.fpg * cg + fs.cgoffset * (cg & ~fs.cgmask);
     const itod = cgstart + fs.iblkno + Math.floor((ino % fs.ipg) / fs.inopb) * 2 ** fs.fragshift;
     const block = await this.diskread(this.fsbtodb(itod), fs.bsize);
-    const off = (ino % fs.inopb) * INODE_SIZE;
-    const db: number[] = [];
-    const ib: number[] = [];
-    for (let i = 0; i < NDADDR; i++) db.push(block.readInt32LE(off + 40 + 4 * i));
-    for (let i = 0; i < NIADDR; i++) ib.push(block.readInt32LE(off + 88 + 4 * i));
-    const inode = {
-      mode: block.readUInt16LE(off),
-      size: Number(block.readBigUInt64LE(off + 8)),
-      db,
-      ib,
-    };
+    const { mode, size, db, ib } = decodeDinode(block, (ino % fs.inopb) * INODE_SIZE);
+    const inode = { mode, size, db, ib };
     this.inodes.set(ino, inode);
     return inode;
   }
 
-  /** sbmap: logical block `bn` to a fragment address (0: a hole). */
+  /**
+   * sbmap: logical block `bn` to a fragment address (0: a hole, and past the
+   * triple indirect block). The walk is the one every reader shares; what is
+   * the boot reader's own is that it reads each indirect block whole, at an
+   * address it does not check (diskread only refuses what is past the image).
+   */
   private async sbmap(ip: BootInode, bn: number): Promise<number> {
     const { fs } = this;
-    if (bn < NDADDR) return ip.db[bn];
-    let sh = 1;
-    bn -= NDADDR;
-    let j: number;
-    for (j = NIADDR; j > 0; j--) {
-      sh *= fs.nindir;
-      if (bn < sh) break;
-      bn -= sh;
-    }
-    if (j === 0) return 0;
-    let nb = ip.ib[NIADDR - j];
-    if (nb === 0) return 0;
-    for (; j <= NIADDR; j++) {
+    const frag = await mapBlock(ip, bn, fs.nindir, async (nb, _level, index) => {
       const bap = await this.diskread(this.fsbtodb(nb), fs.bsize);
-      sh /= fs.nindir;
-      nb = bap.readInt32LE((Math.floor(bn / sh) % fs.nindir) * 4);
-      if (nb === 0) return 0;
-    }
-    return nb;
+      return bap.readInt32LE(index * 4);
+    });
+    return frag ?? 0;
   }
 
   /** blksize: a whole block, or the last block of a small file rounded up to fragments. */
@@ -254,13 +237,13 @@ export class BootUfsReader {
       }
       if (off + 8 > block.length)
         return { names, error: new UserError(`${this.path}: the boot-time reader runs off a directory block`) }; // prettier-ignore
-      const ino = block.readUInt32LE(off);
-      const reclen = block.readUInt16LE(off + 4);
-      const namlen = block.readUInt16LE(off + 6);
+      const { ino, reclen, namlen } = readDirentHeader(block, off);
       if (reclen === 0)
         return { names, error: new UserError(`${this.path}: a directory entry of length 0 (the boot-time reader would loop)`) }; // prettier-ignore
       loc += reclen;
       if (ino === 0) continue;
+      // The boot reader's own rule, unlike read.ts's and fsck's (which take
+      // namlen bytes and check them): the name ends at its first NUL.
       const nul = block.indexOf(0, off + 8);
       const dname = block.subarray(off + 8, nul < 0 ? block.length : nul);
       // dlook compares namlen and the bytes up to the NUL: both must agree.
@@ -336,29 +319,6 @@ export class BootUfsReader {
     for await (const part of this.content(path)) hash.update(part);
     return hash.digest('hex');
   }
-}
-
-/** The superblock fields the boot-time reader uses, from the superblock's bytes. */
-export function bootFields(sb: Buffer): BootFs {
-  const r = (off: number) => sb.readInt32LE(off);
-  return {
-    sblkno: r(8),
-    iblkno: r(16),
-    cgoffset: r(24),
-    cgmask: r(28),
-    bsize: r(48),
-    fsize: r(52),
-    bmask: r(72),
-    fmask: r(76),
-    bshift: r(80),
-    fragshift: r(96),
-    fsbtodb: r(100),
-    nindir: r(116),
-    inopb: r(120),
-    ipg: r(184),
-    fpg: r(188),
-    qfmask: Number(sb.readBigInt64LE(1348)),
-  };
 }
 
 /**

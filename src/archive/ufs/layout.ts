@@ -100,20 +100,17 @@ export interface Csum {
   nffree: number;
 }
 
+/** The four totals of struct csum, in its order (32 bits each). */
+export const CSUM_KEYS = ['ndir', 'nbfree', 'nifree', 'nffree'] as const;
+
 export function writeCsum(buf: Buffer, off: number, cs: Csum): void {
-  buf.writeInt32LE(cs.ndir, off);
-  buf.writeInt32LE(cs.nbfree, off + 4);
-  buf.writeInt32LE(cs.nifree, off + 8);
-  buf.writeInt32LE(cs.nffree, off + 12);
+  CSUM_KEYS.forEach((key, i) => buf.writeInt32LE(cs[key], off + 4 * i));
 }
 
 export function readCsum(buf: Buffer, off: number): Csum {
-  return {
-    ndir: buf.readInt32LE(off),
-    nbfree: buf.readInt32LE(off + 4),
-    nifree: buf.readInt32LE(off + 8),
-    nffree: buf.readInt32LE(off + 12),
-  };
+  const cs = {} as Csum;
+  CSUM_KEYS.forEach((key, i) => (cs[key] = buf.readInt32LE(off + 4 * i)));
+  return cs;
 }
 
 /** The superblock fields this writer sets and the reader needs. */
@@ -217,30 +214,57 @@ export function encodeSuperblock(sb: Superblock): Buffer {
   return b;
 }
 
-export function decodeSuperblock(b: Buffer): Superblock {
-  const r = (off: number) => b.readInt32LE(off);
+/**
+ * The 32-bit fields of struct fs (ufs_fs.h) that readers use, at their
+ * offsets: named once, for every decoder (read.ts, fsck/, boot-read.ts).
+ */
+const FS_INT32 = {
+  sblkno: 8,
+  cblkno: 12,
+  iblkno: 16,
+  dblkno: 20,
+  cgoffset: 24,
+  cgmask: 28,
+  time: 32,
+  size: 36,
+  dsize: 40,
+  ncg: 44,
+  bsize: 48,
+  fsize: 52,
+  minfree: 60,
+  bmask: 72,
+  fmask: 76,
+  bshift: 80,
+  fragshift: 96,
+  fsbtodb: 100,
+  nindir: 116,
+  inopb: 120,
+  state: 132,
+  csaddr: 152,
+  cssize: 156,
+  ncyl: 176,
+  ipg: 184,
+  fpg: 188,
+  magic: 1372,
+} as const;
+
+/** A superblock as read: every field decodeSuperblock has, unchecked. */
+export type DecodedSuperblock = Required<Superblock> &
+  Record<keyof typeof FS_INT32, number> & {
+    /** fs_qfmask, a 64-bit field. */
+    qfmask: number;
+  };
+
+export function decodeSuperblock(b: Buffer): DecodedSuperblock {
+  const fields = {} as Record<keyof typeof FS_INT32, number>;
+  for (const [name, off] of Object.entries(FS_INT32))
+    fields[name as keyof typeof FS_INT32] = b.readInt32LE(off);
   return {
-    magic: r(1372),
-    sblkno: r(8),
-    cblkno: r(12),
-    iblkno: r(16),
-    dblkno: r(20),
-    time: r(32),
-    size: r(36),
-    dsize: r(40),
-    ncg: r(44),
-    bsize: r(48),
-    fsize: r(52),
-    minfree: r(60),
-    csaddr: r(152),
-    cssize: r(156),
-    ncyl: r(176),
-    ipg: r(184),
-    fpg: r(188),
+    ...fields,
+    qfmask: Number(b.readBigInt64LE(1348)),
     cstotal: readCsum(b, 192),
     clean: b[209],
     largefiles: (b[211] & FSLARGEFILES) !== 0,
-    state: r(132),
   };
 }
 
@@ -282,6 +306,20 @@ export function encodeCylinderGroup(cg: CylinderGroup): Buffer {
   cg.iused.copy(b, CG_IUSEDOFF);
   cg.free.copy(b, cgFreeOff(cg.ipg));
   return b;
+}
+
+/**
+ * What an inode says of a file besides its type and its blocks, as the
+ * writer takes it (tree.ts) and the reader gives it back (read.ts).
+ */
+export interface InodeAttributes {
+  /** Permission bits (07777), without the type. */
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  /** Bytes of content: file size, directory size, symlink length. */
+  size: number;
 }
 
 /** The on-disk inode (struct icommon). */
@@ -344,6 +382,22 @@ export function decodeDinode(buf: Buffer, off: number): Dinode {
 /** Bytes a directory entry (struct direct) for a name of `nameBytes` takes. */
 export function direntSize(nameBytes: number): number {
   return 8 + ((nameBytes + 1 + 3) & ~3);
+}
+
+/** The fixed part of a directory entry (struct direct): inode, record length, name length. */
+export interface DirentHeader {
+  ino: number;
+  reclen: number;
+  namlen: number;
+}
+
+/** Decodes the fixed part of the entry at `off`; what a reader makes of the name is its own. */
+export function readDirentHeader(buf: Buffer, off: number): DirentHeader {
+  return {
+    ino: buf.readUInt32LE(off),
+    reclen: buf.readUInt16LE(off + 4),
+    namlen: buf.readUInt16LE(off + 6),
+  };
 }
 
 export function writeDirent(

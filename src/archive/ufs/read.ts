@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { compareBytes } from '../../manifest/path.js';
-import { bootFields, unusable } from './boot-read.js';
-import { describeError, UserError } from '../../util/errors.js';
+import { unusable } from './boot-read.js';
+import { UserError } from '../../util/errors.js';
+import { mapBlock, nextTurn, openImage, readExact, YIELD_EVERY } from './image-io.js';
 import {
   CG_MAGIC,
   decodeDinode,
@@ -18,10 +18,12 @@ import {
   MAXPATHLEN,
   NDADDR,
   NIADDR,
+  readDirentHeader,
   ROOTINO,
   SBLOCK_OFFSET,
   FS_SBSIZE,
   type Dinode,
+  type InodeAttributes,
   type Superblock,
 } from './layout.js';
 
@@ -41,14 +43,9 @@ export interface UfsUsage {
   directories: number;
 }
 
-export interface UfsEntry {
+export interface UfsEntry extends InodeAttributes {
   path: string;
   type: 'd' | 'f' | 's';
-  mode: number;
-  uid: number;
-  gid: number;
-  nlink: number;
-  size: number;
   inode: number;
   target?: string;
   /** 512-byte sectors the inode holds (data and indirect blocks). */
@@ -82,14 +79,6 @@ export class UfsImageError extends UserError {
     this.name = 'UfsImageError';
   }
 }
-
-/**
- * Turns of a long loop between two yields to the event loop, so that SIGINT
- * and SIGTERM are handled while a crafted image is read
- * (docs/exit-codes.md, "Interrupted").
- */
-const YIELD_EVERY = 256;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A min-heap of paths in byte order. */
 class PathHeap {
@@ -187,12 +176,7 @@ export class UfsReader {
   }
 
   static async open(path: string, limits: ReadLimits = {}): Promise<UfsReader> {
-    let fh: FileHandle;
-    try {
-      fh = await open(path, 'r');
-    } catch (err) {
-      throw new UserError(`${path}: cannot open the UFS image: ${describeError(err)}`);
-    }
+    const fh = await openImage(path);
     try {
       const fileSize = (await fh.stat()).size;
       const bad = (why: string) => new UfsImageError(`${path}: not a readable UFS image: ${why}`);
@@ -290,39 +274,28 @@ export class UfsReader {
       throw this.inconsistent(`the inodes claim more bytes than the file system has`);
   }
 
-  /** The fragment address of logical block `lbn` of `d` (0 for a hole). */
+  /** The fragment address of logical block `lbn` of `d` (0 for a hole); every address checked. */
   private async blockAt(
     d: Dinode,
     ino: number,
     lbn: number,
     cache: Map<number, { addr: number; buf: Buffer }>,
   ): Promise<number> {
-    if (lbn < NDADDR) return d.db[lbn];
     const { g } = this;
-    let x = lbn - NDADDR;
-    let level = 0;
-    while (level < NIADDR && x >= g.nindir ** (level + 1)) {
-      x -= g.nindir ** (level + 1);
-      level++;
-    }
-    if (level >= NIADDR)
-      throw this.inconsistent(`inode ${ino}: block ${lbn} beyond triple indirect`);
-    let addr = d.ib[level];
-    for (let l = level; l >= 0; l--) {
-      if (addr === 0) return 0;
+    const frag = await mapBlock(d, lbn, g.nindir, async (addr, level, index) => {
       if (addr < 0 || addr + g.bsize / g.fsize > g.size)
         throw this.inconsistent(`inode ${ino}: block address ${addr}`);
-      let block = cache.get(l);
+      let block = cache.get(level);
       if (block?.addr !== addr) {
         block = { addr, buf: block?.buf ?? Buffer.alloc(g.bsize) };
         await this.readAt(block.buf, addr * g.fsize, `inode ${ino}: indirect block ${addr}`);
-        cache.set(l, block);
+        cache.set(level, block);
       }
-      const per = g.nindir ** l;
-      addr = block.buf.readInt32LE(Math.floor(x / per) * 4);
-      x %= per;
-    }
-    return addr;
+      return block.buf.readInt32LE(index * 4);
+    });
+    if (frag === undefined)
+      throw this.inconsistent(`inode ${ino}: block ${lbn} beyond triple indirect`);
+    return frag;
   }
 
   /** Streams `length` bytes from `position` of an inode's content. */
@@ -369,9 +342,7 @@ export class UfsReader {
     for await (const data of this.content(d, ino)) {
       // Blocks are read whole from offset 0, and an entry never crosses 512 bytes.
       for (let off = 0; off < data.length;) {
-        const child = data.readUInt32LE(off);
-        const reclen = data.readUInt16LE(off + 4);
-        const namlen = data.readUInt16LE(off + 6);
+        const { ino: child, reclen, namlen } = readDirentHeader(data, off);
         if (
           reclen < 8 ||
           off + reclen > data.length ||
@@ -523,28 +494,6 @@ export class UfsReader {
   }
 }
 
-/** Reads `buf.length` bytes at `position`; a short read throws `short()`. */
-function readExact(
-  fh: FileHandle,
-  buf: Buffer,
-  position: number,
-  short: () => UserError,
-): Promise<void> {
-  // Synchronous: the image is a local file read a block at a time, and an
-  // asynchronous read per block spends most of a pass waiting on the thread
-  // pool. The reader's loops yield on their own (signals still get through).
-  try {
-    for (let got = 0; got < buf.length;) {
-      const bytesRead = readSync(fh.fd, buf, got, buf.length - got, position + got);
-      if (bytesRead === 0) throw short();
-      got += bytesRead;
-    }
-    return Promise.resolve();
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
-}
-
 /**
  * The superblock's geometry, each figure checked against the others and
  * the image file's size before anything is read or allocated from it.
@@ -552,9 +501,9 @@ function readExact(
 function geometry(raw: Buffer, fileSize: number, bad: (why: string) => UserError): Geometry {
   const sb = decodeSuperblock(raw);
   if (sb.magic !== FS_MAGIC)
-    throw bad(`no UFS magic number in the superblock (0x${(sb.magic! >>> 0).toString(16)})`);
-  const bsize = sb.bsize!;
-  const fsize = sb.fsize!;
+    throw bad(`no UFS magic number in the superblock (0x${(sb.magic >>> 0).toString(16)})`);
+  const bsize = sb.bsize;
+  const fsize = sb.fsize;
   const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
   if (
     !pow2(bsize) ||
@@ -567,19 +516,19 @@ function geometry(raw: Buffer, fileSize: number, bad: (why: string) => UserError
     throw bad(`block size ${bsize} / fragment size ${fsize}`);
   // The derived fields (shifts, masks, nindir, inopb) are what illumos's
   // boot-time reader and kernel use: an image they cannot read does not boot.
-  const derived = unusable(bootFields(raw));
+  const derived = unusable(sb);
   if (derived) throw bad(`the boot-time reader cannot use the superblock: ${derived}`);
   const g: Geometry = {
     bsize,
     fsize,
-    fpg: sb.fpg!,
+    fpg: sb.fpg,
     ipg: sb.ipg,
     ncg: sb.ncg,
     size: sb.size,
-    iblkno: sb.iblkno!,
-    cblkno: sb.cblkno!,
-    cgoffset: raw.readInt32LE(24),
-    cgmask: raw.readInt32LE(28),
+    iblkno: sb.iblkno,
+    cblkno: sb.cblkno,
+    cgoffset: sb.cgoffset,
+    cgmask: sb.cgmask,
     nindir: bsize / 4,
     sb,
   };

@@ -13,20 +13,15 @@ import {
   NINDIR,
   ROOTINO,
   writeDirent,
+  type InodeAttributes,
 } from './layout.js';
 
 /** One inode of the image, numbered in the byte order of its first path. */
-export interface UfsInode {
+export interface UfsInode extends InodeAttributes {
   ino: number;
   kind: 'd' | 'f' | 's';
   /** The first path in byte order ('' for the root). */
   path: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  nlink: number;
-  /** Bytes of content: file size, directory size, symlink length. */
-  size: number;
   /** Files: the bytes their content takes on disk, when the image model knows it (ImageNode.diskBytes). */
   diskBytes?: number;
   /** Symlinks: the link text. */

@@ -41,9 +41,6 @@ export type Fs = Required<Superblock> & {
   postbloff: number;
 };
 
-/** The four totals of struct csum, in its order. */
-export const CSUM_KEYS = ['ndir', 'nbfree', 'nifree', 'nffree'] as const;
-
 export function decodeFs(b: Buffer): Fs {
   const r = (off: number) => b.readInt32LE(off);
   return {

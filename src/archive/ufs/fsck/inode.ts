@@ -4,7 +4,8 @@
  * indirect block, as ckinode walks them), and the logical-to-fragment map
  * pass 2 reads directories through.
  */
-import { NDADDR, NIADDR, type Dinode } from '../layout.js';
+import type { Dinode } from '../layout.js';
+import { mapBlock } from '../image-io.js';
 import type { Image } from './image.js';
 
 /** chkrange: a run of `cnt` fragments at `blk` that lies inside one block of one group's data. */
@@ -55,24 +56,16 @@ export async function walkIndirect(
   return firstHole;
 }
 
-/** The fragment address of logical block `lbn` of `d` (0 for a hole); addresses were checked in pass 1. */
+/**
+ * The fragment address of logical block `lbn` of `d` (0 for a hole, or past
+ * the triple indirect block); an indirect block out of range reads as a hole
+ * (pass 1 has reported it).
+ */
 export async function blockOf(image: Image, d: Dinode, lbn: number): Promise<number> {
   const { fs } = image;
-  if (lbn < NDADDR) return d.db[lbn];
-  let x = lbn - NDADDR;
-  let level = 0;
-  while (level < NIADDR && x >= fs.nindir ** (level + 1)) {
-    x -= fs.nindir ** (level + 1);
-    level++;
-  }
-  if (level >= NIADDR) return 0;
-  let addr = d.ib[level];
-  for (let l = level; l >= 0 && addr !== 0; l--) {
+  const frag = await mapBlock(d, lbn, fs.nindir, async (addr, _level, index) => {
     if (!inRange(image, addr, fs.frag)) return 0;
-    const per = fs.nindir ** l;
-    const ptr = await image.read(addr, 4, Math.floor(x / per) * 4);
-    addr = ptr.readInt32LE(0);
-    x %= per;
-  }
-  return addr;
+    return (await image.read(addr, 4, index * 4)).readInt32LE(0);
+  });
+  return frag ?? 0;
 }

@@ -5,7 +5,14 @@
  * number in range and allocated; `.` first and naming itself, `..` second;
  * a directory named by one entry only.
  */
-import { DIRBLKSIZ, direntSize, MAXNAMLEN, ROOTINO, type Dinode } from '../layout.js';
+import {
+  DIRBLKSIZ,
+  direntSize,
+  MAXNAMLEN,
+  readDirentHeader,
+  ROOTINO,
+  type Dinode,
+} from '../layout.js';
 import { STATE, type Findings, type Image } from './image.js';
 import { blockOf, inRange } from './inode.js';
 import type { Inodes } from './pass1.js';
@@ -55,9 +62,7 @@ function checkEntries(data: Buffer, ino: number, pass: Pass2): void {
   let loc = 0;
   let index = 0;
   while (loc + 8 <= data.length) {
-    const child = data.readUInt32LE(loc);
-    const reclen = data.readUInt16LE(loc + 4);
-    const namlen = data.readUInt16LE(loc + 6);
+    const { ino: child, reclen, namlen } = readDirentHeader(data, loc);
     const spaceleft = DIRBLKSIZ - (loc % DIRBLKSIZ);
     const problem = entryProblem(data, loc, {
       child,

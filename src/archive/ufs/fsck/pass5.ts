@@ -7,8 +7,8 @@
  * inode map (checkInodeMap), the free map and what is counted from it
  * (countFreeMap, checkFreeTables), the group's summaries (checkSummaries).
  */
-import { readCsum, ROOTINO, type Csum } from '../layout.js';
-import { STATE, CG_BASE, CSUM_KEYS, testBit, type Findings, type Image } from './image.js';
+import { CSUM_KEYS, readCsum, ROOTINO, type Csum } from '../layout.js';
+import { STATE, CG_BASE, testBit, type Findings, type Image } from './image.js';
 import type { Inodes } from './pass1.js';
 import { cgLayout, cgSanity, decodeCgHeader, type CgHeader, type CgLayout } from './utilities.js';
 
