@@ -3,6 +3,7 @@
  * boot_archive.manifest and its copy in the image, the boot_archive in the
  * chosen format, the kernel beside it.
  */
+import { statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { EarlyDeflate } from '../archive/early-deflate.js';
@@ -80,12 +81,24 @@ export async function writeArchive(
     return contentPath(node.type === 'h' ? image.get(node.linkedFile!)! : node, stagingRoot);
   };
   const written: WrittenArchive = {};
+  const abandon = (err: unknown) => {
+    written.early?.dispose();
+    throw err;
+  };
   if (archive === 'hsfs') {
     const from = located ? ', each file from its source (nothing staged)' : '';
     info(`hsfs: writing boot_archive with ${isoTool!.name}${from}`);
-    await writing(join(archiveDir, BOOT_ARCHIVE), () =>
-      packHsfs(isoTool!, image, { layout, work, epoch, fileOf, located: lateHsfs }),
-    );
+    const output = join(archiveDir, BOOT_ARCHIVE);
+    if (isoTool!.name === 'xorriso') {
+      written.early = earlyDeflate(output, Infinity, layout, work, epoch);
+    }
+    await writing(output, () =>
+      whileWritten(
+        output,
+        written.early,
+        packHsfs(isoTool!, image, { layout, work, epoch, fileOf, located: lateHsfs }),
+      ),
+    ).catch(abandon);
   } else if (isUfs(archive)) {
     const planOptions = { ...ufsOptions, stagingRoot, contentPath: fileOf, root: ROOT_DIR };
     info(`${archive}: planning the boot_archive`);
@@ -98,7 +111,9 @@ export async function writeArchive(
         `(${ufsPlan.inodes} inodes, ${ufsPlan.inodesUsed} used)`,
     );
     written.ufsPlan = ufsPlan;
-    if (archive === 'ufs') written.early = earlyDeflate(ufsPlan, layout, work, epoch);
+    if (archive === 'ufs') {
+      written.early = earlyDeflate(work.ufsPartial, ufsPlan.imageBytes, layout, work, epoch);
+    }
     await writing(join(archiveDir, BOOT_ARCHIVE), () =>
       packUfs(archive, { plan: ufsPlan, table }, image, {
         layout,
@@ -108,10 +123,7 @@ export async function writeArchive(
         onePass,
         onSettled: written.early && ((settled) => written.early!.settled(settled)),
       }),
-    ).catch((err: unknown) => {
-      written.early?.dispose();
-      throw err;
-    });
+    ).catch(abandon);
   }
   if (checked.packs) {
     info('kernel: copying the kernel beside the boot_archive');
@@ -248,24 +260,55 @@ function hashWhileWriting(
  * stream before the image is known from the layout and the plan.
  */
 function earlyDeflate(
-  plan: UfsPlan,
+  image: string,
+  imageBytes: number,
   layout: OutputLayout,
   work: WorkLayout,
   epoch: number,
 ): EarlyDeflate {
   const platform = work.platformPartial;
   const file = relative(platform, join(layout.archiveDir(platform), BOOT_ARCHIVE));
+  const size = Number.isFinite(imageBytes) ? imageBytes : 0;
+  const prefix = streamPrefix(layout.platformName, file.split(sep).join('/'), size, epoch);
   return new EarlyDeflate({
-    image: work.ufsPartial,
-    imageBytes: plan.imageBytes,
-    imageOffset: streamPrefix(
-      layout.platformName,
-      file.split(sep).join('/'),
-      plan.imageBytes,
-      epoch,
-    ).length,
+    image,
+    imageBytes,
+    imageOffset: prefix.length,
     spill: work.deflateSpill,
   });
+}
+
+/** How often the hsfs image is looked at while xorriso writes it. */
+const WATCH_MS = 50;
+/** The start of an ISO image, which xorriso writes last (docs/output-layout.md). */
+const ISO_WRITTEN_LAST = 64 << 10;
+
+/**
+ * While `writing` runs, what xorriso has written of `image` so far is
+ * handed to `early`: xorriso writes the image in order from 64 KiB on and
+ * the first 64 KiB last. Should it ever write elsewhere, the blocks made
+ * from bytes that changed are not used (src/archive/early-deflate.ts).
+ */
+async function whileWritten<T>(
+  image: string,
+  early: EarlyDeflate | undefined,
+  writing: Promise<T>,
+): Promise<T> {
+  if (!early) return writing;
+  const timer = setInterval(() => {
+    let size: number;
+    try {
+      size = statSync(image).size;
+    } catch {
+      return; // not created yet
+    }
+    early.settled({ below: size, except: [[0, ISO_WRITTEN_LAST]] });
+  }, WATCH_MS);
+  try {
+    return await writing;
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** The UFS boot_archive, by our writer or the upstream way. */
