@@ -14,6 +14,7 @@ import { compareBytes } from '../manifest/path.js';
 import type { ImageFile } from './checks/libraries.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import { resolveInImage, type Resolved } from './image-tree.js';
+import type { CheckKind, Finding } from './types.js';
 
 /** One entry of the image ('' is the root; paths have no leading `/`). */
 export interface ImageEntry {
@@ -47,6 +48,16 @@ export interface ImageView {
   where(path: string): { file?: string; line?: number };
   /** True when a link or path may dangle into `path` (run-time paths, --allow-dangling). */
   mayDangle(path: string): boolean;
+}
+
+/** A finding about an image path, pointing where the manifest ships that path. */
+export function imageFinding(
+  view: Pick<ImageView, 'where'>,
+  kind: CheckKind,
+  path: string,
+  message: string,
+): Finding {
+  return { kind, path, ...view.where(path), message };
 }
 
 /** The image view of a UFS boot_archive: one walk of its directories and inodes. */

@@ -7,7 +7,7 @@
  * with one) is a finding, policy or not.
  */
 import { formatMode } from '../../formats/manifest-line.js';
-import type { ImageView } from '../image-view.js';
+import { imageFinding, type ImageView } from '../image-view.js';
 import type { Finding } from '../types.js';
 import type { BootContext } from './boot.js';
 
@@ -29,31 +29,29 @@ export function* setuidFiles(image: ImageView, context: BootContext): Generator<
       before?.type === 'f' && before.mode !== undefined ? before.mode & SETID : undefined;
     if (bits === 0 && (beforeBits === undefined || beforeBits === 0)) continue;
     checked++;
-    const where = image.where(entry.path);
     const mode = formatMode(entry.mode);
     if (bits !== 0 && rules.length > 0) {
       const rule = rules.find((r) => r.match(entry.path));
       if (rule) rule.used++;
       else {
         const file = rules[0].file;
-        yield {
-          kind: 'setuid',
-          path: entry.path,
-          ...where,
-          message: `is ${bitsOf(bits)} (mode ${mode}) and no setuid rule of ${file} covers it`,
-        };
+        yield imageFinding(
+          image,
+          'setuid',
+          entry.path,
+          `is ${bitsOf(bits)} (mode ${mode}) and no setuid rule of ${file} covers it`,
+        );
       }
     }
     if (!baseline || beforeBits === bits) continue;
-    yield {
-      kind: 'setuid',
-      path: entry.path,
-      ...where,
-      message:
-        beforeBits === undefined
-          ? `is new and ${bitsOf(bits)} (mode ${mode}); the baseline ${baseline.file} does not have it`
-          : `${bits & ~beforeBits ? `gained ${bitsOf(bits & ~beforeBits)}` : ''}${bits & ~beforeBits && beforeBits & ~bits ? ', ' : ''}${beforeBits & ~bits ? `lost ${bitsOf(beforeBits & ~bits)}` : ''} against the baseline (mode ${formatMode(before!.mode!)} there, ${mode} here)`,
-    };
+    yield imageFinding(
+      image,
+      'setuid',
+      entry.path,
+      beforeBits === undefined
+        ? `is new and ${bitsOf(bits)} (mode ${mode}); the baseline ${baseline.file} does not have it`
+        : `${bits & ~beforeBits ? `gained ${bitsOf(bits & ~beforeBits)}` : ''}${bits & ~beforeBits && beforeBits & ~bits ? ', ' : ''}${beforeBits & ~bits ? `lost ${bitsOf(beforeBits & ~bits)}` : ''} against the baseline (mode ${formatMode(before!.mode!)} there, ${mode} here)`,
+    );
   }
   for (const rule of rules) {
     if (rule.used > 0) continue;

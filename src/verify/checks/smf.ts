@@ -19,8 +19,7 @@ import { formatMode } from '../../formats/manifest-line.js';
 import { IdentityTable } from '../../image/identity.js';
 import { compareBytes } from '../../manifest/path.js';
 import type { Finding, SmfSummary } from '../types.js';
-import type { ImageView } from '../image-view.js';
-import type { BootCheck } from './boot.js';
+import { imageFinding, type ImageView } from '../image-view.js';
 import { readImageText, regularFile, yieldToLoop } from './boot-image.js';
 
 export const MANIFEST_DIRS = ['lib/svc/manifest/', 'var/svc/manifest/'] as const;
@@ -39,13 +38,6 @@ export interface SmfInput {
   summary: SmfSummary;
 }
 
-/** The boot check (src/verify/checks/boot.ts): its summary goes to the context's details. */
-export const smfCheck: BootCheck = (view, context) => {
-  const summary = emptySmfSummary();
-  if (context.details) context.details.smf = summary;
-  return smfChecks({ view, summary });
-};
-
 /** The image's manifests, by path in byte order (a link to one counted once). */
 function manifestPaths(view: ImageView): string[] {
   const paths = new Set<string>();
@@ -61,21 +53,31 @@ async function readManifests(view: ImageView, bad: Finding[]): Promise<Read[]> {
   const out: Read[] = [];
   for (const path of manifestPaths(view)) {
     await yieldToLoop();
-    const where = { kind: 'smf-dependency' as const, path, ...view.where(path) };
     const read = await readImageText(view, path, MAX_MANIFEST_BYTES);
     if (read.kind === 'absent') continue;
     if (read.kind === 'too-large') {
-      bad.push({ ...where, message: `${read.message}: svccfg would not import its services` });
+      bad.push(
+        imageFinding(
+          view,
+          'smf-dependency',
+          path,
+          `${read.message}: svccfg would not import its services`,
+        ),
+      );
       continue;
     }
     try {
       out.push({ path, manifest: parseSmfManifest(read.bytes) });
     } catch (err) {
       if (!(err instanceof SmfXmlError)) throw err;
-      bad.push({
-        ...where,
-        message: `not well-formed XML: ${err.message} (svccfg cannot import it: the services it defines do not exist)`,
-      });
+      bad.push(
+        imageFinding(
+          view,
+          'smf-dependency',
+          path,
+          `not well-formed XML: ${err.message} (svccfg cannot import it: the services it defines do not exist)`,
+        ),
+      );
     }
   }
   return out;
@@ -126,12 +128,12 @@ function* methods(view: ImageView, read: Read, summary: SmfSummary): Generator<F
     summary.methods++;
     const problem = notExecutable(view, command.path);
     if (problem === undefined) continue;
-    yield {
-      kind: 'smf-method',
-      path: read.path,
-      ...view.where(read.path),
-      message: `line ${m.line}: ${m.service} exec_method ${m.name} runs ${command.path}, which ${problem}`,
-    };
+    yield imageFinding(
+      view,
+      'smf-method',
+      read.path,
+      `line ${m.line}: ${m.service} exec_method ${m.name} runs ${command.path}, which ${problem}`,
+    );
   }
 }
 
@@ -167,12 +169,12 @@ function* credentials(
         : '',
     ].filter(Boolean);
     if (missing.length === 0) continue;
-    yield {
-      kind: 'smf-method',
-      path: read.path,
-      ...view.where(read.path),
-      message: `line ${c.line}: ${c.service} method_credential: ${missing.join(' and ')} of the image`,
-    };
+    yield imageFinding(
+      view,
+      'smf-method',
+      read.path,
+      `line ${c.line}: ${c.service} method_credential: ${missing.join(' and ')} of the image`,
+    );
   }
 }
 
@@ -200,12 +202,12 @@ function* dependencies(
     }
     if (missing.length === 0) continue;
     if (d.grouping === 'require_any' && missing.length < d.fmris.length) continue;
-    yield {
-      kind: 'smf-dependency',
-      path: read.path,
-      ...view.where(read.path),
-      message: `line ${d.line}: ${d.service} dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`,
-    };
+    yield imageFinding(
+      view,
+      'smf-dependency',
+      read.path,
+      `line ${d.line}: ${d.service} dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`,
+    );
   }
 }
 
