@@ -4,7 +4,7 @@ import type { VerifyOptions } from '../verify/verify.js';
 import { UsageError } from '../util/errors.js';
 import { parseSize } from '../util/format.js';
 import type { UnpackLimit } from '../verify/platform.js';
-import type { OptionNames } from './names.js';
+import { pluralInputs, type OptionNames } from './names.js';
 import {
   choice,
   choiceList,
@@ -40,12 +40,8 @@ export const VERIFY_OPTIONS = [
 ] as const;
 export type VerifyOption = (typeof VERIFY_OPTIONS)[number];
 
-export const VERIFY_INPUTS: Partial<Record<VerifyOption, string>> = {
-  log: 'logs',
-  manifest: 'manifests',
-  define: 'defines',
-  overlay: 'overlays',
-};
+/** The action inputs whose names differ from the CLI's (lists are plural there). */
+export const VERIFY_INPUTS = pluralInputs<VerifyOption>('log', 'manifest', 'define', 'overlay');
 
 export const REPORT_FORMATS = ['text', 'json', 'markdown'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
