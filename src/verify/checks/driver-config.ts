@@ -144,21 +144,12 @@ function* duplicates(
   for (const e of majors) {
     const driver = seenDriver.get(e.driver);
     const major = seenMajor.get(e.major);
-    if (driver) {
-      yield imageFinding(
-        view,
-        'driver-config',
-        NAME_TO_MAJOR,
-        `line ${e.line}: driver ${e.driver} is given major ${e.major}, and at line ${driver.line} major ${driver.major}`,
-      );
-    } else if (major && major.driver !== e.driver) {
-      yield imageFinding(
-        view,
-        'driver-config',
-        NAME_TO_MAJOR,
-        `line ${e.line}: major ${e.major} is given to ${e.driver}, and at line ${major.line} to ${major.driver}`,
-      );
-    }
+    const clash = driver
+      ? `line ${e.line}: driver ${e.driver} is given major ${e.major}, and at line ${driver.line} major ${driver.major}`
+      : major && major.driver !== e.driver
+        ? `line ${e.line}: major ${e.major} is given to ${e.driver}, and at line ${major.line} to ${major.driver}`
+        : undefined;
+    if (clash !== undefined) yield imageFinding(view, 'driver-config', NAME_TO_MAJOR, clash);
     if (!driver) seenDriver.set(e.driver, e);
     if (!major) seenMajor.set(e.major, e);
   }

@@ -10,6 +10,7 @@ import { formatMode } from '../../formats/manifest-line.js';
 import { imageFinding, type ImageView } from '../image-view.js';
 import type { Finding } from '../types.js';
 import type { BootContext } from './boot.js';
+import { staleRule } from './ship-policy.js';
 
 const SETID = 0o6000;
 
@@ -30,38 +31,27 @@ export function* setuidFiles(image: ImageView, context: BootContext): Generator<
     if (bits === 0 && (beforeBits === undefined || beforeBits === 0)) continue;
     checked++;
     const mode = formatMode(entry.mode);
+    const problems: string[] = [];
     if (bits !== 0 && rules.length > 0) {
       const rule = rules.find((r) => r.match(entry.path));
       if (rule) rule.used++;
-      else {
-        const file = rules[0].file;
-        yield imageFinding(
-          image,
-          'setuid',
-          entry.path,
-          `is ${bitsOf(bits)} (mode ${mode}) and no setuid rule of ${file} covers it`,
+      else
+        problems.push(
+          `is ${bitsOf(bits)} (mode ${mode}) and no setuid rule of ${rules[0].file} covers it`,
         );
-      }
     }
-    if (!baseline || beforeBits === bits) continue;
-    yield imageFinding(
-      image,
-      'setuid',
-      entry.path,
-      beforeBits === undefined
-        ? `is new and ${bitsOf(bits)} (mode ${mode}); the baseline ${baseline.file} does not have it`
-        : `${bits & ~beforeBits ? `gained ${bitsOf(bits & ~beforeBits)}` : ''}${bits & ~beforeBits && beforeBits & ~bits ? ', ' : ''}${beforeBits & ~bits ? `lost ${bitsOf(beforeBits & ~bits)}` : ''} against the baseline (mode ${formatMode(before!.mode!)} there, ${mode} here)`,
-    );
+    if (baseline && beforeBits !== bits) {
+      problems.push(
+        beforeBits === undefined
+          ? `is new and ${bitsOf(bits)} (mode ${mode}); the baseline ${baseline.file} does not have it`
+          : `${bits & ~beforeBits ? `gained ${bitsOf(bits & ~beforeBits)}` : ''}${bits & ~beforeBits && beforeBits & ~bits ? ', ' : ''}${beforeBits & ~bits ? `lost ${bitsOf(beforeBits & ~bits)}` : ''} against the baseline (mode ${formatMode(before!.mode!)} there, ${mode} here)`,
+      );
+    }
+    for (const problem of problems) yield imageFinding(image, 'setuid', entry.path, problem);
   }
   for (const rule of rules) {
     if (rule.used > 0) continue;
-    yield {
-      kind: 'stale-policy',
-      path: rule.glob,
-      file: rule.file,
-      line: rule.line,
-      message: `setuid ${rule.glob} covers no setuid or setgid file of the image`,
-    };
+    yield staleRule(rule, `setuid ${rule.glob} covers no setuid or setgid file of the image`);
   }
   return checked;
 }

@@ -55,30 +55,18 @@ async function readManifests(view: ImageView, bad: Finding[]): Promise<Read[]> {
     await yieldToLoop();
     const read = await readImageText(view, path, MAX_MANIFEST_BYTES);
     if (read.kind === 'absent') continue;
+    let problem: string | undefined;
     if (read.kind === 'too-large') {
-      bad.push(
-        imageFinding(
-          view,
-          'smf-dependency',
-          path,
-          `${read.message}: svccfg would not import its services`,
-        ),
-      );
-      continue;
+      problem = `${read.message}: svccfg would not import its services`;
+    } else {
+      try {
+        out.push({ path, manifest: parseSmfManifest(read.bytes) });
+      } catch (err) {
+        if (!(err instanceof SmfXmlError)) throw err;
+        problem = `not well-formed XML: ${err.message} (svccfg cannot import it: the services it defines do not exist)`;
+      }
     }
-    try {
-      out.push({ path, manifest: parseSmfManifest(read.bytes) });
-    } catch (err) {
-      if (!(err instanceof SmfXmlError)) throw err;
-      bad.push(
-        imageFinding(
-          view,
-          'smf-dependency',
-          path,
-          `not well-formed XML: ${err.message} (svccfg cannot import it: the services it defines do not exist)`,
-        ),
-      );
-    }
+    if (problem !== undefined) bad.push(imageFinding(view, 'smf-dependency', path, problem));
   }
   return out;
 }
@@ -116,6 +104,17 @@ export async function* smfChecks(input: SmfInput): AsyncGenerator<Finding, numbe
   return manifests.length;
 }
 
+/** A finding at a line of a service manifest, about the service defined there. */
+function serviceFinding(
+  view: ImageView,
+  kind: 'smf-method' | 'smf-dependency',
+  read: Read,
+  at: { line: number; service: string },
+  message: string,
+): Finding {
+  return imageFinding(view, kind, read.path, `line ${at.line}: ${at.service} ${message}`);
+}
+
 function* methods(view: ImageView, read: Read, summary: SmfSummary): Generator<Finding> {
   for (const m of read.manifest.methods) {
     const command = execCommand(m.exec);
@@ -128,12 +127,8 @@ function* methods(view: ImageView, read: Read, summary: SmfSummary): Generator<F
     summary.methods++;
     const problem = notExecutable(view, command.path);
     if (problem === undefined) continue;
-    yield imageFinding(
-      view,
-      'smf-method',
-      read.path,
-      `line ${m.line}: ${m.service} exec_method ${m.name} runs ${command.path}, which ${problem}`,
-    );
+    const message = `exec_method ${m.name} runs ${command.path}, which ${problem}`;
+    yield serviceFinding(view, 'smf-method', read, m, message);
   }
 }
 
@@ -169,12 +164,8 @@ function* credentials(
         : '',
     ].filter(Boolean);
     if (missing.length === 0) continue;
-    yield imageFinding(
-      view,
-      'smf-method',
-      read.path,
-      `line ${c.line}: ${c.service} method_credential: ${missing.join(' and ')} of the image`,
-    );
+    const message = `method_credential: ${missing.join(' and ')} of the image`;
+    yield serviceFinding(view, 'smf-method', read, c, message);
   }
 }
 
@@ -202,12 +193,8 @@ function* dependencies(
     }
     if (missing.length === 0) continue;
     if (d.grouping === 'require_any' && missing.length < d.fmris.length) continue;
-    yield imageFinding(
-      view,
-      'smf-dependency',
-      read.path,
-      `line ${d.line}: ${d.service} dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`,
-    );
+    const message = `dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`;
+    yield serviceFinding(view, 'smf-dependency', read, d, message);
   }
 }
 

@@ -15,7 +15,7 @@ import { compareBytes } from '../../manifest/path.js';
 import type { ManifestEntry } from '../../manifest/types.js';
 import { describeError, UserError } from '../../util/errors.js';
 import type { Finding } from '../types.js';
-import type { PolicyRule } from './ship-policy.js';
+import { staleRule, type PolicyRule } from './ship-policy.js';
 
 export interface UnshippedInput {
   /** The source roots to walk, in build order (overlays, then the proto). */
@@ -100,23 +100,14 @@ export async function* unshipped(input: UnshippedInput): AsyncGenerator<Finding,
     yield* walk('');
   }
   for (const rule of input.policy) {
-    const at = { file: rule.file, line: rule.line };
-    if (rule.used === 0 && rule.shipped === undefined) {
-      yield {
-        kind: 'stale-policy',
-        path: rule.glob,
-        ...at,
-        message: `skip ${rule.glob} matches nothing in the proto or overlays`,
-      };
-    }
-    if (rule.shipped !== undefined) {
-      yield {
-        kind: 'stale-policy',
-        path: rule.glob,
-        ...at,
-        message: `skip ${rule.glob} matches ${rule.shipped}, which the manifest ships`,
-      };
-    }
+    // A rule is stale when it matches nothing, or matches what the manifest ships.
+    if (rule.shipped === undefined && rule.used > 0) continue;
+    yield staleRule(
+      rule,
+      rule.shipped === undefined
+        ? `skip ${rule.glob} matches nothing in the proto or overlays`
+        : `skip ${rule.glob} matches ${rule.shipped}, which the manifest ships`,
+    );
   }
   return checked;
 }
