@@ -17,7 +17,7 @@ import {
 } from './platform.js';
 import { BOOT_ARCHIVE, BOOT_ARCHIVE_MANIFEST, BUILDSTAMP_FILE } from '../formats/output-layout.js';
 import type { LoadedManifest } from '../manifest/load.js';
-import type { SourceTag } from '../sources/search.js';
+import type { SourceDirs, SourceTag } from '../sources/search.js';
 import { GATE_LIMITS, UfsReader } from '../archive/ufs/read.js';
 import type { BootManifest } from '../formats/boot-manifest.js';
 import { collectCheck, emptyResult, MAX_LISTED_FINDINGS } from './checks/collect.js';
@@ -47,7 +47,8 @@ import {
   type VerifyReport,
 } from './types.js';
 
-export interface VerifyOptions {
+/** The source directories are build-live's: `OK (<dir>)` mapping and the unshipped check. */
+export interface VerifyOptions extends Partial<SourceDirs> {
   logs: readonly string[];
   manifests?: readonly string[];
   defines?: ReadonlyMap<string, string>;
@@ -55,10 +56,6 @@ export interface VerifyOptions {
   baseline?: string;
   allowMissing?: readonly string[];
   failOn?: readonly FailOn[];
-  /** Source directories, as build-live takes them: `OK (<dir>)` mapping and the unshipped check. */
-  proto?: string;
-  overlays?: readonly string[];
-  manDir?: string;
   /** The C builder's system root; `/` when not given. */
   systemRoot?: string;
   /** Globs of image paths left out of the diff. */
