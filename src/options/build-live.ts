@@ -9,15 +9,13 @@ import type { UfsOptions } from '../live/ufs-options.js';
 import { UsageError } from '../util/errors.js';
 import { parseDuration, parseSize } from '../util/format.js';
 import { pluralInputs, type OptionNames } from './names.js';
+import { SOURCE_DIR_OPTIONS, sourceDirs } from './source-dirs.js';
 import { bool, choice, defines, list, text, wholeNumber, type RawValue } from './values.js';
 
 /** The options, by their CLI names (the action's inputs are named in BUILD_LIVE_INPUTS). */
 export const BUILD_LIVE_OPTIONS = [
   'manifest',
-  'proto',
-  'overlay',
-  'man-dir',
-  'system-root',
+  ...SOURCE_DIR_OPTIONS,
   'no-system-root',
   'customize',
   'customize-timeout',
@@ -178,9 +176,7 @@ export function parseBuildLiveOptions(
   if (manifests.length === 0) throw new UsageError(`no manifest given (${n('manifest')})`);
   return {
     manifests,
-    proto: text(raw.proto, n('proto')),
-    overlays: list(raw.overlay),
-    manDir: text(raw['man-dir'], n('man-dir')),
+    ...sourceDirs(raw, names),
     systemRoot: noSystemRoot ? undefined : (systemRoot ?? systemRootDefault),
     customize: text(raw.customize, n('customize')),
     customizeTimeout: parseCustomizeTimeout(raw, names),

@@ -5,6 +5,7 @@ import { UsageError } from '../util/errors.js';
 import { parseSize } from '../util/format.js';
 import type { UnpackLimit } from '../verify/platform.js';
 import { pluralInputs, type OptionNames } from './names.js';
+import { SOURCE_DIR_OPTIONS, sourceDirs } from './source-dirs.js';
 import {
   choice,
   choiceList,
@@ -23,10 +24,7 @@ export const VERIFY_OPTIONS = [
   'platform',
   'baseline',
   'allow-missing',
-  'proto',
-  'overlay',
-  'man-dir',
-  'system-root',
+  ...SOURCE_DIR_OPTIONS,
   'ship-policy',
   'ignore-diff',
   'allow-dangling',
@@ -96,10 +94,7 @@ export function parseVerifyOptions(
       platform,
       baseline,
       allowMissing: globs(raw['allow-missing'], (item) => names.value('allow-missing', item)),
-      proto: text(raw.proto, n('proto')),
-      overlays: list(raw.overlay),
-      manDir: text(raw['man-dir'], n('man-dir')),
-      systemRoot: text(raw['system-root'], n('system-root')),
+      ...sourceDirs(raw, names),
       shipPolicy: text(raw['ship-policy'], n('ship-policy')),
       ignoreDiff: globs(raw['ignore-diff'], (item) => names.value('ignore-diff', item)),
       allowDangling: globs(raw['allow-dangling'], (item) => names.value('allow-dangling', item)),
