@@ -644,9 +644,8 @@ async function imageChecks(
     // Without a UFS boot_archive: the staged tree an --archive none build keeps, if any.
     const tree =
       reader || read.unreadable ? undefined : await stagedTreeOf(dirname(dirname(archiveDir)));
-    const staged = tree
-      ? await stagedImage(tree, entries, mayDangle(options.allowDangling))
-      : undefined;
+    const context = () => ({ manifest: entries, mayDangle: mayDangle(options.allowDangling) });
+    const staged = tree ? await stagedImage(tree, context()) : undefined;
     if (!skipped(options, 'missing-library')) {
       const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
       const files = reader ? ufsFiles(reader, elf) : staged?.files();
@@ -663,7 +662,7 @@ async function imageChecks(
       }
     }
     const view = reader
-      ? () => ufsImageView(reader, entries, mayDangle(options.allowDangling))
+      ? () => ufsImageView(reader, context())
       : staged
         ? () => Promise.resolve(staged.view)
         : undefined;
