@@ -6,7 +6,7 @@
  * writes itself.
  */
 import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../formats/output-layout.js';
-import { parentPath } from './path.js';
+import { nonDirectoryParents } from './path.js';
 import { errorAt, TYPE_NAMES, type Diagnostic, type ManifestEntry } from './types.js';
 
 /** Files the build itself writes into the image (docs/output-layout.md). */
@@ -59,17 +59,11 @@ function buildWriteErrors(entries: ReadonlyMap<string, ManifestEntry>): Diagnost
         errorAt(own, `${path} is a ${TYPE_NAMES[own.type]}, but the build writes it as a file`),
       );
     }
-    for (let p = parentPath(path); p; p = parentPath(p)) {
-      const entry = entries.get(p);
-      if (entry && entry.type !== 'd') {
-        errors.push(
-          errorAt(
-            entry,
-            `${p} is a ${TYPE_NAMES[entry.type]}, but the build writes ${path} below it: ` +
-              `${p} must be a directory`,
-          ),
-        );
-      }
+    for (const p of nonDirectoryParents(entries, path)) {
+      const message =
+        `${p.path} is a ${TYPE_NAMES[p.type]}, but the build writes ${path} below it: ` +
+        `${p.path} must be a directory`;
+      errors.push(errorAt(p, message));
     }
   }
   return errors;

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../util/errors.js';
 import { parseManifestFile, type Defines } from '../formats/manifest-line.js';
-import { compareBytes, parentPath } from './path.js';
+import { compareBytes, nonDirectoryParents } from './path.js';
 import {
   errorAt,
   formatLocation,
@@ -94,18 +94,11 @@ const at = (loc: SourceLocation) => formatLocation(loc);
  */
 function checkStructure(entries: Map<string, ManifestEntry>, diagnostics: Diagnostic[]) {
   for (const entry of entries.values()) {
-    for (let parent = parentPath(entry.path); parent; parent = parentPath(parent)) {
-      const p = entries.get(parent);
-      if (p && p.type !== 'd') {
-        diagnostics.push(
-          errorAt(
-            entry,
-            `${entry.path}: parent ${parent} is a ${TYPE_NAMES[p.type]} (${at(p)}), ` +
-              `not a directory`,
-          ),
-        );
-        break;
-      }
+    // The nearest one is reported.
+    for (const p of nonDirectoryParents(entries, entry.path)) {
+      const message = `${entry.path}: parent ${p.path} is a ${TYPE_NAMES[p.type]} (${at(p)}), not a directory`;
+      diagnostics.push(errorAt(entry, message));
+      break;
     }
     if (entry.type !== 'h') continue;
     // Follow chains of hard links to the file they end at.
