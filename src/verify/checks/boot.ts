@@ -12,7 +12,8 @@
  *     // or an async generator (AsyncGenerator<Finding, number>) when it reads files
  *
  * Adding one is one line in BOOT_CHECKS: the kinds it yields (the first is the
- * name --skip-checks knows it by) and the function. Each kind gets its line
+ * name --skip-checks knows it by) and the function (wrapped in withSummary()
+ * when it also fills a part of the JSON report). Each kind gets its line
  * of the report; findings are counted, the first 10,000 kept.
  */
 import type { BootManifest } from '../../formats/boot-manifest.js';
