@@ -1,7 +1,11 @@
+import { rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import * as zlib from 'node:zlib';
+import { partialName } from '../util/atomic.js';
+import { syncFileStream } from '../util/sync-file-stream.js';
 
 /** Input is cut into blocks of this size, each compressed on its own thread. */
 export const BLOCK = 1 << 20;
@@ -172,4 +176,30 @@ export async function parallelGzip(
   trailer.writeUInt32LE(size >>> 0, 4);
   await write(trailer);
   return written;
+}
+
+/**
+ * parallelGzip of `input` into the file `path`: written under its partial
+ * name (a leftover of a killed run removed first, then created
+ * exclusively, never written through), renamed into place once complete,
+ * removed on failure.
+ */
+export async function gzipToFile(
+  input: AsyncIterable<Buffer>,
+  path: string,
+  options: Parameters<typeof parallelGzip>[2] = {},
+): Promise<void> {
+  const tmp = partialName(path);
+  await rm(tmp, { force: true });
+  const output = syncFileStream(tmp);
+  try {
+    await parallelGzip(input, output, options);
+    output.end();
+    await finished(output);
+    await rename(tmp, path);
+  } catch (err) {
+    output.destroy();
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }

@@ -1,15 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { lstat, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
 // The two encoders alone, not the whole of node-tar: they are all the tgz writer uses.
 import { Header } from 'tar/header';
 import { Pax } from 'tar/pax';
 import { compareBytes } from '../manifest/path.js';
-import { partialName } from '../util/atomic.js';
-import { syncFileStream } from '../util/sync-file-stream.js';
-import { parallelGzip, type PremadeBlocks } from './gzip.js';
+import { gzipToFile, type PremadeBlocks } from './gzip.js';
 
 /** Every path below `dir` (itself first), parents before children, in byte order. */
 async function listTree(base: string, dir: string): Promise<string[]> {
@@ -48,24 +45,13 @@ export async function writePlatformTgz(
   epoch: number,
   options: PlatformTgzOptions = {},
 ): Promise<string | undefined> {
-  const tmp = partialName(tgzPath);
-  const output = syncFileStream(tmp);
-  try {
-    const members = await listTree(outputDir, platformName);
-    const packing = { digest: undefined as string | undefined };
-    // Our own gzip uses every core; it is done with each piece before it asks for the next.
-    await parallelGzip(tarMembers(outputDir, members, epoch, options, packing), output, {
-      premade: options.premade,
-    });
-    output.end();
-    await finished(output);
-    await rename(tmp, tgzPath);
-    return packing.digest;
-  } catch (err) {
-    output.destroy();
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  const members = await listTree(outputDir, platformName);
+  const packing = { digest: undefined as string | undefined };
+  // Our own gzip uses every core; it is done with each piece before it asks for the next.
+  await gzipToFile(tarMembers(outputDir, members, epoch, options, packing), tgzPath, {
+    premade: options.premade,
+  });
+  return packing.digest;
 }
 
 /** Bytes read from a member at a time. */

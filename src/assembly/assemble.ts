@@ -187,18 +187,35 @@ function staged(run: Assembly, path: string): string {
   return join(run.options.stagingRoot, path);
 }
 
-async function makeDirectories(run: Assembly, dirs: readonly ImageNode[]): Promise<void> {
-  for (const [i, node] of dirs.entries()) {
+/**
+ * A phase that makes its nodes one at a time: each made (or FAILED: what
+ * `make` throws, by failedOrThrow), recorded in the log, and counted in the
+ * phase's progress.
+ */
+async function makeEach(
+  run: Assembly,
+  phase: AssemblyProgress['phase'],
+  nodes: readonly ImageNode[],
+  doing: string,
+  make: (node: ImageNode) => Promise<void>,
+): Promise<void> {
+  for (const [i, node] of nodes.entries()) {
     try {
-      if (run.makeTree) await mkdir(staged(run, node.path), STAGING_DIR_MODE);
-      run.counts.dirs++;
+      await make(node);
     } catch (err) {
       node.status = 'failed';
-      node.error = failedOrThrow(err, 'create the directory', staged(run, node.path));
+      node.error = failedOrThrow(err, doing, staged(run, node.path));
     }
     await record(run, node);
-    run.options.onProgress?.({ phase: 'directories', done: i + 1, total: dirs.length, bytes: 0 });
+    run.options.onProgress?.({ phase, done: i + 1, total: nodes.length, bytes: run.counts.bytes });
   }
+}
+
+function makeDirectories(run: Assembly, dirs: readonly ImageNode[]): Promise<void> {
+  return makeEach(run, 'directories', dirs, 'create the directory', async (node) => {
+    if (run.makeTree) await mkdir(staged(run, node.path), STAGING_DIR_MODE);
+    run.counts.dirs++;
+  });
 }
 
 /** Each file found in its source, then copied (stage), hashed (locate) or only sized (dry-run). */
@@ -271,25 +288,16 @@ function checkReadable(found: FoundSource): { size: number } {
   return { size: found.size };
 }
 
-async function makeSymlinks(run: Assembly, symlinks: readonly ImageNode[]): Promise<void> {
-  const { counts } = run;
-  for (const [i, node] of symlinks.entries()) {
-    try {
-      if (run.makeTree) await symlink(node.target!, staged(run, node.path));
-      counts.symlinks++;
-    } catch (err) {
-      node.status = 'failed';
-      node.error = failedOrThrow(err, 'create the symlink', staged(run, node.path));
-    }
-    await record(run, node);
-    const progress = { phase: 'symlinks', done: i + 1, total: symlinks.length } as const;
-    run.options.onProgress?.({ ...progress, bytes: counts.bytes });
-  }
+function makeSymlinks(run: Assembly, symlinks: readonly ImageNode[]): Promise<void> {
+  return makeEach(run, 'symlinks', symlinks, 'create the symlink', async (node) => {
+    if (run.makeTree) await symlink(node.target!, staged(run, node.path));
+    run.counts.symlinks++;
+  });
 }
 
-async function makeHardLinks(run: Assembly, hardlinks: readonly ImageNode[]): Promise<void> {
-  const { nodes, counts } = run;
-  for (const [i, node] of hardlinks.entries()) {
+function makeHardLinks(run: Assembly, hardlinks: readonly ImageNode[]): Promise<void> {
+  const { nodes } = run;
+  return makeEach(run, 'hard links', hardlinks, 'create the hard link', async (node) => {
     // The manifest loader checked that the chain ends at a file or symlink.
     let file = nodes.get(node.target!)!;
     while (file.type === 'h') file = nodes.get(file.target!)!;
@@ -297,22 +305,14 @@ async function makeHardLinks(run: Assembly, hardlinks: readonly ImageNode[]): Pr
     if (file.status !== 'ok') {
       node.status = 'failed';
       node.error = `${file.path} FAILED, so there is nothing to link to`;
-    } else {
-      try {
-        if (file.type === 's') {
-          node.linkText = file.target;
-          if (run.makeTree) await symlink(file.target!, staged(run, node.path));
-        } else if (run.makeTree) {
-          await link(staged(run, file.path), staged(run, node.path));
-        }
-        counts.hardlinks++;
-      } catch (err) {
-        node.status = 'failed';
-        node.error = failedOrThrow(err, 'create the hard link', staged(run, node.path));
-      }
+      return;
     }
-    await record(run, node);
-    const progress = { phase: 'hard links', done: i + 1, total: hardlinks.length } as const;
-    run.options.onProgress?.({ ...progress, bytes: counts.bytes });
-  }
+    if (file.type === 's') {
+      node.linkText = file.target;
+      if (run.makeTree) await symlink(file.target!, staged(run, node.path));
+    } else if (run.makeTree) {
+      await link(staged(run, file.path), staged(run, node.path));
+    }
+    run.counts.hardlinks++;
+  });
 }

@@ -13,14 +13,12 @@
  * CRC-32 and length trailer is what detects a corrupt or truncated entry
  * on either backend; src/archive/gzip.ts compresses on every core.
  */
-import { mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { extract } from 'tar';
-import { parallelGzip } from '../archive/gzip.js';
+import { gzipToFile } from '../archive/gzip.js';
 import { KEY_INPUTS_FILE, readKeyInputsFile } from '../formats/cache-inputs.js';
 import { compareBytes } from '../manifest/path.js';
-import { partialName } from '../util/atomic.js';
 import { describeError, errnoCode, UserError } from '../util/errors.js';
 import { checkTarMembers } from '../util/tar-safety.js';
 import type { KeyInputs } from './key.js';
@@ -39,22 +37,9 @@ export async function packEntry(
   out: string,
 ): Promise<void> {
   const cwd = dirname(proto);
-  const tmp = partialName(out);
-  // Created exclusively: a leftover of a killed run is removed, never written through.
-  await rm(tmp, { force: true });
-  const output = (await open(tmp, 'wx', 0o644)).createWriteStream();
-  try {
-    // Owners are not kept (a proto is built by the build user); mtimes are,
-    // so that make sees restored files as they were (src/cache/proto-tar.ts).
-    await parallelGzip(protoTar(cwd, [basename(proto), ...stateFiles]), output);
-    output.end();
-    await finished(output);
-    await rename(tmp, out);
-  } catch (err) {
-    output.destroy();
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  // Owners are not kept (a proto is built by the build user); mtimes are,
+  // so that make sees restored files as they were (src/cache/proto-tar.ts).
+  await gzipToFile(protoTar(cwd, [basename(proto), ...stateFiles]), out);
 }
 
 export interface UnpackedEntry {

@@ -23,7 +23,14 @@ const DEFINE_HELP = 'value for $NAME and ${NAME} in the manifests (repeatable)';
 const writeOut = (text: string) => process.stdout.write(text);
 
 /** The options every manifest subcommand reads. */
-const settings = (flags: { define?: string[]; strict?: boolean; format?: string }) =>
+/** commander's flags of the manifest subcommands (each has the ones it declares). */
+interface ManifestFlags {
+  define?: string[];
+  strict?: boolean;
+  format?: string;
+}
+
+const settings = (flags: ManifestFlags) =>
   parseManifestOptions(
     { define: flags.define, strict: flag(flags.strict), format: flags.format },
     cliNames<ManifestOption>(),
@@ -36,12 +43,6 @@ const errorCount = (diagnostics: readonly Diagnostic[]) =>
   diagnostics.filter((d) => d.severity === 'error').length;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
-interface LintFlags {
-  define?: string[];
-  strict?: boolean;
-  format: string;
-}
 
 function lintCommand(setExitCode: (code: number) => void): Command {
   return new Command('lint')
@@ -65,7 +66,7 @@ function lintCommand(setExitCode: (code: number) => void): Command {
     .option('--define <NAME=VALUE>', DEFINE_HELP, collect)
     .option('--strict', 'warnings fail too (exit 1), and absolute symlink text is a warning')
     .addOption(formatOption())
-    .action(async (inputs: string[], flags: LintFlags) => {
+    .action(async (inputs: string[], flags: ManifestFlags) => {
       const { defines, strict, format } = settings(flags);
       const { formatLintText, lintJson, lintManifests } = await import('../manifest/lint.js');
       const result = await lintManifests(inputs, defines, { strict });
@@ -76,10 +77,6 @@ function lintCommand(setExitCode: (code: number) => void): Command {
       );
       setExitCode(result.failed ? 1 : 0);
     });
-}
-
-interface MergeFlags {
-  define?: string[];
 }
 
 function mergeCommand(): Command {
@@ -99,7 +96,7 @@ function mergeCommand(): Command {
     )
     .argument('<manifest...>', 'manifest files, or directories of snippets (C-locale name order)')
     .option('--define <NAME=VALUE>', DEFINE_HELP, collect)
-    .action(async (inputs: string[], flags: MergeFlags) => {
+    .action(async (inputs: string[], flags: ManifestFlags) => {
       const { defines } = settings(flags);
       const { mergeManifests } = await import('../manifest/merged-output.js');
       const result = await mergeManifests(inputs, defines);
@@ -111,11 +108,6 @@ function mergeCommand(): Command {
       }
       writeOut(result.text);
     });
-}
-
-interface DiffFlags {
-  define?: string[];
-  format: string;
 }
 
 function diffCommand(setExitCode: (code: number) => void): Command {
@@ -142,7 +134,7 @@ function diffCommand(setExitCode: (code: number) => void): Command {
     .argument('<B>', 'the second (new) manifest file or snippet directory')
     .option('--define <NAME=VALUE>', `${DEFINE_HELP}; applies to both sides`, collect)
     .addOption(formatOption())
-    .action(async (inputA: string, inputB: string, flags: DiffFlags) =>
+    .action(async (inputA: string, inputB: string, flags: ManifestFlags) =>
       asTrouble(() => diffAction(inputA, inputB, flags, setExitCode)),
     );
 }
@@ -166,7 +158,7 @@ const DIFF_TROUBLE = 2;
 async function diffAction(
   inputA: string,
   inputB: string,
-  flags: DiffFlags,
+  flags: ManifestFlags,
   setExitCode: (code: number) => void,
 ): Promise<void> {
   const { defines, format } = settings(flags);

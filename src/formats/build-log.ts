@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import type { ImageNode } from '../image/model.js';
+import type { ImageNode, SourceCounts } from '../image/model.js';
 import type { SourceTag } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
 import { forEachLine, openRegularFile } from '../util/lines.js';
@@ -34,12 +34,8 @@ export function formatLogLine(node: ImageNode): string {
   }
 }
 
-export interface SummaryCounts {
+export interface SummaryCounts extends SourceCounts {
   entries: number;
-  A: number;
-  P: number;
-  M: number;
-  S: number;
   failed: number;
   unknownOwners: number;
   bytes: number;

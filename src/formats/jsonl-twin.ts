@@ -49,20 +49,26 @@ export function twinPath(logPath: string): string | undefined {
 }
 
 /**
+ * The twin of a log when it is there and accessible, else undefined (a
+ * smartos-live log, or a joyent-live log whose twin was not kept).
+ */
+export async function existingTwin(logPath: string): Promise<string | undefined> {
+  const path = twinPath(logPath);
+  if (path === undefined) return undefined;
+  return access(path).then(
+    () => path,
+    () => undefined,
+  );
+}
+
+/**
  * The FAILED records of a log's JSONL twin, by path: their manifest
  * file:line and the places searched. Only FAILED lines are parsed.
  */
 export async function readTwinFailures(logPath: string): Promise<Map<string, TwinFailure>> {
   const failures = new Map<string, TwinFailure>();
-  const path = twinPath(logPath);
-  if (
-    !path ||
-    !(await access(path).then(
-      () => true,
-      () => false,
-    ))
-  )
-    return failures;
+  const path = await existingTwin(logPath);
+  if (path === undefined) return failures;
   await forEachLine(path, 'JSONL twin', (line) => {
     if (!FAILED_RECORD.test(line)) return;
     try {

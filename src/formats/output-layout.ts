@@ -23,6 +23,12 @@ export function logFileNames(buildstamp: string) {
   return { log: `build_live.${buildstamp}.log`, jsonl: `build_live.${buildstamp}.jsonl` };
 }
 
+/** Names of the platform directory and its tgz, the same in the output and work directories. */
+function platformFileNames(buildstamp: string) {
+  const platform = `platform-${buildstamp}`;
+  return { platform, tgz: `${platform}.tgz` };
+}
+
 /** Paths of one build's outputs, under their final names. */
 export interface OutputLayout {
   platformName: string;
@@ -37,11 +43,11 @@ export interface OutputLayout {
 }
 
 export function outputLayout(output: string, buildstamp: string): OutputLayout {
-  const platformName = `platform-${buildstamp}`;
+  const names = platformFileNames(buildstamp);
   return {
-    platformName,
-    platformDir: join(output, platformName),
-    tgz: join(output, `${platformName}.tgz`),
+    platformName: names.platform,
+    platformDir: join(output, names.platform),
+    tgz: join(output, names.tgz),
     imageDir: join(output, `image-${buildstamp}`),
     archiveDir: (platformDir) => join(platformDir, 'i86pc', 'amd64'),
     kernelDir: (platformDir) => join(platformDir, 'i86pc', 'kernel', 'amd64'),
@@ -89,12 +95,12 @@ export interface WorkLayout {
 }
 
 export function workLayout(dir: string, buildstamp: string): WorkLayout {
-  const platformName = `platform-${buildstamp}`;
+  const names = platformFileNames(buildstamp);
   return {
     dir,
     stagingRoot: join(dir, 'root'),
-    platformPartial: join(dir, platformName),
-    tgzPartial: join(dir, `${platformName}.tgz`),
+    platformPartial: join(dir, names.platform),
+    tgzPartial: join(dir, names.tgz),
     ufsPartial: join(dir, 'boot_archive.ufs'),
     xorrisoCommands: join(dir, 'xorriso.commands'),
     deflateSpill: join(dir, 'tgz.deflated'),

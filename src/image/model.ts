@@ -64,6 +64,24 @@ export interface ImageNode {
 /** Mode and owner of the image root (`d . ...` in boot_archive.manifest). */
 export const ROOT_DIR = { mode: 0o755, uid: 0, gid: 0 } as const;
 
+/**
+ * A file the build writes itself (the buildstamp, the copy of
+ * boot_archive.manifest): root's, as docs/output-layout.md gives them.
+ */
+export function builtFileNode(path: string, origin: NodeOrigin, mode: number): ImageNode {
+  return {
+    path,
+    type: 'f',
+    origin,
+    mode,
+    owner: 'root',
+    group: 'root',
+    uid: 0,
+    gid: 0,
+    status: 'ok',
+  };
+}
+
 /** True for nodes that are symlinks in the image (no mode or owner of their own). */
 export function isSymlinkNode(node: ImageNode): boolean {
   return node.type === 's' || node.linkText !== undefined;

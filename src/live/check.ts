@@ -4,11 +4,11 @@
  */
 import type { IsoTool } from '../archive/hsfs.js';
 import { planUfs } from '../archive/ufs/plan.js';
-import { assembleImage, type AssemblyProgress, type AssemblyResult } from '../assembly/assemble.js';
+import type { AssemblyProgress, AssemblyResult } from '../assembly/assemble.js';
 import type { FoundSources } from '../sources/search.js';
 import { chooseArchive, isUfs, type ArchiveFormat, type BuiltArchive } from './archive-choice.js';
 import { checkCanCreateDir, checkHostPathRoom } from './output.js';
-import { dryRunImage, imageToPack, withManifestLine } from './plan-live.js';
+import { assembleUnstaged, dryRunImage, imageToPack, withManifestLine } from './plan-live.js';
 import { prepareBuild, type PreparedBuild, type PrepareOptions } from './prepare.js';
 import { checkMaxSize, type UfsOptions } from './ufs-options.js';
 
@@ -85,10 +85,7 @@ async function chooseMode(
 ): Promise<BuildMode> {
   const locatable = archive === 'ufs' || (archive === 'hsfs' && isoTool?.name === 'xorriso');
   if (prepared.scripts.length === 0 && locatable && !options.keepStaging) {
-    const assembled = await assembleImage({
-      entries: prepared.entries,
-      search: prepared.search,
-      stagingRoot: '',
+    const assembled = await assembleUnstaged(prepared, {
       onProgress: options.onProgress,
       mode: 'locate',
     });

@@ -5,11 +5,16 @@
  * the customize scripts are not run, so what they add or change is not in it.
  */
 import { planUfs, type UfsPlan } from '../archive/ufs/plan.js';
-import { assembleImage, implicitDirNode } from '../assembly/assemble.js';
+import {
+  assembleImage,
+  implicitDirNode,
+  type AssemblyOptions,
+  type AssemblyResult,
+} from '../assembly/assemble.js';
 import { bootManifestLines } from '../formats/boot-manifest.js';
 import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../formats/output-layout.js';
 import { IdentityTable } from '../image/identity.js';
-import { type BuildCounts, type ImageNode } from '../image/model.js';
+import { builtFileNode, type BuildCounts, type ImageNode } from '../image/model.js';
 import { resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { parentPath } from '../manifest/path.js';
 import type { Diagnostic, ManifestEntry } from '../manifest/types.js';
@@ -50,16 +55,28 @@ function addBuiltFile(
   }
   const own = image.get(path);
   image.set(path, {
-    mode: 0o444,
-    owner: 'root',
-    group: 'root',
-    uid: 0,
-    gid: 0,
+    ...builtFileNode(path, node.origin, 0o444),
     ...own,
     ...node,
     path,
     type: 'f',
     status: 'ok',
+  });
+}
+
+/**
+ * The assembly of the prepared entries with nothing staged: a dry run, or
+ * `locate` (each file's source found for the archive writer to read).
+ */
+export function assembleUnstaged(
+  prepared: PreparedBuild,
+  options: Pick<AssemblyOptions, 'mode' | 'onProgress' | 'keepFound'>,
+): Promise<AssemblyResult> {
+  return assembleImage({
+    entries: prepared.entries,
+    search: prepared.search,
+    stagingRoot: '',
+    ...options,
   });
 }
 
@@ -69,13 +86,7 @@ export async function dryRunImage(
   { keepFound = false } = {},
 ): Promise<DryImage> {
   const found = keepFound ? new Map<string, FoundSource | SearchMiss>() : undefined;
-  const assembled = await assembleImage({
-    entries: prepared.entries,
-    search: prepared.search,
-    stagingRoot: '',
-    mode: 'dry-run',
-    keepFound: found,
-  });
+  const assembled = await assembleUnstaged(prepared, { mode: 'dry-run', keepFound: found });
   return { ...(await imageToPack(prepared, assembled)), found };
 }
 

@@ -8,16 +8,13 @@ import type { ImageNode } from '../image/model.js';
 import { imageRuleErrors } from '../manifest/image-rules.js';
 import { loadManifests } from '../manifest/load.js';
 import { formatDiagnostic, type Diagnostic, type ManifestEntry } from '../manifest/types.js';
-import { SourceSearch } from '../sources/search.js';
+import { SourceSearch, type SourceDirs } from '../sources/search.js';
 import { UserError } from '../util/errors.js';
 import { resolveBuildTime } from '../util/buildstamp.js';
 
 /** The inputs a build and its --plan share. */
-export interface PrepareOptions {
+export interface PrepareOptions extends Partial<SourceDirs> {
   manifests: readonly string[];
-  proto?: string;
-  overlays?: readonly string[];
-  manDir?: string;
   /** Root of the running system (tag S); undefined: none. */
   systemRoot?: string;
   customize?: string;

@@ -15,7 +15,7 @@ import { runCustomize } from '../assembly/customize.js';
 import { formatLogLine } from '../formats/build-log.js';
 import { formatLogRecord } from '../formats/jsonl-twin.js';
 import { BUILDSTAMP_FILE, type WorkLayout } from '../formats/output-layout.js';
-import type { ImageNode } from '../image/model.js';
+import { builtFileNode, type ImageNode } from '../image/model.js';
 import { readImageIdentities, resolveOwners, type ImageIdentities } from '../image/owners.js';
 import { rescanAfterCustomize, snapshotStaging } from '../image/rescan.js';
 import { parentPath } from '../manifest/path.js';
@@ -150,17 +150,8 @@ export async function stampAndCustomize(
   await writing(join(stagingRoot, stampPath), () =>
     writeFile(join(stagingRoot, stampPath), `${buildstamp}\n`, { mode: 0o644 }),
   );
-  const stampNode: ImageNode = nodes.get(stampPath) ?? {
-    path: stampPath,
-    type: 'f',
-    origin: 'buildstamp',
-    mode: 0o644,
-    owner: 'root',
-    group: 'root',
-    uid: 0,
-    gid: 0,
-    status: 'ok',
-  };
+  const stampNode: ImageNode =
+    nodes.get(stampPath) ?? builtFileNode(stampPath, 'buildstamp', 0o644);
   Object.assign(stampNode, await md5OfFile(join(stagingRoot, stampPath)), { status: 'ok' });
   nodes.set(stampPath, stampNode);
 

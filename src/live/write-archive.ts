@@ -23,7 +23,7 @@ import {
   type OutputLayout,
   type WorkLayout,
 } from '../formats/output-layout.js';
-import { contentPath, ROOT_DIR, type ImageNode } from '../image/model.js';
+import { builtFileNode, contentPath, ROOT_DIR, type ImageNode } from '../image/model.js';
 import type { ImageIdentities } from '../image/owners.js';
 import { AtomicLineWriter } from '../util/atomic.js';
 import { md5OfFile } from '../util/copy.js';
@@ -154,17 +154,7 @@ async function writeBootManifest(
 
 /** The copy of boot_archive.manifest in the image (docs/output-layout.md), without its size. */
 function manifestCopyNode(): ImageNode {
-  return {
-    path: MANIFEST_COPY,
-    type: 'f',
-    origin: 'manifest-copy',
-    mode: 0o444,
-    owner: 'root',
-    group: 'root',
-    uid: 0,
-    gid: 0,
-    status: 'ok',
-  };
+  return builtFileNode(MANIFEST_COPY, 'manifest-copy', 0o444);
 }
 
 /** What a boot_archive writer is given: where it goes, the time, each file's content path. */

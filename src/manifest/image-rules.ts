@@ -6,8 +6,8 @@
  * writes itself.
  */
 import { BUILDSTAMP_FILE, MANIFEST_COPY } from '../formats/output-layout.js';
-import { parentPath } from './path.js';
-import { TYPE_NAMES, type Diagnostic, type ManifestEntry } from './types.js';
+import { nonDirectoryParents } from './path.js';
+import { errorAt, TYPE_NAMES, type Diagnostic, type ManifestEntry } from './types.js';
 
 /** Files the build itself writes into the image (docs/output-layout.md). */
 const BUILD_WRITES = [BUILDSTAMP_FILE, MANIFEST_COPY];
@@ -55,23 +55,15 @@ function buildWriteErrors(entries: ReadonlyMap<string, ManifestEntry>): Diagnost
   for (const path of BUILD_WRITES) {
     const own = entries.get(path);
     if (own && own.type !== 'f') {
-      errors.push({
-        severity: 'error',
-        loc: own,
-        message: `${path} is a ${TYPE_NAMES[own.type]}, but the build writes it as a file`,
-      });
+      errors.push(
+        errorAt(own, `${path} is a ${TYPE_NAMES[own.type]}, but the build writes it as a file`),
+      );
     }
-    for (let p = parentPath(path); p; p = parentPath(p)) {
-      const entry = entries.get(p);
-      if (entry && entry.type !== 'd') {
-        errors.push({
-          severity: 'error',
-          loc: entry,
-          message:
-            `${p} is a ${TYPE_NAMES[entry.type]}, but the build writes ${path} below it: ` +
-            `${p} must be a directory`,
-        });
-      }
+    for (const p of nonDirectoryParents(entries, path)) {
+      const message =
+        `${p.path} is a ${TYPE_NAMES[p.type]}, but the build writes ${path} below it: ` +
+        `${p.path} must be a directory`;
+      errors.push(errorAt(p, message));
     }
   }
   return errors;
@@ -81,8 +73,7 @@ function buildWriteErrors(entries: ReadonlyMap<string, ManifestEntry>): Diagnost
 export function imageRuleErrors(entries: ReadonlyMap<string, ManifestEntry>): Diagnostic[] {
   const errors: Diagnostic[] = [];
   for (const entry of entries.values()) {
-    for (const message of lengthErrors(entry))
-      errors.push({ severity: 'error', loc: entry, message });
+    for (const message of lengthErrors(entry)) errors.push(errorAt(entry, message));
   }
   errors.push(...buildWriteErrors(entries));
   return errors;

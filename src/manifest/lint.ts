@@ -17,6 +17,54 @@ const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
 const S_ISVTX = 0o1000;
 
+type ModeEntry = Extract<ManifestEntry, { type: 'f' | 'd' }>;
+
+const setidName = (mode: number) =>
+  (mode & (S_ISUID | S_ISGID)) === (S_ISUID | S_ISGID)
+    ? 'setuid and setgid'
+    : mode & S_ISUID
+      ? 'setuid'
+      : 'setgid';
+
+/** The mode rules, in the order they are checked: an entry of `type` that `bad` picks out gets `says`. */
+const MODE_RULES: readonly {
+  type: ModeEntry['type'];
+  bad: (e: ModeEntry) => boolean;
+  says: (e: ModeEntry, mode: string) => string;
+}[] = [
+  {
+    type: 'f',
+    bad: (e) => (e.mode & 0o400) === 0,
+    says: (_, mode) => `file mode ${mode} has no owner read bit (0400)`,
+  },
+  {
+    type: 'f',
+    bad: (e) => (e.mode & (S_ISUID | S_ISGID)) !== 0 && e.owner !== 'root',
+    says: (e, mode) => `${setidName(e.mode)} file (mode ${mode}) owned by ${e.owner}, not root`,
+  },
+  {
+    type: 'f',
+    bad: (e) => (e.mode & 0o002) !== 0,
+    says: (_, mode) => `world-writable file (mode ${mode})`,
+  },
+  {
+    type: 'd',
+    bad: (e) => (e.mode & 0o100) === 0,
+    says: (_, mode) => `directory mode ${mode} has no owner search bit (0100)`,
+  },
+  {
+    type: 'd',
+    bad: (e) => (e.mode & S_ISUID) !== 0,
+    says: (_, mode) => `setuid bit (04000) on a directory (mode ${mode}) has no meaning`,
+  },
+  {
+    type: 'd',
+    bad: (e) => (e.mode & 0o002) !== 0 && (e.mode & S_ISVTX) === 0,
+    says: (_, mode) =>
+      `world-writable directory without the sticky bit (mode ${mode}; 1777 is usual)`,
+  },
+];
+
 /**
  * The rules of `manifest lint` beyond what loading reports (docs/manifest.md errors
  * and merge warnings): modes that are legal but almost surely wrong.
@@ -26,49 +74,14 @@ export function lintEntry(entry: ManifestEntry, options: LintOptions = {}): Diag
   const out: Diagnostic[] = [];
   const warn = (message: string) =>
     out.push({ severity: 'warning', message, loc: { file: entry.file, line: entry.line } });
-  switch (entry.type) {
-    case 'f': {
-      const mode = formatMode(entry.mode);
-      if ((entry.mode & 0o400) === 0) {
-        warn(`${entry.path}: file mode ${mode} has no owner read bit (0400)`);
-      }
-      const special = entry.mode & (S_ISUID | S_ISGID);
-      if (special !== 0 && entry.owner !== 'root') {
-        const what =
-          special === (S_ISUID | S_ISGID)
-            ? 'setuid and setgid'
-            : special === S_ISUID
-              ? 'setuid'
-              : 'setgid';
-        warn(`${entry.path}: ${what} file (mode ${mode}) owned by ${entry.owner}, not root`);
-      }
-      if ((entry.mode & 0o002) !== 0) {
-        warn(`${entry.path}: world-writable file (mode ${mode})`);
-      }
-      break;
+  if (entry.type === 'f' || entry.type === 'd') {
+    const mode = formatMode(entry.mode);
+    for (const rule of MODE_RULES) {
+      if (rule.type === entry.type && rule.bad(entry))
+        warn(`${entry.path}: ${rule.says(entry, mode)}`);
     }
-    case 'd': {
-      const mode = formatMode(entry.mode);
-      if ((entry.mode & 0o100) === 0) {
-        warn(`${entry.path}: directory mode ${mode} has no owner search bit (0100)`);
-      }
-      if ((entry.mode & S_ISUID) !== 0) {
-        warn(`${entry.path}: setuid bit (04000) on a directory (mode ${mode}) has no meaning`);
-      }
-      if ((entry.mode & 0o002) !== 0 && (entry.mode & S_ISVTX) === 0) {
-        warn(
-          `${entry.path}: world-writable directory without the sticky bit (mode ${mode}; 1777 is usual)`,
-        );
-      }
-      break;
-    }
-    case 's':
-      if (options.strict && entry.target.startsWith('/')) {
-        warn(`${entry.path}: symlink text "${entry.target}" is absolute`);
-      }
-      break;
-    case 'h':
-      break;
+  } else if (entry.type === 's' && options.strict && entry.target.startsWith('/')) {
+    warn(`${entry.path}: symlink text "${entry.target}" is absolute`);
   }
   return out;
 }

@@ -2,8 +2,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../util/errors.js';
 import { parseManifestFile, type Defines } from '../formats/manifest-line.js';
-import { compareBytes, parentPath } from './path.js';
+import { compareBytes, nonDirectoryParents } from './path.js';
 import {
+  errorAt,
   formatLocation,
   TYPE_NAMES,
   type Diagnostic,
@@ -19,6 +20,20 @@ export interface LoadedManifest {
   diagnostics: Diagnostic[];
 }
 
+/** What `read` gives, or undefined with an error "cannot read <what>" added. */
+async function readOrReport<T>(
+  read: () => Promise<T>,
+  what: string,
+  diagnostics: Diagnostic[],
+): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    diagnostics.push({ severity: 'error', message: `cannot read ${what}: ${describeError(err)}` });
+    return undefined;
+  }
+}
+
 /**
  * Expands the manifest inputs: a file stands for itself, a directory for its
  * snippet files in C-locale name order (dot files are skipped).
@@ -26,30 +41,18 @@ export interface LoadedManifest {
 async function expandInputs(inputs: readonly string[], diagnostics: Diagnostic[]) {
   const files: string[] = [];
   for (const input of inputs) {
-    let info;
-    try {
-      info = await stat(input);
-    } catch (err) {
-      diagnostics.push({
-        severity: 'error',
-        message: `cannot read manifest ${input}: ${describeError(err)}`,
-      });
-      continue;
-    }
+    const info = await readOrReport(() => stat(input), `manifest ${input}`, diagnostics);
+    if (info === undefined) continue;
     if (!info.isDirectory()) {
       files.push(input);
       continue;
     }
-    let names: string[];
-    try {
-      names = await readdir(input);
-    } catch (err) {
-      diagnostics.push({
-        severity: 'error',
-        message: `cannot read manifest directory ${input}: ${describeError(err)}`,
-      });
-      continue;
-    }
+    const names = await readOrReport(
+      () => readdir(input),
+      `manifest directory ${input}`,
+      diagnostics,
+    );
+    if (names === undefined) continue;
     const snippets: string[] = [];
     for (const name of names.filter((n) => !n.startsWith('.')).sort(compareBytes)) {
       const file = join(input, name);
@@ -73,7 +76,8 @@ async function expandInputs(inputs: readonly string[], diagnostics: Diagnostic[]
   return files;
 }
 
-function sameDefinition(a: ManifestEntry, b: ManifestEntry): boolean {
+/** Whether two entries define the same thing (type, and mode and owner or link text). */
+export function sameDefinition(a: ManifestEntry, b: ManifestEntry): boolean {
   if (a.type !== b.type) return false;
   if (a.type === 'd' || a.type === 'f') {
     const o = b as typeof a;
@@ -90,18 +94,11 @@ const at = (loc: SourceLocation) => formatLocation(loc);
  */
 function checkStructure(entries: Map<string, ManifestEntry>, diagnostics: Diagnostic[]) {
   for (const entry of entries.values()) {
-    for (let parent = parentPath(entry.path); parent; parent = parentPath(parent)) {
-      const p = entries.get(parent);
-      if (p && p.type !== 'd') {
-        diagnostics.push({
-          severity: 'error',
-          loc: entry,
-          message:
-            `${entry.path}: parent ${parent} is a ${TYPE_NAMES[p.type]} (${at(p)}), ` +
-            `not a directory`,
-        });
-        break;
-      }
+    // The nearest one is reported.
+    for (const p of nonDirectoryParents(entries, entry.path)) {
+      const message = `${entry.path}: parent ${p.path} is a ${TYPE_NAMES[p.type]} (${at(p)}), not a directory`;
+      diagnostics.push(errorAt(entry, message));
+      break;
     }
     if (entry.type !== 'h') continue;
     // Follow chains of hard links to the file they end at.
@@ -112,23 +109,23 @@ function checkStructure(entries: Map<string, ManifestEntry>, diagnostics: Diagno
       target = entries.get(target.target);
     }
     if (!target) {
-      diagnostics.push({
-        severity: 'error',
-        loc: entry,
-        message: `hard link ${entry.path}: target ${entry.target} is not in the image (no f or h entry defines it)`,
-      });
+      diagnostics.push(
+        errorAt(
+          entry,
+          `hard link ${entry.path}: target ${entry.target} is not in the image (no f or h entry defines it)`,
+        ),
+      );
     } else if (target.type === 'h') {
-      diagnostics.push({
-        severity: 'error',
-        loc: entry,
-        message: `hard link ${entry.path}: the links from ${entry.target} form a cycle`,
-      });
+      diagnostics.push(
+        errorAt(entry, `hard link ${entry.path}: the links from ${entry.target} form a cycle`),
+      );
     } else if (target.type === 'd') {
-      diagnostics.push({
-        severity: 'error',
-        loc: entry,
-        message: `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
-      });
+      diagnostics.push(
+        errorAt(
+          entry,
+          `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
+        ),
+      );
     }
   }
 }
@@ -150,13 +147,13 @@ export async function loadManifests(
     for (const entry of parsed.entries) {
       const previous = entries.get(entry.path);
       if (previous && previous.type !== entry.type) {
-        diagnostics.push({
-          severity: 'error',
-          loc: entry,
-          message:
+        diagnostics.push(
+          errorAt(
+            entry,
             `${entry.path} is defined as a ${TYPE_NAMES[entry.type]} here and as a ` +
-            `${TYPE_NAMES[previous.type]} at ${at(previous)}`,
-        });
+              `${TYPE_NAMES[previous.type]} at ${at(previous)}`,
+          ),
+        );
         continue;
       }
       if (previous && !sameDefinition(previous, entry)) {

@@ -1,18 +1,13 @@
 import { sortDiagnostics } from './diagnostic-order.js';
-import { loadManifests, type LoadedManifest } from './load.js';
+import { loadManifests, sameDefinition, type LoadedManifest } from './load.js';
 import { formatEntry, parseManifestLine, type Defines } from '../formats/manifest-line.js';
 import { compareBytes } from './path.js';
-import type { Diagnostic, ManifestEntry } from './types.js';
+import { errorAt, type Diagnostic, type ManifestEntry } from './types.js';
 
 const NO_DEFINES: Defines = new Map();
 
 function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
-  if (a.type !== b.type || a.path !== b.path) return false;
-  if (a.type === 'd' || a.type === 'f') {
-    const o = b as typeof a;
-    return a.mode === o.mode && a.owner === o.owner && a.group === o.group;
-  }
-  return a.target === (b as typeof a).target;
+  return a.path === b.path && sameDefinition(a, b);
 }
 
 /** Entries sorted by path in byte order (C locale). */
@@ -44,11 +39,12 @@ export function formatMerged(entries: Iterable<ManifestEntry>): MergedText {
     const loc = { file: entry.file, line: entry.line };
     const back = parseManifestLine(line, loc, NO_DEFINES).entry;
     if (!back || !sameEntry(entry, back)) {
-      diagnostics.push({
-        severity: 'error',
-        loc,
-        message: `${JSON.stringify(line)} cannot be written back as a manifest line (a --define value with blanks, "=" or "$NAME" in it?)`,
-      });
+      diagnostics.push(
+        errorAt(
+          loc,
+          `${JSON.stringify(line)} cannot be written back as a manifest line (a --define value with blanks, "=" or "$NAME" in it?)`,
+        ),
+      );
       continue;
     }
     lines.push(line);

@@ -1,3 +1,5 @@
+import type { ManifestEntry } from './types.js';
+
 /**
  * Image paths as docs/manifest.md allows them: relative to the image root, with no
  * leading `/`, no `.` or `..` component and no empty component. Returns the
@@ -19,6 +21,17 @@ export function checkImagePath(path: string): string | undefined {
 export function parentPath(path: string): string | undefined {
   const slash = path.lastIndexOf('/');
   return slash < 0 ? undefined : path.slice(0, slash);
+}
+
+/** The ancestors of `path` that `entries` define as something other than a directory, nearest first. */
+export function* nonDirectoryParents(
+  entries: ReadonlyMap<string, ManifestEntry>,
+  path: string,
+): Generator<ManifestEntry> {
+  for (let p = parentPath(path); p; p = parentPath(p)) {
+    const entry = entries.get(p);
+    if (entry && entry.type !== 'd') yield entry;
+  }
 }
 
 /** Byte-order comparison (C locale), the order of every listing we write. */

@@ -58,6 +58,11 @@ export interface Diagnostic {
   loc?: SourceLocation;
 }
 
+/** An error at a manifest line (`loc`: the entry, or its file:line). */
+export function errorAt(loc: SourceLocation, message: string): Diagnostic {
+  return { severity: 'error', loc, message };
+}
+
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
   return printableLine(`${where}${d.severity}: ${d.message}`);

@@ -8,16 +8,14 @@ import { parseBuildstamp } from '../util/buildstamp.js';
 import type { UfsOptions } from '../live/ufs-options.js';
 import { UsageError } from '../util/errors.js';
 import { parseDuration, parseSize } from '../util/format.js';
-import type { OptionNames } from './names.js';
+import { pluralInputs, type OptionNames } from './names.js';
+import { SOURCE_DIR_OPTIONS, sourceDirs } from './source-dirs.js';
 import { bool, choice, defines, list, text, wholeNumber, type RawValue } from './values.js';
 
 /** The options, by their CLI names (the action's inputs are named in BUILD_LIVE_INPUTS). */
 export const BUILD_LIVE_OPTIONS = [
   'manifest',
-  'proto',
-  'overlay',
-  'man-dir',
-  'system-root',
+  ...SOURCE_DIR_OPTIONS,
   'no-system-root',
   'customize',
   'customize-timeout',
@@ -36,11 +34,7 @@ export const BUILD_LIVE_OPTIONS = [
 export type BuildLiveOption = (typeof BUILD_LIVE_OPTIONS)[number];
 
 /** The action inputs whose names differ from the CLI's (lists are plural there). */
-export const BUILD_LIVE_INPUTS: Partial<Record<BuildLiveOption, string>> = {
-  manifest: 'manifests',
-  overlay: 'overlays',
-  define: 'defines',
-};
+export const BUILD_LIVE_INPUTS = pluralInputs<BuildLiveOption>('manifest', 'overlay', 'define');
 
 /** Defaults the CLI's help shows and an empty value gets. */
 export const BUILD_LIVE_DEFAULTS = {
@@ -72,61 +66,70 @@ export interface BuildLiveSettings {
 
 const MAX_FREE_PERCENT = 1000;
 
+/** A count of inodes: digits only, a safe integer. */
+function inodeCount(value: string): number | undefined {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Each UFS size option: the field it sets, how its text reads (undefined: invalid), what it must be. */
+const UFS_SIZE_OPTIONS: readonly {
+  option: BuildLiveOption;
+  field: keyof UfsOptions;
+  parse: (value: string) => number | undefined;
+  mustBe: string;
+}[] = [
+  {
+    option: 'ufs-free-percent',
+    field: 'freePercent',
+    parse: (value) => {
+      const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+      return n >= 0 && n <= MAX_FREE_PERCENT ? n : undefined;
+    },
+    mustBe: `a number from 0 to ${MAX_FREE_PERCENT}`,
+  },
+  {
+    option: 'ufs-free-inodes',
+    field: 'freeInodes',
+    parse: inodeCount,
+    mustBe: 'a whole number of inodes (0 or more)',
+  },
+  {
+    option: 'ufs-max-size',
+    field: 'maxSize',
+    parse: parseSize,
+    mustBe: 'a size such as 512M, 2G or a number of bytes',
+  },
+  {
+    option: 'ufs-min-free',
+    field: 'minFreeBytes',
+    parse: (value) => (value === '0' ? 0 : parseSize(value)),
+    mustBe: 'a size such as 16M, 0 or a number of bytes',
+  },
+  {
+    option: 'ufs-min-free-inodes',
+    field: 'minFreeInodes',
+    parse: inodeCount,
+    mustBe: 'a whole number of inodes (0 or more)',
+  },
+];
+
 /** The UFS size options (`--ufs-*`, the inputs `ufs-*`). */
 export function parseUfsOptions(
   raw: BuildLiveRaw,
   names: OptionNames<BuildLiveOption>,
 ): UfsOptions {
   const options: UfsOptions = {};
-  const freePercent = text(raw['ufs-free-percent'], names.name('ufs-free-percent'));
-  const freeInodes = text(raw['ufs-free-inodes'], names.name('ufs-free-inodes'));
-  const maxSize = text(raw['ufs-max-size'], names.name('ufs-max-size'));
-  const minFree = text(raw['ufs-min-free'], names.name('ufs-min-free'));
-  const minFreeInodes = text(raw['ufs-min-free-inodes'], names.name('ufs-min-free-inodes'));
-  if (freePercent !== undefined) {
-    const value = /^\d+(\.\d+)?$/.test(freePercent) ? Number(freePercent) : NaN;
-    if (!(value >= 0 && value <= MAX_FREE_PERCENT)) {
-      throw new UsageError(
-        `${names.name('ufs-free-percent')} must be a number from 0 to ${MAX_FREE_PERCENT}, not ${JSON.stringify(freePercent)}`,
-      );
+  // Every value is read before any is judged (a repeated option is named first).
+  const values = UFS_SIZE_OPTIONS.map((o) => text(raw[o.option], names.name(o.option)));
+  for (const [i, { option, field, parse, mustBe }] of UFS_SIZE_OPTIONS.entries()) {
+    const value = values[i];
+    if (value === undefined) continue;
+    const parsed = parse(value);
+    if (parsed === undefined) {
+      throw new UsageError(`${names.name(option)} must be ${mustBe}, not ${JSON.stringify(value)}`);
     }
-    options.freePercent = value;
-  }
-  if (freeInodes !== undefined) {
-    const value = /^\d+$/.test(freeInodes) ? Number(freeInodes) : NaN;
-    if (!Number.isSafeInteger(value)) {
-      throw new UsageError(
-        `${names.name('ufs-free-inodes')} must be a whole number of inodes (0 or more), not ${JSON.stringify(freeInodes)}`,
-      );
-    }
-    options.freeInodes = value;
-  }
-  if (maxSize !== undefined) {
-    const value = parseSize(maxSize);
-    if (value === undefined) {
-      throw new UsageError(
-        `${names.name('ufs-max-size')} must be a size such as 512M, 2G or a number of bytes, not ${JSON.stringify(maxSize)}`,
-      );
-    }
-    options.maxSize = value;
-  }
-  if (minFree !== undefined) {
-    const value = minFree === '0' ? 0 : parseSize(minFree);
-    if (value === undefined) {
-      throw new UsageError(
-        `${names.name('ufs-min-free')} must be a size such as 16M, 0 or a number of bytes, not ${JSON.stringify(minFree)}`,
-      );
-    }
-    options.minFreeBytes = value;
-  }
-  if (minFreeInodes !== undefined) {
-    const value = /^\d+$/.test(minFreeInodes) ? Number(minFreeInodes) : NaN;
-    if (!Number.isSafeInteger(value)) {
-      throw new UsageError(
-        `${names.name('ufs-min-free-inodes')} must be a whole number of inodes (0 or more), not ${JSON.stringify(minFreeInodes)}`,
-      );
-    }
-    options.minFreeInodes = value;
+    options[field] = parsed;
   }
   return options;
 }
@@ -173,9 +176,7 @@ export function parseBuildLiveOptions(
   if (manifests.length === 0) throw new UsageError(`no manifest given (${n('manifest')})`);
   return {
     manifests,
-    proto: text(raw.proto, n('proto')),
-    overlays: list(raw.overlay),
-    manDir: text(raw['man-dir'], n('man-dir')),
+    ...sourceDirs(raw, names),
     systemRoot: noSystemRoot ? undefined : (systemRoot ?? systemRootDefault),
     customize: text(raw.customize, n('customize')),
     customizeTimeout: parseCustomizeTimeout(raw, names),

@@ -32,3 +32,13 @@ export function inputNames<K extends string>(
     value: (option, value) => `${input(option)}: ${value}`,
   };
 }
+
+/**
+ * The renames of an action whose list options are plural inputs (the CLI's
+ * repeatable `--manifest` is the input `manifests`, one item a line).
+ */
+export function pluralInputs<K extends string>(...lists: K[]): Partial<Record<K, string>> {
+  return Object.fromEntries(lists.map((option) => [option, `${option}s`])) as Partial<
+    Record<K, string>
+  >;
+}

@@ -1,7 +1,7 @@
 /** setup-host's options, parsed once for the CLI and the setup-illumos-host action. */
 import { COMPRESSIONS } from '../host/cache-tools.js';
 import type { SetupHostOptions } from '../host/setup-host.js';
-import type { OptionNames } from './names.js';
+import { pluralInputs, type OptionNames } from './names.js';
 import { bool, choice, defines, list, text, wholeNumber, type RawValue } from './values.js';
 
 export const SETUP_HOST_OPTIONS = [
@@ -30,9 +30,8 @@ export const SETUP_HOST_OPTIONS = [
 ] as const;
 export type SetupHostOption = (typeof SETUP_HOST_OPTIONS)[number];
 
-export const SETUP_HOST_INPUTS: Partial<Record<SetupHostOption, string>> = {
-  'shadow-compiler': 'shadow-compilers',
-};
+/** The action inputs whose names differ from the CLI's (lists are plural there). */
+export const SETUP_HOST_INPUTS = pluralInputs<SetupHostOption>('shadow-compiler');
 
 /** Defaults the CLI's help and the action's metadata show, and an empty value gets. */
 export const SETUP_HOST_DEFAULTS = {

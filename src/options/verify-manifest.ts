@@ -4,7 +4,8 @@ import type { VerifyOptions } from '../verify/verify.js';
 import { UsageError } from '../util/errors.js';
 import { parseSize } from '../util/format.js';
 import type { UnpackLimit } from '../verify/platform.js';
-import type { OptionNames } from './names.js';
+import { pluralInputs, type OptionNames } from './names.js';
+import { SOURCE_DIR_OPTIONS, sourceDirs } from './source-dirs.js';
 import {
   choice,
   choiceList,
@@ -23,10 +24,7 @@ export const VERIFY_OPTIONS = [
   'platform',
   'baseline',
   'allow-missing',
-  'proto',
-  'overlay',
-  'man-dir',
-  'system-root',
+  ...SOURCE_DIR_OPTIONS,
   'ship-policy',
   'ignore-diff',
   'allow-dangling',
@@ -40,12 +38,8 @@ export const VERIFY_OPTIONS = [
 ] as const;
 export type VerifyOption = (typeof VERIFY_OPTIONS)[number];
 
-export const VERIFY_INPUTS: Partial<Record<VerifyOption, string>> = {
-  log: 'logs',
-  manifest: 'manifests',
-  define: 'defines',
-  overlay: 'overlays',
-};
+/** The action inputs whose names differ from the CLI's (lists are plural there). */
+export const VERIFY_INPUTS = pluralInputs<VerifyOption>('log', 'manifest', 'define', 'overlay');
 
 export const REPORT_FORMATS = ['text', 'json', 'markdown'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -100,10 +94,7 @@ export function parseVerifyOptions(
       platform,
       baseline,
       allowMissing: globs(raw['allow-missing'], (item) => names.value('allow-missing', item)),
-      proto: text(raw.proto, n('proto')),
-      overlays: list(raw.overlay),
-      manDir: text(raw['man-dir'], n('man-dir')),
-      systemRoot: text(raw['system-root'], n('system-root')),
+      ...sourceDirs(raw, names),
       shipPolicy: text(raw['ship-policy'], n('ship-policy')),
       ignoreDiff: globs(raw['ignore-diff'], (item) => names.value('ignore-diff', item)),
       allowDangling: globs(raw['allow-dangling'], (item) => names.value('allow-dangling', item)),

@@ -58,6 +58,12 @@ export interface SourceDirs {
   systemRoot?: string;
 }
 
+/** `path` relative to a source root; undefined where it cannot be (the man root has only man/). */
+function pathInRoot(root: SourceRoot, path: string): string | undefined {
+  if (root.tag !== 'M') return path;
+  return path.startsWith(MAN_PREFIX) ? path.slice(MAN_PREFIX.length) : undefined;
+}
+
 async function openRoot(tag: SourceTag, dir: string, what: string): Promise<SourceRoot> {
   let info;
   try {
@@ -117,11 +123,8 @@ export class SourceSearch {
   private lookUp(path: string): FoundSource | SearchMiss {
     const searched: string[] = [];
     for (const [index, root] of this.roots.entries()) {
-      let rel = path;
-      if (root.tag === 'M') {
-        if (!path.startsWith(MAN_PREFIX)) continue;
-        rel = path.slice(MAN_PREFIX.length);
-      }
+      const rel = pathInRoot(root, path);
+      if (rel === undefined) continue;
       const candidate = join(root.dir, rel);
       const place = `${root.tag}:${candidate}`;
       let resolved: string;
@@ -177,11 +180,8 @@ export class SourceSearch {
   private alsoIn(path: string, from: number): string[] {
     const out: string[] = [];
     for (const root of this.roots.slice(from)) {
-      let rel = path;
-      if (root.tag === 'M') {
-        if (!path.startsWith(MAN_PREFIX)) continue;
-        rel = path.slice(MAN_PREFIX.length);
-      }
+      const rel = pathInRoot(root, path);
+      if (rel === undefined) continue;
       const candidate = join(root.dir, rel);
       const parent = this.realDir(dirname(candidate));
       if (parent === undefined) continue;

@@ -9,12 +9,11 @@ import { ioError } from './errors.js';
  * (the gzip threads keep it busy). Writes go to the page cache.
  */
 export function syncFileStream(path: string): Writable {
-  const fd = openSync(path, 'wx', 0o644);
-  let closed = false;
+  let fd = openSync(path, 'wx', 0o644);
   const close = () => {
-    if (closed) return;
-    closed = true;
-    closeSync(fd);
+    const open = fd;
+    fd = -1;
+    if (open >= 0) closeSync(open);
   };
   return new Writable({
     write(chunk: Buffer, _encoding, done) {

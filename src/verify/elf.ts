@@ -65,6 +65,23 @@ async function exactly(read: ReadAt, position: number, length: number, what: str
   return buf;
 }
 
+/** A table of `count` headers of `size` bytes at `offset`, checked against the file's size first. */
+async function headerTable(
+  read: ReadAt,
+  fileSize: number,
+  offset: number,
+  size: number,
+  count: number,
+  what: 'program headers' | 'section headers',
+) {
+  if (offset + size * count > fileSize) {
+    throw new ElfError(
+      `truncated: ${count} ${what} at offset ${offset} end past the end of the file (${fileSize} bytes)`,
+    );
+  }
+  return exactly(read, offset, size * count, `the ${what}`);
+}
+
 /** The ELF header, with readers of its class and byte order. */
 async function elfHeader(read: ReadAt) {
   const ident = await exactly(read, 0, 16, 'the ELF identification');
@@ -107,12 +124,7 @@ export async function readElf(read: ReadAt, fileSize: number): Promise<ElfInfo> 
   const minEntry = is64 ? 56 : 32;
   if (phentsize < minEntry) throw new ElfError(`program header entries of ${phentsize} bytes`);
   if (phnum > MAX_PHNUM) throw new ElfError(`${phnum} program headers`);
-  if (phoff + phentsize * phnum > fileSize) {
-    throw new ElfError(
-      `truncated: ${phnum} program headers at offset ${phoff} end past the end of the file (${fileSize} bytes)`,
-    );
-  }
-  const table = await exactly(read, phoff, phentsize * phnum, 'the program headers');
+  const table = await headerTable(read, fileSize, phoff, phentsize, phnum, 'program headers');
   const loads: { vaddr: number; offset: number; filesz: number }[] = [];
   let dynamic: { offset: number; size: number } | undefined;
   let interp: { offset: number; size: number } | undefined;
@@ -209,12 +221,7 @@ async function sectionHeaders(read: ReadAt, fileSize: number) {
   const shnum = u16(header, is64 ? 60 : 48);
   if (shoff === 0 || shnum === 0) return { elf, shnum: 0, section: (): Section => nullSection };
   if (shentsize < (is64 ? 64 : 40)) throw new ElfError(`section headers of ${shentsize} bytes`);
-  if (shoff + shentsize * shnum > fileSize) {
-    throw new ElfError(
-      `truncated: ${shnum} section headers at offset ${shoff} end past the end of the file (${fileSize} bytes)`,
-    );
-  }
-  const table = await exactly(read, shoff, shentsize * shnum, 'the section headers');
+  const table = await headerTable(read, fileSize, shoff, shentsize, shnum, 'section headers');
   const section = (i: number): Section => {
     const o = i * shentsize;
     return {

@@ -14,6 +14,7 @@ import { compareBytes } from '../manifest/path.js';
 import type { ImageFile } from './checks/libraries.js';
 import type { ManifestEntry } from '../manifest/types.js';
 import { resolveInImage, type Resolved } from './image-tree.js';
+import type { CheckKind, Finding } from './types.js';
 
 /** One entry of the image ('' is the root; paths have no leading `/`). */
 export interface ImageEntry {
@@ -49,12 +50,24 @@ export interface ImageView {
   mayDangle(path: string): boolean;
 }
 
+/** What a view knows beyond the image: the manifest (for `where`) and where links may dangle. */
+export interface ViewContext {
+  manifest: ReadonlyMap<string, ManifestEntry> | undefined;
+  mayDangle: (path: string) => boolean;
+}
+
+/** A finding about an image path, pointing where the manifest ships that path. */
+export function imageFinding(
+  view: Pick<ImageView, 'where'>,
+  kind: CheckKind,
+  path: string,
+  message: string,
+): Finding {
+  return { kind, path, ...view.where(path), message };
+}
+
 /** The image view of a UFS boot_archive: one walk of its directories and inodes. */
-export async function ufsImageView(
-  reader: UfsReader,
-  manifest: ReadonlyMap<string, ManifestEntry> | undefined,
-  mayDangle: (path: string) => boolean,
-): Promise<ImageView> {
+export async function ufsImageView(reader: UfsReader, context: ViewContext): Promise<ImageView> {
   const entries = new Map<string, ImageEntry>();
   const raw = new Map<ImageEntry, UfsEntry>();
   for await (const entry of reader.entries()) {
@@ -75,25 +88,24 @@ export async function ufsImageView(
     const n = Math.max(0, Math.min(length, MAX_IMAGE_READ, file.size - position));
     return n === 0 ? Buffer.alloc(0) : reader.read(file, position, n);
   };
-  return viewOf(entries, read, manifest, mayDangle);
+  return viewOf(entries, read, context);
 }
 
 /** An image view of `entries`, read through `read`. */
 function viewOf(
   entries: Map<string, ImageEntry>,
   read: ImageView['read'],
-  manifest: ReadonlyMap<string, ManifestEntry> | undefined,
-  mayDangle: (path: string) => boolean,
+  context: ViewContext,
 ): ImageView {
   return {
     entries,
     resolve: (path, from) => resolveInImage(entries, path, from),
     read,
     where: (path) => {
-      const loc = manifest?.get(path);
+      const loc = context.manifest?.get(path);
       return loc ? { file: loc.file, line: loc.line } : {};
     },
-    mayDangle,
+    mayDangle: context.mayDangle,
   };
 }
 
@@ -118,11 +130,7 @@ export async function stagedTreeOf(platformDir: string): Promise<string | undefi
  * followed on the host), files read through handles opened without
  * following a final symlink.
  */
-export async function stagedImage(
-  root: string,
-  manifest: ReadonlyMap<string, ManifestEntry> | undefined,
-  mayDangle: (path: string) => boolean,
-): Promise<StagedImage> {
+export async function stagedImage(root: string, context: ViewContext): Promise<StagedImage> {
   const entries = new Map<string, ImageEntry>();
   const walk = async (dir: string, prefix: string): Promise<void> => {
     const names = (await readdir(dir)).sort(compareBytes);
@@ -170,8 +178,7 @@ export async function stagedImage(
   const view = viewOf(
     entries,
     (entry, position, length) => readFrom(entry, position, Math.min(length, MAX_IMAGE_READ)),
-    manifest,
-    mayDangle,
+    context,
   );
   function* files(): Generator<ImageFile> {
     for (const entry of entries.values()) {

@@ -15,7 +15,7 @@ import { checkTarMembers, declaredImageSize, extractTar } from '../util/tar-safe
 import { which } from '../util/which.js';
 import type { BootManifest } from '../formats/boot-manifest.js';
 import type { ContentCheck } from './types.js';
-import { checkUfsContent, type ElfCandidates } from './ufs-content.js';
+import { checkUfsContent, UFS_READ_METHOD, type ElfCandidates } from './ufs-content.js';
 
 /** A platform directory to read, and how to clean up after reading it. */
 export interface OpenedPlatform {
@@ -142,7 +142,7 @@ async function checkUfsArchive(
     await checkUfsContent(reader, manifest, check, elf);
   } catch (err) {
     if (!(err instanceof UfsImageError)) throw err;
-    check.method = 'ufs boot_archive read with the joyent-live UFS reader';
+    check.method = UFS_READ_METHOD;
     check.unreadable = `the boot_archive does not read back as UFS (it has no hsfs volume descriptor, so it claims to be UFS): ${err.message}`;
     if (elf) elf.files.length = 0;
   } finally {

@@ -146,6 +146,11 @@ function sizeText(delta: number | undefined): string {
   return delta === undefined ? '' : `, boot_archive ${delta >= 0 ? '+' : ''}${humanBytes(delta)}`;
 }
 
+/** "3 added, 1 removed, 2 changed, boot_archive +1.5 KiB": the diff's counts, both formats'. */
+function diffCounts(d: NonNullable<VerifyReport['diff']>): string {
+  return `${d.added} added, ${d.removed} removed, ${d.changed} changed${sizeText(d.sizeDelta)}`;
+}
+
 function change(e: DiffEntry): string {
   if (e.kind === 'added') return `${e.path}  (${e.after})`;
   if (e.kind === 'removed') return `${e.path}  (${e.before})`;
@@ -184,10 +189,7 @@ export function formatText(report: VerifyReport): string {
   }
   if (report.diff) {
     const d = report.diff;
-    const size = sizeText(d.sizeDelta);
-    out.push(
-      `diff against ${d.baseline}: ${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`,
-    );
+    out.push(`diff against ${d.baseline}: ${diffCounts(d)}`);
     for (const [kind, list] of diffGroups(d.entries)) {
       out.push(`  ${DIFF_TITLES[kind]} (${list.length}):`);
       for (const e of list) out.push(`    ${change(e)}`);
@@ -345,13 +347,7 @@ function markdownWithLimit(report: VerifyReport, limit: number): string {
   if (report.content) out.push(...contentLines(report.content, capped));
   if (report.diff) {
     const d = report.diff;
-    const size = sizeText(d.sizeDelta);
-    out.push(
-      `#### Changes against the baseline`,
-      '',
-      `${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`,
-      '',
-    );
+    out.push(`#### Changes against the baseline`, '', diffCounts(d), '');
     for (const [kind, list] of diffGroups(d.entries)) {
       out.push(`<details><summary>${DIFF_TITLES[kind]} (${list.length})</summary>`, '');
       out.push(...capped(list, (e) => [`- ${code(change(e))}`], 'entries'), '', '</details>', '');

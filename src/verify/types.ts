@@ -1,3 +1,4 @@
+import type { LogSummary } from '../formats/build-log.js';
 import type { SourceTag } from '../sources/search.js';
 
 /** One entry line of a build log, in either style docs/build-log.md describes. */
@@ -179,13 +180,7 @@ export interface VerifyReport {
    */
   reasons: FailReason[];
   failOn: FailOn[];
-  logs: {
-    path: string;
-    style: LogEntry['style'] | 'unknown';
-    lines: number;
-    entries: number;
-    truncatedLastLine: boolean;
-  }[];
+  logs: Pick<LogSummary, 'path' | 'style' | 'lines' | 'entries' | 'truncatedLastLine'>[];
   counts: {
     entries: number;
     ok: number;

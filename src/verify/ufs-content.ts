@@ -99,6 +99,9 @@ export interface ElfCandidates {
   complete: boolean;
 }
 
+/** The content check's `method` for a UFS boot_archive, whether it reads back or not. */
+export const UFS_READ_METHOD = 'ufs boot_archive read with the joyent-live UFS reader';
+
 /** Enough for the ELF magic number (and less than any ELF header). */
 const HEAD = 4;
 
@@ -112,7 +115,7 @@ export async function checkUfsContent(
   check: ContentCheck,
   elf?: ElfCandidates,
 ): Promise<void> {
-  check.method = 'ufs boot_archive read with the joyent-live UFS reader';
+  check.method = UFS_READ_METHOD;
   const differences: ContentDifference[] = [];
   // An md5sum listing names files only: nothing else can be checked against it.
   const full = manifest.format === 'boot_archive.manifest';

@@ -17,7 +17,7 @@ import {
 } from './platform.js';
 import { BOOT_ARCHIVE, BOOT_ARCHIVE_MANIFEST, BUILDSTAMP_FILE } from '../formats/output-layout.js';
 import type { LoadedManifest } from '../manifest/load.js';
-import type { SourceTag } from '../sources/search.js';
+import type { SourceDirs, SourceTag } from '../sources/search.js';
 import { GATE_LIMITS, UfsReader } from '../archive/ufs/read.js';
 import type { BootManifest } from '../formats/boot-manifest.js';
 import { collectCheck, emptyResult, MAX_LISTED_FINDINGS } from './checks/collect.js';
@@ -47,7 +47,8 @@ import {
   type VerifyReport,
 } from './types.js';
 
-export interface VerifyOptions {
+/** The source directories are build-live's: `OK (<dir>)` mapping and the unshipped check. */
+export interface VerifyOptions extends Partial<SourceDirs> {
   logs: readonly string[];
   manifests?: readonly string[];
   defines?: ReadonlyMap<string, string>;
@@ -55,10 +56,6 @@ export interface VerifyOptions {
   baseline?: string;
   allowMissing?: readonly string[];
   failOn?: readonly FailOn[];
-  /** Source directories, as build-live takes them: `OK (<dir>)` mapping and the unshipped check. */
-  proto?: string;
-  overlays?: readonly string[];
-  manDir?: string;
   /** The C builder's system root; `/` when not given. */
   systemRoot?: string;
   /** Globs of image paths left out of the diff. */
@@ -647,9 +644,8 @@ async function imageChecks(
     // Without a UFS boot_archive: the staged tree an --archive none build keeps, if any.
     const tree =
       reader || read.unreadable ? undefined : await stagedTreeOf(dirname(dirname(archiveDir)));
-    const staged = tree
-      ? await stagedImage(tree, entries, mayDangle(options.allowDangling))
-      : undefined;
+    const context = () => ({ manifest: entries, mayDangle: mayDangle(options.allowDangling) });
+    const staged = tree ? await stagedImage(tree, context()) : undefined;
     if (!skipped(options, 'missing-library')) {
       const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'] as const;
       const files = reader ? ufsFiles(reader, elf) : staged?.files();
@@ -666,7 +662,7 @@ async function imageChecks(
       }
     }
     const view = reader
-      ? () => ufsImageView(reader, entries, mayDangle(options.allowDangling))
+      ? () => ufsImageView(reader, context())
       : staged
         ? () => Promise.resolve(staged.view)
         : undefined;

@@ -6,7 +6,7 @@
  * with no alias after it, or a token out of place, is an error at its line
  * (docs/verify.md).
  */
-import { KobjLexer, LineErrors, nextToken, type ConfigError } from './kobj-lex.js';
+import { readKobjLines, type ConfigError } from './kobj-lex.js';
 
 export interface AliasLine {
   driver: string;
@@ -25,15 +25,10 @@ const MAX_TOKEN = 1023;
 type State = 'new' | 'driver' | 'driver-comma' | 'alias' | 'alias-comma';
 
 export function parseDriverAliases(text: string): DriverAliases {
-  const lex = new KobjLexer(text, MAX_TOKEN);
-  const entries: AliasLine[] = [];
-  const errors = new LineErrors(lex);
-  const { fail } = errors;
   let state: State = 'new';
   let driver = '';
   let current = '';
-  for (;;) {
-    const tok = nextToken(lex);
+  return readKobjLines<AliasLine>(text, MAX_TOKEN, (tok, fail, entries) => {
     if (tok.kind === 'name' || tok.kind === 'string') {
       if (state === 'new') [current, state] = [tok.value, 'driver'];
       else if (state === 'driver-comma' || state === 'alias-comma') {
@@ -50,11 +45,9 @@ export function parseDriverAliases(text: string): DriverAliases {
     } else if (tok.kind === 'newline' || tok.kind === 'eof') {
       if (state === 'alias') entries.push({ driver, alias: current, line: tok.line });
       else if (state !== 'new') fail(tok.line, `driver "${current}" has no alias after it`);
-      if (tok.kind === 'eof') break;
       state = 'new';
     } else {
       fail(tok.line, `unexpected "${tok.value}" (a line is: driver "alias" ...)`);
     }
-  }
-  return { entries, errors: errors.all() };
+  });
 }

@@ -189,14 +189,7 @@ export class KobjLexer {
     if (isAlpha(c) || c === '\\' || c === '_') {
       if (c === '\\') value = value.slice(0, -1);
       else c = this.getc();
-      while (isNameChar(c) || c === '\\') {
-        if (c === '\\') c = this.getc();
-        value += c;
-        if (value.length > this.maxToken) return token('name', value);
-        c = this.getc();
-      }
-      this.ungetc();
-      return token('name', value);
+      return this.rest(c, value, (ch) => isNameChar(ch) || ch === '\\', 'name', token);
     }
     return token('unexpected', value);
   }
@@ -218,13 +211,29 @@ export class KobjLexer {
     } else {
       c = this.getc();
     }
-    while (isDigit(c)) {
+    return this.rest(c, value, isDigit, 'decval', token);
+  }
+
+  /**
+   * The rest of a name or a decimal number from `c` on: characters while
+   * `accepts` takes them (a backslash takes the next one as it is), the
+   * token cut where it outgrows the kernel's buffer.
+   */
+  private rest(
+    c: string,
+    value: string,
+    accepts: (c: string) => boolean,
+    kind: 'name' | 'decval',
+    token: (kind: TokenKind, value: string) => Token,
+  ): Token {
+    while (accepts(c)) {
+      if (c === '\\') c = this.getc();
       value += c;
-      if (value.length > this.maxToken) return token('decval', value);
+      if (value.length > this.maxToken) return token(kind, value);
       c = this.getc();
     }
     this.ungetc();
-    return token('decval', value);
+    return token(kind, value);
   }
 }
 
@@ -272,4 +281,26 @@ export function nextToken(lex: KobjLexer): Token {
     tok = lex.next();
   }
   return tok;
+}
+
+/**
+ * A file of records a line (name_to_major, driver_aliases) read token by
+ * token as the kernel reads it: `step` gets each token (comments skipped),
+ * the end of the file last, with the sink for errors at a line and the
+ * entries so far. Returns the entries and every error in line order.
+ */
+export function readKobjLines<T>(
+  text: string,
+  maxToken: number,
+  step: (tok: Token, fail: (line: number, message: string) => void, entries: T[]) => void,
+): { entries: T[]; errors: ConfigError[] } {
+  const lex = new KobjLexer(text, maxToken);
+  const entries: T[] = [];
+  const errors = new LineErrors(lex);
+  for (;;) {
+    const tok = nextToken(lex);
+    step(tok, errors.fail, entries);
+    if (tok.kind === 'eof') break;
+  }
+  return { entries, errors: errors.all() };
 }

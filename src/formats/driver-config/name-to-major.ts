@@ -5,7 +5,7 @@
  * (decimal, `0x` hex or a leading-0 octal). Lines the kernel warns about
  * are errors at their own line, and give no entry (docs/verify.md).
  */
-import { KobjLexer, kobjValue, LineErrors, nextToken, type ConfigError } from './kobj-lex.js';
+import { kobjValue, readKobjLines, type ConfigError } from './kobj-lex.js';
 
 export interface MajorLine {
   driver: string;
@@ -23,15 +23,10 @@ const MAX_TOKEN = 255;
 const INT_MAX = 0x7fffffff;
 
 export function parseNameToMajor(text: string): NameToMajor {
-  const lex = new KobjLexer(text, MAX_TOKEN);
-  const entries: MajorLine[] = [];
-  const errors = new LineErrors(lex);
-  const { fail } = errors;
   let state: 'new' | 'name' | 'value' | 'bind' = 'new';
   let driver = '';
   let major = 0;
-  for (;;) {
-    const tok = nextToken(lex);
+  return readKobjLines<MajorLine>(text, MAX_TOKEN, (tok, fail, entries) => {
     if (tok.kind === 'name' || tok.kind === 'string') {
       if (state === 'new') [driver, state] = [tok.value, 'name'];
       else if (state === 'value') state = 'bind';
@@ -54,11 +49,9 @@ export function parseNameToMajor(text: string): NameToMajor {
     } else if (tok.kind === 'newline' || tok.kind === 'eof') {
       if (state === 'value' || state === 'bind') entries.push({ driver, major, line: tok.line });
       else if (state === 'name') fail(tok.line, `"${driver}" has no major number`);
-      if (tok.kind === 'eof') break;
       state = 'new';
     } else {
       fail(tok.line, `unexpected "${tok.value}" (a line is "driver major")`);
     }
-  }
-  return { entries, errors: errors.all() };
+  });
 }

@@ -12,14 +12,15 @@
  *     // or an async generator (AsyncGenerator<Finding, number>) when it reads files
  *
  * Adding one is one line in BOOT_CHECKS: the kinds it yields (the first is the
- * name --skip-checks knows it by) and the function. Each kind gets its line
+ * name --skip-checks knows it by) and the function (wrapped in withSummary()
+ * when it also fills a part of the JSON report). Each kind gets its line
  * of the report; findings are counted, the first 10,000 kept.
  */
 import type { BootManifest } from '../../formats/boot-manifest.js';
 import type { ImageView } from '../image-view.js';
 import type { CheckKind, VerifyReport } from '../types.js';
-import { driverConfigCheck } from './driver-config.js';
-import { smfCheck } from './smf.js';
+import { driverConfig, emptyDriverSummary } from './driver-config.js';
+import { emptySmfSummary, smfChecks } from './smf.js';
 import type { Check } from './collect.js';
 import type { PolicyRule } from './ship-policy.js';
 import { interpreters } from './interpreters.js';
@@ -49,13 +50,36 @@ export interface BootCheckSpec {
   alsoYields?: readonly CheckKind[];
 }
 
+/**
+ * A boot check that also reads a part of the JSON report (`key` of
+ * BootDetails): a fresh summary, put in the context's details when it has
+ * them, filled by the check as it runs.
+ */
+function withSummary<K extends keyof BootDetails>(
+  key: K,
+  empty: () => NonNullable<BootDetails[K]>,
+  run: (input: { view: ImageView; summary: NonNullable<BootDetails[K]> }) => Check,
+): BootCheck {
+  return (view, context) => {
+    const summary = empty();
+    if (context.details) context.details[key] = summary;
+    return run({ view, summary });
+  };
+}
+
 /** Every boot check, in report order. */
 export const BOOT_CHECKS: readonly BootCheckSpec[] = [
   { kinds: ['missing-interpreter'], check: interpreters },
   { kinds: ['isaexec'], check: isaexecLinks },
   { kinds: ['setuid'], check: setuidFiles, alsoYields: ['stale-policy'] },
-  { kinds: ['driver-config'], check: driverConfigCheck },
-  { kinds: ['smf-method', 'smf-dependency'], check: smfCheck },
+  {
+    kinds: ['driver-config'],
+    check: withSummary('driverConfig', emptyDriverSummary, driverConfig),
+  },
+  {
+    kinds: ['smf-method', 'smf-dependency'],
+    check: withSummary('smf', emptySmfSummary, smfChecks),
+  },
 ];
 
 /** What a boot check read beyond its findings, for its line of the report (counts only). */

@@ -21,8 +21,7 @@ import { parseMinorPerm, type MinorPermLine } from '../../formats/driver-config/
 import { parseNameToMajor, type MajorLine } from '../../formats/driver-config/name-to-major.js';
 import { compareBytes } from '../../manifest/path.js';
 import type { DriverConfigSummary, Finding } from '../types.js';
-import type { ImageView } from '../image-view.js';
-import type { BootCheck } from './boot.js';
+import { imageFinding, type ImageView } from '../image-view.js';
 import { readImageText, regularFile, yieldToLoop } from './boot-image.js';
 
 export const NAME_TO_MAJOR = 'etc/name_to_major';
@@ -69,14 +68,13 @@ async function readConfig<T>(
 ): Promise<{ present: boolean; entries: T[] }> {
   const read = await readImageText(view, path, MAX_CONFIG_BYTES);
   if (read.kind === 'absent') return { present: false, entries: [] };
-  const where = view.where(path);
   if (read.kind === 'too-large') {
-    out.push({ kind: 'driver-config', path, ...where, message: read.message });
+    out.push(imageFinding(view, 'driver-config', path, read.message));
     return { present: true, entries: [] };
   }
   const parsed = parse(read.text);
   for (const e of parsed.errors) {
-    out.push({ kind: 'driver-config', path, ...where, message: `line ${e.line}: ${e.message}` });
+    out.push(imageFinding(view, 'driver-config', path, `line ${e.line}: ${e.message}`));
   }
   return { present: true, entries: parsed.entries };
 }
@@ -86,13 +84,6 @@ export interface DriverConfigInput {
   /** Filled with what the check read beyond its findings (the JSON report's). */
   summary: DriverConfigSummary;
 }
-
-/** The boot check (src/verify/checks/boot.ts): its summary goes to the context's details. */
-export const driverConfigCheck: BootCheck = (view, context) => {
-  const summary = emptyDriverSummary();
-  if (context.details) context.details.driverConfig = summary;
-  return driverConfig({ view, summary });
-};
 
 export async function* driverConfig(input: DriverConfigInput): AsyncGenerator<Finding, number> {
   const { view, summary } = input;
@@ -121,12 +112,12 @@ export async function* driverConfig(input: DriverConfigInput): AsyncGenerator<Fi
   for (const [driver, module] of modules) {
     const named = lines.get(driver)?.filter((l) => !l.startsWith(NAME_TO_MAJOR)) ?? [];
     if (hasMajor.has(driver) || named.length === 0) continue;
-    yield {
-      kind: 'driver-config',
-      path: module,
-      ...view.where(module),
-      message: `driver ${driver} has no line in ${NAME_TO_MAJOR}, yet is named in ${listLines(named)}: without a major number the kernel cannot attach it (and ignores its aliases)`,
-    };
+    yield imageFinding(
+      view,
+      'driver-config',
+      module,
+      `driver ${driver} has no line in ${NAME_TO_MAJOR}, yet is named in ${listLines(named)}: without a major number the kernel cannot attach it (and ignores its aliases)`,
+    );
   }
   fillSummary(summary, modules, lines, {
     majors: majors.entries.length,
@@ -150,37 +141,29 @@ function* duplicates(
 ): Generator<Finding> {
   const seenMajor = new Map<number, MajorLine>();
   const seenDriver = new Map<string, MajorLine>();
-  const n2m = { path: NAME_TO_MAJOR, ...view.where(NAME_TO_MAJOR) };
   for (const e of majors) {
     const driver = seenDriver.get(e.driver);
     const major = seenMajor.get(e.major);
-    if (driver) {
-      yield {
-        kind: 'driver-config',
-        ...n2m,
-        message: `line ${e.line}: driver ${e.driver} is given major ${e.major}, and at line ${driver.line} major ${driver.major}`,
-      };
-    } else if (major && major.driver !== e.driver) {
-      yield {
-        kind: 'driver-config',
-        ...n2m,
-        message: `line ${e.line}: major ${e.major} is given to ${e.driver}, and at line ${major.line} to ${major.driver}`,
-      };
-    }
+    const clash = driver
+      ? `line ${e.line}: driver ${e.driver} is given major ${e.major}, and at line ${driver.line} major ${driver.major}`
+      : major && major.driver !== e.driver
+        ? `line ${e.line}: major ${e.major} is given to ${e.driver}, and at line ${major.line} to ${major.driver}`
+        : undefined;
+    if (clash !== undefined) yield imageFinding(view, 'driver-config', NAME_TO_MAJOR, clash);
     if (!driver) seenDriver.set(e.driver, e);
     if (!major) seenMajor.set(e.major, e);
   }
   const claimed = new Map<string, AliasLine>();
-  const da = { path: DRIVER_ALIASES, ...view.where(DRIVER_ALIASES) };
   for (const e of aliases) {
     const first = claimed.get(e.alias);
     if (!first) claimed.set(e.alias, e);
     else if (first.driver !== e.driver) {
-      yield {
-        kind: 'driver-config',
-        ...da,
-        message: `line ${e.line}: alias "${e.alias}" is claimed by ${e.driver}, and at line ${first.line} by ${first.driver}`,
-      };
+      yield imageFinding(
+        view,
+        'driver-config',
+        DRIVER_ALIASES,
+        `line ${e.line}: alias "${e.alias}" is claimed by ${e.driver}, and at line ${first.line} by ${first.driver}`,
+      );
     }
   }
 }

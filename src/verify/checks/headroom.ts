@@ -24,8 +24,8 @@ export async function readHeadroom(archive: string): Promise<HeadroomFigures | u
     const raw = Buffer.alloc(FS_SBSIZE);
     await fh.read(raw, 0, FS_SBSIZE, SBLOCK_OFFSET);
     const sb = decodeSuperblock(raw);
-    const fsize = sb.fsize!;
-    const frag = sb.bsize! / fsize;
+    const fsize = sb.fsize;
+    const frag = sb.bsize / fsize;
     return {
       blockBytes: fsize,
       blocks: sb.dsize,

@@ -8,7 +8,7 @@
  * Paths into run-time file systems and --allow-dangling globs may be
  * missing, as for links.
  */
-import type { ImageEntry, ImageView } from '../image-view.js';
+import { imageFinding, type ImageEntry, type ImageView } from '../image-view.js';
 import type { Finding } from '../types.js';
 
 /** sys/exec.h INTPSZ: the kernel reads this much of a `#!` line, newline included. */
@@ -46,12 +46,7 @@ export async function* interpreters(image: ImageView): AsyncGenerator<Finding, n
     checked++;
     const problem = judge(image, entry.path, parseShebang(head));
     if (problem) {
-      yield {
-        kind: 'missing-interpreter',
-        path: entry.path,
-        ...image.where(entry.path),
-        message: problem,
-      };
+      yield imageFinding(image, 'missing-interpreter', entry.path, problem);
     }
   }
   return checked;

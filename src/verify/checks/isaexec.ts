@@ -8,7 +8,7 @@
  * "isaexec").
  */
 import { imageDir } from '../image-tree.js';
-import type { ImageView } from '../image-view.js';
+import { imageFinding, type ImageView } from '../image-view.js';
 import type { Finding } from '../types.js';
 
 export const ISAEXEC = 'usr/lib/isaexec';
@@ -45,15 +45,14 @@ export function* isaexecLinks(image: ImageView): Generator<Finding, number> {
       break;
     }
     if (runs === '') continue;
-    yield {
-      kind: 'isaexec',
-      path: entry.path,
-      ...image.where(entry.path),
-      message:
-        runs !== undefined
-          ? `is a link to /${ISAEXEC}, and so is ${runs}, the first ISA directory's ${name}: isaexec would run itself again and again`
-          : `is a link to /${ISAEXEC}, but no ISA directory has an executable ${name}; looked in ${tried.join(', ')}`,
-    };
+    yield imageFinding(
+      image,
+      'isaexec',
+      entry.path,
+      runs !== undefined
+        ? `is a link to /${ISAEXEC}, and so is ${runs}, the first ISA directory's ${name}: isaexec would run itself again and again`
+        : `is a link to /${ISAEXEC}, but no ISA directory has an executable ${name}; looked in ${tried.join(', ')}`,
+    );
   }
   return checked;
 }

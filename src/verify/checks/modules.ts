@@ -246,13 +246,19 @@ function stronglyConnected(edges: ReadonlyMap<string, readonly string[]>): strin
   const stack: string[] = [];
   const out: string[][] = [];
   let next = 0;
+  // The walk's path from the root (empty between roots), each node with its next edge.
+  const work: { node: string; child: number }[] = [];
+  // A node's first visit: numbered, on the stack, its edges to walk next.
+  const visit = (node: string) => {
+    index.set(node, next);
+    low.set(node, next++);
+    stack.push(node);
+    onStack.add(node);
+    work.push({ node, child: 0 });
+  };
   for (const root of edges.keys()) {
     if (index.has(root)) continue;
-    const work: { node: string; child: number }[] = [{ node: root, child: 0 }];
-    index.set(root, next);
-    low.set(root, next++);
-    stack.push(root);
-    onStack.add(root);
+    visit(root);
     while (work.length > 0) {
       const top = work[work.length - 1];
       const targets = edges.get(top.node) ?? [];
@@ -260,11 +266,7 @@ function stronglyConnected(edges: ReadonlyMap<string, readonly string[]>): strin
         const to = targets[top.child++];
         if (!edges.has(to)) continue;
         if (!index.has(to)) {
-          index.set(to, next);
-          low.set(to, next++);
-          stack.push(to);
-          onStack.add(to);
-          work.push({ node: to, child: 0 });
+          visit(to);
         } else if (onStack.has(to)) {
           low.set(top.node, Math.min(low.get(top.node)!, index.get(to)!));
         }

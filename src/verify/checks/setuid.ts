@@ -7,9 +7,10 @@
  * with one) is a finding, policy or not.
  */
 import { formatMode } from '../../formats/manifest-line.js';
-import type { ImageView } from '../image-view.js';
+import { imageFinding, type ImageView } from '../image-view.js';
 import type { Finding } from '../types.js';
 import type { BootContext } from './boot.js';
+import { staleRule } from './ship-policy.js';
 
 const SETID = 0o6000;
 
@@ -29,41 +30,28 @@ export function* setuidFiles(image: ImageView, context: BootContext): Generator<
       before?.type === 'f' && before.mode !== undefined ? before.mode & SETID : undefined;
     if (bits === 0 && (beforeBits === undefined || beforeBits === 0)) continue;
     checked++;
-    const where = image.where(entry.path);
     const mode = formatMode(entry.mode);
+    const problems: string[] = [];
     if (bits !== 0 && rules.length > 0) {
       const rule = rules.find((r) => r.match(entry.path));
       if (rule) rule.used++;
-      else {
-        const file = rules[0].file;
-        yield {
-          kind: 'setuid',
-          path: entry.path,
-          ...where,
-          message: `is ${bitsOf(bits)} (mode ${mode}) and no setuid rule of ${file} covers it`,
-        };
-      }
+      else
+        problems.push(
+          `is ${bitsOf(bits)} (mode ${mode}) and no setuid rule of ${rules[0].file} covers it`,
+        );
     }
-    if (!baseline || beforeBits === bits) continue;
-    yield {
-      kind: 'setuid',
-      path: entry.path,
-      ...where,
-      message:
+    if (baseline && beforeBits !== bits) {
+      problems.push(
         beforeBits === undefined
           ? `is new and ${bitsOf(bits)} (mode ${mode}); the baseline ${baseline.file} does not have it`
           : `${bits & ~beforeBits ? `gained ${bitsOf(bits & ~beforeBits)}` : ''}${bits & ~beforeBits && beforeBits & ~bits ? ', ' : ''}${beforeBits & ~bits ? `lost ${bitsOf(beforeBits & ~bits)}` : ''} against the baseline (mode ${formatMode(before!.mode!)} there, ${mode} here)`,
-    };
+      );
+    }
+    for (const problem of problems) yield imageFinding(image, 'setuid', entry.path, problem);
   }
   for (const rule of rules) {
     if (rule.used > 0) continue;
-    yield {
-      kind: 'stale-policy',
-      path: rule.glob,
-      file: rule.file,
-      line: rule.line,
-      message: `setuid ${rule.glob} covers no setuid or setgid file of the image`,
-    };
+    yield staleRule(rule, `setuid ${rule.glob} covers no setuid or setgid file of the image`);
   }
   return checked;
 }

@@ -5,9 +5,8 @@
  * file is listed with the source that won and the ones it hid (buildroot's check-uniq-files; OS-654's duplicate libCrun.so).
  */
 import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { twinPath } from '../../formats/jsonl-twin.js';
+import { existingTwin } from '../../formats/jsonl-twin.js';
 import type { Finding } from '../types.js';
 
 // Only records with a non-empty shadows array are parsed.
@@ -16,15 +15,8 @@ const SHADOWS = /"shadows"\s*:\s*\[\s*"/;
 export async function* shadowed(logs: readonly string[]): AsyncGenerator<Finding, number> {
   let checked = 0;
   for (const log of logs) {
-    const path = twinPath(log);
-    if (
-      !path ||
-      !(await access(path).then(
-        () => true,
-        () => false,
-      ))
-    )
-      continue;
+    const path = await existingTwin(log);
+    if (path === undefined) continue;
     const lines = createInterface({
       input: createReadStream(path, { encoding: 'utf8' }),
       crlfDelay: Infinity,

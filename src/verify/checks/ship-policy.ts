@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { describeError, UserError } from '../../util/errors.js';
 import { printable } from '../../util/format.js';
 import { compileGlob, GlobError } from '../../util/glob.js';
+import type { Finding } from '../types.js';
 
 export const POLICY_VERBS = ['skip', 'setuid'] as const;
 
@@ -22,6 +23,11 @@ export interface PolicyRule {
   used: number;
   /** The first path it skipped that the manifest ships, if any. */
   shipped?: string;
+}
+
+/** A rule of the policy that is stale (matches nothing, or what it should not), at its line. */
+export function staleRule(rule: PolicyRule, message: string): Finding {
+  return { kind: 'stale-policy', path: rule.glob, file: rule.file, line: rule.line, message };
 }
 
 /** Errors listed one by one; beyond, counted (a policy of thousands of bad lines is one mistake). */

@@ -19,8 +19,7 @@ import { formatMode } from '../../formats/manifest-line.js';
 import { IdentityTable } from '../../image/identity.js';
 import { compareBytes } from '../../manifest/path.js';
 import type { Finding, SmfSummary } from '../types.js';
-import type { ImageView } from '../image-view.js';
-import type { BootCheck } from './boot.js';
+import { imageFinding, type ImageView } from '../image-view.js';
 import { readImageText, regularFile, yieldToLoop } from './boot-image.js';
 
 export const MANIFEST_DIRS = ['lib/svc/manifest/', 'var/svc/manifest/'] as const;
@@ -39,13 +38,6 @@ export interface SmfInput {
   summary: SmfSummary;
 }
 
-/** The boot check (src/verify/checks/boot.ts): its summary goes to the context's details. */
-export const smfCheck: BootCheck = (view, context) => {
-  const summary = emptySmfSummary();
-  if (context.details) context.details.smf = summary;
-  return smfChecks({ view, summary });
-};
-
 /** The image's manifests, by path in byte order (a link to one counted once). */
 function manifestPaths(view: ImageView): string[] {
   const paths = new Set<string>();
@@ -61,22 +53,20 @@ async function readManifests(view: ImageView, bad: Finding[]): Promise<Read[]> {
   const out: Read[] = [];
   for (const path of manifestPaths(view)) {
     await yieldToLoop();
-    const where = { kind: 'smf-dependency' as const, path, ...view.where(path) };
     const read = await readImageText(view, path, MAX_MANIFEST_BYTES);
     if (read.kind === 'absent') continue;
+    let problem: string | undefined;
     if (read.kind === 'too-large') {
-      bad.push({ ...where, message: `${read.message}: svccfg would not import its services` });
-      continue;
+      problem = `${read.message}: svccfg would not import its services`;
+    } else {
+      try {
+        out.push({ path, manifest: parseSmfManifest(read.bytes) });
+      } catch (err) {
+        if (!(err instanceof SmfXmlError)) throw err;
+        problem = `not well-formed XML: ${err.message} (svccfg cannot import it: the services it defines do not exist)`;
+      }
     }
-    try {
-      out.push({ path, manifest: parseSmfManifest(read.bytes) });
-    } catch (err) {
-      if (!(err instanceof SmfXmlError)) throw err;
-      bad.push({
-        ...where,
-        message: `not well-formed XML: ${err.message} (svccfg cannot import it: the services it defines do not exist)`,
-      });
-    }
+    if (problem !== undefined) bad.push(imageFinding(view, 'smf-dependency', path, problem));
   }
   return out;
 }
@@ -114,6 +104,17 @@ export async function* smfChecks(input: SmfInput): AsyncGenerator<Finding, numbe
   return manifests.length;
 }
 
+/** A finding at a line of a service manifest, about the service defined there. */
+function serviceFinding(
+  view: ImageView,
+  kind: 'smf-method' | 'smf-dependency',
+  read: Read,
+  at: { line: number; service: string },
+  message: string,
+): Finding {
+  return imageFinding(view, kind, read.path, `line ${at.line}: ${at.service} ${message}`);
+}
+
 function* methods(view: ImageView, read: Read, summary: SmfSummary): Generator<Finding> {
   for (const m of read.manifest.methods) {
     const command = execCommand(m.exec);
@@ -126,12 +127,8 @@ function* methods(view: ImageView, read: Read, summary: SmfSummary): Generator<F
     summary.methods++;
     const problem = notExecutable(view, command.path);
     if (problem === undefined) continue;
-    yield {
-      kind: 'smf-method',
-      path: read.path,
-      ...view.where(read.path),
-      message: `line ${m.line}: ${m.service} exec_method ${m.name} runs ${command.path}, which ${problem}`,
-    };
+    const message = `exec_method ${m.name} runs ${command.path}, which ${problem}`;
+    yield serviceFinding(view, 'smf-method', read, m, message);
   }
 }
 
@@ -167,12 +164,8 @@ function* credentials(
         : '',
     ].filter(Boolean);
     if (missing.length === 0) continue;
-    yield {
-      kind: 'smf-method',
-      path: read.path,
-      ...view.where(read.path),
-      message: `line ${c.line}: ${c.service} method_credential: ${missing.join(' and ')} of the image`,
-    };
+    const message = `method_credential: ${missing.join(' and ')} of the image`;
+    yield serviceFinding(view, 'smf-method', read, c, message);
   }
 }
 
@@ -200,12 +193,8 @@ function* dependencies(
     }
     if (missing.length === 0) continue;
     if (d.grouping === 'require_any' && missing.length < d.fmris.length) continue;
-    yield {
-      kind: 'smf-dependency',
-      path: read.path,
-      ...view.where(read.path),
-      message: `line ${d.line}: ${d.service} dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`,
-    };
+    const message = `dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`;
+    yield serviceFinding(view, 'smf-dependency', read, d, message);
   }
 }
 

@@ -15,7 +15,7 @@ import { compareBytes } from '../../manifest/path.js';
 import type { ManifestEntry } from '../../manifest/types.js';
 import { describeError, UserError } from '../../util/errors.js';
 import type { Finding } from '../types.js';
-import type { PolicyRule } from './ship-policy.js';
+import { staleRule, type PolicyRule } from './ship-policy.js';
 
 export interface UnshippedInput {
   /** The source roots to walk, in build order (overlays, then the proto). */
@@ -36,7 +36,14 @@ async function sortedEntries(dir: string): Promise<Dirent[]> {
 
 export async function* unshipped(input: UnshippedInput): AsyncGenerator<Finding, number> {
   let checked = 0;
-  const where = (e: ManifestEntry | undefined) => (e ? { file: e.file, line: e.line } : {});
+  // The proto (or overlay) does not have what the manifest entry says.
+  const mismatch = (path: string, e: ManifestEntry, message: string): Finding => ({
+    kind: 'proto-mismatch',
+    path,
+    file: e.file,
+    line: e.line,
+    message,
+  });
   for (const root of input.roots) {
     // Depth first, one directory's names in memory per level.
     const walk = async function* (rel: string): AsyncGenerator<Finding> {
@@ -45,12 +52,11 @@ export async function* unshipped(input: UnshippedInput): AsyncGenerator<Finding,
         const entry = input.manifest.get(path);
         if (dirent.isDirectory()) {
           if (entry?.type === 'f') {
-            yield {
-              kind: 'proto-mismatch',
+            yield mismatch(
               path,
-              ...where(entry),
-              message: `the manifest ships a file, the ${root.what} ${root.dir} has a directory`,
-            };
+              entry,
+              `the manifest ships a file, the ${root.what} ${root.dir} has a directory`,
+            );
           }
           yield* walk(path);
           continue;
@@ -64,19 +70,17 @@ export async function* unshipped(input: UnshippedInput): AsyncGenerator<Finding,
           if (dirent.isSymbolicLink() && (entry.type === 'f' || entry.type === 's')) {
             const text = await readlink(join(root.dir, path));
             if (entry.type === 'f') {
-              yield {
-                kind: 'proto-mismatch',
+              yield mismatch(
                 path,
-                ...where(entry),
-                message: `the manifest ships a file, the ${root.what} ${root.dir} has a symlink (-> ${text})`,
-              };
+                entry,
+                `the manifest ships a file, the ${root.what} ${root.dir} has a symlink (-> ${text})`,
+              );
             } else if (text !== entry.target) {
-              yield {
-                kind: 'proto-mismatch',
+              yield mismatch(
                 path,
-                ...where(entry),
-                message: `the manifest's link text is ${entry.target}, the ${root.what}'s link is -> ${text}`,
-              };
+                entry,
+                `the manifest's link text is ${entry.target}, the ${root.what}'s link is -> ${text}`,
+              );
             }
           }
           continue;
@@ -96,23 +100,14 @@ export async function* unshipped(input: UnshippedInput): AsyncGenerator<Finding,
     yield* walk('');
   }
   for (const rule of input.policy) {
-    const at = { file: rule.file, line: rule.line };
-    if (rule.used === 0 && rule.shipped === undefined) {
-      yield {
-        kind: 'stale-policy',
-        path: rule.glob,
-        ...at,
-        message: `skip ${rule.glob} matches nothing in the proto or overlays`,
-      };
-    }
-    if (rule.shipped !== undefined) {
-      yield {
-        kind: 'stale-policy',
-        path: rule.glob,
-        ...at,
-        message: `skip ${rule.glob} matches ${rule.shipped}, which the manifest ships`,
-      };
-    }
+    // A rule is stale when it matches nothing, or matches what the manifest ships.
+    if (rule.shipped === undefined && rule.used > 0) continue;
+    yield staleRule(
+      rule,
+      rule.shipped === undefined
+        ? `skip ${rule.glob} matches nothing in the proto or overlays`
+        : `skip ${rule.glob} matches ${rule.shipped}, which the manifest ships`,
+    );
   }
   return checked;
 }
