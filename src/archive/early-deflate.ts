@@ -16,7 +16,7 @@
 import { closeSync, openSync, readSync, writevSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ioError } from '../util/errors.js';
-import { BLOCK, blockOptions, crc32, deflateBlock, WINDOW, type PremadeBlocks } from './gzip.js';
+import { BLOCK, crc32, deflateStreamBlock, WINDOW, type PremadeBlocks } from './gzip.js';
 
 /** A range of image bytes, [from, to). */
 export type ByteRange = readonly [from: number, to: number];
@@ -177,7 +177,7 @@ export class EarlyDeflate implements PremadeBlocks {
     const block = input.subarray(WINDOW);
     early.crc = crc32(block, crc32(dictionary, 0));
     early.state = 'deflating';
-    early.deflated = deflateBlock(block, blockOptions(dictionary, false));
+    early.deflated = deflateStreamBlock(block, dictionary, false);
     this.inFlight++;
     this.counts.deflated++;
     early.deflated.then(

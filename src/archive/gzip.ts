@@ -75,6 +75,38 @@ export function blockOptions(
   return options;
 }
 
+/** A block and a dictionary of zeros: the free space of an image, deflated once per process. */
+const ZEROS = Buffer.alloc(BLOCK);
+let zeroBlock: Promise<Buffer[]> | undefined;
+
+/** True when `data` is all zero bytes. */
+function allZero(data: Buffer): boolean {
+  return ZEROS.compare(data, 0, data.length, 0, data.length) === 0;
+}
+
+/**
+ * One block of a stream deflated with blockOptions. A whole block of zeros
+ * after 32 KiB of zeros (the free space of an image) deflates to the same
+ * bytes every time: it is deflated once and those bytes serve again.
+ */
+export function deflateStreamBlock(
+  block: Buffer,
+  dictionary: Buffer | undefined,
+  final: boolean,
+  level = LEVEL,
+): Promise<Buffer[]> {
+  const zeros =
+    !final &&
+    level === LEVEL &&
+    block.length === BLOCK &&
+    dictionary?.length === WINDOW &&
+    allZero(dictionary) &&
+    allZero(block);
+  if (!zeros) return deflateBlock(block, blockOptions(dictionary, final, level));
+  zeroBlock ??= deflateBlock(ZEROS, blockOptions(ZEROS.subarray(0, WINDOW), false));
+  return zeroBlock;
+}
+
 /**
  * Blocks of a stream deflated before the stream reached them (the image,
  * while it is written: src/archive/early-deflate.ts). `take` returns the
@@ -136,7 +168,7 @@ export async function parallelGzip(
   const launch = (block: Buffer, final: boolean) => {
     const premade = final ? undefined : options.premade?.take(index, dictionary, block);
     index++;
-    const deflated = premade ?? deflateBlock(block, blockOptions(dictionary, final, level));
+    const deflated = premade ?? deflateStreamBlock(block, dictionary, final, level);
     pending.push({ deflated, block, premade: premade !== undefined });
     lastLaunched = block;
     dictionary = block.subarray(Math.max(0, block.length - WINDOW));
