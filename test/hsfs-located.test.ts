@@ -11,9 +11,11 @@ import { createHash } from 'node:crypto';
 import { cp, link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { writePlatformTgz } from '../src/archive/tgz.js';
 import { runCli, scratchDir, show } from './helpers/cli.js';
 import { hasXorriso, listIso } from './helpers/iso.js';
 import { fixtureArgs, FIXTURES } from './helpers/paths.js';
+import { noise } from './helpers/ufs-image.js';
 
 const STAMP = '20111209T201508Z'; // SOURCE_DATE_EPOCH=1323461708, set by runCli
 const PLATFORM = `platform-${STAMP}`;
@@ -71,6 +73,7 @@ async function build(t: TestContext, input: string[], extra: string[] = []) {
   return {
     run,
     image: join(archive, 'boot_archive'),
+    output,
     bytes: {
       tgz: sha1(await readFile(join(output, `${PLATFORM}.tgz`))),
       bootArchive: sha1(await readFile(join(archive, 'boot_archive'))),
@@ -108,5 +111,31 @@ test(
     assert.equal(nodes.get('odd/d=ir')?.mode.toString(8), '750');
     assert.equal(nodes.get('odd/hard')?.type, 'f');
     assert.equal(nodes.get('odd/same_as_a=b')?.size, 4);
+  },
+);
+
+test(
+  'hsfs: the tgz, deflated in part while xorriso wrote the image, is a plain pack of the platform',
+  needsXorriso,
+  async (t) => {
+    const dir = await scratchDir(t);
+    const input = await inputs(dir);
+    // Some 24 MiB of image: blocks the deflate threads can take while xorriso writes.
+    const big = join(dir, 'big-overlay');
+    await mkdir(join(big, 'big'), { recursive: true });
+    const lines = ['d big 0755 root sys'];
+    for (let i = 0; i < 6; i++) {
+      await writeFile(join(big, 'big', `f${i}`), noise(4 << 20, i + 1));
+      lines.push(`f big/f${i} 0444 root sys`);
+    }
+    await writeFile(
+      join(input[input.indexOf('--manifest') + 1], '40-big.manifest'),
+      lines.join('\n') + '\n',
+    );
+    const located = await build(t, [...input, '--overlay', big]);
+    const plain = join(dir, 'plain.tgz');
+    const epoch = 1323461708;
+    await writePlatformTgz(located.output, PLATFORM, plain, epoch);
+    assert.equal(sha1(await readFile(plain)), located.bytes.tgz);
   },
 );

@@ -235,7 +235,7 @@ export class EarlyDeflate implements PremadeBlocks {
 }
 
 /** Read-back buffers kept for reuse (the stream has a few blocks in hand at a time). */
-const READ_BUFFERS = 8;
+const READ_BUFFERS = 4;
 
 /** `pieces` without their first `bytes` bytes. */
 function skip(pieces: readonly Buffer[], bytes: number): Buffer[] {
