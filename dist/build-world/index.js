@@ -38719,7 +38719,7 @@ module.exports = { version: packageJson.version }
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(346);
 /* harmony import */ var _common_step_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2009);
-/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3116);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7600);
 /** build-world action: the step of ./step.ts, run by the runner. */
 
 
@@ -38733,7 +38733,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3116:
+/***/ 7600:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38959,6 +38959,14 @@ function checkImagePath(path) {
 function parentPath(path) {
     const slash = path.lastIndexOf('/');
     return slash < 0 ? undefined : path.slice(0, slash);
+}
+/** The ancestors of `path` that `entries` define as something other than a directory, nearest first. */
+function* nonDirectoryParents(entries, path) {
+    for (let p = parentPath(path); p; p = parentPath(p)) {
+        const entry = entries.get(p);
+        if (entry && entry.type !== 'd')
+            yield entry;
+    }
 }
 /** Byte-order comparison (C locale), the order of every listing we write. */
 function path_compareBytes(a, b) {
@@ -39640,8 +39648,6 @@ function parseBuildWorldOptions(raw, names, defaults) {
     };
 }
 //# sourceMappingURL=build-world.js.map
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(4434);
 // EXTERNAL MODULE: external "fs"
@@ -39673,9 +39679,155 @@ var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enum
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./build/src/util/atomic.js
+
+
+
+
+
+/** The temporary name a finished output is written under before its rename. */
+function atomic_partialName(finalPath) {
+    return (0,external_node_path_.join)((0,external_node_path_.dirname)(finalPath), `.${(0,external_node_path_.basename)(finalPath)}.partial`);
+}
+/**
+ * Writes `data` to `path` under partialName(path), created exclusively
+ * (`wx`) with exactly `mode`, then renamed into place. A leftover of a
+ * killed run at that name is removed first, never written through (a
+ * symlink planted there points nowhere we write); one planted after that
+ * fails the write.
+ */
+async function replaceFile(path, data, mode = 0o644) {
+    const tmp = atomic_partialName(path);
+    await (0,promises_.rm)(tmp, { force: true });
+    try {
+        await (0,promises_.writeFile)(tmp, data, { flag: 'wx', mode });
+        await (0,promises_.chmod)(tmp, mode); // exactly, whatever the umask
+        await (0,promises_.rename)(tmp, path);
+    }
+    catch (err) {
+        await (0,promises_.rm)(tmp, { force: true }).catch(() => undefined);
+        throw err;
+    }
+}
+/**
+ * A text file written line by line under a temporary name and renamed into
+ * place by `commit()`; `abort()` removes it. Readers never see a half file.
+ * The temporary file is created exclusively (`wx`: never through an
+ * existing name or symlink); `tmp` puts it in a private directory of the
+ * caller's (build-live's log work directory), else it is `partialName(path)`.
+ */
+class atomic_AtomicLineWriter {
+    path;
+    stream;
+    tmp;
+    failure;
+    constructor(path, options = {}) {
+        this.path = path;
+        this.tmp = options.tmp ?? atomic_partialName(path);
+        this.stream = createWriteStream(this.tmp, { mode: 0o644, flags: 'wx' });
+        // A full disk or a size limit names the file.
+        this.stream.on('error', (err) => (this.failure = this.named(err)));
+    }
+    named(err) {
+        if (isIoCondition(err))
+            return ioError(err, 'write', this.path);
+        return err instanceof Error ? err : new Error(String(err));
+    }
+    /** Writes one line; waits when the stream's buffer is full. */
+    async line(text) {
+        if (this.failure)
+            throw this.failure;
+        if (!this.stream.write(text + '\n')) {
+            await once(this.stream, 'drain').catch((err) => {
+                throw this.named(err);
+            });
+        }
+    }
+    async close() {
+        if (!this.stream.closed) {
+            this.stream.end();
+            await once(this.stream, 'close').catch(() => undefined);
+        }
+        if (this.failure)
+            throw this.failure;
+    }
+    /** Ends the file under its temporary name (`tmp`); the caller renames it. */
+    async finish() {
+        await this.close();
+    }
+    async commit() {
+        await this.close();
+        await rename(this.tmp, this.path);
+    }
+    async abort() {
+        await this.close().catch(() => undefined);
+        await rm(this.tmp, { force: true });
+    }
+}
+//# sourceMappingURL=atomic.js.map
+;// CONCATENATED MODULE: ./build/src/util/sync-file-stream.js
+
+
+
+/**
+ * A new file (created exclusively, mode 0644) as a Writable whose every
+ * write is done, synchronously, before write() returns: what it was given
+ * is free again at once, and no write waits behind work on the thread pool
+ * (the gzip threads keep it busy). Writes go to the page cache.
+ */
+function syncFileStream(path) {
+    let fd = (0,external_node_fs_.openSync)(path, 'wx', 0o644);
+    const close = () => {
+        const open = fd;
+        fd = -1;
+        if (open >= 0)
+            (0,external_node_fs_.closeSync)(open);
+    };
+    return new external_node_stream_.Writable({
+        write(chunk, _encoding, done) {
+            try {
+                for (let at = 0; at < chunk.length;) {
+                    const n = (0,external_node_fs_.writeSync)(fd, chunk, at, chunk.length - at);
+                    if (n === 0)
+                        throw new Error('short write');
+                    at += n;
+                }
+                done();
+            }
+            catch (err) {
+                done((0,errors/* ioError */.bD)(err, 'write', path));
+            }
+        },
+        final(done) {
+            try {
+                close();
+                done();
+            }
+            catch (err) {
+                done((0,errors/* ioError */.bD)(err, 'write', path));
+            }
+        },
+        destroy(err, done) {
+            try {
+                close();
+            }
+            catch {
+                // The error that destroyed the stream is the one to report.
+            }
+            done(err);
+        },
+    });
+}
+//# sourceMappingURL=sync-file-stream.js.map
 ;// CONCATENATED MODULE: ./build/src/archive/gzip.js
+
+
+
+
 
 
 
@@ -39683,6 +39835,8 @@ var external_node_zlib_ = __nccwpck_require__(8522);
 const BLOCK = 1 << 20;
 /** The window each block may refer back into (DEFLATE's maximum). */
 const WINDOW = 32 << 10;
+/** The compression level of every gzip we write. */
+const LEVEL = 6;
 // zlib.crc32 came in Node 20.15 / 22.2; older 20.x take this table.
 let table;
 function crc32(data, crc) {
@@ -39724,6 +39878,48 @@ function deflateBlock(block, options) {
     });
 }
 /**
+ * The options of one block's deflate: the 32 KiB before it as dictionary
+ * (none for the first block), a sync flush at its end, a finish for the
+ * last. Every block of every stream is deflated with these, wherever it is
+ * deflated, so that the bytes depend on the input alone.
+ */
+function blockOptions(dictionary, final, level = LEVEL) {
+    const options = {
+        // Room for the whole output of a block: zlib's default 16 KiB would
+        // come back to the main thread some thirty times per block.
+        chunkSize: BLOCK + (BLOCK >> 3),
+        level,
+        finishFlush: final ? external_node_zlib_.constants.Z_FINISH : external_node_zlib_.constants.Z_SYNC_FLUSH,
+    };
+    if (dictionary)
+        options.dictionary = dictionary;
+    return options;
+}
+/** A block and a dictionary of zeros: the free space of an image, deflated once per process. */
+const ZEROS = Buffer.alloc(BLOCK);
+let zeroBlock;
+/** True when `data` is all zero bytes. */
+function allZero(data) {
+    return ZEROS.compare(data, 0, data.length, 0, data.length) === 0;
+}
+/**
+ * One block of a stream deflated with blockOptions. A whole block of zeros
+ * after 32 KiB of zeros (the free space of an image) deflates to the same
+ * bytes every time: it is deflated once and those bytes serve again.
+ */
+function deflateStreamBlock(block, dictionary, final, level = LEVEL) {
+    const zeros = !final &&
+        level === LEVEL &&
+        block.length === BLOCK &&
+        dictionary?.length === WINDOW &&
+        allZero(dictionary) &&
+        allZero(block);
+    if (!zeros)
+        return deflateBlock(block, blockOptions(dictionary, final, level));
+    zeroBlock ??= deflateBlock(ZEROS, blockOptions(ZEROS.subarray(0, WINDOW), false));
+    return zeroBlock;
+}
+/**
  * gzip of `input` into `output`, compressed in parallel the way pigz does
  * it: fixed-size blocks, each deflated on libuv's thread pool with the 32 KiB
  * before it as dictionary and ended by a sync flush, the last one final. The
@@ -39731,8 +39927,8 @@ function deflateBlock(block, options) {
  * with no name, no time and OS "unknown" make the bytes depend on the input
  * alone. Returns the compressed size.
  */
-async function gzip_parallelGzip(input, output, options = {}) {
-    const level = options.level ?? 6;
+async function parallelGzip(input, output, options = {}) {
+    const level = options.level ?? LEVEL;
     // One block more than there are cores: a thread that finishes finds the
     // next block queued instead of waiting for the main thread to read it.
     const inFlight = Math.max(1, options.threads ?? (0,external_node_os_namespaceObject.availableParallelism)() + 1);
@@ -39744,33 +39940,31 @@ async function gzip_parallelGzip(input, output, options = {}) {
     let written = 0;
     let crc = 0;
     let size = 0;
-    const write = async (chunk) => {
+    const write = async (chunk, onWritten) => {
         written += chunk.length;
-        if (!output.write(chunk))
+        if (!output.write(chunk, onWritten))
             await (0,external_node_events_.once)(output, 'drain');
     };
     const drainTo = async (limit) => {
         while (pending.length > limit) {
-            const { deflated, block } = pending.shift();
-            for (const piece of await deflated)
-                await write(piece);
+            const { deflated, block, premade } = pending.shift();
+            const pieces = await deflated;
+            for (const [i, piece] of pieces.entries()) {
+                const last = premade && i === pieces.length - 1;
+                await write(piece, last ? () => options.premade?.release?.(pieces) : undefined);
+            }
             if (block !== lastLaunched && block.length === BLOCK)
                 spare.push(block);
         }
     };
     let previous; // the last full block, held until we know it is not final
     let dictionary;
+    let index = 0;
     const launch = (block, final) => {
-        const opts = {
-            // Room for the whole output of a block: zlib's default 16 KiB would
-            // come back to the main thread some thirty times per block.
-            chunkSize: BLOCK + (BLOCK >> 3),
-            level,
-            finishFlush: final ? external_node_zlib_.constants.Z_FINISH : external_node_zlib_.constants.Z_SYNC_FLUSH,
-        };
-        if (dictionary)
-            opts.dictionary = dictionary;
-        pending.push({ deflated: deflateBlock(block, opts), block });
+        const premade = final ? undefined : options.premade?.take(index, dictionary, block);
+        index++;
+        const deflated = premade ?? deflateStreamBlock(block, dictionary, final, level);
+        pending.push({ deflated, block, premade: premade !== undefined });
         lastLaunched = block;
         dictionary = block.subarray(Math.max(0, block.length - WINDOW));
     };
@@ -39811,6 +40005,28 @@ async function gzip_parallelGzip(input, output, options = {}) {
     trailer.writeUInt32LE(size >>> 0, 4);
     await write(trailer);
     return written;
+}
+/**
+ * parallelGzip of `input` into the file `path`: written under its partial
+ * name (a leftover of a killed run removed first, then created
+ * exclusively, never written through), renamed into place once complete,
+ * removed on failure.
+ */
+async function gzip_gzipToFile(input, path, options = {}) {
+    const tmp = atomic_partialName(path);
+    await (0,promises_.rm)(tmp, { force: true });
+    const output = syncFileStream(tmp);
+    try {
+        await parallelGzip(input, output, options);
+        output.end();
+        await (0,external_node_stream_promises_namespaceObject.finished)(output);
+        await (0,promises_.rename)(tmp, path);
+    }
+    catch (err) {
+        output.destroy();
+        await (0,promises_.rm)(tmp, { force: true });
+        throw err;
+    }
 }
 //# sourceMappingURL=gzip.js.map
 ;// CONCATENATED MODULE: ./build/src/cache/key.js
@@ -39971,92 +40187,6 @@ function parseKeyInputs(text) {
     return undefined;
 }
 //# sourceMappingURL=cache-inputs.js.map
-;// CONCATENATED MODULE: ./build/src/util/atomic.js
-
-
-
-
-
-/** The temporary name a finished output is written under before its rename. */
-function atomic_partialName(finalPath) {
-    return (0,external_node_path_.join)((0,external_node_path_.dirname)(finalPath), `.${(0,external_node_path_.basename)(finalPath)}.partial`);
-}
-/**
- * Writes `data` to `path` under partialName(path), created exclusively
- * (`wx`) with exactly `mode`, then renamed into place. A leftover of a
- * killed run at that name is removed first, never written through (a
- * symlink planted there points nowhere we write); one planted after that
- * fails the write.
- */
-async function replaceFile(path, data, mode = 0o644) {
-    const tmp = atomic_partialName(path);
-    await (0,promises_.rm)(tmp, { force: true });
-    try {
-        await (0,promises_.writeFile)(tmp, data, { flag: 'wx', mode });
-        await (0,promises_.chmod)(tmp, mode); // exactly, whatever the umask
-        await (0,promises_.rename)(tmp, path);
-    }
-    catch (err) {
-        await (0,promises_.rm)(tmp, { force: true }).catch(() => undefined);
-        throw err;
-    }
-}
-/**
- * A text file written line by line under a temporary name and renamed into
- * place by `commit()`; `abort()` removes it. Readers never see a half file.
- * The temporary file is created exclusively (`wx`: never through an
- * existing name or symlink); `tmp` puts it in a private directory of the
- * caller's (build-live's log work directory), else it is `partialName(path)`.
- */
-class atomic_AtomicLineWriter {
-    path;
-    stream;
-    tmp;
-    failure;
-    constructor(path, options = {}) {
-        this.path = path;
-        this.tmp = options.tmp ?? atomic_partialName(path);
-        this.stream = createWriteStream(this.tmp, { mode: 0o644, flags: 'wx' });
-        // A full disk or a size limit names the file.
-        this.stream.on('error', (err) => (this.failure = this.named(err)));
-    }
-    named(err) {
-        if (isIoCondition(err))
-            return ioError(err, 'write', this.path);
-        return err instanceof Error ? err : new Error(String(err));
-    }
-    /** Writes one line; waits when the stream's buffer is full. */
-    async line(text) {
-        if (this.failure)
-            throw this.failure;
-        if (!this.stream.write(text + '\n')) {
-            await once(this.stream, 'drain').catch((err) => {
-                throw this.named(err);
-            });
-        }
-    }
-    async close() {
-        if (!this.stream.closed) {
-            this.stream.end();
-            await once(this.stream, 'close').catch(() => undefined);
-        }
-        if (this.failure)
-            throw this.failure;
-    }
-    /** Ends the file under its temporary name (`tmp`); the caller renames it. */
-    async finish() {
-        await this.close();
-    }
-    async commit() {
-        await this.close();
-        await rename(this.tmp, this.path);
-    }
-    async abort() {
-        await this.close().catch(() => undefined);
-        await rm(this.tmp, { force: true });
-    }
-}
-//# sourceMappingURL=atomic.js.map
 ;// CONCATENATED MODULE: ./build/src/util/tar-safety.js
 /**
  * Checks a tar (or tar.gz) before anything is unpacked from it: every
@@ -40947,9 +41077,7 @@ const parseKVLine = (set, line) => {
 
 
 
-
 // The two encoders alone, not the whole of node-tar: they are all the tgz writer uses.
-
 
 
 
@@ -40974,23 +41102,13 @@ async function listTree(base, dir) {
  * Returns the sha1 asked for with `digest`.
  */
 async function writePlatformTgz(outputDir, platformName, tgzPath, epoch, options = {}) {
-    const tmp = partialName(tgzPath);
-    const output = createWriteStream(tmp, { mode: 0o644 });
-    try {
-        const members = await listTree(outputDir, platformName);
-        const packing = { digest: undefined };
-        // Our own gzip uses every core; it is done with each piece before it asks for the next.
-        await parallelGzip(tarMembers(outputDir, members, epoch, options, packing), output);
-        output.end();
-        await finished(output);
-        await rename(tmp, tgzPath);
-        return packing.digest;
-    }
-    catch (err) {
-        output.destroy();
-        await rm(tmp, { force: true });
-        throw err;
-    }
+    const members = await listTree(outputDir, platformName);
+    const packing = { digest: undefined };
+    // Our own gzip uses every core; it is done with each piece before it asks for the next.
+    await gzipToFile(tarMembers(outputDir, members, epoch, options, packing), tgzPath, {
+        premade: options.premade,
+    });
+    return packing.digest;
 }
 /** Bytes read from a member at a time. */
 const tgz_READ_SIZE = (/* unused pure expression or super */ null && (1 << 20));
@@ -41020,18 +41138,7 @@ async function* tarMembers(base, members, epoch, options, packing) {
         if (!isDir && !info.isFile())
             throw new Error(`${path}: not a file or directory`);
         const size = isDir ? 0 : info.size;
-        const name = isDir ? `${member}/` : member;
-        const header = new Header({
-            path: name,
-            mode: portableMode(info.mode, isDir),
-            size,
-            mtime,
-            type: isDir ? 'Directory' : 'File',
-        });
-        if (header.encode()) {
-            yield new Pax({ mtime, path: name, size: header.size }).encode();
-        }
-        yield header.block;
+        yield* memberHeader(member, isDir, info.mode, size, mtime);
         if (isDir)
             continue;
         const hash = member === digestOf ? createHash('sha1') : undefined;
@@ -41041,17 +41148,52 @@ async function* tarMembers(base, members, epoch, options, packing) {
     }
     yield Buffer.alloc(2 * TAR_BLOCK);
 }
+/** A member's header blocks: a pax header first when the path does not fit ustar's. */
+function memberHeader(member, isDir, mode, size, mtime) {
+    const path = isDir ? `${member}/` : member;
+    const header = new Header({
+        path,
+        mode: portableMode(mode, isDir),
+        size,
+        mtime,
+        type: isDir ? 'Directory' : 'File',
+    });
+    const pax = header.encode() ? [new Pax({ mtime, path, size: header.size }).encode()] : [];
+    return [...pax, header.block];
+}
+/**
+ * The bytes of the platform tgz's tar stream before the content of the
+ * file `file` (a path below `platformName`, its first member in byte order
+ * among files: the boot_archive), given its size and that every directory
+ * on the way is 0755 and the file 0644, as the build leaves them: what
+ * writePlatformTgz will pack before it.
+ */
+function streamPrefix(platformName, file, size, epoch) {
+    const mtime = new Date(epoch * 1000);
+    const parts = file.split('/');
+    const headers = [];
+    let dir = platformName;
+    headers.push(...memberHeader(dir, true, 0o755, 0, mtime));
+    for (const part of parts.slice(0, -1)) {
+        dir = `${dir}/${part}`;
+        headers.push(...memberHeader(dir, true, 0o755, 0, mtime));
+    }
+    headers.push(...memberHeader(`${platformName}/${file}`, false, 0o644, size, mtime));
+    return Buffer.concat(headers);
+}
 /**
  * A member's bytes, exactly `size` of them, zero-padded to a whole tar
  * block; read into `buffer`, so each piece is valid until the next is asked for.
  */
-async function* fileContent(path, size, buffer, hash) {
-    const fh = await (0,promises_.open)(path, 'r');
+function* fileContent(path, size, buffer, hash) {
+    // Synchronous reads: the thread pool is the gzip threads', and a read
+    // queued behind their blocks would hold up the stream that feeds them.
+    const fd = (0,external_node_fs_.openSync)(path, 'r');
     try {
         let done = 0;
         while (done < size) {
             const want = Math.min(buffer.length, size - done);
-            const { bytesRead } = await fh.read(buffer, 0, want, done);
+            const bytesRead = (0,external_node_fs_.readSync)(fd, buffer, 0, want, done);
             if (bytesRead === 0)
                 throw new Error(`${path}: shorter than its ${size} bytes while packing`);
             const data = buffer.subarray(0, bytesRead);
@@ -41061,7 +41203,7 @@ async function* fileContent(path, size, buffer, hash) {
         }
     }
     finally {
-        await fh.close();
+        (0,external_node_fs_.closeSync)(fd);
     }
     const pad = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
     if (pad > 0)
@@ -41186,8 +41328,6 @@ async function* protoTar(cwd, paths) {
 
 
 
-
-
 /** An entry that must not be used: corrupt, truncated, escaping, or not ours. */
 class EntryRejected extends Error {
 }
@@ -41197,23 +41337,9 @@ class EntryRejected extends Error {
  */
 async function packEntry(proto, stateFiles, out) {
     const cwd = (0,external_node_path_.dirname)(proto);
-    const tmp = atomic_partialName(out);
-    // Created exclusively: a leftover of a killed run is removed, never written through.
-    await (0,promises_.rm)(tmp, { force: true });
-    const output = (await (0,promises_.open)(tmp, 'wx', 0o644)).createWriteStream();
-    try {
-        // Owners are not kept (a proto is built by the build user); mtimes are,
-        // so that make sees restored files as they were (src/cache/proto-tar.ts).
-        await gzip_parallelGzip(protoTar(cwd, [(0,external_node_path_.basename)(proto), ...stateFiles]), output);
-        output.end();
-        await (0,external_node_stream_promises_namespaceObject.finished)(output);
-        await (0,promises_.rename)(tmp, out);
-    }
-    catch (err) {
-        output.destroy();
-        await (0,promises_.rm)(tmp, { force: true });
-        throw err;
-    }
+    // Owners are not kept (a proto is built by the build user); mtimes are,
+    // so that make sees restored files as they were (src/cache/proto-tar.ts).
+    await gzip_gzipToFile(protoTar(cwd, [(0,external_node_path_.basename)(proto), ...stateFiles]), out);
 }
 const trim = (p) => p.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
 /**
@@ -41531,8 +41657,8 @@ class Command {
         this.streams.stderr.attach(child.stderr);
         if (child.stdin && this.options.input !== undefined) {
             // A command that does not read all of its input closes the pipe early: not our error.
-            child.stdin.on('error', () => undefined);
-            child.stdin.end(this.options.input);
+            const stdin = child.stdin.on('error', () => undefined);
+            void Promise.resolve(this.options.input).then((input) => stdin.end(input), () => undefined);
         }
         child.on('exit', () => {
             if (this.state.kind === 'running')
@@ -42279,6 +42405,27 @@ function resolveBuildTime(explicit, sourceDateEpoch, now = Date.now) {
     return { buildstamp: formatBuildstamp(epoch), epoch };
 }
 //# sourceMappingURL=buildstamp.js.map
+;// CONCATENATED MODULE: ./build/src/util/exists.js
+/**
+ * Whether a path is there (as itself: a symlink is there even when what it
+ * names is not). Only "not there" is false; any other error (EACCES, EIO)
+ * is thrown, never taken for "not there".
+ */
+
+
+function pathExists(path) {
+    return (0,promises_.lstat)(path).then(() => true, (err) => {
+        if (isNotThere(err))
+            return false;
+        throw err;
+    });
+}
+/** True for the errors that mean "not there" (ENOENT, ENOTDIR), and only for them. */
+function isNotThere(err) {
+    const code = (0,errors/* errnoCode */.UK)(err);
+    return code === 'ENOENT' || code === 'ENOTDIR';
+}
+//# sourceMappingURL=exists.js.map
 ;// CONCATENATED MODULE: ./build/src/util/which.js
 
 
@@ -42576,13 +42723,26 @@ function mailMsgPath(codemgrWs) {
 
 
 
+
 /** How many lines of a failed stage's log (and of nightly's mail_msg) are shown. */
 const TAIL_LINES = 40;
-async function exists(path) {
-    return (0,promises_.access)(path).then(() => true, () => false);
+/**
+ * Whether `path` is there (pathExists: only ENOENT and ENOTDIR are "not
+ * there"). A path that cannot be looked at (a loop of symlinks, EACCES,
+ * EIO) is an error naming it, never taken for a missing file
+ * (docs/build-world.md).
+ */
+function present(path) {
+    return pathExists(path).catch((err) => {
+        throw (0,errors/* ioError */.bD)(err, 'look up', path);
+    });
 }
 async function requireDir(path, what, hint) {
-    const st = await (0,promises_.stat)(path).catch(() => undefined);
+    const st = await (0,promises_.stat)(path).catch((err) => {
+        if (isNotThere(err))
+            return undefined;
+        throw (0,errors/* ioError */.bD)(err, 'look up', path);
+    });
     if (!st?.isDirectory())
         throw new errors/* UserError */.yo(`${what} ${path} is missing (${hint})`);
 }
@@ -42592,10 +42752,10 @@ async function requireDir(path, what, hint) {
  * tools/build_illumos runs its copy of nightly.sh.
  */
 async function nightlyCommand(planned, env) {
-    if (await exists(planned.command))
+    if (await present(planned.command))
         return planned;
     const script = `${planned.command}.sh`;
-    if (!(await exists(script))) {
+    if (!(await present(script))) {
         throw new errors/* UserError */.yo(`neither ${planned.command} nor ${script} exists: projects/illumos is not an illumos-gate checkout`);
     }
     const ksh = (await which('ksh93', env.PATH ?? '')) ?? (await which('ksh', env.PATH ?? ''));
@@ -42619,7 +42779,7 @@ async function readWorkspace(options, env) {
     await requireDir(extraDir, 'projects/illumos-extra', setupHint);
     await requireDir(srcDir, 'src', 'the smartos-live sources of the workspace');
     const illumosSh = (0,external_node_path_.join)(illumosDir, 'illumos.sh');
-    if (!(await exists(illumosSh))) {
+    if (!(await present(illumosSh))) {
         throw new errors/* UserError */.yo(`${illumosSh} is missing (setup-illumos-host writes it)`);
     }
     const illumosVars = await readIllumosSh(illumosSh);
@@ -99798,6 +99958,13 @@ function inputNames(renamed = {}) {
         name: (option) => input(option),
         value: (option, value) => `${input(option)}: ${value}`,
     };
+}
+/**
+ * The renames of an action whose list options are plural inputs (the CLI's
+ * repeatable `--manifest` is the input `manifests`, one item a line).
+ */
+function pluralInputs(...lists) {
+    return Object.fromEntries(lists.map((option) => [option, `${option}s`]));
 }
 //# sourceMappingURL=names.js.map
 ;// CONCATENATED MODULE: ./build/src/actions/common/inputs.js

@@ -28601,39 +28601,15 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 8871:
+/***/ 6122:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  G: () => (/* binding */ getInputs),
-  z: () => (/* binding */ runnerInput)
-});
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 18 modules
-var core = __nccwpck_require__(5009);
-;// CONCATENATED MODULE: ./build/src/options/names.js
-/** The CLI's names: `--<option>`, or `-m/--manifest` for an option in `short`. */
-function cliNames(short = {}) {
-    return {
-        name: (option, arg) => `${short[option] ? `-${short[option]}/` : ''}--${option}${arg ? ` ${arg}` : ''}`,
-        value: (option, value) => `--${option} ${value}`,
-    };
-}
-/**
- * An action's names: `input "<name>"`, where `renamed` maps the options
- * whose input has another name (`log` is input `logs`).
- */
-function inputNames(renamed = {}) {
-    const input = (option) => `input "${renamed[option] ?? option}"`;
-    return {
-        name: (option) => input(option),
-        value: (option, value) => `${input(option)}: ${value}`,
-    };
-}
-//# sourceMappingURL=names.js.map
-;// CONCATENATED MODULE: ./build/src/actions/common/inputs.js
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ getInputs),
+/* harmony export */   z: () => (/* binding */ runnerInput)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5009);
+/* harmony import */ var _options_names_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8040);
 /**
  * The actions' one reader of inputs (as docker/build-push-action's
  * getInputs()): each action entry reads its inputs' raw text here and hands
@@ -28643,7 +28619,7 @@ function inputNames(renamed = {}) {
 
 
 /** The runner's inputs, as @actions/core reads them (trimmed). */
-const runnerInput = (name) => core/* getInput */.V4(name);
+const runnerInput = (name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
 /**
  * The raw text of `options`, each read from its input (`renamed` maps an
  * option to its input's name where they differ), with the names for messages.
@@ -28652,7 +28628,7 @@ function getInputs(options, renamed = {}, read = runnerInput) {
     const raw = {};
     for (const option of options)
         raw[option] = read(renamed[option] ?? option);
-    return { raw, names: inputNames(renamed) };
+    return { raw, names: (0,_options_names_js__WEBPACK_IMPORTED_MODULE_1__/* .inputNames */ .vj)(renamed) };
 }
 //# sourceMappingURL=inputs.js.map
 
@@ -28974,7 +28950,7 @@ async function runAction(name, body) {
 /* harmony export */ });
 /* unused harmony export finishStep */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5009);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8871);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6122);
 /**
  * One step of the suite as a function, so that an action's entry (one
  * step) and the root action (setup, build-world, build-live and
@@ -29343,8 +29319,8 @@ class Command {
         this.streams.stderr.attach(child.stderr);
         if (child.stdin && this.options.input !== undefined) {
             // A command that does not read all of its input closes the pipe early: not our error.
-            child.stdin.on('error', () => undefined);
-            child.stdin.end(this.options.input);
+            const stdin = child.stdin.on('error', () => undefined);
+            void Promise.resolve(this.options.input).then((input) => stdin.end(input), () => undefined);
         }
         child.on('exit', () => {
             if (this.state.kind === 'running')
@@ -30863,6 +30839,8 @@ async function prepareProjects({ o, env, info, workspace }) {
     return projects;
 }
 //# sourceMappingURL=setup-host.js.map
+// EXTERNAL MODULE: ./build/src/options/names.js
+var names = __nccwpck_require__(8040);
 ;// CONCATENATED MODULE: ./build/src/util/glob.js
 /**
  * The one glob matcher of every glob input (ship policy `skip` rules,
@@ -31354,6 +31332,7 @@ function globs(raw, named) {
 /** setup-host's options, parsed once for the CLI and the setup-illumos-host action. */
 
 
+
 const SETUP_HOST_OPTIONS = [
     'workspace',
     'proto',
@@ -31378,9 +31357,8 @@ const SETUP_HOST_OPTIONS = [
     'man-sha256',
     'man-strip-components',
 ];
-const SETUP_HOST_INPUTS = {
-    'shadow-compiler': 'shadow-compilers',
-};
+/** The action inputs whose names differ from the CLI's (lists are plural there). */
+const SETUP_HOST_INPUTS = (0,names/* pluralInputs */.qn)('shadow-compiler');
 /** Defaults the CLI's help and the action's metadata show, and an empty value gets. */
 const SETUP_HOST_DEFAULTS = {
     releaseFile: '/etc/release',
@@ -31421,8 +31399,8 @@ function parseSetupHostOptions(raw, names, defaults) {
     };
 }
 //# sourceMappingURL=setup-host.js.map
-// EXTERNAL MODULE: ./build/src/actions/common/inputs.js + 1 modules
-var common_inputs = __nccwpck_require__(8871);
+// EXTERNAL MODULE: ./build/src/actions/common/inputs.js
+var common_inputs = __nccwpck_require__(6122);
 // EXTERNAL MODULE: ./build/src/actions/common/report.js + 1 modules
 var report = __nccwpck_require__(7355);
 // EXTERNAL MODULE: external "node:util"
@@ -31550,6 +31528,43 @@ async function setupIllumosHostStep(io) {
     ].join('\n'));
 }
 //# sourceMappingURL=step.js.map
+
+/***/ }),
+
+/***/ 8040:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   qn: () => (/* binding */ pluralInputs),
+/* harmony export */   vj: () => (/* binding */ inputNames)
+/* harmony export */ });
+/* unused harmony export cliNames */
+/** The CLI's names: `--<option>`, or `-m/--manifest` for an option in `short`. */
+function cliNames(short = {}) {
+    return {
+        name: (option, arg) => `${short[option] ? `-${short[option]}/` : ''}--${option}${arg ? ` ${arg}` : ''}`,
+        value: (option, value) => `--${option} ${value}`,
+    };
+}
+/**
+ * An action's names: `input "<name>"`, where `renamed` maps the options
+ * whose input has another name (`log` is input `logs`).
+ */
+function inputNames(renamed = {}) {
+    const input = (option) => `input "${renamed[option] ?? option}"`;
+    return {
+        name: (option) => input(option),
+        value: (option, value) => `${input(option)}: ${value}`,
+    };
+}
+/**
+ * The renames of an action whose list options are plural inputs (the CLI's
+ * repeatable `--manifest` is the input `manifests`, one item a line).
+ */
+function pluralInputs(...lists) {
+    return Object.fromEntries(lists.map((option) => [option, `${option}s`]));
+}
+//# sourceMappingURL=names.js.map
 
 /***/ }),
 

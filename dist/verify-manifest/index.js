@@ -31842,39 +31842,15 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 8871:
+/***/ 6122:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  G: () => (/* binding */ getInputs),
-  z: () => (/* binding */ runnerInput)
-});
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
-var core = __nccwpck_require__(8298);
-;// CONCATENATED MODULE: ./build/src/options/names.js
-/** The CLI's names: `--<option>`, or `-m/--manifest` for an option in `short`. */
-function cliNames(short = {}) {
-    return {
-        name: (option, arg) => `${short[option] ? `-${short[option]}/` : ''}--${option}${arg ? ` ${arg}` : ''}`,
-        value: (option, value) => `--${option} ${value}`,
-    };
-}
-/**
- * An action's names: `input "<name>"`, where `renamed` maps the options
- * whose input has another name (`log` is input `logs`).
- */
-function inputNames(renamed = {}) {
-    const input = (option) => `input "${renamed[option] ?? option}"`;
-    return {
-        name: (option) => input(option),
-        value: (option, value) => `${input(option)}: ${value}`,
-    };
-}
-//# sourceMappingURL=names.js.map
-;// CONCATENATED MODULE: ./build/src/actions/common/inputs.js
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   G: () => (/* binding */ getInputs),
+/* harmony export */   z: () => (/* binding */ runnerInput)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8298);
+/* harmony import */ var _options_names_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8040);
 /**
  * The actions' one reader of inputs (as docker/build-push-action's
  * getInputs()): each action entry reads its inputs' raw text here and hands
@@ -31884,7 +31860,7 @@ function inputNames(renamed = {}) {
 
 
 /** The runner's inputs, as @actions/core reads them (trimmed). */
-const runnerInput = (name) => core/* getInput */.V4(name);
+const runnerInput = (name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name);
 /**
  * The raw text of `options`, each read from its input (`renamed` maps an
  * option to its input's name where they differ), with the names for messages.
@@ -31893,7 +31869,7 @@ function getInputs(options, renamed = {}, read = runnerInput) {
     const raw = {};
     for (const option of options)
         raw[option] = read(renamed[option] ?? option);
-    return { raw, names: inputNames(renamed) };
+    return { raw, names: (0,_options_names_js__WEBPACK_IMPORTED_MODULE_1__/* .inputNames */ .vj)(renamed) };
 }
 //# sourceMappingURL=inputs.js.map
 
@@ -32146,7 +32122,7 @@ async function runAction(name, body) {
 /* harmony export */   k: () => (/* binding */ RUNNER_IO)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8298);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8871);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6122);
 /**
  * One step of the suite as a function, so that an action's entry (one
  * step) and the root action (setup, build-world, build-live and
@@ -32176,7 +32152,7 @@ function finishStep(end) {
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _common_run_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(346);
 /* harmony import */ var _common_step_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2009);
-/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8921);
+/* harmony import */ var _step_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2418);
 /** verify-manifest action: the step of ./step.ts, run by the runner. */
 
 
@@ -32188,7 +32164,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8921:
+/***/ 2418:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -32338,6 +32314,10 @@ function diffGroups(entries) {
 function sizeText(delta) {
     return delta === undefined ? '' : `, boot_archive ${delta >= 0 ? '+' : ''}${(0,format/* humanBytes */.p6)(delta)}`;
 }
+/** "3 added, 1 removed, 2 changed, boot_archive +1.5 KiB": the diff's counts, both formats'. */
+function diffCounts(d) {
+    return `${d.added} added, ${d.removed} removed, ${d.changed} changed${sizeText(d.sizeDelta)}`;
+}
 function change(e) {
     if (e.kind === 'added')
         return `${e.path}  (${e.after})`;
@@ -32387,8 +32367,7 @@ function formatText(report) {
     }
     if (report.diff) {
         const d = report.diff;
-        const size = sizeText(d.sizeDelta);
-        out.push(`diff against ${d.baseline}: ${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`);
+        out.push(`diff against ${d.baseline}: ${diffCounts(d)}`);
         for (const [kind, list] of diffGroups(d.entries)) {
             out.push(`  ${DIFF_TITLES[kind]} (${list.length}):`);
             for (const e of list)
@@ -32517,8 +32496,7 @@ function markdownWithLimit(report, limit) {
         out.push(...contentLines(report.content, capped));
     if (report.diff) {
         const d = report.diff;
-        const size = sizeText(d.sizeDelta);
-        out.push(`#### Changes against the baseline`, '', `${d.added} added, ${d.removed} removed, ${d.changed} changed${size}`, '');
+        out.push(`#### Changes against the baseline`, '', diffCounts(d), '');
         for (const [kind, list] of diffGroups(d.entries)) {
             out.push(`<details><summary>${DIFF_TITLES[kind]} (${list.length})</summary>`, '');
             out.push(...capped(list, (e) => [`- ${code(change(e))}`], 'entries'), '', '</details>', '');
@@ -32581,6 +32559,8 @@ const DEFAULT_FAIL_ON = ['failed', 'not-built'];
 //# sourceMappingURL=types.js.map
 // EXTERNAL MODULE: ./build/src/util/errors.js
 var util_errors = __nccwpck_require__(6143);
+// EXTERNAL MODULE: ./build/src/options/names.js
+var names = __nccwpck_require__(8040);
 ;// CONCATENATED MODULE: ./build/src/util/glob.js
 /**
  * The one glob matcher of every glob input (ship policy `skip` rules,
@@ -33068,8 +33048,23 @@ function globs(raw, named) {
     return items;
 }
 //# sourceMappingURL=values.js.map
+;// CONCATENATED MODULE: ./build/src/options/source-dirs.js
+
+const SOURCE_DIR_OPTIONS = ['proto', 'overlay', 'man-dir', 'system-root'];
+/** The four options as given (`system-root` undefined when not given). */
+function sourceDirs(raw, names) {
+    return {
+        proto: values_text(raw.proto, names.name('proto')),
+        overlays: list(raw.overlay),
+        manDir: values_text(raw['man-dir'], names.name('man-dir')),
+        systemRoot: values_text(raw['system-root'], names.name('system-root')),
+    };
+}
+//# sourceMappingURL=source-dirs.js.map
 ;// CONCATENATED MODULE: ./build/src/options/verify-manifest.js
 /** verify-manifest's options, parsed once for the CLI and the verify-manifest action. */
+
+
 
 
 
@@ -33081,10 +33076,7 @@ const VERIFY_OPTIONS = [
     'platform',
     'baseline',
     'allow-missing',
-    'proto',
-    'overlay',
-    'man-dir',
-    'system-root',
+    ...SOURCE_DIR_OPTIONS,
     'ship-policy',
     'ignore-diff',
     'allow-dangling',
@@ -33096,12 +33088,8 @@ const VERIFY_OPTIONS = [
     'output',
     'max-unpack',
 ];
-const VERIFY_INPUTS = {
-    log: 'logs',
-    manifest: 'manifests',
-    define: 'defines',
-    overlay: 'overlays',
-};
+/** The action inputs whose names differ from the CLI's (lists are plural there). */
+const VERIFY_INPUTS = (0,names/* pluralInputs */.qn)('log', 'manifest', 'define', 'overlay');
 const REPORT_FORMATS = ['text', 'json', 'markdown'];
 const VERIFY_DEFAULTS = {
     failOn: DEFAULT_FAIL_ON,
@@ -33136,10 +33124,7 @@ function parseVerifyOptions(raw, names) {
             platform,
             baseline,
             allowMissing: globs(raw['allow-missing'], (item) => names.value('allow-missing', item)),
-            proto: values_text(raw.proto, n('proto')),
-            overlays: list(raw.overlay),
-            manDir: values_text(raw['man-dir'], n('man-dir')),
-            systemRoot: values_text(raw['system-root'], n('system-root')),
+            ...sourceDirs(raw, names),
             shipPolicy: values_text(raw['ship-policy'], n('ship-policy')),
             ignoreDiff: globs(raw['ignore-diff'], (item) => names.value('ignore-diff', item)),
             allowDangling: globs(raw['allow-dangling'], (item) => names.value('allow-dangling', item)),
@@ -33183,6 +33168,14 @@ function checkImagePath(path) {
 function parentPath(path) {
     const slash = path.lastIndexOf('/');
     return slash < 0 ? undefined : path.slice(0, slash);
+}
+/** The ancestors of `path` that `entries` define as something other than a directory, nearest first. */
+function* nonDirectoryParents(entries, path) {
+    for (let p = parentPath(path); p; p = parentPath(p)) {
+        const entry = entries.get(p);
+        if (entry && entry.type !== 'd')
+            yield entry;
+    }
 }
 /** Byte-order comparison (C locale), the order of every listing we write. */
 function path_compareBytes(a, b) {
@@ -33502,6 +33495,10 @@ const TYPE_NAMES = {
     s: 'symlink',
     h: 'hard link',
 };
+/** An error at a manifest line (`loc`: the entry, or its file:line). */
+function errorAt(loc, message) {
+    return { severity: 'error', loc, message };
+}
 function formatDiagnostic(d) {
     const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
     return (0,format/* printableLine */.oy)(`${where}${d.severity}: ${d.message}`);
@@ -33514,6 +33511,16 @@ function formatDiagnostic(d) {
 
 
 
+/** What `read` gives, or undefined with an error "cannot read <what>" added. */
+async function readOrReport(read, what, diagnostics) {
+    try {
+        return await read();
+    }
+    catch (err) {
+        diagnostics.push({ severity: 'error', message: `cannot read ${what}: ${(0,util_errors/* describeError */.Uc)(err)}` });
+        return undefined;
+    }
+}
 /**
  * Expands the manifest inputs: a file stands for itself, a directory for its
  * snippet files in C-locale name order (dot files are skipped).
@@ -33521,32 +33528,16 @@ function formatDiagnostic(d) {
 async function expandInputs(inputs, diagnostics) {
     const files = [];
     for (const input of inputs) {
-        let info;
-        try {
-            info = await (0,promises_.stat)(input);
-        }
-        catch (err) {
-            diagnostics.push({
-                severity: 'error',
-                message: `cannot read manifest ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
-            });
+        const info = await readOrReport(() => (0,promises_.stat)(input), `manifest ${input}`, diagnostics);
+        if (info === undefined)
             continue;
-        }
         if (!info.isDirectory()) {
             files.push(input);
             continue;
         }
-        let names;
-        try {
-            names = await (0,promises_.readdir)(input);
-        }
-        catch (err) {
-            diagnostics.push({
-                severity: 'error',
-                message: `cannot read manifest directory ${input}: ${(0,util_errors/* describeError */.Uc)(err)}`,
-            });
+        const names = await readOrReport(() => (0,promises_.readdir)(input), `manifest directory ${input}`, diagnostics);
+        if (names === undefined)
             continue;
-        }
         const snippets = [];
         for (const name of names.filter((n) => !n.startsWith('.')).sort(path_compareBytes)) {
             const file = (0,external_node_path_.join)(input, name);
@@ -33570,6 +33561,7 @@ async function expandInputs(inputs, diagnostics) {
     }
     return files;
 }
+/** Whether two entries define the same thing (type, and mode and owner or link text). */
 function sameDefinition(a, b) {
     if (a.type !== b.type)
         return false;
@@ -33586,17 +33578,11 @@ const at = (loc) => formatLocation(loc);
  */
 function checkStructure(entries, diagnostics) {
     for (const entry of entries.values()) {
-        for (let parent = parentPath(entry.path); parent; parent = parentPath(parent)) {
-            const p = entries.get(parent);
-            if (p && p.type !== 'd') {
-                diagnostics.push({
-                    severity: 'error',
-                    loc: entry,
-                    message: `${entry.path}: parent ${parent} is a ${TYPE_NAMES[p.type]} (${at(p)}), ` +
-                        `not a directory`,
-                });
-                break;
-            }
+        // The nearest one is reported.
+        for (const p of nonDirectoryParents(entries, entry.path)) {
+            const message = `${entry.path}: parent ${p.path} is a ${TYPE_NAMES[p.type]} (${at(p)}), not a directory`;
+            diagnostics.push(errorAt(entry, message));
+            break;
         }
         if (entry.type !== 'h')
             continue;
@@ -33608,25 +33594,13 @@ function checkStructure(entries, diagnostics) {
             target = entries.get(target.target);
         }
         if (!target) {
-            diagnostics.push({
-                severity: 'error',
-                loc: entry,
-                message: `hard link ${entry.path}: target ${entry.target} is not in the image (no f or h entry defines it)`,
-            });
+            diagnostics.push(errorAt(entry, `hard link ${entry.path}: target ${entry.target} is not in the image (no f or h entry defines it)`));
         }
         else if (target.type === 'h') {
-            diagnostics.push({
-                severity: 'error',
-                loc: entry,
-                message: `hard link ${entry.path}: the links from ${entry.target} form a cycle`,
-            });
+            diagnostics.push(errorAt(entry, `hard link ${entry.path}: the links from ${entry.target} form a cycle`));
         }
         else if (target.type === 'd') {
-            diagnostics.push({
-                severity: 'error',
-                loc: entry,
-                message: `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`,
-            });
+            diagnostics.push(errorAt(entry, `hard link ${entry.path}: target ${target.path} is a ${TYPE_NAMES[target.type]} (${at(target)}), not a file or symlink`));
         }
     }
 }
@@ -33644,12 +33618,8 @@ async function loadManifests(inputs, defines) {
         for (const entry of parsed.entries) {
             const previous = entries.get(entry.path);
             if (previous && previous.type !== entry.type) {
-                diagnostics.push({
-                    severity: 'error',
-                    loc: entry,
-                    message: `${entry.path} is defined as a ${TYPE_NAMES[entry.type]} here and as a ` +
-                        `${TYPE_NAMES[previous.type]} at ${at(previous)}`,
-                });
+                diagnostics.push(errorAt(entry, `${entry.path} is defined as a ${TYPE_NAMES[entry.type]} here and as a ` +
+                    `${TYPE_NAMES[previous.type]} at ${at(previous)}`));
                 continue;
             }
             if (previous && !sameDefinition(previous, entry)) {
@@ -33680,6 +33650,23 @@ async function loadManifests(inputs, defines) {
 
 /** Mode and owner of the image root (`d . ...` in boot_archive.manifest). */
 const model_ROOT_DIR = { mode: 0o755, uid: 0, gid: 0 };
+/**
+ * A file the build writes itself (the buildstamp, the copy of
+ * boot_archive.manifest): root's, as docs/output-layout.md gives them.
+ */
+function builtFileNode(path, origin, mode) {
+    return {
+        path,
+        type: 'f',
+        origin,
+        mode,
+        owner: 'root',
+        group: 'root',
+        uid: 0,
+        gid: 0,
+        status: 'ok',
+    };
+}
 /** True for nodes that are symlinks in the image (no mode or owner of their own). */
 function model_isSymlinkNode(node) {
     return node.type === 's' || node.linkText !== undefined;
@@ -33900,14 +33887,23 @@ function twinPath(logPath) {
     return logPath.endsWith('.log') ? `${logPath.slice(0, -4)}.jsonl` : undefined;
 }
 /**
+ * The twin of a log when it is there and accessible, else undefined (a
+ * smartos-live log, or a joyent-live log whose twin was not kept).
+ */
+async function existingTwin(logPath) {
+    const path = twinPath(logPath);
+    if (path === undefined)
+        return undefined;
+    return (0,promises_.access)(path).then(() => path, () => undefined);
+}
+/**
  * The FAILED records of a log's JSONL twin, by path: their manifest
  * file:line and the places searched. Only FAILED lines are parsed.
  */
 async function readTwinFailures(logPath) {
     const failures = new Map();
-    const path = twinPath(logPath);
-    if (!path ||
-        !(await (0,promises_.access)(path).then(() => true, () => false)))
+    const path = await existingTwin(logPath);
+    if (path === undefined)
         return failures;
     await forEachLine(path, 'JSONL twin', (line) => {
         if (!FAILED_RECORD.test(line))
@@ -34197,6 +34193,8 @@ function entryPathOf(text) {
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./build/src/archive/ufs/layout.js
 /**
  * The illumos x86 UFS on-disk format (little-endian): constants, the
@@ -34216,7 +34214,7 @@ const INODE_SIZE = 128; // sizeof (struct dinode)
 const INOPB = BSIZE / INODE_SIZE; // inodes per block
 const INOPF = FSIZE / INODE_SIZE; // inodes per fragment
 const layout_NDADDR = 12;
-const layout_NIADDR = 3;
+const NIADDR = 3;
 const NINDIR = BSIZE / 4; // block addresses in an indirect block
 const DIRBLKSIZ = 512; // a directory entry never crosses one
 const MAXNAMLEN = 255;
@@ -34283,19 +34281,15 @@ function fragRoundUp(bytes) {
 function dblkno(ipg) {
     return IBLKNO + ipg / INOPF;
 }
+/** The four totals of struct csum, in its order (32 bits each). */
+const CSUM_KEYS = ['ndir', 'nbfree', 'nifree', 'nffree'];
 function writeCsum(buf, off, cs) {
-    buf.writeInt32LE(cs.ndir, off);
-    buf.writeInt32LE(cs.nbfree, off + 4);
-    buf.writeInt32LE(cs.nifree, off + 8);
-    buf.writeInt32LE(cs.nffree, off + 12);
+    CSUM_KEYS.forEach((key, i) => buf.writeInt32LE(cs[key], off + 4 * i));
 }
 function readCsum(buf, off) {
-    return {
-        ndir: buf.readInt32LE(off),
-        nbfree: buf.readInt32LE(off + 4),
-        nifree: buf.readInt32LE(off + 8),
-        nffree: buf.readInt32LE(off + 12),
-    };
+    const cs = {};
+    CSUM_KEYS.forEach((key, i) => (cs[key] = buf.readInt32LE(off + 4 * i)));
+    return cs;
 }
 const i32 = (n) => n | 0;
 /** struct fs, little-endian, fs_sbsize (2048) bytes. */
@@ -34370,30 +34364,49 @@ function encodeSuperblock(sb) {
     w(1372, layout_FS_MAGIC);
     return b;
 }
-function decodeSuperblock(b) {
-    const r = (off) => b.readInt32LE(off);
+/**
+ * The 32-bit fields of struct fs (ufs_fs.h) that readers use, at their
+ * offsets: named once, for every decoder (read.ts, fsck/, boot-read.ts).
+ */
+const FS_INT32 = {
+    sblkno: 8,
+    cblkno: 12,
+    iblkno: 16,
+    dblkno: 20,
+    cgoffset: 24,
+    cgmask: 28,
+    time: 32,
+    size: 36,
+    dsize: 40,
+    ncg: 44,
+    bsize: 48,
+    fsize: 52,
+    minfree: 60,
+    bmask: 72,
+    fmask: 76,
+    bshift: 80,
+    fragshift: 96,
+    fsbtodb: 100,
+    nindir: 116,
+    inopb: 120,
+    state: 132,
+    csaddr: 152,
+    cssize: 156,
+    ncyl: 176,
+    ipg: 184,
+    fpg: 188,
+    magic: 1372,
+};
+function layout_decodeSuperblock(b) {
+    const fields = {};
+    for (const [name, off] of Object.entries(FS_INT32))
+        fields[name] = b.readInt32LE(off);
     return {
-        magic: r(1372),
-        sblkno: r(8),
-        cblkno: r(12),
-        iblkno: r(16),
-        dblkno: r(20),
-        time: r(32),
-        size: r(36),
-        dsize: r(40),
-        ncg: r(44),
-        bsize: r(48),
-        fsize: r(52),
-        minfree: r(60),
-        csaddr: r(152),
-        cssize: r(156),
-        ncyl: r(176),
-        ipg: r(184),
-        fpg: r(188),
+        ...fields,
+        qfmask: Number(b.readBigInt64LE(1348)),
         cstotal: readCsum(b, 192),
         clean: b[209],
         largefiles: (b[211] & FSLARGEFILES) !== 0,
-        state: r(132),
     };
 }
 function encodeCylinderGroup(cg) {
@@ -34436,7 +34449,7 @@ function encodeDinode(ino, buf, off) {
     buf.writeInt32LE(i32(ino.time), off + 32); // ctime
     for (let i = 0; i < layout_NDADDR; i++)
         buf.writeInt32LE(ino.db[i] ?? 0, off + 40 + 4 * i);
-    for (let i = 0; i < layout_NIADDR; i++)
+    for (let i = 0; i < NIADDR; i++)
         buf.writeInt32LE(ino.ib[i] ?? 0, off + 88 + 4 * i);
     // ic_flags at 100: zero
     buf.writeInt32LE(ino.blocks, off + 104);
@@ -34446,14 +34459,14 @@ function encodeDinode(ino, buf, off) {
     buf.writeUInt32LE(ino.gid >>> 0, off + 120);
     // ic_oeftflag at 124: zero (no extended attributes)
 }
-function decodeDinode(buf, off) {
+function layout_decodeDinode(buf, off) {
     const suid = buf.readUInt16LE(off + 4);
     const sgid = buf.readUInt16LE(off + 6);
     const db = [];
     const ib = [];
     for (let i = 0; i < layout_NDADDR; i++)
         db.push(buf.readInt32LE(off + 40 + 4 * i));
-    for (let i = 0; i < layout_NIADDR; i++)
+    for (let i = 0; i < NIADDR; i++)
         ib.push(buf.readInt32LE(off + 88 + 4 * i));
     return {
         mode: buf.readUInt16LE(off),
@@ -34472,6 +34485,14 @@ function decodeDinode(buf, off) {
 function direntSize(nameBytes) {
     return 8 + ((nameBytes + 1 + 3) & ~3);
 }
+/** Decodes the fixed part of the entry at `off`; what a reader makes of the name is its own. */
+function layout_readDirentHeader(buf, off) {
+    return {
+        ino: buf.readUInt32LE(off),
+        reclen: buf.readUInt16LE(off + 4),
+        namlen: buf.readUInt16LE(off + 6),
+    };
+}
 function writeDirent(buf, off, ino, reclen, name) {
     buf.writeUInt32LE(ino, off);
     buf.writeUInt16LE(reclen, off + 4);
@@ -34479,6 +34500,82 @@ function writeDirent(buf, off, ino, reclen, name) {
     buf.writeUInt16LE(buf.write(name, off + 8, 'utf8'), off + 6);
 }
 //# sourceMappingURL=layout.js.map
+;// CONCATENATED MODULE: ./build/src/archive/ufs/image-io.js
+/**
+ * What every reader of a UFS image shares (docs/ufs.md): opening the image,
+ * exact reads, yielding in long loops, and the map from a file's logical
+ * block to a fragment address through its direct and indirect pointers.
+ *
+ * The readers are read.ts (the tree and contents, every figure checked),
+ * fsck/ (illumos fsck's passes) and boot-read.ts (illumos's boot-time reader,
+ * which trusts the image). The walk of the pointers is the same in all three
+ * (illumos's bmap and the boot reader's sbmap compute the same thing); how
+ * an indirect block is read, and what a bad address means, is each reader's
+ * own and stays with it.
+ */
+
+
+
+
+
+/**
+ * Turns of a long loop between two yields to the event loop, so that SIGINT
+ * and SIGTERM are handled while a crafted image is read
+ * (docs/exit-codes.md, "Interrupted").
+ */
+const image_io_YIELD_EVERY = 256;
+const image_io_nextTurn = () => (0,external_node_timers_promises_namespaceObject.setImmediate)();
+/** Opens a UFS image for reading; a failure is a UserError naming the path. */
+async function image_io_openImage(path) {
+    try {
+        return await (0,promises_.open)(path, 'r');
+    }
+    catch (err) {
+        throw new util_errors/* UserError */.yo(`${path}: cannot open the UFS image: ${(0,util_errors/* describeError */.Uc)(err)}`);
+    }
+}
+/** Reads `buf.length` bytes at `position`; a short read throws `short()`, never leaves old bytes. */
+function image_io_readExact(fh, buf, position, short) {
+    // Synchronous: the image is a local file read a block at a time, and an
+    // asynchronous read per block spends most of a pass waiting on the thread
+    // pool. The readers' loops yield on their own (signals still get through).
+    try {
+        for (let got = 0; got < buf.length;) {
+            const bytesRead = (0,external_node_fs_.readSync)(fh.fd, buf, got, buf.length - got, position + got);
+            if (bytesRead === 0)
+                throw short();
+            got += bytesRead;
+        }
+        return Promise.resolve();
+    }
+    catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+}
+/**
+ * bmap/sbmap: the fragment address of logical block `lbn` (0: a hole), or
+ * undefined when `lbn` is beyond what the triple indirect block maps.
+ */
+async function image_io_mapBlock(ip, lbn, nindir, pointer) {
+    if (lbn < layout_NDADDR)
+        return ip.db[lbn];
+    let x = lbn - layout_NDADDR;
+    let level = 0;
+    while (level < NIADDR && x >= nindir ** (level + 1)) {
+        x -= nindir ** (level + 1);
+        level++;
+    }
+    if (level >= NIADDR)
+        return undefined;
+    let addr = ip.ib[level];
+    for (let l = level; l >= 0 && addr !== 0; l--) {
+        const per = nindir ** l;
+        addr = await pointer(addr, l, Math.floor(x / per));
+        x %= per;
+    }
+    return addr;
+}
+//# sourceMappingURL=image-io.js.map
 ;// CONCATENATED MODULE: ./build/src/archive/ufs/boot-read.js
 /**
  * A second reader of our UFS images, written to the semantics of the reader
@@ -34509,6 +34606,16 @@ function writeDirent(buf, off, ino, reclen, name) {
  * read without bound: a block size over MAXBSIZE's reach, a read past the
  * end of the image (never the previous buffer's bytes), a file larger than
  * the image. Long loops yield to the event loop (signals are handled).
+ *
+ * What is the same in every reader is shared, not copied: opening the image,
+ * exact reads and the logical-block walk (image-io.ts), the superblock, inode
+ * and directory-entry decoders (layout.ts). What stays here is what makes it
+ * the boot-time reader and must differ from read.ts and fsck/: addresses
+ * computed from the superblock's shifts and masks without a range check,
+ * indirect blocks read whole, names taken up to their NUL, a linear dlook,
+ * holes read from the device's first block. A test that passes through this
+ * reader shows an image holds up under those assumptions only if they are
+ * this reader's own.
  */
 
 
@@ -34523,9 +34630,6 @@ const boot_read_INODE_SIZE = 128;
 const MAX_SYMLINKS = 40;
 /** The largest block a UFS may have (illumos's MAXBSIZE is 8192; FreeBSD's 65536). */
 const MAX_BSIZE = 65536;
-/** Reads between two yields to the event loop. */
-const YIELD_EVERY = 256;
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 class BootUfsReader {
     fh;
     path;
@@ -34546,13 +34650,7 @@ class BootUfsReader {
     }
     /** bufs_mountroot: the superblock at sector 16, its magic number, nothing else. */
     static async open(path, limits = {}) {
-        let fh;
-        try {
-            fh = await open(path, 'r');
-        }
-        catch (err) {
-            throw new UserError(`${path}: cannot open the UFS image: ${describeError(err)}`);
-        }
+        const fh = await openImage(path);
         const deviceBytes = (await fh.stat()).size;
         const sb = Buffer.alloc(SBSIZE_MAX);
         const { bytesRead } = await fh.read(sb, 0, SBSIZE_MAX, SBLOCK * DEV_BSIZE);
@@ -34560,7 +34658,7 @@ class BootUfsReader {
             await fh.close();
             throw new UserError(`${path}: the boot-time reader finds no UFS magic number`);
         }
-        const fs = bootFields(sb);
+        const fs = decodeSuperblock(sb);
         const why = unusable(fs);
         if (why) {
             await fh.close();
@@ -34582,13 +34680,7 @@ class BootUfsReader {
         if (++this.reads % YIELD_EVERY === 0)
             await nextTurn();
         const buf = Buffer.alloc(count);
-        let got = 0;
-        while (got < count) {
-            const { bytesRead } = await this.fh.read(buf, got, count - got, at + got);
-            if (bytesRead === 0)
-                throw new UserError(`${this.path}: the boot-time reader's read at offset ${at} ends early`);
-            got += bytesRead;
-        }
+        await readExact(this.fh, buf, at, () => new UserError(`${this.path}: the boot-time reader's read at offset ${at} ends early`)); // prettier-ignore
         return buf;
     }
     fsbtodb(frag) {
@@ -34604,49 +34696,24 @@ class BootUfsReader {
         const cgstart = fs.fpg * cg + fs.cgoffset * (cg & ~fs.cgmask);
         const itod = cgstart + fs.iblkno + Math.floor((ino % fs.ipg) / fs.inopb) * 2 ** fs.fragshift;
         const block = await this.diskread(this.fsbtodb(itod), fs.bsize);
-        const off = (ino % fs.inopb) * boot_read_INODE_SIZE;
-        const db = [];
-        const ib = [];
-        for (let i = 0; i < NDADDR; i++)
-            db.push(block.readInt32LE(off + 40 + 4 * i));
-        for (let i = 0; i < NIADDR; i++)
-            ib.push(block.readInt32LE(off + 88 + 4 * i));
-        const inode = {
-            mode: block.readUInt16LE(off),
-            size: Number(block.readBigUInt64LE(off + 8)),
-            db,
-            ib,
-        };
+        const { mode, size, db, ib } = decodeDinode(block, (ino % fs.inopb) * boot_read_INODE_SIZE);
+        const inode = { mode, size, db, ib };
         this.inodes.set(ino, inode);
         return inode;
     }
-    /** sbmap: logical block `bn` to a fragment address (0: a hole). */
+    /**
+     * sbmap: logical block `bn` to a fragment address (0: a hole, and past the
+     * triple indirect block). The walk is the one every reader shares; what is
+     * the boot reader's own is that it reads each indirect block whole, at an
+     * address it does not check (diskread only refuses what is past the image).
+     */
     async sbmap(ip, bn) {
         const { fs } = this;
-        if (bn < NDADDR)
-            return ip.db[bn];
-        let sh = 1;
-        bn -= NDADDR;
-        let j;
-        for (j = NIADDR; j > 0; j--) {
-            sh *= fs.nindir;
-            if (bn < sh)
-                break;
-            bn -= sh;
-        }
-        if (j === 0)
-            return 0;
-        let nb = ip.ib[NIADDR - j];
-        if (nb === 0)
-            return 0;
-        for (; j <= NIADDR; j++) {
+        const frag = await mapBlock(ip, bn, fs.nindir, async (nb, _level, index) => {
             const bap = await this.diskread(this.fsbtodb(nb), fs.bsize);
-            sh /= fs.nindir;
-            nb = bap.readInt32LE((Math.floor(bn / sh) % fs.nindir) * 4);
-            if (nb === 0)
-                return 0;
-        }
-        return nb;
+            return bap.readInt32LE(index * 4);
+        });
+        return frag ?? 0;
     }
     /** blksize: a whole block, or the last block of a small file rounded up to fragments. */
     blksize(ip, lbn) {
@@ -34697,14 +34764,14 @@ class BootUfsReader {
             }
             if (off + 8 > block.length)
                 return { names, error: new UserError(`${this.path}: the boot-time reader runs off a directory block`) }; // prettier-ignore
-            const ino = block.readUInt32LE(off);
-            const reclen = block.readUInt16LE(off + 4);
-            const namlen = block.readUInt16LE(off + 6);
+            const { ino, reclen, namlen } = readDirentHeader(block, off);
             if (reclen === 0)
                 return { names, error: new UserError(`${this.path}: a directory entry of length 0 (the boot-time reader would loop)`) }; // prettier-ignore
             loc += reclen;
             if (ino === 0)
                 continue;
+            // The boot reader's own rule, unlike read.ts's and fsck's (which take
+            // namlen bytes and check them): the name ends at its first NUL.
             const nul = block.indexOf(0, off + 8);
             const dname = block.subarray(off + 8, nul < 0 ? block.length : nul);
             // dlook compares namlen and the bytes up to the NUL: both must agree.
@@ -34788,28 +34855,6 @@ class BootUfsReader {
         return hash.digest('hex');
     }
 }
-/** The superblock fields the boot-time reader uses, from the superblock's bytes. */
-function bootFields(sb) {
-    const r = (off) => sb.readInt32LE(off);
-    return {
-        sblkno: r(8),
-        iblkno: r(16),
-        cgoffset: r(24),
-        cgmask: r(28),
-        bsize: r(48),
-        fsize: r(52),
-        bmask: r(72),
-        fmask: r(76),
-        bshift: r(80),
-        fragshift: r(96),
-        fsbtodb: r(100),
-        nindir: r(116),
-        inopb: r(120),
-        ipg: r(184),
-        fpg: r(188),
-        qfmask: Number(sb.readBigInt64LE(1348)),
-    };
-}
 /**
  * Why the boot-time reader could not use these fields without allocating or
  * looping beyond reason (it trusts them; we do not): undefined when it can.
@@ -34842,7 +34887,6 @@ function unusable(fs) {
 
 
 
-
 /**
  * What the reader throws when the image is not a UFS it can read whole (as
  * opposed to an I/O error): verify-manifest reports it as an `integrity`
@@ -34854,13 +34898,6 @@ class UfsImageError extends util_errors/* UserError */.yo {
         this.name = 'UfsImageError';
     }
 }
-/**
- * Turns of a long loop between two yields to the event loop, so that SIGINT
- * and SIGTERM are handled while a crafted image is read
- * (docs/exit-codes.md, "Interrupted").
- */
-const read_YIELD_EVERY = 256;
-const read_nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 /** A min-heap of paths in byte order. */
 class PathHeap {
     items = [];
@@ -34944,23 +34981,17 @@ class UfsReader {
     }
     /** Reads `buf.length` bytes at `position`: a short read is an inconsistency, never old bytes. */
     readAt(buf, position, what) {
-        return readExact(this.fh, buf, position, () => this.inconsistent(`${what}: ${buf.length} bytes at offset ${position} are past the end of the image file`));
+        return image_io_readExact(this.fh, buf, position, () => this.inconsistent(`${what}: ${buf.length} bytes at offset ${position} are past the end of the image file`));
     }
     static async open(path, limits = {}) {
-        let fh;
-        try {
-            fh = await (0,promises_.open)(path, 'r');
-        }
-        catch (err) {
-            throw new util_errors/* UserError */.yo(`${path}: cannot open the UFS image: ${(0,util_errors/* describeError */.Uc)(err)}`);
-        }
+        const fh = await image_io_openImage(path);
         try {
             const fileSize = (await fh.stat()).size;
             const bad = (why) => new UfsImageError(`${path}: not a readable UFS image: ${why}`);
             if (fileSize < SBLOCK_OFFSET + FS_SBSIZE)
                 throw bad(`only ${fileSize} bytes, no superblock`);
             const raw = Buffer.alloc(FS_SBSIZE);
-            await readExact(fh, raw, SBLOCK_OFFSET, () => bad('the superblock cannot be read whole'));
+            await image_io_readExact(fh, raw, SBLOCK_OFFSET, () => bad('the superblock cannot be read whole'));
             const g = geometry(raw, fileSize, bad);
             const reader = new UfsReader(fh, path, g, limits);
             await reader.checkGroups(bad);
@@ -34977,12 +35008,12 @@ class UfsReader {
         const magic = Buffer.alloc(8);
         const inodeFrags = Math.ceil((g.ipg * INODE_SIZE) / g.fsize);
         for (let c = 0; c < g.ncg; c++) {
-            if (c % read_YIELD_EVERY === read_YIELD_EVERY - 1)
-                await read_nextTurn();
+            if (c % image_io_YIELD_EVERY === image_io_YIELD_EVERY - 1)
+                await image_io_nextTurn();
             const start = this.cgstart(c);
             if (start < 0 || start + g.iblkno + inodeFrags > g.size)
                 throw bad(`cylinder group ${c} (fragment ${start}) lies outside the file system`);
-            await readExact(this.fh, magic, (start + g.cblkno) * g.fsize, () => bad(`cylinder group ${c} cannot be read`));
+            await image_io_readExact(this.fh, magic, (start + g.cblkno) * g.fsize, () => bad(`cylinder group ${c} cannot be read`));
             if (magic.readInt32LE(4) !== CG_MAGIC)
                 throw bad(`cylinder group ${c} has no magic number`);
         }
@@ -35004,7 +35035,7 @@ class UfsReader {
         const offset = (this.cgstart(c) + g.iblkno) * g.fsize + (ino % g.ipg) * INODE_SIZE;
         const buf = Buffer.alloc(INODE_SIZE);
         await this.readAt(buf, offset, `inode ${ino}`);
-        const d = decodeDinode(buf, 0);
+        const d = layout_decodeDinode(buf, 0);
         this.checkInode(d, ino);
         if ((d.mode & layout_IFMT) === layout_IFDIR)
             this.inodes.set(ino, d);
@@ -35051,36 +35082,23 @@ class UfsReader {
         if (this.claimed.used > this.fsBytes || this.claimed.holes > this.holeBytes)
             throw this.inconsistent(`the inodes claim more bytes than the file system has`);
     }
-    /** The fragment address of logical block `lbn` of `d` (0 for a hole). */
+    /** The fragment address of logical block `lbn` of `d` (0 for a hole); every address checked. */
     async blockAt(d, ino, lbn, cache) {
-        if (lbn < layout_NDADDR)
-            return d.db[lbn];
         const { g } = this;
-        let x = lbn - layout_NDADDR;
-        let level = 0;
-        while (level < layout_NIADDR && x >= g.nindir ** (level + 1)) {
-            x -= g.nindir ** (level + 1);
-            level++;
-        }
-        if (level >= layout_NIADDR)
-            throw this.inconsistent(`inode ${ino}: block ${lbn} beyond triple indirect`);
-        let addr = d.ib[level];
-        for (let l = level; l >= 0; l--) {
-            if (addr === 0)
-                return 0;
+        const frag = await image_io_mapBlock(d, lbn, g.nindir, async (addr, level, index) => {
             if (addr < 0 || addr + g.bsize / g.fsize > g.size)
                 throw this.inconsistent(`inode ${ino}: block address ${addr}`);
-            let block = cache.get(l);
+            let block = cache.get(level);
             if (block?.addr !== addr) {
                 block = { addr, buf: block?.buf ?? Buffer.alloc(g.bsize) };
                 await this.readAt(block.buf, addr * g.fsize, `inode ${ino}: indirect block ${addr}`);
-                cache.set(l, block);
+                cache.set(level, block);
             }
-            const per = g.nindir ** l;
-            addr = block.buf.readInt32LE(Math.floor(x / per) * 4);
-            x %= per;
-        }
-        return addr;
+            return block.buf.readInt32LE(index * 4);
+        });
+        if (frag === undefined)
+            throw this.inconsistent(`inode ${ino}: block ${lbn} beyond triple indirect`);
+        return frag;
     }
     /** Streams `length` bytes from `position` of an inode's content. */
     async *content(d, ino, position = 0, length = d.size) {
@@ -35088,8 +35106,8 @@ class UfsReader {
         const end = Math.min(d.size, position + length);
         const cache = new Map();
         for (let lbn = Math.floor(position / g.bsize), turn = 0; lbn * g.bsize < end; lbn++) {
-            if (++turn % read_YIELD_EVERY === 0)
-                await read_nextTurn();
+            if (++turn % image_io_YIELD_EVERY === 0)
+                await image_io_nextTurn();
             const start = lbn * g.bsize;
             const from = Math.max(start, position);
             const to = Math.min(start + g.bsize, end);
@@ -35121,9 +35139,7 @@ class UfsReader {
         for await (const data of this.content(d, ino)) {
             // Blocks are read whole from offset 0, and an entry never crosses 512 bytes.
             for (let off = 0; off < data.length;) {
-                const child = data.readUInt32LE(off);
-                const reclen = data.readUInt16LE(off + 4);
-                const namlen = data.readUInt16LE(off + 6);
+                const { ino: child, reclen, namlen } = layout_readDirentHeader(data, off);
                 if (reclen < 8 ||
                     off + reclen > data.length ||
                     8 + namlen > reclen ||
@@ -35162,7 +35178,7 @@ class UfsReader {
                 const raw = Buffer.alloc(60);
                 for (let i = 0; i < layout_NDADDR; i++)
                     raw.writeInt32LE(d.db[i], 4 * i);
-                for (let i = 0; i < layout_NIADDR; i++)
+                for (let i = 0; i < NIADDR; i++)
                     raw.writeInt32LE(d.ib[i], 48 + 4 * i);
                 entry.target = raw.toString('utf8', 0, Math.min(d.size, 60));
             }
@@ -35196,8 +35212,8 @@ class UfsReader {
         heap.push({ path: '', ino: layout_ROOTINO });
         const seenDirs = new Set();
         for (let turn = 1; heap.size > 0; turn++) {
-            if (turn % read_YIELD_EVERY === 0)
-                await read_nextTurn();
+            if (turn % image_io_YIELD_EVERY === 0)
+                await image_io_nextTurn();
             const { path, ino } = heap.pop();
             const d = await this.inode(ino);
             this.account(d, ino);
@@ -35271,30 +35287,12 @@ class UfsReader {
         await this.fh.close();
     }
 }
-/** Reads `buf.length` bytes at `position`; a short read throws `short()`. */
-function readExact(fh, buf, position, short) {
-    // Synchronous: the image is a local file read a block at a time, and an
-    // asynchronous read per block spends most of a pass waiting on the thread
-    // pool. The reader's loops yield on their own (signals still get through).
-    try {
-        for (let got = 0; got < buf.length;) {
-            const bytesRead = (0,external_node_fs_.readSync)(fh.fd, buf, got, buf.length - got, position + got);
-            if (bytesRead === 0)
-                throw short();
-            got += bytesRead;
-        }
-        return Promise.resolve();
-    }
-    catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-}
 /**
  * The superblock's geometry, each figure checked against the others and
  * the image file's size before anything is read or allocated from it.
  */
 function geometry(raw, fileSize, bad) {
-    const sb = decodeSuperblock(raw);
+    const sb = layout_decodeSuperblock(raw);
     if (sb.magic !== layout_FS_MAGIC)
         throw bad(`no UFS magic number in the superblock (0x${(sb.magic >>> 0).toString(16)})`);
     const bsize = sb.bsize;
@@ -35309,7 +35307,7 @@ function geometry(raw, fileSize, bad) {
         throw bad(`block size ${bsize} / fragment size ${fsize}`);
     // The derived fields (shifts, masks, nindir, inopb) are what illumos's
     // boot-time reader and kernel use: an image they cannot read does not boot.
-    const derived = unusable(bootFields(raw));
+    const derived = unusable(sb);
     if (derived)
         throw bad(`the boot-time reader cannot use the superblock: ${derived}`);
     const g = {
@@ -35321,8 +35319,8 @@ function geometry(raw, fileSize, bad) {
         size: sb.size,
         iblkno: sb.iblkno,
         cblkno: sb.cblkno,
-        cgoffset: raw.readInt32LE(24),
-        cgmask: raw.readInt32LE(28),
+        cgoffset: sb.cgoffset,
+        cgmask: sb.cgmask,
         nindir: bsize / 4,
         sb,
     };
@@ -35709,8 +35707,8 @@ class Command {
         this.streams.stderr.attach(child.stderr);
         if (child.stdin && this.options.input !== undefined) {
             // A command that does not read all of its input closes the pipe early: not our error.
-            child.stdin.on('error', () => undefined);
-            child.stdin.end(this.options.input);
+            const stdin = child.stdin.on('error', () => undefined);
+            void Promise.resolve(this.options.input).then((input) => stdin.end(input), () => undefined);
         }
         child.on('exit', () => {
             if (this.state.kind === 'running')
@@ -36101,12 +36099,17 @@ const IMAGE_KERNEL = 'platform/i86pc/kernel/amd64/unix';
 function logFileNames(buildstamp) {
     return { log: `build_live.${buildstamp}.log`, jsonl: `build_live.${buildstamp}.jsonl` };
 }
+/** Names of the platform directory and its tgz, the same in the output and work directories. */
+function platformFileNames(buildstamp) {
+    const platform = `platform-${buildstamp}`;
+    return { platform, tgz: `${platform}.tgz` };
+}
 function outputLayout(output, buildstamp) {
-    const platformName = `platform-${buildstamp}`;
+    const names = platformFileNames(buildstamp);
     return {
-        platformName,
-        platformDir: join(output, platformName),
-        tgz: join(output, `${platformName}.tgz`),
+        platformName: names.platform,
+        platformDir: join(output, names.platform),
+        tgz: join(output, names.tgz),
         imageDir: join(output, `image-${buildstamp}`),
         archiveDir: (platformDir) => join(platformDir, 'i86pc', 'amd64'),
         kernelDir: (platformDir) => join(platformDir, 'i86pc', 'kernel', 'amd64'),
@@ -36132,14 +36135,15 @@ function isLeftover(name, where) {
     return name.startsWith(LOG_WORK_DIR_PREFIX) || /^\.build_live\..*\.partial$/.test(name);
 }
 function workLayout(dir, buildstamp) {
-    const platformName = `platform-${buildstamp}`;
+    const names = platformFileNames(buildstamp);
     return {
         dir,
         stagingRoot: join(dir, 'root'),
-        platformPartial: join(dir, platformName),
-        tgzPartial: join(dir, `${platformName}.tgz`),
+        platformPartial: join(dir, names.platform),
+        tgzPartial: join(dir, names.tgz),
         ufsPartial: join(dir, 'boot_archive.ufs'),
         xorrisoCommands: join(dir, 'xorriso.commands'),
+        deflateSpill: join(dir, 'tgz.deflated'),
         aside: join(dir, 'aside'),
     };
 }
@@ -36186,6 +36190,13 @@ async function exactly(read, position, length, what) {
     }
     return buf;
 }
+/** A table of `count` headers of `size` bytes at `offset`, checked against the file's size first. */
+async function headerTable(read, fileSize, offset, size, count, what) {
+    if (offset + size * count > fileSize) {
+        throw new ElfError(`truncated: ${count} ${what} at offset ${offset} end past the end of the file (${fileSize} bytes)`);
+    }
+    return exactly(read, offset, size * count, `the ${what}`);
+}
 /** The ELF header, with readers of its class and byte order. */
 async function elfHeader(read) {
     const ident = await exactly(read, 0, 16, 'the ELF identification');
@@ -36231,10 +36242,7 @@ async function readElf(read, fileSize) {
         throw new ElfError(`program header entries of ${phentsize} bytes`);
     if (phnum > MAX_PHNUM)
         throw new ElfError(`${phnum} program headers`);
-    if (phoff + phentsize * phnum > fileSize) {
-        throw new ElfError(`truncated: ${phnum} program headers at offset ${phoff} end past the end of the file (${fileSize} bytes)`);
-    }
-    const table = await exactly(read, phoff, phentsize * phnum, 'the program headers');
+    const table = await headerTable(read, fileSize, phoff, phentsize, phnum, 'program headers');
     const loads = [];
     let dynamic;
     let interp;
@@ -36340,10 +36348,7 @@ async function sectionHeaders(read, fileSize) {
         return { elf, shnum: 0, section: () => nullSection };
     if (shentsize < (is64 ? 64 : 40))
         throw new ElfError(`section headers of ${shentsize} bytes`);
-    if (shoff + shentsize * shnum > fileSize) {
-        throw new ElfError(`truncated: ${shnum} section headers at offset ${shoff} end past the end of the file (${fileSize} bytes)`);
-    }
-    const table = await exactly(read, shoff, shentsize * shnum, 'the section headers');
+    const table = await headerTable(read, fileSize, shoff, shentsize, shnum, 'section headers');
     const section = (i) => {
         const o = i * shentsize;
         return {
@@ -36581,6 +36586,8 @@ async function imageIds(reader, file) {
     }
     return { file, ids };
 }
+/** The content check's `method` for a UFS boot_archive, whether it reads back or not. */
+const UFS_READ_METHOD = 'ufs boot_archive read with the joyent-live UFS reader';
 /** Enough for the ELF magic number (and less than any ELF header). */
 const HEAD = 4;
 /**
@@ -36588,7 +36595,7 @@ const HEAD = 4;
  * `elf`, also gathers the image's ELF candidates.
  */
 async function checkUfsContent(reader, manifest, check, elf) {
-    check.method = 'ufs boot_archive read with the joyent-live UFS reader';
+    check.method = UFS_READ_METHOD;
     const differences = [];
     // An md5sum listing names files only: nothing else can be checked against it.
     const full = manifest.format === 'boot_archive.manifest';
@@ -36815,7 +36822,7 @@ async function checkUfsArchive(archive, manifest, check, elf) {
     catch (err) {
         if (!(err instanceof UfsImageError))
             throw err;
-        check.method = 'ufs boot_archive read with the joyent-live UFS reader';
+        check.method = UFS_READ_METHOD;
         check.unreadable = `the boot_archive does not read back as UFS (it has no hsfs volume descriptor, so it claims to be UFS): ${err.message}`;
         if (elf)
             elf.files.length = 0;
@@ -36988,7 +36995,7 @@ async function readHeadroom(archive) {
     try {
         const raw = Buffer.alloc(FS_SBSIZE);
         await fh.read(raw, 0, FS_SBSIZE, SBLOCK_OFFSET);
-        const sb = decodeSuperblock(raw);
+        const sb = layout_decodeSuperblock(raw);
         const fsize = sb.fsize;
         const frag = sb.bsize / fsize;
         return {
@@ -37294,14 +37301,20 @@ function stronglyConnected(edges) {
     const stack = [];
     const out = [];
     let next = 0;
+    // The walk's path from the root (empty between roots), each node with its next edge.
+    const work = [];
+    // A node's first visit: numbered, on the stack, its edges to walk next.
+    const visit = (node) => {
+        index.set(node, next);
+        low.set(node, next++);
+        stack.push(node);
+        onStack.add(node);
+        work.push({ node, child: 0 });
+    };
     for (const root of edges.keys()) {
         if (index.has(root))
             continue;
-        const work = [{ node: root, child: 0 }];
-        index.set(root, next);
-        low.set(root, next++);
-        stack.push(root);
-        onStack.add(root);
+        visit(root);
         while (work.length > 0) {
             const top = work[work.length - 1];
             const targets = edges.get(top.node) ?? [];
@@ -37310,11 +37323,7 @@ function stronglyConnected(edges) {
                 if (!edges.has(to))
                     continue;
                 if (!index.has(to)) {
-                    index.set(to, next);
-                    low.set(to, next++);
-                    stack.push(to);
-                    onStack.add(to);
-                    work.push({ node: to, child: 0 });
+                    visit(to);
                 }
                 else if (onStack.has(to)) {
                     low.set(top.node, Math.min(low.get(top.node), index.get(to)));
@@ -37787,16 +37796,7 @@ class KobjLexer {
                 value = value.slice(0, -1);
             else
                 c = this.getc();
-            while (isNameChar(c) || c === '\\') {
-                if (c === '\\')
-                    c = this.getc();
-                value += c;
-                if (value.length > this.maxToken)
-                    return token('name', value);
-                c = this.getc();
-            }
-            this.ungetc();
-            return token('name', value);
+            return this.rest(c, value, (ch) => isNameChar(ch) || ch === '\\', 'name', token);
         }
         return token('unexpected', value);
     }
@@ -37815,14 +37815,24 @@ class KobjLexer {
         else {
             c = this.getc();
         }
-        while (isDigit(c)) {
+        return this.rest(c, value, isDigit, 'decval', token);
+    }
+    /**
+     * The rest of a name or a decimal number from `c` on: characters while
+     * `accepts` takes them (a backslash takes the next one as it is), the
+     * token cut where it outgrows the kernel's buffer.
+     */
+    rest(c, value, accepts, kind, token) {
+        while (accepts(c)) {
+            if (c === '\\')
+                c = this.getc();
             value += c;
             if (value.length > this.maxToken)
-                return token('decval', value);
+                return token(kind, value);
             c = this.getc();
         }
         this.ungetc();
-        return token('decval', value);
+        return token(kind, value);
     }
 }
 /**
@@ -37875,6 +37885,24 @@ function nextToken(lex) {
     }
     return tok;
 }
+/**
+ * A file of records a line (name_to_major, driver_aliases) read token by
+ * token as the kernel reads it: `step` gets each token (comments skipped),
+ * the end of the file last, with the sink for errors at a line and the
+ * entries so far. Returns the entries and every error in line order.
+ */
+function readKobjLines(text, maxToken, step) {
+    const lex = new KobjLexer(text, maxToken);
+    const entries = [];
+    const errors = new LineErrors(lex);
+    for (;;) {
+        const tok = nextToken(lex);
+        step(tok, errors.fail, entries);
+        if (tok.kind === 'eof')
+            break;
+    }
+    return { entries, errors: errors.all() };
+}
 //# sourceMappingURL=kobj-lex.js.map
 ;// CONCATENATED MODULE: ./build/src/formats/driver-config/driver-aliases.js
 /**
@@ -37889,15 +37917,10 @@ function nextToken(lex) {
 /** The kernel's token buffer for this file (MAXPATHLEN). */
 const MAX_TOKEN = 1023;
 function parseDriverAliases(text) {
-    const lex = new KobjLexer(text, MAX_TOKEN);
-    const entries = [];
-    const errors = new LineErrors(lex);
-    const { fail } = errors;
     let state = 'new';
     let driver = '';
     let current = '';
-    for (;;) {
-        const tok = nextToken(lex);
+    return readKobjLines(text, MAX_TOKEN, (tok, fail, entries) => {
         if (tok.kind === 'name' || tok.kind === 'string') {
             if (state === 'new')
                 [current, state] = [tok.value, 'driver'];
@@ -37922,15 +37945,12 @@ function parseDriverAliases(text) {
                 entries.push({ driver, alias: current, line: tok.line });
             else if (state !== 'new')
                 fail(tok.line, `driver "${current}" has no alias after it`);
-            if (tok.kind === 'eof')
-                break;
             state = 'new';
         }
         else {
             fail(tok.line, `unexpected "${tok.value}" (a line is: driver "alias" ...)`);
         }
-    }
-    return { entries, errors: errors.all() };
+    });
 }
 //# sourceMappingURL=driver-aliases.js.map
 ;// CONCATENATED MODULE: ./build/src/formats/driver-config/driver-conf.js
@@ -38125,15 +38145,10 @@ function parseMinorPerm(text) {
 const name_to_major_MAX_TOKEN = 255;
 const INT_MAX = 0x7fffffff;
 function parseNameToMajor(text) {
-    const lex = new KobjLexer(text, name_to_major_MAX_TOKEN);
-    const entries = [];
-    const errors = new LineErrors(lex);
-    const { fail } = errors;
     let state = 'new';
     let driver = '';
     let major = 0;
-    for (;;) {
-        const tok = nextToken(lex);
+    return readKobjLines(text, name_to_major_MAX_TOKEN, (tok, fail, entries) => {
         if (tok.kind === 'name' || tok.kind === 'string') {
             if (state === 'new')
                 [driver, state] = [tok.value, 'name'];
@@ -38166,15 +38181,12 @@ function parseNameToMajor(text) {
                 entries.push({ driver, major, line: tok.line });
             else if (state === 'name')
                 fail(tok.line, `"${driver}" has no major number`);
-            if (tok.kind === 'eof')
-                break;
             state = 'new';
         }
         else {
             fail(tok.line, `unexpected "${tok.value}" (a line is "driver major")`);
         }
-    }
-    return { entries, errors: errors.all() };
+    });
 }
 //# sourceMappingURL=name-to-major.js.map
 ;// CONCATENATED MODULE: ./build/src/verify/image-view.js
@@ -38193,8 +38205,12 @@ function parseNameToMajor(text) {
 
 /** The most one read of an image file returns, whatever length is asked for. */
 const MAX_IMAGE_READ = 1 << 20;
+/** A finding about an image path, pointing where the manifest ships that path. */
+function imageFinding(view, kind, path, message) {
+    return { kind, path, ...view.where(path), message };
+}
 /** The image view of a UFS boot_archive: one walk of its directories and inodes. */
-async function ufsImageView(reader, manifest, mayDangle) {
+async function ufsImageView(reader, context) {
     const entries = new Map();
     const raw = new Map();
     for await (const entry of reader.entries()) {
@@ -38217,19 +38233,19 @@ async function ufsImageView(reader, manifest, mayDangle) {
         const n = Math.max(0, Math.min(length, MAX_IMAGE_READ, file.size - position));
         return n === 0 ? Buffer.alloc(0) : reader.read(file, position, n);
     };
-    return viewOf(entries, read, manifest, mayDangle);
+    return viewOf(entries, read, context);
 }
 /** An image view of `entries`, read through `read`. */
-function viewOf(entries, read, manifest, mayDangle) {
+function viewOf(entries, read, context) {
     return {
         entries,
         resolve: (path, from) => resolveInImage(entries, path, from),
         read,
         where: (path) => {
-            const loc = manifest?.get(path);
+            const loc = context.manifest?.get(path);
             return loc ? { file: loc.file, line: loc.line } : {};
         },
-        mayDangle,
+        mayDangle: context.mayDangle,
     };
 }
 /** The staged tree kept beside `platformDir` (docs/output-layout.md), if there is one. */
@@ -38246,7 +38262,7 @@ async function stagedTreeOf(platformDir) {
  * followed on the host), files read through handles opened without
  * following a final symlink.
  */
-async function stagedImage(root, manifest, mayDangle) {
+async function stagedImage(root, context) {
     const entries = new Map();
     const walk = async (dir, prefix) => {
         const names = (await (0,promises_.readdir)(dir)).sort(path_compareBytes);
@@ -38296,7 +38312,7 @@ async function stagedImage(root, manifest, mayDangle) {
             await handle.close();
         }
     };
-    const view = viewOf(entries, (entry, position, length) => readFrom(entry, position, Math.min(length, MAX_IMAGE_READ)), manifest, mayDangle);
+    const view = viewOf(entries, (entry, position, length) => readFrom(entry, position, Math.min(length, MAX_IMAGE_READ)), context);
     function* files() {
         for (const entry of entries.values()) {
             if (entry.type !== 'f')
@@ -38374,6 +38390,7 @@ const yieldToLoop = () => new Promise((done) => setImmediate(done));
 
 
 
+
 const NAME_TO_MAJOR = 'etc/name_to_major';
 const DRIVER_ALIASES = 'etc/driver_aliases';
 const MINOR_PERM = 'etc/minor_perm';
@@ -38409,24 +38426,16 @@ async function readConfig(view, path, parse, out) {
     const read = await readImageText(view, path, MAX_CONFIG_BYTES);
     if (read.kind === 'absent')
         return { present: false, entries: [] };
-    const where = view.where(path);
     if (read.kind === 'too-large') {
-        out.push({ kind: 'driver-config', path, ...where, message: read.message });
+        out.push(imageFinding(view, 'driver-config', path, read.message));
         return { present: true, entries: [] };
     }
     const parsed = parse(read.text);
     for (const e of parsed.errors) {
-        out.push({ kind: 'driver-config', path, ...where, message: `line ${e.line}: ${e.message}` });
+        out.push(imageFinding(view, 'driver-config', path, `line ${e.line}: ${e.message}`));
     }
     return { present: true, entries: parsed.entries };
 }
-/** The boot check (src/verify/checks/boot.ts): its summary goes to the context's details. */
-const driverConfigCheck = (view, context) => {
-    const summary = emptyDriverSummary();
-    if (context.details)
-        context.details.driverConfig = summary;
-    return driverConfig({ view, summary });
-};
 async function* driverConfig(input) {
     const { view, summary } = input;
     const out = [];
@@ -38455,12 +38464,7 @@ async function* driverConfig(input) {
         const named = lines.get(driver)?.filter((l) => !l.startsWith(NAME_TO_MAJOR)) ?? [];
         if (hasMajor.has(driver) || named.length === 0)
             continue;
-        yield {
-            kind: 'driver-config',
-            path: module,
-            ...view.where(module),
-            message: `driver ${driver} has no line in ${NAME_TO_MAJOR}, yet is named in ${listLines(named)}: without a major number the kernel cannot attach it (and ignores its aliases)`,
-        };
+        yield imageFinding(view, 'driver-config', module, `driver ${driver} has no line in ${NAME_TO_MAJOR}, yet is named in ${listLines(named)}: without a major number the kernel cannot attach it (and ignores its aliases)`);
     }
     fillSummary(summary, modules, lines, {
         majors: majors.entries.length,
@@ -38477,41 +38481,28 @@ const listLines = (lines) => lines.length <= 4
 function* duplicates(view, majors, aliases) {
     const seenMajor = new Map();
     const seenDriver = new Map();
-    const n2m = { path: NAME_TO_MAJOR, ...view.where(NAME_TO_MAJOR) };
     for (const e of majors) {
         const driver = seenDriver.get(e.driver);
         const major = seenMajor.get(e.major);
-        if (driver) {
-            yield {
-                kind: 'driver-config',
-                ...n2m,
-                message: `line ${e.line}: driver ${e.driver} is given major ${e.major}, and at line ${driver.line} major ${driver.major}`,
-            };
-        }
-        else if (major && major.driver !== e.driver) {
-            yield {
-                kind: 'driver-config',
-                ...n2m,
-                message: `line ${e.line}: major ${e.major} is given to ${e.driver}, and at line ${major.line} to ${major.driver}`,
-            };
-        }
+        const clash = driver
+            ? `line ${e.line}: driver ${e.driver} is given major ${e.major}, and at line ${driver.line} major ${driver.major}`
+            : major && major.driver !== e.driver
+                ? `line ${e.line}: major ${e.major} is given to ${e.driver}, and at line ${major.line} to ${major.driver}`
+                : undefined;
+        if (clash !== undefined)
+            yield imageFinding(view, 'driver-config', NAME_TO_MAJOR, clash);
         if (!driver)
             seenDriver.set(e.driver, e);
         if (!major)
             seenMajor.set(e.major, e);
     }
     const claimed = new Map();
-    const da = { path: DRIVER_ALIASES, ...view.where(DRIVER_ALIASES) };
     for (const e of aliases) {
         const first = claimed.get(e.alias);
         if (!first)
             claimed.set(e.alias, e);
         else if (first.driver !== e.driver) {
-            yield {
-                kind: 'driver-config',
-                ...da,
-                message: `line ${e.line}: alias "${e.alias}" is claimed by ${e.driver}, and at line ${first.line} by ${first.driver}`,
-            };
+            yield imageFinding(view, 'driver-config', DRIVER_ALIASES, `line ${e.line}: alias "${e.alias}" is claimed by ${e.driver}, and at line ${first.line} by ${first.driver}`);
         }
     }
 }
@@ -38799,17 +38790,11 @@ function addLine(names, line) {
 
 
 
+
 const MANIFEST_DIRS = ['lib/svc/manifest/', 'var/svc/manifest/'];
 /** The most a manifest may have to be read (a real one is a few KB to ~100 KB). */
 const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 const MAX_SKIPPED = 1000;
-/** The boot check (src/verify/checks/boot.ts): its summary goes to the context's details. */
-const smfCheck = (view, context) => {
-    const summary = emptySmfSummary();
-    if (context.details)
-        context.details.smf = summary;
-    return smfChecks({ view, summary });
-};
 /** The image's manifests, by path in byte order (a link to one counted once). */
 function manifestPaths(view) {
     const paths = new Set();
@@ -38826,25 +38811,25 @@ async function readManifests(view, bad) {
     const out = [];
     for (const path of manifestPaths(view)) {
         await yieldToLoop();
-        const where = { kind: 'smf-dependency', path, ...view.where(path) };
         const read = await readImageText(view, path, MAX_MANIFEST_BYTES);
         if (read.kind === 'absent')
             continue;
+        let problem;
         if (read.kind === 'too-large') {
-            bad.push({ ...where, message: `${read.message}: svccfg would not import its services` });
-            continue;
+            problem = `${read.message}: svccfg would not import its services`;
         }
-        try {
-            out.push({ path, manifest: parseSmfManifest(read.bytes) });
+        else {
+            try {
+                out.push({ path, manifest: parseSmfManifest(read.bytes) });
+            }
+            catch (err) {
+                if (!(err instanceof SmfXmlError))
+                    throw err;
+                problem = `not well-formed XML: ${err.message} (svccfg cannot import it: the services it defines do not exist)`;
+            }
         }
-        catch (err) {
-            if (!(err instanceof SmfXmlError))
-                throw err;
-            bad.push({
-                ...where,
-                message: `not well-formed XML: ${err.message} (svccfg cannot import it: the services it defines do not exist)`,
-            });
-        }
+        if (problem !== undefined)
+            bad.push(imageFinding(view, 'smf-dependency', path, problem));
     }
     return out;
 }
@@ -38880,6 +38865,10 @@ async function* smfChecks(input) {
     }
     return manifests.length;
 }
+/** A finding at a line of a service manifest, about the service defined there. */
+function serviceFinding(view, kind, read, at, message) {
+    return imageFinding(view, kind, read.path, `line ${at.line}: ${at.service} ${message}`);
+}
 function* methods(view, read, summary) {
     for (const m of read.manifest.methods) {
         const command = execCommand(m.exec);
@@ -38895,12 +38884,8 @@ function* methods(view, read, summary) {
         const problem = notExecutable(view, command.path);
         if (problem === undefined)
             continue;
-        yield {
-            kind: 'smf-method',
-            path: read.path,
-            ...view.where(read.path),
-            message: `line ${m.line}: ${m.service} exec_method ${m.name} runs ${command.path}, which ${problem}`,
-        };
+        const message = `exec_method ${m.name} runs ${command.path}, which ${problem}`;
+        yield serviceFinding(view, 'smf-method', read, m, message);
     }
 }
 /** Why `path` is not an executable regular file of the image, or undefined when it is. */
@@ -38932,12 +38917,8 @@ function* credentials(view, read, users, groups) {
         ].filter(Boolean);
         if (missing.length === 0)
             continue;
-        yield {
-            kind: 'smf-method',
-            path: read.path,
-            ...view.where(read.path),
-            message: `line ${c.line}: ${c.service} method_credential: ${missing.join(' and ')} of the image`,
-        };
+        const message = `method_credential: ${missing.join(' and ')} of the image`;
+        yield serviceFinding(view, 'smf-method', read, c, message);
     }
 }
 /** A service FMRI's service and instance (`svc:/network/physical:default`). */
@@ -38961,12 +38942,8 @@ function* dependencies(view, read, defined, unread) {
             continue;
         if (d.grouping === 'require_any' && missing.length < d.fmris.length)
             continue;
-        yield {
-            kind: 'smf-dependency',
-            path: read.path,
-            ...view.where(read.path),
-            message: `line ${d.line}: ${d.service} dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`,
-        };
+        const message = `dependency ${d.name} (${d.grouping}) needs ${missing.join(', ')}${unread}`;
+        yield serviceFinding(view, 'smf-dependency', read, d, message);
     }
 }
 function unresolved(view, fmri, defined) {
@@ -38990,6 +38967,17 @@ function emptySmfSummary() {
 }
 //# sourceMappingURL=smf.js.map
 ;// CONCATENATED MODULE: ./build/src/verify/checks/interpreters.js
+/**
+ * missing-interpreter: every executable regular file of the image that
+ * starts with `#!` names an interpreter the image has, read as the illumos
+ * kernel reads the line (docs/verify.md, "Interpreters"; exec/intp/intp.c
+ * getintphead): at most INTPSZ bytes, tabs as spaces, the name up to the
+ * first space, one optional argument. For `/usr/bin/env NAME`, NAME must be
+ * an executable file in /usr/bin, /usr/sbin, /bin or /sbin of the image.
+ * Paths into run-time file systems and --allow-dangling globs may be
+ * missing, as for links.
+ */
+
 /** sys/exec.h INTPSZ: the kernel reads this much of a `#!` line, newline included. */
 const INTPSZ = 256;
 /** Where `env NAME` finds NAME in a boot-time PATH of the image. */
@@ -39025,12 +39013,7 @@ async function* interpreters(image) {
         checked++;
         const problem = judge(image, entry.path, parseShebang(head));
         if (problem) {
-            yield {
-                kind: 'missing-interpreter',
-                path: entry.path,
-                ...image.where(entry.path),
-                message: problem,
-            };
+            yield imageFinding(image, 'missing-interpreter', entry.path, problem);
         }
     }
     return checked;
@@ -39084,6 +39067,7 @@ function judge(image, path, shebang) {
  * "isaexec").
  */
 
+
 const ISAEXEC = 'usr/lib/isaexec';
 /** SI_ISALIST of an amd64 illumos kernel, in the order isaexec tries it. */
 const ISA_LIST = [
@@ -39121,109 +39105,13 @@ function* isaexecLinks(image) {
         }
         if (runs === '')
             continue;
-        yield {
-            kind: 'isaexec',
-            path: entry.path,
-            ...image.where(entry.path),
-            message: runs !== undefined
-                ? `is a link to /${ISAEXEC}, and so is ${runs}, the first ISA directory's ${name}: isaexec would run itself again and again`
-                : `is a link to /${ISAEXEC}, but no ISA directory has an executable ${name}; looked in ${tried.join(', ')}`,
-        };
+        yield imageFinding(image, 'isaexec', entry.path, runs !== undefined
+            ? `is a link to /${ISAEXEC}, and so is ${runs}, the first ISA directory's ${name}: isaexec would run itself again and again`
+            : `is a link to /${ISAEXEC}, but no ISA directory has an executable ${name}; looked in ${tried.join(', ')}`);
     }
     return checked;
 }
 //# sourceMappingURL=isaexec.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/setuid.js
-/**
- * setuid: which files of the image run with another user's or group's
- * rights (docs/verify.md, "setuid"). With `setuid <glob>` rules in the ship
- * policy, a setuid or setgid file no rule covers is a finding, and a rule
- * that covers none is `stale-policy` at its line. With a baseline, a file
- * whose setuid or setgid bit differs from the baseline's (or a new file
- * with one) is a finding, policy or not.
- */
-
-const SETID = 0o6000;
-const bitsOf = (mode) => [mode & 0o4000 ? 'setuid' : '', mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join(' and ');
-function* setuidFiles(image, context) {
-    const rules = context.policy.filter((r) => r.verb === 'setuid');
-    const baseline = context.baseline?.format === 'boot_archive.manifest' ? context.baseline : undefined;
-    let checked = 0;
-    for (const entry of image.entries.values()) {
-        if (entry.type !== 'f')
-            continue;
-        const bits = entry.mode & SETID;
-        const before = baseline?.entries.get(entry.path);
-        const beforeBits = before?.type === 'f' && before.mode !== undefined ? before.mode & SETID : undefined;
-        if (bits === 0 && (beforeBits === undefined || beforeBits === 0))
-            continue;
-        checked++;
-        const where = image.where(entry.path);
-        const mode = manifest_line_formatMode(entry.mode);
-        if (bits !== 0 && rules.length > 0) {
-            const rule = rules.find((r) => r.match(entry.path));
-            if (rule)
-                rule.used++;
-            else {
-                const file = rules[0].file;
-                yield {
-                    kind: 'setuid',
-                    path: entry.path,
-                    ...where,
-                    message: `is ${bitsOf(bits)} (mode ${mode}) and no setuid rule of ${file} covers it`,
-                };
-            }
-        }
-        if (!baseline || beforeBits === bits)
-            continue;
-        yield {
-            kind: 'setuid',
-            path: entry.path,
-            ...where,
-            message: beforeBits === undefined
-                ? `is new and ${bitsOf(bits)} (mode ${mode}); the baseline ${baseline.file} does not have it`
-                : `${bits & ~beforeBits ? `gained ${bitsOf(bits & ~beforeBits)}` : ''}${bits & ~beforeBits && beforeBits & ~bits ? ', ' : ''}${beforeBits & ~bits ? `lost ${bitsOf(beforeBits & ~bits)}` : ''} against the baseline (mode ${manifest_line_formatMode(before.mode)} there, ${mode} here)`,
-        };
-    }
-    for (const rule of rules) {
-        if (rule.used > 0)
-            continue;
-        yield {
-            kind: 'stale-policy',
-            path: rule.glob,
-            file: rule.file,
-            line: rule.line,
-            message: `setuid ${rule.glob} covers no setuid or setgid file of the image`,
-        };
-    }
-    return checked;
-}
-//# sourceMappingURL=setuid.js.map
-;// CONCATENATED MODULE: ./build/src/verify/checks/boot.js
-
-
-
-
-
-/** Every boot check, in report order. */
-const BOOT_CHECKS = [
-    { kinds: ['missing-interpreter'], check: interpreters },
-    { kinds: ['isaexec'], check: isaexecLinks },
-    { kinds: ['setuid'], check: setuidFiles, alsoYields: ['stale-policy'] },
-    { kinds: ['driver-config'], check: driverConfigCheck },
-    { kinds: ['smf-method', 'smf-dependency'], check: smfCheck },
-];
-/** What a boot check read beyond its findings, for its line of the report (counts only). */
-function bootNote(kind, details) {
-    const d = details.driverConfig;
-    if (kind === 'driver-config' && d && d.unshippedDrivers > 0)
-        return `${d.unshippedDrivers} driver(s) the image does not ship have ${d.unshippedLines} configuration line(s): normal, listed in the JSON report (driverConfig)`;
-    const smf = details.smf;
-    if (kind === 'smf-method' && smf)
-        return `${smf.manifests} manifest(s), ${smf.methods} command(s) checked, ${smf.keywords} keyword method(s), ${smf.skippedCount} skipped (shell syntax or not an absolute path; listed in the JSON report, smf.skipped)`;
-    return undefined;
-}
-//# sourceMappingURL=boot.js.map
 ;// CONCATENATED MODULE: ./build/src/verify/checks/ship-policy.js
 /**
  * The ship policy (`--ship-policy <file>`): what a proto holds that is not
@@ -39237,6 +39125,10 @@ function bootNote(kind, details) {
 
 
 const POLICY_VERBS = (/* unused pure expression or super */ null && (['skip', 'setuid']));
+/** A rule of the policy that is stale (matches nothing, or what it should not), at its line. */
+function staleRule(rule, message) {
+    return { kind: 'stale-policy', path: rule.glob, file: rule.file, line: rule.line, message };
+}
 /** Errors listed one by one; beyond, counted (a policy of thousands of bad lines is one mistake). */
 const MAX_ERRORS_LISTED = 100;
 async function readShipPolicy(file) {
@@ -39290,6 +39182,102 @@ async function readShipPolicy(file) {
     return rules;
 }
 //# sourceMappingURL=ship-policy.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/setuid.js
+/**
+ * setuid: which files of the image run with another user's or group's
+ * rights (docs/verify.md, "setuid"). With `setuid <glob>` rules in the ship
+ * policy, a setuid or setgid file no rule covers is a finding, and a rule
+ * that covers none is `stale-policy` at its line. With a baseline, a file
+ * whose setuid or setgid bit differs from the baseline's (or a new file
+ * with one) is a finding, policy or not.
+ */
+
+
+
+const SETID = 0o6000;
+const bitsOf = (mode) => [mode & 0o4000 ? 'setuid' : '', mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join(' and ');
+function* setuidFiles(image, context) {
+    const rules = context.policy.filter((r) => r.verb === 'setuid');
+    const baseline = context.baseline?.format === 'boot_archive.manifest' ? context.baseline : undefined;
+    let checked = 0;
+    for (const entry of image.entries.values()) {
+        if (entry.type !== 'f')
+            continue;
+        const bits = entry.mode & SETID;
+        const before = baseline?.entries.get(entry.path);
+        const beforeBits = before?.type === 'f' && before.mode !== undefined ? before.mode & SETID : undefined;
+        if (bits === 0 && (beforeBits === undefined || beforeBits === 0))
+            continue;
+        checked++;
+        const mode = manifest_line_formatMode(entry.mode);
+        const problems = [];
+        if (bits !== 0 && rules.length > 0) {
+            const rule = rules.find((r) => r.match(entry.path));
+            if (rule)
+                rule.used++;
+            else
+                problems.push(`is ${bitsOf(bits)} (mode ${mode}) and no setuid rule of ${rules[0].file} covers it`);
+        }
+        if (baseline && beforeBits !== bits) {
+            problems.push(beforeBits === undefined
+                ? `is new and ${bitsOf(bits)} (mode ${mode}); the baseline ${baseline.file} does not have it`
+                : `${bits & ~beforeBits ? `gained ${bitsOf(bits & ~beforeBits)}` : ''}${bits & ~beforeBits && beforeBits & ~bits ? ', ' : ''}${beforeBits & ~bits ? `lost ${bitsOf(beforeBits & ~bits)}` : ''} against the baseline (mode ${manifest_line_formatMode(before.mode)} there, ${mode} here)`);
+        }
+        for (const problem of problems)
+            yield imageFinding(image, 'setuid', entry.path, problem);
+    }
+    for (const rule of rules) {
+        if (rule.used > 0)
+            continue;
+        yield staleRule(rule, `setuid ${rule.glob} covers no setuid or setgid file of the image`);
+    }
+    return checked;
+}
+//# sourceMappingURL=setuid.js.map
+;// CONCATENATED MODULE: ./build/src/verify/checks/boot.js
+
+
+
+
+
+/**
+ * A boot check that also reads a part of the JSON report (`key` of
+ * BootDetails): a fresh summary, put in the context's details when it has
+ * them, filled by the check as it runs.
+ */
+function withSummary(key, empty, run) {
+    return (view, context) => {
+        const summary = empty();
+        if (context.details)
+            context.details[key] = summary;
+        return run({ view, summary });
+    };
+}
+/** Every boot check, in report order. */
+const BOOT_CHECKS = [
+    { kinds: ['missing-interpreter'], check: interpreters },
+    { kinds: ['isaexec'], check: isaexecLinks },
+    { kinds: ['setuid'], check: setuidFiles, alsoYields: ['stale-policy'] },
+    {
+        kinds: ['driver-config'],
+        check: withSummary('driverConfig', emptyDriverSummary, driverConfig),
+    },
+    {
+        kinds: ['smf-method', 'smf-dependency'],
+        check: withSummary('smf', emptySmfSummary, smfChecks),
+    },
+];
+/** What a boot check read beyond its findings, for its line of the report (counts only). */
+function bootNote(kind, details) {
+    const d = details.driverConfig;
+    if (kind === 'driver-config' && d && d.unshippedDrivers > 0)
+        return `${d.unshippedDrivers} driver(s) the image does not ship have ${d.unshippedLines} configuration line(s): normal, listed in the JSON report (driverConfig)`;
+    const smf = details.smf;
+    if (kind === 'smf-method' && smf)
+        return `${smf.manifests} manifest(s), ${smf.methods} command(s) checked, ${smf.keywords} keyword method(s), ${smf.skippedCount} skipped (shell syntax or not an absolute path; listed in the JSON report, smf.skipped)`;
+    return undefined;
+}
+//# sourceMappingURL=boot.js.map
 ;// CONCATENATED MODULE: ./build/src/verify/checks/shadowed.js
 /**
  * shadowed: files that more than one source had. build-live takes the
@@ -39300,15 +39288,13 @@ async function readShipPolicy(file) {
 
 
 
-
 // Only records with a non-empty shadows array are parsed.
 const SHADOWS = /"shadows"\s*:\s*\[\s*"/;
 async function* shadowed(logs) {
     let checked = 0;
     for (const log of logs) {
-        const path = twinPath(log);
-        if (!path ||
-            !(await (0,promises_.access)(path).then(() => true, () => false)))
+        const path = await existingTwin(log);
+        if (path === undefined)
             continue;
         const lines = (0,external_node_readline_namespaceObject.createInterface)({
             input: (0,external_node_fs_.createReadStream)(path, { encoding: 'utf8' }),
@@ -39345,6 +39331,7 @@ async function* shadowed(logs) {
 
 
 
+
 async function sortedEntries(dir) {
     const out = [];
     try {
@@ -39358,7 +39345,14 @@ async function sortedEntries(dir) {
 }
 async function* unshipped(input) {
     let checked = 0;
-    const where = (e) => (e ? { file: e.file, line: e.line } : {});
+    // The proto (or overlay) does not have what the manifest entry says.
+    const mismatch = (path, e, message) => ({
+        kind: 'proto-mismatch',
+        path,
+        file: e.file,
+        line: e.line,
+        message,
+    });
     for (const root of input.roots) {
         // Depth first, one directory's names in memory per level.
         const walk = async function* (rel) {
@@ -39367,12 +39361,7 @@ async function* unshipped(input) {
                 const entry = input.manifest.get(path);
                 if (dirent.isDirectory()) {
                     if (entry?.type === 'f') {
-                        yield {
-                            kind: 'proto-mismatch',
-                            path,
-                            ...where(entry),
-                            message: `the manifest ships a file, the ${root.what} ${root.dir} has a directory`,
-                        };
+                        yield mismatch(path, entry, `the manifest ships a file, the ${root.what} ${root.dir} has a directory`);
                     }
                     yield* walk(path);
                     continue;
@@ -39388,20 +39377,10 @@ async function* unshipped(input) {
                     if (dirent.isSymbolicLink() && (entry.type === 'f' || entry.type === 's')) {
                         const text = await (0,promises_.readlink)((0,external_node_path_.join)(root.dir, path));
                         if (entry.type === 'f') {
-                            yield {
-                                kind: 'proto-mismatch',
-                                path,
-                                ...where(entry),
-                                message: `the manifest ships a file, the ${root.what} ${root.dir} has a symlink (-> ${text})`,
-                            };
+                            yield mismatch(path, entry, `the manifest ships a file, the ${root.what} ${root.dir} has a symlink (-> ${text})`);
                         }
                         else if (text !== entry.target) {
-                            yield {
-                                kind: 'proto-mismatch',
-                                path,
-                                ...where(entry),
-                                message: `the manifest's link text is ${entry.target}, the ${root.what}'s link is -> ${text}`,
-                            };
+                            yield mismatch(path, entry, `the manifest's link text is ${entry.target}, the ${root.what}'s link is -> ${text}`);
                         }
                     }
                     continue;
@@ -39421,23 +39400,12 @@ async function* unshipped(input) {
         yield* walk('');
     }
     for (const rule of input.policy) {
-        const at = { file: rule.file, line: rule.line };
-        if (rule.used === 0 && rule.shipped === undefined) {
-            yield {
-                kind: 'stale-policy',
-                path: rule.glob,
-                ...at,
-                message: `skip ${rule.glob} matches nothing in the proto or overlays`,
-            };
-        }
-        if (rule.shipped !== undefined) {
-            yield {
-                kind: 'stale-policy',
-                path: rule.glob,
-                ...at,
-                message: `skip ${rule.glob} matches ${rule.shipped}, which the manifest ships`,
-            };
-        }
+        // A rule is stale when it matches nothing, or matches what the manifest ships.
+        if (rule.shipped === undefined && rule.used > 0)
+            continue;
+        yield staleRule(rule, rule.shipped === undefined
+            ? `skip ${rule.glob} matches nothing in the proto or overlays`
+            : `skip ${rule.glob} matches ${rule.shipped}, which the manifest ships`);
     }
     return checked;
 }
@@ -39992,9 +39960,8 @@ async function imageChecks(options, inputs, archiveDir, current, elf, read) {
     try {
         // Without a UFS boot_archive: the staged tree an --archive none build keeps, if any.
         const tree = reader || read.unreadable ? undefined : await stagedTreeOf((0,external_node_path_.dirname)((0,external_node_path_.dirname)(archiveDir)));
-        const staged = tree
-            ? await stagedImage(tree, entries, mayDangle(options.allowDangling))
-            : undefined;
+        const context = () => ({ manifest: entries, mayDangle: mayDangle(options.allowDangling) });
+        const staged = tree ? await stagedImage(tree, context()) : undefined;
         if (!skipped(options, 'missing-library')) {
             const kinds = ['missing-library', 'bad-runpath', 'bad-elf', 'missing-module'];
             const files = reader ? ufsFiles(reader, elf) : staged?.files();
@@ -40012,7 +39979,7 @@ async function imageChecks(options, inputs, archiveDir, current, elf, read) {
             }
         }
         const view = reader
-            ? () => ufsImageView(reader, entries, mayDangle(options.allowDangling))
+            ? () => ufsImageView(reader, context())
             : staged
                 ? () => Promise.resolve(staged.view)
                 : undefined;
@@ -40065,8 +40032,8 @@ async function bootChecks(options, inputs, view, baseline, details, notRead) {
     return checks;
 }
 //# sourceMappingURL=verify.js.map
-// EXTERNAL MODULE: ./build/src/actions/common/inputs.js + 1 modules
-var common_inputs = __nccwpck_require__(8871);
+// EXTERNAL MODULE: ./build/src/actions/common/inputs.js
+var common_inputs = __nccwpck_require__(6122);
 // EXTERNAL MODULE: ./build/src/actions/common/report.js
 var report = __nccwpck_require__(9697);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 17 modules
@@ -45680,6 +45647,43 @@ async function verifyManifestStep(io) {
     return result.verdict === 'fail' ? { failure: verdictLine(result) } : {};
 }
 //# sourceMappingURL=step.js.map
+
+/***/ }),
+
+/***/ 8040:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   qn: () => (/* binding */ pluralInputs),
+/* harmony export */   vj: () => (/* binding */ inputNames)
+/* harmony export */ });
+/* unused harmony export cliNames */
+/** The CLI's names: `--<option>`, or `-m/--manifest` for an option in `short`. */
+function cliNames(short = {}) {
+    return {
+        name: (option, arg) => `${short[option] ? `-${short[option]}/` : ''}--${option}${arg ? ` ${arg}` : ''}`,
+        value: (option, value) => `--${option} ${value}`,
+    };
+}
+/**
+ * An action's names: `input "<name>"`, where `renamed` maps the options
+ * whose input has another name (`log` is input `logs`).
+ */
+function inputNames(renamed = {}) {
+    const input = (option) => `input "${renamed[option] ?? option}"`;
+    return {
+        name: (option) => input(option),
+        value: (option, value) => `${input(option)}: ${value}`,
+    };
+}
+/**
+ * The renames of an action whose list options are plural inputs (the CLI's
+ * repeatable `--manifest` is the input `manifests`, one item a line).
+ */
+function pluralInputs(...lists) {
+    return Object.fromEntries(lists.map((option) => [option, `${option}s`]));
+}
+//# sourceMappingURL=names.js.map
 
 /***/ }),
 
