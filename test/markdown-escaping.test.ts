@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HtmlRenderer, Parser } from 'commonmark';
 import { buildLiveMarkdown } from '../src/actions/build-live/summary.js';
+import { buildWorldSummary } from '../src/actions/build-world/step.js';
+import type { BuildWorldResult } from '../src/world/build-world.js';
 import { commentBody } from '../src/actions/common/verify-comment.js';
 import type { BuildLiveResult } from '../src/live/build-live.js';
 import { mdCode, mdText } from '../src/util/markdown.js';
@@ -208,4 +210,21 @@ test('the build-live job summary: FAILED paths, errors and warnings are never ma
   } finally {
     process.env = env;
   }
+});
+
+test('the build-world job summary: the value of a changed input is never markup', () => {
+  // What describeChanges() says quotes values from the runner and the
+  // workflow: a compiler's --version line, the cache-version salt, build
+  // environment variables.
+  const result = {
+    buildstamp: '20111209T201508Z',
+    cacheHit: false,
+    cacheKey: 'joyent-live-world-abc',
+    changes: HOSTILE.map((value) => `cache-version changed (v1 → ${value})`),
+    stages: [{ stage: 'illumos', status: 'built', log: '/w/log/illumos.log' }],
+    saved: 'yes',
+  } as unknown as BuildWorldResult;
+  const markdown = buildWorldSummary(result);
+  assertInert(markdown, /^$/, 'build-world summary');
+  assert.match(markdown, /Changed: cache-version changed/);
 });

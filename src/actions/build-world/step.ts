@@ -11,10 +11,12 @@ import { buildWorld, type BuildWorldResult } from '../../world/build-world.js';
 import { getInputs } from '../common/inputs.js';
 import { code, say, writeSummary } from '../common/report.js';
 import { printable } from '../../util/format.js';
+import { mdText } from '../../util/markdown.js';
 import type { StepIo } from '../common/step.js';
 import { GithubCache } from './github-cache.js';
 
-function summary(result: BuildWorldResult): string {
+/** The job summary (text from the inputs, such as a changed input's value, never markup). */
+export function buildWorldSummary(result: BuildWorldResult): string {
   const lines = [
     `### build-world ${result.buildstamp}: ${result.cacheHit ? 'cache hit, nothing built' : 'OK'}`,
     '',
@@ -22,7 +24,7 @@ function summary(result: BuildWorldResult): string {
       (result.restoredKey && !result.cacheHit ? `, restored from ${code(result.restoredKey)}` : ''),
     '',
   ];
-  if (result.changes.length) lines.push(`Changed: ${result.changes.join('; ')}`, '');
+  if (result.changes.length) lines.push(`Changed: ${result.changes.map(mdText).join('; ')}`, '');
   lines.push('| stage | result | log |', '| --- | --- | --- |');
   for (const s of result.stages) {
     lines.push(`| ${s.stage} | ${s.status} | ${s.log ? code(s.log) : ''} |`);
@@ -72,6 +74,6 @@ export async function buildWorldStep(io: StepIo): Promise<{ proto: string }> {
     'stages',
     JSON.stringify(Object.fromEntries(result.stages.map((s) => [s.stage, s.status]))),
   );
-  await writeSummary(summary(result));
+  await writeSummary(buildWorldSummary(result));
   return { proto: result.proto };
 }
