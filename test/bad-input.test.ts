@@ -725,6 +725,23 @@ test('a customize script that exits 1', async (t) => {
   assert.deepEqual(await listTree(scene.out), []);
 });
 
+test('a customize step that makes a name or link text with a control character: error', async (t) => {
+  for (const [what, make] of [
+    ['name', `touch "$1/etc/$(printf 'bad\\001name')"`],
+    ['link text', `ln -s "$(printf 'to\\033x')" "$1/etc/badlink"`],
+  ] as const) {
+    const scene = await newScene(t);
+    const script = join(scene.fx, 'customize', 'badname');
+    await writeFile(script, `#!/bin/sh\nset -eu\n${make}\n`, { mode: 0o755 });
+    const r = await run(scene, withOption(goodArgs(scene), '--customize', script));
+    await assertOutcome(scene, r, {
+      code: 1,
+      stderr: [new RegExp(`whose ${what} holds the control or invisible format character`)],
+    });
+    assert.deepEqual(await listTree(scene.out), [], what);
+  }
+});
+
 test('a customize sibling that fails is the one named', async (t) => {
   const scene = await newScene(t);
   const sibling = join(scene.fx, 'customize', 'customize.20-fail');

@@ -3,6 +3,8 @@ import { copyFile, lstat, readdir, readlink, rename, rm, symlink } from 'node:fs
 import { basename, dirname, join } from 'node:path';
 import type { Stats, BigIntStats } from 'node:fs';
 import { md5OfFile } from '../util/copy.js';
+import { UserError } from '../util/errors.js';
+import { escapeCharacter, firstUnprintable, printable } from '../util/format.js';
 import type { ImageIdentities } from './owners.js';
 import type { ImageNode } from './model.js';
 
@@ -26,6 +28,20 @@ export async function snapshotStaging(
     if (st) snapshot.set(node.path, { ino: st.ino, ctimeNs: st.ctimeNs, mode: st.mode });
   }
   return snapshot;
+}
+
+/**
+ * A name (or link text) the customize step made that boot_archive.manifest
+ * cannot list: one line per entry, no control or invisible format
+ * character (docs/manifest.md), as in the manifests themselves.
+ */
+function unlistable(path: string, what: 'name' | 'link text', text = path): void {
+  const ch = firstUnprintable(text);
+  if (ch === undefined) return;
+  throw new UserError(
+    `the customize step made ${printable(path)}, whose ${what} holds the control or invisible ` +
+      `format character ${escapeCharacter(ch)}: boot_archive.manifest cannot list it`,
+  );
 }
 
 /** The type a node has on disk: hard links are files, or symlinks when they link one. */
@@ -62,6 +78,7 @@ export async function rescanAfterCustomize(
     const names = await readdir(join(stagingRoot, dir));
     for (const name of names) {
       const path = dir ? `${dir}/${name}` : name;
+      unlistable(path, 'name');
       const st = await lstat(join(stagingRoot, path), { bigint: true });
       const type = typeOf(st);
       if (!type) {
@@ -104,6 +121,7 @@ export async function rescanAfterCustomize(
         if (type === 'f') Object.assign(node, await md5OfFile(join(stagingRoot, path)));
         if (type === 's') {
           node.target = await readlink(join(stagingRoot, path));
+          unlistable(path, 'link text', node.target);
           node.mode = 0o777;
         }
         delete node.linkedFile;
