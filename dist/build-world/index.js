@@ -38742,6 +38742,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   v: () => (/* binding */ buildWorldStep)
 });
 
+// UNUSED EXPORTS: buildWorldSummary
+
 // NAMESPACE OBJECT: ./node_modules/@actions/cache/node_modules/@azure/storage-blob/dist/esm/generated/src/models/mappers.js
 var mappers_namespaceObject = {};
 __nccwpck_require__.r(mappers_namespaceObject);
@@ -43110,8 +43112,10 @@ async function buildWorld(options) {
 //# sourceMappingURL=build-world.js.map
 // EXTERNAL MODULE: ./build/src/actions/common/inputs.js + 1 modules
 var common_inputs = __nccwpck_require__(8871);
-// EXTERNAL MODULE: ./build/src/actions/common/report.js + 1 modules
-var report = __nccwpck_require__(7355);
+// EXTERNAL MODULE: ./build/src/actions/common/report.js
+var report = __nccwpck_require__(9697);
+// EXTERNAL MODULE: ./build/src/util/markdown.js
+var markdown = __nccwpck_require__(1193);
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 3 modules
 var exec = __nccwpck_require__(7187);
 ;// CONCATENATED MODULE: ./node_modules/@actions/glob/lib/internal-glob-options-helper.js
@@ -99867,7 +99871,9 @@ class GithubCache {
 
 
 
-function summary(result) {
+
+/** The job summary (text from the inputs, such as a changed input's value, never markup). */
+function buildWorldSummary(result) {
     const lines = [
         `### build-world ${result.buildstamp}: ${result.cacheHit ? 'cache hit, nothing built' : 'OK'}`,
         '',
@@ -99876,7 +99882,7 @@ function summary(result) {
         '',
     ];
     if (result.changes.length)
-        lines.push(`Changed: ${result.changes.join('; ')}`, '');
+        lines.push(`Changed: ${result.changes.map(markdown/* mdText */.bC).join('; ')}`, '');
     lines.push('| stage | result | log |', '| --- | --- | --- |');
     for (const s of result.stages) {
         lines.push(`| ${s.stage} | ${s.status} | ${s.log ? (0,report/* code */.aY)(s.log) : ''} |`);
@@ -99921,7 +99927,7 @@ async function buildWorldStep(io) {
     io.output('restored-key', result.restoredKey ?? '');
     io.output('cache-path', githubCache?.cachePath ?? '');
     io.output('stages', JSON.stringify(Object.fromEntries(result.stages.map((s) => [s.stage, s.status]))));
-    await (0,report/* writeSummary */.Sy)(summary(result));
+    await (0,report/* writeSummary */.Sy)(buildWorldSummary(result));
     return { proto: result.proto };
 }
 //# sourceMappingURL=step.js.map
@@ -99992,91 +99998,23 @@ function getInputs(options, renamed = {}, read = runnerInput) {
 
 /***/ }),
 
-/***/ 7355:
+/***/ 9697:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  aY: () => (/* reexport */ mdCode),
-  jl: () => (/* binding */ findingFromText),
-  z8: () => (/* binding */ report),
-  cv: () => (/* binding */ say),
-  Sy: () => (/* binding */ writeSummary)
-});
-
-// UNUSED EXPORTS: MAX_ANNOTATIONS, MAX_JOB_ANNOTATIONS, workspacePath
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
-var core = __nccwpck_require__(3838);
-// EXTERNAL MODULE: ./build/src/util/errors.js
-var errors = __nccwpck_require__(6143);
-// EXTERNAL MODULE: ./build/src/util/format.js
-var format = __nccwpck_require__(1899);
-;// CONCATENATED MODULE: ./build/src/util/markdown.js
-/**
- * Text from the inputs (paths, link text, messages that quote them) in
- * GitHub-flavoured markdown: the job summaries, the pull-request comment
- * and the check run. All of it comes from pull requests, so none of it may
- * become markup: no HTML (`<h1>`, `</details>`, a `<!--` that hides the rest
- * of a comment), no link or image, no entity, no `@` mention, no autolink,
- * no raw control or bidi character (docs/verify.md, "Text from the inputs").
- * Every markdown writer of the project goes through mdCode() or mdText().
- */
-
-/** The longest run of backticks in `text`. */
-function longestBacktickRun(text) {
-    let longest = 0;
-    for (const run of text.match(/`+/g) ?? [])
-        longest = Math.max(longest, run.length);
-    return longest;
-}
-/**
- * `text` as an inline code span: fenced by one backtick more than its
- * longest run (so no backtick inside closes it), padded with a space when
- * it starts or ends with a backtick or a blank (CommonMark strips one of
- * each). Inside a code span nothing is markup: not HTML, not an entity,
- * not a mention. Control and bidi characters are shown escaped (a line end
- * would end the span).
- */
-function mdCode(text) {
-    const shown = (0,format/* printable */.g$)(text);
-    if (shown === '')
-        return '` `';
-    const fence = '`'.repeat(longestBacktickRun(shown) + 1);
-    const pad = /^[` ]|[` ]$/.test(shown) ? ' ' : '';
-    return `${fence}${pad}${shown}${pad}${fence}`;
-}
-/** mdCode() for a table cell: a `|`, even inside a code span, would split the cell. */
-function mdCell(text) {
-    return mdCode(text).replace(/\|/g, '\\|');
-}
-/** Markdown punctuation that starts markup inline: shown with a backslash. */
-const INLINE_MARKUP = /[\\`*_[\]()#|~!]/g;
-const HTML_SPECIAL = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
-/**
- * `text` as plain inline markdown: markup characters backslash-escaped, `&`
- * `<` `>` as entities (so `<!--`, `</details>` and `&#x2F;` stay text), a
- * zero-width space after each `@` (no mention, no team ping) and in `://`
- * and `www.` (no autolink), a leading list or heading marker escaped, and
- * control and bidi characters shown escaped.
- */
-function mdText(text) {
-    return printable(text)
-        .replace(INLINE_MARKUP, '\\$&')
-        .replace(/[&<>]/g, (ch) => HTML_SPECIAL[ch])
-        .replace(/@/g, '@&#8203;')
-        .replace(/:\/\//g, ':&#8203;//')
-        .replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}&#8203;.`)
-        .replace(/^(\s*)([-+=])/, '$1\\$2')
-        .replace(/^(\s*\d+)\./, '$1\\.');
-}
-//# sourceMappingURL=markdown.js.map
-;// CONCATENATED MODULE: ./build/src/actions/common/report.js
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Sy: () => (/* binding */ writeSummary),
+/* harmony export */   aY: () => (/* reexport safe */ _util_markdown_js__WEBPACK_IMPORTED_MODULE_5__.xs),
+/* harmony export */   cv: () => (/* binding */ say),
+/* harmony export */   jl: () => (/* binding */ findingFromText),
+/* harmony export */   z8: () => (/* binding */ report)
+/* harmony export */ });
+/* unused harmony exports MAX_ANNOTATIONS, MAX_JOB_ANNOTATIONS, workspacePath */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3838);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6143);
+/* harmony import */ var _util_format_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1899);
+/* harmony import */ var _util_markdown_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1193);
 /**
  * What an action tells the people reading a run: annotations on the
  * manifest line at fault (capped: GitHub shows only a few per step), the
@@ -100097,7 +100035,7 @@ function mdText(text) {
  * at a line start. Annotations are escaped by @actions/core and printable()d.
  */
 function say(text) {
-    core/* info */.pq((0,format/* printableText */.XU)(text));
+    _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_util_format_js__WEBPACK_IMPORTED_MODULE_4__/* .printableText */ .XU)(text));
 }
 /** GitHub shows at most 10 error (and 10 warning) annotations per step. */
 const MAX_ANNOTATIONS = 10;
@@ -100109,10 +100047,10 @@ const MAX_JOB_ANNOTATIONS = 50;
  */
 function workspacePath(path) {
     const workspace = process.env.GITHUB_WORKSPACE;
-    if (!workspace || !(0,external_node_path_.isAbsolute)(path))
+    if (!workspace || !(0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(path))
         return path;
-    const rel = (0,external_node_path_.relative)(workspace, path);
-    return rel === '' || rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel) ? path : rel;
+    const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.relative)(workspace, path);
+    return rel === '' || rel.startsWith('..') || (0,node_path__WEBPACK_IMPORTED_MODULE_1__.isAbsolute)(rel) ? path : rel;
 }
 /** Annotations made so far in this step, by level (GitHub's cap is per level). */
 const annotated = { error: 0, warning: 0 };
@@ -100124,14 +100062,14 @@ const annotated = { error: 0, warning: 0 };
  */
 function ledgerPath() {
     const temp = process.env.RUNNER_TEMP;
-    return temp ? (0,external_node_path_.join)(temp, 'joyent-live-annotations.txt') : undefined;
+    return temp ? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(temp, 'joyent-live-annotations.txt') : undefined;
 }
 function readLedger() {
     const path = ledgerPath();
     if (!path)
         return [];
     try {
-        return (0,external_node_fs_.readFileSync)(path, 'utf8').split('\n').filter(Boolean);
+        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path, 'utf8').split('\n').filter(Boolean);
     }
     catch {
         return []; // no step of the suite has annotated yet
@@ -100145,7 +100083,7 @@ function readLedger() {
  * Says how many were not annotated. Report the findings that matter most first.
  */
 function report(findings, level) {
-    const annotate = level === 'error' ? core/* error */.z3 : core/* warning */.$e;
+    const annotate = level === 'error' ? _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .error */ .z3 : _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .warning */ .$e;
     const stepCap = level === 'error' ? MAX_ANNOTATIONS - 1 : MAX_ANNOTATIONS;
     const ledger = readLedger();
     const lines = new Set(ledger.map((entry) => entry.slice(entry.indexOf(' ') + 1)));
@@ -100153,7 +100091,7 @@ function report(findings, level) {
     let skipped = 0;
     let already = 0;
     for (const f of findings) {
-        core/* info */.pq((0,format/* printableLine */.oy)(f.line));
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq((0,_util_format_js__WEBPACK_IMPORTED_MODULE_4__/* .printableLine */ .oy)(f.line));
         const key = f.file && f.startLine ? `${workspacePath(f.file)}:${f.startLine}` : undefined;
         if (key && lines.has(key)) {
             already++;
@@ -100170,18 +100108,18 @@ function report(findings, level) {
             lines.add(key);
         const path = ledgerPath();
         if (path)
-            (0,external_node_fs_.appendFileSync)(path, `${level} ${key ?? '-'}\n`);
-        annotate((0,format/* printable */.g$)(f.message ?? f.line), {
-            ...(f.title ? { title: (0,format/* printable */.g$)(f.title) } : {}),
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.appendFileSync)(path, `${level} ${key ?? '-'}\n`);
+        annotate((0,_util_format_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(f.message ?? f.line), {
+            ...(f.title ? { title: (0,_util_format_js__WEBPACK_IMPORTED_MODULE_4__/* .printable */ .g$)(f.title) } : {}),
             ...(f.file ? { file: workspacePath(f.file) } : {}),
             ...(f.file && f.startLine ? { startLine: f.startLine } : {}),
         });
     }
     if (skipped > 0) {
-        core/* info */.pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step and ${MAX_JOB_ANNOTATIONS} per job${level === 'error' ? '; one is kept for the verdict' : ''}); all are listed above`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`${skipped} more ${level}s are not annotated (GitHub shows ${MAX_ANNOTATIONS} per step and ${MAX_JOB_ANNOTATIONS} per job${level === 'error' ? '; one is kept for the verdict' : ''}); all are listed above`);
     }
     if (already > 0) {
-        core/* info */.pq(`${already} ${level}s are on manifest lines an earlier annotation of this job already marks; all are listed above`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq(`${already} ${level}s are on manifest lines an earlier annotation of this job already marks; all are listed above`);
     }
 }
 /** `file:line: rest` (engine diagnostics and warnings) split for an annotation. */
@@ -100196,19 +100134,19 @@ function findingFromText(text) {
 async function writeSummary(markdown) {
     const path = process.env.GITHUB_STEP_SUMMARY;
     if (!path) {
-        core/* info */.pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
+        _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .info */ .pq('GITHUB_STEP_SUMMARY is not set: no job summary written');
         return;
     }
     try {
-        await core/* summary */.z.addRaw(markdown, true).write();
+        await _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.addRaw(markdown, true).write();
     }
     catch (err) {
         // A full disk under the runner's files is the run's error, named as one.
-        if ((0,errors/* isIoCondition */.gG)(err))
-            throw (0,errors/* ioError */.bD)(err, 'write the job summary', path);
+        if ((0,_util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .isIoCondition */ .gG)(err))
+            throw (0,_util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ioError */ .bD)(err, 'write the job summary', path);
         throw err;
     }
-    core/* summary */.z.emptyBuffer();
+    _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z.emptyBuffer();
 }
 /** Markdown inline code for text from the inputs (src/util/markdown.ts). */
 
@@ -100259,8 +100197,8 @@ function describeFailure(err) {
 //# sourceMappingURL=failure.js.map
 // EXTERNAL MODULE: ./build/src/util/format.js
 var format = __nccwpck_require__(1899);
-// EXTERNAL MODULE: ./build/src/actions/common/report.js + 1 modules
-var report = __nccwpck_require__(7355);
+// EXTERNAL MODULE: ./build/src/actions/common/report.js
+var report = __nccwpck_require__(9697);
 ;// CONCATENATED MODULE: ./build/src/actions/common/run.js
 /**
  * The frame of every action entry: run the body, and turn what it throws
@@ -100729,6 +100667,76 @@ function printableLines(lines) {
     return lines.map(printableLine).join('\n');
 }
 //# sourceMappingURL=format.js.map
+
+/***/ }),
+
+/***/ 1193:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   bC: () => (/* binding */ mdText),
+/* harmony export */   xs: () => (/* binding */ mdCode)
+/* harmony export */ });
+/* unused harmony export mdCell */
+/* harmony import */ var _format_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1899);
+/**
+ * Text from the inputs (paths, link text, messages that quote them) in
+ * GitHub-flavoured markdown: the job summaries, the pull-request comment
+ * and the check run. All of it comes from pull requests, so none of it may
+ * become markup: no HTML (`<h1>`, `</details>`, a `<!--` that hides the rest
+ * of a comment), no link or image, no entity, no `@` mention, no autolink,
+ * no raw control or bidi character (docs/verify.md, "Text from the inputs").
+ * Every markdown writer of the project goes through mdCode() or mdText().
+ */
+
+/** The longest run of backticks in `text`. */
+function longestBacktickRun(text) {
+    let longest = 0;
+    for (const run of text.match(/`+/g) ?? [])
+        longest = Math.max(longest, run.length);
+    return longest;
+}
+/**
+ * `text` as an inline code span: fenced by one backtick more than its
+ * longest run (so no backtick inside closes it), padded with a space when
+ * it starts or ends with a backtick or a blank (CommonMark strips one of
+ * each). Inside a code span nothing is markup: not HTML, not an entity,
+ * not a mention. Control and bidi characters are shown escaped (a line end
+ * would end the span).
+ */
+function mdCode(text) {
+    const shown = (0,_format_js__WEBPACK_IMPORTED_MODULE_0__/* .printable */ .g$)(text);
+    if (shown === '')
+        return '` `';
+    const fence = '`'.repeat(longestBacktickRun(shown) + 1);
+    const pad = /^[` ]|[` ]$/.test(shown) ? ' ' : '';
+    return `${fence}${pad}${shown}${pad}${fence}`;
+}
+/** mdCode() for a table cell: a `|`, even inside a code span, would split the cell. */
+function mdCell(text) {
+    return mdCode(text).replace(/\|/g, '\\|');
+}
+/** Markdown punctuation that starts markup inline: shown with a backslash. */
+const INLINE_MARKUP = /[\\`*_[\]()#|~!]/g;
+const HTML_SPECIAL = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+/**
+ * `text` as plain inline markdown: markup characters backslash-escaped, `&`
+ * `<` `>` as entities (so `<!--`, `</details>` and `&#x2F;` stay text), a
+ * zero-width space after each `@` (no mention, no team ping) and in `://`
+ * and `www.` (no autolink), a leading list or heading marker escaped, and
+ * control and bidi characters shown escaped.
+ */
+function mdText(text) {
+    return (0,_format_js__WEBPACK_IMPORTED_MODULE_0__/* .printable */ .g$)(text)
+        .replace(INLINE_MARKUP, '\\$&')
+        .replace(/[&<>]/g, (ch) => HTML_SPECIAL[ch])
+        .replace(/@/g, '@&#8203;')
+        .replace(/:\/\//g, ':&#8203;//')
+        .replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}&#8203;.`)
+        .replace(/^(\s*)([-+=])/, '$1\\$2')
+        .replace(/^(\s*\d+)\./, '$1\\.');
+}
+//# sourceMappingURL=markdown.js.map
 
 /***/ }),
 
