@@ -1,7 +1,8 @@
 import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
-import { describeError, errnoCode, UserError } from '../util/errors.js';
+import { describeError, UserError } from '../util/errors.js';
+import { isNotThere } from '../util/exists.js';
 
 /** Where a file's content came from (docs/assembly.md). */
 export type SourceTag = 'A' | 'P' | 'M' | 'S';
@@ -91,8 +92,7 @@ export class SourceSearch {
     try {
       real = realpathSync(dir);
     } catch (err) {
-      const code = errnoCode(err);
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      if (!isNotThere(err)) throw err;
     }
     this.realDirs.set(dir, real);
     return real;
@@ -145,10 +145,7 @@ export class SourceSearch {
           info = statSync(resolved);
         }
       } catch (err) {
-        const code = errnoCode(err);
-        searched.push(
-          code === 'ENOENT' || code === 'ENOTDIR' ? place : `${place} (${describeError(err)})`,
-        );
+        searched.push(isNotThere(err) ? place : `${place} (${describeError(err)})`);
         continue;
       }
       // A symlink in a source is followed only while it stays in that source.
