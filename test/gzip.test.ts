@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { test } from 'node:test';
 import { parallelGzip } from '../src/archive/gzip.js';
 
@@ -44,3 +44,27 @@ for (const size of [0, 1, 1 << 20, (1 << 20) + 1, 5 * (1 << 20) + 12345]) {
     if (size > 1 << 20) assert.ok(one.length < size * 0.75, 'it compresses');
   });
 }
+
+test('a write that fails leaves no failure of a block in hand unhandled', async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    // Blocks from the third on come "made ahead" and failed (a spill file on a full disk).
+    const premade = {
+      take: (index: number) => (index >= 2 ? Promise.reject(new Error('spill failed')) : undefined),
+    };
+    let writes = 0;
+    const output = new Writable({
+      write(_chunk, _encoding, done) {
+        done(++writes > 1 ? new Error('no space left on device') : undefined);
+      },
+    });
+    const input = Readable.from([sample(8 << 20, 7)]);
+    await assert.rejects(parallelGzip(input, output, { threads: 3, premade }), /no space left/);
+    await new Promise((settle) => setTimeout(settle, 50));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
