@@ -39966,6 +39966,9 @@ async function parallelGzip(input, output, options = {}) {
         const premade = final ? undefined : options.premade?.take(index, dictionary, block);
         index++;
         const deflated = premade ?? deflateStreamBlock(block, dictionary, final, level);
+        // Awaited in turn, once the blocks before it are written; a failure it
+        // meets before then is not an unhandled rejection (it is this stream's).
+        deflated.catch(() => undefined);
         pending.push({ deflated, block, premade: premade !== undefined });
         lastLaunched = block;
         dictionary = block.subarray(Math.max(0, block.length - WINDOW));
