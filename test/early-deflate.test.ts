@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { EarlyDeflate, type SettledImage } from '../src/archive/early-deflate.js';
 import { BLOCK } from '../src/archive/gzip.js';
-import { streamPrefix, writePlatformTgz } from '../src/archive/tgz.js';
+import { contentOffset, writePlatformTgz } from '../src/archive/tgz.js';
 import { planUfsWithTable, type UfsPlan } from '../src/archive/ufs/plan.js';
 import { writeUfs } from '../src/archive/ufs/write.js';
 import { ROOT_DIR, type ImageNode } from '../src/image/model.js';
@@ -29,6 +29,14 @@ function node(path: string, type: 'd' | 'f', size?: number): ImageNode {
     path, type, origin: 'manifest', mode: type === 'd' ? 0o755 : 0o644, owner: 'root',
     group: 'root', uid: 0, gid: 0, status: 'ok', size,
   }; // prettier-ignore
+}
+
+/** A scratch directory with the tree below under `root/`. */
+async function scratchTree(t: TestContext) {
+  const dir = await scratchDir(t);
+  const root = join(dir, 'root');
+  await mkdir(root);
+  return { dir, root, nodes: await tree(root) };
 }
 
 /**
@@ -109,7 +117,7 @@ function earlyFor(dir: string, plan: UfsPlan): EarlyDeflate {
   return new EarlyDeflate({
     image: join(dir, 'boot_archive.ufs'),
     imageBytes: plan.imageBytes,
-    imageOffset: streamPrefix(PLATFORM, ARCHIVE, plan.imageBytes, EPOCH).length,
+    imageOffset: contentOffset(PLATFORM, ARCHIVE, plan.imageBytes, EPOCH),
     spill: join(dir, 'spill'),
     threads: 2,
   });
@@ -118,10 +126,7 @@ function earlyFor(dir: string, plan: UfsPlan): EarlyDeflate {
 const sha1 = (data: Buffer) => createHash('sha1').update(data).digest('hex');
 
 test('most blocks are final and deflated while the image is written, and the tgz is the same', async (t) => {
-  const dir = await scratchDir(t);
-  const root = join(dir, 'root');
-  await mkdir(root);
-  const nodes = await tree(root);
+  const { dir, root, nodes } = await scratchTree(t);
   let early: EarlyDeflate | undefined;
   const { plan, image } = await writeImage(dir, root, nodes, (planned) => (settled) => {
     early ??= earlyFor(dir, planned);
@@ -142,10 +147,7 @@ test('most blocks are final and deflated while the image is written, and the tgz
 });
 
 test('a block made from bytes that changed afterwards is not used', async (t) => {
-  const dir = await scratchDir(t);
-  const root = join(dir, 'root');
-  await mkdir(root);
-  const nodes = await tree(root);
+  const { dir, root, nodes } = await scratchTree(t);
   let early: EarlyDeflate | undefined;
   // Told at the first turn that the whole image is final: most of it is still zeros.
   const { image } = await writeImage(dir, root, nodes, (planned) => (settled) => {

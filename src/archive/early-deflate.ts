@@ -74,11 +74,11 @@ export class EarlyDeflate implements PremadeBlocks {
   /** Buffers for the blocks read back from the spill file, given back by `release`. */
   private readonly readBuffers: Buffer[] = [];
   /**
-   * Blocks found final while the image was written, deflated here, taken
-   * by the stream from here, and whose bytes were not the stream's (never,
-   * unless the writer's word was wrong).
+   * Blocks found final while the image was written, taken by the stream
+   * from here, and whose bytes were not the stream's (never, unless the
+   * writer's word was wrong).
    */
-  readonly counts = { ready: 0, deflated: 0, taken: 0, mismatched: 0 };
+  readonly counts = { ready: 0, taken: 0, mismatched: 0 };
 
   constructor(private readonly options: EarlyDeflateOptions) {
     this.limit = Math.max(1, options.threads ?? availableParallelism());
@@ -179,7 +179,6 @@ export class EarlyDeflate implements PremadeBlocks {
     early.state = 'deflating';
     early.deflated = deflateStreamBlock(block, dictionary, false);
     this.inFlight++;
-    this.counts.deflated++;
     early.deflated.then(
       (pieces) => {
         this.inFlight--;

@@ -8,7 +8,7 @@ import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/
 import { join, relative, sep } from 'node:path';
 import { EarlyDeflate } from '../archive/early-deflate.js';
 import { writeHsfs, writeHsfsFromTree, type HsfsSource, type IsoTool } from '../archive/hsfs.js';
-import { streamPrefix } from '../archive/tgz.js';
+import { contentOffset } from '../archive/tgz.js';
 import { planUfsWithTable, type UfsPlan } from '../archive/ufs/plan.js';
 import type { UfsInode } from '../archive/ufs/tree.js';
 import { writeUfs, type WriteUfsOptions } from '../archive/ufs/write.js';
@@ -259,13 +259,8 @@ function earlyDeflate(
   const platform = work.platformPartial;
   const file = relative(platform, join(layout.archiveDir(platform), BOOT_ARCHIVE));
   const size = Number.isFinite(imageBytes) ? imageBytes : 0;
-  const prefix = streamPrefix(layout.platformName, file.split(sep).join('/'), size, epoch);
-  return new EarlyDeflate({
-    image,
-    imageBytes,
-    imageOffset: prefix.length,
-    spill: work.deflateSpill,
-  });
+  const imageOffset = contentOffset(layout.platformName, file.split(sep).join('/'), size, epoch);
+  return new EarlyDeflate({ image, imageBytes, imageOffset, spill: work.deflateSpill });
 }
 
 /** How often the hsfs image is looked at while xorriso writes it. */
