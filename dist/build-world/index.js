@@ -41167,24 +41167,24 @@ function memberHeader(member, isDir, mode, size, mtime) {
     return [...pax, header.block];
 }
 /**
- * The bytes of the platform tgz's tar stream before the content of the
- * file `file` (a path below `platformName`, its first member in byte order
- * among files: the boot_archive), given its size and that every directory
- * on the way is 0755 and the file 0644, as the build leaves them: what
- * writePlatformTgz will pack before it.
+ * Where the content of `file` (a path below `platformName`, the first file
+ * in byte order: the boot_archive) starts in the platform tgz's tar stream:
+ * after the headers of the directories on the way and its own, as
+ * writePlatformTgz packs them (every directory 0755, the file 0644, as the
+ * build leaves them).
  */
-function streamPrefix(platformName, file, size, epoch) {
+function contentOffset(platformName, file, size, epoch) {
     const mtime = new Date(epoch * 1000);
-    const parts = file.split('/');
-    const headers = [];
     let dir = platformName;
-    headers.push(...memberHeader(dir, true, 0o755, 0, mtime));
-    for (const part of parts.slice(0, -1)) {
+    let offset = 0;
+    const add = (blocks) => blocks.forEach((b) => (offset += b.length));
+    add(memberHeader(dir, true, 0o755, 0, mtime));
+    for (const part of file.split('/').slice(0, -1)) {
         dir = `${dir}/${part}`;
-        headers.push(...memberHeader(dir, true, 0o755, 0, mtime));
+        add(memberHeader(dir, true, 0o755, 0, mtime));
     }
-    headers.push(...memberHeader(`${platformName}/${file}`, false, 0o644, size, mtime));
-    return Buffer.concat(headers);
+    add(memberHeader(`${platformName}/${file}`, false, 0o644, size, mtime));
+    return offset;
 }
 /**
  * A member's bytes, exactly `size` of them, zero-padded to a whole tar
